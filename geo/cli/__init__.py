@@ -1,0 +1,41 @@
+"""``python -m geo``: everything the app can do, from a terminal.
+
+Each command group lives in its own module in this package and exposes
+``register(subparsers)``; this module only wires them together and turns the project's
+errors into a bilingual message and exit code 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from geo.errors import GeoError
+
+#: Command-group modules under ``geo.cli``, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = ("boundaries", "assign")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m geo",
+        description="Hanoi urban-order monitor / Giám sát trật tự đô thị Hà Nội",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"geo.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except GeoError as exc:
+        print(f"Lỗi / Error: {exc.bilingual}", file=sys.stderr)
+        return 2
+    return int(result or 0)

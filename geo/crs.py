@@ -1,0 +1,70 @@
+"""Coordinate reference systems: where data lives and where it is measured.
+
+Data is stored and displayed in WGS 84 (EPSG:4326). Distances, buffers and areas are
+computed in WGS 84 / UTM 48N (EPSG:32648), a pure projection of the same datum, so no
+datum shift is involved. VN-2000 (EPSG:4756 and its TM-3 zones) is read and written
+through pyproj's full EPSG definitions, which keep the ~224 m datum shift in Hà Nội.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+from pyproj import CRS
+
+from geo.errors import CRSError
+
+STORAGE_CRS = "EPSG:4326"
+METRIC_CRS = "EPSG:32648"
+
+#: VN-2000 codes known to the project: geographic, UTM zones and provincial TM-3 zones.
+VN2000_CODES = (4756, 3405, 3406, 5896, 5897, 5898, 5899, *range(9205, 9219))
+
+
+def parse_crs(value: Any, *, source: str = "") -> CRS:
+    """Turn "EPSG:5897", 5897 or a WKT into a CRS, with a bilingual error on failure."""
+    try:
+        return CRS.from_user_input(value)
+    except Exception as exc:  # pyproj raises its own CRSError with English-only text
+        where = f" ({source})" if source else ""
+        raise CRSError(
+            f"Không hiểu hệ toạ độ {value!r}{where}: {exc}",
+            f"Unrecognised coordinate reference system {value!r}{where}: {exc}",
+        ) from exc
+
+
+def require_crs(gdf: gpd.GeoDataFrame, *, source: str, crs: Any = None) -> gpd.GeoDataFrame:
+    """Return ``gdf`` with a CRS: its own, or ``crs`` when the caller states one.
+
+    A layer without a CRS is refused: guessing EPSG:4326 for VN-2000 metres would put
+    Hà Nội in the ocean without any error.
+    """
+    if crs is not None:
+        stated = parse_crs(crs, source=source)
+        if gdf.crs is None:
+            return gdf.set_crs(stated)
+        return gdf
+    if gdf.crs is None:
+        raise CRSError(
+            f"{source}: lớp dữ liệu không có hệ toạ độ (CRS). Hãy chỉ rõ, ví dụ --crs EPSG:4326.",
+            f"{source}: the layer has no coordinate reference system (CRS). "
+            "State one, for example --crs EPSG:4326.",
+        )
+    return gdf
+
+
+def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reproject to EPSG:4326 (a no-op copy when already there)."""
+    if gdf.crs is None:
+        raise CRSError("Lớp dữ liệu không có hệ toạ độ.", "The layer has no CRS.")
+    if CRS.from_user_input(gdf.crs).equals(CRS.from_user_input(STORAGE_CRS)):
+        return gdf.copy()
+    return gdf.to_crs(STORAGE_CRS)
+
+
+def to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reproject to UTM 48N for any distance, buffer or area."""
+    if gdf.crs is None:
+        raise CRSError("Lớp dữ liệu không có hệ toạ độ.", "The layer has no CRS.")
+    return gdf.to_crs(METRIC_CRS)

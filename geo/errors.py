@@ -1,0 +1,62 @@
+"""Every error the project raises, in one place.
+
+Each error carries a Vietnamese and an English message, because the officers who
+read them work in Vietnamese and the maintainers often in English. They subclass
+built-ins (ValueError, PermissionError, ...) so callers can catch them either way.
+"""
+
+from __future__ import annotations
+
+
+class GeoError(Exception):
+    """Base of the project's errors; ``str()`` gives "Vietnamese / English"."""
+
+    def __init__(self, message_vi: str, message_en: str | None = None) -> None:
+        self.message_vi = message_vi
+        self.message_en = message_en if message_en is not None else message_vi
+        super().__init__(self.bilingual)
+
+    @property
+    def bilingual(self) -> str:
+        if self.message_vi == self.message_en:
+            return self.message_vi
+        return f"{self.message_vi} / {self.message_en}"
+
+    def message(self, lang: str = "vi") -> str:
+        return self.message_vi if lang == "vi" else self.message_en
+
+
+class CRSError(GeoError, ValueError):
+    """A layer has no CRS, or one we cannot use."""
+
+
+class BoundaryError(GeoError, ValueError):
+    """A boundary layer cannot be read or is unusable."""
+
+
+class IngestError(GeoError, ValueError):
+    """An incident file cannot be read at all (row-level problems are rejects, not errors)."""
+
+
+class LimitExceeded(IngestError):
+    """An upload is over a configured size, row or cell limit."""
+
+
+class StorageError(GeoError, RuntimeError):
+    """The store cannot be opened, migrated or written."""
+
+
+class NotFound(GeoError, LookupError):
+    """An incident, user or ward that does not exist."""
+
+
+class WorkflowError(GeoError, ValueError):
+    """A status transition the workflow does not allow."""
+
+
+class AccessDenied(GeoError, PermissionError):
+    """The acting user's role or wards do not allow the action."""
+
+
+class NetworkUnavailable(GeoError, ConnectionError):
+    """An online-only action (Overpass, npm) was asked for without a network."""
