@@ -60,3 +60,7 @@ class AccessDenied(GeoError, PermissionError):
 
 class NetworkUnavailable(GeoError, ConnectionError):
     """An online-only action (Overpass, npm) was asked for without a network."""
+
+
+class AssetError(GeoError, OSError):
+    """Map assets (Leaflet files) are missing, corrupt or unknown."""
