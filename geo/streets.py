@@ -299,3 +299,17 @@ def nearest_streets(
     result has a RangeIndex over the input arrays.
     """
     return street_matches(lon, lat, streets, max_distance_m)["street"].rename("street")
+
+
+def street_segments(streets: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Every two-point piece of every named street in EPSG:32648 metres.
+
+    Columns ``name``, ``x0``, ``y0``, ``x1``, ``y1``, ``length_m``: enough to place
+    points along street centrelines without touching geometries (the sample generator).
+    """
+    index = _index_for(streets)
+    coords = shapely.get_coordinates(index.segments).reshape(-1, 4)
+    frame = pd.DataFrame(coords, columns=["x0", "y0", "x1", "y1"])
+    frame.insert(0, "name", pd.Series(index.names[index.owner], dtype=object))
+    frame["length_m"] = np.hypot(frame["x1"] - frame["x0"], frame["y1"] - frame["y0"])
+    return frame
