@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from geo.errors import GeoError
 
 #: Command-group modules under ``geo.cli``, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("boundaries", "assign")
+COMMAND_MODULES: tuple[str, ...] = ("boundaries", "assign", "assets", "map", "streets", "sample")
 
 
 def build_parser() -> argparse.ArgumentParser:

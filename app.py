@@ -1,0 +1,30 @@
+"""Streamlit entry point: a thin router. Pages live in ``app_pages/``, logic in ``geo/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages._common import language_switch, t
+
+HERE = Path(__file__).resolve().parent
+
+#: (page file, title key, icon, url path); a page appears once its file exists.
+PAGES = (
+    ("app_pages/map.py", "nav.map", ":material/map:", "map"),
+    ("app_pages/upload.py", "nav.upload", ":material/upload_file:", "upload"),
+    ("app_pages/compare.py", "nav.compare", ":material/leaderboard:", "compare"),
+    ("app_pages/progress.py", "nav.progress", ":material/trending_up:", "progress"),
+    ("app_pages/ward.py", "nav.ward", ":material/location_city:", "ward"),
+)
+
+st.set_page_config(page_title="Hanoi urban order", page_icon="🗺️", layout="wide")
+language_switch()
+st.sidebar.caption(t("app.title"))
+pages = [
+    st.Page(str(HERE / path), title=t(key), icon=icon, url_path=url, default=(i == 0))
+    for i, (path, key, icon, url) in enumerate(PAGES)
+    if (HERE / path).exists()
+]
+st.navigation(pages).run()

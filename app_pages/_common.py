@@ -1,0 +1,166 @@
+"""UI plumbing shared by the pages: language, cached ward layer, URL-backed filters.
+
+Only Streamlit glue lives here; every computation is in ``geo``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import streamlit as st
+
+from geo.boundaries import boundaries_path, load_boundaries
+from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
+from geo.i18n import t as _t
+
+
+def lang() -> str:
+    """The session's language; the sidebar switch in ``app.py`` sets it."""
+    return norm_lang(st.session_state.get("lang", DEFAULT_LANG))
+
+
+def t(key: str, **fmt: Any) -> str:
+    return _t(key, lang(), **fmt)
+
+
+def init_lang() -> None:
+    """Take the language from ``?lang=`` on the first run, then keep it in the URL."""
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = norm_lang(st.query_params.get("lang"))
+
+
+def language_switch() -> None:
+    init_lang()
+    st.sidebar.radio(
+        _t("app.language", lang()),
+        LANGS,
+        key="lang",
+        format_func=lambda code: _t(f"lang.{code}", code),
+        horizontal=True,
+    )
+    if lang() == DEFAULT_LANG:
+        st.query_params.pop("lang", None)
+    else:
+        st.query_params["lang"] = lang()
+
+
+@st.cache_data(show_spinner=False)
+def _wards_cached(path: str, mtime: float) -> gpd.GeoDataFrame:
+    return load_boundaries(path)
+
+
+def wards() -> gpd.GeoDataFrame:
+    """The ward layer (``GEO_BOUNDARIES`` or the committed default), cached per file version."""
+    path = Path(os.environ.get("GEO_BOUNDARIES") or boundaries_path())
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    return _wards_cached(str(path), mtime)
+
+
+# --- filters shared through the URL ---------------------------------------------------
+
+
+@dataclass
+class Filters:
+    wards: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    street: str = ""
+    overdue: bool = False
+
+
+#: session-state key -> URL parameter
+_PARAMS = {
+    "f_wards": "ward",
+    "f_types": "type",
+    "f_statuses": "status",
+    "f_from": "from",
+    "f_to": "to",
+    "f_street": "street",
+    "f_overdue": "overdue",
+}
+_LISTS = {"f_wards", "f_types", "f_statuses"}
+_DATES = {"f_from", "f_to"}
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _restore_filters(valid: dict[str, set[str]]) -> None:
+    """On a session's first run, seed the filter widgets from the URL (unknown values dropped)."""
+    if st.session_state.get("_filters_restored"):
+        return
+    st.session_state["_filters_restored"] = True
+    qp = st.query_params
+    for key, param in _PARAMS.items():
+        if key in _LISTS:
+            values = [v for v in qp.get_all(param) if v in valid.get(key, set())]
+            st.session_state[key] = list(dict.fromkeys(values))
+        elif key in _DATES:
+            st.session_state[key] = _parse_date(qp.get(param))
+        elif key == "f_overdue":
+            st.session_state[key] = qp.get(param) in {"1", "true", "yes"}
+        else:
+            st.session_state[key] = qp.get(param) or ""
+
+
+def _write_filters() -> None:
+    for key, param in _PARAMS.items():
+        value = st.session_state.get(key)
+        if not value:
+            st.query_params.pop(param, None)
+        elif key in _LISTS:
+            st.query_params[param] = list(value)
+        elif key in _DATES:
+            st.query_params[param] = value.isoformat()
+        elif key == "f_overdue":
+            st.query_params[param] = "1"
+        else:
+            st.query_params[param] = str(value)
+
+
+def sidebar_filters(
+    ward_names: dict[str, str], types: dict[str, str], statuses: dict[str, str]
+) -> Filters:
+    """The sidebar filters, restored from and written back to ``st.query_params``.
+
+    Arguments map codes to display labels (already in the session's language).
+    """
+    _restore_filters(
+        {"f_wards": set(ward_names), "f_types": set(types), "f_statuses": set(statuses)}
+    )
+    sb = st.sidebar
+    sb.header(t("filter.header"))
+    sb.multiselect(
+        t("filter.wards"), list(ward_names), key="f_wards", format_func=ward_names.__getitem__
+    )
+    sb.multiselect(t("filter.types"), list(types), key="f_types", format_func=types.__getitem__)
+    sb.multiselect(
+        t("filter.statuses"), list(statuses), key="f_statuses", format_func=statuses.__getitem__
+    )
+    col_a, col_b = sb.columns(2)
+    col_a.date_input(t("filter.date_from"), key="f_from", format="DD/MM/YYYY")
+    col_b.date_input(t("filter.date_to"), key="f_to", format="DD/MM/YYYY")
+    sb.text_input(t("filter.street"), key="f_street")
+    sb.checkbox(t("filter.overdue"), key="f_overdue")
+    _write_filters()
+    ss = st.session_state
+    return Filters(
+        wards=list(ss["f_wards"]),
+        types=list(ss["f_types"]),
+        statuses=list(ss["f_statuses"]),
+        date_from=ss["f_from"],
+        date_to=ss["f_to"],
+        street=str(ss["f_street"] or "").strip(),
+        overdue=bool(ss["f_overdue"]),
+    )

@@ -1,0 +1,121 @@
+"""Bản đồ / Map: the 126 wards with names and the filtered incidents, for officers."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages._common import Filters, lang, sidebar_filters, t, wards
+from geo.errors import GeoError
+from geo.filters import IncidentFilter, apply_filter, load_incidents
+from geo.i18n import status_label, type_label
+from geo.maps import MAX_MARKERS, ward_map
+from geo.vocab import STATE_CODES, TYPE_CODES
+
+_WARD_CODE = re.compile(r"\b(\d{5})\b")
+_INCIDENT_ID = re.compile(r"#(\d+)")
+
+
+def _ward_panel(layer: pd.DataFrame, code: str) -> None:
+    row = layer[layer["code"] == code]
+    if row.empty:
+        return
+    ward = row.iloc[0]
+    st.subheader(str(ward["name"]))
+    st.write(f"{t('ward.code')}: {code}")
+    st.write(f"{t('ward.kind')}: {t('ward.kind.' + str(ward['kind']))}")
+    st.write(f"{t('ward.area')}: {float(ward['area_km2']):.2f} km²")
+    population = ward.get("population")
+    st.write(
+        f"{t('ward.population')}: "
+        + (t("ward.unknown") if pd.isna(population) else f"{int(population):,}".replace(",", "."))
+    )
+
+
+def _incident_panel(incidents: pd.DataFrame, incident_id: int) -> None:
+    match = incidents[incidents["id"] == incident_id]
+    if match.empty:
+        return
+    row = match.iloc[0]
+    st.subheader(f"#{incident_id}")
+    st.write(f"**{t('incident.type')}:** {type_label(str(row['type']), lang())}")
+    st.write(f"**{t('incident.status')}:** {status_label(str(row['status']), lang())}")
+    for field in ("reported_at", "due_at", "cleared_at", "address", "street", "note"):
+        value = row.get(field)
+        if value is not None and not (isinstance(value, float) and pd.isna(value)):
+            # st.text never interprets markdown/HTML: these strings come from field teams
+            st.caption(t(f"incident.{field}"))
+            st.text(str(value))
+
+
+def main() -> None:
+    st.title(t("map.title"))
+    try:
+        layer = wards()
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+        return
+
+    ward_names = dict(zip(layer["code"], layer["name"], strict=True))
+    filters: Filters = sidebar_filters(
+        ward_names,
+        {code: type_label(code, lang()) for code in TYPE_CODES},
+        {code: status_label(code, lang()) for code in STATE_CODES},
+    )
+    flt = IncidentFilter(
+        wards=tuple(filters.wards),
+        types=tuple(filters.types),
+        statuses=tuple(filters.statuses),
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        street=filters.street,
+        overdue=filters.overdue,
+    )
+
+    try:
+        incidents = load_incidents()
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+        incidents = None
+    shown = apply_filter(incidents, flt) if incidents is not None else None
+    total = 0 if incidents is None else len(incidents)
+    n_shown = 0 if shown is None else len(shown)
+
+    if incidents is None:
+        st.info(t("map.no_store"))
+    st.caption(t("map.caption", wards=len(layer), shown=n_shown, total=total))
+    if n_shown > MAX_MARKERS:
+        st.info(t("map.density_note", n=n_shown, cap=MAX_MARKERS))
+
+    try:
+        fmap = ward_map(layer, shown, lang=lang(), selected=filters.wards)
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+        return
+
+    col_map, col_detail = st.columns([3, 1])
+    with col_map:
+        state = st_folium(
+            fmap,
+            key="officer_map",
+            height=600,
+            use_container_width=True,
+            returned_objects=["last_object_clicked_tooltip"],
+        )
+    with col_detail:
+        tip = (state or {}).get("last_object_clicked_tooltip") or ""
+        incident = _INCIDENT_ID.search(tip)
+        ward = _WARD_CODE.search(tip)
+        if incident and shown is not None:
+            _incident_panel(shown, int(incident.group(1)))
+        elif ward:
+            _ward_panel(layer, ward.group(1))
+        else:
+            st.caption(t("map.click_hint"))
+        st.caption(t("map.share"))
+
+
+main()

@@ -1,0 +1,128 @@
+"""Every UI label, Vietnamese first, English available: one table, one lookup.
+
+Officers read Vietnamese; maintainers and visitors may switch to English. Pages never
+hard-code a label: they call :func:`t`. Violation types and workflow states keep their
+labels in :mod:`geo.vocab` (they are stored codes); :func:`type_label` and
+:func:`status_label` read them from there so the two tables cannot drift apart.
+Add new keys here, grouped by page, as ``key: (vietnamese, english)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS: tuple[str, ...] = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+LABELS: dict[str, tuple[str, str]] = {
+    # app shell
+    "app.title": ("Giám sát trật tự đô thị Hà Nội", "Hanoi urban-order monitor"),
+    "app.language": ("Ngôn ngữ", "Language"),
+    "lang.vi": ("Tiếng Việt", "Tiếng Việt"),
+    "lang.en": ("English", "English"),
+    "nav.map": ("Bản đồ", "Map"),
+    "nav.upload": ("Tải lên", "Upload"),
+    "nav.compare": ("So sánh phường", "Compare wards"),
+    "nav.progress": ("Tiến độ", "Progress"),
+    "nav.ward": ("Trang phường", "Ward page"),
+    # filters (sidebar)
+    "filter.header": ("Bộ lọc", "Filters"),
+    "filter.wards": ("Phường, xã", "Wards and communes"),
+    "filter.types": ("Loại vi phạm", "Violation type"),
+    "filter.statuses": ("Trạng thái", "Status"),
+    "filter.date_from": ("Từ ngày", "From"),
+    "filter.date_to": ("Đến ngày", "To"),
+    "filter.street": ("Tên đường", "Street"),
+    "filter.overdue": ("Chỉ vụ quá hạn", "Overdue only"),
+    "filter.reset": ("Bỏ lọc", "Clear filters"),
+    # map page
+    "map.title": ("Bản đồ vi phạm trật tự đô thị", "Urban-order violations map"),
+    "map.caption": (
+        "{wards} phường, xã; {shown} vụ việc hiển thị trên {total}.",
+        "{wards} wards and communes; {shown} of {total} incidents shown.",
+    ),
+    "map.density_note": (
+        "Có {n} vụ việc trong khung nhìn: bản đồ hiển thị mật độ thay vì từng điểm "
+        "(tối đa {cap}). Hãy lọc hoặc phóng to để xem từng vụ.",
+        "{n} incidents in view: the map shows density instead of markers "
+        "(at most {cap}). Filter or zoom in to see single incidents.",
+    ),
+    "map.tiles_offline": (
+        "Bản đồ nền ngoại tuyến — chỉ hiển thị ranh giới và điểm.",
+        "Basemap tiles offline — boundaries and points only.",
+    ),
+    "map.ward_layer": ("Ranh giới phường, xã", "Ward boundaries"),
+    "map.incident_layer": ("Vụ việc", "Incidents"),
+    "map.density_layer": ("Mật độ vụ việc", "Incident density"),
+    "map.ward_tooltip_code": ("Mã", "Code"),
+    "map.ward_tooltip_area": ("Diện tích (km²)", "Area (km²)"),
+    "map.ward_tooltip_population": ("Dân số", "Population"),
+    "map.selected_ward": ("Phường, xã đã chọn", "Selected ward"),
+    "map.click_hint": (
+        "Bấm vào một phường hoặc một điểm để xem chi tiết.",
+        "Click a ward or a marker to see its details.",
+    ),
+    "map.no_store": (
+        "Chưa có dữ liệu vụ việc; bản đồ chỉ hiển thị ranh giới.",
+        "No incident store yet; the map shows boundaries only.",
+    ),
+    "map.legend": ("Chú giải trạng thái", "Status legend"),
+    "map.share": ("Đường dẫn này lưu bộ lọc hiện tại.", "This page's link keeps the filters."),
+    # ward summary
+    "ward.code": ("Mã phường", "Ward code"),
+    "ward.kind": ("Loại", "Kind"),
+    "ward.kind.phuong": ("Phường", "Urban ward"),
+    "ward.kind.xa": ("Xã", "Commune"),
+    "ward.area": ("Diện tích", "Area"),
+    "ward.population": ("Dân số", "Population"),
+    "ward.unknown": ("không rõ", "unknown"),
+    # incidents
+    "incident.id": ("Mã vụ việc", "Incident id"),
+    "incident.type": ("Loại", "Type"),
+    "incident.status": ("Trạng thái", "Status"),
+    "incident.address": ("Địa chỉ", "Address"),
+    "incident.street": ("Đường", "Street"),
+    "incident.note": ("Ghi chú", "Note"),
+    "incident.reported_at": ("Ngày phát hiện", "Reported"),
+    "incident.cleared_at": ("Ngày xử lý xong", "Cleared"),
+    "incident.due_at": ("Hạn xử lý", "Due"),
+    # errors and generic
+    "error.generic": ("Đã xảy ra lỗi", "Something went wrong"),
+    "common.none": ("(không có)", "(none)"),
+    "common.all": ("Tất cả", "All"),
+}
+
+
+def norm_lang(lang: str | None) -> str:
+    """``"en"`` or ``"vi"``; anything else (None, "fr", "") falls back to Vietnamese."""
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
+    """The label for ``key`` in ``lang``, formatted with ``fmt``.
+
+    A missing key raises ``KeyError``: a silently English (or blank) label in the
+    Vietnamese UI is a bug the tests should catch.
+    """
+    vi, en = LABELS[key]
+    text = en if norm_lang(lang) == "en" else vi
+    return text.format(**fmt) if fmt else text
+
+
+def type_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    from geo.vocab import TYPES
+
+    return _term_label(TYPES, code, lang)
+
+
+def status_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    from geo.vocab import STATES
+
+    return _term_label(STATES, code, lang)
+
+
+def _term_label(terms: Any, code: str, lang: str | None) -> str:
+    for term in terms:
+        if term.code == code:
+            return str(term.label_en if norm_lang(lang) == "en" else term.label_vi)
+    return code

@@ -1,0 +1,365 @@
+"""The officers' map as folium objects: wards with names, incidents by status, density.
+
+Pure functions: they take frames and return a new ``folium.Map`` (or HTML), so the app,
+the ``python -m geo map`` command and the tests draw exactly the same map. Three rules:
+
+* No CDNs: :func:`geo.assets.localize` points every script at ``/app/static/vendor`` or
+  inlines it (standalone HTML).
+* Bounded payload: incidents travel as one compact JSON array drawn by a small script
+  (clustered circle markers), never one folium object per point; above ``max_markers``
+  the map shows a server-side density grid instead.
+* Every string that came from a user or a file is ``html.escape``d before it reaches
+  a tooltip; folium's GeoJsonTooltip inserts values as raw HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any, Literal, cast
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.plugins import HeatMap, MarkerCluster
+from folium.template import Template
+from pyproj import Transformer
+
+from geo.assets import SERVED_PREFIX, localize
+from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.i18n import status_label, t, type_label
+
+AssetMode = Literal["served", "inline", "cdn"]
+
+#: Marker colour per workflow state (open states warm, cleared green, recurred purple).
+STATUS_COLORS: dict[str, str] = {
+    "reported": "#d7301f",
+    "verified": "#fc8d59",
+    "in_progress": "#fdbb2d",
+    "cleared": "#1a9850",
+    "recurred": "#7b3294",
+}
+OTHER_COLOR = "#636363"
+#: Above this many incidents in a view, the map draws density instead of markers.
+MAX_MARKERS = 3000
+#: Density grid cell size (metres, in EPSG:32648), doubled until at most MAX_CELLS remain.
+DENSITY_CELL_M = 150.0
+MAX_CELLS = 30_000
+HANOI_BOUNDS = ((20.56, 105.28), (21.39, 106.02))
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+
+class _TileStatus(MacroElement):
+    """Plain background + a small note that appears only while basemap tiles fail.
+
+    Client-side on purpose: the server never probes the network; the browser knows
+    whether tiles load. The note hides again as soon as a tile loads.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .leaflet-container { background: #f4f3ef; }
+        .geo-tiles-offline { display: none; background: rgba(255,255,255,.85);
+            padding: 2px 6px; border-radius: 3px; font: 12px/1.4 sans-serif; color: #555; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            var note = L.control({position: 'bottomleft'});
+            note.onAdd = function() {
+                var div = L.DomUtil.create('div', 'geo-tiles-offline');
+                div.textContent = {{ this.text | tojson }};
+                return div;
+            };
+            note.addTo(map);
+            var div = note.getContainer();
+            var watch = function(layer) {
+                if (!(layer instanceof L.TileLayer)) { return; }
+                layer.on('tileerror', function() { div.style.display = 'block'; });
+                layer.on('tileload', function() { div.style.display = 'none'; });
+            };
+            map.eachLayer(watch);
+            map.on('layeradd', function(e) { watch(e.layer); });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "TileStatus"
+        self.text = text
+
+
+class _IncidentMarkers(JSCSSMixin):
+    """Clustered circle markers from one compact array ``[lat, lon, status, tip]``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            var d = {{ this.payload | safe }};
+            var group = L.markerClusterGroup({chunkedLoading: true,
+                showCoverageOnHover: false, maxClusterRadius: 50});
+            var layers = [];
+            for (var i = 0; i < d.p.length; i++) {
+                var p = d.p[i];
+                var m = L.circleMarker([p[0], p[1]], {radius: 6, weight: 1,
+                    color: '#333', fillColor: d.c[p[2]], fillOpacity: 0.9});
+                m.bindTooltip(p[3]);
+                layers.push(m);
+            }
+            group.addLayers(layers);
+            group.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+    # the same link names as folium's MarkerCluster, so geo.assets maps them locally
+    default_js = list(MarkerCluster.default_js)  # noqa: RUF012
+    default_css = list(MarkerCluster.default_css)  # noqa: RUF012
+
+    def __init__(self, payload: str) -> None:
+        super().__init__()
+        self._name = "IncidentMarkers"
+        self.payload = payload
+
+
+class _Legend(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            var legend = L.control({position: 'bottomright'});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create('div', 'geo-legend');
+                div.style.cssText = 'background:rgba(255,255,255,.9);padding:4px 8px;' +
+                    'border-radius:4px;font:12px/1.5 sans-serif';
+                div.innerHTML = {{ this.html | tojson }};
+                return div;
+            };
+            legend.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html_text
+
+
+def _esc(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value))
+
+
+def base_map(
+    bounds: Sequence[Sequence[float]] | None = None,
+    *,
+    tiles: bool = True,
+    lang: str = "vi",
+) -> folium.Map:
+    """An empty map over ``bounds`` ((south, west), (north, east)) with the OSM basemap.
+
+    Other pages (choropleth, heatmap) start from this and end with
+    :func:`geo.assets.localize`, so every map shares the offline behaviour.
+    """
+    fmap = folium.Map(
+        location=[21.03, 105.85], zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False
+    )
+    if tiles:
+        folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(
+            fmap
+        )
+    _TileStatus(t("map.tiles_offline", lang)).add_to(fmap)
+    south_west, north_east = bounds or HANOI_BOUNDS
+    fmap.fit_bounds([list(south_west), list(north_east)])
+    return fmap
+
+
+def _round_coords(geoms: Any, decimals: int = 6) -> Any:
+    # 1e-6 degree is ~0.1 m: far below the 2 m the layer was simplified to.
+    return shapely.transform(geoms, lambda xy: np.round(xy, decimals))
+
+
+def ward_features(
+    wards: gpd.GeoDataFrame, *, lang: str = "vi", selected: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The ward layer as a GeoJSON dict with an escaped ``tip`` and a ``sel`` flag."""
+    wards = wards.to_crs(STORAGE_CRS)
+    selected_set = set(selected)
+    features = []
+    geoms = _round_coords(wards.geometry.values)
+    for row, geom in zip(wards.itertuples(index=False), geoms, strict=True):
+        code = str(row.code)
+        population = getattr(row, "population", None)
+        pop_text = (
+            t("ward.unknown", lang)
+            if population is None or pd.isna(population)
+            else f"{int(population):,}".replace(",", ".")
+        )
+        tip = (
+            f"<b>{_esc(row.name)}</b><br>{_esc(t('map.ward_tooltip_code', lang))}: {_esc(code)}"
+            f"<br>{_esc(t('map.ward_tooltip_area', lang))}: {float(row.area_km2):.2f}"
+            f"<br>{_esc(t('map.ward_tooltip_population', lang))}: {_esc(pop_text)}"
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "tip": tip, "sel": code in selected_set},
+                "geometry": shapely.geometry.mapping(geom),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _ward_style(feature: dict[str, Any]) -> dict[str, Any]:
+    sel = feature["properties"].get("sel")
+    return {
+        "color": "#08306b" if sel else "#2171b5",
+        "weight": 3 if sel else 1.2,
+        "fillColor": "#6baed6",
+        "fillOpacity": 0.18 if sel else 0.05,
+    }
+
+
+def _tip(row: Any, lang: str) -> str:
+    parts = [
+        f"<b>#{_esc(row.id)}</b> · {_esc(type_label(str(row.type), lang))}",
+        _esc(status_label(str(row.status), lang)),
+    ]
+    for field in ("address", "street"):
+        value = _esc(getattr(row, field, ""))
+        if value:
+            parts.append(value)
+    return "<br>".join(parts)
+
+
+def incident_payload(incidents: pd.DataFrame, *, lang: str = "vi") -> str:
+    """Compact JSON for the marker script: colours once, then one short array per point."""
+    codes = list(STATUS_COLORS)
+    index = {code: i for i, code in enumerate(codes)}
+    status_idx = incidents["status"].map(index).fillna(len(codes)).astype(int)
+    lat = incidents["lat"].astype(float).round(6)
+    lon = incidents["lon"].astype(float).round(6)
+    tips = [_tip(row, lang) for row in incidents.itertuples(index=False)]
+    points = [
+        [a, b, int(s), tip]
+        for a, b, s, tip in zip(lat.tolist(), lon.tolist(), status_idx.tolist(), tips, strict=True)
+    ]
+    payload = {"c": [*STATUS_COLORS.values(), OTHER_COLOR], "p": points}
+    # "</" cannot end the surrounding <script> early
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def density_grid(
+    incidents: pd.DataFrame, cell_m: float = DENSITY_CELL_M, *, max_cells: int = MAX_CELLS
+) -> pd.DataFrame:
+    """Incident counts on a metre grid (EPSG:32648); columns lat, lon, count.
+
+    The cell starts at ``cell_m`` and doubles until at most ``max_cells`` cells hold
+    points, which bounds the page size whatever the store holds.
+    """
+    if incidents.empty:
+        return pd.DataFrame({"lat": [], "lon": [], "count": []})
+    to_m = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+    to_deg = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
+    x, y = to_m.transform(incidents["lon"].to_numpy(float), incidents["lat"].to_numpy(float))
+    x, y = np.asarray(x), np.asarray(y)
+    while True:
+        ix = np.floor(x / cell_m).astype(np.int64)
+        iy = np.floor(y / cell_m).astype(np.int64)
+        cells = pd.DataFrame({"ix": ix, "iy": iy}).value_counts().reset_index(name="count")
+        if len(cells) <= max_cells:
+            break
+        cell_m *= 2
+    lon, lat = to_deg.transform(
+        (cells["ix"].to_numpy() + 0.5) * cell_m, (cells["iy"].to_numpy() + 0.5) * cell_m
+    )
+    return pd.DataFrame(
+        {"lat": np.round(lat, 6), "lon": np.round(lon, 6), "count": cells["count"].to_numpy()}
+    )
+
+
+def _legend_html(lang: str) -> str:
+    rows = [f"<b>{_esc(t('map.legend', lang))}</b>"]
+    for code, color in STATUS_COLORS.items():
+        rows.append(
+            f'<span style="display:inline-block;width:10px;height:10px;border-radius:5px;'
+            f'background:{color};margin-right:4px"></span>{_esc(status_label(code, lang))}'
+        )
+    return "<br>".join(rows)
+
+
+def ward_map(
+    wards: gpd.GeoDataFrame,
+    incidents: pd.DataFrame | None = None,
+    *,
+    lang: str = "vi",
+    selected: Sequence[str] = (),
+    tiles: bool = True,
+    max_markers: int = MAX_MARKERS,
+    assets: AssetMode = "served",
+    asset_prefix: str = SERVED_PREFIX,
+) -> folium.Map:
+    """The officers' map: ward polygons with names, and incidents when given.
+
+    ``incidents`` needs columns ``id``, ``type``, ``status``, ``lat``, ``lon`` (optional
+    ``address``, ``street``). Up to ``max_markers`` they are clustered markers coloured
+    by status; above that a density heatmap on a 150 m grid. ``selected`` ward codes are
+    outlined and the view zooms to them. ``assets`` picks served, inlined or (tests
+    only) folium's CDN files.
+    """
+    shown = wards[wards["code"].isin(list(selected))] if selected else wards
+    if shown.empty:
+        shown = wards
+    minx, miny, maxx, maxy = shown.to_crs(STORAGE_CRS).total_bounds
+    fmap = base_map(((miny, minx), (maxy, maxx)), tiles=tiles, lang=lang)
+
+    folium.GeoJson(
+        ward_features(wards, lang=lang, selected=selected),
+        name=t("map.ward_layer", lang),
+        style_function=_ward_style,
+        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.25},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        zoom_on_click=False,
+    ).add_to(fmap)
+
+    if incidents is not None and len(incidents):
+        if len(incidents) <= max_markers:
+            _IncidentMarkers(incident_payload(incidents, lang=lang)).add_to(fmap)
+            _Legend(_legend_html(lang)).add_to(fmap)
+        else:
+            grid = density_grid(incidents)
+            HeatMap(
+                grid[["lat", "lon", "count"]].to_numpy().tolist(),
+                name=t("map.density_layer", lang),
+                radius=12,
+                blur=10,
+                min_opacity=0.3,
+            ).add_to(fmap)
+
+    if assets != "cdn":
+        localize(fmap, mode=assets, prefix=asset_prefix)
+    return fmap
+
+
+def map_html(fmap: folium.Map, title: str = "") -> str:
+    """The whole map as one HTML document (call :func:`ward_map` with ``assets="inline"``)."""
+    root = cast(Figure, fmap.get_root())
+    if title:
+        root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="geo_title")
+    return str(root.render())
