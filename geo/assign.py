@@ -109,12 +109,20 @@ def ward_index(wards: gpd.GeoDataFrame, *, cell: float = CELL_DEG) -> WardIndex:
     # Burn the largest code first so that, where polygons overlap, the smallest code wins.
     order = range(len(polygons) - 1, -1, -1)
     grid = features.rasterize(
-        ((polygons[i], i) for i in order), out_shape=shape, transform=transform,
-        fill=_OUTSIDE, all_touched=False, dtype="int32",
+        ((polygons[i], i) for i in order),
+        out_shape=shape,
+        transform=transform,
+        fill=_OUTSIDE,
+        all_touched=False,
+        dtype="int32",
     )
     edges = features.rasterize(
-        ((shapely.boundary(p), 1) for p in polygons), out_shape=shape, transform=transform,
-        fill=0, all_touched=True, dtype="uint8",
+        ((shapely.boundary(p), 1) for p in polygons),
+        out_shape=shape,
+        transform=transform,
+        fill=0,
+        all_touched=True,
+        dtype="uint8",
     ).astype(bool)
     # A cell no boundary touches lies wholly in one ward (or none), so its label is exact.
     # Outside cells within reach of a boundary must still be checked for snapping.
@@ -125,7 +133,9 @@ def ward_index(wards: gpd.GeoDataFrame, *, cell: float = CELL_DEG) -> WardIndex:
 
     index = WardIndex(
         codes=ordered["code"].astype(str).to_numpy(),
-        names=ordered["name"].astype(object).to_numpy() if "name" in ordered else ordered["code"].to_numpy(),
+        names=ordered["name"].astype(object).to_numpy()
+        if "name" in ordered
+        else ordered["code"].to_numpy(),
         polygons=polygons,
         tree=shapely.STRtree(polygons),
         metric_tree=shapely.STRtree(metric),
@@ -161,7 +171,9 @@ def _first_per_point(point_idx: np.ndarray, ward_pos: np.ndarray, n: int) -> np.
     return best
 
 
-def ward_positions(lon: np.ndarray, lat: np.ndarray, index: WardIndex) -> tuple[np.ndarray, np.ndarray]:
+def ward_positions(
+    lon: np.ndarray, lat: np.ndarray, index: WardIndex
+) -> tuple[np.ndarray, np.ndarray]:
     """Ward position (into ``index.codes``) per point, and whether it was snapped."""
     n = len(lon)
     positions = index.cell_labels(lon, lat).astype(np.int64)
@@ -188,7 +200,9 @@ def ward_positions(lon: np.ndarray, lat: np.ndarray, index: WardIndex) -> tuple[
     return positions, snapped
 
 
-def assign_lonlat(lon: np.ndarray | pd.Series, lat: np.ndarray | pd.Series, wards: gpd.GeoDataFrame) -> pd.DataFrame:
+def assign_lonlat(
+    lon: np.ndarray | pd.Series, lat: np.ndarray | pd.Series, wards: gpd.GeoDataFrame
+) -> pd.DataFrame:
     """Assign EPSG:4326 coordinates; one row per point with ward_code, ward_name, assign_flag."""
     lon_arr = np.asarray(lon, dtype="float64")
     lat_arr = np.asarray(lat, dtype="float64")
@@ -199,8 +213,10 @@ def assign_lonlat(lon: np.ndarray | pd.Series, lat: np.ndarray | pd.Series, ward
     found = positions >= 0
     # Plain object columns (str or None): callers may fillna/compare freely. Indexing the
     # 126-entry label arrays is cheap; dtype=object skips pandas' per-row string inference.
-    codes = np.append(index.codes.astype(object), None)[np.where(found, positions, -1)]
-    names = np.append(index.names.astype(object), None)[np.where(found, positions, -1)]
+    lookup = np.where(found, positions, -1)  # -1 picks the trailing None
+    none = np.array([None], dtype=object)
+    codes = np.concatenate([index.codes.astype(object), none])[lookup]
+    names = np.concatenate([index.names.astype(object), none])[lookup]
     flag_labels = np.array([FLAG_INSIDE, FLAG_SNAPPED, FLAG_OUTSIDE], dtype=object)
     flags = flag_labels[np.where(found, np.where(snapped, 1, 0), 2)]
     return pd.DataFrame(
@@ -216,7 +232,8 @@ def assign_wards(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataFr
     """Assign each point of a GeoDataFrame (any CRS) to one ward; indexed like ``points``."""
     if points.crs is None:
         raise BoundaryError(
-            "Lớp điểm không có hệ toạ độ (CRS).", "The point layer has no coordinate reference system."
+            "Lớp điểm không có hệ toạ độ (CRS).",
+            "The point layer has no coordinate reference system.",
         )
     if len(points) and not points.geom_type.dropna().eq("Point").all():
         raise BoundaryError("Chỉ gán được điểm (Point).", "Only Point geometries can be assigned.")
