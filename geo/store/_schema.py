@@ -1,0 +1,249 @@
+"""Tables of the store, for both backends, in SQLAlchemy Core.
+
+One definition serves SQLite and PostGIS; only the geometry columns differ. SQLite keeps
+incident positions as ``lat``/``lon`` and ward polygons as WKB, PostGIS adds typed
+``geometry`` columns (a generated point from lon/lat, so no writer can let them drift
+apart) with GiST indexes so spatial joins and per-ward aggregates run in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+#: Bumped by every migration; stored in ``schema_version``.
+SCHEMA_VERSION = 1
+
+#: Text form of timestamps in SQLite: UTC, fixed width, so strings sort like instants.
+SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+#: The tables that no one may update or delete from.
+APPEND_ONLY = ("status_events", "audit_log")
+
+
+def to_utc(value: Any) -> datetime:
+    """A timezone-aware UTC datetime from a datetime, Timestamp, date or ISO string.
+
+    Naive values are taken as UTC: the store never guesses local time on write.
+    """
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").to_pydatetime()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, always UTC: ``timestamptz`` on PostgreSQL, fixed-width ISO text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(26))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or (not isinstance(value, str | datetime | date) and pd.isna(value)):
+            return None
+        utc = to_utc(value)
+        if dialect.name == "sqlite":
+            return utc.strftime(SQLITE_TS_FORMAT)
+        return utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def build_metadata(postgis: bool) -> MetaData:
+    """The schema; ``postgis`` adds geometry columns and their GiST indexes."""
+    md = MetaData()
+    Table(
+        "schema_version",
+        md,
+        Column("version", Integer, primary_key=True, autoincrement=False),
+        Column("applied_at", UTCDateTime, nullable=False),
+        Column("description", Text, nullable=False),
+    )
+    ward_cols: list[Any] = [
+        Column("id", ID, primary_key=True),
+        Column("code", String(5), nullable=False),
+        Column("name", Text, nullable=False),
+        Column("name_en", Text),
+        Column("kind", String(10)),
+        Column("area_km2", Float),
+        Column("population", BigInteger),
+        Column("osm_id", Text),
+        Column("valid_from", UTCDateTime, nullable=False),
+        Column("valid_to", UTCDateTime),
+    ]
+    if postgis:
+        from geoalchemy2 import Geometry
+
+        ward_cols.append(Column("geom", Geometry("MULTIPOLYGON", 4326), nullable=False))
+    else:
+        ward_cols.append(Column("geom", LargeBinary, nullable=False))  # WKB, EPSG:4326
+    Table(
+        "wards",
+        md,
+        *ward_cols,
+        UniqueConstraint("code", "valid_from", name="uq_wards_code_valid_from"),
+        Index("ix_wards_code", "code"),
+    )
+    Table(
+        "batches",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("file_name", Text),
+        Column("sha256", String(64)),
+        Column("source", Text),
+        Column("actor", Text, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("n_incidents", Integer, nullable=False, default=0),
+        Column("n_status_updates", Integer, nullable=False, default=0),
+        Column("counts", JSONType),
+        Index("ix_batches_sha256", "sha256"),
+    )
+    incident_cols: list[Any] = [
+        Column("id", ID, primary_key=True),
+        Column("source", Text, nullable=False),
+        Column("source_id", Text),
+        Column("source_row", Integer),
+        Column("fingerprint", Text, nullable=False),
+        Column("type", String(20), nullable=False),
+        Column("type_text", Text),
+        Column("lat", Float),
+        Column("lon", Float),
+        Column("ward_code", String(5)),
+        Column("street", Text),
+        Column("address", Text),
+        Column("note", Text),
+        Column("status", String(20), nullable=False),
+        Column("reported_at", UTCDateTime, nullable=False),
+        Column("cleared_at", UTCDateTime),
+        Column("due_at", UTCDateTime),
+        Column("flags", Text, nullable=False, default=""),
+        Column("batch_id", ID, ForeignKey("batches.id")),
+        Column("recurrence_of", ID, ForeignKey("incidents.id")),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+    ]
+    if postgis:
+        from geoalchemy2 import Geometry
+
+        incident_cols.append(
+            Column(
+                "geom",
+                Geometry("POINT", 4326),
+                Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+            )
+        )
+    Table(
+        "incidents",
+        md,
+        *incident_cols,
+        Index("ix_incidents_ward_code", "ward_code"),
+        Index("ix_incidents_status", "status"),
+        Index("ix_incidents_reported_at", "reported_at"),
+        Index("ix_incidents_source_source_id", "source", "source_id"),
+        Index("ix_incidents_fingerprint", "fingerprint"),
+    )
+    Table(
+        "status_events",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("incident_id", ID, ForeignKey("incidents.id"), nullable=False),
+        Column("from_status", String(20)),
+        Column("to_status", String(20), nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("note", Text),
+        Column("batch_id", ID, ForeignKey("batches.id")),
+        Index("ix_status_events_incident_id", "incident_id"),
+    )
+    Table(
+        "audit_log",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("at", UTCDateTime, nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("action", String(40), nullable=False),
+        Column("object_type", String(40), nullable=False),
+        Column("object_id", Text),
+        Column("details", JSONType),
+        Index("ix_audit_log_at", "at"),
+    )
+    Table(
+        "users",
+        md,
+        Column("username", String(100), primary_key=True),
+        Column("password_hash", Text),
+        Column("roles", Text, nullable=False, default=""),  # comma-joined role codes
+        Column("wards", Text, nullable=False, default=""),  # comma-joined ward codes
+        Column("disabled", Boolean, nullable=False, default=False),
+        Column("created_at", UTCDateTime, nullable=False),
+    )
+    return md
+
+
+#: Columns of ``incidents`` written by the bulk path, in insert order (``id`` first).
+INCIDENT_INSERT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "source",
+    "source_id",
+    "source_row",
+    "fingerprint",
+    "type",
+    "type_text",
+    "lat",
+    "lon",
+    "ward_code",
+    "street",
+    "address",
+    "note",
+    "status",
+    "reported_at",
+    "cleared_at",
+    "due_at",
+    "flags",
+    "batch_id",
+    "recurrence_of",
+    "created_at",
+    "updated_at",
+)
+
+#: Incident columns holding instants (read back as ``datetime64[..., UTC]``).
+TIMESTAMP_COLUMNS: tuple[str, ...] = ("reported_at", "cleared_at", "due_at", "created_at", "updated_at")
+

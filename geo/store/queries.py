@@ -1,0 +1,442 @@
+"""Reads and aggregates for the app, computed in the database where it can.
+
+Periods are given as dates or timestamps. A bare date is a calendar day in Hà Nội
+(Asia/Ho_Chi_Minh, UTC+7); ``date_to`` is inclusive for a bare date. Days and ISO weeks
+are Hà Nội days and weeks too, so a report at 06:00 on a Monday counts for that Monday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, case, extract, func, not_, or_, select
+from sqlalchemy.sql import Select
+
+from geo.crs import STORAGE_CRS
+from geo.errors import NotFound, StorageError
+from geo.store._schema import TIMESTAMP_COLUMNS
+from geo.store.workflow import CLOSED_STATES, OPEN_STATES
+
+if TYPE_CHECKING:
+    from geo.store._core import Store
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+_SQLITE_LOCAL = "+7 hours"  # Hà Nội has no daylight saving time
+
+
+def local_bound(value: Any, *, end: bool = False) -> dt.datetime | None:
+    """A UTC instant for a period bound; bare dates are Hà Nội days, ``end`` is exclusive."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    bare_date = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    if isinstance(value, str):
+        bare_date = len(value.strip()) == 10
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise StorageError(
+            f"Không hiểu ngày {value!r} (dùng dạng YYYY-MM-DD).",
+            f"Cannot read the date {value!r} (use YYYY-MM-DD).",
+        ) from exc
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(LOCAL_TZ)
+    if bare_date and end:
+        ts = ts + pd.Timedelta(days=1)
+    return ts.tz_convert("UTC").to_pydatetime()
+
+
+def _local_day(store: Store, column: Any) -> ColumnElement[Any]:
+    if store.is_postgis:
+        return func.date(func.timezone(LOCAL_TZ, column))
+    return func.date(column, _SQLITE_LOCAL)
+
+
+def _local_week(store: Store, column: Any) -> ColumnElement[Any]:
+    """The Monday (Hà Nội time) of the ISO week holding ``column``."""
+    if store.is_postgis:
+        return func.date(func.date_trunc("week", func.timezone(LOCAL_TZ, column)))
+    return func.date(column, _SQLITE_LOCAL, "weekday 0", "-6 days")
+
+
+def _days_between(store: Store, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if store.is_postgis:
+        return extract("epoch", later - earlier) / 86400.0
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def _utc_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    for name in TIMESTAMP_COLUMNS:
+        if name in frame:
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _filters(
+    store: Store,
+    *,
+    wards: Any = None,
+    types: Any = None,
+    statuses: Any = None,
+    date_from: Any = None,
+    date_to: Any = None,
+    street: Any = None,
+    bbox: Sequence[float] | None = None,
+    overdue_only: bool = False,
+    now: dt.datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    t = store.tables["incidents"]
+    conds: list[ColumnElement[bool]] = []
+    if (ward_list := _as_list(wards)) is not None:
+        conds.append(t.c.ward_code.in_(ward_list))
+    if (type_list := _as_list(types)) is not None:
+        conds.append(t.c.type.in_(type_list))
+    if (status_list := _as_list(statuses)) is not None:
+        conds.append(t.c.status.in_(status_list))
+    if (start := local_bound(date_from)) is not None:
+        conds.append(t.c.reported_at >= start)
+    if (stop := local_bound(date_to, end=True)) is not None:
+        conds.append(t.c.reported_at < stop)
+    if (street_list := _as_list(street)) is not None:
+        conds.append(t.c.street.in_(street_list))
+    if bbox is not None:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+        if store.is_postgis:
+            conds.append(t.c.geom.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)))
+        conds.append(t.c.lon.between(minx, maxx))
+        conds.append(t.c.lat.between(miny, maxy))
+    if overdue_only:
+        conds.append(t.c.status.in_(OPEN_STATES))
+        conds.append(t.c.due_at < (now or dt.datetime.now(dt.UTC)))
+    return conds
+
+
+def incidents(
+    store: Store,
+    wards: Any = None,
+    types: Any = None,
+    statuses: Any = None,
+    date_from: Any = None,
+    date_to: Any = None,
+    street: Any = None,
+    bbox: Sequence[float] | None = None,
+    overdue_only: bool = False,
+    limit: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Incidents matching every given filter (EPSG:4326 points, ordered by id).
+
+    Adds ``overdue`` (past ``due_at`` and still open, as of now).
+    """
+    now = dt.datetime.now(dt.UTC)
+    t = store.tables["incidents"]
+    columns = [c for c in t.c if c.name != "geom"]
+    conds = _filters(
+        store, wards=wards, types=types, statuses=statuses, date_from=date_from, date_to=date_to,
+        street=street, bbox=bbox, overdue_only=overdue_only, now=now,
+    )
+    stmt: Select[Any] = select(*columns).where(*conds).order_by(t.c.id)
+    if limit is not None:
+        stmt = stmt.limit(int(limit))
+    with store.read() as conn:
+        rows = conn.execute(stmt).all()
+    frame = _utc_frame(rows, [c.name for c in columns])
+    for name in ("id", "batch_id", "recurrence_of", "source_row"):
+        frame[name] = frame[name].astype("Int64")
+    frame["overdue"] = frame["status"].isin(OPEN_STATES) & (frame["due_at"] < pd.Timestamp(now))
+    geometry = gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float), crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=STORAGE_CRS)
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """One incident and its full status history (oldest first)."""
+
+    incident: dict[str, Any]
+    history: pd.DataFrame
+
+
+def incident(store: Store, incident_id: int) -> IncidentDetail:
+    t = store.tables["incidents"]
+    e = store.tables["status_events"]
+    columns = [c for c in t.c if c.name != "geom"]
+    with store.read() as conn:
+        row = conn.execute(select(*columns).where(t.c.id == int(incident_id))).mappings().first()
+        if row is None:
+            raise NotFound(f"Không có sự việc số {incident_id}.", f"There is no incident {incident_id}.")
+        events = conn.execute(
+            select(e).where(e.c.incident_id == int(incident_id)).order_by(e.c.at, e.c.id)
+        ).all()
+    history = pd.DataFrame(list(events), columns=list(e.c.keys()))
+    history["at"] = pd.to_datetime(history["at"], utc=True)
+    return IncidentDetail(dict(row), history)
+
+
+def _period(date_from: Any, date_to: Any) -> tuple[dt.datetime | None, dt.datetime, dt.datetime]:
+    now = dt.datetime.now(dt.UTC)
+    start = local_bound(date_from)
+    stop = local_bound(date_to, end=True) or now
+    return start, stop, min(stop, now)
+
+
+def _period_sums(store: Store, start: dt.datetime | None, stop: dt.datetime, due_cut: dt.datetime) -> list[Any]:
+    """Aggregates over ``incidents`` for the period [start, stop)."""
+    t = store.tables["incidents"]
+    closed = t.c.status.in_(CLOSED_STATES)
+    closed_by_stop = and_(closed, or_(t.c.cleared_at.is_(None), t.c.cleared_at < stop))
+    known = t.c.reported_at < stop
+    open_at_stop = and_(known, not_(closed_by_stop))
+    started = known if start is None else and_(known, t.c.reported_at >= start)
+    cleared_in = and_(closed, t.c.cleared_at < stop)
+    if start is not None:
+        cleared_in = and_(cleared_in, t.c.cleared_at >= start)
+
+    def count(cond: ColumnElement[bool], name: str) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name)
+
+    return [
+        count(open_at_stop, "open"),
+        count(and_(known, closed_by_stop), "cleared"),
+        count(started, "new"),
+        count(cleared_in, "cleared_in_period"),
+        count(and_(open_at_stop, t.c.due_at < due_cut), "overdue"),
+    ]
+
+
+def _cleared_in_period(store: Store, start: dt.datetime | None, stop: dt.datetime) -> ColumnElement[bool]:
+    t = store.tables["incidents"]
+    cond = and_(t.c.status.in_(CLOSED_STATES), t.c.cleared_at.is_not(None), t.c.cleared_at < stop)
+    return cond if start is None else and_(cond, t.c.cleared_at >= start)
+
+
+def _median_days(store: Store, key: Any, start: dt.datetime | None, stop: dt.datetime) -> pd.Series:
+    t = store.tables["incidents"]
+    days = _days_between(store, t.c.cleared_at, t.c.reported_at)
+    where = _cleared_in_period(store, start, stop)
+    with store.read() as conn:
+        if store.is_postgis:
+            rows = conn.execute(
+                select(key.label("key"), func.percentile_cont(0.5).within_group(days).label("median"))
+                .where(where)
+                .group_by(key)
+            ).all()
+            return pd.Series({r.key: float(r.median) for r in rows}, dtype=float)
+        rows = conn.execute(select(key.label("key"), days.label("days")).where(where)).all()
+    frame = pd.DataFrame(list(rows), columns=["key", "days"])
+    return frame.groupby("key", dropna=True)["days"].median().astype(float)
+
+
+def ward_stats(store: Store, date_from: Any = None, date_to: Any = None) -> pd.DataFrame:
+    """Per ward for the period: open and cleared at its end, new and cleared within it,
+    median days to clear (of those cleared within it), overdue at its end, recurrences
+    recorded within it. Every current ward appears, with zeros when it has no incidents."""
+    start, stop, due_cut = _period(date_from, date_to)
+    t = store.tables["incidents"]
+    e = store.tables["status_events"]
+    with store.read() as conn:
+        sums = conn.execute(
+            select(t.c.ward_code, *_period_sums(store, start, stop, due_cut))
+            .where(t.c.ward_code.is_not(None))
+            .group_by(t.c.ward_code)
+        ).all()
+        recurred_cond = and_(e.c.to_status == "recurred", e.c.at < stop)
+        if start is not None:
+            recurred_cond = and_(recurred_cond, e.c.at >= start)
+        recurred = conn.execute(
+            select(t.c.ward_code, func.count().label("recurred"))
+            .select_from(e.join(t, e.c.incident_id == t.c.id))
+            .where(recurred_cond, t.c.ward_code.is_not(None))
+            .group_by(t.c.ward_code)
+        ).all()
+        wards = store._current_wards(conn)[["code", "name"]]
+    counts = pd.DataFrame(
+        list(sums), columns=["ward_code", "open", "cleared", "new", "cleared_in_period", "overdue"]
+    ).set_index("ward_code")
+    rec = pd.DataFrame(list(recurred), columns=["ward_code", "recurred"]).set_index("ward_code")
+    median = _median_days(store, t.c.ward_code, start, stop)
+    codes = sorted(set(wards["code"]) | set(counts.index))
+    out = pd.DataFrame({"ward_code": codes})
+    out["ward_name"] = out["ward_code"].map(dict(zip(wards["code"], wards["name"], strict=True)))
+    for name in ("open", "cleared", "new", "cleared_in_period"):
+        out[name] = out["ward_code"].map(counts[name]).fillna(0).astype("int64")
+    out["median_days_to_clear"] = out["ward_code"].map(median).astype(float)
+    out["overdue"] = out["ward_code"].map(counts["overdue"]).fillna(0).astype("int64")
+    out["recurred"] = out["ward_code"].map(rec["recurred"]).fillna(0).astype("int64")
+    return out
+
+
+def street_stats(
+    store: Store, date_from: Any = None, date_to: Any = None, wards: Any = None
+) -> pd.DataFrame:
+    """Per street (as written in the incidents): the same figures as :func:`ward_stats`
+    except recurrences, plus the wards the street's incidents lie in. Busiest first."""
+    start, stop, due_cut = _period(date_from, date_to)
+    t = store.tables["incidents"]
+    conds: list[ColumnElement[bool]] = [t.c.street.is_not(None), t.c.street != ""]
+    if (ward_list := _as_list(wards)) is not None:
+        conds.append(t.c.ward_code.in_(ward_list))
+    with store.read() as conn:
+        rows = conn.execute(
+            select(t.c.street, t.c.ward_code, *_period_sums(store, start, stop, due_cut))
+            .where(*conds)
+            .group_by(t.c.street, t.c.ward_code)
+        ).all()
+    names = ["open", "cleared", "new", "cleared_in_period", "overdue"]
+    frame = pd.DataFrame(list(rows), columns=["street", "ward_code", *names])
+    median = _median_days(store, t.c.street, start, stop)
+    if frame.empty:
+        out = pd.DataFrame(columns=["street", "wards", *names, "median_days_to_clear"])
+        return out
+    grouped = frame.groupby("street", sort=True)
+    out = grouped[names].sum().astype("int64")
+    out.insert(0, "wards", grouped["ward_code"].agg(lambda s: ",".join(sorted(s.dropna().unique()))))
+    out["median_days_to_clear"] = [median.get(k, np.nan) for k in out.index]
+    out = out.reset_index().sort_values(["open", "new", "street"], ascending=[False, False, True])
+    return out.reset_index(drop=True)
+
+
+def _daily_counts(store: Store, conds: list[ColumnElement[bool]], key: Any | None, bucket: Any) -> pd.DataFrame:
+    """New and cleared counts per (key, bucket) over all history matching ``conds``."""
+    t = store.tables["incidents"]
+    clear_time = func.coalesce(t.c.cleared_at, t.c.reported_at)
+    key_cols = [key.label("key")] if key is not None else []
+    new_bucket = bucket(t.c.reported_at).label("bucket")
+    clear_bucket = bucket(clear_time).label("bucket")
+    with store.read() as conn:
+        new = conn.execute(
+            select(*key_cols, new_bucket, func.count().label("n"))
+            .where(*conds)
+            .group_by(*key_cols, new_bucket)
+        ).all()
+        cleared = conn.execute(
+            select(*key_cols, clear_bucket, func.count().label("n"))
+            .where(*conds, t.c.status.in_(CLOSED_STATES))
+            .group_by(*key_cols, clear_bucket)
+        ).all()
+    cols = (["key"] if key is not None else []) + ["bucket", "n"]
+    a = pd.DataFrame(list(new), columns=cols).assign(kind="new")
+    b = pd.DataFrame(list(cleared), columns=cols).assign(kind="cleared")
+    both = pd.concat([a, b], ignore_index=True)
+    both["bucket"] = pd.to_datetime(both["bucket"].astype(str))
+    if key is None:
+        both["key"] = "city"
+    return both
+
+
+def week_counts(
+    store: Store, date_from: Any = None, date_to: Any = None, wards: Any = None
+) -> pd.DataFrame:
+    """Per ward per ISO week (Hà Nội time): new, cleared, and open at the week's end.
+
+    One row for every (ward with incidents) × (week from the first report to the last
+    week of the period), so a heat matrix needs no gap filling.
+    """
+    t = store.tables["incidents"]
+    conds: list[ColumnElement[bool]] = [t.c.ward_code.is_not(None)]
+    if (ward_list := _as_list(wards)) is not None:
+        conds.append(t.c.ward_code.in_(ward_list))
+    both = _daily_counts(store, conds, t.c.ward_code, lambda c: _local_week(store, c))
+    columns = ["ward_code", "week", "iso_week", "new", "cleared", "open_end"]
+    if both.empty:
+        return pd.DataFrame(columns=columns)
+    matrix = _cumulate(both, "W-MON", date_from, date_to)
+    matrix = matrix.rename(columns={"key": "ward_code", "period": "week"})
+    iso = matrix["week"].dt.isocalendar()
+    matrix["iso_week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    return matrix[columns].reset_index(drop=True)
+
+
+def _cumulate(both: pd.DataFrame, freq: str, date_from: Any, date_to: Any) -> pd.DataFrame:
+    """Fill every period per key, then running open = cumulative new − cumulative cleared."""
+    weekly = freq.startswith("W")
+    first = both["bucket"].min()
+    last = both["bucket"].max()
+    today = pd.Timestamp(dt.datetime.now(dt.UTC)).tz_convert(LOCAL_TZ).tz_localize(None).normalize()
+    stop_local = local_bound(date_to, end=True)
+    if stop_local is not None:
+        end = pd.Timestamp(stop_local).tz_convert(LOCAL_TZ).tz_localize(None) - pd.Timedelta("1us")
+        last = max(last, end.normalize())
+    else:
+        last = max(last, today)
+    if weekly:
+        first = first - pd.Timedelta(days=first.weekday())
+        last = last - pd.Timedelta(days=last.weekday())
+        periods = pd.date_range(first, last, freq="7D")
+    else:
+        periods = pd.date_range(first.normalize(), last.normalize(), freq="D")
+    table = both.pivot_table(index=["key", "bucket"], columns="kind", values="n", aggfunc="sum", fill_value=0)
+    for kind in ("new", "cleared"):
+        if kind not in table:
+            table[kind] = 0
+    keys = sorted(both["key"].unique())
+    full = pd.MultiIndex.from_product([keys, periods], names=["key", "period"])
+    table.index = table.index.set_names(["key", "period"])
+    table = table.reindex(full, fill_value=0)[["new", "cleared"]].astype("int64")
+    cum = table.groupby(level="key").cumsum()
+    table["open_end"] = (cum["new"] - cum["cleared"]).astype("int64")
+    table["cleared_total"] = cum["cleared"].astype("int64")
+    out = table.reset_index()
+    out.columns.name = None
+    if stop_local is not None:
+        out = out[out["period"] <= end]
+    start_local = local_bound(date_from)
+    if start_local is not None:
+        start = pd.Timestamp(start_local).tz_convert(LOCAL_TZ).tz_localize(None).normalize()
+        if weekly:
+            start = start - pd.Timedelta(days=start.weekday())
+        out = out[out["period"] >= start]
+    return out
+
+
+def progress(
+    store: Store,
+    level: str = "city",
+    key: str | None = None,
+    freq: str = "D",
+    date_from: Any = None,
+    date_to: Any = None,
+) -> pd.DataFrame:
+    """Open vs cleared over time for the city, one ward (``key`` = code) or one street.
+
+    Columns: period (Hà Nội day, or Monday of the week for ``freq="W"``), new, cleared
+    (within the period), open (at its end), cleared_total (up to its end).
+    """
+    t = store.tables["incidents"]
+    conds: list[ColumnElement[bool]] = []
+    if level == "ward":
+        conds.append(t.c.ward_code == key)
+    elif level == "street":
+        conds.append(t.c.street == key)
+    elif level != "city":
+        raise StorageError(
+            f"Cấp thống kê không hợp lệ {level!r} (city, ward, street).",
+            f"Unknown level {level!r} (city, ward or street).",
+        )
+    if freq not in ("D", "W"):
+        raise StorageError(f"Chu kỳ không hợp lệ {freq!r} (D, W).", f"Unknown frequency {freq!r} (D or W).")
+    bucket = (lambda c: _local_week(store, c)) if freq == "W" else (lambda c: _local_day(store, c))
+    both = _daily_counts(store, conds, None, bucket)
+    columns = ["period", "new", "cleared", "open", "cleared_total"]
+    if both.empty:
+        return pd.DataFrame(columns=columns)
+    series = _cumulate(both, "W-MON" if freq == "W" else "D", date_from, date_to)
+    series = series.rename(columns={"open_end": "open"})
+    stop_local = local_bound(date_to, end=True)
+    if stop_local is not None:
+        end = pd.Timestamp(stop_local).tz_convert(LOCAL_TZ).tz_localize(None)
+        series = series[series["period"] < end]
+    return series[columns].reset_index(drop=True)
+
