@@ -109,6 +109,8 @@ def fetch_ward_streets(
     code, name, polygon = _ward_polygon(ward, wards)
     with _osmnx_settings(overpass_url, cache_folder) as ox:
         try:
+            # Ask the status endpoint first: unreachable, osmnx would sleep 60 s and retry.
+            requests.get(ox.settings.overpass_url.rstrip("/") + "/status", timeout=15)
             features = ox.features_from_polygon(polygon, tags={"highway": True})
         except InsufficientResponseError:
             features = gpd.GeoDataFrame(geometry=[], crs=STORAGE_CRS)
