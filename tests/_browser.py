@@ -38,6 +38,23 @@ TILE_HOSTS = frozenset({"tile.openstreetmap.org"})
 STARTUP_LIMIT_S = 90.0
 
 
+def require_browser_stack() -> None:
+    """Skip (Chromium or playwright absent) or fail (assets not fetched) with the reason."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI installs it)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("python playwright is not installed: pip install -e '.[test]'")
+    from geo.assets import missing_files
+
+    missing = missing_files()
+    if missing:
+        pytest.fail(f"map assets missing ({missing[0]}): run `python -m geo assets fetch`")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -39,3 +39,40 @@ def wards():
     from geo.boundaries import load_boundaries
 
     return load_boundaries()
+
+
+# --- real browser (tests/_browser.py): one app server + one Chromium per session ---------
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """``streamlit run app.py`` on a free port with a temporary SQLite store."""
+    from _browser import require_browser_stack, running_app
+
+    require_browser_stack()
+
+    with running_app(tmp_path_factory.mktemp("app")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from _browser import CHROMIUM, CHROMIUM_ARGS, require_browser_stack
+
+    require_browser_stack()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def recorded_page(browser, app_server):
+    """A fresh page that records every request and console error (tiles are aborted)."""
+    from _browser import new_recorded_page
+
+    rec = new_recorded_page(browser, app_server.host)
+    yield rec
+    rec.page.context.close()
