@@ -1,0 +1,85 @@
+"""``python -m geo ingest FILE``: load a field team's incident file into the store."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from geo.ingest import IngestResult, ingest
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "ingest",
+        help="load an incident file (CSV, Excel, GeoJSON) / nhập tệp vi phạm",
+        description="Every row ends accepted, duplicate or rejected; the counts always "
+        "balance. The store is GEO_DATABASE_URL, the wards GEO_BOUNDARIES.",
+    )
+    parser.add_argument("file", type=Path, help="CSV / TXT / XLSX / GeoJSON")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--rejects", type=Path, help="write rejected rows (all columns) here")
+    parser.add_argument("--crs", help="CRS of projected x/y columns, e.g. EPSG:5897 (VN-2000)")
+    parser.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    parser.add_argument("--source", help="namespace of the file's ids (default: file name)")
+    parser.add_argument("--dry-run", action="store_true", help="read and check, store nothing")
+    parser.add_argument("--strict", action="store_true", help="reject points outside Hà Nội")
+    parser.add_argument("--user", help="who sends the file (default: the OS user)")
+    parser.set_defaults(func=_ingest)
+
+
+def _actor(args: argparse.Namespace) -> str:
+    if args.user:
+        return str(args.user)
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return os.environ.get("USER", "cli")
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from geo.store import open_store
+
+    store = open_store()
+    try:
+        result: IngestResult = ingest(
+            args.file,
+            store,
+            actor=_actor(args),
+            dry_run=args.dry_run,
+            crs=args.crs,
+            sheet=args.sheet,
+            source=args.source,
+            strict=args.strict,
+        )
+    finally:
+        store.close()
+    summary = result.summary()
+    if args.rejects:
+        result.preview.write_rejects(args.rejects)
+        summary["rejects_file"] = str(args.rejects)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_text(summary)
+    return 0
+
+
+def _print_text(s: dict) -> None:
+    out = sys.stdout
+    mode = " (thử / dry run)" if s["dry_run"] else f" → lô / batch {s['batch_id']}"
+    print(f"{s['file']}{mode}", file=out)
+    print(
+        f"  dòng / rows {s['rows']}: nhận / accepted {s['accepted']}, trùng / duplicate "
+        f"{s['duplicate']}, loại / rejected {s['rejected']}; cập nhật trạng thái / status "
+        f"updates {s['status_updates']}",
+        file=out,
+    )
+    flags = ", ".join(f"{k} {v}" for k, v in s["flags"].items())
+    print(f"  cờ / flags: {flags}", file=out)
+    if s["reasons"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in s["reasons"].items())
+        print(f"  lý do loại / reject reasons: {reasons}", file=out)

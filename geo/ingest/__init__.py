@@ -1,0 +1,34 @@
+"""Field-team incident files into the store: every row accounted for.
+
+Two phases, used by both the CLI (``python -m geo ingest``) and the upload page::
+
+    p = preview("bao_cao.csv", store=store)   # nothing written yet
+    p.summary(); p.columns; p.first_rows(); p.rejects()
+    result = commit(p, store, actor="ward_officer")
+
+See :mod:`geo.ingest.pipeline` for the row outcomes and flags.
+"""
+
+from geo.ingest._limits import IngestLimits
+from geo.ingest.pipeline import (
+    FLAGS,
+    OUTCOMES,
+    REASONS,
+    IngestPreview,
+    IngestResult,
+    commit,
+    ingest,
+    preview,
+)
+
+__all__ = [
+    "FLAGS",
+    "OUTCOMES",
+    "REASONS",
+    "IngestLimits",
+    "IngestPreview",
+    "IngestResult",
+    "commit",
+    "ingest",
+    "preview",
+]

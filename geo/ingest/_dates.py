@@ -1,0 +1,148 @@
+"""Dates as field teams write them, stored as UTC.
+
+Accepted forms: dd/mm/yyyy (also with "-" or "." and an optional time, two-digit years
+as 20yy), ISO 8601 with or without a zone, and Excel serial day numbers. A time without
+a zone is Hà Nội local time (Asia/Ho_Chi_Minh, UTC+7).
+
+The ambiguity rule, decided once for the whole project: day/month is the Vietnamese
+order and the only one read. Month/day is never guessed:
+
+- a value readable only as month/day (05/13/2025) is rejected with ``date_month_day``;
+- if a column holds any such value, it is evidently written month/day, so its values
+  that both orders could read (05/06/2025) are rejected too, with ``date_ambiguous``,
+  rather than silently read the Vietnamese way. Values with day == month stay.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Serial day numbers read as Excel dates: 1 Jan 1990 .. 31 Dec 2099.
+EXCEL_RANGE = (32874.0, 73415.0)
+EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
+
+_DMY = re.compile(
+    r"^\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4}|\d{2})"
+    r"(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:([AaPp])\.?[Mm]\.?)?)?\s*$"
+)
+_ISO = re.compile(r"^\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*")
+_ZONE = re.compile(
+    r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$", re.IGNORECASE
+)
+_SERIAL = re.compile(r"^\s*\d{5}(?:[.,]\d+)?\s*$")
+
+
+def parse_dates(
+    values: pd.Series, *, now: pd.Timestamp | None = None, naive_tz: str | None = None
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """(UTC timestamps, per-row format, per-row reason code) for a column of date text.
+
+    Timestamps are NaT where the reason is not "". The index follows ``values``.
+    ``naive_tz`` overrides the zone of ISO times written without one (Kobo's
+    ``_submission_time`` is UTC).
+    """
+    text = values.astype(str).str.strip()
+    n = len(text)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    fmt = np.full(n, "", dtype=object)
+    error = np.full(n, "", dtype=object)
+    blank = (text == "").to_numpy(dtype=bool)
+    error[blank] = "missing_date"
+
+    # ISO 8601: with a zone → that zone; without → Hà Nội time.
+    iso = text.str.match(_ISO).to_numpy(dtype=bool) & ~blank
+    if iso.any():
+        zoned = iso & text.str.contains(_ZONE).to_numpy(dtype=bool)
+        naive = iso & ~zoned
+        if zoned.any():
+            parsed = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
+            out.iloc[np.flatnonzero(zoned)] = parsed.to_numpy()
+            fmt[zoned] = "iso_zoned"
+        if naive.any():
+            parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            if getattr(parsed.dt, "tz", None) is None:
+                parsed = parsed.dt.tz_localize(
+                    naive_tz or LOCAL_TZ, ambiguous="NaT", nonexistent="NaT"
+                ).dt.tz_convert("UTC")
+            out.iloc[np.flatnonzero(naive)] = parsed.to_numpy()
+            fmt[naive] = "iso"
+
+    # Day/month/year.
+    todo = ~blank & ~iso
+    if todo.any():
+        parts = text[todo].str.extract(_DMY)
+        matched = parts[0].notna()
+        if matched.any():
+            _day_month(parts[matched], np.flatnonzero(todo)[matched.to_numpy()], out, fmt, error)
+
+    # Excel serial day numbers (only whole strings of 5 digits, optional fraction).
+    todo = ~blank & (fmt == "") & (error == "")
+    if todo.any():
+        serial_text = text[todo]
+        is_serial = serial_text.str.match(_SERIAL)
+        if is_serial.any():
+            days = pd.to_numeric(
+                serial_text[is_serial].str.replace(",", ".", regex=False), errors="coerce"
+            )
+            in_range = (days >= EXCEL_RANGE[0]) & (days <= EXCEL_RANGE[1])
+            stamps = (EXCEL_EPOCH + pd.to_timedelta(days.where(in_range), unit="D")).dt.round("s")
+            stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+            where = np.flatnonzero(todo)[is_serial.to_numpy()]
+            out.iloc[where] = stamps.dt.tz_convert("UTC").to_numpy()
+            fmt[where] = "excel_serial"
+
+    unparsed = out.isna().to_numpy() & (error == "")
+    error[unparsed] = "bad_date"
+    fmt[unparsed] = ""
+    # Plausibility: nothing before 2000, nothing more than a day in the future.
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    with np.errstate(invalid="ignore"):
+        stamps_ok = out.notna().to_numpy()
+        early = stamps_ok & (out < EARLIEST).to_numpy(dtype=bool)
+        late = stamps_ok & (out > now + pd.Timedelta(days=1)).to_numpy(dtype=bool)
+    error[early | late] = "date_out_of_range"
+    fmt[early | late] = ""
+    out[(error != "")] = pd.NaT
+    return out, fmt, error
+
+
+def _day_month(
+    parts: pd.DataFrame, where: np.ndarray, out: pd.Series, fmt: np.ndarray, error: np.ndarray
+) -> None:
+    first = parts[0].astype(int).to_numpy()
+    second = parts[1].astype(int).to_numpy()
+    year = parts[2].astype(int).to_numpy()
+    year = np.where(year < 100, 2000 + year, year)
+    hour = pd.to_numeric(parts[3], errors="coerce").fillna(0).astype(int).to_numpy()
+    minute = pd.to_numeric(parts[4], errors="coerce").fillna(0).astype(int).to_numpy()
+    sec = pd.to_numeric(parts[5], errors="coerce").fillna(0).astype(int).to_numpy()
+    ampm = parts[6].fillna("").str.lower().to_numpy(dtype=object)
+    hour = np.where((ampm == "p") & (hour < 12), hour + 12, hour)
+    hour = np.where((ampm == "a") & (hour == 12), 0, hour)
+
+    month_day_only = (second > 12) & (first <= 12) & (second <= 31)
+    both_readings = (first <= 12) & (second <= 12) & (first != second)
+    error[where[month_day_only]] = "date_month_day"
+    if month_day_only.any():
+        error[where[both_readings]] = "date_ambiguous"
+    good = (error[where] == "")
+    frame = pd.DataFrame(
+        {
+            "year": year[good],
+            "month": second[good],
+            "day": first[good],
+            "hour": hour[good],
+            "minute": minute[good],
+            "second": sec[good],
+        }
+    )
+    stamps = pd.to_datetime(frame, errors="coerce")
+    stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+    idx = where[good]
+    out.iloc[idx] = stamps.dt.tz_convert("UTC").to_numpy()
+    fmt[idx] = "dd/mm/yyyy"

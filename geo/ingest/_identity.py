@@ -1,0 +1,47 @@
+"""Who an incident is: its id within its source, or else a fingerprint.
+
+The fingerprint is readable on purpose ("v1|sidewalk|2103650|10584900|2025-07-05"): type,
+position rounded to 1e-5 degrees (about 1.1 m north-south, 1.0 m east-west in Hà Nội)
+and the local (Hà Nội) calendar date of the report. Two reports of the same thing at the
+same spot on the same day are one incident; anything else is a new one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+import numpy as np
+import pandas as pd
+
+from geo.ingest._dates import LOCAL_TZ
+
+FINGERPRINT_VERSION = "v1"
+_SOURCE_CHARS = re.compile(r"[^0-9A-Za-z_.\-]+")
+
+
+def fingerprints(
+    types: pd.Series, lat: np.ndarray, lon: np.ndarray, reported_at: pd.Series
+) -> pd.Series:
+    """Fingerprint per row (index of ``types``); "" where a part is missing."""
+    lat_i = np.round(np.asarray(lat, dtype=float) * 1e5)
+    lon_i = np.round(np.asarray(lon, dtype=float) * 1e5)
+    ok = np.isfinite(lat_i) & np.isfinite(lon_i) & reported_at.notna().to_numpy()
+    lat_s = pd.Series(np.where(ok, lat_i, 0).astype(np.int64), index=types.index).astype(str)
+    lon_s = pd.Series(np.where(ok, lon_i, 0).astype(np.int64), index=types.index).astype(str)
+    day = reported_at.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d").fillna("")
+    key = FINGERPRINT_VERSION + "|" + types.astype(str) + "|" + lat_s + "|" + lon_s + "|" + day
+    return key.where(ok, "").astype(object)
+
+
+def default_source(file_name: str, *, kobo: bool = False) -> str:
+    """The source a file's ids belong to when ``--source`` is not given.
+
+    Kobo/ODK ``_uuid`` values are unique world-wide, so all Kobo exports share "kobo".
+    Other files: their name without extension, so the same export re-sent is recognised
+    by its ids; a renamed copy is still caught by the fingerprints.
+    """
+    if kobo:
+        return "kobo"
+    stem = PurePath(file_name or "upload").stem
+    return _SOURCE_CHARS.sub("_", stem).strip("_") or "upload"
