@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from geo.errors import GeoError
 
 #: Command-group modules under ``geo.cli``, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("boundaries", "assign", "assets", "map", "streets", "sample")
+COMMAND_MODULES: tuple[str, ...] = (
+    "boundaries",
+    "assign",
+    "assets",
+    "map",
+    "streets",
+    "sample",
+    "ingest",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
