@@ -61,6 +61,18 @@ def wards() -> gpd.GeoDataFrame:
     return _wards_cached(str(path), mtime)
 
 
+@st.cache_resource(show_spinner=False)
+def _store_cached(url: str) -> Any:
+    from geo.store import open_store
+
+    return open_store(url or None)
+
+
+def store() -> Any:
+    """The incident store of ``GEO_DATABASE_URL`` (or the default), opened once per URL."""
+    return _store_cached(os.environ.get("GEO_DATABASE_URL", ""))
+
+
 # --- filters shared through the URL ---------------------------------------------------
 
 

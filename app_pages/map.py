@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages._common import Filters, lang, sidebar_filters, t, wards
+from app_pages._common import Filters, lang, sidebar_filters, store, t, wards
 from geo.errors import GeoError
-from geo.filters import IncidentFilter, apply_filter, load_incidents
+from geo.filters import IncidentFilter, load_view
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
 from geo.vocab import STATE_CODES, TYPE_CODES
@@ -76,16 +76,13 @@ def main() -> None:
     )
 
     try:
-        incidents = load_incidents()
+        view = load_view(store(), flt, marker_limit=MAX_MARKERS)
+        total = int(store().row_counts().get("incidents", 0))
     except GeoError as exc:
         st.error(exc.message(lang()))
-        incidents = None
-    shown = apply_filter(incidents, flt) if incidents is not None else None
-    total = 0 if incidents is None else len(incidents)
-    n_shown = 0 if shown is None else len(shown)
-
-    if incidents is None:
-        st.info(t("map.no_store"))
+        return
+    shown = view.incidents
+    n_shown = view.matched
     st.caption(t("map.caption", wards=len(layer), shown=n_shown, total=total))
     if n_shown > MAX_MARKERS:
         st.info(t("map.density_note", n=n_shown, cap=MAX_MARKERS))
@@ -109,7 +106,7 @@ def main() -> None:
         tip = (state or {}).get("last_object_clicked_tooltip") or ""
         incident = _INCIDENT_ID.search(tip)
         ward = _WARD_CODE.search(tip)
-        if incident and shown is not None:
+        if incident:
             _incident_panel(shown, int(incident.group(1)))
         elif ward:
             _ward_panel(layer, ward.group(1))

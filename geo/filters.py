@@ -1,26 +1,26 @@
-"""One incident filter for the map page, the shareable map file and the CLI.
+"""One incident view for the map page, the shareable map file and the CLI.
 
 A view (wards, types, statuses, dates, street, overdue only) is a small value object so
 the app can put it in the URL and ``python -m geo map`` can rebuild exactly that view.
-:func:`apply_filter` is a pure pandas selection over the store's incident frame.
+Filtering itself happens in the store's SQL (:meth:`Store.incidents`); this module only
+resolves a typed street name to the stored spellings and bounds how much is read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from geo.names import ascii_key, name_key
 
-#: Workflow states that count as open (not cleared).
-OPEN_STATES = frozenset({"reported", "verified", "in_progress", "recurred"})
-
 
 @dataclass(frozen=True)
 class IncidentFilter:
-    """Empty fields select everything; dates are inclusive local (Asia/Ho_Chi_Minh) days."""
+    """Empty fields select everything; dates are inclusive Hà Nội days."""
 
     wards: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
@@ -30,73 +30,60 @@ class IncidentFilter:
     street: str = ""
     overdue: bool = False
 
-    @property
-    def is_empty(self) -> bool:
-        return not (
-            self.wards
-            or self.types
-            or self.statuses
-            or self.date_from
-            or self.date_to
-            or self.street
-            or self.overdue
-        )
 
+def match_streets(query: str, names: Iterable[str]) -> list[str]:
+    """Stored street names containing ``query``.
 
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
-
-
-def _local_day_bound(day: dt.date, *, end: bool) -> pd.Timestamp:
-    stamp = pd.Timestamp(day).tz_localize(LOCAL_TZ)
-    if end:
-        stamp = stamp + pd.Timedelta(days=1)
-    return stamp.tz_convert("UTC")
-
-
-def street_mask(streets: pd.Series, query: str) -> pd.Series:
-    """Rows whose street contains ``query``: with diacritics when typed, else ASCII."""
+    Typed with diacritics, "Hàng Mã" keeps them (it does not match "Hàng Mả"); typed
+    without ("hang ma"), it matches regardless of diacritics, as officers type on phones.
+    """
     query = query.strip()
-    values = streets.fillna("").astype(str)
     if not query:
-        return pd.Series(True, index=streets.index)
-    if ascii_key(query).replace("_", " ") == name_key(query):
-        needle = ascii_key(query)
-        return values.map(lambda s: needle in ascii_key(s))
-    needle = name_key(query)
-    return values.map(lambda s: needle in name_key(s))
+        return []
+    plain = ascii_key(query).replace("_", " ") == name_key(query)
+    needle = ascii_key(query) if plain else name_key(query)
+    key = ascii_key if plain else name_key
+    return [name for name in dict.fromkeys(names) if name and needle in key(name)]
 
 
-def apply_filter(
-    incidents: pd.DataFrame, flt: IncidentFilter, *, now: pd.Timestamp | None = None
-) -> pd.DataFrame:
-    """The rows of ``incidents`` the filter selects (a new frame, same index)."""
-    mask = pd.Series(True, index=incidents.index)
-    if flt.wards:
-        mask &= incidents["ward_code"].isin(list(flt.wards))
-    if flt.types:
-        mask &= incidents["type"].isin(list(flt.types))
-    if flt.statuses:
-        mask &= incidents["status"].isin(list(flt.statuses))
-    if flt.date_from or flt.date_to:
-        reported = pd.to_datetime(incidents["reported_at"], utc=True)
-        if flt.date_from:
-            mask &= reported >= _local_day_bound(flt.date_from, end=False)
-        if flt.date_to:
-            mask &= reported < _local_day_bound(flt.date_to, end=True)
+@dataclass(frozen=True)
+class View:
+    """The incidents of a view: all of them, or a density sample when too many."""
+
+    incidents: pd.DataFrame
+    matched: int
+    street_names: tuple[str, ...]
+
+
+def store_query(flt: IncidentFilter, street_names: Iterable[str] = ()) -> dict[str, Any]:
+    """Keyword arguments for :meth:`geo.store.Store.incidents`."""
+    kwargs: dict[str, Any] = {
+        "wards": list(flt.wards) or None,
+        "types": list(flt.types) or None,
+        "statuses": list(flt.statuses) or None,
+        "date_from": flt.date_from,
+        "date_to": flt.date_to,
+        "overdue_only": flt.overdue,
+    }
     if flt.street:
-        mask &= street_mask(incidents["street"], flt.street)
-    if flt.overdue:
-        now = now if now is not None else pd.Timestamp.now(tz="UTC")
-        due = pd.to_datetime(incidents["due_at"], utc=True)
-        mask &= incidents["status"].isin(OPEN_STATES) & due.notna() & (due < now)
-    return incidents[mask.fillna(False).astype(bool)].copy()
+        # a typed street that matches nothing selects nothing (not everything)
+        kwargs["street"] = list(match_streets(flt.street, street_names)) or ["\x00"]
+    return kwargs
 
 
-def load_incidents(url: str | None = None) -> pd.DataFrame | None:
-    """The store's incidents as a plain frame, or None while no store module exists."""
-    try:
-        from geo.store import open_store  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    frame = open_store(url).incidents()
+def load_view(store: Any, flt: IncidentFilter, *, marker_limit: int) -> View:
+    """Incidents of ``flt`` from ``store``: at most ``marker_limit`` + 1 rows first, and
+    all matching rows (lat/lon for a density grid) only when the view is over the limit."""
+    streets: tuple[str, ...] = ()
+    if flt.street:
+        stats = store.street_stats(wards=list(flt.wards) or None)
+        streets = tuple(str(s) for s in stats["street"])
+    kwargs = store_query(flt, streets)
+    frame = _plain(store.incidents(**kwargs, limit=marker_limit + 1))
+    if len(frame) > marker_limit:
+        frame = _plain(store.incidents(**kwargs))
+    return View(frame, len(frame), streets)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from geo.errors import GeoError, IngestError
-from geo.filters import IncidentFilter, apply_filter, load_incidents
+from geo.filters import IncidentFilter, load_view
 from geo.i18n import t
-from geo.maps import map_html, ward_map
+from geo.maps import MAX_MARKERS, map_html, ward_map
 from geo.vocab import STATE_CODES, TYPE_CODES, status_code, type_code
 
 
@@ -92,8 +92,10 @@ def _run(args: argparse.Namespace) -> int:
         street=args.street,
         overdue=args.overdue,
     )
-    incidents = load_incidents(args.database)
-    shown = apply_filter(incidents, flt) if incidents is not None else None
+    from geo.store import open_store
+
+    view = load_view(open_store(args.database), flt, marker_limit=MAX_MARKERS)
+    shown = view.incidents
     fmap = ward_map(
         wards,
         shown,
@@ -110,6 +112,5 @@ def _run(args: argparse.Namespace) -> int:
         raise GeoError(
             f"Không ghi được {args.out}: {exc}", f"Cannot write {args.out}: {exc}"
         ) from exc
-    n = 0 if shown is None else len(shown)
-    print(f"{args.out}: {len(wards)} wards, {n} incidents, {len(page) / 1e6:.2f} MB")
+    print(f"{args.out}: {len(wards)} wards, {len(shown)} incidents, {len(page) / 1e6:.2f} MB")
     return 0

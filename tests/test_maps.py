@@ -1,0 +1,194 @@
+"""The officers' map builder, the incident view and ``python -m geo map``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pandas as pd
+import pytest
+from _incidents import incident_frame, make_store, random_incidents
+
+from geo.cli import main as cli_main
+from geo.filters import IncidentFilter, load_view, match_streets
+from geo.maps import (
+    MAX_MARKERS,
+    density_grid,
+    incident_payload,
+    map_html,
+    ward_features,
+    ward_map,
+)
+
+TWO_MB = 2_000_000
+
+
+def _html(fmap) -> str:
+    return fmap.get_root().render()
+
+
+def _external_links(page: str) -> list[str]:
+    return re.findall(r"<(?:script|link)\b[^>]*(?:src|href)=\"([^\"]+)\"", page)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, wards):
+    return make_store(tmp_path_factory.mktemp("store") / "s.sqlite", wards)
+
+
+def test_ward_map_draws_all_wards_with_names_and_local_assets(wards):
+    page = _html(ward_map(wards))
+    for name in ("Phường Hoàn Kiếm", "Phường Láng", "Xã Sóc Sơn"):
+        assert json.dumps(name)[1:-1] in page  # inside the JSON-encoded tooltips
+    assert page.count('"code": "') == 126 or page.count('"code":"') == 126
+    links = _external_links(page)
+    assert links and all(url.startswith("/app/static/vendor/") for url in links), links
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page
+    assert "openstreetmap.org/copyright" in page and "OpenStreetMap" in page
+    assert len(page) < TWO_MB
+
+
+def test_ward_map_does_not_touch_its_inputs(wards):
+    before = wards.copy()
+    incidents = incident_frame().assign(id=[1, 2, 3])
+    incidents_before = incidents.copy()
+    ward_map(wards, incidents, selected=["00070"])
+    pd.testing.assert_frame_equal(wards, before)
+    pd.testing.assert_frame_equal(incidents, incidents_before)
+
+
+def test_ward_names_and_incident_strings_are_escaped(wards):
+    hostile = wards.copy()
+    hostile.loc[hostile["code"] == "00070", "name"] = "<img src=x onerror=alert(1)>"
+    incidents = incident_frame()
+    incidents["id"] = range(1, len(incidents) + 1)
+    features = ward_features(hostile)["features"]
+    tip = next(f["properties"]["tip"] for f in features if f["properties"]["code"] == "00070")
+    assert "<b>&lt;img src=x onerror=alert(1)&gt;</b>" in tip
+    page = _html(ward_map(hostile, incidents))
+    assert "<img src=x onerror" not in page
+    assert "<script>alert(" not in page
+    payload = incident_payload(incidents)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in payload
+    assert "</" not in payload  # cannot close the surrounding <script>
+
+
+def test_markers_up_to_the_cap_then_density(wards):
+    few = random_incidents(50)
+    few["id"] = range(len(few))
+    page = _html(ward_map(wards, few))
+    assert "markerClusterGroup" in page and "heatLayer" not in page
+    assert "leaflet.markercluster.js" in page
+
+    many = random_incidents(60, seed=1)
+    many["id"] = range(len(many))
+    page = _html(ward_map(wards, many, max_markers=40))
+    assert "heatLayer" in page and "markerClusterGroup" not in page
+    assert "folium-heat/leaflet_heat.min.js" in page
+
+
+def test_payload_stays_bounded_at_the_cap_and_at_a_million(wards):
+    rows = random_incidents(MAX_MARKERS, seed=2)
+    rows["id"] = range(len(rows))
+    assert len(_html(ward_map(wards, rows))) < TWO_MB
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 1_000_000
+    big = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "type": "sidewalk",
+            "status": "reported",
+            "lat": rng.uniform(20.6, 21.3, n),
+            "lon": rng.uniform(105.3, 105.95, n),
+        }
+    )
+    page = _html(ward_map(wards, big))
+    assert "heatLayer" in page
+    assert len(page) < TWO_MB
+
+
+def test_density_grid_keeps_every_incident():
+    rows = random_incidents(500, seed=4)
+    grid = density_grid(rows)
+    assert grid["count"].sum() == 500
+    assert len(grid) < 500  # the 150 m cells merge neighbours
+    coarse = density_grid(rows, max_cells=10)
+    assert len(coarse) <= 10 and coarse["count"].sum() == 500
+
+
+def test_standalone_html_inlines_everything(wards):
+    page = map_html(ward_map(wards, incident_frame().assign(id=[1, 2, 3]), assets="inline"), "x")
+    assert _external_links(page) == []
+    assert "L.MarkerClusterGroup" in page  # the plugin itself, inlined
+    assert len(page) < TWO_MB
+
+
+def test_match_streets_with_and_without_diacritics():
+    names = ["Hàng Mã", "Hàng Mả", "Phố Huế", "Láng"]
+    assert match_streets("Hàng Mã", names) == ["Hàng Mã"]
+    assert match_streets("hang ma", names) == ["Hàng Mã", "Hàng Mả"]
+    assert match_streets("HUẾ", names) == ["Phố Huế"]
+    assert match_streets("  ", names) == []
+
+
+def test_view_filters_in_the_store(store):
+    everything = load_view(store, IncidentFilter(), marker_limit=100)
+    assert everything.matched == 3
+    hoan_kiem = load_view(store, IncidentFilter(wards=("00070",)), marker_limit=100)
+    assert set(hoan_kiem.incidents["street"]) == {"Hàng Mã"}
+    assert hoan_kiem.matched == 2
+    typed = load_view(store, IncidentFilter(street="hang ma"), marker_limit=100)
+    assert typed.matched == 2
+    nowhere = load_view(store, IncidentFilter(street="Không Có Phố"), marker_limit=100)
+    assert nowhere.matched == 0
+    # 2025-07-01T17:30Z is 00:30 on 2 July in Hà Nội: not in a view ending 1 July
+    july_first = load_view(store, IncidentFilter(date_to=dt.date(2025, 7, 1)), marker_limit=100)
+    assert july_first.matched == 0
+    july = load_view(
+        store,
+        IncidentFilter(date_from=dt.date(2025, 7, 2), date_to=dt.date(2025, 7, 31)),
+        marker_limit=100,
+    )
+    assert july.matched == 2
+    cleared = load_view(store, IncidentFilter(statuses=("cleared",)), marker_limit=100)
+    assert list(cleared.incidents["type"]) == ["awning"]
+    # over the limit the whole view is read for the density grid
+    capped = load_view(store, IncidentFilter(), marker_limit=2)
+    assert capped.matched == 3 and len(capped.incidents) == 3
+
+
+def test_cli_map_writes_a_standalone_filtered_file(store, tmp_path, capsys):
+    out = tmp_path / "hoan_kiem.html"
+    code = cli_main(
+        [
+            "map",
+            "--out",
+            str(out),
+            "--ward",
+            "Phường Hoàn Kiếm",
+            "--status",
+            "reported",
+            "--database",
+            store.url,
+        ]
+    )
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    assert _external_links(page) == []
+    data = json.loads(re.search(r"var d = (\{.*?\});\n", page).group(1))
+    assert len(data["p"]) == 1 and "12 Hàng Mã" in data["p"][0][3]
+    assert "1 incidents" in capsys.readouterr().out
+
+
+def test_cli_map_rejects_unknown_values_with_bilingual_message(store, tmp_path, capsys):
+    code = cli_main(["map", "--out", str(tmp_path / "x.html"), "--status", "flying"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "không hiểu" in err and "not understood" in err and "--status" in err
+    code = cli_main(["map", "--out", str(tmp_path / "x.html"), "--ward", "Phường Atlantis"])
+    assert code == 2
+    assert "--ward" in capsys.readouterr().err
