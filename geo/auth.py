@@ -1,0 +1,304 @@
+"""Who may do what: local accounts, roles, the rights matrix and session rules.
+
+Rights are enforced here and in :mod:`geo.services`, never only by hiding buttons: the app
+and the CLI both call the service functions, which call :func:`require` with the acting
+:class:`User` before touching the store.
+
+Roles (a user may hold several; rights add up):
+
+* ``viewer`` — leaders: every map, comparison, report and export; no edits.
+* ``field`` — field teams: upload incident files (and see the maps).
+* ``officer`` — status changes, only for incidents in their own ward code(s).
+* ``admin`` — everything: users, boundary layers, backups, the audit log, any ward.
+
+Passwords are argon2id hashes (argon2-cffi, salted, parameters stored in the hash). An
+account without a hash can only sign in through OIDC (``st.login``). Environment:
+``GEO_SESSION_IDLE_MINUTES`` (default 30) and ``GEO_PUBLIC_VIEW`` (off by default: a
+read-only, aggregates-only view for people who are not signed in).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from geo.admin_units import official_wards, ward_code_from_text
+from geo.errors import AccessDenied
+
+ROLES: tuple[str, ...] = ("viewer", "field", "officer", "admin")
+
+#: Every action the services check, with its Vietnamese and English description.
+ACTIONS: dict[str, tuple[str, str]] = {
+    "view": ("xem bản đồ, số liệu và chi tiết vụ việc", "view maps, figures and incident details"),
+    "view_public": ("xem số liệu tổng hợp công khai", "view the public aggregates"),
+    "export": ("xuất dữ liệu", "export data"),
+    "upload": ("tải lên tệp vụ việc", "upload incident files"),
+    "change_status": ("đổi trạng thái vụ việc", "change an incident's status"),
+    "manage_users": ("quản lý tài khoản", "manage user accounts"),
+    "replace_boundaries": ("thay lớp ranh giới phường", "replace the ward boundary layer"),
+    "backup": ("sao lưu cơ sở dữ liệu", "back up the database"),
+    "view_audit": ("xem nhật ký thao tác", "view the audit log"),
+}
+
+#: The rights matrix: role → actions. ``change_status`` for an officer is further limited
+#: to their wards (see :func:`can`); ``view_public`` also needs ``GEO_PUBLIC_VIEW``.
+RIGHTS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"view", "view_public", "export"}),
+    "field": frozenset({"view", "view_public", "upload"}),
+    "officer": frozenset({"view", "view_public", "export", "upload", "change_status"}),
+    "admin": frozenset(ACTIONS),
+}
+
+#: Actions limited to the officer's own wards.
+WARD_SCOPED: frozenset[str] = frozenset({"change_status"})
+
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "viewer": ("lãnh đạo (chỉ xem)", "viewer (read only)"),
+    "field": ("tổ công tác (tải lên)", "field team (upload)"),
+    "officer": ("cán bộ phường (đổi trạng thái)", "ward officer (status changes)"),
+    "admin": ("quản trị", "administrator"),
+}
+
+IDLE_ENV = "GEO_SESSION_IDLE_MINUTES"
+PUBLIC_ENV = "GEO_PUBLIC_VIEW"
+DEFAULT_IDLE_MINUTES = 30.0
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 1024
+_USERNAME = re.compile(r"^[\w.@+-]{2,100}$")
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified when the user name is unknown, so a wrong name costs as long as a wrong
+    password (made on first use: hashing costs a fifth of a second)."""
+    return _hasher.hash("geo-no-such-user-placeholder")
+
+
+@dataclass(frozen=True)
+class User:
+    """The acting user, as the services see it (never carries the password hash)."""
+
+    username: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    wards: frozenset[str] = field(default_factory=frozenset)
+    disabled: bool = False
+    has_password: bool = True
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> User:
+        return cls(
+            username=str(row["username"]),
+            roles=frozenset(split_codes(row.get("roles"))),
+            wards=frozenset(split_codes(row.get("wards"))),
+            disabled=bool(row.get("disabled")),
+            has_password=bool(row.get("password_hash")),
+        )
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles and not self.disabled
+
+
+def split_codes(value: Any) -> list[str]:
+    """``"a,b"`` (the stored form) or an iterable → sorted unique non-empty codes."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return sorted({i.strip() for i in items if i and i.strip()})
+
+
+def check_username(username: str) -> str:
+    name = unicodedata.normalize("NFC", str(username)).strip()
+    if not _USERNAME.match(name):
+        raise AccessDenied(
+            f"Tên đăng nhập {username!r} không hợp lệ: 2–100 ký tự chữ, số, . _ @ + -.",
+            f"Invalid user name {username!r}: 2–100 letters, digits or . _ @ + -.",
+        )
+    return name
+
+
+def check_roles(roles: Iterable[str]) -> list[str]:
+    found = split_codes(roles)
+    unknown = [r for r in found if r not in ROLES]
+    if unknown or not found:
+        raise AccessDenied(
+            f"Vai trò không hợp lệ: {', '.join(unknown) or '(trống)'}; chọn trong {', '.join(ROLES)}.",
+            f"Invalid role(s): {', '.join(unknown) or '(none)'}; choose from {', '.join(ROLES)}.",
+        )
+    return found
+
+
+def check_wards(wards: Iterable[str]) -> list[str]:
+    """Official ward codes (``geo.admin_units``); a ward name ("Láng") is turned into its code."""
+    known = set(official_wards()["code"])
+    found: set[str] = set()
+    unknown: list[str] = []
+    for item in split_codes(wards):
+        code = item if item in known else ward_code_from_text(item)
+        if code is None or code not in known:
+            unknown.append(item)
+        else:
+            found.add(code)
+    if unknown:
+        raise AccessDenied(
+            f"Mã phường, xã không có trong danh mục chính thức: {', '.join(unknown)}.",
+            f"Ward code(s) not in the official register: {', '.join(unknown)}.",
+        )
+    return sorted(found)
+
+
+# -- passwords ---------------------------------------------------------------------------
+
+
+def check_password_strength(password: str) -> None:
+    """Long enough to resist guessing; no other composition rules (NIST SP 800-63B)."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccessDenied(
+            f"Mật khẩu phải dài ít nhất {MIN_PASSWORD_CHARS} ký tự.",
+            f"The password must be at least {MIN_PASSWORD_CHARS} characters long.",
+        )
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise AccessDenied(
+            f"Mật khẩu dài quá {MAX_PASSWORD_CHARS} ký tự.",
+            f"The password is longer than {MAX_PASSWORD_CHARS} characters.",
+        )
+    if "\x00" in password:
+        raise AccessDenied("Mật khẩu chứa ký tự NUL.", "The password contains a NUL character.")
+
+
+def hash_password(password: str) -> str:
+    check_password_strength(password)
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; a missing hash (OIDC-only account) never matches."""
+    if not stored_hash:
+        _safe_verify(_dummy_hash(), password)
+        return False
+    return _safe_verify(stored_hash, password)
+
+
+def _safe_verify(stored_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored_hash, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def dummy_verify(password: str) -> None:
+    """Spend the time of one verification (for unknown user names)."""
+    _safe_verify(_dummy_hash(), password)
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+# -- the rights matrix -------------------------------------------------------------------
+
+
+def public_view_enabled() -> bool:
+    """``GEO_PUBLIC_VIEW`` is 1/true/yes/on (off by default)."""
+    return os.environ.get(PUBLIC_ENV, "").strip().lower() in {"1", "true", "yes", "on", "có"}
+
+
+def can(user: User | None, action: str, ward_code: str | None = None) -> bool:
+    """May ``user`` do ``action`` (on an incident in ``ward_code``)?
+
+    ``None`` is the anonymous visitor: only ``view_public``, and only when the public view
+    is on. A disabled account may do nothing. An officer's ``change_status`` needs the
+    incident's ward among their wards; an incident with no ward is for admins only.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
+    if user is None:
+        return action == "view_public" and public_view_enabled()
+    if user.disabled:
+        return False
+    for role in user.roles:
+        if action not in RIGHTS.get(role, frozenset()):
+            continue
+        if role == "admin" or action not in WARD_SCOPED:
+            return True
+        if ward_code is not None and str(ward_code) in user.wards:
+            return True
+    return False
+
+
+def require(user: User | None, action: str, ward_code: str | None = None) -> User | None:
+    """Return ``user`` when :func:`can`; else raise a bilingual :class:`AccessDenied`."""
+    if can(user, action, ward_code):
+        return user
+    what_vi, what_en = ACTIONS[action]
+    if user is None:
+        raise AccessDenied(
+            f"Cần đăng nhập để {what_vi}.", f"You must sign in to {what_en}."
+        )
+    if user.disabled:
+        raise AccessDenied(
+            f"Tài khoản {user.username!r} đã bị khoá.", f"The account {user.username!r} is disabled."
+        )
+    roles = ", ".join(sorted(user.roles)) or "-"
+    if action in WARD_SCOPED and any(action in RIGHTS[r] for r in user.roles):
+        mine = ", ".join(sorted(user.wards)) or "-"
+        where = ward_code or "?"
+        raise AccessDenied(
+            f"Người dùng {user.username!r} chỉ được {what_vi} ở phường, xã {mine}, "
+            f"không được ở {where}.",
+            f"User {user.username!r} may {what_en} only in ward(s) {mine}, not in {where}.",
+        )
+    raise AccessDenied(
+        f"Người dùng {user.username!r} (vai trò: {roles}) không có quyền {what_vi}.",
+        f"User {user.username!r} (role: {roles}) is not allowed to {what_en}.",
+    )
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+def idle_timeout() -> timedelta:
+    """How long a signed-in session may stay idle (``GEO_SESSION_IDLE_MINUTES``, default 30)."""
+    raw = os.environ.get(IDLE_ENV, "").strip()
+    minutes = DEFAULT_IDLE_MINUTES
+    if raw:
+        try:
+            minutes = float(raw)
+        except ValueError as exc:
+            raise AccessDenied(
+                f"Biến môi trường {IDLE_ENV}={raw!r} không phải số phút.",
+                f"Environment variable {IDLE_ENV}={raw!r} is not a number of minutes.",
+            ) from exc
+        if minutes <= 0:
+            raise AccessDenied(
+                f"{IDLE_ENV} phải lớn hơn 0 phút.", f"{IDLE_ENV} must be more than 0 minutes."
+            )
+    return timedelta(minutes=minutes)
+
+
+def session_expired(
+    last_activity: datetime | None, now: datetime | None = None, timeout: timedelta | None = None
+) -> bool:
+    """True when the last activity is older than the idle timeout (or unknown)."""
+    if last_activity is None:
+        return True
+    now = now or datetime.now(UTC)
+    if last_activity.tzinfo is None:
+        last_activity = last_activity.replace(tzinfo=UTC)
+    return now - last_activity > (timeout if timeout is not None else idle_timeout())
+
+
+def role_label(role: str, lang: str = "vi") -> str:
+    vi, en = ROLE_LABELS.get(role, (role, role))
+    return vi if lang == "vi" else en

@@ -1,0 +1,131 @@
+"""Rows of the ``users`` table: read, insert, update — each change audited in the same transaction.
+
+No rights checks here (that is :mod:`geo.services`); no password hashing either (that is
+:mod:`geo.auth`). Every statement is SQLAlchemy Core with bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import Connection, func, insert, select, update
+
+from geo.errors import NotFound, StorageError
+
+if TYPE_CHECKING:
+    from geo.store._core import Store
+
+#: Columns returned by :func:`list_users` (never the hash).
+PUBLIC_COLUMNS: tuple[str, ...] = ("username", "roles", "wards", "disabled", "has_password", "created_at")
+
+
+def _now() -> Any:
+    from geo.store._core import utcnow
+
+    return utcnow()
+
+
+def count_users(store: Store, *, conn: Connection | None = None) -> int:
+    t = store.tables["users"]
+    stmt = select(func.count()).select_from(t)
+    if conn is not None:
+        return int(conn.execute(stmt).scalar() or 0)
+    with store.read() as c:
+        return int(c.execute(stmt).scalar() or 0)
+
+
+def get_user(store: Store, username: str) -> dict[str, Any] | None:
+    """The whole row (hash included, for sign-in), or None."""
+    t = store.tables["users"]
+    with store.read() as conn:
+        row = conn.execute(select(t).where(t.c.username == username)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def list_users(store: Store) -> pd.DataFrame:
+    t = store.tables["users"]
+    stmt = select(
+        t.c.username, t.c.roles, t.c.wards, t.c.disabled,
+        t.c.password_hash.is_not(None).label("has_password"), t.c.created_at,
+    ).order_by(t.c.username)
+    with store.read() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(PUBLIC_COLUMNS))
+    frame["disabled"] = frame["disabled"].astype(bool)
+    frame["has_password"] = frame["has_password"].astype(bool)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame
+
+
+def insert_user(
+    store: Store,
+    *,
+    username: str,
+    password_hash: str | None,
+    roles: str,
+    wards: str,
+    actor: str,
+    only_if_empty: bool = False,
+) -> None:
+    """Add one account; ``only_if_empty`` makes it the first-start admin (refused once any
+    account exists, checked inside the write transaction so two first starts cannot race)."""
+    t = store.tables["users"]
+
+    def work(conn: Connection) -> None:
+        if only_if_empty and count_users(store, conn=conn) > 0:
+            raise StorageError(
+                "Đã có tài khoản; tài khoản quản trị đầu tiên chỉ tạo được khi chưa có ai.",
+                "Accounts exist already; the first admin can only be created in an empty store.",
+            )
+        exists = conn.execute(select(t.c.username).where(t.c.username == username)).first()
+        if exists is not None:
+            raise StorageError(
+                f"Tài khoản {username!r} đã có.", f"The account {username!r} exists already."
+            )
+        conn.execute(
+            insert(t).values(
+                username=username, password_hash=password_hash, roles=roles, wards=wards,
+                disabled=False, created_at=_now(),
+            )
+        )
+        store.audit(
+            actor, "user_add" if not only_if_empty else "user_first_admin", "user", username,
+            {"roles": roles, "wards": wards, "password": password_hash is not None},
+            conn=conn,
+        )
+
+    store.write(work)
+
+
+def update_user(
+    store: Store, username: str, values: Mapping[str, Any], *, actor: str, action: str,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Change some columns of one account; returns the row as it was before."""
+    t = store.tables["users"]
+    allowed = {"password_hash", "roles", "wards", "disabled"}
+    bad = set(values) - allowed
+    if bad:
+        raise StorageError(
+            f"Không sửa được cột {', '.join(sorted(bad))} của tài khoản.",
+            f"Account column(s) {', '.join(sorted(bad))} cannot be changed.",
+        )
+
+    def work(conn: Connection) -> dict[str, Any]:
+        row = conn.execute(select(t).where(t.c.username == username)).mappings().first()
+        if row is None:
+            raise NotFound(f"Không có tài khoản {username!r}.", f"There is no account {username!r}.")
+        conn.execute(update(t).where(t.c.username == username).values(**values))
+        store.audit(actor, action, "user", username, dict(details or {}), conn=conn)
+        return dict(row)
+
+    return store.write(work)
+
+
+def active_admins(store: Store) -> list[str]:
+    t = store.tables["users"]
+    with store.read() as conn:
+        rows = conn.execute(select(t.c.username, t.c.roles).where(t.c.disabled.is_(False))).all()
+    return sorted(r.username for r in rows if "admin" in str(r.roles or "").split(","))
