@@ -44,3 +44,61 @@ def test_query_params_restore_an_english_ward_view(recorded_page):
     rec.screenshot("map_page_en_hoan_kiem")
     assert rec.foreign_requests() == []
     assert rec.asset_errors() == []
+
+
+@pytest.fixture(scope="module")
+def seeded_app(tmp_path_factory, wards):
+    """A second app server whose store holds the known Hàng Mã / Láng incidents."""
+    from _browser import require_browser_stack, running_app
+    from _incidents import make_store
+
+    require_browser_stack()
+    tmp = tmp_path_factory.mktemp("seeded")
+    store = make_store(tmp / "seeded.sqlite", wards)
+    with running_app(tmp, {"GEO_DATABASE_URL": store.url}) as server:
+        yield server
+
+
+@pytest.fixture
+def seeded_page(browser, seeded_app):
+    from _browser import new_recorded_page
+
+    rec = new_recorded_page(browser, seeded_app.host)
+    dialogs: list[str] = []
+    rec.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    rec.dialogs = dialogs  # type: ignore[attr-defined]
+    yield rec
+    rec.page.context.close()
+
+
+def test_markers_cluster_escape_and_open_details(seeded_page):
+    rec = seeded_page
+    rec.goto("/?ward=00070")
+    frame = rec.map_frame(min_paths=126)
+    assert rec.map_iframe_box()["height"] >= MIN_FRAME_HEIGHT
+    # the two Hàng Mã incidents, 25 m apart, start as one cluster of 2
+    cluster = frame.locator(".marker-cluster").first
+    cluster.wait_for(state="visible")
+    assert cluster.inner_text().strip() == "2"
+    rec.screenshot("map_markers_clustered")
+    cluster.click()
+    reported = frame.locator("path.leaflet-interactive[fill='#d7301f']")
+    cleared = frame.locator("path.leaflet-interactive[fill='#1a9850']")
+    reported.first.wait_for(state="visible")
+    cleared.first.wait_for(state="visible")
+    assert frame.locator("path.leaflet-interactive").count() >= 128
+
+    # a field team's "<script>" address shows as text, never runs
+    cleared.first.hover()
+    tooltip = frame.locator(".leaflet-tooltip").last
+    tooltip.wait_for(state="visible")
+    assert "<script>alert('x')</script>" in tooltip.inner_text()
+
+    reported.first.click()
+    rec.page.get_by_text("12 Hàng Mã").first.wait_for()
+    panel = rec.page.locator("[data-testid='stMainBlockContainer']").inner_text()
+    assert "#1" in panel and "Mới phát hiện" in panel
+    rec.screenshot("map_marker_details")
+    assert rec.dialogs == []  # type: ignore[attr-defined]
+    assert rec.foreign_requests() == []
+    assert rec.asset_errors() == []
