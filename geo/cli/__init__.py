@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sample",
     "ingest",
     "users",
+    "store",
 )
 
 

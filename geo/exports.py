@@ -1,0 +1,233 @@
+"""Exports of stored incidents: GeoPackage, GeoJSON, CSV, XLSX and Open311 GeoReport v2.
+
+Field teams type whatever they like, so every text cell that a spreadsheet could run as a
+formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a
+leading apostrophe in CSV and XLSX — through :func:`neutralise`, the one place that does
+it. GIS formats keep the text as written: QGIS does not evaluate it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import StorageError
+from geo.store.workflow import CLOSED_STATES
+from geo.vocab import STATES, TYPES
+
+if TYPE_CHECKING:
+    from geo.store import Store
+
+FORMATS: tuple[str, ...] = ("gpkg", "geojson", "csv", "xlsx", "open311")
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Characters XLSX (XML 1.0) cannot hold at all.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Excel's limit on the characters of one cell.
+XLSX_CELL_MAX = 32_767
+
+_TYPE_LABELS = {t.code: t for t in TYPES}
+_STATE_LABELS = {s.code: s for s in STATES}
+
+#: Column order of tabular exports (others follow).
+_FIRST = (
+    "id", "ward_code", "ward_name", "type", "type_text", "status", "reported_at", "due_at",
+    "cleared_at", "overdue", "street", "address", "note", "lat", "lon", "source", "source_id",
+    "flags", "batch_id", "recurrence_of", "created_at", "updated_at",
+)
+
+
+def neutralise(value: Any) -> Any:
+    """A string a spreadsheet would read as a formula, made inert with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell (and column name) neutralised; other cells untouched."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise).astype(object)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def _tabular(incidents: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame(incidents.drop(columns="geometry", errors="ignore"))
+    first = [c for c in _FIRST if c in frame.columns]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            frame[column] = frame[column].map(lambda v: None if pd.isna(v) else v.isoformat())
+    return frame
+
+
+def to_csv(incidents: pd.DataFrame, path: str | Path) -> Path:
+    """UTF-8 with BOM so Excel shows Vietnamese correctly; formulas neutralised."""
+    path = Path(path)
+    neutralise_frame(_tabular(incidents)).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        value = _XML_ILLEGAL.sub("\ufffd", value)
+        if len(value) > XLSX_CELL_MAX:
+            value = value[: XLSX_CELL_MAX - 1] + "…"
+    return value
+
+
+def to_xlsx(incidents: pd.DataFrame, path: str | Path, *, sheet: str = "incidents") -> Path:
+    """One sheet; formulas neutralised, control characters replaced, long cells cut."""
+    path = Path(path)
+    frame = neutralise_frame(_tabular(incidents))
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(_xlsx_cell)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name=sheet, index=False)
+    return path
+
+
+def _gis_frame(incidents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = incidents.copy()
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].map(lambda v: None if pd.isna(v) else v.isoformat())
+        elif str(out[column].dtype) in ("Int64", "boolean"):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out
+
+
+def to_gpkg(incidents: gpd.GeoDataFrame, path: str | Path, *, layer: str = "incidents") -> Path:
+    """A GeoPackage (EPSG:4326 points) that QGIS opens as is."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    _gis_frame(incidents).to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+    return path
+
+
+def to_geojson(incidents: gpd.GeoDataFrame, path: str | Path) -> Path:
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    _gis_frame(incidents).to_file(path, driver="GeoJSON", engine="pyogrio")
+    return path
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).tz_convert("Asia/Ho_Chi_Minh").isoformat()
+
+
+def open311_requests(
+    incidents: pd.DataFrame, ward_names: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Open311 GeoReport v2 service requests, one per incident.
+
+    ``status`` is open/closed; the workflow state is in ``status_notes``. The responsible
+    agency is the ward (its name when ``ward_names`` knows it). Times are ISO 8601 in
+    Hà Nội time, as GeoReport v2 asks for local time with offset.
+    """
+    names = dict(ward_names or {})
+    out = []
+    for row in incidents.to_dict("records"):
+        state = str(row.get("status"))
+        label = _STATE_LABELS.get(state)
+        kind = _TYPE_LABELS.get(str(row.get("type")))
+        ward = row.get("ward_code")
+        description = " — ".join(
+            str(v) for v in (row.get("type_text"), row.get("note")) if isinstance(v, str) and v.strip()
+        )
+        out.append(
+            {
+                "service_request_id": str(row["id"]),
+                "status": "closed" if state in CLOSED_STATES else "open",
+                "status_notes": f"{state}: {label.label_vi} / {label.label_en}" if label else state,
+                "service_code": row.get("type"),
+                "service_name": f"{kind.label_vi} / {kind.label_en}" if kind else row.get("type"),
+                "description": description or None,
+                "agency_responsible": names.get(ward, ward) if isinstance(ward, str) else None,
+                "service_notice": None,
+                "requested_datetime": _iso(row.get("reported_at")),
+                "updated_datetime": _iso(row.get("updated_at")),
+                "expected_datetime": _iso(row.get("due_at")),
+                "address": row.get("address") if isinstance(row.get("address"), str) else None,
+                "address_id": None,
+                "zipcode": None,
+                "lat": None if pd.isna(row.get("lat")) else float(row["lat"]),
+                "long": None if pd.isna(row.get("lon")) else float(row["lon"]),
+                "media_url": row.get("media_url") if isinstance(row.get("media_url"), str) else None,
+            }
+        )
+    return out
+
+
+def to_open311(
+    incidents: pd.DataFrame, path: str | Path, ward_names: Mapping[str, str] | None = None
+) -> Path:
+    path = Path(path)
+    payload = open311_requests(incidents, ward_names)
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def write(
+    incidents: gpd.GeoDataFrame,
+    fmt: str,
+    path: str | Path,
+    *,
+    ward_names: Mapping[str, str] | None = None,
+) -> Path:
+    """Write ``incidents`` (as read from the store) in one of :data:`FORMATS`."""
+    check_format(fmt)
+    frame = incidents
+    if ward_names and "ward_code" in frame.columns and "ward_name" not in frame.columns:
+        frame = frame.copy()
+        frame.insert(1, "ward_name", frame["ward_code"].map(dict(ward_names)))
+    if fmt == "gpkg":
+        return to_gpkg(frame, path)
+    if fmt == "geojson":
+        return to_geojson(frame, path)
+    if fmt == "csv":
+        return to_csv(frame, path)
+    if fmt == "xlsx":
+        return to_xlsx(frame, path)
+    return to_open311(frame, path, ward_names)
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise StorageError(
+            f"Định dạng xuất không hỗ trợ {fmt!r}; dùng một trong: {', '.join(FORMATS)}.",
+            f"Unsupported export format {fmt!r}; use one of: {', '.join(FORMATS)}.",
+        )
+    return fmt
+
+
+def export(store: Store, fmt: str, out: str | Path | None = None, **filters: Any) -> Path | bytes:
+    """Export the incidents matching ``filters`` (those of :meth:`Store.incidents`).
+
+    Writes ``out`` and returns its path; with no ``out`` returns the file's bytes (for a
+    download button).
+    """
+    check_format(fmt)
+    incidents = store.incidents(**filters)
+    wards = store.wards()
+    names = dict(zip(wards["code"], wards["name"], strict=True))
+    if out is not None:
+        return write(incidents, fmt, out, ward_names=names)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write(incidents, fmt, Path(tmp) / f"export.{fmt}", ward_names=names)
+        return path.read_bytes()
