@@ -154,11 +154,25 @@ def sidebar_filters(
     sb = st.sidebar
     sb.header(t("filter.header"))
     sb.multiselect(
-        t("filter.wards"), list(ward_names), key="f_wards", format_func=ward_names.__getitem__
+        t("filter.wards"),
+        list(ward_names),
+        key="f_wards",
+        format_func=ward_names.__getitem__,
+        placeholder=t("common.choose"),
     )
-    sb.multiselect(t("filter.types"), list(types), key="f_types", format_func=types.__getitem__)
     sb.multiselect(
-        t("filter.statuses"), list(statuses), key="f_statuses", format_func=statuses.__getitem__
+        t("filter.types"),
+        list(types),
+        key="f_types",
+        format_func=types.__getitem__,
+        placeholder=t("common.choose"),
+    )
+    sb.multiselect(
+        t("filter.statuses"),
+        list(statuses),
+        key="f_statuses",
+        format_func=statuses.__getitem__,
+        placeholder=t("common.choose"),
     )
     col_a, col_b = sb.columns(2)
     col_a.date_input(t("filter.date_from"), key="f_from", format="DD/MM/YYYY")

@@ -13,6 +13,7 @@ from geo.errors import GeoError
 from geo.filters import IncidentFilter, load_view
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
+from geo.store.queries import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
 
 _WARD_CODE = re.compile(r"\b(\d{5})\b")
@@ -35,20 +36,55 @@ def _ward_panel(layer: pd.DataFrame, code: str) -> None:
     )
 
 
-def _incident_panel(incidents: pd.DataFrame, incident_id: int) -> None:
-    match = incidents[incidents["id"] == incident_id]
-    if match.empty:
+def _local_time(value: object) -> str:
+    """A stored UTC instant as Hà Nội wall-clock time, or "" when absent."""
+    if value is None or value is pd.NaT:
+        return ""
+    try:
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if pd.isna(stamp):
+        return ""
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def _incident_panel(incident_id: int) -> None:
+    try:
+        detail = store().incident(incident_id)
+    except GeoError as exc:
+        st.error(exc.message(lang()))
         return
-    row = match.iloc[0]
+    row = detail.incident
     st.subheader(f"#{incident_id}")
     st.write(f"**{t('incident.type')}:** {type_label(str(row['type']), lang())}")
     st.write(f"**{t('incident.status')}:** {status_label(str(row['status']), lang())}")
-    for field in ("reported_at", "due_at", "cleared_at", "address", "street", "note"):
+    for field in ("reported_at", "due_at", "cleared_at"):
+        text = _local_time(row.get(field))
+        if text:
+            st.write(f"**{t('incident.' + field)}:** {text}")
+    for field in ("address", "street", "note"):
         value = row.get(field)
-        if value is not None and not (isinstance(value, float) and pd.isna(value)):
+        if value is not None and str(value).strip():
             # st.text never interprets markdown/HTML: these strings come from field teams
             st.caption(t(f"incident.{field}"))
             st.text(str(value))
+    history = detail.history
+    if len(history):
+        st.caption(t("incident.history"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("incident.history_at"): [_local_time(v) for v in history["at"]],
+                    t("incident.status"): [
+                        status_label(str(v), lang()) for v in history["to_status"]
+                    ],
+                }
+            ),
+            hide_index=True,
+        )
 
 
 def main() -> None:
@@ -107,7 +143,7 @@ def main() -> None:
         incident = _INCIDENT_ID.search(tip)
         ward = _WARD_CODE.search(tip)
         if incident:
-            _incident_panel(shown, int(incident.group(1)))
+            _incident_panel(int(incident.group(1)))
         elif ward:
             _ward_panel(layer, ward.group(1))
         else:

@@ -86,10 +86,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "incident.reported_at": ("Ngày phát hiện", "Reported"),
     "incident.cleared_at": ("Ngày xử lý xong", "Cleared"),
     "incident.due_at": ("Hạn xử lý", "Due"),
+    "incident.history": ("Lịch sử trạng thái", "Status history"),
+    "incident.history_at": ("Thời điểm", "When"),
     # errors and generic
     "error.generic": ("Đã xảy ra lỗi", "Something went wrong"),
     "common.none": ("(không có)", "(none)"),
     "common.all": ("Tất cả", "All"),
+    "common.choose": ("Chọn…", "Choose…"),
 }
 
 
