@@ -76,3 +76,59 @@ def recorded_page(browser, app_server):
     rec = new_recorded_page(browser, app_server.host)
     yield rec
     rec.page.context.close()
+
+
+# --- the store, on both backends (tests/test_store_*.py) ---------------------------------
+
+POSTGIS_ENV = "GEO_TEST_POSTGIS_URL"
+
+
+def postgis_url_or_skip() -> str:
+    """The test server's URL; skip visibly without one, fail when CI requires it."""
+    import os
+
+    url = os.environ.get(POSTGIS_ENV)
+    if not url:
+        reason = f"no PostGIS server: set {POSTGIS_ENV} (.ci/run starts one)"
+        if os.environ.get("GEO_REQUIRE_POSTGIS") == "1":
+            pytest.fail(f"{reason}, but GEO_REQUIRE_POSTGIS=1")
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture
+def postgis_url():
+    """A PostGIS URL whose search_path is a fresh schema, dropped after the test."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from geo.store._postgis import normalise_url
+
+    base = postgis_url_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema},public"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def store_url(request, tmp_path):
+    """A fresh, empty store's URL: a SQLite file in tmp_path, or a fresh PostGIS schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return request.getfixturevalue("postgis_url")
+
+
+@pytest.fixture
+def store(store_url):
+    from geo.store import open_store
+
+    opened = open_store(store_url)
+    yield opened
+    opened.close()

@@ -427,7 +427,9 @@ class Store:
         frame["id"] = frame["id"].astype("int64")
         return frame[list(_KEY_COLUMNS)]
 
-    def _prepare_incidents(self, incidents: pd.DataFrame, now: datetime) -> dict[str, list[Any]]:
+    def _prepare_incidents(self, incidents: pd.DataFrame | None, now: datetime) -> dict[str, list[Any]]:
+        if incidents is None or len(incidents) == 0:
+            return {c: [] for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id"}
         missing = [c for c in _REQUIRED if c not in incidents.columns]
         if missing:
             raise StorageError(
@@ -500,8 +502,8 @@ class Store:
     def commit_batch(
         self,
         batch: Mapping[str, Any],
-        incidents: pd.DataFrame,
-        status_updates: pd.DataFrame,
+        incidents: pd.DataFrame | None,
+        status_updates: pd.DataFrame | None,
         *,
         actor: str,
     ) -> int:
@@ -514,7 +516,7 @@ class Store:
         """
         now = utcnow()
         columns = self._prepare_incidents(incidents, now)
-        n = len(incidents)
+        n = 0 if incidents is None else len(incidents)
         updates = status_updates if status_updates is not None else pd.DataFrame()
         counts = {str(k): _plain(v) for k, v in dict(batch.get("counts") or {}).items()}
         file_name = batch.get("file_name")
