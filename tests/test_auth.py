@@ -1,0 +1,319 @@
+"""Accounts, passwords, sessions and the ``python -m geo users`` command, on real stores."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from geo import auth, services
+from geo.auth import User
+from geo.cli import main
+from geo.errors import AccessDenied, StorageError
+from geo.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path / 'auth.sqlite'}")
+    yield s
+    s.close()
+
+
+# -- passwords ---------------------------------------------------------------------------
+
+
+def test_hashes_are_salted_argon2id_and_verify():
+    first, second = auth.hash_password(PASSWORD), auth.hash_password(PASSWORD)
+    assert first.startswith("$argon2id$") and second.startswith("$argon2id$")
+    assert first != second  # a fresh salt each time
+    assert PASSWORD not in first
+    assert auth.verify_password(first, PASSWORD)
+    assert not auth.verify_password(first, PASSWORD + " ")
+    assert not auth.verify_password(first, "")
+    assert not auth.verify_password(None, PASSWORD)  # OIDC-only account
+    assert not auth.verify_password("not-a-hash", PASSWORD)
+
+
+@pytest.mark.parametrize("bad", ["short", "x" * 9, "a-long-one\x00with-nul", "y" * 2000])
+def test_weak_or_odd_passwords_are_refused(bad):
+    with pytest.raises(AccessDenied) as info:
+        auth.hash_password(bad)
+    assert " / " in str(info.value)
+
+
+def test_user_names_roles_and_wards_are_checked():
+    assert auth.check_username(" lan.nguyen@hanoi.gov.vn ") == "lan.nguyen@hanoi.gov.vn"
+    for bad in ("", "a", "<script>", "a b", "x" * 101, "name\x00"):
+        with pytest.raises(AccessDenied):
+            auth.check_username(bad)
+    assert auth.check_roles(["officer", "viewer", "officer"]) == ["officer", "viewer"]
+    with pytest.raises(AccessDenied, match="root"):
+        auth.check_roles(["root"])
+    with pytest.raises(AccessDenied):
+        auth.check_roles([])
+    assert auth.check_wards(["Láng", "00070", "Phường Hoàn Kiếm"]) == ["00070", "00199"]
+    with pytest.raises(AccessDenied, match="99999"):
+        auth.check_wards(["99999"])
+
+
+# -- the rights matrix (pure) ------------------------------------------------------------
+
+
+def test_can_follows_roles_and_wards():
+    officer = User("lan", frozenset({"officer"}), frozenset({"00199"}))
+    assert auth.can(officer, "change_status", "00199")
+    assert not auth.can(officer, "change_status", "00070")
+    assert not auth.can(officer, "change_status", None)
+    assert not auth.can(officer, "manage_users")
+    both = User("mai", frozenset({"officer", "viewer"}), frozenset({"00070"}))
+    assert auth.can(both, "export") and auth.can(both, "change_status", "00070")
+    admin = User("boss", frozenset({"admin"}))
+    assert all(auth.can(admin, a, "00070") for a in auth.ACTIONS)
+    assert not any(auth.can(User("x", frozenset({"admin"}), disabled=True), a) for a in auth.ACTIONS)
+    assert not auth.can(User("nobody"), "view")
+    with pytest.raises(ValueError, match="fly"):
+        auth.can(admin, "fly")
+
+
+def test_refusal_names_the_user_the_wards_and_the_action_in_both_languages():
+    officer = User("lan", frozenset({"officer"}), frozenset({"00199"}))
+    with pytest.raises(AccessDenied) as info:
+        auth.require(officer, "change_status", "00070")
+    err = info.value
+    assert isinstance(err, PermissionError)
+    assert "00199" in err.message_vi and "00070" in err.message_vi and "phường" in err.message_vi
+    assert "00199" in err.message_en and "00070" in err.message_en and "ward" in err.message_en
+    with pytest.raises(AccessDenied, match="sign in"):
+        auth.require(None, "view")
+
+
+def test_public_view_is_off_by_default(monkeypatch):
+    monkeypatch.delenv("GEO_PUBLIC_VIEW", raising=False)
+    assert not auth.public_view_enabled()
+    assert not auth.can(None, "view_public")
+    for value in ("1", "true", "on"):
+        monkeypatch.setenv("GEO_PUBLIC_VIEW", value)
+        assert auth.can(None, "view_public")
+        assert not auth.can(None, "view")
+    monkeypatch.setenv("GEO_PUBLIC_VIEW", "0")
+    assert not auth.can(None, "view_public")
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+def test_idle_timeout_from_environment(monkeypatch):
+    monkeypatch.delenv("GEO_SESSION_IDLE_MINUTES", raising=False)
+    assert auth.idle_timeout() == timedelta(minutes=30)
+    monkeypatch.setenv("GEO_SESSION_IDLE_MINUTES", "5")
+    assert auth.idle_timeout() == timedelta(minutes=5)
+    for bad in ("soon", "0", "-3"):
+        monkeypatch.setenv("GEO_SESSION_IDLE_MINUTES", bad)
+        with pytest.raises(AccessDenied, match="GEO_SESSION_IDLE_MINUTES"):
+            auth.idle_timeout()
+
+
+def test_session_expires_after_idle_time(monkeypatch):
+    monkeypatch.setenv("GEO_SESSION_IDLE_MINUTES", "15")
+    now = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
+    assert not auth.session_expired(now - timedelta(minutes=14, seconds=59), now)
+    assert auth.session_expired(now - timedelta(minutes=15, seconds=1), now)
+    assert auth.session_expired(None, now)
+    naive = datetime(2025, 9, 1, 7, 0)  # taken as UTC
+    assert auth.session_expired(naive, now)
+    assert not auth.session_expired(now - timedelta(hours=2), now, timeout=timedelta(hours=3))
+
+
+# -- accounts in the store ---------------------------------------------------------------
+
+
+def test_first_admin_only_in_an_empty_store(store):
+    assert services.needs_first_admin(store)
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    assert boss.roles == {"admin"} and boss.is_admin
+    assert not services.needs_first_admin(store)
+    with pytest.raises(StorageError, match="first admin"):
+        services.create_first_admin(store, "intruder", PASSWORD)
+    assert services.load_user(store, "intruder") is None
+    entry = store.audit_log(1).iloc[0]
+    assert (entry["actor"], entry["action"], entry["object_id"]) == ("boss", "user_first_admin", "boss")
+
+
+def test_sign_in_is_vague_about_what_was_wrong(store):
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    assert services.authenticate(store, "boss", PASSWORD) == boss
+    with pytest.raises(AccessDenied) as wrong_password:
+        services.authenticate(store, "boss", "not the password")
+    with pytest.raises(AccessDenied) as unknown_user:
+        services.authenticate(store, "nobody", PASSWORD)
+    assert str(wrong_password.value) == str(unknown_user.value)
+    actions = store.audit_log()["action"].tolist()
+    assert actions.count("login") == 1 and actions.count("login_failed") == 2
+
+
+def test_disabled_and_oidc_only_accounts_cannot_sign_in_with_a_password(store):
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    services.add_user(store, boss, "lan", "lan-password-123", ["officer"], ["Láng"])
+    services.add_user(store, boss, "mai@hanoi.gov.vn", None, ["viewer"])
+    services.disable_user(store, boss, "lan")
+    with pytest.raises(AccessDenied, match="disabled"):
+        services.authenticate(store, "lan", "lan-password-123")
+    with pytest.raises(AccessDenied):
+        services.authenticate(store, "mai@hanoi.gov.vn", "")
+    assert services.sign_in_oidc(store, "mai@hanoi.gov.vn").roles == {"viewer"}
+    with pytest.raises(AccessDenied, match="lan"):
+        services.sign_in_oidc(store, "lan")
+    with pytest.raises(AccessDenied, match="users add"):
+        services.sign_in_oidc(store, "stranger@example.com")
+    services.disable_user(store, boss, "lan", disabled=False)
+    assert services.authenticate(store, "lan", "lan-password-123").wards == {"00199"}
+
+
+def test_user_list_never_shows_hashes(store):
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    services.add_user(store, boss, "lan", "lan-password-123", ["officer"], ["00199"])
+    frame = services.list_users(store, boss)
+    assert list(frame["username"]) == ["boss", "lan"]
+    assert "password_hash" not in frame.columns
+    assert not frame.astype(str).apply(lambda c: c.str.contains("argon2")).any().any()
+
+
+def test_last_admin_cannot_be_removed_and_officers_need_a_ward(store):
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    with pytest.raises(AccessDenied, match="last active administrator"):
+        services.disable_user(store, boss, "boss")
+    with pytest.raises(AccessDenied, match="last active administrator"):
+        services.grant(store, boss, "boss", ["viewer"], replace=True)
+    with pytest.raises(AccessDenied, match="ward"):
+        services.add_user(store, boss, "lan", "lan-password-123", ["officer"])
+    services.add_user(store, boss, "second", "second-password-1", ["admin"])
+    services.disable_user(store, boss, "boss")  # now allowed: another admin remains
+    assert services.load_user(store, "boss").disabled  # type: ignore[union-attr]
+
+
+def test_grant_and_revoke_change_roles_and_wards(store):
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    services.add_user(store, boss, "lan", "lan-password-123", ["field"])
+    lan = services.grant(store, boss, "lan", ["officer"], ["Láng", "Hoàn Kiếm"])
+    assert lan.roles == {"field", "officer"} and lan.wards == {"00070", "00199"}
+    lan = services.revoke(store, boss, "lan", wards=["00070"])
+    assert lan.wards == {"00199"}
+    lan = services.revoke(store, boss, "lan", roles=["field"])
+    assert lan.roles == {"officer"}
+    entry = store.audit_log(1).iloc[0]
+    assert entry["action"] == "user_grant" and entry["details"]["before"]["roles"] == ["field", "officer"]
+
+
+def test_own_password_needs_the_current_one(store):
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    lan = services.add_user(store, boss, "lan", "lan-password-123", ["field"])
+    with pytest.raises(AccessDenied):
+        services.set_password(store, lan, "lan", "new-password-456", old_password="wrong")
+    services.set_password(store, lan, "lan", "new-password-456", old_password="lan-password-123")
+    assert services.authenticate(store, "lan", "new-password-456") == lan
+    with pytest.raises(AccessDenied, match="manage user accounts"):
+        services.set_password(store, lan, "boss", "taken-over-12345")
+    services.set_password(store, boss, "lan", "reset-by-admin-1")  # an admin resets anyone's
+    assert services.authenticate(store, "lan", "reset-by-admin-1") == lan
+
+
+def test_hostile_user_names_are_refused_and_stored_text_stays_data(store):
+    boss = services.create_first_admin(store, "boss", PASSWORD)
+    for name in ("<img src=x onerror=alert(1)>", "admin'--", "a;DROP TABLE users"):
+        with pytest.raises(AccessDenied):
+            services.add_user(store, boss, name, "some-long-password", ["viewer"])
+    # a sign-in attempt with SQL in the name is just a wrong name (parameterised queries)
+    with pytest.raises(AccessDenied):
+        services.authenticate(store, "' OR '1'='1", "' OR '1'='1")
+    assert list(services.list_users(store, boss)["username"]) == ["boss"]
+
+
+@pytest.mark.postgis
+def test_accounts_on_postgis():
+    url = os.environ.get("GEO_TEST_POSTGIS_URL")
+    if not url:
+        if os.environ.get("GEO_REQUIRE_POSTGIS"):
+            pytest.fail("GEO_REQUIRE_POSTGIS is set but GEO_TEST_POSTGIS_URL is not")
+        pytest.skip("no PostGIS server: set GEO_TEST_POSTGIS_URL")
+    store = open_store(url)
+    try:
+        suffix = uuid.uuid4().hex[:8]
+        boss = User(f"boss{suffix}", frozenset({"admin"}))  # a label for the audit log
+        lan = services.add_user(store, boss, f"lan{suffix}", "lan-password-123", ["officer"], ["Láng"])
+        assert services.authenticate(store, f"lan{suffix}", "lan-password-123") == lan
+        services.disable_user(store, boss, f"lan{suffix}")
+        assert services.load_user(store, f"lan{suffix}").disabled  # type: ignore[union-attr]
+        listed = services.list_users(store, boss)
+        assert f"lan{suffix}" in set(listed["username"])
+    finally:
+        store.close()
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def _cli(monkeypatch, capsys, argv, stdin=""):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_users_lifecycle(tmp_path, monkeypatch, capsys):
+    db = ["--database", f"sqlite:///{tmp_path / 'cli.sqlite'}"]
+    monkeypatch.delenv("GEO_USER", raising=False)
+    # the first account must be an admin
+    code, _, err = _cli(monkeypatch, capsys, ["users", "add", "lan", "--role", "field", "--password-stdin", *db], PASSWORD + "\n")
+    assert code == 2 and "admin" in err
+    code, out, _ = _cli(monkeypatch, capsys, ["users", "add", "boss", "--role", "admin", "--password-stdin", *db], PASSWORD + "\n")
+    assert code == 0 and "boss" in out
+    code, _, err = _cli(monkeypatch, capsys, ["users", "add", "lan", "--role", "officer", "--ward", "Láng", "--password-stdin", "--user", "boss", *db], "lan-password-123\n")
+    assert code == 0, err
+    # a non-admin cannot manage users
+    code, _, err = _cli(monkeypatch, capsys, ["users", "list", "--user", "lan", *db])
+    assert code == 2 and "lan" in err and "manage user accounts" in err
+    code, out, _ = _cli(monkeypatch, capsys, ["users", "grant", "lan", "--ward", "00070", "--user", "boss", *db])
+    assert code == 0 and "00070,00199" in out
+    code, out, _ = _cli(monkeypatch, capsys, ["users", "disable", "lan", "--as", "boss", *db])
+    assert code == 0
+    monkeypatch.setenv("GEO_USER", "boss")
+    code, out, _ = _cli(monkeypatch, capsys, ["users", "list", *db])
+    assert code == 0
+    assert "lan\tofficer\t00070,00199\tdisabled\tpassword" in out
+    assert "argon2" not in out
+    code, out, _ = _cli(monkeypatch, capsys, ["users", "passwd", "lan", "--password-stdin", *db], "brand-new-password\n")
+    assert code == 0
+    store = open_store(db[1])
+    try:
+        row = services.load_user(store, "lan")
+        assert row is not None and row.disabled
+        from geo.store.users import get_user
+
+        assert auth.verify_password(get_user(store, "lan")["password_hash"], "brand-new-password")  # type: ignore[index]
+    finally:
+        store.close()
+
+
+def test_cli_takes_no_password_on_the_command_line(tmp_path, monkeypatch, capsys):
+    db = ["--database", f"sqlite:///{tmp_path / 'cli.sqlite'}"]
+    with pytest.raises(SystemExit):
+        main(["users", "add", "boss", "--role", "admin", "--password", PASSWORD, *db])
+    # without a terminal and without --password-stdin it refuses rather than hang or guess
+    result = subprocess.run(
+        [sys.executable, "-m", "geo", "users", "add", "boss", "--role", "admin", *db],
+        cwd=REPO, input="", capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 2
+    assert "--password-stdin" in result.stderr
+    capsys.readouterr()

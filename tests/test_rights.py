@@ -1,0 +1,244 @@
+"""Every role × action, through the service functions the app and the CLI call.
+
+The expected matrix is written out here by hand (not read from ``geo.auth.RIGHTS``), so a
+change to the rights in the code that is not also made here fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from _incidents import incident_frame, make_store
+
+from geo import services
+from geo.auth import User
+from geo.errors import AccessDenied
+
+LANG, HOAN_KIEM = "00199", "00070"
+
+#: Who may do what. officer_lang is an officer of Láng (00199), officer_hk of Hoàn Kiếm.
+EXPECTED: dict[str, set[str]] = {
+    "anonymous": set(),
+    "viewer": {"view", "ward_stats", "export"},
+    "field": {"view", "ward_stats", "upload"},
+    "officer_lang": {"view", "ward_stats", "export", "upload", "status_lang"},
+    "officer_hk": {"view", "ward_stats", "export", "upload", "status_hk", "recurrence_hk"},
+    "admin": {
+        "view", "ward_stats", "export", "upload", "status_lang", "status_hk", "recurrence_hk",
+        "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
+        "audit",
+    },
+    "disabled_admin": set(),
+}
+ACTIONS = (
+    "view", "ward_stats", "export", "upload", "status_lang", "status_hk", "recurrence_hk",
+    "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
+    "audit",
+)
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, wards):
+    """One store with the known incidents and one account per role."""
+    tmp = tmp_path_factory.mktemp("rights")
+    store = make_store(tmp / "store.sqlite", wards)
+    boss = services.create_first_admin(store, "boss", "a-long-admin-password")
+    actors: dict[str, User | None] = {"anonymous": None, "admin": boss}
+    for name, roles, ward_list in (
+        ("viewer", ["viewer"], []),
+        ("field", ["field"], []),
+        ("officer_lang", ["officer"], ["Láng"]),
+        ("officer_hk", ["officer"], [HOAN_KIEM]),
+        ("disabled_admin", ["admin"], []),
+    ):
+        actors[name] = services.add_user(store, boss, name, f"pw-{name}-0123456789", roles, ward_list)
+    services.disable_user(store, boss, "disabled_admin")
+    actors["disabled_admin"] = services.load_user(store, "disabled_admin")
+    yield store, actors, tmp
+    store.close()
+
+
+def _new_incident(store: Any, ward: str | None, status: str = "reported") -> int:
+    """A fresh incident in ``ward`` (through the store's batch path), so every attempt
+    has something to move."""
+    n = next(_counter)
+    lat, lon = {LANG: (21.0128, 105.8106), HOAN_KIEM: (21.0365, 105.8490)}.get(
+        ward or "", (21.5, 105.2)
+    )
+    frame = incident_frame(
+        [("parking", status, lat, lon, ward, "", f"addr {n}", "2025-08-01T03:00Z")],
+        source=f"rights{n}",
+    )
+    store.commit_batch(
+        {"file_name": f"r{n}.csv", "sha256": f"{n:064d}", "source": f"rights{n}"},
+        frame, pd.DataFrame(columns=["incident_id", "to_status", "at", "note"]), actor="test",
+    )
+    return int(store.incidents(limit=None)["id"].max())
+
+
+def _csv(n: int) -> bytes:
+    return (
+        "ma,vi_do,kinh_do,loai,ngay,dia_chi\n"
+        f"U{n},21.0130,105.8110,đỗ xe trái phép,2025-09-0{1 + n % 9},Số {n} Láng\n"
+    ).encode()
+
+
+def _do(action: str, store: Any, actor: User | None, tmp: Path, wards: Any) -> Callable[[], Any]:
+    n = next(_counter)
+    if action == "view":
+        return lambda: services.incident_detail(store, actor, 1)
+    if action == "ward_stats":
+        return lambda: services.ward_stats(store, actor)
+    if action == "export":
+        return lambda: services.export(store, actor, "csv", tmp / f"e{n}.csv")  # type: ignore[arg-type]
+    if action == "upload":
+        return lambda: services.ingest_file(
+            store, actor, _csv(n), file_name=f"u{n}.csv", wards=wards  # type: ignore[arg-type]
+        )
+    if action in {"status_lang", "status_hk", "status_no_ward"}:
+        ward = {"status_lang": LANG, "status_hk": HOAN_KIEM, "status_no_ward": None}[action]
+        incident = _new_incident(store, ward)
+        return lambda: services.change_status(store, actor, incident, "cleared", "xong")  # type: ignore[arg-type]
+    if action == "recurrence_hk":
+        incident = _new_incident(store, HOAN_KIEM, "cleared")
+        return lambda: services.record_recurrence(store, actor, incident, "lại lấn chiếm")  # type: ignore[arg-type]
+    if action == "manage_users":
+        return lambda: services.add_user(
+            store, actor, f"new{n}", "another-long-password", ["viewer"]  # type: ignore[arg-type]
+        )
+    if action == "list_users":
+        return lambda: services.list_users(store, actor)  # type: ignore[arg-type]
+    if action == "grant":
+        return lambda: services.grant(store, actor, "viewer", ["viewer"])  # type: ignore[arg-type]
+    if action == "replace_boundaries":
+        return lambda: services.replace_boundaries(store, actor, wards)  # type: ignore[arg-type]
+    if action == "backup":
+        return lambda: services.backup(store, actor, tmp / f"b{n}.sqlite")  # type: ignore[arg-type]
+    if action == "audit":
+        return lambda: services.audit_log(store, actor, 10)  # type: ignore[arg-type]
+    raise AssertionError(action)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("who", list(EXPECTED))
+def test_role_action_matrix(world, wards, who, action):
+    store, actors, tmp = world
+    actor = actors[who]
+    call = _do(action, store, actor, tmp, wards)
+    denied_before = (store.audit_log()["action"] == "denied").sum()
+    if action in EXPECTED[who]:
+        call()
+    else:
+        with pytest.raises(AccessDenied) as info:
+            call()
+        assert " / " in str(info.value)  # Vietnamese / English
+        log = store.audit_log()
+        assert (log["action"] == "denied").sum() == denied_before + 1
+        assert log.iloc[0]["actor"] == (actor.username if actor else "anonymous")
+
+
+def test_field_cannot_change_a_status(world):
+    store, actors, _ = world
+    incident = _new_incident(store, LANG)
+    with pytest.raises(AccessDenied, match="field"):
+        services.change_status(store, actors["field"], incident, "verified", "thử")
+    assert store.incident(incident).incident["status"] == "reported"
+    assert len(store.incident(incident).history) == 1
+
+
+def test_officer_of_lang_cannot_clear_hoan_kiem(world):
+    store, actors, _ = world
+    incident = _new_incident(store, HOAN_KIEM)
+    with pytest.raises(AccessDenied) as info:
+        services.change_status(store, actors["officer_lang"], incident, "cleared", "đã dọn")
+    message = str(info.value)
+    assert LANG in message and HOAN_KIEM in message and "officer_lang" in message
+    assert store.incident(incident).incident["status"] == "reported"
+    entry = store.audit_log(1).iloc[0]
+    assert (entry["actor"], entry["action"], entry["object_id"]) == ("officer_lang", "denied", str(incident))
+    # ...while the Hoàn Kiếm officer can, and the change is audited with who and what
+    services.change_status(store, actors["officer_hk"], incident, "cleared", "đã dọn")
+    assert store.incident(incident).incident["status"] == "cleared"
+    entry = store.audit_log(1).iloc[0]
+    assert (entry["actor"], entry["action"], entry["object_id"]) == ("officer_hk", "status", str(incident))
+    assert entry["details"]["to"] == "cleared"
+
+
+def test_viewer_cannot_upload_and_nothing_is_stored(world, wards):
+    store, actors, _ = world
+    before = store.row_counts()
+    with pytest.raises(AccessDenied, match="viewer"):
+        services.ingest_file(store, actors["viewer"], _csv(999), file_name="v.csv", wards=wards)
+    after = store.row_counts()
+    assert after["incidents"] == before["incidents"]
+    assert after["batches"] == before["batches"]
+
+
+def test_admin_can_do_everything(world, wards):
+    store, actors, tmp = world
+    for action in ACTIONS:
+        _do(action, store, actors["admin"], tmp, wards)()
+
+
+def _status_file(source_id: str, status: str) -> bytes:
+    return (
+        "ma,vi_do,kinh_do,loai,ngay,trang_thai\n"
+        f"{source_id},21.0366,105.8491,lấn chiếm vỉa hè,2025-09-02,{status}\n"
+    ).encode()
+
+
+def test_upload_that_clears_a_stored_incident_needs_the_ward_right(world, wards):
+    """A file's status column is a status change too: the upload path cannot bypass it."""
+    store, actors, _ = world
+    services.ingest_file(
+        store, actors["officer_hk"], _status_file("HK-1", "chưa xử lý"), file_name="hk.csv",
+        wards=wards, source="hk_team",
+    )
+    stored = store.incidents(limit=None)
+    incident = int(stored.loc[stored["source_id"] == "HK-1", "id"].iloc[0])
+    for who in ("field", "officer_lang"):
+        with pytest.raises(AccessDenied, match=str(incident)):
+            services.ingest_file(
+                store, actors[who], _status_file("HK-1", "đã xử lý"), file_name="hk2.csv",
+                wards=wards, source="hk_team",
+            )
+        assert store.incident(incident).incident["status"] == "reported"
+    services.ingest_file(
+        store, actors["officer_hk"], _status_file("HK-1", "đã xử lý"), file_name="hk3.csv",
+        wards=wards, source="hk_team",
+    )
+    assert store.incident(incident).incident["status"] == "cleared"
+
+
+def test_anonymous_public_view_only_when_switched_on(world, monkeypatch):
+    store, _, _ = world
+    monkeypatch.delenv("GEO_PUBLIC_VIEW", raising=False)
+    with pytest.raises(AccessDenied):
+        services.public_ward_stats(store, None)
+    monkeypatch.setenv("GEO_PUBLIC_VIEW", "1")
+    stats = services.public_ward_stats(store, None)
+    assert len(stats) == 126
+    assert set(stats.columns) <= set(services.PUBLIC_COLUMNS)
+    assert not {"note", "address", "street", "actor"} & set(stats.columns)
+    # the public flag opens the aggregates, not the incidents
+    with pytest.raises(AccessDenied):
+        services.incidents(store, None)
+    with pytest.raises(AccessDenied):
+        services.incident_detail(store, None, 1)
+
+
+def test_disabling_takes_effect_on_the_next_request(world):
+    store, actors, _ = world
+    boss = actors["admin"]
+    services.add_user(store, boss, "temp_officer", "temp-officer-password", ["officer"], [LANG])
+    incident = _new_incident(store, LANG)
+    services.disable_user(store, boss, "temp_officer")
+    fresh = services.load_user(store, "temp_officer")
+    with pytest.raises(AccessDenied, match="temp_officer"):
+        services.change_status(store, fresh, incident, "verified")  # type: ignore[arg-type]
