@@ -16,7 +16,7 @@ from geo.maps import MAX_MARKERS, ward_map
 from geo.store.queries import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
 
-_WARD_CODE = re.compile(r"\b(\d{5})\b")
+_WARD_CODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")  # tooltip text loses its <br>s
 _INCIDENT_ID = re.compile(r"#(\d+)")
 
 

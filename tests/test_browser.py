@@ -41,6 +41,9 @@ def test_query_params_restore_an_english_ward_view(recorded_page):
     assert thick.count() == 1
     assert rec.map_iframe_box()["height"] >= MIN_FRAME_HEIGHT
     assert "Phường Hoàn Kiếm" in rec.page.locator("section[data-testid='stSidebar']").inner_text()
+    # clicking the ward opens its summary beside the map
+    thick.first.click()
+    rec.page.get_by_text("Ward code: 00070").first.wait_for()
     rec.screenshot("map_page_en_hoan_kiem")
     assert rec.foreign_requests() == []
     assert rec.asset_errors() == []
