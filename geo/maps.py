@@ -46,7 +46,7 @@ STATUS_COLORS: dict[str, str] = {
 }
 OTHER_COLOR = "#636363"
 #: Above this many incidents in a view, the map draws density instead of markers.
-MAX_MARKERS = 3000
+MAX_MARKERS = 5000
 #: Density grid cell size (metres, in EPSG:32648), doubled until at most MAX_CELLS remain.
 DENSITY_CELL_M = 150.0
 MAX_CELLS = 30_000
