@@ -61,13 +61,6 @@ RIGHTS: dict[str, frozenset[str]] = {
 #: Actions limited to the officer's own wards.
 WARD_SCOPED: frozenset[str] = frozenset({"change_status"})
 
-ROLE_LABELS: dict[str, tuple[str, str]] = {
-    "viewer": ("lãnh đạo (chỉ xem)", "viewer (read only)"),
-    "field": ("tổ công tác (tải lên)", "field team (upload)"),
-    "officer": ("cán bộ phường (đổi trạng thái)", "ward officer (status changes)"),
-    "admin": ("quản trị", "administrator"),
-}
-
 IDLE_ENV = "GEO_SESSION_IDLE_MINUTES"
 PUBLIC_ENV = "GEO_PUBLIC_VIEW"
 DEFAULT_IDLE_MINUTES = 30.0
@@ -297,8 +290,3 @@ def session_expired(
     if last_activity.tzinfo is None:
         last_activity = last_activity.replace(tzinfo=UTC)
     return now - last_activity > (timeout if timeout is not None else idle_timeout())
-
-
-def role_label(role: str, lang: str = "vi") -> str:
-    vi, en = ROLE_LABELS.get(role, (role, role))
-    return vi if lang == "vi" else en

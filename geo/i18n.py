@@ -25,6 +25,38 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.compare": ("So sánh phường", "Compare wards"),
     "nav.progress": ("Tiến độ", "Progress"),
     "nav.ward": ("Trang phường", "Ward page"),
+    # sign-in (app_pages/_auth.py) and roles (geo.auth)
+    "auth.title": ("Đăng nhập", "Sign in"),
+    "auth.username": ("Tên đăng nhập", "User name"),
+    "auth.password": ("Mật khẩu", "Password"),
+    "auth.password_repeat": ("Nhập lại mật khẩu", "Repeat the password"),
+    "auth.submit": ("Đăng nhập", "Sign in"),
+    "auth.oidc": ("Đăng nhập bằng tài khoản cơ quan", "Sign in with your organisation account"),
+    "auth.first_title": ("Tạo tài khoản quản trị đầu tiên", "Create the first administrator"),
+    "auth.first_caption": (
+        "Chưa có tài khoản nào. Tài khoản này có toàn quyền; không có mật khẩu mặc định. "
+        "Mật khẩu dài ít nhất {n} ký tự.",
+        "There is no account yet. This one gets every right; there is no default password. "
+        "The password needs at least {n} characters.",
+    ),
+    "auth.first_submit": ("Tạo tài khoản quản trị", "Create the administrator"),
+    "auth.mismatch": ("Hai lần nhập mật khẩu không khớp.", "The two passwords differ."),
+    "auth.expired": (
+        "Phiên làm việc đã hết hạn sau {minutes} phút không thao tác; hãy đăng nhập lại.",
+        "Your session expired after {minutes} idle minutes; sign in again.",
+    ),
+    "auth.signed_in_as": ("Đã đăng nhập: {user} ({roles})", "Signed in: {user} ({roles})"),
+    "auth.wards": ("Phường phụ trách: {wards}", "Wards: {wards}"),
+    "auth.sign_out": ("Đăng xuất", "Sign out"),
+    "auth.public_title": ("Số liệu công khai theo phường, xã", "Public figures by ward"),
+    "auth.public_caption": (
+        "Chỉ số tổng hợp; không có ghi chú, địa chỉ, tên người hay ảnh.",
+        "Aggregates only: no notes, addresses, names or photos.",
+    ),
+    "role.viewer": ("Lãnh đạo (chỉ xem)", "Viewer (read only)"),
+    "role.field": ("Tổ công tác (tải lên)", "Field team (upload)"),
+    "role.officer": ("Cán bộ phường (đổi trạng thái)", "Ward officer (status changes)"),
+    "role.admin": ("Quản trị", "Administrator"),
     # filters (sidebar)
     "filter.header": ("Bộ lọc", "Filters"),
     "filter.wards": ("Phường, xã", "Wards and communes"),
