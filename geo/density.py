@@ -1,0 +1,208 @@
+"""Incident density on a metre grid: counts, a GeoTIFF, and a picture for the web map.
+
+The grid is computed on the server in EPSG:32648 (square cells, 200 m by default), so a
+cell has the same ground size everywhere and a million points become one small array.
+It is written as a GeoTIFF with its CRS and affine transform, for QGIS.
+
+For the browser, Leaflet stretches an image *linearly in Web Mercator* between its
+corner coordinates. The grid is therefore reprojected to EPSG:3857 before it is turned
+into a PNG, and its EPSG:4326 corners are those of the 3857 raster: an image in 4326 or
+32648 would be drawn up to half a cell off across the city.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from pyproj import Transformer
+
+from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.metrics import MetricError
+
+DEFAULT_CELL_M = 200.0
+#: Above this many points the page draws the grid image instead of a folium HeatMap.
+HEATMAP_MAX_POINTS = 50_000
+#: A grid larger than this is refused (a 200 m grid over all of Hà Nội has ~0.2 M cells).
+MAX_GRID_CELLS = 4_000_000
+#: Hà Nội in EPSG:4326 (west, south, east, north): the default extent of an empty grid.
+HANOI_BBOX = (105.28, 20.56, 106.02, 21.39)
+WEB_MERCATOR = "EPSG:3857"
+
+
+@dataclass(frozen=True)
+class DensityGrid:
+    """Incident counts per cell; row 0 is the northern edge (GeoTIFF order)."""
+
+    counts: np.ndarray
+    transform: Affine
+    cell_m: float
+    crs: str = METRIC_CRS
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.counts.shape[0]), int(self.counts.shape[1])
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) in the grid's CRS (metres)."""
+        rows, cols = self.shape
+        minx, maxy = self.transform * (0, 0)
+        maxx, miny = self.transform * (cols, rows)
+        return float(minx), float(miny), float(maxx), float(maxy)
+
+
+def _metric_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    to_m = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+    x, y = to_m.transform(lon, lat)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _extent_m(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    west, south, east, north = (float(v) for v in bbox)
+    # the four corners and edge midpoints: a lon/lat box is not a rectangle in UTM
+    lon = np.array([west, east, west, east, (west + east) / 2, (west + east) / 2, west, east])
+    lat = np.array([south, south, north, north, south, north, (south + north) / 2, (south + north) / 2])
+    x, y = _metric_xy(lon, lat)
+    return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+
+
+def density_grid(
+    lon: Any,
+    lat: Any,
+    *,
+    cell_m: float = DEFAULT_CELL_M,
+    bbox: Sequence[float] | None = None,
+) -> DensityGrid:
+    """Count points per ``cell_m`` square in EPSG:32648.
+
+    The grid covers ``bbox`` (west, south, east, north in EPSG:4326; points outside are
+    dropped) or else the points' extent, or Hà Nội when there are none. Cell edges sit
+    on multiples of ``cell_m`` so grids of different filters line up cell for cell.
+    """
+    if not cell_m > 0:
+        raise MetricError(
+            f"Kích thước ô lưới phải > 0 m (được {cell_m}).",
+            f"The grid cell size must be > 0 m (got {cell_m}).",
+        )
+    lon_a = np.asarray(lon, dtype=float).ravel()
+    lat_a = np.asarray(lat, dtype=float).ravel()
+    keep = np.isfinite(lon_a) & np.isfinite(lat_a)
+    x, y = _metric_xy(lon_a[keep], lat_a[keep])
+    if bbox is not None:
+        minx, miny, maxx, maxy = _extent_m(bbox)
+    elif x.size:
+        minx, miny, maxx, maxy = float(x.min()), float(y.min()), float(x.max()), float(y.max())
+    else:
+        minx, miny, maxx, maxy = _extent_m(HANOI_BBOX)
+    x0 = np.floor(minx / cell_m) * cell_m
+    y1 = np.ceil(maxy / cell_m) * cell_m
+    cols = max(1, int(np.floor(maxx / cell_m) - np.floor(minx / cell_m)) + 1)
+    rows = max(1, int(np.ceil(maxy / cell_m) - np.ceil(miny / cell_m)) + 1)
+    if rows * cols > MAX_GRID_CELLS:
+        raise MetricError(
+            f"Lưới {rows}×{cols} ô quá lớn (tối đa {MAX_GRID_CELLS:,}); hãy tăng kích thước ô.",
+            f"A {rows}×{cols} grid is too large (at most {MAX_GRID_CELLS:,} cells); "
+            "use a larger cell.",
+        )
+    ix = np.floor((x - x0) / cell_m).astype(np.int64)
+    iy = np.floor((y1 - y) / cell_m).astype(np.int64)
+    inside = (ix >= 0) & (ix < cols) & (iy >= 0) & (iy < rows)
+    flat = np.bincount(iy[inside] * cols + ix[inside], minlength=rows * cols)
+    counts = flat.reshape(rows, cols).astype(np.uint32)
+    transform = Affine(cell_m, 0.0, x0, 0.0, -cell_m, y1)
+    return DensityGrid(counts, transform, float(cell_m))
+
+
+def write_geotiff(grid: DensityGrid, path: str | Path) -> Path:
+    """A single-band uint32 GeoTIFF (incidents per cell) with the grid's CRS and transform."""
+    import rasterio
+
+    path = Path(path)
+    rows, cols = grid.shape
+    with rasterio.open(
+        path, "w", driver="GTiff", height=rows, width=cols, count=1, dtype="uint32",
+        crs=grid.crs, transform=grid.transform, compress="deflate",
+    ) as dst:
+        dst.write(grid.counts.astype(np.uint32), 1)
+        dst.update_tags(cell_m=str(grid.cell_m), units="incidents per cell")
+        dst.set_band_description(1, "incidents per cell / số vụ mỗi ô")
+    return path
+
+
+def geotiff_bytes(grid: DensityGrid) -> bytes:
+    """The GeoTIFF of :func:`write_geotiff`, in memory (for a download button)."""
+    from rasterio.io import MemoryFile
+
+    rows, cols = grid.shape
+    with MemoryFile() as mem:
+        with mem.open(
+            driver="GTiff", height=rows, width=cols, count=1, dtype="uint32",
+            crs=grid.crs, transform=grid.transform, compress="deflate",
+        ) as dst:
+            dst.write(grid.counts.astype(np.uint32), 1)
+            dst.update_tags(cell_m=str(grid.cell_m), units="incidents per cell")
+        return bytes(mem.read())
+
+
+def to_web_mercator(grid: DensityGrid) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Counts reprojected (nearest cell) to EPSG:3857, and that raster's 4326 bounds
+    as (west, south, east, north)."""
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    rows, cols = grid.shape
+    minx, miny, maxx, maxy = grid.bounds
+    dst_transform, width, height = calculate_default_transform(
+        grid.crs, WEB_MERCATOR, cols, rows, minx, miny, maxx, maxy
+    )
+    out = np.zeros((int(height), int(width)), dtype=np.float32)
+    reproject(
+        grid.counts.astype(np.float32), out,
+        src_transform=grid.transform, src_crs=grid.crs,
+        dst_transform=dst_transform, dst_crs=WEB_MERCATOR,
+        resampling=Resampling.nearest, src_nodata=None, dst_nodata=0.0,
+    )
+    west_m, north_m = dst_transform * (0, 0)
+    east_m, south_m = dst_transform * (int(width), int(height))
+    to_deg = Transformer.from_crs(WEB_MERCATOR, STORAGE_CRS, always_xy=True)
+    west, south = to_deg.transform(west_m, south_m)
+    east, north = to_deg.transform(east_m, north_m)
+    return out, (float(west), float(south), float(east), float(north))
+
+
+def overlay_png(grid: DensityGrid, *, cmap: str = "YlOrRd", opacity: float = 0.75) -> tuple[bytes, list[list[float]]]:
+    """A transparent PNG of the grid for folium ``ImageOverlay`` and its bounds
+    ``[[south, west], [north, east]]``. Empty cells are fully transparent; colour
+    follows log(1 + count) so one busy street does not wash out the city."""
+    import matplotlib
+    from PIL import Image
+
+    values, (west, south, east, north) = to_web_mercator(grid)
+    peak = float(values.max()) if values.size else 0.0
+    scaled = np.log1p(values) / np.log1p(peak) if peak > 0 else np.zeros_like(values)
+    rgba = matplotlib.colormaps[cmap](scaled, bytes=True)
+    rgba[..., 3] = np.where(values > 0, round(255 * opacity), 0).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue(), [[south, west], [north, east]]
+
+
+def png_data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def incident_points(store: Any, **filters: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of the incidents matching ``filters`` (``Store.incidents``
+    keyword arguments), as float arrays."""
+    frame = store.incidents(**filters)
+    return frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)

@@ -1,0 +1,212 @@
+"""One-page ward report (PDF or PNG) for a ward meeting: KPIs, a small map, top streets.
+
+Drawn with matplotlib's Agg/PDF backends, so it needs no browser and no network. Every
+string that came from a user or a file (ward and street names) is drawn with
+``parse_math=False``: a "$" in a street name must print as "$", not start mathtext.
+The map is drawn in EPSG:32648 so the ward keeps its true shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.errors import NotFound
+from geo.i18n import status_label, t
+from geo.maps import OTHER_COLOR, STATUS_COLORS
+from geo.metrics import MetricError, format_value, load_ward_metrics
+
+Format = Literal["pdf", "png"]
+FORMATS: tuple[str, ...] = ("pdf", "png")
+#: KPIs on the report, in order (codes of geo.metrics plus counts).
+KPIS: tuple[str, ...] = (
+    "open", "cleared", "pct_cleared", "median_days", "overdue", "new_week", "open_per_km2",
+    "open_per_10k",
+)
+TOP_STREETS = 10
+#: Points drawn on the small map at most (an even sample beyond that).
+MAX_MAP_POINTS = 20_000
+A4_PORTRAIT = (8.27, 11.69)
+
+
+@dataclass(frozen=True)
+class WardReport:
+    """Everything a ward report shows, already read from the store."""
+
+    code: str
+    name: str
+    kpis: dict[str, Any]
+    streets: pd.DataFrame
+    points: pd.DataFrame  # lon, lat, status
+    ward: gpd.GeoDataFrame  # one row, EPSG:4326
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+def ward_report_data(
+    store: Any,
+    wards: gpd.GeoDataFrame,
+    code: str,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> WardReport:
+    """Read one ward's figures; raises :class:`NotFound` for a code not in ``wards``."""
+    row = wards[wards["code"].astype(str) == str(code)]
+    if row.empty:
+        raise NotFound(
+            f"Không có phường, xã mã {code!r} trong lớp ranh giới.",
+            f"There is no ward with code {code!r} in the boundary layer.",
+        )
+    metrics = load_ward_metrics(store, wards, date_from, date_to)
+    kpis = {str(k): v for k, v in metrics[metrics["code"] == str(code)].iloc[0].items()}
+    kpis["recurred"] = int(
+        store.ward_stats(date_from, date_to).set_index("ward_code")["recurred"].get(str(code), 0)
+    )
+    streets = store.street_stats(date_from, date_to, wards=[str(code)])
+    incidents = store.incidents(wards=[str(code)], date_from=date_from, date_to=date_to)
+    points = pd.DataFrame(
+        {
+            "lon": incidents["lon"].to_numpy(float),
+            "lat": incidents["lat"].to_numpy(float),
+            "status": incidents["status"].astype(str).to_numpy(),
+        }
+    )
+    return WardReport(
+        code=str(code),
+        name=str(row["name"].iloc[0]),
+        kpis=kpis,
+        streets=streets.head(TOP_STREETS).reset_index(drop=True),
+        points=points,
+        ward=row.to_crs(STORAGE_CRS),
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def _period(report: WardReport, lang: str) -> str:
+    start = report.date_from.strftime("%d/%m/%Y") if report.date_from else "…"
+    end = report.date_to.strftime("%d/%m/%Y") if report.date_to else t("report.today", lang)
+    return f"{t('report.period', lang)}: {start} – {end}"
+
+
+def _kpi_text(report: WardReport, code: str) -> str:
+    value = report.kpis.get(code)
+    return format_value(value, code)
+
+
+def _draw_map(ax: Any, report: WardReport, lang: str) -> None:
+    ward_m = report.ward.to_crs(METRIC_CRS)
+    ward_m.boundary.plot(ax=ax, color="#08306b", linewidth=1.2)
+    ward_m.plot(ax=ax, color="#deebf7", alpha=0.5)
+    pts = report.points
+    if len(pts) > MAX_MAP_POINTS:
+        pts = pts.iloc[np.linspace(0, len(pts) - 1, MAX_MAP_POINTS).astype(int)]
+    if len(pts):
+        geo = gpd.GeoSeries(gpd.points_from_xy(pts["lon"], pts["lat"]), crs=STORAGE_CRS).to_crs(METRIC_CRS)
+        # cleared first, open on top: the open ones are what the meeting is about
+        order = {"cleared": 0, "recurred": 1}
+        rank = pts["status"].map(order).fillna(2).to_numpy()
+        idx = np.argsort(rank, kind="stable")
+        colours = [STATUS_COLORS.get(s, OTHER_COLOR) for s in pts["status"].to_numpy()[idx]]
+        ax.scatter(geo.x.to_numpy()[idx], geo.y.to_numpy()[idx], s=8, c=colours, linewidths=0.2, edgecolors="#333333")
+    minx, miny, maxx, maxy = ward_m.total_bounds
+    pad = max(maxx - minx, maxy - miny) * 0.05 + 50
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(t("report.map_title", lang), fontsize=10, loc="left")
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=colour, label=status_label(code, lang), markersize=5)
+        for code, colour in STATUS_COLORS.items()
+    ]
+    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+    # 1 km scale bar (the axes are metres)
+    x0, y0 = maxx + pad * 0.5 - 1000, miny - pad * 0.6
+    ax.plot([x0, x0 + 1000], [y0, y0], color="black", linewidth=2)
+    ax.text(x0 + 500, y0 + pad * 0.15, "1 km", ha="center", fontsize=7)
+
+
+def figure(report: WardReport, lang: str = "vi") -> Any:
+    """The report as a matplotlib Figure (A4 portrait)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=A4_PORTRAIT)
+    fig.text(0.06, 0.955, report.name, fontsize=18, weight="bold", parse_math=False)
+    fig.text(
+        0.06, 0.93, f"{t('ward.code', lang)}: {report.code} · {_period(report, lang)}",
+        fontsize=9, color="#444444", parse_math=False,
+    )
+    # KPI tiles: two rows of four
+    for i, code in enumerate(KPIS):
+        col, row = i % 4, i // 4
+        x, y = 0.06 + col * 0.225, 0.865 - row * 0.07
+        fig.text(x, y + 0.022, _kpi_text(report, code), fontsize=15, weight="bold", color="#08306b")
+        fig.text(x, y, t(f"metric.{code}", lang), fontsize=7.5, color="#444444", wrap=True)
+    fig.text(
+        0.06, 0.735,
+        f"{t('report.recurred', lang)}: {int(report.kpis.get('recurred', 0))} · "
+        f"{t('metric.volume', lang)}: {int(report.kpis.get('volume', 0))}",
+        fontsize=9, color="#444444",
+    )
+    ax_map = fig.add_axes((0.06, 0.33, 0.88, 0.37))
+    _draw_map(ax_map, report, lang)
+
+    fig.text(0.06, 0.295, t("report.top_streets", lang), fontsize=11, weight="bold")
+    header = [t("incident.street", lang), t("metric.open", lang), t("metric.cleared", lang), t("metric.overdue", lang)]
+    xs = (0.06, 0.50, 0.67, 0.84)
+    y = 0.27
+    for x, text in zip(xs, header, strict=True):
+        fig.text(x, y, text, fontsize=8, weight="bold", color="#444444")
+    if report.streets.empty:
+        fig.text(0.06, y - 0.022, t("common.none", lang), fontsize=9)
+    for _, street in report.streets.iterrows():
+        y -= 0.021
+        cells = [str(street["street"]), str(int(street["open"])), str(int(street["cleared"])), str(int(street["overdue"]))]
+        for x, text in zip(xs, cells, strict=True):
+            fig.text(x, y, text[:60], fontsize=9, parse_math=False)
+    stamp = report.generated.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%d/%m/%Y %H:%M")
+    fig.text(0.06, 0.02, f"{t('report.generated', lang)} {stamp} (UTC+7) · {t('app.title', lang)}", fontsize=7, color="#777777")
+    return fig
+
+
+def render(report: WardReport, fmt: str = "pdf", lang: str = "vi", *, dpi: int = 110) -> bytes:
+    """The report as PDF or PNG bytes."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise MetricError(
+            f"Không có định dạng báo cáo {fmt!r} (pdf, png).",
+            f"There is no report format {fmt!r} (pdf or png).",
+        )
+    buffer = io.BytesIO()
+    fig = figure(report, lang)
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_metadata(report, fmt))
+    return buffer.getvalue()
+
+
+def _metadata(report: WardReport, fmt: str) -> dict[str, Any]:
+    title = f"{report.name} ({report.code})"
+    if fmt == "pdf":
+        return {"Title": title, "Creator": "hanoi-urban-order"}
+    return {"Title": title}
+
+
+def write_report(report: WardReport, out: str | Path, lang: str = "vi") -> Path:
+    """Write PDF or PNG, chosen by the file's suffix."""
+    path = Path(out)
+    path.write_bytes(render(report, path.suffix, lang))
+    return path
