@@ -317,3 +317,114 @@ def test_cli_takes_no_password_on_the_command_line(tmp_path, monkeypatch, capsys
     assert result.returncode == 2
     assert "--password-stdin" in result.stderr
     capsys.readouterr()
+
+
+# -- the app's sign-in piece (Streamlit AppTest, real store) ------------------------------
+
+_SCRIPT = """
+import sys
+sys.path.insert(0, {repo!r})
+import streamlit as st
+from app_pages._auth import signed_in_user
+user = signed_in_user()
+if user is None:
+    st.stop()
+st.markdown("SIGNED-IN:" + user.username)
+"""
+
+
+@pytest.fixture
+def signin_app(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    monkeypatch.setenv("GEO_DATABASE_URL", url)
+    monkeypatch.delenv("GEO_PUBLIC_VIEW", raising=False)
+    monkeypatch.delenv("GEO_SESSION_IDLE_MINUTES", raising=False)
+    return AppTest.from_string(_SCRIPT.format(repo=str(REPO)), default_timeout=60), url
+
+
+def _signed_in(at) -> str | None:
+    for md in at.markdown:
+        if md.value.startswith("SIGNED-IN:"):
+            return md.value.removeprefix("SIGNED-IN:")
+    return None
+
+
+def test_app_first_start_asks_for_an_admin_then_signs_in(signin_app):
+    at, url = signin_app
+    at.run()
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["Tạo tài khoản quản trị đầu tiên"]
+    assert _signed_in(at) is None
+    at.text_input(key="auth_first_name").input("boss")
+    at.text_input(key="auth_first_pw").input(PASSWORD)
+    at.text_input(key="auth_first_pw2").input(PASSWORD + "x")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Hai lần nhập mật khẩu không khớp."]
+    at.text_input(key="auth_first_pw2").input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert _signed_in(at) == "boss"
+    store = open_store(url)
+    try:
+        assert services.load_user(store, "boss").roles == {"admin"}  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def test_app_sign_in_wrong_then_right_password(signin_app):
+    at, url = signin_app
+    store = open_store(url)
+    services.create_first_admin(store, "boss", PASSWORD)
+    at.run()
+    assert [s.value for s in at.subheader] == ["Đăng nhập"]
+    at.text_input(key="auth_name").input("boss")
+    at.text_input(key="auth_pw").input("guess-guess-guess")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Sai tên đăng nhập hoặc mật khẩu."]
+    assert _signed_in(at) is None
+    at.text_input(key="auth_pw").input(PASSWORD)
+    at.button[0].click().run()
+    assert _signed_in(at) == "boss"
+    # disabling the account signs it out at the next run
+    second = services.add_user(store, services.load_user(store, "boss"), "boss2", PASSWORD, ["admin"])  # type: ignore[arg-type]
+    services.disable_user(store, second, "boss")
+    at.run()
+    assert _signed_in(at) is None
+    store.close()
+
+
+def test_app_session_expires_after_the_idle_time(signin_app, monkeypatch):
+    at, url = signin_app
+    monkeypatch.setenv("GEO_SESSION_IDLE_MINUTES", "20")
+    store = open_store(url)
+    services.create_first_admin(store, "boss", PASSWORD)
+    store.close()
+    at.session_state["auth_user"] = "boss"
+    at.session_state["auth_last"] = datetime.now(UTC) - timedelta(minutes=5)
+    at.run()
+    assert _signed_in(at) == "boss"
+    at.session_state["auth_last"] = datetime.now(UTC) - timedelta(minutes=21)
+    at.run()
+    assert _signed_in(at) is None
+    assert [i.value for i in at.info] == [
+        "Phiên làm việc đã hết hạn sau 20 phút không thao tác; hãy đăng nhập lại."
+    ]
+
+
+def test_app_public_view_shows_aggregates_only_when_on(signin_app, monkeypatch, wards):
+    at, url = signin_app
+    store = open_store(url)
+    services.create_first_admin(store, "boss", PASSWORD)
+    store.ensure_wards(wards)
+    store.close()
+    at.run()
+    assert not at.dataframe
+    monkeypatch.setenv("GEO_PUBLIC_VIEW", "1")
+    at.run()
+    assert len(at.dataframe) == 1
+    table = at.dataframe[0].value
+    assert len(table) == 126
+    assert set(table.columns) <= set(services.PUBLIC_COLUMNS)
+    assert _signed_in(at) is None

@@ -1,0 +1,54 @@
+"""Test helper: sign a session in as a real account of a real store (no bypass in the app).
+
+AppTest: ``sign_in_apptest(at, store_url, "admin")`` before ``at.run()``.
+Browser: ``sign_in_browser(page, url, "admin")`` fills the sign-in form of a running app.
+Both create the account in the store first when it does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from geo import services
+from geo.auth import User
+from geo.store import open_store
+
+PASSWORD = "test-password-0123"
+_BOOT = "bootstrap_admin"
+
+
+def ensure_account(store_url: str, role: str = "admin", wards: tuple[str, ...] = ()) -> str:
+    """The user name of an enabled account with ``role`` (created on first use)."""
+    name = f"test_{role}" + ("_" + "_".join(wards) if wards else "")
+    store = open_store(store_url)
+    try:
+        if services.needs_first_admin(store):
+            services.create_first_admin(store, _BOOT, PASSWORD)
+        if services.load_user(store, name) is None:
+            boss = User(_BOOT, frozenset({"admin"}))
+            services.add_user(store, boss, name, PASSWORD, [role], list(wards))
+    finally:
+        store.close()
+    return name
+
+
+def sign_in_apptest(at: Any, store_url: str, role: str = "admin", wards: tuple[str, ...] = ()) -> str:
+    name = ensure_account(store_url, role, wards)
+    at.session_state["auth_user"] = name
+    at.session_state["auth_last"] = datetime.now(UTC)
+    return name
+
+
+def sign_in_browser(page: Any, base_url: str, store_url: str, role: str = "admin",
+                    wards: tuple[str, ...] = (), timeout_ms: float = 60_000) -> str:
+    """Open ``base_url`` and sign in through the form, as a person would."""
+    name = ensure_account(store_url, role, wards)
+    page.goto(base_url, wait_until="domcontentloaded")
+    user_box = page.get_by_label("Tên đăng nhập")
+    user_box.wait_for(timeout=timeout_ms)
+    user_box.fill(name)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_text(f"Đã đăng nhập: {name}").wait_for(timeout=timeout_ms)
+    return name
