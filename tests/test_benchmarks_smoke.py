@@ -1,0 +1,60 @@
+"""The benchmark suite runs end to end at a tiny N (no timing assertions: see benchmarks/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+N = 300
+
+
+def test_benchmark_runs_at_tiny_n_and_writes_results(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("GEO_DATABASE_URL", None)
+    cmd = [sys.executable, "-m", "benchmarks", "--sizes", str(N), "--quick",
+           "--workdir", str(tmp_path / "work"), "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    results = json.loads((tmp_path / "work" / "results.json").read_text())
+    (size,) = results["sizes"]
+    steps = ("data", "baseline", "ingest_sqlite", "assign", "payload", "rerun")
+    if os.environ.get("GEO_TEST_POSTGIS_URL"):
+        steps += ("ingest_postgis",)
+    for step in steps:
+        assert "error" not in size[step], (step, size[step])
+        assert size[step]["peak_rss_mb"] > 0, step
+
+    ingest = size["ingest_sqlite"]
+    assert ingest["accepted"] + ingest["duplicate"] + ingest["rejected"] == N
+    assert ingest["stored"] == ingest["accepted"] > 0
+    assert size["baseline"]["rows_read"] == N
+    assign = size["assign"]
+    assert assign["points"] == N
+    assert assign["differ"] == 0
+    assert (
+        assign["same"]
+        + assign["sjoin_double_counted"]
+        + assign["on_edge_missed_by_sjoin"]
+        + (assign["snapped_missed_by_sjoin"] + assign["edge_of_smaller_code"])
+        == N
+    )
+    views = size["payload"]["views"]
+    assert views["city"]["incidents"] == ingest["stored"]
+    assert 0 < views["ward"]["incidents"] < views["city"]["incidents"]
+    assert all(v["bytes"] > 100_000 for v in views.values())  # ward polygons are always drawn
+    rerun = size["rerun"]
+    assert rerun["errors"] == []
+    assert rerun["first_component_bytes"] > 100_000
+    assert len(rerun["reruns"]) == 3
+
+    text = out.read_text(encoding="utf-8")
+    for heading in ("## Machine", "## Targets", "## Ingest, end to end", "## Assignment alone",
+                    "## Map payload", "## Page rerun", "## Peak memory"):  # fmt: skip
+        assert heading in text, heading
+    assert f"| {N:,} | SQLite |" in text
