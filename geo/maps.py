@@ -106,11 +106,22 @@ class _IncidentMarkers(JSCSSMixin):
 
     _template = Template(
         """
+        {% macro header(this, kwargs) %}
+        <style>
+        .geo-cluster { background: rgba(33, 113, 181, .3); }
+        .geo-cluster div { background: rgba(33, 113, 181, .8); color: #fff; font-weight: bold; }
+        </style>
+        {% endmacro %}
         {% macro script(this, kwargs) %}
         (function(map) {
             var d = {{ this.payload | safe }};
+            // neutral clusters: colour means status, so counts must not borrow it
             var group = L.markerClusterGroup({chunkedLoading: true,
-                showCoverageOnHover: false, maxClusterRadius: 50});
+                showCoverageOnHover: false, maxClusterRadius: 50,
+                iconCreateFunction: function(c) {
+                    return L.divIcon({html: '<div><span>' + c.getChildCount() + '</span></div>',
+                        className: 'marker-cluster geo-cluster', iconSize: L.point(40, 40)});
+                }});
             var layers = [];
             for (var i = 0; i < d.p.length; i++) {
                 var p = d.p[i];

@@ -180,7 +180,15 @@ class RecordedPage:
         frame.locator("path.leaflet-interactive").nth(min_paths - 1).wait_for(
             state="attached", timeout=timeout_ms
         )
+        self.settle(frame, timeout_ms)
         return frame
+
+    @staticmethod
+    def settle(frame: Any, timeout_ms: float = 30_000) -> None:
+        """Wait until Leaflet's zoom animation (fitBounds, cluster click) has finished."""
+        frame.wait_for_function(
+            "() => !document.querySelector('.leaflet-zoom-anim')", timeout=timeout_ms
+        )
 
     def map_iframe_box(self) -> dict[str, float]:
         locator = self.page.locator("iframe[title*='streamlit_folium']").first

@@ -85,6 +85,7 @@ def test_markers_cluster_escape_and_open_details(seeded_page):
     assert cluster.inner_text().strip() == "2"
     rec.screenshot("map_markers_clustered")
     cluster.click()
+    rec.settle(frame)
     reported = frame.locator("path.leaflet-interactive[fill='#d7301f']")
     cleared = frame.locator("path.leaflet-interactive[fill='#1a9850']")
     reported.first.wait_for(state="visible")
