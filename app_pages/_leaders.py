@@ -1,0 +1,125 @@
+"""UI glue for the leaders' pages (compare, progress, ward): URL-backed widgets, cached reads.
+
+Each page keeps its own widget keys and URL parameters, so that ``?ward=00070`` on the
+ward page is not taken for the map page's ward filter. Every read is cached by store URL
+and arguments; pages never hold incidents beyond what they draw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_pages._common import store, wards
+
+#: Cached reads live this long (seconds); uploads and status changes show up after it.
+TTL_S = 60
+
+
+def _store_url() -> str:
+    return os.environ.get("GEO_DATABASE_URL", "")
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def url_widget_state(key: str, param: str, default: Any, parse: Callable[[str | None], Any]) -> None:
+    """Seed ``st.session_state[key]`` from ``?param=`` the first time this page runs
+    in the session (an unknown value falls back to ``default``)."""
+    marker = f"_url_seeded_{key}"
+    if st.session_state.get(marker):
+        return
+    st.session_state[marker] = True
+    value = parse(st.query_params.get(param))
+    st.session_state[key] = default if value is None else value
+
+
+def write_url(params: dict[str, Any]) -> None:
+    """Mirror widget values into the URL (empty values removed)."""
+    for param, value in params.items():
+        if value is None or value == "" or value is False:
+            st.query_params.pop(param, None)
+        elif isinstance(value, dt.date):
+            st.query_params[param] = value.isoformat()
+        else:
+            st.query_params[param] = str(value)
+
+
+def choice(options: Iterable[str]) -> Callable[[str | None], str | None]:
+    allowed = set(options)
+    return lambda text: text if text in allowed else None
+
+
+def integer(lo: int, hi: int) -> Callable[[str | None], int | None]:
+    def parse(text: str | None) -> int | None:
+        try:
+            value = int(text) if text else None
+        except ValueError:
+            return None
+        return value if value is not None and lo <= value <= hi else None
+
+    return parse
+
+
+def ward_layer() -> gpd.GeoDataFrame:
+    return wards()
+
+
+# --- cached reads (keyed by store URL so tests with different stores do not mix) -------
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def ward_metrics(url: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    from geo.metrics import load_ward_metrics
+
+    return pd.DataFrame(load_ward_metrics(store(), ward_layer(), date_from, date_to))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def ward_stats(url: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    return pd.DataFrame(store().ward_stats(date_from, date_to))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def week_counts(url: str) -> pd.DataFrame:
+    return pd.DataFrame(store().week_counts())
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def street_stats(url: str, date_from: dt.date | None, date_to: dt.date | None, ward: str | None) -> pd.DataFrame:
+    return pd.DataFrame(store().street_stats(date_from, date_to, wards=[ward] if ward else None))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def progress(url: str, level: str, key: str | None, freq: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    return pd.DataFrame(store().progress(level, key, freq, date_from, date_to))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def points(url: str, date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    from geo.density import incident_points
+
+    return incident_points(
+        store(), date_from=date_from, date_to=date_to, statuses=list(statuses) or None
+    )
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def ward_incidents(url: str, code: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    frame = store().incidents(wards=[code], date_from=date_from, date_to=date_to)
+    return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+
+
+def store_url() -> str:
+    return _store_url()

@@ -1,0 +1,189 @@
+"""So sánh phường / Compare wards: choropleth, density, ward × week matrix, league table."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import _leaders as L
+from app_pages._common import lang, t
+from geo.errors import GeoError
+from geo.i18n import status_label
+from geo.metrics import (
+    MATRIX_VALUES,
+    METRIC_CODES,
+    MIN_VOLUME,
+    league_table,
+    matrix_long,
+    table_csv,
+    table_xlsx,
+    week_matrix,
+)
+from geo.vocab import STATE_CODES
+
+MAP_HEIGHT = 520
+CELL_SIZES = (100, 200, 500, 1000)
+
+
+def _sidebar() -> dict:
+    L.url_widget_state("c_metric", "metric", "open", L.choice(METRIC_CODES))
+    L.url_widget_state("c_from", "from", None, L.parse_date)
+    L.url_widget_state("c_to", "to", None, L.parse_date)
+    L.url_widget_state("c_min", "min", MIN_VOLUME, L.integer(1, 100_000))
+    L.url_widget_state("c_matrix", "matrix", "open_end", L.choice(MATRIX_VALUES))
+    L.url_widget_state("c_cell", "cell", 200, L.integer(CELL_SIZES[0], CELL_SIZES[-1]))
+    if st.session_state["c_cell"] not in CELL_SIZES:
+        st.session_state["c_cell"] = 200
+    sb = st.sidebar
+    sb.header(t("filter.header"))
+    sb.selectbox(t("compare.metric"), METRIC_CODES, key="c_metric", format_func=lambda c: t(f"metric.{c}"))
+    col_a, col_b = sb.columns(2)
+    col_a.date_input(t("filter.date_from"), key="c_from", format="DD/MM/YYYY")
+    col_b.date_input(t("filter.date_to"), key="c_to", format="DD/MM/YYYY")
+    sb.multiselect(
+        t("filter.statuses"), list(STATE_CODES), key="c_statuses",
+        format_func=lambda c: status_label(c, lang()),
+    )
+    sb.number_input(t("compare.min_volume"), min_value=1, step=1, key="c_min")
+    ss = st.session_state
+    L.write_url(
+        {
+            "metric": ss["c_metric"] if ss["c_metric"] != "open" else None,
+            "from": ss["c_from"],
+            "to": ss["c_to"],
+            "min": ss["c_min"] if ss["c_min"] != MIN_VOLUME else None,
+            "matrix": ss["c_matrix"] if ss["c_matrix"] != "open_end" else None,
+            "cell": ss["c_cell"] if ss["c_cell"] != 200 else None,
+        }
+    )
+    return {
+        "metric": ss["c_metric"],
+        "date_from": ss["c_from"],
+        "date_to": ss["c_to"],
+        "statuses": tuple(ss.get("c_statuses") or ()),
+        "min_volume": int(ss["c_min"]),
+    }
+
+
+def _choropleth(layer, metrics, by: str) -> None:
+    from geo.choropleth import choropleth_map
+
+    st.subheader(t("compare.choropleth") + " — " + t(f"metric.{by}"))
+    fmap = choropleth_map(layer, metrics, by, lang=lang())
+    st_folium(fmap, key=f"compare_choropleth_{by}", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+
+
+def _density(layer, f: dict) -> None:
+    from geo.choropleth import density_map
+    from geo.density import HANOI_BBOX, HEATMAP_MAX_POINTS, density_grid, geotiff_bytes
+
+    st.subheader(t("compare.density"))
+    lon, lat = L.points(L.store_url(), f["date_from"], f["date_to"], f["statuses"])
+    n = len(lon)
+    cell = int(st.session_state["c_cell"])
+    if n > HEATMAP_MAX_POINTS:
+        st.caption(t("compare.density_grid", n=f"{n:,}".replace(",", "."), cell=cell))
+    else:
+        st.caption(t("compare.density_heatmap", n=f"{n:,}".replace(",", ".")))
+    fmap = density_map(layer, lon, lat, lang=lang(), cell_m=cell)
+    st_folium(fmap, key="compare_density", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    col_cell, col_dl = st.columns([1, 2])
+    col_cell.selectbox(t("compare.cell"), CELL_SIZES, key="c_cell")
+    col_dl.download_button(
+        t("compare.geotiff"),
+        data=lambda: geotiff_bytes(density_grid(lon, lat, cell_m=cell, bbox=HANOI_BBOX)),
+        file_name=f"density_{cell}m.tif",
+        mime="image/tiff",
+        key="dl_geotiff",
+        on_click="ignore",
+    )
+
+
+def _matrix(names: dict[str, str], f: dict) -> None:
+    st.subheader(t("compare.matrix"))
+    value = st.radio(
+        t("compare.matrix_value"), MATRIX_VALUES, key="c_matrix", horizontal=True,
+        format_func=lambda v: t(f"compare.matrix_value.{v}"),
+    )
+    weeks = L.week_counts(L.store_url())
+    matrix = week_matrix(weeks, value, names=names, date_from=f["date_from"], date_to=f["date_to"])
+    if matrix.empty:
+        st.info(t("compare.empty"))
+        return
+    long = matrix_long(matrix)
+    label = t(f"compare.matrix_value.{value}")
+    scheme = "yelloworangered" if value == "open_end" else "greens"
+    chart = (
+        alt.Chart(long)
+        .mark_rect()
+        .encode(
+            x=alt.X("week:O", title=t("compare.matrix_week"), sort=list(matrix.columns)),
+            y=alt.Y("ward:N", title=t("metric.ward"), sort=list(matrix.index)),
+            color=alt.Color("value:Q", title=label, scale=alt.Scale(scheme=scheme)),
+            tooltip=[
+                alt.Tooltip("ward:N", title=t("metric.ward")),
+                alt.Tooltip("week:O", title=t("compare.matrix_week")),
+                alt.Tooltip("value:Q", title=label, format=".1f"),
+            ],
+        )
+        .properties(height=max(300, 11 * len(matrix.index)))
+    )
+    st.altair_chart(chart, use_container_width=True)
+
+
+def _league(metrics: pd.DataFrame, f: dict) -> None:
+    st.subheader(t("compare.league") + " — " + t(f"metric.{f['metric']}"))
+    st.caption(t("compare.league_rule", n=f["min_volume"]))
+    table = league_table(metrics, f["metric"], min_volume=f["min_volume"])
+    shown = table.copy()
+    shown.insert(2, "page", ["/ward?ward=" + c + ("&lang=en" if lang() == "en" else "") for c in shown["code"]])
+    labels = {
+        "rank": t("metric.rank"), "code": t("metric.code"), "name": t("metric.ward"),
+        "volume": t("metric.volume"), "open": t("metric.open"), "cleared": t("metric.cleared"),
+        "eligible": t("metric.eligible"),
+        **{code: t(f"metric.{code}") for code in METRIC_CODES},
+    }
+    config = {
+        "page": st.column_config.LinkColumn(t("compare.open_ward_page"), display_text=t("compare.open_ward_page")),
+        **{k: st.column_config.Column(v) for k, v in labels.items() if k in shown.columns},
+    }
+    st.dataframe(shown, hide_index=True, column_config=config, key="league_table")
+    export = table.rename(columns=labels)
+    col_csv, col_xlsx = st.columns(2)
+    col_csv.download_button(
+        t("compare.csv"), data=lambda: table_csv(export), file_name="league.csv",
+        mime="text/csv", key="dl_league_csv", on_click="ignore",
+    )
+    col_xlsx.download_button(
+        t("compare.xlsx"), data=lambda: table_xlsx(export),
+        file_name="league.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="dl_league_xlsx", on_click="ignore",
+    )
+
+
+def main() -> None:
+    st.title(t("compare.title"))
+    try:
+        layer = L.ward_layer()
+        f = _sidebar()
+        metrics = L.ward_metrics(L.store_url(), f["date_from"], f["date_to"])
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+        return
+    total = int(metrics["volume"].sum())
+    if total == 0:
+        st.info(t("compare.empty"))
+    names = dict(zip(layer["code"], layer["name"], strict=True))
+    try:
+        _choropleth(layer, metrics, f["metric"])
+        _league(metrics, f)
+        _matrix(names, f)
+        _density(layer, f)
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+
+
+main()

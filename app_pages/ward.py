@@ -1,0 +1,125 @@
+"""Trang phường / Ward page (``?ward=CODE``): KPIs, map, streets, one-page report."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import _leaders as L
+from app_pages._common import lang, store, t
+from geo.errors import GeoError
+from geo.metrics import format_value
+
+KPIS = ("open", "cleared", "pct_cleared", "median_days", "overdue", "new_week", "open_per_km2", "open_per_10k")
+MAP_HEIGHT = 480
+
+
+def _sidebar(ward_names: dict[str, str]) -> dict:
+    L.url_widget_state("w_ward", "ward", None, L.choice(ward_names))
+    L.url_widget_state("w_from", "from", None, L.parse_date)
+    L.url_widget_state("w_to", "to", None, L.parse_date)
+    sb = st.sidebar
+    sb.header(t("filter.header"))
+    sb.selectbox(
+        t("wardpage.choose"), list(ward_names), key="w_ward", index=None,
+        format_func=lambda c: f"{ward_names[c]} ({c})",
+    )
+    col_a, col_b = sb.columns(2)
+    col_a.date_input(t("filter.date_from"), key="w_from", format="DD/MM/YYYY")
+    col_b.date_input(t("filter.date_to"), key="w_to", format="DD/MM/YYYY")
+    ss = st.session_state
+    L.write_url({"ward": ss["w_ward"], "from": ss["w_from"], "to": ss["w_to"]})
+    return {"ward": ss["w_ward"], "date_from": ss["w_from"], "date_to": ss["w_to"]}
+
+
+def _kpis(row) -> None:
+    st.subheader(t("wardpage.kpis"))
+    cols = st.columns(4)
+    for i, code in enumerate(KPIS):
+        cols[i % 4].metric(t(f"metric.{code}"), format_value(row[code], code))
+
+
+def _map(layer, code: str, f: dict) -> None:
+    from geo.choropleth import ward_incident_map
+    from geo.maps import MAX_MARKERS
+
+    st.subheader(t("wardpage.map"))
+    incidents = L.ward_incidents(L.store_url(), code, f["date_from"], f["date_to"])
+    if len(incidents) > MAX_MARKERS:
+        st.caption(t("wardpage.capped", n=len(incidents)))
+    fmap = ward_incident_map(layer[layer["code"] == code], incidents, lang=lang())
+    st_folium(fmap, key=f"ward_map_{code}", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+
+
+def _streets(code: str, f: dict) -> None:
+    st.subheader(t("wardpage.streets"))
+    streets = L.street_stats(L.store_url(), f["date_from"], f["date_to"], code)
+    if streets.empty:
+        st.caption(t("common.none"))
+        return
+    shown = streets.sort_values(["open", "overdue", "street"], ascending=[False, False, True])
+    shown = shown[["street", "open", "overdue", "cleared", "new", "median_days_to_clear"]]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="ward_streets",
+        column_config={
+            "street": st.column_config.TextColumn(t("incident.street")),
+            "open": st.column_config.NumberColumn(t("metric.open")),
+            "overdue": st.column_config.NumberColumn(t("metric.overdue")),
+            "cleared": st.column_config.NumberColumn(t("metric.cleared")),
+            "new": st.column_config.NumberColumn(t("progress.new")),
+            "median_days_to_clear": st.column_config.NumberColumn(t("metric.median_days"), format="%.1f"),
+        },
+    )
+
+
+def _report(layer, code: str, f: dict) -> None:
+    from geo.report import render, ward_report_data
+
+    st.subheader(t("wardpage.report"))
+    language = lang()
+
+    def build(fmt: str) -> bytes:
+        data = ward_report_data(store(), layer, code, f["date_from"], f["date_to"])
+        return render(data, fmt, language)
+
+    col_pdf, col_png = st.columns(2)
+    col_pdf.download_button(
+        t("wardpage.pdf"), data=lambda: build("pdf"), file_name=f"ward_{code}.pdf",
+        mime="application/pdf", key="dl_report_pdf", on_click="ignore",
+    )
+    col_png.download_button(
+        t("wardpage.png"), data=lambda: build("png"), file_name=f"ward_{code}.png",
+        mime="image/png", key="dl_report_png", on_click="ignore",
+    )
+
+
+def main() -> None:
+    try:
+        layer = L.ward_layer()
+        ward_names = dict(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
+        f = _sidebar(ward_names)
+    except GeoError as exc:
+        st.title(t("wardpage.title"))
+        st.error(exc.message(lang()))
+        return
+    code = f["ward"]
+    if not code:
+        st.title(t("wardpage.title"))
+        st.info(t("wardpage.choose"))
+        return
+    st.title(ward_names[code])
+    st.caption(f"{t('ward.code')}: {code}")
+    try:
+        metrics = L.ward_metrics(L.store_url(), f["date_from"], f["date_to"])
+        row = metrics[metrics["code"] == code].iloc[0]
+        _kpis(row)
+        _map(layer, code, f)
+        _streets(code, f)
+        _report(layer, code, f)
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+
+
+main()
