@@ -98,3 +98,12 @@ def test_broken_boundary_layer_shows_a_bilingual_error(app, tmp_path, monkeypatc
     assert not app.exception
     assert app.error, "a GeoError must reach the page as st.error"
     assert "broken.geojson" in app.error[0].value
+
+
+def test_language_switch_keeps_the_filters(app):
+    app.run()
+    app.sidebar.multiselect(key="f_wards").set_value(["00070"]).run()
+    app.sidebar.radio(key="lang").set_value("en").run()
+    assert app.sidebar.multiselect(key="f_wards").value == ["00070"]
+    assert "2 of 3 incidents shown" in _caption_text(app)
+    assert app.query_params["ward"] == "00070"
