@@ -74,7 +74,10 @@ def _tabular(incidents: pd.DataFrame) -> pd.DataFrame:
 def to_csv(incidents: pd.DataFrame, path: str | Path) -> Path:
     """UTF-8 with BOM so Excel shows Vietnamese correctly; formulas neutralised."""
     path = Path(path)
-    neutralise_frame(_tabular(incidents)).to_csv(path, index=False, encoding="utf-8-sig")
+    # CRLF rows (as Excel writes): cells holding a CR or LF get quoted instead of splitting.
+    neutralise_frame(_tabular(incidents)).to_csv(
+        path, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+    )
     return path
 
 

@@ -65,6 +65,17 @@ def _objects(series: pd.Series) -> list[Any]:
     return values.where(series.notna(), None).tolist()
 
 
+def _texts(series: pd.Series) -> list[Any]:
+    """Like :func:`_objects`, with NUL characters (which PostgreSQL cannot store) replaced
+    by U+FFFD on both backends, so the two hold the same text."""
+    values = _objects(series)
+    return [v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for v in values]
+
+
+def _clean(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def _floats(series: pd.Series) -> list[Any]:
     arr = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
     out = arr.astype(object)
@@ -246,7 +257,7 @@ class Store:
             "action": action,
             "object_type": object_type,
             "object_id": None if object_id is None else str(object_id),
-            "details": dict(details or {}),
+            "details": _plain(dict(details or {})),
         }
         stmt = insert(self.tables["audit_log"]).values(**values)
         if conn is not None:
@@ -467,7 +478,7 @@ class Store:
         def optional(name: str) -> list[Any]:
             if name not in incidents:
                 return [None] * n
-            return _objects(incidents[name])
+            return _texts(incidents[name])
 
         def optional_int(name: str) -> list[Any]:
             if name not in incidents:
@@ -477,11 +488,11 @@ class Store:
 
         source_id = optional("source_id")
         return {
-            "source": _objects(incidents["source"].astype(str)),
+            "source": _texts(incidents["source"].astype(str)),
             "source_id": [None if v is None else str(v) for v in source_id],
             "source_row": optional_int("row_number"),
-            "fingerprint": _objects(incidents["fingerprint"].astype(str)),
-            "type": _objects(incidents["type"]),
+            "fingerprint": _texts(incidents["fingerprint"].astype(str)),
+            "type": _texts(incidents["type"]),
             "type_text": optional("type_text"),
             "lat": _floats(incidents["lat"]),
             "lon": _floats(incidents["lon"]),
@@ -519,15 +530,15 @@ class Store:
         n = 0 if incidents is None else len(incidents)
         updates = status_updates if status_updates is not None else pd.DataFrame()
         counts = {str(k): _plain(v) for k, v in dict(batch.get("counts") or {}).items()}
-        file_name = batch.get("file_name")
+        file_name = _clean(batch.get("file_name"))
 
         def work(conn: Connection) -> int:
             result = conn.execute(
                 insert(self.tables["batches"]).values(
                     file_name=file_name,
                     sha256=batch.get("sha256"),
-                    source=batch.get("source"),
-                    actor=batch.get("user") or actor,
+                    source=_clean(batch.get("source")),
+                    actor=_clean(batch.get("user") or actor),
                     created_at=now,
                     n_incidents=n,
                     n_status_updates=len(updates),
@@ -621,7 +632,8 @@ class Store:
         audits: list[dict[str, Any]] = []
         final: dict[int, tuple[str, Any]] = {}
         tagged = [(m, False) for m in moves] + [(r, True) for r in recurrences]
-        for (incident_id, to_status, at, note), optional in tagged:
+        for (incident_id, to_status, at, raw_note), optional in tagged:
+            note = _clean(raw_note)
             if incident_id not in state:
                 raise NotFound(
                     f"Không có sự việc số {incident_id}.", f"There is no incident {incident_id}."
@@ -685,6 +697,7 @@ class Store:
         Returns the new incident's id."""
         now = utcnow()
         when = to_utc(at) if at is not None else now
+        note = _clean(note)
 
         def work(conn: Connection) -> int:
             t = self.tables["incidents"]
@@ -806,6 +819,8 @@ def _plain(value: Any) -> Any:
     """JSON-safe scalars (numpy ints from value_counts and friends)."""
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, str):
+        return _clean(value)
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
