@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "users",
     "store",
+    "report",
+    "density",
 )
 
 

@@ -1,0 +1,81 @@
+"""``python -m geo report --ward CODE --out FILE.pdf|png``: the one-page ward report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from geo.errors import GeoError, NotFound
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="báo cáo một trang của phường (PDF/PNG) / one-page ward report (PDF/PNG)",
+        description="KPIs, a small map and the top streets of one ward, as on the ward page.",
+    )
+    parser.add_argument("--ward", required=True, help="mã hoặc tên / code or name, e.g. 00070")
+    parser.add_argument("--out", type=Path, required=True, help="FILE.pdf or FILE.png")
+    parser.add_argument("--from", dest="date_from", help="YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", help="YYYY-MM-DD")
+    parser.add_argument("--lang", choices=("vi", "en"), default="vi")
+    parser.add_argument("--boundaries", type=Path, default=None)
+    parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    parser.set_defaults(func=_run)
+
+
+def parse_date(text: str | None, flag: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise NotFound(
+            f"{flag} {text!r}: ngày phải có dạng YYYY-MM-DD.",
+            f"{flag} {text!r}: the date must look like YYYY-MM-DD.",
+        ) from exc
+
+
+def ward_code(value: str, known: Any) -> str:
+    """A five-digit code, or a ward name resolved through :mod:`geo.admin_units`."""
+    from geo.admin_units import ward_code_from_text
+
+    code = value if re.fullmatch(r"\d{5}", value.strip()) else ward_code_from_text(value)
+    if code is None or code not in set(known):
+        raise NotFound(
+            f"--ward {value!r}: không có phường, xã này trong lớp ranh giới.",
+            f"--ward {value!r}: no such ward in the boundary layer.",
+        )
+    return str(code)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from geo.boundaries import load_boundaries
+    from geo.report import FORMATS, ward_report_data, write_report
+    from geo.store import open_store
+
+    suffix = args.out.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise NotFound(
+            f"--out {args.out}: đuôi tệp phải là .pdf hoặc .png.",
+            f"--out {args.out}: the file must end in .pdf or .png.",
+        )
+    wards = load_boundaries(args.boundaries)
+    code = ward_code(args.ward, wards["code"])
+    store = open_store(args.database)
+    try:
+        data = ward_report_data(
+            store, wards, code, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
+        )
+    finally:
+        store.close()
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_report(data, args.out, args.lang)
+    except OSError as exc:
+        raise GeoError(f"Không ghi được {args.out}: {exc}", f"Cannot write {args.out}: {exc}") from exc
+    print(f"{args.out}: {data.name} ({code}), {len(data.points)} incidents")
+    return 0
