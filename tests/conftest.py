@@ -132,3 +132,16 @@ def store(store_url):
     opened = open_store(store_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def sample_store_url(tmp_path_factory):
+    """A SQLite store holding the committed 5,000-row sample, ingested once per session."""
+    from geo.ingest import ingest
+    from geo.store import open_store
+
+    path = tmp_path_factory.mktemp("sample_store") / "sample.sqlite"
+    store = open_store(f"sqlite:///{path}")
+    ingest(REPO / "data" / "incidents" / "sample_incidents.csv", store, actor="test")
+    store.close()
+    return f"sqlite:///{path}"
