@@ -9,8 +9,10 @@ caller, so an unknown type becomes ``other`` without losing what the team wrote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from geo.names import ascii_key
@@ -242,19 +244,21 @@ def status_code(text: object) -> str | None:
     return None
 
 
+def _map_distinct(texts: pd.Series, func: Callable[[object], str | None]) -> pd.Series:
+    """``func`` once per distinct value, spread back by position (fast on 10^6 rows)."""
+    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+    table = np.array([func(u) for u in uniques] + [func(None)], dtype=object)
+    return pd.Series(table[codes], index=texts.index, dtype=object)
+
+
 def type_codes(texts: pd.Series) -> pd.Series:
     """:func:`type_code` over a Series (evaluated once per distinct value), same index."""
-    values = texts.astype(object)
-    mapping = {value: type_code(value) for value in pd.unique(values.to_numpy())}
-    return values.map(mapping).astype(object)
+    return _map_distinct(texts, type_code)
 
 
 def status_codes(texts: pd.Series) -> pd.Series:
     """:func:`status_code` over a Series (None where not understood), same index."""
-    values = texts.astype(object)
-    mapping = {value: status_code(value) for value in pd.unique(values.to_numpy())}
-    mapped = values.map(mapping).astype(object)
-    return mapped.where(mapped.notna(), None)
+    return _map_distinct(texts, status_code)
 
 
 def type_label(code: str, lang: str = "vi") -> str:

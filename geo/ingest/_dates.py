@@ -72,13 +72,36 @@ def parse_dates(
             out.iloc[np.flatnonzero(naive)] = parsed.to_numpy()
             fmt[naive] = "iso"
 
-    # Day/month/year.
+    # Day/month/year: strict C-speed formats first, the regex for whatever is left.
     todo = ~blank & ~iso
     if todo.any():
-        parts = text[todo].str.extract(_DMY)
-        matched = parts[0].notna()
-        if matched.any():
-            _day_month(parts[matched], np.flatnonzero(todo)[matched.to_numpy()], out, fmt, error)
+        where = np.flatnonzero(todo)
+        sub = text[todo].reset_index(drop=True)
+        fast = _fixed_dmy(sub)
+        for pattern in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"):
+            left = fast.isna()
+            if not left.any():
+                break
+            fast[left] = pd.to_datetime(sub[left], format=pattern, errors="coerce")
+        got = fast.notna().to_numpy()
+        if got.any():
+            local = fast[got].dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+            out.iloc[where[got]] = local.dt.tz_convert("UTC").to_numpy()
+            fmt[where[got]] = "dd/mm/yyyy"
+        evidence = False
+        rest = where[~got]
+        if len(rest):
+            parts = text.iloc[rest].str.extract(_DMY)
+            matched = parts[0].notna().to_numpy()
+            if matched.any():
+                evidence = _day_month(parts[matched], rest[matched], out, fmt, error)
+        if evidence and got.any():
+            # The column is written month/day somewhere: a fast-read day/month value that
+            # both orders could read is ambiguous, not silently day/month.
+            day = fast[got].dt.day.to_numpy()
+            month = fast[got].dt.month.to_numpy()
+            both = (day <= 12) & (month <= 12) & (day != month)
+            error[where[got][both]] = "date_ambiguous"
 
     # Excel serial day numbers (only whole strings of 5 digits, optional fraction).
     todo = ~blank & (fmt == "") & (error == "")
@@ -108,12 +131,36 @@ def parse_dates(
     error[early | late] = "date_out_of_range"
     fmt[early | late] = ""
     out[(error != "")] = pd.NaT
+    fmt[error != ""] = ""
     return out, fmt, error
+
+
+def _fixed_dmy(text: pd.Series) -> pd.Series:
+    """"dd/mm/yyyy" exactly (the common case), read by slicing: no per-value parsing."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    shaped = (text.str.len() == 10) & (text.str.slice(2, 3) == "/") & (text.str.slice(5, 6) == "/")
+    shaped = shaped.to_numpy(dtype=bool)
+    if not shaped.any():
+        return out
+    part = text[shaped]
+    day = pd.to_numeric(part.str.slice(0, 2), errors="coerce").to_numpy(dtype=float)
+    month = pd.to_numeric(part.str.slice(3, 5), errors="coerce").to_numpy(dtype=float)
+    year = pd.to_numeric(part.str.slice(6, 10), errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(day) & np.isfinite(month) & np.isfinite(year)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1900) & (year <= 2200)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("int64")
+    first = months.astype("datetime64[M]").astype("datetime64[D]")
+    stamp = first + np.where(ok, day - 1, 0).astype("int64").astype("timedelta64[D]")
+    ok &= stamp.astype("datetime64[M]") == first.astype("datetime64[M]")  # day fits the month
+    values = np.where(ok, stamp.astype("datetime64[ns]"), np.datetime64("NaT", "ns"))
+    out.iloc[np.flatnonzero(shaped)] = values
+    return out
 
 
 def _day_month(
     parts: pd.DataFrame, where: np.ndarray, out: pd.Series, fmt: np.ndarray, error: np.ndarray
-) -> None:
+) -> bool:
+    """Read day/month matches into ``out``; True when some value reads only as month/day."""
     first = parts[0].astype(int).to_numpy()
     second = parts[1].astype(int).to_numpy()
     year = parts[2].astype(int).to_numpy()
@@ -125,8 +172,9 @@ def _day_month(
     hour = np.where((ampm == "p") & (hour < 12), hour + 12, hour)
     hour = np.where((ampm == "a") & (hour == 12), 0, hour)
 
-    month_day_only = (second > 12) & (first <= 12) & (second <= 31)
-    both_readings = (first <= 12) & (second <= 12) & (first != second)
+    month_day_only = (second > 12) & (first >= 1) & (first <= 12) & (second <= 31)
+    both_readings = (first >= 1) & (second >= 1) & (first <= 12) & (second <= 12)
+    both_readings &= first != second
     error[where[month_day_only]] = "date_month_day"
     if month_day_only.any():
         error[where[both_readings]] = "date_ambiguous"
@@ -146,3 +194,4 @@ def _day_month(
     idx = where[good]
     out.iloc[idx] = stamps.dt.tz_convert("UTC").to_numpy()
     fmt[idx] = "dd/mm/yyyy"
+    return bool(month_day_only.any())

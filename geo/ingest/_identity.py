@@ -26,12 +26,16 @@ def fingerprints(
     """Fingerprint per row (index of ``types``); "" where a part is missing."""
     lat_i = np.round(np.asarray(lat, dtype=float) * 1e5)
     lon_i = np.round(np.asarray(lon, dtype=float) * 1e5)
-    ok = np.isfinite(lat_i) & np.isfinite(lon_i) & reported_at.notna().to_numpy()
-    lat_s = pd.Series(np.where(ok, lat_i, 0).astype(np.int64), index=types.index).astype(str)
-    lon_s = pd.Series(np.where(ok, lon_i, 0).astype(np.int64), index=types.index).astype(str)
-    day = reported_at.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d").fillna("")
-    key = FINGERPRINT_VERSION + "|" + types.astype(str) + "|" + lat_s + "|" + lon_s + "|" + day
-    return key.where(ok, "").astype(object)
+    stamps = pd.to_datetime(reported_at, utc=True)
+    ok = np.isfinite(lat_i) & np.isfinite(lon_i) & stamps.notna().to_numpy()
+    index = types.index
+    lat_s = pd.Series(np.where(ok, lat_i, 0).astype(np.int64), index=index).astype("str")
+    lon_s = pd.Series(np.where(ok, lon_i, 0).astype(np.int64), index=index).astype("str")
+    local = stamps.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None).to_numpy(dtype="datetime64[D]")
+    day = pd.Series(np.datetime_as_string(local, unit="D"), index=index).astype("str")
+    prefix = FINGERPRINT_VERSION + "|"
+    key = prefix + types.astype("str") + "|" + lat_s + "|" + lon_s + "|" + day
+    return key.where(ok, "")
 
 
 def default_source(file_name: str, *, kobo: bool = False) -> str:

@@ -165,7 +165,50 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+def _parse_csv_arrow(text: str, delimiter: str) -> pd.DataFrame | None:
+    """pyarrow's multi-threaded reader; None when the file needs the exact pandas path.
+
+    pyarrow skips blank lines (row numbers would shift) and refuses ragged rows, so files
+    with either go to :func:`_parse_csv_fast` / :func:`_parse_csv_slow` instead.
+    """
+    body = text.rstrip("\r\n")
+    if "\n\n" in body or "\n\r\n" in body:  # blank lines: pyarrow would skip them
+        return None
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is installed with pandas here
+        return None
+    try:
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return None
+    width = len(header)
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values='"' in text, double_quote=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, ValueError):
+        return None
+    if table.num_columns != width:
+        return None
+    as_str = pd.StringDtype("pyarrow", na_value=np.nan)
+    frame = table.to_pandas(types_mapper={pa.string(): as_str}.get)
+    frame.columns = pd.RangeIndex(width)
+    return frame
+
+
 def _parse_csv_fast(text: str, delimiter: str) -> pd.DataFrame:
+    """pandas' C parser: keeps blank lines (so row numbers match the file)."""
     return pd.read_csv(
         io.StringIO(text),
         sep=delimiter,
@@ -206,14 +249,18 @@ def read_csv_text(text: str, file_name: str) -> RawTable:
     delimiter = hinted or sniff_delimiter(text)
     if not text.strip():
         return RawTable(pd.DataFrame(), np.zeros(0, dtype=np.int64), "csv", delimiter=delimiter)
-    try:
-        grid = _parse_csv_fast(text, delimiter)
-    except (pd.errors.ParserError, ValueError, OverflowError):
-        grid = _parse_csv_slow(text, delimiter)
-    except csv.Error as exc:  # pragma: no cover - the C parser is tried first
-        raise IngestError(
-            f"{file_name}: không đọc được CSV: {exc}", f"{file_name}: cannot parse CSV: {exc}"
-        ) from exc
+    grid = _parse_csv_arrow(text, delimiter)
+    if grid is None:
+        try:
+            grid = _parse_csv_fast(text, delimiter)
+        except (pd.errors.ParserError, ValueError, OverflowError):
+            try:
+                grid = _parse_csv_slow(text, delimiter)
+            except csv.Error as exc:
+                raise IngestError(
+                    f"{file_name}: không đọc được CSV: {exc}",
+                    f"{file_name}: cannot parse CSV: {exc}",
+                ) from exc
     return _grid_to_table(grid, "csv", delimiter=delimiter)
 
 
@@ -235,35 +282,36 @@ def _grid_to_table(grid: pd.DataFrame, file_format: str, **info: Any) -> RawTabl
     """First row = header; drop wholly blank rows and trailing unnamed empty columns."""
     if grid.shape[0] == 0 or grid.shape[1] == 0:
         return RawTable(pd.DataFrame(), np.zeros(0, dtype=np.int64), file_format, **info)
-    grid = grid.astype(object).fillna("")
-    header = [str(v) for v in grid.iloc[0].tolist()]
-    body = grid.iloc[1:]
+    header = ["" if pd.isna(v) else str(v) for v in grid.iloc[0].tolist()]
+    body = grid.iloc[1:].reset_index(drop=True)
+    body.columns = pd.RangeIndex(body.shape[1])
+    for column in body.columns:
+        if not isinstance(body[column].dtype, pd.StringDtype):
+            body[column] = body[column].astype(object).fillna("").astype(str)
+        elif body[column].hasnans:
+            body[column] = body[column].fillna("")
     # Trailing header cells that are empty: keep the column only if some row uses it.
     named = len(header)
     while named > 0 and not header[named - 1].strip():
         named -= 1
     problems = np.full(len(body), "", dtype=object)
     if named < len(header):
-        extra = body.iloc[:, named:]
-        used = (extra.map(lambda v: bool(str(v).strip())) if len(extra) else extra).any(axis=1)
-        problems[used.to_numpy(dtype=bool)] = "too_many_fields"
+        used = np.zeros(len(body), dtype=bool)
+        for column in body.columns[named:]:
+            used |= (body[column].str.strip() != "").to_numpy(dtype=bool)
+        problems[used] = "too_many_fields"
         body = body.iloc[:, :named]
         header = header[:named]
-    frame = body.copy()
-    frame.columns = pd.Index(_unique_headers(header), dtype=object)
-    frame = frame.reset_index(drop=True)
-    row_numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
-    if len(frame):
-        stripped = frame.apply(lambda col: col.astype(str).str.strip())
-        blank = (stripped == "").all(axis=1).to_numpy() & (problems == "")
-    else:
-        blank = np.zeros(0, dtype=bool)
-    keep = ~blank
-    frame = frame.loc[keep].reset_index(drop=True)
-    for column in frame.columns:
-        frame[column] = frame[column].astype(str)
+    body.columns = pd.Index(_unique_headers(header), dtype=object)
+    row_numbers = np.arange(1, len(body) + 1, dtype=np.int64)
+    blank = np.ones(len(body), dtype=bool)
+    for column in body.columns:
+        blank &= (body[column].str.strip() == "").to_numpy(dtype=bool)
+    keep = ~(blank & (problems == ""))
+    if not keep.all():
+        body = body.loc[keep].reset_index(drop=True)
     return RawTable(
-        frame,
+        body,
         row_numbers[keep],
         file_format,
         row_problems=problems[keep],

@@ -528,12 +528,10 @@ def preview(
             "field": field_of,
             "message_vi": np.full(n, "", dtype=object),
             "message_en": np.full(n, "", dtype=object),
-            "duplicate_of_incident": pd.array([pd.NA] * n, dtype="Int64"),
-            "duplicate_of_row": pd.array([pd.NA] * n, dtype="Int64"),
             "flags": np.where(ok, flags, ""),
             "source": np.full(n, src, dtype=object),
             "source_id": source_id,
-            "fingerprint": fp.to_numpy(dtype=object),
+            "fingerprint": fp.to_numpy(),
             "type": types,
             "type_text": type_text,
             "lat": np.where(ok, lat, np.nan),
@@ -548,9 +546,6 @@ def preview(
             "cleared_at": cleared.reset_index(drop=True),
             "coord_format": parsed.fmt,
             "date_format": date_format,
-            "update_incident": pd.array([pd.NA] * n, dtype="Int64"),
-            "update_to": np.full(n, None, dtype=object),
-            "update_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]"),
         }
     )
     _messages(rows, frame)
@@ -629,23 +624,19 @@ def classify(result: IngestPreview, store: Any = None) -> None:
     n = len(rows)
     live = (rows["outcome"] != "rejected").to_numpy()
     rows.loc[live, "outcome"] = "accepted"
-    rows["duplicate_of_incident"] = pd.array([pd.NA] * n, dtype="Int64")
-    rows["duplicate_of_row"] = pd.array([pd.NA] * n, dtype="Int64")
-    rows["update_incident"] = pd.array([pd.NA] * n, dtype="Int64")
-    rows["update_to"] = np.full(n, None, dtype=object)
-    rows["update_at"] = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns, UTC]")
 
     has_id = rows["source_id"].notna().to_numpy()
-    key = np.where(has_id, "id\x1f" + rows["source_id"].astype(str), "fp\x1f" + rows["fingerprint"])
-    key_s = pd.Series(key, index=rows.index)
-    live_s = pd.Series(live, index=rows.index)
-    repeat = key_s.duplicated() & live_s
-    # Duplicates only among live rows: re-evaluate on the live subset.
-    live_keys = key_s[live_s]
-    repeat = pd.Series(False, index=rows.index)
-    repeat[live_keys.index] = live_keys.duplicated().to_numpy()
-    anchor_pos = live_keys.groupby(live_keys, sort=False).transform(lambda s: s.index[0])
-    anchors = live & ~repeat.to_numpy()
+    id_codes, id_uniques = pd.factorize(rows["source_id"])
+    fp_codes, _ = pd.factorize(rows["fingerprint"])
+    key = np.where(has_id, id_codes, len(id_uniques) + fp_codes)
+    # Repeats among live rows: the first row of each identity is its anchor.
+    live_idx = np.flatnonzero(live)
+    codes = key[live_idx]
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    anchor_of = np.arange(n)
+    anchor_of[live_idx] = live_idx[first[inverse]]
+    repeat = live & (anchor_of != np.arange(n))
+    anchors = live & ~repeat
 
     # Stored incidents matching the anchors.
     stored_id = np.full(n, -1, dtype=np.int64)
@@ -673,9 +664,9 @@ def classify(result: IngestPreview, store: Any = None) -> None:
     dup_row = np.full(n, -1, dtype=np.int64)
     update_incident = np.full(n, -1, dtype=np.int64)
     update_to = np.full(n, None, dtype=object)
-    update_at = rows["update_at"].to_numpy(copy=True)
+    update_at = np.full(n, np.datetime64("NaT", "ns"))
     status = rows["status"].to_numpy(dtype=object, copy=True)
-    cleared_at = rows["cleared_at"].to_numpy(copy=True)
+    cleared_at = _naive_utc(rows["cleared_at"])
     status_given = rows["status_given"].to_numpy(dtype=bool)
     row_numbers = rows["row"].to_numpy()
 
@@ -690,9 +681,7 @@ def classify(result: IngestPreview, store: Any = None) -> None:
             state[i] = status[i]
 
     # Repeats inside the file (the loop runs over the repeated rows only).
-    repeats = np.flatnonzero(repeat.to_numpy())
-    anchor_of = anchor_pos.reindex(rows.index).to_numpy()
-    for i in repeats:
+    for i in np.flatnonzero(repeat):
         a = int(anchor_of[i])
         outcome[i] = "duplicate"
         if stored_id[a] >= 0:
@@ -712,20 +701,27 @@ def classify(result: IngestPreview, store: Any = None) -> None:
         state[a] = status[i]
 
     rows["outcome"] = outcome
-    rows["duplicate_of_incident"] = pd.array(np.where(dup_incident >= 0, dup_incident, 0),
-                                             dtype="Int64")  # fmt: skip
-    rows.loc[dup_incident < 0, "duplicate_of_incident"] = pd.NA
-    rows["duplicate_of_row"] = pd.array(np.where(dup_row >= 0, dup_row, 0), dtype="Int64")
-    rows.loc[dup_row < 0, "duplicate_of_row"] = pd.NA
-    rows["update_incident"] = pd.array(np.where(update_incident >= 0, update_incident, 0),
-                                       dtype="Int64")  # fmt: skip
-    rows.loc[update_incident < 0, "update_incident"] = pd.NA
+    rows["duplicate_of_incident"] = _nullable_int(dup_incident)
+    rows["duplicate_of_row"] = _nullable_int(dup_row)
+    rows["update_incident"] = _nullable_int(update_incident)
     rows["update_to"] = update_to
-    rows["update_at"] = update_at
+    rows["update_at"] = pd.Series(update_at, index=rows.index).dt.tz_localize("UTC")
     rows["status"] = status
-    rows["cleared_at"] = cleared_at
+    rows["cleared_at"] = pd.Series(cleared_at, index=rows.index).dt.tz_localize("UTC")
     # Flags describe what will be stored: only accepted rows keep them.
     rows.loc[rows["outcome"] != "accepted", "flags"] = ""
+
+
+def _nullable_int(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Int64 column from an int array where negative means missing."""
+    return pd.arrays.IntegerArray(np.where(values >= 0, values, 0).astype("int64"), values < 0)
+
+
+def _naive_utc(stamps: pd.Series) -> np.ndarray:
+    """datetime64[ns] (UTC, zone dropped) — numpy arrays of aware Timestamps are objects."""
+    return np.array(
+        pd.to_datetime(stamps, utc=True).dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    )
 
 
 # --------------------------------------------------------------------------- commit
