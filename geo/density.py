@@ -57,8 +57,8 @@ class DensityGrid:
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in the grid's CRS (metres)."""
         rows, cols = self.shape
-        minx, maxy = self.transform * (0, 0)
-        maxx, miny = self.transform * (cols, rows)
+        minx, maxy = self.transform @ (0, 0)
+        maxx, miny = self.transform @ (cols, rows)
         return float(minx), float(miny), float(maxx), float(maxy)
 
 
@@ -172,8 +172,8 @@ def to_web_mercator(grid: DensityGrid) -> tuple[np.ndarray, tuple[float, float, 
         dst_transform=dst_transform, dst_crs=WEB_MERCATOR,
         resampling=Resampling.nearest, src_nodata=None, dst_nodata=0.0,
     )
-    west_m, north_m = dst_transform * (0, 0)
-    east_m, south_m = dst_transform * (int(width), int(height))
+    west_m, north_m = dst_transform @ (0, 0)
+    east_m, south_m = dst_transform @ (int(width), int(height))
     to_deg = Transformer.from_crs(WEB_MERCATOR, STORAGE_CRS, always_xy=True)
     west, south = to_deg.transform(west_m, south_m)
     east, north = to_deg.transform(east_m, north_m)
