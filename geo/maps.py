@@ -33,6 +33,7 @@ from pyproj import Transformer
 from geo.assets import SERVED_PREFIX, localize
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.i18n import status_label, t, type_label
+from geo.safe_text import html_text
 
 AssetMode = Literal["served", "inline", "cdn"]
 
@@ -172,9 +173,8 @@ class _Legend(MacroElement):
 
 
 def _esc(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value))
+    # HTML-escaped, with control and bidi-override characters replaced (geo.safe_text)
+    return html_text(value)
 
 
 def base_map(
