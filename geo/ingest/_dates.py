@@ -138,8 +138,8 @@ def parse_dates(
 def _fixed_dmy(text: pd.Series) -> pd.Series:
     """"dd/mm/yyyy" exactly (the common case), read by slicing: no per-value parsing."""
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    shaped = (text.str.len() == 10) & (text.str.slice(2, 3) == "/") & (text.str.slice(5, 6) == "/")
-    shaped = shaped.to_numpy(dtype=bool)
+    shape = (text.str.len() == 10) & (text.str.slice(2, 3) == "/") & (text.str.slice(5, 6) == "/")
+    shaped = shape.to_numpy(dtype=bool)
     if not shaped.any():
         return out
     part = text[shaped]

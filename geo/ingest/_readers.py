@@ -32,11 +32,12 @@ DELIMITERS = (",", ";", "\t", "|")
 GEOM_X = "__geometry_x"
 GEOM_Y = "__geometry_y"
 
-# Letters only the Vietnamese code page gives (composed after NFC): their presence after a
-# cp1258 decode, and their absence of stray combining marks, says the file is Vietnamese.
+# Toned Vietnamese vowels that no Western code page has: after a cp1258 decode they can only
+# come from a base letter plus a combining tone mark composed by NFC. (ă, đ, ơ, ư are left
+# out: their cp1258 bytes are ã, ð, õ, ý in cp1252, common in Western text.)
 _VIET_ONLY = set(
-    "ăắằẳẵặđơớờởỡợưứừửữựạảấầẩẫậẹẻẽếềểễệỉịĩọỏốồổỗộụủũỳỵỷỹ"
-    "ĂẮẰẲẴẶĐƠỚỜỞỠỢƯỨỪỬỮỰẠẢẤẦẨẪẬẸẺẼẾỀỂỄỆỈỊĨỌỎỐỒỔỖỘỤỦŨỲỴỶỸ"
+    "ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịĩọỏốồổỗộớờởỡợụủũứừửữựỳỵỷỹ"
+    "ẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊĨỌỎỐỒỔỖỘỚỜỞỠỢỤỦŨỨỪỬỮỰỲỴỶỸ"
 )
 
 

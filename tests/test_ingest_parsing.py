@@ -1,0 +1,337 @@
+"""Parsing pieces of the ingest: encodings, CSV shapes, headers, coordinates, dates."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import CRS, Geod, Transformer
+
+from geo.ingest._columns import recognise_columns
+from geo.ingest._coords import dms_pair, dms_value, parse_combined_column, parse_pair_columns, reproject
+from geo.ingest._dates import parse_dates
+from geo.ingest._identity import fingerprints
+from geo.ingest._readers import decode_bytes, read_table, sniff_delimiter
+
+VI = "Lấn chiếm vỉa hè, Phường Hoàn Kiếm, Hà Nội, đường Hàng Mã"
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def to_cp1258(text: str) -> bytes:
+    """What Vietnamese Windows writes: base letters precomposed, tone marks combining."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            ch.encode("cp1258")
+            out.append(ch)
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+            out.append(base + "".join(c for c in parts if c in _TONES))
+    return "".join(out).encode("cp1258")
+
+
+# ----------------------------------------------------------------------------- encodings
+
+
+@pytest.mark.parametrize(
+    ("encode", "expected"),
+    [
+        (lambda t: t.encode("utf-8"), "utf-8"),
+        (lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"), "utf-8-sig"),
+        (lambda t: t.encode("utf-16"), "utf-16"),
+        (lambda t: t.encode("utf-16-le"), "utf-16-le"),
+    ],
+)
+def test_unicode_encodings(encode, expected):
+    text, encoding = decode_bytes(encode("mã,loại\n1," + VI + "\n"))
+    assert encoding == expected
+    assert VI in text
+
+
+def test_windows_1258_combining_marks_become_nfc():
+    raw = to_cp1258(VI)
+    assert unicodedata.normalize("NFC", raw.decode("cp1258")) == VI
+    assert raw.decode("cp1258") != VI  # the raw decode really is decomposed
+    text, encoding = decode_bytes(raw)
+    assert encoding == "cp1258"
+    assert text == VI
+    assert unicodedata.is_normalized("NFC", text)
+
+
+def test_windows_1252_western_text():
+    western = "Café Liégeois, São Paulo, crème brûlée, così però, Ñandú, Ýr, Þór"
+    text, encoding = decode_bytes(western.encode("cp1252"))
+    assert encoding == "cp1252"
+    assert text == western
+
+
+def test_undecodable_bytes_never_raise():
+    text, _ = decode_bytes(bytes(range(256)) * 3)
+    assert isinstance(text, str)
+
+
+# ----------------------------------------------------------------------------- CSV shape
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed(delimiter):
+    body = delimiter.join(["vĩ độ", "kinh độ", "loại"]) + "\n"
+    body += delimiter.join(["21.0365", "105.8490", '"a, b; c | d"']) + "\n"
+    assert sniff_delimiter(body) == delimiter
+    table = read_table(body.encode(), "x.csv")
+    assert list(table.frame.columns) == ["vĩ độ", "kinh độ", "loại"]
+    assert table.frame.iloc[0, 2] == "a, b; c | d"
+
+
+def test_quoted_newlines_blank_lines_and_trailing_empty_columns():
+    text = (
+        "\n"
+        "lat,lon,note,,\n"
+        '21.0365,105.8490,"line one\nline two, with comma",,\n'
+        "\n"
+        ",,,,\n"
+        "21.0366,105.8491,plain,,\n"
+        "21.0367,105.8492,extra,,spill\n"
+    )
+    table = read_table(text.encode(), "x.csv")
+    assert list(table.frame.columns) == ["lat", "lon", "note"]
+    assert table.frame["note"].tolist() == ["line one\nline two, with comma", "plain", "extra"]
+    # Data rows are numbered in the file (blank lines included), header excluded.
+    assert table.row_numbers.tolist() == [1, 4, 5]
+    assert table.row_problems.tolist() == ["", "", "too_many_fields"]
+
+
+def test_excel_sep_hint():
+    table = read_table(b"sep=;\nlat;lon\n21,0365;105,849\n", "x.csv")
+    assert table.delimiter == ";"
+    assert table.frame.iloc[0].tolist() == ["21,0365", "105,849"]
+
+
+# ----------------------------------------------------------------------------- headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "roles"),
+    [
+        (
+            ["Vĩ độ", "Kinh độ", "Loại vi phạm", "Trạng thái", "Ngày phát hiện", "Địa chỉ",
+             "Ghi chú", "Mã", "Phường"],
+            ["lat", "lon", "type", "status", "reported_at", "address", "note", "id", "ward"],
+        ),
+        (
+            ["VI_DO", "kinh_do", "LOAI", "trang thai", "ngay", "dia chi", "mo ta", "ID", "ward"],
+            ["lat", "lon", "type", "status", "reported_at", "address", "note", "id", "ward"],
+        ),
+        (
+            ["Latitude", "LNG", "Category", "Status", "Date", "Address", "Note", "id", "Ward"],
+            ["lat", "lon", "type", "status", "reported_at", "address", "note", "id", "ward"],
+        ),
+        (["y", "x", "type"], ["lat", "lon", "type"]),
+        (["Vĩ độ (WGS84)", "Kinh độ (WGS84)"], ["lat", "lon"]),
+    ],
+)  # fmt: skip
+def test_header_recognition(headers, roles):
+    mapping = recognise_columns(headers)
+    assert [mapping.roles.get(r) for r in roles] == headers
+
+
+def test_kobo_headers():
+    headers = [
+        "start", "end", "group_a/loai_vi_pham", "vi_tri", "_vi_tri_latitude",
+        "_vi_tri_longitude", "_vi_tri_altitude", "_vi_tri_precision", "_id", "_uuid",
+        "_submission_time", "_status", "_notes",
+    ]  # fmt: skip
+    mapping = recognise_columns(headers)
+    assert mapping.kobo
+    assert mapping.roles["lat"] == "_vi_tri_latitude"
+    assert mapping.roles["lon"] == "_vi_tri_longitude"
+    assert mapping.roles["type"] == "group_a/loai_vi_pham"
+    assert mapping.roles["id"] == "_uuid"
+    assert mapping.roles["reported_at"] == "_submission_time"
+    assert "status" not in mapping.roles  # Kobo's _status is the submission's, not ours
+    assert "note" not in mapping.roles
+
+
+def test_geopoint_column_found_by_content():
+    sample = pd.DataFrame({"cho_nao": ["21.0365 105.8490 12.0 5.0", "21.0366 105.8491 0 0"]})
+    mapping = recognise_columns(["cho_nao"], sample)
+    assert mapping.roles["latlon"] == "cho_nao"
+
+
+# ----------------------------------------------------------------------------- coordinates
+
+
+def test_decimal_point_and_comma():
+    parsed = parse_pair_columns(
+        pd.Series(["21.0365", "21,0365", " 21.0365 ", "", "abc"]),
+        pd.Series(["105.8490", "105,8490", "105.849", "105.8", "105.8"]),
+    )
+    assert parsed.first[:3].tolist() == [21.0365] * 3
+    assert parsed.second[:3].tolist() == [105.849] * 3
+    assert parsed.fmt[:3].tolist() == ["decimal", "decimal_comma", "decimal"]
+    assert parsed.error.tolist() == ["", "", "", "missing_coordinates", "bad_coordinates"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "21°02'11.4\"N",
+        "21° 02' 11.4\" N",
+        "N21°02'11.4\"",
+        "21 02 11.4 N",
+        "21:02:11.4",
+        "21°02.19'N",
+        "21°02′11.4″B",
+    ],
+)
+def test_dms_variants(text):
+    value, axis = dms_value(text)
+    assert value == pytest.approx(21.0365, abs=1e-6)
+    assert axis in (None, "lat")
+
+
+def test_dms_hemispheres_and_pairs():
+    assert dms_value("105°50'56.4\"W")[0] == pytest.approx(-105.849, abs=1e-6)
+    assert dms_value("21°02'11.4\"S")[0] == pytest.approx(-21.0365, abs=1e-6)
+    lat, lon = dms_pair("21°02'11.4\"N 105°50'56.4\"E")
+    assert (lat, lon) == (pytest.approx(21.0365, abs=1e-6), pytest.approx(105.849, abs=1e-6))
+    lat, lon = dms_pair("105°50'56.4\"E, 21°02'11.4\"N")  # the letters decide the order
+    assert (lat, lon) == (pytest.approx(21.0365, abs=1e-6), pytest.approx(105.849, abs=1e-6))
+    assert dms_value("21°75'00\"N") is None  # minutes must be < 60
+    assert dms_value("1,234.5") is None
+
+
+def test_combined_column_forms():
+    parsed = parse_combined_column(
+        pd.Series([
+            "21.0365, 105.8490",
+            "21.0365;105.8490",
+            "21.0365 105.8490 15.2 4.9",
+            "21,0365; 105,8490",
+            "21°02'11.4\"N 105°50'56.4\"E",
+            "",
+            "somewhere",
+        ])
+    )  # fmt: skip
+    assert np.allclose(parsed.first[:5], 21.0365, atol=1e-6)
+    assert np.allclose(parsed.second[:5], 105.849, atol=1e-6)
+    assert parsed.fmt.tolist()[:5] == ["combined", "combined", "combined", "combined_comma", "dms"]
+    assert parsed.error.tolist()[5:] == ["missing_coordinates", "bad_coordinates"]
+
+
+def _helmert_vn2000_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    """Independent check: the published 7-parameter VN-2000 → WGS 84 Helmert (rotations
+    in the coordinate-frame convention), applied by hand in ECEF on the WGS 84 ellipsoid."""
+    tx, ty, tz = -191.90441429, -39.30318279, -111.45032835
+    rx, ry, rz = (np.radians(v / 3600) for v in (-0.00928836, 0.01975479, -0.00427372))
+    ds = 0.252906278e-6
+    to_ecef = Transformer.from_crs(
+        CRS.from_proj4("+proj=longlat +ellps=WGS84 +no_defs"),
+        CRS.from_proj4("+proj=geocent +ellps=WGS84 +units=m +no_defs"),
+        always_xy=True,
+    )
+    x, y, z = to_ecef.transform(lon, lat, 0.0)
+    x2 = tx + (1 + ds) * (x + rz * y - ry * z)
+    y2 = ty + (1 + ds) * (-rz * x + y + rx * z)
+    z2 = tz + (1 + ds) * (ry * x - rx * y + z)
+    lon2, lat2, _ = to_ecef.transform(x2, y2, z2, direction="INVERSE")
+    return lon2, lat2
+
+
+def test_vn2000_keeps_the_datum_shift():
+    # A point in Hoàn Kiếm, written the surveyors' way: X (northing) first, Y (easting).
+    x_northing, y_easting = 2327228.148, 588046.702
+    parsed = parse_pair_columns(pd.Series([str(y_easting)]), pd.Series([str(x_northing)]))
+    lon, lat, order = reproject(parsed, CRS.from_epsg(5897))
+    assert order[0] == "yx"  # the larger value was recognised as the northing
+    # Naive: the same TM-3 projection read as if it were WGS 84 (no datum shift).
+    naive = Transformer.from_crs(
+        CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=105 +k=0.9999 +x_0=500000 +y_0=0 "
+                       "+ellps=WGS84 +units=m +no_defs"),
+        CRS.from_epsg(4326),
+        always_xy=True,
+    )  # fmt: skip
+    naive_lon, naive_lat = naive.transform(y_easting, x_northing)
+    shift = Geod(ellps="WGS84").inv(lon[0], lat[0], naive_lon, naive_lat)[2]
+    assert 215 < shift < 235  # the ~224 m VN-2000 datum shift in Hà Nội is kept
+    # Known value: hand-applied Helmert from the naive (VN-2000 datum) coordinates.
+    expect_lon, expect_lat = _helmert_vn2000_to_wgs84(naive_lon, naive_lat)
+    assert Geod(ellps="WGS84").inv(lon[0], lat[0], expect_lon, expect_lat)[2] < 0.05
+    assert (lat[0], lon[0]) == (pytest.approx(21.0365, abs=2e-6), pytest.approx(105.849, abs=2e-6))
+
+
+def test_projected_order_either_way():
+    northing, easting = "2327228.148", "588046.702"
+    a = reproject(parse_pair_columns(pd.Series([northing]), pd.Series([easting])),
+                  CRS.from_epsg(5897))  # fmt: skip
+    b = reproject(parse_pair_columns(pd.Series([easting]), pd.Series([northing])),
+                  CRS.from_epsg(5897))  # fmt: skip
+    assert a[0][0] == pytest.approx(b[0][0]) and a[1][0] == pytest.approx(b[1][0])
+
+
+# ----------------------------------------------------------------------------- dates
+
+
+def _utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def test_dates_day_month_iso_and_excel():
+    values = pd.Series([
+        "05/07/2025",
+        "5/7/2025 08:30",
+        "31/12/2025 14:05:09",
+        "05-07-2025",
+        "2025-07-05",
+        "2025-07-05T08:30:00",
+        "2025-07-05T08:30:00+07:00",
+        "2025-07-05T01:30:00Z",
+        "45843",
+        "45843.5",
+    ])  # fmt: skip
+    out, fmt, error = parse_dates(values, now=_utc("2026-01-01"))
+    assert error.tolist() == [""] * len(values)
+    expected = [
+        "2025-07-04 17:00", "2025-07-05 01:30", "2025-12-31 07:05:09", "2025-07-04 17:00",
+        "2025-07-04 17:00", "2025-07-05 01:30", "2025-07-05 01:30", "2025-07-05 01:30",
+        "2025-07-04 17:00", "2025-07-05 05:00",
+    ]  # fmt: skip
+    assert out.tolist() == [_utc(e) for e in expected]
+    assert fmt.tolist()[-2:] == ["excel_serial", "excel_serial"]
+    assert str(out.dt.tz) == "UTC"
+
+
+def test_month_day_is_never_guessed():
+    out, _, error = parse_dates(pd.Series(["13/05/2025", "05/06/2025", "06/06/2025"]))
+    assert error.tolist() == ["", "", ""]  # no month/day evidence: day/month throughout
+    assert out[1] == _utc("2025-06-04 17:00")
+    out, _, error = parse_dates(pd.Series(["05/13/2025", "05/06/2025", "06/06/2025"]))
+    assert error.tolist() == ["date_month_day", "date_ambiguous", ""]
+    assert out.isna().tolist() == [True, True, False]
+
+
+def test_bad_dates():
+    values = pd.Series(["", "hôm qua", "32/01/2025", "31/02/2025", "1/1/1990", "01/01/2090"])
+    _, _, error = parse_dates(values, now=_utc("2026-01-01"))
+    assert error.tolist() == [
+        "missing_date", "bad_date", "bad_date", "bad_date", "date_out_of_range",
+        "date_out_of_range",
+    ]  # fmt: skip
+
+
+def test_kobo_submission_time_is_utc():
+    out, _, _ = parse_dates(pd.Series(["2025-07-05T01:30:00"]), naive_tz="UTC")
+    assert out[0] == _utc("2025-07-05 01:30")
+
+
+def test_fingerprint_rounds_to_about_a_metre():
+    types = pd.Series(["sidewalk", "sidewalk", "sidewalk"])
+    reported = pd.Series(pd.to_datetime(["2025-07-05 01:00", "2025-07-05 16:59",
+                                         "2025-07-05 17:00"], utc=True))  # fmt: skip
+    fp = fingerprints(types, np.array([21.036500, 21.036502, 21.0365]),
+                      np.array([105.849, 105.849003, 105.849]), reported)  # fmt: skip
+    assert fp[0] == fp[1] == "v1|sidewalk|2103650|10584900|2025-07-05"
+    assert fp[2].endswith("2025-07-06")  # 17:00 UTC is midnight in Hà Nội
