@@ -10,7 +10,13 @@ import pytest
 from pyproj import CRS, Geod, Transformer
 
 from geo.ingest._columns import recognise_columns
-from geo.ingest._coords import dms_pair, dms_value, parse_combined_column, parse_pair_columns, reproject
+from geo.ingest._coords import (
+    dms_pair,
+    dms_value,
+    parse_combined_column,
+    parse_pair_columns,
+    reproject,
+)
 from geo.ingest._dates import parse_dates
 from geo.ingest._identity import fingerprints
 from geo.ingest._readers import decode_bytes, read_table, sniff_delimiter
