@@ -66,10 +66,12 @@ def _objects(series: pd.Series) -> list[Any]:
 
 
 def _texts(series: pd.Series) -> list[Any]:
-    """Like :func:`_objects`, with NUL characters (which PostgreSQL cannot store) replaced
-    by U+FFFD on both backends, so the two hold the same text."""
-    values = _objects(series)
-    return [v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for v in values]
+    """Text values (None for missing) with NUL characters, which PostgreSQL cannot store,
+    replaced by U+FFFD on both backends, so the two hold the same text."""
+    text_ = series.astype("string")
+    if text_.str.contains("\x00", regex=False).fillna(False).any():
+        text_ = text_.str.replace("\x00", "\ufffd", regex=False)
+    return text_.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
 
 
 def _clean(value: Any) -> Any:
@@ -87,11 +89,17 @@ def _iso(series: pd.Series, suffix: str) -> list[Any]:
     """Fixed-width UTC ISO strings (the SQLite storage form), None for NaT."""
     ts = pd.to_datetime(series, utc=True).dt.tz_convert(None)
     arr = ts.to_numpy(dtype="datetime64[us]")
-    text_ = np.datetime_as_string(arr, unit="us").astype(object)
+    missing = np.isnat(arr)
+    if not missing.any():
+        texts: list[Any] = np.datetime_as_string(arr, unit="us").tolist()
+    else:  # format only the instants that exist (cleared_at is mostly empty)
+        texts = [None] * len(arr)
+        present = np.flatnonzero(~missing)
+        for i, value in zip(present.tolist(), np.datetime_as_string(arr[present], unit="us").tolist(), strict=True):
+            texts[i] = value
     if suffix:
-        text_ = text_ + suffix
-    text_[np.isnat(arr)] = None
-    return text_.tolist()
+        texts = [t if t is None else t + suffix for t in texts]
+    return texts
 
 
 def _multipolygon(geom: Any) -> Any:
@@ -484,12 +492,11 @@ class Store:
             if name not in incidents:
                 return [None] * n
             values = pd.to_numeric(incidents[name], errors="coerce").astype("Int64")
-            return [None if pd.isna(v) else int(v) for v in values.tolist()]
+            return values.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
 
-        source_id = optional("source_id")
         return {
             "source": _texts(incidents["source"].astype(str)),
-            "source_id": [None if v is None else str(v) for v in source_id],
+            "source_id": optional("source_id"),
             "source_row": optional_int("row_number"),
             "fingerprint": _texts(incidents["fingerprint"].astype(str)),
             "type": _texts(incidents["type"]),
