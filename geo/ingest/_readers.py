@@ -395,10 +395,11 @@ def read_xlsx(data: bytes, file_name: str, sheet: str | int | None = None) -> Ra
         ]
     finally:
         book.close()
-    # The header is the first non-empty row; earlier rows (a title, say) are skipped.
-    start = 0
-    while start < len(rows) and not any(c.strip() for c in rows[start]):
-        start += 1
+    # The header is the first row filled at least half as wide as the widest of the first
+    # twenty: a title line ("Danh sách vi phạm tháng 7") above the table is skipped.
+    filled = [sum(1 for c in row if c.strip()) for row in rows[:20]]
+    widest = max(filled, default=0)
+    start = next((i for i, k in enumerate(filled) if k and 2 * k >= widest), len(rows))
     rows = rows[start:]
     width = max((len(r) for r in rows), default=0)
     grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
