@@ -27,6 +27,11 @@ MAP_HEIGHT = 520
 CELL_SIZES = (100, 200, 500, 1000)
 
 
+def _labels(codes, prefix: str) -> dict[str, str]:
+    """Labels fixed at render time (a format_func must not read session state later)."""
+    return {c: t(prefix + c) for c in codes}
+
+
 def _sidebar() -> dict:
     L.url_widget_state("c_metric", "metric", "open", L.choice(METRIC_CODES))
     L.url_widget_state("c_from", "from", None, L.parse_date)
@@ -38,13 +43,13 @@ def _sidebar() -> dict:
         st.session_state["c_cell"] = 200
     sb = st.sidebar
     sb.header(t("filter.header"))
-    sb.selectbox(t("compare.metric"), METRIC_CODES, key="c_metric", format_func=lambda c: t(f"metric.{c}"))
+    sb.selectbox(t("compare.metric"), METRIC_CODES, key="c_metric", format_func=_labels(METRIC_CODES, "metric.").__getitem__)
     col_a, col_b = sb.columns(2)
     col_a.date_input(t("filter.date_from"), key="c_from", format="DD/MM/YYYY")
     col_b.date_input(t("filter.date_to"), key="c_to", format="DD/MM/YYYY")
     sb.multiselect(
         t("filter.statuses"), list(STATE_CODES), key="c_statuses",
-        format_func=lambda c: status_label(c, lang()),
+        format_func={c: status_label(c, lang()) for c in STATE_CODES}.__getitem__,
     )
     sb.number_input(t("compare.min_volume"), min_value=1, step=1, key="c_min")
     ss = st.session_state
@@ -105,7 +110,7 @@ def _matrix(names: dict[str, str], f: dict) -> None:
     st.subheader(t("compare.matrix"))
     value = st.radio(
         t("compare.matrix_value"), MATRIX_VALUES, key="c_matrix", horizontal=True,
-        format_func=lambda v: t(f"compare.matrix_value.{v}"),
+        format_func=_labels(MATRIX_VALUES, "compare.matrix_value.").__getitem__,
     )
     weeks = L.week_counts(L.store_url())
     matrix = week_matrix(weeks, value, names=names, date_from=f["date_from"], date_to=f["date_to"])
@@ -130,7 +135,7 @@ def _matrix(names: dict[str, str], f: dict) -> None:
         )
         .properties(height=max(300, 11 * len(matrix.index)))
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 
 def _league(metrics: pd.DataFrame, f: dict) -> None:

@@ -32,12 +32,12 @@ def _sidebar(ward_names: dict[str, str], streets: list[str]) -> dict:
         ss["p_street"] = DEFAULT_STREET if DEFAULT_STREET in streets else (streets[0] if streets else None)
     sb = st.sidebar
     sb.header(t("filter.header"))
-    sb.radio(t("progress.level"), LEVELS, key="p_level", format_func=lambda v: t(f"progress.level.{v}"))
+    sb.radio(t("progress.level"), LEVELS, key="p_level", format_func={v: t(f"progress.level.{v}") for v in LEVELS}.__getitem__)
     if ss["p_level"] == "ward":
         sb.selectbox(t("progress.ward"), list(ward_names), key="p_ward", format_func=ward_names.__getitem__)
     elif ss["p_level"] == "street":
         sb.selectbox(t("progress.street"), streets, key="p_street")
-    sb.radio(t("progress.freq"), FREQS, key="p_freq", horizontal=True, format_func=lambda v: t(f"progress.freq.{v}"))
+    sb.radio(t("progress.freq"), FREQS, key="p_freq", horizontal=True, format_func={v: t(f"progress.freq.{v}") for v in FREQS}.__getitem__)
     col_a, col_b = sb.columns(2)
     col_a.date_input(t("filter.date_from"), key="p_from", format="DD/MM/YYYY")
     col_b.date_input(t("filter.date_to"), key="p_to", format="DD/MM/YYYY")
