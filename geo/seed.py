@@ -1,0 +1,102 @@
+"""First start: fill an empty store with the committed synthetic sample.
+
+A new user who runs ``streamlit run app.py`` on a fresh clone should see a living map,
+not an empty one. The sample goes through the normal ingest pipeline (so it is audited
+as a batch like any upload) with ``source="sample"`` and actor ``system``. Every row is
+labelled synthetic (see :mod:`geo.sample`). ``GEO_SEED_SAMPLE=0`` turns this off, e.g.
+for a production store that must start empty.
+
+Two processes starting at once (two app workers on one store) must not both seed it: the
+check-then-ingest runs under a lock — a file lock beside a SQLite file, a session
+advisory lock on PostgreSQL — and the check is repeated once the lock is held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+
+from geo.store import Store
+
+SEED_ENV = "GEO_SEED_SAMPLE"
+SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
+SAMPLE_SOURCE = "sample"
+SEED_ACTOR = "system"
+_PG_LOCK_KEY = 7_244_017_011  # arbitrary, distinct from the store's migration lock
+
+log = logging.getLogger(__name__)
+
+
+def seeding_enabled() -> bool:
+    """On unless ``GEO_SEED_SAMPLE`` is ``0``/``false``/``no``/``off``."""
+    value = os.environ.get(SEED_ENV, "1").strip().lower()
+    return value not in {"0", "false", "no", "off", ""}
+
+
+def store_is_empty(store: Store) -> bool:
+    """No batch and no incident yet (two LIMIT 1 reads: cheap on a million rows)."""
+    with store.read() as conn:
+        for name in ("batches", "incidents"):
+            table = store.tables[name]
+            if conn.execute(select(table.c.id).limit(1)).first() is not None:
+                return False
+    return True
+
+
+@contextlib.contextmanager
+def _seed_lock(store: Store) -> Iterator[None]:
+    if store.is_postgis:
+        with store.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                conn.commit()
+        return
+    path = store.path
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the re-check below still narrows the window
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".seed.lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def ensure_seeded(store: Store, sample: str | Path | None = None, **options: Any) -> bool:
+    """Ingest the sample into ``store`` if it holds nothing yet; True when it did.
+
+    A no-op (False) when seeding is off, the sample file is absent, or the store already
+    holds a batch or an incident. ``options`` go to :func:`geo.ingest.ingest` (tests pass
+    ``wards``).
+    """
+    if not seeding_enabled():
+        return False
+    path = Path(sample) if sample is not None else SAMPLE_CSV
+    if not path.exists():
+        log.warning("sample file %s is missing: the store starts empty", path)
+        return False
+    if not store_is_empty(store):
+        return False
+    from geo.ingest import ingest
+
+    with _seed_lock(store):
+        if not store_is_empty(store):  # another process seeded it while we waited
+            return False
+        ingest(path, store, actor=SEED_ACTOR, source=SAMPLE_SOURCE, **options)
+    return True
