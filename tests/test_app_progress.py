@@ -1,0 +1,86 @@
+"""Progress page through AppTest: city, ward and street (Hàng Mã), before/after, URL, language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import REPO
+from streamlit.testing.v1 import AppTest
+
+APP = str(REPO / "app.py")
+PAGE = "app_pages/progress.py"
+TIMEOUT = 180
+
+
+def _run(url: str, monkeypatch, **params: str) -> AppTest:
+    monkeypatch.setenv("GEO_DATABASE_URL", url)
+    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    _ok(at)
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_empty_store(tmp_path, monkeypatch):
+    at = _run(f"sqlite:///{tmp_path / 'e.sqlite'}", monkeypatch)
+    assert [t.value for t in at.title] == ["Tiến độ xử lý"]
+    assert any("Không có vụ việc" in i.value for i in at.info)
+    assert _metrics(at)["Chưa xử lý ngày sau"] == "0"
+
+
+def test_city_then_street_changes_the_figures(sample_store_url, monkeypatch):
+    at = _run(sample_store_url, monkeypatch)
+    assert "Chưa xử lý và đã xử lý theo thời gian" in [s.value for s in at.subheader]
+    city = _metrics(at)
+    assert int(city["Mới giữa hai ngày"]) > 0
+    assert len(at.get("vega_lite_chart")) >= 2  # open vs cleared, cumulative
+
+    at.sidebar.radio(key="p_level").set_value("street").run()
+    _ok(at)
+    assert at.sidebar.selectbox(key="p_street").value == "Hàng Mã"
+    assert at.query_params["street"] == "Hàng Mã"
+    street = _metrics(at)
+    assert int(street["Mới giữa hai ngày"]) < int(city["Mới giữa hai ngày"])
+
+    at.sidebar.radio(key="p_level").set_value("ward").run()
+    _ok(at)
+    assert at.sidebar.selectbox(key="p_ward").value == "00070"
+    ward = _metrics(at)
+    assert int(street["Mới giữa hai ngày"]) <= int(ward["Mới giữa hai ngày"]) < int(city["Mới giữa hai ngày"])
+
+
+def test_before_after_dates_change_the_counts(sample_store_url, monkeypatch):
+    at = _run(sample_store_url, monkeypatch, a="2025-08-01", b="2025-09-01")
+    first = _metrics(at)
+    assert at.date_input(key="p_a").value.isoformat() == "2025-08-01"
+    at.date_input(key="p_b").set_value(dt.date(2025, 12, 1)).run()
+    _ok(at)
+    later = _metrics(at)
+    assert int(later["Mới giữa hai ngày"]) > int(first["Mới giữa hai ngày"])
+    assert at.query_params["b"] == "2025-12-01"
+    at.date_input(key="p_a").set_value(dt.date(2025, 12, 5)).run()
+    assert any("Ngày trước phải sớm hơn" in w.value for w in at.warning)
+
+
+def test_url_restores_a_ward_view_in_english(sample_store_url, monkeypatch):
+    at = _run(sample_store_url, monkeypatch, level="ward", ward="00199", lang="en", freq="D")
+    assert [t.value for t in at.title] == ["Progress"]
+    assert at.sidebar.selectbox(key="p_ward").value == "00199"
+    assert at.sidebar.radio(key="p_freq").value == "D"
+    assert "Open vs cleared over time" in [s.value for s in at.subheader]
+    at.sidebar.radio(key="lang").set_value("vi").run()
+    _ok(at)
+    assert [t.value for t in at.title] == ["Tiến độ xử lý"]
+    assert at.query_params["ward"] == "00199"
