@@ -1,0 +1,221 @@
+"""Row outcomes, flags, identity, repeats, workflow moves, rejects, limits and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from geo.errors import IngestError, LimitExceeded
+from geo.ingest import IngestLimits, commit, ingest, preview
+from geo.store import open_store
+from tests.test_ingest_formats import HEADER, ROWS, csv_text
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def db(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    yield store
+    store.close()
+
+
+def write(tmp_path, name, rows, header=HEADER):
+    path = tmp_path / name
+    path.write_text(csv_text(rows, header), encoding="utf-8")
+    return path
+
+
+def balanced(summary):
+    return summary["accepted"] + summary["duplicate"] + summary["rejected"] == summary["rows"]
+
+
+def test_outcomes_flags_and_messages(db, tmp_path, wards):
+    rows = [list(r) for r in ROWS]
+    rows += [
+        ["S-1", 105.8490, 21.0365, "Đỗ xe", "", "08/07/2025", "", "", ""],  # swapped
+        ["O-1", 10.7769, 106.7009, "Đỗ xe", "", "08/07/2025", "", "", ""],  # Sài Gòn
+        ["M-1", 21.0365, 105.8490, "Rác thải", "", "08/07/2025", "", "Phường Láng", ""],
+        ["B-1", "", 105.8490, "Đỗ xe", "", "08/07/2025", "", "", ""],
+        ["B-2", "21.0365", "105.8490", "Đỗ xe", "chờ trời sáng", "08/07/2025", "", "", ""],
+        ["B-3", "abc", "105.8490", "Đỗ xe", "", "08/07/2025", "", "", ""],
+        ["B-4", "21.0365", "105.8490", "Đỗ xe", "", "", "", "", ""],
+        ["HK-1", 21.0365, 105.8490, "Lấn chiếm vỉa hè", "chưa xử lý", "05/07/2025", "", "", ""],
+    ]
+    p = preview(write(tmp_path, "mixed.csv", rows), store=db, wards=wards)
+    s = p.summary()
+    assert (s["rows"], s["accepted"], s["duplicate"], s["rejected"]) == (11, 6, 1, 4)
+    assert s["flags"]["swapped_lat_lon"] == 1
+    assert s["flags"]["outside"] == 1
+    assert s["flags"]["ward_mismatch"] == 1
+    assert s["reasons"] == {"missing_coordinates": 1, "unknown_status": 1,
+                            "bad_coordinates": 1, "missing_date": 1}  # fmt: skip
+    by_row = p.rows.set_index("row")
+    assert by_row.loc[4, "lat"] == pytest.approx(21.0365)  # swapped back
+    assert by_row.loc[4, "ward_code"] == "00070"
+    assert pd.isna(by_row.loc[5, "ward_code"]) and "outside" in by_row.loc[5, "flags"]
+    assert by_row.loc[11, "outcome"] == "duplicate" and by_row.loc[11, "duplicate_of_row"] == 1
+    assert by_row.loc[8, "message_vi"] == (
+        "Dòng 8, cột “Trạng thái”: trạng thái không nhận ra (chưa xử lý, đã xác minh, "
+        "đang xử lý, đã xử lý, tái phạm) ('chờ trời sáng')."
+    )
+    assert by_row.loc[8, "message_en"].startswith("Row 8, column 'Trạng thái': unknown status")
+    assert by_row.loc[9, "message_en"] == (
+        "Row 9, column 'Vĩ độ, Kinh độ': the coordinates cannot be read ('abc | 105.8490')."
+    )
+    # The pre-2025 name "Phường Hàng Mã, Quận Hoàn Kiếm" agrees with the point: no flag.
+    assert by_row.loc[2, "flags"] == ""
+    # Writing the preview changes nothing until commit.
+    assert db.row_counts()["incidents"] == 0
+    result = commit(p, db, actor="officer")
+    assert result.batch_id is not None
+    assert db.row_counts()["incidents"] == 6
+
+
+def test_strict_rejects_outside_points(db, tmp_path, wards):
+    rows = [["O-1", 10.7769, 106.7009, "Đỗ xe", "", "08/07/2025", "", "", ""]]
+    path = write(tmp_path, "hcm.csv", rows)
+    assert preview(path, wards=wards).summary()["accepted"] == 1
+    strict = preview(path, wards=wards, strict=True).summary()
+    assert strict["rejected"] == 1 and strict["reasons"] == {"outside_jurisdiction": 1}
+
+
+def test_swap_only_when_it_lands_inside(db, tmp_path, wards):
+    # Swapped, the point would be (lat 105.8, lon 10.7): still nowhere. Keep and flag outside.
+    rows = [["X-1", 10.7769, 105.8, "Đỗ xe", "", "08/07/2025", "", "", ""]]
+    p = preview(write(tmp_path, "x.csv", rows), wards=wards)
+    assert p.summary()["flags"]["swapped_lat_lon"] == 0
+    assert p.rows["lat"].iloc[0] == pytest.approx(10.7769)
+
+
+def test_reingest_same_file_adds_nothing(store, tmp_path, wards):
+    path = write(tmp_path, "same.csv", ROWS)
+    first = ingest(path, store, actor="a", wards=wards).summary()
+    before = store.row_counts()
+    second = ingest(path, store, actor="a", wards=wards).summary()
+    assert first["accepted"] == 3
+    assert second["accepted"] == 0
+    assert second["duplicate"] == first["accepted"]
+    assert second["status_updates"] == 0
+    after = store.row_counts()
+    assert after["incidents"] == before["incidents"] == 3
+    assert after["batches"] == before["batches"] + 1  # the second batch is still recorded
+
+
+def test_same_incident_in_two_files_is_stored_once(db, tmp_path, wards):
+    ingest(write(tmp_path, "team_a.csv", ROWS[:2]), db, actor="a", wards=wards)
+    # Another team, another file name (so another id namespace), no ids at all.
+    header = HEADER[1:]
+    rows = [r[1:] for r in ROWS]
+    s = ingest(write(tmp_path, "team_b.csv", rows, header), db, actor="b", wards=wards).summary()
+    assert (s["accepted"], s["duplicate"]) == (1, 2)
+    assert db.row_counts()["incidents"] == 3
+
+
+def test_later_status_moves_the_incident(db, tmp_path, wards):
+    ingest(write(tmp_path, "july.csv", ROWS), db, actor="a", source="hk", wards=wards)
+    later = [list(r) for r in ROWS]
+    later[0][4] = "đã xử lý"  # reported → cleared
+    later[1][4] = "chưa xử lý"  # in progress → reported would go backwards: ignored
+    p = preview(write(tmp_path, "august.csv", later), store=db, source="hk", wards=wards)
+    s = p.summary()
+    assert (s["accepted"], s["duplicate"], s["status_updates"]) == (0, 3, 1)
+    commit(p, db, actor="b")
+    stored = db.incidents().sort_values("source_row")
+    assert stored["status"].tolist() == ["cleared", "in_progress", "cleared"]
+    first_id = int(stored["id"].iloc[0])
+    history = db.incident(first_id).history
+    assert history["to_status"].tolist()[-1] == "cleared"
+    assert len(history) == 2
+
+
+def test_status_change_inside_one_file(db, tmp_path, wards):
+    rows = [list(ROWS[0]), list(ROWS[0])]
+    rows[1][4] = "đã xử lý"
+    s = ingest(write(tmp_path, "twice.csv", rows), db, actor="a", wards=wards).summary()
+    assert (s["accepted"], s["duplicate"]) == (1, 1)
+    assert db.incidents()["status"].tolist() == ["cleared"]
+
+
+def test_rejects_file_keeps_original_columns(db, tmp_path, wards):
+    rows = [list(r) for r in ROWS]
+    rows[1][1] = "không rõ"
+    path = write(tmp_path, "r.csv", rows)
+    p = preview(path, wards=wards)
+    out = p.write_rejects(tmp_path / "rejects.csv")
+    back = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert back.columns.tolist() == ["row", "reason", "field", "message_vi", "message_en", *HEADER]
+    assert back["row"].tolist() == ["2"]
+    assert back["reason"].tolist() == ["bad_coordinates"]
+    assert back["Vĩ độ"].tolist() == ["không rõ"]
+    assert back["Ghi chú"].tolist() == [ROWS[1][8]]
+
+
+def test_no_coordinate_columns_is_a_file_error(tmp_path, wards):
+    path = write(tmp_path, "nocoords.csv", [("a", "b")], header=["loại", "ghi chú"])
+    with pytest.raises(IngestError, match="no coordinate columns"):
+        preview(path, wards=wards)
+
+
+def test_limits(tmp_path, wards, monkeypatch):
+    path = write(tmp_path, "l.csv", ROWS)
+    with pytest.raises(LimitExceeded, match="rows"):
+        preview(path, wards=wards, limits=IngestLimits(max_rows=2))
+    with pytest.raises(LimitExceeded, match="bytes"):
+        preview(path, wards=wards, limits=IngestLimits(max_bytes=100))
+    with pytest.raises(LimitExceeded, match=r"row 1, column 'Loại vi phạm'") as err:
+        preview(path, wards=wards, limits=IngestLimits(max_cell_chars=12))
+    assert "dòng 1" in err.value.message_vi
+    monkeypatch.setenv("GEO_INGEST_MAX_ROWS", "1")
+    assert IngestLimits.from_env().max_rows == 1
+    with pytest.raises(LimitExceeded):
+        preview(path, wards=wards)
+
+
+def _cli(args, tmp_path, db_path):
+    env = dict(os.environ, GEO_DATABASE_URL=f"sqlite:///{db_path}")
+    return subprocess.run(
+        [sys.executable, "-m", "geo", "ingest", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_cli_json_rejects_and_dry_run(tmp_path):
+    rows = [list(r) for r in ROWS]
+    rows[2][5] = "hôm qua"
+    path = write(tmp_path, "cli.csv", rows)
+    db_path = tmp_path / "cli.sqlite"
+    dry = _cli([str(path), "--json", "--dry-run"], tmp_path, db_path)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["dry_run"] is True
+    done = _cli([str(path), "--json", "--rejects", str(tmp_path / "rej.csv"),
+                 "--user", "to_truong", "--source", "hk"], tmp_path, db_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["accepted"], summary["rejected"]) == (2, 1)
+    assert set(summary["flags"]) == {"outside", "snapped", "swapped_lat_lon", "ward_mismatch",
+                                     "no_street"}  # fmt: skip
+    assert summary["batch_id"] is not None
+    assert (tmp_path / "rej.csv").read_text(encoding="utf-8-sig").count("bad_date") == 1
+    store = open_store(f"sqlite:///{db_path}")
+    try:
+        counts = store.row_counts()
+        assert counts["incidents"] == 2 and counts["batches"] == 1  # the dry run stored nothing
+        with store.read() as conn:
+            batch = conn.exec_driver_sql(
+                "SELECT file_name, sha256, actor, counts FROM batches"
+            ).one()
+        assert batch[0] == "cli.csv"
+        assert batch[1] == summary["sha256"] and len(batch[1]) == 64
+        assert batch[2] == "to_truong"
+        assert json.loads(batch[3])["rejected"] == 1
+    finally:
+        store.close()
+    missing = _cli([str(tmp_path / "nope.csv")], tmp_path, db_path)
+    assert missing.returncode == 2
+    assert "Cannot read the file" in missing.stderr
