@@ -1,0 +1,82 @@
+"""Ward page through AppTest: ?ward=CODE, KPIs, streets ranked by open, report downloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from _incidents import make_store
+from conftest import REPO
+from streamlit.testing.v1 import AppTest
+
+APP = str(REPO / "app.py")
+PAGE = "app_pages/ward.py"
+TIMEOUT = 180
+
+
+def _run(url: str, monkeypatch, **params: str) -> AppTest:
+    monkeypatch.setenv("GEO_DATABASE_URL", url)
+    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_no_or_unknown_ward_asks_for_one(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'e.sqlite'}"
+    for params in ({}, {"ward": "99999"}, {"ward": "<script>"}):
+        at = _run(url, monkeypatch, **params)
+        assert [t.value for t in at.title] == ["Trang phường, xã"]
+        assert any("Chọn phường" in i.value for i in at.info)
+        assert "ward" not in at.query_params
+
+
+def test_empty_store_ward_page_shows_zeros(tmp_path, monkeypatch):
+    at = _run(f"sqlite:///{tmp_path / 'e.sqlite'}", monkeypatch, ward="00070")
+    assert [t.value for t in at.title] == ["Phường Hoàn Kiếm"]
+    assert _metrics(at)["Vụ chưa xử lý"] == "0"
+    assert _metrics(at)["% đã xử lý"] == "–"
+
+
+def test_ward_link_opens_kpis_streets_and_reports(tmp_path, wards, monkeypatch):
+    store = make_store(tmp_path / "s.sqlite", wards)
+    at = _run(store.url, monkeypatch, ward="00070")
+    assert [t.value for t in at.title] == ["Phường Hoàn Kiếm"]
+    kpis = _metrics(at)
+    assert kpis["Vụ chưa xử lý"] == "1" and kpis["Đã xử lý"] == "1" and kpis["% đã xử lý"] == "50.0%"
+    streets = at.dataframe[0].value
+    assert list(streets["street"]) == ["Hàng Mã"]
+    assert int(streets["open"].iloc[0]) == 1
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Tải báo cáo PDF", "Tải báo cáo PNG"]
+    assert len(at.get("component_instance")) == 1  # the ward's map
+
+    # another ward through the selector: the URL follows
+    at.sidebar.selectbox(key="w_ward").set_value("00199").run()
+    assert [t.value for t in at.title] == ["Phường Láng"]
+    assert at.query_params["ward"] == "00199"
+    assert _metrics(at)["Vụ chưa xử lý"] == "1"
+
+
+def test_period_filter_and_language(sample_store_url, monkeypatch):
+    at = _run(sample_store_url, monkeypatch, ward="00070", lang="en")
+    assert "Key figures" in [s.value for s in at.subheader]
+    whole = _metrics(at)
+    assert int(whole["Cleared"]) > 100
+    streets = at.dataframe[0].value
+    assert streets["street"].iloc[0] == "Hàng Mã"  # the busiest street of Hoàn Kiếm
+    assert streets["open"].is_monotonic_decreasing
+    at.sidebar.date_input(key="w_to").set_value(dt.date(2025, 8, 31)).run()
+    early = _metrics(at)
+    assert int(early["Cleared"]) < int(whole["Cleared"])
+    assert at.query_params["to"] == "2025-08-31"
+    at.sidebar.radio(key="lang").set_value("vi").run()
+    assert "Chỉ số chính" in [s.value for s in at.subheader]
