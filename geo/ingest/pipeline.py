@@ -733,7 +733,9 @@ def commit(preview_: IngestPreview, store: Any, actor: str) -> IngestResult:
     The rows are classified again against the store first: someone may have stored the
     same incidents between the preview and the commit.
     """
-    if preview_.wards is not None:
+    if preview_.wards is not None and store.wards().empty:
+        # A fresh store gets the ward layer the preview used; refreshing a loaded one is
+        # the boundaries workflow's job, not every upload's.
         store.ensure_wards(preview_.wards)
     classify(preview_, store)
     counts = preview_.counts()
