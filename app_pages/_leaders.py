@@ -20,7 +20,7 @@ import streamlit as st
 from app_pages._common import store, wards
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
-TTL_S = 60
+TTL_S = 300
 
 
 def _store_url() -> str:

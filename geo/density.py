@@ -201,8 +201,39 @@ def png_data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def incident_points(store: Any, **filters: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude and latitude of the incidents matching ``filters`` (``Store.incidents``
-    keyword arguments), as float arrays."""
-    frame = store.incidents(**filters)
-    return frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
+def incident_points(
+    store: Any,
+    *,
+    wards: Sequence[str] | None = None,
+    types: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    date_from: Any = None,
+    date_to: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of the matching incidents, as float arrays.
+
+    Reads only the two coordinate columns (a million rows in seconds, where
+    ``Store.incidents`` builds a full frame); filters mean what they mean there, dates
+    being inclusive Hà Nội days.
+    """
+    from sqlalchemy import select
+
+    from geo.store import local_bound
+
+    t = store.tables["incidents"]
+    conds = [t.c.lon.is_not(None), t.c.lat.is_not(None)]
+    if wards:
+        conds.append(t.c.ward_code.in_(list(wards)))
+    if types:
+        conds.append(t.c.type.in_(list(types)))
+    if statuses:
+        conds.append(t.c.status.in_(list(statuses)))
+    if (start := local_bound(date_from)) is not None:
+        conds.append(t.c.reported_at >= start)
+    if (stop := local_bound(date_to, end=True)) is not None:
+        conds.append(t.c.reported_at < stop)
+    with store.read() as conn:
+        rows = conn.execute(select(t.c.lon, t.c.lat).where(*conds)).all()
+    # np.array() on a million Row objects takes ~25 s; flattening through fromiter ~0.1 s
+    flat = np.fromiter((v for row in rows for v in row), dtype=float, count=2 * len(rows))
+    return flat[0::2].copy(), flat[1::2].copy()

@@ -146,3 +146,17 @@ def test_grid_dataclass_bounds_match_transform():
     grid = DensityGrid(np.zeros((3, 4), dtype=np.uint32), density_grid([], []).transform, 200.0)
     minx, miny, maxx, maxy = grid.bounds
     assert maxx - minx == 800 and maxy - miny == 600
+
+
+def test_incident_points_match_the_store_filters(sample_store_url):
+    from geo.density import incident_points
+    from geo.store import open_store
+
+    store = open_store(sample_store_url)
+    for filters in ({}, {"statuses": ["cleared"]}, {"wards": ["00070"], "types": ["awning"]},
+                    {"date_from": "2025-09-01", "date_to": "2025-09-30"}):
+        lon, lat = incident_points(store, **filters)
+        frame = store.incidents(**filters)
+        assert len(lon) == len(frame) > 0
+        np.testing.assert_allclose(np.sort(lat), np.sort(frame["lat"].to_numpy(float)))
+    store.close()
