@@ -143,14 +143,14 @@ def parse_combined_column(values: pd.Series) -> Parsed:
     b = np.full(n, np.nan)
     fmt = np.full(n, "", dtype=object)
     error = np.full(n, "", dtype=object)
-    point = text.str.extract(_COMBINED_POINT)
+    point = text.str.extract(_COMBINED_POINT.pattern)
     ok = point[0].notna().to_numpy(dtype=bool)
     a[ok] = point.loc[ok, 0].astype(float).to_numpy()
     b[ok] = point.loc[ok, 1].astype(float).to_numpy()
     fmt[ok] = "combined"
     rest = ~ok
     if rest.any():
-        comma = text[rest].str.extract(_COMBINED_COMMA)
+        comma = text[rest].str.extract(_COMBINED_COMMA.pattern)
         got = comma[0].notna()
         idx = np.flatnonzero(rest)[got.to_numpy(dtype=bool)]
         a[idx] = comma.loc[got, 0].str.replace(",", ".").astype(float).to_numpy()

@@ -48,20 +48,21 @@ def parse_dates(
     """
     text = values.astype(str).str.strip()
     n = len(text)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    out = np.full(n, np.datetime64("NaT", "ns"))  # UTC, zone dropped until the end
     fmt = np.full(n, "", dtype=object)
     error = np.full(n, "", dtype=object)
     blank = (text == "").to_numpy(dtype=bool)
     error[blank] = "missing_date"
 
     # ISO 8601: with a zone → that zone; without → Hà Nội time.
-    iso = text.str.match(_ISO).to_numpy(dtype=bool) & ~blank
+    # Patterns go to pandas as strings: compiled ones force a slow per-value path.
+    iso = text.str.match(_ISO.pattern).to_numpy(dtype=bool) & ~blank
     if iso.any():
-        zoned = iso & text.str.contains(_ZONE).to_numpy(dtype=bool)
+        zoned = iso & text.str.contains(_ZONE.pattern, flags=re.IGNORECASE).to_numpy(dtype=bool)
         naive = iso & ~zoned
         if zoned.any():
             parsed = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
-            out.iloc[np.flatnonzero(zoned)] = parsed.to_numpy()
+            out[zoned] = _utc_ns(parsed)
             fmt[zoned] = "iso_zoned"
         if naive.any():
             parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
@@ -69,7 +70,7 @@ def parse_dates(
                 parsed = parsed.dt.tz_localize(
                     naive_tz or LOCAL_TZ, ambiguous="NaT", nonexistent="NaT"
                 ).dt.tz_convert("UTC")
-            out.iloc[np.flatnonzero(naive)] = parsed.to_numpy()
+            out[naive] = _utc_ns(parsed)
             fmt[naive] = "iso"
 
     # Day/month/year: strict C-speed formats first, the regex for whatever is left.
@@ -86,7 +87,7 @@ def parse_dates(
         got = fast.notna().to_numpy()
         if got.any():
             local = fast[got].dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
-            out.iloc[where[got]] = local.dt.tz_convert("UTC").to_numpy()
+            out[where[got]] = _utc_ns(local)
             fmt[where[got]] = "dd/mm/yyyy"
         evidence = False
         rest = where[~got]
@@ -107,7 +108,7 @@ def parse_dates(
     todo = ~blank & (fmt == "") & (error == "")
     if todo.any():
         serial_text = text[todo]
-        is_serial = serial_text.str.match(_SERIAL)
+        is_serial = serial_text.str.match(_SERIAL.pattern)
         if is_serial.any():
             days = pd.to_numeric(
                 serial_text[is_serial].str.replace(",", ".", regex=False), errors="coerce"
@@ -116,38 +117,40 @@ def parse_dates(
             stamps = (EXCEL_EPOCH + pd.to_timedelta(days.where(in_range), unit="D")).dt.round("s")
             stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
             where = np.flatnonzero(todo)[is_serial.to_numpy()]
-            out.iloc[where] = stamps.dt.tz_convert("UTC").to_numpy()
+            out[where] = _utc_ns(stamps)
             fmt[where] = "excel_serial"
 
-    unparsed = out.isna().to_numpy() & (error == "")
+    unparsed = np.isnat(out) & (error == "")
     error[unparsed] = "bad_date"
     fmt[unparsed] = ""
     # Plausibility: nothing before 2000, nothing more than a day in the future.
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
-    with np.errstate(invalid="ignore"):
-        stamps_ok = out.notna().to_numpy()
-        early = stamps_ok & (out < EARLIEST).to_numpy(dtype=bool)
-        late = stamps_ok & (out > now + pd.Timedelta(days=1)).to_numpy(dtype=bool)
+    stamps_ok = ~np.isnat(out)
+    early = stamps_ok & (out < EARLIEST.tz_convert(None).to_datetime64())
+    late = stamps_ok & (out > (now + pd.Timedelta(days=1)).tz_convert(None).to_datetime64())
     error[early | late] = "date_out_of_range"
     fmt[early | late] = ""
-    out[(error != "")] = pd.NaT
+    out[error != ""] = np.datetime64("NaT", "ns")
     fmt[error != ""] = ""
-    return out, fmt, error
+    return pd.Series(out, index=values.index).dt.tz_localize("UTC"), fmt, error
+
+
+def _utc_ns(stamps: pd.Series) -> np.ndarray:
+    """Aware timestamps → naive UTC datetime64[ns] (never an object array)."""
+    return np.asarray(stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"))
 
 
 def _fixed_dmy(text: pd.Series) -> pd.Series:
     """"dd/mm/yyyy" exactly (the common case), read by slicing: no per-value parsing."""
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    shape = (text.str.len() == 10) & (text.str.slice(2, 3) == "/") & (text.str.slice(5, 6) == "/")
-    shaped = shape.to_numpy(dtype=bool)
+    shaped = text.str.match(r"^\d{2}/\d{2}/\d{4}$").to_numpy(dtype=bool)
     if not shaped.any():
         return out
     part = text[shaped]
-    day = pd.to_numeric(part.str.slice(0, 2), errors="coerce").to_numpy(dtype=float)
-    month = pd.to_numeric(part.str.slice(3, 5), errors="coerce").to_numpy(dtype=float)
-    year = pd.to_numeric(part.str.slice(6, 10), errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(day) & np.isfinite(month) & np.isfinite(year)
-    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1900) & (year <= 2200)
+    day = part.str.slice(0, 2).astype("int64").to_numpy()
+    month = part.str.slice(3, 5).astype("int64").to_numpy()
+    year = part.str.slice(6, 10).astype("int64").to_numpy()
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1900) & (year <= 2200)
     months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("int64")
     first = months.astype("datetime64[M]").astype("datetime64[D]")
     stamp = first + np.where(ok, day - 1, 0).astype("int64").astype("timedelta64[D]")
@@ -158,7 +161,7 @@ def _fixed_dmy(text: pd.Series) -> pd.Series:
 
 
 def _day_month(
-    parts: pd.DataFrame, where: np.ndarray, out: pd.Series, fmt: np.ndarray, error: np.ndarray
+    parts: pd.DataFrame, where: np.ndarray, out: np.ndarray, fmt: np.ndarray, error: np.ndarray
 ) -> bool:
     """Read day/month matches into ``out``; True when some value reads only as month/day."""
     first = parts[0].astype(int).to_numpy()
@@ -192,6 +195,6 @@ def _day_month(
     stamps = pd.to_datetime(frame, errors="coerce")
     stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
     idx = where[good]
-    out.iloc[idx] = stamps.dt.tz_convert("UTC").to_numpy()
+    out[idx] = _utc_ns(stamps)
     fmt[idx] = "dd/mm/yyyy"
     return bool(month_day_only.any())
