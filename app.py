@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages._auth import signed_in_user
 from app_pages._common import language_switch, t
 
 HERE = Path(__file__).resolve().parent
@@ -22,9 +23,14 @@ PAGES = (
 st.set_page_config(page_title="Hanoi urban order", page_icon="🗺️", layout="wide")
 language_switch()
 st.sidebar.caption(t("app.title"))
+user = signed_in_user()  # draws the sign-in / first-admin form when nobody is signed in
 pages = [
     st.Page(str(HERE / path), title=t(key), icon=icon, url_path=url, default=(i == 0))
     for i, (path, key, icon, url) in enumerate(PAGES)
     if (HERE / path).exists()
 ]
-st.navigation(pages).run()
+# navigation is declared even when signed out, so a shared link's page survives the sign-in
+page = st.navigation(pages, position="sidebar" if user is not None else "hidden")
+if user is None:
+    st.stop()
+page.run()

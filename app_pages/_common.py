@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,25 @@ def _store_cached(url: str) -> Any:
     return open_store(url or None)
 
 
+@st.cache_resource(show_spinner=False)
+def _seeded(url: str) -> bool:
+    """First start: an empty store gets the committed sample (``GEO_SEED_SAMPLE=0``: off)."""
+    from geo.errors import GeoError
+    from geo.seed import ensure_seeded
+
+    try:
+        return ensure_seeded(_store_cached(url), wards=wards())
+    except GeoError as exc:  # the app still opens; the map shows the wards only
+        print(f"seeding skipped: {exc.message_en}", file=sys.stderr)
+        return False
+
+
 def store() -> Any:
     """The incident store of ``GEO_DATABASE_URL`` (or the default), opened once per URL."""
-    return _store_cached(os.environ.get("GEO_DATABASE_URL", ""))
+    url = os.environ.get("GEO_DATABASE_URL", "")
+    opened = _store_cached(url)
+    _seeded(url)
+    return opened
 
 
 # --- filters shared through the URL ---------------------------------------------------

@@ -152,6 +152,8 @@ class RecordedPage:
     app_host: str
     requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    #: (user name, password) typed into the sign-in form after every :meth:`goto`
+    credentials: tuple[str, str] | None = None
 
     def foreign_requests(self) -> list[str]:
         """Requests to any host but the app (tiles excepted); data:/blob: are local."""
@@ -170,7 +172,21 @@ class RecordedPage:
         return [e for e in self.console_errors if not any(h in e for h in TILE_HOSTS)]
 
     def goto(self, path: str = "/") -> None:
+        """Open ``path``; a new page load is a new session, so sign in again when set."""
         self.page.goto(f"http://{self.app_host}{path}", wait_until="domcontentloaded")
+        if self.credentials is not None:
+            self.sign_in(*self.credentials)
+
+    def sign_in(self, username: str, password: str, timeout_ms: float = 60_000) -> None:
+        """Fill the app's sign-in form (any language: found by widget key) and wait it away."""
+        name_box = self.page.locator(".st-key-auth_name input")
+        name_box.wait_for(timeout=timeout_ms)
+        name_box.fill(username)
+        self.page.locator(".st-key-auth_pw input").fill(password)
+        self.page.locator("[data-testid='stFormSubmitButton'] button").first.click()
+        name_box.wait_for(state="detached", timeout=timeout_ms)
+        # the pointer stayed where the button was: keep it off the map (hover highlights)
+        self.page.mouse.move(0, 0)
 
     def map_frame(self, min_paths: int = 1, timeout_ms: float = 60_000) -> Any:
         """The streamlit-folium iframe once it holds ``min_paths`` Leaflet vector paths."""
@@ -202,10 +218,12 @@ class RecordedPage:
         return path
 
 
-def new_recorded_page(browser: Any, app_host: str) -> RecordedPage:
+def new_recorded_page(
+    browser: Any, app_host: str, credentials: tuple[str, str] | None = None
+) -> RecordedPage:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN")
     page = context.new_page()
-    rec = RecordedPage(page, app_host)
+    rec = RecordedPage(page, app_host, credentials=credentials)
     page.on("request", lambda req: rec.requests.append(req.url))
     page.on(
         "console",

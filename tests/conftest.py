@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Tests choose their store's contents: no first-start sample unless a test turns it on
+# (tests/test_seed.py, the browser first-start test). Inherited by app subprocesses too.
+os.environ.setdefault("GEO_SEED_SAMPLE", "0")
 SHARED_DATA = REPO.parent / "shared" / "data"
 OSM_ADMIN = SHARED_DATA / "osm" / "hanoi_admin_2025.osm"
 OSM_ROADS = SHARED_DATA / "osm" / "hoan_kiem_roads_2019.geojson"
@@ -70,10 +74,13 @@ def browser():
 
 @pytest.fixture
 def recorded_page(browser, app_server):
-    """A fresh page that records every request and console error (tiles are aborted)."""
+    """A fresh page that records every request and console error (tiles are aborted);
+    ``rec.goto`` signs in through the app's form as an admin of the server's store."""
     from _browser import new_recorded_page
+    from _signin import PASSWORD, ensure_account
 
-    rec = new_recorded_page(browser, app_server.host)
+    name = ensure_account(app_server.env["GEO_DATABASE_URL"], "admin")
+    rec = new_recorded_page(browser, app_server.host, credentials=(name, PASSWORD))
     yield rec
     rec.page.context.close()
 

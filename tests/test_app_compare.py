@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from _signin import sign_in_apptest
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
@@ -15,6 +16,7 @@ def _run(url: str, monkeypatch, **params: str) -> AppTest:
     monkeypatch.setenv("GEO_DATABASE_URL", url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    sign_in_apptest(at, url, "viewer")  # the app asks who is there first
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(PAGE)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from _incidents import make_store
+from _signin import sign_in_apptest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -22,7 +23,9 @@ def store_url(tmp_path_factory, wards):
 def app(store_url, monkeypatch):
     monkeypatch.setenv("GEO_DATABASE_URL", store_url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    sign_in_apptest(at, store_url, "viewer")  # the app asks who is there first
+    return at
 
 
 def _caption_text(at: AppTest) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from _signin import sign_in_apptest
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
@@ -16,6 +17,7 @@ def _run(url: str, monkeypatch, **params: str) -> AppTest:
     monkeypatch.setenv("GEO_DATABASE_URL", url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    sign_in_apptest(at, url, "viewer")  # the app asks who is there first
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(PAGE)

@@ -65,8 +65,10 @@ def seeded_app(tmp_path_factory, wards):
 @pytest.fixture
 def seeded_page(browser, seeded_app):
     from _browser import new_recorded_page
+    from _signin import PASSWORD, ensure_account
 
-    rec = new_recorded_page(browser, seeded_app.host)
+    name = ensure_account(seeded_app.env["GEO_DATABASE_URL"], "admin")
+    rec = new_recorded_page(browser, seeded_app.host, credentials=(name, PASSWORD))
     dialogs: list[str] = []
     rec.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     rec.dialogs = dialogs  # type: ignore[attr-defined]

@@ -1,0 +1,324 @@
+"""Tải lên / Upload: a field team's file → preview → validation summary → commit.
+
+Nothing is stored before the commit button: the preview is :func:`geo.services.preview_upload`
+(which checks the ``upload`` right), the commit :func:`geo.services.commit_upload`. Every
+string from the file reaches the page through ``st.dataframe``/``st.text`` (never markdown
+or HTML), and the rejected-rows download is formula-neutralised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages._auth import current_user
+from app_pages._common import lang, store, t, wards
+from geo import auth, services
+from geo.errors import GeoError
+from geo.exports import neutralise_frame
+from geo.i18n import status_label, type_label
+from geo.ingest import FLAGS, REASONS, IngestPreview
+from geo.maps import ward_map
+from geo.store.queries import LOCAL_TZ
+
+#: session key → {"key": (sha256, sheet, user), "preview": IngestPreview, "batch": int | None}
+_STATE = "upload_state"
+FIRST_ROWS = 10
+MAX_SELECTED_WARDS = 20
+
+
+def _stem(name: str) -> str:
+    stem = re.sub(r"[^\w.-]+", "_", name.rsplit(".", 1)[0], flags=re.ASCII).strip("._")
+    return stem[:60] or "upload"
+
+
+def _preview(user: auth.User, data: bytes, name: str, sheet: str | None) -> dict[str, Any]:
+    """The preview of this file (and sheet) for this user, computed once per upload."""
+    digest = hashlib.sha256(data).hexdigest()
+    key = (digest, sheet, user.username)
+    entry = st.session_state.get(_STATE)
+    if isinstance(entry, dict) and entry.get("key") == key:
+        return entry
+    result = services.preview_upload(
+        store(), user, data, file_name=name, sheet=sheet, wards=wards()
+    )
+    entry = {"key": key, "preview": result, "batch": None}
+    st.session_state[_STATE] = entry
+    return entry
+
+
+def _message(row: pd.Series) -> str:
+    return str(row["message_en"] if lang() == "en" else row["message_vi"])
+
+
+def _local(value: Any) -> str:
+    stamp = pd.Timestamp(value) if value is not None else pd.NaT
+    if pd.isna(stamp):
+        return ""
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def _outcome(code: str) -> str:
+    return t(f"upload.{code}") if code in ("accepted", "duplicate", "rejected") else code
+
+
+def _reason(code: Any) -> str:
+    text = REASONS.get(str(code))
+    if text is None:
+        return "" if code is None or pd.isna(code) else str(code)
+    return text[1] if lang() == "en" else text[0]
+
+
+def _flags(value: Any) -> str:
+    codes = [c for c in str(value or "").replace(";", ",").split(",") if c.strip()]
+    return ", ".join(t(f"upload.flag.{c.strip()}") if c.strip() in FLAGS else c for c in codes)
+
+
+def _counts_table(counts: dict[str, int], label_key: str, label: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {t(label_key): [label(k) for k in counts], t("upload.rows"): list(counts.values())}
+    )
+
+
+def _show_preview(p: IngestPreview) -> None:
+    st.subheader(t("upload.preview"))
+    # st.text: the file name and encoding come from the upload and must not be markdown
+    st.text(
+        t(
+            "upload.file_info",
+            name=p.file_name + (f" [{p.sheet}]" if p.sheet else ""),
+            format=p.file_format.upper(),
+            encoding=p.encoding or "-",
+            rows=len(p.rows),
+        )
+    )
+    col_map, col_formats = st.columns([3, 2])
+    with col_map:
+        st.caption(t("upload.columns"))
+        columns = p.columns
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("upload.col.column"): columns["column"].astype(str),
+                    t("upload.col.role"): [t(f"upload.role.{r}") for r in columns["role"]],
+                    t("upload.col.how"): columns["how"].astype(str),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    with col_formats:
+        st.caption(t("upload.coord_formats"))
+        st.dataframe(
+            _counts_table(p.coordinate_formats, "upload.format", str),
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption(t("upload.date_formats"))
+        st.dataframe(
+            _counts_table(p.date_formats, "upload.format", str),
+            hide_index=True,
+            width="stretch",
+        )
+    st.caption(t("upload.first_rows"))
+    first = p.first_rows(FIRST_ROWS)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("upload.row"): first["row"].astype(int),
+                t("upload.outcome"): [_outcome(str(v)) for v in first["outcome"]],
+                t("incident.type"): [
+                    type_label(str(v), lang()) if pd.notna(v) else "" for v in first["type"]
+                ],
+                t("incident.status"): [
+                    status_label(str(v), lang()) if pd.notna(v) else "" for v in first["status"]
+                ],
+                t("incident.reported_at"): [_local(v) for v in first["reported_at"]],
+                "lat": first["lat"],
+                "lon": first["lon"],
+                t("filter.wards"): first["ward_code"],
+                t("incident.street"): first["street"],
+                t("upload.flag"): [_flags(v) for v in first["flags"]],
+                t("upload.message"): [_message(r) for _, r in first.iterrows()],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    with st.expander(t("upload.first_rows") + " — " + t("upload.col.column")):
+        st.dataframe(p.original.head(FIRST_ROWS), hide_index=True, width="stretch")
+
+
+def _show_summary(p: IngestPreview) -> None:
+    st.subheader(t("upload.summary"))
+    counts = p.counts()
+    cols = st.columns(4)
+    cols[0].metric(t("upload.accepted"), counts["accepted"])
+    cols[1].metric(t("upload.duplicate"), counts["duplicate"])
+    cols[2].metric(t("upload.rejected"), counts["rejected"])
+    cols[3].metric(t("upload.updates"), p.n_status_updates)
+
+    col_flags, col_reasons = st.columns(2)
+    with col_flags:
+        st.caption(t("upload.flags"))
+        flags = p.flag_counts()
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("upload.flag"): list(flags),
+                    t("upload.message"): [t(f"upload.flag.{f}") for f in flags],
+                    t("upload.rows"): list(flags.values()),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    with col_reasons:
+        reasons = p.reason_counts()
+        if reasons:
+            st.caption(t("upload.reasons"))
+            st.dataframe(
+                _counts_table(reasons, "upload.reason", _reason),
+                hide_index=True,
+                width="stretch",
+            )
+
+    rows = p.rows
+    rejected = rows[rows["outcome"] == "rejected"]
+    if len(rejected):
+        st.caption(t("upload.rejected_rows"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("upload.row"): rejected["row"].astype(int),
+                    t("upload.reason"): [_reason(v) for v in rejected["reason"]],
+                    t("upload.message"): [_message(r) for _, r in rejected.iterrows()],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        data = neutralise_frame(p.rejects()).to_csv(index=False).encode("utf-8-sig")
+        st.download_button(
+            t("upload.download_rejects"),
+            data,
+            file_name=f"{_stem(p.file_name)}_rejected.csv",
+            mime="text/csv",
+            key="upload_rejects",
+            on_click="ignore",
+        )
+    duplicate = rows[rows["outcome"] == "duplicate"]
+    if len(duplicate):
+        st.caption(t("upload.duplicate_rows"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("upload.row"): duplicate["row"].astype(int),
+                    t("upload.dup_incident"): duplicate["duplicate_of_incident"],
+                    t("upload.dup_row"): duplicate["duplicate_of_row"],
+                    t("upload.updates"): [
+                        status_label(str(v), lang()) if pd.notna(v) else ""
+                        for v in duplicate["update_to"]
+                    ],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _show_map(p: IngestPreview) -> None:
+    accepted = p.rows[(p.rows["outcome"] == "accepted") & p.rows["lat"].notna()]
+    if accepted.empty:
+        return
+    st.caption(t("upload.map") + " — " + t("upload.map_caption"))
+    points = pd.DataFrame(
+        {
+            "id": accepted["row"].astype(int).to_numpy(),
+            "type": accepted["type"].to_numpy(),
+            "status": accepted["status"].to_numpy(),
+            "lat": accepted["lat"].astype(float).to_numpy(),
+            "lon": accepted["lon"].astype(float).to_numpy(),
+            "address": accepted["address"].to_numpy() if "address" in accepted else None,
+            "street": accepted["street"].to_numpy(),
+        }
+    )
+    layer = wards()
+    codes = sorted({str(c) for c in accepted["ward_code"].dropna()})
+    selected = codes if len(codes) <= MAX_SELECTED_WARDS else []
+    fmap = ward_map(layer, points, lang=lang(), selected=selected)
+    st_folium(fmap, key="upload_map", height=380, use_container_width=True, returned_objects=[])
+
+
+def _commit(user: auth.User, entry: dict[str, Any]) -> None:
+    p: IngestPreview = entry["preview"]
+    if entry["batch"] is not None:
+        return
+    if st.button(t("upload.commit"), type="primary", key="upload_commit"):
+        try:
+            result = services.commit_upload(store(), user, p)
+        except GeoError as exc:
+            st.error(exc.message(lang()))
+            return
+        entry["batch"] = result.batch_id
+        entry["done"] = {
+            "accepted": result.preview.counts()["accepted"],
+            "updates": result.preview.n_status_updates,
+        }
+        st.cache_data.clear()  # the other pages' cached aggregates now miss this batch
+        st.rerun()
+
+
+def main() -> None:
+    st.title(t("upload.title"))
+    user = current_user()
+    if user is None or not auth.can(user, "upload"):
+        st.info(t("upload.no_right"))
+        return
+    st.caption(t("upload.caption"))
+    uploaded = st.file_uploader(t("upload.file"), type=["csv", "xlsx"], key="upload_file")
+    if uploaded is None:
+        st.session_state.pop(_STATE, None)
+        return
+    data = uploaded.getvalue()
+    sheet_key = "upload_sheet_" + hashlib.sha256(data).hexdigest()[:16]
+    try:
+        entry = _preview(user, data, uploaded.name, st.session_state.get(sheet_key))
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+        return
+    p: IngestPreview = entry["preview"]
+    if len(p.sheets) > 1:
+        st.selectbox(
+            t("upload.sheet"),
+            p.sheets,
+            index=p.sheets.index(p.sheet) if p.sheet in p.sheets else 0,
+            key=sheet_key,
+        )
+    if entry["batch"] is not None:
+        done = entry.get("done", {})
+        st.success(
+            t(
+                "upload.committed",
+                batch=entry["batch"],
+                accepted=done.get("accepted", 0),
+                updates=done.get("updates", 0),
+            )
+        )
+    if p.rows.empty:
+        st.warning(t("upload.empty"))
+        return
+    _show_preview(p)
+    _show_summary(p)
+    _show_map(p)
+    _commit(user, entry)
+
+
+main()

@@ -1,0 +1,225 @@
+"""Upload page through AppTest: file → preview → validation summary → commit, real store."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from _signin import sign_in_apptest
+from conftest import REPO
+from streamlit.testing.v1 import AppTest
+
+from geo import services
+from geo.errors import AccessDenied
+from geo.store import open_store
+
+APP = str(REPO / "app.py")
+PAGE = "app_pages/upload.py"
+TIMEOUT = 180
+
+#: A field team's sheet: 3 good rows (one with lat/lon swapped, one whose written ward
+#: differs from the point's), a repeat of row 1, bad coordinates, a missing date.
+CSV = (
+    "mã,loại vi phạm,trạng thái,ngày phát hiện,vĩ độ,kinh độ,địa chỉ,phường,ghi chú\n"
+    "T-1,Lấn chiếm vỉa hè,Chưa xử lý,01/09/2025 08:00,21.0365,105.8490,12 Hàng Mã,Phường Hoàn Kiếm,\n"
+    "T-2,Đỗ xe trái phép,Chưa xử lý,02/09/2025,105.8106,21.0128,Ngõ 1 Láng,Phường Láng,đảo\n"
+    "T-3,Biển quảng cáo,Đã xác minh,03/09/2025,21.0128,105.8106,<img src=x onerror=alert(1)>,"
+    "Phường Hoàn Kiếm,sai phường\n"
+    "T-1,Lấn chiếm vỉa hè,Chưa xử lý,01/09/2025 08:00,21.0365,105.8490,12 Hàng Mã,Phường Hoàn Kiếm,\n"
+    "T-5,Lấn chiếm vỉa hè,Chưa xử lý,04/09/2025,abc,105.85,=1+2,Phường Hoàn Kiếm,\n"
+    "T-6,Vật liệu xây dựng,Chưa xử lý,,21.03,105.85,Phố Huế,,\n"
+).encode()
+
+
+@pytest.fixture
+def store_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'upload.sqlite'}"
+    monkeypatch.setenv("GEO_DATABASE_URL", url)
+    monkeypatch.setenv("GEO_SEED_SAMPLE", "0")
+    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
+    for name in ("GEO_INGEST_MAX_BYTES", "GEO_INGEST_MAX_ROWS", "GEO_INGEST_MAX_CELL_CHARS"):
+        monkeypatch.delenv(name, raising=False)
+    return url
+
+
+def _page(store_url: str, role: str = "field", **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    sign_in_apptest(at, store_url, role, ("00070",) if role == "officer" else ())
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    at.file_uploader(key="upload_file").set_value((name, data, mime))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table holding all of ``columns``."""
+    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
+    assert found, f"no table with the columns {columns!r}"
+    return found[0]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _incidents(url: str) -> int:
+    store = open_store(url)
+    try:
+        return store.row_counts()["incidents"]
+    finally:
+        store.close()
+
+
+def test_upload_preview_summary_commit_end_to_end(store_url):
+    at = _page(store_url)
+    assert [t.value for t in at.title] == ["Tải lên tệp vụ việc"]
+    _upload(at, "bao_cao.csv", CSV)
+    assert not at.error, [e.value for e in at.error]
+    assert [t.value for t in at.text] == ["bao_cao.csv: CSV, mã hoá utf-8, 6 dòng dữ liệu."]
+
+    # preview: the columns and what they map to, the formats found, the first rows
+    mapping = _table(at, "Cột trong tệp").set_index("Cột trong tệp")["Dùng làm"].to_dict()
+    assert mapping["vĩ độ"] == "Vĩ độ" and mapping["kinh độ"] == "Kinh độ"
+    assert mapping["ngày phát hiện"] == "Ngày phát hiện" and mapping["mã"] == "Mã vụ việc"
+    formats = [df.value for df in at.dataframe if "Định dạng" in df.value.columns]
+    assert formats[0].to_dict("records") == [{"Định dạng": "decimal", "Số dòng": 5}]
+    assert formats[1].to_dict("records") == [{"Định dạng": "dd/mm/yyyy", "Số dòng": 5}]
+    first = _table(at, "Kết quả")
+    assert first["Dòng"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert first["Kết quả"].tolist() == ["Hợp lệ"] * 3 + ["Trùng"] + ["Bị loại"] * 2
+    assert first["Ngày phát hiện"].iloc[0] == "01/09/2025 08:00"  # Hà Nội time, as written
+
+    # validation summary: counts, flags, reasons with bilingual messages, duplicates
+    assert _metrics(at) == {
+        "Hợp lệ": "3", "Trùng": "1", "Bị loại": "2", "Cập nhật trạng thái": "0",
+    }  # fmt: skip
+    flags = _table(at, "Cờ", "Số dòng").set_index("Cờ")["Số dòng"].to_dict()
+    assert flags == {
+        "outside": 0, "snapped": 0, "swapped_lat_lon": 1, "ward_mismatch": 1, "no_street": 2,
+    }  # fmt: skip
+    reasons = _table(at, "Lý do").set_index("Lý do")["Số dòng"].to_dict()
+    assert reasons == {"không đọc được toạ độ": 1, "thiếu ngày phát hiện": 1}
+    rejected = _table(at, "Lý do", "Chi tiết", "Dòng")
+    assert rejected["Dòng"].tolist() == [5, 6]
+    assert rejected["Chi tiết"].iloc[0].startswith("Dòng 5, cột “vĩ độ, kinh độ”")
+    duplicates = _table(at, "Trùng dòng")
+    assert duplicates["Dòng"].tolist() == [4] and duplicates["Trùng dòng"].tolist() == [1]
+    assert [b.label for b in at.get("download_button")] == ["Tải các dòng bị loại (CSV)"]
+    # user text is only ever in tables, never markdown or HTML
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert not any("<img" in s or "=1+2" in s for s in shown)
+    assert _incidents(store_url) == 0, "nothing is stored before the commit"
+
+    # commit stores the batch, as the signed-in field user
+    at.button(key="upload_commit").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == [
+        "Đã lưu đợt tải lên số 1: 3 vụ việc mới, 0 cập nhật trạng thái."
+    ]
+    assert "upload_commit" not in _keys(at), "a stored file cannot be committed twice"
+    store = open_store(store_url)
+    try:
+        assert store.row_counts()["incidents"] == 3
+        with store.read() as conn:
+            (batch,) = conn.execute(store.tables["batches"].select()).mappings().all()
+        assert batch["file_name"] == "bao_cao.csv" and batch["actor"] == "test_field"
+        assert batch["counts"]["rejected"] == 2
+    finally:
+        store.close()
+
+    # the same file again: every good row is now a duplicate of a stored incident
+    again = _page(store_url)
+    _upload(again, "bao_cao.csv", CSV)
+    assert _metrics(again)["Hợp lệ"] == "0" and _metrics(again)["Trùng"] == "4"
+    dups = _table(again, "Trùng vụ việc đã lưu số")
+    assert dups["Trùng vụ việc đã lưu số"].notna().sum() == 4
+
+
+def _keys(at: AppTest) -> set[str]:
+    return {b.key for b in at.button if b.key}
+
+
+def test_english_labels_and_messages(store_url):
+    at = _page(store_url, lang="en")
+    assert [t.value for t in at.title] == ["Upload an incident file"]
+    _upload(at, "report.csv", CSV)
+    assert _metrics(at) == {"Accepted": "3", "Duplicate": "1", "Rejected": "2", "Status updates": "0"}
+    reasons = _table(at, "Reason").set_index("Reason")["Rows"].to_dict()
+    assert reasons == {"the coordinates cannot be read": 1, "the reported date is missing": 1}
+    first = _table(at, "Outcome")
+    assert first["Outcome"].tolist()[:4] == ["Accepted"] * 3 + ["Duplicate"]
+    assert "Row 6, column 'ngày phát hiện'" in first["Details"].iloc[5]
+    assert _table(at, "Column in the file").set_index("Column in the file")["Used as"]["vĩ độ"] == (
+        "Latitude"
+    )
+    # switching back re-labels the same preview
+    at.sidebar.radio(key="lang").set_value("vi").run()
+    assert [t.value for t in at.title] == ["Tải lên tệp vụ việc"]
+    assert _metrics(at)["Bị loại"] == "2"
+
+
+def test_xlsx_sheet_choice(store_url):
+    frame = pd.read_csv(io.BytesIO(CSV), dtype=str, keep_default_na=False)
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.iloc[:2].to_excel(writer, sheet_name="Tuần 1", index=False)
+        frame.to_excel(writer, sheet_name="Tuần 2", index=False)
+    at = _page(store_url)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    _upload(at, "bao_cao.xlsx", buffer.getvalue(), xlsx)
+    sheet = at.selectbox[0]
+    assert sheet.label == "Trang tính" and sheet.options == ["Tuần 1", "Tuần 2"]
+    assert sheet.value == "Tuần 1"
+    assert _metrics(at)["Hợp lệ"] == "2"
+    sheet.set_value("Tuần 2").run()
+    assert not at.exception, at.exception
+    assert _metrics(at) == {
+        "Hợp lệ": "3", "Trùng": "1", "Bị loại": "2", "Cập nhật trạng thái": "0",
+    }  # fmt: skip
+    assert "[Tuần 2]" in at.text[0].value
+
+
+def test_viewer_cannot_upload(store_url):
+    at = _page(store_url, "viewer")
+    assert len(at.file_uploader) == 0
+    assert [i.value for i in at.info] == [
+        "Tài khoản của bạn không có quyền tải lên (cần vai trò tổ công tác, cán bộ phường "
+        "hoặc quản trị)."
+    ]
+    # hiding the uploader is not the protection: the service refuses the viewer itself
+    store = open_store(store_url)
+    try:
+        viewer = services.load_user(store, "test_viewer")
+        assert viewer is not None
+        with pytest.raises(AccessDenied):
+            services.preview_upload(store, viewer, CSV, file_name="bao_cao.csv")
+    finally:
+        store.close()
+
+
+def test_signed_out_sees_the_sign_in_form_not_the_uploader(store_url):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert len(at.file_uploader) == 0
+    assert "Tải lên tệp vụ việc" not in [t.value for t in at.title]
+
+
+def test_over_the_size_limit_is_a_clear_error(store_url, monkeypatch):
+    monkeypatch.setenv("GEO_INGEST_MAX_BYTES", "100")
+    at = _page(store_url)
+    _upload(at, "bao_cao.csv", CSV)
+    assert len(at.error) == 1
+    assert "bao_cao.csv" in at.error[0].value and "100" in at.error[0].value
+    assert len(at.metric) == 0
