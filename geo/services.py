@@ -195,9 +195,8 @@ def export(store: Store, actor: User, fmt: str, out: str | Path | None = None, *
 
     Delegates to :func:`geo.exports.export`; the format names are that module's.
     """
-    import importlib
+    from geo import exports
 
-    exports = importlib.import_module("geo.exports")  # written in parallel; see its module
     check(store, actor, "export", object_type="export", object_id=fmt)
     result = exports.export(store, fmt, out, **filters)
     store.audit(
