@@ -18,7 +18,11 @@ _POLYGONAL = ("Polygon", "MultiPolygon")
 
 
 def read_admin_units(
-    path: Path, *, admin_level: str = "6", parent_level: str | None = "4", parent_name: str | None = None
+    path: Path,
+    *,
+    admin_level: str = "6",
+    parent_level: str | None = "4",
+    parent_name: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Administrative relations of ``admin_level`` whose interior lies in the parent unit.
 

@@ -111,7 +111,9 @@ def read_layer(path: str | Path, *, crs: Any = None) -> gpd.GeoDataFrame:
                 f"{path}: cannot read the boundary layer ({exc}).",
             ) from exc
     if layer.empty:
-        raise BoundaryError(f"{path}: lớp không có đối tượng nào.", f"{path}: the layer has no features.")
+        raise BoundaryError(
+            f"{path}: lớp không có đối tượng nào.", f"{path}: the layer has no features."
+        )
     layer = layer[~layer.geometry.isna() & ~layer.geometry.is_empty]
     kinds = set(layer.geom_type.unique())
     if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
@@ -243,7 +245,9 @@ def repair(layer: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[dict[str, An
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
         valid = shapely.make_valid(geoms[i])
-        polygonal = [g for g in shapely.get_parts(valid) if g.geom_type in ("Polygon", "MultiPolygon")]
+        polygonal = [
+            g for g in shapely.get_parts(valid) if g.geom_type in ("Polygon", "MultiPolygon")
+        ]
         fixed[i] = shapely.union_all(polygonal) if polygonal else valid
         row = layer.iloc[i]
         repairs.append({"code": row.get("code"), "name": row.get("name"), "reason": reason})
@@ -252,7 +256,9 @@ def repair(layer: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[dict[str, An
     return out, repairs
 
 
-def measure_overlaps_and_gaps(layer: gpd.GeoDataFrame) -> tuple[float, list[dict[str, Any]], float, int]:
+def measure_overlaps_and_gaps(
+    layer: gpd.GeoDataFrame,
+) -> tuple[float, list[dict[str, Any]], float, int]:
     """Overlap area between units and gap area inside the union, both in m² (UTM 48N).
 
     Overlaps are summed over every intersecting pair, so a sliver shared by two wards
@@ -345,7 +351,9 @@ def simplify_coverage(layer: gpd.GeoDataFrame, max_shift_m: float = 2.0) -> gpd.
     return out
 
 
-def build_default_layer(osm_path: str | Path, out: str | Path, *, max_shift_m: float = 2.0) -> BoundaryReport:
+def build_default_layer(
+    osm_path: str | Path, out: str | Path, *, max_shift_m: float = 2.0
+) -> BoundaryReport:
     """Build the committed ward layer from an OSM XML extract; return its check report."""
     osm_path, out = Path(osm_path), Path(out)
     clean, report = check_layer(read_layer(osm_path), source=str(osm_path))
@@ -382,7 +390,7 @@ def fetch_from_overpass(
         f'(area["name"="{city}"]["admin_level"="{parent_level}"];'
         f'area["name"="Thành phố {city}"]["admin_level"="{parent_level}"];)->.parent;'
         f'(relation(area.parent)["boundary"="administrative"]["admin_level"="{admin_level}"];'
-        f'relation(pivot.parent););(._;>;);out body;'
+        f"relation(pivot.parent););(._;>;);out body;"
     )
     url = osmnx.settings.overpass_url.rstrip("/") + "/interpreter"
     try:

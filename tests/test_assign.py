@@ -80,7 +80,9 @@ def test_points_on_shared_edges_vertices_and_slivers_get_exactly_one_ward(wards)
     assert not shared.is_empty
     vertices = shapely.get_coordinates(shared)
     segments = [shapely.LineString(vertices[i : i + 2]) for i in range(min(len(vertices) - 1, 30))]
-    midpoints = np.array([shapely.get_coordinates(s.interpolate(0.5, normalized=True))[0] for s in segments])
+    midpoints = np.array(
+        [shapely.get_coordinates(s.interpolate(0.5, normalized=True))[0] for s in segments]
+    )
     # A point inside the known overlap sliver of the OSM layer.
     overlap = metric.loc["00643"].intersection(metric.loc["09556"])
     sliver = shapely.get_coordinates(overlap.representative_point())
@@ -92,8 +94,11 @@ def test_points_on_shared_edges_vertices_and_slivers_get_exactly_one_ward(wards)
     assert (result["ward_code"].to_numpy() == expected).all()
     assert result["ward_code"].iloc[-1] == "00643"  # smallest covering code wins in the sliver
     # geopandas.sjoin double-counts that sliver point: it is the case the rule settles.
-    sjoin = gpd.sjoin(gpd.GeoDataFrame(geometry=gpd.points_from_xy(sliver[:, 0], sliver[:, 1]), crs=4326),
-                      wards[["code", "geometry"]], predicate="intersects")
+    sjoin = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=gpd.points_from_xy(sliver[:, 0], sliver[:, 1]), crs=4326),
+        wards[["code", "geometry"]],
+        predicate="intersects",
+    )
     assert len(sjoin) == 2
 
 
@@ -120,7 +125,9 @@ def test_near_miss_is_snapped_and_far_point_is_outside(wards):
     direction /= np.linalg.norm(direction)
     candidates = []
     for distance in (10.0, 20.0, 200.0, 5000.0):  # along the outward direction from the centre
-        p = shapely.Point(edge_point.x + direction[0] * distance, edge_point.y + direction[1] * distance)
+        p = shapely.Point(
+            edge_point.x + direction[0] * distance, edge_point.y + direction[1] * distance
+        )
         candidates.append((p, city.distance(p)))
     pts = gpd.GeoSeries([p for p, _ in candidates], crs=METRIC_CRS).to_crs(4326)
     result = assign_lonlat(pts.x.to_numpy(), pts.y.to_numpy(), wards)
@@ -135,9 +142,15 @@ def test_near_miss_is_snapped_and_far_point_is_outside(wards):
 
 
 def test_assign_wards_keeps_index_and_reprojects(wards):
-    points = gpd.GeoDataFrame(
-        {"id": ["a", "b"]}, geometry=gpd.points_from_xy([105.8490, 110.0], [21.0365, 10.0]), crs=4326
-    ).set_index(pd.Index([10, 20])).to_crs("EPSG:5897")
+    points = (
+        gpd.GeoDataFrame(
+            {"id": ["a", "b"]},
+            geometry=gpd.points_from_xy([105.8490, 110.0], [21.0365, 10.0]),
+            crs=4326,
+        )
+        .set_index(pd.Index([10, 20]))
+        .to_crs("EPSG:5897")
+    )
     result = assign_wards(points, wards)
     assert list(result.index) == [10, 20]
     assert result.loc[10, "ward_code"] == "00070"
@@ -150,11 +163,20 @@ def test_index_is_reused_for_the_same_layer(wards):
 
 def test_assign_cli(tmp_path, repo):
     source = tmp_path / "points.csv"
-    pd.DataFrame({"id": ["1", "2", "3"], "lat": ["21.0365", "21,0211", "10.0"],
-                  "lon": ["105.8490", "105.806", "110.0"]}).to_csv(source, index=False)
+    pd.DataFrame(
+        {
+            "id": ["1", "2", "3"],
+            "lat": ["21.0365", "21,0211", "10.0"],
+            "lon": ["105.8490", "105.806", "110.0"],
+        }
+    ).to_csv(source, index=False)
     out = tmp_path / "out.csv"
-    result = subprocess.run([sys.executable, "-m", "geo", "assign", str(source), "--out", str(out)],
-                            capture_output=True, text=True, cwd=repo)
+    result = subprocess.run(
+        [sys.executable, "-m", "geo", "assign", str(source), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+    )
     assert result.returncode == 0, result.stderr
     assigned = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert assigned["id"].tolist() == ["1", "2", "3"]
@@ -165,8 +187,12 @@ def test_assign_cli(tmp_path, repo):
 def test_assign_cli_bad_file_message(tmp_path, repo):
     source = tmp_path / "nolat.csv"
     source.write_text("x,y\n1,2\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "geo", "assign", str(source), "--out",
-                             str(tmp_path / "o.csv")], capture_output=True, text=True, cwd=repo)
+    result = subprocess.run(
+        [sys.executable, "-m", "geo", "assign", str(source), "--out", str(tmp_path / "o.csv")],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+    )
     assert result.returncode == 2
     assert "nolat.csv" in result.stderr and "Traceback" not in result.stderr
 
@@ -178,4 +204,3 @@ def test_one_row_per_point_at_scale(wards):
     assert len(result) == 50_000
     assert set(result["assign_flag"]) <= {"", "snapped", "outside"}
     assert (result["ward_code"].isna() == (result["assign_flag"] == "outside")).all()
-

@@ -29,7 +29,10 @@ from geo.names import name_key
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "geo", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "geo", *args],
+        capture_output=True,
+        text=True,
+        env=env,
         cwd=Path(__file__).resolve().parents[1],
     )
 
@@ -41,7 +44,14 @@ def test_default_layer_has_126_units_with_official_codes(wards):
     assert len(wards) == 126
     assert wards.crs.to_epsg() == 4326
     assert list(wards.columns) == [
-        "code", "name", "name_en", "kind", "area_km2", "population", "osm_id", "geometry"
+        "code",
+        "name",
+        "name_en",
+        "kind",
+        "area_km2",
+        "population",
+        "osm_id",
+        "geometry",
     ]
     assert wards["code"].str.fullmatch(r"\d{5}").all()
     assert wards["code"].is_unique
@@ -130,7 +140,9 @@ def test_names_only_layer_gets_codes_from_register(tmp_path, three_wards):
     layer.to_file(path, engine="pyogrio")
     loaded = load_boundaries(path)
     assert dict(zip(loaded["code"], loaded["name"], strict=True)) == {
-        "00025": "Phường Giảng Võ", "00070": "Phường Hoàn Kiếm", "00199": "Phường Láng"
+        "00025": "Phường Giảng Võ",
+        "00070": "Phường Hoàn Kiếm",
+        "00199": "Phường Láng",
     }
 
 
@@ -180,12 +192,17 @@ def test_invalid_geometry_is_repaired_and_reported(tmp_path, three_wards):
 
 def test_overlaps_and_gaps_are_measured_in_square_metres(tmp_path):
     # Two 1 km squares in UTM overlapping by 10 m x 1000 m, a third leaving a 10 m gap.
-    squares = [shapely.box(600000, 2320000, 601000, 2321000),
-               shapely.box(600990, 2320000, 601990, 2321000),
-               shapely.box(600000, 2321010, 601990, 2322000)]
-    frame = gpd.GeoDataFrame({"code": ["00004", "00008", "00025"]}, geometry=squares, crs=METRIC_CRS)
+    squares = [
+        shapely.box(600000, 2320000, 601000, 2321000),
+        shapely.box(600990, 2320000, 601990, 2321000),
+        shapely.box(600000, 2321010, 601990, 2322000),
+    ]
+    frame = gpd.GeoDataFrame(
+        {"code": ["00004", "00008", "00025"]}, geometry=squares, crs=METRIC_CRS
+    )
     ring = shapely.box(599000, 2319000, 603000, 2323000).difference(
-        shapely.box(599990, 2319990, 602000, 2322010))
+        shapely.box(599990, 2319990, 602000, 2322010)
+    )
     frame.loc[3] = ["00070", ring]  # a frame around them, so the 10 m strip is an enclosed gap
     path = tmp_path / "squares.gpkg"
     frame.to_file(path, engine="pyogrio")
@@ -221,13 +238,15 @@ def test_bad_inputs_get_clear_bilingual_messages(tmp_path, three_wards):
     _assert_clean_cli_error(corrupt, "zip")
 
     lines = tmp_path / "lines.geojson"
-    gpd.GeoDataFrame({"code": ["1"]}, geometry=[shapely.LineString([(105.8, 21), (105.9, 21.1)])],
-                     crs=4326).to_file(lines, engine="pyogrio")
+    gpd.GeoDataFrame(
+        {"code": ["1"]}, geometry=[shapely.LineString([(105.8, 21), (105.9, 21.1)])], crs=4326
+    ).to_file(lines, engine="pyogrio")
     _assert_clean_cli_error(lines, "LineString", "polygons")
 
     points = tmp_path / "points.geojson"
     gpd.GeoDataFrame({"code": ["1"]}, geometry=[shapely.Point(105.8, 21)], crs=4326).to_file(
-        points, engine="pyogrio")
+        points, engine="pyogrio"
+    )
     _assert_clean_cli_error(points, "Point")
 
     nocrs = tmp_path / "nocrs.shp"
@@ -258,8 +277,13 @@ def test_zip_bomb_is_refused_before_unpacking(tmp_path):
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("Phường Hoà Bình", "hòa bình"), ("Xã Thuỵ Lâm", "Thụy Lâm"), ("Phù  - Đổng", "Phù-Đổng"),
-     ("Ho\u0300a Bi\u0300nh", "Hòa Bình"), ("HOÀN KIẾM", "Phường Hoàn Kiếm")],
+    [
+        ("Phường Hoà Bình", "hòa bình"),
+        ("Xã Thuỵ Lâm", "Thụy Lâm"),
+        ("Phù  - Đổng", "Phù-Đổng"),
+        ("Ho\u0300a Bi\u0300nh", "Hòa Bình"),
+        ("HOÀN KIẾM", "Phường Hoàn Kiếm"),
+    ],
 )
 def test_name_key_ignores_spelling_variants(a, b):
     assert name_key(a) == name_key(b)

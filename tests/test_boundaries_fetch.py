@@ -21,7 +21,7 @@ def recorded_overpass(osm_admin: Path):
     queries: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             length = int(self.headers.get("Content-Length", 0))
             queries.append(urllib.parse.parse_qs(self.rfile.read(length).decode())["data"][0])
             self.send_response(200)

@@ -24,12 +24,16 @@ def _assign(args: argparse.Namespace) -> int:
     try:
         rows = pd.read_csv(args.input, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise IngestError(f"{args.input}: không đọc được CSV ({exc}).",
-                          f"{args.input}: cannot read the CSV ({exc}).") from exc
+        raise IngestError(
+            f"{args.input}: không đọc được CSV ({exc}).",
+            f"{args.input}: cannot read the CSV ({exc}).",
+        ) from exc
     columns = {c.strip().lower(): c for c in rows.columns}
     missing = [c for c in ("lat", "lon") if c not in columns]
     if missing:
-        raise IngestError(f"{args.input}: thiếu cột {missing}.", f"{args.input}: missing columns {missing}.")
+        raise IngestError(
+            f"{args.input}: thiếu cột {missing}.", f"{args.input}: missing columns {missing}."
+        )
     lat = pd.to_numeric(rows[columns["lat"]].str.replace(",", ".", regex=False), errors="coerce")
     lon = pd.to_numeric(rows[columns["lon"]].str.replace(",", ".", regex=False), errors="coerce")
     bad = lat.isna() | lon.isna()

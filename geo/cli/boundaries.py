@@ -15,14 +15,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="boundaries_command", required=True)
 
     build = commands.add_parser("build", help="build the ward layer from an OSM XML extract")
-    build.add_argument("--osm", required=True, type=Path, help="OSM XML with admin_level 6 relations")
+    build.add_argument(
+        "--osm", required=True, type=Path, help="OSM XML with admin_level 6 relations"
+    )
     build.add_argument("--out", type=Path, default=boundaries.DEFAULT_BOUNDARIES)
-    build.add_argument("--max-shift-m", type=float, default=2.0,
-                       help="largest boundary movement allowed by simplification (metres)")
+    build.add_argument(
+        "--max-shift-m",
+        type=float,
+        default=2.0,
+        help="largest boundary movement allowed by simplification (metres)",
+    )
     build.set_defaults(func=_build)
 
-    check = commands.add_parser("check", help="validity, overlaps, gaps and official codes of a layer")
-    check.add_argument("layer", nargs="?", type=Path, help="default: GEO_BOUNDARIES or the committed layer")
+    check = commands.add_parser(
+        "check", help="validity, overlaps, gaps and official codes of a layer"
+    )
+    check.add_argument(
+        "layer", nargs="?", type=Path, help="default: GEO_BOUNDARIES or the committed layer"
+    )
     check.add_argument("--crs", help="CRS to assume when the layer has none, e.g. EPSG:5897")
     check.add_argument("--json", action="store_true", help="print JSON")
     check.set_defaults(func=_check)
@@ -43,7 +53,9 @@ def _print_report(report: boundaries.BoundaryReport, as_json: bool) -> None:
     print(f"  đơn vị / units: {data['count']}  ({data['kinds']})")
     print(f"  hình học lỗi / invalid geometries: {data['invalid']}")
     print(f"  chồng lấn / overlaps: {data['overlaps_m2']} m²   khe hở / gaps: {data['gaps_m2']} m²")
-    print(f"  khớp mã / codes matched: {data['codes_matched']}   không khớp / unmatched: {data['unmatched']}")
+    print(
+        f"  khớp mã / codes matched: {data['codes_matched']}   không khớp / unmatched: {data['unmatched']}"
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
