@@ -9,10 +9,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages._common import Filters, lang, sidebar_filters, store, t, wards
+from app_pages._status import status_form
 from geo.errors import GeoError
 from geo.filters import IncidentFilter, load_view
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
+from geo.snapshot import IncidentSnapshot, load_snapshot, store_version
 from geo.store.queries import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
 
@@ -85,6 +87,13 @@ def _incident_panel(incident_id: int) -> None:
             ),
             hide_index=True,
         )
+    status_form(store(), incident_id, str(row["status"]), row.get("ward_code"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _snapshot(url: str, version: tuple[int, int, int]) -> IncidentSnapshot:
+    """Per store version: a filter change then costs an array mask, not a million-row read."""
+    return load_snapshot(store())
 
 
 def main() -> None:
@@ -112,8 +121,9 @@ def main() -> None:
     )
 
     try:
-        view = load_view(store(), flt, marker_limit=MAX_MARKERS)
-        total = int(store().row_counts().get("incidents", 0))
+        snapshot = _snapshot(store().url, store_version(store()))
+        view = load_view(store(), flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
+        total = len(snapshot)
     except GeoError as exc:
         st.error(exc.message(lang()))
         return
@@ -139,7 +149,12 @@ def main() -> None:
             returned_objects=["last_object_clicked_tooltip"],
         )
     with col_detail:
-        tip = (state or {}).get("last_object_clicked_tooltip") or ""
+        # st_folium keys its widget by the map's content: after a status change recolours a
+        # marker, the last click survives only in session_state["officer_map"] (on_change)
+        last = st.session_state.get("officer_map") or {}
+        tip = (state or {}).get("last_object_clicked_tooltip") or last.get(
+            "last_object_clicked_tooltip"
+        ) or ""
         incident = _INCIDENT_ID.search(tip)
         ward = _WARD_CODE.search(tip)
         if incident:

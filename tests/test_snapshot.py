@@ -1,0 +1,97 @@
+"""geo.snapshot: the in-memory view of the store selects exactly what the store's SQL selects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geo.filters import IncidentFilter, load_view, store_query
+from geo.ingest import ingest
+from geo.snapshot import load_snapshot, store_version
+from geo.store import OPEN_STATES
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
+NOW = dt.datetime(2025, 11, 15, 5, 0, tzinfo=dt.UTC)
+
+FILTERS = [
+    IncidentFilter(),
+    IncidentFilter(wards=("00070",)),
+    IncidentFilter(wards=("00070", "00199"), statuses=("reported", "in_progress")),
+    IncidentFilter(types=("awning",)),
+    IncidentFilter(types=("no_such_type",)),
+    IncidentFilter(statuses=("cleared",), date_from=dt.date(2025, 9, 1)),
+    IncidentFilter(date_from=dt.date(2025, 8, 1), date_to=dt.date(2025, 8, 31)),
+    IncidentFilter(date_to=dt.date(2025, 7, 1)),
+    IncidentFilter(street="hang ma"),
+    IncidentFilter(street="Hàng Mã", wards=("00070",)),
+    IncidentFilter(street="Không Có Phố"),
+    IncidentFilter(overdue=True),
+    IncidentFilter(overdue=True, types=("signboard",)),
+]
+
+
+@pytest.fixture
+def sample_store(store):
+    ingest(SAMPLE, store, actor="test")
+    return store
+
+
+def test_snapshot_selects_what_the_store_selects(sample_store):
+    snapshot = load_snapshot(sample_store)
+    assert len(snapshot) == sample_store.row_counts()["incidents"] > 1000
+    streets = tuple(str(s) for s in snapshot.labels["street"])
+    nonempty = 0
+    for flt in FILTERS:
+        kwargs = store_query(flt, streets)
+        if flt.overdue:  # the store compares with its own clock; give the snapshot a clock
+            kwargs_now = {**kwargs, "overdue_only": False}  # the SQL part without "now"
+            expected = sample_store.incidents(**kwargs_now)
+            due = expected["due_at"]
+            expected = expected[expected["status"].isin(OPEN_STATES) & due.notna() & (due < NOW)]
+            got = snapshot.mask(**kwargs, now=NOW)
+        else:
+            expected = sample_store.incidents(**kwargs)
+            got = snapshot.mask(**kwargs)
+        assert sorted(snapshot.ids[got]) == sorted(expected["id"].astype(int)), flt
+        nonempty += bool(len(expected))
+    assert nonempty >= len(FILTERS) - 3  # the filters above really select something
+    bbox = (105.84, 21.02, 105.86, 21.04)
+    inside = sample_store.incidents(bbox=bbox)
+    assert 0 < len(inside) < len(snapshot)
+    assert sorted(snapshot.ids[snapshot.mask(bbox=bbox)]) == sorted(inside["id"].astype(int))
+
+
+def test_load_view_with_a_snapshot_matches_the_sql_view(sample_store):
+    snapshot = load_snapshot(sample_store)
+    for flt in (
+        IncidentFilter(),
+        IncidentFilter(wards=("00070",)),
+        IncidentFilter(street="hang ma"),
+    ):
+        plain = load_view(sample_store, flt, marker_limit=200)
+        fast = load_view(sample_store, flt, marker_limit=200, snapshot=snapshot)
+        assert fast.matched == plain.matched > 0, flt
+        if plain.matched > 200:  # density: the same points
+            for column in ("lat", "lon"):
+                assert np.allclose(
+                    np.sort(fast.incidents[column].to_numpy(float)),
+                    np.sort(plain.incidents[column].to_numpy(float)),
+                )
+        else:  # markers: the store's own rows
+            assert list(fast.incidents["id"]) == list(plain.incidents["id"])
+
+
+def test_every_write_changes_the_version(sample_store):
+    before = store_version(sample_store)
+    snapshot = load_snapshot(sample_store)
+    assert snapshot.version == before
+    first = int(sample_store.incidents(statuses=["reported"], limit=1)["id"].iloc[0])
+    sample_store.change_status(first, "verified", actor="test", note="checked")
+    after = store_version(sample_store)
+    assert after != before and after[:2] == before[:2]  # same incidents, one more audit entry
+    fresh = load_snapshot(sample_store)
+    position = int(np.flatnonzero(fresh.ids == first)[0])
+    assert fresh.labels["status"][fresh.codes["status"][position]] == "verified"
