@@ -12,7 +12,7 @@ from importlib import resources
 
 import pandas as pd
 
-from geo.names import name_key, unit_kind
+from geo.names import ascii_key, name_key, strip_unit_prefix, unit_kind
 
 HANOI = "Thành phố Hà Nội"
 
@@ -47,23 +47,81 @@ def canonical_names(codes: pd.Series, province: str = HANOI) -> pd.Series:
     return codes.map(register)
 
 
+@lru_cache(maxsize=4)
+def _legacy_wards(province: str = HANOI) -> pd.DataFrame:
+    """Pre-2025 wards with their districts, for names written without a district."""
+    db = resources.files("vietnamadminunits") / "data" / "dataset.db"
+    with resources.as_file(db) as path, sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        frame = pd.read_sql_query(
+            "SELECT ward, district FROM admin_units_legacy WHERE province = ?",
+            con,
+            params=(province,),
+        )
+    frame["ascii"] = frame["ward"].map(lambda n: ascii_key(strip_unit_prefix(n)))
+    return frame
+
+
+_ASCII_PREFIXES = ("phuong", "xa", "thi_tran")
+
+
+def _unique(codes: pd.Series) -> str | None:
+    values = codes.unique()
+    return str(values[0]) if len(values) == 1 else None
+
+
 @lru_cache(maxsize=4096)
 def ward_code_from_text(text: str, province: str = HANOI) -> str | None:
     """The 2025 ward code named by free text, old names included; None when unknown.
 
-    "Phường Láng" is looked up in the 2025 register first. Failing that, the text is
-    read as a pre-2025 address ("Phường Hàng Mã, Quận Hoàn Kiếm") and converted.
+    Tried in order: the 2025 register by name (diacritics kept, then dropped when that
+    is unambiguous); the pre-2025 address converter ("Phường Hàng Mã, Quận Hoàn Kiếm");
+    and an old ward name without its district when only one district had it.
     """
     if not text or not text.strip():
         return None
     register = official_wards(province)
     first_part = text.split(",")[0]
-    direct = register.loc[register["key"] == name_key(first_part), "code"]
-    if len(direct) == 1:
-        return str(direct.iloc[0])
+    direct = _unique(register.loc[register["key"] == name_key(first_part), "code"])
+    if direct:
+        return direct
+    has_district = "," in text.strip(", ")
+    if not has_district:
+        legacy_text = _match_without_district(ascii_key(first_part), register, province)
+        if legacy_text is None or legacy_text.isdigit():
+            return legacy_text
+        text = legacy_text
+    return _convert_legacy(text, province)
+
+
+def _match_without_district(words: str, register: pd.DataFrame, province: str) -> str | None:
+    """A 2025 code, or "old ward, old district" to convert, for a bare (maybe ASCII) name.
+
+    A leading "phuong"/"xa"/"thi tran" is read as the unit kind, unless only the
+    whole text is a name ("Xa La").
+    """
+    kind = next((k for k in _ASCII_PREFIXES if words.startswith(k + "_")), None)
+    readings: list[tuple[str | None, str]] = [(kind, words[len(kind) + 1 :])] if kind else []
+    readings.append((None, words))
+    legacy = _legacy_wards(province)
+    register_plain = register["name"].map(lambda n: ascii_key(strip_unit_prefix(n)))
+    for unit_kind_, plain in readings:
+        current = register_plain == plain
+        old = legacy["ascii"] == plain
+        if unit_kind_:
+            current &= register["name"].map(ascii_key).str.startswith(unit_kind_ + "_")
+            old &= legacy["ward"].map(ascii_key).str.startswith(unit_kind_ + "_")
+        if current.sum() == 1:
+            return str(register.loc[current, "code"].iloc[0])
+        if old.sum() == 1:
+            match = legacy[old]
+            return f"{match['ward'].iloc[0]}, {match['district'].iloc[0]}"
+    return None
+
+
+def _convert_legacy(text: str, province: str) -> str | None:
     from vietnamadminunits import convert_address
 
-    address = text if name_key(province) in name_key(text) else f"{text}, {province}"
+    address = text if ascii_key(province.split(" ", 2)[-1]) in ascii_key(text) else f"{text}, {province}"
     try:
         unit = convert_address(address)
     except Exception:  # the converter raises plain exceptions on unknown names

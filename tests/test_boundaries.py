@@ -292,3 +292,22 @@ def test_name_key_ignores_spelling_variants(a, b):
 def test_name_key_keeps_real_differences():
     assert name_key("Hà Đông") != name_key("Hải Đông")
     assert name_key("Phú Lương") != name_key("Phú Lượng")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Phường Láng", "00199"),
+        ("phuong hoan kiem", "00070"),  # no diacritics
+        ("Phường Hàng Mã, Quận Hoàn Kiếm", "00070"),  # a pre-2025 ward, converted
+        ("Phường Hàng Mã", "00070"),  # old name without its district: only one had it
+        ("Xã Hoà Bình", "10183"),  # old commune of Thường Tín, now Xã Thường Tín
+        ("Phường Hoà Bình", None),  # no phường of that name: the kind must agree
+        ("Nowhere", None),
+        ("", None),
+    ],
+)
+def test_ward_code_from_text(text, code):
+    from geo.admin_units import ward_code_from_text
+
+    assert ward_code_from_text(text) == code
