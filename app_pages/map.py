@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages._common import Filters, lang, sidebar_filters, store, t, wards
+from app_pages._status import status_form
 from geo.errors import GeoError
 from geo.filters import IncidentFilter, load_view
 from geo.i18n import status_label, type_label
@@ -86,6 +87,7 @@ def _incident_panel(incident_id: int) -> None:
             ),
             hide_index=True,
         )
+    status_form(store(), incident_id, str(row["status"]), row.get("ward_code"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -147,7 +149,12 @@ def main() -> None:
             returned_objects=["last_object_clicked_tooltip"],
         )
     with col_detail:
-        tip = (state or {}).get("last_object_clicked_tooltip") or ""
+        # st_folium keys its widget by the map's content: after a status change recolours a
+        # marker, the last click survives only in session_state["officer_map"] (on_change)
+        last = st.session_state.get("officer_map") or {}
+        tip = (state or {}).get("last_object_clicked_tooltip") or last.get(
+            "last_object_clicked_tooltip"
+        ) or ""
         incident = _INCIDENT_ID.search(tip)
         ward = _WARD_CODE.search(tip)
         if incident:
