@@ -6,7 +6,6 @@ import io
 import os
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,11 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'auth.sqlite'}")
-    yield s
-    s.close()
+# ``store`` (tests/conftest.py): a fresh store on SQLite and on PostGIS.
 
 
 # -- passwords ---------------------------------------------------------------------------
@@ -236,27 +231,6 @@ def test_hostile_user_names_are_refused_and_stored_text_stays_data(store):
     with pytest.raises(AccessDenied):
         services.authenticate(store, "' OR '1'='1", "' OR '1'='1")
     assert list(services.list_users(store, boss)["username"]) == ["boss"]
-
-
-@pytest.mark.postgis
-def test_accounts_on_postgis():
-    url = os.environ.get("GEO_TEST_POSTGIS_URL")
-    if not url:
-        if os.environ.get("GEO_REQUIRE_POSTGIS"):
-            pytest.fail("GEO_REQUIRE_POSTGIS is set but GEO_TEST_POSTGIS_URL is not")
-        pytest.skip("no PostGIS server: set GEO_TEST_POSTGIS_URL")
-    store = open_store(url)
-    try:
-        suffix = uuid.uuid4().hex[:8]
-        boss = User(f"boss{suffix}", frozenset({"admin"}))  # a label for the audit log
-        lan = services.add_user(store, boss, f"lan{suffix}", "lan-password-123", ["officer"], ["Láng"])
-        assert services.authenticate(store, f"lan{suffix}", "lan-password-123") == lan
-        services.disable_user(store, boss, f"lan{suffix}")
-        assert services.load_user(store, f"lan{suffix}").disabled  # type: ignore[union-attr]
-        listed = services.list_users(store, boss)
-        assert f"lan{suffix}" in set(listed["username"])
-    finally:
-        store.close()
 
 
 # -- the command line --------------------------------------------------------------------

@@ -242,3 +242,31 @@ def test_disabling_takes_effect_on_the_next_request(world):
     fresh = services.load_user(store, "temp_officer")
     with pytest.raises(AccessDenied, match="temp_officer"):
         services.change_status(store, fresh, incident, "verified")  # type: ignore[arg-type]
+
+
+def test_the_three_named_rules_on_both_backends(store, wards):
+    """Field cannot change a status; Láng's officer cannot clear Hoàn Kiếm; a viewer cannot
+    upload — on SQLite and on PostGIS (``store`` is parametrised in conftest)."""
+    store.ensure_wards(wards)
+    store.commit_batch(
+        {"file_name": "k.csv", "sha256": "0" * 64, "source": "test"}, incident_frame(),
+        pd.DataFrame(columns=["incident_id", "to_status", "at", "note"]), actor="test",
+    )
+    stored = store.incidents(limit=None)
+    hk = int(stored.loc[(stored["ward_code"] == HOAN_KIEM) & (stored["status"] == "reported"), "id"].iloc[0])
+    boss = services.create_first_admin(store, "boss", "a-long-admin-password")
+    field = services.add_user(store, boss, "field", "field-password-1", ["field"])
+    lang = services.add_user(store, boss, "lang", "lang-password-12", ["officer"], [LANG])
+    viewer = services.add_user(store, boss, "viewer", "viewer-password-1", ["viewer"])
+    with pytest.raises(AccessDenied):
+        services.change_status(store, field, hk, "verified")
+    with pytest.raises(AccessDenied):
+        services.change_status(store, lang, hk, "cleared")
+    with pytest.raises(AccessDenied):
+        services.ingest_file(store, viewer, _csv(1), file_name="v.csv", wards=wards)
+    assert store.incident(hk).incident["status"] == "reported"
+    assert store.row_counts()["batches"] == 1
+    denied = store.audit_log()
+    assert list(denied.loc[denied["action"] == "denied", "actor"])[::-1] == ["field", "lang", "viewer"]
+    services.change_status(store, boss, hk, "cleared", "admin can")
+    assert store.incident(hk).incident["status"] == "cleared"
