@@ -206,8 +206,12 @@ class Store:
                             "The database has no PostGIS extension and it cannot be created; "
                             "run 'CREATE EXTENSION postgis' as a superuser.",
                         ) from exc
-            if not inspect(conn).has_table("schema_version"):
-                self.metadata.create_all(conn)
+            # Look in the schema we write to, not everything on the search path: a store in
+            # its own PostgreSQL schema must not adopt tables it merely sees in "public".
+            schema = conn.execute(text("SELECT current_schema()")).scalar() if self.is_postgis else None
+            if not inspect(conn).has_table("schema_version", schema=schema):
+                # DDL is transactional on both backends: no table exists without schema_version
+                self.metadata.create_all(conn, checkfirst=False)
                 guards = _postgis.install_guards if self.is_postgis else _sqlite.install_guards
                 guards(conn, APPEND_ONLY)
                 conn.execute(
@@ -401,11 +405,9 @@ class Store:
         rows = list(
             zip(
                 positions.tolist(),
-                _objects(keys["source"]),
-                _objects(source_id.astype(object).where(source_id.notna(), None).map(
-                    lambda v: None if v is None else str(v)
-                )),
-                _objects(keys["fingerprint"]),
+                _texts(keys["source"]),
+                _texts(source_id),
+                _texts(keys["fingerprint"]),
                 strict=True,
             )
         )
