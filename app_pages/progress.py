@@ -117,28 +117,30 @@ def _before_after(layer, f: dict, series: pd.DataFrame) -> None:
         st.warning(t("progress.bad_dates"))
         return
     url = L.store_url()
+    # new in between = growth of open + cleared (no third read); cleared in between is
+    # read directly: a status history can reopen, so growth of "cleared" is not it
     before = L.ward_stats(url, None, a)
     after = L.ward_stats(url, None, b)
-    between = L.ward_stats(url, a + dt.timedelta(days=1), b)
-    scope = pd.Series(True, index=before.index)
-    if f["level"] == "ward":
-        scope = before["ward_code"] == f["key"]
+    start = a + dt.timedelta(days=1)
     if f["level"] == "street":
         s_before = L.street_stats(url, None, a, None)
         s_after = L.street_stats(url, None, b, None)
-        s_between = L.street_stats(url, a + dt.timedelta(days=1), b, None)
+        s_between = L.street_stats(url, start, b, None)
 
         def pick(frame: pd.DataFrame, col: str) -> int:
             return int(frame.loc[frame["street"] == f["key"], col].sum())
 
-        counts = (pick(s_before, "open"), pick(s_after, "open"), pick(s_between, "new"), pick(s_between, "cleared_in_period"))
+        o_a, c_a, o_b, c_b = (pick(s_before, "open"), pick(s_before, "cleared"), pick(s_after, "open"), pick(s_after, "cleared"))
+        cleared = pick(s_between, "cleared_in_period")
     else:
-        counts = (
-            int(before.loc[scope, "open"].sum()),
-            int(after.loc[scope, "open"].sum()),
-            int(between.loc[scope, "new"].sum()),
-            int(between.loc[scope, "cleared_in_period"].sum()),
-        )
+        between = L.ward_stats(url, start, b)
+        scope_a = before["ward_code"] == f["key"] if f["level"] == "ward" else slice(None)
+        scope_b = after["ward_code"] == f["key"] if f["level"] == "ward" else slice(None)
+        scope_c = between["ward_code"] == f["key"] if f["level"] == "ward" else slice(None)
+        o_a, c_a = int(before.loc[scope_a, "open"].sum()), int(before.loc[scope_a, "cleared"].sum())
+        o_b, c_b = int(after.loc[scope_b, "open"].sum()), int(after.loc[scope_b, "cleared"].sum())
+        cleared = int(between.loc[scope_c, "cleared_in_period"].sum())
+    counts = (o_a, o_b, (o_b + c_b) - (o_a + c_a), cleared)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(t("progress.open_before"), counts[0])
     c2.metric(t("progress.open_after"), counts[1], delta=counts[1] - counts[0], delta_color="inverse")

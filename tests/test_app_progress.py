@@ -66,6 +66,13 @@ def test_city_then_street_changes_the_figures(sample_store_url, monkeypatch):
 def test_before_after_dates_change_the_counts(sample_store_url, monkeypatch):
     at = _run(sample_store_url, monkeypatch, a="2025-08-01", b="2025-09-01")
     first = _metrics(at)
+    from geo.store import open_store
+
+    store = open_store(sample_store_url)
+    direct = store.ward_stats(dt.date(2025, 8, 2), dt.date(2025, 9, 1))
+    assert int(first["Mới giữa hai ngày"]) == int(direct["new"].sum())
+    assert int(first["Xử lý giữa hai ngày"]) == int(direct["cleared_in_period"].sum())
+    store.close()
     assert at.date_input(key="p_a").value.isoformat() == "2025-08-01"
     at.date_input(key="p_b").set_value(dt.date(2025, 12, 1)).run()
     _ok(at)
