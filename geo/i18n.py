@@ -173,8 +173,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "upload.rejected_rows": ("Các dòng bị loại", "Rejected rows"),
     "upload.map": ("Các điểm hợp lệ", "Accepted points"),
     "upload.map_caption": (
-        "Số trên mỗi điểm là số dòng trong tệp.",
-        "The number on each point is its row in the file.",
+        "Số “#” trong chú thích của mỗi điểm là số dòng trong tệp.",
+        "The “#” number in a point's tooltip is its row in the file.",
     ),
     "upload.download_rejects": ("Tải các dòng bị loại (CSV)", "Download the rejected rows (CSV)"),
     "upload.commit": ("Lưu vào kho dữ liệu", "Store in the database"),
