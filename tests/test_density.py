@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 import rasterio
-from _incidents import make_store, random_incidents
+from _incidents import incident_frame, make_store, random_incidents
 from PIL import Image
 from pyproj import Transformer
 
@@ -125,7 +125,7 @@ def test_density_map_switches_from_heatmap_to_grid_image(wards):
 def test_density_cli_writes_a_geotiff(tmp_path, wards, capsys):
     from geo.cli import main
 
-    store = make_store(tmp_path / "s.sqlite", wards, [random_incidents(50, seed=3)])
+    store = make_store(tmp_path / "s.sqlite", wards, [random_incidents(47, seed=3), incident_frame()])
     out = tmp_path / "out" / "density.tif"
     rc = main(["density", "--out", str(out), "--database", store.url, "--cell", "500"])
     assert rc == 0
@@ -140,6 +140,9 @@ def test_density_cli_writes_a_geotiff(tmp_path, wards, capsys):
         cleared = int(src.read(1).sum())
     assert rc == 0 and 0 < cleared < 50
     assert main(["density", "--out", str(out), "--database", store.url, "--status", "nonsense"]) == 2
+    rc = main(["density", "--out", str(out), "--database", store.url, "--ward", "Hoàn Kiếm"])
+    with rasterio.open(out) as src:
+        assert rc == 0 and int(src.read(1).sum()) == 2  # the two Hàng Mã incidents
 
 
 def test_grid_dataclass_bounds_match_transform():

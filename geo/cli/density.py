@@ -52,16 +52,15 @@ def _run(args: argparse.Namespace) -> int:
         from geo.boundaries import load_boundaries
 
         wards = load_boundaries(args.boundaries)
-    filters = {
-        "wards": [ward_code(w, wards["code"]) for w in args.ward] if wards is not None else None,
-        "statuses": _codes(args.status, "--status", status_code, STATE_CODES),
-        "types": _codes(args.type, "--type", type_code, TYPE_CODES),
-        "date_from": parse_date(args.date_from, "--from"),
-        "date_to": parse_date(args.date_to, "--to"),
-    }
+    codes = [ward_code(w, wards["code"]) for w in args.ward] if wards is not None else None
+    statuses = _codes(args.status, "--status", status_code, STATE_CODES)
+    types = _codes(args.type, "--type", type_code, TYPE_CODES)
+    date_from, date_to = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
     store = open_store(args.database)
     try:
-        lon, lat = incident_points(store, **filters)
+        lon, lat = incident_points(
+            store, wards=codes, statuses=statuses, types=types, date_from=date_from, date_to=date_to
+        )
     finally:
         store.close()
     grid = density_grid(lon, lat, cell_m=args.cell, bbox=HANOI_BBOX)
