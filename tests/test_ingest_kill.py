@@ -14,6 +14,7 @@ import pandas as pd
 
 from geo.ingest import ingest
 from geo.store import open_store
+from tests._signin import ensure_account
 from tests.test_ingest_formats import ROWS, csv_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,8 +56,10 @@ def test_kill_mid_batch_leaves_the_store_unchanged(tmp_path, wards):
     big = tmp_path / "big.csv"
     _big_file(big, 200_000)
     env = dict(os.environ, GEO_DATABASE_URL=f"sqlite:///{db_path}")
+    field_user = ensure_account(f"sqlite:///{db_path}", "field")
+    before = open_store(f"sqlite:///{db_path}").row_counts()  # the account is part of it
     proc = subprocess.Popen(
-        [sys.executable, "-m", "geo", "ingest", str(big), "--json"],
+        [sys.executable, "-m", "geo", "ingest", str(big), "--json", "--user", field_user],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

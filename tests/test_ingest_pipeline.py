@@ -178,7 +178,12 @@ def test_limits(tmp_path, wards, monkeypatch):
 
 
 def _cli(args, tmp_path, db_path):
-    env = dict(os.environ, GEO_DATABASE_URL=f"sqlite:///{db_path}")
+    from tests._signin import ensure_account
+
+    url = f"sqlite:///{db_path}"
+    env = dict(os.environ, GEO_DATABASE_URL=url)
+    if "--user" not in args:  # the CLI acts as a real account with the upload right
+        args = [*args, "--user", ensure_account(url, "field")]
     return subprocess.run(
         [sys.executable, "-m", "geo", "ingest", *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
@@ -193,8 +198,13 @@ def test_cli_json_rejects_and_dry_run(tmp_path):
     dry = _cli([str(path), "--json", "--dry-run"], tmp_path, db_path)
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["dry_run"] is True
+    nobody = _cli([str(path), "--json", "--user", "to_truong"], tmp_path, db_path)
+    assert nobody.returncode == 2 and "to_truong" in nobody.stderr  # no such account
+    from tests._signin import ensure_account
+
+    field_user = ensure_account(f"sqlite:///{db_path}", "field")
     done = _cli([str(path), "--json", "--rejects", str(tmp_path / "rej.csv"),
-                 "--user", "to_truong", "--source", "hk"], tmp_path, db_path)  # fmt: skip
+                 "--user", field_user, "--source", "hk"], tmp_path, db_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["accepted"], summary["rejected"]) == (2, 1)
@@ -212,7 +222,7 @@ def test_cli_json_rejects_and_dry_run(tmp_path):
             ).one()
         assert batch[0] == "cli.csv"
         assert batch[1] == summary["sha256"] and len(batch[1]) == 64
-        assert batch[2] == "to_truong"
+        assert batch[2] == field_user
         assert json.loads(batch[3])["rejected"] == 1
     finally:
         store.close()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
 from pathlib import Path
 
-from geo.ingest import IngestResult, ingest
+from geo.cli._actor import acting_user, add_actor_argument
+from geo.ingest import IngestResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,28 +26,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", help="namespace of the file's ids (default: file name)")
     parser.add_argument("--dry-run", action="store_true", help="read and check, store nothing")
     parser.add_argument("--strict", action="store_true", help="reject points outside Hà Nội")
-    parser.add_argument("--user", help="who sends the file (default: the OS user)")
+    add_actor_argument(parser)
     parser.set_defaults(func=_ingest)
 
 
-def _actor(args: argparse.Namespace) -> str:
-    if args.user:
-        return str(args.user)
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return os.environ.get("USER", "cli")
-
-
 def _ingest(args: argparse.Namespace) -> int:
+    from geo import services
     from geo.store import open_store
 
     store = open_store()
     try:
-        result: IngestResult = ingest(
-            args.file,
+        # The same rights check as the upload page: the account needs the upload right,
+        # and the status-change right in the wards of any stored incident the file moves.
+        result: IngestResult = services.ingest_file(
             store,
-            actor=_actor(args),
+            acting_user(store, args),
+            args.file,
             dry_run=args.dry_run,
             crs=args.crs,
             sheet=args.sheet,
