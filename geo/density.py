@@ -24,7 +24,7 @@ from affine import Affine
 from pyproj import Transformer
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
-from geo.metrics import MetricError
+from geo.errors import MetricError
 
 DEFAULT_CELL_M = 200.0
 #: Above this many points the page draws the grid image instead of a folium HeatMap.

@@ -46,6 +46,10 @@ class StorageError(GeoError, RuntimeError):
     """The store cannot be opened, migrated or written."""
 
 
+class MetricError(GeoError, ValueError):
+    """An unknown metric, matrix value or density option was asked for."""
+
+
 class NotFound(GeoError, LookupError):
     """An incident, user or ward that does not exist."""
 

@@ -34,11 +34,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import METRIC_CRS
-from geo.errors import GeoError
-
-
-class MetricError(GeoError, ValueError):
-    """An unknown metric or matrix value was asked for."""
+from geo.errors import MetricError
 
 
 @dataclass(frozen=True)

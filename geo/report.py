@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
-from geo.errors import NotFound
+from geo.errors import MetricError, NotFound
 from geo.i18n import status_label, t
 from geo.maps import OTHER_COLOR, STATUS_COLORS
-from geo.metrics import MetricError, format_value, load_ward_metrics
+from geo.metrics import format_value, load_ward_metrics
 
 Format = Literal["pdf", "png"]
 FORMATS: tuple[str, ...] = ("pdf", "png")

@@ -22,7 +22,7 @@ from geo.density import (
     to_web_mercator,
     write_geotiff,
 )
-from geo.metrics import MetricError
+from geo.errors import MetricError
 
 TO_UTM = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
 
