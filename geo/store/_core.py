@@ -565,8 +565,14 @@ class Store:
                     [batch_id] * n if c == "batch_id" else columns[c] for c in INCIDENT_INSERT_COLUMNS[1:]
                 ]
                 rows = list(zip(*values, strict=True))
-                bulk = _postgis.bulk_insert if self.is_postgis else _sqlite.bulk_insert
-                bulk(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
+                if self.is_postgis:
+                    _postgis.bulk_insert(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
+                else:
+                    _sqlite.widen_cache(conn, n)
+                    try:
+                        _sqlite.bulk_insert(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
+                    finally:
+                        _sqlite.reset_cache(conn)
                 conn.execute(
                     text(
                         "INSERT INTO status_events (incident_id, from_status, to_status, at, actor, "
