@@ -277,3 +277,10 @@ def test_ensure_wards_keeps_versions(store):
     assert current["code"].tolist() == [WEST] and current["name"].tolist() == ["Phường Tây Mới"]
     assert current.geometry.iloc[0].equals(layer.geometry.iloc[0])
     assert count(store, "wards") == 3  # history kept: two old versions closed, one new
+
+
+def test_reloading_the_default_layer_changes_nothing(store, wards):
+    """Wards without an English name (NaN once read back) must not look changed."""
+    assert store.ensure_wards(wards) == {"added": 126, "changed": 0, "retired": 0}
+    assert store.ensure_wards(wards) == {"added": 0, "changed": 0, "retired": 0}
+    assert count(store, "wards") == 126

@@ -331,7 +331,10 @@ class Store:
                 }
                 old = current.get(code)
                 if old is not None:
-                    same = all(getattr(old, k) == record[k] for k in ("name", "name_en", "kind"))
+                    # pandas reads a missing text as NaN, the record holds None: same value.
+                    same = all(
+                        value({k: getattr(old, k)}, k) == record[k] for k in ("name", "name_en", "kind")
+                    )
                     if same and shapely.equals_exact(old.geometry, geom, 1e-12):
                         continue
                     conn.execute(
