@@ -82,11 +82,17 @@ def _seeded(url: str) -> bool:
         return False
 
 
+_SEED_CHECKED: set[str] = set()  # store URLs this process has seeded or found seeded
+
+
 def store() -> Any:
     """The incident store of ``GEO_DATABASE_URL`` (or the default), opened once per URL."""
     url = os.environ.get("GEO_DATABASE_URL", "")
     opened = _store_cached(url)
-    _seeded(url)
+    if url not in _SEED_CHECKED:
+        with st.spinner(t("app.seeding")):  # a few seconds, once, on a fresh store
+            _seeded(url)
+        _SEED_CHECKED.add(url)
     return opened
 
 

@@ -18,6 +18,10 @@ LABELS: dict[str, tuple[str, str]] = {
     # app shell
     "app.title": ("Giám sát trật tự đô thị Hà Nội", "Hanoi urban-order monitor"),
     "app.language": ("Ngôn ngữ", "Language"),
+    "app.seeding": (
+        "Đang mở kho dữ liệu (lần đầu: nạp dữ liệu mẫu giả lập)…",
+        "Opening the store (first start: loading the synthetic sample)…",
+    ),
     "lang.vi": ("Tiếng Việt", "Tiếng Việt"),
     "lang.en": ("English", "English"),
     "nav.map": ("Bản đồ", "Map"),

@@ -121,3 +121,22 @@ def test_two_processes_starting_at_once_seed_once(store_url, seed_on, small_samp
         assert len(_batches(store)) == 1
     finally:
         store.close()
+
+
+def test_the_app_seeds_a_fresh_store_on_first_start(tmp_path, monkeypatch, seed_on):
+    from streamlit.testing.v1 import AppTest
+
+    url = f"sqlite:///{tmp_path / 'fresh_app.sqlite'}"
+    monkeypatch.setenv("GEO_DATABASE_URL", url)
+    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    # nobody is signed in yet: the first-admin form, over a store that now holds the sample
+    assert [s.value for s in at.subheader] == ["Tạo tài khoản quản trị đầu tiên"]
+    store = open_store(url)
+    try:
+        assert store.row_counts()["incidents"] == 5000
+        assert [b["source"] for b in _batches(store)] == ["sample"]
+    finally:
+        store.close()
