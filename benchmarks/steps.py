@@ -264,9 +264,9 @@ def assign(csv: str, repeats: int = 3) -> dict[str, Any]:
 def payload(url: str) -> dict[str, Any]:
     """Bytes of the officers' map for the city view and one ward's view.
 
-    Built as the map page builds it (``geo.filters.load_view`` on the store →
-    ``geo.maps.ward_map`` with served assets); the bytes are the HTML document with its
-    embedded data, the Leaflet files themselves being static and cached.
+    Built as the map page builds it (``geo.filters.load_view`` on the store and its
+    snapshot → ``geo.maps.ward_map`` with served assets); the bytes are the HTML document
+    with its embedded data, the Leaflet files themselves being static and cached.
     """
     from geo.boundaries import load_boundaries
     from geo.filters import IncidentFilter, load_view
@@ -277,10 +277,17 @@ def payload(url: str) -> dict[str, Any]:
     store = open_store(url)
     views = {}
     try:
+        snapshot = None
+        try:
+            from geo.snapshot import load_snapshot
+        except ImportError:  # an older page without the snapshot
+            pass
+        else:
+            snapshot, snapshot_s = _timed(lambda: load_snapshot(store))
         for name, flt in (("city", IncidentFilter()), ("ward", IncidentFilter(wards=(WARD_VIEW,)))):
 
             def build(flt: IncidentFilter = flt) -> tuple[int, str]:
-                view = load_view(store, flt, marker_limit=MAX_MARKERS)
+                view = load_view(store, flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
                 fmap = ward_map(layer, view.incidents, lang="vi", selected=flt.wards)
                 return view.matched, map_html(fmap)
 
@@ -300,6 +307,7 @@ def payload(url: str) -> dict[str, Any]:
         store.close()
     return {
         "seconds": sum(v["build_s"] for v in views.values()),
+        "snapshot_s": snapshot_s if snapshot is not None else None,
         "stored": stored,
         "views": views,
     }
