@@ -15,6 +15,7 @@ import streamlit as st
 
 from app_pages._auth import current_user
 from app_pages._common import lang, t
+from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
 from geo.i18n import status_label
@@ -63,7 +64,7 @@ def status_form(store: Any, incident_id: int, current: str, ward_code: Any) -> N
             services.change_status(store, user, incident_id, to_state, note or None)
             message = t("status.done", id=incident_id, status=status_label(to_state, lang()))
     except GeoError as exc:
-        st.error(exc.message(lang()))
+        st.error(md_plain(exc.message(lang())))
         return
     st.session_state[_FLASH] = message
     st.cache_data.clear()  # leaders' pages cache aggregates by store URL

@@ -18,12 +18,14 @@ from streamlit_folium import st_folium
 
 from app_pages._auth import current_user
 from app_pages._common import lang, store, t, wards
+from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
 from geo.exports import neutralise_frame
 from geo.i18n import status_label, type_label
 from geo.ingest import FLAGS, REASONS, IngestPreview
 from geo.maps import ward_map
+from geo.safe_text import display_text
 from geo.store.queries import LOCAL_TZ
 
 #: session key → {"key": (sha256, sheet, user), "preview": IngestPreview, "batch": int | None}
@@ -93,7 +95,7 @@ def _show_preview(p: IngestPreview) -> None:
     st.text(
         t(
             "upload.file_info",
-            name=p.file_name + (f" [{p.sheet}]" if p.sheet else ""),
+            name=display_text(p.file_name + (f" [{p.sheet}]" if p.sheet else "")),
             format=p.file_format.upper(),
             encoding=p.encoding or "-",
             rows=len(p.rows),
@@ -265,7 +267,7 @@ def _commit(user: auth.User, entry: dict[str, Any]) -> None:
         try:
             result = services.commit_upload(store(), user, p)
         except GeoError as exc:
-            st.error(exc.message(lang()))
+            st.error(md_plain(exc.message(lang())))
             return
         entry["batch"] = result.batch_id
         entry["done"] = {
@@ -292,7 +294,7 @@ def main() -> None:
     try:
         entry = _preview(user, data, uploaded.name, st.session_state.get(sheet_key))
     except GeoError as exc:
-        st.error(exc.message(lang()))
+        st.error(md_plain(exc.message(lang())))
         return
     p: IngestPreview = entry["preview"]
     if len(p.sheets) > 1:

@@ -14,6 +14,7 @@ from _signin import ensure_account, sign_in_apptest
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
+from app_pages._safe import md_unescape
 from geo import services
 from geo.errors import AccessDenied
 from geo.store import open_store
@@ -137,7 +138,8 @@ def test_a_refused_move_shows_a_bilingual_error(store_url):
     assert not at.exception, at.exception
     # the move the officer chose reaches the service, which refuses it (in English)
     assert len(at.error) == 1
-    assert "cannot move from 'cleared' (Cleared) to 'in_progress'" in at.error[0].value
+    shown = md_unescape(at.error[0].value)
+    assert "cannot move from 'cleared' (Cleared) to 'in_progress'" in shown
     assert _status(store_url, 1) == "cleared"
 
 

@@ -10,6 +10,7 @@ from _signin import sign_in_apptest
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
+from app_pages._safe import md_unescape
 from geo import services
 from geo.errors import AccessDenied
 from geo.store import open_store
@@ -221,5 +222,17 @@ def test_over_the_size_limit_is_a_clear_error(store_url, monkeypatch):
     at = _page(store_url)
     _upload(at, "bao_cao.csv", CSV)
     assert len(at.error) == 1
-    assert "bao_cao.csv" in at.error[0].value and "100" in at.error[0].value
+    shown = md_unescape(at.error[0].value)
+    assert shown.startswith("bao_cao.csv: tệp ") and "vượt giới hạn 100 byte" in shown
     assert len(at.metric) == 0
+
+
+def test_a_hostile_file_name_in_an_error_stays_text(store_url, monkeypatch):
+    monkeypatch.setenv("GEO_INGEST_MAX_BYTES", "100")
+    name = "![x](http://evil.example/x.png)$x$<b>.csv"
+    at = _page(store_url)
+    _upload(at, name, CSV)
+    (error,) = at.error
+    # st.error renders markdown: the name must reach it escaped, and read back as itself
+    assert "![" not in error.value and "](" not in error.value and "<b>" not in error.value
+    assert md_unescape(error.value).startswith(name + ": ")
