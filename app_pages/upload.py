@@ -154,7 +154,7 @@ def _show_preview(p: IngestPreview) -> None:
         hide_index=True,
         width="stretch",
     )
-    with st.expander(t("upload.first_rows") + " — " + t("upload.col.column")):
+    with st.expander(t("upload.raw_rows")):
         st.dataframe(p.original.head(FIRST_ROWS), hide_index=True, width="stretch")
 
 

@@ -145,6 +145,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "upload.format": ("Định dạng", "Format"),
     "upload.rows": ("Số dòng", "Rows"),
     "upload.first_rows": ("Các dòng đầu", "First rows"),
+    "upload.raw_rows": ("Các dòng đầu, đúng như trong tệp", "First rows, exactly as in the file"),
     "upload.summary": ("Kết quả kiểm tra", "Validation summary"),
     "upload.accepted": ("Hợp lệ", "Accepted"),
     "upload.duplicate": ("Trùng", "Duplicate"),
