@@ -33,7 +33,7 @@ from pyproj import Transformer
 from geo.assets import SERVED_PREFIX, localize
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.i18n import status_label, t, type_label
-from geo.safe_text import html_text
+from geo.safe_text import display_text, html_text
 
 AssetMode = Literal["served", "inline", "cdn"]
 
@@ -145,6 +145,58 @@ class _IncidentMarkers(JSCSSMixin):
         super().__init__()
         self._name = "IncidentMarkers"
         self.payload = payload
+
+
+class _WardLabels(MacroElement):
+    """Ward names written on the map once zoomed in enough to read them.
+
+    Names go in through ``textContent``, never as HTML, so a hostile layer name stays text.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .geo-ward-label { background: transparent; border: 0; box-shadow: none;
+            color: #08306b; font: 600 11px/1.2 sans-serif; text-shadow: 0 0 3px #fff; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            var d = {{ this.payload | tojson }};
+            var labels = L.layerGroup();
+            for (var i = 0; i < d.length; i++) {
+                var el = document.createElement('span');
+                el.textContent = d[i][2];
+                L.tooltip({permanent: true, direction: 'center', className: 'geo-ward-label',
+                           interactive: false})
+                    .setLatLng([d[i][0], d[i][1]]).setContent(el).addTo(labels);
+            }
+            var toggle = function() {
+                if (map.getZoom() >= {{ this.min_zoom }}) { labels.addTo(map); }
+                else { labels.remove(); }
+            };
+            map.on('zoomend', toggle);
+            map.whenReady(toggle);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: list[list[Any]], min_zoom: int = 13) -> None:
+        super().__init__()
+        self._name = "WardLabels"
+        self.payload = payload
+        self.min_zoom = min_zoom
+
+
+def ward_labels(wards: gpd.GeoDataFrame) -> list[list[Any]]:
+    """``[lat, lon, name]`` per ward, at a point guaranteed inside it."""
+    points = wards.to_crs(STORAGE_CRS).geometry.representative_point()
+    return [
+        [round(p.y, 5), round(p.x, 5), safe_label]
+        for p, safe_label in zip(points, wards["name"].map(display_text), strict=True)
+    ]
 
 
 class _Legend(MacroElement):
@@ -352,6 +404,7 @@ def ward_map(
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
         zoom_on_click=False,
     ).add_to(fmap)
+    _WardLabels(ward_labels(wards)).add_to(fmap)
 
     if incidents is not None and len(incidents):
         if len(incidents) <= max_markers:

@@ -192,3 +192,20 @@ def test_cli_map_rejects_unknown_values_with_bilingual_message(store, tmp_path, 
     code = cli_main(["map", "--out", str(tmp_path / "x.html"), "--ward", "Phường Atlantis"])
     assert code == 2
     assert "--ward" in capsys.readouterr().err
+
+
+def test_ward_names_are_written_on_the_map_as_text(wards):
+    from geo.maps import map_html, ward_labels, ward_map
+
+    hostile = wards.copy()
+    hostile.loc[0, "name"] = '<img src=x onerror="alert(1)">'
+    labels = ward_labels(hostile)
+    assert len(labels) == 126
+    assert labels[0][2] == '<img src=x onerror="alert(1)">'  # kept as text, set via textContent
+    lat, lon = labels[0][0], labels[0][1]
+    import shapely
+
+    assert hostile.geometry.iloc[0].contains(shapely.Point(lon, lat))
+    page = map_html(ward_map(hostile, tiles=False))
+    assert "geo-ward-label" in page and "textContent" in page
+    assert '<img src=x onerror="alert(1)">' not in page
