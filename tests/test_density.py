@@ -23,6 +23,7 @@ from geo.density import (
     write_geotiff,
 )
 from geo.errors import MetricError
+from tests._signin import ensure_account
 
 TO_UTM = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
 
@@ -125,9 +126,23 @@ def test_density_map_switches_from_heatmap_to_grid_image(wards):
 def test_density_cli_writes_a_geotiff(tmp_path, wards, capsys):
     from geo.cli import main
 
-    store = make_store(tmp_path / "s.sqlite", wards, [random_incidents(47, seed=3), incident_frame()])
+    store = make_store(
+        tmp_path / "s.sqlite", wards, [random_incidents(47, seed=3), incident_frame()]
+    )
     out = tmp_path / "out" / "density.tif"
-    rc = main(["density", "--out", str(out), "--database", store.url, "--cell", "500"])
+    rc = main(
+        [
+            "density",
+            "--out",
+            str(out),
+            "--database",
+            store.url,
+            "--user",
+            ensure_account(store.url, "viewer"),
+            "--cell",
+            "500",
+        ]
+    )
     assert rc == 0
     with rasterio.open(out) as src:
         assert src.crs.to_epsg() == 32648
@@ -135,12 +150,51 @@ def test_density_cli_writes_a_geotiff(tmp_path, wards, capsys):
         total = int(src.read(1).sum())
     assert total == 50
     assert "50 incidents" in capsys.readouterr().out
-    rc = main(["density", "--out", str(out), "--database", store.url, "--status", "cleared"])
+    rc = main(
+        [
+            "density",
+            "--out",
+            str(out),
+            "--database",
+            store.url,
+            "--user",
+            ensure_account(store.url, "viewer"),
+            "--status",
+            "cleared",
+        ]
+    )
     with rasterio.open(out) as src:
         cleared = int(src.read(1).sum())
     assert rc == 0 and 0 < cleared < 50
-    assert main(["density", "--out", str(out), "--database", store.url, "--status", "nonsense"]) == 2
-    rc = main(["density", "--out", str(out), "--database", store.url, "--ward", "Hoàn Kiếm"])
+    assert (
+        main(
+            [
+                "density",
+                "--out",
+                str(out),
+                "--database",
+                store.url,
+                "--user",
+                ensure_account(store.url, "viewer"),
+                "--status",
+                "nonsense",
+            ]
+        )
+        == 2
+    )
+    rc = main(
+        [
+            "density",
+            "--out",
+            str(out),
+            "--database",
+            store.url,
+            "--user",
+            ensure_account(store.url, "viewer"),
+            "--ward",
+            "Hoàn Kiếm",
+        ]
+    )
     with rasterio.open(out) as src:
         assert rc == 0 and int(src.read(1).sum()) == 2  # the two Hàng Mã incidents
 
@@ -156,8 +210,12 @@ def test_incident_points_match_the_store_filters(sample_store_url):
     from geo.store import open_store
 
     store = open_store(sample_store_url)
-    for filters in ({}, {"statuses": ["cleared"]}, {"wards": ["00070"], "types": ["awning"]},
-                    {"date_from": "2025-09-01", "date_to": "2025-09-30"}):
+    for filters in (
+        {},
+        {"statuses": ["cleared"]},
+        {"wards": ["00070"], "types": ["awning"]},
+        {"date_from": "2025-09-01", "date_to": "2025-09-30"},
+    ):
         lon, lat = incident_points(store, **filters)
         frame = store.incidents(**filters)
         assert len(lon) == len(frame) > 0

@@ -20,6 +20,7 @@ from geo.maps import (
     ward_features,
     ward_map,
 )
+from tests._signin import ensure_account
 
 TWO_MB = 2_000_000
 
@@ -174,6 +175,8 @@ def test_cli_map_writes_a_standalone_filtered_file(store, tmp_path, capsys):
             "reported",
             "--database",
             store.url,
+            "--user",
+            ensure_account(store.url, "viewer"),
         ]
     )
     assert code == 0
@@ -182,6 +185,9 @@ def test_cli_map_writes_a_standalone_filtered_file(store, tmp_path, capsys):
     data = json.loads(re.search(r"var d = (\{.*?\});\n", page).group(1))
     assert len(data["p"]) == 1 and "12 Hàng Mã" in data["p"][0][3]
     assert "1 incidents" in capsys.readouterr().out
+    field_user = ensure_account(store.url, "field")  # may see maps, not export them
+    denied = cli_main(["map", "--out", str(out), "--database", store.url, "--user", field_user])
+    assert denied == 2 and "export" in capsys.readouterr().err
 
 
 def test_cli_map_rejects_unknown_values_with_bilingual_message(store, tmp_path, capsys):

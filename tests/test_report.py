@@ -10,6 +10,7 @@ from PIL import Image
 
 from geo.errors import NotFound
 from geo.report import figure, render, ward_report_data, write_report
+from tests._signin import ensure_account
 
 HOSTILE = "$\\alpha$ <b>Ngõ</b> =1+1"
 
@@ -53,7 +54,9 @@ def test_pdf_and_png_render(store, wards, tmp_path):
     assert image.format == "PNG"
     width, height = image.size
     assert height > width > 600  # A4 portrait
-    empty = render(ward_report_data(store, wards, "00199"), "png")  # one incident, no streets ranked
+    empty = render(
+        ward_report_data(store, wards, "00199"), "png"
+    )  # one incident, no streets ranked
     assert empty != png
     out = write_report(data, tmp_path / "r.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -65,12 +68,74 @@ def test_report_cli(store, tmp_path, capsys):
     from geo.cli import main
 
     out = tmp_path / "hk.pdf"
-    assert main(["report", "--ward", "00070", "--out", str(out), "--database", store.url]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--ward",
+                "00070",
+                "--out",
+                str(out),
+                "--database",
+                store.url,
+                "--user",
+                ensure_account(store.url, "viewer"),
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes().startswith(b"%PDF")
     assert "Phường Hoàn Kiếm (00070), 4 incidents" in capsys.readouterr().out
     by_name = tmp_path / "hk.png"
-    assert main(["report", "--ward", "Hoàn Kiếm", "--out", str(by_name), "--database", store.url, "--lang", "en"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--ward",
+                "Hoàn Kiếm",
+                "--out",
+                str(by_name),
+                "--database",
+                store.url,
+                "--lang",
+                "en",
+                "--user",
+                ensure_account(store.url, "viewer"),
+            ]
+        )
+        == 0
+    )
     assert by_name.read_bytes()[:4] == b"\x89PNG"
-    assert main(["report", "--ward", "00070", "--out", str(tmp_path / "x.docx"), "--database", store.url]) == 2
-    assert main(["report", "--ward", "Atlantis", "--out", str(out), "--database", store.url]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "--ward",
+                "00070",
+                "--out",
+                str(tmp_path / "x.docx"),
+                "--database",
+                store.url,
+                "--user",
+                ensure_account(store.url, "viewer"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "report",
+                "--ward",
+                "Atlantis",
+                "--out",
+                str(out),
+                "--database",
+                store.url,
+                "--user",
+                ensure_account(store.url, "viewer"),
+            ]
+        )
+        == 2
+    )
     assert "Atlantis" in capsys.readouterr().err

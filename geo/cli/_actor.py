@@ -51,3 +51,21 @@ def acting_user(store: Any, args: Any) -> User:
             f"Tài khoản {name!r} đã bị khoá.", f"The account {name!r} is disabled."
         )
     return user
+
+
+def open_checked_store(args: Any, action: str, *, object_type: str = "") -> Any:
+    """Open ``--database`` (or ``GEO_DATABASE_URL``) and check ``action`` for the acting account.
+
+    For commands that write files out of the store (maps, reports, grids): the same
+    ``export`` right the app's download buttons need.
+    """
+    from geo import services
+    from geo.store import open_store
+
+    store = open_store(getattr(args, "database", None))
+    try:
+        services.check(store, acting_user(store, args), action, object_type=object_type or action)
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from geo.cli._actor import add_actor_argument, open_checked_store
 from geo.cli.report import parse_date, ward_code
 from geo.density import DEFAULT_CELL_M, HANOI_BBOX, density_grid, incident_points, write_geotiff
 from geo.errors import GeoError, NotFound
@@ -28,6 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--to", dest="date_to", help="YYYY-MM-DD")
     parser.add_argument("--boundaries", type=Path, default=None)
     parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    add_actor_argument(parser)
     parser.set_defaults(func=_run)
 
 
@@ -45,7 +47,6 @@ def _codes(values: list[str], flag: str, convert: Any, known: tuple[str, ...]) -
 
 
 def _run(args: argparse.Namespace) -> int:
-    from geo.store import open_store
 
     wards = None
     if args.ward:
@@ -56,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     statuses = _codes(args.status, "--status", status_code, STATE_CODES)
     types = _codes(args.type, "--type", type_code, TYPE_CODES)
     date_from, date_to = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
-    store = open_store(args.database)
+    store = open_checked_store(args, "export", object_type="density")
     try:
         lon, lat = incident_points(
             store, wards=codes, statuses=statuses, types=types, date_from=date_from, date_to=date_to

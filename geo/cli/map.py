@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from geo.cli._actor import add_actor_argument, open_checked_store
 from geo.errors import GeoError, IngestError
 from geo.filters import IncidentFilter, load_view
 from geo.i18n import t
@@ -35,6 +36,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--lang", choices=("vi", "en"), default="vi")
     parser.add_argument("--boundaries", type=Path, default=None)
     parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    add_actor_argument(parser)
     parser.add_argument("--no-tiles", action="store_true", help="no OSM basemap layer")
     parser.set_defaults(func=_run)
 
@@ -92,9 +94,9 @@ def _run(args: argparse.Namespace) -> int:
         street=args.street,
         overdue=args.overdue,
     )
-    from geo.store import open_store
-
-    view = load_view(open_store(args.database), flt, marker_limit=MAX_MARKERS)
+    view = load_view(
+        open_checked_store(args, "export", object_type="map"), flt, marker_limit=MAX_MARKERS
+    )
     shown = view.incidents
     fmap = ward_map(
         wards,

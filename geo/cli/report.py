@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from geo.cli._actor import add_actor_argument, open_checked_store
 from geo.errors import GeoError, NotFound
 
 
@@ -24,6 +25,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--lang", choices=("vi", "en"), default="vi")
     parser.add_argument("--boundaries", type=Path, default=None)
     parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    add_actor_argument(parser)
     parser.set_defaults(func=_run)
 
 
@@ -55,7 +57,6 @@ def ward_code(value: str, known: Any) -> str:
 def _run(args: argparse.Namespace) -> int:
     from geo.boundaries import load_boundaries
     from geo.report import FORMATS, ward_report_data, write_report
-    from geo.store import open_store
 
     suffix = args.out.suffix.lower().lstrip(".")
     if suffix not in FORMATS:
@@ -65,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     wards = load_boundaries(args.boundaries)
     code = ward_code(args.ward, wards["code"])
-    store = open_store(args.database)
+    store = open_checked_store(args, "export", object_type="report")
     try:
         data = ward_report_data(
             store, wards, code, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
