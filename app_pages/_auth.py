@@ -29,6 +29,7 @@ import streamlit as st
 
 from app_pages._common import lang, t
 from app_pages._common import store as default_store
+from app_pages._safe import md_plain
 from geo import auth, services
 from geo.auth import User
 from geo.errors import GeoError
@@ -75,7 +76,8 @@ def sign_out() -> None:
 
 
 def _error(exc: GeoError) -> None:
-    st.error(exc.message(lang()))
+    # the message may name the user: markdown-escape it so it renders as plain text
+    st.error(md_plain(exc.message(lang())))
 
 
 def _sidebar(user: User) -> None:

@@ -21,7 +21,6 @@ from app_pages._common import lang, store, t, wards
 from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
-from geo.exports import neutralise_frame
 from geo.i18n import status_label, type_label
 from geo.ingest import FLAGS, REASONS, IngestPreview
 from geo.maps import ward_map
@@ -207,7 +206,7 @@ def _show_summary(p: IngestPreview) -> None:
             hide_index=True,
             width="stretch",
         )
-        data = neutralise_frame(p.rejects()).to_csv(index=False).encode("utf-8-sig")
+        data = p.rejects_csv()
         st.download_button(
             t("upload.download_rejects"),
             data,

@@ -300,6 +300,7 @@ import sys
 sys.path.insert(0, {repo!r})
 import streamlit as st
 from app_pages._auth import signed_in_user
+from app_pages._safe import md_unescape
 user = signed_in_user()
 if user is None:
     st.stop()
@@ -356,7 +357,7 @@ def test_app_sign_in_wrong_then_right_password(signin_app):
     at.text_input(key="auth_name").input("boss")
     at.text_input(key="auth_pw").input("guess-guess-guess")
     at.button[0].click().run()
-    assert [e.value for e in at.error] == ["Sai tên đăng nhập hoặc mật khẩu."]
+    assert [md_unescape(e.value) for e in at.error] == ["Sai tên đăng nhập hoặc mật khẩu."]
     assert _signed_in(at) is None
     at.text_input(key="auth_pw").input(PASSWORD)
     at.button[0].click().run()

@@ -145,6 +145,7 @@ def test_status_change_inside_one_file(db, tmp_path, wards):
 def test_rejects_file_keeps_original_columns(db, tmp_path, wards):
     rows = [list(r) for r in ROWS]
     rows[1][1] = "không rõ"
+    rows[1][8] = "=HYPERLINK(\"http://x\")"  # goes back to a spreadsheet: must stay inert
     path = write(tmp_path, "r.csv", rows)
     p = preview(path, wards=wards)
     out = p.write_rejects(tmp_path / "rejects.csv")
@@ -153,7 +154,7 @@ def test_rejects_file_keeps_original_columns(db, tmp_path, wards):
     assert back["row"].tolist() == ["2"]
     assert back["reason"].tolist() == ["bad_coordinates"]
     assert back["Vĩ độ"].tolist() == ["không rõ"]
-    assert back["Ghi chú"].tolist() == [ROWS[1][8]]
+    assert back["Ghi chú"].tolist() == ["'=HYPERLINK(\"http://x\")"]
 
 
 def test_no_coordinate_columns_is_a_file_error(tmp_path, wards):
@@ -211,7 +212,8 @@ def test_cli_json_rejects_and_dry_run(tmp_path):
     assert set(summary["flags"]) == {"outside", "snapped", "swapped_lat_lon", "ward_mismatch",
                                      "no_street"}  # fmt: skip
     assert summary["batch_id"] is not None
-    assert (tmp_path / "rej.csv").read_text(encoding="utf-8-sig").count("bad_date") == 1
+    rejected_csv = (tmp_path / "rej.csv").read_text(encoding="utf-8-sig")
+    assert rejected_csv.count("bad_date") == 1
     store = open_store(f"sqlite:///{db_path}")
     try:
         counts = store.row_counts()

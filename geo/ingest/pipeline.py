@@ -196,10 +196,17 @@ class IngestPreview:
             out.insert(0, name, meta[column].to_numpy())
         return out.reset_index(drop=True)
 
+    def rejects_csv(self) -> bytes:
+        """:meth:`rejects` as UTF-8 CSV with a BOM (so Excel shows Vietnamese right), with
+        formula-like cells neutralised: the file goes back to a field team's spreadsheet."""
+        from geo.exports import neutralise_frame
+
+        return neutralise_frame(self.rejects()).to_csv(index=False).encode("utf-8-sig")
+
     def write_rejects(self, path: str | Path) -> Path:
-        """Write :meth:`rejects` as UTF-8 CSV with a BOM, so Excel shows Vietnamese right."""
+        """Write :meth:`rejects_csv` to ``path`` (the CLI's ``--rejects``)."""
         target = Path(path)
-        self.rejects().to_csv(target, index=False, encoding="utf-8-sig")
+        target.write_bytes(self.rejects_csv())
         return target
 
     def incidents(self) -> pd.DataFrame:
