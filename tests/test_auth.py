@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app_pages._safe import md_unescape
 from geo import auth, services
 from geo.auth import User
 from geo.cli import main
@@ -300,7 +301,6 @@ import sys
 sys.path.insert(0, {repo!r})
 import streamlit as st
 from app_pages._auth import signed_in_user
-from app_pages._safe import md_unescape
 user = signed_in_user()
 if user is None:
     st.stop()
