@@ -19,17 +19,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
 from folium.plugins import HeatMap
 from folium.raster_layers import ImageOverlay
-from folium.template import Template
 
 from geo.assets import SERVED_PREFIX, localize
 from geo.crs import STORAGE_CRS
 from geo.density import HANOI_BBOX, HEATMAP_MAX_POINTS, density_grid, overlay_png, png_data_url
 from geo.i18n import t
-from geo.maps import base_map
+from geo.maps import Legend, base_map
 from geo.metrics import format_value, metric
+from geo.safe_text import html_text
 
 AssetMode = Literal["served", "inline", "cdn"]
 
@@ -41,35 +40,9 @@ NO_DATA = "#d9d9d9"
 WARD_PAGE = "/ward"
 
 
-class _HtmlLegend(MacroElement):
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function(map) {
-            var legend = L.control({position: 'bottomright'});
-            legend.onAdd = function() {
-                var div = L.DomUtil.create('div', 'geo-legend');
-                div.style.cssText = 'background:rgba(255,255,255,.9);padding:4px 8px;' +
-                    'border-radius:4px;font:12px/1.5 sans-serif';
-                div.innerHTML = {{ this.html | tojson }};
-                return div;
-            };
-            legend.addTo(map);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html_text: str) -> None:
-        super().__init__()
-        self._name = "GeoLegend"
-        self.html = html_text
-
-
 def _esc(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return html.escape(str(value))
+    # HTML-escaped, with control and bidi-override characters replaced (geo.safe_text)
+    return html_text(value)
 
 
 def class_breaks(values: pd.Series, n: int = len(PALETTE)) -> list[float]:
@@ -192,7 +165,7 @@ def choropleth_map(
         popup=folium.GeoJsonPopup(fields=["link"], labels=False),
         zoom_on_click=False,
     ).add_to(fmap)
-    _HtmlLegend(_legend_html(label, class_breaks(values), by, spec.higher_is_worse, lang)).add_to(fmap)
+    Legend(_legend_html(label, class_breaks(values), by, spec.higher_is_worse, lang)).add_to(fmap)
     return _finish(fmap, assets, asset_prefix)
 
 
@@ -281,7 +254,7 @@ def change_map(
     legend.append(swatch.format(DIVERGING[0]) + _esc(f"−{int(peak)}"))
     legend.append(swatch.format(DIVERGING[2]) + "0")
     legend.append(swatch.format(DIVERGING[4]) + _esc(f"+{int(peak)}"))
-    _HtmlLegend("<br>".join(legend)).add_to(fmap)
+    Legend("<br>".join(legend)).add_to(fmap)
     return _finish(fmap, assets, asset_prefix)
 
 

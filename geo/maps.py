@@ -199,7 +199,9 @@ def ward_labels(wards: gpd.GeoDataFrame) -> list[list[Any]]:
     ]
 
 
-class _Legend(MacroElement):
+class Legend(MacroElement):
+    """A map legend from trusted HTML (callers escape any user text in it)."""
+
     _template = Template(
         """
         {% macro script(this, kwargs) %}
@@ -409,7 +411,7 @@ def ward_map(
     if incidents is not None and len(incidents):
         if len(incidents) <= max_markers:
             _IncidentMarkers(incident_payload(incidents, lang=lang)).add_to(fmap)
-            _Legend(_legend_html(lang)).add_to(fmap)
+            Legend(_legend_html(lang)).add_to(fmap)
         else:
             grid = density_grid(incidents)
             HeatMap(
