@@ -50,6 +50,10 @@ class MetricError(GeoError, ValueError):
     """An unknown metric, matrix value or density option was asked for."""
 
 
+class InvalidArgument(GeoError, ValueError):
+    """A command-line or URL value that cannot be understood (a date, a status, a type)."""
+
+
 class NotFound(GeoError, LookupError):
     """An incident, user or ward that does not exist."""
 

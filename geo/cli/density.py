@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from geo.cli._actor import add_actor_argument, open_checked_store
-from geo.cli.report import parse_date, ward_code
+from geo.cli._filters import add_filter_arguments, incident_filter
 from geo.density import DEFAULT_CELL_M, HANOI_BBOX, density_grid, incident_points, write_geotiff
-from geo.errors import GeoError, NotFound
-from geo.vocab import STATE_CODES, TYPE_CODES, status_code, type_code
+from geo.errors import GeoError
 
 
 def register(subparsers: Any) -> None:
@@ -22,45 +21,30 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="FILE.tif")
     parser.add_argument("--cell", type=float, default=DEFAULT_CELL_M, help="cell size in metres (default 200)")
-    parser.add_argument("--ward", action="append", default=[], help="mã hoặc tên / code or name")
-    parser.add_argument("--status", action="append", default=[], help=", ".join(STATE_CODES))
-    parser.add_argument("--type", action="append", default=[], help=", ".join(TYPE_CODES))
-    parser.add_argument("--from", dest="date_from", help="YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", help="YYYY-MM-DD")
+    add_filter_arguments(parser, street=False)
     parser.add_argument("--boundaries", type=Path, default=None)
     parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
     add_actor_argument(parser)
     parser.set_defaults(func=_run)
 
 
-def _codes(values: list[str], flag: str, convert: Any, known: tuple[str, ...]) -> list[str] | None:
-    out = []
-    for value in values:
-        code = value if value in known else convert(value)
-        if code not in known:
-            raise NotFound(
-                f"{flag} {value!r}: không hiểu; dùng một trong {', '.join(known)}.",
-                f"{flag} {value!r}: not understood; use one of {', '.join(known)}.",
-            )
-        out.append(code)
-    return out or None
-
-
 def _run(args: argparse.Namespace) -> int:
 
-    wards = None
+    known: list[str] = []
     if args.ward:
         from geo.boundaries import load_boundaries
 
-        wards = load_boundaries(args.boundaries)
-    codes = [ward_code(w, wards["code"]) for w in args.ward] if wards is not None else None
-    statuses = _codes(args.status, "--status", status_code, STATE_CODES)
-    types = _codes(args.type, "--type", type_code, TYPE_CODES)
-    date_from, date_to = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
+        known = load_boundaries(args.boundaries)["code"].tolist()
+    flt = incident_filter(args, known)
     store = open_checked_store(args, "export", object_type="density")
     try:
         lon, lat = incident_points(
-            store, wards=codes, statuses=statuses, types=types, date_from=date_from, date_to=date_to
+            store,
+            wards=list(flt.wards) or None,
+            statuses=list(flt.statuses) or None,
+            types=list(flt.types) or None,
+            date_from=flt.date_from,
+            date_to=flt.date_to,
         )
     finally:
         store.close()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 from geo.cli._actor import add_actor_argument, open_checked_store
+from geo.cli._filters import parse_date, ward_code
 from geo.errors import GeoError, NotFound
 
 
@@ -27,31 +26,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
     add_actor_argument(parser)
     parser.set_defaults(func=_run)
-
-
-def parse_date(text: str | None, flag: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise NotFound(
-            f"{flag} {text!r}: ngày phải có dạng YYYY-MM-DD.",
-            f"{flag} {text!r}: the date must look like YYYY-MM-DD.",
-        ) from exc
-
-
-def ward_code(value: str, known: Any) -> str:
-    """A five-digit code, or a ward name resolved through :mod:`geo.admin_units`."""
-    from geo.admin_units import ward_code_from_text
-
-    code = value if re.fullmatch(r"\d{5}", value.strip()) else ward_code_from_text(value)
-    if code is None or code not in set(known):
-        raise NotFound(
-            f"--ward {value!r}: không có phường, xã này trong lớp ranh giới.",
-            f"--ward {value!r}: no such ward in the boundary layer.",
-        )
-    return str(code)
 
 
 def _run(args: argparse.Namespace) -> int:
