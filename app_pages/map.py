@@ -14,7 +14,7 @@ from geo.errors import GeoError
 from geo.filters import IncidentFilter, load_view
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
-from geo.snapshot import IncidentSnapshot, load_snapshot, store_version
+from geo.snapshot import IncidentSnapshot, up_to_date
 from geo.store.queries import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
 
@@ -90,10 +90,18 @@ def _incident_panel(incident_id: int) -> None:
     status_form(store(), incident_id, str(row["status"]), row.get("ward_code"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _snapshot(url: str, version: tuple[int, int, int]) -> IncidentSnapshot:
-    """Per store version: a filter change then costs an array mask, not a million-row read."""
-    return load_snapshot(store())
+@st.cache_resource(show_spinner=False)
+def _snapshots() -> dict[str, IncidentSnapshot]:
+    """The latest snapshot per store URL, shared by every session (snapshots are immutable)."""
+    return {}
+
+
+def _snapshot() -> IncidentSnapshot:
+    """A filter change then costs an array mask, a write a small patch: never a full read."""
+    held = _snapshots()
+    current = up_to_date(held.get(store().url), store())
+    held[store().url] = current
+    return current
 
 
 def main() -> None:
@@ -121,7 +129,7 @@ def main() -> None:
     )
 
     try:
-        snapshot = _snapshot(store().url, store_version(store()))
+        snapshot = _snapshot()
         view = load_view(store(), flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
         total = len(snapshot)
     except GeoError as exc:

@@ -53,6 +53,7 @@ class IncidentSnapshot:
     codes: dict[str, np.ndarray]  # column -> int32 code per incident (-1: NULL)
     labels: dict[str, np.ndarray]  # column -> the distinct values the codes point into
     times: dict[str, np.ndarray]  # column -> UTC datetime64[ns] (NaT: NULL)
+    rows_read: int = 0  # rows this snapshot's refresh read from the store (diagnostics)
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -106,21 +107,36 @@ class IncidentSnapshot:
         return pd.DataFrame({"lat": self.lat[keep], "lon": self.lon[keep]})
 
 
-def load_snapshot(store: Any) -> IncidentSnapshot:
-    """Read the snapshot in one query (raw driver rows: no per-value type processing)."""
-    version = store_version(store)
-    columns = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
-    sql = f"SELECT {', '.join(columns)} FROM incidents"  # noqa: S608 - fixed column names
+_COLUMNS = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
+#: Above this many changed incidents a refresh reads everything again instead.
+MAX_PATCH = 10_000  # also keeps the IN list below SQLite's parameter limit
+
+
+def _read(store: Any, where: str = "", params: Sequence[Any] = ()) -> dict[str, Sequence[Any]]:
+    """Columns of the incidents matching ``where``, ordered by id, as one sequence each."""
+    sql = f"SELECT {', '.join(_COLUMNS)} FROM incidents {where} ORDER BY id"  # noqa: S608
+    if store.is_postgis:
+        sql = sql.replace("?", "%s")
     with store.read() as conn:
         # the driver's own cursor: SQLAlchemy's Row objects cost more than the fetch itself
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.execute(sql)
+            cursor.execute(sql, tuple(params))
             rows = cursor.fetchall()
         finally:
             cursor.close()
-    data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    by_name = dict(zip(columns, data, strict=True))
+    data = list(zip(*rows, strict=True)) if rows else [() for _ in _COLUMNS]
+    return dict(zip(_COLUMNS, data, strict=True))
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    return pd.Series(values, dtype="float64").to_numpy()
+
+
+def load_snapshot(store: Any) -> IncidentSnapshot:
+    """Read the whole snapshot in one query (version first, so it can only be older)."""
+    version = store_version(store)
+    by_name = _read(store)
     codes: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
     for column in _CATEGORIES:
@@ -130,9 +146,89 @@ def load_snapshot(store: Any) -> IncidentSnapshot:
     return IncidentSnapshot(
         version=version,
         ids=np.asarray(by_name["id"], dtype=np.int64),
-        lat=pd.Series(by_name["lat"], dtype="float64").to_numpy(),
-        lon=pd.Series(by_name["lon"], dtype="float64").to_numpy(),
+        lat=_floats(by_name["lat"]),
+        lon=_floats(by_name["lon"]),
         codes=codes,
         labels=labels,
         times={column: _utc_naive(by_name[column]) for column in _TIMES},
+        rows_read=len(by_name["id"]),
     )
+
+
+def _changed_ids(store: Any, since_audit: int) -> list[int] | None:
+    """Incidents the audit log names after ``since_audit`` (None: too many to patch)."""
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT object_id FROM audit_log WHERE id > ? AND object_type = 'incident'",
+            (since_audit,),
+        ).all()
+    if len(rows) > MAX_PATCH:
+        return None
+    return sorted({int(r[0]) for r in rows if r[0] is not None and str(r[0]).isdigit()})
+
+
+def up_to_date(snapshot: IncidentSnapshot | None, store: Any) -> IncidentSnapshot:
+    """``snapshot`` at the store's current version, reading as little as possible.
+
+    Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
+    ids and new incident ids grow in commit order, only the incidents added since and
+    those the audit log names (every status change is audited) are read and patched in;
+    a status change on a million-incident store then costs milliseconds, not a reload.
+    Otherwise (PostgreSQL, fewer incidents than before, a very large change) it reloads.
+    """
+    version = store_version(store)
+    if snapshot is not None and snapshot.version == version:
+        return snapshot
+    if (
+        snapshot is None
+        or store.is_postgis
+        or version[0] < len(snapshot)
+        or version[2] < snapshot.version[2]
+    ):
+        return load_snapshot(store)
+    changed = _changed_ids(store, snapshot.version[2])
+    if changed is None:
+        return load_snapshot(store)
+    top = int(snapshot.ids[-1]) if len(snapshot) else 0
+    old = [i for i in changed if i <= top]
+    where, params = "WHERE id > ?", [top]
+    if old:
+        where += f" OR id IN ({', '.join('?' * len(old))})"
+        params += old
+    fresh = _read(store, where, params)
+    ids = np.asarray(fresh["id"], dtype=np.int64)
+    is_new = ids > top
+    pos = np.searchsorted(snapshot.ids, ids[~is_new])
+    if np.any(pos >= len(snapshot)) or np.any(
+        snapshot.ids[np.minimum(pos, len(snapshot) - 1)] != ids[~is_new]
+    ):
+        return load_snapshot(store)  # an id the snapshot never had: start again
+
+    def patch(old_values: np.ndarray, new_values: np.ndarray) -> np.ndarray:
+        out = old_values.copy()  # other sessions may hold the old snapshot
+        out[pos] = new_values[~is_new]
+        return np.concatenate([out, new_values[is_new]])
+
+    codes: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    for column in _CATEGORIES:
+        index = {value: i for i, value in enumerate(snapshot.labels[column])}
+        new_codes = np.array(
+            [-1 if v is None else index.setdefault(v, len(index)) for v in fresh[column]],
+            dtype=np.int32,
+        )
+        codes[column] = patch(snapshot.codes[column], new_codes)
+        labels[column] = np.asarray(list(index), dtype=object)
+    result = IncidentSnapshot(
+        version=version,
+        ids=patch(snapshot.ids, ids),
+        lat=patch(snapshot.lat, _floats(fresh["lat"])),
+        lon=patch(snapshot.lon, _floats(fresh["lon"])),
+        codes=codes,
+        labels=labels,
+        times={c: patch(snapshot.times[c], _utc_naive(fresh[c])) for c in _TIMES},
+        rows_read=len(ids),
+    )
+    if len(result) != version[0]:  # a write this refresh cannot account for
+        return load_snapshot(store)
+    return result

@@ -6,11 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from geo.filters import IncidentFilter, load_view, store_query
 from geo.ingest import ingest
-from geo.snapshot import load_snapshot, store_version
+from geo.sample import sample_incidents, write_sample
+from geo.snapshot import IncidentSnapshot, load_snapshot, store_version, up_to_date
 from geo.store import OPEN_STATES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
@@ -95,3 +97,34 @@ def test_every_write_changes_the_version(sample_store):
     fresh = load_snapshot(sample_store)
     position = int(np.flatnonzero(fresh.ids == first)[0])
     assert fresh.labels["status"][fresh.codes["status"][position]] == "verified"
+
+
+def _decoded(snapshot: IncidentSnapshot) -> pd.DataFrame:
+    out: dict[str, object] = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon}
+    for column, codes in snapshot.codes.items():
+        out[column] = np.append(snapshot.labels[column], None)[codes]  # code -1 -> None
+    out.update(snapshot.times)
+    return pd.DataFrame(out)
+
+
+def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
+    first = load_snapshot(sample_store)
+    before = _decoded(first)
+    assert up_to_date(first, sample_store) is first  # nothing written: nothing read
+    reported = sample_store.incidents(statuses=["reported"], limit=2)["id"].astype(int).tolist()
+    sample_store.change_status(reported[0], "verified", actor="test")
+    sample_store.change_status(reported[1], "cleared", actor="test", note="done")
+    cleared = int(sample_store.incidents(statuses=["cleared"], limit=1)["id"].iloc[0])
+    sample_store.record_recurrence(cleared, actor="test")
+    extra = write_sample(sample_incidents(40, seed=99), tmp_path / "extra.csv")
+    assert ingest(extra, sample_store, actor="test").summary()["accepted"] == 40
+
+    patched = up_to_date(first, sample_store)
+    assert patched.version == store_version(sample_store) != first.version
+    assert len(patched) == len(first) + 41
+    # SQLite patches: the 41 new incidents and the 3 changed ones; PostgreSQL reloads
+    assert patched.rows_read == (len(patched) if sample_store.is_postgis else 41 + 3)
+    pd.testing.assert_frame_equal(_decoded(patched), _decoded(load_snapshot(sample_store)))
+    pd.testing.assert_frame_equal(_decoded(first), before)  # the old snapshot is untouched
+    position = int(np.flatnonzero(patched.ids == reported[1])[0])
+    assert patched.labels["status"][patched.codes["status"][position]] == "cleared"
