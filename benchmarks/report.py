@@ -412,7 +412,8 @@ def render(results: dict[str, Any]) -> str:
         '`AppTest.from_file("app.py")` on a store of N incidents (the SQLite store the '
         "project ingest filled); first run, then one rerun per filter change. The changes "
         f"accumulate: status=reported; then ward {WARD_VIEW} added (reported incidents in "
-        "Hoàn Kiếm); then the status filter cleared (all of Hoàn Kiếm). The slowest rerun is "
+        "Hoàn Kiếm); then the status filter cleared (all of Hoàn Kiếm); then, after another "
+        "session changed one incident's status, status=verified. The slowest rerun is "
         "set against the target; the machine's 2 cores were shared with other work while "
         "measuring, so single timings vary by up to 3×.",
         "",

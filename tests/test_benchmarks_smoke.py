@@ -51,7 +51,7 @@ def test_benchmark_runs_at_tiny_n_and_writes_results(tmp_path: Path) -> None:
     rerun = size["rerun"]
     assert rerun["errors"] == []
     assert rerun["first_component_bytes"] > 100_000
-    assert len(rerun["reruns"]) == 3
+    assert len(rerun["reruns"]) == 4
 
     text = out.read_text(encoding="utf-8")
     for heading in ("## Machine", "## Targets", "## Ingest, end to end", "## Assignment alone",
