@@ -1,0 +1,35 @@
+"""The library stays lint-clean and type-checked (settings in pyproject.toml)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(*command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *command], cwd=REPO, capture_output=True, text=True, check=False
+    )
+
+
+def test_ruff_passes():
+    result = _run("ruff", "check", "geo", "app_pages", "app.py", "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_passes_on_geo():
+    result = _run("mypy", "geo")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_library_never_imports_streamlit():
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "geo").rglob("*.py")
+        if "import streamlit" in path.read_text(encoding="utf-8")
+        or "from streamlit" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
