@@ -35,12 +35,16 @@ def parse_date(text: str | None) -> dt.date | None:
 
 
 def url_widget_state(key: str, param: str, default: Any, parse: Callable[[str | None], Any]) -> None:
-    """Seed ``st.session_state[key]`` from ``?param=`` the first time this page runs
-    in the session (an unknown value falls back to ``default``)."""
-    marker = f"_url_seeded_{key}"
-    if st.session_state.get(marker):
+    """Seed ``st.session_state[key]`` from ``?param=`` whenever the widget has no state
+    (an unknown value falls back to ``default``).
+
+    Streamlit drops a widget's state once a run has not drawn it, so the state is absent
+    exactly when the page is entered: on the session's first run, and again after an
+    in-app switch (``st.switch_page``/``st.page_link`` with query parameters), whose URL
+    must then win over what the page showed on an earlier visit.
+    """
+    if key in st.session_state:
         return
-    st.session_state[marker] = True
     value = parse(st.query_params.get(param))
     st.session_state[key] = default if value is None else value
 
@@ -74,6 +78,41 @@ def integer(lo: int, hi: int) -> Callable[[str | None], int | None]:
 
 def ward_layer() -> gpd.GeoDataFrame:
     return wards()
+
+
+# --- in-app navigation to the ward page ---------------------------------------------------
+
+#: The ward page as ``app.py`` registers it (relative to ``app.py``): ``st.switch_page`` and
+#: ``st.page_link`` need a page of the router, and only they keep the signed-in session
+#: (a plain ``<a href>`` reloads the app in a new one).
+WARD_PAGE = "app_pages/ward.py"
+#: What a choropleth returns from ``st_folium``: only a click changes it, so panning and
+#: zooming do not rerun the page.
+CLICK_OBJECTS = ["last_active_drawing"]
+
+
+def clicked_ward(state: dict[str, Any] | None, codes: Iterable[str]) -> str | None:
+    """The code of the ward polygon clicked on a ``geo.choropleth`` map (None before a click
+    or for anything that is not one of ``codes``)."""
+    drawing = (state or {}).get("last_active_drawing") or {}
+    properties = drawing.get("properties") if isinstance(drawing, dict) else None
+    code = str((properties or {}).get("code") or "")
+    return code if code and code in set(codes) else None
+
+
+def open_ward_page(code: str) -> None:
+    """Switch to the ward page for ``code`` in this session (stops the current run)."""
+    st.switch_page(WARD_PAGE, query_params={"ward": code})
+
+
+def ward_page_link(code: str, name: str, label: str) -> None:
+    """A link to the ward page for ``code`` that keeps the session (``st.page_link``)."""
+    from app_pages._safe import md_plain
+
+    st.page_link(
+        WARD_PAGE, label=f"{label}: {md_plain(name)}", icon=":material/location_city:",
+        query_params={"ward": code},
+    )
 
 
 # --- cached reads (keyed by store URL so tests with different stores do not mix) -------

@@ -77,7 +77,14 @@ def _choropleth(layer, metrics, by: str) -> None:
 
     st.subheader(t("compare.choropleth") + " — " + t(f"metric.{by}"))
     fmap = choropleth_map(layer, metrics, by, lang=lang())
-    st_folium(fmap, key=f"compare_choropleth_{by}", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    st.caption(t("compare.click_ward"))
+    state = st_folium(
+        fmap, key=f"compare_choropleth_{by}", height=MAP_HEIGHT, use_container_width=True,
+        returned_objects=L.CLICK_OBJECTS,
+    )
+    code = L.clicked_ward(state, metrics["code"].astype(str))
+    if code:
+        L.open_ward_page(code)  # same session: no new sign-in
 
 
 def _density(layer, f: dict) -> None:
@@ -104,6 +111,20 @@ def _density(layer, f: dict) -> None:
         key="dl_geotiff",
         on_click="ignore",
     )
+
+
+def _open_ward(table: pd.DataFrame) -> None:
+    """A ward of the table (in its order) and a link to its page that keeps the session."""
+    names = dict(zip(table["code"].astype(str), table["name"].astype(str), strict=True))
+    if not names:
+        return
+    col_pick, col_link = st.columns([2, 1], vertical_alignment="bottom")
+    code = col_pick.selectbox(
+        t("wardpage.choose"), list(names), key="c_open_ward", format_func=lambda c: f"{names[c]} ({c})",
+    )
+    if code in names:
+        with col_link:
+            L.ward_page_link(code, names[code], t("compare.open_ward_page"))
 
 
 def _matrix(names: dict[str, str], f: dict) -> None:
@@ -142,19 +163,15 @@ def _league(metrics: pd.DataFrame, f: dict) -> None:
     st.subheader(t("compare.league") + " — " + t(f"metric.{f['metric']}"))
     st.caption(t("compare.league_rule", n=f["min_volume"]))
     table = league_table(metrics, f["metric"], min_volume=f["min_volume"])
-    shown = table.copy()
-    shown.insert(2, "page", ["/ward?ward=" + c + ("&lang=en" if lang() == "en" else "") for c in shown["code"]])
     labels = {
         "rank": t("metric.rank"), "code": t("metric.code"), "name": t("metric.ward"),
         "volume": t("metric.volume"), "open": t("metric.open"), "cleared": t("metric.cleared"),
         "eligible": t("metric.eligible"),
         **{code: t(f"metric.{code}") for code in METRIC_CODES},
     }
-    config = {
-        "page": st.column_config.LinkColumn(t("compare.open_ward_page"), display_text=t("compare.open_ward_page")),
-        **{k: st.column_config.Column(v) for k, v in labels.items() if k in shown.columns},
-    }
-    st.dataframe(shown, hide_index=True, column_config=config, key="league_table")
+    config = {k: st.column_config.Column(v) for k, v in labels.items() if k in table.columns}
+    st.dataframe(table, hide_index=True, column_config=config, key="league_table")
+    _open_ward(table)
     export = table.rename(columns=labels)
     col_csv, col_xlsx = st.columns(2)
     col_csv.download_button(

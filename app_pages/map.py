@@ -36,6 +36,11 @@ def _ward_panel(layer: pd.DataFrame, code: str) -> None:
         f"{t('ward.population')}: "
         + (t("ward.unknown") if pd.isna(population) else f"{int(population):,}".replace(",", "."))
     )
+    # st.page_link keeps the signed-in session (a plain link would open a new one)
+    st.page_link(
+        "app_pages/ward.py", label=t("compare.open_ward_page"), icon=":material/location_city:",
+        query_params={"ward": code},
+    )
 
 
 def _local_time(value: object) -> str:

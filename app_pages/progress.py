@@ -159,7 +159,14 @@ def _before_after(layer, f: dict, series: pd.DataFrame) -> None:
     )
     change["delta"] = change["after"] - change["before"]
     fmap = change_map(layer, change, lang=lang())
-    st_folium(fmap, key="progress_change", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    st.caption(t("compare.click_ward"))
+    state = st_folium(
+        fmap, key="progress_change", height=MAP_HEIGHT, use_container_width=True,
+        returned_objects=L.CLICK_OBJECTS,
+    )
+    code = L.clicked_ward(state, change["code"])
+    if code:
+        L.open_ward_page(code)  # same session: no new sign-in
 
 
 def main() -> None:

@@ -5,13 +5,14 @@ they share the officers' map's offline behaviour (no CDN, plain background and a
 when tiles fail). Colours are computed here, in Python, and drawn with a small HTML
 legend: branca's colour-map legend would pull d3 from a CDN.
 
-Every ward name and every other string is ``html.escape``d before it reaches a tooltip
-or popup; the popup links to the ward page (``/ward?ward=CODE``).
+Every ward name and every other string is ``html.escape``d before it reaches a tooltip.
+No map holds a link: a plain link would reload the app in a new, signed-out session, so
+the pages read the clicked ward (each feature's ``code`` property) from ``st_folium`` and
+switch page themselves.
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any, Literal
 
 import folium
@@ -37,7 +38,6 @@ PALETTE: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026
 #: Before/after change: fewer open (green) to more open (red).
 DIVERGING: tuple[str, ...] = ("#1a9850", "#91cf60", "#f7f7f7", "#fc8d59", "#d73027")
 NO_DATA = "#d9d9d9"
-WARD_PAGE = "/ward"
 
 
 def _esc(value: Any) -> str:
@@ -73,14 +73,6 @@ def colours(values: pd.Series, *, higher_is_worse: bool = True) -> pd.Series:
     filled = out.to_numpy(copy=True)
     filled[defined.to_numpy()] = [PALETTE[i] for i in idx]
     return pd.Series(filled, index=values.index, dtype=object)
-
-
-def _ward_link(code: str, name: str, lang: str) -> str:
-    query = f"?ward={html.escape(code)}" + ("&amp;lang=en" if lang == "en" else "")
-    return (
-        f'<a href="{WARD_PAGE}{query}" target="_top">'
-        f"{_esc(t('compare.open_ward_page', lang))}: {_esc(name)}</a>"
-    )
 
 
 def _features(wards: gpd.GeoDataFrame, props: pd.DataFrame) -> dict[str, Any]:
@@ -135,7 +127,7 @@ def choropleth_map(
     asset_prefix: str = SERVED_PREFIX,
 ) -> folium.Map:
     """Wards coloured by the metric ``by`` of :func:`geo.metrics.ward_metrics` (rows
-    aligned with ``wards``), with a tooltip per ward and a popup linking its page."""
+    aligned with ``wards``), with a tooltip per ward; each feature carries its ``code``."""
     spec = metric(by)
     values = metrics[by].astype(float)
     fills = colours(values, higher_is_worse=spec.higher_is_worse)
@@ -150,7 +142,6 @@ def choropleth_map(
             "code": metrics["code"].astype(str).to_numpy(),
             "tip": tips,
             "fill": fills.to_numpy(),
-            "link": [_ward_link(str(c), str(n), lang) for c, n in zip(metrics["code"], metrics["name"], strict=True)],
         }
     )
     fmap = base_map(_bounds(wards), tiles=tiles, lang=lang)
@@ -162,7 +153,6 @@ def choropleth_map(
         },
         highlight_function=lambda _f: {"weight": 2.5, "color": "#08306b"},
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
-        popup=folium.GeoJsonPopup(fields=["link"], labels=False),
         zoom_on_click=False,
     ).add_to(fmap)
     Legend(_legend_html(label, class_breaks(values), by, spec.higher_is_worse, lang)).add_to(fmap)
@@ -237,8 +227,7 @@ def change_map(
         for n, c, b, a, d in zip(change["name"], change["code"], change["before"], change["after"], change["delta"], strict=True)
     ]
     props = pd.DataFrame(
-        {"code": change["code"].astype(str).to_numpy(), "tip": tips, "fill": fills,
-         "link": [_ward_link(str(c), str(n), lang) for c, n in zip(change["code"], change["name"], strict=True)]}
+        {"code": change["code"].astype(str).to_numpy(), "tip": tips, "fill": fills}
     )
     fmap = base_map(_bounds(wards), tiles=tiles, lang=lang)
     folium.GeoJson(
@@ -246,7 +235,6 @@ def change_map(
         name=t("progress.change_layer", lang),
         style_function=lambda f: {"color": "#555555", "weight": 0.8, "fillColor": f["properties"]["fill"], "fillOpacity": 0.7},
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
-        popup=folium.GeoJsonPopup(fields=["link"], labels=False),
         zoom_on_click=False,
     ).add_to(fmap)
     swatch = '<span style="display:inline-block;width:12px;height:10px;background:{};margin-right:4px"></span>'

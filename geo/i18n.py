@@ -241,6 +241,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "compare.metric": ("Chỉ số", "Metric"),
     "compare.choropleth": ("Bản đồ theo chỉ số", "Choropleth"),
     "compare.open_ward_page": ("Mở trang phường", "Open ward page"),
+    "compare.click_ward": (
+        "Bấm vào một phường, xã trên bản đồ để mở trang của phường, xã đó.",
+        "Click a ward on the map to open its page.",
+    ),
     "compare.no_data": ("Không có số liệu", "No data"),
     "compare.density": ("Bản đồ nhiệt mật độ vụ việc", "Incident density heatmap"),
     "compare.density_heatmap": (

@@ -1,4 +1,6 @@
-"""Compare wards page through AppTest: empty and sample stores, metric, URL and language."""
+"""Compare wards page through AppTest: empty and sample stores, metric, URL and language;
+a ward clicked on the choropleth or picked under the league table opens the ward page in
+the same (signed-in) session."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ def _run(url: str, monkeypatch, **params: str) -> AppTest:
     monkeypatch.setenv("GEO_DATABASE_URL", url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    sign_in_apptest(at, url, "viewer")  # the app asks who is there first
+    at.session_state["test_user"] = sign_in_apptest(at, url, "viewer")  # sign-in comes first
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(PAGE)
@@ -28,6 +30,26 @@ def _run(url: str, monkeypatch, **params: str) -> AppTest:
 
 def _league(at: AppTest):
     return next(df.value for df in at.dataframe if "rank" in df.value.columns)
+
+
+def _click_ward(at: AppTest, code: str) -> AppTest:
+    """What streamlit-folium sends when a ward polygon of the choropleth is clicked: the
+    clicked layer as GeoJSON (``last_active_drawing``), the only object the page asks for."""
+    choropleth = at.get("component_instance")[0]  # drawn first; the density map comes later
+    feature = {"type": "Feature", "properties": {"code": code, "tip": "…"}, "geometry": None}
+    at.session_state[choropleth.key] = {"last_active_drawing": feature}
+    return at.run()
+
+
+def _signed_in_on_ward_page(at: AppTest, title: str, code: str) -> None:
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == [title]
+    assert at.query_params["ward"] == code
+    assert at.sidebar.selectbox(key="w_ward").value == code
+    # the same session: still signed in as the test's account, no sign-in form drawn
+    assert at.session_state["auth_user"] == at.session_state["test_user"]
+    assert not [w for w in at.text_input if w.key in {"auth_name", "auth_pw"}]
+    assert any(at.session_state["test_user"] in c.value for c in at.sidebar.caption)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +109,62 @@ def test_url_restores_the_view_and_language_switch(sample_store_url, monkeypatch
     at.sidebar.radio(key="lang").set_value("vi").run()
     assert [t.value for t in at.title] == ["So sánh các phường, xã"]
     assert "Bảng xếp hạng — Số ngày xử lý (trung vị)" in [s.value for s in at.subheader]
+
+
+def test_choropleth_has_no_links(empty_url, wards):
+    """A plain link reloads the app in a new session (signed out): the map holds none."""
+    from geo.choropleth import change_map, choropleth_map
+    from geo.metrics import load_ward_metrics
+    from geo.store import open_store
+
+    store = open_store(empty_url)
+    try:
+        metrics = load_ward_metrics(store, wards, None, None)
+    finally:
+        store.close()
+    change = metrics[["code", "name"]].assign(before=1, after=2, delta=1)
+    for fmap in (choropleth_map(wards, metrics, "open", assets="cdn"), change_map(wards, change, assets="cdn")):
+        page = fmap.get_root().render()
+        assert "/ward?" not in page and "_top" not in page and "GeoJsonPopup" not in page
+        assert '"code": "00070"' in page  # what a click hands back to the page
+
+
+def test_clicking_a_ward_opens_its_page_in_the_same_session(empty_url, monkeypatch):
+    at = _run(empty_url, monkeypatch)
+    assert at.session_state["auth_user"] == at.session_state["test_user"]
+    _signed_in_on_ward_page(_click_ward(at, "00070"), "Phường Hoàn Kiếm", "00070")
+
+    # back on Compare the old click is gone (no bounce); another ward's click opens that
+    # ward, not the one of the earlier visit
+    at.switch_page(PAGE).run()
+    assert [t.value for t in at.title] == ["So sánh các phường, xã"]
+    _signed_in_on_ward_page(_click_ward(at, "00199"), "Phường Láng", "00199")
+
+
+def test_a_click_on_no_known_ward_stays_on_compare(empty_url, monkeypatch):
+    at = _run(empty_url, monkeypatch)
+    for code in ("99999", "<script>", ""):
+        _click_ward(at, code)
+        assert not at.exception, at.exception
+        assert [t.value for t in at.title] == ["So sánh các phường, xã"]
+
+
+def test_league_table_offers_a_session_keeping_link(sample_store_url, monkeypatch):
+    at = _run(sample_store_url, monkeypatch)
+    league = _league(at)
+    assert not any("/ward?" in str(v) for v in league.to_numpy().ravel())  # no plain links
+    picker = at.selectbox(key="c_open_ward")
+    assert picker.options == [f"{n} ({c})" for n, c in zip(league["name"], league["code"], strict=True)]
+    first = league["code"].iloc[0]
+    (link,) = at.get("page_link")
+    assert (link.proto.page, link.proto.query_string) == ("ward", f"ward={first}")
+    assert league["name"].iloc[0] in link.value
+    picker.set_value("00199").run()
+    (link,) = at.get("page_link")
+    assert (link.proto.page, link.proto.query_string) == ("ward", "ward=00199")
+    assert link.value == "Mở trang phường: Phường Láng"
+    # following it (AppTest cannot click a page_link: switch as its click does)
+    at.query_params.clear()
+    at.query_params["ward"] = "00199"
+    at.switch_page("app_pages/ward.py").run()
+    _signed_in_on_ward_page(at, "Phường Láng", "00199")
