@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
 from app_pages._auth import signed_in_user
 from app_pages._common import language_switch, t
+from geo.auth import User, can
 
 HERE = Path(__file__).resolve().parent
 
@@ -19,13 +21,25 @@ PAGES = (
     ("app_pages/progress.py", "nav.progress", ":material/trending_up:", "progress"),
     ("app_pages/ward.py", "nav.ward", ":material/location_city:", "ward"),
 )
+#: url path -> the right a signed-in user needs to see the page in the menu. The page stays
+#: routable (hidden, not removed) and refuses by itself: geo.services enforces the rights.
+MENU_RIGHT = {"upload": "upload"}
+
+
+def _visibility(user: User | None, url: str) -> Literal["visible", "hidden"]:
+    right = MENU_RIGHT.get(url)
+    return "hidden" if user is not None and right and not can(user, right) else "visible"
+
 
 st.set_page_config(page_title="Hanoi urban order", page_icon="🗺️", layout="wide")
 language_switch()
 st.sidebar.caption(t("app.title"))
 user = signed_in_user()  # draws the sign-in / first-admin form when nobody is signed in
 pages = [
-    st.Page(str(HERE / path), title=t(key), icon=icon, url_path=url, default=(i == 0))
+    st.Page(
+        str(HERE / path), title=t(key), icon=icon, url_path=url, default=(i == 0),
+        visibility=_visibility(user, url),
+    )
     for i, (path, key, icon, url) in enumerate(PAGES)
     if (HERE / path).exists()
 ]

@@ -1,4 +1,5 @@
-"""The app's router and map page through Streamlit's AppTest (no browser)."""
+"""The app's router and map page through Streamlit's AppTest (no browser): the menu a
+role sees, and the map's ward panel linking the ward page in the same session."""
 
 from __future__ import annotations
 
@@ -110,3 +111,79 @@ def test_language_switch_keeps_the_filters(app):
     assert app.sidebar.multiselect(key="f_wards").value == ["00070"]
     assert "2 of 3 incidents shown" in _caption_text(app)
     assert app.query_params["ward"] == "00070"
+
+
+@pytest.fixture
+def menus(monkeypatch):
+    """The menus the app sent (AppTest keeps only elements, so record streamlit's own
+    navigation messages on their way to the element tree)."""
+    from streamlit.testing.v1 import local_script_runner
+
+    sent: list = []
+    parse = local_script_runner.parse_tree_from_messages
+
+    def recording(messages):
+        sent.extend(m.navigation for m in messages if m.HasField("navigation"))
+        return parse(messages)
+
+    monkeypatch.setattr(local_script_runner, "parse_tree_from_messages", recording)
+    return sent
+
+
+def _menu(nav) -> dict[str, bool]:
+    """url path -> shown in the sidebar menu (the default page, the map, is at "/")."""
+    return {("map" if p.is_default else p.url_pathname): not p.is_hidden for p in nav.app_pages}
+
+
+@pytest.mark.parametrize(
+    ("role", "upload_shown"), [("viewer", False), ("field", True), ("officer", True), ("admin", True)]
+)
+def test_upload_is_in_the_menu_only_for_roles_with_the_upload_right(
+    store_url, monkeypatch, menus, role, upload_shown
+):
+    monkeypatch.setenv("GEO_DATABASE_URL", store_url)
+    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    sign_in_apptest(at, store_url, role, ("00070",) if role == "officer" else ())
+    at.run()
+    assert not at.exception, at.exception
+    menu = _menu(menus[-1])
+    assert menu == {"map": True, "upload": upload_shown, "compare": True, "progress": True, "ward": True}
+    # hidden is not removed: the page still opens and refuses by itself
+    at.switch_page("app_pages/upload.py").run()
+    assert not at.exception, at.exception
+    assert (len(at.file_uploader) == 1) is upload_shown
+    if not upload_shown:
+        assert any("không có quyền tải lên" in i.value for i in at.info)
+
+
+def test_signed_out_declares_every_page_so_a_shared_link_survives(store_url, monkeypatch, menus):
+    from streamlit.proto.Navigation_pb2 import Navigation
+
+    monkeypatch.setenv("GEO_DATABASE_URL", store_url)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    assert menus[-1].position == Navigation.Position.HIDDEN
+    assert _menu(menus[-1]) == dict.fromkeys(("map", "upload", "compare", "progress", "ward"), True)
+
+
+def test_ward_panel_links_the_ward_page_in_the_same_session(app):
+    app.run()
+    assert not app.get("page_link")  # nothing clicked yet
+    # what streamlit-folium sends when a ward outline is clicked (its tooltip's text)
+    officer_map = app.get("component_instance")[0]
+    app.session_state[officer_map.key] = {"last_object_clicked_tooltip": "Phường Láng (00199)"}
+    app.run()
+    assert not app.exception, app.exception
+    assert "Phường Láng" in [s.value for s in app.subheader]
+    (link,) = app.get("page_link")
+    assert (link.proto.page, link.proto.query_string) == ("ward", "ward=00199")
+    assert link.value == "Mở trang phường"
+    # following it (AppTest cannot click a page_link: switch as its click does)
+    app.query_params.clear()
+    app.query_params["ward"] = "00199"
+    app.switch_page("app_pages/ward.py").run()
+    assert not app.exception, app.exception
+    assert [t.value for t in app.title] == ["Phường Láng"]
+    assert app.session_state["auth_user"] == "test_viewer"

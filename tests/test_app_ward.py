@@ -1,4 +1,5 @@
-"""Ward page through AppTest: ?ward=CODE, KPIs, streets ranked by open, report downloads."""
+"""Ward page through AppTest: ?ward=CODE, KPIs, streets ranked by open, report downloads;
+entered again in the same session (switch_page/page_link), the URL's ward wins."""
 
 from __future__ import annotations
 
@@ -82,3 +83,22 @@ def test_period_filter_and_language(sample_store_url, monkeypatch):
     assert at.query_params["to"] == "2025-08-31"
     at.sidebar.radio(key="lang").set_value("vi").run()
     assert "Chỉ số chính" in [s.value for s in at.subheader]
+
+
+def test_entering_again_in_the_same_session_follows_the_url(tmp_path, monkeypatch):
+    """st.switch_page / st.page_link keep the session: the page's widgets from an earlier
+    visit are gone by then, and the new URL (not today's date, not the old ward) counts."""
+    at = _run(f"sqlite:///{tmp_path / 'e.sqlite'}", monkeypatch, ward="00070")
+    at.sidebar.date_input(key="w_from").set_value(dt.date(2025, 7, 1)).run()
+    assert at.query_params["from"] == "2025-07-01"
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception, at.exception
+    at.query_params.clear()  # as st.switch_page(..., query_params={"ward": "00199"}) leaves it
+    at.query_params["ward"] = "00199"
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Phường Láng"]
+    assert at.sidebar.selectbox(key="w_ward").value == "00199"
+    assert at.sidebar.date_input(key="w_from").value is None
+    assert at.sidebar.date_input(key="w_to").value is None
+    assert dict(at.query_params) == {"ward": "00199"}
