@@ -93,3 +93,17 @@ def test_url_restores_a_ward_view_in_english(sample_store_url, monkeypatch):
     _ok(at)
     assert [t.value for t in at.title] == ["Tiến độ xử lý"]
     assert at.query_params["ward"] == "00199"
+
+
+def test_clicking_a_ward_on_the_change_map_opens_its_page(tmp_path, monkeypatch):
+    """The change map holds no link (a new session would ask for a sign-in again): the
+    click comes back from streamlit-folium and the page switches in the same session."""
+    at = _run(f"sqlite:///{tmp_path / 'e.sqlite'}", monkeypatch)
+    (change_map,) = at.get("component_instance")
+    feature = {"type": "Feature", "properties": {"code": "00070"}, "geometry": None}
+    at.session_state[change_map.key] = {"last_active_drawing": feature}
+    at.run()
+    _ok(at)
+    assert [t.value for t in at.title] == ["Phường Hoàn Kiếm"]
+    assert at.query_params["ward"] == "00070"
+    assert at.session_state["auth_user"] == "test_viewer"
