@@ -1,5 +1,6 @@
 """Leaders' pages in headless Debian Chromium: the Compare choropleth is drawn in a visible
-frame from the app's own host; screenshots of Compare, Progress and the ward page."""
+frame from the app's own host; a ward clicked on it opens the ward page in the same,
+signed-in session; screenshots of Compare, Progress and the ward page."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def sample_page(browser, sample_app):
 
     name = ensure_account(sample_app.env["GEO_DATABASE_URL"], "viewer")
     rec = new_recorded_page(browser, sample_app.host, credentials=(name, PASSWORD))
+    rec.user = name  # type: ignore[attr-defined]
     yield rec
     rec.page.context.close()
 
@@ -90,5 +92,63 @@ def test_progress_and_ward_pages_render(sample_page):
     rec.page.get_by_text("Tải báo cáo PDF").first.wait_for()
     _visible_map(rec, min_paths=1)  # the ward's outline
     rec.screenshot("ward_page_hoan_kiem")
+    assert rec.foreign_requests() == []
+    assert _errors(rec) == []
+
+
+#: A point of the ward's own polygon that is on top there (not under the legend or a
+#: neighbour), in the map frame's coordinates; streamlit-folium keeps the map as window.map.
+_POINT_IN_WARD = """(code) => {
+  let ward = null;
+  window.map.eachLayer((layer) => {
+    if (layer.feature && layer.feature.properties.code === code && layer._path) ward = layer;
+  });
+  if (!ward) return null;
+  const r = ward._path.getBoundingClientRect();
+  for (let i = 1; i < 16; i++) for (let j = 1; j < 16; j++) {
+    const x = r.left + (r.width * i) / 16, y = r.top + (r.height * j) / 16;
+    if (document.elementFromPoint(x, y) === ward._path) return {x, y};
+  }
+  return null;
+}"""
+
+
+def _click_ward(rec, code: str) -> None:
+    iframe = rec.page.locator("iframe[title*='streamlit_folium']").first
+    iframe.scroll_into_view_if_needed()
+    frame = _visible_map(rec)
+    point = frame.evaluate(_POINT_IN_WARD, code)
+    assert point is not None, f"ward {code} is not drawn where a person could click it"
+    box = rec.map_iframe_box()
+    rec.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+def _on_ward_page_signed_in(rec, code: str, name: str) -> None:
+    rec.page.wait_for_url(f"**/ward?ward={code}*")
+    rec.page.get_by_role("heading", name=name).first.wait_for()
+    rec.page.get_by_text(f"Đã đăng nhập: {rec.user}").wait_for()
+    assert rec.page.locator(".st-key-auth_name").count() == 0  # no sign-in form
+
+
+def test_a_ward_clicked_on_compare_opens_its_page_still_signed_in(sample_page, wards):
+    rec = sample_page
+    names = dict(zip(wards["code"], wards["name"], strict=True))
+    rec.goto("/compare")
+    rec.page.get_by_text("So sánh các phường, xã").first.wait_for()
+    _click_ward(rec, "00070")
+    _on_ward_page_signed_in(rec, "00070", names["00070"])
+    rec.page.get_by_text("Tải báo cáo PDF").first.wait_for()
+    _visible_map(rec, min_paths=1)  # the ward's own map
+    # a viewer's menu has no Upload (the role lacks the right); the other pages are there
+    assert rec.page.get_by_role("link", name="Tiến độ").count() == 1
+    assert rec.page.get_by_role("link", name="Tải lên").count() == 0
+    rec.screenshot("compare_click_opens_ward_page")
+
+    # back to Compare through the menu, another ward: still the same session
+    rec.page.get_by_role("link", name="So sánh phường").click()
+    rec.page.wait_for_url("**/compare*")
+    rec.page.get_by_text("So sánh các phường, xã").first.wait_for()
+    _click_ward(rec, "00199")
+    _on_ward_page_signed_in(rec, "00199", names["00199"])
     assert rec.foreign_requests() == []
     assert _errors(rec) == []
