@@ -54,9 +54,19 @@ def parse_dates(
     blank = (text == "").to_numpy(dtype=bool)
     error[blank] = "missing_date"
 
+    # The common case first: fixed-width dd/mm/yyyy[ HH:MM[:SS]], read from the bytes.
+    quick, quick_local, quick_day, quick_month = _fixed_width_dmy(text)
+    quick &= ~blank
+    if quick.any():
+        out[quick] = _local_to_utc(quick_local[quick])
+        fmt[quick] = "dd/mm/yyyy"
+    rest_mask = ~blank & ~quick
+
     # ISO 8601: with a zone → that zone; without → Hà Nội time.
     # Patterns go to pandas as strings: compiled ones force a slow per-value path.
-    iso = text.str.match(_ISO.pattern).to_numpy(dtype=bool) & ~blank
+    iso = np.zeros(n, dtype=bool)
+    if rest_mask.any():
+        iso[rest_mask] = text[rest_mask].str.match(_ISO.pattern).to_numpy(dtype=bool)
     if iso.any():
         zoned = iso & text.str.contains(_ZONE.pattern, flags=re.IGNORECASE).to_numpy(dtype=bool)
         naive = iso & ~zoned
@@ -74,7 +84,11 @@ def parse_dates(
             fmt[naive] = "iso"
 
     # Day/month/year: strict C-speed formats first, the regex for whatever is left.
-    todo = ~blank & ~iso
+    todo = rest_mask & ~iso
+    evidence = False
+    got_day = quick_day[quick]
+    got_month = quick_month[quick]
+    got_where = np.flatnonzero(quick)
     if todo.any():
         where = np.flatnonzero(todo)
         sub = text[todo].reset_index(drop=True)
@@ -89,20 +103,20 @@ def parse_dates(
             local = fast[got].dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
             out[where[got]] = _utc_ns(local)
             fmt[where[got]] = "dd/mm/yyyy"
-        evidence = False
+            got_day = np.concatenate([got_day, fast[got].dt.day.to_numpy()])
+            got_month = np.concatenate([got_month, fast[got].dt.month.to_numpy()])
+            got_where = np.concatenate([got_where, where[got]])
         rest = where[~got]
         if len(rest):
             parts = text.iloc[rest].str.extract(_DMY)
             matched = parts[0].notna().to_numpy()
             if matched.any():
                 evidence = _day_month(parts[matched], rest[matched], out, fmt, error)
-        if evidence and got.any():
-            # The column is written month/day somewhere: a fast-read day/month value that
-            # both orders could read is ambiguous, not silently day/month.
-            day = fast[got].dt.day.to_numpy()
-            month = fast[got].dt.month.to_numpy()
-            both = (day <= 12) & (month <= 12) & (day != month)
-            error[where[got][both]] = "date_ambiguous"
+    if evidence and len(got_where):
+        # The column is written month/day somewhere: a fast-read day/month value that
+        # both orders could read is ambiguous, not silently day/month.
+        both = (got_day <= 12) & (got_month <= 12) & (got_day != got_month)
+        error[got_where[both]] = "date_ambiguous"
 
     # Excel serial day numbers (only whole strings of 5 digits, optional fraction).
     todo = ~blank & (fmt == "") & (error == "")
@@ -138,6 +152,89 @@ def parse_dates(
 def _utc_ns(stamps: pd.Series) -> np.ndarray:
     """Aware timestamps → naive UTC datetime64[ns] (never an object array)."""
     return np.asarray(stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"))
+
+
+#: From this local date on Hà Nội time is UTC+7 without daylight saving (since 1975).
+_FIXED_OFFSET_FROM = np.datetime64("1976-01-01T00:00", "ns")
+_UTC_OFFSET = np.timedelta64(7, "h")
+#: Byte layouts read without parsing: (length, positions of "/", " " and ":").
+_LAYOUTS = {10: {2: b"/", 5: b"/"}, 16: {2: b"/", 5: b"/", 10: b" ", 13: b":"},
+            19: {2: b"/", 5: b"/", 10: b" ", 13: b":", 16: b":"}}  # fmt: skip
+
+
+def _local_to_utc(local: np.ndarray) -> np.ndarray:
+    """Hà Nội wall-clock datetime64[ns] → naive UTC (a fixed +7 since 1975; the zone
+    database for anything older)."""
+    out = local - _UTC_OFFSET
+    old = local < _FIXED_OFFSET_FROM
+    if old.any():
+        stamps = pd.Series(local[old]).dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+        out[old] = _utc_ns(stamps)
+    return out
+
+
+def _fixed_width_dmy(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(read?, local datetime64[ns], day, month) for exact "dd/mm/yyyy", "dd/mm/yyyy HH:MM"
+    and "dd/mm/yyyy HH:MM:SS": the bytes of each length are viewed as one uint8 matrix,
+    so a million dates cost a few array operations. Anything else is left to the
+    general readers (the result is what they would give: invalid values are not read)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(text)
+    got = np.zeros(n, dtype=bool)
+    local = np.full(n, np.datetime64("NaT", "ns"))
+    day_all = np.zeros(n, dtype=np.int64)
+    month_all = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return got, local, day_all, month_all
+    try:
+        arr = pa.array(text, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return got, local, day_all, month_all
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    lengths = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+    for width, marks in _LAYOUTS.items():
+        sel = np.flatnonzero(lengths == width)
+        if not len(sel):
+            continue
+        sub = pc.take(arr, pa.array(sel))
+        offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
+        start = int(offsets[0])
+        raw = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[start : start + len(sel) * width]
+        grid = raw.reshape(len(sel), width)
+        ok = np.ones(len(sel), dtype=bool)
+        for pos, mark in marks.items():
+            ok &= grid[:, pos] == mark[0]
+        digit_cols = [c for c in range(width) if c not in marks]
+        digits = grid[:, digit_cols].astype(np.int64) - 48
+        ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+
+        def number(*cols: int, digits: np.ndarray = digits, where: list[int] = digit_cols) -> np.ndarray:
+            value = np.zeros(len(digits), dtype=np.int64)
+            for c in cols:
+                value = value * 10 + digits[:, where.index(c)]
+            return value
+
+        day, month, year = number(0, 1), number(3, 4), number(6, 7, 8, 9)
+        hour = number(11, 12) if width >= 16 else np.zeros(len(sel), dtype=np.int64)
+        minute = number(14, 15) if width >= 16 else np.zeros(len(sel), dtype=np.int64)
+        second = number(17, 18) if width == 19 else np.zeros(len(sel), dtype=np.int64)
+        ok &= (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1900) & (year <= 2200)
+        ok &= (hour < 24) & (minute < 60) & (second < 60)
+        months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("int64")
+        first = months.astype("datetime64[M]").astype("datetime64[D]")
+        date = first + np.where(ok, day - 1, 0).astype("timedelta64[D]")
+        ok &= date.astype("datetime64[M]") == first.astype("datetime64[M]")  # day fits the month
+        seconds = (hour * 3600 + minute * 60 + second).astype("timedelta64[s]")
+        stamp = date.astype("datetime64[ns]") + seconds
+        hit = sel[ok]
+        got[hit] = True
+        local[hit] = stamp[ok]
+        day_all[hit] = day[ok]
+        month_all[hit] = month[ok]
+    return got, local, day_all, month_all
 
 
 def _fixed_dmy(text: pd.Series) -> pd.Series:

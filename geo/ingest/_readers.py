@@ -141,9 +141,22 @@ _QUOTED = re.compile(r'"[^"]*"')
 _LEADING_BLANK = re.compile(r"\A(?:[ \t]*\r?\n)+")
 
 
+def _head_lines(text: str, count: int) -> list[str]:
+    """``text.splitlines()[:count]`` without splitting a whole 200 MB file."""
+    size = 65_536
+    while size < len(text):
+        cut = text.rfind("\n", 0, size)
+        if cut > 0:
+            lines = text[:cut].splitlines()
+            if len(lines) > count:
+                return lines[:count]
+        size *= 4
+    return text.splitlines()[:count]
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter of a CSV text: the candidate that splits the header most, then data."""
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    lines = [line for line in _head_lines(text, 50) if line.strip()]
     if not lines:
         return ","
     header = _QUOTED.sub("", lines[0])
@@ -172,9 +185,11 @@ def _parse_csv_arrow(text: str, delimiter: str) -> pd.DataFrame | None:
     pyarrow skips blank lines (row numbers would shift) and refuses ragged rows, so files
     with either go to :func:`_parse_csv_fast` / :func:`_parse_csv_slow` instead.
     """
-    body = text.rstrip("\r\n")
-    if "\n\n" in body or "\n\r\n" in body:  # blank lines: pyarrow would skip them
-        return None
+    end = len(text)  # the text without its trailing line breaks, without copying it
+    while end and text[end - 1] in "\r\n":
+        end -= 1
+    if text.find("\n\n", 0, end) >= 0 or text.find("\n\r\n", 0, end) >= 0:
+        return None  # blank lines: pyarrow would skip them
     try:
         import pyarrow as pa
         from pyarrow import csv as pacsv
@@ -234,10 +249,11 @@ def _parse_csv_slow(text: str, delimiter: str) -> pd.DataFrame:
 
 def _strip_excel_sep_hint(text: str) -> tuple[str, str | None]:
     """Excel's "sep=;" first line names the delimiter; drop it."""
-    first, _, rest = text.partition("\n")
+    newline = text.find("\n")
+    first = text if newline < 0 else text[:newline]
     match = re.fullmatch(r"\s*sep=(.)\s*", first)
     if match:
-        return rest, match.group(1)
+        return ("" if newline < 0 else text[newline + 1 :]), match.group(1)
     return text, None
 
 
@@ -306,8 +322,12 @@ def _grid_to_table(grid: pd.DataFrame, file_format: str, **info: Any) -> RawTabl
     body.columns = pd.Index(_unique_headers(header), dtype=object)
     row_numbers = np.arange(1, len(body) + 1, dtype=np.int64)
     blank = np.ones(len(body), dtype=bool)
-    for column in body.columns:
-        blank &= (body[column].str.strip() == "").to_numpy(dtype=bool)
+    for column in body.columns:  # each column looks only at the rows still blank
+        where = np.flatnonzero(blank)
+        if not len(where):
+            break
+        values = body[column] if len(where) == len(body) else body[column].iloc[where]
+        blank[where] = (values.str.strip() == "").to_numpy(dtype=bool)
     keep = ~(blank & (problems == ""))
     if not keep.all():
         body = body.loc[keep].reset_index(drop=True)
@@ -549,7 +569,23 @@ def read_table(
 
 def _check_cells(table: RawTable, limits: IngestLimits, file_name: str) -> None:
     for column in table.frame.columns:
-        lengths = table.frame[column].str.len().to_numpy()
+        values = table.frame[column]
+        if _max_utf8_bytes(values) <= limits.max_cell_chars:
+            continue  # no cell has more bytes, so none has more characters
+        lengths = values.str.len().to_numpy()
         if len(lengths) and lengths.max() > limits.max_cell_chars:
             at = int(np.argmax(lengths))
             limits.check_cell(int(lengths[at]), file_name, int(table.row_numbers[at]), column)
+
+
+def _max_utf8_bytes(values: pd.Series) -> float:
+    """Longest cell in UTF-8 bytes (an upper bound of its characters); inf if unknown."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+        top = pc.max(pc.binary_length(arr)).as_py()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return float("inf")
+    return 0.0 if top is None else float(top)

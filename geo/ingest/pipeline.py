@@ -110,6 +110,8 @@ class IngestPreview:
     #: ``duplicate_of_incident``, ``duplicate_of_row``, ``flags`` and the parsed values.
     rows: pd.DataFrame
     store_checked: bool = False
+    #: ``Store.change_marker()`` taken just before the store was consulted (None: never).
+    store_marker: Any = field(default=None, repr=False)
     wards: Any = field(default=None, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -623,10 +625,16 @@ def classify(result: IngestPreview, store: Any = None) -> None:
 
     Repeats inside the file name the earlier row; rows matching a stored incident name it.
     A later status that the workflow allows moves the incident: for a stored incident as a
-    status update, for a new one by storing it directly in its latest state.
+    status update, for a new one by storing it directly in its latest state. Classifying
+    again against a store whose :meth:`~geo.store.Store.change_marker` has not moved is a
+    no-op (the preview's lookup of every key stands).
     """
     from geo.store.workflow import can_transition
 
+    marker = (str(store.url), store.change_marker()) if store is not None else None
+    if marker is not None and result.store_checked and marker == result.store_marker:
+        return  # nothing written since these rows were classified against this store
+    result.store_marker = marker  # taken before the lookup: a write during it shows later
     rows = result.rows
     n = len(rows)
     live = (rows["outcome"] != "rejected").to_numpy()
@@ -738,7 +746,8 @@ def commit(preview_: IngestPreview, store: Any, actor: str) -> IngestResult:
     """Store a preview as one batch in one transaction; returns the batch id.
 
     The rows are classified again against the store first: someone may have stored the
-    same incidents between the preview and the commit.
+    same incidents between the preview and the commit (:func:`classify` keeps its
+    decisions when the store has not changed since).
     """
     if preview_.wards is not None and store.wards().empty:
         # A fresh store gets the ward layer the preview used; refreshing a loaded one is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import time
@@ -59,12 +60,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _objects(series: pd.Series) -> list[Any]:
-    """Python values with None for every missing value, for the driver."""
-    values = series.astype(object)
-    return values.where(series.notna(), None).tolist()
-
-
 def _texts(series: pd.Series) -> list[Any]:
     """Text values (None for missing) with NUL characters, which PostgreSQL cannot store,
     replaced by U+FFFD on both backends, so the two hold the same text."""
@@ -74,32 +69,28 @@ def _texts(series: pd.Series) -> list[Any]:
     return text_.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
 
 
+def _text_arrow(series: pd.Series) -> Any:
+    """A text column as one pyarrow string array (null for missing, NUL → U+FFFD).
+
+    Arrow keeps a million strings in one compact buffer; Python strings are made only
+    for the rows of the chunk being written (see :class:`_IncidentRows`).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(series, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or other objects: as text
+        arr = pa.array(series.astype("string"), type=pa.string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if len(arr) and pc.any(pc.match_substring(arr, "\x00")).as_py():
+        arr = pc.replace_substring(arr, "\x00", "\ufffd")
+    return arr
+
+
 def _clean(value: Any) -> Any:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
-
-
-def _floats(series: pd.Series) -> list[Any]:
-    arr = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
-    out = arr.astype(object)
-    out[np.isnan(arr)] = None
-    return out.tolist()
-
-
-def _iso(series: pd.Series, suffix: str) -> list[Any]:
-    """Fixed-width UTC ISO strings (the SQLite storage form), None for NaT."""
-    ts = pd.to_datetime(series, utc=True).dt.tz_convert(None)
-    arr = ts.to_numpy(dtype="datetime64[us]")
-    missing = np.isnat(arr)
-    if not missing.any():
-        texts: list[Any] = np.datetime_as_string(arr, unit="us").tolist()
-    else:  # format only the instants that exist (cleared_at is mostly empty)
-        texts = [None] * len(arr)
-        present = np.flatnonzero(~missing)
-        for i, value in zip(present.tolist(), np.datetime_as_string(arr[present], unit="us").tolist(), strict=True):
-            texts[i] = value
-    if suffix:
-        texts = [t if t is None else t + suffix for t in texts]
-    return texts
 
 
 def _multipolygon(geom: Any) -> Any:
@@ -393,6 +384,23 @@ class Store:
 
     # -- ingest -------------------------------------------------------------------------
 
+    def change_marker(self) -> tuple[int, ...]:
+        """A value that changes whenever the stored incidents may have changed.
+
+        Every write of incidents appends to the audit log (batches, status changes,
+        recurrences), so the log's largest id moves with them. SQLite runs one writer at a
+        time, so ids grow in commit order; PostgreSQL may commit a smaller id after a larger
+        one, so there the log's row count is part of the marker too. Cheap: an ingest
+        compares it before committing to skip a second lookup of a million keys.
+        """
+        with self.read() as conn:
+            top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
+            if self.is_postgis:
+                count, audit = conn.exec_driver_sql("SELECT count(*), max(id) FROM audit_log").one()
+                return (int(top or 0), int(count or 0), int(audit or 0))
+            audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
+            return (int(top or 0), int(audit or 0))
+
     def lookup_existing(self, keys: pd.DataFrame) -> pd.DataFrame:
         """Stored incidents matching incoming rows, at most one per row.
 
@@ -403,6 +411,9 @@ class Store:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _KEY_COLUMNS})
         if keys.empty:
             return empty
+        with self.read() as conn:  # an empty store matches nothing: skip the key upload
+            if conn.exec_driver_sql("SELECT 1 FROM incidents LIMIT 1").first() is None:
+                return empty
         positions = np.arange(len(keys))
         source_id = keys["source_id"] if "source_id" in keys else pd.Series(None, index=keys.index)
         rows = list(
@@ -451,9 +462,10 @@ class Store:
         frame["id"] = frame["id"].astype("int64")
         return frame[list(_KEY_COLUMNS)]
 
-    def _prepare_incidents(self, incidents: pd.DataFrame | None, now: datetime) -> dict[str, list[Any]]:
+    def _prepare_incidents(self, incidents: pd.DataFrame | None, now: datetime) -> _IncidentRows:
+        """Check the incidents and hold their columns compactly, ready to write in chunks."""
         if incidents is None or len(incidents) == 0:
-            return {c: [] for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id"}
+            return _IncidentRows(0, {}, "")
         missing = [c for c in _REQUIRED if c not in incidents.columns]
         if missing:
             raise StorageError(
@@ -488,39 +500,42 @@ class Store:
         suffix = "+00:00" if self.is_postgis else ""
         stamp = now.strftime(SQLITE_TS_FORMAT) + suffix
 
-        def optional(name: str) -> list[Any]:
-            if name not in incidents:
-                return [None] * n
-            return _texts(incidents[name])
+        def optional(name: str) -> Any:
+            return _text_arrow(incidents[name]) if name in incidents else None
 
-        def optional_int(name: str) -> list[Any]:
+        def optional_int(name: str) -> Any:
             if name not in incidents:
-                return [None] * n
-            values = pd.to_numeric(incidents[name], errors="coerce").astype("Int64")
-            return values.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+                return None
+            return pd.to_numeric(incidents[name], errors="coerce").astype("Int64").array
 
-        return {
-            "source": _texts(incidents["source"].astype(str)),
+        flags = optional("flags")
+        if flags is not None:
+            import pyarrow.compute as pc
+
+            flags = pc.fill_null(flags, "")
+        columns: dict[str, Any] = {
+            "source": _text_arrow(incidents["source"].astype(str)),
             "source_id": optional("source_id"),
             "source_row": optional_int("row_number"),
-            "fingerprint": _texts(incidents["fingerprint"].astype(str)),
-            "type": _texts(incidents["type"]),
+            "fingerprint": _text_arrow(incidents["fingerprint"].astype(str)),
+            "type": _text_arrow(incidents["type"]),
             "type_text": optional("type_text"),
-            "lat": _floats(incidents["lat"]),
-            "lon": _floats(incidents["lon"]),
+            "lat": pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype="float64"),
+            "lon": pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype="float64"),
             "ward_code": optional("ward_code"),
             "street": optional("street"),
             "address": optional("address"),
             "note": optional("note"),
-            "status": _objects(status),
-            "reported_at": _iso(reported, suffix),
-            "cleared_at": _iso(cleared, suffix),
-            "due_at": _iso(due, suffix),
-            "flags": [v or "" for v in optional("flags")],
+            "status": status.to_numpy(dtype=object),
+            "reported_at": _utc_us(reported),
+            "cleared_at": _utc_us(cleared),
+            "due_at": _utc_us(due),
+            "flags": flags if flags is not None else "",
             "recurrence_of": optional_int("recurrence_of"),
-            "created_at": [stamp] * n,
-            "updated_at": [stamp] * n,
+            "created_at": stamp,
+            "updated_at": stamp,
         }
+        return _IncidentRows(n, columns, suffix)
 
     def commit_batch(
         self,
@@ -538,8 +553,8 @@ class Store:
         store exactly as before. An update to the incident's current status is a no-op.
         """
         now = utcnow()
-        columns = self._prepare_incidents(incidents, now)
-        n = 0 if incidents is None else len(incidents)
+        prepared = self._prepare_incidents(incidents, now)
+        n = prepared.n
         updates = status_updates if status_updates is not None else pd.DataFrame()
         counts = {str(k): _plain(v) for k, v in dict(batch.get("counts") or {}).items()}
         file_name = _clean(batch.get("file_name"))
@@ -558,24 +573,14 @@ class Store:
                 )
             )
             batch_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            ids: Sequence[int] = []
             if n:
                 if self.is_postgis:
                     ids = _postgis.reserve_ids(conn, "incidents", n)
                 else:
                     first = _sqlite.first_free_id(conn, "incidents")
-                    ids = list(range(first, first + n))
-                values = [ids] + [
-                    [batch_id] * n if c == "batch_id" else columns[c] for c in INCIDENT_INSERT_COLUMNS[1:]
-                ]
-                rows = list(zip(*values, strict=True))
-                if self.is_postgis:
-                    _postgis.bulk_insert(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
-                else:
-                    _sqlite.widen_cache(conn, n)
-                    try:
-                        _sqlite.bulk_insert(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
-                    finally:
-                        _sqlite.reset_cache(conn)
+                    ids = range(first, first + n)
+                self._insert_incidents(conn, prepared, ids, batch_id)
                 conn.execute(
                     text(
                         "INSERT INTO status_events (incident_id, from_status, to_status, at, actor, "
@@ -594,9 +599,8 @@ class Store:
                 )
             moves = _update_rows(updates)
             recurrences = [
-                (int(old), "recurred", now, f"tái phạm: sự việc mới / recurred as incident {new}")
-                for old, new in zip(columns["recurrence_of"], ids if n else [], strict=False)
-                if old is not None
+                (old, "recurred", now, f"tái phạm: sự việc mới / recurred as incident {ids[pos]}")
+                for pos, old in prepared.recurrences()
             ]
             applied = self._apply_moves(
                 conn, moves, actor=actor, batch_id=batch_id, now=now, recurrences=recurrences
@@ -619,6 +623,35 @@ class Store:
             return batch_id
 
         return self.write(work)
+
+    def _insert_incidents(
+        self, conn: Connection, prepared: _IncidentRows, ids: Sequence[int], batch_id: int
+    ) -> None:
+        """Write the batch's incidents in chunks inside the open transaction.
+
+        Chunks bound the Python objects alive at once. On SQLite a batch that is large
+        next to the table is written without the secondary indexes, which are rebuilt
+        (sorted once) before the transaction ends: SQLite DDL is transactional, so a
+        failure or a kill leaves the old indexes and rows exactly as they were.
+        """
+        insert_rows = _postgis.bulk_insert if self.is_postgis else _sqlite.bulk_insert
+        rebuilt: list[str] = []
+        if not self.is_postgis:
+            if _sqlite.rebuild_indexes_for(conn, "incidents", prepared.n):
+                rebuilt = _sqlite.drop_indexes(conn, "incidents")
+            else:
+                _sqlite.widen_cache(conn, prepared.n)
+        try:
+            for lo in range(0, prepared.n, INSERT_CHUNK_ROWS):
+                hi = min(prepared.n, lo + INSERT_CHUNK_ROWS)
+                rows = prepared.rows(lo, hi, ids[lo:hi], batch_id)
+                insert_rows(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
+                del rows
+            if rebuilt:
+                _sqlite.create_indexes(conn, rebuilt)
+        finally:
+            if not self.is_postgis and not rebuilt:
+                _sqlite.reset_cache(conn)
 
     # -- workflow -----------------------------------------------------------------------
 
@@ -862,3 +895,86 @@ def _update_rows(updates: pd.DataFrame) -> list[tuple[int, str, Any, str | None]
         for i, s, a, n in zip(updates["incident_id"], updates["to_status"], at, note, strict=True)
     ]
 
+
+
+#: Incidents converted to Python values and written per chunk (memory stays bounded).
+INSERT_CHUNK_ROWS = 100_000
+
+
+def _utc_us(stamps: pd.Series) -> np.ndarray:
+    """Aware timestamps → naive UTC datetime64[us] (NaT for missing)."""
+    ts = pd.to_datetime(stamps, utc=True).dt.tz_convert(None)
+    return np.asarray(ts.to_numpy(dtype="datetime64[us]"))
+
+
+class _IncidentRows:
+    """The incidents of one batch, column by column, turned into row tuples per chunk.
+
+    Text stays in pyarrow arrays, numbers and instants in numpy arrays; a chunk's Python
+    values exist only while that chunk is written.
+    """
+
+    def __init__(self, n: int, columns: dict[str, Any], suffix: str) -> None:
+        self.n = n
+        self.columns = columns
+        self.suffix = suffix
+
+    def recurrences(self) -> list[tuple[int, int]]:
+        """(position in the batch, earlier incident id) of rows recording a recurrence."""
+        values = self.columns.get("recurrence_of")
+        if values is None or not self.n:
+            return []
+        mask = ~np.asarray(values.isna())
+        where = np.flatnonzero(mask)
+        return [(int(i), int(values[i])) for i in where]
+
+    def _chunk(self, name: str, lo: int, hi: int) -> Any:
+        values = self.columns.get(name)
+        size = hi - lo
+        if values is None:
+            return itertools.repeat(None, size)
+        if isinstance(values, str):  # a constant (stamps, empty flags)
+            return itertools.repeat(values, size)
+        if isinstance(values, np.ndarray):
+            part = values[lo:hi]
+            if part.dtype.kind == "M":
+                return _iso_chunk(part, self.suffix)
+            if part.dtype.kind == "f":
+                missing = np.isnan(part)
+                if missing.any():
+                    out = part.astype(object)
+                    out[missing] = None
+                    return out.tolist()
+            return part.tolist()
+        if isinstance(values, pd.arrays.IntegerArray):
+            return values[lo:hi].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[arg-type]
+        return values.slice(lo, size).to_numpy(zero_copy_only=False).tolist()
+
+    def rows(self, lo: int, hi: int, ids: Sequence[int], batch_id: int) -> list[tuple[Any, ...]]:
+        """Row tuples in ``INCIDENT_INSERT_COLUMNS`` order for positions ``lo:hi``."""
+        parts: list[Any] = [list(ids)]
+        for name in INCIDENT_INSERT_COLUMNS[1:]:
+            if name == "batch_id":
+                parts.append(itertools.repeat(batch_id, hi - lo))
+            else:
+                parts.append(self._chunk(name, lo, hi))
+        return list(zip(*parts))  # noqa: B905 (repeat() iterators are endless by design)
+
+
+def _iso_chunk(values: np.ndarray, suffix: str) -> list[Any]:
+    """Fixed-width UTC ISO strings (the SQLite storage form), None for NaT."""
+    missing = np.isnat(values)
+    if not missing.any():
+        texts = np.datetime_as_string(values, unit="us")
+        if suffix:
+            texts = np.char.add(texts, suffix)
+        return texts.tolist()
+    out: list[Any] = [None] * len(values)
+    present = np.flatnonzero(~missing)
+    if len(present):
+        texts = np.datetime_as_string(values[present], unit="us")
+        if suffix:
+            texts = np.char.add(texts, suffix)
+        for i, value in zip(present.tolist(), texts.tolist(), strict=True):
+            out[i] = value
+    return out
