@@ -50,6 +50,7 @@ def _sidebar() -> dict:
     sb.multiselect(
         t("filter.statuses"), list(STATE_CODES), key="c_statuses",
         format_func={c: status_label(c, lang()) for c in STATE_CODES}.__getitem__,
+        placeholder=t("common.choose"),
     )
     sb.number_input(t("compare.min_volume"), min_value=1, step=1, key="c_min")
     ss = st.session_state

@@ -22,7 +22,7 @@ def _sidebar(ward_names: dict[str, str]) -> dict:
     sb.header(t("filter.header"))
     sb.selectbox(
         t("wardpage.choose"), list(ward_names), key="w_ward", index=None,
-        format_func=lambda c: f"{ward_names[c]} ({c})",
+        format_func=lambda c: f"{ward_names[c]} ({c})", placeholder=t("common.choose"),
     )
     col_a, col_b = sb.columns(2)
     col_a.date_input(t("filter.date_from"), key="w_from", format="DD/MM/YYYY")
