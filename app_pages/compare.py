@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -14,6 +16,7 @@ from geo.i18n import status_label
 from geo.metrics import (
     MATRIX_VALUES,
     METRIC_CODES,
+    METRICS,
     MIN_VOLUME,
     league_table,
     matrix_long,
@@ -170,7 +173,10 @@ def _league(metrics: pd.DataFrame, f: dict) -> None:
         "eligible": t("metric.eligible"),
         **{code: t(f"metric.{code}") for code in METRIC_CODES},
     }
-    config = {k: st.column_config.Column(v) for k, v in labels.items() if k in table.columns}
+    config: dict[str, Any] = {k: st.column_config.Column(v) for k, v in labels.items() if k in table.columns}
+    for spec in METRICS:  # each metric with its own number of decimals
+        if spec.code in table.columns:
+            config[spec.code] = st.column_config.NumberColumn(labels[spec.code], format=f"%.{spec.decimals}f")
     st.dataframe(table, hide_index=True, column_config=config, key="league_table")
     _open_ward(table)
     export = table.rename(columns=labels)
