@@ -362,11 +362,13 @@ def _flag_strings(masks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     return out.to_numpy(dtype=object)
 
 
-def _text_or_none(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+def _text_or_none(frame: pd.DataFrame, column: str | None) -> np.ndarray | pd.Series:
+    """Stripped text, missing where blank; a file's column stays in pyarrow form (a
+    million Python strings per column would cost ~100 MB and a conversion back)."""
     if column is None:
         return np.full(len(frame), None, dtype=object)
     values = frame[column].astype(str).str.strip()
-    return values.where(values != "", None).to_numpy(dtype=object)
+    return values.where(values != "")
 
 
 # --------------------------------------------------------------------------- preview
@@ -401,12 +403,40 @@ def preview(
         timings[name] = round(now_ - clock, 4)
         clock = now_
 
+    # The per-column work arrays die with _decide's frame, before the store lookup.
+    result = _decide(
+        file, lap, file_name=file_name, crs=crs, sheet=sheet, source=source, strict=strict,
+        wards=wards, streets=streets, limits=limits, now=now,
+    )  # fmt: skip
+    result.timings = timings
+    classify(result, store)
+    lap("identity")
+    return result
+
+
+def _decide(
+    file: str | Path | bytes | IO[bytes],
+    lap: Any,
+    *,
+    file_name: str | None,
+    crs: Any,
+    sheet: str | int | None,
+    source: str | None,
+    strict: bool,
+    wards: Any,
+    streets: Any,
+    limits: IngestLimits | None,
+    now: pd.Timestamp | None,
+) -> IngestPreview:
+    """Everything :func:`preview` decides without the store, as an unclassified preview."""
     data, name = _read_input(file, file_name)
     limits = limits or IngestLimits.from_env()
     limits.check_bytes(len(data), name)
     sha256 = hashlib.sha256(data).hexdigest()
     stated_crs = parse_crs(crs, source="--crs") if crs is not None else None
     table = read_table(data, name, sheet=sheet, limits=limits)
+    size = len(data)
+    del data  # the file's bytes are not needed past this point (200 MB at a million rows)
     lap("read")
     frame = table.frame
     n = len(frame)
@@ -487,7 +517,8 @@ def preview(
     # Type and status.
     type_col = mapping.get("type")
     type_text = _text_or_none(frame, type_col)
-    types = type_codes(pd.Series(type_text, dtype=object)).to_numpy(dtype=object)
+    type_texts = type_text if isinstance(type_text, pd.Series) else pd.Series(type_text, dtype=object)
+    types = type_codes(type_texts).to_numpy(dtype=object)
     status_col = mapping.get("status")
     if status_col is not None:
         raw_status = frame[status_col].astype(str).str.strip()
@@ -561,7 +592,7 @@ def preview(
     result = IngestPreview(
         file_name=name,
         sha256=sha256,
-        size=len(data),
+        size=size,
         file_format=table.file_format,
         encoding=table.encoding,
         delimiter=table.delimiter,
@@ -574,10 +605,7 @@ def preview(
         original=frame,
         rows=rows,
         wards=wards,
-        timings=timings,
     )
-    classify(result, store)
-    lap("identity")
     return result
 
 
