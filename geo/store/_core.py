@@ -658,7 +658,7 @@ class Store:
         columns = [c for c in INCIDENT_INSERT_COLUMNS if c not in constants]
         if not self.is_postgis:
             if _sqlite.rebuild_indexes_for(conn, "incidents", prepared.n):
-                rebuilt = _sqlite.drop_indexes(conn, "incidents")
+                rebuilt = _sqlite.drop_indexes(conn, "incidents", keep=prepared.keys_in_order)
             else:
                 _sqlite.widen_cache(conn, prepared.n)
         try:
@@ -1001,6 +1001,37 @@ class _IncidentRows:
                     if pc.count_distinct(values).as_py() == 1:
                         out[name] = values[0].as_py()
         return out
+
+    def keys_in_order(self, names: Sequence[str]) -> bool:
+        """Whether this batch's keys of an index on ``names`` arrive clustered: constant or
+        few distinct values (ward, status), or ascending in file order (ids written by a
+        counter). Such an index is cheaper to keep during the insert (new keys land on
+        the same few pages) than to rebuild; random keys (fingerprints, times) are not."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        varying = []
+        for name in names:
+            values = self.columns.get(name)
+            if values is None or isinstance(values, str):
+                continue
+            if not isinstance(values, pa.Array):
+                values = pa.array(values, from_pandas=True)
+            if len(values) and pc.count_distinct(values.slice(0, 2), mode="all").as_py() == 1:
+                if pc.count_distinct(values, mode="all").as_py() == 1:
+                    continue  # one value throughout
+            varying.append(values)
+        if not varying:
+            return True
+        head = varying[0]
+        if head.null_count == 0 and len(head) > 1:
+            if pc.all(pc.greater_equal(head.slice(1), head.slice(0, len(head) - 1))).as_py():
+                return True
+        return all(
+            pc.count_distinct(v.slice(0, 20_000)).as_py() <= 256
+            and pc.count_distinct(v).as_py() <= 4096
+            for v in varying
+        )
 
     def staged_columns(self) -> list[str]:
         """The columns :meth:`arrow_table` holds (those not constant, less id and batch)."""

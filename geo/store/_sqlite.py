@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -210,8 +210,11 @@ def rebuild_indexes_for(conn: Connection, table: str, rows: int) -> bool:
     return 2 * rows >= int(top)
 
 
-def drop_indexes(conn: Connection, table: str) -> list[str]:
-    """Drop ``table``'s secondary indexes inside the open transaction; returns their DDL."""
+def drop_indexes(
+    conn: Connection, table: str, keep: Callable[[list[str]], bool] | None = None
+) -> list[str]:
+    """Drop ``table``'s secondary indexes inside the open transaction (except those whose
+    column list ``keep`` accepts); returns the DDL of the dropped ones."""
     raw = conn.connection.driver_connection
     assert raw is not None
     found = raw.execute(
@@ -219,9 +222,14 @@ def drop_indexes(conn: Connection, table: str) -> list[str]:
         "AND sql IS NOT NULL ORDER BY name",
         (table,),
     ).fetchall()
-    for name, _ in found:
+    dropped = []
+    for name, sql in found:
+        columns = [r[2] for r in raw.execute(f'PRAGMA index_info("{name}")').fetchall()]
+        if keep is not None and keep(columns):
+            continue
         raw.execute(f'DROP INDEX "{name}"')
-    return [sql for _, sql in found]
+        dropped.append(sql)
+    return dropped
 
 
 def create_indexes(conn: Connection, statements: Sequence[str]) -> None:
