@@ -115,13 +115,16 @@ def parse_pair_columns(first: pd.Series, second: pd.Series) -> Parsed:
     n = len(a)
     fmt = np.where(comma_a | comma_b, "decimal_comma", "decimal").astype(object)
     error = np.full(n, "", dtype=object)
-    first_text = first.astype(str).str.strip().to_numpy(dtype=object)
-    second_text = second.astype(str).str.strip().to_numpy(dtype=object)
-    missing = (first_text == "") | (second_text == "")
+    first_s = first.astype(str).str.strip()
+    second_s = second.astype(str).str.strip()
+    missing = ((first_s == "") | (second_s == "")).to_numpy(dtype=bool)
     error[missing] = "missing_coordinates"
     fmt[missing] = ""
     failed = np.flatnonzero((np.isnan(a) | np.isnan(b)) & ~missing)
-    for i in failed:  # the slow path: only rows the vectorised pass could not read
+    # Python strings only for the rows the vectorised pass could not read.
+    first_text = dict(zip(failed.tolist(), first_s.iloc[failed].tolist(), strict=True))
+    second_text = dict(zip(failed.tolist(), second_s.iloc[failed].tolist(), strict=True))
+    for i in failed.tolist():  # the slow path
         ra = dms_value(first_text[i]) if np.isnan(a[i]) else (float(a[i]), None)
         rb = dms_value(second_text[i]) if np.isnan(b[i]) else (float(b[i]), None)
         if ra is None or rb is None:

@@ -208,13 +208,12 @@ def _fixed_width_dmy(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
         for pos, mark in marks.items():
             ok &= grid[:, pos] == mark[0]
         digit_cols = [c for c in range(width) if c not in marks]
-        digits = grid[:, digit_cols].astype(np.int64) - 48
-        ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+        ok &= ((grid[:, digit_cols] - np.uint8(48)) <= 9).all(axis=1)  # below "0" wraps high
 
-        def number(*cols: int, digits: np.ndarray = digits, where: list[int] = digit_cols) -> np.ndarray:
-            value = np.zeros(len(digits), dtype=np.int64)
+        def number(*cols: int, grid: np.ndarray = grid) -> np.ndarray:
+            value = np.zeros(len(grid), dtype=np.int64)
             for c in cols:
-                value = value * 10 + digits[:, where.index(c)]
+                value = value * 10 + (grid[:, c].astype(np.int64) - 48)
             return value
 
         day, month, year = number(0, 1), number(3, 4), number(6, 7, 8, 9)

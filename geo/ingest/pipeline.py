@@ -353,13 +353,17 @@ def _ward_codes_from_text(texts: pd.Series) -> np.ndarray:
 
 
 def _flag_strings(masks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """Comma-joined sorted flag names per row ("" when none), without a Python row loop."""
-    out = pd.Series([""] * n, dtype=object)
-    for name in sorted(masks):
-        mask = pd.Series(masks[name], dtype=bool)
-        joined = out.where(out == "", out + ",") + name
-        out = out.where(~mask, joined)
-    return out.to_numpy(dtype=object)
+    """Comma-joined sorted flag names per row ("" when none), without a Python row loop:
+    each row's flags as a bit pattern, looked up in a table of every combination."""
+    names = sorted(masks)
+    bits = np.zeros(n, dtype=np.int64)
+    for k, name in enumerate(names):
+        bits |= np.asarray(masks[name], dtype=bool).astype(np.int64) << k
+    table = np.array(
+        [",".join(nm for k, nm in enumerate(names) if code >> k & 1) for code in range(1 << len(names))],
+        dtype=object,
+    )
+    return table[bits]
 
 
 def _text_or_none(frame: pd.DataFrame, column: str | None) -> np.ndarray | pd.Series:
@@ -670,8 +674,10 @@ def classify(result: IngestPreview, store: Any = None) -> None:
 
     has_id = rows["source_id"].notna().to_numpy()
     id_codes, id_uniques = pd.factorize(rows["source_id"])
-    fp_codes, _ = pd.factorize(rows["fingerprint"])
-    key = np.where(has_id, id_codes, len(id_uniques) + fp_codes)
+    key = id_codes.astype(np.int64)
+    if not has_id.all():  # fingerprints matter only where there is no id
+        fp_codes, _ = pd.factorize(rows["fingerprint"][~has_id])
+        key[~has_id] = len(id_uniques) + fp_codes
     # Repeats among live rows: the first row of each identity is its anchor.
     live_idx = np.flatnonzero(live)
     codes = key[live_idx]
