@@ -147,3 +147,28 @@ def test_commit_reclassifies_when_the_store_changed_since_the_preview(tmp_path, 
         assert store.row_counts()["incidents"] == 3
     finally:
         store.close()
+
+
+@pytest.mark.postgis
+def test_postgis_csv_copy_stores_what_row_copy_stores(postgis_url, monkeypatch):
+    from sqlalchemy import text
+
+    from geo.store import _postgis
+
+    n = 12_000  # above the CSV threshold
+    frame = _varied(n)
+    store = open_store(postgis_url)
+    try:
+        store.commit_batch(batch("csv.csv"), frame, NO_UPDATES, actor="t")
+        monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 10**12)
+        store.commit_batch(batch("rows.csv"), frame, NO_UPDATES, actor="t")
+        keep = [c for c in store.tables["incidents"].c.keys()
+                if c not in ("id", "batch_id", "created_at", "updated_at")]  # fmt: skip
+        with store.read() as conn:
+            rows = conn.execute(text(f"SELECT {', '.join(keep)} FROM incidents ORDER BY id")).all()  # noqa: S608
+    finally:
+        store.close()
+    assert len(rows) == 2 * n
+    assert rows[:n] == rows[n:]
+    assert rows[997][keep.index("address")] == "số 997\ufffd"  # NUL, which PostgreSQL refuses
+    assert {r[keep.index("street")] for r in rows[:n]} == {None, "Hàng Bông"}  # NULL stays NULL

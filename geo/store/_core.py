@@ -661,6 +661,15 @@ class Store:
                 rebuilt = _sqlite.drop_indexes(conn, "incidents", keep=prepared.keys_in_order)
             else:
                 _sqlite.widen_cache(conn, prepared.n)
+        if self.is_postgis and prepared.n >= _postgis.CSV_COPY_MIN_ROWS:
+            import pyarrow as pa
+
+            # COPY as CSV that Arrow writes in C: no Python value per cell
+            table = prepared.arrow_table(all_columns=True)
+            table = table.add_column(0, "id", pa.array(np.asarray(ids, dtype=np.int64)))
+            table = table.append_column("batch_id", pa.array(np.full(prepared.n, batch_id, dtype=np.int64)))
+            _postgis.copy_arrow(conn, "incidents", table, chunk_rows=INSERT_CHUNK_ROWS)
+            return
         try:
             if staged:
                 assert isinstance(ids, range)  # SQLite ids: one block above the largest
@@ -1038,16 +1047,31 @@ class _IncidentRows:
         constant = self.constants()
         return [c for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id" and c not in constant]
 
-    def arrow_table(self) -> Any:
+    def arrow_table(self, *, all_columns: bool = False) -> Any:
         """The varying columns as one Arrow table (the SQLite staging path), in
-        :meth:`staged_columns` order; values as :meth:`rows` would bind them."""
+        :meth:`staged_columns` order, or ``all_columns`` but id and batch_id (PostgreSQL's
+        CSV copy); values as :meth:`rows` would bind them."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
+        names = (
+            [c for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id"]
+            if all_columns
+            else self.staged_columns()
+        )
         data: dict[str, Any] = {}
-        for name in self.staged_columns():
+        for name in names:
             values = self.columns.get(name)
-            if isinstance(values, np.ndarray) and values.dtype.kind == "M":
-                data[name] = _iso_arrow(values)  # SQLite only: no zone suffix
+            if values is None:
+                kind = pa.int64() if name in ("source_row", "recurrence_of") else pa.string()
+                data[name] = pa.nulls(self.n, type=kind)
+            elif isinstance(values, str):
+                data[name] = pa.array(np.full(self.n, values, dtype=object), type=pa.string())
+            elif isinstance(values, np.ndarray) and values.dtype.kind == "M":
+                stamps = _iso_arrow(values)
+                if self.suffix:
+                    stamps = pc.binary_join_element_wise(stamps, self.suffix, "")
+                data[name] = stamps
             elif isinstance(values, np.ndarray) and values.dtype.kind == "f":
                 data[name] = pa.array(values, type=pa.float64(), from_pandas=True)  # NaN → null
             elif isinstance(values, np.ndarray):
