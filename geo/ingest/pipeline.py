@@ -347,9 +347,9 @@ def _ward_codes_from_text(texts: pd.Series) -> np.ndarray:
     from geo.admin_units import ward_code_from_text
 
     values = texts.astype(str).str.strip()
-    mapping = {v: (ward_code_from_text(v) if v else None) for v in pd.unique(values.to_numpy())}
-    codes = values.map(mapping).astype(object)
-    return codes.where(codes.notna(), None).to_numpy(dtype=object)
+    positions, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = [ward_code_from_text(v) if isinstance(v, str) and v else None for v in uniques]
+    return np.array([*table, None], dtype=object)[positions]  # -1 (missing) → None
 
 
 def _flag_strings(masks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -364,6 +364,23 @@ def _flag_strings(masks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         dtype=object,
     )
     return table[bits]
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default text dtype
+
+
+def _str_column(values: np.ndarray) -> np.ndarray | pd.Series:
+    """An object array of few distinct strings as the text column pandas would infer,
+    built from its distinct values (pandas converts each of a million values instead).
+    Anything else (all missing, non-text values) is returned for pandas to infer."""
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0 or len(uniques) > 4096 or not all(isinstance(u, str) for u in uniques):
+        return values
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    text = pa.DictionaryArray.from_arrays(indices, pa.array(list(uniques), pa.string()))
+    return pd.Series(pd.array(text.cast(pa.string()), dtype=_STR))
 
 
 def _text_or_none(frame: pd.DataFrame, column: str | None) -> np.ndarray | pd.Series:
@@ -567,29 +584,29 @@ def _decide(
     rows = pd.DataFrame(
         {
             "row": table.row_numbers.astype(np.int64),
-            "outcome": np.where(ok, "accepted", "rejected").astype(object),
-            "reason": reason,
-            "field": field_of,
-            "message_vi": np.full(n, "", dtype=object),
-            "message_en": np.full(n, "", dtype=object),
-            "flags": np.where(ok, flags, ""),
-            "source": np.full(n, src, dtype=object),
+            "outcome": _str_column(np.where(ok, "accepted", "rejected").astype(object)),
+            "reason": _str_column(reason),
+            "field": _str_column(field_of),
+            "message_vi": _str_column(np.full(n, "", dtype=object)),
+            "message_en": _str_column(np.full(n, "", dtype=object)),
+            "flags": _str_column(np.where(ok, flags, "")),
+            "source": _str_column(np.full(n, src, dtype=object)),
             "source_id": source_id,
-            "fingerprint": fp.to_numpy(),
-            "type": types,
+            "fingerprint": fp.reset_index(drop=True),
+            "type": _str_column(types),
             "type_text": type_text,
             "lat": np.where(ok, lat, np.nan),
             "lon": np.where(ok, lon, np.nan),
-            "ward_code": np.where(ok, ward_code, np.array(None, dtype=object)),
-            "street": street,
+            "ward_code": _str_column(np.where(ok, ward_code, np.array(None, dtype=object))),
+            "street": _str_column(street),
             "address": _text_or_none(frame, mapping.get("address")),
             "note": _text_or_none(frame, mapping.get("note")),
-            "status": status,
+            "status": _str_column(status),
             "status_given": status_given,
             "reported_at": reported.reset_index(drop=True),
             "cleared_at": cleared.reset_index(drop=True),
-            "coord_format": parsed.fmt,
-            "date_format": date_format,
+            "coord_format": _str_column(parsed.fmt),
+            "date_format": _str_column(date_format),
         }
     )
     _messages(rows, frame)
