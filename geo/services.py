@@ -118,6 +118,8 @@ def preview_upload(
     from geo.ingest import preview
 
     check(store, actor, "upload", object_type="upload", object_id=options.get("file_name"))
+    if options.get("wards") is None:
+        options["wards"] = active_wards(store)
     return preview(file, store=store, **options)
 
 
@@ -209,24 +211,184 @@ def export(store: Store, actor: User, fmt: str, out: str | Path | None = None, *
 # -- boundaries, backup, audit -----------------------------------------------------------
 
 
-def replace_boundaries(
-    store: Store, actor: User, layer: gpd.GeoDataFrame | str | Path, *, valid_from: Any = None
-) -> dict[str, int]:
-    """Load a new ward layer into the store, keeping the old versions (admins only)."""
-    check(store, actor, "replace_boundaries", object_type="wards")
-    if isinstance(layer, str | Path):
+def active_wards(store: Store) -> gpd.GeoDataFrame:
+    """The ward layer in use: the store's current ward table, in :func:`load_boundaries`' shape.
+
+    An imported official layer must win over the file, so the file
+    (``GEO_BOUNDARIES`` or the committed default) only seeds an empty table, once.
+    """
+    layer = store.wards()
+    if layer.empty:
         from geo.boundaries import load_boundaries
 
+        store.ensure_wards(load_boundaries(), actor="system")  # a no-op if another got there
+        layer = store.wards()
+    return _boundaries_shape(layer)
+
+
+def _boundaries_shape(stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``Store.wards()`` (which adds ``valid_from``) with the columns and dtypes of a layer file."""
+    import geopandas as gpd
+
+    from geo.boundaries import COLUMNS
+
+    out = stored.drop(columns=[c for c in stored.columns if c not in COLUMNS])
+    for column in ("code", "name", "name_en", "kind", "osm_id"):
+        # rebuilt from plain values: the text dtype pandas infers, as reading a file gives
+        values = out[column].astype(object).where(out[column].notna(), None).tolist()
+        out[column] = pd.Series(values, index=out.index)
+    out["area_km2"] = pd.to_numeric(out["area_km2"], errors="coerce").astype(float)
+    out["population"] = pd.to_numeric(out["population"], errors="coerce").astype("Int64")
+    out = out.sort_values("code").reset_index(drop=True)[COLUMNS]
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=stored.crs)
+
+
+def ward_version(store: Store) -> tuple[int, int, str]:
+    """A cheap value that changes whenever the ward table does (a cache key for the app).
+
+    Every added or changed ward adds a row (history is kept) and every retirement lowers
+    the current count; the latest ``valid_from`` moves with a replacement too.
+    """
+    from sqlalchemy import func, select
+
+    t = store.tables["wards"]
+    stmt = select(
+        func.count(), func.count(t.c.valid_to), func.max(t.c.valid_from)
+    ).select_from(t)
+    with store.read() as conn:
+        total, retired, latest = conn.execute(stmt).one()
+    return int(total or 0), int(retired or 0), str(latest or "")
+
+
+#: A ward whose polygon lies farther than this from its official location is refused:
+#: a wrong code, or (for most wards at once) a wrong CRS.
+MAX_WARD_OFFSET_M = 2000.0
+
+
+def check_boundary_layer(
+    layer: gpd.GeoDataFrame | str | Path, *, crs: Any = None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Read and check a candidate ward layer; refuse one that cannot serve as the official one.
+
+    Returns the layer to store (shaped like :func:`geo.boundaries.load_boundaries`) and
+    :func:`geo.boundaries.check_layer`'s report as a dict. Refused (``BoundaryError``,
+    ``CRSError``): units whose name or code matches no official ward, duplicate codes,
+    and polygons far from their ward's official location (a wrong CRS or wrong codes).
+    Nothing is written; the admin page shows the report before the confirm button.
+    """
+    from geo.boundaries import check_layer, load_boundaries, read_layer
+
+    if isinstance(layer, str | Path):
         source = str(layer)
-        layer = load_boundaries(layer)
+        raw = read_layer(layer, crs=crs)
+        report = check_layer(raw, source=source)[1]
+        candidate = load_boundaries(layer, crs=crs)
     else:
+        from geo.crs import require_crs, to_storage
+
         source = "(layer)"
-    counts = store.ensure_wards(layer, actor=actor.username, valid_from=valid_from)
+        raw = to_storage(require_crs(layer, source=source, crs=crs))
+        clean, report = check_layer(raw, source=source)
+        candidate = _trusted_or_clean(raw, clean)
+    _refuse_unmatched(candidate, report.unmatched, source)
+    _refuse_misplaced(candidate, source)
+    return candidate, report.as_dict()
+
+
+def _trusted_or_clean(raw: gpd.GeoDataFrame, clean: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A frame already in the project's shape keeps its own names (as ``load_boundaries``)."""
+    from geo.boundaries import COLUMNS, repair
+
+    if not (set(COLUMNS) <= set(raw.columns) and raw["code"].notna().all()):
+        return clean
+    own = raw[COLUMNS].copy()
+    own["code"] = own["code"].astype(str).str.zfill(5)
+    own["population"] = pd.to_numeric(own["population"], errors="coerce").astype("Int64")
+    return repair(own.sort_values("code").reset_index(drop=True))[0]
+
+
+def _refuse_unmatched(layer: gpd.GeoDataFrame, unmatched: list[str], source: str) -> None:
+    from geo.admin_units import official_wards
+    from geo.errors import BoundaryError
+
+    official = set(official_wards()["code"].astype(str))
+    codes = layer["code"]
+    unknown = sorted({str(c) for c in codes.dropna() if str(c) not in official})
+    problems = [*unmatched, *unknown]
+    if problems:
+        shown = ", ".join(problems[:10]) + (" …" if len(problems) > 10 else "")
+        raise BoundaryError(
+            f"{source}: {len(problems)} đơn vị không khớp phường, xã chính thức nào ({shown}); "
+            "lớp không được nạp. Sửa tên hoặc mã (cột code, 5 chữ số) rồi thử lại.",
+            f"{source}: {len(problems)} unit(s) match no official ward ({shown}); the layer "
+            "was not loaded. Fix their names or codes (a 5-digit code column) and try again.",
+        )
+    duplicated = sorted({str(c) for c in codes[codes.duplicated()].dropna()})
+    if duplicated:
+        raise BoundaryError(
+            f"{source}: mã phường lặp lại ({', '.join(duplicated[:10])}); mỗi phường chỉ một vùng.",
+            f"{source}: repeated ward code(s) ({', '.join(duplicated[:10])}); one polygon per ward.",
+        )
+
+
+def _refuse_misplaced(layer: gpd.GeoDataFrame, source: str) -> None:
+    """Each polygon must lie near its ward's official point (UTM 48N distances)."""
+    import geopandas as gpd
+
+    from geo.admin_units import official_wards
+    from geo.crs import METRIC_CRS
+    from geo.errors import BoundaryError
+
+    points = official_wards()[["code", "lat", "lon"]].astype({"code": str})
+    placed = layer[["code", "geometry"]].merge(points, on="code", how="inner")
+    if placed.empty:
+        return
+    where = gpd.GeoSeries(gpd.points_from_xy(placed["lon"], placed["lat"]), crs="EPSG:4326")
+    offset = gpd.GeoSeries(placed.geometry.to_numpy(), crs=layer.crs).to_crs(METRIC_CRS).distance(
+        where.to_crs(METRIC_CRS), align=False
+    )
+    far = placed.loc[offset.to_numpy() > MAX_WARD_OFFSET_M, "code"].astype(str).tolist()
+    if len(far) > len(placed) / 2:
+        raise BoundaryError(
+            f"{source}: {len(far)}/{len(placed)} phường nằm cách vị trí chính thức hơn "
+            f"{MAX_WARD_OFFSET_M / 1000:g} km — hệ toạ độ (CRS) của lớp sai. Hãy chỉ rõ CRS "
+            "đúng (ví dụ VN-2000 EPSG:5897).",
+            f"{source}: {len(far)}/{len(placed)} wards lie more than "
+            f"{MAX_WARD_OFFSET_M / 1000:g} km from their official location — the layer's CRS "
+            "is wrong. State the right one (e.g. VN-2000 EPSG:5897).",
+        )
+    if far:
+        shown = ", ".join(far[:10])
+        raise BoundaryError(
+            f"{source}: vùng của mã {shown} nằm cách vị trí chính thức của phường đó hơn "
+            f"{MAX_WARD_OFFSET_M / 1000:g} km — mã gán sai?",
+            f"{source}: the polygon of code(s) {shown} lies more than "
+            f"{MAX_WARD_OFFSET_M / 1000:g} km from that ward's official location — wrong code?",
+        )
+
+
+def replace_boundaries(
+    store: Store,
+    actor: User,
+    layer: gpd.GeoDataFrame | str | Path,
+    *,
+    valid_from: Any = None,
+    crs: Any = None,
+) -> dict[str, Any]:
+    """Make a checked ward layer the one in use, keeping the old versions (admins only).
+
+    Returns ``added``/``changed``/``retired`` counts and ``report`` (the check report).
+    A layer that fails the checks is refused before anything is written.
+    """
+    check(store, actor, "replace_boundaries", object_type="wards")
+    candidate, report = check_boundary_layer(layer, crs=crs)
+    counts = store.ensure_wards(candidate, actor=actor.username, valid_from=valid_from)
+    summary = {k: v for k, v in report.items() if k not in ("repairs", "overlap_pairs")}
     store.audit(
         actor.username, "boundaries_replace", "wards", None,
-        {**counts, "wards": len(layer), "source": source},
+        {**counts, "wards": len(candidate), "report": summary},
     )
-    return counts
+    return {**counts, "report": report}
 
 
 def backup(store: Store, actor: User, out: str | Path) -> Path:

@@ -1,4 +1,4 @@
-"""``python -m geo boundaries build|check|fetch``."""
+"""``python -m geo boundaries build|check|fetch|import``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from geo import boundaries
+from geo.cli._actor import acting_user, add_actor_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +43,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.add_argument("--out", type=Path, default=boundaries.DEFAULT_BOUNDARIES)
     fetch.add_argument("--save-osm", type=Path, help="also keep the downloaded OSM XML here")
     fetch.set_defaults(func=_fetch)
+
+    imp = commands.add_parser(
+        "import",
+        help="make an official layer the one in use (admin) / nạp lớp ranh giới chính thức",
+        description="Check the layer, then load it into the store's ward table (old versions "
+        "are kept with valid_to). Refused: units matching no official ward, a wrong CRS.",
+    )
+    imp.add_argument("layer", type=Path, help="GeoJSON, GeoPackage, zipped Shapefile, …")
+    imp.add_argument("--crs", help="CRS to assume when the layer has none, e.g. EPSG:5897")
+    imp.add_argument("--valid-from", help="YYYY-MM-DD (Hà Nội day) the layer applies from; default now")
+    imp.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    imp.add_argument("--json", action="store_true", help="print JSON")
+    add_actor_argument(imp)
+    imp.set_defaults(func=_import)
 
 
 def _print_report(report: boundaries.BoundaryReport, as_json: bool) -> None:
@@ -79,3 +94,36 @@ def _fetch(args: argparse.Namespace) -> int:
     print(f"Đã ghi / written: {args.out}")
     _print_report(report, as_json=False)
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from geo import services
+    from geo.cli._filters import parse_date
+    from geo.store import open_store
+
+    day = parse_date(args.valid_from, "--valid-from")
+    valid_from = pd.Timestamp(day).tz_localize("Asia/Ho_Chi_Minh") if day is not None else None
+    store = open_store(args.database)
+    try:
+        result = services.replace_boundaries(
+            store, acting_user(store, args), args.layer, valid_from=valid_from, crs=args.crs
+        )
+    finally:
+        store.close()
+    counts = {k: result[k] for k in ("added", "changed", "retired")}
+    if args.json:
+        print(json.dumps({**counts, "report": result["report"]}, ensure_ascii=False, indent=2))
+        return 0
+    _print_report(boundaries.BoundaryReport(**_report_fields(result["report"])), as_json=False)
+    print(
+        f"Đã nạp / imported: thêm / added {counts['added']}, đổi / changed {counts['changed']}, "
+        f"bỏ / retired {counts['retired']}"
+    )
+    return 0
+
+
+def _report_fields(report: dict) -> dict:
+    names = set(boundaries.BoundaryReport.__dataclass_fields__)
+    return {k: v for k, v in report.items() if k in names}
