@@ -82,7 +82,14 @@ def _vietnamese_score(text: str) -> int:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode a text file and return (NFC text, encoding name).
+    """Decode a text file and return (NFC text, encoding name)."""
+    text, encoding, _ = _decode(data)
+    return text, encoding
+
+
+def _decode(data: bytes) -> tuple[str, str, bool]:
+    """:func:`decode_bytes` plus whether the text is exactly ``data`` read as UTF-8 (then
+    the bytes can go to pyarrow as they are, without encoding the text again).
 
     Order: a BOM decides; then strict UTF-8 (which random legacy bytes almost never pass);
     then a choice between Windows-1258 and Windows-1252 by which one gives Vietnamese
@@ -101,8 +108,10 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             text, encoding = _decode_legacy(data)
-    text = text.replace("\x00", "")
-    return unicodedata.normalize("NFC", text), encoding
+    decoded = text
+    text = unicodedata.normalize("NFC", text.replace("\x00", ""))
+    # CPython returns the very same object when neither step changes anything
+    return text, encoding, encoding == "utf-8" and text is decoded
 
 
 def _decode_legacy(data: bytes) -> tuple[str, str]:
@@ -179,16 +188,20 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _parse_csv_arrow(text: str, delimiter: str) -> pd.DataFrame | None:
+def _parse_csv_arrow(text: str, delimiter: str, raw: bytes | None = None) -> pd.DataFrame | None:
     """pyarrow's multi-threaded reader; None when the file needs the exact pandas path.
 
     pyarrow skips blank lines (row numbers would shift) and refuses ragged rows, so files
-    with either go to :func:`_parse_csv_fast` / :func:`_parse_csv_slow` instead.
+    with either go to :func:`_parse_csv_fast` / :func:`_parse_csv_slow` instead. ``raw``,
+    when given, is ``text`` encoded as UTF-8 already (scanned and parsed as it is).
     """
-    end = len(text)  # the text without its trailing line breaks, without copying it
-    while end and text[end - 1] in "\r\n":
+    body: str | bytes = raw if raw is not None else text
+    end = len(body)  # the text without its trailing line breaks, without copying it
+    breaks = b"\r\n" if isinstance(body, bytes) else "\r\n"
+    while end and body[end - 1 : end] in (breaks[:1], breaks[1:]):
         end -= 1
-    if text.find("\n\n", 0, end) >= 0 or text.find("\n\r\n", 0, end) >= 0:
+    blank = (b"\n\n", b"\n\r\n") if isinstance(body, bytes) else ("\n\n", "\n\r\n")
+    if body.find(blank[0], 0, end) >= 0 or body.find(blank[1], 0, end) >= 0:  # type: ignore[arg-type]
         return None  # blank lines: pyarrow would skip them
     try:
         import pyarrow as pa
@@ -202,10 +215,12 @@ def _parse_csv_arrow(text: str, delimiter: str) -> pd.DataFrame | None:
     width = len(header)
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(raw if raw is not None else text.encode("utf-8")),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values='"' in text, double_quote=True
+                delimiter=delimiter,
+                newlines_in_values=(b'"' in raw) if raw is not None else ('"' in text),
+                double_quote=True,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(width)},
@@ -257,16 +272,18 @@ def _strip_excel_sep_hint(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def read_csv_text(text: str, file_name: str) -> RawTable:
-    """Parse CSV text into a :class:`RawTable` (delimiter sniffed)."""
+def read_csv_text(text: str, file_name: str, raw: bytes | None = None) -> RawTable:
+    """Parse CSV text into a :class:`RawTable` (delimiter sniffed). ``raw``: the same text
+    as UTF-8 bytes, when the caller has them."""
+    given = text
     text = text.lstrip("\ufeff")
     text, hinted = _strip_excel_sep_hint(text)
     # Leading blank lines are not part of the table.
     text = _LEADING_BLANK.sub("", text)
     delimiter = hinted or sniff_delimiter(text)
-    if not text.strip():
+    if not text or text.isspace():
         return RawTable(pd.DataFrame(), np.zeros(0, dtype=np.int64), "csv", delimiter=delimiter)
-    grid = _parse_csv_arrow(text, delimiter)
+    grid = _parse_csv_arrow(text, delimiter, raw if text is given else None)
     if grid is None:
         try:
             grid = _parse_csv_fast(text, delimiter)
@@ -559,8 +576,8 @@ def read_table(
         table = read_geojson(text.lstrip("\ufeff"), file_name)
         table.encoding = encoding
     else:
-        text, encoding = decode_bytes(data)
-        table = read_csv_text(text, file_name)
+        text, encoding, exact = _decode(data)
+        table = read_csv_text(text, file_name, raw=data if exact else None)
         table.encoding = encoding
     limits.check_rows(len(table.frame), file_name)
     _check_cells(table, limits, file_name)
