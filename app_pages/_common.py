@@ -1,4 +1,4 @@
-"""UI plumbing shared by the pages: language, cached ward layer, URL-backed filters.
+"""UI plumbing shared by the pages: language, the cached ward layer in use, URL-backed filters.
 
 Only Streamlit glue lives here; every computation is in ``geo``.
 """
@@ -9,13 +9,11 @@ import datetime as dt
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import streamlit as st
 
-from geo.boundaries import boundaries_path, load_boundaries
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
 from geo.i18n import t as _t
 
@@ -51,15 +49,25 @@ def language_switch() -> None:
 
 
 @st.cache_data(show_spinner=False)
-def _wards_cached(path: str, mtime: float) -> gpd.GeoDataFrame:
-    return load_boundaries(path)
+def _wards_cached(url: str, version: tuple[int, int, str]) -> gpd.GeoDataFrame:
+    from geo import services
+
+    return services.active_wards(_store_cached(url))
 
 
 def wards() -> gpd.GeoDataFrame:
-    """The ward layer (``GEO_BOUNDARIES`` or the committed default), cached per file version."""
-    path = Path(os.environ.get("GEO_BOUNDARIES") or boundaries_path())
-    mtime = path.stat().st_mtime if path.exists() else 0.0
-    return _wards_cached(str(path), mtime)
+    """The ward layer in use: the store's current ward table (seeded once from
+    ``GEO_BOUNDARIES`` or the committed default), cached per ward-table version so an
+    administrator's replacement shows at once."""
+    from geo import services
+
+    url = os.environ.get("GEO_DATABASE_URL", "")
+    opened = _store_cached(url)
+    version = services.ward_version(opened)
+    if version[0] == 0:  # first start: seed the table, then key the cache by what it holds
+        services.active_wards(opened)
+        version = services.ward_version(opened)
+    return _wards_cached(url, version)
 
 
 @st.cache_resource(show_spinner=False)

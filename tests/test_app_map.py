@@ -95,13 +95,27 @@ def test_bad_query_params_are_ignored(app):
 
 
 def test_broken_boundary_layer_shows_a_bilingual_error(app, tmp_path, monkeypatch):
+    # the file only seeds an empty store's ward table: a fresh store reads it
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    monkeypatch.setenv("GEO_BOUNDARIES", str(broken))
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    monkeypatch.setenv("GEO_DATABASE_URL", fresh)
+    sign_in_apptest(app, fresh, "viewer")
+    app.run()
+    assert not app.exception
+    assert app.error, "a GeoError must reach the page as st.error"
+    assert "broken.geojson" in app.error[0].value
+
+
+def test_a_store_with_wards_does_not_read_the_boundary_file(app, tmp_path, monkeypatch):
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
     monkeypatch.setenv("GEO_BOUNDARIES", str(broken))
     app.run()
     assert not app.exception
-    assert app.error, "a GeoError must reach the page as st.error"
-    assert "broken.geojson" in app.error[0].value
+    assert not app.error
+    assert len(app.sidebar.multiselect(key="f_wards").options) == 126
 
 
 def test_language_switch_keeps_the_filters(app):
