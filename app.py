@@ -20,10 +20,11 @@ PAGES = (
     ("app_pages/compare.py", "nav.compare", ":material/leaderboard:", "compare"),
     ("app_pages/progress.py", "nav.progress", ":material/trending_up:", "progress"),
     ("app_pages/ward.py", "nav.ward", ":material/location_city:", "ward"),
+    ("app_pages/admin.py", "nav.admin", ":material/admin_panel_settings:", "admin"),
 )
 #: url path -> the right a signed-in user needs to see the page in the menu. The page stays
 #: routable (hidden, not removed) and refuses by itself: geo.services enforces the rights.
-MENU_RIGHT = {"upload": "upload"}
+MENU_RIGHT = {"upload": "upload", "admin": "manage_users"}
 
 
 def _visibility(user: User | None, url: str) -> Literal["visible", "hidden"]:

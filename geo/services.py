@@ -10,6 +10,7 @@ is recorded too (``action = "denied"``), so an administrator can see who tried w
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 
 from geo import auth
 from geo.auth import User
-from geo.errors import AccessDenied, NotFound
+from geo.errors import AccessDenied, BoundaryError, InvalidArgument, NotFound
 from geo.store import users as user_rows
 
 if TYPE_CHECKING:
@@ -265,34 +266,54 @@ def ward_version(store: Store) -> tuple[int, int, str]:
 MAX_WARD_OFFSET_M = 2000.0
 
 
-def check_boundary_layer(
-    layer: gpd.GeoDataFrame | str | Path, *, crs: Any = None
-) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """Read and check a candidate ward layer; refuse one that cannot serve as the official one.
+@dataclass
+class BoundaryPreview:
+    """A candidate ward layer after its checks: what the admin page shows before confirming."""
 
-    Returns the layer to store (shaped like :func:`geo.boundaries.load_boundaries`) and
-    :func:`geo.boundaries.check_layer`'s report as a dict. Refused (``BoundaryError``,
-    ``CRSError``): units whose name or code matches no official ward, duplicate codes,
-    and polygons far from their ward's official location (a wrong CRS or wrong codes).
-    Nothing is written; the admin page shows the report before the confirm button.
+    layer: gpd.GeoDataFrame
+    report: dict[str, Any]
+    refusal: BoundaryError | None = None
+
+
+def preview_boundaries(
+    layer: gpd.GeoDataFrame | str | Path, *, crs: Any = None, source: str | None = None
+) -> BoundaryPreview:
+    """Read and check a candidate ward layer; nothing is written.
+
+    ``layer`` is shaped like :func:`geo.boundaries.load_boundaries`' output, ``report`` is
+    :func:`geo.boundaries.check_layer`'s, and ``refusal`` says why the layer cannot be the
+    official one: units whose name or code matches no official ward, duplicate codes, or
+    polygons far from their ward's official location (a wrong CRS or wrong codes). A file
+    that cannot be read at all (no CRS, broken) raises instead.
     """
-    from geo.boundaries import check_layer, load_boundaries, read_layer
+    from geo.boundaries import check_layer, read_layer
+    from geo.crs import require_crs, to_storage
 
     if isinstance(layer, str | Path):
-        source = str(layer)
+        name = source or str(layer)
         raw = read_layer(layer, crs=crs)
-        report = check_layer(raw, source=source)[1]
-        candidate = load_boundaries(layer, crs=crs)
     else:
-        from geo.crs import require_crs, to_storage
+        name = source or "(layer)"
+        raw = to_storage(require_crs(layer, source=name, crs=crs))
+    clean, report = check_layer(raw, source=name)
+    candidate = _trusted_or_clean(raw, clean)
+    refusal: BoundaryError | None = None
+    try:
+        _refuse_unmatched(candidate, report.unmatched, name)
+        _refuse_misplaced(candidate, name)
+    except BoundaryError as exc:
+        refusal = exc
+    return BoundaryPreview(candidate, report.as_dict(), refusal)
 
-        source = "(layer)"
-        raw = to_storage(require_crs(layer, source=source, crs=crs))
-        clean, report = check_layer(raw, source=source)
-        candidate = _trusted_or_clean(raw, clean)
-    _refuse_unmatched(candidate, report.unmatched, source)
-    _refuse_misplaced(candidate, source)
-    return candidate, report.as_dict()
+
+def check_boundary_layer(
+    layer: gpd.GeoDataFrame | str | Path, *, crs: Any = None, source: str | None = None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`preview_boundaries`, raising its refusal: the layer to store and its report."""
+    checked = preview_boundaries(layer, crs=crs, source=source)
+    if checked.refusal is not None:
+        raise checked.refusal
+    return checked.layer, checked.report
 
 
 def _trusted_or_clean(raw: gpd.GeoDataFrame, clean: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -309,7 +330,6 @@ def _trusted_or_clean(raw: gpd.GeoDataFrame, clean: gpd.GeoDataFrame) -> gpd.Geo
 
 def _refuse_unmatched(layer: gpd.GeoDataFrame, unmatched: list[str], source: str) -> None:
     from geo.admin_units import official_wards
-    from geo.errors import BoundaryError
 
     official = set(official_wards()["code"].astype(str))
     codes = layer["code"]
@@ -337,7 +357,6 @@ def _refuse_misplaced(layer: gpd.GeoDataFrame, source: str) -> None:
 
     from geo.admin_units import official_wards
     from geo.crs import METRIC_CRS
-    from geo.errors import BoundaryError
 
     points = official_wards()[["code", "lat", "lon"]].astype({"code": str})
     placed = layer[["code", "geometry"]].merge(points, on="code", how="inner")
@@ -347,7 +366,8 @@ def _refuse_misplaced(layer: gpd.GeoDataFrame, source: str) -> None:
     offset = gpd.GeoSeries(placed.geometry.to_numpy(), crs=layer.crs).to_crs(METRIC_CRS).distance(
         where.to_crs(METRIC_CRS), align=False
     )
-    far = placed.loc[offset.to_numpy() > MAX_WARD_OFFSET_M, "code"].astype(str).tolist()
+    near = offset.to_numpy() <= MAX_WARD_OFFSET_M  # NaN (degrees out of range) is not near
+    far = placed.loc[~near, "code"].astype(str).tolist()
     if len(far) > len(placed) / 2:
         raise BoundaryError(
             f"{source}: {len(far)}/{len(placed)} phường nằm cách vị trí chính thức hơn "
@@ -374,14 +394,17 @@ def replace_boundaries(
     *,
     valid_from: Any = None,
     crs: Any = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Make a checked ward layer the one in use, keeping the old versions (admins only).
 
     Returns ``added``/``changed``/``retired`` counts and ``report`` (the check report).
-    A layer that fails the checks is refused before anything is written.
+    A layer that fails the checks is refused before anything is written. ``source`` names
+    the layer in messages and the audit log (the upload's name rather than a temp path).
     """
     check(store, actor, "replace_boundaries", object_type="wards")
-    candidate, report = check_boundary_layer(layer, crs=crs)
+    candidate, report = check_boundary_layer(layer, crs=crs, source=source)
+    _refuse_backdating(store, valid_from)
     counts = store.ensure_wards(candidate, actor=actor.username, valid_from=valid_from)
     summary = {k: v for k, v in report.items() if k not in ("repairs", "overlap_pairs")}
     store.audit(
@@ -389,6 +412,26 @@ def replace_boundaries(
         {**counts, "wards": len(candidate), "report": summary},
     )
     return {**counts, "report": report}
+
+
+def _refuse_backdating(store: Store, valid_from: Any) -> None:
+    """A version cannot start before the one it replaces (its ``valid_to`` would precede
+    its ``valid_from``); without ``valid_from`` the new layer starts now."""
+    if valid_from is None:
+        return
+    stored = store.wards()
+    if stored.empty:
+        return
+    start = pd.Timestamp(valid_from)
+    start = start.tz_localize("UTC") if start.tzinfo is None else start
+    latest = pd.to_datetime(stored["valid_from"], utc=True).max()
+    if start < latest:
+        raise InvalidArgument(
+            f"Ngày áp dụng {start.date()} sớm hơn phiên bản ranh giới đang dùng (từ "
+            f"{latest.date()}); chọn ngày muộn hơn hoặc bỏ trống để áp dụng từ bây giờ.",
+            f"The valid-from date {start.date()} is before the ward layer in use (from "
+            f"{latest.date()}); choose a later date, or none to apply it from now.",
+        )
 
 
 def backup(store: Store, actor: User, out: str | Path) -> Path:

@@ -1,0 +1,259 @@
+"""Quản trị / Administration: accounts, the official ward layer, the audit log.
+
+Admins only: the page checks ``manage_users`` through :mod:`geo.services` (a refusal is
+audited) and every action goes through a services function that checks its own right.
+A new ward layer is checked and its report shown before the confirm button replaces the
+layer in use (old versions are kept). User-supplied text reaches the page through
+``st.dataframe`` or :func:`app_pages._safe.md_plain`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages._auth import current_user
+from app_pages._common import lang, store, t, wards
+from app_pages._safe import md_plain
+from geo import auth, services
+from geo.errors import GeoError
+
+_FLASH = "admin_flash"
+_LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
+AUDIT_ROWS = 500
+LAYER_TYPES = ["geojson", "json", "gpkg", "zip"]
+
+
+def _error(exc: GeoError) -> None:
+    st.error(md_plain(exc.message(lang())))
+
+
+def _done(message: str) -> None:
+    """Show ``message`` after the rerun that redraws the lists with the change."""
+    st.session_state[_FLASH] = message
+    st.rerun()
+
+
+def _ward_options() -> dict[str, str]:
+    layer = wards()
+    return {str(c): f"{c} {n}" for c, n in zip(layer["code"], layer["name"], strict=True)}
+
+
+def _role_label(role: str) -> str:
+    return t(f"role.{role}")
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+def _accounts(user: auth.User) -> None:
+    try:
+        users = services.list_users(store(), user)  # no password hashes
+    except GeoError as exc:
+        _error(exc)
+        return
+    st.subheader(t("admin.users"))
+    st.dataframe(users, hide_index=True, width="stretch")
+    names = users["username"].astype(str).tolist()
+    ward_names = _ward_options()
+
+    st.subheader(t("admin.add"))
+    with st.form("admin_add", clear_on_submit=True):
+        name = st.text_input(t("admin.username"), key="admin_add_name")
+        password = st.text_input(
+            t("admin.password", n=auth.MIN_PASSWORD_CHARS), type="password", key="admin_add_pw"
+        )
+        oidc = st.checkbox(t("admin.oidc_only"), key="admin_add_oidc")
+        roles = st.multiselect(
+            t("admin.roles"), list(auth.ROLES), format_func=_role_label, key="admin_add_roles",
+            placeholder=t("common.choose"),
+        )
+        ward_list = st.multiselect(
+            t("admin.wards"), list(ward_names), format_func=ward_names.__getitem__,
+            key="admin_add_wards", placeholder=t("common.choose"),
+        )
+        if st.form_submit_button(t("admin.add_submit")):
+            try:
+                added = services.add_user(
+                    store(), user, name, None if oidc else password, roles, ward_list
+                )
+            except GeoError as exc:
+                _error(exc)
+            else:
+                _done(t("admin.added", user=added.username))
+
+    if not names:
+        return
+    st.subheader(t("admin.account"))
+    who = st.selectbox(t("admin.account"), names, key="admin_who")
+    col_a, col_b = st.columns(2)
+    for col, disabled, label, done in (
+        (col_a, True, "admin.disable", "admin.disabled"),
+        (col_b, False, "admin.enable", "admin.enabled"),
+    ):
+        if col.button(t(label), key=f"admin_{label}"):
+            try:
+                services.disable_user(store(), user, str(who), disabled=disabled)
+            except GeoError as exc:
+                _error(exc)
+            else:
+                _done(t(done, user=who))
+
+    with st.form("admin_grant"):
+        st.markdown(f"**{t('admin.grant')}**")
+        roles = st.multiselect(
+            t("admin.roles"), list(auth.ROLES), format_func=_role_label,
+            key="admin_grant_roles", placeholder=t("common.choose"),
+        )
+        ward_list = st.multiselect(
+            t("admin.wards"), list(ward_names), format_func=ward_names.__getitem__,
+            key="admin_grant_wards", placeholder=t("common.choose"),
+        )
+        replace = st.checkbox(t("admin.grant_replace"), key="admin_grant_replace")
+        if st.form_submit_button(t("admin.grant_submit")):
+            try:
+                services.grant(store(), user, str(who), roles, ward_list, replace=replace)
+            except GeoError as exc:
+                _error(exc)
+            else:
+                _done(t("admin.granted", user=who))
+
+
+# -- ward layer ----------------------------------------------------------------------------
+
+
+def _safe_name(name: str) -> str:
+    """The upload's name as a plain file name (the extension tells the reader the format)."""
+    stem, _, ext = name.rpartition(".")
+    stem = re.sub(r"[^\w.-]+", "_", stem or "layer", flags=re.ASCII).strip("._")[:60] or "layer"
+    ext = ext.lower() if ext.lower() in LAYER_TYPES else "geojson"
+    return f"{stem}.{ext}"
+
+
+def _with_file(data: bytes, name: str, work: Any) -> Any:
+    """Run ``work(path)`` on the upload written to a private temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="geo-admin-") as tmp:
+        path = Path(tmp) / _safe_name(name)
+        path.write_bytes(data)
+        return work(path)
+
+
+def _show_report(report: dict[str, Any]) -> None:
+    st.subheader(t("admin.report"))
+    cols = st.columns(5)
+    cols[0].metric(t("admin.r_count"), report["count"])
+    cols[1].metric(t("admin.r_invalid"), report["invalid"])
+    cols[2].metric(t("admin.r_overlaps"), f"{report['overlaps_m2']:,.1f}")
+    cols[3].metric(t("admin.r_gaps"), f"{report['gaps_m2']:,.1f}")
+    cols[4].metric(t("admin.r_matched"), f"{report['codes_matched']}/{report['count']}")
+    if report["unmatched"]:
+        st.caption(t("admin.r_unmatched"))
+        st.dataframe(
+            pd.DataFrame({t("admin.r_unmatched"): [str(n) for n in report["unmatched"]]}),
+            hide_index=True,
+        )
+
+
+def _ward_layer(user: auth.User) -> None:
+    opened = store()
+    total, retired, since = services.ward_version(opened)
+    current = total - retired
+    st.caption(t("admin.wards_current", n=current, since=md_plain(since[:19] or "—")))
+    uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file")
+    crs = st.text_input(t("admin.layer_crs"), key="admin_layer_crs").strip() or None
+    valid_from = st.date_input(t("admin.valid_from"), value=None, key="admin_valid_from",
+                               format="DD/MM/YYYY")
+    if uploaded is None:
+        st.session_state.pop(_LAYER, None)
+        return
+    data = uploaded.getvalue()
+    key = (hashlib.sha256(data).hexdigest(), crs)
+    entry = st.session_state.get(_LAYER)
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        entry = {"key": key, "preview": None, "error": None}
+        try:
+            entry["preview"] = _with_file(
+                data, uploaded.name,
+                lambda p: services.preview_boundaries(p, crs=crs, source=uploaded.name),
+            )
+        except GeoError as exc:
+            entry["error"] = exc
+        st.session_state[_LAYER] = entry
+    if entry["error"] is not None:
+        _error(entry["error"])
+        return
+    checked = entry["preview"]
+    _show_report(checked.report)
+    if checked.refusal is not None:
+        _error(checked.refusal)
+        return
+    if st.button(t("admin.confirm"), type="primary", key="admin_layer_confirm"):
+        start = (
+            pd.Timestamp(valid_from).tz_localize("Asia/Ho_Chi_Minh")
+            if isinstance(valid_from, dt.date) else None
+        )
+        try:
+            result = _with_file(
+                data, uploaded.name,
+                lambda p: services.replace_boundaries(
+                    opened, user, p, valid_from=start, crs=crs, source=uploaded.name
+                ),
+            )
+        except GeoError as exc:
+            _error(exc)
+            return
+        st.session_state.pop(_LAYER, None)
+        st.cache_data.clear()  # aggregates and maps keyed on the old layer
+        _done(t("admin.replaced", **{k: result[k] for k in ("added", "changed", "retired")}))
+
+
+# -- audit log -----------------------------------------------------------------------------
+
+
+def _audit(user: auth.User) -> None:
+    try:
+        log = services.audit_log(store(), user, AUDIT_ROWS)
+    except GeoError as exc:
+        _error(exc)
+        return
+    st.caption(t("admin.audit_caption", n=len(log)))
+    shown = log.copy()
+    if "details" in shown:
+        shown["details"] = shown["details"].map(
+            lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+        )
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def main() -> None:
+    st.title(t("admin.title"))
+    user = current_user()
+    try:
+        services.check(store(), user, "manage_users", object_type="admin_page")
+    except GeoError as exc:
+        _error(exc)
+        return
+    assert user is not None  # check() refuses the signed-out
+    flash = st.session_state.pop(_FLASH, None)
+    if flash:
+        st.success(md_plain(flash))
+    users_tab, wards_tab, audit_tab = st.tabs(
+        [t("admin.tab_users"), t("admin.tab_wards"), t("admin.tab_audit")]
+    )
+    with users_tab:
+        _accounts(user)
+    with wards_tab:
+        _ward_layer(user)
+    with audit_tab:
+        _audit(user)
+
+
+main()

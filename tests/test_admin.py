@@ -1,0 +1,326 @@
+"""The ward layer in use is the store's, and only an admin replaces it (services, CLI, page).
+
+Real SQLite stores in tmp_path, the committed ward layer, the real CLI and the real app
+through AppTest.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from _signin import sign_in_apptest
+from conftest import REPO
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from app_pages._safe import md_unescape
+from geo import services
+from geo.cli import main as cli
+from geo.errors import AccessDenied, BoundaryError, CRSError, InvalidArgument
+from geo.store import open_store
+
+APP = str(REPO / "app.py")
+PAGE = "app_pages/admin.py"
+TIMEOUT = 180
+HOAN_KIEM = "00070"
+RENAMED = "Phường Hoàn Kiếm Mới"
+ADMIN_PASSWORD = "a-long-admin-password"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
+    opened = open_store(f"sqlite:///{tmp_path / 'admin.sqlite'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def boss(store):
+    return services.create_first_admin(store, "boss", ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def renamed_layer(tmp_path, wards):
+    """The committed layer with Hoàn Kiếm renamed, as an official file would bring it."""
+    layer = wards.copy()
+    layer.loc[layer["code"] == HOAN_KIEM, "name"] = RENAMED
+    path = tmp_path / "official_renamed.geojson"
+    layer.to_file(path, driver="GeoJSON", engine="pyogrio")
+    return path
+
+
+@pytest.fixture
+def unmatched_layer(tmp_path, wards):
+    """One unit with neither an official code nor an official name."""
+    layer = wards.copy()
+    layer["code"] = layer["code"].astype(object)
+    layer.loc[layer["code"] == HOAN_KIEM, ["code", "name"]] = [None, "Phường Không Có Thật"]
+    path = tmp_path / "unmatched.geojson"
+    layer.to_file(path, driver="GeoJSON", engine="pyogrio")
+    return path
+
+
+def _ward_rows(store, code: str) -> pd.DataFrame:
+    t = store.tables["wards"]
+    with store.read() as conn:
+        rows = conn.execute(
+            select(t.c.code, t.c.name, t.c.valid_from, t.c.valid_to)
+            .where(t.c.code == code).order_by(t.c.valid_from)
+        ).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["code", "name", "valid_from", "valid_to"])
+
+
+def _audit_actions(store) -> list[str]:
+    return store.audit_log()["action"].tolist()
+
+
+# -- services --------------------------------------------------------------------------------
+
+
+def test_active_wards_seeds_the_store_once_from_the_file(store, wards):
+    assert store.wards().empty
+    first = services.active_wards(store)
+    assert len(store.wards()) == 126
+    assert list(first.columns) == list(wards.columns)
+    assert first.crs == wards.crs
+    assert first["code"].tolist() == sorted(wards["code"])
+    pd.testing.assert_frame_equal(first.drop(columns="geometry"), wards.drop(columns="geometry"))
+    assert first.geometry.geom_equals(wards.geometry).all()
+    version = services.ward_version(store)
+    seeded = _audit_actions(store).count("wards")
+    assert seeded == 1
+
+    again = services.active_wards(store)
+    pd.testing.assert_frame_equal(again, first)
+    assert services.ward_version(store) == version
+    assert _audit_actions(store).count("wards") == 1
+    assert len(_ward_rows(store, HOAN_KIEM)) == 1
+
+
+def test_replaced_layer_is_the_one_in_use_and_history_is_kept(
+    store, boss, renamed_layer, tmp_path, monkeypatch
+):
+    services.active_wards(store)
+    before = services.ward_version(store)
+    seeded_at = pd.Timestamp(_ward_rows(store, HOAN_KIEM)["valid_from"].iloc[0])
+    with pytest.raises(InvalidArgument):  # a version cannot start before the one it replaces
+        services.replace_boundaries(store, boss, renamed_layer, valid_from=seeded_at - pd.Timedelta("1D"))
+    assert services.ward_version(store) == before
+    result = services.replace_boundaries(store, boss, renamed_layer)
+    assert {k: result[k] for k in ("added", "changed", "retired")} == {
+        "added": 0, "changed": 1, "retired": 0,
+    }
+    assert result["report"]["count"] == 126
+    assert result["report"]["codes_matched"] == 126
+    assert result["report"]["unmatched"] == []
+    assert services.ward_version(store) != before
+
+    active = services.active_wards(store)
+    assert active.set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
+    history = _ward_rows(store, HOAN_KIEM)
+    assert history["name"].tolist() == ["Phường Hoàn Kiếm", RENAMED]
+    assert history["valid_to"].notna().tolist() == [True, False]
+    logged = store.audit_log()
+    assert "boundaries_replace" in logged["action"].tolist()
+
+    # a new ingest assigns with the store's layer: the boundary file is not even read
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{", encoding="utf-8")
+    monkeypatch.setenv("GEO_BOUNDARIES", str(broken))
+    csv = (
+        "mã,loại vi phạm,trạng thái,ngày phát hiện,vĩ độ,kinh độ,địa chỉ\n"
+        "A-1,Lấn chiếm vỉa hè,Chưa xử lý,01/09/2025,21.0287,105.8524,1 Hàng Khay\n"
+    ).encode()
+    ingested = services.ingest_file(store, boss, csv, file_name="after.csv")
+    assert ingested.batch_id is not None
+    assert ingested.preview.wards.set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
+    stored = store.incidents(limit=None)
+    assert stored["ward_code"].tolist() == [HOAN_KIEM]
+    assert len(_ward_rows(store, HOAN_KIEM)) == 2  # the commit did not reload the file
+
+
+@pytest.mark.parametrize("role", ["viewer", "officer"])
+def test_only_an_admin_can_import_a_layer(store, boss, renamed_layer, role):
+    services.active_wards(store)
+    wards_ = ("00070",) if role == "officer" else ()
+    other = services.add_user(store, boss, f"someone_{role}", "another-long-password", [role], wards_)
+    version = services.ward_version(store)
+    with pytest.raises(AccessDenied) as info:
+        services.replace_boundaries(store, other, renamed_layer)
+    assert " / " in str(info.value)
+    denied = store.audit_log()
+    denied = denied[(denied["action"] == "denied") & (denied["actor"] == other.username)]
+    assert denied["object_type"].tolist() == ["wards"]
+    assert services.ward_version(store) == version
+    assert services.active_wards(store).set_index("code").loc[HOAN_KIEM, "name"] != RENAMED
+
+
+def test_a_layer_with_an_unmatched_ward_is_refused(store, boss, unmatched_layer):
+    services.active_wards(store)
+    version = services.ward_version(store)
+    checked = services.preview_boundaries(unmatched_layer)
+    assert checked.report["unmatched"] == ["Phường Không Có Thật"]
+    assert checked.report["codes_matched"] == 125
+    assert isinstance(checked.refusal, BoundaryError)
+    with pytest.raises(BoundaryError) as info:
+        services.replace_boundaries(store, boss, unmatched_layer)
+    message = str(info.value)
+    assert "Phường Không Có Thật" in message and " / " in message
+    assert "unmatched.geojson" in message
+    assert services.ward_version(store) == version
+
+
+def test_a_layer_in_the_wrong_crs_is_refused(store, boss, wards, tmp_path):
+    # UTM metres labelled as degrees: every ward lands far from its official place
+    metres = wards.to_crs("EPSG:32648")
+    mislabelled = gpd.GeoDataFrame(metres.drop(columns="geometry"), geometry=metres.geometry.to_numpy())
+    mislabelled = mislabelled.set_crs("EPSG:4326")
+    path = tmp_path / "mislabelled.gpkg"
+    mislabelled.to_file(path, driver="GPKG", engine="pyogrio")
+    with pytest.raises(BoundaryError) as info:
+        services.replace_boundaries(store, boss, path)
+    assert "CRS" in str(info.value)
+
+    # a shapefile without its .prj has no CRS at all
+    shp = tmp_path / "nocrs.shp"
+    wards[["code", "geometry"]].to_file(shp, engine="pyogrio")
+    shp.with_suffix(".prj").unlink()
+    with pytest.raises(CRSError):
+        services.replace_boundaries(store, boss, shp)
+    assert store.wards().empty
+
+
+# -- CLI -------------------------------------------------------------------------------------
+
+
+def test_cli_boundaries_import(store, boss, renamed_layer, unmatched_layer, capsys):
+    url = store.url
+    services.active_wards(store)
+    tomorrow = (pd.Timestamp.now(tz="Asia/Ho_Chi_Minh") + pd.Timedelta("1D")).date()
+    code = cli([
+        "boundaries", "import", str(renamed_layer), "--valid-from", tomorrow.isoformat(),
+        "--user", "boss", "--database", url,
+    ])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "khớp mã / codes matched: 126" in out.out
+    assert "thêm / added 0, đổi / changed 1, bỏ / retired 0" in out.out
+    assert services.active_wards(store).set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
+    since = pd.Timestamp(_ward_rows(store, HOAN_KIEM)["valid_from"].iloc[-1])
+    since = since.tz_localize("UTC") if since.tzinfo is None else since
+    assert since == pd.Timestamp(tomorrow, tz="Asia/Ho_Chi_Minh")
+
+    version = services.ward_version(store)
+    code = cli(["boundaries", "import", str(unmatched_layer), "--user", "boss", "--database", url])
+    out = capsys.readouterr()
+    assert code == 2
+    assert "Phường Không Có Thật" in out.err and "match no official ward" in out.err
+    services.add_user(store, boss, "leader", "another-long-password", ["viewer"])
+    code = cli(["boundaries", "import", str(renamed_layer), "--user", "leader", "--database", url])
+    assert code == 2
+    assert "leader" in capsys.readouterr().err
+    assert services.ward_version(store) == version
+
+
+# -- the page (AppTest) ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_store_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    monkeypatch.setenv("GEO_DATABASE_URL", url)
+    monkeypatch.setenv("GEO_SEED_SAMPLE", "0")
+    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
+    return url
+
+
+def _page(url: str, role: str = "admin") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    sign_in_apptest(at, url, role)
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table holding all of ``columns`` (AppTest keeps no dataframe keys)."""
+    found = [df.value for df in at.dataframe if set(columns) <= set(df.value.columns)]
+    assert found, f"no table with the columns {columns!r}"
+    return found[0]
+
+
+def _texts(elements) -> str:
+    return "\n".join(md_unescape(e.value) for e in elements)
+
+
+def test_admin_page_adds_a_user_and_lists_it(app_store_url):
+    at = _page(app_store_url)
+    assert [t.value for t in at.title] == ["Quản trị"]
+    users = _table(at, "username", "roles")
+    assert "password_hash" not in users.columns
+    assert "new_officer" not in users["username"].tolist()
+    at.text_input(key="admin_add_name").set_value("new_officer")
+    at.text_input(key="admin_add_pw").set_value("a-new-long-password")
+    at.multiselect(key="admin_add_roles").set_value(["officer"])
+    at.multiselect(key="admin_add_wards").set_value([HOAN_KIEM])
+    at.button[[b.label for b in at.button].index("Thêm")].click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, _texts(at.error)
+    assert "new_officer" in _texts(at.success)
+    users = _table(at, "username", "roles")
+    row = users.set_index("username").loc["new_officer"]
+    assert row["roles"] == "officer" and row["wards"] == HOAN_KIEM
+    audit = _table(at, "actor", "action")
+    assert "user_add" in audit["action"].tolist()
+
+
+def test_admin_page_refuses_a_viewer(app_store_url):
+    at = _page(app_store_url, "viewer")
+    assert at.error, "a viewer must be refused"
+    assert "quản lý tài khoản" in _texts(at.error)  # the refused right, in Vietnamese
+    assert not at.dataframe
+    assert not at.file_uploader
+    store = open_store(app_store_url)
+    try:
+        log = store.audit_log()
+    finally:
+        store.close()
+    refused = log[(log["action"] == "denied") & (log["object_type"] == "admin_page")]
+    assert refused["actor"].tolist() == ["test_viewer"]
+
+
+def test_admin_page_checks_an_upload_then_replaces_the_layer(app_store_url, renamed_layer, unmatched_layer):
+    at = _page(app_store_url)
+    at.file_uploader(key="admin_layer_file").set_value(
+        ("unmatched.geojson", unmatched_layer.read_bytes(), "application/geo+json")
+    )
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Số đơn vị"] == "126"
+    assert metrics["Khớp mã chính thức"] == "125/126"
+    assert _table(at, "Không khớp").iloc[:, 0].tolist() == ["Phường Không Có Thật"]
+    assert "Phường Không Có Thật" in _texts(at.error)
+    assert "Xác nhận thay lớp ranh giới" not in [b.label for b in at.button]
+
+    at.file_uploader(key="admin_layer_file").set_value(
+        ("official.geojson", renamed_layer.read_bytes(), "application/geo+json")
+    )
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, _texts(at.error)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Khớp mã chính thức"] == "126/126"
+    at.button(key="admin_layer_confirm").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "đổi 1" in _texts(at.success)
+    store = open_store(app_store_url)
+    try:
+        assert services.active_wards(store).set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
+    finally:
+        store.close()
