@@ -162,7 +162,10 @@ def test_upload_is_in_the_menu_only_for_roles_with_the_upload_right(
     at.run()
     assert not at.exception, at.exception
     menu = _menu(menus[-1])
-    assert menu == {"map": True, "upload": upload_shown, "compare": True, "progress": True, "ward": True}
+    assert menu == {
+        "map": True, "upload": upload_shown, "compare": True, "progress": True, "ward": True,
+        "admin": role == "admin",  # the administration page: manage_users only
+    }
     # hidden is not removed: the page still opens and refuses by itself
     at.switch_page("app_pages/upload.py").run()
     assert not at.exception, at.exception
@@ -179,7 +182,9 @@ def test_signed_out_declares_every_page_so_a_shared_link_survives(store_url, mon
     at.run()
     assert not at.exception, at.exception
     assert menus[-1].position == Navigation.Position.HIDDEN
-    assert _menu(menus[-1]) == dict.fromkeys(("map", "upload", "compare", "progress", "ward"), True)
+    assert _menu(menus[-1]) == dict.fromkeys(
+        ("map", "upload", "compare", "progress", "ward", "admin"), True
+    )
 
 
 def test_ward_panel_links_the_ward_page_in_the_same_session(app):
