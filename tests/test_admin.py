@@ -1,7 +1,7 @@
 """The ward layer in use is the store's, and only an admin replaces it (services, CLI, page).
 
-Real SQLite stores in tmp_path, the committed ward layer, the real CLI and the real app
-through AppTest.
+Real stores (a SQLite file in tmp_path, and PostGIS when there is a server), the committed
+ward layer, the real CLI, and the real app through AppTest (SQLite).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ ADMIN_PASSWORD = "a-long-admin-password"
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(store_url, monkeypatch):
+    """A fresh store on each backend (conftest's ``store_url``: SQLite, PostGIS)."""
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
-    opened = open_store(f"sqlite:///{tmp_path / 'admin.sqlite'}")
+    opened = open_store(store_url)
     yield opened
     opened.close()
 
