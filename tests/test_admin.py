@@ -278,6 +278,22 @@ def test_admin_page_adds_a_user_and_lists_it(app_store_url):
     audit = _table(at, "actor", "action")
     assert "user_add" in audit["action"].tolist()
 
+    at.selectbox(key="admin_who").set_value("new_officer")
+    at.button(key="admin_admin.disable").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert bool(_table(at, "username", "disabled").set_index("username").loc["new_officer", "disabled"])
+    at.button(key="admin_admin.enable").click()
+    at.run()
+    assert not bool(_table(at, "username", "disabled").set_index("username").loc["new_officer", "disabled"])
+    at.multiselect(key="admin_grant_roles").set_value(["viewer"])
+    at.button[[b.label for b in at.button].index("Cấp quyền")].click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, _texts(at.error)
+    roles = _table(at, "username", "roles").set_index("username").loc["new_officer", "roles"]
+    assert set(roles.split(",")) == {"officer", "viewer"}
+
 
 def test_admin_page_refuses_a_viewer(app_store_url):
     at = _page(app_store_url, "viewer")
