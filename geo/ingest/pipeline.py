@@ -213,13 +213,15 @@ class IngestPreview:
 
     def incidents(self) -> pd.DataFrame:
         """The accepted rows in the store's incident columns."""
-        accepted = self.rows.loc[self.rows["outcome"] == "accepted"]
         columns = [
             "source", "source_id", "fingerprint", "type", "type_text", "lat", "lon",
             "ward_code", "street", "address", "note", "status", "reported_at", "cleared_at",
-            "flags", "row_number",
+            "flags", "row",
         ]  # fmt: skip
-        frame = accepted.assign(row_number=accepted["row"].astype("int64"))[columns]
+        mask = (self.rows["outcome"] == "accepted").to_numpy()
+        frame = self.rows[columns] if mask.all() else self.rows.loc[mask, columns]
+        frame = frame.rename(columns={"row": "row_number"})
+        frame["row_number"] = frame["row_number"].astype("int64")
         return frame.reset_index(drop=True)
 
     def status_updates(self) -> pd.DataFrame:
@@ -373,13 +375,20 @@ def _str_column(values: np.ndarray) -> np.ndarray | pd.Series:
     """An object array of few distinct strings as the text column pandas would infer,
     built from its distinct values (pandas converts each of a million values instead).
     Anything else (all missing, non-text values) is returned for pandas to infer."""
-    import pyarrow as pa
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if len(uniques) == 0 or len(uniques) > 4096 or not all(isinstance(u, str) for u in uniques):
         return values
-    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
-    text = pa.DictionaryArray.from_arrays(indices, pa.array(list(uniques), pa.string()))
+    return _str_codes(codes, list(uniques))
+
+
+def _str_codes(codes: np.ndarray, labels: list[str]) -> pd.Series:
+    """Text column ``labels[code]`` per row (missing where the code is negative)."""
+    import pyarrow as pa
+
+    codes = np.asarray(codes)
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0 if (codes < 0).any() else None)
+    text = pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string()))
     return pd.Series(pd.array(text.cast(pa.string()), dtype=_STR))
 
 
@@ -584,13 +593,13 @@ def _decide(
     rows = pd.DataFrame(
         {
             "row": table.row_numbers.astype(np.int64),
-            "outcome": _str_column(np.where(ok, "accepted", "rejected").astype(object)),
+            "outcome": _str_codes((~ok).astype(np.int32), ["accepted", "rejected"]),
             "reason": _str_column(reason),
             "field": _str_column(field_of),
-            "message_vi": _str_column(np.full(n, "", dtype=object)),
-            "message_en": _str_column(np.full(n, "", dtype=object)),
+            "message_vi": _str_codes(np.zeros(n, dtype=np.int32), [""]),
+            "message_en": _str_codes(np.zeros(n, dtype=np.int32), [""]),
             "flags": _str_column(np.where(ok, flags, "")),
-            "source": _str_column(np.full(n, src, dtype=object)),
+            "source": _str_codes(np.zeros(n, dtype=np.int32), [src]),
             "source_id": source_id,
             "fingerprint": fp.reset_index(drop=True),
             "type": _str_column(types),

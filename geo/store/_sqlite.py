@@ -144,8 +144,10 @@ def stage(table: Any) -> Path | None:
     path = Path(name)
     try:
         with adbc.connect(str(path), autocommit=True) as con, con.cursor() as cursor:
-            cursor.execute("PRAGMA journal_mode = OFF")
-            cursor.fetchall()
+            # a scratch file: no journal, no syncs; big pages, as the store's
+            for pragma in ("page_size = 16384", "journal_mode = OFF", "synchronous = OFF"):
+                cursor.execute(f"PRAGMA {pragma}")
+                cursor.fetchall()
             cursor.adbc_ingest("batch", table, mode="create")
     except BaseException:
         discard(path)
