@@ -191,11 +191,14 @@ def test_cli_map_writes_a_standalone_filtered_file(store, tmp_path, capsys):
 
 
 def test_cli_map_rejects_unknown_values_with_bilingual_message(store, tmp_path, capsys):
-    code = cli_main(["map", "--out", str(tmp_path / "x.html"), "--status", "flying"])
+    account = ["--database", store.url, "--user", ensure_account(store.url, "viewer")]
+    code = cli_main(["map", "--out", str(tmp_path / "x.html"), "--status", "flying", *account])
     assert code == 2
     err = capsys.readouterr().err
     assert "không hiểu" in err and "not understood" in err and "--status" in err
-    code = cli_main(["map", "--out", str(tmp_path / "x.html"), "--ward", "Phường Atlantis"])
+    code = cli_main(
+        ["map", "--out", str(tmp_path / "x.html"), "--ward", "Phường Atlantis", *account]
+    )
     assert code == 2
     assert "--ward" in capsys.readouterr().err
 

@@ -81,3 +81,14 @@ def incident_filter(args: argparse.Namespace, known_wards: Iterable[str]) -> Inc
         street=getattr(args, "street", "") or "",
         overdue=bool(getattr(args, "overdue", False)),
     )
+
+
+def ward_layer(args: argparse.Namespace, store: Any) -> Any:
+    """``--boundaries FILE`` when given, else the store's active layer (what the app shows)."""
+    if getattr(args, "boundaries", None):
+        from geo.boundaries import load_boundaries
+
+        return load_boundaries(args.boundaries)
+    from geo.services import active_wards
+
+    return active_wards(store)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.cli._actor import add_actor_argument, open_checked_store
-from geo.cli._filters import add_filter_arguments, incident_filter
+from geo.cli._filters import add_filter_arguments, incident_filter, ward_layer
 from geo.density import DEFAULT_CELL_M, HANOI_BBOX, density_grid, incident_points, write_geotiff
 from geo.errors import GeoError
 
@@ -30,14 +30,10 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
 
-    known: list[str] = []
-    if args.ward:
-        from geo.boundaries import load_boundaries
-
-        known = load_boundaries(args.boundaries)["code"].tolist()
-    flt = incident_filter(args, known)
     store = open_checked_store(args, "export", object_type="density")
     try:
+        known = ward_layer(args, store)["code"].tolist() if args.ward else []
+        flt = incident_filter(args, known)
         lon, lat = incident_points(
             store,
             wards=list(flt.wards) or None,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.cli._actor import add_actor_argument, open_checked_store
-from geo.cli._filters import add_filter_arguments, incident_filter
+from geo.cli._filters import add_filter_arguments, incident_filter, ward_layer
 from geo.errors import GeoError
 from geo.filters import load_view
 from geo.i18n import t
@@ -32,13 +32,13 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from geo.boundaries import load_boundaries
-
-    wards = load_boundaries(args.boundaries)
-    flt = incident_filter(args, wards["code"])
-    view = load_view(
-        open_checked_store(args, "export", object_type="map"), flt, marker_limit=MAX_MARKERS
-    )
+    store = open_checked_store(args, "export", object_type="map")
+    try:
+        wards = ward_layer(args, store)
+        flt = incident_filter(args, wards["code"])
+        view = load_view(store, flt, marker_limit=MAX_MARKERS)
+    finally:
+        store.close()
     shown = view.incidents
     fmap = ward_map(
         wards,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.cli._actor import add_actor_argument, open_checked_store
-from geo.cli._filters import parse_date, ward_code
+from geo.cli._filters import parse_date, ward_code, ward_layer
 from geo.errors import GeoError, NotFound
 
 
@@ -29,7 +29,6 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from geo.boundaries import load_boundaries
     from geo.report import FORMATS, ward_report_data, write_report
 
     suffix = args.out.suffix.lower().lstrip(".")
@@ -38,10 +37,10 @@ def _run(args: argparse.Namespace) -> int:
             f"--out {args.out}: đuôi tệp phải là .pdf hoặc .png.",
             f"--out {args.out}: the file must end in .pdf or .png.",
         )
-    wards = load_boundaries(args.boundaries)
-    code = ward_code(args.ward, wards["code"])
     store = open_checked_store(args, "export", object_type="report")
     try:
+        wards = ward_layer(args, store)
+        code = ward_code(args.ward, wards["code"])
         data = ward_report_data(
             store, wards, code, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
         )
