@@ -14,6 +14,7 @@ rows that need individual attention (unreadable values, repeats, status changes)
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -489,6 +490,20 @@ def _decide(
     reject(problems == "too_many_fields", "too_many_fields", "")
     reject(problems == "geometry_not_point", "geometry_not_point", "geometry")
 
+    # Dates are read in a second thread while the coordinates and wards are worked out
+    # (pyarrow, numpy and shapely work, mostly without the GIL); the rejections are
+    # still applied in the order below.
+    date_col = mapping.get("reported_at")
+    cleared_col = mapping.get("cleared_at")
+    reported_job = cleared_job = None
+    if date_col is not None:
+        utc_naive = mapping.how.get("reported_at") == "Kobo/ODK"  # Kobo stores UTC
+        reported_job = _Background(
+            parse_dates, frame[date_col], now=now, naive_tz="UTC" if utc_naive else None
+        )
+    if cleared_col is not None:
+        cleared_job = _Background(parse_dates, frame[cleared_col], now=now)
+
     # Coordinates.
     if n == 0:
         _check_has_coordinates(mapping, name)
@@ -522,24 +537,19 @@ def _decide(
     lap("wards")
 
     # Dates.
-    date_col = mapping.get("reported_at")
-    if date_col is not None:
-        utc_naive = mapping.how.get("reported_at") == "Kobo/ODK"  # Kobo stores UTC
-        reported, date_format, date_error = parse_dates(
-            frame[date_col], now=now, naive_tz="UTC" if utc_naive else None
-        )
+    if reported_job is not None:
+        reported, date_format, date_error = reported_job.result()
         for code in ("missing_date", "bad_date", "date_month_day", "date_ambiguous",
                      "date_out_of_range"):  # fmt: skip
-            reject(date_error == code, code, date_col)
+            reject(date_error == code, code, str(date_col))
     else:
         reported = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
         date_format = np.full(n, "", dtype=object)
         reject(np.ones(n, dtype=bool), "missing_date", "")
-    cleared_col = mapping.get("cleared_at")
-    if cleared_col is not None:
-        cleared, _, cleared_error = parse_dates(frame[cleared_col], now=now)
+    if cleared_job is not None:
+        cleared, _, cleared_error = cleared_job.result()
         reject((cleared_error != "") & (cleared_error != "missing_date"), "bad_cleared_date",
-               cleared_col)  # fmt: skip
+               str(cleared_col))  # fmt: skip
     else:
         cleared = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     lap("dates")
@@ -637,6 +647,30 @@ def _decide(
         wards=wards,
     )
     return result
+
+
+class _Background:
+    """``fn(*args, **kwargs)`` in its own thread; :meth:`result` waits and returns it (or
+    raises what it raised). The thread ends with the call, whatever the caller does."""
+
+    def __init__(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="geo-ingest", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _check_has_coordinates(mapping: ColumnMapping, file_name: str) -> None:
