@@ -554,6 +554,12 @@ def _decide(
         cleared = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     lap("dates")
 
+    # Nearest streets in a second thread (shapely, without the GIL) while the vocabulary
+    # and ward names are read; for every row not rejected so far, blanked below for rows
+    # rejected meanwhile, so the result is that of the rows finally accepted.
+    street_rows = np.flatnonzero((reason == "") & ~outside)
+    street_job = _Background(_streets, lon[street_rows], lat[street_rows], streets)
+
     # Type and status.
     type_col = mapping.get("type")
     type_text = _text_or_none(frame, type_col)
@@ -581,8 +587,8 @@ def _decide(
         mismatch |= named & pd.isna(text_codes)
     ok = reason == ""
     street = np.full(n, None, dtype=object)
-    candidates = np.flatnonzero(ok & ~outside)
-    street[candidates] = _streets(lon[candidates], lat[candidates], streets)
+    street[street_rows] = street_job.result()
+    street[~(ok & ~outside)] = None
     lap("streets")
 
     flags = _flag_strings(
