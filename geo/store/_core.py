@@ -389,18 +389,24 @@ class Store:
     def change_marker(self) -> tuple[int, ...]:
         """A value that changes whenever the stored incidents may have changed.
 
-        Every write of incidents appends to the audit log (batches, status changes,
-        recurrences), so the log's largest id moves with them. SQLite runs one writer at a
+        Every write of incidents appends to the audit log an entry about an incident or a
+        batch (batches, status changes, recurrences), so the largest such id moves with them. SQLite runs one writer at a
         time, so ids grow in commit order; PostgreSQL may commit a smaller id after a larger
         one, so there the log's row count is part of the marker too. Cheap: an ingest
         compares it before committing to skip a second lookup of a million keys.
         """
+        # Entries about other things (a ward layer loaded, a backup, a user) are left out.
+        about = "object_type IN ('incident', 'batch')"
         with self.read() as conn:
             top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
             if self.is_postgis:
-                count, audit = conn.exec_driver_sql("SELECT count(*), max(id) FROM audit_log").one()
+                count, audit = conn.exec_driver_sql(
+                    f"SELECT count(*), max(id) FROM audit_log WHERE {about}"  # noqa: S608
+                ).one()
                 return (int(top or 0), int(count or 0), int(audit or 0))
-            audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
+            audit = conn.exec_driver_sql(
+                f"SELECT id FROM audit_log WHERE {about} ORDER BY id DESC LIMIT 1"  # noqa: S608
+            ).scalar()
             return (int(top or 0), int(audit or 0))
 
     def lookup_existing(self, keys: pd.DataFrame) -> pd.DataFrame:
@@ -565,7 +571,7 @@ class Store:
         # driver (columns bound in C); the transaction then copies it with one INSERT.
         staged = None
         if not self.is_postgis and n >= _sqlite.STAGE_MIN_ROWS:
-            staged = _sqlite.stage(prepared.arrow_table())
+            staged = _sqlite.stage(prepared.arrow_chunks(INSERT_CHUNK_ROWS))
 
         def work(conn: Connection) -> int:
             result = conn.execute(
@@ -1047,26 +1053,46 @@ class _IncidentRows:
         constant = self.constants()
         return [c for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id" and c not in constant]
 
-    def arrow_table(self, *, all_columns: bool = False) -> Any:
-        """The varying columns as one Arrow table (the SQLite staging path), in
-        :meth:`staged_columns` order, or ``all_columns`` but id and batch_id (PostgreSQL's
-        CSV copy); values as :meth:`rows` would bind them."""
+    def arrow_chunks(self, size: int) -> Iterator[Any]:
+        """:meth:`arrow_table` of the staged columns, ``size`` rows at a time."""
+        names = self.staged_columns()
+        for lo in range(0, self.n, size):
+            yield self.arrow_table(names=names, lo=lo, hi=min(self.n, lo + size))
+
+    def arrow_table(
+        self,
+        *,
+        all_columns: bool = False,
+        names: Sequence[str] | None = None,
+        lo: int = 0,
+        hi: int | None = None,
+    ) -> Any:
+        """Rows ``lo:hi`` of the varying columns as one Arrow table (the SQLite staging
+        path), in :meth:`staged_columns` order (or ``names``), or ``all_columns`` but id and
+        batch_id (PostgreSQL's CSV copy); values as :meth:`rows` would bind them."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        names = (
-            [c for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id"]
-            if all_columns
-            else self.staged_columns()
-        )
+        if names is None:
+            names = (
+                [c for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id"]
+                if all_columns
+                else self.staged_columns()
+            )
+        hi = self.n if hi is None else hi
+        size = hi - lo
         data: dict[str, Any] = {}
         for name in names:
             values = self.columns.get(name)
+            if isinstance(values, np.ndarray | pd.arrays.IntegerArray):
+                values = values[lo:hi]
+            elif values is not None and not isinstance(values, str):
+                values = values.slice(lo, size)
             if values is None:
                 kind = pa.int64() if name in ("source_row", "recurrence_of") else pa.string()
-                data[name] = pa.nulls(self.n, type=kind)
+                data[name] = pa.nulls(size, type=kind)
             elif isinstance(values, str):
-                data[name] = pa.array(np.full(self.n, values, dtype=object), type=pa.string())
+                data[name] = pa.array(np.full(size, values, dtype=object), type=pa.string())
             elif isinstance(values, np.ndarray) and values.dtype.kind == "M":
                 stamps = _iso_arrow(values)
                 if self.suffix:
