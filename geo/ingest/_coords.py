@@ -42,9 +42,33 @@ class Parsed:
     error: np.ndarray  # per-row reason code, "" when fine
 
 
+#: Plain decimals (the common case), which pyarrow reads exactly as pandas does.
+_PLAIN_DECIMAL = r"^[-+]?[0-9]+(\.[0-9]+)?$"
+
+
+def _plain_floats(text: pd.Series) -> np.ndarray | None:
+    """Floats (NaN for blanks) when every cell is blank or a plain decimal, else None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(text, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    blank = pc.equal(arr, "")
+    plain = pc.match_substring_regex(arr, _PLAIN_DECIMAL)
+    if not pc.all(pc.or_(pc.fill_null(blank, True), pc.fill_null(plain, False))).as_py():
+        return None
+    numbers = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), arr), pa.float64())
+    return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=float).copy()
+
+
 def to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Decimal numbers with "." or "," as the decimal mark → (floats, used_comma)."""
     text = values.astype(str).str.strip()
+    plain = _plain_floats(text)
+    if plain is not None:
+        return plain, np.zeros(len(plain), dtype=bool)
     comma = text.str.contains(",", regex=False).to_numpy(dtype=bool)
     dotted = text.str.contains(".", regex=False).to_numpy(dtype=bool)
     fixed = text.where(~(comma & ~dotted), text.str.replace(",", ".", regex=False))
