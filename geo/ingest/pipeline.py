@@ -372,25 +372,24 @@ def _flag_strings(masks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default text dtype
 
 
-def _str_column(values: np.ndarray) -> np.ndarray | pd.Series:
+def _str_column(values: np.ndarray, index: pd.Index | None = None) -> np.ndarray | pd.Series:
     """An object array of few distinct strings as the text column pandas would infer,
     built from its distinct values (pandas converts each of a million values instead).
     Anything else (all missing, non-text values) is returned for pandas to infer."""
-
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if len(uniques) == 0 or len(uniques) > 4096 or not all(isinstance(u, str) for u in uniques):
         return values
-    return _str_codes(codes, list(uniques))
+    return _str_codes(codes, list(uniques), index)
 
 
-def _str_codes(codes: np.ndarray, labels: list[str]) -> pd.Series:
+def _str_codes(codes: np.ndarray, labels: list[str], index: pd.Index | None = None) -> pd.Series:
     """Text column ``labels[code]`` per row (missing where the code is negative)."""
     import pyarrow as pa
 
     codes = np.asarray(codes)
     indices = pa.array(codes.astype(np.int32), mask=codes < 0 if (codes < 0).any() else None)
     text = pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string()))
-    return pd.Series(pd.array(text.cast(pa.string()), dtype=_STR))
+    return pd.Series(pd.array(text.cast(pa.string()), dtype=_STR), index=index)
 
 
 def _text_or_none(frame: pd.DataFrame, column: str | None) -> np.ndarray | pd.Series:
@@ -815,16 +814,18 @@ def classify(result: IngestPreview, store: Any = None) -> None:
                 cleared_at[a] = cleared_at[i]
         state[a] = status[i]
 
-    rows["outcome"] = outcome
+    rows["outcome"] = _str_column(outcome, rows.index)
     rows["duplicate_of_incident"] = _nullable_int(dup_incident)
     rows["duplicate_of_row"] = _nullable_int(dup_row)
     rows["update_incident"] = _nullable_int(update_incident)
     rows["update_to"] = update_to
     rows["update_at"] = pd.Series(update_at, index=rows.index).dt.tz_localize("UTC")
-    rows["status"] = status
+    rows["status"] = _str_column(status, rows.index)
     rows["cleared_at"] = pd.Series(cleared_at, index=rows.index).dt.tz_localize("UTC")
     # Flags describe what will be stored: only accepted rows keep them.
-    rows.loc[rows["outcome"] != "accepted", "flags"] = ""
+    not_accepted = outcome != "accepted"
+    if not_accepted.any():
+        rows.loc[not_accepted, "flags"] = ""
 
 
 def _nullable_int(values: np.ndarray) -> pd.arrays.IntegerArray:
