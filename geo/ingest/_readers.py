@@ -191,18 +191,11 @@ def sniff_delimiter(text: str) -> str:
 def _parse_csv_arrow(text: str, delimiter: str, raw: bytes | None = None) -> pd.DataFrame | None:
     """pyarrow's multi-threaded reader; None when the file needs the exact pandas path.
 
-    pyarrow skips blank lines (row numbers would shift) and refuses ragged rows, so files
-    with either go to :func:`_parse_csv_fast` / :func:`_parse_csv_slow` instead. ``raw``,
-    when given, is ``text`` encoded as UTF-8 already (scanned and parsed as it is).
+    Blank lines are kept as rows (so row numbers match the file): in a table of several
+    columns pyarrow then refuses them, like ragged rows, and such files go to
+    :func:`_parse_csv_fast` / :func:`_parse_csv_slow` instead. ``raw``, when given, is
+    ``text`` encoded as UTF-8 already (parsed as it is).
     """
-    body: str | bytes = raw if raw is not None else text
-    end = len(body)  # the text without its trailing line breaks, without copying it
-    breaks = b"\r\n" if isinstance(body, bytes) else "\r\n"
-    while end and body[end - 1 : end] in (breaks[:1], breaks[1:]):
-        end -= 1
-    blank = (b"\n\n", b"\n\r\n") if isinstance(body, bytes) else ("\n\n", "\n\r\n")
-    if body.find(blank[0], 0, end) >= 0 or body.find(blank[1], 0, end) >= 0:  # type: ignore[arg-type]
-        return None  # blank lines: pyarrow would skip them
     try:
         import pyarrow as pa
         from pyarrow import csv as pacsv
@@ -218,6 +211,7 @@ def _parse_csv_arrow(text: str, delimiter: str, raw: bytes | None = None) -> pd.
             io.BytesIO(raw if raw is not None else text.encode("utf-8")),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True),
             parse_options=pacsv.ParseOptions(
+                ignore_empty_lines=False,
                 delimiter=delimiter,
                 newlines_in_values=(b'"' in raw) if raw is not None else ('"' in text),
                 double_quote=True,
