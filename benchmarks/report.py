@@ -481,6 +481,9 @@ def render(results: dict[str, Any]) -> str:
 
     # -- notes
     lines += ["", "## Notes and profile", ""]
+    notes = REPO / "benchmarks" / "NOTES.md"  # hand-written: what changed, why a target is missed
+    if notes.exists():
+        lines += [notes.read_text(encoding="utf-8").strip(), ""]
     misses = [t for t in targets(results) if t["met"] is False]
     if misses:
         lines += ["Missed: " + "; ".join(f"{t['target']} — {t['measured']}" for t in misses), ""]
