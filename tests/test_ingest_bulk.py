@@ -172,3 +172,26 @@ def test_postgis_csv_copy_stores_what_row_copy_stores(postgis_url, monkeypatch):
     assert rows[:n] == rows[n:]
     assert rows[997][keep.index("address")] == "số 997\ufffd"  # NUL, which PostgreSQL refuses
     assert {r[keep.index("street")] for r in rows[:n]} == {None, "Hàng Bông"}  # NULL stays NULL
+
+
+def test_a_large_batch_sweeps_scratch_files_of_dead_processes(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the scratch directory
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f"{_sqlite.STAGE_PREFIX}{done.stdout.strip()}-x.sqlite"
+    alive = tmp_path / f"{_sqlite.STAGE_PREFIX}1-y.sqlite"  # pid 1 runs as long as the machine
+    dead.write_bytes(b"left by a kill -9")
+    alive.write_bytes(b"someone else's batch")
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    try:
+        store.commit_batch(batch("big.csv"), synthetic(N), NO_UPDATES, actor="t")
+        assert store.row_counts()["incidents"] == N
+    finally:
+        store.close()
+    assert not dead.exists()
+    assert alive.exists()
+    assert sorted(p.name for p in tmp_path.glob(f"{_sqlite.STAGE_PREFIX}*")) == [alive.name]

@@ -143,7 +143,8 @@ def stage(tables: Iterable[Any]) -> Path | None:
         import adbc_driver_sqlite.dbapi as adbc
     except ImportError:
         return None
-    handle, name = tempfile.mkstemp(prefix="geo-batch-", suffix=".sqlite")
+    sweep_stale_stages()
+    handle, name = tempfile.mkstemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", suffix=".sqlite")
     os.close(handle)
     path = Path(name)
     chunks: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -186,6 +187,28 @@ def stage(tables: Iterable[Any]) -> Path | None:
 
 def discard(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+#: Scratch files are named ``geo-batch-<pid>-<random>.sqlite`` in the temp directory.
+STAGE_PREFIX = "geo-batch-"
+
+
+def sweep_stale_stages(directory: Path | None = None) -> list[Path]:
+    """Delete scratch files left by processes that no longer run (a kill -9 during a
+    commit leaves its file behind); files of live processes are left alone."""
+    removed = []
+    for path in Path(directory or tempfile.gettempdir()).glob(f"{STAGE_PREFIX}*-*.sqlite"):
+        pid_text = path.name[len(STAGE_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            continue  # alive, but not ours to signal
+    return removed
 
 
 @contextmanager
