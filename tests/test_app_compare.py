@@ -5,7 +5,7 @@ the same (signed-in) session."""
 from __future__ import annotations
 
 import pytest
-from _signin import sign_in_apptest
+from _signin import open_page
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
@@ -15,17 +15,7 @@ TIMEOUT = 180
 
 
 def _run(url: str, monkeypatch, **params: str) -> AppTest:
-    monkeypatch.setenv("GEO_DATABASE_URL", url)
-    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["test_user"] = sign_in_apptest(at, url, "viewer")  # sign-in comes first
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return open_page(PAGE, url, monkeypatch, **params)
 
 
 def _league(at: AppTest):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from _incidents import make_store
-from _signin import sign_in_apptest
+from _signin import open_page
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
@@ -16,17 +16,7 @@ TIMEOUT = 180
 
 
 def _run(url: str, monkeypatch, **params: str) -> AppTest:
-    monkeypatch.setenv("GEO_DATABASE_URL", url)
-    monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    sign_in_apptest(at, url, "viewer")  # the app asks who is there first
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return open_page(PAGE, url, monkeypatch, **params)
 
 
 def _metrics(at: AppTest) -> dict[str, str]:

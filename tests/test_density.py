@@ -123,26 +123,19 @@ def test_density_map_switches_from_heatmap_to_grid_image(wards):
     assert len(big) < len(grid) * 2 + 500_000
 
 
-def test_density_cli_writes_a_geotiff(tmp_path, wards, capsys):
+def _density_cli(out, store, *options: str) -> int:
     from geo.cli import main
 
+    account = ensure_account(store.url, "viewer")
+    return main(["density", "--out", str(out), "--database", store.url, "--user", account, *options])
+
+
+def test_density_cli_writes_a_geotiff(tmp_path, wards, capsys):
     store = make_store(
         tmp_path / "s.sqlite", wards, [random_incidents(47, seed=3), incident_frame()]
     )
     out = tmp_path / "out" / "density.tif"
-    rc = main(
-        [
-            "density",
-            "--out",
-            str(out),
-            "--database",
-            store.url,
-            "--user",
-            ensure_account(store.url, "viewer"),
-            "--cell",
-            "500",
-        ]
-    )
+    rc = _density_cli(out, store, "--cell", "500")
     assert rc == 0
     with rasterio.open(out) as src:
         assert src.crs.to_epsg() == 32648
@@ -150,51 +143,15 @@ def test_density_cli_writes_a_geotiff(tmp_path, wards, capsys):
         total = int(src.read(1).sum())
     assert total == 50
     assert "50 incidents" in capsys.readouterr().out
-    rc = main(
-        [
-            "density",
-            "--out",
-            str(out),
-            "--database",
-            store.url,
-            "--user",
-            ensure_account(store.url, "viewer"),
-            "--status",
-            "cleared",
-        ]
-    )
+    rc = _density_cli(out, store, "--status", "cleared")
     with rasterio.open(out) as src:
         cleared = int(src.read(1).sum())
     assert rc == 0 and 0 < cleared < 50
     assert (
-        main(
-            [
-                "density",
-                "--out",
-                str(out),
-                "--database",
-                store.url,
-                "--user",
-                ensure_account(store.url, "viewer"),
-                "--status",
-                "nonsense",
-            ]
-        )
+        _density_cli(out, store, "--status", "nonsense")
         == 2
     )
-    rc = main(
-        [
-            "density",
-            "--out",
-            str(out),
-            "--database",
-            store.url,
-            "--user",
-            ensure_account(store.url, "viewer"),
-            "--ward",
-            "Hoàn Kiếm",
-        ]
-    )
+    rc = _density_cli(out, store, "--ward", "Hoàn Kiếm")
     with rasterio.open(out) as src:
         assert rc == 0 and int(src.read(1).sum()) == 2  # the two Hàng Mã incidents
 
