@@ -179,32 +179,19 @@ def sidebar_filters(
 
     Arguments map codes to display labels (already in the session's language).
     """
-    _restore_filters(
-        {"f_wards": set(ward_names), "f_types": set(types), "f_statuses": set(statuses)}
-    )
+    choices = {"f_wards": ward_names, "f_types": types, "f_statuses": statuses}
+    _restore_filters({key: set(labels) for key, labels in choices.items()})
     sb = st.sidebar
     sb.header(t("filter.header"))
-    sb.multiselect(
-        t("filter.wards"),
-        list(ward_names),
-        key="f_wards",
-        format_func=ward_names.__getitem__,
-        placeholder=t("common.choose"),
-    )
-    sb.multiselect(
-        t("filter.types"),
-        list(types),
-        key="f_types",
-        format_func=types.__getitem__,
-        placeholder=t("common.choose"),
-    )
-    sb.multiselect(
-        t("filter.statuses"),
-        list(statuses),
-        key="f_statuses",
-        format_func=statuses.__getitem__,
-        placeholder=t("common.choose"),
-    )
+    titles = {"f_wards": "filter.wards", "f_types": "filter.types", "f_statuses": "filter.statuses"}
+    for key, labels in choices.items():
+        sb.multiselect(
+            t(titles[key]),
+            list(labels),
+            key=key,
+            format_func=labels.__getitem__,
+            placeholder=t("common.choose"),
+        )
     col_a, col_b = sb.columns(2)
     col_a.date_input(t("filter.date_from"), key="f_from", format="DD/MM/YYYY")
     col_b.date_input(t("filter.date_to"), key="f_to", format="DD/MM/YYYY")
