@@ -213,8 +213,8 @@ def incident_points(
     """Longitude and latitude of the matching incidents, as float arrays.
 
     Reads only the two coordinate columns (a million rows in seconds, where
-    ``Store.incidents`` builds a full frame); filters mean what they mean there, dates
-    being inclusive Hà Nội days.
+    ``Store.incidents`` builds a full frame); filters mean what they mean there: ``None``
+    selects everything, an empty list selects nothing, dates are inclusive Hà Nội days.
     """
     from sqlalchemy import select
 
@@ -222,11 +222,11 @@ def incident_points(
 
     t = store.tables["incidents"]
     conds = [t.c.lon.is_not(None), t.c.lat.is_not(None)]
-    if wards:
+    if wards is not None:
         conds.append(t.c.ward_code.in_(list(wards)))
-    if types:
+    if types is not None:
         conds.append(t.c.type.in_(list(types)))
-    if statuses:
+    if statuses is not None:
         conds.append(t.c.status.in_(list(statuses)))
     if (start := local_bound(date_from)) is not None:
         conds.append(t.c.reported_at >= start)

@@ -178,3 +178,17 @@ def test_incident_points_match_the_store_filters(sample_store_url):
         assert len(lon) == len(frame) > 0
         np.testing.assert_allclose(np.sort(lat), np.sort(frame["lat"].to_numpy(float)))
     store.close()
+
+
+def test_incident_points_read_an_empty_list_as_nothing_selected(sample_store_url):
+    """An empty list selects no ward/type/status, as it does in the store's queries
+    (an officer who unticks every ward sees nothing, not the whole city)."""
+    from geo.density import incident_points
+    from geo.store import open_store
+
+    store = open_store(sample_store_url)
+    for filters in ({"wards": []}, {"types": []}, {"statuses": []}):
+        lon, lat = incident_points(store, **filters)
+        assert len(store.incidents(**filters)) == 0
+        assert len(lon) == len(lat) == 0, filters
+    store.close()
