@@ -1,0 +1,368 @@
+"""Every ``GEO_*`` environment variable the project reads, in one place.
+
+The app, the CLI and the tests are configured through environment variables only, so a
+deployment (a systemd unit, a container, ``.ci/run``) sets them the same way everywhere.
+Each one is read *when it is used*, never at import: a test changes one with
+``monkeypatch.setenv`` and the next call sees it, and a long-running app picks up nothing
+stale from the process that imported it. Read them through the typed accessors below
+(``settings.database_url() -> str``, ``settings.ingest_max_rows() -> int``, ...), never
+through ``os.environ``; :data:`SETTINGS` lists them all, and the README's configuration
+table is rendered from it (``python -m geo.settings``; ``tests/test_settings.py`` checks
+that the README, this docstring and :data:`SETTINGS` agree).
+
+A value that cannot be understood raises the project's bilingual error naming the variable
+and the value, of the class its callers already handle (an upload limit a
+:class:`~geo.errors.LimitExceeded`, the idle time an :class:`~geo.errors.AccessDenied`, the
+service levels a :class:`~geo.errors.WorkflowError`). The text forms accepted differ on
+purpose and are spelled out per variable: a switch that exposes data (``GEO_PUBLIC_VIEW``)
+is on only when clearly on, one that merely helps a first start (``GEO_SEED_SAMPLE``) is
+off only when clearly off. ``<repo>`` below is the checkout (the folder holding ``geo/``).
+
+GEO_DATABASE_URL : str
+    The store: a SQLAlchemy URL, ``sqlite:///FILE`` or ``postgresql://user@host/db``
+    (PostgreSQL 15+ with PostGIS 3), or a bare SQLite file path. An empty value counts as
+    unset. Why: one switch moves the app and every CLI command from the embedded file to a
+    shared server; whoever holds this URL can edit the data directly.
+    Default is ``sqlite:///<repo>/data/hanoi_urban_order.sqlite``.
+GEO_BOUNDARIES : path
+    The ward layer an empty store is filled with on first use. Any format
+    ``boundaries import`` reads; an empty value counts as unset. Why:
+    after the first start the store keeps its own versioned ward table, so this only
+    chooses where a fresh deployment starts; admins replace wards through
+    ``boundaries import``.
+    Default is ``<repo>/data/boundaries/hanoi_wards_2025.geojson``.
+GEO_STREETS : path
+    The street-centreline layer used to name the street of an incident. An empty value
+    counts as unset. Why: the committed layer covers the Old Quarter only; a city-wide one
+    built with ``streets build``/``streets fetch`` can be swapped in without a code change.
+    Default is ``<repo>/data/streets/hoan_kiem_streets_2019.geojson``.
+GEO_VENDOR_DIR : path
+    Where ``assets fetch`` puts the pinned Leaflet files and where the maps load them
+    from. An empty value counts as unset. Why: the maps must work with no CDN; a read-only
+    installation can keep the files elsewhere.
+    Default is ``<repo>/static/vendor``.
+GEO_OVERPASS_URL : str
+    The Overpass API base URL of the online ``streets fetch`` command (its
+    ``--overpass-url`` wins). Unset or empty: osmnx's own default. Why: a local or mirror
+    Overpass server spares the public one and works inside a closed network. (``boundaries
+    fetch`` does not read it: it uses osmnx's setting as it stands.) Default is unset.
+GEO_SEED_SAMPLE : bool
+    Whether an empty store gets the committed synthetic sample on first start. Off for
+    ``0``, ``false``, ``no``, ``off`` and the empty string (any case, spaces ignored);
+    anything else is on. Why: a first visit should show a working map, but a production
+    store must never receive synthetic incidents. Default is ``1``.
+GEO_PUBLIC_VIEW : bool
+    Whether anonymous visitors may see per-ward counts. On for ``1``, ``true``, ``yes``,
+    ``on`` and ``có`` (any case, spaces ignored); anything else, or unset, is off. Why: it
+    exposes data without a sign-in, so a typo must leave it off. Default is ``0``.
+GEO_SESSION_IDLE_MINUTES : float
+    Minutes a signed-in session may stay idle before it is signed out; a number above 0
+    (``0.5`` and ``1_0`` are read as numbers). Empty or spaces count as unset. Why: shared
+    office computers; a short value for kiosks, a long one for a single officer's laptop.
+    Default is ``30``.
+GEO_INGEST_MAX_BYTES : int
+    Largest upload accepted, in bytes; an integer, ``_`` allowed as a separator. Empty or
+    spaces count as unset. Why: the upload page is open to many officers and must refuse a
+    huge file before reading it into memory; a server-side CLI may allow more.
+    Default is ``536_870_912``.
+GEO_INGEST_MAX_ROWS : int
+    Most data rows accepted in one upload; an integer, ``_`` allowed. Empty or spaces count
+    as unset. Why: bounds the memory and time of one batch, which is one transaction.
+    Default is ``2_000_000``.
+GEO_INGEST_MAX_CELL_CHARS : int
+    Longest cell accepted, in characters; an integer, ``_`` allowed. Empty or spaces count
+    as unset. Why: a 10 MB "note" is an attack or a broken export, never a field report.
+    Default is ``10_000``.
+GEO_SLA_DAYS : type=days list
+    Days from report to deadline for the violation types named, as in
+    ``parking=0.5,signboard=30``. Each type is a code of :data:`geo.vocab.TYPES` and each
+    number is above 0; types not named keep their built-in level (``docs/storage.md``).
+    Empty or spaces count as unset. Why: the city can agree different deadlines with the
+    wards without a code change. Default is unset.
+GEO_USER : str
+    The account a CLI command acts as when ``--user`` is not given; unset or empty: the
+    operating-system login. Why: a script run by one officer need not repeat ``--user``
+    on every line; rights are still checked against that account. Default is unset.
+GEO_TEST_POSTGIS_URL : str
+    Tests and benchmarks only: a PostgreSQL + PostGIS server on which the PostGIS tests
+    create throwaway schemas (and the benchmarks throwaway databases). Unset or empty: those
+    tests skip with a visible reason. Why: the suite must run on a laptop without a server
+    and still cover PostGIS where one exists. Default is unset.
+GEO_REQUIRE_POSTGIS : bool
+    Tests only: exactly ``1`` turns the PostGIS skips into failures. Why: ``.ci/run`` sets
+    it, so CI can never pass by silently skipping PostGIS. Default is ``0``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from geo.errors import AccessDenied, GeoError, LimitExceeded, WorkflowError
+
+T = TypeVar("T")
+
+#: The checkout; path defaults are inside it.
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SQLITE = REPO / "data" / "hanoi_urban_order.sqlite"
+
+
+class _Invalid(Exception):
+    """A parser's reason for refusing a value; :meth:`Setting.get` adds name and value."""
+
+    def __init__(self, reason_vi: str, reason_en: str) -> None:
+        super().__init__(reason_en)
+        self.reason_vi = reason_vi
+        self.reason_en = reason_en
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One ``GEO_*`` variable: name, documented type, default, parser, error class.
+
+    ``parse`` gets the raw text of a variable that is set (possibly empty) and returns the
+    value, or ``None`` for "use the default"; it raises :class:`_Invalid` on a bad value.
+    """
+
+    name: str
+    type_name: str
+    default: T
+    parse: Callable[[str], T | None]
+    error: type[GeoError] = GeoError
+
+    def get(self) -> T:
+        """The current value, read from the environment now."""
+        raw = os.environ.get(self.name)
+        if raw is None:
+            return self.default
+        try:
+            value = self.parse(raw)
+        except _Invalid as bad:
+            raise self.error(
+                f"Biến môi trường {self.name}={raw!r} {bad.reason_vi}.",
+                f"Environment variable {self.name}={raw!r} {bad.reason_en}.",
+            ) from None
+        return self.default if value is None else value
+
+    def default_text(self) -> str:
+        """The default as one would write it in the environment ("" when it is unset)."""
+        return _env_text(self.default)
+
+
+# -- parsers: one per way of reading text --------------------------------------------------
+
+
+def _text(raw: str) -> str | None:
+    return raw or None
+
+
+def _path(raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def _on_words(raw: str) -> bool:
+    return raw.strip().lower() in {"1", "true", "yes", "on", "có"}
+
+
+def _not_off_words(raw: str) -> bool:
+    return raw.strip().lower() not in {"0", "false", "no", "off", ""}
+
+
+def _exactly_one(raw: str) -> bool:
+    return raw == "1"
+
+
+def _minutes(raw: str) -> float | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        minutes = float(raw)
+    except ValueError:
+        raise _Invalid("không phải số phút", "is not a number of minutes") from None
+    if minutes <= 0:
+        raise _Invalid("phải lớn hơn 0 phút", "must be more than 0 minutes")
+    return minutes
+
+
+def _count(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError:
+        raise _Invalid("không phải số nguyên", "is not an integer") from None
+
+
+def _service_levels(raw: str) -> dict[str, float] | None:
+    from geo.vocab import TYPE_CODES  # late: pandas is not needed to read the others
+
+    levels: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in raw.strip().split(","))):
+        code, _, days = part.partition("=")
+        code = code.strip()
+        try:
+            value = float(days)
+        except ValueError:
+            value = -1.0
+        if code not in TYPE_CODES or value <= 0:
+            raise _Invalid(
+                f"có mục {part!r} không hợp lệ (dạng loại=số_ngày, loại thuộc "
+                f"{', '.join(TYPE_CODES)}, số ngày > 0)",
+                f"has an invalid entry {part!r} (expected type=days with type in "
+                f"{', '.join(TYPE_CODES)} and days > 0)",
+            )
+        levels[code] = value
+    return levels or None
+
+
+def _env_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return f"{value:_}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={_env_text(v)}" for k, v in value.items())
+    return str(value).replace(str(REPO), "<repo>")
+
+
+# -- the variables -------------------------------------------------------------------------
+
+DATABASE_URL: Setting[str] = Setting(
+    "GEO_DATABASE_URL", "str", f"sqlite:///{DEFAULT_SQLITE}", _text
+)
+BOUNDARIES: Setting[Path] = Setting(
+    "GEO_BOUNDARIES", "path", REPO / "data" / "boundaries" / "hanoi_wards_2025.geojson", _path
+)
+STREETS: Setting[Path] = Setting(
+    "GEO_STREETS", "path", REPO / "data" / "streets" / "hoan_kiem_streets_2019.geojson", _path
+)
+VENDOR_DIR: Setting[Path] = Setting("GEO_VENDOR_DIR", "path", REPO / "static" / "vendor", _path)
+OVERPASS_URL: Setting[str | None] = Setting("GEO_OVERPASS_URL", "str", None, _text)
+SEED_SAMPLE: Setting[bool] = Setting("GEO_SEED_SAMPLE", "bool", True, _not_off_words)
+PUBLIC_VIEW: Setting[bool] = Setting("GEO_PUBLIC_VIEW", "bool", False, _on_words)
+SESSION_IDLE_MINUTES: Setting[float] = Setting(
+    "GEO_SESSION_IDLE_MINUTES", "float", 30.0, _minutes, AccessDenied
+)
+INGEST_MAX_BYTES: Setting[int] = Setting(
+    "GEO_INGEST_MAX_BYTES", "int", 512 * 1024 * 1024, _count, LimitExceeded
+)
+INGEST_MAX_ROWS: Setting[int] = Setting(
+    "GEO_INGEST_MAX_ROWS", "int", 2_000_000, _count, LimitExceeded
+)
+INGEST_MAX_CELL_CHARS: Setting[int] = Setting(
+    "GEO_INGEST_MAX_CELL_CHARS", "int", 10_000, _count, LimitExceeded
+)
+SLA_DAYS: Setting[dict[str, float]] = Setting(
+    "GEO_SLA_DAYS", "type=days list", {}, _service_levels, WorkflowError
+)
+USER: Setting[str | None] = Setting("GEO_USER", "str", None, _text)
+TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, _text)
+REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _exactly_one)
+
+#: Every variable, in the order of the module docstring and the README table.
+SETTINGS: tuple[Setting[Any], ...] = (
+    DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
+    SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS, SLA_DAYS,
+    USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
+)  # fmt: skip
+
+
+# -- typed accessors -----------------------------------------------------------------------
+
+
+def database_url() -> str:
+    return DATABASE_URL.get()
+
+
+def boundaries() -> Path:
+    return BOUNDARIES.get()
+
+
+def streets() -> Path:
+    return STREETS.get()
+
+
+def vendor_dir() -> Path:
+    return VENDOR_DIR.get()
+
+
+def overpass_url() -> str | None:
+    return OVERPASS_URL.get()
+
+
+def seed_sample() -> bool:
+    return SEED_SAMPLE.get()
+
+
+def public_view() -> bool:
+    return PUBLIC_VIEW.get()
+
+
+def session_idle_minutes() -> float:
+    return SESSION_IDLE_MINUTES.get()
+
+
+def ingest_max_bytes() -> int:
+    return INGEST_MAX_BYTES.get()
+
+
+def ingest_max_rows() -> int:
+    return INGEST_MAX_ROWS.get()
+
+
+def ingest_max_cell_chars() -> int:
+    return INGEST_MAX_CELL_CHARS.get()
+
+
+def sla_days() -> dict[str, float]:
+    """The per-type overrides of ``GEO_SLA_DAYS`` only (the built-in levels are not here)."""
+    return dict(SLA_DAYS.get())
+
+
+def user() -> str | None:
+    return USER.get()
+
+
+def postgis_test_url() -> str | None:
+    """``GEO_TEST_POSTGIS_URL`` (not named ``test_*``: pytest would collect it)."""
+    return TEST_POSTGIS_URL.get()
+
+
+def require_postgis() -> bool:
+    return REQUIRE_POSTGIS.get()
+
+
+# -- documentation -------------------------------------------------------------------------
+
+_ENTRY = re.compile(r"^(GEO_[A-Z_]+) : (.+)\n((?:    .*\n?)+)", re.MULTILINE)
+
+
+def documented() -> dict[str, tuple[str, str]]:
+    """``{name: (type, text)}`` of each entry of this module's docstring."""
+    return {m[1]: (m[2].strip(), " ".join(m[3].split())) for m in _ENTRY.finditer(__doc__ or "")}
+
+
+def markdown_table() -> str:
+    """The README's configuration table: each variable, type, default and first sentence."""
+    docs = documented()
+    lines = ["| variable | type | default | what it sets |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        first = docs[setting.name][1].split(". ")[0].rstrip(".").replace("``", "`")
+        shown = setting.default_text()
+        default = f"`{shown}`" if shown else "unset"
+        lines.append(f"| `{setting.name}` | {setting.type_name} | {default} | {first}. |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the README table
+    print(markdown_table())
