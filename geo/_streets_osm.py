@@ -7,7 +7,6 @@ The Overpass endpoint can be pointed elsewhere (env ``GEO_OVERPASS_URL`` or the
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
+from geo import settings
 from geo.crs import STORAGE_CRS
 from geo.errors import NetworkUnavailable, NotFound
 from geo.streets import merge_streets
@@ -32,7 +32,7 @@ def _osmnx_settings(overpass_url: str | None, cache_folder: str | Path | None) -
     names = ("overpass_url", "use_cache", "cache_folder", "log_console")
     saved = {name: getattr(ox.settings, name) for name in names}
     try:
-        url = overpass_url or os.environ.get("GEO_OVERPASS_URL")
+        url = overpass_url or settings.overpass_url()
         if url:
             ox.settings.overpass_url = url
         ox.settings.use_cache = cache_folder is not None

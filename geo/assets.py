@@ -16,7 +16,6 @@ import hashlib
 import importlib
 import io
 import json
-import os
 import re
 import shutil
 import tarfile
@@ -27,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from geo import settings
 from geo.errors import AssetError, NetworkUnavailable
 
 REPO = Path(__file__).resolve().parents[1]
 #: Where the fetched files live; ``GEO_VENDOR_DIR`` overrides it (tests, packaging).
-DEFAULT_VENDOR_DIR = REPO / "static" / "vendor"
+DEFAULT_VENDOR_DIR = settings.VENDOR_DIR.default
 #: The URL prefix under which Streamlit serves ``static/vendor`` (enableStaticServing).
 SERVED_PREFIX = "/app/static/vendor"
 NPM_REGISTRY = "https://registry.npmjs.org"
@@ -116,8 +116,7 @@ _FOLIUM_DROP = frozenset(
 
 
 def vendor_dir() -> Path:
-    env = os.environ.get("GEO_VENDOR_DIR")
-    return Path(env) if env else DEFAULT_VENDOR_DIR
+    return settings.vendor_dir()
 
 
 def _dest(package: Package, member: str, root: Path) -> Path:

@@ -19,7 +19,6 @@ read-only, aggregates-only view for people who are not signed in).
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -31,6 +30,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from geo import settings
 from geo.admin_units import official_wards, ward_code_from_text
 from geo.errors import AccessDenied
 
@@ -61,9 +61,9 @@ RIGHTS: dict[str, frozenset[str]] = {
 #: Actions limited to the officer's own wards.
 WARD_SCOPED: frozenset[str] = frozenset({"change_status"})
 
-IDLE_ENV = "GEO_SESSION_IDLE_MINUTES"
-PUBLIC_ENV = "GEO_PUBLIC_VIEW"
-DEFAULT_IDLE_MINUTES = 30.0
+IDLE_ENV = settings.SESSION_IDLE_MINUTES.name
+PUBLIC_ENV = settings.PUBLIC_VIEW.name
+DEFAULT_IDLE_MINUTES = settings.SESSION_IDLE_MINUTES.default
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
 _USERNAME = re.compile(r"^[\w.@+-]{2,100}$")
@@ -203,8 +203,8 @@ def needs_rehash(stored_hash: str) -> bool:
 
 
 def public_view_enabled() -> bool:
-    """``GEO_PUBLIC_VIEW`` is 1/true/yes/on (off by default)."""
-    return os.environ.get(PUBLIC_ENV, "").strip().lower() in {"1", "true", "yes", "on", "có"}
+    """``GEO_PUBLIC_VIEW`` is 1/true/yes/on/có (off by default)."""
+    return settings.public_view()
 
 
 def can(user: User | None, action: str, ward_code: str | None = None) -> bool:
@@ -263,21 +263,7 @@ def require(user: User | None, action: str, ward_code: str | None = None) -> Use
 
 def idle_timeout() -> timedelta:
     """How long a signed-in session may stay idle (``GEO_SESSION_IDLE_MINUTES``, default 30)."""
-    raw = os.environ.get(IDLE_ENV, "").strip()
-    minutes = DEFAULT_IDLE_MINUTES
-    if raw:
-        try:
-            minutes = float(raw)
-        except ValueError as exc:
-            raise AccessDenied(
-                f"Biến môi trường {IDLE_ENV}={raw!r} không phải số phút.",
-                f"Environment variable {IDLE_ENV}={raw!r} is not a number of minutes.",
-            ) from exc
-        if minutes <= 0:
-            raise AccessDenied(
-                f"{IDLE_ENV} phải lớn hơn 0 phút.", f"{IDLE_ENV} must be more than 0 minutes."
-            )
-    return timedelta(minutes=minutes)
+    return timedelta(minutes=settings.session_idle_minutes())
 
 
 def session_expired(

@@ -9,7 +9,6 @@ project (assignment, storage, maps) relies on that shape.
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +20,14 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo import _osm
+from geo import _osm, settings
 from geo.admin_units import canonical_names, codes_by_name
 from geo.crs import METRIC_CRS, require_crs, to_storage
 from geo.errors import BoundaryError
 from geo.names import nfc, unit_kind
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_BOUNDARIES = REPO_ROOT / "data" / "boundaries" / "hanoi_wards_2025.geojson"
+DEFAULT_BOUNDARIES = settings.BOUNDARIES.default
 COLUMNS = ["code", "name", "name_en", "kind", "area_km2", "population", "osm_id", "geometry"]
 
 #: Zipped shapefiles: refuse archives that would unpack to more than this, or that
@@ -44,8 +43,7 @@ _POP_COLUMNS = ("population", "dan_so", "danso", "pop")
 
 def boundaries_path() -> Path:
     """The layer the app and CLI use: ``GEO_BOUNDARIES`` if set, else the committed default."""
-    env = os.environ.get("GEO_BOUNDARIES")
-    return Path(env) if env else DEFAULT_BOUNDARIES
+    return settings.boundaries()
 
 
 @dataclass

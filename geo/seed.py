@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
 
+from geo import settings
 from geo.store import Store
 
-SEED_ENV = "GEO_SEED_SAMPLE"
+SEED_ENV = settings.SEED_SAMPLE.name
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
 SAMPLE_SOURCE = "sample"
 SEED_ACTOR = "system"
@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 
 def seeding_enabled() -> bool:
     """On unless ``GEO_SEED_SAMPLE`` is ``0``/``false``/``no``/``off``."""
-    value = os.environ.get(SEED_ENV, "1").strip().lower()
-    return value not in {"0", "false", "no", "off", ""}
+    return settings.seed_sample()
 
 
 def store_is_empty(store: Store) -> bool:

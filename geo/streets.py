@@ -11,7 +11,6 @@ box test before anything is projected or queried.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,12 +23,13 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo import settings
 from geo.crs import METRIC_CRS, STORAGE_CRS, require_crs, to_storage
 from geo.errors import BoundaryError
 from geo.names import clean_spaces, nfc
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_STREETS = REPO / "data" / "streets" / "hoan_kiem_streets_2019.geojson"
+DEFAULT_STREETS = settings.STREETS.default
 STREET_COLUMNS = ("name", "osm_id", "highway", "geometry")
 DEFAULT_MAX_DISTANCE_M = 25.0
 
@@ -45,8 +45,7 @@ HIGHWAY_RANK = (
 
 def streets_path() -> Path:
     """The street layer in use: env ``GEO_STREETS`` if set, else the committed one."""
-    env = os.environ.get("GEO_STREETS")
-    return Path(env) if env else DEFAULT_STREETS
+    return settings.streets()
 
 
 def load_streets(path: str | Path | None = None) -> gpd.GeoDataFrame:

@@ -8,13 +8,13 @@ rights through :mod:`geo.services` and records that name in the audit log.
 from __future__ import annotations
 
 import getpass
-import os
 from typing import Any
 
+from geo import settings
 from geo.auth import User
 from geo.errors import AccessDenied
 
-USER_ENV = "GEO_USER"
+USER_ENV = settings.USER.name
 
 
 def add_actor_argument(parser: Any) -> None:
@@ -25,7 +25,7 @@ def add_actor_argument(parser: Any) -> None:
 
 
 def actor_name(args: Any) -> str:
-    name = getattr(args, "actor", None) or os.environ.get(USER_ENV)
+    name = getattr(args, "actor", None) or settings.user()
     if not name:
         try:
             name = getpass.getuser()

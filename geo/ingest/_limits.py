@@ -1,15 +1,16 @@
 """Upload limits, in one small settings object that the environment can override.
 
 An upload page open to many officers must refuse a 2 GB file or a 10 MB cell before it
-reads it into memory; the CLI on a server may allow more. Environment variables:
-``GEO_INGEST_MAX_BYTES``, ``GEO_INGEST_MAX_ROWS``, ``GEO_INGEST_MAX_CELL_CHARS``.
+reads it into memory; the CLI on a server may allow more. Environment variables (read
+through :mod:`geo.settings`): ``GEO_INGEST_MAX_BYTES``, ``GEO_INGEST_MAX_ROWS``,
+``GEO_INGEST_MAX_CELL_CHARS``.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from geo import settings
 from geo.errors import LimitExceeded
 
 
@@ -17,28 +18,18 @@ from geo.errors import LimitExceeded
 class IngestLimits:
     """Largest file (bytes), number of data rows and cell length (characters) accepted."""
 
-    max_bytes: int = 512 * 1024 * 1024
-    max_rows: int = 2_000_000
-    max_cell_chars: int = 10_000
+    max_bytes: int = settings.INGEST_MAX_BYTES.default
+    max_rows: int = settings.INGEST_MAX_ROWS.default
+    max_cell_chars: int = settings.INGEST_MAX_CELL_CHARS.default
 
     @classmethod
     def from_env(cls, **overrides: int) -> IngestLimits:
         """Defaults, then environment variables, then explicit keyword overrides."""
-        values: dict[str, int] = {}
-        for field, env in (
-            ("max_bytes", "GEO_INGEST_MAX_BYTES"),
-            ("max_rows", "GEO_INGEST_MAX_ROWS"),
-            ("max_cell_chars", "GEO_INGEST_MAX_CELL_CHARS"),
-        ):
-            raw = os.environ.get(env, "").strip()
-            if raw:
-                try:
-                    values[field] = int(raw.replace("_", ""))
-                except ValueError as exc:
-                    raise LimitExceeded(
-                        f"Biến môi trường {env}={raw!r} không phải số nguyên.",
-                        f"Environment variable {env}={raw!r} is not an integer.",
-                    ) from exc
+        values = {
+            "max_bytes": settings.ingest_max_bytes(),
+            "max_rows": settings.ingest_max_rows(),
+            "max_cell_chars": settings.ingest_max_cell_chars(),
+        }
         values.update(overrides)
         return cls(**values)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,6 +18,7 @@ import shapely
 from sqlalchemy import Connection, bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from geo import settings
 from geo.crs import STORAGE_CRS, to_storage
 from geo.errors import NotFound, StorageError, WorkflowError
 from geo.store import _postgis, _sqlite, queries
@@ -35,8 +35,8 @@ from geo.store.workflow import TRANSITIONS, check_state, check_transition, due_d
 T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SQLITE = REPO_ROOT / "data" / "hanoi_urban_order.sqlite"
-URL_ENV = "GEO_DATABASE_URL"
+DEFAULT_SQLITE = settings.DEFAULT_SQLITE
+URL_ENV = settings.DATABASE_URL.name
 
 #: Longest a writer keeps retrying a locked SQLite database before giving up.
 MAX_WRITE_WAIT_S = 600.0
@@ -46,7 +46,7 @@ _KEY_COLUMNS = ("id", "source", "source_id", "fingerprint", "status", "row")
 
 
 def default_url() -> str:
-    return os.environ.get(URL_ENV) or f"sqlite:///{DEFAULT_SQLITE}"
+    return settings.database_url()
 
 
 def _resolve_url(url: str | None) -> str:

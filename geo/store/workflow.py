@@ -14,13 +14,13 @@ still open (reported, verified or in progress).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import pandas as pd
 
+from geo import settings
 from geo.errors import WorkflowError
-from geo.vocab import STATE_CODES, STATES, TYPE_CODES
+from geo.vocab import STATE_CODES, STATES
 
 #: Allowed moves: from → targets.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -46,7 +46,7 @@ DEFAULT_SLA_DAYS: dict[str, float] = {
     "other": 7.0,
 }
 
-SLA_ENV = "GEO_SLA_DAYS"
+SLA_ENV = settings.SLA_DAYS.name
 
 _LABELS = {s.code: (s.label_vi, s.label_en) for s in STATES}
 assert set(TRANSITIONS) == set(STATE_CODES)
@@ -88,23 +88,7 @@ def check_transition(from_state: str, to_state: str, *, where: str = "") -> None
 
 def sla_days(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """Service levels in days: defaults, then ``GEO_SLA_DAYS``, then ``overrides``."""
-    levels = dict(DEFAULT_SLA_DAYS)
-    env = os.environ.get(SLA_ENV, "").strip()
-    for part in filter(None, (p.strip() for p in env.split(","))):
-        code, _, days = part.partition("=")
-        code = code.strip()
-        try:
-            value = float(days)
-        except ValueError:
-            value = -1.0
-        if code not in TYPE_CODES or value <= 0:
-            raise WorkflowError(
-                f"{SLA_ENV}: mục {part!r} không hợp lệ (dạng loại=số_ngày, loại thuộc "
-                f"{', '.join(TYPE_CODES)}).",
-                f"{SLA_ENV}: invalid entry {part!r} (expected type=days with type in "
-                f"{', '.join(TYPE_CODES)} and days > 0).",
-            )
-        levels[code] = value
+    levels = {**DEFAULT_SLA_DAYS, **settings.sla_days()}
     if overrides:
         levels.update(overrides)
     return levels
