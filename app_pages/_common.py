@@ -6,7 +6,6 @@ Only Streamlit glue lives here; every computation is in ``geo``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import streamlit as st
 
+from geo import settings
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
 from geo.i18n import t as _t
 
@@ -61,7 +61,7 @@ def wards() -> gpd.GeoDataFrame:
     administrator's replacement shows at once."""
     from geo import services
 
-    url = os.environ.get("GEO_DATABASE_URL", "")
+    url = settings.database_url()
     opened = _store_cached(url)
     version = services.ward_version(opened)
     if version[0] == 0:  # first start: seed the table, then key the cache by what it holds
@@ -95,7 +95,7 @@ _SEED_CHECKED: set[str] = set()  # store URLs this process has seeded or found s
 
 def store() -> Any:
     """The incident store of ``GEO_DATABASE_URL`` (or the default), opened once per URL."""
-    url = os.environ.get("GEO_DATABASE_URL", "")
+    url = settings.database_url()
     opened = _store_cached(url)
     if url not in _SEED_CHECKED:
         with st.spinner(t("app.seeding")):  # a few seconds, once, on a fresh store

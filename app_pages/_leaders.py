@@ -8,7 +8,6 @@ and arguments; pages never hold incidents beyond what they draw.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,13 +17,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import store, wards
+from geo import settings
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
 TTL_S = 300
-
-
-def _store_url() -> str:
-    return os.environ.get("GEO_DATABASE_URL", "")
 
 
 def parse_date(text: str | None) -> dt.date | None:
@@ -161,4 +157,5 @@ def ward_incidents(url: str, code: str, date_from: dt.date | None, date_to: dt.d
 
 
 def store_url() -> str:
-    return _store_url()
+    """The store's URL, the key of the cached reads above."""
+    return settings.database_url()
