@@ -56,9 +56,9 @@ GEO_PUBLIC_VIEW : bool
     ``on`` and ``có`` (any case, spaces ignored); anything else, or unset, is off. Why: it
     exposes data without a sign-in, so a typo must leave it off. Default is ``0``.
 GEO_SESSION_IDLE_MINUTES : float
-    Minutes a signed-in session may stay idle before it is signed out; a number above 0
-    (``0.5`` and ``1_0`` are read as numbers). Empty or spaces count as unset. Why: shared
-    office computers; a short value for kiosks, a long one for a single officer's laptop.
+    Minutes a signed-in session may stay idle before it is signed out. A number above 0
+    (fractions such as ``0.5`` allowed); empty or spaces count as unset. Why: shared office
+    computers; a short value for kiosks, a long one for a single officer's laptop.
     Default is ``30``.
 GEO_INGEST_MAX_BYTES : int
     Largest upload accepted, in bytes; an integer, ``_`` allowed as a separator. Empty or

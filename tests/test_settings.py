@@ -206,6 +206,15 @@ def test_every_setting_is_documented_once_in_the_docstring():
         assert "Why:" in text, setting.name
 
 
+def test_readme_configuration_table_is_the_generated_one():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    assert table == settings.markdown_table(), (
+        "README's configuration table is stale: paste the output of `python -m geo.settings`"
+    )
+
+
 def test_every_geo_variable_named_anywhere_is_a_setting():
     """A GEO_* name in the code, tests, docs or CI that settings.py does not know is a
     variable read (or documented) behind its back."""
@@ -219,3 +228,12 @@ def test_every_geo_variable_named_anywhere_is_a_setting():
         for m in re.findall(r"\bGEO_[A-Z][A-Z_]*[A-Z]\b", f.read_text(encoding="utf-8"))
     }
     assert {pair for pair in named if pair[0] not in known} == set()
+
+
+def test_only_settings_reads_the_environment():
+    pattern = re.compile(r"os\.environ|getenv")
+    files = [REPO / "app.py", *(REPO / "geo").rglob("*.py"), *(REPO / "app_pages").rglob("*.py")]
+    readers = {
+        f.relative_to(REPO).as_posix() for f in files if pattern.search(f.read_text(encoding="utf-8"))
+    }
+    assert readers == {"geo/settings.py"}
