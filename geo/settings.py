@@ -56,8 +56,8 @@ GEO_PUBLIC_VIEW : bool
     ``on`` and ``có`` (any case, spaces ignored); anything else, or unset, is off. Why: it
     exposes data without a sign-in, so a typo must leave it off. Default is ``0``.
 GEO_SESSION_IDLE_MINUTES : float
-    Minutes a signed-in session may stay idle before it is signed out. A number above 0
-    (fractions such as ``0.5`` allowed); empty or spaces count as unset. Why: shared office
+    Minutes a signed-in session may stay idle before it is signed out. A finite number
+    above 0 (fractions such as ``0.5`` allowed); empty or spaces count as unset. Why: shared office
     computers; a short value for kiosks, a long one for a single officer's laptop.
     Default is ``30``.
 GEO_INGEST_MAX_BYTES : int
@@ -76,7 +76,7 @@ GEO_INGEST_MAX_CELL_CHARS : int
 GEO_SLA_DAYS : type=days list
     Days from report to deadline for the violation types named, as in
     ``parking=0.5,signboard=30``. Each type is a code of :data:`geo.vocab.TYPES` and each
-    number is above 0; types not named keep their built-in level (``docs/storage.md``).
+    number is finite and above 0; types not named keep their built-in level (``docs/storage.md``).
     Empty or spaces count as unset. Why: the city can agree different deadlines with the
     wards without a code change. Default is unset.
 GEO_USER : str
@@ -95,6 +95,7 @@ GEO_REQUIRE_POSTGIS : bool
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -184,6 +185,8 @@ def _minutes(raw: str) -> float | None:
         minutes = float(raw)
     except ValueError:
         raise _Invalid("không phải số phút", "is not a number of minutes") from None
+    if not math.isfinite(minutes):  # nan and inf made timedelta() raise a bare error
+        raise _Invalid("không phải số phút hữu hạn", "is not a finite number of minutes")
     if minutes <= 0:
         raise _Invalid("phải lớn hơn 0 phút", "must be more than 0 minutes")
     return minutes
@@ -210,12 +213,13 @@ def _service_levels(raw: str) -> dict[str, float] | None:
             value = float(days)
         except ValueError:
             value = -1.0
-        if code not in TYPE_CODES or value <= 0:
+        # nan fell back to the "other" level unseen, inf broke the next ingest: refused
+        if code not in TYPE_CODES or not 0 < value < math.inf:
             raise _Invalid(
                 f"có mục {part!r} không hợp lệ (dạng loại=số_ngày, loại thuộc "
                 f"{', '.join(TYPE_CODES)}, số ngày > 0)",
                 f"has an invalid entry {part!r} (expected type=days with type in "
-                f"{', '.join(TYPE_CODES)} and days > 0)",
+                f"{', '.join(TYPE_CODES)} and finite days > 0)",
             )
         levels[code] = value
     return levels or None
