@@ -15,6 +15,7 @@ from typing import Any
 
 from benchmarks.report import render, summary_lines
 from benchmarks.steps import REPO, RESULT_PREFIX
+from geo import settings
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -42,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
         "--postgis",
-        default=os.environ.get("GEO_TEST_POSTGIS_URL"),
+        default=settings.postgis_test_url(),
         help="PostgreSQL+PostGIS server URL (default GEO_TEST_POSTGIS_URL); a throwaway "
         "database is created on it per size and dropped afterwards",
     )

@@ -355,7 +355,11 @@ def _sign_in(at: Any, url: str) -> None:
 
 def rerun(url: str) -> dict[str, Any]:
     """Server time of map-page reruns after filter changes, through ``AppTest``."""
-    os.environ["GEO_DATABASE_URL"] = url
+    from geo import settings
+
+    # AppTest runs app.py in this process, and the app finds its store as a deployment
+    # does: through GEO_DATABASE_URL (read by geo.settings when the page runs).
+    os.environ[settings.DATABASE_URL.name] = url
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=900)

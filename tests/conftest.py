@@ -92,12 +92,12 @@ POSTGIS_ENV = "GEO_TEST_POSTGIS_URL"
 
 def postgis_url_or_skip() -> str:
     """The test server's URL; skip visibly without one, fail when CI requires it."""
-    import os
+    from geo import settings
 
-    url = os.environ.get(POSTGIS_ENV)
+    url = settings.postgis_test_url()
     if not url:
         reason = f"no PostGIS server: set {POSTGIS_ENV} (.ci/run starts one)"
-        if os.environ.get("GEO_REQUIRE_POSTGIS") == "1":
+        if settings.require_postgis():
             pytest.fail(f"{reason}, but GEO_REQUIRE_POSTGIS=1")
         pytest.skip(reason)
     return url
