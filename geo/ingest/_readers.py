@@ -557,6 +557,14 @@ def read_table(
     """Read any supported incident file into a :class:`RawTable`, within the limits."""
     limits = limits or IngestLimits.from_env()
     limits.check_bytes(len(data), file_name)
+    return parse_table(data, file_name, sheet=sheet, limits=limits)
+
+
+def parse_table(
+    data: bytes, file_name: str, *, sheet: str | int | None, limits: IngestLimits
+) -> RawTable:
+    """:func:`read_table` for bytes whose size the caller has checked already (the
+    pipeline checks it before hashing them)."""
     kind = sniff_format(data, file_name)
     if kind == "xlsx":
         if not zipfile.is_zipfile(io.BytesIO(data)):

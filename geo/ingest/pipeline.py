@@ -32,7 +32,7 @@ from geo.ingest._coords import Parsed, parse_combined_column, parse_pair_columns
 from geo.ingest._dates import parse_dates
 from geo.ingest._identity import default_source, fingerprints
 from geo.ingest._limits import IngestLimits
-from geo.ingest._readers import RawTable, read_table
+from geo.ingest._readers import RawTable, parse_table
 from geo.vocab import status_codes, type_codes
 
 OUTCOMES = ("accepted", "duplicate", "rejected")
@@ -464,7 +464,7 @@ def _decide(
     limits.check_bytes(len(data), name)
     sha256 = hashlib.sha256(data).hexdigest()
     stated_crs = parse_crs(crs, source="--crs") if crs is not None else None
-    table = read_table(data, name, sheet=sheet, limits=limits)
+    table = parse_table(data, name, sheet=sheet, limits=limits)
     size = len(data)
     del data  # the file's bytes are not needed past this point (200 MB at a million rows)
     lap("read")
