@@ -2,7 +2,7 @@
 
 Two phases, used by both the CLI (``python -m geo ingest``) and the upload page::
 
-    p = preview("bao_cao.csv", store=store)   # nothing written yet
+    p = preview("bao_cao.csv", IngestOptions(sheet="Tháng 8"), store=store)  # nothing written
     p.summary(); p.columns; p.first_rows(); p.rejects()
     result = commit(p, store, actor="ward_officer")
 
@@ -10,6 +10,7 @@ See :mod:`geo.ingest.pipeline` for the row outcomes and flags.
 """
 
 from geo.ingest._limits import IngestLimits
+from geo.ingest._options import IngestOptions
 from geo.ingest.pipeline import (
     FLAGS,
     OUTCOMES,
@@ -26,6 +27,7 @@ __all__ = [
     "OUTCOMES",
     "REASONS",
     "IngestLimits",
+    "IngestOptions",
     "IngestPreview",
     "IngestResult",
     "commit",

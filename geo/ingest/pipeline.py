@@ -32,6 +32,7 @@ from geo.ingest._coords import Parsed, parse_combined_column, parse_pair_columns
 from geo.ingest._dates import parse_dates
 from geo.ingest._identity import default_source, fingerprints
 from geo.ingest._limits import IngestLimits
+from geo.ingest._options import IngestOptions
 from geo.ingest._readers import RawTable, parse_table
 from geo.vocab import status_codes, type_codes
 
@@ -406,24 +407,17 @@ def _text_or_none(frame: pd.DataFrame, column: str | None) -> np.ndarray | pd.Se
 
 def preview(
     file: str | Path | bytes | IO[bytes],
+    options: IngestOptions | None = None,
     *,
-    file_name: str | None = None,
-    crs: Any = None,
-    sheet: str | int | None = None,
-    source: str | None = None,
-    strict: bool = False,
     store: Any = None,
-    wards: Any = None,
-    streets: Any = None,
-    limits: IngestLimits | None = None,
-    now: pd.Timestamp | None = None,
 ) -> IngestPreview:
     """Read ``file`` and decide every row's outcome; nothing is written.
 
     ``store`` (optional) is consulted for incidents already stored; without it, only
-    repeats inside the file are found. ``wards`` defaults to the boundaries layer in use
-    (``GEO_BOUNDARIES``), ``streets`` to the committed street layer.
+    repeats inside the file are found. ``options.wards`` defaults to the boundaries layer
+    in use (``GEO_BOUNDARIES``), ``options.streets`` to the committed street layer.
     """
+    options = options or IngestOptions()
     clock = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -434,33 +428,21 @@ def preview(
         clock = now_
 
     # The per-column work arrays die with _decide's frame, before the store lookup.
-    result = _decide(
-        file, lap, file_name=file_name, crs=crs, sheet=sheet, source=source, strict=strict,
-        wards=wards, streets=streets, limits=limits, now=now,
-    )  # fmt: skip
+    result = _decide(file, options, lap)
     result.timings = timings
     classify(result, store)
     lap("identity")
     return result
 
 
-def _decide(
-    file: str | Path | bytes | IO[bytes],
-    lap: Any,
-    *,
-    file_name: str | None,
-    crs: Any,
-    sheet: str | int | None,
-    source: str | None,
-    strict: bool,
-    wards: Any,
-    streets: Any,
-    limits: IngestLimits | None,
-    now: pd.Timestamp | None,
-) -> IngestPreview:
+def _decide(file: str | Path | bytes | IO[bytes], options: IngestOptions, lap: Any) -> IngestPreview:
     """Everything :func:`preview` decides without the store, as an unclassified preview."""
+    file_name, crs, sheet, source, strict = (
+        options.file_name, options.crs, options.sheet, options.source, options.strict
+    )
+    wards, streets, now = options.wards, options.streets, options.now
     data, name = _read_input(file, file_name)
-    limits = limits or IngestLimits.from_env()
+    limits = options.limits or IngestLimits.from_env()
     limits.check_bytes(len(data), name)
     sha256 = hashlib.sha256(data).hexdigest()
     stated_crs = parse_crs(crs, source="--crs") if crs is not None else None
@@ -876,13 +858,13 @@ def commit(preview_: IngestPreview, store: Any, actor: str) -> IngestResult:
 def ingest(
     file: str | Path | bytes | IO[bytes],
     store: Any,
+    options: IngestOptions | None = None,
     *,
     actor: str,
-    dry_run: bool = False,
-    **options: Any,
 ) -> IngestResult:
-    """Preview and, unless ``dry_run``, commit: what the CLI does."""
-    result = preview(file, store=store, **options)
-    if dry_run:
+    """Preview and, unless ``options.dry_run``, commit: what the CLI does."""
+    options = options or IngestOptions()
+    result = preview(file, options, store=store)
+    if options.dry_run:
         return IngestResult(result, None, dry_run=True)
     return commit(result, store, actor)
