@@ -175,12 +175,12 @@ def _wards_of_ids(store: Store, ids: list[int]) -> dict[int, str | None]:
 
 def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestResult:
     """Store a previewed upload as one batch (audited by the store as ``ingest``)."""
-    from geo.ingest.pipeline import classify, commit
+    from geo.ingest.pipeline import refresh, write_batch
 
     check(store, actor, "upload", object_type="upload", object_id=preview_.file_name)
-    classify(preview_, store)  # what the commit will do, as of now
-    _check_status_updates(store, actor, preview_)
-    return commit(preview_, store, actor.username)
+    refresh(preview_, store)  # what the commit will do, as of now
+    _check_status_updates(store, actor, preview_)  # on exactly what will be written
+    return write_batch(preview_, store, actor.username)
 
 
 def ingest_file(

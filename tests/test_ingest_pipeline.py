@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -244,3 +245,83 @@ def test_cli_json_rejects_and_dry_run(tmp_path):
     missing = _cli([str(tmp_path / "nope.csv")], tmp_path, db_path)
     assert missing.returncode == 2
     assert "Cannot read the file" in missing.stderr
+
+
+def _count_calls(monkeypatch, fn):
+    """Calls of ``fn``, wherever a ``geo`` module holds it (a name imported elsewhere too)."""
+    calls = []
+
+    @functools.wraps(fn)
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return fn(*args, **kwargs)
+
+    for name, module in list(sys.modules.items()):
+        if name == "geo" or name.startswith("geo."):
+            for attr, value in list(vars(module).items()):
+                if value is fn:
+                    monkeypatch.setattr(module, attr, counted)
+    return calls
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """(classify calls, check_bytes calls) during the test."""
+    from geo.ingest import pipeline
+
+    sizes = []
+    check_bytes = IngestLimits.check_bytes
+
+    def counted_check_bytes(self, size, file_name):
+        sizes.append(size)
+        return check_bytes(self, size, file_name)
+
+    monkeypatch.setattr(IngestLimits, "check_bytes", counted_check_bytes)
+    return _count_calls(monkeypatch, pipeline.classify), sizes
+
+
+def test_one_upload_classifies_once_and_checks_the_size_once(
+    store_url, tmp_path, wards, counted, monkeypatch
+):
+    from geo import services
+    from geo.cli import main
+    from tests._signin import ensure_account
+
+    classified, sized = counted
+    user = ensure_account(store_url, "field")
+    store = open_store(store_url)
+    try:
+        store.ensure_wards(wards)
+        actor = services.load_user(store, user)
+        # The upload page: preview, then (on a later rerun) commit.
+        data = csv_text(ROWS, HEADER).encode()
+        p = services.preview_upload(store, actor, data, IngestOptions(file_name="page.csv"))
+        assert (len(classified), len(sized)) == (1, 1)
+        done = services.commit_upload(store, actor, p)
+        assert (len(classified), len(sized)) == (1, 1)
+        assert done.summary()["accepted"] == 3
+        # geo.ingest.ingest, as the benchmarks and the seed call it.
+        again = write(tmp_path, "again.csv", ROWS)
+        assert ingest(again, store, IngestOptions(wards=wards), actor=user).summary()["duplicate"] == 3
+        assert (len(classified), len(sized)) == (2, 2)
+    finally:
+        store.close()
+    # The CLI, in this process: python -m geo ingest FILE.
+    path = write(tmp_path, "cli.csv", [[f"C{r[0]}", *r[1:]] for r in ROWS])
+    monkeypatch.setenv("GEO_DATABASE_URL", store_url)
+    assert main(["ingest", str(path), "--json", "--user", user]) == 0
+    assert (len(classified), len(sized)) == (3, 3)
+    assert sized == [len(data), again.stat().st_size, path.stat().st_size]
+
+
+def test_commit_classifies_again_only_when_the_store_changed(db, tmp_path, wards, counted):
+    classified, _ = counted
+    path = write(tmp_path, "same.csv", ROWS)
+    waiting = preview(path, IngestOptions(wards=wards), store=db)
+    quiet = preview(write(tmp_path, "other.csv", ROWS[:1]), IngestOptions(wards=wards), store=db)
+    assert len(classified) == 2
+    commit(quiet, db, "first")  # nothing written since its preview: no second lookup
+    assert len(classified) == 2
+    result = commit(waiting, db, "late")  # the first commit stored one of its rows
+    assert len(classified) == 3
+    assert (result.summary()["accepted"], result.summary()["duplicate"]) == (2, 1)

@@ -699,21 +699,30 @@ def _messages(rows: pd.DataFrame, frame: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- identity
 
 
+def _marker(store: Any) -> tuple[str, tuple[int, ...]] | None:
+    return (str(store.url), store.change_marker()) if store is not None else None
+
+
+def refresh(result: IngestPreview, store: Any) -> None:
+    """:func:`classify` again only if ``store`` may have changed since ``result`` was
+    classified against it (its :meth:`~geo.store.Store.change_marker` moved): the
+    preview's lookup of every key stands otherwise."""
+    if result.store_checked and _marker(store) == result.store_marker:
+        return  # nothing written since these rows were classified against this store
+    classify(result, store)
+
+
 def classify(result: IngestPreview, store: Any = None) -> None:
     """Decide accepted / duplicate for the rows not rejected (in place on ``result.rows``).
 
     Repeats inside the file name the earlier row; rows matching a stored incident name it.
     A later status that the workflow allows moves the incident: for a stored incident as a
-    status update, for a new one by storing it directly in its latest state. Classifying
-    again against a store whose :meth:`~geo.store.Store.change_marker` has not moved is a
-    no-op (the preview's lookup of every key stands).
+    status update, for a new one by storing it directly in its latest state.
     """
     from geo.store.workflow import can_transition
 
-    marker = (str(store.url), store.change_marker()) if store is not None else None
-    if marker is not None and result.store_checked and marker == result.store_marker:
-        return  # nothing written since these rows were classified against this store
-    result.store_marker = marker  # taken before the lookup: a write during it shows later
+    # Taken before the lookup: a write during it shows in the next marker.
+    result.store_marker = _marker(store)
     rows = result.rows
     n = len(rows)
     live = (rows["outcome"] != "rejected").to_numpy()
@@ -826,17 +835,22 @@ def _naive_utc(stamps: pd.Series) -> np.ndarray:
 
 
 def commit(preview_: IngestPreview, store: Any, actor: str) -> IngestResult:
-    """Store a preview as one batch in one transaction; returns the batch id.
+    """Store a preview as one batch in one transaction.
 
-    The rows are classified again against the store first: someone may have stored the
-    same incidents between the preview and the commit (:func:`classify` keeps its
-    decisions when the store has not changed since).
+    The rows are classified again first if the store changed since the preview (someone
+    may have stored the same incidents meanwhile; see :func:`refresh`).
     """
+    refresh(preview_, store)
+    return write_batch(preview_, store, actor)
+
+
+def write_batch(preview_: IngestPreview, store: Any, actor: str) -> IngestResult:
+    """Store a preview as classified, as one batch in one transaction (no re-check: the
+    caller has just run :func:`refresh`, and checked rights on what it decided)."""
     if preview_.wards is not None and store.wards().empty:
         # A fresh store gets the ward layer the preview used; refreshing a loaded one is
         # the boundaries workflow's job, not every upload's.
         store.ensure_wards(preview_.wards)
-    classify(preview_, store)
     counts = preview_.counts()
     batch = {
         "file_name": preview_.file_name,
