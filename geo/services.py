@@ -175,7 +175,7 @@ def _wards_of_ids(store: Store, ids: list[int]) -> dict[int, str | None]:
 
 def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestResult:
     """Store a previewed upload as one batch (audited by the store as ``ingest``)."""
-    from geo.ingest.pipeline import refresh, write_batch
+    from geo.ingest import refresh, write_batch
 
     check(store, actor, "upload", object_type="upload", object_id=preview_.file_name)
     refresh(preview_, store)  # what the commit will do, as of now

@@ -17,9 +17,12 @@ from geo.ingest.pipeline import (
     REASONS,
     IngestPreview,
     IngestResult,
+    classify,
     commit,
     ingest,
     preview,
+    refresh,
+    write_batch,
 )
 
 __all__ = [
@@ -30,7 +33,10 @@ __all__ = [
     "IngestOptions",
     "IngestPreview",
     "IngestResult",
+    "classify",
     "commit",
     "ingest",
     "preview",
+    "refresh",
+    "write_batch",
 ]

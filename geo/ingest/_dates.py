@@ -16,9 +16,18 @@ order and the only one read. Month/day is never guessed:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+
+from geo.ingest._background import Background
+from geo.ingest._reasons import Verdicts
+
+if TYPE_CHECKING:
+    from geo.ingest._read import ReadFile
 
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -294,3 +303,97 @@ def _day_month(
     out[idx] = _utc_ns(stamps)
     fmt[idx] = "dd/mm/yyyy"
     return bool(month_day_only.any())
+
+
+# --------------------------------------------------------------------------- the stage
+
+#: What :func:`parse_dates` returns: (UTC timestamps, per-row format, per-row reason).
+ParsedDates = tuple[pd.Series, NDArray[np.object_], NDArray[np.object_]]
+#: Reasons of the reported date, in the order a row meets them.
+_REPORTED_REASONS = (
+    "missing_date", "bad_date", "date_month_day", "date_ambiguous", "date_out_of_range",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DateJobs:
+    """The date columns being parsed in second threads (None: the file has no such column)."""
+
+    reported_column: str | None
+    reported: Background[ParsedDates] | None
+    cleared_column: str | None
+    cleared: Background[ParsedDates] | None
+
+
+@dataclass(frozen=True)
+class Dates:
+    """Each row's reported and cleared time (UTC; NaT where missing or rejected)."""
+
+    reported: pd.Series
+    #: How the reported date was written ("dd/mm/yyyy", "iso", "excel serial", …).
+    fmt: NDArray[np.object_]
+    cleared: pd.Series
+
+
+def start_dates(read: ReadFile, now: pd.Timestamp | None) -> DateJobs:
+    """Start parsing the date columns in second threads (pyarrow and numpy work, mostly
+    without the GIL) while the coordinates and wards are worked out.
+
+    Parameters
+    ----------
+    read : ReadFile
+        The file as read.
+    now : pandas.Timestamp, optional
+        "Today" for the future-date check; None: the current time.
+
+    Returns
+    -------
+    DateJobs
+        The running jobs; :func:`finish_dates` waits for them.
+    """
+    frame, mapping = read.table.frame, read.mapping
+    reported_col, cleared_col = mapping.get("reported_at"), mapping.get("cleared_at")
+    reported = cleared = None
+    if reported_col is not None:
+        utc_naive = mapping.how.get("reported_at") == "Kobo/ODK"  # Kobo stores UTC
+        reported = Background(
+            parse_dates, frame[reported_col], now=now, naive_tz="UTC" if utc_naive else None
+        )
+    if cleared_col is not None:
+        cleared = Background(parse_dates, frame[cleared_col], now=now)
+    return DateJobs(reported_col, reported, cleared_col, cleared)
+
+
+def finish_dates(jobs: DateJobs, verdicts: Verdicts, index: pd.Index) -> Dates:
+    """Wait for the date columns and reject the rows whose dates cannot be used.
+
+    Parameters
+    ----------
+    jobs : DateJobs
+        What :func:`start_dates` started.
+    verdicts : Verdicts
+        Rows with a missing, unreadable, ambiguous or out-of-range reported date, or an
+        unreadable cleared date, are rejected here (a file without a date column: all).
+    index : pandas.Index
+        The index of the file's frame.
+
+    Returns
+    -------
+    Dates
+        The parsed times.
+    """
+    n = len(index)
+    missing = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    if jobs.reported is not None:
+        reported, fmt, error = jobs.reported.result()
+        for code in _REPORTED_REASONS:
+            verdicts.reject(error == code, code, str(jobs.reported_column))
+    else:
+        reported, fmt = missing, np.full(n, "", dtype=object)
+        verdicts.reject(np.ones(n, dtype=bool), "missing_date", "")
+    cleared = missing
+    if jobs.cleared is not None:
+        cleared, _, cleared_error = jobs.cleared.result()
+        unreadable = (cleared_error != "") & (cleared_error != "missing_date")
+        verdicts.reject(unreadable, "bad_cleared_date", str(jobs.cleared_column))
+    return Dates(reported, fmt, cleared)
