@@ -15,7 +15,8 @@ from geo.ingest._columns import ColumnMapping, recognise_columns
 from geo.ingest._identity import default_source
 from geo.ingest._limits import IngestLimits
 from geo.ingest._options import IngestOptions
-from geo.ingest._readers import RawTable, parse_table
+from geo.ingest._readers import parse_table
+from geo.ingest._table import RawTable
 
 #: What :func:`geo.ingest.preview` accepts as a file.
 FileInput = str | Path | bytes | IO[bytes]

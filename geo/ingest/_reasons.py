@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from geo.ingest._readers import RawTable
+from geo.ingest._table import RawTable
 
 #: Reason codes → (Vietnamese, English) explanations.
 REASONS: dict[str, tuple[str, str]] = {
