@@ -98,7 +98,20 @@ def _flags(located: Located, ok: NDArray[np.bool_]) -> NDArray[np.object_]:
 
 def flag_strings(masks: Mapping[str, NDArray[np.bool_]], n: int) -> NDArray[np.object_]:
     """Comma-joined sorted flag names per row ("" when none), without a Python row loop:
-    each row's flags as a bit pattern, looked up in a table of every combination."""
+    each row's flags as a bit pattern, looked up in a table of every combination.
+
+    Parameters
+    ----------
+    masks : mapping of str to numpy.ndarray of bool
+        Each flag's rows.
+    n : int
+        The number of rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        The flags of each row, e.g. "outside,swapped_lat_lon".
+    """
     names = sorted(masks)
     bits = np.zeros(n, dtype=np.int64)
     for k, name in enumerate(names):

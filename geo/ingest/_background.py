@@ -34,7 +34,13 @@ class Background(Generic[T]):
         self._thread.start()
 
     def result(self) -> T:
-        """Wait for the call; its value, or its exception raised here."""
+        """Wait for the call.
+
+        Returns
+        -------
+        object
+            What the call returned (what it raised is raised here).
+        """
         self._thread.join()
         if self._error is not None:
             raise self._error

@@ -29,7 +29,18 @@ Texts = NDArray[np.object_]
 
 
 def store_marker(store: Store | None) -> tuple[str, tuple[int, ...]] | None:
-    """Which store, and :meth:`~geo.store.Store.change_marker` now (None: no store)."""
+    """Which store, and :meth:`~geo.store.Store.change_marker` now.
+
+    Parameters
+    ----------
+    store : Store, optional
+        The store.
+
+    Returns
+    -------
+    tuple or None
+        (the store's URL, its change marker); None without a store.
+    """
     return (str(store.url), store.change_marker()) if store is not None else None
 
 

@@ -103,10 +103,17 @@ class ColumnMapping:
     kobo: bool = False
 
     def get(self, role: str) -> str | None:
+        """The column playing ``role`` (one of :data:`ROLES`), None if none does."""
         return self.roles.get(role)
 
     def describe(self) -> pd.DataFrame:
-        """One row per column of the file: its role ("" when ignored) and why."""
+        """One row per column of the file: its role ("" when ignored) and why.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``column``, ``role`` and ``how``.
+        """
         rows = [
             {"column": column, "role": role, "how": self.how.get(role, "")}
             for role, column in self.roles.items()
@@ -116,7 +123,18 @@ class ColumnMapping:
 
 
 def header_key(header: str) -> str:
-    """ascii_key of the last part of a Kobo group path ("grp/Vĩ độ" → "vi_do")."""
+    """ascii_key of the last part of a Kobo group path ("grp/Vĩ độ" → "vi_do").
+
+    Parameters
+    ----------
+    header : str
+        A header as written.
+
+    Returns
+    -------
+    str
+        The key the variant tables are looked up by.
+    """
     return ascii_key(str(header).split("/")[-1])
 
 

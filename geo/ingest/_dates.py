@@ -398,7 +398,7 @@ class Dates:
     """Each row's reported and cleared time (UTC; NaT where missing or rejected)."""
 
     reported: pd.Series
-    #: How the reported date was written ("dd/mm/yyyy", "iso", "excel serial", …).
+    #: How the reported date was written ("dd/mm/yyyy", "iso", "iso_zoned", "excel_serial").
     fmt: NDArray[np.object_]
     cleared: pd.Series
 

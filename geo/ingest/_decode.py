@@ -40,7 +40,18 @@ def _vietnamese_score(text: str) -> int:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode a text file and return (NFC text, encoding name)."""
+    """Decode a text file.
+
+    Parameters
+    ----------
+    data : bytes
+        The file.
+
+    Returns
+    -------
+    tuple of str
+        (the text in NFC, the encoding it was read in).
+    """
     text, encoding, _ = decode_text(data)
     return text, encoding
 
@@ -52,6 +63,16 @@ def decode_text(data: bytes) -> tuple[str, str, bool]:
     Order: a BOM decides; then strict UTF-8 (which random legacy bytes almost never pass);
     then a choice between Windows-1258 and Windows-1252 by which one gives Vietnamese
     letters and no stray combining marks.
+
+    Parameters
+    ----------
+    data : bytes
+        The file.
+
+    Returns
+    -------
+    tuple
+        (the text in NFC, the encoding, whether the text is ``data`` as UTF-8 exactly).
     """
     if data.startswith(b"\xef\xbb\xbf"):
         text, encoding = data[3:].decode("utf-8", errors="replace"), "utf-8-sig"

@@ -16,6 +16,18 @@ from geo.names import ascii_key
 
 
 def cell_text(value: Any) -> str:
+    """A cell as the text a person sees in Excel.
+
+    Parameters
+    ----------
+    value : object
+        The value openpyxl read (None, str, bool, number, date, time).
+
+    Returns
+    -------
+    str
+        "" for an empty cell; whole floats without ".0"; dates in ISO form.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
@@ -34,7 +46,18 @@ def cell_text(value: Any) -> str:
 
 
 def sheet_names(data: bytes) -> list[str]:
-    """Worksheet names of an .xlsx file, in workbook order."""
+    """Worksheet names of an .xlsx file, in workbook order.
+
+    Parameters
+    ----------
+    data : bytes
+        The workbook.
+
+    Returns
+    -------
+    list of str
+        The sheet names.
+    """
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -65,7 +88,28 @@ def _choose_sheet(names: list[str], sheet: str | int | None, file_name: str) -> 
 
 
 def read_xlsx(data: bytes, file_name: str, sheet: str | int | None = None) -> RawTable:
-    """Read one worksheet of an .xlsx workbook (the first unless ``sheet`` names one)."""
+    """Read one worksheet of an .xlsx workbook.
+
+    Parameters
+    ----------
+    data : bytes
+        The workbook.
+    file_name : str
+        The name shown in messages.
+    sheet : str or int, optional
+        The sheet's name (diacritics optional) or 1-based position; None: the first.
+
+    Returns
+    -------
+    RawTable
+        The sheet's table, its header being the first row filled at least half as wide
+        as the widest of the first twenty.
+
+    Raises
+    ------
+    IngestError
+        The workbook cannot be opened, has no sheets or no sheet ``sheet``.
+    """
     from openpyxl import load_workbook
 
     try:

@@ -36,6 +36,20 @@ def fingerprints(
     """Fingerprint per row (index of ``types``); "" where a part is missing.
 
     Built with pyarrow's string kernels: a million keys in a fraction of a second.
+
+    Parameters
+    ----------
+    types : pandas.Series
+        Type codes.
+    lat, lon : numpy.ndarray
+        WGS 84 degrees.
+    reported_at : pandas.Series
+        Reported times (UTC).
+
+    Returns
+    -------
+    pandas.Series
+        The fingerprint text per row, on the index of ``types``.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -63,6 +77,18 @@ def default_source(file_name: str, *, kobo: bool = False) -> str:
     Kobo/ODK ``_uuid`` values are unique world-wide, so all Kobo exports share "kobo".
     Other files: their name without extension, so the same export re-sent is recognised
     by its ids; a renamed copy is still caught by the fingerprints.
+
+    Parameters
+    ----------
+    file_name : str
+        The file's name.
+    kobo : bool
+        The file is a Kobo/ODK export.
+
+    Returns
+    -------
+    str
+        The source name (letters, digits, ``_.-``).
     """
     if kobo:
         return "kobo"

@@ -38,7 +38,7 @@ class Located:
 
     lon: Floats
     lat: Floats
-    #: How the coordinates were written ("decimal", "dms", "projected", "geojson", …).
+    #: How the coordinates were written ("decimal", "decimal_comma", "dms", "combined", …).
     fmt: Texts
     #: The column(s) the coordinates came from, as rejections name them.
     field: str

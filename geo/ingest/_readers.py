@@ -50,7 +50,18 @@ def _head_lines(text: str, count: int) -> list[str]:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of a CSV text: the candidate that splits the header most, then data."""
+    """The delimiter of a CSV text: the candidate that splits the header most, then data.
+
+    Parameters
+    ----------
+    text : str
+        The CSV text (only its first lines are looked at).
+
+    Returns
+    -------
+    str
+        One of :data:`DELIMITERS`; "," when nothing splits.
+    """
     lines = [line for line in _head_lines(text, 50) if line.strip()]
     if not lines:
         return ","
@@ -113,7 +124,7 @@ def _parse_csv_arrow(text: str, delimiter: str, raw: bytes | None = None) -> pd.
     if table.num_columns != width:
         return None
     as_str = pd.StringDtype("pyarrow", na_value=np.nan)
-    frame = table.to_pandas(types_mapper={pa.string(): as_str}.get)
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): as_str}.get)
     frame.columns = pd.RangeIndex(width)
     return frame
 
@@ -153,8 +164,23 @@ def _strip_excel_sep_hint(text: str) -> tuple[str, str | None]:
 
 
 def read_csv_text(text: str, file_name: str, raw: bytes | None = None) -> RawTable:
-    """Parse CSV text into a :class:`RawTable` (delimiter sniffed). ``raw``: the same text
-    as UTF-8 bytes, when the caller has them."""
+    """Parse CSV text into a :class:`RawTable` (delimiter sniffed, Excel's "sep=" line
+    honoured).
+
+    Parameters
+    ----------
+    text : str
+        The decoded file.
+    file_name : str
+        The name shown in messages.
+    raw : bytes, optional
+        The same text as UTF-8 bytes, when the caller has them (parsed as they are).
+
+    Returns
+    -------
+    RawTable
+        The table; rows longer than the header are marked ``too_many_fields``.
+    """
     given = text
     text = text.lstrip("\ufeff")
     text, hinted = _strip_excel_sep_hint(text)
@@ -182,7 +208,20 @@ def read_csv_text(text: str, file_name: str, raw: bytes | None = None) -> RawTab
 
 
 def sniff_format(data: bytes, file_name: str) -> str:
-    """"xlsx", "geojson" or "csv" from the name, confirmed by the first bytes."""
+    """The format of a file from its name, confirmed by its first bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The file.
+    file_name : str
+        Its name.
+
+    Returns
+    -------
+    str
+        "xlsx", "geojson" or "csv".
+    """
     lower = file_name.lower()
     if data[:4] == b"PK\x03\x04":
         return "xlsx"
@@ -203,7 +242,29 @@ def read_table(
     sheet: str | int | None = None,
     limits: IngestLimits | None = None,
 ) -> RawTable:
-    """Read any supported incident file into a :class:`RawTable`, within the limits."""
+    """Read any supported incident file into a :class:`RawTable`, within the limits.
+
+    Parameters
+    ----------
+    data : bytes
+        The file.
+    file_name : str
+        The name shown in messages (and the first hint of the format).
+    sheet : str or int, optional
+        The Excel sheet; None: the first.
+    limits : IngestLimits, optional
+        None: :meth:`IngestLimits.from_env`.
+
+    Returns
+    -------
+    RawTable
+        The file as a table of text.
+
+    Raises
+    ------
+    IngestError
+        The file cannot be parsed, or is over a limit (:class:`~geo.errors.LimitExceeded`).
+    """
     limits = limits or IngestLimits.from_env()
     limits.check_bytes(len(data), file_name)
     return parse_table(data, file_name, sheet=sheet, limits=limits)
@@ -213,7 +274,20 @@ def parse_table(
     data: bytes, file_name: str, *, sheet: str | int | None, limits: IngestLimits
 ) -> RawTable:
     """:func:`read_table` for bytes whose size the caller has checked already (the
-    pipeline checks it before hashing them)."""
+    pipeline checks it before hashing them).
+
+    Parameters
+    ----------
+    data, file_name, sheet :
+        As for :func:`read_table`.
+    limits : IngestLimits
+        The row and cell limits checked here.
+
+    Returns
+    -------
+    RawTable
+        The file as a table of text.
+    """
     kind = sniff_format(data, file_name)
     if kind == "xlsx":
         if not zipfile.is_zipfile(io.BytesIO(data)):

@@ -81,7 +81,18 @@ class Verdicts:
     @classmethod
     def of_table(cls, table: RawTable) -> Verdicts:
         """Verdicts starting with the rows the reader found broken (too many fields, a
-        geometry that is not a point)."""
+        geometry that is not a point).
+
+        Parameters
+        ----------
+        table : RawTable
+            The file as read.
+
+        Returns
+        -------
+        Verdicts
+            Those rows rejected, the rest standing.
+        """
         n = len(table.frame)
         verdicts = cls(n)
         problems = table.row_problems
@@ -92,19 +103,43 @@ class Verdicts:
         return verdicts
 
     def reject(self, mask: NDArray[np.bool_], code: str, field_name: str) -> None:
-        """Reject the rows of ``mask`` not rejected yet, for ``code`` about ``field_name``."""
+        """Reject the rows of ``mask`` not rejected yet, for ``code`` about ``field_name``.
+
+        Parameters
+        ----------
+        mask : numpy.ndarray of bool
+            The rows that have this problem.
+        code : str
+            A key of :data:`REASONS`.
+        field_name : str
+            The column(s) the message names ("" for the row as a whole).
+        """
         sel = mask & self._standing
         self.reason[sel] = code
         self.field[sel] = field_name
         self._standing[sel] = False
 
     def standing(self) -> NDArray[np.bool_]:
-        """The rows not rejected so far (a copy)."""
+        """The rows not rejected so far.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            A copy (later rejections do not change it).
+        """
         return self._standing.copy()
 
 
 def write_messages(rows: pd.DataFrame, frame: pd.DataFrame) -> None:
-    """Bilingual messages for the rejected rows only (a loop over the few that need one)."""
+    """Bilingual messages for the rejected rows only (a loop over the few that need one).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The preview's rows; ``message_vi`` and ``message_en`` are filled in place.
+    frame : pandas.DataFrame
+        The file as read: each message quotes the rejected value.
+    """
     idx = np.flatnonzero((rows["reason"] != "").to_numpy())
     vi = rows["message_vi"].to_numpy(dtype=object, copy=True)
     en = rows["message_en"].to_numpy(dtype=object, copy=True)

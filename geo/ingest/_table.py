@@ -31,6 +31,18 @@ class RawTable:
 
 
 def unique_headers(raw: list[str]) -> list[str]:
+    """Headers that can name columns: blanks named by position, repeats numbered.
+
+    Parameters
+    ----------
+    raw : list of str
+        The header cells as written.
+
+    Returns
+    -------
+    list of str
+        As many unique names ("column_3", "Ghi chú (2)").
+    """
     seen: dict[str, int] = {}
     out = []
     for i, name in enumerate(raw):
@@ -45,7 +57,22 @@ def unique_headers(raw: list[str]) -> list[str]:
 
 
 def grid_to_table(grid: pd.DataFrame, file_format: str, **info: Any) -> RawTable:
-    """First row = header; drop wholly blank rows and trailing unnamed empty columns."""
+    """First row = header; drop wholly blank rows and trailing unnamed empty columns.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        Every row of the file, header included, as text.
+    file_format : str
+        "csv", "xlsx" or "geojson".
+    **info
+        Further :class:`RawTable` fields (delimiter, sheet, …).
+
+    Returns
+    -------
+    RawTable
+        The table; data rows numbered from 1 as in the file.
+    """
     if grid.shape[0] == 0 or grid.shape[1] == 0:
         return RawTable(pd.DataFrame(), np.zeros(0, dtype=np.int64), file_format, **info)
     header = ["" if pd.isna(v) else str(v) for v in grid.iloc[0].tolist()]

@@ -20,7 +20,20 @@ STR = pd.StringDtype("pyarrow", na_value=np.nan)
 def str_column(values: NDArray[Any], index: pd.Index | None = None) -> NDArray[Any] | pd.Series:
     """An object array of few distinct strings as the text column pandas would infer,
     built from its distinct values (pandas converts each of a million values instead).
-    Anything else (all missing, non-text values) is returned for pandas to infer."""
+    Anything else (all missing, non-text values) is returned for pandas to infer.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        An object array.
+    index : pandas.Index, optional
+        The index of the result.
+
+    Returns
+    -------
+    numpy.ndarray or pandas.Series
+        A pyarrow-backed text column, or ``values`` unchanged.
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if len(uniques) == 0 or len(uniques) > 4096 or not all(isinstance(u, str) for u in uniques):
         return values
@@ -28,7 +41,22 @@ def str_column(values: NDArray[Any], index: pd.Index | None = None) -> NDArray[A
 
 
 def str_codes(codes: NDArray[Any], labels: list[str], index: pd.Index | None = None) -> pd.Series:
-    """Text column ``labels[code]`` per row (missing where the code is negative)."""
+    """Text column ``labels[code]`` per row (missing where the code is negative).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Integer codes.
+    labels : list of str
+        The text of each code.
+    index : pandas.Index, optional
+        The index of the result.
+
+    Returns
+    -------
+    pandas.Series
+        A pyarrow-backed text column.
+    """
     import pyarrow as pa
 
     codes = np.asarray(codes)
@@ -38,13 +66,39 @@ def str_codes(codes: NDArray[Any], labels: list[str], index: pd.Index | None = N
 
 
 def constant(value: str, n: int) -> pd.Series:
-    """The text column holding ``value`` in each of ``n`` rows."""
+    """The text column holding ``value`` in each of ``n`` rows.
+
+    Parameters
+    ----------
+    value : str
+        The text.
+    n : int
+        The number of rows.
+
+    Returns
+    -------
+    pandas.Series
+        A pyarrow-backed text column.
+    """
     return str_codes(np.zeros(n, dtype=np.int32), [value])
 
 
 def text_or_none(frame: pd.DataFrame, column: str | None) -> NDArray[np.object_] | pd.Series:
     """Stripped text, missing where blank; a file's column stays in pyarrow form (a
-    million Python strings per column would cost ~100 MB and a conversion back)."""
+    million Python strings per column would cost ~100 MB and a conversion back).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The file's table.
+    column : str, optional
+        The column; None: the file has none (all missing).
+
+    Returns
+    -------
+    numpy.ndarray or pandas.Series
+        The stripped text, missing where blank.
+    """
     if column is None:
         return np.full(len(frame), None, dtype=object)
     values = frame[column].astype(str).str.strip()
