@@ -30,28 +30,14 @@ from geo.ingest._identity import identity
 from geo.ingest._locate import coordinates, place_names, start_streets, wards
 from geo.ingest._options import IngestOptions
 from geo.ingest._read import FileInput, read_file
-from geo.ingest._reasons import REASONS, Verdicts
-from geo.ingest._result import FLAGS, OUTCOMES, IngestPreview, IngestResult
+from geo.ingest._reasons import Verdicts
+from geo.ingest._result import IngestPreview, IngestResult
 from geo.ingest._vocabulary import vocabulary
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
     from geo.store import Store
-
-__all__ = [
-    "FLAGS",
-    "OUTCOMES",
-    "REASONS",
-    "IngestPreview",
-    "IngestResult",
-    "classify",
-    "commit",
-    "ingest",
-    "preview",
-    "refresh",
-    "write_batch",
-]
 
 #: Records how long a stage took, under its name (:attr:`IngestPreview.timings`).
 Lap = Callable[[str], None]
