@@ -22,7 +22,7 @@ from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
 from geo.i18n import status_label, type_label
-from geo.ingest import FLAGS, REASONS, IngestPreview
+from geo.ingest import FLAGS, REASONS, IngestOptions, IngestPreview
 from geo.maps import ward_map
 from geo.safe_text import display_text
 from geo.store.queries import LOCAL_TZ
@@ -46,7 +46,7 @@ def _preview(user: auth.User, data: bytes, name: str, sheet: str | None) -> dict
     if isinstance(entry, dict) and entry.get("key") == key:
         return entry
     result = services.preview_upload(
-        store(), user, data, file_name=name, sheet=sheet, wards=wards()
+        store(), user, data, IngestOptions(file_name=name, sheet=sheet, wards=wards())
     )
     entry = {"key": key, "preview": result, "batch": None}
     st.session_state[_STATE] = entry

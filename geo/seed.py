@@ -17,12 +17,15 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 
 from geo import settings
 from geo.store import Store
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 SEED_ENV = settings.SEED_SAMPLE.name
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
@@ -77,12 +80,14 @@ def _seed_lock(store: Store) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def ensure_seeded(store: Store, sample: str | Path | None = None, **options: Any) -> bool:
+def ensure_seeded(
+    store: Store, sample: str | Path | None = None, *, wards: gpd.GeoDataFrame | None = None
+) -> bool:
     """Ingest the sample into ``store`` if it holds nothing yet; True when it did.
 
     A no-op (False) when seeding is off, the sample file is absent, or the store already
-    holds a batch or an incident. ``options`` go to :func:`geo.ingest.ingest` (tests pass
-    ``wards``).
+    holds a batch or an incident. ``wards`` is the layer to assign the points to (None:
+    :func:`geo.boundaries.load_boundaries`).
     """
     if not seeding_enabled():
         return False
@@ -92,10 +97,10 @@ def ensure_seeded(store: Store, sample: str | Path | None = None, **options: Any
         return False
     if not store_is_empty(store):
         return False
-    from geo.ingest import ingest
+    from geo.ingest import IngestOptions, ingest
 
     with _seed_lock(store):
         if not store_is_empty(store):  # another process seeded it while we waited
             return False
-        ingest(path, store, actor=SEED_ACTOR, source=SAMPLE_SOURCE, **options)
+        ingest(path, store, IngestOptions(source=SAMPLE_SOURCE, wards=wards), actor=SEED_ACTOR)
     return True

@@ -24,7 +24,7 @@ from geo.store import users as user_rows
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from geo.ingest import IngestPreview, IngestResult
+    from geo.ingest import IngestOptions, IngestPreview, IngestResult
     from geo.store import IncidentDetail, Store
 
 ANONYMOUS = "anonymous"
@@ -113,15 +113,25 @@ def public_ward_stats(
 
 
 def preview_upload(
-    store: Store, actor: User, file: str | Path | bytes | IO[bytes], **options: Any
+    store: Store,
+    actor: User,
+    file: str | Path | bytes | IO[bytes],
+    options: IngestOptions | None = None,
 ) -> IngestPreview:
-    """Read and validate an upload (nothing stored): the upload page's first step."""
-    from geo.ingest import preview
+    """Read and validate an upload (nothing stored): the upload page's first step.
 
-    check(store, actor, "upload", object_type="upload", object_id=options.get("file_name"))
-    if options.get("wards") is None:
-        options["wards"] = active_wards(store)
-    return preview(file, store=store, **options)
+    Without ``options.wards`` the points are assigned to the store's ward layer
+    (:func:`active_wards`).
+    """
+    from dataclasses import replace
+
+    from geo.ingest import IngestOptions, preview
+
+    options = options or IngestOptions()
+    check(store, actor, "upload", object_type="upload", object_id=options.file_name)
+    if options.wards is None:
+        options = replace(options, wards=active_wards(store))
+    return preview(file, options, store=store)
 
 
 def _check_status_updates(store: Store, actor: User, preview_: IngestPreview) -> None:
@@ -165,27 +175,26 @@ def _wards_of_ids(store: Store, ids: list[int]) -> dict[int, str | None]:
 
 def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestResult:
     """Store a previewed upload as one batch (audited by the store as ``ingest``)."""
-    from geo.ingest.pipeline import classify, commit
+    from geo.ingest import refresh, write_batch
 
     check(store, actor, "upload", object_type="upload", object_id=preview_.file_name)
-    classify(preview_, store)  # what the commit will do, as of now
-    _check_status_updates(store, actor, preview_)
-    return commit(preview_, store, actor.username)
+    refresh(preview_, store)  # what the commit will do, as of now
+    _check_status_updates(store, actor, preview_)  # on exactly what will be written
+    return write_batch(preview_, store, actor.username)
 
 
 def ingest_file(
     store: Store,
     actor: User,
     path_or_bytes: str | Path | bytes | IO[bytes],
-    *,
-    dry_run: bool = False,
-    **options: Any,
+    options: IngestOptions | None = None,
 ) -> IngestResult:
-    """Preview then (unless ``dry_run``) commit one file: what ``python -m geo ingest`` does."""
+    """Preview then (unless ``options.dry_run``) commit one file: what ``python -m geo
+    ingest`` does."""
     from geo.ingest import IngestResult
 
-    result = preview_upload(store, actor, path_or_bytes, **options)
-    if dry_run:
+    result = preview_upload(store, actor, path_or_bytes, options)
+    if options is not None and options.dry_run:
         return IngestResult(result, None, dry_run=True)
     return commit_upload(store, actor, result)
 

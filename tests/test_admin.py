@@ -18,6 +18,7 @@ from app_pages._safe import md_unescape
 from geo import services
 from geo.cli import main as cli
 from geo.errors import AccessDenied, BoundaryError, CRSError, InvalidArgument
+from geo.ingest import IngestOptions
 from geo.store import open_store
 
 APP = str(REPO / "app.py")
@@ -134,7 +135,7 @@ def test_replaced_layer_is_the_one_in_use_and_history_is_kept(
         "mã,loại vi phạm,trạng thái,ngày phát hiện,vĩ độ,kinh độ,địa chỉ\n"
         "A-1,Lấn chiếm vỉa hè,Chưa xử lý,01/09/2025,21.0287,105.8524,1 Hàng Khay\n"
     ).encode()
-    ingested = services.ingest_file(store, boss, csv, file_name="after.csv")
+    ingested = services.ingest_file(store, boss, csv, IngestOptions(file_name="after.csv"))
     assert ingested.batch_id is not None
     assert ingested.preview.wards.set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
     stored = store.incidents(limit=None)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from app_pages._safe import md_unescape
 from geo import services
 from geo.errors import AccessDenied
+from geo.ingest import IngestOptions
 from geo.store import open_store
 
 APP = str(REPO / "app.py")
@@ -203,7 +204,7 @@ def test_viewer_cannot_upload(store_url):
         viewer = services.load_user(store, "test_viewer")
         assert viewer is not None
         with pytest.raises(AccessDenied):
-            services.preview_upload(store, viewer, CSV, file_name="bao_cao.csv")
+            services.preview_upload(store, viewer, CSV, IngestOptions(file_name="bao_cao.csv"))
     finally:
         store.close()
 

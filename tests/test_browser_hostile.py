@@ -15,7 +15,7 @@ from _browser import ARTIFACTS
 from _hostile import CORPUS, TIP_TAGS, csv_bytes
 
 from geo import services
-from geo.ingest import IngestLimits
+from geo.ingest import IngestLimits, IngestOptions
 from geo.maps import map_html, ward_map
 from geo.store import open_store
 
@@ -53,8 +53,12 @@ def hostile_map(tmp_path_factory, wards):
         next(grid) if value in PROBES else (21.0128 + i * 1e-4, 105.8106) for i, value in enumerate(CORPUS)
     ]
     services.ingest_file(
-        store, field, csv_bytes(CORPUS, positions=positions), file_name="hostile.csv",
-        wards=wards, limits=IngestLimits(max_cell_chars=200_000),
+        store, field, csv_bytes(CORPUS, positions=positions),
+        IngestOptions(
+            file_name="hostile.csv",
+            wards=wards,
+            limits=IngestLimits(max_cell_chars=200_000),
+        ),
     )
     incidents = services.incidents(store, boss, limit=None)
     store.close()

@@ -21,7 +21,7 @@ from _hostile import C0, CORPUS, FORMULA_START, TIP_TAGS, csv_bytes, xlsx_bytes
 
 from geo import services
 from geo.errors import LimitExceeded
-from geo.ingest import IngestLimits
+from geo.ingest import IngestLimits, IngestOptions
 from geo.maps import map_html, ward_map
 from geo.store import open_store
 
@@ -35,8 +35,14 @@ def hostile(tmp_path_factory, wards):
     field = services.add_user(store, boss, "field_team", "field-team-password", ["field"])
     viewer = services.add_user(store, boss, "leader", "leader-password-1", ["viewer"])
     limits = IngestLimits(max_cell_chars=200_000)
-    services.ingest_file(store, field, csv_bytes(CORPUS), file_name="hostile.csv", wards=wards, limits=limits)
-    services.ingest_file(store, field, xlsx_bytes(CORPUS), file_name="hostile.xlsx", wards=wards, limits=limits)
+    services.ingest_file(
+        store, field, csv_bytes(CORPUS),
+        IngestOptions(file_name="hostile.csv", wards=wards, limits=limits),
+    )
+    services.ingest_file(
+        store, field, xlsx_bytes(CORPUS),
+        IngestOptions(file_name="hostile.xlsx", wards=wards, limits=limits),
+    )
     yield store, viewer, tmp
     store.close()
 
@@ -52,19 +58,26 @@ def test_default_cell_limit_refuses_the_100kb_value_with_a_clear_message(tmp_pat
     store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
     boss = services.create_first_admin(store, "boss", "a-long-admin-password")
     with pytest.raises(LimitExceeded) as info:
-        services.ingest_file(store, boss, csv_bytes(CORPUS), file_name="hostile.csv", wards=wards)
+        services.ingest_file(
+            store, boss, csv_bytes(CORPUS),
+            IngestOptions(file_name="hostile.csv", wards=wards),
+        )
     message = str(info.value)
     assert "hostile.csv" in message and "dia_chi" in message and "10,000" in message
     assert store.row_counts()["incidents"] == 0
     with pytest.raises(LimitExceeded, match="bytes"):
         services.ingest_file(
-            store, boss, csv_bytes(CORPUS), file_name="hostile.csv", wards=wards,
-            limits=IngestLimits(max_bytes=50_000),
+            store, boss, csv_bytes(CORPUS),
+            IngestOptions(
+                file_name="hostile.csv",
+                wards=wards,
+                limits=IngestLimits(max_bytes=50_000),
+            ),
         )
     with pytest.raises(LimitExceeded, match="rows"):
         services.ingest_file(
-            store, boss, csv_bytes(CORPUS[:5]), file_name="few.csv", wards=wards,
-            limits=IngestLimits(max_rows=3),
+            store, boss, csv_bytes(CORPUS[:5]),
+            IngestOptions(file_name="few.csv", wards=wards, limits=IngestLimits(max_rows=3)),
         )
     store.close()
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.ingest import commit, ingest, preview
+from geo.ingest import IngestOptions, commit, ingest, preview
 from geo.ingest._dates import parse_dates
 from geo.ingest._identity import fingerprints
 from geo.store import _sqlite, open_store
@@ -138,9 +138,10 @@ def test_commit_reclassifies_when_the_store_changed_since_the_preview(tmp_path, 
     try:
         path = tmp_path / "same.csv"
         path.write_text(csv_text(ROWS, HEADER), encoding="utf-8")
-        waiting = preview(path, store=store, wards=wards)
+        waiting = preview(path, IngestOptions(wards=wards), store=store)
         assert waiting.counts()["accepted"] == 3
-        ingest(path, store, actor="other", wards=wards)  # someone stores the same rows first
+        # Someone stores the same rows first.
+        ingest(path, store, IngestOptions(wards=wards), actor="other")
         result = commit(waiting, store, "late")
         assert result.summary()["accepted"] == 0
         assert result.summary()["duplicate"] == 3

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 
-from geo.ingest import ingest, preview
+from geo.ingest import IngestOptions, ingest, preview
 from geo.store import open_store
 
 TONES = "\u0300\u0301\u0303\u0309\u0323"
@@ -79,7 +79,7 @@ def check_stored(store, n=3, *, types=TYPES, reported=REPORTED_UTC, statuses=STA
 
 
 def run(store, path, **options):
-    result = ingest(path, store, actor="test", **options)
+    result = ingest(path, store, IngestOptions(**options), actor="test")
     summary = result.summary()
     assert summary["accepted"] + summary["duplicate"] + summary["rejected"] == summary["rows"]
     return summary
@@ -275,7 +275,7 @@ def test_xlsx_with_sheet_choice(db, tmp_path):
     path = tmp_path / "bao_cao.xlsx"
     book.save(path)
     with pytest.raises(ValueError, match="Tháng 8"):
-        preview(path, sheet="Tháng 8")
+        preview(path, IngestOptions(sheet="Tháng 8"))
     summary = run(db, path, sheet="thang 7")  # the sheet name matched without diacritics
     assert summary["sheet"] == "Tháng 7"
     assert summary["accepted"] == 3

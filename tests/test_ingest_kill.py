@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from geo.ingest import ingest
+from geo.ingest import IngestOptions, ingest
 from geo.store import open_store
 from tests._signin import ensure_account
 from tests.test_ingest_formats import ROWS, csv_text
@@ -49,7 +49,7 @@ def test_kill_mid_batch_leaves_the_store_unchanged(tmp_path, wards):
     store = open_store(f"sqlite:///{db_path}")
     small = tmp_path / "first.csv"
     small.write_text(csv_text(ROWS), encoding="utf-8")
-    ingest(small, store, actor="setup", wards=wards)  # wards loaded, one batch stored
+    ingest(small, store, IngestOptions(wards=wards), actor="setup")  # wards, one batch stored
     before = store.row_counts()
     store.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from geo.errors import IngestError, LimitExceeded
-from geo.ingest import IngestLimits, commit, ingest, preview
+from geo.ingest import IngestLimits, IngestOptions, commit, ingest, preview
 from geo.store import open_store
 from tests.test_ingest_formats import HEADER, ROWS, csv_text
 
@@ -47,7 +48,7 @@ def test_outcomes_flags_and_messages(db, tmp_path, wards):
         ["B-4", "21.0365", "105.8490", "Đỗ xe", "", "", "", "", ""],
         ["HK-1", 21.0365, 105.8490, "Lấn chiếm vỉa hè", "chưa xử lý", "05/07/2025", "", "", ""],
     ]
-    p = preview(write(tmp_path, "mixed.csv", rows), store=db, wards=wards)
+    p = preview(write(tmp_path, "mixed.csv", rows), IngestOptions(wards=wards), store=db)
     s = p.summary()
     assert (s["rows"], s["accepted"], s["duplicate"], s["rejected"]) == (11, 6, 1, 4)
     assert s["flags"]["swapped_lat_lon"] == 1
@@ -80,24 +81,24 @@ def test_outcomes_flags_and_messages(db, tmp_path, wards):
 def test_strict_rejects_outside_points(db, tmp_path, wards):
     rows = [["O-1", 10.7769, 106.7009, "Đỗ xe", "", "08/07/2025", "", "", ""]]
     path = write(tmp_path, "hcm.csv", rows)
-    assert preview(path, wards=wards).summary()["accepted"] == 1
-    strict = preview(path, wards=wards, strict=True).summary()
+    assert preview(path, IngestOptions(wards=wards)).summary()["accepted"] == 1
+    strict = preview(path, IngestOptions(wards=wards, strict=True)).summary()
     assert strict["rejected"] == 1 and strict["reasons"] == {"outside_jurisdiction": 1}
 
 
 def test_swap_only_when_it_lands_inside(db, tmp_path, wards):
     # Swapped, the point would be (lat 105.8, lon 10.7): still nowhere. Keep and flag outside.
     rows = [["X-1", 10.7769, 105.8, "Đỗ xe", "", "08/07/2025", "", "", ""]]
-    p = preview(write(tmp_path, "x.csv", rows), wards=wards)
+    p = preview(write(tmp_path, "x.csv", rows), IngestOptions(wards=wards))
     assert p.summary()["flags"]["swapped_lat_lon"] == 0
     assert p.rows["lat"].iloc[0] == pytest.approx(10.7769)
 
 
 def test_reingest_same_file_adds_nothing(store, tmp_path, wards):
     path = write(tmp_path, "same.csv", ROWS)
-    first = ingest(path, store, actor="a", wards=wards).summary()
+    first = ingest(path, store, IngestOptions(wards=wards), actor="a").summary()
     before = store.row_counts()
-    second = ingest(path, store, actor="a", wards=wards).summary()
+    second = ingest(path, store, IngestOptions(wards=wards), actor="a").summary()
     assert first["accepted"] == 3
     assert second["accepted"] == 0
     assert second["duplicate"] == first["accepted"]
@@ -108,21 +109,33 @@ def test_reingest_same_file_adds_nothing(store, tmp_path, wards):
 
 
 def test_same_incident_in_two_files_is_stored_once(db, tmp_path, wards):
-    ingest(write(tmp_path, "team_a.csv", ROWS[:2]), db, actor="a", wards=wards)
+    ingest(write(tmp_path, "team_a.csv", ROWS[:2]), db, IngestOptions(wards=wards), actor="a")
     # Another team, another file name (so another id namespace), no ids at all.
     header = HEADER[1:]
     rows = [r[1:] for r in ROWS]
-    s = ingest(write(tmp_path, "team_b.csv", rows, header), db, actor="b", wards=wards).summary()
+    s = ingest(
+        write(tmp_path, "team_b.csv", rows, header), db,
+        IngestOptions(wards=wards),
+        actor="b",
+    ).summary()
     assert (s["accepted"], s["duplicate"]) == (1, 2)
     assert db.row_counts()["incidents"] == 3
 
 
 def test_later_status_moves_the_incident(db, tmp_path, wards):
-    ingest(write(tmp_path, "july.csv", ROWS), db, actor="a", source="hk", wards=wards)
+    ingest(
+        write(tmp_path, "july.csv", ROWS), db,
+        IngestOptions(source="hk", wards=wards),
+        actor="a",
+    )
     later = [list(r) for r in ROWS]
     later[0][4] = "đã xử lý"  # reported → cleared
     later[1][4] = "chưa xử lý"  # in progress → reported would go backwards: ignored
-    p = preview(write(tmp_path, "august.csv", later), store=db, source="hk", wards=wards)
+    p = preview(
+        write(tmp_path, "august.csv", later),
+        IngestOptions(source="hk", wards=wards),
+        store=db,
+    )
     s = p.summary()
     assert (s["accepted"], s["duplicate"], s["status_updates"]) == (0, 3, 1)
     commit(p, db, actor="b")
@@ -137,7 +150,8 @@ def test_later_status_moves_the_incident(db, tmp_path, wards):
 def test_status_change_inside_one_file(db, tmp_path, wards):
     rows = [list(ROWS[0]), list(ROWS[0])]
     rows[1][4] = "đã xử lý"
-    s = ingest(write(tmp_path, "twice.csv", rows), db, actor="a", wards=wards).summary()
+    path = write(tmp_path, "twice.csv", rows)
+    s = ingest(path, db, IngestOptions(wards=wards), actor="a").summary()
     assert (s["accepted"], s["duplicate"]) == (1, 1)
     assert db.incidents()["status"].tolist() == ["cleared"]
 
@@ -147,7 +161,7 @@ def test_rejects_file_keeps_original_columns(db, tmp_path, wards):
     rows[1][1] = "không rõ"
     rows[1][8] = "=HYPERLINK(\"http://x\")"  # goes back to a spreadsheet: must stay inert
     path = write(tmp_path, "r.csv", rows)
-    p = preview(path, wards=wards)
+    p = preview(path, IngestOptions(wards=wards))
     out = p.write_rejects(tmp_path / "rejects.csv")
     back = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert back.columns.tolist() == ["row", "reason", "field", "message_vi", "message_en", *HEADER]
@@ -160,22 +174,22 @@ def test_rejects_file_keeps_original_columns(db, tmp_path, wards):
 def test_no_coordinate_columns_is_a_file_error(tmp_path, wards):
     path = write(tmp_path, "nocoords.csv", [("a", "b")], header=["loại", "ghi chú"])
     with pytest.raises(IngestError, match="no coordinate columns"):
-        preview(path, wards=wards)
+        preview(path, IngestOptions(wards=wards))
 
 
 def test_limits(tmp_path, wards, monkeypatch):
     path = write(tmp_path, "l.csv", ROWS)
     with pytest.raises(LimitExceeded, match="rows"):
-        preview(path, wards=wards, limits=IngestLimits(max_rows=2))
+        preview(path, IngestOptions(wards=wards, limits=IngestLimits(max_rows=2)))
     with pytest.raises(LimitExceeded, match="bytes"):
-        preview(path, wards=wards, limits=IngestLimits(max_bytes=100))
+        preview(path, IngestOptions(wards=wards, limits=IngestLimits(max_bytes=100)))
     with pytest.raises(LimitExceeded, match=r"row 1, column 'Loại vi phạm'") as err:
-        preview(path, wards=wards, limits=IngestLimits(max_cell_chars=12))
+        preview(path, IngestOptions(wards=wards, limits=IngestLimits(max_cell_chars=12)))
     assert "dòng 1" in err.value.message_vi
     monkeypatch.setenv("GEO_INGEST_MAX_ROWS", "1")
     assert IngestLimits.from_env().max_rows == 1
     with pytest.raises(LimitExceeded):
-        preview(path, wards=wards)
+        preview(path, IngestOptions(wards=wards))
 
 
 def _cli(args, tmp_path, db_path):
@@ -231,3 +245,83 @@ def test_cli_json_rejects_and_dry_run(tmp_path):
     missing = _cli([str(tmp_path / "nope.csv")], tmp_path, db_path)
     assert missing.returncode == 2
     assert "Cannot read the file" in missing.stderr
+
+
+def _count_calls(monkeypatch, fn):
+    """Calls of ``fn``, wherever a ``geo`` module holds it (a name imported elsewhere too)."""
+    calls = []
+
+    @functools.wraps(fn)
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return fn(*args, **kwargs)
+
+    for name, module in list(sys.modules.items()):
+        if name == "geo" or name.startswith("geo."):
+            for attr, value in list(vars(module).items()):
+                if value is fn:
+                    monkeypatch.setattr(module, attr, counted)
+    return calls
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """(classify calls, check_bytes calls) during the test."""
+    from geo.ingest import pipeline
+
+    sizes = []
+    check_bytes = IngestLimits.check_bytes
+
+    def counted_check_bytes(self, size, file_name):
+        sizes.append(size)
+        return check_bytes(self, size, file_name)
+
+    monkeypatch.setattr(IngestLimits, "check_bytes", counted_check_bytes)
+    return _count_calls(monkeypatch, pipeline.classify), sizes
+
+
+def test_one_upload_classifies_once_and_checks_the_size_once(
+    store_url, tmp_path, wards, counted, monkeypatch
+):
+    from geo import services
+    from geo.cli import main
+    from tests._signin import ensure_account
+
+    classified, sized = counted
+    user = ensure_account(store_url, "field")
+    store = open_store(store_url)
+    try:
+        store.ensure_wards(wards)
+        actor = services.load_user(store, user)
+        # The upload page: preview, then (on a later rerun) commit.
+        data = csv_text(ROWS, HEADER).encode()
+        p = services.preview_upload(store, actor, data, IngestOptions(file_name="page.csv"))
+        assert (len(classified), len(sized)) == (1, 1)
+        done = services.commit_upload(store, actor, p)
+        assert (len(classified), len(sized)) == (1, 1)
+        assert done.summary()["accepted"] == 3
+        # geo.ingest.ingest, as the benchmarks and the seed call it.
+        again = write(tmp_path, "again.csv", ROWS)
+        assert ingest(again, store, IngestOptions(wards=wards), actor=user).summary()["duplicate"] == 3
+        assert (len(classified), len(sized)) == (2, 2)
+    finally:
+        store.close()
+    # The CLI, in this process: python -m geo ingest FILE.
+    path = write(tmp_path, "cli.csv", [[f"C{r[0]}", *r[1:]] for r in ROWS])
+    monkeypatch.setenv("GEO_DATABASE_URL", store_url)
+    assert main(["ingest", str(path), "--json", "--user", user]) == 0
+    assert (len(classified), len(sized)) == (3, 3)
+    assert sized == [len(data), again.stat().st_size, path.stat().st_size]
+
+
+def test_commit_classifies_again_only_when_the_store_changed(db, tmp_path, wards, counted):
+    classified, _ = counted
+    path = write(tmp_path, "same.csv", ROWS)
+    waiting = preview(path, IngestOptions(wards=wards), store=db)
+    quiet = preview(write(tmp_path, "other.csv", ROWS[:1]), IngestOptions(wards=wards), store=db)
+    assert len(classified) == 2
+    commit(quiet, db, "first")  # nothing written since its preview: no second lookup
+    assert len(classified) == 2
+    result = commit(waiting, db, "late")  # the first commit stored one of its rows
+    assert len(classified) == 3
+    assert (result.summary()["accepted"], result.summary()["duplicate"]) == (2, 1)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import IngestError
-from geo.ingest import preview
+from geo.ingest import IngestOptions, preview
 
 SETTINGS = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -32,7 +32,7 @@ CELLS = st.one_of(
 
 def _balanced(file_bytes: bytes, name: str, wards) -> None:
     try:
-        p = preview(file_bytes, file_name=name, wards=wards)
+        p = preview(file_bytes, IngestOptions(file_name=name, wards=wards))
     except IngestError:
         return  # a file-level refusal with a bilingual message is a handled outcome
     counts = p.counts()

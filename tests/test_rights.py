@@ -18,6 +18,7 @@ from _incidents import incident_frame, make_store
 from geo import services
 from geo.auth import User
 from geo.errors import AccessDenied
+from geo.ingest import IngestOptions
 
 LANG, HOAN_KIEM = "00199", "00070"
 
@@ -99,7 +100,8 @@ def _do(action: str, store: Any, actor: User | None, tmp: Path, wards: Any) -> C
         return lambda: services.export(store, actor, "csv", tmp / f"e{n}.csv")  # type: ignore[arg-type]
     if action == "upload":
         return lambda: services.ingest_file(
-            store, actor, _csv(n), file_name=f"u{n}.csv", wards=wards  # type: ignore[arg-type]
+            store, actor, _csv(n),
+            IngestOptions(file_name=f"u{n}.csv", wards=wards),
         )
     if action in {"status_lang", "status_hk", "status_no_ward"}:
         ward = {"status_lang": LANG, "status_hk": HOAN_KIEM, "status_no_ward": None}[action]
@@ -174,7 +176,10 @@ def test_viewer_cannot_upload_and_nothing_is_stored(world, wards):
     store, actors, _ = world
     before = store.row_counts()
     with pytest.raises(AccessDenied, match="viewer"):
-        services.ingest_file(store, actors["viewer"], _csv(999), file_name="v.csv", wards=wards)
+        services.ingest_file(
+            store, actors["viewer"], _csv(999),
+            IngestOptions(file_name="v.csv", wards=wards),
+        )
     after = store.row_counts()
     assert after["incidents"] == before["incidents"]
     assert after["batches"] == before["batches"]
@@ -197,21 +202,21 @@ def test_upload_that_clears_a_stored_incident_needs_the_ward_right(world, wards)
     """A file's status column is a status change too: the upload path cannot bypass it."""
     store, actors, _ = world
     services.ingest_file(
-        store, actors["officer_hk"], _status_file("HK-1", "chưa xử lý"), file_name="hk.csv",
-        wards=wards, source="hk_team",
+        store, actors["officer_hk"], _status_file("HK-1", "chưa xử lý"),
+        IngestOptions(file_name="hk.csv", wards=wards, source="hk_team"),
     )
     stored = store.incidents(limit=None)
     incident = int(stored.loc[stored["source_id"] == "HK-1", "id"].iloc[0])
     for who in ("field", "officer_lang"):
         with pytest.raises(AccessDenied, match=str(incident)):
             services.ingest_file(
-                store, actors[who], _status_file("HK-1", "đã xử lý"), file_name="hk2.csv",
-                wards=wards, source="hk_team",
+                store, actors[who], _status_file("HK-1", "đã xử lý"),
+                IngestOptions(file_name="hk2.csv", wards=wards, source="hk_team"),
             )
         assert store.incident(incident).incident["status"] == "reported"
     services.ingest_file(
-        store, actors["officer_hk"], _status_file("HK-1", "đã xử lý"), file_name="hk3.csv",
-        wards=wards, source="hk_team",
+        store, actors["officer_hk"], _status_file("HK-1", "đã xử lý"),
+        IngestOptions(file_name="hk3.csv", wards=wards, source="hk_team"),
     )
     assert store.incident(incident).incident["status"] == "cleared"
 
@@ -263,7 +268,7 @@ def test_the_three_named_rules_on_both_backends(store, wards):
     with pytest.raises(AccessDenied):
         services.change_status(store, lang, hk, "cleared")
     with pytest.raises(AccessDenied):
-        services.ingest_file(store, viewer, _csv(1), file_name="v.csv", wards=wards)
+        services.ingest_file(store, viewer, _csv(1), IngestOptions(file_name="v.csv", wards=wards))
     assert store.incident(hk).incident["status"] == "reported"
     assert store.row_counts()["batches"] == 1
     denied = store.audit_log()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from geo.cli._actor import acting_user, add_actor_argument
-from geo.ingest import IngestResult
+from geo.ingest import IngestOptions, IngestResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,11 +42,13 @@ def _ingest(args: argparse.Namespace) -> int:
             store,
             acting_user(store, args),
             args.file,
-            dry_run=args.dry_run,
-            crs=args.crs,
-            sheet=args.sheet,
-            source=args.source,
-            strict=args.strict,
+            IngestOptions(
+                crs=args.crs,
+                sheet=args.sheet,
+                source=args.source,
+                strict=args.strict,
+                dry_run=args.dry_run,
+            ),
         )
     finally:
         store.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geo.ingest._readers import GEOM_X, GEOM_Y
+from geo.ingest._geojson import GEOM_X, GEOM_Y
 from geo.names import ascii_key
 
 #: Roles a column can play, in the order the preview lists them.
@@ -103,10 +103,17 @@ class ColumnMapping:
     kobo: bool = False
 
     def get(self, role: str) -> str | None:
+        """The column playing ``role`` (one of :data:`ROLES`), None if none does."""
         return self.roles.get(role)
 
     def describe(self) -> pd.DataFrame:
-        """One row per column of the file: its role ("" when ignored) and why."""
+        """One row per column of the file: its role ("" when ignored) and why.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``column``, ``role`` and ``how``.
+        """
         rows = [
             {"column": column, "role": role, "how": self.how.get(role, "")}
             for role, column in self.roles.items()
@@ -116,7 +123,18 @@ class ColumnMapping:
 
 
 def header_key(header: str) -> str:
-    """ascii_key of the last part of a Kobo group path ("grp/Vĩ độ" → "vi_do")."""
+    """ascii_key of the last part of a Kobo group path ("grp/Vĩ độ" → "vi_do").
+
+    Parameters
+    ----------
+    header : str
+        A header as written.
+
+    Returns
+    -------
+    str
+        The key the variant tables are looked up by.
+    """
     return ascii_key(str(header).split("/")[-1])
 
 
@@ -135,51 +153,93 @@ def _role_of(key: str) -> tuple[str | None, str]:
 
 
 def recognise_columns(columns: list[str], sample: pd.DataFrame | None = None) -> ColumnMapping:
-    """Map a file's headers to roles; ``sample`` (first rows) helps find a geopoint column."""
-    mapping = ColumnMapping()
-    found: dict[str, tuple[int, str, str]] = {}  # role -> (priority, column, how)
+    """Map a file's headers to roles.
 
-    def offer(role: str, column: str, priority: int, how: str) -> None:
-        if role not in found or priority < found[role][0]:
-            found[role] = (priority, column, how)
+    Parameters
+    ----------
+    columns : list of str
+        The file's headers.
+    sample : pandas.DataFrame, optional
+        The first rows, which help find a geopoint column by its content.
 
-    kobo_meta = {"_submission_time": "kobo_submission_time", "_uuid": "kobo_uuid", "_id": "kobo_id"}
+    Returns
+    -------
+    ColumnMapping
+        Each role's column, why it was chosen, and the columns left unused.
+    """
+    found = _Found()
+    kobo = _by_header(columns, found)
+    have_pair = "lat" in found.best and "lon" in found.best
+    if not have_pair and "latlon" not in found.best and sample is not None:
+        _by_content(columns, sample, found)
+    _settle(found.best)
+    mapping = ColumnMapping(kobo=kobo)
+    for role in ROLES:
+        if role in found.best:
+            mapping.roles[role] = found.best[role][1]
+            mapping.how[role] = found.best[role][2]
+    used = set(mapping.roles.values())
+    mapping.ignored = [c for c in columns if c not in used and c not in (GEOM_X, GEOM_Y)]
+    return mapping
+
+
+class _Found:
+    """The best column offered for each role so far (lowest priority number wins)."""
+
+    def __init__(self) -> None:
+        self.best: dict[str, tuple[int, str, str]] = {}  # role -> (priority, column, how)
+
+    def offer(self, role: str, column: str, priority: int, how: str) -> None:
+        if role not in self.best or priority < self.best[role][0]:
+            self.best[role] = (priority, column, how)
+
+
+_KOBO_META = {"_submission_time": "kobo_submission_time", "_uuid": "kobo_uuid", "_id": "kobo_id"}
+
+
+def _by_header(columns: list[str], found: _Found) -> bool:
+    """Offer each column for the role its header names; True if Kobo/ODK columns appear."""
+    kobo = False
     for column in columns:
         raw = str(column).strip()
         last = raw.split("/")[-1]
         if column in (GEOM_X, GEOM_Y):
-            offer("lon" if column == GEOM_X else "lat", column, 0, "geometry")
+            found.offer("lon" if column == GEOM_X else "lat", column, 0, "geometry")
             continue
         if last.startswith("_"):
             lowered = last.lower()
-            if lowered in kobo_meta:
-                mapping.kobo = True
-                offer(kobo_meta[lowered], column, 5, "Kobo/ODK")
+            if lowered in _KOBO_META:
+                kobo = True
+                found.offer(_KOBO_META[lowered], column, 5, "Kobo/ODK")
             elif _KOBO_LAT.match(lowered):
-                mapping.kobo = True
-                offer("lat", column, 1, "Kobo/ODK geopoint")
+                kobo = True
+                found.offer("lat", column, 1, "Kobo/ODK geopoint")
             elif _KOBO_LON.match(lowered):
-                mapping.kobo = True
-                offer("lon", column, 1, "Kobo/ODK geopoint")
+                kobo = True
+                found.offer("lon", column, 1, "Kobo/ODK geopoint")
             continue
         role, how = _role_of(header_key(raw))
         if role is not None:
-            offer(role, column, 2 if how == "exact" else 3, how)
+            found.offer(role, column, 2 if how == "exact" else 3, how)
+    return kobo
 
-    # A geopoint-looking column found by content, when nothing else gives coordinates.
-    have_pair = "lat" in found and "lon" in found
-    if not have_pair and "latlon" not in found and sample is not None:
-        taken = {entry[1] for entry in found.values()}
-        for column in columns:
-            if column in taken or str(column).startswith("_"):
-                continue
-            values = sample[column].astype(str).str.strip()
-            values = values[values != ""].head(20)
-            if len(values) and values.str.match(_GEOPOINT).mean() >= 0.8:
-                offer("latlon", column, 4, "content")
-                break
 
-    # Kobo identifiers and times stand in only where the form has no explicit column.
+def _by_content(columns: list[str], sample: pd.DataFrame, found: _Found) -> None:
+    """A geopoint-looking column found by content, when nothing else gives coordinates."""
+    taken = {entry[1] for entry in found.best.values()}
+    for column in columns:
+        if column in taken or str(column).startswith("_"):
+            continue
+        values = sample[column].astype(str).str.strip()
+        values = values[values != ""].head(20)
+        if len(values) and values.str.match(_GEOPOINT).mean() >= 0.8:
+            found.offer("latlon", column, 4, "content")
+            break
+
+
+def _settle(found: dict[str, tuple[int, str, str]]) -> None:
+    """Kobo identifiers and times stand in only where the form has no explicit column;
+    a lone lat or lon is useless, and a combined column then takes over."""
     if "id" not in found:
         for meta in ("kobo_uuid", "kobo_id"):
             if meta in found:
@@ -190,15 +250,6 @@ def recognise_columns(columns: list[str], sample: pd.DataFrame | None = None) ->
         found["reported_at"] = (entry[0], entry[1], "Kobo/ODK")
     for meta in ("kobo_uuid", "kobo_id", "kobo_submission_time"):
         found.pop(meta, None)
-    # A lone lat or lon is useless; a combined column then takes over.
     if ("lat" in found) != ("lon" in found) and "latlon" in found:
         found.pop("lat", None)
         found.pop("lon", None)
-
-    for role in ROLES:
-        if role in found:
-            mapping.roles[role] = found[role][1]
-            mapping.how[role] = found[role][2]
-    used = set(mapping.roles.values())
-    mapping.ignored = [c for c in columns if c not in used and c not in (GEOM_X, GEOM_Y)]
-    return mapping

@@ -64,7 +64,18 @@ def _plain_floats(text: pd.Series) -> np.ndarray | None:
 
 
 def to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Decimal numbers with "." or "," as the decimal mark → (floats, used_comma)."""
+    """Decimal numbers with "." or "," as the decimal mark.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text cells.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (floats, NaN where not a plain decimal; whether the cell used a decimal comma).
+    """
     text = values.astype(str).str.strip()
     plain = _plain_floats(text)
     if plain is not None:
@@ -77,7 +88,19 @@ def to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dms_value(text: str) -> tuple[float, str | None] | None:
-    """One DMS/DM/decimal reading, e.g. 21°02'11.4"N → (21.0365, "lat"); None if not one."""
+    """One DMS/DM/decimal reading, e.g. 21°02'11.4"N → (21.0365, "lat").
+
+    Parameters
+    ----------
+    text : str
+        One coordinate as written.
+
+    Returns
+    -------
+    tuple or None
+        (decimal degrees, the axis its hemisphere letter names or None); None when the
+        text is not one such reading.
+    """
     if not text or not _DMS_MARK.search(text):
         return None
     numbers: list[float] = []
@@ -106,7 +129,18 @@ def dms_value(text: str) -> tuple[float, str | None] | None:
 
 
 def dms_pair(text: str) -> tuple[float, float] | None:
-    """A combined "lat lon" reading in DMS (or decimals); returns (lat, lon) or None."""
+    """A combined "lat lon" reading in DMS (or decimals).
+
+    Parameters
+    ----------
+    text : str
+        Both coordinates in one cell, e.g. ``21°02'11"N 105°50'56"E``.
+
+    Returns
+    -------
+    tuple or None
+        (lat, lon), ordered by hemisphere letters when given; None if unreadable.
+    """
     tokens = [(num, hemi.upper()) for num, hemi in _TOKEN.findall(text)]
     letters = [i for i, (_, hemi) in enumerate(tokens) if hemi]
     if len(letters) == 2:
@@ -133,7 +167,18 @@ def dms_pair(text: str) -> tuple[float, float] | None:
 
 
 def parse_pair_columns(first: pd.Series, second: pd.Series) -> Parsed:
-    """Two separate columns (lat/lon, or X/Y): vectorised first, DMS for the rest."""
+    """Two separate columns (lat/lon, or X/Y): vectorised first, DMS for the rest.
+
+    Parameters
+    ----------
+    first, second : pandas.Series
+        The latitude (or northing-ish) and longitude (or easting-ish) columns.
+
+    Returns
+    -------
+    Parsed
+        Both readings per row with their format and reason code.
+    """
     a, comma_a = to_float(first)
     b, comma_b = to_float(second)
     n = len(a)
@@ -163,7 +208,18 @@ def parse_pair_columns(first: pd.Series, second: pd.Series) -> Parsed:
 
 
 def parse_combined_column(values: pd.Series) -> Parsed:
-    """One "lat, lon" column (also Kobo's "lat lon alt acc" and DMS pairs)."""
+    """One "lat, lon" column (also Kobo's "lat lon alt acc" and DMS pairs).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The combined column.
+
+    Returns
+    -------
+    Parsed
+        Both readings per row with their format and reason code.
+    """
     text = values.astype(str).str.strip()
     n = len(text)
     a = np.full(n, np.nan)
@@ -212,6 +268,20 @@ def reproject(
     the first one was. A geographic CRS reads (first=lat, second=lon). A projected CRS
     tries both orders per row and keeps the one that lands in Việt Nam, falling back to
     the surveyors' convention (the larger value is the northing).
+
+    Parameters
+    ----------
+    parsed : Parsed
+        The readings.
+    crs : pyproj.CRS
+        Their CRS.
+    xy_order_known : bool
+        The order is (x, y) by construction (a GeoJSON geometry): no per-row guess.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (lon, lat, order) per row.
     """
     to_wgs84 = Transformer.from_crs(crs, CRS.from_user_input(STORAGE_CRS), always_xy=True)
     first, second = parsed.first, parsed.second

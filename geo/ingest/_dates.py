@@ -16,9 +16,18 @@ order and the only one read. Month/day is never guessed:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+
+from geo.ingest._background import Background
+from geo.ingest._reasons import Verdicts
+
+if TYPE_CHECKING:
+    from geo.ingest._read import ReadFile
 
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -39,12 +48,24 @@ _SERIAL = re.compile(r"^\s*\d{5}(?:[.,]\d+)?\s*$")
 
 def parse_dates(
     values: pd.Series, *, now: pd.Timestamp | None = None, naive_tz: str | None = None
-) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+) -> tuple[pd.Series, NDArray[np.object_], NDArray[np.object_]]:
     """(UTC timestamps, per-row format, per-row reason code) for a column of date text.
 
-    Timestamps are NaT where the reason is not "". The index follows ``values``.
-    ``naive_tz`` overrides the zone of ISO times written without one (Kobo's
-    ``_submission_time`` is UTC).
+    Parameters
+    ----------
+    values : pandas.Series
+        The column as written.
+    now : pandas.Timestamp, optional
+        "Today" for the future-date check; None: the current time.
+    naive_tz : str, optional
+        The zone of ISO times written without one (Kobo's ``_submission_time`` is UTC);
+        None: Hà Nội time.
+
+    Returns
+    -------
+    tuple
+        Timestamps (NaT where the reason is not ""; the index follows ``values``), the
+        format each was read in and the reason code of each row that was not.
     """
     text = values.astype(str).str.strip()
     n = len(text)
@@ -61,34 +82,63 @@ def parse_dates(
         out[quick] = _local_to_utc(quick_local[quick])
         fmt[quick] = "dd/mm/yyyy"
     rest_mask = ~blank & ~quick
+    iso = _read_iso(text, rest_mask, naive_tz, out, fmt)
+    # Day/month values read so far, for the month/day evidence below.
+    read = (np.flatnonzero(quick), quick_day[quick], quick_month[quick])
+    _read_day_month(text, rest_mask & ~iso, read, out, fmt, error)
+    _read_excel_serial(text, ~blank & (fmt == "") & (error == ""), out, fmt)
+    unparsed = np.isnat(out) & (error == "")
+    error[unparsed] = "bad_date"
+    fmt[unparsed] = ""
+    _check_plausible(out, fmt, error, now)
+    return pd.Series(out, index=values.index).dt.tz_localize("UTC"), fmt, error
 
-    # ISO 8601: with a zone → that zone; without → Hà Nội time.
+
+def _read_iso(
+    text: pd.Series,
+    todo: NDArray[np.bool_],
+    naive_tz: str | None,
+    out: NDArray[np.datetime64],
+    fmt: NDArray[np.object_],
+) -> NDArray[np.bool_]:
+    """ISO 8601 among ``todo``: with a zone → that zone; without → ``naive_tz`` or Hà Nội
+    time. Returns which rows are ISO (read or not)."""
     # Patterns go to pandas as strings: compiled ones force a slow per-value path.
-    iso = np.zeros(n, dtype=bool)
-    if rest_mask.any():
-        iso[rest_mask] = text[rest_mask].str.match(_ISO.pattern).to_numpy(dtype=bool)
-    if iso.any():
-        zoned = iso & text.str.contains(_ZONE.pattern, flags=re.IGNORECASE).to_numpy(dtype=bool)
-        naive = iso & ~zoned
-        if zoned.any():
-            parsed = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
-            out[zoned] = _utc_ns(parsed)
-            fmt[zoned] = "iso_zoned"
-        if naive.any():
-            parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            if getattr(parsed.dt, "tz", None) is None:
-                parsed = parsed.dt.tz_localize(
-                    naive_tz or LOCAL_TZ, ambiguous="NaT", nonexistent="NaT"
-                ).dt.tz_convert("UTC")
-            out[naive] = _utc_ns(parsed)
-            fmt[naive] = "iso"
+    iso = np.zeros(len(text), dtype=bool)
+    if todo.any():
+        iso[todo] = text[todo].str.match(_ISO.pattern).to_numpy(dtype=bool)
+    if not iso.any():
+        return iso
+    zoned = iso & text.str.contains(_ZONE.pattern, flags=re.IGNORECASE).to_numpy(dtype=bool)
+    naive = iso & ~zoned
+    if zoned.any():
+        parsed = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
+        out[zoned] = _utc_ns(parsed)
+        fmt[zoned] = "iso_zoned"
+    if naive.any():
+        parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+        if getattr(parsed.dt, "tz", None) is None:
+            parsed = parsed.dt.tz_localize(
+                naive_tz or LOCAL_TZ, ambiguous="NaT", nonexistent="NaT"
+            ).dt.tz_convert("UTC")
+        out[naive] = _utc_ns(parsed)
+        fmt[naive] = "iso"
+    return iso
 
-    # Day/month/year: strict C-speed formats first, the regex for whatever is left.
-    todo = rest_mask & ~iso
+
+def _read_day_month(
+    text: pd.Series,
+    todo: NDArray[np.bool_],
+    read: tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64]],
+    out: NDArray[np.datetime64],
+    fmt: NDArray[np.object_],
+    error: NDArray[np.object_],
+) -> None:
+    """Day/month/year among ``todo``: strict C-speed formats first, the regex for whatever
+    is left. ``read`` holds (rows, days, months) of values read day/month already; if the
+    column is evidently month/day, those both orders could read become ambiguous."""
     evidence = False
-    got_day = quick_day[quick]
-    got_month = quick_month[quick]
-    got_where = np.flatnonzero(quick)
+    got_where, got_day, got_month = read
     if todo.any():
         where = np.flatnonzero(todo)
         sub = text[todo].reset_index(drop=True)
@@ -118,26 +168,35 @@ def parse_dates(
         both = (got_day <= 12) & (got_month <= 12) & (got_day != got_month)
         error[got_where[both]] = "date_ambiguous"
 
-    # Excel serial day numbers (only whole strings of 5 digits, optional fraction).
-    todo = ~blank & (fmt == "") & (error == "")
-    if todo.any():
-        serial_text = text[todo]
-        is_serial = serial_text.str.match(_SERIAL.pattern)
-        if is_serial.any():
-            days = pd.to_numeric(
-                serial_text[is_serial].str.replace(",", ".", regex=False), errors="coerce"
-            )
-            in_range = (days >= EXCEL_RANGE[0]) & (days <= EXCEL_RANGE[1])
-            stamps = (EXCEL_EPOCH + pd.to_timedelta(days.where(in_range), unit="D")).dt.round("s")
-            stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
-            where = np.flatnonzero(todo)[is_serial.to_numpy()]
-            out[where] = _utc_ns(stamps)
-            fmt[where] = "excel_serial"
 
-    unparsed = np.isnat(out) & (error == "")
-    error[unparsed] = "bad_date"
-    fmt[unparsed] = ""
-    # Plausibility: nothing before 2000, nothing more than a day in the future.
+def _read_excel_serial(
+    text: pd.Series, todo: NDArray[np.bool_], out: NDArray[np.datetime64], fmt: NDArray[np.object_]
+) -> None:
+    """Excel serial day numbers among ``todo`` (only whole strings of 5 digits, optional
+    fraction, within :data:`EXCEL_RANGE`)."""
+    if not todo.any():
+        return
+    serial_text = text[todo]
+    is_serial = serial_text.str.match(_SERIAL.pattern)
+    if not is_serial.any():
+        return
+    days = pd.to_numeric(serial_text[is_serial].str.replace(",", ".", regex=False), errors="coerce")
+    in_range = (days >= EXCEL_RANGE[0]) & (days <= EXCEL_RANGE[1])
+    stamps = (EXCEL_EPOCH + pd.to_timedelta(days.where(in_range), unit="D")).dt.round("s")
+    stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+    where = np.flatnonzero(todo)[is_serial.to_numpy()]
+    out[where] = _utc_ns(stamps)
+    fmt[where] = "excel_serial"
+
+
+def _check_plausible(
+    out: NDArray[np.datetime64],
+    fmt: NDArray[np.object_],
+    error: NDArray[np.object_],
+    now: pd.Timestamp | None,
+) -> None:
+    """Nothing before 2000, nothing more than a day in the future; rejected rows lose
+    their time and format."""
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     stamps_ok = ~np.isnat(out)
     early = stamps_ok & (out < EARLIEST.tz_convert(None).to_datetime64())
@@ -146,7 +205,6 @@ def parse_dates(
     fmt[early | late] = ""
     out[error != ""] = np.datetime64("NaT", "ns")
     fmt[error != ""] = ""
-    return pd.Series(out, index=values.index).dt.tz_localize("UTC"), fmt, error
 
 
 def _utc_ns(stamps: pd.Series) -> np.ndarray:
@@ -173,7 +231,9 @@ def _local_to_utc(local: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fixed_width_dmy(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _fixed_width_dmy(
+    text: pd.Series,
+) -> tuple[NDArray[np.bool_], NDArray[np.datetime64], NDArray[np.int64], NDArray[np.int64]]:
     """(read?, local datetime64[ns], day, month) for exact "dd/mm/yyyy", "dd/mm/yyyy HH:MM"
     and "dd/mm/yyyy HH:MM:SS": the bytes of each length are viewed as one uint8 matrix,
     so a million dates cost a few array operations. Anything else is left to the
@@ -199,41 +259,58 @@ def _fixed_width_dmy(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
         sel = np.flatnonzero(lengths == width)
         if not len(sel):
             continue
-        sub = pc.take(arr, pa.array(sel))
-        offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
-        start = int(offsets[0])
-        raw = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[start : start + len(sel) * width]
-        grid = raw.reshape(len(sel), width)
-        ok = np.ones(len(sel), dtype=bool)
-        for pos, mark in marks.items():
-            ok &= grid[:, pos] == mark[0]
-        digit_cols = [c for c in range(width) if c not in marks]
-        ok &= ((grid[:, digit_cols] - np.uint8(48)) <= 9).all(axis=1)  # below "0" wraps high
-
-        def number(*cols: int, grid: np.ndarray = grid) -> np.ndarray:
-            value = np.zeros(len(grid), dtype=np.int64)
-            for c in cols:
-                value = value * 10 + (grid[:, c].astype(np.int64) - 48)
-            return value
-
-        day, month, year = number(0, 1), number(3, 4), number(6, 7, 8, 9)
-        hour = number(11, 12) if width >= 16 else np.zeros(len(sel), dtype=np.int64)
-        minute = number(14, 15) if width >= 16 else np.zeros(len(sel), dtype=np.int64)
-        second = number(17, 18) if width == 19 else np.zeros(len(sel), dtype=np.int64)
-        ok &= (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1900) & (year <= 2200)
-        ok &= (hour < 24) & (minute < 60) & (second < 60)
-        months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("int64")
-        first = months.astype("datetime64[M]").astype("datetime64[D]")
-        date = first + np.where(ok, day - 1, 0).astype("timedelta64[D]")
-        ok &= date.astype("datetime64[M]") == first.astype("datetime64[M]")  # day fits the month
-        seconds = (hour * 3600 + minute * 60 + second).astype("timedelta64[s]")
-        stamp = date.astype("datetime64[ns]") + seconds
+        ok, stamp, day, month = _read_layout(_byte_grid(arr, sel, width), marks)
         hit = sel[ok]
         got[hit] = True
         local[hit] = stamp[ok]
         day_all[hit] = day[ok]
         month_all[hit] = month[ok]
     return got, local, day_all, month_all
+
+
+def _byte_grid(arr: Any, sel: NDArray[np.intp], width: int) -> NDArray[np.uint8]:
+    """The UTF-8 bytes of the strings ``arr[sel]``, all ``width`` bytes long, as a matrix
+    (a view of the Arrow buffer, no copy per value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sub = pc.take(arr, pa.array(sel))
+    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
+    start = int(offsets[0])
+    raw = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[start : start + len(sel) * width]
+    return raw.reshape(len(sel), width)
+
+
+def _read_layout(
+    grid: NDArray[np.uint8], marks: dict[int, bytes]
+) -> tuple[NDArray[np.bool_], NDArray[np.datetime64], NDArray[np.int64], NDArray[np.int64]]:
+    """(valid?, local time, day, month) of each row of a byte matrix of one layout."""
+    rows, width = grid.shape
+    ok = np.ones(rows, dtype=bool)
+    for pos, mark in marks.items():
+        ok &= grid[:, pos] == mark[0]
+    digit_cols = [c for c in range(width) if c not in marks]
+    ok &= ((grid[:, digit_cols] - np.uint8(48)) <= 9).all(axis=1)  # below "0" wraps high
+
+    def number(*cols: int) -> NDArray[np.int64]:
+        value = np.zeros(rows, dtype=np.int64)
+        for c in cols:
+            value = value * 10 + (grid[:, c].astype(np.int64) - 48)
+        return value
+
+    zero = np.zeros(rows, dtype=np.int64)
+    day, month, year = number(0, 1), number(3, 4), number(6, 7, 8, 9)
+    hour = number(11, 12) if width >= 16 else zero
+    minute = number(14, 15) if width >= 16 else zero
+    second = number(17, 18) if width == 19 else zero
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1900) & (year <= 2200)
+    ok &= (hour < 24) & (minute < 60) & (second < 60)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("int64")
+    first = months.astype("datetime64[M]").astype("datetime64[D]")
+    date = first + np.where(ok, day - 1, 0).astype("timedelta64[D]")
+    ok &= date.astype("datetime64[M]") == first.astype("datetime64[M]")  # day fits the month
+    seconds = (hour * 3600 + minute * 60 + second).astype("timedelta64[s]")
+    return ok, date.astype("datetime64[ns]") + seconds, day, month
 
 
 def _fixed_dmy(text: pd.Series) -> pd.Series:
@@ -294,3 +371,97 @@ def _day_month(
     out[idx] = _utc_ns(stamps)
     fmt[idx] = "dd/mm/yyyy"
     return bool(month_day_only.any())
+
+
+# --------------------------------------------------------------------------- the stage
+
+#: What :func:`parse_dates` returns: (UTC timestamps, per-row format, per-row reason).
+ParsedDates = tuple[pd.Series, NDArray[np.object_], NDArray[np.object_]]
+#: Reasons of the reported date, in the order a row meets them.
+_REPORTED_REASONS = (
+    "missing_date", "bad_date", "date_month_day", "date_ambiguous", "date_out_of_range",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DateJobs:
+    """The date columns being parsed in second threads (None: the file has no such column)."""
+
+    reported_column: str | None
+    reported: Background[ParsedDates] | None
+    cleared_column: str | None
+    cleared: Background[ParsedDates] | None
+
+
+@dataclass(frozen=True)
+class Dates:
+    """Each row's reported and cleared time (UTC; NaT where missing or rejected)."""
+
+    reported: pd.Series
+    #: How the reported date was written ("dd/mm/yyyy", "iso", "iso_zoned", "excel_serial").
+    fmt: NDArray[np.object_]
+    cleared: pd.Series
+
+
+def start_dates(read: ReadFile, now: pd.Timestamp | None) -> DateJobs:
+    """Start parsing the date columns in second threads (pyarrow and numpy work, mostly
+    without the GIL) while the coordinates and wards are worked out.
+
+    Parameters
+    ----------
+    read : ReadFile
+        The file as read.
+    now : pandas.Timestamp, optional
+        "Today" for the future-date check; None: the current time.
+
+    Returns
+    -------
+    DateJobs
+        The running jobs; :func:`finish_dates` waits for them.
+    """
+    frame, mapping = read.table.frame, read.mapping
+    reported_col, cleared_col = mapping.get("reported_at"), mapping.get("cleared_at")
+    reported = cleared = None
+    if reported_col is not None:
+        utc_naive = mapping.how.get("reported_at") == "Kobo/ODK"  # Kobo stores UTC
+        reported = Background(
+            parse_dates, frame[reported_col], now=now, naive_tz="UTC" if utc_naive else None
+        )
+    if cleared_col is not None:
+        cleared = Background(parse_dates, frame[cleared_col], now=now)
+    return DateJobs(reported_col, reported, cleared_col, cleared)
+
+
+def finish_dates(jobs: DateJobs, verdicts: Verdicts, index: pd.Index) -> Dates:
+    """Wait for the date columns and reject the rows whose dates cannot be used.
+
+    Parameters
+    ----------
+    jobs : DateJobs
+        What :func:`start_dates` started.
+    verdicts : Verdicts
+        Rows with a missing, unreadable, ambiguous or out-of-range reported date, or an
+        unreadable cleared date, are rejected here (a file without a date column: all).
+    index : pandas.Index
+        The index of the file's frame.
+
+    Returns
+    -------
+    Dates
+        The parsed times.
+    """
+    n = len(index)
+    missing = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    if jobs.reported is not None:
+        reported, fmt, error = jobs.reported.result()
+        for code in _REPORTED_REASONS:
+            verdicts.reject(error == code, code, str(jobs.reported_column))
+    else:
+        reported, fmt = missing, np.full(n, "", dtype=object)
+        verdicts.reject(np.ones(n, dtype=bool), "missing_date", "")
+    cleared = missing
+    if jobs.cleared is not None:
+        cleared, _, cleared_error = jobs.cleared.result()
+        unreadable = (cleared_error != "") & (cleared_error != "missing_date")
+        verdicts.reject(unreadable, "bad_cleared_date", str(jobs.cleared_column))
+    return Dates(reported, fmt, cleared)

@@ -9,12 +9,22 @@ same spot on the same day are one incident; anything else is a new one.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from geo.ingest._dates import LOCAL_TZ
+from geo.ingest._text import text_or_none
+
+if TYPE_CHECKING:
+    from geo.ingest._dates import Dates
+    from geo.ingest._locate import Located
+    from geo.ingest._read import ReadFile
+    from geo.ingest._vocabulary import Vocabulary
 
 FINGERPRINT_VERSION = "v1"
 _SOURCE_CHARS = re.compile(r"[^0-9A-Za-z_.\-]+")
@@ -26,6 +36,20 @@ def fingerprints(
     """Fingerprint per row (index of ``types``); "" where a part is missing.
 
     Built with pyarrow's string kernels: a million keys in a fraction of a second.
+
+    Parameters
+    ----------
+    types : pandas.Series
+        Type codes.
+    lat, lon : numpy.ndarray
+        WGS 84 degrees.
+    reported_at : pandas.Series
+        Reported times (UTC).
+
+    Returns
+    -------
+    pandas.Series
+        The fingerprint text per row, on the index of ``types``.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -53,8 +77,53 @@ def default_source(file_name: str, *, kobo: bool = False) -> str:
     Kobo/ODK ``_uuid`` values are unique world-wide, so all Kobo exports share "kobo".
     Other files: their name without extension, so the same export re-sent is recognised
     by its ids; a renamed copy is still caught by the fingerprints.
+
+    Parameters
+    ----------
+    file_name : str
+        The file's name.
+    kobo : bool
+        The file is a Kobo/ODK export.
+
+    Returns
+    -------
+    str
+        The source name (letters, digits, ``_.-``).
     """
     if kobo:
         return "kobo"
     stem = PurePath(file_name or "upload").stem
     return _SOURCE_CHARS.sub("_", stem).strip("_") or "upload"
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Each row's id within its source (missing where the file has none) and fingerprint."""
+
+    source_id: NDArray[np.object_] | pd.Series
+    fingerprint: pd.Series
+
+
+def identity(read: ReadFile, located: Located, dates: Dates, vocab: Vocabulary) -> Identity:
+    """The keys :func:`geo.ingest.classify` matches rows by.
+
+    Parameters
+    ----------
+    read : ReadFile
+        The file as read (its id column, if any).
+    located, dates, vocab : Located, Dates, Vocabulary
+        Position, reported time and type: the parts of the fingerprint.
+
+    Returns
+    -------
+    Identity
+        Ids and fingerprints, on a 0-based RangeIndex.
+    """
+    source_id = text_or_none(read.table.frame, read.mapping.get("id"))
+    types = pd.Series(vocab.types, dtype=object)
+    reported = dates.reported.reset_index(drop=True)
+    fp = fingerprints(types, located.lat, located.lon, reported)
+    return Identity(source_id, fp.reset_index(drop=True))

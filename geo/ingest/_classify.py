@@ -1,0 +1,239 @@
+"""Accepted or duplicate: the rows not rejected, matched with each other and the store.
+
+A row's identity is its source id, or else its fingerprint. The first row of each
+identity in the file is its anchor; later ones are repeats and name it. An anchor
+matching a stored incident is a duplicate naming that incident. A later status that the
+workflow allows moves the incident on: a stored one through a status update, a new one
+by storing it directly in its latest state. Python loops run over repeats and status
+changes only; everything else is numpy over the whole file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from geo.ingest._text import str_column
+
+if TYPE_CHECKING:
+    from geo.ingest._result import IngestPreview
+    from geo.store import Store
+
+Ints = NDArray[np.int64]
+Flags = NDArray[np.bool_]
+Texts = NDArray[np.object_]
+
+
+def store_marker(store: Store | None) -> tuple[str, tuple[int, ...]] | None:
+    """Which store, and :meth:`~geo.store.Store.change_marker` now.
+
+    Parameters
+    ----------
+    store : Store, optional
+        The store.
+
+    Returns
+    -------
+    tuple or None
+        (the store's URL, its change marker); None without a store.
+    """
+    return (str(store.url), store.change_marker()) if store is not None else None
+
+
+def refresh(result: IngestPreview, store: Store) -> None:
+    """:func:`classify` ``result`` again if ``store`` may have changed since.
+
+    The preview's lookup of every key stands while the store's
+    :meth:`~geo.store.Store.change_marker` has not moved, so an upload previewed and
+    committed with nothing written in between is classified once.
+
+    Parameters
+    ----------
+    result : IngestPreview
+        A preview, classified against some store or none.
+    store : Store
+        The store the rows are about to be written to.
+    """
+    if result.store_checked and store_marker(store) == result.store_marker:
+        return  # nothing written since these rows were classified against this store
+    classify(result, store)
+
+
+def classify(result: IngestPreview, store: Store | None = None) -> None:
+    """Decide accepted / duplicate for the rows not rejected (in place on ``result.rows``).
+
+    Parameters
+    ----------
+    result : IngestPreview
+        The preview; its ``rows`` gain ``duplicate_of_incident``, ``duplicate_of_row``,
+        ``update_incident``, ``update_to`` and ``update_at`` and their final ``outcome``,
+        ``status``, ``cleared_at`` and ``flags``.
+    store : Store, optional
+        The store to match against; None: only repeats inside the file are found.
+    """
+    # Taken before the lookup: a write during it shows in the next marker.
+    result.store_marker = store_marker(store)
+    result.store_checked = store is not None
+    rows = result.rows
+    live = (rows["outcome"] != "rejected").to_numpy()
+    anchor_of, repeat = _anchors(rows, live)
+    anchors = live & ~repeat
+    stored_id, stored_status = _stored(rows, anchors, store, result.source)
+    moves = _Moves.start(rows, live)
+    moves.stored_anchors(anchors & (stored_id >= 0), stored_id, stored_status)
+    moves.repeats(repeat, anchor_of, stored_id)
+    moves.write(rows)
+
+
+def _anchors(rows: pd.DataFrame, live: Flags) -> tuple[NDArray[np.intp], Flags]:
+    """(the anchor of each live row, the live rows that repeat an earlier one)."""
+    n = len(rows)
+    has_id = rows["source_id"].notna().to_numpy()
+    id_codes, id_uniques = pd.factorize(rows["source_id"])
+    key = id_codes.astype(np.int64)
+    if not has_id.all():  # fingerprints matter only where there is no id
+        fp_codes, _ = pd.factorize(rows["fingerprint"][~has_id])
+        key[~has_id] = len(id_uniques) + fp_codes
+    live_idx = np.flatnonzero(live)
+    _, first, inverse = np.unique(key[live_idx], return_index=True, return_inverse=True)
+    anchor_of = np.arange(n)
+    anchor_of[live_idx] = live_idx[first[inverse]]
+    repeat: Flags = live & (anchor_of != np.arange(n))
+    return anchor_of, repeat
+
+
+def _stored(
+    rows: pd.DataFrame, anchors: Flags, store: Store | None, source: str
+) -> tuple[Ints, Texts]:
+    """(stored incident id or -1, its status) of each anchor that matches one."""
+    n = len(rows)
+    stored_id = np.full(n, -1, dtype=np.int64)
+    stored_status = np.full(n, None, dtype=object)
+    if store is None or not anchors.any():
+        return stored_id, stored_status
+    found = store.lookup_existing(rows.loc[anchors, ["source", "source_id", "fingerprint"]])
+    if not len(found):
+        return stored_id, stored_status
+    pos = rows.index.get_indexer(pd.Index(found["row"].to_numpy()))
+    # A fingerprint match to a different id of the same source is another incident.
+    row_ids = rows["source_id"].to_numpy(dtype=object)[pos]
+    same_source = found["source"].to_numpy(dtype=object) == source
+    other_id = (
+        pd.notna(row_ids)
+        & pd.notna(found["source_id"].to_numpy(dtype=object))
+        & (found["source_id"].astype(str).to_numpy(dtype=object) != row_ids.astype(str))
+    )
+    keep = ~(same_source & other_id)
+    stored_id[pos[keep]] = found["id"].to_numpy(dtype=np.int64)[keep]
+    stored_status[pos[keep]] = found["status"].to_numpy(dtype=object)[keep]
+    return stored_id, stored_status
+
+
+@dataclass
+class _Moves:
+    """The per-row decisions being made, as numpy arrays (written back by :meth:`write`)."""
+
+    outcome: Texts
+    dup_incident: Ints
+    dup_row: Ints
+    update_incident: Ints
+    update_to: Texts
+    update_at: NDArray[np.datetime64]
+    status: Texts
+    cleared_at: NDArray[np.datetime64]
+    status_given: Flags
+    row_numbers: NDArray[Any]
+    #: The status each anchor ends in, as the rows after it move it on.
+    state: Texts
+
+    @classmethod
+    def start(cls, rows: pd.DataFrame, live: Flags) -> _Moves:
+        n = len(rows)
+        status = rows["status"].to_numpy(dtype=object, copy=True)
+        return cls(
+            outcome=np.where(live, "accepted", "rejected").astype(object),
+            dup_incident=np.full(n, -1, dtype=np.int64),
+            dup_row=np.full(n, -1, dtype=np.int64),
+            update_incident=np.full(n, -1, dtype=np.int64),
+            update_to=np.full(n, None, dtype=object),
+            update_at=np.full(n, np.datetime64("NaT", "ns")),
+            status=status,
+            cleared_at=_naive_utc(rows["cleared_at"]),
+            status_given=rows["status_given"].to_numpy(dtype=bool),
+            row_numbers=rows["row"].to_numpy(),
+            state=status.copy(),
+        )
+
+    def _update(self, i: int, incident: int) -> None:
+        """Row ``i`` moves stored incident ``incident`` to the row's status."""
+        self.update_incident[i], self.update_to[i] = incident, self.status[i]
+        self.update_at[i] = self.cleared_at[i]
+
+    def stored_anchors(self, matched: Flags, stored_id: Ints, stored_status: Texts) -> None:
+        """Anchors stored already: duplicates, maybe moving the stored incident on."""
+        from geo.store.workflow import can_transition
+
+        self.outcome[matched] = "duplicate"
+        self.dup_incident[matched] = stored_id[matched]
+        self.state = np.where(matched, stored_status, self.status).astype(object)
+        status = self.status
+        for i in np.flatnonzero(matched & self.status_given & (status != stored_status)):
+            if can_transition(str(stored_status[i]), str(status[i])):
+                self._update(int(i), int(stored_id[i]))
+                self.state[i] = status[i]
+
+    def repeats(self, repeat: Flags, anchor_of: NDArray[np.intp], stored_id: Ints) -> None:
+        """Repeats inside the file (the loop runs over the repeated rows only)."""
+        from geo.store.workflow import can_transition
+
+        status, state = self.status, self.state
+        for i in np.flatnonzero(repeat):
+            a = int(anchor_of[i])
+            self.outcome[i] = "duplicate"
+            if stored_id[a] >= 0:
+                self.dup_incident[i] = stored_id[a]
+            else:
+                self.dup_row[i] = self.row_numbers[a]
+            if not self.status_given[i] or status[i] == state[a]:
+                continue
+            if not can_transition(str(state[a]), str(status[i])):
+                continue
+            if stored_id[a] >= 0:
+                self._update(int(i), int(stored_id[a]))
+            else:  # a new incident: store it directly in its latest state
+                status[a] = status[i]
+                if status[i] == "cleared" and pd.notna(self.cleared_at[i]):
+                    self.cleared_at[a] = self.cleared_at[i]
+            state[a] = status[i]
+
+    def write(self, rows: pd.DataFrame) -> None:
+        """The decisions into ``rows``' columns."""
+        index = rows.index
+        rows["outcome"] = str_column(self.outcome, index)
+        rows["duplicate_of_incident"] = _nullable_int(self.dup_incident)
+        rows["duplicate_of_row"] = _nullable_int(self.dup_row)
+        rows["update_incident"] = _nullable_int(self.update_incident)
+        rows["update_to"] = self.update_to
+        rows["update_at"] = pd.Series(self.update_at, index=index).dt.tz_localize("UTC")
+        rows["status"] = str_column(self.status, index)
+        rows["cleared_at"] = pd.Series(self.cleared_at, index=index).dt.tz_localize("UTC")
+        # Flags describe what will be stored: only accepted rows keep them.
+        not_accepted = self.outcome != "accepted"
+        if not_accepted.any():
+            rows.loc[not_accepted, "flags"] = ""
+
+
+def _nullable_int(values: Ints) -> pd.arrays.IntegerArray:
+    """Int64 column from an int array where negative means missing."""
+    return pd.arrays.IntegerArray(np.where(values >= 0, values, 0).astype("int64"), values < 0)
+
+
+def _naive_utc(stamps: pd.Series) -> NDArray[np.datetime64]:
+    """datetime64[ns] (UTC, zone dropped) — numpy arrays of aware Timestamps are objects."""
+    return np.array(
+        pd.to_datetime(stamps, utc=True).dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    )

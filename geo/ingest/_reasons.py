@@ -1,0 +1,162 @@
+"""Why a row is rejected: reason codes, the first one each row meets, bilingual messages.
+
+Every rejection names a reason code (:data:`REASONS`) and the field it is about. The
+stages of :mod:`geo.ingest.pipeline` reject rows in a fixed order and a row keeps the
+first reason it meets, so the reason shown is the earliest problem of the row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from geo.ingest._table import RawTable
+
+#: Reason codes → (Vietnamese, English) explanations.
+REASONS: dict[str, tuple[str, str]] = {
+    "too_many_fields": (
+        "dòng có nhiều ô hơn tiêu đề",
+        "the row has more fields than the header",
+    ),
+    "geometry_not_point": (
+        "đối tượng không phải là điểm (Point)",
+        "the feature's geometry is not a Point",
+    ),
+    "missing_coordinates": ("thiếu toạ độ", "the coordinates are missing"),
+    "bad_coordinates": ("không đọc được toạ độ", "the coordinates cannot be read"),
+    "coordinates_out_of_range": (
+        "toạ độ ngoài phạm vi hợp lệ (vĩ độ ±90, kinh độ ±180; toạ độ phẳng cần --crs)",
+        "the coordinates are out of range (latitude ±90, longitude ±180; "
+        "projected coordinates need --crs)",
+    ),
+    "outside_jurisdiction": (
+        "điểm nằm ngoài Hà Nội (chế độ nghiêm ngặt --strict)",
+        "the point is outside Hà Nội (strict mode)",
+    ),
+    "missing_date": ("thiếu ngày phát hiện", "the reported date is missing"),
+    "bad_date": (
+        "không đọc được ngày (dùng dd/mm/yyyy hoặc yyyy-mm-dd)",
+        "the date cannot be read (use dd/mm/yyyy or yyyy-mm-dd)",
+    ),
+    "date_month_day": (
+        "ngày chỉ đọc được theo kiểu tháng/ngày; hãy ghi ngày/tháng/năm hoặc yyyy-mm-dd",
+        "the date reads only as month/day; write day/month/year or yyyy-mm-dd",
+    ),
+    "date_ambiguous": (
+        "cột ngày có giá trị kiểu tháng/ngày nên ngày này không rõ là ngày/tháng hay "
+        "tháng/ngày; hãy ghi yyyy-mm-dd",
+        "the date column holds month/day values, so this date is ambiguous "
+        "(day/month or month/day); write yyyy-mm-dd",
+    ),
+    "date_out_of_range": (
+        "ngày trước năm 2000 hoặc ở tương lai",
+        "the date is before 2000 or in the future",
+    ),
+    "bad_cleared_date": (
+        "không đọc được ngày xử lý xong",
+        "the cleared date cannot be read",
+    ),
+    "unknown_status": (
+        "trạng thái không nhận ra (chưa xử lý, đã xác minh, đang xử lý, đã xử lý, tái phạm)",
+        "unknown status (open, verified, in progress, cleared, recurred)",
+    ),
+}
+
+
+class Verdicts:
+    """Each row's first rejection reason and the field it names ("" while the row stands).
+
+    Parameters
+    ----------
+    n : int
+        The number of data rows.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.reason: NDArray[np.object_] = np.full(n, "", dtype=object)
+        self.field: NDArray[np.object_] = np.full(n, "", dtype=object)
+        self._standing: NDArray[np.bool_] = np.ones(n, dtype=bool)  # reason == ""
+
+    @classmethod
+    def of_table(cls, table: RawTable) -> Verdicts:
+        """Verdicts starting with the rows the reader found broken (too many fields, a
+        geometry that is not a point).
+
+        Parameters
+        ----------
+        table : RawTable
+            The file as read.
+
+        Returns
+        -------
+        Verdicts
+            Those rows rejected, the rest standing.
+        """
+        n = len(table.frame)
+        verdicts = cls(n)
+        problems = table.row_problems
+        if problems is None:
+            problems = np.full(n, "", object)
+        verdicts.reject(problems == "too_many_fields", "too_many_fields", "")
+        verdicts.reject(problems == "geometry_not_point", "geometry_not_point", "geometry")
+        return verdicts
+
+    def reject(self, mask: NDArray[np.bool_], code: str, field_name: str) -> None:
+        """Reject the rows of ``mask`` not rejected yet, for ``code`` about ``field_name``.
+
+        Parameters
+        ----------
+        mask : numpy.ndarray of bool
+            The rows that have this problem.
+        code : str
+            A key of :data:`REASONS`.
+        field_name : str
+            The column(s) the message names ("" for the row as a whole).
+        """
+        sel = mask & self._standing
+        self.reason[sel] = code
+        self.field[sel] = field_name
+        self._standing[sel] = False
+
+    def standing(self) -> NDArray[np.bool_]:
+        """The rows not rejected so far.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            A copy (later rejections do not change it).
+        """
+        return self._standing.copy()
+
+
+def write_messages(rows: pd.DataFrame, frame: pd.DataFrame) -> None:
+    """Bilingual messages for the rejected rows only (a loop over the few that need one).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The preview's rows; ``message_vi`` and ``message_en`` are filled in place.
+    frame : pandas.DataFrame
+        The file as read: each message quotes the rejected value.
+    """
+    idx = np.flatnonzero((rows["reason"] != "").to_numpy())
+    vi = rows["message_vi"].to_numpy(dtype=object, copy=True)
+    en = rows["message_en"].to_numpy(dtype=object, copy=True)
+    reasons = rows["reason"].to_numpy(dtype=object)
+    fields = rows["field"].to_numpy(dtype=object)
+    numbers = rows["row"].to_numpy()
+    for i in idx:
+        text_vi, text_en = REASONS[reasons[i]]
+        column = fields[i]
+        value = ""
+        if column:
+            cells = [str(frame.iloc[i][c]) for c in str(column).split(", ") if c in frame.columns]
+            value = " | ".join(cells)
+        where_vi = f"Dòng {numbers[i]}" + (f", cột “{column}”" if column else "")
+        where_en = f"Row {numbers[i]}" + (f", column '{column}'" if column else "")
+        shown = f" ({value!r})" if column else ""
+        vi[i] = f"{where_vi}: {text_vi}{shown}."
+        en[i] = f"{where_en}: {text_en}{shown}."
+    rows["message_vi"] = vi
+    rows["message_en"] = en

@@ -1,0 +1,116 @@
+"""A file read as strings: one column per header, one row per non-blank data row.
+
+Every reader (CSV, Excel, GeoJSON) ends in :class:`RawTable`, so the stages after
+reading never see a file format. Structural problems of single rows (too many fields, a
+non-point geometry) are recorded per row, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class RawTable:
+    """A file read as strings: one column per header, one row per non-blank data row."""
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    file_format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    geometry_crs: Any = None
+    #: Per-row structural problem (reason code) or "" — same length as ``frame``.
+    row_problems: np.ndarray | None = None
+
+
+def unique_headers(raw: list[str]) -> list[str]:
+    """Headers that can name columns: blanks named by position, repeats numbered.
+
+    Parameters
+    ----------
+    raw : list of str
+        The header cells as written.
+
+    Returns
+    -------
+    list of str
+        As many unique names ("column_3", "Ghi chú (2)").
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(raw):
+        name = name.strip() or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+def grid_to_table(grid: pd.DataFrame, file_format: str, **info: Any) -> RawTable:
+    """First row = header; drop wholly blank rows and trailing unnamed empty columns.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        Every row of the file, header included, as text.
+    file_format : str
+        "csv", "xlsx" or "geojson".
+    **info
+        Further :class:`RawTable` fields (delimiter, sheet, …).
+
+    Returns
+    -------
+    RawTable
+        The table; data rows numbered from 1 as in the file.
+    """
+    if grid.shape[0] == 0 or grid.shape[1] == 0:
+        return RawTable(pd.DataFrame(), np.zeros(0, dtype=np.int64), file_format, **info)
+    header = ["" if pd.isna(v) else str(v) for v in grid.iloc[0].tolist()]
+    body = grid.iloc[1:].reset_index(drop=True)
+    body.columns = pd.RangeIndex(body.shape[1])
+    for column in body.columns:
+        if not isinstance(body[column].dtype, pd.StringDtype):
+            body[column] = body[column].astype(object).fillna("").astype(str)
+        elif body[column].hasnans:
+            body[column] = body[column].fillna("")
+    # Trailing header cells that are empty: keep the column only if some row uses it.
+    named = len(header)
+    while named > 0 and not header[named - 1].strip():
+        named -= 1
+    problems = np.full(len(body), "", dtype=object)
+    if named < len(header):
+        used = np.zeros(len(body), dtype=bool)
+        for column in body.columns[named:]:
+            used |= (body[column].str.strip() != "").to_numpy(dtype=bool)
+        problems[used] = "too_many_fields"
+        body = body.iloc[:, :named]
+        header = header[:named]
+    body.columns = pd.Index(unique_headers(header), dtype=object)
+    row_numbers = np.arange(1, len(body) + 1, dtype=np.int64)
+    blank = np.ones(len(body), dtype=bool)
+    for column in body.columns:  # each column looks only at the rows still blank
+        where = np.flatnonzero(blank)
+        if not len(where):
+            break
+        values = body[column] if len(where) == len(body) else body[column].iloc[where]
+        blank[where] = (values.str.strip() == "").to_numpy(dtype=bool)
+    keep = ~(blank & (problems == ""))
+    if not keep.all():
+        body = body.loc[keep].reset_index(drop=True)
+    return RawTable(
+        body,
+        row_numbers[keep],
+        file_format,
+        row_problems=problems[keep],
+        **info,
+    )

@@ -1,0 +1,105 @@
+"""Text columns of a million rows, built without a million Python strings.
+
+The preview's columns hold few distinct values (outcomes, reasons, ward codes, types), or
+come straight from the file's pyarrow-backed columns; pandas would convert each value of
+an object array one by one, so these build the column from its distinct values instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+#: pandas' default text dtype (pyarrow-backed, NaN for missing).
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def str_column(values: NDArray[Any], index: pd.Index | None = None) -> NDArray[Any] | pd.Series:
+    """An object array of few distinct strings as the text column pandas would infer,
+    built from its distinct values (pandas converts each of a million values instead).
+    Anything else (all missing, non-text values) is returned for pandas to infer.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        An object array.
+    index : pandas.Index, optional
+        The index of the result.
+
+    Returns
+    -------
+    numpy.ndarray or pandas.Series
+        A pyarrow-backed text column, or ``values`` unchanged.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0 or len(uniques) > 4096 or not all(isinstance(u, str) for u in uniques):
+        return values
+    return str_codes(codes, [str(u) for u in uniques], index)
+
+
+def str_codes(codes: NDArray[Any], labels: list[str], index: pd.Index | None = None) -> pd.Series:
+    """Text column ``labels[code]`` per row (missing where the code is negative).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Integer codes.
+    labels : list of str
+        The text of each code.
+    index : pandas.Index, optional
+        The index of the result.
+
+    Returns
+    -------
+    pandas.Series
+        A pyarrow-backed text column.
+    """
+    import pyarrow as pa
+
+    codes = np.asarray(codes)
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0 if (codes < 0).any() else None)
+    text = pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string()))
+    return pd.Series(pd.array(text.cast(pa.string()), dtype=STR), index=index)
+
+
+def constant(value: str, n: int) -> pd.Series:
+    """The text column holding ``value`` in each of ``n`` rows.
+
+    Parameters
+    ----------
+    value : str
+        The text.
+    n : int
+        The number of rows.
+
+    Returns
+    -------
+    pandas.Series
+        A pyarrow-backed text column.
+    """
+    return str_codes(np.zeros(n, dtype=np.int32), [value])
+
+
+def text_or_none(frame: pd.DataFrame, column: str | None) -> NDArray[np.object_] | pd.Series:
+    """Stripped text, missing where blank; a file's column stays in pyarrow form (a
+    million Python strings per column would cost ~100 MB and a conversion back).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The file's table.
+    column : str, optional
+        The column; None: the file has none (all missing).
+
+    Returns
+    -------
+    numpy.ndarray or pandas.Series
+        The stripped text, missing where blank.
+    """
+    if column is None:
+        return np.full(len(frame), None, dtype=object)
+    values = frame[column].astype(str).str.strip()
+    return values.where(values != "")
