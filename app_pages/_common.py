@@ -60,13 +60,14 @@ def wards() -> gpd.GeoDataFrame:
     ``GEO_BOUNDARIES`` or the committed default), cached per ward-table version so an
     administrator's replacement shows at once."""
     from geo import services
+    from geo.store import wards as stored_wards
 
     url = settings.database_url()
     opened = _store_cached(url)
-    version = services.ward_version(opened)
+    version = stored_wards.version(opened)
     if version[0] == 0:  # first start: seed the table, then key the cache by what it holds
         services.active_wards(opened)
-        version = services.ward_version(opened)
+        version = stored_wards.version(opened)
     return _wards_cached(url, version)
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from app_pages._common import store, wards
 from geo import settings
+from geo.store import queries
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
 TTL_S = 300
@@ -123,22 +124,22 @@ def ward_metrics(url: str, date_from: dt.date | None, date_to: dt.date | None) -
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def ward_stats(url: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    return pd.DataFrame(store().ward_stats(date_from, date_to))
+    return pd.DataFrame(queries.ward_stats(store(), date_from, date_to))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def week_counts(url: str) -> pd.DataFrame:
-    return pd.DataFrame(store().week_counts())
+    return pd.DataFrame(queries.week_counts(store()))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def street_stats(url: str, date_from: dt.date | None, date_to: dt.date | None, ward: str | None) -> pd.DataFrame:
-    return pd.DataFrame(store().street_stats(date_from, date_to, wards=[ward] if ward else None))
+    return pd.DataFrame(queries.street_stats(store(), date_from, date_to, wards=[ward] if ward else None))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def progress(url: str, level: str, key: str | None, freq: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    return pd.DataFrame(store().progress(level, key, freq, date_from, date_to))
+    return pd.DataFrame(queries.progress(store(), level, key, freq, date_from, date_to))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
@@ -152,7 +153,7 @@ def points(url: str, date_from: dt.date | None, date_to: dt.date | None, statuse
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
 def ward_incidents(url: str, code: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    frame = store().incidents(wards=[code], date_from=date_from, date_to=date_to)
+    frame = queries.incidents(store(), wards=[code], date_from=date_from, date_to=date_to)
     return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
 
 

@@ -25,6 +25,7 @@ from app_pages._common import lang, store, t, wards
 from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
+from geo.store import wards as stored_wards
 
 _FLASH = "admin_flash"
 _LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
@@ -164,7 +165,7 @@ def _show_report(report: dict[str, Any]) -> None:
 
 def _ward_layer(user: auth.User) -> None:
     opened = store()
-    total, retired, since = services.ward_version(opened)
+    total, retired, since = stored_wards.version(opened)
     current = total - retired
     st.caption(t("admin.wards_current", n=current, since=md_plain(since[:19] or "—")))
     uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file")

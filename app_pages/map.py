@@ -15,6 +15,7 @@ from geo.filters import IncidentFilter, load_view
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
 from geo.snapshot import IncidentSnapshot, up_to_date
+from geo.store import queries
 from geo.store.queries import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
 
@@ -60,7 +61,7 @@ def _local_time(value: object) -> str:
 
 def _incident_panel(incident_id: int) -> None:
     try:
-        detail = store().incident(incident_id)
+        detail = queries.incident(store(), incident_id)
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

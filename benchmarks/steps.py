@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from geo.store import queries, workflow
+
 REPO = Path(__file__).resolve().parents[1]
 RESULT_PREFIX = "BENCH_RESULT "
 #: The ward of the "one ward" map view: Hoàn Kiếm.
@@ -384,9 +386,9 @@ def rerun(url: str) -> dict[str, Any]:
 
     store = open_store(url)
     try:
-        first = store.incidents(statuses=["reported"], limit=1)
+        first = queries.incidents(store, statuses=["reported"], limit=1)
         if len(first):
-            store.change_status(int(first["id"].iloc[0]), "verified", actor=BENCH_USER)
+            workflow.change_status(store, int(first["id"].iloc[0]), "verified", actor=BENCH_USER)
     finally:
         store.close()
     change("after a write: status=verified", "f_statuses", ["verified"])

@@ -19,6 +19,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.errors import StorageError
+from geo.store import queries
+from geo.store import wards as stored_wards
 from geo.store.workflow import CLOSED_STATES
 from geo.vocab import STATES, TYPES
 
@@ -226,8 +228,8 @@ def export(store: Store, fmt: str, out: str | Path | None = None, **filters: Any
     download button).
     """
     check_format(fmt)
-    incidents = store.incidents(**filters)
-    wards = store.wards()
+    incidents = queries.incidents(store, **filters)
+    wards = stored_wards.current(store)
     names = dict(zip(wards["code"], wards["name"], strict=True))
     if out is not None:
         return write(incidents, fmt, out, ward_names=names)

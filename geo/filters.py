@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from geo.names import ascii_key, name_key
+from geo.store import queries
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def load_view(
     if flt.street and snapshot is not None:
         streets = tuple(str(s) for s in snapshot.labels["street"])
     elif flt.street:
-        stats = store.street_stats(wards=list(flt.wards) or None)
+        stats = queries.street_stats(store, wards=list(flt.wards) or None)
         streets = tuple(str(s) for s in stats["street"])
     kwargs = store_query(flt, streets)
     if snapshot is not None:
@@ -94,9 +95,9 @@ def load_view(
         matched = int(keep.sum())
         if matched > marker_limit:
             return View(snapshot.points(keep), matched, streets)
-    frame = _plain(store.incidents(**kwargs, limit=marker_limit + 1))
+    frame = _plain(queries.incidents(store, **kwargs, limit=marker_limit + 1))
     if len(frame) > marker_limit:
-        frame = _plain(store.incidents(**kwargs))
+        frame = _plain(queries.incidents(store, **kwargs))
     return View(frame, len(frame), streets)
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from geo.crs import METRIC_CRS
 from geo.errors import MetricError
+from geo.store import queries
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,7 @@ def load_ward_metrics(
     today: dt.date | None = None,
 ) -> pd.DataFrame:
     """:func:`ward_metrics` from the store: two ``ward_stats`` reads (period, last 7 days)."""
-    stats = store.ward_stats(date_from, date_to)
+    stats = queries.ward_stats(store, date_from, date_to)
     week_from, week_to = week_window(date_to, today)
-    week = store.ward_stats(week_from, week_to)
+    week = queries.ward_stats(store, week_from, week_to)
     return ward_metrics(stats, wards, week)

@@ -23,6 +23,7 @@ from geo.errors import MetricError, NotFound
 from geo.i18n import status_label, t
 from geo.maps import OTHER_COLOR, STATUS_COLORS
 from geo.metrics import format_value, load_ward_metrics
+from geo.store import queries
 
 Format = Literal["pdf", "png"]
 FORMATS: tuple[str, ...] = ("pdf", "png")
@@ -69,10 +70,10 @@ def ward_report_data(
     metrics = load_ward_metrics(store, wards, date_from, date_to)
     kpis = {str(k): v for k, v in metrics[metrics["code"] == str(code)].iloc[0].items()}
     kpis["recurred"] = int(
-        store.ward_stats(date_from, date_to).set_index("ward_code")["recurred"].get(str(code), 0)
+        queries.ward_stats(store, date_from, date_to).set_index("ward_code")["recurred"].get(str(code), 0)
     )
-    streets = store.street_stats(date_from, date_to, wards=[str(code)])
-    incidents = store.incidents(wards=[str(code)], date_from=date_from, date_to=date_to)
+    streets = queries.street_stats(store, date_from, date_to, wards=[str(code)])
+    incidents = queries.incidents(store, wards=[str(code)], date_from=date_from, date_to=date_to)
     points = pd.DataFrame(
         {
             "lon": incidents["lon"].to_numpy(float),

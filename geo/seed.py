@@ -13,13 +13,11 @@ advisory lock on PostgreSQL — and the check is repeated once the lock is held.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from geo import settings
 from geo.store import Store
@@ -51,35 +49,6 @@ def store_is_empty(store: Store) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def _seed_lock(store: Store) -> Iterator[None]:
-    if store.is_postgis:
-        with store.engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
-            conn.commit()
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
-                conn.commit()
-        return
-    path = store.path
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: the re-check below still narrows the window
-        fcntl = None  # type: ignore[assignment]
-    if path is None or fcntl is None:
-        yield
-        return
-    lock_path = path.with_name(path.name + ".seed.lock")
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def ensure_seeded(
     store: Store, sample: str | Path | None = None, *, wards: gpd.GeoDataFrame | None = None
 ) -> bool:
@@ -99,7 +68,7 @@ def ensure_seeded(
         return False
     from geo.ingest import IngestOptions, ingest
 
-    with _seed_lock(store):
+    with store.backend.exclusive_lock(store.engine, name="seed", key=_PG_LOCK_KEY):
         if not store_is_empty(store):  # another process seeded it while we waited
             return False
         ingest(path, store, IngestOptions(source=SAMPLE_SOURCE, wards=wards), actor=SEED_ACTOR)

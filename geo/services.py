@@ -19,7 +19,9 @@ import pandas as pd
 from geo import auth
 from geo.auth import User
 from geo.errors import AccessDenied, BoundaryError, InvalidArgument, NotFound
+from geo.store import queries, workflow
 from geo.store import users as user_rows
+from geo.store import wards as stored_wards
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -59,7 +61,7 @@ def check(
 
 
 def _ward_of(store: Store, incident_id: int) -> str | None:
-    code = store.incident(int(incident_id)).incident.get("ward_code")
+    code = queries.incident(store, int(incident_id)).incident.get("ward_code")
     return None if code is None or pd.isna(code) else str(code)
 
 
@@ -70,7 +72,7 @@ def change_status(
     """Move one incident on; an officer only in their own wards. Audited by the store."""
     ward = _ward_of(store, incident_id)
     check(store, actor, "change_status", ward, object_type="incident", object_id=incident_id)
-    return store.change_status(int(incident_id), to_state, actor=actor.username, note=note, at=at)
+    return workflow.change_status(store, int(incident_id), to_state, actor=actor.username, note=note, at=at)
 
 
 def record_recurrence(
@@ -79,25 +81,25 @@ def record_recurrence(
     """A cleared place violated again (a status change of the old incident): same rights."""
     ward = _ward_of(store, incident_id)
     check(store, actor, "change_status", ward, object_type="incident", object_id=incident_id)
-    return store.record_recurrence(int(incident_id), actor=actor.username, note=note, at=at)
+    return workflow.record_recurrence(store, int(incident_id), actor=actor.username, note=note, at=at)
 
 
 def incident_detail(store: Store, actor: User | None, incident_id: int) -> IncidentDetail:
     check(store, actor, "view", object_type="incident", object_id=incident_id)
-    return store.incident(int(incident_id))
+    return queries.incident(store, int(incident_id))
 
 
 def incidents(store: Store, actor: User | None, **filters: Any) -> gpd.GeoDataFrame:
     """Incidents with notes and addresses: signed-in users only (never the public view)."""
     check(store, actor, "view", object_type="incidents")
-    return store.incidents(**filters)
+    return queries.incidents(store, **filters)
 
 
 def ward_stats(store: Store, actor: User | None, date_from: Any = None, date_to: Any = None) -> pd.DataFrame:
     """Per-ward aggregates. Anonymous visitors get them only when the public view is on."""
     action = "view" if actor is not None else "view_public"
     check(store, actor, action, object_type="ward_stats")
-    return store.ward_stats(date_from, date_to)
+    return queries.ward_stats(store, date_from, date_to)
 
 
 def public_ward_stats(
@@ -105,7 +107,7 @@ def public_ward_stats(
 ) -> pd.DataFrame:
     """The public view: per-ward counts only — no notes, addresses, names or photos."""
     check(store, actor, "view_public", object_type="public_view")
-    stats = store.ward_stats(date_from, date_to)
+    stats = queries.ward_stats(store, date_from, date_to)
     return stats[[c for c in PUBLIC_COLUMNS if c in stats.columns]].copy()
 
 
@@ -144,9 +146,7 @@ def _check_status_updates(store: Store, actor: User, preview_: IngestPreview) ->
     if updates is None or updates.empty:
         return
     ids = sorted({int(i) for i in updates["incident_id"]})
-    wards: dict[int, str | None] = {}
-    for start in range(0, len(ids), 500):
-        wards.update(_wards_of_ids(store, ids[start : start + 500]))
+    wards = stored_wards.of_incidents(store, ids)
     refused = [i for i in ids if not auth.can(actor, "change_status", wards.get(i))]
     if refused:
         shown = ", ".join(str(i) for i in refused[:10]) + (" …" if len(refused) > 10 else "")
@@ -162,15 +162,6 @@ def _check_status_updates(store: Store, actor: User, preview_: IngestPreview) ->
             f"incident(s) (no. {shown}) that user {actor.username!r} may not change. Remove "
             "the status of those rows, or ask the officer of that ward to upload it.",
         )
-
-
-def _wards_of_ids(store: Store, ids: list[int]) -> dict[int, str | None]:
-    from sqlalchemy import select
-
-    t = store.tables["incidents"]
-    with store.read() as conn:
-        rows = conn.execute(select(t.c.id, t.c.ward_code).where(t.c.id.in_(ids))).all()
-    return {int(r.id): r.ward_code for r in rows}
 
 
 def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestResult:
@@ -227,17 +218,17 @@ def active_wards(store: Store) -> gpd.GeoDataFrame:
     An imported official layer must win over the file, so the file
     (``GEO_BOUNDARIES`` or the committed default) only seeds an empty table, once.
     """
-    layer = store.wards()
+    layer = stored_wards.current(store)
     if layer.empty:
         from geo.boundaries import load_boundaries
 
-        store.ensure_wards(load_boundaries(), actor="system")  # a no-op if another got there
-        layer = store.wards()
+        stored_wards.ensure(store, load_boundaries(), actor="system")  # a no-op if another got there
+        layer = stored_wards.current(store)
     return _boundaries_shape(layer)
 
 
 def _boundaries_shape(stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``Store.wards()`` (which adds ``valid_from``) with the columns and dtypes of a layer file."""
+    """:func:`geo.store.wards.current` (which adds ``valid_from``) with the columns and dtypes of a layer file."""
     import geopandas as gpd
 
     from geo.boundaries import COLUMNS
@@ -251,23 +242,6 @@ def _boundaries_shape(stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["population"] = pd.to_numeric(out["population"], errors="coerce").astype("Int64")
     out = out.sort_values("code").reset_index(drop=True)[COLUMNS]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=stored.crs)
-
-
-def ward_version(store: Store) -> tuple[int, int, str]:
-    """A cheap value that changes whenever the ward table does (a cache key for the app).
-
-    Every added or changed ward adds a row (history is kept) and every retirement lowers
-    the current count; the latest ``valid_from`` moves with a replacement too.
-    """
-    from sqlalchemy import func, select
-
-    t = store.tables["wards"]
-    stmt = select(
-        func.count(), func.count(t.c.valid_to), func.max(t.c.valid_from)
-    ).select_from(t)
-    with store.read() as conn:
-        total, retired, latest = conn.execute(stmt).one()
-    return int(total or 0), int(retired or 0), str(latest or "")
 
 
 #: A ward whose polygon lies farther than this from its official location is refused:
@@ -414,7 +388,7 @@ def replace_boundaries(
     check(store, actor, "replace_boundaries", object_type="wards")
     candidate, report = check_boundary_layer(layer, crs=crs, source=source)
     _refuse_backdating(store, valid_from)
-    counts = store.ensure_wards(candidate, actor=actor.username, valid_from=valid_from)
+    counts = stored_wards.ensure(store, candidate, actor=actor.username, valid_from=valid_from)
     summary = {k: v for k, v in report.items() if k not in ("repairs", "overlap_pairs")}
     store.audit(
         actor.username, "boundaries_replace", "wards", None,
@@ -428,7 +402,7 @@ def _refuse_backdating(store: Store, valid_from: Any) -> None:
     its ``valid_from``); without ``valid_from`` the new layer starts now."""
     if valid_from is None:
         return
-    stored = store.wards()
+    stored = stored_wards.current(store)
     if stored.empty:
         return
     start = pd.Timestamp(valid_from)
@@ -450,7 +424,7 @@ def backup(store: Store, actor: User, out: str | Path) -> Path:
 
 def audit_log(store: Store, actor: User, limit: int | None = None) -> pd.DataFrame:
     check(store, actor, "view_audit", object_type="audit_log")
-    return store.audit_log(limit)
+    return queries.audit_log(store, limit)
 
 
 # -- users -------------------------------------------------------------------------------

@@ -16,19 +16,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from geo.store import OPEN_STATES, local_bound
 
+if TYPE_CHECKING:
+    from geo.store import Store
+
 #: Columns read into a snapshot; the filters of ``Store.incidents`` use nothing else.
 _CATEGORIES = ("ward_code", "type", "status", "street")
 _TIMES = ("reported_at", "due_at")
 
 
-def store_version(store: Any) -> tuple[int, int, int]:
+def store_version(store: Store) -> tuple[int, int, int]:
     """(incidents, their largest id, the audit log's largest id): changes with every write."""
     with store.read() as conn:
         count, top = conn.exec_driver_sql("SELECT count(*), max(id) FROM incidents").one()
@@ -112,19 +115,11 @@ _COLUMNS = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
 MAX_PATCH = 10_000  # also keeps the IN list below SQLite's parameter limit
 
 
-def _read(store: Any, where: str = "", params: Sequence[Any] = ()) -> dict[str, Sequence[Any]]:
+def _read(store: Store, where: str = "", params: Sequence[Any] = ()) -> dict[str, Sequence[Any]]:
     """Columns of the incidents matching ``where``, ordered by id, as one sequence each."""
     sql = f"SELECT {', '.join(_COLUMNS)} FROM incidents {where} ORDER BY id"  # noqa: S608
-    if store.is_postgis:
-        sql = sql.replace("?", "%s")
     with store.read() as conn:
-        # the driver's own cursor: SQLAlchemy's Row objects cost more than the fetch itself
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.execute(sql, tuple(params))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = store.backend.fetch_rows(conn, sql, params)
     data = list(zip(*rows, strict=True)) if rows else [() for _ in _COLUMNS]
     return dict(zip(_COLUMNS, data, strict=True))
 
@@ -133,7 +128,7 @@ def _floats(values: Sequence[Any]) -> np.ndarray:
     return pd.Series(values, dtype="float64").to_numpy()
 
 
-def load_snapshot(store: Any) -> IncidentSnapshot:
+def load_snapshot(store: Store) -> IncidentSnapshot:
     """Read the whole snapshot in one query (version first, so it can only be older)."""
     version = store_version(store)
     by_name = _read(store)
@@ -155,7 +150,7 @@ def load_snapshot(store: Any) -> IncidentSnapshot:
     )
 
 
-def _changed_ids(store: Any, since_audit: int) -> list[int] | None:
+def _changed_ids(store: Store, since_audit: int) -> list[int] | None:
     """Incidents the audit log names after ``since_audit`` (None: too many to patch)."""
     with store.read() as conn:
         rows = conn.exec_driver_sql(
@@ -167,7 +162,7 @@ def _changed_ids(store: Any, since_audit: int) -> list[int] | None:
     return sorted({int(r[0]) for r in rows if r[0] is not None and str(r[0]).isdigit()})
 
 
-def up_to_date(snapshot: IncidentSnapshot | None, store: Any) -> IncidentSnapshot:
+def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
     """``snapshot`` at the store's current version, reading as little as possible.
 
     Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
@@ -181,7 +176,7 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Any) -> IncidentSnapsho
         return snapshot
     if (
         snapshot is None
-        or store.is_postgis
+        or not store.backend.ids_in_commit_order
         or version[0] < len(snapshot)
         or version[2] < snapshot.version[2]
     ):

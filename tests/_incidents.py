@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geo.store import batches
+from geo.store import wards as stored_wards
+
 #: Known incidents: two on Hàng Mã in Phường Hoàn Kiếm (00070), one in Láng (00199).
 KNOWN = [
     # id-order: type, status, lat, lon, ward, street, address, reported (UTC)
@@ -59,9 +62,9 @@ def make_store(path: Path, wards: pd.DataFrame, frames: list[pd.DataFrame] | Non
     from geo.store import open_store
 
     store = open_store(f"sqlite:///{path}")
-    store.ensure_wards(wards)
+    stored_wards.ensure(store, wards)
     for i, frame in enumerate(frames if frames is not None else [incident_frame()]):
-        store.commit_batch(
+        batches.commit_batch(store,
             {"file_name": f"batch{i}.csv", "sha256": f"{i:064d}", "source": "test"},
             frame,
             pd.DataFrame(columns=["incident_id", "to_status", "at", "note"]),

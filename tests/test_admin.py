@@ -19,7 +19,8 @@ from geo import services
 from geo.cli import main as cli
 from geo.errors import AccessDenied, BoundaryError, CRSError, InvalidArgument
 from geo.ingest import IngestOptions
-from geo.store import open_store
+from geo.store import open_store, queries
+from geo.store import wards as stored_wards
 
 APP = str(REPO / "app.py")
 PAGE = "app_pages/admin.py"
@@ -75,28 +76,28 @@ def _ward_rows(store, code: str) -> pd.DataFrame:
 
 
 def _audit_actions(store) -> list[str]:
-    return store.audit_log()["action"].tolist()
+    return queries.audit_log(store)["action"].tolist()
 
 
 # -- services --------------------------------------------------------------------------------
 
 
 def test_active_wards_seeds_the_store_once_from_the_file(store, wards):
-    assert store.wards().empty
+    assert stored_wards.current(store).empty
     first = services.active_wards(store)
-    assert len(store.wards()) == 126
+    assert len(stored_wards.current(store)) == 126
     assert list(first.columns) == list(wards.columns)
     assert first.crs == wards.crs
     assert first["code"].tolist() == sorted(wards["code"])
     pd.testing.assert_frame_equal(first.drop(columns="geometry"), wards.drop(columns="geometry"))
     assert first.geometry.geom_equals(wards.geometry).all()
-    version = services.ward_version(store)
+    version = stored_wards.version(store)
     seeded = _audit_actions(store).count("wards")
     assert seeded == 1
 
     again = services.active_wards(store)
     pd.testing.assert_frame_equal(again, first)
-    assert services.ward_version(store) == version
+    assert stored_wards.version(store) == version
     assert _audit_actions(store).count("wards") == 1
     assert len(_ward_rows(store, HOAN_KIEM)) == 1
 
@@ -105,11 +106,11 @@ def test_replaced_layer_is_the_one_in_use_and_history_is_kept(
     store, boss, renamed_layer, tmp_path, monkeypatch
 ):
     services.active_wards(store)
-    before = services.ward_version(store)
+    before = stored_wards.version(store)
     seeded_at = pd.Timestamp(_ward_rows(store, HOAN_KIEM)["valid_from"].iloc[0])
     with pytest.raises(InvalidArgument):  # a version cannot start before the one it replaces
         services.replace_boundaries(store, boss, renamed_layer, valid_from=seeded_at - pd.Timedelta("1D"))
-    assert services.ward_version(store) == before
+    assert stored_wards.version(store) == before
     result = services.replace_boundaries(store, boss, renamed_layer)
     assert {k: result[k] for k in ("added", "changed", "retired")} == {
         "added": 0, "changed": 1, "retired": 0,
@@ -117,14 +118,14 @@ def test_replaced_layer_is_the_one_in_use_and_history_is_kept(
     assert result["report"]["count"] == 126
     assert result["report"]["codes_matched"] == 126
     assert result["report"]["unmatched"] == []
-    assert services.ward_version(store) != before
+    assert stored_wards.version(store) != before
 
     active = services.active_wards(store)
     assert active.set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
     history = _ward_rows(store, HOAN_KIEM)
     assert history["name"].tolist() == ["Phường Hoàn Kiếm", RENAMED]
     assert history["valid_to"].notna().tolist() == [True, False]
-    logged = store.audit_log()
+    logged = queries.audit_log(store)
     assert "boundaries_replace" in logged["action"].tolist()
 
     # a new ingest assigns with the store's layer: the boundary file is not even read
@@ -138,7 +139,7 @@ def test_replaced_layer_is_the_one_in_use_and_history_is_kept(
     ingested = services.ingest_file(store, boss, csv, IngestOptions(file_name="after.csv"))
     assert ingested.batch_id is not None
     assert ingested.preview.wards.set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
-    stored = store.incidents(limit=None)
+    stored = queries.incidents(store, limit=None)
     assert stored["ward_code"].tolist() == [HOAN_KIEM]
     assert len(_ward_rows(store, HOAN_KIEM)) == 2  # the commit did not reload the file
 
@@ -148,20 +149,20 @@ def test_only_an_admin_can_import_a_layer(store, boss, renamed_layer, role):
     services.active_wards(store)
     wards_ = ("00070",) if role == "officer" else ()
     other = services.add_user(store, boss, f"someone_{role}", "another-long-password", [role], wards_)
-    version = services.ward_version(store)
+    version = stored_wards.version(store)
     with pytest.raises(AccessDenied) as info:
         services.replace_boundaries(store, other, renamed_layer)
     assert " / " in str(info.value)
-    denied = store.audit_log()
+    denied = queries.audit_log(store)
     denied = denied[(denied["action"] == "denied") & (denied["actor"] == other.username)]
     assert denied["object_type"].tolist() == ["wards"]
-    assert services.ward_version(store) == version
+    assert stored_wards.version(store) == version
     assert services.active_wards(store).set_index("code").loc[HOAN_KIEM, "name"] != RENAMED
 
 
 def test_a_layer_with_an_unmatched_ward_is_refused(store, boss, unmatched_layer):
     services.active_wards(store)
-    version = services.ward_version(store)
+    version = stored_wards.version(store)
     checked = services.preview_boundaries(unmatched_layer)
     assert checked.report["unmatched"] == ["Phường Không Có Thật"]
     assert checked.report["codes_matched"] == 125
@@ -171,7 +172,7 @@ def test_a_layer_with_an_unmatched_ward_is_refused(store, boss, unmatched_layer)
     message = str(info.value)
     assert "Phường Không Có Thật" in message and " / " in message
     assert "unmatched.geojson" in message
-    assert services.ward_version(store) == version
+    assert stored_wards.version(store) == version
 
 
 def test_a_layer_in_the_wrong_crs_is_refused(store, boss, wards, tmp_path):
@@ -191,7 +192,7 @@ def test_a_layer_in_the_wrong_crs_is_refused(store, boss, wards, tmp_path):
     shp.with_suffix(".prj").unlink()
     with pytest.raises(CRSError):
         services.replace_boundaries(store, boss, shp)
-    assert store.wards().empty
+    assert stored_wards.current(store).empty
 
 
 # -- CLI -------------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def test_cli_boundaries_import(store, boss, renamed_layer, unmatched_layer, caps
     since = since.tz_localize("UTC") if since.tzinfo is None else since
     assert since == pd.Timestamp(tomorrow, tz="Asia/Ho_Chi_Minh")
 
-    version = services.ward_version(store)
+    version = stored_wards.version(store)
     code = cli(["boundaries", "import", str(unmatched_layer), "--user", "boss", "--database", url])
     out = capsys.readouterr()
     assert code == 2
@@ -223,7 +224,7 @@ def test_cli_boundaries_import(store, boss, renamed_layer, unmatched_layer, caps
     code = cli(["boundaries", "import", str(renamed_layer), "--user", "leader", "--database", url])
     assert code == 2
     assert "leader" in capsys.readouterr().err
-    assert services.ward_version(store) == version
+    assert stored_wards.version(store) == version
 
 
 # -- the page (AppTest) ----------------------------------------------------------------------
@@ -304,7 +305,7 @@ def test_admin_page_refuses_a_viewer(app_store_url):
     assert not at.file_uploader
     store = open_store(app_store_url)
     try:
-        log = store.audit_log()
+        log = queries.audit_log(store)
     finally:
         store.close()
     refused = log[(log["action"] == "denied") & (log["object_type"] == "admin_page")]

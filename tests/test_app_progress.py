@@ -8,6 +8,8 @@ from _signin import open_page
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
+from geo.store import queries
+
 APP = str(REPO / "app.py")
 PAGE = "app_pages/progress.py"
 TIMEOUT = 180
@@ -60,7 +62,7 @@ def test_before_after_dates_change_the_counts(sample_store_url, monkeypatch):
     from geo.store import open_store
 
     store = open_store(sample_store_url)
-    direct = store.ward_stats(dt.date(2025, 8, 2), dt.date(2025, 9, 1))
+    direct = queries.ward_stats(store, dt.date(2025, 8, 2), dt.date(2025, 9, 1))
     assert int(first["Mới giữa hai ngày"]) == int(direct["new"].sum())
     assert int(first["Xử lý giữa hai ngày"]) == int(direct["cleared_in_period"].sum())
     store.close()

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from app_pages._safe import md_unescape
 from geo import services
 from geo.errors import AccessDenied
-from geo.store import open_store
+from geo.store import open_store, queries
 
 APP = str(REPO / "app.py")
 TIMEOUT = 180
@@ -64,7 +64,7 @@ def _history(at: AppTest) -> list[str]:
 def _status(url: str, incident_id: int) -> str:
     store = open_store(url)
     try:
-        return str(store.incident(incident_id).incident["status"])
+        return str(queries.incident(store, incident_id).incident["status"])
     finally:
         store.close()
 
@@ -87,7 +87,7 @@ def test_officer_of_the_ward_moves_reported_to_verified(store_url):
     assert _status(store_url, 1) == "verified"
     store = open_store(store_url)
     try:
-        history = store.incident(1).history
+        history = queries.incident(store, 1).history
         assert history["actor"].iloc[-1] == name
         assert history["note"].iloc[-1] == "đã kiểm tra tại chỗ"
     finally:
@@ -116,8 +116,8 @@ def test_the_service_refuses_regardless_of_the_form(store_url):
             assert user is not None
             with pytest.raises(AccessDenied):
                 services.change_status(store, user, 1, "verified")
-        assert str(store.incident(1).incident["status"]) == "reported"
-        denied = store.audit_log()
+        assert str(queries.incident(store, 1).incident["status"]) == "reported"
+        denied = queries.audit_log(store)
         assert (denied["action"] == "denied").sum() >= 3
     finally:
         store.close()

@@ -16,7 +16,8 @@ from geo import auth, services
 from geo.auth import User
 from geo.cli import main
 from geo.errors import AccessDenied, StorageError
-from geo.store import open_store
+from geo.store import open_store, queries
+from geo.store import wards as stored_wards
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
@@ -141,7 +142,7 @@ def test_first_admin_only_in_an_empty_store(store):
     with pytest.raises(StorageError, match="first admin"):
         services.create_first_admin(store, "intruder", PASSWORD)
     assert services.load_user(store, "intruder") is None
-    entry = store.audit_log(1).iloc[0]
+    entry = queries.audit_log(store, 1).iloc[0]
     assert (entry["actor"], entry["action"], entry["object_id"]) == ("boss", "user_first_admin", "boss")
 
 
@@ -153,7 +154,7 @@ def test_sign_in_is_vague_about_what_was_wrong(store):
     with pytest.raises(AccessDenied) as unknown_user:
         services.authenticate(store, "nobody", PASSWORD)
     assert str(wrong_password.value) == str(unknown_user.value)
-    actions = store.audit_log()["action"].tolist()
+    actions = queries.audit_log(store)["action"].tolist()
     assert actions.count("login") == 1 and actions.count("login_failed") == 2
 
 
@@ -206,7 +207,7 @@ def test_grant_and_revoke_change_roles_and_wards(store):
     assert lan.wards == {"00199"}
     lan = services.revoke(store, boss, "lan", roles=["field"])
     assert lan.roles == {"officer"}
-    entry = store.audit_log(1).iloc[0]
+    entry = queries.audit_log(store, 1).iloc[0]
     assert entry["action"] == "user_grant" and entry["details"]["before"]["roles"] == ["field", "officer"]
 
 
@@ -392,7 +393,7 @@ def test_app_public_view_shows_aggregates_only_when_on(signin_app, monkeypatch, 
     at, url = signin_app
     store = open_store(url)
     services.create_first_admin(store, "boss", PASSWORD)
-    store.ensure_wards(wards)
+    stored_wards.ensure(store, wards)
     store.close()
     at.run()
     assert not at.dataframe

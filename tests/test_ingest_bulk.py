@@ -17,7 +17,7 @@ import pytest
 from geo.ingest import IngestOptions, commit, ingest, preview
 from geo.ingest._dates import parse_dates
 from geo.ingest._identity import fingerprints
-from geo.store import _sqlite, open_store
+from geo.store import _sqlite_bulk, batches, open_store
 from tests._store_data import NO_UPDATES, batch, synthetic
 from tests.test_ingest_formats import HEADER, ROWS, csv_text
 
@@ -64,13 +64,13 @@ def test_staged_batch_stores_what_row_binding_stores(tmp_path, monkeypatch):
     frame = _varied(N)
     first = synthetic(10, seed=9, source="earlier")  # a table that is not empty
     stored = {}
-    for name, stage_from in (("staged", _sqlite.STAGE_MIN_ROWS), ("bound", 10**12)):
-        monkeypatch.setattr(_sqlite, "STAGE_MIN_ROWS", stage_from)
+    for name, stage_from in (("staged", _sqlite_bulk.STAGE_MIN_ROWS), ("bound", 10**12)):
+        monkeypatch.setattr(_sqlite_bulk, "STAGE_MIN_ROWS", stage_from)
         path = tmp_path / f"{name}.sqlite"
         store = open_store(f"sqlite:///{path}")
         try:
-            store.commit_batch(batch("earlier.csv"), first, NO_UPDATES, actor="t")
-            store.commit_batch(batch("big.csv"), frame, NO_UPDATES, actor="t")
+            batches.commit_batch(store, batch("earlier.csv"), first, NO_UPDATES, actor="t")
+            batches.commit_batch(store, batch("big.csv"), frame, NO_UPDATES, actor="t")
         finally:
             store.close()
         stored[name] = _stored(path)
@@ -89,15 +89,15 @@ def test_a_failed_large_batch_leaves_rows_and_indexes_as_they_were(tmp_path):
     path = tmp_path / "fail.sqlite"
     store = open_store(f"sqlite:///{path}")
     try:
-        store.commit_batch(batch("first.csv"), synthetic(100, source="first"), NO_UPDATES, actor="t")
+        batches.commit_batch(store, batch("first.csv"), synthetic(100, source="first"), NO_UPDATES, actor="t")
         before = _stored(path)
         bad = _varied(N)
         bad.loc[N - 1, "status"] = "done"  # not a workflow state
         with pytest.raises(Exception, match="done"):
-            store.commit_batch(batch("bad.csv"), bad, NO_UPDATES, actor="t")
+            batches.commit_batch(store, batch("bad.csv"), bad, NO_UPDATES, actor="t")
         updates = pd.DataFrame({"incident_id": [10**9], "to_status": ["verified"]})
         with pytest.raises(Exception, match=str(10**9)):  # fails after the rows went in
-            store.commit_batch(batch("bad.csv"), _varied(N), updates, actor="t")
+            batches.commit_batch(store, batch("bad.csv"), _varied(N), updates, actor="t")
     finally:
         store.close()
     assert _stored(path) == before
@@ -160,9 +160,9 @@ def test_postgis_csv_copy_stores_what_row_copy_stores(postgis_url, monkeypatch):
     frame = _varied(n)
     store = open_store(postgis_url)
     try:
-        store.commit_batch(batch("csv.csv"), frame, NO_UPDATES, actor="t")
+        batches.commit_batch(store, batch("csv.csv"), frame, NO_UPDATES, actor="t")
         monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 10**12)
-        store.commit_batch(batch("rows.csv"), frame, NO_UPDATES, actor="t")
+        batches.commit_batch(store, batch("rows.csv"), frame, NO_UPDATES, actor="t")
         keep = [c for c in store.tables["incidents"].c.keys()
                 if c not in ("id", "batch_id", "created_at", "updated_at")]  # fmt: skip
         with store.read() as conn:
@@ -183,16 +183,16 @@ def test_a_large_batch_sweeps_scratch_files_of_dead_processes(tmp_path, monkeypa
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the scratch directory
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    dead = tmp_path / f"{_sqlite.STAGE_PREFIX}{done.stdout.strip()}-x.sqlite"
-    alive = tmp_path / f"{_sqlite.STAGE_PREFIX}1-y.sqlite"  # pid 1 runs as long as the machine
+    dead = tmp_path / f"{_sqlite_bulk.STAGE_PREFIX}{done.stdout.strip()}-x.sqlite"
+    alive = tmp_path / f"{_sqlite_bulk.STAGE_PREFIX}1-y.sqlite"  # pid 1 runs as long as the machine
     dead.write_bytes(b"left by a kill -9")
     alive.write_bytes(b"someone else's batch")
     store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     try:
-        store.commit_batch(batch("big.csv"), synthetic(N), NO_UPDATES, actor="t")
+        batches.commit_batch(store, batch("big.csv"), synthetic(N), NO_UPDATES, actor="t")
         assert store.row_counts()["incidents"] == N
     finally:
         store.close()
     assert not dead.exists()
     assert alive.exists()
-    assert sorted(p.name for p in tmp_path.glob(f"{_sqlite.STAGE_PREFIX}*")) == [alive.name]
+    assert sorted(p.name for p in tmp_path.glob(f"{_sqlite_bulk.STAGE_PREFIX}*")) == [alive.name]

@@ -10,7 +10,7 @@ import pytest
 from pyproj import Transformer
 
 from geo.ingest import IngestOptions, ingest, preview
-from geo.store import open_store
+from geo.store import open_store, queries
 
 TONES = "\u0300\u0301\u0303\u0309\u0323"
 
@@ -65,7 +65,7 @@ def csv_text(rows=ROWS, header=HEADER, sep=",", fmt=lambda v: v) -> str:
 
 def check_stored(store, n=3, *, types=TYPES, reported=REPORTED_UTC, statuses=STATUSES):
     """The store holds exactly the expected incidents, in NFC, in Hoàn Kiếm, in UTC."""
-    stored = store.incidents().sort_values("source_row").reset_index(drop=True)
+    stored = queries.incidents(store).sort_values("source_row").reset_index(drop=True)
     assert len(stored) == n
     assert stored["ward_code"].tolist() == ["00070"] * n
     assert stored["type"].tolist() == types[:n]
@@ -117,7 +117,7 @@ def test_windows_1252(db, tmp_path):
     path.write_bytes(csv_text(rows, header).encode("cp1252"))
     summary = run(db, path)
     assert summary["encoding"] == "cp1252"
-    stored = db.incidents()
+    stored = queries.incidents(db)
     assert stored["address"].tolist() == ["Café Liégeois"]
     assert stored["note"].tolist() == ["crème brûlée stall"]
     assert stored["type"].tolist() == ["sidewalk"]
@@ -317,7 +317,7 @@ def test_geojson_legacy_crs_member(db, tmp_path):
     path = tmp_path / "vn2000.geojson"
     path.write_text(json.dumps(doc), encoding="utf-8")
     run(db, path)
-    stored = db.incidents()
+    stored = queries.incidents(db)
     assert stored["lat"].iloc[0] == pytest.approx(r[1], abs=1e-6)
     assert stored["ward_code"].iloc[0] == "00070"
 

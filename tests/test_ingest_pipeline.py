@@ -13,7 +13,8 @@ import pytest
 
 from geo.errors import IngestError, LimitExceeded
 from geo.ingest import IngestLimits, IngestOptions, commit, ingest, preview
-from geo.store import open_store
+from geo.store import open_store, queries
+from geo.store import wards as stored_wards
 from tests.test_ingest_formats import HEADER, ROWS, csv_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -139,10 +140,10 @@ def test_later_status_moves_the_incident(db, tmp_path, wards):
     s = p.summary()
     assert (s["accepted"], s["duplicate"], s["status_updates"]) == (0, 3, 1)
     commit(p, db, actor="b")
-    stored = db.incidents().sort_values("source_row")
+    stored = queries.incidents(db).sort_values("source_row")
     assert stored["status"].tolist() == ["cleared", "in_progress", "cleared"]
     first_id = int(stored["id"].iloc[0])
-    history = db.incident(first_id).history
+    history = queries.incident(db, first_id).history
     assert history["to_status"].tolist()[-1] == "cleared"
     assert len(history) == 2
 
@@ -153,7 +154,7 @@ def test_status_change_inside_one_file(db, tmp_path, wards):
     path = write(tmp_path, "twice.csv", rows)
     s = ingest(path, db, IngestOptions(wards=wards), actor="a").summary()
     assert (s["accepted"], s["duplicate"]) == (1, 1)
-    assert db.incidents()["status"].tolist() == ["cleared"]
+    assert queries.incidents(db)["status"].tolist() == ["cleared"]
 
 
 def test_rejects_file_keeps_original_columns(db, tmp_path, wards):
@@ -291,7 +292,7 @@ def test_one_upload_classifies_once_and_checks_the_size_once(
     user = ensure_account(store_url, "field")
     store = open_store(store_url)
     try:
-        store.ensure_wards(wards)
+        stored_wards.ensure(store, wards)
         actor = services.load_user(store, user)
         # The upload page: preview, then (on a later rerun) commit.
         data = csv_text(ROWS, HEADER).encode()

@@ -19,6 +19,8 @@ from geo import services
 from geo.auth import User
 from geo.errors import AccessDenied
 from geo.ingest import IngestOptions
+from geo.store import batches, queries
+from geo.store import wards as stored_wards
 
 LANG, HOAN_KIEM = "00199", "00070"
 
@@ -76,11 +78,11 @@ def _new_incident(store: Any, ward: str | None, status: str = "reported") -> int
         [("parking", status, lat, lon, ward, "", f"addr {n}", "2025-08-01T03:00Z")],
         source=f"rights{n}",
     )
-    store.commit_batch(
+    batches.commit_batch(store,
         {"file_name": f"r{n}.csv", "sha256": f"{n:064d}", "source": f"rights{n}"},
         frame, pd.DataFrame(columns=["incident_id", "to_status", "at", "note"]), actor="test",
     )
-    return int(store.incidents(limit=None)["id"].max())
+    return int(queries.incidents(store, limit=None)["id"].max())
 
 
 def _csv(n: int) -> bytes:
@@ -133,14 +135,14 @@ def test_role_action_matrix(world, wards, who, action):
     store, actors, tmp = world
     actor = actors[who]
     call = _do(action, store, actor, tmp, wards)
-    denied_before = (store.audit_log()["action"] == "denied").sum()
+    denied_before = (queries.audit_log(store)["action"] == "denied").sum()
     if action in EXPECTED[who]:
         call()
     else:
         with pytest.raises(AccessDenied) as info:
             call()
         assert " / " in str(info.value)  # Vietnamese / English
-        log = store.audit_log()
+        log = queries.audit_log(store)
         assert (log["action"] == "denied").sum() == denied_before + 1
         assert log.iloc[0]["actor"] == (actor.username if actor else "anonymous")
 
@@ -150,8 +152,8 @@ def test_field_cannot_change_a_status(world):
     incident = _new_incident(store, LANG)
     with pytest.raises(AccessDenied, match="field"):
         services.change_status(store, actors["field"], incident, "verified", "thử")
-    assert store.incident(incident).incident["status"] == "reported"
-    assert len(store.incident(incident).history) == 1
+    assert queries.incident(store, incident).incident["status"] == "reported"
+    assert len(queries.incident(store, incident).history) == 1
 
 
 def test_officer_of_lang_cannot_clear_hoan_kiem(world):
@@ -161,13 +163,13 @@ def test_officer_of_lang_cannot_clear_hoan_kiem(world):
         services.change_status(store, actors["officer_lang"], incident, "cleared", "đã dọn")
     message = str(info.value)
     assert LANG in message and HOAN_KIEM in message and "officer_lang" in message
-    assert store.incident(incident).incident["status"] == "reported"
-    entry = store.audit_log(1).iloc[0]
+    assert queries.incident(store, incident).incident["status"] == "reported"
+    entry = queries.audit_log(store, 1).iloc[0]
     assert (entry["actor"], entry["action"], entry["object_id"]) == ("officer_lang", "denied", str(incident))
     # ...while the Hoàn Kiếm officer can, and the change is audited with who and what
     services.change_status(store, actors["officer_hk"], incident, "cleared", "đã dọn")
-    assert store.incident(incident).incident["status"] == "cleared"
-    entry = store.audit_log(1).iloc[0]
+    assert queries.incident(store, incident).incident["status"] == "cleared"
+    entry = queries.audit_log(store, 1).iloc[0]
     assert (entry["actor"], entry["action"], entry["object_id"]) == ("officer_hk", "status", str(incident))
     assert entry["details"]["to"] == "cleared"
 
@@ -205,7 +207,7 @@ def test_upload_that_clears_a_stored_incident_needs_the_ward_right(world, wards)
         store, actors["officer_hk"], _status_file("HK-1", "chưa xử lý"),
         IngestOptions(file_name="hk.csv", wards=wards, source="hk_team"),
     )
-    stored = store.incidents(limit=None)
+    stored = queries.incidents(store, limit=None)
     incident = int(stored.loc[stored["source_id"] == "HK-1", "id"].iloc[0])
     for who in ("field", "officer_lang"):
         with pytest.raises(AccessDenied, match=str(incident)):
@@ -213,12 +215,12 @@ def test_upload_that_clears_a_stored_incident_needs_the_ward_right(world, wards)
                 store, actors[who], _status_file("HK-1", "đã xử lý"),
                 IngestOptions(file_name="hk2.csv", wards=wards, source="hk_team"),
             )
-        assert store.incident(incident).incident["status"] == "reported"
+        assert queries.incident(store, incident).incident["status"] == "reported"
     services.ingest_file(
         store, actors["officer_hk"], _status_file("HK-1", "đã xử lý"),
         IngestOptions(file_name="hk3.csv", wards=wards, source="hk_team"),
     )
-    assert store.incident(incident).incident["status"] == "cleared"
+    assert queries.incident(store, incident).incident["status"] == "cleared"
 
 
 def test_anonymous_public_view_only_when_switched_on(world, monkeypatch):
@@ -252,12 +254,12 @@ def test_disabling_takes_effect_on_the_next_request(world):
 def test_the_three_named_rules_on_both_backends(store, wards):
     """Field cannot change a status; Láng's officer cannot clear Hoàn Kiếm; a viewer cannot
     upload — on SQLite and on PostGIS (``store`` is parametrised in conftest)."""
-    store.ensure_wards(wards)
-    store.commit_batch(
+    stored_wards.ensure(store, wards)
+    batches.commit_batch(store,
         {"file_name": "k.csv", "sha256": "0" * 64, "source": "test"}, incident_frame(),
         pd.DataFrame(columns=["incident_id", "to_status", "at", "note"]), actor="test",
     )
-    stored = store.incidents(limit=None)
+    stored = queries.incidents(store, limit=None)
     hk = int(stored.loc[(stored["ward_code"] == HOAN_KIEM) & (stored["status"] == "reported"), "id"].iloc[0])
     boss = services.create_first_admin(store, "boss", "a-long-admin-password")
     field = services.add_user(store, boss, "field", "field-password-1", ["field"])
@@ -269,9 +271,9 @@ def test_the_three_named_rules_on_both_backends(store, wards):
         services.change_status(store, lang, hk, "cleared")
     with pytest.raises(AccessDenied):
         services.ingest_file(store, viewer, _csv(1), IngestOptions(file_name="v.csv", wards=wards))
-    assert store.incident(hk).incident["status"] == "reported"
+    assert queries.incident(store, hk).incident["status"] == "reported"
     assert store.row_counts()["batches"] == 1
-    denied = store.audit_log()
+    denied = queries.audit_log(store)
     assert list(denied.loc[denied["action"] == "denied", "actor"])[::-1] == ["field", "lang", "viewer"]
     services.change_status(store, boss, hk, "cleared", "admin can")
-    assert store.incident(hk).incident["status"] == "cleared"
+    assert queries.incident(store, hk).incident["status"] == "cleared"

@@ -11,7 +11,7 @@ from _incidents import make_store
 from conftest import REPO
 
 from geo import seed
-from geo.store import open_store
+from geo.store import open_store, queries
 
 SAMPLE = REPO / "data" / "incidents" / "sample_incidents.csv"
 
@@ -44,7 +44,7 @@ def test_fresh_store_gets_the_committed_sample_once(store, seed_on, wards):
     assert batch["source"] == "sample"
     assert batch["actor"] == "system"
     assert batch["file_name"] == "sample_incidents.csv"
-    log = store.audit_log()
+    log = queries.audit_log(store)
     assert ((log["action"] == "ingest") & (log["actor"] == "system")).sum() == 1
     # the second start finds it seeded and leaves it alone
     assert seed.ensure_seeded(store, wards=wards) is False

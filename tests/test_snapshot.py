@@ -13,7 +13,7 @@ from geo.filters import IncidentFilter, load_view, store_query
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, store_version, up_to_date
-from geo.store import OPEN_STATES
+from geo.store import OPEN_STATES, queries, workflow
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
 NOW = dt.datetime(2025, 11, 15, 5, 0, tzinfo=dt.UTC)
@@ -50,18 +50,18 @@ def test_snapshot_selects_what_the_store_selects(sample_store):
         kwargs = store_query(flt, streets)
         if flt.overdue:  # the store compares with its own clock; give the snapshot a clock
             kwargs_now = {**kwargs, "overdue_only": False}  # the SQL part without "now"
-            expected = sample_store.incidents(**kwargs_now)
+            expected = queries.incidents(sample_store, **kwargs_now)
             due = expected["due_at"]
             expected = expected[expected["status"].isin(OPEN_STATES) & due.notna() & (due < NOW)]
             got = snapshot.mask(**kwargs, now=NOW)
         else:
-            expected = sample_store.incidents(**kwargs)
+            expected = queries.incidents(sample_store, **kwargs)
             got = snapshot.mask(**kwargs)
         assert sorted(snapshot.ids[got]) == sorted(expected["id"].astype(int)), flt
         nonempty += bool(len(expected))
     assert nonempty >= len(FILTERS) - 3  # the filters above really select something
     bbox = (105.84, 21.02, 105.86, 21.04)
-    inside = sample_store.incidents(bbox=bbox)
+    inside = queries.incidents(sample_store, bbox=bbox)
     assert 0 < len(inside) < len(snapshot)
     assert sorted(snapshot.ids[snapshot.mask(bbox=bbox)]) == sorted(inside["id"].astype(int))
 
@@ -90,8 +90,8 @@ def test_every_write_changes_the_version(sample_store):
     before = store_version(sample_store)
     snapshot = load_snapshot(sample_store)
     assert snapshot.version == before
-    first = int(sample_store.incidents(statuses=["reported"], limit=1)["id"].iloc[0])
-    sample_store.change_status(first, "verified", actor="test", note="checked")
+    first = int(queries.incidents(sample_store, statuses=["reported"], limit=1)["id"].iloc[0])
+    workflow.change_status(sample_store, first, "verified", actor="test", note="checked")
     after = store_version(sample_store)
     assert after != before and after[:2] == before[:2]  # same incidents, one more audit entry
     fresh = load_snapshot(sample_store)
@@ -111,11 +111,11 @@ def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     first = load_snapshot(sample_store)
     before = _decoded(first)
     assert up_to_date(first, sample_store) is first  # nothing written: nothing read
-    reported = sample_store.incidents(statuses=["reported"], limit=2)["id"].astype(int).tolist()
-    sample_store.change_status(reported[0], "verified", actor="test")
-    sample_store.change_status(reported[1], "cleared", actor="test", note="done")
-    cleared = int(sample_store.incidents(statuses=["cleared"], limit=1)["id"].iloc[0])
-    sample_store.record_recurrence(cleared, actor="test")
+    reported = queries.incidents(sample_store, statuses=["reported"], limit=2)["id"].astype(int).tolist()
+    workflow.change_status(sample_store, reported[0], "verified", actor="test")
+    workflow.change_status(sample_store, reported[1], "cleared", actor="test", note="done")
+    cleared = int(queries.incidents(sample_store, statuses=["cleared"], limit=1)["id"].iloc[0])
+    workflow.record_recurrence(sample_store, cleared, actor="test")
     extra = write_sample(sample_incidents(40, seed=99), tmp_path / "extra.csv")
     assert ingest(extra, sample_store, actor="test").summary()["accepted"] == 40
 
@@ -123,7 +123,7 @@ def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     assert patched.version == store_version(sample_store) != first.version
     assert len(patched) == len(first) + 41
     # SQLite patches: the 41 new incidents and the 3 changed ones; PostgreSQL reloads
-    assert patched.rows_read == (len(patched) if sample_store.is_postgis else 41 + 3)
+    assert patched.rows_read == (len(patched) if sample_store.backend.name == "postgis" else 41 + 3)
     pd.testing.assert_frame_equal(_decoded(patched), _decoded(load_snapshot(sample_store)))
     pd.testing.assert_frame_equal(_decoded(first), before)  # the old snapshot is untouched
     position = int(np.flatnonzero(patched.ids == reported[1])[0])

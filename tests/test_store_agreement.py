@@ -9,7 +9,8 @@ import shapely
 from _store_data import NO_UPDATES, batch, synthetic
 
 from geo.assign import assign_lonlat
-from geo.store import open_store
+from geo.store import batches, open_store
+from geo.store import wards as stored_wards
 
 N = 100_000
 
@@ -34,9 +35,9 @@ def test_sqlite_geopandas_and_postgis_assign_the_same_wards(points, wards, postg
     pg_store = open_store(postgis_url)
     results = []
     for store in (sqlite_store, pg_store):
-        store.ensure_wards(wards)
-        store.commit_batch(batch("agree.csv"), points, NO_UPDATES, actor="test")
-        results.append(store.assign_in_store().set_index("id"))
+        stored_wards.ensure(store, wards)
+        batches.commit_batch(store, batch("agree.csv"), points, NO_UPDATES, actor="test")
+        results.append(stored_wards.assign_in_store(store).set_index("id"))
         store.close()
     lite, pg = results
     assert len(lite) == len(pg) == N

@@ -10,7 +10,8 @@ from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo import services
 from geo.cli import main
-from geo.store import open_store
+from geo.store import batches, open_store, queries
+from geo.store import wards as stored_wards
 
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -20,8 +21,8 @@ def cli_store(store_url, monkeypatch):
     monkeypatch.setenv("GEO_DATABASE_URL", store_url)
     monkeypatch.delenv("GEO_USER", raising=False)
     store = open_store()
-    store.ensure_wards(two_wards())
-    store.commit_batch(
+    stored_wards.ensure(store, two_wards())
+    batches.commit_batch(store,
         batch(),
         incidents([
             {"ward_code": WEST, "note": "=1+1"},
@@ -50,17 +51,17 @@ def test_stats_by_ward_street_and_week(cli_store, capsys):
 
 
 def test_status_moves_an_incident_and_refuses_bad_moves(cli_store, capsys):
-    first = int(cli_store.incidents()["id"].iloc[0])
+    first = int(queries.incidents(cli_store)["id"].iloc[0])
     assert main(["status", str(first), "--to", "cleared", "--note", "đã dọn", "--user", "admin"]) == 0
     assert "reported → cleared" in capsys.readouterr().out
-    history = cli_store.incident(first).history
+    history = queries.incident(cli_store, first).history
     assert history.iloc[-1][["to_status", "actor", "note"]].tolist() == ["cleared", "admin", "đã dọn"]
     assert main(["status", str(first), "--to", "verified", "--user", "admin"]) == 2
     err = capsys.readouterr().err
     assert "không thể chuyển" in err and "cannot move" in err
     assert main(["status", str(first), "--to", "recurred", "--user", "nobody"]) == 2
     assert "nobody" in capsys.readouterr().err
-    assert cli_store.incident(first).incident["status"] == "cleared"
+    assert queries.incident(cli_store, first).incident["status"] == "cleared"
 
 
 def test_export_and_backup(cli_store, tmp_path, capsys):
@@ -72,7 +73,7 @@ def test_export_and_backup(cli_store, tmp_path, capsys):
     copy = tmp_path / "copy.backup"
     assert main(["backup", str(copy), "--user", "admin"]) == 0
     assert copy.exists() and copy.stat().st_size > 0
-    if not cli_store.is_postgis:
+    if cli_store.backend.name != "postgis":
         raw = sqlite3.connect(copy)
         assert raw.execute("SELECT count(*) FROM incidents").fetchone() == (2,)
         raw.close()
@@ -81,7 +82,7 @@ def test_export_and_backup(cli_store, tmp_path, capsys):
 def test_db_info(cli_store, capsys):
     assert main(["db", "info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["backend"] == cli_store.backend and info["schema_version"] == 1
+    assert info["backend"] == cli_store.backend.name and info["schema_version"] == 1
     assert info["rows"]["incidents"] == 2 and info["rows"]["users"] == 1
 
 

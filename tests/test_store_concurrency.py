@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from geo.store import open_store
+from geo.store import batches, open_store, queries
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,16 +22,16 @@ WRITER = r"""
 import json, sys
 from pathlib import Path
 from _store_data import NO_UPDATES, batch, synthetic
-from geo.store import open_store
+from geo.store import batches, open_store
 
-url, name, batches, rows, stop = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+url, name, n_batches, rows, stop = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 store = open_store(url)
 accepted = 0
-for b in range(batches):
+for b in range(n_batches):
     if stop != "-" and Path(stop).exists():
         break
     frame = synthetic(rows, seed=b, source=f"{name}-{b}.csv")
-    store.commit_batch(batch(f"{name}-{b}.csv", rows=rows), frame, NO_UPDATES, actor=name)
+    batches.commit_batch(store, batch(f"{name}-{b}.csv", rows=rows), frame, NO_UPDATES, actor=name)
     accepted += rows
     print("committed", b, flush=True)
 print(json.dumps({"accepted": accepted}), flush=True)
@@ -81,7 +81,7 @@ def test_four_processes_ingest_into_one_sqlite_file(tmp_path):
     assert accepted == 4 * 8 * 1500
     assert _consistent(tmp_path / "shared.sqlite") == accepted
     store = open_store(url)
-    assert len(store.incidents(limit=None)) == accepted
+    assert len(queries.incidents(store, limit=None)) == accepted
     assert store.row_counts()["batches"] == 32
     store.close()
 
@@ -104,7 +104,7 @@ def test_backup_taken_during_ingest_is_consistent(tmp_path):
         count = _consistent(path)
         assert count > 0 and count % 2000 == 0
         copy = open_store(f"sqlite:///{path}")
-        assert copy.schema_version() == 1 and len(copy.incidents()) == count
+        assert copy.schema_version() == 1 and len(queries.incidents(copy)) == count
         with copy.read() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() in ("wal", "delete")
         copy.close()
@@ -135,7 +135,7 @@ def test_postgis_backup_with_pg_dump(postgis_url, tmp_path):
     from _store_data import NO_UPDATES, batch, synthetic
 
     store = open_store(postgis_url)
-    store.commit_batch(batch(), synthetic(50), NO_UPDATES, actor="t")
+    batches.commit_batch(store, batch(), synthetic(50), NO_UPDATES, actor="t")
     out = store.backup(tmp_path / "dump.pgc")
     listing = subprocess.run(
         ["pg_restore", "--list", str(out)], capture_output=True, text=True, check=True

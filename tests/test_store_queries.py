@@ -19,12 +19,13 @@ import pytest
 from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo.errors import NotFound, StorageError
-from geo.store import local_bound
+from geo.store import batches, local_bound, queries, workflow
+from geo.store import wards as stored_wards
 
 
 @pytest.fixture
 def filled(store):
-    store.ensure_wards(two_wards())
+    stored_wards.ensure(store, two_wards())
     rows = {
         "A": {"ward_code": WEST, "reported_at": ts("2025-02-20 09:00"), "status": "cleared",
               "cleared_at": ts("2025-03-05 09:00")},
@@ -38,16 +39,16 @@ def filled(store):
               "cleared_at": ts("2025-04-05 09:00")},
         "G": {"ward_code": EAST, "reported_at": ts("2025-03-03 06:30"), "type": "parking"},
     }
-    store.commit_batch(batch(), incidents(list(rows.values())), NO_UPDATES, actor="field1")
-    stored = store.incidents()
+    batches.commit_batch(store, batch(), incidents(list(rows.values())), NO_UPDATES, actor="field1")
+    stored = queries.incidents(store)
     ids = dict(zip(rows, stored["id"].tolist(), strict=True))
-    ids["H"] = store.record_recurrence(ids["A"], actor="officer1", at=ts("2025-03-20 09:00"))
+    ids["H"] = workflow.record_recurrence(store, ids["A"], actor="officer1", at=ts("2025-03-20 09:00"))
     return store, ids
 
 
 def test_ward_stats_for_a_period(filled):
     store, _ = filled
-    stats = store.ward_stats("2025-03-01", "2025-03-31").set_index("ward_code")
+    stats = queries.ward_stats(store, "2025-03-01", "2025-03-31").set_index("ward_code")
     assert list(stats.index) == [WEST, EAST]
     assert stats.loc[WEST, "ward_name"] == "Phường Tây"
     expected = {
@@ -62,14 +63,14 @@ def test_ward_stats_for_a_period(filled):
 
 def test_ward_stats_without_a_period_is_as_of_now(filled):
     store, _ = filled
-    stats = store.ward_stats().set_index("ward_code")
+    stats = queries.ward_stats(store).set_index("ward_code")
     assert stats.loc[WEST, ["open", "cleared", "new"]].tolist() == [3, 2, 5]
     assert stats.loc[EAST, ["open", "cleared", "cleared_in_period"]].tolist() == [2, 1, 1]
 
 
 def test_week_counts_use_hanoi_iso_weeks(filled):
     store, _ = filled
-    weeks = store.week_counts("2025-03-01", "2025-03-31")
+    weeks = queries.week_counts(store, "2025-03-01", "2025-03-31")
     assert set(weeks["iso_week"]) == {"2025-W09", "2025-W10", "2025-W11", "2025-W12", "2025-W13", "2025-W14"}
     table = weeks.set_index(["ward_code", "iso_week"])[["new", "cleared", "open_end"]]
     assert table.loc[(EAST, "2025-W10")].tolist() == [1, 0, 2]  # G: Monday morning local time
@@ -86,28 +87,28 @@ def test_week_counts_use_hanoi_iso_weeks(filled):
 
 def test_street_stats(filled):
     store, _ = filled
-    streets = store.street_stats("2025-03-01", "2025-03-31").set_index("street")
+    streets = queries.street_stats(store, "2025-03-01", "2025-03-31").set_index("street")
     assert list(streets.index) == ["Hàng Bông", "Lý Thái Tổ"]  # busiest first
     assert streets.loc["Lý Thái Tổ", ["wards", "open", "new", "overdue", "cleared"]].tolist() == [EAST, 1, 1, 1, 0]
     assert streets.loc["Hàng Bông", "wards"] == f"{WEST},{EAST}"
     assert streets.loc["Hàng Bông", ["open", "new", "cleared_in_period"]].tolist() == [4, 4, 2]
-    only_east = store.street_stats(wards=[EAST]).set_index("street")
+    only_east = queries.street_stats(store, wards=[EAST]).set_index("street")
     assert only_east.loc["Hàng Bông", "wards"] == EAST
 
 
 def test_progress_series(filled):
     store, _ = filled
-    daily = store.progress(date_from="2025-03-01", date_to="2025-03-31").set_index("period")
+    daily = queries.progress(store, date_from="2025-03-01", date_to="2025-03-31").set_index("period")
     assert daily.index.min() == pd.Timestamp("2025-03-01") and daily.index.max() == pd.Timestamp("2025-03-31")
     assert daily.loc[pd.Timestamp("2025-03-31"), ["open", "cleared_total"]].tolist() == [5, 2]
     assert daily.loc[pd.Timestamp("2025-03-03"), "new"] == 2  # B and G, both on 3 March local
     assert daily.loc[pd.Timestamp("2025-03-12"), "cleared"] == 1
-    west = store.progress("ward", WEST, "W", "2025-03-01", "2025-03-31").set_index("period")
+    west = queries.progress(store, "ward", WEST, "W", "2025-03-01", "2025-03-31").set_index("period")
     assert west.loc[pd.Timestamp("2025-03-17"), ["new", "open"]].tolist() == [1, 2]
-    street = store.progress("street", "Lý Thái Tổ").set_index("period")
+    street = queries.progress(store, "street", "Lý Thái Tổ").set_index("period")
     assert street["new"].sum() == 1 and street["open"].iloc[-1] == 1
     with pytest.raises(StorageError):
-        store.progress("district")
+        queries.progress(store, "district")
 
 
 def test_incident_filters(filled):
@@ -115,7 +116,7 @@ def test_incident_filters(filled):
     name = {v: k for k, v in ids.items()}
 
     def got(**filters):
-        return sorted(name[i] for i in store.incidents(**filters)["id"])
+        return sorted(name[i] for i in queries.incidents(store, **filters)["id"])
 
     assert got(wards=[EAST]) == ["E", "F", "G"]
     assert got(wards=EAST, types="parking") == ["G"]
@@ -125,8 +126,8 @@ def test_incident_filters(filled):
     assert got(street="Lý Thái Tổ") == ["E"]
     assert got(bbox=(105.80, 21.00, 105.809, 21.01)) == ["A", "B", "C", "D", "H"]
     assert got(overdue_only=True) == ["B", "D", "E", "G", "H"]
-    assert len(store.incidents(limit=2)) == 2
-    frame = store.incidents(wards=[EAST])
+    assert len(queries.incidents(store, limit=2)) == 2
+    frame = queries.incidents(store, wards=[EAST])
     assert frame.crs.to_epsg() == 4326
     assert str(frame["reported_at"].dt.tz) == "UTC"
     assert frame["overdue"].tolist() == [True, False, True]
@@ -134,12 +135,12 @@ def test_incident_filters(filled):
 
 def test_incident_detail_has_history(filled):
     store, ids = filled
-    detail = store.incident(ids["A"])
+    detail = queries.incident(store, ids["A"])
     assert detail.incident["status"] == "recurred"
     assert detail.history["to_status"].tolist() == ["cleared", "recurred"]
     assert detail.history["actor"].tolist() == ["field1", "officer1"]
     with pytest.raises(NotFound):
-        store.incident(10**9)
+        queries.incident(store, 10**9)
 
 
 def test_period_bounds_are_hanoi_days():
@@ -152,8 +153,8 @@ def test_period_bounds_are_hanoi_days():
 
 
 def test_empty_store_reads(store):
-    assert store.incidents().empty
-    assert store.week_counts().empty
-    assert store.street_stats().empty
-    assert store.progress().empty
-    assert store.ward_stats().empty
+    assert queries.incidents(store).empty
+    assert queries.week_counts(store).empty
+    assert queries.street_stats(store).empty
+    assert queries.progress(store).empty
+    assert queries.ward_stats(store).empty

@@ -10,7 +10,8 @@ from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 from sqlalchemy import func, select, text
 
 from geo.errors import NotFound, StorageError, WorkflowError
-from geo.store import TRANSITIONS, open_store
+from geo.store import TRANSITIONS, batches, open_store, queries, workflow
+from geo.store import wards as stored_wards
 from geo.store.workflow import DEFAULT_SLA_DAYS, sla_days
 from geo.vocab import STATE_CODES
 
@@ -25,7 +26,7 @@ def count(store, table: str, **where) -> int:
 
 
 def one_incident(store, status: str = "reported", **fields) -> int:
-    store.commit_batch(batch(), incidents([{"status": status, **fields}]), NO_UPDATES, actor="tester")
+    batches.commit_batch(store, batch(), incidents([{"status": status, **fields}]), NO_UPDATES, actor="tester")
     with store.read() as conn:
         return int(conn.execute(text("SELECT max(id) FROM incidents")).scalar())
 
@@ -78,49 +79,49 @@ def test_transitions_follow_the_table(store, from_state, to_state):
     incident_id = one_incident(store, status=from_state, cleared_at=ts("2025-03-04 10:00") if from_state in ("cleared", "recurred") else pd.NaT)
     events_before = count(store, "status_events", incident_id=incident_id)
     if to_state in TRANSITIONS[from_state]:
-        moved = store.change_status(incident_id, to_state, actor="officer1", note="kiểm tra")
+        moved = workflow.change_status(store, incident_id, to_state, actor="officer1", note="kiểm tra")
         assert moved == {"id": incident_id, "from": from_state, "to": to_state}
-        detail = store.incident(incident_id)
+        detail = queries.incident(store, incident_id)
         assert detail.incident["status"] == to_state
         last = detail.history.iloc[-1]
         assert (last["from_status"], last["to_status"], last["actor"], last["note"]) == (
             from_state, to_state, "officer1", "kiểm tra",
         )
-        audit = store.audit_log()
+        audit = queries.audit_log(store)
         entry = audit[(audit["action"] == "status") & (audit["object_id"] == str(incident_id))].iloc[0]
         assert entry["actor"] == "officer1" and entry["details"]["to"] == to_state
     else:
         with pytest.raises(WorkflowError) as err:
-            store.change_status(incident_id, to_state, actor="officer1", note="sai")
+            workflow.change_status(store, incident_id, to_state, actor="officer1", note="sai")
         # bilingual: the Vietnamese part, then the English one, naming the incident
         assert "không thể chuyển" in str(err.value) and "cannot move" in str(err.value)
         assert str(incident_id) in str(err.value)
-        assert store.incident(incident_id).incident["status"] == from_state
+        assert queries.incident(store, incident_id).incident["status"] == from_state
         assert count(store, "status_events", incident_id=incident_id) == events_before
 
 
 def test_clearing_sets_cleared_at_and_unknown_states_are_refused(store):
     incident_id = one_incident(store)
-    store.change_status(incident_id, "cleared", actor="o", at=ts("2025-03-05 08:00"))
-    assert store.incident(incident_id).incident["cleared_at"] == ts("2025-03-05 08:00").to_pydatetime()
+    workflow.change_status(store, incident_id, "cleared", actor="o", at=ts("2025-03-05 08:00"))
+    assert queries.incident(store, incident_id).incident["cleared_at"] == ts("2025-03-05 08:00").to_pydatetime()
     with pytest.raises(WorkflowError):
-        store.change_status(incident_id, "closed", actor="o")
+        workflow.change_status(store, incident_id, "closed", actor="o")
     with pytest.raises(NotFound):
-        store.change_status(999_999, "verified", actor="o")
+        workflow.change_status(store, 999_999, "verified", actor="o")
 
 
 def test_recurrence_is_a_new_incident_linked_to_the_cleared_one(store):
     old = one_incident(store, status="cleared", cleared_at=ts("2025-03-04 10:00"), type="awning")
-    new = store.record_recurrence(old, actor="officer1", note="lại dựng mái che", at=ts("2025-04-01 09:00"))
-    old_row = store.incident(old).incident
-    new_row = store.incident(new).incident
+    new = workflow.record_recurrence(store, old, actor="officer1", note="lại dựng mái che", at=ts("2025-04-01 09:00"))
+    old_row = queries.incident(store, old).incident
+    new_row = queries.incident(store, new).incident
     assert old_row["status"] == "recurred"
     assert old_row["cleared_at"] == ts("2025-03-04 10:00").to_pydatetime()  # kept for time-to-clear
     assert new_row["status"] == "reported" and new_row["recurrence_of"] == old
     assert new_row["type"] == "awning" and new_row["lat"] == old_row["lat"]
     assert new_row["due_at"] == (ts("2025-04-01 09:00") + pd.Timedelta(days=DEFAULT_SLA_DAYS["awning"])).to_pydatetime()
     with pytest.raises(WorkflowError):  # an open incident cannot recur
-        store.record_recurrence(new, actor="officer1")
+        workflow.record_recurrence(store, new, actor="officer1")
 
 
 def test_due_at_from_service_levels_and_environment(store, monkeypatch):
@@ -128,13 +129,13 @@ def test_due_at_from_service_levels_and_environment(store, monkeypatch):
     levels = sla_days()
     assert levels["parking"] == 0.5 and levels["signboard"] == 30 and levels["sidewalk"] == DEFAULT_SLA_DAYS["sidewalk"]
     reported = ts("2025-03-03 09:00")
-    store.commit_batch(
+    batches.commit_batch(store,
         batch(),
         incidents([{"type": "parking"}, {"type": "signboard"}, {"type": "sidewalk"}, {"type": "unheard-of"}]),
         NO_UPDATES,
         actor="tester",
     )
-    due = store.incidents().set_index("type")["due_at"]
+    due = queries.incidents(store).set_index("type")["due_at"]
     assert due["parking"] == reported + pd.Timedelta(hours=12)
     assert due["signboard"] == reported + pd.Timedelta(days=30)
     assert due["sidewalk"] == reported + pd.Timedelta(days=DEFAULT_SLA_DAYS["sidewalk"])
@@ -149,7 +150,7 @@ def test_history_is_append_only_even_for_raw_sql(store, table):
     one_incident(store)
     assert count(store, table) >= 1
     statements = [f"UPDATE {table} SET actor = 'mallory'", f"DELETE FROM {table}"]  # noqa: S608
-    if store.is_postgis:
+    if store.backend.name == "postgis":
         statements.append(f"TRUNCATE {table}")
         for sql in statements:
             with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
@@ -171,7 +172,7 @@ def test_store_api_offers_no_way_to_edit_history(store):
 
 
 def test_commit_batch_stores_everything_with_initial_events(store):
-    store.ensure_wards(two_wards())
+    stored_wards.ensure(store, two_wards())
     frame = incidents(
         [
             {"ward_code": WEST},
@@ -179,8 +180,8 @@ def test_commit_batch_stores_everything_with_initial_events(store):
             {"ward_code": None, "source_id": None, "street": None},
         ]
     )
-    batch_id = store.commit_batch(batch("a.csv", rows=3), frame, NO_UPDATES, actor="field1")
-    stored = store.incidents()
+    batch_id = batches.commit_batch(store, batch("a.csv", rows=3), frame, NO_UPDATES, actor="field1")
+    stored = queries.incidents(store)
     assert len(stored) == 3 and set(stored["batch_id"]) == {batch_id}
     assert stored["source_row"].tolist() == [1, 2, 3]
     assert stored["source_id"].isna().tolist() == [False, False, True]
@@ -193,13 +194,13 @@ def test_commit_batch_stores_everything_with_initial_events(store):
     ]
     assert b[0] == "a.csv" and b[1] == "tester" and b[2] == 3
     assert (b[3] if isinstance(b[3], dict) else __import__("json").loads(b[3])) == {"rows": 3}
-    audit = store.audit_log()
+    audit = queries.audit_log(store)
     assert (audit["action"] == "ingest").sum() == 1
 
 
 def test_commit_batch_applies_status_updates_through_the_workflow(store):
-    store.commit_batch(batch(), incidents([{}, {}, {}]), NO_UPDATES, actor="field1")
-    ids = store.incidents()["id"].tolist()
+    batches.commit_batch(store, batch(), incidents([{}, {}, {}]), NO_UPDATES, actor="field1")
+    ids = queries.incidents(store)["id"].tolist()
     updates = pd.DataFrame(
         {
             "incident_id": ids,
@@ -208,46 +209,46 @@ def test_commit_batch_applies_status_updates_through_the_workflow(store):
             "note": ["dọn xong", None, None],
         }
     )
-    batch_id = store.commit_batch(batch("b.csv"), pd.DataFrame(), updates, actor="officer1")
-    stored = store.incidents().set_index("id")
+    batch_id = batches.commit_batch(store, batch("b.csv"), pd.DataFrame(), updates, actor="officer1")
+    stored = queries.incidents(store).set_index("id")
     assert stored.loc[ids, "status"].tolist() == ["cleared", "verified", "reported"]
     assert stored.loc[ids[0], "cleared_at"] == ts("2025-03-06 10:00")
-    history = store.incident(ids[0]).history
+    history = queries.incident(store, ids[0]).history
     assert history["to_status"].tolist() == ["reported", "cleared"]
     assert history.iloc[-1]["batch_id"] == batch_id and history.iloc[-1]["note"] == "dọn xong"
     assert count(store, "status_events", incident_id=ids[2]) == 1
 
 
 def test_commit_batch_is_all_or_nothing(store):
-    store.commit_batch(batch(), incidents([{"status": "cleared", "cleared_at": ts("2025-03-04 10:00")}]), NO_UPDATES, actor="f")
+    batches.commit_batch(store, batch(), incidents([{"status": "cleared", "cleared_at": ts("2025-03-04 10:00")}]), NO_UPDATES, actor="f")
     before = store.row_counts()
-    (cleared_id,) = store.incidents()["id"].tolist()
+    (cleared_id,) = queries.incidents(store)["id"].tolist()
     bad = pd.DataFrame({"incident_id": [cleared_id], "to_status": ["in_progress"], "at": [pd.NaT], "note": [None]})
     with pytest.raises(WorkflowError):
-        store.commit_batch(batch("bad.csv"), incidents([{}, {}], source="bad.csv"), bad, actor="f")
+        batches.commit_batch(store, batch("bad.csv"), incidents([{}, {}], source="bad.csv"), bad, actor="f")
     missing = pd.DataFrame({"incident_id": [424242], "to_status": ["verified"], "at": [pd.NaT], "note": [None]})
     with pytest.raises(NotFound):
-        store.commit_batch(batch("bad.csv"), incidents([{}], source="bad.csv"), missing, actor="f")
+        batches.commit_batch(store, batch("bad.csv"), incidents([{}], source="bad.csv"), missing, actor="f")
     with pytest.raises(WorkflowError, match="row 2"):
-        store.commit_batch(batch("bad.csv"), incidents([{}, {"status": "done"}]), NO_UPDATES, actor="f")
+        batches.commit_batch(store, batch("bad.csv"), incidents([{}, {"status": "done"}]), NO_UPDATES, actor="f")
     with pytest.raises(StorageError, match="reported_at"):
-        store.commit_batch(batch("bad.csv"), incidents([{}]).drop(columns="reported_at"), NO_UPDATES, actor="f")
+        batches.commit_batch(store, batch("bad.csv"), incidents([{}]).drop(columns="reported_at"), NO_UPDATES, actor="f")
     assert store.row_counts() == before
 
 
 def test_commit_batch_marks_the_earlier_incident_of_a_recurrence(store):
-    store.commit_batch(batch(), incidents([{"status": "cleared", "cleared_at": ts("2025-03-04 10:00")}]), NO_UPDATES, actor="f")
-    (old,) = store.incidents()["id"].tolist()
-    store.commit_batch(batch("again.csv"), incidents([{"recurrence_of": old}], source="again.csv"), NO_UPDATES, actor="f")
-    stored = store.incidents().set_index("id")
+    batches.commit_batch(store, batch(), incidents([{"status": "cleared", "cleared_at": ts("2025-03-04 10:00")}]), NO_UPDATES, actor="f")
+    (old,) = queries.incidents(store)["id"].tolist()
+    batches.commit_batch(store, batch("again.csv"), incidents([{"recurrence_of": old}], source="again.csv"), NO_UPDATES, actor="f")
+    stored = queries.incidents(store).set_index("id")
     assert stored.loc[old, "status"] == "recurred"
     new = stored.index.max()
     assert stored.loc[new, "recurrence_of"] == old and stored.loc[new, "status"] == "reported"
 
 
 def test_lookup_existing_matches_source_id_then_fingerprint(store):
-    store.commit_batch(batch(), incidents([{}, {"source_id": None}, {"status": "verified"}]), NO_UPDATES, actor="f")
-    stored = store.incidents()
+    batches.commit_batch(store, batch(), incidents([{}, {"source_id": None}, {"status": "verified"}]), NO_UPDATES, actor="f")
+    stored = queries.incidents(store)
     keys = pd.DataFrame(
         {
             "source": ["test.csv", "test.csv", "other.csv", "test.csv"],
@@ -256,24 +257,24 @@ def test_lookup_existing_matches_source_id_then_fingerprint(store):
         },
         index=[10, 11, 12, 13],
     )
-    found = store.lookup_existing(keys).set_index("row")
+    found = batches.lookup_existing(store, keys).set_index("row")
     assert list(found.columns) == ["id", "source", "source_id", "fingerprint", "status"]
     assert sorted(found.index) == [10, 11, 12]
     by_fp = dict(zip(stored["fingerprint"], stored["id"], strict=True))
     assert found.loc[10, "id"] == by_fp["test.csv#1"]
     assert found.loc[11, "id"] == by_fp["test.csv#2"]
     assert (found.loc[12, "id"], found.loc[12, "status"]) == (by_fp["test.csv#3"], "verified")
-    assert store.lookup_existing(keys.iloc[:0]).empty
+    assert batches.lookup_existing(store, keys.iloc[:0]).empty
 
 
 def test_ensure_wards_keeps_versions(store):
     layer = two_wards()
-    assert store.ensure_wards(layer) == {"added": 2, "changed": 0, "retired": 0}
-    assert store.ensure_wards(layer) == {"added": 0, "changed": 0, "retired": 0}
+    assert stored_wards.ensure(store, layer) == {"added": 2, "changed": 0, "retired": 0}
+    assert stored_wards.ensure(store, layer) == {"added": 0, "changed": 0, "retired": 0}
     renamed = layer.copy()
     renamed.loc[0, "name"] = "Phường Tây Mới"
-    assert store.ensure_wards(renamed.iloc[[0]]) == {"added": 0, "changed": 1, "retired": 1}
-    current = store.wards()
+    assert stored_wards.ensure(store, renamed.iloc[[0]]) == {"added": 0, "changed": 1, "retired": 1}
+    current = stored_wards.current(store)
     assert current["code"].tolist() == [WEST] and current["name"].tolist() == ["Phường Tây Mới"]
     assert current.geometry.iloc[0].equals(layer.geometry.iloc[0])
     assert count(store, "wards") == 3  # history kept: two old versions closed, one new
@@ -281,6 +282,6 @@ def test_ensure_wards_keeps_versions(store):
 
 def test_reloading_the_default_layer_changes_nothing(store, wards):
     """Wards without an English name (NaN once read back) must not look changed."""
-    assert store.ensure_wards(wards) == {"added": 126, "changed": 0, "retired": 0}
-    assert store.ensure_wards(wards) == {"added": 0, "changed": 0, "retired": 0}
+    assert stored_wards.ensure(store, wards) == {"added": 126, "changed": 0, "retired": 0}
+    assert stored_wards.ensure(store, wards) == {"added": 0, "changed": 0, "retired": 0}
     assert count(store, "wards") == 126

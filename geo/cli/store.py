@@ -19,7 +19,8 @@ import pandas as pd
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.errors import BoundaryError
 from geo.exports import FORMATS
-from geo.store import Store, open_store
+from geo.store import Store, open_store, queries
+from geo.store import wards as stored_wards
 from geo.store.workflow import TRANSITIONS
 
 
@@ -82,11 +83,11 @@ def _filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace) -> Store:
     store = open_store(getattr(args, "database", None))
-    if store.wards().empty:
+    if stored_wards.current(store).empty:
         from geo.boundaries import load_boundaries
 
         try:
-            store.ensure_wards(load_boundaries(), actor="system")
+            stored_wards.ensure(store, load_boundaries(), actor="system")
         except (BoundaryError, OSError) as exc:
             print(f"Cảnh báo / Warning: {exc}", file=sys.stderr)
     return store
@@ -108,11 +109,11 @@ def _stats(args: argparse.Namespace) -> int:
         actor = acting_user(store, args)
         services.check(store, actor, "view", object_type="stats")
         if args.by == "ward":
-            frame = store.ward_stats(args.date_from, args.date_to)
+            frame = queries.ward_stats(store, args.date_from, args.date_to)
         elif args.by == "street":
-            frame = store.street_stats(args.date_from, args.date_to, args.ward)
+            frame = queries.street_stats(store, args.date_from, args.date_to, args.ward)
         else:
-            frame = store.week_counts(args.date_from, args.date_to, args.ward)
+            frame = queries.week_counts(store, args.date_from, args.date_to, args.ward)
     if args.json:
         print(json.dumps(_records(frame), ensure_ascii=False, indent=1))
     else:
@@ -170,7 +171,7 @@ def _db(args: argparse.Namespace) -> int:
         rows = store.row_counts()
         info: dict[str, Any] = {
             "url": store.engine.url.render_as_string(hide_password=True),
-            "backend": store.backend,
+            "backend": store.backend.name,
             "schema_version": store.schema_version(),
             "rows": rows,
         }

@@ -18,6 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from geo.ingest._text import str_column
+from geo.store import batches
 
 if TYPE_CHECKING:
     from geo.ingest._result import IngestPreview
@@ -29,7 +30,7 @@ Texts = NDArray[np.object_]
 
 
 def store_marker(store: Store | None) -> tuple[str, tuple[int, ...]] | None:
-    """Which store, and :meth:`~geo.store.Store.change_marker` now.
+    """Which store, and :func:`~geo.store.batches.change_marker` now.
 
     Parameters
     ----------
@@ -41,14 +42,14 @@ def store_marker(store: Store | None) -> tuple[str, tuple[int, ...]] | None:
     tuple or None
         (the store's URL, its change marker); None without a store.
     """
-    return (str(store.url), store.change_marker()) if store is not None else None
+    return (str(store.url), batches.change_marker(store)) if store is not None else None
 
 
 def refresh(result: IngestPreview, store: Store) -> None:
     """:func:`classify` ``result`` again if ``store`` may have changed since.
 
     The preview's lookup of every key stands while the store's
-    :meth:`~geo.store.Store.change_marker` has not moved, so an upload previewed and
+    :func:`~geo.store.batches.change_marker` has not moved, so an upload previewed and
     committed with nothing written in between is classified once.
 
     Parameters
@@ -115,7 +116,7 @@ def _stored(
     stored_status = np.full(n, None, dtype=object)
     if store is None or not anchors.any():
         return stored_id, stored_status
-    found = store.lookup_existing(rows.loc[anchors, ["source", "source_id", "fingerprint"]])
+    found = batches.lookup_existing(store, rows.loc[anchors, ["source", "source_id", "fingerprint"]])
     if not len(found):
         return stored_id, stored_status
     pos = rows.index.get_indexer(pd.Index(found["row"].to_numpy()))

@@ -44,7 +44,7 @@ class IngestPreview:
     #: ``duplicate_of_incident``, ``duplicate_of_row``, ``flags`` and the parsed values.
     rows: pd.DataFrame
     store_checked: bool = False
-    #: ``Store.change_marker()`` taken just before the store was consulted (None: never).
+    #: ``batches.change_marker()`` taken just before the store was consulted (None: never).
     store_marker: tuple[str, tuple[int, ...]] | None = field(default=None, repr=False)
     #: The ward layer the points were assigned to (a fresh store is given it on commit).
     wards: gpd.GeoDataFrame | None = field(default=None, repr=False)
@@ -235,7 +235,7 @@ class IngestPreview:
         Returns
         -------
         pandas.DataFrame
-            What :meth:`geo.store.Store.commit_batch` stores, one row per new incident.
+            What :func:`geo.store.batches.commit_batch` stores, one row per new incident.
         """
         columns = [
             "source", "source_id", "fingerprint", "type", "type_text", "lat", "lon",

@@ -33,6 +33,8 @@ from geo.ingest._read import FileInput, read_file
 from geo.ingest._reasons import Verdicts
 from geo.ingest._result import IngestPreview, IngestResult
 from geo.ingest._vocabulary import vocabulary
+from geo.store import batches
+from geo.store import wards as stored_wards
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -170,10 +172,10 @@ def write_batch(preview_: IngestPreview, store: Store, actor: str) -> IngestResu
     IngestResult
         The preview and the new batch's id.
     """
-    if preview_.wards is not None and store.wards().empty:
+    if preview_.wards is not None and stored_wards.current(store).empty:
         # A fresh store gets the ward layer the preview used; refreshing a loaded one is
         # the boundaries workflow's job, not every upload's.
-        store.ensure_wards(preview_.wards)
+        stored_wards.ensure(store, preview_.wards)
     counts = preview_.counts()
     batch = {
         "file_name": preview_.file_name,
@@ -188,7 +190,7 @@ def write_batch(preview_: IngestPreview, store: Store, actor: str) -> IngestResu
     }
     incidents = preview_.incidents()
     updates = preview_.status_updates()
-    batch_id = store.commit_batch(batch, incidents, updates, actor=actor)
+    batch_id = batches.commit_batch(store, batch, incidents, updates, actor=actor)
     return IngestResult(preview_, int(batch_id))
 
 

@@ -2,11 +2,22 @@
 
 ``open_store()`` opens ``GEO_DATABASE_URL`` (``postgresql://…`` or ``sqlite:///…``), or by
 default ``data/hanoi_urban_order.sqlite``; the schema is created and migrated on first use.
+
+A :class:`Store` is the small core (engine, transactions, schema, audit, backup, and the
+backend chosen from the URL); the rest is by topic, as functions taking the store first:
+
+- :mod:`geo.store.queries` — reads and aggregates (``queries.incidents(store, …)``);
+- :mod:`geo.store.batches` — ingest batches (``batches.commit_batch(store, …)``);
+- :mod:`geo.store.wards` — ward layer versions and assignment (``wards.current(store)``);
+- :mod:`geo.store.workflow` — status rules and moves (``workflow.change_status(store, …)``);
+- :mod:`geo.store.users` — accounts.
+
 See ``docs/storage.md`` for the tables, the workflow and scaling out by ward code.
 """
 
 from __future__ import annotations
 
+from geo.store import batches, queries, users, wards, workflow
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.queries import IncidentDetail, local_bound
 from geo.store.workflow import (
@@ -28,17 +39,33 @@ __all__ = [
     "URL_ENV",
     "IncidentDetail",
     "Store",
+    "batches",
     "can_transition",
     "check_transition",
     "default_url",
     "local_bound",
     "open_store",
+    "queries",
     "sla_days",
+    "users",
+    "wards",
+    "workflow",
 ]
 
 
 def open_store(url: str | None = None) -> Store:
-    """Open (creating or migrating as needed) the store at ``url`` or ``GEO_DATABASE_URL``."""
+    """Open (creating or migrating as needed) the store at ``url`` or ``GEO_DATABASE_URL``.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///path``, a bare file path, or ``postgresql://…``.
+
+    Returns
+    -------
+    Store
+        The open store (close it, or use it as a context manager).
+    """
     from geo.store._core import _resolve_url
 
     return Store(_resolve_url(url))

@@ -1,17 +1,29 @@
-"""PostgreSQL + PostGIS specifics: guards, id blocks, COPY, spatial assignment, pg_dump."""
+"""PostgreSQL + PostGIS specifics: guards, id blocks, COPY, spatial assignment, pg_dump,
+and :class:`PostGISBackend`, the store's :class:`~geo.store._backend.Backend` for them."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, text
+import pandas as pd
+from sqlalchemy import ColumnElement, Engine, Table, create_engine, extract, func, select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 from geo.errors import StorageError
+from geo.store._backend import LOCAL_TZ, TEMP_KEY_COLUMNS
+from geo.store._batch_rows import INSERT_CHUNK_ROWS
+from geo.store._schema import INCIDENT_INSERT_COLUMNS
+
+if TYPE_CHECKING:
+    import shapely
+
+    from geo.store._batch_rows import IncidentRows
 
 _MIGRATION_LOCK = 7_274_274  # pg_advisory_xact_lock key: one migrating session at a time
 
@@ -157,3 +169,192 @@ def backup(url: str, out: Path) -> Path:
             f"pg_dump failed while backing up to {out}: {done.stderr.strip()}",
         )
     return out
+
+
+class PostGISBackend:
+    """:class:`geo.store._backend.Backend` for a PostgreSQL database with PostGIS."""
+
+    name = "postgis"
+    spatial = True
+    stamp_suffix = "+00:00"
+    #: Concurrent writers: a smaller id may commit after a larger one.
+    ids_in_commit_order = False
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def path(self) -> Path | None:
+        return None
+
+    def make_engine(self) -> Engine:
+        return make_engine(self.url)
+
+    def begin_write(self, conn: Connection) -> None:
+        pass  # READ COMMITTED with row locks: nothing to take up front
+
+    def attached(self, conn: Connection, files: Mapping[str, Path]) -> AbstractContextManager[None]:
+        if files:
+            raise StorageError(
+                "PostgreSQL không gắn được tệp cơ sở dữ liệu khác.",
+                "PostgreSQL cannot attach other database files.",
+            )
+        return nullcontext()
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        return is_retryable(exc)
+
+    def prepare_migration(self, conn: Connection) -> str | None:
+        """One migrating session at a time; PostGIS created if missing (or a clear refusal).
+
+        Returns the schema the store writes to: a store in its own PostgreSQL schema must
+        not adopt tables it merely sees in "public" through the search path.
+        """
+        migration_lock(conn)
+        has_postgis = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first()
+        if not has_postgis:
+            try:
+                with conn.begin_nested():
+                    conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            except DBAPIError as exc:
+                raise StorageError(
+                    "Cơ sở dữ liệu chưa có PostGIS và không tạo được: "
+                    "hãy chạy 'CREATE EXTENSION postgis' với quyền quản trị.",
+                    "The database has no PostGIS extension and it cannot be created; "
+                    "run 'CREATE EXTENSION postgis' as a superuser.",
+                ) from exc
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+        return None if schema is None else str(schema)
+
+    def install_guards(self, conn: Connection, tables: Sequence[str]) -> None:
+        install_guards(conn, tables)
+
+    @contextmanager
+    def exclusive_lock(self, engine: Engine, *, name: str, key: int) -> Iterator[None]:
+        """A session advisory lock ``key``, held on a connection of its own."""
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+    def reserve_ids(self, conn: Connection, table: str, n: int) -> list[int]:
+        return reserve_ids(conn, table, n)
+
+    def bulk_insert(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        bulk_insert(conn, table, columns, rows)
+
+    @contextmanager
+    def temp_keys(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE geo_keys (pos bigint, source text, source_id text, "
+            "fingerprint text) ON COMMIT DROP"
+        )
+        bulk_insert(conn, "geo_keys", TEMP_KEY_COLUMNS, rows)
+        conn.exec_driver_sql("ANALYZE geo_keys")
+        yield
+
+    def staged_batch(self, prepared: IncidentRows) -> AbstractContextManager[dict[str, Path]]:
+        return nullcontext({})  # COPY is fast enough without a scratch file
+
+    def insert_incidents(
+        self,
+        conn: Connection,
+        prepared: IncidentRows,
+        ids: Sequence[int],
+        batch_id: int,
+        *,
+        staged: bool,
+    ) -> None:
+        """COPY: a large batch as CSV that Arrow writes in C (no Python value per cell),
+        a small one as row tuples."""
+        if prepared.n >= CSV_COPY_MIN_ROWS:
+            import numpy as np
+            import pyarrow as pa
+
+            table = prepared.arrow_table(all_columns=True)
+            table = table.add_column(0, "id", pa.array(np.asarray(ids, dtype=np.int64)))
+            table = table.append_column("batch_id", pa.array(np.full(prepared.n, batch_id, dtype=np.int64)))
+            copy_arrow(conn, "incidents", table, chunk_rows=INSERT_CHUNK_ROWS)
+            return
+        for lo in range(0, prepared.n, INSERT_CHUNK_ROWS):
+            hi = min(prepared.n, lo + INSERT_CHUNK_ROWS)
+            rows = prepared.rows(lo, hi, ids[lo:hi], batch_id)
+            bulk_insert(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
+            del rows
+
+    def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
+        """A smaller id may commit after a larger one: the entries' count is part of it."""
+        top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
+        count, audit = conn.exec_driver_sql(
+            f"SELECT count(*), max(id) FROM audit_log WHERE {about}"  # noqa: S608
+        ).one()
+        return (int(top or 0), int(count or 0), int(audit or 0))
+
+    def backup(self, out: Path) -> Path:
+        return backup(self.url, Path(out))
+
+    def geometry_param(self, geom: shapely.Geometry) -> Any:
+        from geoalchemy2.shape import from_shape
+
+        return from_shape(geom, srid=4326)
+
+    def geometry_wkb(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.ST_AsBinary(column)
+
+    def bbox_conditions(
+        self, incidents: Table, bbox: tuple[float, float, float, float]
+    ) -> list[ColumnElement[bool]]:
+        """The GiST index narrows by envelope; lon/lat bound the edges exactly as SQLite."""
+        minx, miny, maxx, maxy = bbox
+        return [
+            incidents.c.geom.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)),
+            incidents.c.lon.between(minx, maxx),
+            incidents.c.lat.between(miny, maxy),
+        ]
+
+    def assign_in_database(self, conn: Connection) -> pd.DataFrame | None:
+        from geo.assign import SNAP_DISTANCE_M
+
+        rows = conn.execute(text(ASSIGN_SQL + " ORDER BY i.id"), {"snap": SNAP_DISTANCE_M}).all()
+        return pd.DataFrame(rows, columns=["id", "ward_code", "assign_flag"])
+
+    def local_day(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.date(func.timezone(LOCAL_TZ, column))
+
+    def local_week(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.date(func.date_trunc("week", func.timezone(LOCAL_TZ, column)))
+
+    def days_between(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[Any]:
+        return extract("epoch", later - earlier) / 86400.0
+
+    def median_by(
+        self,
+        conn: Connection,
+        key: ColumnElement[Any],
+        values: ColumnElement[Any],
+        where: ColumnElement[bool],
+    ) -> pd.Series:
+        rows = conn.execute(
+            select(key.label("key"), func.percentile_cont(0.5).within_group(values).label("median"))
+            .where(where)
+            .group_by(key)
+        ).all()
+        return pd.Series({r.key: float(r.median) for r in rows}, dtype=float)
+
+    def fetch_rows(self, conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        # the driver's own cursor (psycopg's placeholders are %s)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql.replace("?", "%s"), tuple(params))
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+        finally:
+            cursor.close()
+        return rows

@@ -1,4 +1,6 @@
-"""SQLite specifics: connection pragmas, write locking, bulk inserts, online backup.
+"""SQLite specifics: connection pragmas, write locking, guards, online backup, and
+:class:`SQLiteBackend`, the store's :class:`~geo.store._backend.Backend` for a SQLite file
+(large batches take the fast path of :mod:`geo.store._sqlite_bulk`).
 
 Writers start with ``BEGIN IMMEDIATE`` so a transaction never has to upgrade a read lock
 (the upgrade is what fails with "database is locked" even under a busy timeout); waiting
@@ -9,17 +11,27 @@ with backoff on top of that.
 from __future__ import annotations
 
 import os
-import queue
 import sqlite3
-import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+import pandas as pd
+import shapely
+from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, func, select
 from sqlalchemy.engine import Connection, make_url
+
+from geo.errors import StorageError
+from geo.store import _sqlite_bulk
+from geo.store._backend import TEMP_KEY_COLUMNS
+from geo.store._sqlite_bulk import attached, bulk_insert
+
+if TYPE_CHECKING:
+    from geo.store._batch_rows import IncidentRows
+
+#: Hà Nội time from UTC in SQLite's date functions (no daylight saving time there).
+_LOCAL_OFFSET = "+7 hours"
 
 #: How long one statement waits for the write lock before the store's retry loop takes over.
 BUSY_TIMEOUT_S = 15.0
@@ -99,222 +111,6 @@ def first_free_id(conn: Connection, table: str) -> int:
     return int(top) + 1
 
 
-def bulk_insert(
-    conn: Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    *,
-    constants: Mapping[str, Any] | None = None,
-) -> None:
-    """``executemany`` with plain tuples on the driver connection, inside the open transaction.
-
-    ``constants`` (column → value shared by every row) are written into the statement as
-    literals quoted by SQLite itself, so each row binds fewer values.
-    """
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    names = list(columns)
-    marks = ["?"] * len(columns)
-    for column, value in (constants or {}).items():
-        (literal,) = raw.execute("SELECT quote(?)", (value,)).fetchone()
-        names.append(column)
-        marks.append(str(literal))
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(marks)})"  # noqa: S608
-    raw.executemany(sql, rows)
-
-
-#: Schema name of the scratch database a large batch is staged in.
-STAGED = "geo_staged"
-#: Batches from this size on are staged through the Arrow driver (when it is installed).
-STAGE_MIN_ROWS = 50_000
-
-
-def stage(tables: Iterable[Any]) -> Path | None:
-    """Write Arrow tables (chunks of one batch) to a scratch SQLite file, table ``batch``.
-
-    ``adbc_driver_sqlite`` binds Arrow columns in C: about 3 s less per million rows than
-    ``executemany`` over Python tuples. It runs in a second thread, so the next chunk is
-    being prepared while one is written. The file is outside the store, so a failure or a
-    kill here leaves the store untouched. None when the driver is not installed (the
-    caller then binds rows itself).
-    """
-    try:
-        import adbc_driver_sqlite.dbapi as adbc
-    except ImportError:
-        return None
-    sweep_stale_stages()
-    handle, name = tempfile.mkstemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", suffix=".sqlite")
-    os.close(handle)
-    path = Path(name)
-    chunks: queue.Queue[Any] = queue.Queue(maxsize=2)
-    failed: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            with adbc.connect(str(path), autocommit=True) as con, con.cursor() as cursor:
-                # a scratch file: no journal, no syncs; big pages, as the store's
-                for pragma in ("page_size = 32768", "journal_mode = OFF", "synchronous = OFF"):
-                    cursor.execute(f"PRAGMA {pragma}")
-                    cursor.fetchall()
-                first = True
-                while (table := chunks.get()) is not None:
-                    cursor.adbc_ingest("batch", table, mode="create" if first else "append")
-                    first = False
-        except BaseException as exc:  # handed to the caller below
-            failed.append(exc)
-            while chunks.get() is not None:  # let the producer finish
-                pass
-
-    writer = threading.Thread(target=write, name="geo-stage", daemon=True)
-    writer.start()
-    try:
-        try:
-            for table in tables:
-                if failed:
-                    break
-                chunks.put(table)
-        finally:
-            chunks.put(None)
-            writer.join()
-        if failed:
-            raise failed[0]
-    except BaseException:
-        discard(path)
-        raise
-    return path
-
-
-def discard(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
-#: Scratch files are named ``geo-batch-<pid>-<random>.sqlite`` in the temp directory.
-STAGE_PREFIX = "geo-batch-"
-
-
-def sweep_stale_stages(directory: Path | None = None) -> list[Path]:
-    """Delete scratch files left by processes that no longer run (a kill -9 during a
-    commit leaves its file behind); files of live processes are left alone."""
-    removed = []
-    for path in Path(directory or tempfile.gettempdir()).glob(f"{STAGE_PREFIX}*-*.sqlite"):
-        pid_text = path.name[len(STAGE_PREFIX) :].split("-", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-        except OSError:
-            continue  # alive, but not ours to signal
-    return removed
-
-
-@contextmanager
-def attached(conn: Connection, files: Mapping[str, Path]) -> Iterator[None]:
-    """Attach database files for the duration (on the driver connection, so that no
-    transaction has begun yet: SQLite attaches only outside one)."""
-    if not files:
-        yield
-        return
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    done: list[str] = []
-    try:
-        for schema, path in files.items():
-            raw.execute(f'ATTACH DATABASE ? AS "{schema}"', (str(path),))
-            done.append(schema)
-        yield
-    finally:
-        for schema in done:
-            try:
-                raw.execute(f'DETACH DATABASE "{schema}"')
-            except sqlite3.Error:
-                pass  # the connection is closing anyway
-
-
-def insert_staged(
-    conn: Connection, table: str, columns: Sequence[str], first_id: int, *, constants: Mapping[str, Any]
-) -> None:
-    """Copy the staged batch into ``table`` in file order, ids from ``first_id`` on."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    names = ["id", *columns]
-    values = [f"{int(first_id) - 1} + rowid", *(f'"{c}"' for c in columns)]
-    for column, value in constants.items():
-        (literal,) = raw.execute("SELECT quote(?)", (value,)).fetchone()
-        names.append(column)
-        values.append(str(literal))
-    raw.execute(
-        f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608
-        f'SELECT {", ".join(values)} FROM "{STAGED}".batch ORDER BY rowid'
-    )
-
-
-#: A batch at least this large, and at least half the size of the table, is written with
-#: the table's secondary indexes dropped and rebuilt in the same transaction: one sort per
-#: index instead of a random B-tree insert per row (1M rows: 9 s → 5 s here).
-REBUILD_MIN_ROWS = 20_000
-
-
-def rebuild_indexes_for(conn: Connection, table: str, rows: int) -> bool:
-    """Whether inserting ``rows`` into ``table`` is faster with its indexes rebuilt."""
-    if rows < REBUILD_MIN_ROWS:
-        return False
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    (top,) = raw.execute(f"SELECT COALESCE(MAX(id), 0) - COALESCE(MIN(id), 1) + 1 FROM {table}").fetchone()  # noqa: S608
-    return 2 * rows >= int(top)
-
-
-def drop_indexes(
-    conn: Connection, table: str, keep: Callable[[list[str]], bool] | None = None
-) -> list[str]:
-    """Drop ``table``'s secondary indexes inside the open transaction (except those whose
-    column list ``keep`` accepts); returns the DDL of the dropped ones."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    found = raw.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-        "AND sql IS NOT NULL ORDER BY name",
-        (table,),
-    ).fetchall()
-    dropped = []
-    for name, sql in found:
-        columns = [r[2] for r in raw.execute(f'PRAGMA index_info("{name}")').fetchall()]
-        if keep is not None and keep(columns):
-            continue
-        raw.execute(f'DROP INDEX "{name}"')
-        dropped.append(sql)
-    return dropped
-
-
-def create_indexes(conn: Connection, statements: Sequence[str]) -> None:
-    """Recreate indexes from their saved DDL (inside the same transaction)."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    for sql in statements:
-        raw.execute(sql)
-
-
-#: Page cache while a big batch is written: index pages of random keys (fingerprints,
-#: times) stay in memory instead of being re-read, ~30 % faster at a million rows.
-BULK_CACHE_KIB_PER_ROW = 0.5
-BULK_CACHE_MAX_KIB = 524_288
-
-
-def widen_cache(conn: Connection, rows: int) -> None:
-    """Grow this connection's page cache for a batch of ``rows`` (reset by :func:`reset_cache`)."""
-    kib = min(BULK_CACHE_MAX_KIB, int(rows * BULK_CACHE_KIB_PER_ROW))
-    if kib > 65_536:
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{kib}")
-
-
-def reset_cache(conn: Connection) -> None:
-    conn.exec_driver_sql("PRAGMA cache_size = -65536")
-
-
 def backup(db_path: Path, out: Path) -> Path:
     """Copy a live database with the online backup API into one self-contained file.
 
@@ -338,3 +134,157 @@ def backup(db_path: Path, out: Path) -> Path:
         src.close()
     os.replace(tmp, out)
     return out
+
+
+class SQLiteBackend:
+    """:class:`geo.store._backend.Backend` for one SQLite file (or ``:memory:``)."""
+
+    name = "sqlite"
+    spatial = False
+    stamp_suffix = ""
+    ids_in_commit_order = True  # one writer at a time
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def path(self) -> Path | None:
+        return database_path(self.url)
+
+    def make_engine(self) -> Engine:
+        return make_engine(self.url)
+
+    def begin_write(self, conn: Connection) -> None:
+        conn.execution_options(sqlite_begin="IMMEDIATE")
+
+    def attached(self, conn: Connection, files: Mapping[str, Path]) -> AbstractContextManager[None]:
+        return attached(conn, files)
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        return is_retryable(exc)
+
+    def prepare_migration(self, conn: Connection) -> str | None:
+        return None  # the write lock serialises migrations; one schema per file
+
+    def install_guards(self, conn: Connection, tables: Sequence[str]) -> None:
+        install_guards(conn, tables)
+
+    @contextmanager
+    def exclusive_lock(self, engine: Engine, *, name: str, key: int) -> Iterator[None]:
+        """A file lock beside the database (no lock for ``:memory:`` or off POSIX)."""
+        path = self.path
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: callers re-check under the lock anyway
+            fcntl = None  # type: ignore[assignment]
+        if path is None or fcntl is None:
+            yield
+            return
+        lock_path = path.with_name(f"{path.name}.{name}.lock")
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def reserve_ids(self, conn: Connection, table: str, n: int) -> range:
+        first = first_free_id(conn, table)
+        return range(first, first + n)
+
+    def bulk_insert(
+        self,
+        conn: Connection,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        constants: Mapping[str, Any] | None = None,
+    ) -> None:
+        bulk_insert(conn, table, columns, rows, constants=constants)
+
+    @contextmanager
+    def temp_keys(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.geo_keys")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE geo_keys (pos INTEGER, source TEXT, source_id TEXT, fingerprint TEXT)"
+        )
+        bulk_insert(conn, "temp.geo_keys", TEMP_KEY_COLUMNS, rows)
+        yield
+        conn.exec_driver_sql("DROP TABLE temp.geo_keys")
+
+    def staged_batch(self, prepared: IncidentRows) -> AbstractContextManager[dict[str, Path]]:
+        return _sqlite_bulk.staged_batch(prepared)
+
+    def insert_incidents(
+        self,
+        conn: Connection,
+        prepared: IncidentRows,
+        ids: Sequence[int],
+        batch_id: int,
+        *,
+        staged: bool,
+    ) -> None:
+        _sqlite_bulk.insert_incidents(conn, prepared, ids, batch_id, staged=staged)
+
+    def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
+        """Ids grow in commit order here: the largest two say it all."""
+        top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
+        audit = conn.exec_driver_sql(
+            f"SELECT id FROM audit_log WHERE {about} ORDER BY id DESC LIMIT 1"  # noqa: S608
+        ).scalar()
+        return (int(top or 0), int(audit or 0))
+
+    def backup(self, out: Path) -> Path:
+        path = self.path
+        if path is None:
+            raise StorageError("Không sao lưu được CSDL trong bộ nhớ.", "An in-memory database cannot be backed up.")
+        return backup(path, Path(out))
+
+    def geometry_param(self, geom: shapely.Geometry) -> bytes:
+        return bytes(shapely.to_wkb(geom))
+
+    def geometry_wkb(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return column  # stored as WKB
+
+    def bbox_conditions(
+        self, incidents: Table, bbox: tuple[float, float, float, float]
+    ) -> list[ColumnElement[bool]]:
+        minx, miny, maxx, maxy = bbox
+        return [incidents.c.lon.between(minx, maxx), incidents.c.lat.between(miny, maxy)]
+
+    def assign_in_database(self, conn: Connection) -> pd.DataFrame | None:
+        return None  # no spatial SQL: geo.store.wards assigns in Python
+
+    def local_day(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.date(column, _LOCAL_OFFSET)
+
+    def local_week(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.date(column, _LOCAL_OFFSET, "weekday 0", "-6 days")
+
+    def days_between(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.julianday(later) - func.julianday(earlier)
+
+    def median_by(
+        self,
+        conn: Connection,
+        key: ColumnElement[Any],
+        values: ColumnElement[Any],
+        where: ColumnElement[bool],
+    ) -> pd.Series:
+        """SQLite has no median: the values are read and grouped by pandas."""
+        rows = conn.execute(select(key.label("key"), values.label("days")).where(where)).all()
+        frame = pd.DataFrame(list(rows), columns=["key", "days"])
+        return frame.groupby("key", dropna=True)["days"].median().astype(float)
+
+    def fetch_rows(self, conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        # the driver's own cursor: SQLAlchemy's Row objects cost more than the fetch itself
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+        finally:
+            cursor.close()
+        return rows

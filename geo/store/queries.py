@@ -8,66 +8,29 @@ are Hà Nội days and weeks too, so a report at 06:00 on a Monday counts for th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, case, extract, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.sql import Select
 
 from geo.crs import STORAGE_CRS
 from geo.errors import NotFound, StorageError
+from geo.store import wards as stored_wards
+from geo.store._backend import LOCAL_TZ
+from geo.store._core import Store
+from geo.store._periods import Codes, DateBound, cumulate, local_bound, period_bounds
 from geo.store._schema import TIMESTAMP_COLUMNS
 from geo.store.workflow import CLOSED_STATES, OPEN_STATES
 
-if TYPE_CHECKING:
-    from geo.store._core import Store
-
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
-_SQLITE_LOCAL = "+7 hours"  # Hà Nội has no daylight saving time
-
-
-def local_bound(value: Any, *, end: bool = False) -> dt.datetime | None:
-    """A UTC instant for a period bound; bare dates are Hà Nội days, ``end`` is exclusive."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    bare_date = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-    if isinstance(value, str):
-        bare_date = len(value.strip()) == 10
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise StorageError(
-            f"Không hiểu ngày {value!r} (dùng dạng YYYY-MM-DD).",
-            f"Cannot read the date {value!r} (use YYYY-MM-DD).",
-        ) from exc
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(LOCAL_TZ)
-    if bare_date and end:
-        ts = ts + pd.Timedelta(days=1)
-    return ts.tz_convert("UTC").to_pydatetime()
-
-
-def _local_day(store: Store, column: Any) -> ColumnElement[Any]:
-    if store.is_postgis:
-        return func.date(func.timezone(LOCAL_TZ, column))
-    return func.date(column, _SQLITE_LOCAL)
-
-
-def _local_week(store: Store, column: Any) -> ColumnElement[Any]:
-    """The Monday (Hà Nội time) of the ISO week holding ``column``."""
-    if store.is_postgis:
-        return func.date(func.date_trunc("week", func.timezone(LOCAL_TZ, column)))
-    return func.date(column, _SQLITE_LOCAL, "weekday 0", "-6 days")
-
-
-def _days_between(store: Store, later: Any, earlier: Any) -> ColumnElement[Any]:
-    if store.is_postgis:
-        return extract("epoch", later - earlier) / 86400.0
-    return func.julianday(later) - func.julianday(earlier)
+__all__ = [
+    "LOCAL_TZ", "Codes", "DateBound", "IncidentDetail", "audit_log", "incident", "incidents", "local_bound",
+    "progress", "street_stats", "ward_stats", "week_counts",
+]
 
 
 def _utc_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
@@ -78,7 +41,7 @@ def _utc_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def _as_list(value: Any) -> list[Any] | None:
+def _as_list(value: Codes) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -89,12 +52,12 @@ def _as_list(value: Any) -> list[Any] | None:
 def _filters(
     store: Store,
     *,
-    wards: Any = None,
-    types: Any = None,
-    statuses: Any = None,
-    date_from: Any = None,
-    date_to: Any = None,
-    street: Any = None,
+    wards: Codes = None,
+    types: Codes = None,
+    statuses: Codes = None,
+    date_from: DateBound = None,
+    date_to: DateBound = None,
+    street: Codes = None,
     bbox: Sequence[float] | None = None,
     overdue_only: bool = False,
     now: dt.datetime | None = None,
@@ -115,10 +78,7 @@ def _filters(
         conds.append(t.c.street.in_(street_list))
     if bbox is not None:
         minx, miny, maxx, maxy = (float(v) for v in bbox)
-        if store.is_postgis:
-            conds.append(t.c.geom.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)))
-        conds.append(t.c.lon.between(minx, maxx))
-        conds.append(t.c.lat.between(miny, maxy))
+        conds.extend(store.backend.bbox_conditions(t, (minx, miny, maxx, maxy)))
     if overdue_only:
         conds.append(t.c.status.in_(OPEN_STATES))
         conds.append(t.c.due_at < (now or dt.datetime.now(dt.UTC)))
@@ -127,19 +87,39 @@ def _filters(
 
 def incidents(
     store: Store,
-    wards: Any = None,
-    types: Any = None,
-    statuses: Any = None,
-    date_from: Any = None,
-    date_to: Any = None,
-    street: Any = None,
+    wards: Codes = None,
+    types: Codes = None,
+    statuses: Codes = None,
+    date_from: DateBound = None,
+    date_to: DateBound = None,
+    street: Codes = None,
     bbox: Sequence[float] | None = None,
     overdue_only: bool = False,
     limit: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Incidents matching every given filter (EPSG:4326 points, ordered by id).
 
-    Adds ``overdue`` (past ``due_at`` and still open, as of now).
+    Parameters
+    ----------
+    store
+        The store.
+    wards, types, statuses, street
+        Ward codes, type codes, states, street names as stored: None for any, an empty
+        list for none.
+    date_from, date_to
+        Reported in the period: bare dates are Hà Nội days, both inclusive; None leaves it open.
+    bbox
+        (min lon, min lat, max lon, max lat), edges included.
+    overdue_only
+        Only incidents past ``due_at`` and still open.
+    limit
+        At most this many (the lowest ids).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The ``incidents`` columns (instants as UTC datetimes) and ``overdue`` (past
+        ``due_at`` and still open, as of now), with point geometry.
     """
     now = dt.datetime.now(dt.UTC)
     t = store.tables["incidents"]
@@ -170,6 +150,20 @@ class IncidentDetail:
 
 
 def incident(store: Store, incident_id: int) -> IncidentDetail:
+    """One incident and its status history; :class:`~geo.errors.NotFound` if there is none.
+
+    Parameters
+    ----------
+    store
+        The store.
+    incident_id
+        The incident's id.
+
+    Returns
+    -------
+    IncidentDetail
+        The row as a dict and the status events, oldest first.
+    """
     t = store.tables["incidents"]
     e = store.tables["status_events"]
     columns = [c for c in t.c if c.name != "geom"]
@@ -183,13 +177,6 @@ def incident(store: Store, incident_id: int) -> IncidentDetail:
     history = pd.DataFrame(list(events), columns=list(e.c.keys()))
     history["at"] = pd.to_datetime(history["at"], utc=True)
     return IncidentDetail(dict(row), history)
-
-
-def _period(date_from: Any, date_to: Any) -> tuple[dt.datetime | None, dt.datetime, dt.datetime]:
-    now = dt.datetime.now(dt.UTC)
-    start = local_bound(date_from)
-    stop = local_bound(date_to, end=True) or now
-    return start, stop, min(stop, now)
 
 
 def _period_sums(store: Store, start: dt.datetime | None, stop: dt.datetime, due_cut: dt.datetime) -> list[Any]:
@@ -222,28 +209,34 @@ def _cleared_in_period(store: Store, start: dt.datetime | None, stop: dt.datetim
     return cond if start is None else and_(cond, t.c.cleared_at >= start)
 
 
-def _median_days(store: Store, key: Any, start: dt.datetime | None, stop: dt.datetime) -> pd.Series:
+def _median_days(store: Store, key: ColumnElement[Any], start: dt.datetime | None, stop: dt.datetime) -> pd.Series:
     t = store.tables["incidents"]
-    days = _days_between(store, t.c.cleared_at, t.c.reported_at)
+    days = store.backend.days_between(t.c.cleared_at, t.c.reported_at)
     where = _cleared_in_period(store, start, stop)
     with store.read() as conn:
-        if store.is_postgis:
-            rows = conn.execute(
-                select(key.label("key"), func.percentile_cont(0.5).within_group(days).label("median"))
-                .where(where)
-                .group_by(key)
-            ).all()
-            return pd.Series({r.key: float(r.median) for r in rows}, dtype=float)
-        rows = conn.execute(select(key.label("key"), days.label("days")).where(where)).all()
-    frame = pd.DataFrame(list(rows), columns=["key", "days"])
-    return frame.groupby("key", dropna=True)["days"].median().astype(float)
+        return store.backend.median_by(conn, key, days, where)
 
 
-def ward_stats(store: Store, date_from: Any = None, date_to: Any = None) -> pd.DataFrame:
+def ward_stats(store: Store, date_from: DateBound = None, date_to: DateBound = None) -> pd.DataFrame:
     """Per ward for the period: open and cleared at its end, new and cleared within it,
     median days to clear (of those cleared within it), overdue at its end, recurrences
-    recorded within it. Every current ward appears, with zeros when it has no incidents."""
-    start, stop, due_cut = _period(date_from, date_to)
+    recorded within it. Every current ward appears, with zeros when it has no incidents.
+
+    Parameters
+    ----------
+    store
+        The store.
+    date_from, date_to
+        The period: bare dates are Hà Nội days, both inclusive; None leaves it open. Figures "at its end" are as of now
+        when the period ends later.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code``, ``ward_name``, ``open``, ``cleared``, ``new``,
+        ``cleared_in_period``, ``median_days_to_clear``, ``overdue``, ``recurred``.
+    """
+    start, stop, due_cut = period_bounds(date_from, date_to)
     t = store.tables["incidents"]
     e = store.tables["status_events"]
     with store.read() as conn:
@@ -261,7 +254,7 @@ def ward_stats(store: Store, date_from: Any = None, date_to: Any = None) -> pd.D
             .where(recurred_cond, t.c.ward_code.is_not(None))
             .group_by(t.c.ward_code)
         ).all()
-        wards = store._current_wards(conn)[["code", "name"]]
+        wards = stored_wards.current(store, conn=conn)[["code", "name"]]
     counts = pd.DataFrame(
         list(sums), columns=["ward_code", "open", "cleared", "new", "cleared_in_period", "overdue"]
     ).set_index("ward_code")
@@ -279,11 +272,27 @@ def ward_stats(store: Store, date_from: Any = None, date_to: Any = None) -> pd.D
 
 
 def street_stats(
-    store: Store, date_from: Any = None, date_to: Any = None, wards: Any = None
+    store: Store, date_from: DateBound = None, date_to: DateBound = None, wards: Codes = None
 ) -> pd.DataFrame:
     """Per street (as written in the incidents): the same figures as :func:`ward_stats`
-    except recurrences, plus the wards the street's incidents lie in. Busiest first."""
-    start, stop, due_cut = _period(date_from, date_to)
+    except recurrences, plus the wards the street's incidents lie in. Busiest first.
+
+    Parameters
+    ----------
+    store
+        The store.
+    date_from, date_to
+        The period: bare dates are Hà Nội days, both inclusive; None leaves it open.
+    wards
+        Only incidents in these wards (None: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``street``, ``wards`` (comma-joined codes), ``open``, ``cleared``, ``new``,
+        ``cleared_in_period``, ``overdue``, ``median_days_to_clear``.
+    """
+    start, stop, due_cut = period_bounds(date_from, date_to)
     t = store.tables["incidents"]
     conds: list[ColumnElement[bool]] = [t.c.street.is_not(None), t.c.street != ""]
     if (ward_list := _as_list(wards)) is not None:
@@ -308,7 +317,12 @@ def street_stats(
     return out.reset_index(drop=True)
 
 
-def _daily_counts(store: Store, conds: list[ColumnElement[bool]], key: Any | None, bucket: Any) -> pd.DataFrame:
+def _daily_counts(
+    store: Store,
+    conds: list[ColumnElement[bool]],
+    key: ColumnElement[Any] | None,
+    bucket: Callable[[ColumnElement[Any]], ColumnElement[Any]],
+) -> pd.DataFrame:
     """New and cleared counts per (key, bucket) over all history matching ``conds``."""
     t = store.tables["incidents"]
     clear_time = func.coalesce(t.c.cleared_at, t.c.reported_at)
@@ -337,68 +351,41 @@ def _daily_counts(store: Store, conds: list[ColumnElement[bool]], key: Any | Non
 
 
 def week_counts(
-    store: Store, date_from: Any = None, date_to: Any = None, wards: Any = None
+    store: Store, date_from: DateBound = None, date_to: DateBound = None, wards: Codes = None
 ) -> pd.DataFrame:
     """Per ward per ISO week (Hà Nội time): new, cleared, and open at the week's end.
 
     One row for every (ward with incidents) × (week from the first report to the last
     week of the period), so a heat matrix needs no gap filling.
+
+    Parameters
+    ----------
+    store
+        The store.
+    date_from, date_to
+        The weeks shown: bare dates are Hà Nội days, both inclusive; None leaves it open.
+    wards
+        Only these wards (None: every ward with incidents).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code``, ``week`` (its Monday), ``iso_week`` (``2025-W07``), ``new``,
+        ``cleared``, ``open_end``.
     """
     t = store.tables["incidents"]
     conds: list[ColumnElement[bool]] = [t.c.ward_code.is_not(None)]
     if (ward_list := _as_list(wards)) is not None:
         conds.append(t.c.ward_code.in_(ward_list))
-    both = _daily_counts(store, conds, t.c.ward_code, lambda c: _local_week(store, c))
+    both = _daily_counts(store, conds, t.c.ward_code, store.backend.local_week)
     columns = ["ward_code", "week", "iso_week", "new", "cleared", "open_end"]
     if both.empty:
         return pd.DataFrame(columns=columns)
-    matrix = _cumulate(both, "W-MON", date_from, date_to)
+    matrix = cumulate(both, "W-MON", date_from, date_to)
     matrix = matrix.rename(columns={"key": "ward_code", "period": "week"})
     iso = matrix["week"].dt.isocalendar()
     matrix["iso_week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
     return matrix[columns].reset_index(drop=True)
-
-
-def _cumulate(both: pd.DataFrame, freq: str, date_from: Any, date_to: Any) -> pd.DataFrame:
-    """Fill every period per key, then running open = cumulative new − cumulative cleared."""
-    weekly = freq.startswith("W")
-    first = both["bucket"].min()
-    last = both["bucket"].max()
-    today = pd.Timestamp(dt.datetime.now(dt.UTC)).tz_convert(LOCAL_TZ).tz_localize(None).normalize()
-    stop_local = local_bound(date_to, end=True)
-    if stop_local is not None:
-        end = pd.Timestamp(stop_local).tz_convert(LOCAL_TZ).tz_localize(None) - pd.Timedelta("1us")
-        last = max(last, end.normalize())
-    else:
-        last = max(last, today)
-    if weekly:
-        first = first - pd.Timedelta(days=first.weekday())
-        last = last - pd.Timedelta(days=last.weekday())
-        periods = pd.date_range(first, last, freq="7D")
-    else:
-        periods = pd.date_range(first.normalize(), last.normalize(), freq="D")
-    table = both.pivot_table(index=["key", "bucket"], columns="kind", values="n", aggfunc="sum", fill_value=0)
-    for kind in ("new", "cleared"):
-        if kind not in table:
-            table[kind] = 0
-    keys = sorted(both["key"].unique())
-    full = pd.MultiIndex.from_product([keys, periods], names=["key", "period"])
-    table.index = table.index.set_names(["key", "period"])
-    table = table.reindex(full, fill_value=0)[["new", "cleared"]].astype("int64")
-    cum = table.groupby(level="key").cumsum()
-    table["open_end"] = (cum["new"] - cum["cleared"]).astype("int64")
-    table["cleared_total"] = cum["cleared"].astype("int64")
-    out = table.reset_index()
-    out.columns.name = None
-    if stop_local is not None:
-        out = out[out["period"] <= end]
-    start_local = local_bound(date_from)
-    if start_local is not None:
-        start = pd.Timestamp(start_local).tz_convert(LOCAL_TZ).tz_localize(None).normalize()
-        if weekly:
-            start = start - pd.Timedelta(days=start.weekday())
-        out = out[out["period"] >= start]
-    return out
 
 
 def progress(
@@ -406,13 +393,29 @@ def progress(
     level: str = "city",
     key: str | None = None,
     freq: str = "D",
-    date_from: Any = None,
-    date_to: Any = None,
+    date_from: DateBound = None,
+    date_to: DateBound = None,
 ) -> pd.DataFrame:
     """Open vs cleared over time for the city, one ward (``key`` = code) or one street.
 
-    Columns: period (Hà Nội day, or Monday of the week for ``freq="W"``), new, cleared
-    (within the period), open (at its end), cleared_total (up to its end).
+    Parameters
+    ----------
+    store
+        The store.
+    level
+        ``"city"``, ``"ward"`` or ``"street"``.
+    key
+        The ward code or street name (ignored for the city).
+    freq
+        ``"D"`` (Hà Nội days) or ``"W"`` (ISO weeks).
+    date_from, date_to
+        The periods shown: bare dates are Hà Nội days, both inclusive; None leaves it open.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period`` (the day, or the Monday of the week), ``new``, ``cleared`` (within
+        the period), ``open`` (at its end), ``cleared_total`` (up to its end).
     """
     t = store.tables["incidents"]
     conds: list[ColumnElement[bool]] = []
@@ -427,12 +430,12 @@ def progress(
         )
     if freq not in ("D", "W"):
         raise StorageError(f"Chu kỳ không hợp lệ {freq!r} (D, W).", f"Unknown frequency {freq!r} (D or W).")
-    bucket = (lambda c: _local_week(store, c)) if freq == "W" else (lambda c: _local_day(store, c))
+    bucket = store.backend.local_week if freq == "W" else store.backend.local_day
     both = _daily_counts(store, conds, None, bucket)
     columns = ["period", "new", "cleared", "open", "cleared_total"]
     if both.empty:
         return pd.DataFrame(columns=columns)
-    series = _cumulate(both, "W-MON" if freq == "W" else "D", date_from, date_to)
+    series = cumulate(both, "W-MON" if freq == "W" else "D", date_from, date_to)
     series = series.rename(columns={"open_end": "open"})
     stop_local = local_bound(date_to, end=True)
     if stop_local is not None:
@@ -440,3 +443,30 @@ def progress(
         series = series[series["period"] < end]
     return series[columns].reset_index(drop=True)
 
+
+
+def audit_log(store: Store, limit: int | None = None) -> pd.DataFrame:
+    """The audit log, newest first.
+
+    Parameters
+    ----------
+    store
+        The store.
+    limit
+        At most this many entries (None or 0: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``at`` (UTC), ``actor``, ``action``, ``object_type``, ``object_id``,
+        ``details``.
+    """
+    t = store.tables["audit_log"]
+    stmt = select(t).order_by(t.c.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    with store.read() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    frame = pd.DataFrame(rows, columns=list(t.c.keys()))
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame

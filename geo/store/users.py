@@ -22,7 +22,7 @@ PUBLIC_COLUMNS: tuple[str, ...] = ("username", "roles", "wards", "disabled", "ha
 
 
 def _now() -> Any:
-    from geo.store._core import utcnow
+    from geo.store._values import utcnow
 
     return utcnow()
 

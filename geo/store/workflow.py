@@ -1,4 +1,4 @@
-"""The status workflow and its deadlines.
+"""The status workflow: its rules and deadlines, and the moves that apply them.
 
 States (codes from :mod:`geo.vocab`): ``reported → verified → in_progress → cleared``;
 steps may be skipped forwards (an officer on site can clear a fresh report at once) but
@@ -10,17 +10,32 @@ first incident keeps its own time-to-clear and the repeat gets its own deadline.
 Deadlines: ``due_at = reported_at + service level of the type``. Defaults below, in days;
 override with ``GEO_SLA_DAYS="sidewalk=2,parking=0.5"``. Overdue = past ``due_at`` and
 still open (reported, verified or in progress).
+
+Moves (:func:`change_status`, :func:`record_recurrence`, and :func:`apply_moves` inside an
+ingest's transaction) update the incident, append a status event and an audit entry in
+one transaction; the history tables are append-only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from geo import settings
-from geo.errors import WorkflowError
+from geo.errors import NotFound, WorkflowError
+from geo.store._schema import to_utc
+from geo.store._values import clean, utcnow
 from geo.vocab import STATE_CODES, STATES
+
+if TYPE_CHECKING:
+    from geo.store._core import Store
+
+#: One move: (incident id, target state, when — None for now —, note).
+Move = tuple[int, str, Any, str | None]
 
 #: Allowed moves: from → targets.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -101,3 +116,201 @@ def due_dates(
     table = sla_days() if levels is None else dict(levels)
     days = types.map(table).fillna(table.get("other", DEFAULT_SLA_DAYS["other"]))
     return pd.to_datetime(reported_at, utc=True) + pd.to_timedelta(days.astype(float), unit="D")
+
+
+# -- moves ---------------------------------------------------------------------------------
+
+
+def _not_found(incident_id: int) -> NotFound:
+    return NotFound(f"Không có sự việc số {incident_id}.", f"There is no incident {incident_id}.")
+
+
+def apply_moves(
+    store: Store,
+    conn: Connection,
+    moves: Sequence[Move],
+    *,
+    actor: str,
+    batch_id: int | None,
+    now: datetime,
+    recurrences: Sequence[Move] = (),
+) -> int:
+    """Apply moves in order inside the open write transaction ``conn``.
+
+    A move to the incident's current state is skipped; any other move the workflow does
+    not allow raises (and so rolls the whole transaction back).
+
+    Parameters
+    ----------
+    store, conn
+        The store and a connection in its open write transaction.
+    moves
+        (incident_id, to_status, at, note) in the order they happened.
+    actor, batch_id
+        Recorded on each status event (``batch_id``: the ingest batch, or None).
+    now
+        ``updated_at``, the audit time, and ``at`` for moves without one.
+    recurrences
+        Moves to ``recurred`` made only when the incident is ``cleared`` (an ingest's new
+        incidents that repeat an earlier one).
+
+    Returns
+    -------
+    int
+        How many incidents moved.
+    """
+    if not moves and not recurrences:
+        return 0
+    t = store.tables["incidents"]
+    wanted = sorted({m[0] for m in moves} | {r[0] for r in recurrences})
+    state: dict[int, tuple[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in conn.execute(select(t.c.id, t.c.status, t.c.cleared_at).where(t.c.id.in_(chunk))):
+            state[int(row.id)] = (row.status, row.cleared_at)
+    events: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
+    final: dict[int, tuple[str, Any]] = {}
+    tagged = [(m, False) for m in moves] + [(r, True) for r in recurrences]
+    for (incident_id, to_status, at, raw_note), optional in tagged:
+        note = clean(raw_note)
+        if incident_id not in state:
+            raise _not_found(incident_id)
+        current, cleared_at = state[incident_id]
+        if to_status == current or (optional and current != "cleared"):
+            continue
+        check_transition(current, to_status, where=f"incident {incident_id}")
+        at_utc = to_utc(at) if at is not None and not pd.isna(at) else now
+        if to_status == "cleared":
+            cleared_at = at_utc
+        state[incident_id] = final[incident_id] = (to_status, cleared_at)
+        events.append(
+            {"incident_id": incident_id, "from_status": current, "to_status": to_status,
+             "at": at_utc, "actor": actor, "note": note, "batch_id": batch_id}
+        )
+        audits.append(
+            {"at": now, "actor": actor, "action": "status", "object_type": "incident",
+             "object_id": str(incident_id),
+             "details": {"from": current, "to": to_status, "at": at_utc.isoformat(),
+                         "note": note, "batch_id": batch_id}}
+        )
+    if final:
+        conn.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), cleared_at=bindparam("b_cleared"), updated_at=now),
+            [{"b_id": k, "b_status": s, "b_cleared": c} for k, (s, c) in final.items()],
+        )
+        conn.execute(insert(store.tables["status_events"]), events)
+        conn.execute(insert(store.tables["audit_log"]), audits)
+    return len(events)
+
+
+def change_status(
+    store: Store,
+    incident_id: int,
+    to_status: str,
+    *,
+    actor: str,
+    note: str | None = None,
+    at: Any = None,
+) -> dict[str, Any]:
+    """Move one incident through the workflow; records the event and an audit entry.
+
+    No rights check here (that is :func:`geo.services.change_status`).
+
+    Parameters
+    ----------
+    store
+        The store.
+    incident_id
+        The incident to move.
+    to_status
+        A state the workflow allows from the current one (not the current one itself).
+    actor, note
+        Recorded on the status event and the audit entry.
+    at
+        When it happened (default: now).
+
+    Returns
+    -------
+    dict
+        ``id``, ``from`` and ``to``.
+    """
+    check_state(to_status, where="to_status")
+    now = utcnow()
+
+    def work(conn: Connection) -> dict[str, Any]:
+        t = store.tables["incidents"]
+        current = conn.execute(select(t.c.status).where(t.c.id == int(incident_id))).scalar()
+        if current is None:
+            raise _not_found(incident_id)
+        if current == to_status:
+            raise WorkflowError(
+                f"Sự việc {incident_id} đã ở trạng thái {to_status!r}.",
+                f"Incident {incident_id} is already {to_status!r}.",
+            )
+        apply_moves(store, conn, [(int(incident_id), to_status, at, note)], actor=actor, batch_id=None, now=now)
+        return {"id": int(incident_id), "from": current, "to": to_status}
+
+    return store.write(work)
+
+
+def record_recurrence(
+    store: Store, incident_id: int, *, actor: str, note: str | None = None, at: Any = None
+) -> int:
+    """The place of a cleared incident is violated again: mark it ``recurred`` and open a
+    new ``reported`` incident (same place and type, ``recurrence_of`` = the old one).
+
+    Parameters
+    ----------
+    store
+        The store.
+    incident_id
+        The cleared incident whose place is violated again.
+    actor, note
+        Recorded on both incidents' status events and the audit entry.
+    at
+        When the repeat was seen (default: now); the new incident's ``reported_at``.
+
+    Returns
+    -------
+    int
+        The new incident's id.
+    """
+    now = utcnow()
+    when = to_utc(at) if at is not None else now
+    note = clean(note)
+
+    def work(conn: Connection) -> int:
+        t = store.tables["incidents"]
+        old = conn.execute(select(t).where(t.c.id == int(incident_id))).mappings().first()
+        if old is None:
+            raise _not_found(incident_id)
+        check_transition(old["status"], "recurred", where=f"incident {incident_id}")
+        new_id = store.backend.reserve_ids(conn, "incidents", 1)[0]
+        fields = {k: old[k] for k in ("source", "type", "type_text", "lat", "lon", "ward_code",
+                                      "street", "address", "flags")}
+        due = due_dates(pd.Series([old["type"]]), pd.Series([when]), sla_days()).iloc[0]
+        conn.execute(
+            insert(t).values(
+                id=new_id, **fields, source_id=None, fingerprint=f"{old['fingerprint']}#r{new_id}",
+                note=note, status="reported", reported_at=when, due_at=due,
+                recurrence_of=int(incident_id), created_at=now, updated_at=now,
+            )
+        )
+        conn.execute(
+            insert(store.tables["status_events"]).values(
+                incident_id=new_id, from_status=None, to_status="reported", at=when,
+                actor=actor, note=note,
+            )
+        )
+        apply_moves(
+            store, conn,
+            [(int(incident_id), "recurred", when, f"tái phạm / recurred as incident {new_id}")],
+            actor=actor, batch_id=None, now=now,
+        )
+        store.audit(actor, "recurrence", "incident", new_id, {"recurrence_of": int(incident_id)}, conn=conn)
+        return new_id
+
+    return store.write(work)

@@ -1,0 +1,156 @@
+"""What differs between SQLite and PostgreSQL + PostGIS, declared once.
+
+:class:`Backend` lists every operation whose SQL, driver call or strategy is not the same
+on the two databases; :class:`geo.store._sqlite.SQLiteBackend` and
+:class:`geo.store._postgis.PostGISBackend` implement it. A :class:`~geo.store.Store` holds
+one of them, chosen from its URL by :func:`backend_for`, so the topic modules
+(:mod:`~geo.store.batches`, :mod:`~geo.store.wards`, :mod:`~geo.store.queries`, …) never
+ask which database they talk to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, Engine, Table
+
+if TYPE_CHECKING:
+    import shapely
+
+    from geo.store._batch_rows import IncidentRows
+
+#: Time zone of the city: days and weeks in reports are Hà Nội days and weeks.
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
+#: Columns of the temporary key table an ingest looks stored incidents up with.
+TEMP_KEY_COLUMNS: tuple[str, ...] = ("pos", "source", "source_id", "fingerprint")
+
+
+class Backend(Protocol):
+    """One database engine's way of doing what the store needs (see the module docstring)."""
+
+    #: ``"sqlite"`` or ``"postgis"`` (shown by ``python -m geo db info``).
+    name: str
+    #: Whether the tables carry typed geometry columns (PostGIS) besides lat/lon and WKB.
+    spatial: bool
+    #: Appended to the fixed-width UTC text of instants written in bulk ("" or "+00:00").
+    stamp_suffix: str
+    #: Whether ids (incidents, audit entries) grow in commit order: one writer at a time.
+    ids_in_commit_order: bool
+
+    # -- connection and transactions ------------------------------------------------
+
+    @property
+    def path(self) -> Path | None:
+        """The database file (None for a server or an in-memory database)."""
+
+    def make_engine(self) -> Engine:
+        """The SQLAlchemy engine, with this backend's connection settings."""
+
+    def begin_write(self, conn: Connection) -> None:
+        """Prepare ``conn`` (not yet in a transaction) to begin a write transaction."""
+
+    def attached(self, conn: Connection, files: Mapping[str, Path]) -> AbstractContextManager[None]:
+        """Attach other database files to ``conn`` for the duration (SQLite only)."""
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        """Whether a failed write transaction may simply be run again (busy, deadlock)."""
+
+    # -- schema -----------------------------------------------------------------------
+
+    def prepare_migration(self, conn: Connection) -> str | None:
+        """Serialise migrations and check extensions; returns the schema written to."""
+
+    def install_guards(self, conn: Connection, tables: Sequence[str]) -> None:
+        """Make ``tables`` append-only for every client, raw SQL included."""
+
+    def exclusive_lock(self, engine: Engine, *, name: str, key: int) -> AbstractContextManager[None]:
+        """Hold a lock across processes (a file lock ``<db>.<name>.lock`` or advisory ``key``)."""
+
+    # -- writing rows -----------------------------------------------------------------
+
+    def reserve_ids(self, conn: Connection, table: str, n: int) -> Sequence[int]:
+        """``n`` new ids of ``table``, ascending, for the open write transaction."""
+
+    def bulk_insert(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Insert plain tuples in ``columns`` order inside the open transaction."""
+
+    def temp_keys(
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]]
+    ) -> AbstractContextManager[None]:
+        """A temporary table ``geo_keys(pos, source, source_id, fingerprint)`` holding ``rows``."""
+
+    def staged_batch(self, prepared: IncidentRows) -> AbstractContextManager[dict[str, Path]]:
+        """Files to attach while the batch is written (empty: rows are bound directly)."""
+
+    def insert_incidents(
+        self,
+        conn: Connection,
+        prepared: IncidentRows,
+        ids: Sequence[int],
+        batch_id: int,
+        *,
+        staged: bool,
+    ) -> None:
+        """Write a batch's incidents inside the open transaction, as fast as this backend can."""
+
+    def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
+        """Largest incident id and the audit entries matching ``about`` (see ``batches``)."""
+
+    def backup(self, out: Path) -> Path:
+        """A consistent copy of the database while others keep writing."""
+
+    # -- spatial ----------------------------------------------------------------------
+
+    def geometry_param(self, geom: shapely.Geometry) -> Any:
+        """A ward polygon as bound to the ``geom`` column."""
+
+    def geometry_wkb(self, column: Any) -> ColumnElement[Any]:
+        """The ``geom`` column read as WKB."""
+
+    def bbox_conditions(
+        self, incidents: Table, bbox: tuple[float, float, float, float]
+    ) -> list[ColumnElement[bool]]:
+        """Incidents inside (minx, miny, maxx, maxy), edges included."""
+
+    def assign_in_database(self, conn: Connection) -> pd.DataFrame | None:
+        """Ward of every stored incident computed in SQL, or None without spatial SQL."""
+
+    # -- reading ----------------------------------------------------------------------
+
+    def local_day(self, column: Any) -> ColumnElement[Any]:
+        """The Hà Nội calendar day of an instant column."""
+
+    def local_week(self, column: Any) -> ColumnElement[Any]:
+        """The Monday (Hà Nội time) of the ISO week holding an instant column."""
+
+    def days_between(self, later: Any, earlier: Any) -> ColumnElement[Any]:
+        """Fractional days from ``earlier`` to ``later``."""
+
+    def median_by(
+        self, conn: Connection, key: Any, values: ColumnElement[Any], where: ColumnElement[bool]
+    ) -> pd.Series:
+        """Median of ``values`` per ``key`` over the rows matching ``where`` (float Series)."""
+
+    def fetch_rows(
+        self, conn: Connection, sql: str, params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows of a plain SQL query with ``?`` placeholders, through the driver's cursor."""
+
+
+def backend_for(url: str) -> Backend:
+    """The backend of a store URL: PostgreSQL for ``postgres…``, SQLite otherwise."""
+    if url.startswith("postgres"):
+        from geo.store._postgis import PostGISBackend
+
+        return PostGISBackend(url)
+    from geo.store._sqlite import SQLiteBackend
+
+    return SQLiteBackend(url)
+
