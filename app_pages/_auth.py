@@ -23,7 +23,7 @@ which refuses what the role does not allow. This module only establishes who is 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -33,6 +33,9 @@ from app_pages._safe import md_plain
 from geo import auth, services
 from geo.auth import User
 from geo.errors import GeoError
+
+if TYPE_CHECKING:
+    from geo.store import Store
 
 USER_KEY = "auth_user"
 LAST_KEY = "auth_last"
@@ -89,7 +92,7 @@ def _sidebar(user: User) -> None:
         sign_out()
 
 
-def _first_admin_form(store: Any, now: datetime) -> None:
+def _first_admin_form(store: Store, now: datetime) -> None:
     st.subheader(t("auth.first_title"))
     st.caption(t("auth.first_caption", n=auth.MIN_PASSWORD_CHARS))
     with st.form("auth_first_admin"):
@@ -111,7 +114,7 @@ def _first_admin_form(store: Any, now: datetime) -> None:
     st.rerun()
 
 
-def _sign_in_form(store: Any, now: datetime) -> None:
+def _sign_in_form(store: Store, now: datetime) -> None:
     st.subheader(t("auth.title"))
     if st.session_state.get(EXPIRED_KEY):
         minutes = auth.idle_timeout().total_seconds() / 60
@@ -132,7 +135,7 @@ def _sign_in_form(store: Any, now: datetime) -> None:
         st.login()
 
 
-def _public_view(store: Any) -> None:
+def _public_view(store: Store) -> None:
     if not auth.public_view_enabled():
         return
     st.divider()
@@ -146,7 +149,7 @@ def _public_view(store: Any) -> None:
     st.dataframe(stats, hide_index=True, use_container_width=True)
 
 
-def signed_in_user(store: Any = None) -> User | None:
+def signed_in_user(store: Store | None = None) -> User | None:
     """The signed-in :class:`User`, drawing the sign-in (or first-admin) form when needed.
 
     Returns None when nobody is signed in; the caller then stops the run.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import streamlit as st
@@ -16,6 +16,9 @@ import streamlit as st
 from geo import settings
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
 from geo.i18n import t as _t
+
+if TYPE_CHECKING:
+    from geo.store import Store
 
 
 def lang() -> str:
@@ -72,7 +75,7 @@ def wards() -> gpd.GeoDataFrame:
 
 
 @st.cache_resource(show_spinner=False)
-def _store_cached(url: str) -> Any:
+def _store_cached(url: str) -> Store:
     from geo.store import open_store
 
     return open_store(url or None)
@@ -94,7 +97,7 @@ def _seeded(url: str) -> bool:
 _SEED_CHECKED: set[str] = set()  # store URLs this process has seeded or found seeded
 
 
-def store() -> Any:
+def store() -> Store:
     """The incident store of ``GEO_DATABASE_URL`` (or the default), opened once per URL."""
     url = settings.database_url()
     opened = _store_cached(url)

@@ -8,7 +8,7 @@ the form (and the marker colours) show the new state.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -21,11 +21,14 @@ from geo.errors import GeoError
 from geo.i18n import status_label
 from geo.store.workflow import TRANSITIONS
 
+if TYPE_CHECKING:
+    from geo.store import Store
+
 _FLASH = "status_flash"
 MAX_NOTE_CHARS = 1000
 
 
-def status_form(store: Any, incident_id: int, current: str, ward_code: Any) -> None:
+def status_form(store: Store, incident_id: int, current: str, ward_code: Any) -> None:
     """The next workflow steps for this incident, when the signed-in user may take them."""
     ward = None if ward_code is None or pd.isna(ward_code) else str(ward_code)
     flash = st.session_state.pop(_FLASH, None)

@@ -17,7 +17,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from affine import Affine
@@ -25,6 +25,9 @@ from pyproj import Transformer
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import MetricError
+
+if TYPE_CHECKING:
+    from geo.store import Store
 
 DEFAULT_CELL_M = 200.0
 #: Above this many points the page draws the grid image instead of a folium HeatMap.
@@ -202,7 +205,7 @@ def png_data_url(png: bytes) -> str:
 
 
 def incident_points(
-    store: Any,
+    store: Store,
     *,
     wards: Sequence[str] | None = None,
     types: Sequence[str] | None = None,
@@ -216,12 +219,12 @@ def incident_points(
     ``Store.incidents`` builds a full frame); filters mean what they mean there: ``None``
     selects everything, an empty list selects nothing, dates are inclusive Hà Nội days.
     """
-    from sqlalchemy import select
+    from sqlalchemy import ColumnElement, select
 
     from geo.store import local_bound
 
     t = store.tables["incidents"]
-    conds = [t.c.lon.is_not(None), t.c.lat.is_not(None)]
+    conds: list[ColumnElement[bool]] = [t.c.lon.is_not(None), t.c.lat.is_not(None)]
     if wards is not None:
         conds.append(t.c.ward_code.in_(list(wards)))
     if types is not None:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from geo.names import ascii_key, name_key
-from geo.store import queries
+from geo.store import Store, queries
+
+if TYPE_CHECKING:
+    from geo.snapshot import IncidentSnapshot
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def store_query(flt: IncidentFilter, street_names: Iterable[str] = ()) -> dict[s
 
 
 def load_view(
-    store: Any, flt: IncidentFilter, *, marker_limit: int, snapshot: Any = None
+    store: Store, flt: IncidentFilter, *, marker_limit: int, snapshot: IncidentSnapshot | None = None
 ) -> View:
     """Incidents of ``flt`` from ``store``: at most ``marker_limit`` + 1 rows first, and
     all matching rows (lat/lon for a density grid) only when the view is over the limit.

@@ -35,7 +35,7 @@ import pandas as pd
 
 from geo.crs import METRIC_CRS
 from geo.errors import MetricError
-from geo.store import queries
+from geo.store import Store, queries
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ def table_xlsx(table: pd.DataFrame, sheet: str = "league") -> bytes:
 
 
 def load_ward_metrics(
-    store: Any,
+    store: Store,
     wards: gpd.GeoDataFrame,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,

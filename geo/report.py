@@ -23,7 +23,7 @@ from geo.errors import MetricError, NotFound
 from geo.i18n import status_label, t
 from geo.maps import OTHER_COLOR, STATUS_COLORS
 from geo.metrics import format_value, load_ward_metrics
-from geo.store import queries
+from geo.store import Store, queries
 
 Format = Literal["pdf", "png"]
 FORMATS: tuple[str, ...] = ("pdf", "png")
@@ -54,7 +54,7 @@ class WardReport:
 
 
 def ward_report_data(
-    store: Any,
+    store: Store,
     wards: gpd.GeoDataFrame,
     code: str,
     date_from: dt.date | None = None,

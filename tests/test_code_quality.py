@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,24 @@ def test_mypy_strict_passes_on_ingest():
     # test above, under the project's settings (their findings are not reported here).
     result = _run("mypy", "--strict", "--follow-imports=silent", "geo/ingest")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_passes_on_the_store():
+    result = _run("mypy", "--strict", "--follow-imports=silent", "geo/store")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_code_outside_the_backends_asks_which_database_it_talks_to():
+    """SQLite/PostGIS differences live in the backend objects (geo/store/_backend.py):
+    nothing else branches on the kind of database."""
+    backends = {"_backend.py", "_sqlite.py", "_sqlite_bulk.py", "_postgis.py"}
+    branch = re.compile(r"is_postgis|backend\.name\s*[!=]=|if [^\n]*backend\.name|startswith\(.postgres")
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "geo").rglob("*.py")
+        if path.name not in backends and branch.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
 
 
 def test_library_never_imports_streamlit():

@@ -7,12 +7,16 @@ rights through :mod:`geo.services` and records that name in the audit log.
 
 from __future__ import annotations
 
+import argparse
 import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geo import settings
 from geo.auth import User
 from geo.errors import AccessDenied
+
+if TYPE_CHECKING:
+    from geo.store import Store
 
 USER_ENV = settings.USER.name
 
@@ -34,7 +38,7 @@ def actor_name(args: Any) -> str:
     return str(name)
 
 
-def acting_user(store: Any, args: Any) -> User:
+def acting_user(store: Store, args: argparse.Namespace) -> User:
     """The enabled account named by ``--user``; a bilingual refusal otherwise."""
     from geo.services import load_user
 

@@ -11,11 +11,16 @@ import argparse
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geo.errors import InvalidArgument, NotFound
 from geo.filters import IncidentFilter
 from geo.vocab import STATE_CODES, TYPE_CODES, status_code, type_code
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo.store import Store
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser, *, street: bool = True) -> None:
@@ -83,7 +88,7 @@ def incident_filter(args: argparse.Namespace, known_wards: Iterable[str]) -> Inc
     )
 
 
-def ward_layer(args: argparse.Namespace, store: Any) -> Any:
+def ward_layer(args: argparse.Namespace, store: Store) -> gpd.GeoDataFrame:
     """``--boundaries FILE`` when given, else the store's active layer (what the app shows)."""
     if getattr(args, "boundaries", None):
         from geo.boundaries import load_boundaries

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     JSON,
@@ -47,7 +48,12 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 APPEND_ONLY = ("status_events", "audit_log")
 
 
-def to_utc(value: Any) -> datetime:
+#: An instant as callers give it: a datetime or pandas Timestamp (naive: UTC), a date, or
+#: ISO text.
+Instant = str | date | np.datetime64
+
+
+def to_utc(value: Instant) -> datetime:
     """A timezone-aware UTC datetime from a datetime, Timestamp, date or ISO string.
 
     Naive values are taken as UTC: the store never guesses local time on write.

@@ -13,18 +13,13 @@ import pandas as pd
 from sqlalchemy import Connection, func, insert, select, update
 
 from geo.errors import NotFound, StorageError
+from geo.store._values import utcnow
 
 if TYPE_CHECKING:
     from geo.store._core import Store
 
 #: Columns returned by :func:`list_users` (never the hash).
 PUBLIC_COLUMNS: tuple[str, ...] = ("username", "roles", "wards", "disabled", "has_password", "created_at")
-
-
-def _now() -> Any:
-    from geo.store._values import utcnow
-
-    return utcnow()
 
 
 def count_users(store: Store, *, conn: Connection | None = None) -> int:
@@ -87,7 +82,7 @@ def insert_user(
         conn.execute(
             insert(t).values(
                 username=username, password_hash=password_hash, roles=roles, wards=wards,
-                disabled=False, created_at=_now(),
+                disabled=False, created_at=utcnow(),
             )
         )
         store.audit(

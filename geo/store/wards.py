@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from geo.crs import STORAGE_CRS, to_storage
 from geo.errors import StorageError
-from geo.store._schema import to_utc
+from geo.store._schema import Instant, to_utc
 from geo.store._values import utcnow
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def _value(row: Mapping[str, Any], key: str) -> Any:
     return None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
 
 
-def _multipolygon(geom: Any) -> Any:
+def _multipolygon(geom: shapely.Geometry) -> shapely.Geometry:
     if geom is not None and geom.geom_type == "Polygon":
         return shapely.MultiPolygon([geom])
     return geom
@@ -94,7 +94,11 @@ def _unchanged(old: Any, record: Mapping[str, Any], geom: Any) -> bool:
 
 
 def ensure(
-    store: Store, layer: gpd.GeoDataFrame, *, actor: str = "system", valid_from: Any = None
+    store: Store,
+    layer: gpd.GeoDataFrame,
+    *,
+    actor: str = "system",
+    valid_from: Instant | None = None,
 ) -> dict[str, int]:
     """Load or refresh the ward table from a boundaries layer, keeping history.
 

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from geo import settings
 from geo.errors import NotFound, WorkflowError
-from geo.store._schema import to_utc
+from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
 from geo.vocab import STATE_CODES, STATES
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from geo.store._core import Store
 
 #: One move: (incident id, target state, when — None for now —, note).
-Move = tuple[int, str, Any, str | None]
+Move = tuple[int, str, Instant | None, str | None]
 
 #: Allowed moves: from → targets.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -213,7 +213,7 @@ def change_status(
     *,
     actor: str,
     note: str | None = None,
-    at: Any = None,
+    at: Instant | None = None,
 ) -> dict[str, Any]:
     """Move one incident through the workflow; records the event and an audit entry.
 
@@ -257,7 +257,7 @@ def change_status(
 
 
 def record_recurrence(
-    store: Store, incident_id: int, *, actor: str, note: str | None = None, at: Any = None
+    store: Store, incident_id: int, *, actor: str, note: str | None = None, at: Instant | None = None
 ) -> int:
     """The place of a cleared incident is violated again: mark it ``recurred`` and open a
     new ``reported`` incident (same place and type, ``recurrence_of`` = the old one).
