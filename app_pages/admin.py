@@ -23,7 +23,7 @@ import streamlit as st
 from app_pages._auth import current_user
 from app_pages._common import lang, store, t, wards
 from app_pages._safe import md_plain
-from geo import auth, services
+from geo import auth, boundary_checks, services
 from geo.errors import GeoError
 from geo.store import wards as stored_wards
 
@@ -183,7 +183,7 @@ def _ward_layer(user: auth.User) -> None:
         try:
             entry["preview"] = _with_file(
                 data, uploaded.name,
-                lambda p: services.preview_boundaries(p, crs=crs, source=uploaded.name),
+                lambda p: boundary_checks.preview_boundaries(p, crs=crs, source=uploaded.name),
             )
         except GeoError as exc:
             entry["error"] = exc

@@ -216,7 +216,7 @@ def incident_points(
     """Longitude and latitude of the matching incidents, as float arrays.
 
     Reads only the two coordinate columns (a million rows in seconds, where
-    ``Store.incidents`` builds a full frame); filters mean what they mean there: ``None``
+    ``queries.incidents`` builds a full frame); filters mean what they mean there: ``None``
     selects everything, an empty list selects nothing, dates are inclusive Hà Nội days.
     """
     from sqlalchemy import ColumnElement, select

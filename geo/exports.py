@@ -222,7 +222,7 @@ def check_format(fmt: str) -> str:
 
 
 def export(store: Store, fmt: str, out: str | Path | None = None, **filters: Any) -> Path | bytes:
-    """Export the incidents matching ``filters`` (those of :meth:`Store.incidents`).
+    """Export the incidents matching ``filters`` (those of :func:`geo.store.queries.incidents`).
 
     Writes ``out`` and returns its path; with no ``out`` returns the file's bytes (for a
     download button).

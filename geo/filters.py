@@ -2,7 +2,7 @@
 
 A view (wards, types, statuses, dates, street, overdue only) is a small value object so
 the app can put it in the URL and ``python -m geo map`` can rebuild exactly that view.
-Filtering itself happens in the store's SQL (:meth:`Store.incidents`); this module only
+Filtering itself happens in the store's SQL (:func:`geo.store.queries.incidents`); this module only
 resolves a typed street name to the stored spellings and bounds how much is read.
 """
 
@@ -60,7 +60,7 @@ class View:
 
 
 def store_query(flt: IncidentFilter, street_names: Iterable[str] = ()) -> dict[str, Any]:
-    """Keyword arguments for :meth:`geo.store.Store.incidents`."""
+    """Keyword arguments for :func:`geo.store.queries.incidents`."""
     kwargs: dict[str, Any] = {
         "wards": list(flt.wards) or None,
         "types": list(flt.types) or None,

@@ -1,7 +1,7 @@
 """Per-ward metrics for the leaders' pages: choropleth values, league table, week matrix.
 
-Pure functions over the store's aggregates (:meth:`geo.store.Store.ward_stats`,
-:meth:`~geo.store.Store.week_counts`) and the ward layer, so the page, the CLI and the
+Pure functions over the store's aggregates (:func:`geo.store.queries.ward_stats`,
+:func:`~geo.store.queries.week_counts`) and the ward layer, so the page, the CLI and the
 tests compute the same numbers. Nothing here reads incidents one by one: a million
 incidents arrive as 126 rows.
 

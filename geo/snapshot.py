@@ -7,7 +7,7 @@ view is then a boolean mask computed in milliseconds.
 
 :func:`store_version` changes with every write, because every write appends to the audit
 log, so a snapshot cached under its version is never stale. :meth:`IncidentSnapshot.mask`
-takes the keyword arguments of :meth:`geo.store.Store.incidents` and selects exactly the
+takes the keyword arguments of :func:`geo.store.queries.incidents` and selects exactly the
 rows that its SQL selects (the tests compare the two on both backends).
 """
 
@@ -26,7 +26,7 @@ from geo.store import OPEN_STATES, local_bound
 if TYPE_CHECKING:
     from geo.store import Store
 
-#: Columns read into a snapshot; the filters of ``Store.incidents`` use nothing else.
+#: Columns read into a snapshot; the filters of ``queries.incidents`` use nothing else.
 _CATEGORIES = ("ward_code", "type", "status", "street")
 _TIMES = ("reported_at", "due_at")
 
@@ -79,7 +79,7 @@ class IncidentSnapshot:
         *,
         now: dt.datetime | None = None,
     ) -> np.ndarray:
-        """Rows that ``Store.incidents`` selects with the same arguments."""
+        """Rows that ``queries.incidents`` selects with the same arguments."""
         keep = np.ones(len(self), dtype=bool)
         for column, values in (
             ("ward_code", wards),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from app_pages._safe import md_unescape
-from geo import services
+from geo import boundary_checks, services
 from geo.cli import main as cli
 from geo.errors import AccessDenied, BoundaryError, CRSError, InvalidArgument
 from geo.ingest import IngestOptions
@@ -163,7 +163,7 @@ def test_only_an_admin_can_import_a_layer(store, boss, renamed_layer, role):
 def test_a_layer_with_an_unmatched_ward_is_refused(store, boss, unmatched_layer):
     services.active_wards(store)
     version = stored_wards.version(store)
-    checked = services.preview_boundaries(unmatched_layer)
+    checked = boundary_checks.preview_boundaries(unmatched_layer)
     assert checked.report["unmatched"] == ["Phường Không Có Thật"]
     assert checked.report["codes_matched"] == 125
     assert isinstance(checked.refusal, BoundaryError)

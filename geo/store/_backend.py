@@ -111,7 +111,7 @@ class Backend(Protocol):
     def geometry_param(self, geom: shapely.Geometry) -> Any:
         """A ward polygon as bound to the ``geom`` column."""
 
-    def geometry_wkb(self, column: Any) -> ColumnElement[Any]:
+    def geometry_wkb(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """The ``geom`` column read as WKB."""
 
     def bbox_conditions(
@@ -124,17 +124,17 @@ class Backend(Protocol):
 
     # -- reading ----------------------------------------------------------------------
 
-    def local_day(self, column: Any) -> ColumnElement[Any]:
+    def local_day(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """The Hà Nội calendar day of an instant column."""
 
-    def local_week(self, column: Any) -> ColumnElement[Any]:
+    def local_week(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """The Monday (Hà Nội time) of the ISO week holding an instant column."""
 
-    def days_between(self, later: Any, earlier: Any) -> ColumnElement[Any]:
+    def days_between(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[Any]:
         """Fractional days from ``earlier`` to ``later``."""
 
     def median_by(
-        self, conn: Connection, key: Any, values: ColumnElement[Any], where: ColumnElement[bool]
+        self, conn: Connection, key: ColumnElement[Any], values: ColumnElement[Any], where: ColumnElement[bool]
     ) -> pd.Series:
         """Median of ``values`` per ``key`` over the rows matching ``where`` (float Series)."""
 

@@ -37,6 +37,13 @@ __all__ = ["DEFAULT_SQLITE", "MAX_WRITE_WAIT_S", "URL_ENV", "Store", "default_ur
 
 
 def default_url() -> str:
+    """``GEO_DATABASE_URL``, else the SQLite file under ``data/``.
+
+    Returns
+    -------
+    str
+        A store URL.
+    """
     return settings.database_url()
 
 
@@ -87,6 +94,7 @@ class Store:
         return self.backend.path
 
     def close(self) -> None:
+        """Close the engine's pooled connections (the store can be opened again)."""
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -141,7 +149,13 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads (one consistent snapshot per transaction)."""
+        """A connection for reads (one consistent snapshot per transaction).
+
+        Returns
+        -------
+        Iterator[Connection]
+            A context manager yielding the connection, returned to the pool on exit.
+        """
         with self.engine.connect() as conn:
             yield conn
 
@@ -181,13 +195,25 @@ class Store:
             ) from exc
 
     def schema_version(self) -> int:
-        """The schema version the database is at (:data:`geo.store._schema.SCHEMA_VERSION`)."""
+        """The schema version the database is at.
+
+        Returns
+        -------
+        int
+            The largest version in ``schema_version`` (:data:`geo.store._schema.SCHEMA_VERSION`).
+        """
         with self.read() as conn:
             t = self.tables["schema_version"]
             return int(conn.execute(select(func.max(t.c.version))).scalar() or 0)
 
     def row_counts(self) -> dict[str, int]:
-        """Rows per table, by table name."""
+        """Rows per table.
+
+        Returns
+        -------
+        dict
+            Table name → row count.
+        """
         with self.read() as conn:
             return {
                 name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)

@@ -23,6 +23,20 @@ PUBLIC_COLUMNS: tuple[str, ...] = ("username", "roles", "wards", "disabled", "ha
 
 
 def count_users(store: Store, *, conn: Connection | None = None) -> int:
+    """How many accounts there are, disabled ones included.
+
+    Parameters
+    ----------
+    store
+        The store.
+    conn
+        Count inside this connection's transaction (default: a read of its own).
+
+    Returns
+    -------
+    int
+        The number of rows of ``users``.
+    """
     t = store.tables["users"]
     stmt = select(func.count()).select_from(t)
     if conn is not None:
@@ -32,7 +46,20 @@ def count_users(store: Store, *, conn: Connection | None = None) -> int:
 
 
 def get_user(store: Store, username: str) -> dict[str, Any] | None:
-    """The whole row (hash included, for sign-in), or None."""
+    """The whole row of one account (hash included, for sign-in).
+
+    Parameters
+    ----------
+    store
+        The store.
+    username
+        The account's name.
+
+    Returns
+    -------
+    dict or None
+        The row by column name; None when there is no such account.
+    """
     t = store.tables["users"]
     with store.read() as conn:
         row = conn.execute(select(t).where(t.c.username == username)).mappings().first()
@@ -40,6 +67,18 @@ def get_user(store: Store, username: str) -> dict[str, Any] | None:
 
 
 def list_users(store: Store) -> pd.DataFrame:
+    """Every account, without password hashes.
+
+    Parameters
+    ----------
+    store
+        The store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PUBLIC_COLUMNS`, sorted by user name.
+    """
     t = store.tables["users"]
     stmt = select(
         t.c.username, t.c.roles, t.c.wards, t.c.disabled,
@@ -64,8 +103,25 @@ def insert_user(
     actor: str,
     only_if_empty: bool = False,
 ) -> None:
-    """Add one account; ``only_if_empty`` makes it the first-start admin (refused once any
-    account exists, checked inside the write transaction so two first starts cannot race)."""
+    """Add one account, audited in the same transaction.
+
+    Parameters
+    ----------
+    store
+        The store.
+    username, password_hash, roles, wards
+        The new row (``password_hash`` None: an OIDC-only account; roles and wards
+        comma-joined codes).
+    actor
+        Named in the audit entry.
+    only_if_empty
+        Make it the first-start admin: refused once any account exists, checked inside
+        the write transaction so two first starts cannot race.
+
+    Returns
+    -------
+    None
+    """
     t = store.tables["users"]
 
     def work(conn: Connection) -> None:
@@ -98,7 +154,24 @@ def update_user(
     store: Store, username: str, values: Mapping[str, Any], *, actor: str, action: str,
     details: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Change some columns of one account; returns the row as it was before."""
+    """Change some columns of one account, audited in the same transaction.
+
+    Parameters
+    ----------
+    store
+        The store.
+    username
+        The account to change (:class:`~geo.errors.NotFound` if there is none).
+    values
+        New values of ``password_hash``, ``roles``, ``wards`` or ``disabled``.
+    actor, action, details
+        The audit entry's actor, action and details.
+
+    Returns
+    -------
+    dict
+        The row as it was before.
+    """
     t = store.tables["users"]
     allowed = {"password_hash", "roles", "wards", "disabled"}
     bad = set(values) - allowed
@@ -120,6 +193,18 @@ def update_user(
 
 
 def active_admins(store: Store) -> list[str]:
+    """Names of the enabled accounts with the admin role.
+
+    Parameters
+    ----------
+    store
+        The store.
+
+    Returns
+    -------
+    list of str
+        Sorted user names.
+    """
     t = store.tables["users"]
     with store.read() as conn:
         rows = conn.execute(select(t.c.username, t.c.roles).where(t.c.disabled.is_(False))).all()

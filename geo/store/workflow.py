@@ -68,7 +68,20 @@ assert set(TRANSITIONS) == set(STATE_CODES)
 
 
 def check_state(state: str, *, where: str = "") -> str:
-    """``state`` if it is a workflow state, else a bilingual :class:`WorkflowError`."""
+    """``state`` if it is a workflow state, else a bilingual :class:`WorkflowError`.
+
+    Parameters
+    ----------
+    state
+        A status code.
+    where
+        Named in the message (a file row and field, an incident).
+
+    Returns
+    -------
+    str
+        ``state`` itself.
+    """
     if state not in TRANSITIONS:
         at = f" ({where})" if where else ""
         known = ", ".join(STATE_CODES)
@@ -80,11 +93,36 @@ def check_state(state: str, *, where: str = "") -> str:
 
 
 def can_transition(from_state: str, to_state: str) -> bool:
+    """Whether the workflow allows the move from ``from_state`` to ``to_state``.
+
+    Parameters
+    ----------
+    from_state, to_state
+        Status codes.
+
+    Returns
+    -------
+    bool
+        True for a move of :data:`TRANSITIONS`.
+    """
     return to_state in TRANSITIONS.get(from_state, ())
 
 
 def check_transition(from_state: str, to_state: str, *, where: str = "") -> None:
-    """Refuse a move the workflow does not allow, naming both states in both languages."""
+    """Refuse a move the workflow does not allow, naming both states in both languages.
+
+    Parameters
+    ----------
+    from_state, to_state
+        Status codes.
+    where
+        Named in the message.
+
+    Returns
+    -------
+    None
+        Raises :class:`~geo.errors.WorkflowError` instead when the move is not allowed.
+    """
     check_state(to_state, where=where)
     if can_transition(from_state, to_state):
         return
@@ -102,7 +140,18 @@ def check_transition(from_state: str, to_state: str, *, where: str = "") -> None
 
 
 def sla_days(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Service levels in days: defaults, then ``GEO_SLA_DAYS``, then ``overrides``."""
+    """Service levels in days: defaults, then ``GEO_SLA_DAYS``, then ``overrides``.
+
+    Parameters
+    ----------
+    overrides
+        Days per type code, applied last.
+
+    Returns
+    -------
+    dict
+        Days per type code.
+    """
     levels = {**DEFAULT_SLA_DAYS, **settings.sla_days()}
     if overrides:
         levels.update(overrides)
@@ -112,7 +161,22 @@ def sla_days(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
 def due_dates(
     types: pd.Series, reported_at: pd.Series, levels: Mapping[str, float] | None = None
 ) -> pd.Series:
-    """``reported_at`` plus the service level of each type (``other``'s for unknown types)."""
+    """``reported_at`` plus the service level of each type (``other``'s for unknown types).
+
+    Parameters
+    ----------
+    types
+        Type codes.
+    reported_at
+        Report instants, aligned with ``types``.
+    levels
+        Days per type (default: :func:`sla_days`).
+
+    Returns
+    -------
+    pandas.Series
+        The deadlines, UTC.
+    """
     table = sla_days() if levels is None else dict(levels)
     days = types.map(table).fillna(table.get("other", DEFAULT_SLA_DAYS["other"]))
     return pd.to_datetime(reported_at, utc=True) + pd.to_timedelta(days.astype(float), unit="D")
