@@ -319,6 +319,22 @@ def test_month_day_is_never_guessed():
     assert out.isna().tolist() == [True, True, False]
 
 
+def test_unpadded_dates_are_ambiguous_in_a_month_day_column():
+    # The same rule for values written without leading zeros (read by the general
+    # reader, not the fixed-width one): 5/13 can only be 13 May, so the column is written
+    # month/day and 5/6 may be 6 May as well as 5 June: never read silently.
+    values = pd.Series(["5/13/2025", "5/6/2025", "6/6/2025", "13/5/2025"])
+    out, fmt, error = parse_dates(values, now=_utc("2026-01-01"))
+    assert error.tolist() == ["date_month_day", "date_ambiguous", "", ""]
+    assert out.isna().tolist() == [True, True, False, False]
+    assert out[2] == _utc("2025-06-05 17:00")  # day == month: one reading only
+    assert fmt.tolist()[1] == ""
+    # without the month/day value, 5/6/2025 is 5 June (day/month, the Vietnamese order)
+    out, _, error = parse_dates(pd.Series(["5/6/2025", "13/5/2025"]), now=_utc("2026-01-01"))
+    assert error.tolist() == ["", ""]
+    assert out[0] == _utc("2025-06-04 17:00")
+
+
 def test_bad_dates():
     values = pd.Series(["", "hôm qua", "32/01/2025", "31/02/2025", "1/1/1990", "01/01/2090"])
     _, _, error = parse_dates(values, now=_utc("2026-01-01"))
