@@ -192,9 +192,18 @@ def test_dms_columns_and_pairs(db, tmp_path):
     assert stored["lat"].tolist() == pytest.approx([r[1] for r in ROWS], abs=1e-6)
 
 
-def test_vn2000_with_crs(db, tmp_path):
+@pytest.mark.parametrize(
+    ("x", "y", "date"),
+    [
+        ("X", "Y", "Ngày phát hiện"),
+        # surveyors' sheets nearly always carry units (issue 11 §6)
+        ("X (m)", "Y (m)", "Ngày phát hiện (dd/mm/yyyy)"),
+        ("Toạ độ X (VN-2000)", "Toạ độ Y (VN-2000)", "Ngày [dd/mm/yyyy]"),
+    ],
+)
+def test_vn2000_with_crs(db, tmp_path, x, y, date):
     to_vn = Transformer.from_crs("EPSG:4326", "EPSG:5897", always_xy=True)
-    header = ["Mã", "X", "Y", "Loại vi phạm", "Trạng thái", "Ngày phát hiện"]
+    header = ["Mã", x, y, "Loại vi phạm", "Trạng thái", date]
     rows = []
     for r in ROWS:
         easting, northing = to_vn.transform(r[2], r[1])

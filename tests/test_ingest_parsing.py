@@ -137,11 +137,22 @@ def test_excel_sep_hint():
         ),
         (["y", "x", "type"], ["lat", "lon", "type"]),
         (["Vĩ độ (WGS84)", "Kinh độ (WGS84)"], ["lat", "lon"]),
+        # units and hints in brackets, as surveyors and ward clerks write them (issue 11 §6)
+        (["Y (m)", "X (m)", "Ngày phát hiện (dd/mm/yyyy)"], ["lat", "lon", "reported_at"]),
+        (["Vĩ độ (°)", "Kinh độ (độ)"], ["lat", "lon"]),
+        (["Toạ độ Y (VN-2000)", "Toạ độ X (VN-2000)"], ["lat", "lon"]),
+        (["lat (WGS84)", "lon (WGS84)", "Ngày [dd/mm/yyyy]"], ["lat", "lon", "reported_at"]),
+        (["nhom/Vĩ độ (°)", "nhom/Kinh độ (°)", "Loại (mã) (bắt buộc)"], ["lat", "lon", "type"]),
     ],
 )  # fmt: skip
 def test_header_recognition(headers, roles):
     mapping = recognise_columns(headers)
     assert [mapping.roles.get(r) for r in roles] == headers
+
+
+def test_a_header_of_brackets_only_is_not_emptied():
+    mapping = recognise_columns(["(m)", "lat", "lon"])
+    assert mapping.roles == {"lat": "lat", "lon": "lon"} and mapping.ignored == ["(m)"]
 
 
 def test_kobo_headers():

@@ -2,8 +2,10 @@
 
 Headers come in Vietnamese or English, with or without diacritics, in any case, and
 from KoboToolbox/ODK with their own conventions (``_gps_latitude``, ``_submission_time``,
-``group/question`` paths). Each header is reduced with :func:`geo.names.ascii_key` and
-looked up in the variant tables below; the mapping is shown to the officer in the
+``group/question`` paths). Surveyors and ward clerks add units or hints in brackets
+(``X (m)``, ``Kinh độ (độ)``, ``Toạ độ X (VN-2000)``, ``Ngày phát hiện (dd/mm/yyyy)``):
+such a suffix is removed first. Each header is then reduced with
+:func:`geo.names.ascii_key` and looked up in the variant tables below; the mapping is shown to the officer in the
 upload preview so a wrong guess is visible before anything is stored.
 """
 
@@ -87,6 +89,8 @@ _VARIANTS: dict[str, set[str]] = {
 }
 _LOOKUP = {variant: role for role, variants in _VARIANTS.items() for variant in variants}
 
+#: A unit or hint in brackets at the end of a header: "(m)", "[độ]", "(dd/mm/yyyy)".
+_HINT = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])\s*$")
 _KOBO_LAT = re.compile(r"^_(.+)_latitude$")
 _KOBO_LON = re.compile(r"^_(.+)_longitude$")
 _NUM = r"[-+]?\d+(?:[.,]\d+)?"
@@ -122,8 +126,31 @@ class ColumnMapping:
         return pd.DataFrame(rows, columns=["column", "role", "how"])
 
 
+def without_hints(header: str) -> str:
+    """A header without the units or hints in brackets at its end ("X (m)" → "X").
+
+    The hint goes first, before a Kobo group path is split on "/": "(dd/mm/yyyy)" holds
+    slashes too. A header that is nothing but brackets is kept as written.
+
+    Parameters
+    ----------
+    header : str
+        A header as written.
+
+    Returns
+    -------
+    str
+        The header without its trailing bracketed parts.
+    """
+    text = str(header).strip()
+    while (stripped := _HINT.sub("", text)) != text and stripped:
+        text = stripped
+    return text
+
+
 def header_key(header: str) -> str:
-    """ascii_key of the last part of a Kobo group path ("grp/Vĩ độ" → "vi_do").
+    """ascii_key of the last part of a Kobo group path, without units or hints
+    ("grp/Vĩ độ (°)" → "vi_do").
 
     Parameters
     ----------
@@ -135,7 +162,7 @@ def header_key(header: str) -> str:
     str
         The key the variant tables are looked up by.
     """
-    return ascii_key(str(header).split("/")[-1])
+    return ascii_key(without_hints(header).split("/")[-1])
 
 
 def _role_of(key: str) -> tuple[str | None, str]:
@@ -202,7 +229,7 @@ def _by_header(columns: list[str], found: _Found) -> bool:
     kobo = False
     for column in columns:
         raw = str(column).strip()
-        last = raw.split("/")[-1]
+        last = without_hints(raw).split("/")[-1]
         if column in (GEOM_X, GEOM_Y):
             found.offer("lon" if column == GEOM_X else "lat", column, 0, "geometry")
             continue
