@@ -71,8 +71,14 @@ GEO_INGEST_MAX_ROWS : int
     Default is ``2_000_000``.
 GEO_INGEST_MAX_CELL_CHARS : int
     Longest cell accepted, in characters; an integer, ``_`` allowed. Empty or spaces count
-    as unset. Why: a 10 MB "note" is an attack or a broken export, never a field report.
+    as unset. Why: a 10 MB "note" is an attack or a broken export, never a field report;
+    a row with a longer cell is rejected (``cell_too_long``), the rest of the file is read.
     Default is ``10_000``.
+GEO_INGEST_MAX_COLUMNS : int
+    Most columns accepted in one upload, counted on the header line before the file is
+    parsed; an integer, ``_`` allowed. Empty or spaces count as unset. Why: a field sheet
+    has a few dozen columns, and a 1 MB header of 100,000 columns took a minute and 1.7 GB
+    to parse before any limit could refuse it. Default is ``500``.
 GEO_SLA_DAYS : type=days list
     Days from report to deadline for the violation types named, as in
     ``parking=0.5,signboard=30``. Each type is a code of :data:`geo.vocab.TYPES` and each
@@ -266,6 +272,9 @@ INGEST_MAX_ROWS: Setting[int] = Setting(
 INGEST_MAX_CELL_CHARS: Setting[int] = Setting(
     "GEO_INGEST_MAX_CELL_CHARS", "int", 10_000, _count, LimitExceeded
 )
+INGEST_MAX_COLUMNS: Setting[int] = Setting(
+    "GEO_INGEST_MAX_COLUMNS", "int", 500, _count, LimitExceeded
+)
 SLA_DAYS: Setting[dict[str, float]] = Setting(
     "GEO_SLA_DAYS", "type=days list", {}, _service_levels, WorkflowError
 )
@@ -276,8 +285,8 @@ REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _
 #: Every variable, in the order of the module docstring and the README table.
 SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
-    SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS, SLA_DAYS,
-    USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
+    SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
+    INGEST_MAX_COLUMNS, SLA_DAYS, USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
 )  # fmt: skip
 
 
@@ -326,6 +335,10 @@ def ingest_max_rows() -> int:
 
 def ingest_max_cell_chars() -> int:
     return INGEST_MAX_CELL_CHARS.get()
+
+
+def ingest_max_columns() -> int:
+    return INGEST_MAX_COLUMNS.get()
 
 
 def sla_days() -> dict[str, float]:

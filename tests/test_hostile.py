@@ -17,7 +17,7 @@ import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
-from _hostile import C0, CORPUS, FORMULA_START, TIP_TAGS, csv_bytes, xlsx_bytes
+from _hostile import BIG, C0, CORPUS, FORMULA_START, TIP_TAGS, csv_bytes, xlsx_bytes
 
 from geo import services
 from geo.errors import LimitExceeded
@@ -54,17 +54,24 @@ def _stored(store) -> pd.DataFrame:
 # -- ingest and limits -------------------------------------------------------------------
 
 
-def test_default_cell_limit_refuses_the_100kb_value_with_a_clear_message(tmp_path, wards):
+def test_default_cell_limit_rejects_the_100kb_row_only_with_a_clear_message(tmp_path, wards):
     store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
     boss = services.create_first_admin(store, "boss", "a-long-admin-password")
-    with pytest.raises(LimitExceeded) as info:
-        services.ingest_file(
-            store, boss, csv_bytes(CORPUS),
-            IngestOptions(file_name="hostile.csv", wards=wards),
-        )
-    message = str(info.value)
-    assert "hostile.csv" in message and "dia_chi" in message and "10,000" in message
-    assert store.row_counts()["incidents"] == 0
+    result = services.ingest_file(
+        store, boss, csv_bytes(CORPUS), IngestOptions(file_name="hostile.csv", wards=wards),
+    )  # fmt: skip
+    rows = result.preview.rows.set_index("row")
+    big = CORPUS.index(BIG) + 1
+    assert rows.loc[big, "reason"] == "cell_too_long" and rows.loc[big, "field"] == "dia_chi"
+    message = rows.loc[big, "message_en"]
+    assert message.startswith(f"Row {big}, column 'dia_chi': a cell is longer than")
+    assert "GEO_INGEST_MAX_CELL_CHARS" in message and len(message) < 300  # not the 100 kB
+    others = rows.drop(index=big)
+    assert (others["reason"] != "cell_too_long").all()
+    stored = _stored(store)
+    assert len(stored) == result.summary()["accepted"] == (others["outcome"] == "accepted").sum()
+    assert len(stored) >= len(CORPUS) - 1 - len(CORPUS) // 3  # the file was read, not refused
+    assert not stored["address"].astype(str).str.contains("B" * 1000).any()
     with pytest.raises(LimitExceeded, match="bytes"):
         services.ingest_file(
             store, boss, csv_bytes(CORPUS),

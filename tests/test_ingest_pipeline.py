@@ -184,9 +184,17 @@ def test_limits(tmp_path, wards, monkeypatch):
         preview(path, IngestOptions(wards=wards, limits=IngestLimits(max_rows=2)))
     with pytest.raises(LimitExceeded, match="bytes"):
         preview(path, IngestOptions(wards=wards, limits=IngestLimits(max_bytes=100)))
-    with pytest.raises(LimitExceeded, match=r"row 1, column 'Loại vi phạm'") as err:
-        preview(path, IngestOptions(wards=wards, limits=IngestLimits(max_cell_chars=12)))
-    assert "dòng 1" in err.value.message_vi
+    # One cell over the length limit rejects its row, not the file (issue 11 §6): rows 1
+    # and 2 have a 16-character type ("Lấn chiếm vỉa hè", "Mái che, mái vảy"), row 3's
+    # longest cell has 14.
+    p = preview(path, IngestOptions(wards=wards, limits=IngestLimits(max_cell_chars=15)))
+    rows = p.rows.set_index("row")
+    assert rows["outcome"].tolist() == ["rejected", "rejected", "accepted"]
+    assert rows.loc[1, "reason"] == "cell_too_long" and rows.loc[1, "field"] == "Loại vi phạm"
+    assert rows.loc[2, "message_en"].startswith(
+        "Row 2, column 'Loại vi phạm': a cell is longer than the character limit"
+    )
+    assert rows.loc[2, "message_vi"].startswith("Dòng 2, cột “Loại vi phạm”: một ô dài hơn")
     monkeypatch.setenv("GEO_INGEST_MAX_ROWS", "1")
     assert IngestLimits.from_env().max_rows == 1
     with pytest.raises(LimitExceeded):

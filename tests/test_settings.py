@@ -39,6 +39,7 @@ def test_defaults_when_nothing_is_set(clean_env):
     assert settings.ingest_max_bytes() == 512 * 1024 * 1024
     assert settings.ingest_max_rows() == 2_000_000
     assert settings.ingest_max_cell_chars() == 10_000
+    assert settings.ingest_max_columns() == 500
     assert settings.sla_days() == {}
     assert settings.user() is None
     assert settings.postgis_test_url() is None
@@ -84,6 +85,7 @@ def test_defaults_when_nothing_is_set(clean_env):
         ("GEO_INGEST_MAX_BYTES", "100", settings.ingest_max_bytes, 100),
         ("GEO_INGEST_MAX_ROWS", " 1_000_000 ", settings.ingest_max_rows, 1_000_000),
         ("GEO_INGEST_MAX_CELL_CHARS", "200_000", settings.ingest_max_cell_chars, 200_000),
+        ("GEO_INGEST_MAX_COLUMNS", " 2_000 ", settings.ingest_max_columns, 2_000),
         ("GEO_SLA_DAYS", "parking=0.5, signboard=30", settings.sla_days,
          {"parking": 0.5, "signboard": 30.0}),
         ("GEO_SLA_DAYS", " parking = 2 ,,parking=3,", settings.sla_days, {"parking": 3.0}),
@@ -115,6 +117,7 @@ _READ_AS_IS = {
         ("GEO_INGEST_MAX_BYTES", settings.ingest_max_bytes),
         ("GEO_INGEST_MAX_ROWS", settings.ingest_max_rows),
         ("GEO_INGEST_MAX_CELL_CHARS", settings.ingest_max_cell_chars),
+        ("GEO_INGEST_MAX_COLUMNS", settings.ingest_max_columns),
         ("GEO_SLA_DAYS", settings.sla_days),
     ],
 )
@@ -138,6 +141,7 @@ def test_an_empty_value_counts_as_unset(clean_env, name, read):
         ("GEO_INGEST_MAX_BYTES", "12MB", settings.ingest_max_bytes, LimitExceeded),
         ("GEO_INGEST_MAX_ROWS", "1.5", settings.ingest_max_rows, LimitExceeded),
         ("GEO_INGEST_MAX_CELL_CHARS", "many", settings.ingest_max_cell_chars, LimitExceeded),
+        ("GEO_INGEST_MAX_COLUMNS", "all", settings.ingest_max_columns, LimitExceeded),
         ("GEO_SLA_DAYS", "parking=soon", settings.sla_days, WorkflowError),
         ("GEO_SLA_DAYS", "bus=1", settings.sla_days, WorkflowError),
         ("GEO_SLA_DAYS", "parking=0", settings.sla_days, WorkflowError),

@@ -58,9 +58,8 @@ def read_file(file: FileInput, options: IngestOptions) -> ReadFile:
         The file cannot be read or parsed (a :class:`~geo.errors.LimitExceeded` when it
         is over a limit, a :class:`~geo.errors.CRSError` for an unknown ``crs``).
     """
-    data, name = _read_bytes(file, options.file_name)
     limits = options.limits or IngestLimits.from_env()
-    limits.check_bytes(len(data), name)  # before hashing or parsing a file too large
+    data, name = _read_bytes(file, options.file_name, limits)
     sha256 = hashlib.sha256(data).hexdigest()
     stated_crs = parse_crs(options.crs, source="--crs") if options.crs is not None else None
     table = parse_table(data, name, sheet=options.sheet, limits=limits)
@@ -71,19 +70,37 @@ def read_file(file: FileInput, options: IngestOptions) -> ReadFile:
     return ReadFile(name, sha256, len(data), table, mapping, source, stated_crs)
 
 
-def _read_bytes(file: FileInput, file_name: str | None) -> tuple[bytes, str]:
-    """(the file's bytes, the name to show): ``file_name`` wins over the file's own."""
+def _read_bytes(file: FileInput, file_name: str | None, limits: IngestLimits) -> tuple[bytes, str]:
+    """(the file's bytes, the name to show): ``file_name`` wins over the file's own.
+
+    The size is checked before the bytes are read: a path by its size on disk, a file
+    object by reading one byte more than the limit at most (bytes given are in memory
+    already). A 600 MB file is refused without being read.
+    """
     if isinstance(file, bytes | bytearray | memoryview):
-        return bytes(file), file_name or "upload"
+        name = file_name or "upload"
+        limits.check_bytes(len(file), name)
+        return bytes(file), name
     if isinstance(file, str | Path):
         path = Path(file)
+        name = file_name or path.name
         try:
-            return path.read_bytes(), file_name or path.name
+            limits.check_bytes(path.stat().st_size, name)
+            with path.open("rb") as handle:
+                return _read_within(handle, name, limits), name
         except OSError as exc:
             raise IngestError(
                 f"Không đọc được tệp {path}: {exc.strerror}",
                 f"Cannot read the file {path}: {exc.strerror}",
             ) from exc
-    data = file.read()
-    name = file_name or getattr(file, "name", None) or "upload"
-    return bytes(data), Path(str(name)).name
+    name = Path(str(file_name or getattr(file, "name", None) or "upload")).name
+    return _read_within(file, name, limits), name
+
+
+def _read_within(handle: IO[bytes], name: str, limits: IngestLimits) -> bytes:
+    """At most one byte more than the size limit (a path that grew since its size was
+    checked, a stream of unknown size), refused if over it."""
+    data = handle.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        limits.check_bytes(len(data), name, stopped=True)
+    return bytes(data)

@@ -19,6 +19,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "dòng có nhiều ô hơn tiêu đề",
         "the row has more fields than the header",
     ),
+    "cell_too_long": (
+        "một ô dài hơn giới hạn ký tự (GEO_INGEST_MAX_CELL_CHARS)",
+        "a cell is longer than the character limit (GEO_INGEST_MAX_CELL_CHARS)",
+    ),
     "geometry_not_point": (
         "đối tượng không phải là điểm (Point)",
         "the feature's geometry is not a Point",
@@ -64,6 +68,10 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Longest part of a rejected value a message quotes (the rest is cut off with "…").
+SHOWN_CHARS = 80
+
+
 class Verdicts:
     """Each row's first rejection reason and the field it names ("" while the row stands).
 
@@ -81,7 +89,7 @@ class Verdicts:
     @classmethod
     def of_table(cls, table: RawTable) -> Verdicts:
         """Verdicts starting with the rows the reader found broken (too many fields, a
-        geometry that is not a point).
+        cell over the length limit, a geometry that is not a point).
 
         Parameters
         ----------
@@ -99,6 +107,13 @@ class Verdicts:
         if problems is None:
             problems = np.full(n, "", object)
         verdicts.reject(problems == "too_many_fields", "too_many_fields", "")
+        too_long = problems == "cell_too_long"
+        if too_long.any():
+            fields = table.problem_fields
+            if fields is None:
+                fields = np.full(n, "", object)
+            for column in dict.fromkeys(fields[too_long]):
+                verdicts.reject(too_long & (fields == column), "cell_too_long", str(column))
         verdicts.reject(problems == "geometry_not_point", "geometry_not_point", "geometry")
         return verdicts
 
@@ -155,6 +170,8 @@ def write_messages(rows: pd.DataFrame, frame: pd.DataFrame) -> None:
             value = " | ".join(cells)
         where_vi = f"Dòng {numbers[i]}" + (f", cột “{column}”" if column else "")
         where_en = f"Row {numbers[i]}" + (f", column '{column}'" if column else "")
+        if len(value) > SHOWN_CHARS:  # a message quotes a value; it never repeats 10 MB
+            value = value[:SHOWN_CHARS] + "…"
         shown = f" ({value!r})" if column else ""
         vi[i] = f"{where_vi}: {text_vi}{shown}."
         en[i] = f"{where_en}: {text_en}{shown}."

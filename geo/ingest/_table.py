@@ -28,6 +28,8 @@ class RawTable:
     geometry_crs: Any = None
     #: Per-row structural problem (reason code) or "" — same length as ``frame``.
     row_problems: np.ndarray | None = None
+    #: The column each row's problem is about ("" for the row as a whole), when known.
+    problem_fields: np.ndarray | None = None
 
 
 def unique_headers(raw: list[str]) -> list[str]:
@@ -56,7 +58,38 @@ def unique_headers(raw: list[str]) -> list[str]:
     return out
 
 
-def grid_to_table(grid: pd.DataFrame, file_format: str, **info: Any) -> RawTable:
+def fold_extra(row: list[str], width: int) -> list[str]:
+    """A row cut to ``width`` cells plus one that is not blank if any cell cut was not.
+
+    A row longer than its header is marked ``too_many_fields`` and its extra cells are
+    dropped (:func:`grid_to_table`); folding them first keeps a row of 100,000 fields
+    from widening the whole table to 100,000 columns.
+
+    Parameters
+    ----------
+    row : list of str
+        The row's cells.
+    width : int
+        The header's width.
+
+    Returns
+    -------
+    list of str
+        At most ``width + 1`` cells.
+    """
+    if len(row) <= width:
+        return row
+    extra = next((c for c in row[width:] if c.strip()), "")
+    return [*row[:width], extra]
+
+
+def grid_to_table(
+    grid: pd.DataFrame,
+    file_format: str,
+    *,
+    row_numbers: np.ndarray | None = None,
+    **info: Any,
+) -> RawTable:
     """First row = header; drop wholly blank rows and trailing unnamed empty columns.
 
     Parameters
@@ -65,6 +98,9 @@ def grid_to_table(grid: pd.DataFrame, file_format: str, **info: Any) -> RawTable
         Every row of the file, header included, as text.
     file_format : str
         "csv", "xlsx" or "geojson".
+    row_numbers : numpy.ndarray, optional
+        The data row number of each row below the header, when a reader left blank rows
+        out already; None: 1, 2, 3, … in grid order.
     **info
         Further :class:`RawTable` fields (delimiter, sheet, …).
 
@@ -96,7 +132,8 @@ def grid_to_table(grid: pd.DataFrame, file_format: str, **info: Any) -> RawTable
         body = body.iloc[:, :named]
         header = header[:named]
     body.columns = pd.Index(unique_headers(header), dtype=object)
-    row_numbers = np.arange(1, len(body) + 1, dtype=np.int64)
+    if row_numbers is None:
+        row_numbers = np.arange(1, len(body) + 1, dtype=np.int64)
     blank = np.ones(len(body), dtype=bool)
     for column in body.columns:  # each column looks only at the rows still blank
         where = np.flatnonzero(blank)
