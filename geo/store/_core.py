@@ -30,6 +30,24 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE = settings.DEFAULT_SQLITE
 URL_ENV = settings.DATABASE_URL.name
 
+#: (Vietnamese, English) of :meth:`Store._unusable`, by what was being done.
+_UNUSABLE = {
+    "open": (
+        "Không mở được cơ sở dữ liệu {name}: {reason}",
+        "Cannot open the database {name}: {reason}",
+    ),
+    "read": (
+        "Không đọc được cơ sở dữ liệu {name}: {reason}",
+        "Cannot read the database {name}: {reason}",
+    ),
+    "write": (
+        "Không ghi được vào cơ sở dữ liệu {name}: {reason}. Không có gì được lưu; dữ liệu đã "
+        "có vẫn nguyên vẹn.",
+        "Cannot write to the database {name}: {reason}. Nothing was stored; the data "
+        "already there is intact.",
+    ),
+}
+
 #: Longest a writer keeps retrying a locked SQLite database before giving up.
 MAX_WRITE_WAIT_S = 600.0
 
@@ -81,6 +99,9 @@ class Store:
         self.url = url
         self.backend: Backend = backend_for(url)
         self.engine = self.backend.make_engine()
+        #: The driver's own OperationalError (sqlite3's, psycopg's): raised as it is by the
+        #: bulk paths that talk to the driver connection directly.
+        self._driver_operational: type[Exception] = self.engine.dialect.loaded_dbapi.OperationalError
         self.metadata = build_metadata(self.backend.spatial)
         self.tables: Mapping[str, Table] = self.metadata.tables
         self._migrate()
@@ -92,6 +113,12 @@ class Store:
     def path(self) -> Path | None:
         """The SQLite file (None on PostgreSQL)."""
         return self.backend.path
+
+    @property
+    def name(self) -> str:
+        """The store as messages name it: the SQLite file, or the URL without its password."""
+        path = self.path
+        return str(path) if path is not None else self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
         """Close the engine's pooled connections (the store can be opened again)."""
@@ -127,18 +154,25 @@ class Store:
         T
             What ``work`` returned.
         """
+        return self._write(work, attach or {}, "write")
+
+    def _write(self, work: Callable[[Connection], T], attach: Mapping[str, Path], doing: str) -> T:
+        """:meth:`write`; ``doing`` ("write", "open") chooses the words of a failure."""
         started = time.monotonic()
         delay = 0.02
         while True:
             try:
                 with self.engine.connect() as conn:
                     self.backend.begin_write(conn)
-                    with self.backend.attached(conn, attach or {}), conn.begin():
+                    with self.backend.attached(conn, attach), conn.begin():
                         return work(conn)
-            except (OperationalError, DBAPIError) as exc:
+            except (DBAPIError, self._driver_operational) as exc:
                 waited = time.monotonic() - started
                 if not self.backend.is_retryable(exc):
-                    raise
+                    unusable = self._unusable(exc, doing)
+                    if unusable is None:
+                        raise
+                    raise unusable from exc
                 if waited > MAX_WRITE_WAIT_S:
                     raise StorageError(
                         f"Cơ sở dữ liệu bận quá {waited:.0f} giây; hãy thử lại sau.",
@@ -156,8 +190,29 @@ class Store:
         Iterator[Connection]
             A context manager yielding the connection, returned to the pool on exit.
         """
-        with self.engine.connect() as conn:
-            yield conn
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (OperationalError, self._driver_operational) as exc:
+            unusable = self._unusable(exc, "read")
+            if unusable is None:
+                raise
+            raise unusable from exc
+
+    # -- failures -----------------------------------------------------------------------
+
+    def _unusable(self, exc: BaseException, doing: str) -> StorageError | None:
+        """The bilingual error for a database that cannot be reached, opened, read or
+        written (unreachable server, no permission, disk full: the DB-API's
+        OperationalError), naming the store; None for anything else (a constraint, a
+        bug), which goes on as it is. A failed write transaction has been rolled back."""
+        if not isinstance(exc, (OperationalError, self._driver_operational)):
+            return None
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        vi, en = _UNUSABLE[doing]
+        return StorageError(
+            vi.format(name=self.name, reason=reason), en.format(name=self.name, reason=reason)
+        )
 
     # -- schema -------------------------------------------------------------------------
 
@@ -187,11 +242,11 @@ class Store:
             # Future migrations: for version in range(current + 1, SCHEMA_VERSION + 1): ...
 
         try:
-            self.write(work)
-        except (OperationalError, DBAPIError) as exc:
+            self._write(work, {}, "open")
+        except DBAPIError as exc:  # not an OperationalError: those are StorageErrors already
             raise StorageError(
-                f"Không mở được cơ sở dữ liệu {self!r}: {exc.orig}",
-                f"Cannot open the database {self!r}: {exc.orig}",
+                f"Không mở được cơ sở dữ liệu {self.name}: {exc.orig}",
+                f"Cannot open the database {self.name}: {exc.orig}",
             ) from exc
 
     def schema_version(self) -> int:

@@ -59,7 +59,12 @@ BEGIN SELECT RAISE(ABORT, '{table} chỉ được ghi thêm / {table} is append-
 
 
 def database_path(url: str) -> Path | None:
-    database = make_url(url).database
+    """The file of a SQLite URL; a URI filename (``sqlite:///file:PATH?mode=ro&uri=true``)
+    names the file after ``file:`` (None for ``:memory:``)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if database and database.startswith("file:") and parsed.query.get("uri") == "true":
+        database = database.removeprefix("file:")
     if not database or database == ":memory:":
         return None
     return Path(database)

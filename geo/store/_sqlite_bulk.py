@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
+from geo.errors import StorageError
 from geo.store._batch_rows import INSERT_CHUNK_ROWS
 from geo.store._schema import INCIDENT_INSERT_COLUMNS
 
@@ -58,6 +59,8 @@ def bulk_insert(
 STAGED = "geo_staged"
 #: Batches from this size on are staged through the Arrow driver (when it is installed).
 STAGE_MIN_ROWS = 50_000
+#: The scratch file's settings: no journal, no syncs; big pages, as the store's.
+STAGE_PRAGMAS: tuple[str, ...] = ("page_size = 32768", "journal_mode = OFF", "synchronous = OFF")
 
 
 def stage(tables: Iterable[Any]) -> Path | None:
@@ -83,8 +86,7 @@ def stage(tables: Iterable[Any]) -> Path | None:
     def write() -> None:
         try:
             with adbc.connect(str(path), autocommit=True) as con, con.cursor() as cursor:
-                # a scratch file: no journal, no syncs; big pages, as the store's
-                for pragma in ("page_size = 32768", "journal_mode = OFF", "synchronous = OFF"):
+                for pragma in STAGE_PRAGMAS:
                     cursor.execute(f"PRAGMA {pragma}")
                     cursor.fetchall()
                 first = True
@@ -108,11 +110,29 @@ def stage(tables: Iterable[Any]) -> Path | None:
             chunks.put(None)
             writer.join()
         if failed:
-            raise failed[0]
+            raise _scratch_failure(failed[0], path)
     except BaseException:
         discard(path)
         raise
     return path
+
+
+def _scratch_failure(exc: BaseException, path: Path) -> BaseException:
+    """A scratch file that cannot be written (a full disk, mostly) as the bilingual error
+    naming it; anything else as it is. The store has not been touched yet."""
+    from adbc_driver_manager import Error as AdbcError
+
+    if not isinstance(exc, AdbcError | OSError):
+        return exc
+    reason = " ".join(str(exc).split())
+    error = StorageError(
+        f"Không ghi được tệp tạm {path} (thư mục tạm có thể đã đầy): {reason}. Không có gì "
+        "được lưu; dữ liệu đã có vẫn nguyên vẹn.",
+        f"Cannot write the scratch file {path} (the temp directory may be full): {reason}. "
+        "Nothing was stored; the data already there is intact.",
+    )
+    error.__cause__ = exc
+    return error
 
 
 def discard(path: Path) -> None:
