@@ -8,6 +8,7 @@ or HTML), and the rejected-rows download is formula-neutralised.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from typing import Any
@@ -27,7 +28,8 @@ from geo.maps import ward_map
 from geo.safe_text import display_text
 from geo.store.queries import LOCAL_TZ
 
-#: session key → {"key": (sha256, sheet, user), "preview": IngestPreview, "batch": int | None}
+#: session key → {"key": (sha256, sheet, user, file date), "preview": IngestPreview,
+#: "batch": int | None}
 _STATE = "upload_state"
 FIRST_ROWS = 10
 MAX_SELECTED_WARDS = 20
@@ -38,19 +40,55 @@ def _stem(name: str) -> str:
     return stem[:60] or "upload"
 
 
-def _preview(user: auth.User, data: bytes, name: str, sheet: str | None) -> dict[str, Any]:
-    """The preview of this file (and sheet) for this user, computed once per upload."""
+def _preview(
+    user: auth.User, data: bytes, name: str, sheet: str | None, file_date: dt.date | None
+) -> dict[str, Any]:
+    """The preview of this file (sheet, file date) for this user, computed once per upload."""
     digest = hashlib.sha256(data).hexdigest()
-    key = (digest, sheet, user.username)
+    key = (digest, sheet, user.username, file_date)
     entry = st.session_state.get(_STATE)
     if isinstance(entry, dict) and entry.get("key") == key:
         return entry
-    result = services.preview_upload(
-        store(), user, data, IngestOptions(file_name=name, sheet=sheet, wards=wards())
-    )
+    options = IngestOptions(file_name=name, sheet=sheet, wards=wards(), file_date=file_date)
+    result = services.preview_upload(store(), user, data, options)
     entry = {"key": key, "preview": result, "batch": None}
     st.session_state[_STATE] = entry
     return entry
+
+
+def _dated_preview(
+    user: auth.User, data: bytes, name: str, sheet: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """(the preview, the session key of the whole file's report date or None).
+
+    A file (sheet) without a date column is previewed with a report date for the whole
+    file: many ward sheets are dated once, in their title or name. It defaults to today
+    in Hà Nội; rows that take it are flagged ``date_from_file``.
+    """
+    date_key = "upload_date_" + hashlib.sha256(f"{sheet}".encode() + data).hexdigest()[:16]
+    entry = _preview(user, data, name, sheet, st.session_state.get(date_key))
+    if entry["preview"].mapping.get("reported_at") is not None:
+        return entry, None
+    if st.session_state.get(date_key) is None:
+        st.session_state[date_key] = _today()
+        entry = _preview(user, data, name, sheet, st.session_state[date_key])
+    return entry, date_key
+
+
+def _today() -> dt.date:
+    return pd.Timestamp.now(tz=LOCAL_TZ).date()
+
+
+def _file_date_input(key: str) -> None:
+    """"Ngày phát hiện cho cả tệp": its value is read from the session on the next run."""
+    st.date_input(
+        t("upload.file_date"),
+        key=key,
+        min_value=dt.date(2000, 1, 1),
+        max_value=_today(),
+        format="DD/MM/YYYY",
+        help=t("upload.file_date_help"),
+    )
 
 
 def _message(row: pd.Series) -> str:
@@ -291,7 +329,7 @@ def main() -> None:
     data = uploaded.getvalue()
     sheet_key = "upload_sheet_" + hashlib.sha256(data).hexdigest()[:16]
     try:
-        entry = _preview(user, data, uploaded.name, st.session_state.get(sheet_key))
+        entry, date_key = _dated_preview(user, data, uploaded.name, st.session_state.get(sheet_key))
     except GeoError as exc:
         st.error(md_plain(exc.message(lang())))
         return
@@ -303,6 +341,8 @@ def main() -> None:
             index=p.sheets.index(p.sheet) if p.sheet in p.sheets else 0,
             key=sheet_key,
         )
+    if date_key is not None:
+        _file_date_input(date_key)
     if entry["batch"] is not None:
         done = entry.get("done", {})
         st.success(

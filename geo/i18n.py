@@ -173,6 +173,15 @@ LABELS: dict[str, tuple[str, str]] = {
         "the ward written in the file differs from the ward at the point",
     ),
     "upload.flag.no_street": ("không có tuyến phố gần điểm", "no street near the point"),
+    "upload.flag.date_from_file": (
+        "ngày phát hiện lấy theo ngày của cả tệp",
+        "the reported date is the whole file's date",
+    ),
+    "upload.file_date": ("Ngày phát hiện cho cả tệp", "Report date for the whole file"),
+    "upload.file_date_help": (
+        "Tệp không có cột ngày phát hiện: mọi dòng lấy ngày này (theo giờ Hà Nội).",
+        "The file has no reported-date column: every row takes this date (Hà Nội time).",
+    ),
     "upload.duplicate_rows": ("Các dòng trùng", "Duplicate rows"),
     "upload.dup_incident": ("Trùng vụ việc đã lưu số", "Repeats stored incident"),
     "upload.dup_row": ("Trùng dòng", "Repeats row"),

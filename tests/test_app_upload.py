@@ -108,6 +108,7 @@ def test_upload_preview_summary_commit_end_to_end(store_url):
     flags = _table(at, "Cờ", "Số dòng").set_index("Cờ")["Số dòng"].to_dict()
     assert flags == {
         "outside": 0, "snapped": 0, "swapped_lat_lon": 1, "ward_mismatch": 1, "no_street": 2,
+        "date_from_file": 0,
     }  # fmt: skip
     reasons = _table(at, "Lý do").set_index("Lý do")["Số dòng"].to_dict()
     assert reasons == {"không đọc được toạ độ": 1, "thiếu ngày phát hiện": 1}
@@ -237,3 +238,52 @@ def test_a_hostile_file_name_in_an_error_stays_text(store_url, monkeypatch):
     # st.error renders markdown: the name must reach it escaped, and read back as itself
     assert "![" not in error.value and "](" not in error.value and "<b>" not in error.value
     assert md_unescape(error.value).startswith(name + ": ")
+
+
+#: A ward's sheet dated once, in its name: no date column (issue 11 §6).
+UNDATED = (
+    "mã,loại vi phạm,vĩ độ,kinh độ,địa chỉ\n"
+    "U-1,Lấn chiếm vỉa hè,21.0365,105.8490,12 Hàng Mã\n"
+    "U-2,Mái che,21.0368,105.8493,30 Hàng Mã\n"
+).encode()
+
+
+def test_a_sheet_without_dates_asks_for_the_files_date(store_url):
+    at = _page(store_url)
+    _upload(at, "bao_cao_05-07-2025.csv", UNDATED)
+    (day,) = at.date_input
+    assert day.label == "Ngày phát hiện cho cả tệp"
+    today = pd.Timestamp.now(tz="Asia/Ho_Chi_Minh").date()
+    assert day.value == today  # Hà Nội's today, whatever the server's zone
+    assert _metrics(at)["Hợp lệ"] == "2" and _metrics(at)["Bị loại"] == "0"
+    flags = _table(at, "Cờ", "Số dòng").set_index("Cờ")["Số dòng"].to_dict()
+    assert flags["date_from_file"] == 2
+    first = _table(at, "Kết quả")
+    assert first["Ngày phát hiện"].tolist() == [f"{today:%d/%m/%Y} 00:00"] * 2
+    assert "ngày phát hiện lấy theo ngày của cả tệp" in first["Cờ"].iloc[0]
+
+    day.set_value(pd.Timestamp("2025-07-05").date()).run()
+    assert not at.exception, at.exception
+    first = _table(at, "Kết quả")
+    assert first["Ngày phát hiện"].tolist() == ["05/07/2025 00:00"] * 2
+    at.button(key="upload_commit").click().run()
+    assert not at.exception, at.exception
+    store = open_store(store_url)
+    try:
+        stored = pd.read_sql("SELECT reported_at, flags FROM incidents", store.engine)
+    finally:
+        store.close()
+    assert pd.to_datetime(stored["reported_at"], utc=True).tolist() == [
+        pd.Timestamp("2025-07-04 17:00", tz="UTC")  # midnight in Hà Nội, UTC+7
+    ] * 2
+    assert stored["flags"].str.contains("date_from_file").all()
+
+
+def test_the_files_date_is_asked_only_without_a_date_column(store_url):
+    at = _page(store_url, lang="en")
+    _upload(at, "report.csv", CSV)
+    assert len(at.date_input) == 0
+    # the blank date of row 6 stays a rejected row: no date is made up for it
+    assert _metrics(at)["Rejected"] == "2"
+    _upload(at, "undated.csv", UNDATED)
+    assert [d.label for d in at.date_input] == ["Report date for the whole file"]

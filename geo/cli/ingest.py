@@ -26,14 +26,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", help="namespace of the file's ids (default: file name)")
     parser.add_argument("--dry-run", action="store_true", help="read and check, store nothing")
     parser.add_argument("--strict", action="store_true", help="reject points outside Hà Nội")
+    parser.add_argument(
+        "--date",
+        help="report date of the whole file, dd/mm/yyyy or yyyy-mm-dd, for rows without "
+        "their own (flagged date_from_file) / ngày phát hiện cho cả tệp",
+    )
     add_actor_argument(parser)
     parser.set_defaults(func=_ingest)
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from geo import services
+    from geo.ingest import parse_file_date
     from geo.store import open_store
 
+    # A mistyped date is refused before the store is opened or the file read.
+    file_date = parse_file_date(args.date, label="--date") if args.date else None
     store = open_store()
     try:
         # The same rights check as the upload page: the account needs the upload right,
@@ -48,6 +56,7 @@ def _ingest(args: argparse.Namespace) -> int:
                 source=args.source,
                 strict=args.strict,
                 dry_run=args.dry_run,
+                file_date=file_date,
             ),
         )
     finally:
@@ -60,7 +69,25 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     else:
         _print_text(summary)
+    if file_date is None and summary["reasons"].get("missing_date"):
+        print(_date_hint(summary), file=sys.stderr)
     return 0
+
+
+def _date_hint(s: dict) -> str:
+    """What to do about rows rejected for a missing date: give the file's date."""
+    if "reported_at" not in s["columns"]:
+        return (
+            "Gợi ý: tệp không có cột ngày phát hiện; thêm --date NGÀY (dd/mm/yyyy), ngày "
+            "phát hiện cho cả tệp. / Hint: the file has no reported-date column; add --date "
+            "DATE (dd/mm/yyyy), the report date of the whole file."
+        )
+    n = s["reasons"]["missing_date"]
+    return (
+        f"Gợi ý: {n} dòng thiếu ngày phát hiện; thêm --date NGÀY (dd/mm/yyyy) để các dòng "
+        f"đó lấy ngày của cả tệp. / Hint: {n} rows have no reported date; add --date DATE "
+        "(dd/mm/yyyy) to give them the whole file's date."
+    )
 
 
 def _print_text(s: dict) -> None:

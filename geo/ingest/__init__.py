@@ -11,6 +11,7 @@ outcomes and flags.
 """
 
 from geo.ingest._classify import classify, refresh
+from geo.ingest._dates import parse_file_date
 from geo.ingest._limits import IngestLimits
 from geo.ingest._options import IngestOptions
 from geo.ingest._reasons import REASONS
@@ -28,6 +29,7 @@ __all__ = [
     "classify",
     "commit",
     "ingest",
+    "parse_file_date",
     "preview",
     "refresh",
     "write_batch",

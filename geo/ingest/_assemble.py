@@ -58,7 +58,7 @@ def assemble(
             "field": str_column(verdicts.field),
             "message_vi": constant("", n),
             "message_en": constant("", n),
-            "flags": str_column(np.where(ok, _flags(located, ok), "")),
+            "flags": str_column(np.where(ok, _flags(located, dates, ok), "")),
             "source": constant(read.source, n),
             "source_id": ident.source_id,
             "fingerprint": ident.fingerprint,
@@ -82,10 +82,11 @@ def assemble(
     return rows
 
 
-def _flags(located: Located, ok: NDArray[np.bool_]) -> NDArray[np.object_]:
+def _flags(located: Located, dates: Dates, ok: NDArray[np.bool_]) -> NDArray[np.object_]:
     """Each standing row's flags (see :data:`geo.ingest.FLAGS`)."""
     return flag_strings(
         {
+            "date_from_file": dates.from_file & ok,
             "outside": located.outside & ok,
             "snapped": (located.assign_flag == "snapped") & ok,
             "swapped_lat_lon": located.swapped & ok,

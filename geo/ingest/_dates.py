@@ -4,6 +4,12 @@ Accepted forms: dd/mm/yyyy (also with "-" or "." and an optional time, two-digit
 as 20yy), ISO 8601 with or without a zone, and Excel serial day numbers. A time without
 a zone is Hà Nội local time (Asia/Ho_Chi_Minh, UTC+7).
 
+A file may have one report date for all its rows (a ward's weekly sheet dated in its
+title or name): given as :attr:`IngestOptions.file_date <geo.ingest.IngestOptions>`
+(``--date``, the upload page's "Ngày phát hiện cho cả tệp"), it is the reported date,
+Hà Nội midnight, of every row that has none of its own, and those rows carry the flag
+``date_from_file``.
+
 The ambiguity rule, decided once for the whole project: day/month is the Vietnamese
 order and the only one read. Month/day is never guessed:
 
@@ -15,6 +21,7 @@ order and the only one read. Month/day is never guessed:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,8 +30,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from geo.errors import InvalidArgument
 from geo.ingest._background import Background
-from geo.ingest._reasons import Verdicts
+from geo.ingest._reasons import REASONS, Verdicts
 
 if TYPE_CHECKING:
     from geo.ingest._read import ReadFile
@@ -383,6 +391,71 @@ _REPORTED_REASONS = (
 )  # fmt: skip
 
 
+#: The format named for rows dated by the file's date.
+FILE_DATE = "file_date"
+
+
+def file_date_instant(day: dt.date, now: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The reported time of the rows a file's date stands for: Hà Nội midnight, in UTC.
+
+    Parameters
+    ----------
+    day : datetime.date
+        The file's report date.
+    now : pandas.Timestamp, optional
+        "Today" for the future-date check; None: the current time.
+
+    Returns
+    -------
+    pandas.Timestamp
+        The instant, in UTC.
+
+    Raises
+    ------
+    InvalidArgument
+        The date is before 2000 or in the future (as a row's date would be rejected).
+    """
+    stamp = pd.Timestamp(day).tz_localize(LOCAL_TZ).tz_convert("UTC")
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    if stamp < EARLIEST or stamp > now + pd.Timedelta(days=1):
+        raise InvalidArgument(
+            f"Ngày của cả tệp {day:%d/%m/%Y}: {REASONS['date_out_of_range'][0]}.",
+            f"The file's date {day:%d/%m/%Y}: {REASONS['date_out_of_range'][1]}.",
+        )
+    return stamp
+
+
+def parse_file_date(text: str, *, label: str, now: pd.Timestamp | None = None) -> dt.date:
+    """A file's report date as typed (``--date 05/07/2025`` or ``2025-07-05``), read by the
+    rules of a date column (day/month only, never month/day; 2000 to today).
+
+    Parameters
+    ----------
+    text : str
+        The date as typed.
+    label : str
+        What messages call it (``"--date"``).
+    now : pandas.Timestamp, optional
+        "Today" for the future-date check; None: the current time.
+
+    Returns
+    -------
+    datetime.date
+        The Hà Nội calendar day.
+
+    Raises
+    ------
+    InvalidArgument
+        The text is not such a date.
+    """
+    stamps, _, error = parse_dates(pd.Series([text], dtype=object), now=now)
+    if error[0]:
+        vi, en = REASONS[str(error[0])]
+        raise InvalidArgument(f"{label} {text!r}: {vi}.", f"{label} {text!r}: {en}.")
+    day: dt.date = stamps.iloc[0].tz_convert(LOCAL_TZ).date()
+    return day
+
+
 @dataclass(frozen=True)
 class DateJobs:
     """The date columns being parsed in second threads (None: the file has no such column)."""
@@ -391,6 +464,8 @@ class DateJobs:
     reported: Background[ParsedDates] | None
     cleared_column: str | None
     cleared: Background[ParsedDates] | None
+    #: The reported time of rows without a date of their own (None: no file date given).
+    file_date: pd.Timestamp | None = None
 
 
 @dataclass(frozen=True)
@@ -398,12 +473,17 @@ class Dates:
     """Each row's reported and cleared time (UTC; NaT where missing or rejected)."""
 
     reported: pd.Series
-    #: How the reported date was written ("dd/mm/yyyy", "iso", "iso_zoned", "excel_serial").
+    #: How the reported date was written ("dd/mm/yyyy", "iso", "iso_zoned", "excel_serial",
+    #: :data:`FILE_DATE`).
     fmt: NDArray[np.object_]
     cleared: pd.Series
+    #: The rows whose reported date is the file's date.
+    from_file: NDArray[np.bool_]
 
 
-def start_dates(read: ReadFile, now: pd.Timestamp | None) -> DateJobs:
+def start_dates(
+    read: ReadFile, now: pd.Timestamp | None, file_date: dt.date | None = None
+) -> DateJobs:
     """Start parsing the date columns in second threads (pyarrow and numpy work, mostly
     without the GIL) while the coordinates and wards are worked out.
 
@@ -413,12 +493,20 @@ def start_dates(read: ReadFile, now: pd.Timestamp | None) -> DateJobs:
         The file as read.
     now : pandas.Timestamp, optional
         "Today" for the future-date check; None: the current time.
+    file_date : datetime.date, optional
+        The report date of rows without one of their own.
 
     Returns
     -------
     DateJobs
         The running jobs; :func:`finish_dates` waits for them.
+
+    Raises
+    ------
+    InvalidArgument
+        ``file_date`` is before 2000 or in the future.
     """
+    instant = file_date_instant(file_date, now) if file_date is not None else None
     frame, mapping = read.table.frame, read.mapping
     reported_col, cleared_col = mapping.get("reported_at"), mapping.get("cleared_at")
     reported = cleared = None
@@ -429,7 +517,7 @@ def start_dates(read: ReadFile, now: pd.Timestamp | None) -> DateJobs:
         )
     if cleared_col is not None:
         cleared = Background(parse_dates, frame[cleared_col], now=now)
-    return DateJobs(reported_col, reported, cleared_col, cleared)
+    return DateJobs(reported_col, reported, cleared_col, cleared, instant)
 
 
 def finish_dates(jobs: DateJobs, verdicts: Verdicts, index: pd.Index) -> Dates:
@@ -442,6 +530,7 @@ def finish_dates(jobs: DateJobs, verdicts: Verdicts, index: pd.Index) -> Dates:
     verdicts : Verdicts
         Rows with a missing, unreadable, ambiguous or out-of-range reported date, or an
         unreadable cleared date, are rejected here (a file without a date column: all).
+        A row without a date is not rejected when the file's date is given: it takes it.
     index : pandas.Index
         The index of the file's frame.
 
@@ -454,14 +543,22 @@ def finish_dates(jobs: DateJobs, verdicts: Verdicts, index: pd.Index) -> Dates:
     missing = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
     if jobs.reported is not None:
         reported, fmt, error = jobs.reported.result()
-        for code in _REPORTED_REASONS:
-            verdicts.reject(error == code, code, str(jobs.reported_column))
     else:
         reported, fmt = missing, np.full(n, "", dtype=object)
-        verdicts.reject(np.ones(n, dtype=bool), "missing_date", "")
+        error = np.full(n, "missing_date", dtype=object)
+    from_file = np.zeros(n, dtype=bool)
+    if jobs.file_date is not None:
+        from_file = error == "missing_date"
+        reported = reported.mask(from_file, jobs.file_date)
+        fmt, error = fmt.copy(), error.copy()
+        fmt[from_file] = FILE_DATE
+        error[from_file] = ""
+    field_name = "" if jobs.reported is None else str(jobs.reported_column)
+    for code in _REPORTED_REASONS:
+        verdicts.reject(error == code, code, field_name)
     cleared = missing
     if jobs.cleared is not None:
         cleared, _, cleared_error = jobs.cleared.result()
         unreadable = (cleared_error != "") & (cleared_error != "missing_date")
         verdicts.reject(unreadable, "bad_cleared_date", str(jobs.cleared_column))
-    return Dates(reported, fmt, cleared)
+    return Dates(reported, fmt, cleared, from_file)

@@ -6,6 +6,7 @@ pipeline) hands the same thing on unchanged and a new option is added in one pla
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,11 @@ class IngestOptions:
         Read and decide every row, store nothing (:func:`geo.ingest.ingest`).
     limits : IngestLimits, optional
         Size limits; None: :meth:`IngestLimits.from_env` when the file is read.
+    file_date : datetime.date, optional
+        The report date of the whole file (``--date``; "Ngày phát hiện cho cả tệp" on the
+        upload page), for sheets dated once in their title or name: rows without a date of
+        their own take it (Hà Nội midnight) and carry the flag ``date_from_file``. None:
+        such rows are rejected (``missing_date``).
     now : pandas.Timestamp, optional
         "Today" for the dates-in-the-future check; None: the current time.
     wards : geopandas.GeoDataFrame, optional
@@ -54,6 +60,7 @@ class IngestOptions:
     strict: bool = False
     dry_run: bool = False
     limits: IngestLimits | None = None
+    file_date: dt.date | None = None
     now: pd.Timestamp | None = None
     # Layers are data, not choices: left out of equality (and so of hashing) and repr.
     wards: gpd.GeoDataFrame | None = field(default=None, compare=False, repr=False)

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 OUTCOMES = ("accepted", "duplicate", "rejected")
-FLAGS = ("outside", "snapped", "swapped_lat_lon", "ward_mismatch", "no_street")
+FLAGS = (
+    "outside", "snapped", "swapped_lat_lon", "ward_mismatch", "no_street", "date_from_file",
+)  # fmt: skip
 
 
 @dataclass

@@ -99,7 +99,7 @@ def _decide(file: FileInput, options: IngestOptions, lap: Lap) -> IngestPreview:
     lap("read")
     layer = options.wards if options.wards is not None else _default_wards()
     verdicts = Verdicts.of_table(read.table)
-    date_jobs = start_dates(read, options.now)
+    date_jobs = start_dates(read, options.now, options.file_date)
     located = coordinates(read, verdicts)
     lap("coordinates")
     located = wards(located, layer, verdicts, strict=options.strict)
