@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -16,6 +16,7 @@ import streamlit as st
 from geo import settings
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
 from geo.i18n import t as _t
+from geo.store import IncidentFilter
 
 if TYPE_CHECKING:
     from geo.store import Store
@@ -111,26 +112,15 @@ def store() -> Store:
 # --- filters shared through the URL ---------------------------------------------------
 
 
-@dataclass
-class Filters:
-    wards: list[str] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    street: str = ""
-    overdue: bool = False
-
-
-#: session-state key -> URL parameter
-_PARAMS = {
-    "f_wards": "ward",
-    "f_types": "type",
-    "f_statuses": "status",
-    "f_from": "from",
-    "f_to": "to",
-    "f_street": "street",
-    "f_overdue": "overdue",
+#: filter widget key -> (URL parameter, keyword of IncidentFilter.from_choices)
+_FIELDS = {
+    "f_wards": ("ward", "wards"),
+    "f_types": ("type", "types"),
+    "f_statuses": ("status", "statuses"),
+    "f_from": ("from", "date_from"),
+    "f_to": ("to", "date_to"),
+    "f_street": ("street", "street"),
+    "f_overdue": ("overdue", "overdue"),
 }
 _LISTS = {"f_wards", "f_types", "f_statuses"}
 _DATES = {"f_from", "f_to"}
@@ -143,26 +133,68 @@ def _parse_date(text: str | None) -> dt.date | None:
         return None
 
 
+def filter_state_from_url(params: Mapping[str, list[str]], valid: Mapping[str, set[str]]) -> dict[str, Any]:
+    """The filter widgets' values a shared link asks for (unknown codes and bad dates dropped).
+
+    Parameters
+    ----------
+    params
+        URL parameter → its values (``?ward=a&ward=b`` → ``{"ward": ["a", "b"]}``).
+    valid
+        Widget key → the codes it offers (``f_wards``, ``f_types``, ``f_statuses``).
+
+    Returns
+    -------
+    dict
+        Widget key → value, for every filter widget.
+    """
+    state: dict[str, Any] = {}
+    for key, (param, _) in _FIELDS.items():
+        values = list(params.get(param, []))
+        last = values[-1] if values else None
+        if key in _LISTS:
+            state[key] = list(dict.fromkeys(v for v in values if v in valid.get(key, set())))
+        elif key in _DATES:
+            state[key] = _parse_date(last)
+        elif key == "f_overdue":
+            state[key] = last in {"1", "true", "yes"}
+        else:
+            state[key] = last or ""
+    return state
+
+
+def filter_from_state(state: Mapping[str, Any], street_names: Iterable[str]) -> IncidentFilter:
+    """The :class:`IncidentFilter` of the filter widgets' values (nothing picked: any).
+
+    Parameters
+    ----------
+    state
+        Widget key → value (``st.session_state``, or :func:`filter_state_from_url`'s).
+    street_names
+        The stored street names a typed street is looked up in.
+
+    Returns
+    -------
+    IncidentFilter
+        What the map shows.
+    """
+    picked = {field: state[key] for key, (_, field) in _FIELDS.items()}
+    return IncidentFilter.from_choices(**picked, street_names=street_names)
+
+
 def _restore_filters(valid: dict[str, set[str]]) -> None:
-    """On a session's first run, seed the filter widgets from the URL (unknown values dropped)."""
+    """On a session's first run, seed the filter widgets from the URL."""
     if st.session_state.get("_filters_restored"):
         return
     st.session_state["_filters_restored"] = True
     qp = st.query_params
-    for key, param in _PARAMS.items():
-        if key in _LISTS:
-            values = [v for v in qp.get_all(param) if v in valid.get(key, set())]
-            st.session_state[key] = list(dict.fromkeys(values))
-        elif key in _DATES:
-            st.session_state[key] = _parse_date(qp.get(param))
-        elif key == "f_overdue":
-            st.session_state[key] = qp.get(param) in {"1", "true", "yes"}
-        else:
-            st.session_state[key] = qp.get(param) or ""
+    params = {param: qp.get_all(param) for param, _ in _FIELDS.values()}
+    for key, value in filter_state_from_url(params, valid).items():
+        st.session_state[key] = value
 
 
 def _write_filters() -> None:
-    for key, param in _PARAMS.items():
+    for key, (param, _) in _FIELDS.items():
         value = st.session_state.get(key)
         if not value:
             st.query_params.pop(param, None)
@@ -177,11 +209,12 @@ def _write_filters() -> None:
 
 
 def sidebar_filters(
-    ward_names: dict[str, str], types: dict[str, str], statuses: dict[str, str]
-) -> Filters:
+    ward_names: dict[str, str], types: dict[str, str], statuses: dict[str, str], street_names: Iterable[str]
+) -> IncidentFilter:
     """The sidebar filters, restored from and written back to ``st.query_params``.
 
-    Arguments map codes to display labels (already in the session's language).
+    The first three arguments map codes to display labels (already in the session's
+    language); ``street_names`` are the stored names a typed street is looked up in.
     """
     choices = {"f_wards": ward_names, "f_types": types, "f_statuses": statuses}
     _restore_filters({key: set(labels) for key, labels in choices.items()})
@@ -202,13 +235,4 @@ def sidebar_filters(
     sb.text_input(t("filter.street"), key="f_street")
     sb.checkbox(t("filter.overdue"), key="f_overdue")
     _write_filters()
-    ss = st.session_state
-    return Filters(
-        wards=list(ss["f_wards"]),
-        types=list(ss["f_types"]),
-        statuses=list(ss["f_statuses"]),
-        date_from=ss["f_from"],
-        date_to=ss["f_to"],
-        street=str(ss["f_street"] or "").strip(),
-        overdue=bool(ss["f_overdue"]),
-    )
+    return filter_from_state(st.session_state, street_names)

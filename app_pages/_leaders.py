@@ -18,7 +18,7 @@ import streamlit as st
 
 from app_pages._common import store, wards
 from geo import settings
-from geo.store import queries
+from geo.store import IncidentFilter, queries
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
 TTL_S = 300
@@ -146,14 +146,13 @@ def progress(url: str, level: str, key: str | None, freq: str, date_from: dt.dat
 def points(url: str, date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     from geo.density import incident_points
 
-    return incident_points(
-        store(), date_from=date_from, date_to=date_to, statuses=list(statuses) or None
-    )
+    flt = IncidentFilter.from_choices(statuses=statuses, date_from=date_from, date_to=date_to)
+    return incident_points(store(), flt)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
 def ward_incidents(url: str, code: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    frame = queries.incidents(store(), wards=[code], date_from=date_from, date_to=date_to)
+    frame = queries.incidents(store(), IncidentFilter(wards=(code,), date_from=date_from, date_to=date_to))
     return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
 
 

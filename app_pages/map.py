@@ -8,15 +8,15 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages._common import Filters, lang, sidebar_filters, store, t, wards
+from app_pages._common import lang, sidebar_filters, store, t, wards
 from app_pages._status import status_form
 from geo.errors import GeoError
-from geo.filters import IncidentFilter, load_view
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
 from geo.snapshot import IncidentSnapshot, up_to_date
 from geo.store import queries
 from geo.store.queries import LOCAL_TZ
+from geo.views import load_view
 from geo.vocab import STATE_CODES, TYPE_CODES
 
 _WARD_CODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")  # tooltip text loses its <br>s
@@ -119,28 +119,23 @@ def main() -> None:
         return
 
     ward_names = dict(zip(layer["code"], layer["name"], strict=True))
-    filters: Filters = sidebar_filters(
-        ward_names,
-        {code: type_label(code, lang()) for code in TYPE_CODES},
-        {code: status_label(code, lang()) for code in STATE_CODES},
-    )
-    flt = IncidentFilter(
-        wards=tuple(filters.wards),
-        types=tuple(filters.types),
-        statuses=tuple(filters.statuses),
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        street=filters.street,
-        overdue=filters.overdue,
-    )
-
     try:
         snapshot = _snapshot()
-        view = load_view(store(), flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
-        total = len(snapshot)
     except GeoError as exc:
         st.error(exc.message(lang()))
         return
+    flt = sidebar_filters(
+        ward_names,
+        {code: type_label(code, lang()) for code in TYPE_CODES},
+        {code: status_label(code, lang()) for code in STATE_CODES},
+        snapshot.labels["street"],
+    )
+    try:
+        view = load_view(store(), flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
+    except GeoError as exc:
+        st.error(exc.message(lang()))
+        return
+    total = len(snapshot)
     shown = view.incidents
     n_shown = view.matched
     st.caption(t("map.caption", wards=len(layer), shown=n_shown, total=total))
@@ -148,7 +143,7 @@ def main() -> None:
         st.info(t("map.density_note", n=n_shown, cap=MAX_MARKERS))
 
     try:
-        fmap = ward_map(layer, shown, lang=lang(), selected=filters.wards)
+        fmap = ward_map(layer, shown, lang=lang(), selected=flt.wards or ())
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

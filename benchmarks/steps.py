@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from geo.store import queries, workflow
+from geo.store import IncidentFilter, queries, workflow
 
 REPO = Path(__file__).resolve().parents[1]
 RESULT_PREFIX = "BENCH_RESULT "
@@ -266,14 +266,14 @@ def assign(csv: str, repeats: int = 3) -> dict[str, Any]:
 def payload(url: str) -> dict[str, Any]:
     """Bytes of the officers' map for the city view and one ward's view.
 
-    Built as the map page builds it (``geo.filters.load_view`` on the store and its
+    Built as the map page builds it (``geo.views.load_view`` on the store and its
     snapshot → ``geo.maps.ward_map`` with served assets); the bytes are the HTML document
     with its embedded data, the Leaflet files themselves being static and cached.
     """
     from geo.boundaries import load_boundaries
-    from geo.filters import IncidentFilter, load_view
     from geo.maps import MAX_MARKERS, map_html, ward_map
     from geo.store import open_store
+    from geo.views import load_view
 
     layer = load_boundaries()
     store = open_store(url)
@@ -290,7 +290,7 @@ def payload(url: str) -> dict[str, Any]:
 
             def build(flt: IncidentFilter = flt) -> tuple[int, str]:
                 view = load_view(store, flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
-                fmap = ward_map(layer, view.incidents, lang="vi", selected=flt.wards)
+                fmap = ward_map(layer, view.incidents, lang="vi", selected=flt.wards or ())
                 return view.matched, map_html(fmap)
 
             (shown_n, text), secs = _timed(build)
@@ -386,7 +386,7 @@ def rerun(url: str) -> dict[str, Any]:
 
     store = open_store(url)
     try:
-        first = queries.incidents(store, statuses=["reported"], limit=1)
+        first = queries.incidents(store, IncidentFilter(statuses="reported"), limit=1)
         if len(first):
             workflow.change_status(store, int(first["id"].iloc[0]), "verified", actor=BENCH_USER)
     finally:

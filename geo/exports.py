@@ -19,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.errors import StorageError
-from geo.store import queries
+from geo.store import IncidentFilter, queries
 from geo.store import wards as stored_wards
 from geo.store.workflow import CLOSED_STATES
 from geo.vocab import STATES, TYPES
@@ -221,14 +221,36 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def export(store: Store, fmt: str, out: str | Path | None = None, **filters: Any) -> Path | bytes:
-    """Export the incidents matching ``filters`` (those of :func:`geo.store.queries.incidents`).
+def export(
+    store: Store,
+    fmt: str,
+    out: str | Path | None = None,
+    flt: IncidentFilter | None = None,
+    *,
+    limit: int | None = None,
+) -> Path | bytes:
+    """Export the incidents ``flt`` selects, with ward names, in one of :data:`FORMATS`.
 
-    Writes ``out`` and returns its path; with no ``out`` returns the file's bytes (for a
-    download button).
+    Parameters
+    ----------
+    store
+        The store.
+    fmt
+        One of :data:`FORMATS`.
+    out
+        The file to write; None returns the file's bytes instead (for a download button).
+    flt
+        Which incidents (None: all).
+    limit
+        At most this many (the lowest ids).
+
+    Returns
+    -------
+    pathlib.Path or bytes
+        ``out``, or the bytes of the file.
     """
     check_format(fmt)
-    incidents = queries.incidents(store, **filters)
+    incidents = queries.incidents(store, flt, limit=limit)
     wards = stored_wards.current(store)
     names = dict(zip(wards["code"], wards["name"], strict=True))
     if out is not None:

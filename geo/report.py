@@ -23,7 +23,7 @@ from geo.errors import MetricError, NotFound
 from geo.i18n import status_label, t
 from geo.maps import OTHER_COLOR, STATUS_COLORS
 from geo.metrics import format_value, load_ward_metrics
-from geo.store import Store, queries
+from geo.store import IncidentFilter, Store, queries
 
 Format = Literal["pdf", "png"]
 FORMATS: tuple[str, ...] = ("pdf", "png")
@@ -73,7 +73,7 @@ def ward_report_data(
         queries.ward_stats(store, date_from, date_to).set_index("ward_code")["recurred"].get(str(code), 0)
     )
     streets = queries.street_stats(store, date_from, date_to, wards=[str(code)])
-    incidents = queries.incidents(store, wards=[str(code)], date_from=date_from, date_to=date_to)
+    incidents = queries.incidents(store, IncidentFilter(wards=(str(code),), date_from=date_from, date_to=date_to))
     points = pd.DataFrame(
         {
             "lon": incidents["lon"].to_numpy(float),

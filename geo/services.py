@@ -19,7 +19,7 @@ from geo import auth
 from geo.auth import User
 from geo.boundary_checks import check_boundary_layer
 from geo.errors import AccessDenied, InvalidArgument, NotFound
-from geo.store import queries, workflow
+from geo.store import IncidentFilter, queries, workflow
 from geo.store import users as user_rows
 from geo.store import wards as stored_wards
 
@@ -89,10 +89,12 @@ def incident_detail(store: Store, actor: User | None, incident_id: int) -> Incid
     return queries.incident(store, int(incident_id))
 
 
-def incidents(store: Store, actor: User | None, **filters: Any) -> gpd.GeoDataFrame:
+def incidents(
+    store: Store, actor: User | None, flt: IncidentFilter | None = None, *, limit: int | None = None
+) -> gpd.GeoDataFrame:
     """Incidents with notes and addresses: signed-in users only (never the public view)."""
     check(store, actor, "view", object_type="incidents")
-    return queries.incidents(store, **filters)
+    return queries.incidents(store, flt, limit=limit)
 
 
 def ward_stats(store: Store, actor: User | None, date_from: Any = None, date_to: Any = None) -> pd.DataFrame:
@@ -193,7 +195,15 @@ def ingest_file(
 # -- exports -----------------------------------------------------------------------------
 
 
-def export(store: Store, actor: User, fmt: str, out: str | Path | None = None, **filters: Any) -> Any:
+def export(
+    store: Store,
+    actor: User,
+    fmt: str,
+    out: str | Path | None = None,
+    flt: IncidentFilter | None = None,
+    *,
+    limit: int | None = None,
+) -> Any:
     """Write (or return) an export of the filtered incidents; audited as ``export``.
 
     Delegates to :func:`geo.exports.export`; the format names are that module's.
@@ -201,10 +211,11 @@ def export(store: Store, actor: User, fmt: str, out: str | Path | None = None, *
     from geo import exports
 
     check(store, actor, "export", object_type="export", object_id=fmt)
-    result = exports.export(store, fmt, out, **filters)
+    result = exports.export(store, fmt, out, flt, limit=limit)
+    filters = {**(flt or IncidentFilter()).describe(), "limit": str(limit)}
     store.audit(
         actor.username, "export", "incidents", fmt,
-        {"out": None if out is None else str(out), "filters": {k: str(v) for k, v in filters.items()}},
+        {"out": None if out is None else str(out), "filters": filters},
     )
     return result
 

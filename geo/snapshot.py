@@ -6,14 +6,13 @@ and a density grid use, once per store version (about 40 MB per million incident
 view is then a boolean mask computed in milliseconds.
 
 :func:`store_version` changes with every write, because every write appends to the audit
-log, so a snapshot cached under its version is never stale. :meth:`IncidentSnapshot.mask`
-takes the keyword arguments of :func:`geo.store.queries.incidents` and selects exactly the
-rows that its SQL selects (the tests compare the two on both backends).
+log, so a snapshot cached under its version is never stale. Filtering a snapshot
+is :meth:`geo.store.filters.IncidentFilter.mask`, which selects exactly the rows that
+the filter's SQL selects (tests/test_incident_filter.py compares them on both backends).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from geo.store import OPEN_STATES, local_bound
+from geo.store.filters import FILTER_COLUMNS
 
 if TYPE_CHECKING:
     from geo.store import Store
 
-#: Columns read into a snapshot; the filters of ``queries.incidents`` use nothing else.
-_CATEGORIES = ("ward_code", "type", "status", "street")
+#: Columns read into a snapshot besides lat/lon: those an IncidentFilter reads.
 _TIMES = ("reported_at", "due_at")
+_CATEGORIES = tuple(c for c in FILTER_COLUMNS if c not in _TIMES)
 
 
 def store_version(store: Store) -> tuple[int, int, int]:
@@ -60,50 +59,6 @@ class IncidentSnapshot:
 
     def __len__(self) -> int:
         return len(self.lat)
-
-    def _isin(self, column: str, values: Any) -> np.ndarray:
-        wanted = [values] if isinstance(values, str) else list(values)
-        known = np.flatnonzero(np.isin(self.labels[column], np.asarray(wanted, dtype=object)))
-        return np.isin(self.codes[column], known)
-
-    def mask(
-        self,
-        wards: Any = None,
-        types: Any = None,
-        statuses: Any = None,
-        date_from: Any = None,
-        date_to: Any = None,
-        street: Any = None,
-        bbox: Sequence[float] | None = None,
-        overdue_only: bool = False,
-        *,
-        now: dt.datetime | None = None,
-    ) -> np.ndarray:
-        """Rows that ``queries.incidents`` selects with the same arguments."""
-        keep = np.ones(len(self), dtype=bool)
-        for column, values in (
-            ("ward_code", wards),
-            ("type", types),
-            ("status", statuses),
-            ("street", street),
-        ):
-            if values is not None:
-                keep &= self._isin(column, values)
-        reported = self.times["reported_at"]
-        if (start := local_bound(date_from)) is not None:
-            keep &= reported >= np.datetime64(start.replace(tzinfo=None), "ns")
-        if (stop := local_bound(date_to, end=True)) is not None:
-            keep &= reported < np.datetime64(stop.replace(tzinfo=None), "ns")
-        if bbox is not None:
-            minx, miny, maxx, maxy = (float(v) for v in bbox)
-            keep &= (
-                (self.lon >= minx) & (self.lon <= maxx) & (self.lat >= miny) & (self.lat <= maxy)
-            )
-        if overdue_only:
-            moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
-            keep &= self._isin("status", sorted(OPEN_STATES))
-            keep &= self.times["due_at"] < np.datetime64(moment, "ns")  # NaT compares False
-        return keep
 
     def points(self, keep: np.ndarray) -> pd.DataFrame:
         """``lat``/``lon`` of the selected rows (what a density grid needs)."""

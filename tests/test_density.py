@@ -23,7 +23,7 @@ from geo.density import (
     write_geotiff,
 )
 from geo.errors import MetricError
-from geo.store import queries
+from geo.store import IncidentFilter, queries
 from tests._signin import ensure_account
 
 TO_UTM = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
@@ -174,8 +174,8 @@ def test_incident_points_match_the_store_filters(sample_store_url):
         {"wards": ["00070"], "types": ["awning"]},
         {"date_from": "2025-09-01", "date_to": "2025-09-30"},
     ):
-        lon, lat = incident_points(store, **filters)
-        frame = queries.incidents(store, **filters)
+        lon, lat = incident_points(store, IncidentFilter(**filters))
+        frame = queries.incidents(store, IncidentFilter(**filters))
         assert len(lon) == len(frame) > 0
         np.testing.assert_allclose(np.sort(lat), np.sort(frame["lat"].to_numpy(float)))
     store.close()
@@ -189,7 +189,7 @@ def test_incident_points_read_an_empty_list_as_nothing_selected(sample_store_url
 
     store = open_store(sample_store_url)
     for filters in ({"wards": []}, {"types": []}, {"statuses": []}):
-        lon, lat = incident_points(store, **filters)
-        assert len(queries.incidents(store, **filters)) == 0
+        lon, lat = incident_points(store, IncidentFilter(**filters))
+        assert len(queries.incidents(store, IncidentFilter(**filters))) == 0
         assert len(lon) == len(lat) == 0, filters
     store.close()

@@ -13,7 +13,7 @@ from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo.errors import StorageError
 from geo.exports import FORMATS, export, neutralise, neutralise_frame
-from geo.store import batches
+from geo.store import IncidentFilter, batches
 from geo.store import wards as stored_wards
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
@@ -59,7 +59,7 @@ def test_gpkg_opens_with_pyogrio(exported, tmp_path):
 
 
 def test_geojson(exported, tmp_path):
-    path = export(exported, "geojson", tmp_path / "out.geojson", wards=[EAST])
+    path = export(exported, "geojson", tmp_path / "out.geojson", IncidentFilter(wards=(EAST,)))
     data = json.loads(path.read_text(encoding="utf-8"))
     assert len(data["features"]) == 1
     props = data["features"][0]["properties"]
@@ -94,7 +94,7 @@ def test_xlsx_holds_text_not_formulas(exported, tmp_path):
 
 
 def test_open311_mapping(exported, tmp_path):
-    path = export(exported, "open311", tmp_path / "out.json", statuses=["cleared"])
+    path = export(exported, "open311", tmp_path / "out.json", IncidentFilter(statuses=("cleared",)))
     (request,) = json.loads(path.read_text(encoding="utf-8"))
     assert request["status"] == "closed"
     assert request["status_notes"].startswith("cleared")

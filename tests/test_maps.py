@@ -11,7 +11,6 @@ import pytest
 from _incidents import incident_frame, make_store, random_incidents
 
 from geo.cli import main as cli_main
-from geo.filters import IncidentFilter, load_view, match_streets
 from geo.maps import (
     MAX_MARKERS,
     density_grid,
@@ -20,6 +19,9 @@ from geo.maps import (
     ward_features,
     ward_map,
 )
+from geo.store import IncidentFilter, queries
+from geo.store.filters import match_streets
+from geo.views import load_view
 from tests._signin import ensure_account
 
 TWO_MB = 2_000_000
@@ -142,9 +144,12 @@ def test_view_filters_in_the_store(store):
     hoan_kiem = load_view(store, IncidentFilter(wards=("00070",)), marker_limit=100)
     assert set(hoan_kiem.incidents["street"]) == {"Hàng Mã"}
     assert hoan_kiem.matched == 2
-    typed = load_view(store, IncidentFilter(street="hang ma"), marker_limit=100)
+    names = queries.street_names(store)
+    typed = load_view(store, IncidentFilter.from_choices(street="hang ma", street_names=names), marker_limit=100)
     assert typed.matched == 2
-    nowhere = load_view(store, IncidentFilter(street="Không Có Phố"), marker_limit=100)
+    nowhere = load_view(
+        store, IncidentFilter.from_choices(street="Không Có Phố", street_names=names), marker_limit=100
+    )
     assert nowhere.matched == 0
     # 2025-07-01T17:30Z is 00:30 on 2 July in Hà Nội: not in a view ending 1 July
     july_first = load_view(store, IncidentFilter(date_to=dt.date(2025, 7, 1)), marker_limit=100)

@@ -9,29 +9,30 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.filters import IncidentFilter, load_view, store_query
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, store_version, up_to_date
-from geo.store import OPEN_STATES, queries, workflow
+from geo.store import IncidentFilter, queries, workflow
+from geo.views import load_view
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
 NOW = dt.datetime(2025, 11, 15, 5, 0, tzinfo=dt.UTC)
 
-FILTERS = [
-    IncidentFilter(),
-    IncidentFilter(wards=("00070",)),
-    IncidentFilter(wards=("00070", "00199"), statuses=("reported", "in_progress")),
-    IncidentFilter(types=("awning",)),
-    IncidentFilter(types=("no_such_type",)),
-    IncidentFilter(statuses=("cleared",), date_from=dt.date(2025, 9, 1)),
-    IncidentFilter(date_from=dt.date(2025, 8, 1), date_to=dt.date(2025, 8, 31)),
-    IncidentFilter(date_to=dt.date(2025, 7, 1)),
-    IncidentFilter(street="hang ma"),
-    IncidentFilter(street="Hàng Mã", wards=("00070",)),
-    IncidentFilter(street="Không Có Phố"),
-    IncidentFilter(overdue=True),
-    IncidentFilter(overdue=True, types=("signboard",)),
+#: What an officer picks on the map (IncidentFilter.from_choices: nothing picked = any).
+CHOICES = [
+    {},
+    {"wards": ("00070",)},
+    {"wards": ("00070", "00199"), "statuses": ("reported", "in_progress")},
+    {"types": ("awning",)},
+    {"types": ("no_such_type",)},
+    {"statuses": ("cleared",), "date_from": dt.date(2025, 9, 1)},
+    {"date_from": dt.date(2025, 8, 1), "date_to": dt.date(2025, 8, 31)},
+    {"date_to": dt.date(2025, 7, 1)},
+    {"street": "hang ma"},
+    {"street": "Hàng Mã", "wards": ("00070",)},
+    {"street": "Không Có Phố"},
+    {"overdue": True},
+    {"overdue": True, "types": ("signboard",)},
 ]
 
 
@@ -44,26 +45,19 @@ def sample_store(store):
 def test_snapshot_selects_what_the_store_selects(sample_store):
     snapshot = load_snapshot(sample_store)
     assert len(snapshot) == sample_store.row_counts()["incidents"] > 1000
-    streets = tuple(str(s) for s in snapshot.labels["street"])
+    streets = snapshot.labels["street"]
     nonempty = 0
-    for flt in FILTERS:
-        kwargs = store_query(flt, streets)
-        if flt.overdue:  # the store compares with its own clock; give the snapshot a clock
-            kwargs_now = {**kwargs, "overdue_only": False}  # the SQL part without "now"
-            expected = queries.incidents(sample_store, **kwargs_now)
-            due = expected["due_at"]
-            expected = expected[expected["status"].isin(OPEN_STATES) & due.notna() & (due < NOW)]
-            got = snapshot.mask(**kwargs, now=NOW)
-        else:
-            expected = queries.incidents(sample_store, **kwargs)
-            got = snapshot.mask(**kwargs)
+    for choices in CHOICES:
+        flt = IncidentFilter.from_choices(**choices, street_names=streets)
+        expected = queries.incidents(sample_store, flt, now=NOW)
+        got = flt.mask(snapshot, now=NOW)
         assert sorted(snapshot.ids[got]) == sorted(expected["id"].astype(int)), flt
         nonempty += bool(len(expected))
-    assert nonempty >= len(FILTERS) - 3  # the filters above really select something
-    bbox = (105.84, 21.02, 105.86, 21.04)
-    inside = queries.incidents(sample_store, bbox=bbox)
+    assert nonempty >= len(CHOICES) - 3  # the filters above really select something
+    bbox = IncidentFilter(bbox=(105.84, 21.02, 105.86, 21.04))
+    inside = queries.incidents(sample_store, bbox)
     assert 0 < len(inside) < len(snapshot)
-    assert sorted(snapshot.ids[snapshot.mask(bbox=bbox)]) == sorted(inside["id"].astype(int))
+    assert sorted(snapshot.ids[bbox.mask(snapshot)]) == sorted(inside["id"].astype(int))
 
 
 def test_load_view_with_a_snapshot_matches_the_sql_view(sample_store):
@@ -71,7 +65,7 @@ def test_load_view_with_a_snapshot_matches_the_sql_view(sample_store):
     for flt in (
         IncidentFilter(),
         IncidentFilter(wards=("00070",)),
-        IncidentFilter(street="hang ma"),
+        IncidentFilter.from_choices(street="hang ma", street_names=queries.street_names(sample_store)),
     ):
         plain = load_view(sample_store, flt, marker_limit=200)
         fast = load_view(sample_store, flt, marker_limit=200, snapshot=snapshot)
@@ -90,7 +84,7 @@ def test_every_write_changes_the_version(sample_store):
     before = store_version(sample_store)
     snapshot = load_snapshot(sample_store)
     assert snapshot.version == before
-    first = int(queries.incidents(sample_store, statuses=["reported"], limit=1)["id"].iloc[0])
+    first = int(queries.incidents(sample_store, IncidentFilter(statuses="reported"), limit=1)["id"].iloc[0])
     workflow.change_status(sample_store, first, "verified", actor="test", note="checked")
     after = store_version(sample_store)
     assert after != before and after[:2] == before[:2]  # same incidents, one more audit entry
@@ -111,10 +105,10 @@ def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     first = load_snapshot(sample_store)
     before = _decoded(first)
     assert up_to_date(first, sample_store) is first  # nothing written: nothing read
-    reported = queries.incidents(sample_store, statuses=["reported"], limit=2)["id"].astype(int).tolist()
+    reported = queries.incidents(sample_store, IncidentFilter(statuses="reported"), limit=2)["id"].astype(int).tolist()
     workflow.change_status(sample_store, reported[0], "verified", actor="test")
     workflow.change_status(sample_store, reported[1], "cleared", actor="test", note="done")
-    cleared = int(queries.incidents(sample_store, statuses=["cleared"], limit=1)["id"].iloc[0])
+    cleared = int(queries.incidents(sample_store, IncidentFilter(statuses="cleared"), limit=1)["id"].iloc[0])
     workflow.record_recurrence(sample_store, cleared, actor="test")
     extra = write_sample(sample_incidents(40, seed=99), tmp_path / "extra.csv")
     assert ingest(extra, sample_store, actor="test").summary()["accepted"] == 40

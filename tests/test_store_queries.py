@@ -19,7 +19,7 @@ import pytest
 from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo.errors import NotFound, StorageError
-from geo.store import batches, local_bound, queries, workflow
+from geo.store import IncidentFilter, batches, local_bound, queries, workflow
 from geo.store import wards as stored_wards
 
 
@@ -116,18 +116,18 @@ def test_incident_filters(filled):
     name = {v: k for k, v in ids.items()}
 
     def got(**filters):
-        return sorted(name[i] for i in queries.incidents(store, **filters)["id"])
+        return sorted(name[i] for i in queries.incidents(store, IncidentFilter(**filters))["id"])
 
     assert got(wards=[EAST]) == ["E", "F", "G"]
     assert got(wards=EAST, types="parking") == ["G"]
     assert got(statuses=["cleared", "recurred"]) == ["A", "C", "F"]
     assert got(date_from="2025-03-01", date_to="2025-03-31") == ["B", "C", "E", "G", "H"]
     assert got(date_from="2025-03-03", date_to="2025-03-03") == ["B", "G"]  # Hà Nội days
-    assert got(street="Lý Thái Tổ") == ["E"]
+    assert got(streets="Lý Thái Tổ") == ["E"]
     assert got(bbox=(105.80, 21.00, 105.809, 21.01)) == ["A", "B", "C", "D", "H"]
-    assert got(overdue_only=True) == ["B", "D", "E", "G", "H"]
+    assert got(overdue=True) == ["B", "D", "E", "G", "H"]
     assert len(queries.incidents(store, limit=2)) == 2
-    frame = queries.incidents(store, wards=[EAST])
+    frame = queries.incidents(store, IncidentFilter(wards=[EAST]))
     assert frame.crs.to_epsg() == 4326
     assert str(frame["reported_at"].dt.tz) == "UTC"
     assert frame["overdue"].tolist() == [True, False, True]

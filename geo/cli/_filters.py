@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from geo.errors import InvalidArgument, NotFound
-from geo.filters import IncidentFilter
+from geo.services import active_wards
+from geo.store import IncidentFilter
 from geo.vocab import STATE_CODES, TYPE_CODES, status_code, type_code
 
 if TYPE_CHECKING:
@@ -74,16 +75,35 @@ def vocab_codes(
     return tuple(out)
 
 
-def incident_filter(args: argparse.Namespace, known_wards: Iterable[str]) -> IncidentFilter:
-    """The :class:`~geo.filters.IncidentFilter` the page would build from the same values."""
+def incident_filter(
+    args: argparse.Namespace, known_wards: Iterable[str], street_names: Iterable[str] = ()
+) -> IncidentFilter:
+    """The filter of :func:`add_filter_arguments`' flags: the one the map page builds
+    from the same values (no flag: any; a typed ``--street`` looked up in ``street_names``).
+
+    Parameters
+    ----------
+    args
+        The parsed flags.
+    known_wards
+        Ward codes of the layer in use (a ``--ward`` outside it is refused).
+    street_names
+        The stored street names (only read when ``--street`` is given).
+
+    Returns
+    -------
+    IncidentFilter
+        The filter; a value not understood raises a bilingual error naming its flag.
+    """
     known = list(known_wards)
-    return IncidentFilter(
-        wards=tuple(ward_code(w, known) for w in args.ward),
+    return IncidentFilter.from_choices(
+        wards=[ward_code(w, known) for w in args.ward],
         types=vocab_codes(args.type, "--type", type_code, TYPE_CODES),
         statuses=vocab_codes(args.status, "--status", status_code, STATE_CODES),
         date_from=parse_date(args.date_from, "--from"),
         date_to=parse_date(args.date_to, "--to"),
         street=getattr(args, "street", "") or "",
+        street_names=street_names,
         overdue=bool(getattr(args, "overdue", False)),
     )
 
@@ -94,6 +114,4 @@ def ward_layer(args: argparse.Namespace, store: Store) -> gpd.GeoDataFrame:
         from geo.boundaries import load_boundaries
 
         return load_boundaries(args.boundaries)
-    from geo.services import active_wards
-
     return active_wards(store)

@@ -34,14 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         known = ward_layer(args, store)["code"].tolist() if args.ward else []
         flt = incident_filter(args, known)
-        lon, lat = incident_points(
-            store,
-            wards=list(flt.wards) or None,
-            statuses=list(flt.statuses) or None,
-            types=list(flt.types) or None,
-            date_from=flt.date_from,
-            date_to=flt.date_to,
-        )
+        lon, lat = incident_points(store, flt)
     finally:
         store.close()
     grid = density_grid(lon, lat, cell_m=args.cell, bbox=HANOI_BBOX)

@@ -9,9 +9,10 @@ from typing import Any
 from geo.cli._actor import add_actor_argument, open_checked_store
 from geo.cli._filters import add_filter_arguments, incident_filter, ward_layer
 from geo.errors import GeoError
-from geo.filters import load_view
 from geo.i18n import t
 from geo.maps import MAX_MARKERS, map_html, ward_map
+from geo.store import queries
+from geo.views import load_view
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     store = open_checked_store(args, "export", object_type="map")
     try:
         wards = ward_layer(args, store)
-        flt = incident_filter(args, wards["code"])
+        flt = incident_filter(args, wards["code"], queries.street_names(store) if args.street else ())
         view = load_view(store, flt, marker_limit=MAX_MARKERS)
     finally:
         store.close()
@@ -44,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
         wards,
         shown,
         lang=args.lang,
-        selected=flt.wards,
+        selected=flt.wards or (),
         tiles=not args.no_tiles,
         assets="inline",
     )

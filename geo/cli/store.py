@@ -19,7 +19,7 @@ import pandas as pd
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.errors import BoundaryError
 from geo.exports import FORMATS
-from geo.store import Store, open_store, queries
+from geo.store import IncidentFilter, Store, open_store, queries
 from geo.store import wards as stored_wards
 from geo.store.workflow import TRANSITIONS
 
@@ -122,18 +122,14 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "wards": args.ward,
-        "types": args.types,
-        "statuses": args.statuses,
-        "date_from": args.date_from,
-        "date_to": args.date_to,
-        "street": args.street,
-        "bbox": args.bbox,
-        "overdue_only": args.overdue,
-        "limit": args.limit,
-    }
+def _export_filter(args: argparse.Namespace) -> IncidentFilter:
+    """The export's flags as the store reads them: codes and stored street names exactly
+    as given (a flag not given: any), dates as Hà Nội days."""
+    return IncidentFilter(
+        wards=args.ward, types=args.types, statuses=args.statuses,
+        date_from=args.date_from, date_to=args.date_to,
+        streets=args.street, bbox=args.bbox, overdue=args.overdue,
+    )
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -141,7 +137,7 @@ def _export(args: argparse.Namespace) -> int:
 
     with _open(args) as store:
         actor = acting_user(store, args)
-        path = services.export(store, actor, args.format, args.out, **_filters(args))
+        path = services.export(store, actor, args.format, args.out, _export_filter(args), limit=args.limit)
     print(path)
     return 0
 

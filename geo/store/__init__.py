@@ -6,7 +6,9 @@ default ``data/hanoi_urban_order.sqlite``; the schema is created and migrated on
 A :class:`Store` is the small core (engine, transactions, schema, audit, backup, and the
 backend chosen from the URL); the rest is by topic, as functions taking the store first:
 
-- :mod:`geo.store.queries` — reads and aggregates (``queries.incidents(store, …)``);
+- :mod:`geo.store.filters` — :class:`IncidentFilter`, the one incident filter, compiled to
+  SQL conditions and to a snapshot's numpy mask;
+- :mod:`geo.store.queries` — reads and aggregates (``queries.incidents(store, flt)``);
 - :mod:`geo.store.batches` — ingest batches (``batches.commit_batch(store, …)``);
 - :mod:`geo.store.wards` — ward layer versions and assignment (``wards.current(store)``);
 - :mod:`geo.store.workflow` — status rules and moves (``workflow.change_status(store, …)``);
@@ -17,8 +19,9 @@ See ``docs/storage.md`` for the tables, the workflow and scaling out by ward cod
 
 from __future__ import annotations
 
-from geo.store import batches, queries, users, wards, workflow
+from geo.store import batches, filters, queries, users, wards, workflow
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
+from geo.store.filters import IncidentFilter
 from geo.store.queries import IncidentDetail, local_bound
 from geo.store.workflow import (
     CLOSED_STATES,
@@ -38,11 +41,13 @@ __all__ = [
     "TRANSITIONS",
     "URL_ENV",
     "IncidentDetail",
+    "IncidentFilter",
     "Store",
     "batches",
     "can_transition",
     "check_transition",
     "default_url",
+    "filters",
     "local_bound",
     "open_store",
     "queries",

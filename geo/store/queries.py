@@ -25,11 +25,12 @@ from geo.store._backend import LOCAL_TZ
 from geo.store._core import Store
 from geo.store._periods import Codes, DateBound, cumulate, local_bound, period_bounds
 from geo.store._schema import TIMESTAMP_COLUMNS
+from geo.store.filters import IncidentFilter
 from geo.store.workflow import CLOSED_STATES, OPEN_STATES
 
 __all__ = [
     "LOCAL_TZ", "Codes", "DateBound", "IncidentDetail", "audit_log", "incident", "incidents", "local_bound",
-    "progress", "street_stats", "ward_stats", "week_counts",
+    "progress", "street_names", "street_stats", "ward_stats", "week_counts",
 ]
 
 
@@ -49,85 +50,36 @@ def _as_list(value: Codes) -> list[str] | None:
     return list(value)
 
 
-def _filters(
-    store: Store,
-    *,
-    wards: Codes = None,
-    types: Codes = None,
-    statuses: Codes = None,
-    date_from: DateBound = None,
-    date_to: DateBound = None,
-    street: Codes = None,
-    bbox: Sequence[float] | None = None,
-    overdue_only: bool = False,
-    now: dt.datetime | None = None,
-) -> list[ColumnElement[bool]]:
-    t = store.tables["incidents"]
-    conds: list[ColumnElement[bool]] = []
-    if (ward_list := _as_list(wards)) is not None:
-        conds.append(t.c.ward_code.in_(ward_list))
-    if (type_list := _as_list(types)) is not None:
-        conds.append(t.c.type.in_(type_list))
-    if (status_list := _as_list(statuses)) is not None:
-        conds.append(t.c.status.in_(status_list))
-    if (start := local_bound(date_from)) is not None:
-        conds.append(t.c.reported_at >= start)
-    if (stop := local_bound(date_to, end=True)) is not None:
-        conds.append(t.c.reported_at < stop)
-    if (street_list := _as_list(street)) is not None:
-        conds.append(t.c.street.in_(street_list))
-    if bbox is not None:
-        minx, miny, maxx, maxy = (float(v) for v in bbox)
-        conds.extend(store.backend.bbox_conditions(t, (minx, miny, maxx, maxy)))
-    if overdue_only:
-        conds.append(t.c.status.in_(OPEN_STATES))
-        conds.append(t.c.due_at < (now or dt.datetime.now(dt.UTC)))
-    return conds
-
-
 def incidents(
     store: Store,
-    wards: Codes = None,
-    types: Codes = None,
-    statuses: Codes = None,
-    date_from: DateBound = None,
-    date_to: DateBound = None,
-    street: Codes = None,
-    bbox: Sequence[float] | None = None,
-    overdue_only: bool = False,
+    flt: IncidentFilter | None = None,
+    *,
     limit: int | None = None,
+    now: dt.datetime | None = None,
 ) -> gpd.GeoDataFrame:
-    """Incidents matching every given filter (EPSG:4326 points, ordered by id).
+    """Incidents that ``flt`` selects (EPSG:4326 points, ordered by id).
 
     Parameters
     ----------
     store
         The store.
-    wards, types, statuses, street
-        Ward codes, type codes, states, street names as stored: None for any, an empty
-        list for none.
-    date_from, date_to
-        Reported in the period: bare dates are Hà Nội days, both inclusive; None leaves it open.
-    bbox
-        (min lon, min lat, max lon, max lat), edges included.
-    overdue_only
-        Only incidents past ``due_at`` and still open.
+    flt
+        Which incidents (:class:`~geo.store.filters.IncidentFilter`; None: all).
     limit
         At most this many (the lowest ids).
+    now
+        The instant ``overdue`` is judged at, in the filter and the column (default: now).
 
     Returns
     -------
     geopandas.GeoDataFrame
         The ``incidents`` columns (instants as UTC datetimes) and ``overdue`` (past
-        ``due_at`` and still open, as of now), with point geometry.
+        ``due_at`` and still open, as of ``now``), with point geometry.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     t = store.tables["incidents"]
     columns = [c for c in t.c if c.name != "geom"]
-    conds = _filters(
-        store, wards=wards, types=types, statuses=statuses, date_from=date_from, date_to=date_to,
-        street=street, bbox=bbox, overdue_only=overdue_only, now=now,
-    )
+    conds = (flt or IncidentFilter()).conditions(store, now=now)
     stmt: Select[Any] = select(*columns).where(*conds).order_by(t.c.id)
     if limit is not None:
         stmt = stmt.limit(int(limit))
@@ -139,6 +91,25 @@ def incidents(
     frame["overdue"] = frame["status"].isin(OPEN_STATES) & (frame["due_at"] < pd.Timestamp(now))
     geometry = gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float), crs=STORAGE_CRS)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=STORAGE_CRS)
+
+
+def street_names(store: Store) -> list[str]:
+    """The distinct street names stored in incidents (what a typed street is looked up in).
+
+    Parameters
+    ----------
+    store
+        The store.
+
+    Returns
+    -------
+    list of str
+        Non-empty names, sorted.
+    """
+    t = store.tables["incidents"]
+    stmt = select(t.c.street).where(t.c.street.is_not(None), t.c.street != "").distinct()
+    with store.read() as conn:
+        return sorted(str(row[0]) for row in conn.execute(stmt))
 
 
 @dataclass(frozen=True)
