@@ -17,8 +17,9 @@ The meaning (the store's, unchanged since the first release):
   the incidents whose ward code / type code / state / stored street name is in it, so an
   **empty tuple selects nothing** (a typed street that matches no stored name must show
   no incident, not the whole city);
-* ``date_from``, ``date_to``: reported in the period; a bare date is a Hà Nội day and
-  both ends are inclusive, a timestamp is an instant (naive: Hà Nội time);
+* ``date_from``, ``date_to``: reported in the period; a bare date (or ``YYYY-MM-DD``
+  text) is a Hà Nội day and both ends are inclusive; a timestamp is an instant (naive:
+  Hà Nội time), from it inclusive, up to it exclusive;
 * ``bbox``: (min lon, min lat, max lon, max lat), edges included;
 * ``overdue``: still open (:data:`~geo.store.workflow.OPEN_STATES`) and past ``due_at``.
 
@@ -118,7 +119,8 @@ class IncidentFilter:
         tuple for none. A single string is one code; any iterable is taken as a tuple.
     date_from, date_to
         Reported in the period: bare dates (or ``YYYY-MM-DD`` text) are Hà Nội days,
-        both inclusive; ``None`` leaves that end open.
+        both inclusive; timestamps are instants (``date_to`` exclusive); ``None`` leaves
+        that end open.
     bbox
         (min lon, min lat, max lon, max lat), edges included.
     overdue
