@@ -11,8 +11,12 @@ import argparse
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geo.admin_units import ward_code_from_text
+from geo.boundaries import load_boundaries
+from geo.cli._actor import add_actor_argument
 from geo.errors import InvalidArgument, NotFound
 from geo.services import active_wards
 from geo.store import IncidentFilter
@@ -49,8 +53,6 @@ def parse_date(text: str | None, flag: str) -> dt.date | None:
 
 def ward_code(value: str, known: Iterable[str]) -> str:
     """A five-digit code, or a ward name resolved through :mod:`geo.admin_units`."""
-    from geo.admin_units import ward_code_from_text
-
     code = value.strip() if re.fullmatch(r"\d{5}", value.strip()) else ward_code_from_text(value)
     if code is None or code not in set(known):
         raise NotFound(
@@ -108,10 +110,16 @@ def incident_filter(
     )
 
 
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--boundaries``, ``--database`` and ``--user``: where the wards and incidents of a
+    read-only command come from, and who reads them (the rights checked)."""
+    parser.add_argument("--boundaries", type=Path, default=None)
+    parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    add_actor_argument(parser)
+
+
 def ward_layer(args: argparse.Namespace, store: Store) -> gpd.GeoDataFrame:
     """``--boundaries FILE`` when given, else the store's active layer (what the app shows)."""
     if getattr(args, "boundaries", None):
-        from geo.boundaries import load_boundaries
-
         return load_boundaries(args.boundaries)
     return active_wards(store)

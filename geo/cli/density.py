@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from geo.cli._actor import add_actor_argument, open_checked_store
-from geo.cli._filters import add_filter_arguments, incident_filter, ward_layer
+from geo.cli._actor import open_checked_store
+from geo.cli._filters import add_filter_arguments, add_source_arguments, incident_filter, ward_layer
 from geo.density import DEFAULT_CELL_M, HANOI_BBOX, density_grid, incident_points, write_geotiff
 from geo.errors import GeoError
 
@@ -22,9 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, required=True, help="FILE.tif")
     parser.add_argument("--cell", type=float, default=DEFAULT_CELL_M, help="cell size in metres (default 200)")
     add_filter_arguments(parser, street=False)
-    parser.add_argument("--boundaries", type=Path, default=None)
-    parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
-    add_actor_argument(parser)
+    add_source_arguments(parser)
     parser.set_defaults(func=_run)
 
 

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from geo.cli._actor import add_actor_argument, open_checked_store
-from geo.cli._filters import add_filter_arguments, incident_filter, ward_layer
+from geo.cli._actor import open_checked_store
+from geo.cli._filters import add_filter_arguments, add_source_arguments, incident_filter, ward_layer
 from geo.errors import GeoError
 from geo.i18n import t
 from geo.maps import MAX_MARKERS, map_html, ward_map
@@ -25,9 +25,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, required=True, help="FILE.html")
     add_filter_arguments(parser)
     parser.add_argument("--lang", choices=("vi", "en"), default="vi")
-    parser.add_argument("--boundaries", type=Path, default=None)
-    parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
-    add_actor_argument(parser)
+    add_source_arguments(parser)
     parser.add_argument("--no-tiles", action="store_true", help="no OSM basemap layer")
     parser.set_defaults(func=_run)
 

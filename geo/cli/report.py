@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from geo.cli._actor import add_actor_argument, open_checked_store
-from geo.cli._filters import parse_date, ward_code, ward_layer
+from geo.cli._actor import open_checked_store
+from geo.cli._filters import add_source_arguments, parse_date, ward_code, ward_layer
 from geo.errors import GeoError, NotFound
 
 
@@ -22,9 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--from", dest="date_from", help="YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", help="YYYY-MM-DD")
     parser.add_argument("--lang", choices=("vi", "en"), default="vi")
-    parser.add_argument("--boundaries", type=Path, default=None)
-    parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
-    add_actor_argument(parser)
+    add_source_arguments(parser)
     parser.set_defaults(func=_run)
 
 

@@ -99,12 +99,12 @@ def street_names(store: Store) -> list[str]:
     Parameters
     ----------
     store
-        The store.
+        The store whose incidents are read.
 
     Returns
     -------
     list of str
-        Non-empty names, sorted.
+        Every non-empty name once, in sorted order.
     """
     t = store.tables["incidents"]
     stmt = select(t.c.street).where(t.c.street.is_not(None), t.c.street != "").distinct()
