@@ -308,6 +308,34 @@ def check_layer(raw: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataFrame
 # --------------------------------------------------------------------- public API
 
 
+def layer_from_stored(stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The store's ward table (:func:`geo.store.wards.current`) in :func:`load_boundaries`' shape.
+
+    The app and the CLI use the stored layer wherever they used the file, so it must
+    look the same: the file's columns only (no ``valid_from``), the text and number
+    dtypes that reading a file gives, sorted by code.
+
+    Parameters
+    ----------
+    stored
+        The current ward versions as read from the store.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`COLUMNS`, in the stored CRS.
+    """
+    out = stored.drop(columns=[c for c in stored.columns if c not in COLUMNS])
+    for column in ("code", "name", "name_en", "kind", "osm_id"):
+        # rebuilt from plain values: the text dtype pandas infers, as reading a file gives
+        values = out[column].astype(object).where(out[column].notna(), None).tolist()
+        out[column] = pd.Series(values, index=out.index)
+    out["area_km2"] = pd.to_numeric(out["area_km2"], errors="coerce").astype(float)
+    out["population"] = pd.to_numeric(out["population"], errors="coerce").astype("Int64")
+    out = out.sort_values("code").reset_index(drop=True)[COLUMNS]
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=stored.crs)
+
+
 def load_boundaries(path: str | Path | None = None, *, crs: Any = None) -> gpd.GeoDataFrame:
     """The ward layer in the project's shape (EPSG:4326, sorted by code), repaired if needed."""
     source = Path(path) if path is not None else boundaries_path()

@@ -19,27 +19,32 @@ from geo import services
 from geo.auth import User
 from geo.errors import AccessDenied
 from geo.ingest import IngestOptions
-from geo.store import batches, queries
+from geo.store import IncidentFilter, batches, queries
 from geo.store import wards as stored_wards
 
 LANG, HOAN_KIEM = "00199", "00070"
 
+#: The reads the map and the leaders' pages make: every signed-in role may make them.
+READS = {
+    "view", "ward_stats", "street_stats", "week_counts", "progress", "ward_metrics",
+    "density_points", "ward_report", "incidents", "snapshot", "map_view",
+}
 #: Who may do what. officer_lang is an officer of Láng (00199), officer_hk of Hoàn Kiếm.
 EXPECTED: dict[str, set[str]] = {
     "anonymous": set(),
-    "viewer": {"view", "ward_stats", "export"},
-    "field": {"view", "ward_stats", "upload"},
-    "officer_lang": {"view", "ward_stats", "export", "upload", "status_lang"},
-    "officer_hk": {"view", "ward_stats", "export", "upload", "status_hk", "recurrence_hk"},
-    "admin": {
-        "view", "ward_stats", "export", "upload", "status_lang", "status_hk", "recurrence_hk",
+    "viewer": READS | {"export"},
+    "field": READS | {"upload"},
+    "officer_lang": READS | {"export", "upload", "status_lang"},
+    "officer_hk": READS | {"export", "upload", "status_hk", "recurrence_hk"},
+    "admin": READS | {
+        "export", "upload", "status_lang", "status_hk", "recurrence_hk",
         "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
         "audit",
     },
     "disabled_admin": set(),
 }
 ACTIONS = (
-    "view", "ward_stats", "export", "upload", "status_lang", "status_hk", "recurrence_hk",
+    *sorted(READS), "export", "upload", "status_lang", "status_hk", "recurrence_hk",
     "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
     "audit",
 )
@@ -98,6 +103,19 @@ def _do(action: str, store: Any, actor: User | None, tmp: Path, wards: Any) -> C
         return lambda: services.incident_detail(store, actor, 1)
     if action == "ward_stats":
         return lambda: services.ward_stats(store, actor)
+    reads: dict[str, Callable[[], Any]] = {
+        "street_stats": lambda: services.street_stats(store, actor),
+        "week_counts": lambda: services.week_counts(store, actor),
+        "progress": lambda: services.progress(store, actor, "ward", HOAN_KIEM, "W"),
+        "ward_metrics": lambda: services.ward_metrics(store, actor, wards),
+        "density_points": lambda: services.incident_points(store, actor, IncidentFilter(wards=(HOAN_KIEM,))),
+        "ward_report": lambda: services.ward_report(store, actor, wards, HOAN_KIEM),
+        "incidents": lambda: services.incidents(store, actor, IncidentFilter(statuses=("reported",))),
+        "snapshot": lambda: services.incident_snapshot(store, actor),
+        "map_view": lambda: services.map_view(store, actor, IncidentFilter(), marker_limit=10),
+    }
+    if action in reads:
+        return reads[action]
     if action == "export":
         return lambda: services.export(store, actor, "csv", tmp / f"e{n}.csv")  # type: ignore[arg-type]
     if action == "upload":

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from geo import settings
+from geo import services, settings
 from geo.auth import User
 from geo.errors import AccessDenied
-
-if TYPE_CHECKING:
-    from geo.store import Store
+from geo.store import Store, open_store
 
 USER_ENV = settings.USER.name
 
@@ -40,10 +38,8 @@ def actor_name(args: Any) -> str:
 
 def acting_user(store: Store, args: argparse.Namespace) -> User:
     """The enabled account named by ``--user``; a bilingual refusal otherwise."""
-    from geo.services import load_user
-
     name = actor_name(args)
-    user = load_user(store, name) if name else None
+    user = services.load_user(store, name) if name else None
     if user is None:
         raise AccessDenied(
             f"Không có tài khoản {name!r}; chọn tài khoản bằng --user TÊN (hoặc biến GEO_USER).",
@@ -57,15 +53,12 @@ def acting_user(store: Store, args: argparse.Namespace) -> User:
     return user
 
 
-def open_checked_store(args: Any, action: str, *, object_type: str = "") -> Any:
+def open_checked_store(args: Any, action: str, *, object_type: str = "") -> Store:
     """Open ``--database`` (or ``GEO_DATABASE_URL``) and check ``action`` for the acting account.
 
     For commands that write files out of the store (maps, reports, grids): the same
     ``export`` right the app's download buttons need.
     """
-    from geo import services
-    from geo.store import open_store
-
     store = open_store(getattr(args, "database", None))
     try:
         services.check(store, acting_user(store, args), action, object_type=object_type or action)

@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
+from geo import services
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.errors import BoundaryError
 from geo.exports import FORMATS
-from geo.store import IncidentFilter, Store, open_store, queries
-from geo.store import wards as stored_wards
+from geo.store import IncidentFilter, Store, open_store
 from geo.store.workflow import TRANSITIONS
 
 
@@ -83,13 +83,10 @@ def _filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace) -> Store:
     store = open_store(getattr(args, "database", None))
-    if stored_wards.current(store).empty:
-        from geo.boundaries import load_boundaries
-
-        try:
-            stored_wards.ensure(store, load_boundaries(), actor="system")
-        except (BoundaryError, OSError) as exc:
-            print(f"Cảnh báo / Warning: {exc}", file=sys.stderr)
+    try:
+        services.active_wards(store)  # an empty ward table is seeded, so ward names appear
+    except (BoundaryError, OSError) as exc:
+        print(f"Cảnh báo / Warning: {exc}", file=sys.stderr)
     return store
 
 
@@ -103,17 +100,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from geo import services
-
     with _open(args) as store:
         actor = acting_user(store, args)
-        services.check(store, actor, "view", object_type="stats")
         if args.by == "ward":
-            frame = queries.ward_stats(store, args.date_from, args.date_to)
+            frame = services.ward_stats(store, actor, args.date_from, args.date_to)
         elif args.by == "street":
-            frame = queries.street_stats(store, args.date_from, args.date_to, args.ward)
+            frame = services.street_stats(store, actor, args.date_from, args.date_to, args.ward)
         else:
-            frame = queries.week_counts(store, args.date_from, args.date_to, args.ward)
+            frame = services.week_counts(store, actor, args.date_from, args.date_to, args.ward)
     if args.json:
         print(json.dumps(_records(frame), ensure_ascii=False, indent=1))
     else:
@@ -133,8 +127,6 @@ def _export_filter(args: argparse.Namespace) -> IncidentFilter:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from geo import services
-
     with _open(args) as store:
         actor = acting_user(store, args)
         path = services.export(store, actor, args.format, args.out, _export_filter(args), limit=args.limit)
@@ -143,8 +135,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from geo import services
-
     with _open(args) as store:
         actor = acting_user(store, args)
         moved = services.change_status(store, actor, args.id, args.to_state, args.note, at=args.at)
@@ -153,8 +143,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from geo import services
-
     with open_store(args.database) as store:
         actor = acting_user(store, args)
         path = services.backup(store, actor, args.out)

@@ -20,6 +20,7 @@ See ``docs/storage.md`` for the tables, the workflow and scaling out by ward cod
 from __future__ import annotations
 
 from geo.store import batches, filters, queries, users, wards, workflow
+from geo.store._backend import LOCAL_TZ
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.filters import IncidentFilter
 from geo.store.queries import IncidentDetail, local_bound
@@ -37,6 +38,7 @@ __all__ = [
     "CLOSED_STATES",
     "DEFAULT_SLA_DAYS",
     "DEFAULT_SQLITE",
+    "LOCAL_TZ",
     "OPEN_STATES",
     "TRANSITIONS",
     "URL_ENV",

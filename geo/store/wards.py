@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import Connection, func, insert, select, update
 
 from geo.crs import STORAGE_CRS, to_storage
-from geo.errors import StorageError
+from geo.errors import InvalidArgument, StorageError
 from geo.store._schema import Instant, to_utc
 from geo.store._values import utcnow
 
@@ -165,6 +165,42 @@ def ensure(
         return counts
 
     return store.write(work)
+
+
+def check_valid_from(store: Store, valid_from: Instant | None) -> None:
+    """Refuse a new layer version that would start before the one in use.
+
+    Its predecessors' ``valid_to`` would then precede their ``valid_from``, and incidents
+    assigned in between would point at a ward version that never held. Without
+    ``valid_from`` the new layer starts now, which is always allowed.
+
+    Parameters
+    ----------
+    store
+        The store.
+    valid_from
+        When the new version would start.
+
+    Raises
+    ------
+    InvalidArgument
+        When ``valid_from`` is before the latest version in use.
+    """
+    if valid_from is None:
+        return
+    stored = current(store)
+    if stored.empty:
+        return
+    start = pd.Timestamp(valid_from)
+    start = start.tz_localize("UTC") if start.tzinfo is None else start
+    latest = pd.to_datetime(stored["valid_from"], utc=True).max()
+    if start < latest:
+        raise InvalidArgument(
+            f"Ngày áp dụng {start.date()} sớm hơn phiên bản ranh giới đang dùng (từ "
+            f"{latest.date()}); chọn ngày muộn hơn hoặc bỏ trống để áp dụng từ bây giờ.",
+            f"The valid-from date {start.date()} is before the ward layer in use (from "
+            f"{latest.date()}); choose a later date, or none to apply it from now.",
+        )
 
 
 def version(store: Store) -> tuple[int, int, str]:

@@ -1,0 +1,99 @@
+"""The rights-checked entry points: the app and the CLI read and change the store through these.
+
+Each function takes the store and the acting :class:`geo.auth.User`, calls :func:`check`
+(:func:`geo.auth.require`) before it reads or writes anything, calls the domain function
+that does the work, and leaves an audit entry for what it changed (the store records
+ingests and status moves itself, inside the same transaction; user and boundary changes
+are recorded here or in :mod:`geo.store.users`). A refused attempt is recorded too
+(``action = "denied"``), so an administrator can see who tried what. No SQL and no
+domain rule lives here.
+
+By topic:
+
+- :mod:`~geo.services.incidents` — the map's reads, an incident's detail, status moves, exports;
+- :mod:`~geo.services.figures` — aggregates, series, density points and reports for leaders;
+- :mod:`~geo.services.uploads` — preview and commit an upload;
+- :mod:`~geo.services.boundaries` — the ward layer in use and its replacement;
+- :mod:`~geo.services.accounts` — sign-in and user management;
+- :mod:`~geo.services.maintenance` — backups and the audit log.
+"""
+
+from __future__ import annotations
+
+from geo.services._rights import ANONYMOUS, check
+from geo.services.accounts import (
+    add_user,
+    authenticate,
+    create_first_admin,
+    disable_user,
+    grant,
+    list_users,
+    load_user,
+    needs_first_admin,
+    revoke,
+    set_password,
+    sign_in_oidc,
+)
+from geo.services.boundaries import active_wards, replace_boundaries, ward_layer_version
+from geo.services.figures import (
+    PUBLIC_COLUMNS,
+    incident_points,
+    progress,
+    public_ward_stats,
+    street_stats,
+    ward_metrics,
+    ward_report,
+    ward_stats,
+    week_counts,
+)
+from geo.services.incidents import (
+    change_status,
+    export,
+    incident_detail,
+    incident_snapshot,
+    incidents,
+    map_view,
+    record_recurrence,
+)
+from geo.services.maintenance import audit_log, backup
+from geo.services.uploads import commit_upload, ingest_file, preview_upload
+
+__all__ = [
+    "ANONYMOUS",
+    "PUBLIC_COLUMNS",
+    "active_wards",
+    "add_user",
+    "audit_log",
+    "authenticate",
+    "backup",
+    "change_status",
+    "check",
+    "commit_upload",
+    "create_first_admin",
+    "disable_user",
+    "export",
+    "grant",
+    "incident_detail",
+    "incident_points",
+    "incident_snapshot",
+    "incidents",
+    "ingest_file",
+    "list_users",
+    "load_user",
+    "map_view",
+    "needs_first_admin",
+    "preview_upload",
+    "progress",
+    "public_ward_stats",
+    "record_recurrence",
+    "replace_boundaries",
+    "revoke",
+    "set_password",
+    "sign_in_oidc",
+    "street_stats",
+    "ward_layer_version",
+    "ward_metrics",
+    "ward_report",
+    "ward_stats",
+    "week_counts",
+]

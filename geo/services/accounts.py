@@ -1,0 +1,208 @@
+"""Accounts: sign-in, the first administrator, and user management (``manage_users``).
+
+Passwords are hashed in :mod:`geo.auth`; the rows live in :mod:`geo.store.users`, which
+audits every change with the acting administrator's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from geo import auth
+from geo.auth import User
+from geo.errors import AccessDenied, NotFound
+from geo.services._rights import ANONYMOUS, check
+from geo.store import Store
+from geo.store import users as user_rows
+
+
+def load_user(store: Store, username: str) -> User | None:
+    """The account as a :class:`User` (re-read on every request, so a disable bites at once)."""
+    row = user_rows.get_user(store, username)
+    return User.from_row(row) if row is not None else None
+
+
+def needs_first_admin(store: Store) -> bool:
+    return user_rows.count_users(store) == 0
+
+
+def create_first_admin(store: Store, username: str, password: str) -> User:
+    """First start only: with no account at all, create an admin. There is no default password."""
+    name = auth.check_username(username)
+    digest = auth.hash_password(password)
+    user_rows.insert_user(
+        store, username=name, password_hash=digest, roles="admin", wards="", actor=name,
+        only_if_empty=True,
+    )
+    user = load_user(store, name)
+    assert user is not None
+    return user
+
+
+def authenticate(store: Store, username: str, password: str) -> User:
+    """The signed-in user, or one vague bilingual refusal (which name or password was wrong
+    is not revealed; an unknown name costs as long as a wrong password)."""
+    name = str(username or "").strip()
+    row = user_rows.get_user(store, name) if name else None
+    if row is None:
+        auth.dummy_verify(password)
+        ok = False
+    else:
+        ok = auth.verify_password(row.get("password_hash"), password)
+    if not ok:
+        store.audit(name[:100] or ANONYMOUS, "login_failed", "user", name[:100] or None, {})
+        raise AccessDenied(
+            "Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."
+        )
+    assert row is not None
+    user = User.from_row(row)
+    if user.disabled:
+        store.audit(user.username, "login_failed", "user", user.username, {"disabled": True})
+        raise AccessDenied(
+            f"Tài khoản {user.username!r} đã bị khoá.", f"The account {user.username!r} is disabled."
+        )
+    if auth.needs_rehash(row["password_hash"]):
+        user_rows.update_user(
+            store, user.username, {"password_hash": auth.hash_password(password)},
+            actor=user.username, action="user_rehash",
+        )
+    store.audit(user.username, "login", "user", user.username, {})
+    return user
+
+
+def sign_in_oidc(store: Store, identity: str) -> User:
+    """Map an OIDC identity (e-mail) to a local account; there must be one, enabled."""
+    name = str(identity or "").strip()
+    user = load_user(store, name) if name else None
+    if user is None or user.disabled:
+        store.audit(name[:100] or ANONYMOUS, "login_failed", "user", name[:100] or None, {"oidc": True})
+        raise AccessDenied(
+            f"Tài khoản {name!r} chưa được cấp hoặc đã bị khoá; hãy nhờ quản trị viên thêm "
+            "bằng 'python -m geo users add'.",
+            f"No enabled account {name!r}; ask an administrator to add it with "
+            "'python -m geo users add'.",
+        )
+    store.audit(user.username, "login", "user", user.username, {"oidc": True})
+    return user
+
+
+def _checked_grants(roles: Iterable[str], wards: Iterable[str]) -> tuple[list[str], list[str]]:
+    role_list = auth.check_roles(roles)
+    ward_list = auth.check_wards(wards)
+    if "officer" in role_list and not ward_list:
+        raise AccessDenied(
+            "Cán bộ phường (officer) cần ít nhất một phường, xã (--ward).",
+            "An officer needs at least one ward (--ward).",
+        )
+    return role_list, ward_list
+
+
+def add_user(
+    store: Store,
+    actor: User,
+    username: str,
+    password: str | None,
+    roles: Iterable[str],
+    wards: Iterable[str] = (),
+) -> User:
+    """Add an account. ``password=None`` makes an OIDC-only account (no local sign-in)."""
+    check(store, actor, "manage_users", object_type="user", object_id=username)
+    name = auth.check_username(username)
+    role_list, ward_list = _checked_grants(roles, wards)
+    digest = auth.hash_password(password) if password is not None else None
+    user_rows.insert_user(
+        store, username=name, password_hash=digest, roles=",".join(role_list),
+        wards=",".join(ward_list), actor=actor.username,
+    )
+    user = load_user(store, name)
+    assert user is not None
+    return user
+
+
+def list_users(store: Store, actor: User) -> pd.DataFrame:
+    check(store, actor, "manage_users", object_type="users")
+    return user_rows.list_users(store)
+
+
+def _refuse_last_admin(store: Store, username: str) -> None:
+    if user_rows.active_admins(store) == [username]:
+        raise AccessDenied(
+            f"{username!r} là quản trị viên cuối cùng còn hoạt động; hãy cấp quyền quản trị cho "
+            "người khác trước.",
+            f"{username!r} is the last active administrator; make someone else an admin first.",
+        )
+
+
+def disable_user(store: Store, actor: User, username: str, *, disabled: bool = True) -> None:
+    """Disable (or re-enable) an account; the last active admin cannot be disabled."""
+    check(store, actor, "manage_users", object_type="user", object_id=username)
+    if disabled:
+        _refuse_last_admin(store, username)
+    user_rows.update_user(
+        store, username, {"disabled": disabled}, actor=actor.username,
+        action="user_disable" if disabled else "user_enable",
+    )
+
+
+def set_password(
+    store: Store, actor: User, username: str, new_password: str, *, old_password: str | None = None
+) -> None:
+    """An admin sets anyone's password; a user changes their own with the current one."""
+    if actor.username == username and not actor.is_admin:
+        row = user_rows.get_user(store, username)
+        if row is None or not auth.verify_password(row.get("password_hash"), old_password or ""):
+            store.audit(actor.username, "denied", "user", username, {"action": "passwd"})
+            raise AccessDenied("Mật khẩu hiện tại không đúng.", "The current password is wrong.")
+    else:
+        check(store, actor, "manage_users", object_type="user", object_id=username)
+    digest = auth.hash_password(new_password)
+    user_rows.update_user(store, username, {"password_hash": digest}, actor=actor.username, action="user_passwd")
+
+
+def grant(
+    store: Store,
+    actor: User,
+    username: str,
+    roles: Iterable[str] = (),
+    wards: Iterable[str] = (),
+    *,
+    replace: bool = False,
+) -> User:
+    """Add roles and wards to an account (``replace``: set exactly these)."""
+    check(store, actor, "manage_users", object_type="user", object_id=username)
+    current = load_user(store, username)
+    if current is None:
+        raise NotFound(f"Không có tài khoản {username!r}.", f"There is no account {username!r}.")
+    new_roles = list(roles) if replace else [*current.roles, *roles]
+    new_wards = list(wards) if replace else [*current.wards, *wards]
+    role_list, ward_list = _checked_grants(new_roles, new_wards)
+    if "admin" in current.roles and "admin" not in role_list:
+        _refuse_last_admin(store, username)
+    user_rows.update_user(
+        store, username, {"roles": ",".join(role_list), "wards": ",".join(ward_list)},
+        actor=actor.username, action="user_grant",
+        details={"roles": role_list, "wards": ward_list,
+                 "before": {"roles": sorted(current.roles), "wards": sorted(current.wards)}},
+    )
+    user = load_user(store, username)
+    assert user is not None
+    return user
+
+
+def revoke(
+    store: Store, actor: User, username: str, roles: Iterable[str] = (), wards: Iterable[str] = ()
+) -> User:
+    """Take roles or wards away from an account."""
+    check(store, actor, "manage_users", object_type="user", object_id=username)
+    current = load_user(store, username)
+    if current is None:
+        raise NotFound(f"Không có tài khoản {username!r}.", f"There is no account {username!r}.")
+    drop_roles = set(auth.split_codes(roles))
+    drop_wards = set(auth.check_wards(wards)) if wards else set()
+    return grant(
+        store, actor, username,
+        roles=sorted(current.roles - drop_roles), wards=sorted(current.wards - drop_wards),
+        replace=True,
+    )
