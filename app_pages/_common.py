@@ -8,18 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import streamlit as st
 
-from geo import settings
+from geo import services, settings
+from geo.errors import GeoError
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
 from geo.i18n import t as _t
-from geo.store import IncidentFilter
-
-if TYPE_CHECKING:
-    from geo.store import Store
+from geo.seed import ensure_seeded
+from geo.store import IncidentFilter, Store, open_store
 
 
 def lang() -> str:
@@ -54,8 +53,6 @@ def language_switch() -> None:
 
 @st.cache_data(show_spinner=False)
 def _wards_cached(url: str, version: tuple[int, int, str]) -> gpd.GeoDataFrame:
-    from geo import services
-
     return services.active_wards(_store_cached(url))
 
 
@@ -63,31 +60,23 @@ def wards() -> gpd.GeoDataFrame:
     """The ward layer in use: the store's current ward table (seeded once from
     ``GEO_BOUNDARIES`` or the committed default), cached per ward-table version so an
     administrator's replacement shows at once."""
-    from geo import services
-    from geo.store import wards as stored_wards
-
     url = settings.database_url()
     opened = _store_cached(url)
-    version = stored_wards.version(opened)
+    version = services.ward_layer_version(opened)
     if version[0] == 0:  # first start: seed the table, then key the cache by what it holds
         services.active_wards(opened)
-        version = stored_wards.version(opened)
+        version = services.ward_layer_version(opened)
     return _wards_cached(url, version)
 
 
 @st.cache_resource(show_spinner=False)
 def _store_cached(url: str) -> Store:
-    from geo.store import open_store
-
     return open_store(url or None)
 
 
 @st.cache_resource(show_spinner=False)
 def _seeded(url: str) -> bool:
     """First start: an empty store gets the committed sample (``GEO_SEED_SAMPLE=0``: off)."""
-    from geo.errors import GeoError
-    from geo.seed import ensure_seeded
-
     try:
         return ensure_seeded(_store_cached(url), wards=wards())
     except GeoError as exc:  # the app still opens; the map shows the wards only

@@ -1,14 +1,16 @@
 """UI glue for the leaders' pages (compare, progress, ward): URL-backed widgets, cached reads.
 
 Each page keeps its own widget keys and URL parameters, so that ``?ward=00070`` on the
-ward page is not taken for the map page's ward filter. Every read is cached by store URL
-and arguments; pages never hold incidents beyond what they draw.
+ward page is not taken for the map page's ward filter. Every read goes through
+:mod:`geo.services` (the ``view`` right) and is cached by store URL, user and arguments;
+pages never hold incidents beyond what they draw.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -16,9 +18,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages._auth import current_user
 from app_pages._common import store, wards
-from geo import settings
-from geo.store import IncidentFilter, queries
+from geo import services, settings
+from geo.auth import User
+from geo.store import IncidentFilter
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
 TTL_S = 300
@@ -112,50 +116,64 @@ def ward_page_link(code: str, name: str, label: str) -> None:
     )
 
 
-# --- cached reads (keyed by store URL so tests with different stores do not mix) -------
+# --- cached reads -------------------------------------------------------------------------
+# Every read goes through geo.services, which checks the ``view`` right. The key of each
+# cache holds the store URL (tests with different stores do not mix) and the user, so a
+# cached figure is handed only to someone the service has already let read it, and a
+# right taken away applies at the next run rather than after the TTL.
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads which store: the first argument of every cached read below."""
+
+    url: str
+    user: User | None
+
+
+def reader() -> Reader:
+    """This run's store URL and signed-in user."""
+    return Reader(settings.database_url(), current_user())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def ward_metrics(url: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    from geo.metrics import load_ward_metrics
-
-    return pd.DataFrame(load_ward_metrics(store(), ward_layer(), date_from, date_to))
+def ward_metrics(who: Reader, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    return pd.DataFrame(services.ward_metrics(store(), who.user, ward_layer(), date_from, date_to))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def ward_stats(url: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    return pd.DataFrame(queries.ward_stats(store(), date_from, date_to))
+def ward_stats(who: Reader, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    return pd.DataFrame(services.ward_stats(store(), who.user, date_from, date_to))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def week_counts(url: str) -> pd.DataFrame:
-    return pd.DataFrame(queries.week_counts(store()))
+def week_counts(who: Reader) -> pd.DataFrame:
+    return pd.DataFrame(services.week_counts(store(), who.user))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def street_stats(url: str, date_from: dt.date | None, date_to: dt.date | None, ward: str | None) -> pd.DataFrame:
-    return pd.DataFrame(queries.street_stats(store(), date_from, date_to, wards=[ward] if ward else None))
+def street_stats(who: Reader, date_from: dt.date | None, date_to: dt.date | None, ward: str | None) -> pd.DataFrame:
+    wards = (ward,) if ward else None
+    return pd.DataFrame(services.street_stats(store(), who.user, date_from, date_to, wards))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def progress(url: str, level: str, key: str | None, freq: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    return pd.DataFrame(queries.progress(store(), level, key, freq, date_from, date_to))
+def progress(
+    who: Reader, level: str, key: str | None, freq: str, date_from: dt.date | None, date_to: dt.date | None
+) -> pd.DataFrame:
+    return pd.DataFrame(services.progress(store(), who.user, level, key, freq, date_from, date_to))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
-def points(url: str, date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    from geo.density import incident_points
-
+def points(
+    who: Reader, date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     flt = IncidentFilter.from_choices(statuses=statuses, date_from=date_from, date_to=date_to)
-    return incident_points(store(), flt)
+    return services.incident_points(store(), who.user, flt)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
-def ward_incidents(url: str, code: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    frame = queries.incidents(store(), IncidentFilter(wards=(code,), date_from=date_from, date_to=date_to))
+def ward_incidents(who: Reader, code: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    flt = IncidentFilter(wards=(code,), date_from=date_from, date_to=date_to)
+    frame = services.incidents(store(), who.user, flt)
     return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
-
-
-def store_url() -> str:
-    """The store's URL, the key of the cached reads above."""
-    return settings.database_url()

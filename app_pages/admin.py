@@ -25,7 +25,6 @@ from app_pages._common import lang, store, t, wards
 from app_pages._safe import md_plain
 from geo import auth, boundary_checks, services
 from geo.errors import GeoError
-from geo.store import wards as stored_wards
 
 _FLASH = "admin_flash"
 _LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
@@ -164,8 +163,7 @@ def _show_report(report: dict[str, Any]) -> None:
 
 
 def _ward_layer(user: auth.User) -> None:
-    opened = store()
-    total, retired, since = stored_wards.version(opened)
+    total, retired, since = services.ward_layer_version(store())
     current = total - retired
     st.caption(t("admin.wards_current", n=current, since=md_plain(since[:19] or "—")))
     uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file")
@@ -205,7 +203,7 @@ def _ward_layer(user: auth.User) -> None:
             result = _with_file(
                 data, uploaded.name,
                 lambda p: services.replace_boundaries(
-                    opened, user, p, valid_from=start, crs=crs, source=uploaded.name
+                    store(), user, p, valid_from=start, crs=crs, source=uploaded.name
                 ),
             )
         except GeoError as exc:

@@ -96,7 +96,7 @@ def _density(layer, f: dict) -> None:
     from geo.density import HANOI_BBOX, HEATMAP_MAX_POINTS, density_grid, geotiff_bytes
 
     st.subheader(t("compare.density"))
-    lon, lat = L.points(L.store_url(), f["date_from"], f["date_to"], f["statuses"])
+    lon, lat = L.points(L.reader(), f["date_from"], f["date_to"], f["statuses"])
     n = len(lon)
     cell = int(st.session_state["c_cell"])
     if n > HEATMAP_MAX_POINTS:
@@ -137,7 +137,7 @@ def _matrix(names: dict[str, str], f: dict) -> None:
         t("compare.matrix_value"), MATRIX_VALUES, key="c_matrix", horizontal=True,
         format_func=_labels(MATRIX_VALUES, "compare.matrix_value.").__getitem__,
     )
-    weeks = L.week_counts(L.store_url())
+    weeks = L.week_counts(L.reader())
     matrix = week_matrix(weeks, value, names=names, date_from=f["date_from"], date_to=f["date_to"])
     if matrix.empty:
         st.info(t("compare.empty"))
@@ -198,7 +198,7 @@ def main() -> None:
     try:
         layer = L.ward_layer()
         f = _sidebar()
-        metrics = L.ward_metrics(L.store_url(), f["date_from"], f["date_to"])
+        metrics = L.ward_metrics(L.reader(), f["date_from"], f["date_to"])
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

@@ -8,15 +8,15 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from app_pages._auth import current_user
 from app_pages._common import lang, sidebar_filters, store, t, wards
 from app_pages._status import status_form
+from geo import services
 from geo.errors import GeoError
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
-from geo.snapshot import IncidentSnapshot, up_to_date
-from geo.store import queries
-from geo.store.queries import LOCAL_TZ
-from geo.views import load_view
+from geo.snapshot import IncidentSnapshot
+from geo.store import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
 
 _WARD_CODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")  # tooltip text loses its <br>s
@@ -61,7 +61,7 @@ def _local_time(value: object) -> str:
 
 def _incident_panel(incident_id: int) -> None:
     try:
-        detail = queries.incident(store(), incident_id)
+        detail = services.incident_detail(store(), current_user(), incident_id)
     except GeoError as exc:
         st.error(exc.message(lang()))
         return
@@ -103,9 +103,13 @@ def _snapshots() -> dict[str, IncidentSnapshot]:
 
 
 def _snapshot() -> IncidentSnapshot:
-    """A filter change then costs an array mask, a write a small patch: never a full read."""
+    """A filter change then costs an array mask, a write a small patch: never a full read.
+
+    Shared by every session, but read through the service, so each run checks that the
+    session's user may see incidents before it is handed out.
+    """
     held = _snapshots()
-    current = up_to_date(held.get(store().url), store())
+    current = services.incident_snapshot(store(), current_user(), held.get(store().url))
     held[store().url] = current
     return current
 
@@ -131,7 +135,7 @@ def main() -> None:
         snapshot.labels["street"],
     )
     try:
-        view = load_view(store(), flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
+        view = services.map_view(store(), current_user(), flt, marker_limit=MAX_MARKERS, snapshot=snapshot)
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

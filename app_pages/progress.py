@@ -59,7 +59,7 @@ def _sidebar(ward_names: dict[str, str], streets: list[str]) -> dict:
 def _series(f: dict) -> pd.DataFrame:
     if f["level"] != "city" and not f["key"]:
         return pd.DataFrame()
-    return L.progress(L.store_url(), f["level"], f["key"], f["freq"], f["date_from"], f["date_to"])
+    return L.progress(L.reader(), f["level"], f["key"], f["freq"], f["date_from"], f["date_to"])
 
 
 def _charts(series: pd.DataFrame) -> None:
@@ -76,11 +76,11 @@ def _charts(series: pd.DataFrame) -> None:
 
 def _recurrences(f: dict, ward_names: dict[str, str]) -> None:
     st.subheader(t("progress.recurrences"))
-    stats = L.ward_stats(L.store_url(), f["date_from"], f["date_to"])
+    stats = L.ward_stats(L.reader(), f["date_from"], f["date_to"])
     if f["level"] == "ward":
         total = int(stats.loc[stats["ward_code"] == f["key"], "recurred"].sum())
     elif f["level"] == "street":
-        streets = L.street_stats(L.store_url(), f["date_from"], f["date_to"], None)
+        streets = L.street_stats(L.reader(), f["date_from"], f["date_to"], None)
         codes = streets.loc[streets["street"] == f["key"], "wards"].str.split(",").explode()
         total = int(stats.loc[stats["ward_code"].isin(list(codes)), "recurred"].sum())
     else:
@@ -116,16 +116,16 @@ def _before_after(layer, f: dict, series: pd.DataFrame) -> None:
     if not a or not b or a >= b:
         st.warning(t("progress.bad_dates"))
         return
-    url = L.store_url()
+    who = L.reader()
     # new in between = growth of open + cleared (no third read); cleared in between is
     # read directly: a status history can reopen, so growth of "cleared" is not it
-    before = L.ward_stats(url, None, a)
-    after = L.ward_stats(url, None, b)
+    before = L.ward_stats(who, None, a)
+    after = L.ward_stats(who, None, b)
     start = a + dt.timedelta(days=1)
     if f["level"] == "street":
-        s_before = L.street_stats(url, None, a, None)
-        s_after = L.street_stats(url, None, b, None)
-        s_between = L.street_stats(url, start, b, None)
+        s_before = L.street_stats(who, None, a, None)
+        s_after = L.street_stats(who, None, b, None)
+        s_between = L.street_stats(who, start, b, None)
 
         def pick(frame: pd.DataFrame, col: str) -> int:
             return int(frame.loc[frame["street"] == f["key"], col].sum())
@@ -133,7 +133,7 @@ def _before_after(layer, f: dict, series: pd.DataFrame) -> None:
         o_a, c_a, o_b, c_b = (pick(s_before, "open"), pick(s_before, "cleared"), pick(s_after, "open"), pick(s_after, "cleared"))
         cleared = pick(s_between, "cleared_in_period")
     else:
-        between = L.ward_stats(url, start, b)
+        between = L.ward_stats(who, start, b)
         scope_a = before["ward_code"] == f["key"] if f["level"] == "ward" else slice(None)
         scope_b = after["ward_code"] == f["key"] if f["level"] == "ward" else slice(None)
         scope_c = between["ward_code"] == f["key"] if f["level"] == "ward" else slice(None)
@@ -174,7 +174,7 @@ def main() -> None:
     try:
         layer = L.ward_layer()
         ward_names = dict(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
-        streets = [str(s) for s in L.street_stats(L.store_url(), None, None, None)["street"]]
+        streets = [str(s) for s in L.street_stats(L.reader(), None, None, None)["street"]]
         f = _sidebar(ward_names, streets)
         series = _series(f)
     except GeoError as exc:

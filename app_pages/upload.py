@@ -26,7 +26,7 @@ from geo.i18n import status_label, type_label
 from geo.ingest import FLAGS, REASONS, IngestOptions, IngestPreview
 from geo.maps import ward_map
 from geo.safe_text import display_text
-from geo.store.queries import LOCAL_TZ
+from geo.store import LOCAL_TZ
 
 #: session key → {"key": (sha256, sheet, user, file date), "preview": IngestPreview,
 #: "batch": int | None}

@@ -6,9 +6,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
+from app_pages._auth import current_user
 from app_pages._common import lang, store, t
+from geo import services
 from geo.errors import GeoError
 from geo.metrics import format_value
+from geo.report import render
 
 KPIS = ("open", "cleared", "pct_cleared", "median_days", "overdue", "new_week", "open_per_km2", "open_per_10k")
 MAP_HEIGHT = 480
@@ -44,7 +47,7 @@ def _map(layer, code: str, f: dict) -> None:
     from geo.maps import MAX_MARKERS
 
     st.subheader(t("wardpage.map"))
-    incidents = L.ward_incidents(L.store_url(), code, f["date_from"], f["date_to"])
+    incidents = L.ward_incidents(L.reader(), code, f["date_from"], f["date_to"])
     if len(incidents) > MAX_MARKERS:
         st.caption(t("wardpage.capped", n=len(incidents)))
     fmap = ward_incident_map(layer[layer["code"] == code], incidents, lang=lang())
@@ -53,7 +56,7 @@ def _map(layer, code: str, f: dict) -> None:
 
 def _streets(code: str, f: dict) -> None:
     st.subheader(t("wardpage.streets"))
-    streets = L.street_stats(L.store_url(), f["date_from"], f["date_to"], code)
+    streets = L.street_stats(L.reader(), f["date_from"], f["date_to"], code)
     if streets.empty:
         st.caption(t("common.none"))
         return
@@ -75,13 +78,12 @@ def _streets(code: str, f: dict) -> None:
 
 
 def _report(layer, code: str, f: dict) -> None:
-    from geo.report import render, ward_report_data
-
     st.subheader(t("wardpage.report"))
     language = lang()
+    user = current_user()  # read now: the download runs the builder later
 
     def build(fmt: str) -> bytes:
-        data = ward_report_data(store(), layer, code, f["date_from"], f["date_to"])
+        data = services.ward_report(store(), user, layer, code, f["date_from"], f["date_to"])
         return render(data, fmt, language)
 
     col_pdf, col_png = st.columns(2)
@@ -112,7 +114,7 @@ def main() -> None:
     st.title(ward_names[code])
     st.caption(f"{t('ward.code')}: {code}")
     try:
-        metrics = L.ward_metrics(L.store_url(), f["date_from"], f["date_to"])
+        metrics = L.ward_metrics(L.reader(), f["date_from"], f["date_to"])
         row = metrics[metrics["code"] == code].iloc[0]
         _kpis(row)
         _map(layer, code, f)

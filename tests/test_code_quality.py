@@ -51,6 +51,36 @@ def test_no_code_outside_the_backends_asks_which_database_it_talks_to():
     assert offenders == []
 
 
+def test_pages_reach_the_store_only_through_the_services():
+    """Reads and writes that need a right go through geo.services: a page imports from the
+    store package only its value types and constants, never its topic modules."""
+    store_module = re.compile(
+        r"from geo\.store\.\w+ import|from geo\.store import [^\n]*\b(queries|workflow|batches|wards|users)\b"
+        r"|import geo\.store\.|\b(queries|workflow|batches|stored_wards|user_rows)\.\w+\("
+    )
+    pages = [*(REPO / "app_pages").glob("*.py"), REPO / "app.py"]
+    offenders = [
+        f"{path.relative_to(REPO)}: {match.group(0)}"
+        for path in pages
+        for match in store_module.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_services_are_thin():
+    """geo/services checks rights, calls the domain and audits: no SQL, and every import
+    at the top of its module (cycles are broken by the module layout, not by hiding
+    imports in functions)."""
+    sql = re.compile(r"\bselect\(|\btext\(|exec_driver_sql|from sqlalchemy|import sqlalchemy")
+    local_import = re.compile(r"^[ \t]+(from [\w.]+ import|import [\w.]+)", re.MULTILINE)
+    offenders = []
+    for path in (REPO / "geo" / "services").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{path.name}: {m.group(0)}" for m in sql.finditer(text)]
+        offenders += [f"{path.name}: {m.group(0).strip()}" for m in local_import.finditer(text)]
+    assert offenders == []
+
+
 def test_library_never_imports_streamlit():
     offenders = [
         str(path.relative_to(REPO))
