@@ -285,7 +285,24 @@ def load_ward_metrics(
     *,
     today: dt.date | None = None,
 ) -> pd.DataFrame:
-    """:func:`ward_metrics` from the store: two ``ward_stats`` reads (period, last 7 days)."""
+    """:func:`ward_metrics` from the store: two ``ward_stats`` reads (period, last 7 days).
+
+    Parameters
+    ----------
+    store
+        The store the figures are read from.
+    wards
+        The ward layer in use (areas and populations for the per-km² and per-10k figures).
+    date_from, date_to
+        The period (Hà Nội days, inclusive; None: open).
+    today
+        The day "new this week" ends on when the period is open (default: today).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ward of ``wards``, as :func:`ward_metrics`.
+    """
     stats = queries.ward_stats(store, date_from, date_to)
     week_from, week_to = week_window(date_to, today)
     week = queries.ward_stats(store, week_from, week_to)

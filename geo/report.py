@@ -60,7 +60,29 @@ def ward_report_data(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> WardReport:
-    """Read one ward's figures; raises :class:`NotFound` for a code not in ``wards``."""
+    """Read one ward's figures for its one-page report.
+
+    Parameters
+    ----------
+    store
+        The store the figures are read from.
+    wards
+        The ward layer in use.
+    code
+        The ward's code.
+    date_from, date_to
+        The period (Hà Nội days, inclusive; None: open).
+
+    Returns
+    -------
+    WardReport
+        KPIs, top streets, points and the ward's polygon, for :func:`render`.
+
+    Raises
+    ------
+    NotFound
+        For a code not in ``wards``.
+    """
     row = wards[wards["code"].astype(str) == str(code)]
     if row.empty:
         raise NotFound(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from geo import auth
 from geo.auth import User
@@ -50,3 +51,51 @@ def check(
             {"action": action, "ward_code": ward_code, "reason": exc.message_en},
         )
         raise
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def viewing(
+    read: Callable[Concatenate[Store, P], R], object_type: str
+) -> Callable[Concatenate[Store, User | None, P], R]:
+    """``read`` behind the ``view`` right: the same call with the acting user after the store.
+
+    Most reads of the app need nothing but the ``view`` right, so their entry points are
+    made here rather than written out one by one: the domain function keeps the only
+    signature and docstring, and the entry point checks the right before it runs.
+
+    Parameters
+    ----------
+    read
+        A domain read taking the store first.
+    object_type
+        What a refusal's audit entry names.
+
+    Returns
+    -------
+    callable
+        ``entry(store, actor, ...)``: :func:`check` for ``view``, then ``read(store, ...)``.
+    """
+
+    def entry(store: Store, actor: User | None, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        check(store, actor, "view", object_type=object_type)
+        return read(store, *args, **kwargs)
+
+    entry.__name__ = entry.__qualname__ = read.__name__
+    entry.__doc__ = _with_actor(read.__doc__ or "", "Needs ``view`` (checked first; a refusal is audited).")
+    return entry
+
+
+def _with_actor(doc: str, right: str) -> str:
+    """``doc`` with an ``actor`` entry after ``store`` in its numpy-style Parameters."""
+    lines = doc.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.strip() == "store"), None)
+    if at is None:
+        return f"{doc.rstrip()}\n\nThe acting user comes after the store. {right}"
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    end = at + 1
+    while end < len(lines) and lines[end].startswith(indent + " "):
+        end += 1
+    return "\n".join([*lines[:end], f"{indent}actor", f"{indent}    {right}", *lines[end:]])

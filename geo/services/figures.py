@@ -2,24 +2,22 @@
 
 Each read needs ``view`` (every role has it; see :data:`geo.auth.RIGHTS`), except the
 public view's per-ward counts, which an anonymous visitor may read when
-``GEO_PUBLIC_VIEW`` is on. Nothing here writes, so only refusals are audited.
+``GEO_PUBLIC_VIEW`` is on. Nothing here writes, so only refusals are audited. The reads
+that need ``view`` alone are their domain function behind :func:`~geo.services._rights.viewing`:
+same arguments, with the acting user after the store.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geo.auth import User
 from geo.density import incident_points as _incident_points
 from geo.metrics import load_ward_metrics
-from geo.report import WardReport, ward_report_data
-from geo.services._rights import check
-from geo.store import IncidentFilter, Store, queries
-from geo.store.queries import Codes, DateBound
+from geo.report import ward_report_data
+from geo.services._rights import check, viewing
+from geo.store import Store, queries
+from geo.store.queries import DateBound
 
 #: Columns of the public aggregate view: counts per ward, nothing about people or places.
 PUBLIC_COLUMNS: tuple[str, ...] = (
@@ -27,12 +25,34 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "median_days_to_clear", "overdue", "recurred",
 )
 
+street_stats = viewing(queries.street_stats, "street_stats")
+week_counts = viewing(queries.week_counts, "week_counts")
+progress = viewing(queries.progress, "progress")
+ward_metrics = viewing(load_ward_metrics, "ward_metrics")
+incident_points = viewing(_incident_points, "incidents")
+ward_report = viewing(ward_report_data, "ward_report")
+
 
 def ward_stats(
     store: Store, actor: User | None, date_from: DateBound = None, date_to: DateBound = None
 ) -> pd.DataFrame:
-    """Per-ward aggregates (:func:`geo.store.queries.ward_stats`). Anonymous visitors get
-    them only when the public view is on."""
+    """Per-ward aggregates (:func:`geo.store.queries.ward_stats`).
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``view``; None (not signed in) needs ``view_public``, which only the
+        public view (``GEO_PUBLIC_VIEW``) grants.
+    date_from, date_to
+        The period (bare dates: Hà Nội days, inclusive; None: open).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per current ward, every column of the query.
+    """
     action = "view" if actor is not None else "view_public"
     check(store, actor, action, object_type="ward_stats")
     return queries.ward_stats(store, date_from, date_to)
@@ -41,80 +61,22 @@ def ward_stats(
 def public_ward_stats(
     store: Store, actor: User | None = None, date_from: DateBound = None, date_to: DateBound = None
 ) -> pd.DataFrame:
-    """The public view: per-ward counts only — no notes, addresses, names or photos."""
-    check(store, actor, "view_public", object_type="public_view")
-    stats = queries.ward_stats(store, date_from, date_to)
-    return stats[[c for c in PUBLIC_COLUMNS if c in stats.columns]].copy()
-
-
-def street_stats(
-    store: Store, actor: User | None, date_from: DateBound = None, date_to: DateBound = None,
-    wards: Codes = None,
-) -> pd.DataFrame:
-    """Per-street aggregates (:func:`geo.store.queries.street_stats`); ``view``."""
-    check(store, actor, "view", object_type="street_stats")
-    return queries.street_stats(store, date_from, date_to, wards)
-
-
-def week_counts(
-    store: Store, actor: User | None, date_from: DateBound = None, date_to: DateBound = None,
-    wards: Codes = None,
-) -> pd.DataFrame:
-    """Per ward per ISO week (:func:`geo.store.queries.week_counts`); ``view``."""
-    check(store, actor, "view", object_type="week_counts")
-    return queries.week_counts(store, date_from, date_to, wards)
-
-
-def progress(
-    store: Store, actor: User | None, level: str = "city", key: str | None = None, freq: str = "D",
-    date_from: DateBound = None, date_to: DateBound = None,
-) -> pd.DataFrame:
-    """Open vs cleared over time (:func:`geo.store.queries.progress`); ``view``."""
-    check(store, actor, "view", object_type="progress")
-    return queries.progress(store, level, key, freq, date_from, date_to)
-
-
-def ward_metrics(
-    store: Store, actor: User | None, wards: gpd.GeoDataFrame,
-    date_from: dt.date | None = None, date_to: dt.date | None = None,
-) -> pd.DataFrame:
-    """The comparison metrics of every ward (:func:`geo.metrics.load_ward_metrics`); ``view``."""
-    check(store, actor, "view", object_type="ward_metrics")
-    return load_ward_metrics(store, wards, date_from, date_to)
-
-
-def incident_points(
-    store: Store, actor: User | None, flt: IncidentFilter | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude and latitude of the incidents ``flt`` selects, for a density grid
-    (:func:`geo.density.incident_points`); ``view``."""
-    check(store, actor, "view", object_type="incidents")
-    return _incident_points(store, flt)
-
-
-def ward_report(
-    store: Store, actor: User | None, wards: gpd.GeoDataFrame, code: str,
-    date_from: dt.date | None = None, date_to: dt.date | None = None,
-) -> WardReport:
-    """One ward's report figures (:func:`geo.report.ward_report_data`); ``view``.
+    """The public view: per-ward counts only — no notes, addresses, names or photos.
 
     Parameters
     ----------
     store
         The store.
     actor
-        Needs ``view``.
-    wards
-        The ward layer in use.
-    code
-        The ward.
+        Anyone; needs ``view_public`` (on only with ``GEO_PUBLIC_VIEW``).
     date_from, date_to
-        The period (Hà Nội days, inclusive; None: open).
+        The period (bare dates: Hà Nội days, inclusive; None: open).
 
     Returns
     -------
-    WardReport
-        What :func:`geo.report.render` draws.
+    pandas.DataFrame
+        :data:`PUBLIC_COLUMNS` only.
     """
-    check(store, actor, "view", object_type="ward_report", object_id=code)
-    return ward_report_data(store, wards, code, date_from, date_to)
+    check(store, actor, "view_public", object_type="public_view")
+    stats = queries.ward_stats(store, date_from, date_to)
+    return stats[[c for c in PUBLIC_COLUMNS if c in stats.columns]].copy()

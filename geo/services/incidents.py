@@ -1,19 +1,25 @@
-"""Incidents: the map's reads, one incident's detail, status moves and exports."""
+"""Incidents: the map's reads, one incident's detail, status moves and exports.
+
+``incidents`` and ``map_view`` are :func:`geo.store.queries.incidents` and
+:func:`geo.views.load_view` behind the ``view`` right (the acting user after the store).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 
 from geo import exports
 from geo.auth import User
-from geo.services._rights import check
+from geo.services._rights import check, viewing
 from geo.snapshot import IncidentSnapshot, up_to_date
 from geo.store import IncidentDetail, IncidentFilter, Store, queries, workflow
-from geo.views import View, load_view
+from geo.views import load_view
+
+incidents = viewing(queries.incidents, "incidents")
+map_view = viewing(load_view, "incidents")
 
 
 def _ward_of(store: Store, incident_id: int) -> str | None:
@@ -57,6 +63,19 @@ def record_recurrence(
 ) -> int:
     """A cleared place violated again (a status change of the old incident): same rights.
 
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``change_status`` in the old incident's ward.
+    incident_id
+        The cleared incident.
+    note
+        Kept with the new incident's first status event.
+    at
+        When it was seen again (default: now).
+
     Returns
     -------
     int
@@ -68,15 +87,7 @@ def record_recurrence(
 
 
 def incident_detail(store: Store, actor: User | None, incident_id: int) -> IncidentDetail:
-    """One incident with its status history: signed-in users (``view``)."""
-    check(store, actor, "view", object_type="incident", object_id=incident_id)
-    return queries.incident(store, int(incident_id))
-
-
-def incidents(
-    store: Store, actor: User | None, flt: IncidentFilter | None = None, *, limit: int | None = None
-) -> gpd.GeoDataFrame:
-    """Incidents with notes and addresses: signed-in users only (never the public view).
+    """One incident with its status history (the map's incident panel).
 
     Parameters
     ----------
@@ -84,40 +95,43 @@ def incidents(
         The store.
     actor
         Needs ``view``.
-    flt
-        Which incidents (None: all).
-    limit
-        At most this many (the lowest ids).
+    incident_id
+        The incident.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        As :func:`geo.store.queries.incidents`.
+    IncidentDetail
+        The row and its status events, oldest first.
     """
-    check(store, actor, "view", object_type="incidents")
-    return queries.incidents(store, flt, limit=limit)
+    check(store, actor, "view", object_type="incident", object_id=incident_id)
+    return queries.incident(store, int(incident_id))
 
 
 def incident_snapshot(
     store: Store, actor: User | None, previous: IncidentSnapshot | None = None
 ) -> IncidentSnapshot:
-    """The store's incidents as column arrays for the map (``view``), patched from
-    ``previous`` when it is only a few writes old (see :func:`geo.snapshot.up_to_date`)."""
+    """The store's incidents as column arrays for the map, read as little as possible.
+
+    The map page keeps one snapshot for every session; handing it out through here checks
+    each session's user on every run.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``view``.
+    previous
+        The snapshot held so far (patched when only a few writes old; see
+        :func:`geo.snapshot.up_to_date`).
+
+    Returns
+    -------
+    IncidentSnapshot
+        At the store's current version.
+    """
     check(store, actor, "view", object_type="incidents")
     return up_to_date(previous, store)
-
-
-def map_view(
-    store: Store,
-    actor: User | None,
-    flt: IncidentFilter,
-    *,
-    marker_limit: int,
-    snapshot: IncidentSnapshot | None = None,
-) -> View:
-    """The incidents of the map for ``flt`` (``view``): see :func:`geo.views.load_view`."""
-    check(store, actor, "view", object_type="incidents")
-    return load_view(store, flt, marker_limit=marker_limit, snapshot=snapshot)
 
 
 def export(
