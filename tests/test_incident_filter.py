@@ -32,7 +32,7 @@ from geo.cli import main as cli_main
 from geo.cli._filters import incident_filter
 from geo.density import incident_points
 from geo.snapshot import load_snapshot
-from geo.store import IncidentFilter, batches, queries
+from geo.store import IncidentFilter, batches, open_store, queries
 from geo.store import wards as stored_wards
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -200,6 +200,18 @@ def test_the_table_selects_something_and_leaves_something():
 
 @pytest.fixture
 def table_store(store, monkeypatch):
+    return _filled(store, monkeypatch)
+
+
+@pytest.fixture
+def sqlite_table_store(tmp_path, monkeypatch):
+    """The table's store as a SQLite file (what the page test opens through the app)."""
+    opened = open_store(f"sqlite:///{tmp_path / 'table.sqlite'}")
+    yield _filled(opened, monkeypatch)
+    opened.close()
+
+
+def _filled(store, monkeypatch):
     monkeypatch.delenv("GEO_SLA_DAYS", raising=False)  # the default service levels
     stored_wards.ensure(store, two_wards())
     frame = incidents([
@@ -339,12 +351,12 @@ def test_map_page_url_and_widgets(table_store):
 
 @pytest.mark.parametrize("case", ["nothing picked", "one ward picked", "1 March to 31 March",
                                   "street typed without diacritics", "street that matches nothing"])
-def test_map_page_end_to_end(table_store, monkeypatch, case):
-    """The real map page (AppTest) opened on a shared link shows the rule's count."""
+def test_map_page_end_to_end(sqlite_table_store, monkeypatch, case):
+    """The real map page (AppTest) opened on a shared link shows the rule's count (on
+    SQLite: the page's conversion and mask do not depend on the backend)."""
     from streamlit.testing.v1 import AppTest
 
-    if table_store.backend.name != "sqlite":
-        pytest.skip("the page's conversion is the same on both backends; SQL is compared above")
+    table_store = sqlite_table_store
     monkeypatch.setenv("GEO_DATABASE_URL", table_store.url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
