@@ -181,6 +181,19 @@ def run_size(n: int, args: argparse.Namespace, log: Path) -> dict[str, Any]:
             out["ingest_postgis"] = {"error": f"{type(exc).__name__}: {exc}"}
         say(f"ingest postgis {out['ingest_postgis'].get('seconds', 0):.2f} s")
 
+    same_spot = {"n": n, "workdir": str(work)}
+    spot_url = _fresh_sqlite(work / f"same_spot_{n}.sqlite")
+    out["same_spot_sqlite"] = run_step("ingest_same_spot", {**same_spot, "url": spot_url}, log)
+    _fresh_sqlite(work / f"same_spot_{n}.sqlite")  # removes it
+    say(f"same spot sqlite {out['same_spot_sqlite'].get('seconds', 0):.2f} s")
+    if args.postgis:
+        try:
+            with PostgisDatabase(args.postgis) as pg_url:
+                out["same_spot_postgis"] = run_step("ingest_same_spot", {**same_spot, "url": pg_url}, log)
+        except Exception as exc:  # a server problem is a result, not a crash of the suite
+            out["same_spot_postgis"] = {"error": f"{type(exc).__name__}: {exc}"}
+        say(f"same spot postgis {out['same_spot_postgis'].get('seconds', 0):.2f} s")
+
     out["assign"] = run_step("assign", {"csv": str(csv), "repeats": args.repeats}, log)
     say(
         f"assign {out['assign'].get('project_s', 0):.3f} s vs sjoin {out['assign'].get('sjoin_s', 0):.3f} s"

@@ -311,6 +311,42 @@ def render(results: dict[str, Any]) -> str:
         rows,
     )
 
+    # -- same spot
+    lines += [
+        "",
+        "## Same spot, other ids (issue 11)",
+        "",
+        "N parking reports with ids A0… at one spot on one day are ingested, then the same "
+        "rows with ids B0… from another file; the second ingest is timed. Every row shares "
+        "one fingerprint with every stored row, so a lookup that pairs them grows as N²; "
+        "distinct ids are distinct incidents, so all N are accepted. Peak MB is the "
+        "process's `ru_maxrss` over both ingests.",
+        "",
+    ]
+    rows = []
+    for size in sizes:
+        for label, key in (("SQLite", "same_spot_sqlite"), ("PostGIS", "same_spot_postgis")):
+            step = size.get(key)
+            if step is None:
+                continue
+            if "error" in step:
+                rows.append([f"{size['n']:,}", label, "error: " + str(step["error"])[:200], "", "", ""])
+                continue
+            rows.append(
+                [
+                    f"{size['n']:,}",
+                    label,
+                    _s(step["seconds"]),
+                    _s(step["peak_rss_mb"], 0),
+                    f"{step['accepted']:,} / {step['duplicate']:,} / {step['rejected']:,}",
+                    _int(step["stored"]),
+                ]
+            )
+    lines += _table(
+        ["N", "store", "second ingest s", "peak MB", "accepted / duplicate / rejected", "stored"],
+        rows,
+    )
+
     # -- assignment
     lines += [
         "",

@@ -137,6 +137,50 @@ def ingest(csv: str, url: str, profile: str | None = None) -> dict[str, Any]:
     }
 
 
+#: One spot, one day, one type: every row of :func:`ingest_same_spot` has this fingerprint.
+SAME_SPOT_ROW = ("21.0365", "105.8490", "Đỗ xe", "chưa xử lý", "08/07/2025")
+
+
+def write_same_spot(path: Path, prefix: str, n: int) -> Path:
+    """``n`` parking reports at one spot on one day, with ids ``<prefix>0…``."""
+    lat, lon, kind, status, day = SAME_SPOT_ROW
+    lines = ["Mã,Vĩ độ,Kinh độ,Loại vi phạm,Trạng thái,Ngày phát hiện"]
+    lines += [f"{prefix}{i},{lat},{lon},{kind},{status},{day}" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def ingest_same_spot(n: int, url: str, workdir: str) -> dict[str, Any]:
+    """Issue 11's worst case: ``n`` rows with ids A0… at one spot on one day, then the
+    same rows with ids B0… (another file). Times and measures the second ingest: every
+    row shares one fingerprint with every stored one, so a lookup that pairs rows with
+    stored rows grows as n²; distinct ids are distinct incidents, so all are accepted."""
+    from geo.ingest import ingest as run_ingest
+    from geo.store import open_store
+
+    first = write_same_spot(Path(workdir) / f"same_spot_a_{n}.csv", "A", n)
+    second = write_same_spot(Path(workdir) / f"same_spot_b_{n}.csv", "B", n)
+    store = open_store(url)
+    try:
+        _, first_s = _timed(lambda: run_ingest(first, store, actor="benchmark"))
+        before_mb = peak_rss_mb()
+        result, seconds = _timed(lambda: run_ingest(second, store, actor="benchmark"))
+        stored = int(store.row_counts().get("incidents", -1))
+    finally:
+        store.close()
+    summary = result.summary()
+    return {
+        "seconds": seconds,
+        "first_s": first_s,
+        "rss_before_mb": before_mb,
+        "rows": summary["rows"],
+        "accepted": summary["accepted"],
+        "duplicate": summary["duplicate"],
+        "rejected": summary["rejected"],
+        "stored": stored,
+    }
+
+
 # --------------------------------------------------------------------------- assignment
 
 
@@ -405,6 +449,7 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "generate": generate,
     "baseline_ingest": baseline_ingest,
     "ingest": ingest,
+    "ingest_same_spot": ingest_same_spot,
     "assign": assign,
     "payload": payload,
     "rerun": rerun,

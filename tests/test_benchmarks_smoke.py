@@ -23,9 +23,9 @@ def test_benchmark_runs_at_tiny_n_and_writes_results(tmp_path: Path) -> None:
 
     results = json.loads((tmp_path / "work" / "results.json").read_text())
     (size,) = results["sizes"]
-    steps = ("data", "baseline", "ingest_sqlite", "assign", "payload", "rerun")
+    steps = ("data", "baseline", "ingest_sqlite", "same_spot_sqlite", "assign", "payload", "rerun")
     if os.environ.get("GEO_TEST_POSTGIS_URL"):
-        steps += ("ingest_postgis",)
+        steps += ("ingest_postgis", "same_spot_postgis")
     for step in steps:
         assert "error" not in size[step], (step, size[step])
         assert size[step]["peak_rss_mb"] > 0, step
@@ -33,6 +33,8 @@ def test_benchmark_runs_at_tiny_n_and_writes_results(tmp_path: Path) -> None:
     ingest = size["ingest_sqlite"]
     assert ingest["accepted"] + ingest["duplicate"] + ingest["rejected"] == N
     assert ingest["stored"] == ingest["accepted"] > 0
+    spot = size["same_spot_sqlite"]
+    assert spot["accepted"] + spot["duplicate"] + spot["rejected"] == spot["rows"] == N
     assert size["baseline"]["rows_read"] == N
     assign = size["assign"]
     assert assign["points"] == N
@@ -54,7 +56,7 @@ def test_benchmark_runs_at_tiny_n_and_writes_results(tmp_path: Path) -> None:
     assert len(rerun["reruns"]) == 4
 
     text = out.read_text(encoding="utf-8")
-    for heading in ("## Machine", "## Targets", "## Ingest, end to end", "## Assignment alone",
+    for heading in ("## Machine", "## Targets", "## Ingest, end to end", "## Same spot", "## Assignment alone",
                     "## Map payload", "## Page rerun", "## Peak memory"):  # fmt: skip
         assert heading in text, heading
     assert f"| {N:,} | SQLite |" in text
