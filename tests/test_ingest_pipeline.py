@@ -110,12 +110,13 @@ def test_reingest_same_file_adds_nothing(store, tmp_path, wards):
 
 
 def test_same_incident_in_two_files_is_stored_once(db, tmp_path, wards):
-    ingest(write(tmp_path, "team_a.csv", ROWS[:2]), db, IngestOptions(wards=wards), actor="a")
-    # Another team, another file name (so another id namespace), no ids at all.
+    # A file without ids, then a renamed copy of it (another file name, so another source):
+    # rows without an id are recognised by their fingerprints, whatever their source.
     header = HEADER[1:]
     rows = [r[1:] for r in ROWS]
+    ingest(write(tmp_path, "team_a.csv", rows[:2], header), db, IngestOptions(wards=wards), actor="a")
     s = ingest(
-        write(tmp_path, "team_b.csv", rows, header), db,
+        write(tmp_path, "team_a (1).csv", rows, header), db,
         IngestOptions(wards=wards),
         actor="b",
     ).summary()
@@ -311,7 +312,8 @@ def test_one_upload_classifies_once_and_checks_the_size_once(
         assert done.summary()["accepted"] == 3
         # geo.ingest.ingest, as the benchmarks and the seed call it.
         again = write(tmp_path, "again.csv", ROWS)
-        assert ingest(again, store, IngestOptions(wards=wards), actor=user).summary()["duplicate"] == 3
+        options = IngestOptions(source="page", wards=wards)  # the page's ids, the page's source
+        assert ingest(again, store, options, actor=user).summary()["duplicate"] == 3
         assert (len(classified), len(sized)) == (2, 2)
     finally:
         store.close()
@@ -326,8 +328,9 @@ def test_one_upload_classifies_once_and_checks_the_size_once(
 def test_commit_classifies_again_only_when_the_store_changed(db, tmp_path, wards, counted):
     classified, _ = counted
     path = write(tmp_path, "same.csv", ROWS)
-    waiting = preview(path, IngestOptions(wards=wards), store=db)
-    quiet = preview(write(tmp_path, "other.csv", ROWS[:1]), IngestOptions(wards=wards), store=db)
+    options = IngestOptions(source="hk", wards=wards)  # one source: the ids are one team's
+    waiting = preview(path, options, store=db)
+    quiet = preview(write(tmp_path, "other.csv", ROWS[:1]), options, store=db)
     assert len(classified) == 2
     commit(quiet, db, "first")  # nothing written since its preview: no second lookup
     assert len(classified) == 2

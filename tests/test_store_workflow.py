@@ -251,21 +251,26 @@ def test_commit_batch_marks_the_earlier_incident_of_a_recurrence(store):
     assert stored.loc[new, "recurrence_of"] == old and stored.loc[new, "status"] == "reported"
 
 
-def test_lookup_existing_matches_source_id_then_fingerprint(store):
-    batches.commit_batch(store, batch(), incidents([{}, {"source_id": None}, {"status": "verified"}]), NO_UPDATES, actor="f")
+def test_lookup_existing_matches_by_id_within_the_source_else_by_fingerprint(store):
+    stored_rows = [{}, {"source_id": None}, {"source_id": None, "status": "verified"}, {}]
+    batches.commit_batch(store, batch(), incidents(stored_rows), NO_UPDATES, actor="f")
     stored = queries.incidents(store)
+    by_fp = dict(zip(stored["fingerprint"], stored["id"], strict=True))
     keys = pd.DataFrame(
         {
-            "source": ["test.csv", "test.csv", "other.csv", "test.csv"],
-            "source_id": ["1", None, None, "99"],
-            "fingerprint": ["nomatch", "test.csv#2", "test.csv#3", "nomatch"],
+            "source": ["test.csv", "test.csv", "other.csv", "test.csv", "other.csv", "test.csv", "x"],
+            "source_id": ["1", None, None, "99", "1", "5", None],
+            "fingerprint": ["nomatch", "test.csv#2", "test.csv#3", "test.csv#1", "test.csv#1", "test.csv#4",
+                            "test.csv#4"],
         },
-        index=[10, 11, 12, 13],
+        index=[10, 11, 12, 13, 14, 15, 16],
     )
     found = batches.lookup_existing(store, keys).set_index("row")
     assert list(found.columns) == ["id", "source", "source_id", "fingerprint", "status"]
+    # 13: another id of the same source at incident 1's fingerprint is another incident;
+    # 14: id "1" of another source is another team's incident; 15: unknown id (its
+    # fingerprint is incident 4's, which has an id); 16: no id, but incident 4 has one.
     assert sorted(found.index) == [10, 11, 12]
-    by_fp = dict(zip(stored["fingerprint"], stored["id"], strict=True))
     assert found.loc[10, "id"] == by_fp["test.csv#1"]
     assert found.loc[11, "id"] == by_fp["test.csv#2"]
     assert (found.loc[12, "id"], found.loc[12, "status"]) == (by_fp["test.csv#3"], "verified")

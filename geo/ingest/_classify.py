@@ -1,8 +1,12 @@
 """Accepted or duplicate: the rows not rejected, matched with each other and the store.
 
-A row's identity is its source id, or else its fingerprint. The first row of each
-identity in the file is its anchor; later ones are repeats and name it. An anchor
-matching a stored incident is a duplicate naming that incident. A later status that the
+The identity rule (docs/storage.md, "Identity"): a row with a source id is the incident
+with that id in its source; a row without one is the incident without an id that has
+its fingerprint. Inside a file (one source) a row's identity is therefore its id, or else
+its fingerprint among the rows without an id; against the store the same rule is
+:func:`geo.store.batches.lookup_existing`. The first row of each identity in the file is
+its anchor; later ones are repeats and name it. An anchor matching a stored incident is
+a duplicate naming that incident. A later status that the
 workflow allows moves the incident on: a stored one through a status update, a new one
 by storing it directly in its latest state. Python loops run over repeats and status
 changes only; everything else is numpy over the whole file.
@@ -83,7 +87,7 @@ def classify(result: IngestPreview, store: Store | None = None) -> None:
     live = (rows["outcome"] != "rejected").to_numpy()
     anchor_of, repeat = _anchors(rows, live)
     anchors = live & ~repeat
-    stored_id, stored_status = _stored(rows, anchors, store, result.source)
+    stored_id, stored_status = _stored(rows, anchors, store)
     moves = _Moves.start(rows, live)
     moves.stored_anchors(anchors & (stored_id >= 0), stored_id, stored_status)
     moves.repeats(repeat, anchor_of, stored_id)
@@ -91,7 +95,10 @@ def classify(result: IngestPreview, store: Store | None = None) -> None:
 
 
 def _anchors(rows: pd.DataFrame, live: Flags) -> tuple[NDArray[np.intp], Flags]:
-    """(the anchor of each live row, the live rows that repeat an earlier one)."""
+    """(the anchor of each live row, the live rows that repeat an earlier one).
+
+    Ids and fingerprints get separate codes: a row without an id never repeats a row
+    with one, whatever their fingerprints (as in the store's lookup)."""
     n = len(rows)
     has_id = rows["source_id"].notna().to_numpy()
     id_codes, id_uniques = pd.factorize(rows["source_id"])
@@ -107,10 +114,9 @@ def _anchors(rows: pd.DataFrame, live: Flags) -> tuple[NDArray[np.intp], Flags]:
     return anchor_of, repeat
 
 
-def _stored(
-    rows: pd.DataFrame, anchors: Flags, store: Store | None, source: str
-) -> tuple[Ints, Texts]:
-    """(stored incident id or -1, its status) of each anchor that matches one."""
+def _stored(rows: pd.DataFrame, anchors: Flags, store: Store | None) -> tuple[Ints, Texts]:
+    """(stored incident id or -1, its status) of each anchor that is a stored incident
+    (:func:`~geo.store.batches.lookup_existing` applies the identity rule)."""
     n = len(rows)
     stored_id = np.full(n, -1, dtype=np.int64)
     stored_status = np.full(n, None, dtype=object)
@@ -120,17 +126,8 @@ def _stored(
     if not len(found):
         return stored_id, stored_status
     pos = rows.index.get_indexer(pd.Index(found["row"].to_numpy()))
-    # A fingerprint match to a different id of the same source is another incident.
-    row_ids = rows["source_id"].to_numpy(dtype=object)[pos]
-    same_source = found["source"].to_numpy(dtype=object) == source
-    other_id = (
-        pd.notna(row_ids)
-        & pd.notna(found["source_id"].to_numpy(dtype=object))
-        & (found["source_id"].astype(str).to_numpy(dtype=object) != row_ids.astype(str))
-    )
-    keep = ~(same_source & other_id)
-    stored_id[pos[keep]] = found["id"].to_numpy(dtype=np.int64)[keep]
-    stored_status[pos[keep]] = found["status"].to_numpy(dtype=object)[keep]
+    stored_id[pos] = found["id"].to_numpy(dtype=np.int64)
+    stored_status[pos] = found["status"].to_numpy(dtype=object)
     return stored_id, stored_status
 
 

@@ -31,14 +31,20 @@ KEY_COLUMNS: tuple[str, ...] = ("id", "source", "source_id", "fingerprint", "sta
 #: Audit entries about these move with every write of incidents (see :func:`change_marker`).
 _ABOUT_INCIDENTS = "object_type IN ('incident', 'batch')"
 
+#: The identity rule (docs/storage.md, "Identity"): a key with a source id matches the
+#: incident with that (source, source_id); a key without one matches the incident without
+#: an id that has its fingerprint, in any source. Each side is an equality on a unique
+#: index (``uq_incidents_source_id``, ``uq_incidents_fingerprint``), so every key matches
+#: at most one stored row: the answer is never larger than the keys, however many stored
+#: incidents share a fingerprint.
 _LOOKUP_SQL = text(
-    "SELECT k.pos, i.id, i.source, i.source_id, i.fingerprint, i.status, 0 AS how "
+    "SELECT k.pos, i.id, i.source, i.source_id, i.fingerprint, i.status "
     "FROM geo_keys k JOIN incidents i ON i.source = k.source AND i.source_id = k.source_id "
     "WHERE k.source_id IS NOT NULL "
     "UNION ALL "
-    "SELECT k.pos, i.id, i.source, i.source_id, i.fingerprint, i.status, 1 AS how "
-    "FROM geo_keys k JOIN incidents i ON i.fingerprint = k.fingerprint "
-    "WHERE k.fingerprint IS NOT NULL"
+    "SELECT k.pos, i.id, i.source, i.source_id, i.fingerprint, i.status "
+    "FROM geo_keys k JOIN incidents i ON i.fingerprint = k.fingerprint AND i.source_id IS NULL "
+    "WHERE k.source_id IS NULL"
 )
 
 _FIRST_EVENTS_SQL = text(
@@ -70,11 +76,17 @@ def change_marker(store: Store) -> tuple[int, ...]:
 
 
 def lookup_existing(store: Store, keys: pd.DataFrame) -> pd.DataFrame:
-    """Stored incidents matching incoming rows, at most one per row.
+    """The stored incident each incoming row is, by the identity rule; at most one per row.
 
-    A row matches by (source, source_id) when it has a source_id, else — or when that
-    finds nothing — by fingerprint (in any source). The best match wins: source_id
-    before fingerprint, then the newest incident.
+    A row with a ``source_id`` is the incident with the same (source, source_id) and no
+    other: two rows with ids are one incident only if their ids match within one source,
+    whatever their fingerprints. A row without one is the incident without an id that
+    has its fingerprint, from any source (a renamed copy of a file without ids is still
+    recognised); it never matches an incident that has an id. The same rule decides
+    repeats inside one file (:func:`geo.ingest.classify`), and the store's unique indexes
+    hold it against every writer (docs/storage.md, "Identity").
+
+    Memory and time are linear in the rows: each key is an equality on a unique index.
 
     Parameters
     ----------
@@ -109,9 +121,8 @@ def lookup_existing(store: Store, keys: pd.DataFrame) -> pd.DataFrame:
         found = conn.execute(_LOOKUP_SQL).all()
     if not found:
         return empty
-    frame = pd.DataFrame(found, columns=["pos", "id", "source", "source_id", "fingerprint", "status", "how"])
-    frame = frame.sort_values(["pos", "how", "id"], ascending=[True, True, False])
-    frame = frame.drop_duplicates("pos").reset_index(drop=True)
+    frame = pd.DataFrame(found, columns=["pos", "id", "source", "source_id", "fingerprint", "status"])
+    frame = frame.sort_values("pos", kind="stable").reset_index(drop=True)
     frame["row"] = keys.index.to_numpy()[frame["pos"].to_numpy()]
     frame["id"] = frame["id"].astype("int64")
     return frame[list(KEY_COLUMNS)]
