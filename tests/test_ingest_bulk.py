@@ -80,9 +80,10 @@ def test_staged_batch_stores_what_row_binding_stores(tmp_path, monkeypatch):
     row = incidents[10 + 997]  # ids, NUL → U+FFFD, and the indexes are all back
     assert row[0] == 11 + 997 and "\ufffd" in row[11]
     assert [name for name, _ in incidents[-5:]] == [
-        "ix_incidents_fingerprint", "ix_incidents_reported_at", "ix_incidents_source_source_id",
-        "ix_incidents_status", "ix_incidents_ward_code",
+        "ix_incidents_reported_at", "ix_incidents_status", "ix_incidents_ward_code",
+        "uq_incidents_fingerprint", "uq_incidents_source_id",
     ]  # fmt: skip
+    assert all(" UNIQUE " in sql and " WHERE source_id IS " in sql for _, sql in incidents[-2:])
 
 
 def test_a_failed_large_batch_leaves_rows_and_indexes_as_they_were(tmp_path):
@@ -162,15 +163,19 @@ def test_postgis_csv_copy_stores_what_row_copy_stores(postgis_url, monkeypatch):
     try:
         batches.commit_batch(store, batch("csv.csv"), frame, NO_UPDATES, actor="t")
         monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 10**12)
-        batches.commit_batch(store, batch("rows.csv"), frame, NO_UPDATES, actor="t")
+        # the same incidents once more, under keys of their own (identity keys are unique)
+        again = frame.assign(source="rows", fingerprint="rows:" + frame["fingerprint"])
+        batches.commit_batch(store, batch("rows.csv"), again, NO_UPDATES, actor="t")
         keep = [c for c in store.tables["incidents"].c.keys()
-                if c not in ("id", "batch_id", "created_at", "updated_at")]  # fmt: skip
+                if c not in ("id", "batch_id", "created_at", "updated_at", "source", "fingerprint")]  # fmt: skip
         with store.read() as conn:
             rows = conn.execute(text(f"SELECT {', '.join(keep)} FROM incidents ORDER BY id")).all()  # noqa: S608
+            keys = conn.execute(text("SELECT source, fingerprint FROM incidents ORDER BY id")).all()
     finally:
         store.close()
     assert len(rows) == 2 * n
     assert rows[:n] == rows[n:]
+    assert [("rows", "rows:" + fp) for _, fp in keys[:n]] == keys[n:]
     assert rows[997][keep.index("address")] == "số 997\ufffd"  # NUL, which PostgreSQL refuses
     assert {r[keep.index("street")] for r in rows[:n]} == {None, "Hàng Bông"}  # NULL stays NULL
 

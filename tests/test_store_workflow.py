@@ -33,13 +33,13 @@ def one_incident(store, status: str = "reported", **fields) -> int:
 
 def test_schema_created_once_with_version(store_url):
     first = open_store(store_url)
-    assert first.schema_version() == 1
+    assert first.schema_version() == 2
     assert set(first.row_counts()) == {
         "schema_version", "wards", "batches", "incidents", "status_events", "audit_log", "users",
     }
     first.close()
     again = open_store(store_url)  # opening an existing store migrates nothing
-    assert again.schema_version() == 1
+    assert again.schema_version() == 2
     assert again.row_counts()["schema_version"] == 1
     again.close()
 

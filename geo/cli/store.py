@@ -54,8 +54,14 @@ def register(subparsers: Any) -> None:
     backup.set_defaults(func=_backup)
 
     db = subparsers.add_parser("db", help="cơ sở dữ liệu / create, migrate and describe the store")
-    db.add_argument("action", choices=("init", "info"))
+    db.add_argument("action", choices=("init", "info", "migrate"))
     db.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    db.add_argument(
+        "--rekey-duplicates",
+        action="store_true",
+        help="schema 2: keep the oldest incident of each identity key, re-key and flag "
+        "later copies (default: refuse, naming how many)",
+    )
     db.add_argument("--json", action="store_true")
     db.set_defaults(func=_db)
 
@@ -151,7 +157,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    with open_store(args.database) as store:
+    """Every action opens the store, which creates or migrates it; then describes it."""
+    with open_store(args.database, rekey_duplicates=args.rekey_duplicates) as store:
         rows = store.row_counts()
         info: dict[str, Any] = {
             "url": store.engine.url.render_as_string(hide_password=True),

@@ -60,13 +60,16 @@ __all__ = [
 ]
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, *, rekey_duplicates: bool = False) -> Store:
     """Open (creating or migrating as needed) the store at ``url`` or ``GEO_DATABASE_URL``.
 
     Parameters
     ----------
     url
         ``sqlite:///path``, a bare file path, or ``postgresql://…``.
+    rekey_duplicates
+        Let the migration to schema 2 re-key incidents that share an identity key
+        (default: refuse, naming how many; see ``docs/storage.md``, "Identity").
 
     Returns
     -------
@@ -75,4 +78,4 @@ def open_store(url: str | None = None) -> Store:
     """
     from geo.store._core import _resolve_url
 
-    return Store(_resolve_url(url))
+    return Store(_resolve_url(url), rekey_duplicates=rekey_duplicates)

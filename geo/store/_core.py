@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from geo import settings
 from geo.errors import StorageError
 from geo.store._backend import Backend, backend_for
+from geo.store._migrations import MIGRATIONS
 from geo.store._schema import APPEND_ONLY, SCHEMA_VERSION, build_metadata
 from geo.store._values import plain, utcnow
 
@@ -83,7 +84,10 @@ class Store:
     Parameters
     ----------
     url
-        ``sqlite:///path`` or ``postgresql://…``; the schema is created or checked here.
+        ``sqlite:///path`` or ``postgresql://…``; the schema is created or migrated here.
+    rekey_duplicates
+        When migrating to schema 2 finds incidents sharing an identity key, re-key the
+        later copies instead of refusing (:func:`geo.store._migrations.rekey_duplicates`).
 
     Attributes
     ----------
@@ -95,7 +99,7 @@ class Store:
         The schema's tables by name (:mod:`geo.store._schema`).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, rekey_duplicates: bool = False) -> None:
         self.url = url
         self.backend: Backend = backend_for(url)
         self.engine = self.backend.make_engine()
@@ -104,7 +108,7 @@ class Store:
         self._driver_operational: type[Exception] = self.engine.dialect.loaded_dbapi.OperationalError
         self.metadata = build_metadata(self.backend.spatial)
         self.tables: Mapping[str, Table] = self.metadata.tables
-        self._migrate()
+        self._migrate(rekey_duplicates=rekey_duplicates)
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -216,7 +220,7 @@ class Store:
 
     # -- schema -------------------------------------------------------------------------
 
-    def _migrate(self) -> None:
+    def _migrate(self, *, rekey_duplicates: bool) -> None:
         version_table = self.tables["schema_version"]
 
         def work(conn: Connection) -> None:
@@ -239,7 +243,13 @@ class Store:
                     f"The database has schema version {current}, newer than this software "
                     f"({SCHEMA_VERSION}); upgrade the software.",
                 )
-            # Future migrations: for version in range(current + 1, SCHEMA_VERSION + 1): ...
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                description = MIGRATIONS[version](self, conn, rekey=rekey_duplicates)
+                conn.execute(
+                    insert(version_table).values(
+                        version=version, applied_at=utcnow(), description=description
+                    )
+                )
 
         try:
             self._write(work, {}, "open")

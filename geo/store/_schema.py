@@ -30,13 +30,22 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-#: Bumped by every migration; stored in ``schema_version``.
-SCHEMA_VERSION = 1
+#: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
+SCHEMA_VERSION = 2
+
+#: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
+#: (its columns, the rows it covers). An incident with a source id is its (source,
+#: source_id); one without is its fingerprint. Every incident is in exactly one of them.
+IDENTITY_INDEXES: dict[str, tuple[tuple[str, ...], str]] = {
+    "uq_incidents_source_id": (("source", "source_id"), "source_id IS NOT NULL"),
+    "uq_incidents_fingerprint": (("fingerprint",), "source_id IS NULL"),
+}
 
 #: Text form of timestamps in SQLite: UTC, fixed width, so strings sort like instants.
 SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -90,6 +99,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=UTC)
         return instant.astimezone(UTC)
+
+
+def _identity_indexes() -> list[Index]:
+    """:data:`IDENTITY_INDEXES` as partial unique indexes (both backends support them)."""
+    return [
+        Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
+        for name, (columns, where) in IDENTITY_INDEXES.items()
+    ]
 
 
 def build_metadata(postgis: bool) -> MetaData:
@@ -182,8 +199,7 @@ def build_metadata(postgis: bool) -> MetaData:
         Index("ix_incidents_ward_code", "ward_code"),
         Index("ix_incidents_status", "status"),
         Index("ix_incidents_reported_at", "reported_at"),
-        Index("ix_incidents_source_source_id", "source", "source_id"),
-        Index("ix_incidents_fingerprint", "fingerprint"),
+        *_identity_indexes(),
     )
     Table(
         "status_events",

@@ -1,0 +1,170 @@
+"""Schema migrations: what each version changes in a store made by an earlier one.
+
+:meth:`geo.store.Store._migrate` runs, in its one migration transaction, every step from
+the store's version up to :data:`~geo.store._schema.SCHEMA_VERSION` and records each in
+``schema_version``. A step that cannot apply cleanly refuses with a bilingual
+:class:`~geo.errors.StorageError` and the transaction leaves the store exactly as it was.
+
+Version 2 (issue 16) makes the identity rule a constraint: two writers can no longer
+both store one incident. A store that already holds one incident twice is refused, with
+the counts, unless the operator asks for its duplicates to be re-keyed
+(``python -m geo db migrate --rekey-duplicates``): nothing is deleted either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, text
+
+from geo.errors import StorageError
+from geo.store._schema import IDENTITY_INDEXES
+
+if TYPE_CHECKING:
+    from geo.store._core import Store
+
+#: The flag a re-keyed later copy of an incident carries (``incidents.flags``).
+DUPLICATE_KEY_FLAG = "duplicate_key"
+
+#: Version 1's plain indexes on the keys, replaced by :data:`IDENTITY_INDEXES`.
+_V1_KEY_INDEXES = ("ix_incidents_source_source_id", "ix_incidents_fingerprint")
+
+#: Per identity index: how a later copy's key is told apart from the first holder's.
+_SAME_KEY = {
+    "uq_incidents_source_id": "o.source = i.source AND o.source_id = i.source_id",
+    "uq_incidents_fingerprint": "o.fingerprint = i.fingerprint AND o.source_id IS NULL",
+}
+#: Per identity index: the column a re-keyed copy's suffix goes on.
+_KEY_COLUMN = {"uq_incidents_source_id": "source_id", "uq_incidents_fingerprint": "fingerprint"}
+
+
+@dataclass(frozen=True)
+class DuplicateKeys:
+    """Keys of the identity rule held by more than one stored incident."""
+
+    #: (source, source_id) pairs held by several incidents.
+    by_id: int
+    #: Fingerprints held by several incidents without an id.
+    by_fingerprint: int
+    #: Incidents beyond the first (lowest id) of each such key.
+    extra: int
+
+    def __bool__(self) -> bool:
+        return bool(self.by_id or self.by_fingerprint)
+
+
+def duplicate_keys(conn: Connection) -> DuplicateKeys:
+    """Count the identity keys that more than one stored incident holds (one pass per index).
+
+    Parameters
+    ----------
+    conn
+        A connection to the store.
+
+    Returns
+    -------
+    DuplicateKeys
+        Keys by id, keys by fingerprint, and the incidents beyond the first of each.
+    """
+    counts = []
+    for columns, where in IDENTITY_INDEXES.values():
+        keys, extra = conn.execute(
+            text(
+                "SELECT count(*), COALESCE(sum(n - 1), 0) FROM (SELECT count(*) AS n "  # noqa: S608
+                f"FROM incidents WHERE {where} GROUP BY {', '.join(columns)} "
+                "HAVING count(*) > 1) d"
+            )
+        ).one()
+        counts.append((int(keys), int(extra)))
+    (by_id, extra_id), (by_fp, extra_fp) = counts
+    return DuplicateKeys(by_id, by_fp, extra_id + extra_fp)
+
+
+def _refuse(found: DuplicateKeys) -> StorageError:
+    return StorageError(
+        f"Không nâng cấp được cơ sở dữ liệu lên lược đồ 2: {found.by_id:,} mã (nguồn, mã "
+        f"sự việc) và {found.by_fingerprint:,} dấu vân tay của sự việc không có mã đang "
+        f"thuộc về nhiều hơn một sự việc ({found.extra:,} bản thừa), mà lược đồ 2 bắt "
+        "buộc mỗi khóa là duy nhất. Không có gì bị thay đổi. Chạy 'python -m geo db "
+        "migrate --rekey-duplicates' để giữ sự việc cũ nhất của mỗi khóa và đánh dấu "
+        f"các bản sau ('{DUPLICATE_KEY_FLAG}', khóa có hậu tố ~dup<id>; không xóa gì).",
+        f"Cannot upgrade the store to schema 2: {found.by_id:,} (source, source_id) keys "
+        f"and {found.by_fingerprint:,} fingerprints of incidents without an id are each "
+        f"held by more than one incident ({found.extra:,} extra incidents), and schema 2 "
+        "makes every key unique. Nothing was changed. Run 'python -m geo db migrate "
+        "--rekey-duplicates' to keep the oldest incident of each key and mark the later "
+        f"copies (flag '{DUPLICATE_KEY_FLAG}', key suffixed ~dup<id>; nothing is deleted).",
+    )
+
+
+def rekey_duplicates(store: Store, conn: Connection, *, actor: str) -> list[int]:
+    """Give every later copy of a key a key of its own, keeping all its data and history.
+
+    The oldest incident (lowest id) of each key keeps it; each later one gets ``~dup<id>``
+    appended to the key column (``source_id``, or ``fingerprint`` for incidents without
+    an id) and the flag :data:`DUPLICATE_KEY_FLAG`, so they can be found and reviewed.
+    Nothing is deleted; one audit entry lists the incidents changed.
+
+    Parameters
+    ----------
+    store, conn
+        The store and a connection in its open (migration) transaction.
+    actor
+        Named in the audit entry.
+
+    Returns
+    -------
+    list of int
+        The re-keyed incidents' ids.
+    """
+    changed: list[int] = []
+    for name, (_columns, where) in IDENTITY_INDEXES.items():
+        later = [
+            int(r[0])
+            for r in conn.execute(
+                text(
+                    f"SELECT i.id FROM incidents i WHERE i.{where} AND EXISTS "  # noqa: S608
+                    f"(SELECT 1 FROM incidents o WHERE {_SAME_KEY[name]} AND o.id < i.id) "
+                    "ORDER BY i.id"
+                )
+            )
+        ]
+        column = _KEY_COLUMN[name]
+        for start in range(0, len(later), 500):
+            conn.execute(
+                text(
+                    f"UPDATE incidents SET {column} = {column} || '~dup' || CAST(id AS TEXT), "  # noqa: S608
+                    f"flags = CASE WHEN flags = '' THEN '{DUPLICATE_KEY_FLAG}' "
+                    f"ELSE '{DUPLICATE_KEY_FLAG},' || flags END "
+                    f"WHERE id IN ({', '.join(str(i) for i in later[start : start + 500])})"
+                )
+            )
+        changed += later
+    if changed:
+        store.audit(actor, "rekey_duplicates", "store", None, {"incidents": changed}, conn=conn)
+    return changed
+
+
+def to_v2(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 2: the identity rule as unique indexes (issue 16).
+
+    Refuses (nothing changed) when stored incidents already share a key, unless
+    ``rekey``: then :func:`rekey_duplicates` first.
+    """
+    found = duplicate_keys(conn)
+    if found and not rekey:
+        raise _refuse(found)
+    changed = rekey_duplicates(store, conn, actor="system") if found else []
+    for name in _V1_KEY_INDEXES:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    for index in store.tables["incidents"].indexes:
+        if index.name in IDENTITY_INDEXES:
+            index.create(conn)
+    note = f"; {len(changed)} later copies re-keyed" if changed else ""
+    return "identity keys unique: (source, source_id) with an id, fingerprint without" + note
+
+
+#: Version → the step that brings a store from the version before to it.
+MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2}
