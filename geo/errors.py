@@ -46,6 +46,12 @@ class StorageError(GeoError, RuntimeError):
     """The store cannot be opened, migrated or written."""
 
 
+class IdentityConflict(StorageError):
+    """Another writer stored some of a batch's incidents after the batch was classified
+    (the store's unique identity keys refused the second copy; nothing was written).
+    :func:`geo.ingest.commit` classifies the upload again and retries."""
+
+
 class MetricError(GeoError, ValueError):
     """An unknown metric, matrix value or density option was asked for."""
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from geo.errors import IdentityConflict
 from geo.ingest._assemble import assemble
 from geo.ingest._classify import classify, refresh
 from geo.ingest._dates import finish_dates, start_dates
@@ -129,8 +130,24 @@ def _default_wards() -> gpd.GeoDataFrame:
     return load_boundaries()
 
 
-def commit(preview_: IngestPreview, store: Store, actor: str) -> IngestResult:
+#: How often one commit classifies again after another upload stored some of its rows.
+MAX_CONFLICTS = 8
+
+
+def commit(
+    preview_: IngestPreview,
+    store: Store,
+    actor: str,
+    *,
+    check: Callable[[IngestPreview], None] | None = None,
+) -> IngestResult:
     """Store a preview as one batch in one transaction.
+
+    Concurrent uploads of the same incidents: the store's unique identity keys refuse
+    the second copy inside the write transaction (:class:`~geo.errors.IdentityConflict`,
+    nothing written), and the upload is classified again against the store as it now
+    is and written again, so the loser of the race reports those rows as duplicates —
+    the result is the one the uploads would have had one after the other.
 
     Parameters
     ----------
@@ -142,21 +159,35 @@ def commit(preview_: IngestPreview, store: Store, actor: str) -> IngestResult:
         :func:`refresh`).
     actor : str
         The account recorded with the batch and in the audit log.
+    check : callable, optional
+        Called with the preview after each classification, just before it is written
+        (:func:`geo.services.commit_upload` checks the rights on exactly what will be
+        written); it refuses by raising.
 
     Returns
     -------
     IngestResult
         The preview and the new batch's id.
     """
-    refresh(preview_, store)
-    return write_batch(preview_, store, actor)
+    conflicts = 0
+    while True:
+        refresh(preview_, store)
+        if check is not None:
+            check(preview_)
+        try:
+            return write_batch(preview_, store, actor)
+        except IdentityConflict:
+            conflicts += 1
+            if conflicts > MAX_CONFLICTS:
+                raise
+            preview_.store_checked = False  # classify again: the store holds some rows now
 
 
 def write_batch(preview_: IngestPreview, store: Store, actor: str) -> IngestResult:
     """Store a preview as classified, as one batch in one transaction.
 
-    No re-check: the caller has just run :func:`refresh` (and, in
-    :func:`geo.services.commit_upload`, checked the rights on what it decided).
+    No classification: the caller has just run :func:`refresh` (:func:`commit` does,
+    and retries when :class:`~geo.errors.IdentityConflict` says it lost a race).
 
     Parameters
     ----------

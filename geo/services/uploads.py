@@ -9,7 +9,7 @@ from typing import IO
 from geo import auth
 from geo.auth import User
 from geo.errors import AccessDenied
-from geo.ingest import IngestOptions, IngestPreview, IngestResult, preview, refresh, write_batch
+from geo.ingest import IngestOptions, IngestPreview, IngestResult, commit, preview
 from geo.services._rights import check
 from geo.services.boundaries import active_wards
 from geo.store import Store
@@ -65,9 +65,10 @@ def _check_status_updates(store: Store, actor: User, preview_: IngestPreview) ->
 def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestResult:
     """Store a previewed upload as one batch (audited by the store as ``ingest``)."""
     check(store, actor, "upload", object_type="upload", object_id=preview_.file_name)
-    refresh(preview_, store)  # what the commit will do, as of now
-    _check_status_updates(store, actor, preview_)  # on exactly what will be written
-    return write_batch(preview_, store, actor.username)
+    # classified as of now (again, if it loses a race), checked on exactly what is written
+    return commit(
+        preview_, store, actor.username, check=lambda p: _check_status_updates(store, actor, p)
+    )
 
 
 def ingest_file(

@@ -60,6 +60,10 @@ class Backend(Protocol):
     def is_retryable(self, exc: BaseException) -> bool:
         """Whether a failed write transaction may simply be run again (busy, deadlock)."""
 
+    def is_identity_conflict(self, exc: BaseException) -> bool:
+        """Whether ``exc`` (raised by SQLAlchemy or by the driver itself) is a violation of
+        an identity index (:data:`geo.store._schema.IDENTITY_INDEXES`)."""
+
     # -- schema -----------------------------------------------------------------------
 
     def prepare_migration(self, conn: Connection) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from geo.errors import StorageError
 from geo.store._backend import LOCAL_TZ, TEMP_KEY_COLUMNS
 from geo.store._batch_rows import INSERT_CHUNK_ROWS
-from geo.store._schema import INCIDENT_INSERT_COLUMNS
+from geo.store._schema import IDENTITY_INDEXES, INCIDENT_INSERT_COLUMNS
 
 if TYPE_CHECKING:
     import shapely
@@ -96,6 +96,16 @@ def is_retryable(exc: BaseException) -> bool:
 
     orig = getattr(exc, "orig", exc)
     return isinstance(orig, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected)
+
+
+def is_identity_conflict(exc: BaseException) -> bool:
+    import psycopg.errors
+
+    orig = getattr(exc, "orig", exc)
+    return (
+        isinstance(orig, psycopg.errors.UniqueViolation)
+        and orig.diag.constraint_name in IDENTITY_INDEXES
+    )
 
 
 def reserve_ids(conn: Connection, table: str, n: int) -> list[int]:
@@ -203,6 +213,9 @@ class PostGISBackend:
 
     def is_retryable(self, exc: BaseException) -> bool:
         return is_retryable(exc)
+
+    def is_identity_conflict(self, exc: BaseException) -> bool:
+        return is_identity_conflict(exc)
 
     def prepare_migration(self, conn: Connection) -> str | None:
         """One migrating session at a time; PostGIS created if missing (or a clear refusal).

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, make_url
 from geo.errors import StorageError
 from geo.store import _sqlite_bulk
 from geo.store._backend import TEMP_KEY_COLUMNS
+from geo.store._schema import IDENTITY_INDEXES
 from geo.store._sqlite_bulk import attached, bulk_insert
 
 if TYPE_CHECKING:
@@ -108,6 +109,18 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
+#: SQLite's message for a unique index violation names the index's columns.
+_IDENTITY_MESSAGES = frozenset(
+    "UNIQUE constraint failed: " + ", ".join(f"incidents.{c}" for c in columns)
+    for columns, _where in IDENTITY_INDEXES.values()
+)
+
+
+def is_identity_conflict(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.IntegrityError) and str(orig).strip() in _IDENTITY_MESSAGES
+
+
 def first_free_id(conn: Connection, table: str) -> int:
     """Next id of ``table``; the caller holds the write lock, so the block is ours."""
     raw = conn.connection.driver_connection
@@ -167,6 +180,9 @@ class SQLiteBackend:
 
     def is_retryable(self, exc: BaseException) -> bool:
         return is_retryable(exc)
+
+    def is_identity_conflict(self, exc: BaseException) -> bool:
+        return is_identity_conflict(exc)
 
     def prepare_migration(self, conn: Connection) -> str | None:
         return None  # the write lock serialises migrations; one schema per file

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert, text
 
-from geo.errors import StorageError
+from geo.errors import IdentityConflict, StorageError
 from geo.store._batch_rows import prepare_incidents, texts
 from geo.store._values import clean, plain, utcnow
 from geo.store.workflow import Move, apply_moves
@@ -161,6 +161,13 @@ def commit_batch(
     kill -9 — leaves the store exactly as before. An update to the incident's current
     status is a no-op. Audited as ``ingest`` in the same transaction.
 
+    The insert is the re-check of what is new: the store's unique identity keys
+    (docs/storage.md, "Identity") refuse an incident another writer stored after the
+    caller classified the batch. The whole transaction then rolls back and
+    :class:`~geo.errors.IdentityConflict` is raised, so the caller can classify again
+    (:func:`geo.ingest.commit` does) and the race's loser reports those rows as
+    duplicates. No extra query runs when nothing conflicts: the insert stays set-based.
+
     Parameters
     ----------
     store
@@ -180,6 +187,11 @@ def commit_batch(
     -------
     int
         The new batch's id.
+
+    Raises
+    ------
+    IdentityConflict
+        An incident of the batch is stored already (nothing was written).
     """
     now = utcnow()
     prepared = prepare_incidents(incidents, now, stamp_suffix=store.backend.stamp_suffix)
@@ -240,5 +252,15 @@ def commit_batch(
         )
         return batch_id
 
-    with store.backend.staged_batch(prepared) as attach:
-        return store.write(lambda conn: work(conn, bool(attach)), attach=attach)
+    try:
+        with store.backend.staged_batch(prepared) as attach:
+            return store.write(lambda conn: work(conn, bool(attach)), attach=attach)
+    except Exception as exc:
+        if not store.backend.is_identity_conflict(exc):
+            raise
+        raise IdentityConflict(
+            f"Trong lúc nhập {file_name or 'lô'}, một lần nhập khác đã lưu một số sự việc "
+            "của lô này; không có gì được ghi, hãy phân loại lại rồi ghi lại.",
+            f"While {file_name or 'the batch'} was being stored, another upload stored "
+            "some of its incidents; nothing was written: classify it again and retry.",
+        ) from exc
