@@ -10,6 +10,7 @@ is the last one recorded.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -17,10 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from geo.store import open_store
+from geo.store import can_transition, open_store, queries
 from geo.store import wards as stored_wards
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,3 +152,33 @@ def test_processes_ingesting_one_file_at_once_store_each_incident_once(
     # each batch records what its process reported
     assert sorted(c["accepted"] for c in batch_counts) == sorted(r["accepted"] for r in results)
     assert stored["batches"] == processes and stored["status_events"] == incidents
+
+
+def _history_is_a_valid_chain(history: pd.DataFrame) -> bool:
+    states = [None, *history["to_status"].tolist()]
+    return history["from_status"].tolist()[1:] == states[1:-1] and all(
+        can_transition(a, b) for a, b in itertools.pairwise(states[1:])
+    )
+
+
+@pytest.mark.parametrize("targets", [("verified", "in_progress"), ("verified", "in_progress", "cleared", "recurred")])
+def test_concurrent_status_changes_of_one_incident_lose_no_update(store_url, tmp_path, targets):
+    from _store_data import NO_UPDATES, batch, incidents
+
+    from geo.store import batches
+
+    n = 30
+    with open_store(store_url) as store:
+        batches.commit_batch(store, batch(), incidents([{} for _ in range(n)]), NO_UPDATES, actor="t")
+        ids = sorted(queries.incidents(store, limit=None)["id"].tolist())
+    argv = [[store_url, ",".join(map(str, ids)), target, f"officer{k}"] for k, target in enumerate(targets)]
+    results = _race(_MOVER, argv, tmp_path)
+    with open_store(store_url) as store:
+        for incident in ids:
+            detail = queries.incident(store, incident)
+            history = detail.history  # as the pages show it: by time, then id
+            assert history["id"].is_monotonic_increasing, (incident, history)  # commit order
+            moved = sorted(t for t, r in zip(targets, results, strict=True) if r[str(incident)] == "moved")
+            assert sorted(history["to_status"].tolist()[1:]) == moved, (incident, history)
+            assert _history_is_a_valid_chain(history), (incident, history)
+            assert detail.incident["status"] == history["to_status"].tolist()[-1]

@@ -233,7 +233,7 @@ def commit_batch(
             for pos, old in prepared.recurrences()
         ]
         applied = apply_moves(
-            store, conn, _moves(updates), actor=actor, batch_id=batch_id, now=now, recurrences=recurrences
+            store, conn, _moves(updates), actor=actor, batch_id=batch_id, recurrences=recurrences
         )
         store.audit(
             actor,

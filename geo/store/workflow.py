@@ -19,7 +19,6 @@ one transaction; the history tables are append-only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -196,13 +195,18 @@ def apply_moves(
     *,
     actor: str,
     batch_id: int | None,
-    now: datetime,
     recurrences: Sequence[Move] = (),
 ) -> int:
     """Apply moves in order inside the open write transaction ``conn``.
 
     A move to the incident's current state is skipped; any other move the workflow does
     not allow raises (and so rolls the whole transaction back).
+
+    The incidents' rows are locked before their status is read (``FOR UPDATE`` on
+    PostgreSQL, in id order so that two writers cannot deadlock; SQLite's writer holds
+    the database), and the time of the moves is taken after that: concurrent moves of
+    one incident are decided one after the other, each on the status the other left,
+    and their history is in the order they committed.
 
     Parameters
     ----------
@@ -212,8 +216,6 @@ def apply_moves(
         (incident_id, to_status, at, note) in the order they happened.
     actor, batch_id
         Recorded on each status event (``batch_id``: the ingest batch, or None).
-    now
-        ``updated_at``, the audit time, and ``at`` for moves without one.
     recurrences
         Moves to ``recurred`` made only when the incident is ``cleared`` (an ingest's new
         incidents that repeat an earlier one).
@@ -230,8 +232,10 @@ def apply_moves(
     state: dict[int, tuple[str, Any]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        for row in conn.execute(select(t.c.id, t.c.status, t.c.cleared_at).where(t.c.id.in_(chunk))):
+        locked = select(t.c.id, t.c.status, t.c.cleared_at).where(t.c.id.in_(chunk))
+        for row in conn.execute(locked.order_by(t.c.id).with_for_update()):
             state[int(row.id)] = (row.status, row.cleared_at)
+    now = utcnow()  # ``updated_at``, the audit time, and ``at`` of moves without one
     events: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
     final: dict[int, tuple[str, Any]] = {}
@@ -302,11 +306,11 @@ def change_status(
         ``id``, ``from`` and ``to``.
     """
     check_state(to_status, where="to_status")
-    now = utcnow()
 
     def work(conn: Connection) -> dict[str, Any]:
         t = store.tables["incidents"]
-        current = conn.execute(select(t.c.status).where(t.c.id == int(incident_id))).scalar()
+        mine = select(t.c.status).where(t.c.id == int(incident_id)).with_for_update()
+        current = conn.execute(mine).scalar()  # locked: a concurrent move waits for this one
         if current is None:
             raise _not_found(incident_id)
         if current == to_status:
@@ -314,7 +318,7 @@ def change_status(
                 f"Sự việc {incident_id} đã ở trạng thái {to_status!r}.",
                 f"Incident {incident_id} is already {to_status!r}.",
             )
-        apply_moves(store, conn, [(int(incident_id), to_status, at, note)], actor=actor, batch_id=None, now=now)
+        apply_moves(store, conn, [(int(incident_id), to_status, at, note)], actor=actor, batch_id=None)
         return {"id": int(incident_id), "from": current, "to": to_status}
 
     return store.write(work)
@@ -342,15 +346,16 @@ def record_recurrence(
     int
         The new incident's id.
     """
-    now = utcnow()
-    when = to_utc(at) if at is not None else now
     note = clean(note)
 
     def work(conn: Connection) -> int:
         t = store.tables["incidents"]
-        old = conn.execute(select(t).where(t.c.id == int(incident_id))).mappings().first()
+        mine = select(t).where(t.c.id == int(incident_id)).with_for_update()
+        old = conn.execute(mine).mappings().first()  # locked, as in change_status
         if old is None:
             raise _not_found(incident_id)
+        now = utcnow()
+        when = to_utc(at) if at is not None else now
         check_transition(old["status"], "recurred", where=f"incident {incident_id}")
         new_id = store.backend.reserve_ids(conn, "incidents", 1)[0]
         fields = {k: old[k] for k in ("source", "type", "type_text", "lat", "lon", "ward_code",
@@ -372,7 +377,7 @@ def record_recurrence(
         apply_moves(
             store, conn,
             [(int(incident_id), "recurred", when, f"tái phạm / recurred as incident {new_id}")],
-            actor=actor, batch_id=None, now=now,
+            actor=actor, batch_id=None,
         )
         store.audit(actor, "recurrence", "incident", new_id, {"recurrence_of": int(incident_id)}, conn=conn)
         return new_id
