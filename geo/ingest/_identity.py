@@ -2,8 +2,11 @@
 
 The fingerprint is readable on purpose ("v1|sidewalk|2103650|10584900|2025-07-05"): type,
 position rounded to 1e-5 degrees (about 1.1 m north-south, 1.0 m east-west in Hà Nội)
-and the local (Hà Nội) calendar date of the report. Two reports of the same thing at the
-same spot on the same day are one incident; anything else is a new one.
+and the local (Hà Nội) calendar date of the report. It decides only for rows without an
+id: two such reports of the same thing at the same spot on the same day are one incident.
+Rows with an id are one incident only when their ids match within one source, wherever
+they are (two parking violations at one spot on one day are two). The whole rule:
+docs/storage.md, "Identity".
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ def default_source(file_name: str, *, kobo: bool = False) -> str:
 
     Kobo/ODK ``_uuid`` values are unique world-wide, so all Kobo exports share "kobo".
     Other files: their name without extension, so the same export re-sent is recognised
-    by its ids; a renamed copy is still caught by the fingerprints.
+    by its ids. A renamed copy of a file without ids is still caught by the fingerprints;
+    a renamed file with ids is another source (its sender should give ``--source``).
 
     Parameters
     ----------
