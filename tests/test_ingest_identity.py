@@ -122,17 +122,17 @@ _MEASURE = textwrap.dedent(
     from geo.ingest import ingest
     from geo.store import open_store
 
-    url, work, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    url, work, n, prefix = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    page = resource.getpagesize()
     # A regression must fail here, not take the machine down: cap the address space.
-    vm = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
-    cap = vm + 3 * 2**30
+    cap = int(Path("/proc/self/statm").read_text().split()[0]) * page + 3 * 2**30
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    path = write_same_spot(work / f"{prefix}.csv", prefix, n)
     store = open_store(url)
-    ingest(write_same_spot(work / "a.csv", "A", n), store, actor="t")
-    second = write_same_spot(work / "b.csv", "B", n)
-    rss_before = int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize()
+    rss_before = int(Path("/proc/self/statm").read_text().split()[1]) * page
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tracemalloc.start()
-    result = ingest(second, store, actor="t").summary()
+    result = ingest(path, store, actor="t").summary()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -140,28 +140,38 @@ _MEASURE = textwrap.dedent(
         "accepted": result["accepted"], "duplicate": result["duplicate"],
         "stored": store.row_counts()["incidents"],
         "traced_peak_mb": traced_peak / 2**20,
-        "rss_growth_mb": max(0, peak - rss_before) / 2**20,
+        "rss_growth_mb": max(0, peak - max(rss_before, peak_before)) / 2**20,
+        "peak_mb": peak / 2**20,
     }))
     """
 )
 
 
-def test_same_spot_ingest_memory_is_linear(tmp_path):
-    """Issue 11: 50,000 rows with ids B… on top of 50,000 stored rows with ids A…, all
-    at one spot on one day. A lookup that pairs every row with every stored row sharing
-    its fingerprint needs 2.5 billion pairs; the rule's lookup needs one per row. Memory
-    is measured in a fresh process (Python allocations by tracemalloc, the process's
-    resident peak by getrusage), under an address-space cap so a regression fails fast."""
+def _ingest_measured(url: str, work: Path, prefix: str) -> dict:
+    """Ingest :data:`SAME_SPOT_ROWS` same-spot rows with ids ``<prefix>0…`` in a fresh
+    process (so its peak memory is this ingest's, not an earlier one's) and measure it."""
     import json
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, f"sqlite:///{tmp_path / 'spot.sqlite'}", str(tmp_path),
-         str(SAME_SPOT_ROWS)],
+        [sys.executable, "-c", _MEASURE, url, str(work), str(SAME_SPOT_ROWS), prefix],
         cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    measured = json.loads(proc.stdout.strip().splitlines()[-1])
+    measured: dict = json.loads(proc.stdout.strip().splitlines()[-1])
+    return measured
+
+
+def test_same_spot_ingest_memory_is_linear(tmp_path):
+    """Issue 11: 50,000 rows with ids B… on top of 50,000 stored rows with ids A…, all
+    at one spot on one day. A lookup that pairs every row with every stored row sharing
+    its fingerprint needs 2.5 billion pairs; the rule's lookup needs one per row. The
+    second ingest runs in a process of its own, so its peak is its own: Python
+    allocations by tracemalloc, the growth of the resident peak by getrusage, under an
+    address-space cap so that a regression fails fast instead of exhausting the machine."""
+    url = f"sqlite:///{tmp_path / 'spot.sqlite'}"
+    assert _ingest_measured(url, tmp_path, "A")["accepted"] == SAME_SPOT_ROWS
+    measured = _ingest_measured(url, tmp_path, "B")
     assert (measured["accepted"], measured["duplicate"]) == (SAME_SPOT_ROWS, 0)
     assert measured["stored"] == 2 * SAME_SPOT_ROWS
     assert measured["traced_peak_mb"] < MEMORY_BOUND_MB, measured
