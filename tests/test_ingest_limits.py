@@ -78,6 +78,27 @@ def test_a_stream_over_the_size_limit_is_read_one_byte_past_it(wards):
     assert asked == [1001] and stream.tell() == 1001
 
 
+@pytest.mark.parametrize("given_as", ["path", "open file"])
+def test_a_small_file_is_not_read_into_a_buffer_the_size_of_the_limit(tmp_path, wards, given_as):
+    """``read(limit + 1)`` on a file allocates the whole limit up front (512 MB by default),
+    whatever the file's size; a few rows must cost a few kilobytes."""
+    import tracemalloc
+
+    path = tmp_path / "small.csv"
+    path.write_bytes(csv_text().encode())
+    limits = IngestLimits(max_bytes=256 * 2**20)
+    options = IngestOptions(file_name="small.csv", wards=wards, limits=limits)
+    preview(path.read_bytes(), options)  # layers and caches loaded before measuring
+    with path.open("rb") as handle:
+        tracemalloc.start()
+        try:
+            preview(path if given_as == "path" else handle, options)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 64 * 2**20, peak
+
+
 def test_a_header_over_the_column_limit_is_refused_before_parsing(tmp_path):
     # 100,000 columns in 1.3 MB: parsed first, this took 54 s and 1.7 GB before the
     # row limit could say anything.

@@ -85,9 +85,10 @@ def _read_bytes(file: FileInput, file_name: str | None, limits: IngestLimits) ->
         path = Path(file)
         name = file_name or path.name
         try:
-            limits.check_bytes(path.stat().st_size, name)
+            size = path.stat().st_size
+            limits.check_bytes(size, name)
             with path.open("rb") as handle:
-                return _read_within(handle, name, limits), name
+                return _read_within(handle, name, limits, size), name
         except OSError as exc:
             raise IngestError(
                 f"Không đọc được tệp {path}: {exc.strerror}",
@@ -97,10 +98,27 @@ def _read_bytes(file: FileInput, file_name: str | None, limits: IngestLimits) ->
     return _read_within(file, name, limits), name
 
 
-def _read_within(handle: IO[bytes], name: str, limits: IngestLimits) -> bytes:
+#: A stream of unknown size is read in pieces of this many bytes.
+_READ_PIECE = 4 << 20
+
+
+def _read_within(handle: IO[bytes], name: str, limits: IngestLimits, size: int | None = None) -> bytes:
     """At most one byte more than the size limit (a path that grew since its size was
-    checked, a stream of unknown size), refused if over it."""
-    data = handle.read(limits.max_bytes + 1)
+    checked, a stream of unknown size), refused if over it.
+
+    Never ``read(limit + 1)`` at once: that allocates the whole limit (512 MB by default)
+    whatever the file's size. A path's checked ``size`` is read in one piece (one byte
+    more shows whether it grew); anything else in pieces of :data:`_READ_PIECE`.
+    """
+    cap = limits.max_bytes + 1
+    data = handle.read(min(cap, size + 1)) if size is not None else b""
+    if size is None or len(data) > size:  # a stream, or a file that grew: read on, in pieces
+        pieces = [data]
+        total = len(data)
+        while total < cap and (piece := handle.read(min(_READ_PIECE, cap - total))):
+            pieces.append(piece)
+            total += len(piece)
+        data = b"".join(pieces)
     if len(data) > limits.max_bytes:
         limits.check_bytes(len(data), name, stopped=True)
     return bytes(data)
