@@ -8,7 +8,7 @@ view is then a boolean mask computed in milliseconds.
 :func:`store_version` changes with every write, because every write appends to the audit
 log, so a snapshot cached under its version is never stale. Filtering a snapshot
 is :meth:`geo.store.filters.IncidentFilter.mask`, which selects exactly the rows that
-the filter's SQL selects (tests/test_incident_filter.py compares them on both backends).
+the filter's SQL selects (tests/store/test_incident_filter.py compares them on both backends).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def wards():
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """``streamlit run app.py`` on a free port with a temporary SQLite store."""
-    from _browser import require_browser_stack, running_app
+    from tests._browser import require_browser_stack, running_app
 
     require_browser_stack()
 
@@ -61,7 +61,7 @@ def app_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
-    from _browser import CHROMIUM, CHROMIUM_ARGS, require_browser_stack
+    from tests._browser import CHROMIUM, CHROMIUM_ARGS, require_browser_stack
 
     require_browser_stack()
     from playwright.sync_api import sync_playwright
@@ -76,8 +76,8 @@ def browser():
 def recorded_page(browser, app_server):
     """A fresh page that records every request and console error (tiles are aborted);
     ``rec.goto`` signs in through the app's form as an admin of the server's store."""
-    from _browser import new_recorded_page
-    from _signin import PASSWORD, ensure_account
+    from tests._browser import new_recorded_page
+    from tests._signin import PASSWORD, ensure_account
 
     name = ensure_account(app_server.env["GEO_DATABASE_URL"], "admin")
     rec = new_recorded_page(browser, app_server.host, credentials=(name, PASSWORD))

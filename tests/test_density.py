@@ -7,7 +7,6 @@ import io
 import numpy as np
 import pytest
 import rasterio
-from _incidents import incident_frame, make_store, random_incidents
 from PIL import Image
 from pyproj import Transformer
 
@@ -24,6 +23,7 @@ from geo.density import (
 )
 from geo.errors import MetricError
 from geo.store import IncidentFilter, queries
+from tests._incidents import incident_frame, make_store, random_incidents
 from tests._signin import ensure_account
 
 TO_UTM = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)

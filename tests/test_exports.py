@@ -9,12 +9,12 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
-from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo.errors import StorageError
 from geo.exports import FORMATS, export, neutralise, neutralise_frame
 from geo.store import IncidentFilter, batches
 from geo.store import wards as stored_wards
+from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 

@@ -17,13 +17,13 @@ import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
-from _hostile import BIG, C0, CORPUS, FORMULA_START, TIP_TAGS, csv_bytes, xlsx_bytes
 
 from geo import services
 from geo.errors import LimitExceeded
 from geo.ingest import IngestLimits, IngestOptions
 from geo.maps import map_html, ward_map
 from geo.store import batches, open_store, queries
+from tests._hostile import BIG, C0, CORPUS, FORMULA_START, TIP_TAGS, csv_bytes, xlsx_bytes
 
 
 @pytest.fixture(scope="module")
@@ -253,9 +253,8 @@ def test_geopackage_keeps_strings_intact(hostile):
 
 
 def test_ward_report_draws_hostile_street_names_as_text(hostile, wards):
-    from _incidents import incident_frame
-
     from geo.report import render, ward_report_data
+    from tests._incidents import incident_frame
 
     store, _, _ = hostile
     rows = [

@@ -8,7 +8,6 @@ import re
 
 import pandas as pd
 import pytest
-from _incidents import incident_frame, make_store, random_incidents
 
 from geo.cli import main as cli_main
 from geo.maps import (
@@ -22,6 +21,7 @@ from geo.maps import (
 from geo.store import IncidentFilter, queries
 from geo.store.filters import match_streets
 from geo.views import load_view
+from tests._incidents import incident_frame, make_store, random_incidents
 from tests._signin import ensure_account
 
 TWO_MB = 2_000_000

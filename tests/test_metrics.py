@@ -8,7 +8,6 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from _incidents import incident_frame, make_store
 
 from geo.metrics import (
     METRIC_CODES,
@@ -23,6 +22,7 @@ from geo.metrics import (
     week_matrix,
     week_window,
 )
+from tests._incidents import incident_frame, make_store
 
 
 def _stats(rows: dict[str, tuple[int, int, int, float, int]]) -> pd.DataFrame:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from _incidents import incident_frame, make_store
 from PIL import Image
 
 from geo.errors import NotFound
 from geo.report import figure, render, ward_report_data, write_report
+from tests._incidents import incident_frame, make_store
 from tests._signin import ensure_account
 
 HOSTILE = "$\\alpha$ <b>Ngõ</b> =1+1"

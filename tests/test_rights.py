@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from _incidents import incident_frame, make_store
 
 from geo import services
 from geo.auth import User
@@ -21,6 +20,7 @@ from geo.errors import AccessDenied
 from geo.ingest import IngestOptions
 from geo.store import IncidentFilter, batches, queries
 from geo.store import wards as stored_wards
+from tests._incidents import incident_frame, make_store
 
 LANG, HOAN_KIEM = "00199", "00070"
 

@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from _incidents import make_store
-from conftest import REPO
 
 from geo import seed
 from geo.store import open_store, queries
+from tests._incidents import make_store
+from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "incidents" / "sample_incidents.csv"
 

@@ -15,9 +15,9 @@ from geo.errors import IngestError, LimitExceeded
 from geo.ingest import IngestLimits, IngestOptions, commit, ingest, preview
 from geo.store import open_store, queries
 from geo.store import wards as stored_wards
-from tests.test_ingest_formats import HEADER, ROWS, csv_text
+from tests._files import HEADER, ROWS, csv_text
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ the same (signed-in) session."""
 from __future__ import annotations
 
 import pytest
-from _signin import open_page
-from conftest import REPO
 from streamlit.testing.v1 import AppTest
+
+from tests._signin import open_page
+from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
 PAGE = "app_pages/compare.py"

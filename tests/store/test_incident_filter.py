@@ -23,8 +23,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from _signin import ensure_account, sign_in_apptest
-from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, two_wards
 
 from app_pages._common import filter_from_state, filter_state_from_url
 from geo.cli import build_parser
@@ -34,6 +32,8 @@ from geo.density import incident_points
 from geo.snapshot import load_snapshot
 from geo.store import IncidentFilter, batches, open_store, queries
 from geo.store import wards as stored_wards
+from tests._signin import ensure_account, sign_in_apptest
+from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, two_wards
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW_LOCAL = dt.datetime.now(HANOI).replace(microsecond=0)
@@ -359,7 +359,7 @@ def test_map_page_end_to_end(sqlite_table_store, monkeypatch, case):
     table_store = sqlite_table_store
     monkeypatch.setenv("GEO_DATABASE_URL", table_store.url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=120)
     sign_in_apptest(at, table_store.url, "viewer")
     for param, values in _url(CHOICES[case]).items():
         at.query_params[param] = values

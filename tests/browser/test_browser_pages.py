@@ -15,7 +15,7 @@ N_WARDS = 126
 @pytest.fixture(scope="module")
 def sample_app(tmp_path_factory, sample_store_url):
     """An app server over the committed 5,000-row sample (a leader's real view)."""
-    from _browser import require_browser_stack, running_app
+    from tests._browser import require_browser_stack, running_app
 
     require_browser_stack()
     with running_app(tmp_path_factory.mktemp("sample_app"), {"GEO_DATABASE_URL": sample_store_url}) as server:
@@ -24,8 +24,8 @@ def sample_app(tmp_path_factory, sample_store_url):
 
 @pytest.fixture
 def sample_page(browser, sample_app):
-    from _browser import new_recorded_page
-    from _signin import PASSWORD, ensure_account
+    from tests._browser import new_recorded_page
+    from tests._signin import PASSWORD, ensure_account
 
     name = ensure_account(sample_app.env["GEO_DATABASE_URL"], "viewer")
     rec = new_recorded_page(browser, sample_app.host, credentials=(name, PASSWORD))

@@ -6,7 +6,6 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 from sqlalchemy import func, select, text
 
 from geo.errors import NotFound, StorageError, WorkflowError
@@ -14,6 +13,7 @@ from geo.store import TRANSITIONS, batches, open_store, queries, workflow
 from geo.store import wards as stored_wards
 from geo.store.workflow import DEFAULT_SLA_DAYS, sla_days
 from geo.vocab import STATE_CODES
+from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 ALL_PAIRS = [(a, b) for a in STATE_CODES for b in STATE_CODES if a != b]
 

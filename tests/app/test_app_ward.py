@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from _incidents import make_store
-from _signin import open_page
-from conftest import REPO
 from streamlit.testing.v1 import AppTest
+
+from tests._incidents import make_store
+from tests._signin import open_page
+from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
 PAGE = "app_pages/ward.py"

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _incidents import make_store
-from _signin import sign_in_apptest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests._incidents import make_store
+from tests._signin import sign_in_apptest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from _signin import open_page
-from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 from geo.store import queries
+from tests._signin import open_page
+from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
 PAGE = "app_pages/progress.py"

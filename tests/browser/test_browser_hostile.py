@@ -11,13 +11,13 @@ the map's own ``<b>``/``<br>`` with the corpus as text.
 from __future__ import annotations
 
 import pytest
-from _browser import ARTIFACTS
-from _hostile import CORPUS, TIP_TAGS, csv_bytes
 
 from geo import services
 from geo.ingest import IngestLimits, IngestOptions
 from geo.maps import map_html, ward_map
 from geo.store import open_store
+from tests._browser import ARTIFACTS
+from tests._hostile import CORPUS, TIP_TAGS, csv_bytes
 
 pytestmark = pytest.mark.browser
 

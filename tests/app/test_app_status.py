@@ -9,15 +9,15 @@ inside the Leaflet iframe, so the tests put the click where streamlit-folium lea
 from __future__ import annotations
 
 import pytest
-from _incidents import make_store
-from _signin import ensure_account, sign_in_apptest
-from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 from app_pages._safe import md_unescape
 from geo import services
 from geo.errors import AccessDenied
 from geo.store import open_store, queries
+from tests._incidents import make_store
+from tests._signin import ensure_account, sign_in_apptest
+from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
 TIMEOUT = 180

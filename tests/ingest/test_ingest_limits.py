@@ -18,9 +18,9 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from geo.errors import LimitExceeded
 from geo.ingest import IngestLimits, IngestOptions, _readers, preview
-from tests.test_ingest_formats import HEADER, ROWS, csv_text
+from tests._files import HEADER, ROWS, csv_text
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 #: Refuses one file in a fresh interpreter and reports how far its peak memory grew
 #: while doing so (ru_maxrss is the peak: anything read whole shows up in it).

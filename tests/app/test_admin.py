@@ -9,8 +9,6 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _signin import sign_in_apptest
-from conftest import REPO
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +19,8 @@ from geo.errors import AccessDenied, BoundaryError, CRSError, InvalidArgument
 from geo.ingest import IngestOptions
 from geo.store import open_store, queries
 from geo.store import wards as stored_wards
+from tests._signin import sign_in_apptest
+from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
 PAGE = "app_pages/admin.py"

@@ -20,10 +20,10 @@ import pytest
 from geo.errors import InvalidArgument
 from geo.ingest import IngestOptions, ingest, parse_file_date, preview
 from geo.store import open_store, queries
+from tests._files import HEADER, ROWS, csv_text
 from tests._signin import ensure_account
-from tests.test_ingest_formats import HEADER, ROWS, csv_text
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATE = HEADER.index("Ngày phát hiện")
 #: The ward's sheet without its date column.
 UNDATED_HEADER = [h for h in HEADER if h != "Ngày phát hiện"]

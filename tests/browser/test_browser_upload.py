@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from _browser import ARTIFACTS, new_recorded_page, require_browser_stack, running_app
-from _signin import PASSWORD, ensure_account
+
+from tests._browser import ARTIFACTS, new_recorded_page, require_browser_stack, running_app
+from tests._signin import PASSWORD, ensure_account
 
 pytestmark = pytest.mark.browser
 

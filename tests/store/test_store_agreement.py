@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _store_data import NO_UPDATES, batch, synthetic
 
 from geo.assign import assign_lonlat
 from geo.store import batches, open_store
 from geo.store import wards as stored_wards
+from tests._store_data import NO_UPDATES, batch, synthetic
 
 N = 100_000
 

@@ -20,7 +20,7 @@ import pytest
 from geo.ingest import IngestOptions, ingest
 from geo.store import queries
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HEADER = "Mã,Vĩ độ,Kinh độ,Loại vi phạm,Trạng thái,Ngày phát hiện"
 SPOT = ("21.0365", "105.8490")
 ELSEWHERE = ("21.0371", "105.8487")  # about 70 m away: another fingerprint

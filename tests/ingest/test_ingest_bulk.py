@@ -18,8 +18,8 @@ from geo.ingest import IngestOptions, commit, ingest, preview
 from geo.ingest._dates import parse_dates
 from geo.ingest._identity import fingerprints
 from geo.store import _sqlite_bulk, batches, open_store
+from tests._files import HEADER, ROWS, csv_text
 from tests._store_data import NO_UPDATES, batch, synthetic
-from tests.test_ingest_formats import HEADER, ROWS, csv_text
 
 N = 60_000  # above both the staging and the index-rebuild thresholds
 

@@ -52,8 +52,8 @@ def test_query_params_restore_an_english_ward_view(recorded_page):
 @pytest.fixture(scope="module")
 def seeded_app(tmp_path_factory, wards):
     """A second app server whose store holds the known Hàng Mã / Láng incidents."""
-    from _browser import require_browser_stack, running_app
-    from _incidents import make_store
+    from tests._browser import require_browser_stack, running_app
+    from tests._incidents import make_store
 
     require_browser_stack()
     tmp = tmp_path_factory.mktemp("seeded")
@@ -64,8 +64,8 @@ def seeded_app(tmp_path_factory, wards):
 
 @pytest.fixture
 def seeded_page(browser, seeded_app):
-    from _browser import new_recorded_page
-    from _signin import PASSWORD, ensure_account
+    from tests._browser import new_recorded_page
+    from tests._signin import PASSWORD, ensure_account
 
     name = ensure_account(seeded_app.env["GEO_DATABASE_URL"], "admin")
     rec = new_recorded_page(browser, seeded_app.host, credentials=(name, PASSWORD))

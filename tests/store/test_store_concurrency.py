@@ -16,12 +16,12 @@ from sqlalchemy import text
 
 from geo.store import batches, open_store, queries
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 WRITER = r"""
 import json, sys
 from pathlib import Path
-from _store_data import NO_UPDATES, batch, synthetic
+from tests._store_data import NO_UPDATES, batch, synthetic
 from geo.store import batches, open_store
 
 url, name, n_batches, rows, stop = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
@@ -39,7 +39,7 @@ print(json.dumps({"accepted": accepted}), flush=True)
 
 
 def _writer(url: str, name: str, batches: int, rows: int, stop: Path | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, url, name, str(batches), str(rows), str(stop or "-")],
         stdout=subprocess.PIPE,
@@ -132,7 +132,7 @@ def test_kill_9_during_commit_leaves_nothing_half_written(tmp_path):
 
 @pytest.mark.postgis
 def test_postgis_backup_with_pg_dump(postgis_url, tmp_path):
-    from _store_data import NO_UPDATES, batch, synthetic
+    from tests._store_data import NO_UPDATES, batch, synthetic
 
     store = open_store(postgis_url)
     batches.commit_batch(store, batch(), synthetic(50), NO_UPDATES, actor="t")

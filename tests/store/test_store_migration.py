@@ -9,13 +9,13 @@ operator asks for the later copies to be re-keyed; nothing is ever deleted.
 from __future__ import annotations
 
 import pytest
-from _store_data import NO_UPDATES, batch, incidents
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from geo.cli import main
 from geo.errors import StorageError
 from geo.store import batches, open_store, queries
+from tests._store_data import NO_UPDATES, batch, incidents
 
 V1_INDEXES = {"ix_incidents_source_source_id", "ix_incidents_fingerprint"}
 V2_INDEXES = {"uq_incidents_source_id", "uq_incidents_fingerprint"}

@@ -16,11 +16,11 @@ import math
 
 import pandas as pd
 import pytest
-from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo.errors import NotFound, StorageError
 from geo.store import IncidentFilter, batches, local_bound, queries, workflow
 from geo.store import wards as stored_wards
+from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import json
 import sqlite3
 
 import pytest
-from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 from geo import services
 from geo.cli import main
 from geo.store import batches, open_store, queries
 from geo.store import wards as stored_wards
+from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 PASSWORD = "Correct-Horse-Battery-9"
 

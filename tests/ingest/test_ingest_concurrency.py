@@ -25,7 +25,7 @@ from sqlalchemy import text
 from geo.store import can_transition, open_store, queries
 from geo.store import wards as stored_wards
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 #: Rows of the file raced over: above the SQLite index-rebuild threshold (20,000), so the
 #: loser's conflict surfaces when the unique indexes are rebuilt as well as on insert.
@@ -74,7 +74,7 @@ print(json.dumps(done), flush=True)
 
 def _race(script: str, argv: list[list[str]], tmp_path: Path) -> list[dict]:
     """Start one process per argument list; release them together once all are ready."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     go = tmp_path / "go"
     ready = [tmp_path / f"ready{i}" for i in range(len(argv))]
     procs = [
@@ -163,9 +163,8 @@ def _history_is_a_valid_chain(history: pd.DataFrame) -> bool:
 
 @pytest.mark.parametrize("targets", [("verified", "in_progress"), ("verified", "in_progress", "cleared", "recurred")])
 def test_concurrent_status_changes_of_one_incident_lose_no_update(store_url, tmp_path, targets):
-    from _store_data import NO_UPDATES, batch, incidents
-
     from geo.store import batches
+    from tests._store_data import NO_UPDATES, batch, incidents
 
     n = 30
     with open_store(store_url) as store:

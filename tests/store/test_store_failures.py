@@ -23,10 +23,10 @@ import pytest
 from geo.cli import main
 from geo.ingest import IngestOptions, ingest
 from geo.store import _sqlite, _sqlite_bulk, open_store
+from tests._files import ROWS, csv_text
 from tests._signin import ensure_account
-from tests.test_ingest_formats import ROWS, csv_text
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _incident_file(path, n: int) -> None:

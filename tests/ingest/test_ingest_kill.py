@@ -14,10 +14,10 @@ import pandas as pd
 
 from geo.ingest import IngestOptions, ingest
 from geo.store import open_store
+from tests._files import ROWS, csv_text
 from tests._signin import ensure_account
-from tests.test_ingest_formats import ROWS, csv_text
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _big_file(path, n: int) -> None:

@@ -6,8 +6,6 @@ import io
 
 import pandas as pd
 import pytest
-from _signin import sign_in_apptest
-from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 from app_pages._safe import md_unescape
@@ -15,6 +13,8 @@ from geo import services
 from geo.errors import AccessDenied
 from geo.ingest import IngestOptions
 from geo.store import open_store
+from tests._signin import sign_in_apptest
+from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
 PAGE = "app_pages/upload.py"
