@@ -24,6 +24,7 @@ from app_pages._auth import current_user
 from app_pages._common import lang, store, t, wards
 from app_pages._safe import md_plain
 from geo import auth, boundary_checks, services
+from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
 
 _FLASH = "admin_flash"
@@ -196,7 +197,7 @@ def _ward_layer(user: auth.User) -> None:
         return
     if st.button(t("admin.confirm"), type="primary", key="admin_layer_confirm"):
         start = (
-            pd.Timestamp(valid_from).tz_localize("Asia/Ho_Chi_Minh")
+            pd.Timestamp(valid_from).tz_localize(LOCAL_TZ)
             if isinstance(valid_from, dt.date) else None
         )
         try:

@@ -18,6 +18,11 @@ from geo.errors import CRSError
 STORAGE_CRS = "EPSG:4326"
 METRIC_CRS = "EPSG:32648"
 
+#: The project's frame for time, as EPSG:32648 is its frame for distance: a bare date or a
+#: naive time in a file, a filter or a form is Hà Nội local time (UTC+7, no daylight saving).
+#: Defined once here so that ingest, queries, exports and the pages cannot disagree on it.
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
 #: VN-2000 codes known to the project: geographic, UTM zones and provincial TM-3 zones.
 VN2000_CODES = (4756, 3405, 3406, 5896, 5897, 5898, 5899, *range(9205, 9219))
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from geo.crs import LOCAL_TZ
 from geo.errors import StorageError
 from geo.store import IncidentFilter, queries
 from geo.store import wards as stored_wards
@@ -133,7 +134,7 @@ def to_geojson(incidents: gpd.GeoDataFrame, path: str | Path) -> Path:
 def _iso(value: Any) -> str | None:
     if value is None or pd.isna(value):
         return None
-    return pd.Timestamp(value).tz_convert("Asia/Ho_Chi_Minh").isoformat()
+    return pd.Timestamp(value).tz_convert(LOCAL_TZ).isoformat()
 
 
 def open311_requests(

@@ -7,8 +7,13 @@ import json
 import tempfile
 from pathlib import Path
 
-from geo import boundaries
+import pandas as pd
+
+from geo import boundaries, services
 from geo.cli._actor import acting_user, add_actor_argument
+from geo.cli._filters import parse_date
+from geo.crs import LOCAL_TZ
+from geo.store import open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -97,14 +102,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from geo import services
-    from geo.cli._filters import parse_date
-    from geo.store import open_store
-
     day = parse_date(args.valid_from, "--valid-from")
-    valid_from = pd.Timestamp(day).tz_localize("Asia/Ho_Chi_Minh") if day is not None else None
+    valid_from = pd.Timestamp(day).tz_localize(LOCAL_TZ) if day is not None else None
     store = open_store(args.database)
     try:
         result = services.replace_boundaries(

@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from geo import services
 from geo.cli._actor import acting_user, add_actor_argument
-from geo.ingest import IngestOptions, IngestResult
+from geo.ingest import IngestOptions, IngestResult, parse_file_date
+from geo.store import open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,10 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from geo import services
-    from geo.ingest import parse_file_date
-    from geo.store import open_store
-
     # A mistyped date is refused before the store is opened or the file read.
     file_date = parse_file_date(args.date, label="--date") if args.date else None
     store = open_store()

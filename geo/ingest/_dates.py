@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from geo.crs import LOCAL_TZ
 from geo.errors import InvalidArgument
 from geo.ingest._background import Background
 from geo.ingest._reasons import REASONS, Verdicts
@@ -37,7 +38,6 @@ from geo.ingest._reasons import REASONS, Verdicts
 if TYPE_CHECKING:
     from geo.ingest._read import ReadFile
 
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 #: Serial day numbers read as Excel dates: 1 Jan 1990 .. 31 Dec 2099.
 EXCEL_RANGE = (32874.0, 73415.0)

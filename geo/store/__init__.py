@@ -19,8 +19,8 @@ See ``docs/storage.md`` for the tables, the workflow and scaling out by ward cod
 
 from __future__ import annotations
 
+from geo.crs import LOCAL_TZ
 from geo.store import batches, filters, queries, users, wards, workflow
-from geo.store._backend import LOCAL_TZ
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.filters import IncidentFilter
 from geo.store.queries import IncidentDetail, local_bound

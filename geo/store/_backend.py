@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 
     from geo.store._batch_rows import IncidentRows
 
-#: Time zone of the city: days and weeks in reports are Hà Nội days and weeks.
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
-
 #: Columns of the temporary key table an ingest looks stored incidents up with.
 TEMP_KEY_COLUMNS: tuple[str, ...] = ("pos", "source", "source_id", "fingerprint")
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from geo.crs import LOCAL_TZ
 from geo.errors import StorageError
-from geo.store._backend import LOCAL_TZ
 
 #: A period bound: a date (a Hà Nội day), a timestamp (naive: Hà Nội time) or ISO text.
 DateBound = str | dt.date | None

@@ -15,8 +15,9 @@ from sqlalchemy import ColumnElement, Engine, Table, create_engine, extract, fun
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
+from geo.crs import LOCAL_TZ
 from geo.errors import StorageError
-from geo.store._backend import LOCAL_TZ, TEMP_KEY_COLUMNS
+from geo.store._backend import TEMP_KEY_COLUMNS
 from geo.store._batch_rows import INSERT_CHUNK_ROWS
 from geo.store._schema import IDENTITY_INDEXES, INCIDENT_INSERT_COLUMNS
 

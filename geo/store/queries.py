@@ -18,10 +18,9 @@ import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.sql import Select
 
-from geo.crs import STORAGE_CRS
+from geo.crs import LOCAL_TZ, STORAGE_CRS
 from geo.errors import NotFound, StorageError
 from geo.store import wards as stored_wards
-from geo.store._backend import LOCAL_TZ
 from geo.store._core import Store
 from geo.store._periods import Codes, DateBound, cumulate, local_bound, period_bounds
 from geo.store._schema import TIMESTAMP_COLUMNS
