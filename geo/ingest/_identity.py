@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from geo.ingest._dates import LOCAL_TZ
+from geo.crs import LOCAL_TZ
 from geo.ingest._text import text_or_none
 
 if TYPE_CHECKING:
