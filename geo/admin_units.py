@@ -19,7 +19,20 @@ HANOI = "Thành phố Hà Nội"
 
 @lru_cache(maxsize=4)
 def official_wards(province: str = HANOI) -> pd.DataFrame:
-    """The register of a province's 2025 wards: code, name, short_name, kind, lat, lon, key."""
+    """The register of a province's 2025 wards: code, name, short_name, kind, lat, lon, key.
+
+    Parameters
+    ----------
+    province : str
+        The province's full name as in ``vietnamadminunits`` (default :data:`HANOI`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ward, ordered by code: ``code``, ``name``, ``short_name``, ``lat``, ``lon``
+        (EPSG:4326 centre), ``area_km2``, ``kind`` (:func:`geo.names.unit_kind`) and ``key``
+        (:func:`geo.names.name_key`). Cached: do not modify it.
+    """
     db = resources.files("vietnamadminunits") / "data" / "dataset.db"
     with resources.as_file(db) as path, sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
         frame = pd.read_sql_query(
@@ -35,14 +48,40 @@ def official_wards(province: str = HANOI) -> pd.DataFrame:
 
 
 def codes_by_name(names: pd.Series, province: str = HANOI) -> pd.Series:
-    """Official code for each name (None where no unit matches), indexed like ``names``."""
+    """Official code for each name (None where no unit matches), indexed like ``names``.
+
+    Parameters
+    ----------
+    names : pandas.Series
+        Ward names as written (any Unicode form, with or without the "Phường"/"Xã" prefix).
+    province : str
+        The province whose register is searched (default :data:`HANOI`).
+
+    Returns
+    -------
+    pandas.Series
+        The 2025 ward code per name, or None (also for non-string entries).
+    """
     register = official_wards(province)
     lookup = dict(zip(register["key"], register["code"], strict=True))
     return names.map(lambda n: lookup.get(name_key(n)) if isinstance(n, str) else None)
 
 
 def canonical_names(codes: pd.Series, province: str = HANOI) -> pd.Series:
-    """Canonical full Vietnamese name for each code, indexed like ``codes``."""
+    """Canonical full Vietnamese name for each code, indexed like ``codes``.
+
+    Parameters
+    ----------
+    codes : pandas.Series
+        2025 ward codes (strings, as in the register).
+    province : str
+        The province whose register is read (default :data:`HANOI`).
+
+    Returns
+    -------
+    pandas.Series
+        The register's full name per code; NaN where the code is not in the register.
+    """
     register = official_wards(province).set_index("code")["name"]
     return codes.map(register)
 
@@ -76,6 +115,18 @@ def ward_code_from_text(text: str, province: str = HANOI) -> str | None:
     Tried in order: the 2025 register by name (diacritics kept, then dropped when that
     is unambiguous); the pre-2025 address converter ("Phường Hàng Mã, Quận Hoàn Kiếm");
     and an old ward name without its district when only one district had it.
+
+    Parameters
+    ----------
+    text : str
+        A ward name or address fragment, e.g. ``"Phường Hàng Mã, Quận Hoàn Kiếm"``.
+    province : str
+        The province whose register is searched (default :data:`HANOI`).
+
+    Returns
+    -------
+    str or None
+        The 2025 ward code, or None when empty, unknown or ambiguous.
     """
     if not text or not text.strip():
         return None

@@ -116,6 +116,13 @@ _FOLIUM_DROP = frozenset(
 
 
 def vendor_dir() -> Path:
+    """Where the vendored map files live (``GEO_VENDOR_DIR``, else ``static/vendor``).
+
+    Returns
+    -------
+    pathlib.Path
+        The vendor folder (it may not exist yet).
+    """
     return settings.vendor_dir()
 
 
@@ -130,7 +137,22 @@ def _py_source(name: str) -> Path:
 
 
 def asset_path(package: str, member: str, root: Path | None = None) -> Path:
-    """Local path of one vendored file (it may not exist yet)."""
+    """Local path of one vendored file (it may not exist yet).
+
+    Parameters
+    ----------
+    package : str
+        A pinned npm package name (``"leaflet"``) or a :data:`PY_PACKAGED` name.
+    member : str
+        The file inside the package, as listed in :class:`Package` (``"dist/leaflet.js"``).
+    root : pathlib.Path or None
+        The vendor folder (default: :func:`vendor_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+        Where that file is (or will be) unpacked.
+    """
     root = root or vendor_dir()
     if package in PY_PACKAGED:
         return root / package / member
@@ -138,6 +160,22 @@ def asset_path(package: str, member: str, root: Path | None = None) -> Path:
 
 
 def served_url(package: str, member: str, prefix: str = SERVED_PREFIX) -> str:
+    """The URL under which Streamlit serves one vendored file (what a served map links to).
+
+    Parameters
+    ----------
+    package : str
+        A pinned npm package name or a :data:`PY_PACKAGED` name.
+    member : str
+        The file inside the package (a leading ``dist/`` is dropped, as when unpacked).
+    prefix : str
+        The URL prefix of the static folder (default :data:`SERVED_PREFIX`).
+
+    Returns
+    -------
+    str
+        The URL path, e.g. ``/app/static/vendor/leaflet-1.9.3/leaflet.js``.
+    """
     dirname = package if package in PY_PACKAGED else _BY_NAME[package].dirname
     return f"{prefix.rstrip('/')}/{dirname}/{member.removeprefix('dist/')}"
 
@@ -148,6 +186,18 @@ def _all_files(root: Path) -> list[Path]:
 
 
 def missing_files(root: Path | None = None) -> list[Path]:
+    """The vendored files not on disk yet (so the app says "run assets fetch", not a blank map).
+
+    Parameters
+    ----------
+    root : pathlib.Path or None
+        The vendor folder (default: :func:`vendor_dir`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Every expected file that is not a regular file there; empty when all are present.
+    """
     return [f for f in _all_files(root or vendor_dir()) if not f.is_file()]
 
 
@@ -229,6 +279,35 @@ def fetch_assets(
     Idempotent: a package whose files are present and whose manifest entry matches the
     pinned integrity is left alone ("ok"). ``from_dir`` reads ``<name>-<version>.tgz``
     from a folder instead of the registry (an offline install from copied tarballs).
+
+    Parameters
+    ----------
+    root : pathlib.Path or None
+        The vendor folder to fill (default: :func:`vendor_dir`); created if missing.
+    registry : str
+        Base URL of the npm registry (default :data:`NPM_REGISTRY`).
+    from_dir : pathlib.Path or None
+        A folder of ``<name>-<version>.tgz`` files to read instead of the network.
+    force : bool
+        Fetch and unpack again even when the files and manifest are already right.
+    timeout : float
+        Seconds to wait for each download.
+    packages : tuple of Package
+        The npm packages to install (default: all of :data:`PACKAGES`).
+    py_packaged : bool
+        Also copy the files taken from installed Python packages (:data:`PY_PACKAGED`).
+
+    Returns
+    -------
+    dict of str to str
+        Package name -> ``"ok"`` (left alone), ``"fetched"`` (npm) or ``"copied"`` (Python).
+
+    Raises
+    ------
+    geo.errors.AssetError
+        A tarball cannot be read, fails its pinned integrity, or lacks a listed file.
+    geo.errors.NetworkUnavailable
+        The registry cannot be reached.
     """
     root = root or vendor_dir()
     root.mkdir(parents=True, exist_ok=True)
@@ -271,7 +350,23 @@ def fetch_assets(
 
 
 def require_assets(root: Path | None = None) -> Path:
-    """Return the vendor folder, or explain how to fill it."""
+    """Return the vendor folder, or explain how to fill it.
+
+    Parameters
+    ----------
+    root : pathlib.Path or None
+        The vendor folder (default: :func:`vendor_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``root``, every expected file being present.
+
+    Raises
+    ------
+    geo.errors.AssetError
+        Some files are missing; the message says to run ``python -m geo assets fetch``.
+    """
     root = root or vendor_dir()
     missing = missing_files(root)
     if missing:
@@ -354,6 +449,27 @@ def localize(
     ``served`` links to ``prefix`` (Streamlit's static serving); ``inline`` embeds the
     files into the page header so the HTML opens with no network and no server.
     Returns ``fmap``.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The map, with all its layers and plugins already added (typed ``object``).
+    mode : {"served", "inline"}
+        ``"served"`` links to ``prefix``; ``"inline"`` embeds the file contents.
+    prefix : str
+        URL prefix of Streamlit's static folder, for ``"served"`` (default :data:`SERVED_PREFIX`).
+    root : pathlib.Path or None
+        The vendor folder read for ``"inline"`` (default: :func:`vendor_dir`).
+
+    Returns
+    -------
+    object
+        ``fmap`` itself, changed in place.
+
+    Raises
+    ------
+    geo.errors.AssetError
+        An element links a file we do not vendor, or (``"inline"``) the files are missing.
     """
     from branca.element import Element
 

@@ -84,7 +84,25 @@ def _layer_key(wards: gpd.GeoDataFrame) -> str:
 
 
 def ward_index(wards: gpd.GeoDataFrame, *, cell: float = CELL_DEG) -> WardIndex:
-    """Build (or reuse) the index for a ward layer; wards are ranked by code."""
+    """Build (or reuse) the index for a ward layer; wards are ranked by code.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The ward layer (any CRS) with a ``code`` column and optionally ``name``.
+    cell : float
+        Grid cell size in degrees of EPSG:4326 (default :data:`CELL_DEG`, about 28 m).
+
+    Returns
+    -------
+    WardIndex
+        The raster grid and STRtrees (EPSG:4326 and metric); cached for the last 4 layers.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The layer is empty or has no ``code`` column.
+    """
     if wards.empty or "code" not in wards.columns:
         raise BoundaryError(
             "Lớp ranh giới rỗng hoặc thiếu cột 'code'.",
@@ -174,7 +192,23 @@ def _first_per_point(point_idx: np.ndarray, ward_pos: np.ndarray, n: int) -> np.
 def ward_positions(
     lon: np.ndarray, lat: np.ndarray, index: WardIndex
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Ward position (into ``index.codes``) per point, and whether it was snapped."""
+    """Ward position (into ``index.codes``) per point, and whether it was snapped.
+
+    Parameters
+    ----------
+    lon : numpy.ndarray
+        Longitudes in degrees (EPSG:4326), float64, 1-D.
+    lat : numpy.ndarray
+        Latitudes in degrees (EPSG:4326), same length as ``lon``.
+    index : WardIndex
+        The ward layer's index (:func:`ward_index`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Position into ``index.codes`` per point (int64, -1 when outside every ward and
+        further than :data:`SNAP_DISTANCE_M` metres), and a bool array, True where snapped.
+    """
     n = len(lon)
     positions = index.cell_labels(lon, lat).astype(np.int64)
 
@@ -203,7 +237,30 @@ def ward_positions(
 def assign_lonlat(
     lon: np.ndarray | pd.Series, lat: np.ndarray | pd.Series, wards: gpd.GeoDataFrame
 ) -> pd.DataFrame:
-    """Assign EPSG:4326 coordinates; one row per point with ward_code, ward_name, assign_flag."""
+    """Assign EPSG:4326 coordinates; one row per point with ward_code, ward_name, assign_flag.
+
+    Parameters
+    ----------
+    lon : numpy.ndarray or pandas.Series
+        Longitudes in degrees (EPSG:4326).
+    lat : numpy.ndarray or pandas.Series
+        Latitudes in degrees (EPSG:4326), same 1-D shape as ``lon``.
+    wards : geopandas.GeoDataFrame
+        The ward layer (any CRS) with ``code`` and optionally ``name``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A RangeIndex frame of object columns ``ward_code``, ``ward_name`` (None when outside)
+        and ``assign_flag`` (:data:`FLAG_INSIDE`, :data:`FLAG_SNAPPED` or :data:`FLAG_OUTSIDE`).
+
+    Raises
+    ------
+    ValueError
+        ``lon`` and ``lat`` are not 1-D arrays of the same length.
+    geo.errors.BoundaryError
+        The ward layer is empty or has no ``code`` column.
+    """
     lon_arr = np.asarray(lon, dtype="float64")
     lat_arr = np.asarray(lat, dtype="float64")
     if lon_arr.shape != lat_arr.shape or lon_arr.ndim != 1:
@@ -229,7 +286,25 @@ def assign_lonlat(
 
 
 def assign_wards(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Assign each point of a GeoDataFrame (any CRS) to one ward; indexed like ``points``."""
+    """Assign each point of a GeoDataFrame (any CRS) to one ward; indexed like ``points``.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        Point geometries in any declared CRS (reprojected to EPSG:4326).
+    wards : geopandas.GeoDataFrame
+        The ward layer (any CRS) with ``code`` and optionally ``name``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code``, ``ward_name`` and ``assign_flag`` as in :func:`assign_lonlat`.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The points have no CRS or are not all Points, or the ward layer is unusable.
+    """
     if points.crs is None:
         raise BoundaryError(
             "Lớp điểm không có hệ toạ độ (CRS).",
