@@ -104,7 +104,18 @@ class User:
 
 
 def split_codes(value: Any) -> list[str]:
-    """``"a,b"`` (the stored form) or an iterable → sorted unique non-empty codes."""
+    """``"a,b"`` (the stored form) or an iterable → sorted unique non-empty codes.
+
+    Parameters
+    ----------
+    value : str or iterable of str or None
+        Comma-separated codes (as stored) or any iterable of codes/roles; None means none.
+
+    Returns
+    -------
+    list of str
+        The stripped, non-empty items, each once, sorted.
+    """
     if value is None:
         return []
     items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
@@ -112,6 +123,23 @@ def split_codes(value: Any) -> list[str]:
 
 
 def check_username(username: str) -> str:
+    """A user name in one canonical form, so "Lan" typed twice is one account.
+
+    Parameters
+    ----------
+    username : str
+        The name as typed; NFC-normalised and stripped.
+
+    Returns
+    -------
+    str
+        The normalised name (2–100 letters, digits or ``. _ @ + -``).
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The name is too short, too long or has other characters.
+    """
     name = unicodedata.normalize("NFC", str(username)).strip()
     if not _USERNAME.match(name):
         raise AccessDenied(
@@ -122,6 +150,23 @@ def check_username(username: str) -> str:
 
 
 def check_roles(roles: Iterable[str]) -> list[str]:
+    """Known roles only, so a typo never creates an account with no rights or unknown ones.
+
+    Parameters
+    ----------
+    roles : iterable of str
+        Role names, or one comma-separated string (see :func:`split_codes`).
+
+    Returns
+    -------
+    list of str
+        The roles, sorted and unique, each one of :data:`ROLES`.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        A role is unknown, or none is given.
+    """
     found = split_codes(roles)
     unknown = [r for r in found if r not in ROLES]
     if unknown or not found:
@@ -133,7 +178,23 @@ def check_roles(roles: Iterable[str]) -> list[str]:
 
 
 def check_wards(wards: Iterable[str]) -> list[str]:
-    """Official ward codes (``geo.admin_units``); a ward name ("Láng") is turned into its code."""
+    """Official ward codes (``geo.admin_units``); a ward name ("Láng") is turned into its code.
+
+    Parameters
+    ----------
+    wards : iterable of str
+        Ward codes or names, or one comma-separated string (see :func:`split_codes`).
+
+    Returns
+    -------
+    list of str
+        The official 2025 ward codes, sorted and unique.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        An item matches no ward of the official register.
+    """
     known = set(official_wards()["code"])
     found: set[str] = set()
     unknown: list[str] = []
@@ -155,7 +216,24 @@ def check_wards(wards: Iterable[str]) -> list[str]:
 
 
 def check_password_strength(password: str) -> None:
-    """Long enough to resist guessing; no other composition rules (NIST SP 800-63B)."""
+    """Long enough to resist guessing; no other composition rules (NIST SP 800-63B).
+
+    Parameters
+    ----------
+    password : str
+        The new password.
+
+    Returns
+    -------
+    None
+        The password is acceptable.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        Shorter than :data:`MIN_PASSWORD_CHARS`, longer than :data:`MAX_PASSWORD_CHARS`,
+        or containing a NUL character.
+    """
     if len(password) < MIN_PASSWORD_CHARS:
         raise AccessDenied(
             f"Mật khẩu phải dài ít nhất {MIN_PASSWORD_CHARS} ký tự.",
@@ -171,12 +249,42 @@ def check_password_strength(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
+    """A password's argon2id hash (never the password itself is stored), after the strength check.
+
+    Parameters
+    ----------
+    password : str
+        The new password.
+
+    Returns
+    -------
+    str
+        The argon2id hash string (algorithm, parameters and salt included).
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The password fails :func:`check_password_strength`.
+    """
     check_password_strength(password)
     return _hasher.hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; a missing hash (OIDC-only account) never matches."""
+    """True when ``password`` matches; a missing hash (OIDC-only account) never matches.
+
+    Parameters
+    ----------
+    stored_hash : str or None
+        The account's argon2 hash; None or empty for an account without a password.
+    password : str
+        The password as typed.
+
+    Returns
+    -------
+    bool
+        True when it matches; a malformed hash is a mismatch, not an error.
+    """
     if not stored_hash:
         _safe_verify(_dummy_hash(), password)
         return False
@@ -191,11 +299,34 @@ def _safe_verify(stored_hash: str, password: str) -> bool:
 
 
 def dummy_verify(password: str) -> None:
-    """Spend the time of one verification (for unknown user names)."""
+    """Spend the time of one verification (for unknown user names).
+
+    Parameters
+    ----------
+    password : str
+        The password as typed (checked against a throwaway hash).
+
+    Returns
+    -------
+    None
+        Only the time spent matters: an unknown name answers as slowly as a wrong password.
+    """
     _safe_verify(_dummy_hash(), password)
 
 
 def needs_rehash(stored_hash: str) -> bool:
+    """Whether a stored hash uses weaker parameters than today's, so sign-in can upgrade it.
+
+    Parameters
+    ----------
+    stored_hash : str
+        The account's argon2 hash string.
+
+    Returns
+    -------
+    bool
+        True when the hash should be recomputed with the current parameters.
+    """
     return _hasher.check_needs_rehash(stored_hash)
 
 
@@ -203,7 +334,13 @@ def needs_rehash(stored_hash: str) -> bool:
 
 
 def public_view_enabled() -> bool:
-    """``GEO_PUBLIC_VIEW`` is 1/true/yes/on/có (off by default)."""
+    """``GEO_PUBLIC_VIEW`` is 1/true/yes/on/có (off by default).
+
+    Returns
+    -------
+    bool
+        True when anonymous visitors may see the public view.
+    """
     return settings.public_view()
 
 
@@ -213,6 +350,25 @@ def can(user: User | None, action: str, ward_code: str | None = None) -> bool:
     ``None`` is the anonymous visitor: only ``view_public``, and only when the public view
     is on. A disabled account may do nothing. An officer's ``change_status`` needs the
     incident's ward among their wards; an incident with no ward is for admins only.
+
+    Parameters
+    ----------
+    user : User or None
+        The acting user; None for an anonymous visitor.
+    action : str
+        One of :data:`ACTIONS` (e.g. ``"view_public"``, ``"change_status"``).
+    ward_code : str or None
+        The 2025 code of the incident's ward, for ward-scoped actions.
+
+    Returns
+    -------
+    bool
+        True when the action is allowed.
+
+    Raises
+    ------
+    ValueError
+        ``action`` is not one of :data:`ACTIONS` (a programming error, not a refusal).
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
@@ -231,7 +387,27 @@ def can(user: User | None, action: str, ward_code: str | None = None) -> bool:
 
 
 def require(user: User | None, action: str, ward_code: str | None = None) -> User | None:
-    """Return ``user`` when :func:`can`; else raise a bilingual :class:`AccessDenied`."""
+    """Return ``user`` when :func:`can`; else raise a bilingual :class:`AccessDenied`.
+
+    Parameters
+    ----------
+    user : User or None
+        The acting user; None for an anonymous visitor.
+    action : str
+        One of :data:`ACTIONS`.
+    ward_code : str or None
+        The 2025 code of the incident's ward, for ward-scoped actions.
+
+    Returns
+    -------
+    User or None
+        ``user`` itself (None only for an allowed anonymous ``view_public``).
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        Not signed in, account disabled, wrong ward, or a role without the right.
+    """
     if can(user, action, ward_code):
         return user
     what_vi, what_en = ACTIONS[action]
@@ -262,14 +438,35 @@ def require(user: User | None, action: str, ward_code: str | None = None) -> Use
 
 
 def idle_timeout() -> timedelta:
-    """How long a signed-in session may stay idle (``GEO_SESSION_IDLE_MINUTES``, default 30)."""
+    """How long a signed-in session may stay idle (``GEO_SESSION_IDLE_MINUTES``, default 30).
+
+    Returns
+    -------
+    datetime.timedelta
+        The idle limit from the setting, in minutes.
+    """
     return timedelta(minutes=settings.session_idle_minutes())
 
 
 def session_expired(
     last_activity: datetime | None, now: datetime | None = None, timeout: timedelta | None = None
 ) -> bool:
-    """True when the last activity is older than the idle timeout (or unknown)."""
+    """True when the last activity is older than the idle timeout (or unknown).
+
+    Parameters
+    ----------
+    last_activity : datetime.datetime or None
+        When the session was last used; a naive value is read as UTC; None means unknown.
+    now : datetime.datetime or None
+        The present instant (aware; default: now in UTC).
+    timeout : datetime.timedelta or None
+        The idle limit (default: :func:`idle_timeout`).
+
+    Returns
+    -------
+    bool
+        True when the session must sign in again.
+    """
     if last_activity is None:
         return True
     now = now or datetime.now(UTC)

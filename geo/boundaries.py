@@ -42,7 +42,13 @@ _POP_COLUMNS = ("population", "dan_so", "danso", "pop")
 
 
 def boundaries_path() -> Path:
-    """The layer the app and CLI use: ``GEO_BOUNDARIES`` if set, else the committed default."""
+    """The layer the app and CLI use: ``GEO_BOUNDARIES`` if set, else the committed default.
+
+    Returns
+    -------
+    pathlib.Path
+        The ward layer file (not checked to exist).
+    """
     return settings.boundaries()
 
 
@@ -87,6 +93,28 @@ def read_layer(path: str | Path, *, crs: Any = None) -> gpd.GeoDataFrame:
     Returns the raw attributes in EPSG:4326. A layer without a CRS is refused unless
     ``crs`` states one; lines, points, empty and unreadable files are refused with a
     message that names the file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file: ``.geojson``/``.json``, ``.gpkg``, ``.shp`` or a zipped Shapefile, ``.kml``,
+        or OSM XML (``.osm``/``.xml``).
+    crs : Any
+        The CRS to assume when the file declares none (anything ``pyproj`` parses); a
+        declared CRS is kept.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The (Multi)Polygon features with their raw attributes, in EPSG:4326; empty and
+        missing geometries dropped.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The file is missing, empty, unreadable, has no features or is not polygons.
+    geo.errors.CRSError
+        The layer has no CRS and ``crs`` is not given, or ``crs`` cannot be parsed.
     """
     path = Path(path)
     if not path.exists():
@@ -192,6 +220,25 @@ def standardise(layer: gpd.GeoDataFrame, *, source: str = "") -> gpd.GeoDataFram
     A valid 5-digit ``code`` column is trusted; otherwise codes come from the names
     through :mod:`geo.admin_units`. Units that match no code keep their own name and an
     empty code, and are reported by :func:`check_layer`.
+
+    Parameters
+    ----------
+    layer : geopandas.GeoDataFrame
+        A raw ward layer (with a code and/or name column in any of the known spellings).
+    source : str
+        The file name, for messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The :data:`COLUMNS` (``code``, ``name``, ``name_en``, ``kind``, ``area_km2`` measured in
+        EPSG:32648, ``population``, ``osm_id``, geometry) in the layer's CRS, sorted by code,
+        unmatched units last.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The layer has neither a code nor a name column.
     """
     code_col = _pick(layer.columns, _CODE_COLUMNS)
     name_col = _pick(layer.columns, _NAME_COLUMNS)
@@ -233,7 +280,19 @@ def standardise(layer: gpd.GeoDataFrame, *, source: str = "") -> gpd.GeoDataFram
 
 
 def repair(layer: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
-    """Make invalid geometries valid, keeping only their polygonal parts; report each repair."""
+    """Make invalid geometries valid, keeping only their polygonal parts; report each repair.
+
+    Parameters
+    ----------
+    layer : geopandas.GeoDataFrame
+        A ward layer (``code`` and ``name`` columns are used in the report when present).
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, list of dict)
+        A copy with valid geometries, and one ``{"code", "name", "reason"}`` per repair
+        (``reason`` from GEOS).
+    """
     geoms = layer.geometry.to_numpy()
     invalid = ~shapely.is_valid(geoms)
     repairs: list[dict[str, Any]] = []
@@ -261,6 +320,17 @@ def measure_overlaps_and_gaps(
 
     Overlaps are summed over every intersecting pair, so a sliver shared by two wards
     counts once. Gaps are the holes of the union that no unit covers.
+
+    Parameters
+    ----------
+    layer : geopandas.GeoDataFrame
+        The ward layer in any CRS (measured in EPSG:32648).
+
+    Returns
+    -------
+    tuple of (float, list of dict, float, int)
+        Total overlap in m²; the overlapping pairs ``{"a", "b", "m2"}`` over 0.01 m²,
+        largest first; total gap area in m²; the number of gaps.
     """
     metric = shapely.make_valid(layer.geometry.to_crs(METRIC_CRS).to_numpy())
     tree = shapely.STRtree(metric)
@@ -286,7 +356,26 @@ def measure_overlaps_and_gaps(
 
 
 def check_layer(raw: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataFrame, BoundaryReport]:
-    """Standardise, repair and measure a layer; return the clean layer and its report."""
+    """Standardise, repair and measure a layer; return the clean layer and its report.
+
+    Parameters
+    ----------
+    raw : geopandas.GeoDataFrame
+        The layer as read (:func:`read_layer`).
+    source : str
+        The file name, for messages and the report.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, BoundaryReport)
+        The standardised, repaired layer, and the report (invalid count, repairs, overlaps,
+        up to 20 overlapping pairs, gaps, codes matched, unmatched names, kinds).
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The layer has neither a code nor a name column.
+    """
     standard = standardise(raw, source=source)
     report = BoundaryReport(source=source, count=len(standard))
     report.invalid = int((~shapely.is_valid(standard.geometry.to_numpy())).sum())
@@ -337,7 +426,27 @@ def layer_from_stored(stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def load_boundaries(path: str | Path | None = None, *, crs: Any = None) -> gpd.GeoDataFrame:
-    """The ward layer in the project's shape (EPSG:4326, sorted by code), repaired if needed."""
+    """The ward layer in the project's shape (EPSG:4326, sorted by code), repaired if needed.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path or None
+        The layer file (default: :func:`boundaries_path`).
+    crs : Any
+        The CRS to assume when the file declares none.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The :data:`COLUMNS`, in EPSG:4326, sorted by code, with valid geometries.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The file cannot be read or is not a polygon layer (see :func:`read_layer`).
+    geo.errors.CRSError
+        The layer has no usable CRS.
+    """
     source = Path(path) if path is not None else boundaries_path()
     raw = read_layer(source, crs=crs)
     if set(COLUMNS) <= set(raw.columns) and raw["code"].notna().all():
@@ -350,7 +459,27 @@ def load_boundaries(path: str | Path | None = None, *, crs: Any = None) -> gpd.G
 
 
 def check_boundaries(path: str | Path | None = None, *, crs: Any = None) -> BoundaryReport:
-    """Read a layer and report validity, overlaps, gaps and code matching."""
+    """Read a layer and report validity, overlaps, gaps and code matching.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path or None
+        The layer file (default: :func:`boundaries_path`).
+    crs : Any
+        The CRS to assume when the file declares none.
+
+    Returns
+    -------
+    BoundaryReport
+        The report of :func:`check_layer`.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The file cannot be read or is not a polygon layer.
+    geo.errors.CRSError
+        The layer has no usable CRS.
+    """
     source = Path(path) if path is not None else boundaries_path()
     return check_layer(read_layer(source, crs=crs), source=str(source))[1]
 
@@ -361,6 +490,18 @@ def simplify_coverage(layer: gpd.GeoDataFrame, max_shift_m: float = 2.0) -> gpd.
     Works in UTM 48N (never in degrees). ``coverage_simplify`` keeps neighbours'
     shared edges identical, so simplification opens no gap and makes no overlap; the
     tolerance is lowered until every unit's Hausdorff shift is within the limit.
+
+    Parameters
+    ----------
+    layer : geopandas.GeoDataFrame
+        A valid ward layer (any CRS), edges shared exactly between neighbours.
+    max_shift_m : float
+        The largest Hausdorff distance, in metres, any unit's boundary may move.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with simplified geometries, back in the layer's CRS.
     """
     metric = layer.geometry.to_crs(METRIC_CRS).to_numpy()
     tolerance = max_shift_m
@@ -380,7 +521,27 @@ def simplify_coverage(layer: gpd.GeoDataFrame, max_shift_m: float = 2.0) -> gpd.
 def build_default_layer(
     osm_path: str | Path, out: str | Path, *, max_shift_m: float = 2.0
 ) -> BoundaryReport:
-    """Build the committed ward layer from an OSM XML extract; return its check report."""
+    """Build the committed ward layer from an OSM XML extract; return its check report.
+
+    Parameters
+    ----------
+    osm_path : str or pathlib.Path
+        The OSM XML extract of the city's wards.
+    out : str or pathlib.Path
+        The GeoJSON to write (replaced atomically; coordinates rounded to 6 decimals).
+    max_shift_m : float
+        The largest boundary shift allowed by :func:`simplify_coverage`, in metres.
+
+    Returns
+    -------
+    BoundaryReport
+        The check report of the extract (before simplification).
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The extract cannot be read or some unit matches no official code (nothing written).
+    """
     osm_path, out = Path(osm_path), Path(out)
     clean, report = check_layer(read_layer(osm_path), source=str(osm_path))
     if report.unmatched:
@@ -406,6 +567,27 @@ def fetch_from_overpass(
 
     Uses osmnx's configured Overpass endpoint (``osmnx.settings.overpass_url``), so the
     same code runs against a recorded local server in the tests.
+
+    Parameters
+    ----------
+    place : str
+        The city, e.g. ``"Hà Nội, Việt Nam"`` (the part before the first comma is used).
+    out_osm : str or pathlib.Path
+        The OSM XML file to write.
+    admin_level : str
+        OSM ``admin_level`` of the units to fetch (``"6"``: the 2025 wards and communes).
+    parent_level : str
+        OSM ``admin_level`` of the city (``"4"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_osm``.
+
+    Raises
+    ------
+    geo.errors.NetworkUnavailable
+        The Overpass request fails.
     """
     import osmnx
     import requests

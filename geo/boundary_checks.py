@@ -45,6 +45,27 @@ def preview_boundaries(
     official one: units whose name or code matches no official ward, duplicate codes, or
     polygons far from their ward's official location (a wrong CRS or wrong codes). A file
     that cannot be read at all (no CRS, broken) raises instead.
+
+    Parameters
+    ----------
+    layer : geopandas.GeoDataFrame or str or pathlib.Path
+        The candidate layer, or its file.
+    crs : Any
+        The CRS to assume when the layer declares none.
+    source : str or None
+        The name used in messages (default: the path, or ``"(layer)"``).
+
+    Returns
+    -------
+    BoundaryPreview
+        The candidate layer, its report as a dict, and the refusal (None when acceptable).
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The file cannot be read or is not a polygon layer.
+    geo.errors.CRSError
+        The layer has no usable CRS.
     """
     from geo.boundaries import check_layer, read_layer
     from geo.crs import require_crs, to_storage
@@ -69,7 +90,29 @@ def preview_boundaries(
 def check_boundary_layer(
     layer: gpd.GeoDataFrame | str | Path, *, crs: Any = None, source: str | None = None
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """:func:`preview_boundaries`, raising its refusal: the layer to store and its report."""
+    """:func:`preview_boundaries`, raising its refusal: the layer to store and its report.
+
+    Parameters
+    ----------
+    layer : geopandas.GeoDataFrame or str or pathlib.Path
+        The candidate layer, or its file.
+    crs : Any
+        The CRS to assume when the layer declares none.
+    source : str or None
+        The name used in messages.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, dict)
+        The layer to store (EPSG:4326) and its check report.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The layer is unreadable, or refused (unmatched names/codes, duplicates, misplaced).
+    geo.errors.CRSError
+        The layer has no usable CRS.
+    """
     checked = preview_boundaries(layer, crs=crs, source=source)
     if checked.refusal is not None:
         raise checked.refusal
