@@ -46,7 +46,21 @@ def _esc(value: Any) -> str:
 
 
 def class_breaks(values: pd.Series, n: int = len(PALETTE)) -> list[float]:
-    """Quantile class edges of the defined values (fewer when values repeat)."""
+    """Quantile class edges of the defined values (fewer when values repeat).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The metric per ward (NaN where undefined).
+    n : int
+        The number of classes wanted (default: one per :data:`PALETTE` colour).
+
+    Returns
+    -------
+    list of float
+        The distinct quantile edges, lowest first (at most ``n + 1``); empty when no value
+        is defined.
+    """
     data = values.dropna().astype(float)
     if data.empty:
         return []
@@ -55,7 +69,20 @@ def class_breaks(values: pd.Series, n: int = len(PALETTE)) -> list[float]:
 
 
 def colours(values: pd.Series, *, higher_is_worse: bool = True) -> pd.Series:
-    """A palette colour per value (indexed like ``values``); grey where undefined."""
+    """A palette colour per value (indexed like ``values``); grey where undefined.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The metric per ward (NaN where undefined).
+    higher_is_worse : bool
+        True: high values get the dark end of :data:`PALETTE`; False: the light end.
+
+    Returns
+    -------
+    pandas.Series
+        A hex colour string per value (:data:`NO_DATA` grey where undefined).
+    """
     edges = class_breaks(values)
     out = pd.Series(NO_DATA, index=values.index, dtype=object)
     defined = values.notna()
@@ -127,7 +154,38 @@ def choropleth_map(
     asset_prefix: str = SERVED_PREFIX,
 ) -> folium.Map:
     """Wards coloured by the metric ``by`` of :func:`geo.metrics.ward_metrics` (rows
-    aligned with ``wards``), with a tooltip per ward; each feature carries its ``code``."""
+    aligned with ``wards``), with a tooltip per ward; each feature carries its ``code``.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The ward layer (EPSG:4326) with ``code`` and ``name``.
+    metrics : pandas.DataFrame
+        :func:`geo.metrics.ward_metrics` rows aligned with ``wards`` (``code``, ``name``,
+        ``volume`` and the column ``by``).
+    by : str
+        The metric to colour by (the code of one of :data:`geo.metrics.METRICS`).
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+    tiles : bool
+        Draw the OpenStreetMap base tiles (False: outlines on a blank background).
+    assets : {"served", "inline", "cdn"}
+        How Leaflet is loaded: from Streamlit's static folder, inlined, or from public CDNs.
+    asset_prefix : str
+        URL prefix of the static folder for ``"served"``.
+
+    Returns
+    -------
+    folium.Map
+        The map, with a legend of the class edges.
+
+    Raises
+    ------
+    geo.errors.MetricError
+        ``by`` is not a known metric.
+    geo.errors.AssetError
+        ``assets="inline"`` and the vendored files are missing.
+    """
     spec = metric(by)
     values = metrics[by].astype(float)
     fills = colours(values, higher_is_worse=spec.higher_is_worse)
@@ -188,7 +246,42 @@ def density_map(
     asset_prefix: str = SERVED_PREFIX,
 ) -> folium.Map:
     """Ward outlines plus incident density: a folium HeatMap up to ``max_points``
-    points, above that the server-side grid as an image overlay (bounded payload)."""
+    points, above that the server-side grid as an image overlay (bounded payload).
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The ward layer (EPSG:4326), drawn as outlines.
+    lon : numpy.ndarray
+        Incident longitudes in degrees (EPSG:4326).
+    lat : numpy.ndarray
+        Incident latitudes in degrees (EPSG:4326), same length as ``lon``.
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+    cell_m : float or None
+        Grid cell size in metres for the image overlay (default:
+        :data:`geo.density.DEFAULT_CELL_M`).
+    max_points : int
+        Up to this many points a HeatMap is drawn; above it, the server-side grid.
+    tiles : bool
+        Draw the OpenStreetMap base tiles.
+    assets : {"served", "inline", "cdn"}
+        How Leaflet is loaded.
+    asset_prefix : str
+        URL prefix of the static folder for ``"served"``.
+
+    Returns
+    -------
+    folium.Map
+        The map with a density layer (none when there are no points).
+
+    Raises
+    ------
+    geo.errors.MetricError
+        The grid for ``cell_m`` would be too large.
+    geo.errors.AssetError
+        ``assets="inline"`` and the vendored files are missing.
+    """
     fmap = base_map(_bounds(wards), tiles=tiles, lang=lang)
     _outline(wards, fmap, lang)
     n = len(lon)
@@ -213,7 +306,34 @@ def change_map(
     asset_prefix: str = SERVED_PREFIX,
 ) -> folium.Map:
     """Wards coloured by the change in open incidents between two dates
-    (``change`` has ``code``, ``name``, ``before``, ``after``, ``delta``, aligned with ``wards``)."""
+    (``change`` has ``code``, ``name``, ``before``, ``after``, ``delta``, aligned with ``wards``).
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The ward layer (EPSG:4326).
+    change : pandas.DataFrame
+        ``code``, ``name``, ``before``, ``after`` and ``delta`` (open incidents), aligned
+        with ``wards``.
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+    tiles : bool
+        Draw the OpenStreetMap base tiles.
+    assets : {"served", "inline", "cdn"}
+        How Leaflet is loaded.
+    asset_prefix : str
+        URL prefix of the static folder for ``"served"``.
+
+    Returns
+    -------
+    folium.Map
+        The map, coloured green (fewer open) to red (more open), scaled to the largest change.
+
+    Raises
+    ------
+    geo.errors.AssetError
+        ``assets="inline"`` and the vendored files are missing.
+    """
     delta = change["delta"].astype(float)
     peak = float(delta.abs().max()) if len(delta) else 0.0
     if peak > 0:
@@ -257,7 +377,35 @@ def ward_incident_map(
     max_markers: int | None = None,
 ) -> folium.Map:
     """One ward outlined, its incidents as markers coloured by status (the officers'
-    map builder, zoomed to the ward)."""
+    map builder, zoomed to the ward).
+
+    Parameters
+    ----------
+    ward : geopandas.GeoDataFrame
+        The ward (EPSG:4326; its first row's ``code`` is selected).
+    incidents : pandas.DataFrame
+        The ward's incidents, as for :func:`geo.maps.ward_map`.
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+    tiles : bool
+        Draw the OpenStreetMap base tiles.
+    assets : {"served", "inline", "cdn"}
+        How Leaflet is loaded.
+    asset_prefix : str
+        URL prefix of the static folder for ``"served"``.
+    max_markers : int or None
+        The most markers drawn (default :data:`geo.maps.MAX_MARKERS`).
+
+    Returns
+    -------
+    folium.Map
+        The map, zoomed to the ward.
+
+    Raises
+    ------
+    geo.errors.AssetError
+        ``assets="inline"`` and the vendored files are missing.
+    """
     from geo.maps import MAX_MARKERS, ward_map
 
     code = str(ward["code"].iloc[0])

@@ -28,7 +28,25 @@ VN2000_CODES = (4756, 3405, 3406, 5896, 5897, 5898, 5899, *range(9205, 9219))
 
 
 def parse_crs(value: Any, *, source: str = "") -> CRS:
-    """Turn "EPSG:5897", 5897 or a WKT into a CRS, with a bilingual error on failure."""
+    """Turn "EPSG:5897", 5897 or a WKT into a CRS, with a bilingual error on failure.
+
+    Parameters
+    ----------
+    value : Any
+        Anything :meth:`pyproj.CRS.from_user_input` accepts (``"EPSG:5897"``, 5897, WKT, …).
+    source : str
+        The file or option the value came from, for the message.
+
+    Returns
+    -------
+    pyproj.CRS
+        The parsed CRS.
+
+    Raises
+    ------
+    geo.errors.CRSError
+        The value is not a CRS pyproj understands.
+    """
     try:
         return CRS.from_user_input(value)
     except Exception as exc:  # pyproj raises its own CRSError with English-only text
@@ -44,6 +62,25 @@ def require_crs(gdf: gpd.GeoDataFrame, *, source: str, crs: Any = None) -> gpd.G
 
     A layer without a CRS is refused: guessing EPSG:4326 for VN-2000 metres would put
     Hà Nội in the ocean without any error.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The layer as read.
+    source : str
+        The file name, for the message.
+    crs : Any
+        The CRS to set when the layer has none (a declared CRS is kept, not overridden).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``gdf``, with its CRS set when it had none.
+
+    Raises
+    ------
+    geo.errors.CRSError
+        The layer has no CRS and ``crs`` is not given, or ``crs`` cannot be parsed.
     """
     if crs is not None:
         stated = parse_crs(crs, source=source)
@@ -60,7 +97,23 @@ def require_crs(gdf: gpd.GeoDataFrame, *, source: str, crs: Any = None) -> gpd.G
 
 
 def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject to EPSG:4326 (a no-op copy when already there)."""
+    """Reproject to EPSG:4326 (a no-op copy when already there).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        A layer with a CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer in :data:`STORAGE_CRS` (EPSG:4326), always a new frame.
+
+    Raises
+    ------
+    geo.errors.CRSError
+        The layer has no CRS.
+    """
     if gdf.crs is None:
         raise CRSError("Lớp dữ liệu không có hệ toạ độ.", "The layer has no CRS.")
     if CRS.from_user_input(gdf.crs).equals(CRS.from_user_input(STORAGE_CRS)):
@@ -69,7 +122,23 @@ def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject to UTM 48N for any distance, buffer or area."""
+    """Reproject to UTM 48N for any distance, buffer or area.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        A layer with a CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer in :data:`METRIC_CRS` (EPSG:32648, metres).
+
+    Raises
+    ------
+    geo.errors.CRSError
+        The layer has no CRS.
+    """
     if gdf.crs is None:
         raise CRSError("Lớp dữ liệu không có hệ toạ độ.", "The layer has no CRS.")
     return gdf.to_crs(METRIC_CRS)

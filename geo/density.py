@@ -91,6 +91,28 @@ def density_grid(
     The grid covers ``bbox`` (west, south, east, north in EPSG:4326; points outside are
     dropped) or else the points' extent, or Hà Nội when there are none. Cell edges sit
     on multiples of ``cell_m`` so grids of different filters line up cell for cell.
+
+    Parameters
+    ----------
+    lon : array_like
+        Longitudes in degrees (EPSG:4326); non-finite points are dropped.
+    lat : array_like
+        Latitudes in degrees (EPSG:4326), same length as ``lon``.
+    cell_m : float
+        Cell size in metres (default :data:`DEFAULT_CELL_M`).
+    bbox : sequence of float or None
+        (west, south, east, north) in EPSG:4326 degrees; None: the points' extent.
+
+    Returns
+    -------
+    DensityGrid
+        uint32 counts per cell (row 0 north), their affine transform in EPSG:32648, and
+        ``cell_m``.
+
+    Raises
+    ------
+    geo.errors.MetricError
+        ``cell_m`` is not positive, or the grid would exceed :data:`MAX_GRID_CELLS` cells.
     """
     if not cell_m > 0:
         raise MetricError(
@@ -127,7 +149,20 @@ def density_grid(
 
 
 def write_geotiff(grid: DensityGrid, path: str | Path) -> Path:
-    """A single-band uint32 GeoTIFF (incidents per cell) with the grid's CRS and transform."""
+    """A single-band uint32 GeoTIFF (incidents per cell) with the grid's CRS and transform.
+
+    Parameters
+    ----------
+    grid : DensityGrid
+        The counts (:func:`density_grid`).
+    path : str or pathlib.Path
+        The ``.tif`` file to write (overwritten).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     import rasterio
 
     path = Path(path)
@@ -143,7 +178,18 @@ def write_geotiff(grid: DensityGrid, path: str | Path) -> Path:
 
 
 def geotiff_bytes(grid: DensityGrid) -> bytes:
-    """The GeoTIFF of :func:`write_geotiff`, in memory (for a download button)."""
+    """The GeoTIFF of :func:`write_geotiff`, in memory (for a download button).
+
+    Parameters
+    ----------
+    grid : DensityGrid
+        The counts (:func:`density_grid`).
+
+    Returns
+    -------
+    bytes
+        A deflate-compressed single-band uint32 GeoTIFF in EPSG:32648.
+    """
     from rasterio.io import MemoryFile
 
     rows, cols = grid.shape
@@ -159,7 +205,19 @@ def geotiff_bytes(grid: DensityGrid) -> bytes:
 
 def to_web_mercator(grid: DensityGrid) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """Counts reprojected (nearest cell) to EPSG:3857, and that raster's 4326 bounds
-    as (west, south, east, north)."""
+    as (west, south, east, north).
+
+    Parameters
+    ----------
+    grid : DensityGrid
+        The counts in EPSG:32648.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, tuple of float)
+        float32 counts on an EPSG:3857 grid (0 where empty), and its bounds (west, south,
+        east, north) in EPSG:4326 degrees.
+    """
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
     rows, cols = grid.shape
@@ -185,7 +243,22 @@ def to_web_mercator(grid: DensityGrid) -> tuple[np.ndarray, tuple[float, float, 
 def overlay_png(grid: DensityGrid, *, cmap: str = "YlOrRd", opacity: float = 0.75) -> tuple[bytes, list[list[float]]]:
     """A transparent PNG of the grid for folium ``ImageOverlay`` and its bounds
     ``[[south, west], [north, east]]``. Empty cells are fully transparent; colour
-    follows log(1 + count) so one busy street does not wash out the city."""
+    follows log(1 + count) so one busy street does not wash out the city.
+
+    Parameters
+    ----------
+    grid : DensityGrid
+        The counts (:func:`density_grid`).
+    cmap : str
+        A matplotlib colormap name.
+    opacity : float
+        Opacity of non-empty cells, 0 to 1.
+
+    Returns
+    -------
+    tuple of (bytes, list of list of float)
+        The PNG bytes (EPSG:3857 pixels) and ``[[south, west], [north, east]]`` in degrees.
+    """
     import matplotlib
     from PIL import Image
 
@@ -200,6 +273,18 @@ def overlay_png(grid: DensityGrid, *, cmap: str = "YlOrRd", opacity: float = 0.7
 
 
 def png_data_url(png: bytes) -> str:
+    """A PNG as a ``data:`` URL, so an image overlay travels inside the map's HTML.
+
+    Parameters
+    ----------
+    png : bytes
+        The PNG file's bytes.
+
+    Returns
+    -------
+    str
+        ``data:image/png;base64,…``.
+    """
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
