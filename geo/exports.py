@@ -48,14 +48,37 @@ _FIRST = (
 
 
 def neutralise(value: Any) -> Any:
-    """A string a spreadsheet would read as a formula, made inert with a leading apostrophe."""
+    """A string a spreadsheet would read as a formula, made inert with a leading apostrophe.
+
+    Parameters
+    ----------
+    value : Any
+        One cell.
+
+    Returns
+    -------
+    Any
+        ``value``, with ``'`` prepended when it is a string starting with ``= + - @``, a
+        tab or CR; any other value unchanged.
+    """
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every text cell (and column name) neutralised; other cells untouched."""
+    """A copy with every text cell (and column name) neutralised; other cells untouched.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to export.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The neutralised copy (text columns as object dtype); ``frame`` is not modified.
+    """
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
@@ -75,7 +98,21 @@ def _tabular(incidents: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv(incidents: pd.DataFrame, path: str | Path) -> Path:
-    """UTF-8 with BOM so Excel shows Vietnamese correctly; formulas neutralised."""
+    """UTF-8 with BOM so Excel shows Vietnamese correctly; formulas neutralised.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Incidents as read from the store (a geometry column is dropped; instants become
+        ISO 8601 text).
+    path : str or pathlib.Path
+        The ``.csv`` file to write (overwritten).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     # CRLF rows (as Excel writes): cells holding a CR or LF get quoted instead of splitting.
     neutralise_frame(_tabular(incidents)).to_csv(
@@ -93,7 +130,22 @@ def _xlsx_cell(value: Any) -> Any:
 
 
 def to_xlsx(incidents: pd.DataFrame, path: str | Path, *, sheet: str = "incidents") -> Path:
-    """One sheet; formulas neutralised, control characters replaced, long cells cut."""
+    """One sheet; formulas neutralised, control characters replaced, long cells cut.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Incidents as read from the store (a geometry column is dropped).
+    path : str or pathlib.Path
+        The ``.xlsx`` file to write (overwritten).
+    sheet : str
+        The sheet name.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     frame = neutralise_frame(_tabular(incidents))
     for column in frame.columns:
@@ -117,7 +169,22 @@ def _gis_frame(incidents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def to_gpkg(incidents: gpd.GeoDataFrame, path: str | Path, *, layer: str = "incidents") -> Path:
-    """A GeoPackage (EPSG:4326 points) that QGIS opens as is."""
+    """A GeoPackage (EPSG:4326 points) that QGIS opens as is.
+
+    Parameters
+    ----------
+    incidents : geopandas.GeoDataFrame
+        Incidents as read from the store (EPSG:4326 points; instants become ISO 8601 text).
+    path : str or pathlib.Path
+        The ``.gpkg`` file, replaced if it exists.
+    layer : str
+        The layer name inside the GeoPackage.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     path.unlink(missing_ok=True)
     _gis_frame(incidents).to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
@@ -125,6 +192,20 @@ def to_gpkg(incidents: gpd.GeoDataFrame, path: str | Path, *, layer: str = "inci
 
 
 def to_geojson(incidents: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """A GeoJSON file (EPSG:4326 points, RFC 7946) for web maps and other tools.
+
+    Parameters
+    ----------
+    incidents : geopandas.GeoDataFrame
+        Incidents as read from the store (instants become ISO 8601 text).
+    path : str or pathlib.Path
+        The ``.geojson`` file, replaced if it exists.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     path.unlink(missing_ok=True)
     _gis_frame(incidents).to_file(path, driver="GeoJSON", engine="pyogrio")
@@ -145,6 +226,19 @@ def open311_requests(
     ``status`` is open/closed; the workflow state is in ``status_notes``. The responsible
     agency is the ward (its name when ``ward_names`` knows it). Times are ISO 8601 in
     Hà Nội time, as GeoReport v2 asks for local time with offset.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Incidents as read from the store (``id``, ``status``, ``type``, ``ward_code``,
+        ``lat``/``lon`` in EPSG:4326, UTC instants …).
+    ward_names : mapping of str to str or None
+        Ward code -> name, for ``agency_responsible``.
+
+    Returns
+    -------
+    list of dict
+        One GeoReport v2 request per incident, in the frame's order.
     """
     names = dict(ward_names or {})
     out = []
@@ -183,6 +277,22 @@ def open311_requests(
 def to_open311(
     incidents: pd.DataFrame, path: str | Path, ward_names: Mapping[str, str] | None = None
 ) -> Path:
+    """The Open311 GeoReport v2 requests as one JSON file, for city systems that speak it.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Incidents as read from the store.
+    path : str or pathlib.Path
+        The ``.json`` file to write (UTF-8, overwritten).
+    ward_names : mapping of str to str or None
+        Ward code -> name, for ``agency_responsible``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     payload = open311_requests(incidents, ward_names)
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -196,7 +306,29 @@ def write(
     *,
     ward_names: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write ``incidents`` (as read from the store) in one of :data:`FORMATS`."""
+    """Write ``incidents`` (as read from the store) in one of :data:`FORMATS`.
+
+    Parameters
+    ----------
+    incidents : geopandas.GeoDataFrame
+        Incidents as read from the store.
+    fmt : str
+        One of :data:`FORMATS`: ``gpkg``, ``geojson``, ``csv``, ``xlsx``, ``open311``.
+    path : str or pathlib.Path
+        The file to write.
+    ward_names : mapping of str to str or None
+        Ward code -> name; adds a ``ward_name`` column when the frame has none.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    geo.errors.StorageError
+        ``fmt`` is not one of :data:`FORMATS`.
+    """
     check_format(fmt)
     frame = incidents
     if ward_names and "ward_code" in frame.columns and "ward_name" not in frame.columns:
@@ -214,6 +346,23 @@ def write(
 
 
 def check_format(fmt: str) -> str:
+    """An export format we can write, checked before any work so a typo fails fast.
+
+    Parameters
+    ----------
+    fmt : str
+        The format asked for.
+
+    Returns
+    -------
+    str
+        ``fmt``, one of :data:`FORMATS`.
+
+    Raises
+    ------
+    geo.errors.StorageError
+        ``fmt`` is not one of :data:`FORMATS`.
+    """
     if fmt not in FORMATS:
         raise StorageError(
             f"Định dạng xuất không hỗ trợ {fmt!r}; dùng một trong: {', '.join(FORMATS)}.",

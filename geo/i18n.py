@@ -396,7 +396,18 @@ LABELS: dict[str, tuple[str, str]] = {
 
 
 def norm_lang(lang: str | None) -> str:
-    """``"en"`` or ``"vi"``; anything else (None, "fr", "") falls back to Vietnamese."""
+    """``"en"`` or ``"vi"``; anything else (None, "fr", "") falls back to Vietnamese.
+
+    Parameters
+    ----------
+    lang : str or None
+        The language asked for.
+
+    Returns
+    -------
+    str
+        One of :data:`LANGS`.
+    """
     return lang if lang in LANGS else DEFAULT_LANG
 
 
@@ -405,6 +416,25 @@ def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
 
     A missing key raises ``KeyError``: a silently English (or blank) label in the
     Vietnamese UI is a bug the tests should catch.
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`LABELS`, e.g. ``"metric.volume"``.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+    **fmt : Any
+        Values for the label's ``{placeholders}``.
+
+    Returns
+    -------
+    str
+        The label text.
+
+    Raises
+    ------
+    KeyError
+        ``key`` is not in :data:`LABELS`.
     """
     vi, en = LABELS[key]
     text = en if norm_lang(lang) == "en" else vi
@@ -412,12 +442,40 @@ def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
 
 
 def type_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The label of an incident type, so pages show words, not codes.
+
+    Parameters
+    ----------
+    code : str
+        A type code of :data:`geo.vocab.TYPES`.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The label, or ``code`` itself when it is not a known type.
+    """
     from geo.vocab import TYPES
 
     return _term_label(TYPES, code, lang)
 
 
 def status_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The label of a workflow status, so pages show words, not codes.
+
+    Parameters
+    ----------
+    code : str
+        A status code of :data:`geo.vocab.STATES`.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The label, or ``code`` itself when it is not a known status.
+    """
     from geo.vocab import STATES
 
     return _term_label(STATES, code, lang)
