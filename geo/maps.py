@@ -191,7 +191,19 @@ class _WardLabels(MacroElement):
 
 
 def ward_labels(wards: gpd.GeoDataFrame) -> list[list[Any]]:
-    """``[lat, lon, name]`` per ward, at a point guaranteed inside it."""
+    """``[lat, lon, name]`` per ward, at a point guaranteed inside it.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The ward layer (any CRS) with a ``name`` column.
+
+    Returns
+    -------
+    list of list
+        ``[lat, lon, name]`` per ward, degrees in EPSG:4326 rounded to 5 decimals, the name
+        made safe for display (:func:`geo.safe_text.display_text`).
+    """
     points = wards.to_crs(STORAGE_CRS).geometry.representative_point()
     return [
         [round(p.y, 5), round(p.x, 5), safe_label]
@@ -241,6 +253,20 @@ def base_map(
 
     Other pages (choropleth, heatmap) start from this and end with
     :func:`geo.assets.localize`, so every map shares the offline behaviour.
+
+    Parameters
+    ----------
+    bounds : sequence of sequence of float or None
+        ``((south, west), (north, east))`` in EPSG:4326 degrees (default: Hà Nội).
+    tiles : bool
+        Add the OpenStreetMap tile layer (False: no basemap).
+    lang : str
+        Language of the "tiles offline" notice, ``"vi"`` or ``"en"``.
+
+    Returns
+    -------
+    folium.Map
+        The map fitted to ``bounds``, still pointing at folium's CDN files.
     """
     fmap = folium.Map(
         location=[21.03, 105.85], zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False
@@ -263,7 +289,24 @@ def _round_coords(geoms: Any, decimals: int = 6) -> Any:
 def ward_features(
     wards: gpd.GeoDataFrame, *, lang: str = "vi", selected: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The ward layer as a GeoJSON dict with an escaped ``tip`` and a ``sel`` flag."""
+    """The ward layer as a GeoJSON dict with an escaped ``tip`` and a ``sel`` flag.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The ward layer (any CRS) with ``code``, ``name``, ``area_km2`` and optionally
+        ``population``.
+    lang : str
+        Tooltip language, ``"vi"`` or ``"en"``.
+    selected : sequence of str
+        Ward codes whose feature gets ``sel`` true (outlined).
+
+    Returns
+    -------
+    dict
+        A GeoJSON FeatureCollection in EPSG:4326 (coordinates rounded), properties
+        ``code``, ``tip`` (HTML-escaped) and ``sel``.
+    """
     wards = wards.to_crs(STORAGE_CRS)
     selected_set = set(selected)
     features = []
@@ -314,7 +357,22 @@ def _tip(row: Any, lang: str) -> str:
 
 
 def incident_payload(incidents: pd.DataFrame, *, lang: str = "vi") -> str:
-    """Compact JSON for the marker script: colours once, then one short array per point."""
+    """Compact JSON for the marker script: colours once, then one short array per point.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        ``id``, ``type``, ``status``, ``lat``, ``lon`` (EPSG:4326), optionally ``address``
+        and ``street``.
+    lang : str
+        Tooltip language, ``"vi"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        JSON ``{"c": colours, "p": [[lat, lon, colour index, tip], …]}``, safe inside a
+        ``<script>`` element.
+    """
     codes = list(STATUS_COLORS)
     index = {code: i for i, code in enumerate(codes)}
     status_idx = incidents["status"].map(index).fillna(len(codes)).astype(int)
@@ -337,6 +395,21 @@ def density_grid(
 
     The cell starts at ``cell_m`` and doubles until at most ``max_cells`` cells hold
     points, which bounds the page size whatever the store holds.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        ``lat`` and ``lon`` in EPSG:4326 degrees.
+    cell_m : float
+        The starting cell size in metres (default :data:`DENSITY_CELL_M`).
+    max_cells : int
+        The most non-empty cells returned (default :data:`MAX_CELLS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty cell, busiest first: ``lat``, ``lon`` (cell centre, EPSG:4326)
+        and ``count``.
     """
     if incidents.empty:
         return pd.DataFrame({"lat": [], "lon": [], "count": []})
@@ -391,6 +464,35 @@ def ward_map(
     by status; above that a density heatmap on a 150 m grid. ``selected`` ward codes are
     outlined and the view zooms to them. ``assets`` picks served, inlined or (tests
     only) folium's CDN files.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The ward layer (any CRS) with ``code``, ``name``, ``area_km2``.
+    incidents : pandas.DataFrame or None
+        The incidents to draw (``lat``/``lon`` in EPSG:4326), or None for wards only.
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+    selected : sequence of str
+        Ward codes to outline and zoom to.
+    tiles : bool
+        Add the OpenStreetMap tile layer.
+    max_markers : int
+        Up to this many incidents are markers; above it, a heatmap.
+    assets : {"served", "inline", "cdn"}
+        How Leaflet is loaded.
+    asset_prefix : str
+        URL prefix of the static folder for ``"served"``.
+
+    Returns
+    -------
+    folium.Map
+        The map.
+
+    Raises
+    ------
+    geo.errors.AssetError
+        ``assets="inline"`` and the vendored files are missing.
     """
     shown = wards[wards["code"].isin(list(selected))] if selected else wards
     if shown.empty:
@@ -428,7 +530,20 @@ def ward_map(
 
 
 def map_html(fmap: folium.Map, title: str = "") -> str:
-    """The whole map as one HTML document (call :func:`ward_map` with ``assets="inline"``)."""
+    """The whole map as one HTML document (call :func:`ward_map` with ``assets="inline"``).
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The finished map.
+    title : str
+        The document's ``<title>`` (escaped; none when empty).
+
+    Returns
+    -------
+    str
+        The rendered HTML document.
+    """
     root = cast(Figure, fmap.get_root())
     if title:
         root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="geo_title")

@@ -70,6 +70,23 @@ _STATS_COLUMNS = ("ward_code", "open", "cleared", "new", "median_days_to_clear",
 
 
 def metric(code: str) -> Metric:
+    """The definition of one metric, so an unknown name fails with the list of known ones.
+
+    Parameters
+    ----------
+    code : str
+        A metric code of :data:`METRICS` (e.g. ``"pct_cleared"``).
+
+    Returns
+    -------
+    Metric
+        Its definition (direction, decimals, unit).
+
+    Raises
+    ------
+    geo.errors.MetricError
+        ``code`` is not a known metric.
+    """
     try:
         return _BY_CODE[code]
     except KeyError:
@@ -80,7 +97,20 @@ def metric(code: str) -> Metric:
 
 
 def week_window(date_to: dt.date | None = None, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """The 7 days (inclusive) that end on ``date_to`` (or today): the "new this week" period."""
+    """The 7 days (inclusive) that end on ``date_to`` (or today): the "new this week" period.
+
+    Parameters
+    ----------
+    date_to : datetime.date or None
+        The last day of the window (a Hà Nội calendar day).
+    today : datetime.date or None
+        Used when ``date_to`` is None (default: the machine's date today).
+
+    Returns
+    -------
+    tuple of datetime.date
+        (first day, last day), both inclusive, six days apart.
+    """
     end = date_to or today or dt.date.today()
     return end - dt.timedelta(days=6), end
 
@@ -113,6 +143,27 @@ def ward_metrics(
     ``stats`` is ``ward_stats`` for the period; ``week_stats`` is ``ward_stats`` for
     :func:`week_window` (its ``new`` becomes ``new_week``; zeros when not given).
     Wards without incidents get zeros, and empty values where a ratio is undefined.
+
+    Parameters
+    ----------
+    stats : pandas.DataFrame
+        :func:`geo.store.queries.ward_stats` for the period.
+    wards : geopandas.GeoDataFrame
+        The ward layer (any CRS) with ``code``, optionally ``name`` and ``population``.
+    week_stats : pandas.DataFrame or None
+        ``ward_stats`` for the :func:`week_window`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``name``, ``area_km2``, ``population``, the counts ``open``, ``cleared``,
+        ``new``, ``overdue``, ``volume``, and ``open_per_km2``, ``open_per_10k``,
+        ``pct_cleared``, ``median_days``, ``new_week``.
+
+    Raises
+    ------
+    geo.errors.MetricError
+        A stats frame lacks ``ward_stats`` columns, or the ward layer has no ``code``.
     """
     _check_stats(stats, "ward_stats")
     if "code" not in wards.columns:
@@ -157,6 +208,27 @@ def league_table(
 
     Returns a new frame: ``rank`` (empty for unranked wards), the ward's figures, and
     ``eligible``. Ties share the better rank; they are listed by volume, then code.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        :func:`ward_metrics`.
+    by : str
+        The metric code to rank by.
+    min_volume : int
+        Wards with fewer incidents (open + cleared) are listed but not ranked; at least 1.
+    worst_first : bool
+        Rank the worst ward first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ranked table (``rank`` as nullable Int64), with a fresh RangeIndex.
+
+    Raises
+    ------
+    geo.errors.MetricError
+        ``by`` is unknown or ``min_volume`` is below 1.
     """
     spec = metric(by)
     if min_volume < 1:
@@ -198,6 +270,30 @@ def week_matrix(
     ``weeks`` is ``week_counts`` over the whole history (percent cleared needs every
     earlier week); ``date_from``/``date_to`` then pick the columns. Rows are ward names
     (``names``: code → name) sorted by code; columns are ``YYYY-Www`` labels.
+
+    Parameters
+    ----------
+    weeks : pandas.DataFrame
+        :func:`geo.store.queries.week_counts` (``ward_code``, ``week``, ``iso_week``,
+        ``new``, ``cleared``, ``open_end``).
+    value : str
+        One of :data:`MATRIX_VALUES`: ``"open_end"`` or ``"pct_cleared"``.
+    names : dict of str to str or None
+        Ward code -> name for the row labels.
+    date_from : datetime.date or None
+        Keep the weeks that end on or after this day.
+    date_to : datetime.date or None
+        Keep the weeks that start on or before this day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matrix (index ``ward``, columns ``week``); empty when no week is kept.
+
+    Raises
+    ------
+    geo.errors.MetricError
+        ``value`` is not one of :data:`MATRIX_VALUES`.
     """
     if value not in MATRIX_VALUES:
         raise MetricError(
@@ -235,7 +331,18 @@ def week_matrix(
 
 
 def matrix_long(matrix: pd.DataFrame) -> pd.DataFrame:
-    """A week matrix as rows (ward, week, value) for a chart library."""
+    """A week matrix as rows (ward, week, value) for a chart library.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        :func:`week_matrix`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ward``, ``week`` (str) and ``value``, one row per cell.
+    """
     if matrix.empty:
         return pd.DataFrame({"ward": [], "week": [], "value": []})
     wide = matrix.copy()
@@ -245,7 +352,20 @@ def matrix_long(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_value(value: Any, code: str) -> str:
-    """A metric value for a label or tooltip; "–" where undefined."""
+    """A metric value for a label or tooltip; "–" where undefined.
+
+    Parameters
+    ----------
+    value : Any
+        The number (None, NaN or ``pd.NA`` when undefined).
+    code : str
+        The metric code, which sets decimals and unit (unknown codes: no decimals, no unit).
+
+    Returns
+    -------
+    str
+        The formatted value with thousands separators and unit.
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "–"
     spec = _BY_CODE.get(code, Metric(code, True, 0))
@@ -262,11 +382,36 @@ def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_csv(table: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM (Excel shows Vietnamese correctly); formula-like text neutralised."""
+    """UTF-8 with BOM (Excel shows Vietnamese correctly); formula-like text neutralised.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A league table or matrix to download.
+
+    Returns
+    -------
+    bytes
+        The CSV file's bytes.
+    """
     return _neutralised(table).to_csv(index=False).encode("utf-8-sig")
 
 
 def table_xlsx(table: pd.DataFrame, sheet: str = "league") -> bytes:
+    """A table as an Excel file for download; formula-like text neutralised, blanks left empty.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A league table or matrix to download.
+    sheet : str
+        The sheet name.
+
+    Returns
+    -------
+    bytes
+        The ``.xlsx`` file's bytes.
+    """
     buffer = io.BytesIO()
     frame = _neutralised(table)
     for column in frame.columns:
