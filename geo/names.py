@@ -24,12 +24,34 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def nfc(text: str) -> str:
-    """Compose to NFC, the one form all stored text uses."""
+    """Compose to NFC, the one form all stored text uses.
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    str
+        ``text`` in Unicode NFC.
+    """
     return unicodedata.normalize("NFC", text)
 
 
 def clean_spaces(text: str) -> str:
-    """Collapse runs of whitespace and tighten spaces around hyphens."""
+    """Collapse runs of whitespace and tighten spaces around hyphens.
+
+    Parameters
+    ----------
+    text : str
+        A name as typed.
+
+    Returns
+    -------
+    str
+        The text with single spaces, ``" - "`` as ``"-"``, and no outer whitespace.
+    """
     return _HYPHEN.sub("-", _SPACE.sub(" ", text)).strip()
 
 
@@ -42,7 +64,18 @@ def _tone_independent(word: str) -> str:
 
 
 def strip_unit_prefix(text: str) -> str:
-    """Drop a leading "Phường", "Xã", "Thị trấn" (or English "Ward"/"Commune" suffix)."""
+    """Drop a leading "Phường", "Xã", "Thị trấn" (or English "Ward"/"Commune" suffix).
+
+    Parameters
+    ----------
+    text : str
+        A unit name, e.g. ``"Phường Hoàn Kiếm"`` or ``"Hoan Kiem Ward"``.
+
+    Returns
+    -------
+    str
+        The name without the unit word (case-insensitive match), stripped.
+    """
     lowered = text.lower()
     for prefix in _UNIT_PREFIXES:
         if lowered.startswith(prefix + " "):
@@ -61,6 +94,16 @@ def name_key(text: str | None) -> str:
 
     Keeps the diacritics (so "Hà Đông" and "Hải Đông" stay apart) but ignores Unicode
     form, tone-mark placement, case, the unit prefix and spacing around hyphens.
+
+    Parameters
+    ----------
+    text : str or None
+        A ward name as written.
+
+    Returns
+    -------
+    str
+        The comparison key ("" for None).
     """
     if text is None:
         return ""
@@ -74,6 +117,16 @@ def ascii_key(text: str | None) -> str:
     """Lower-case ASCII key: diacritics dropped, "đ" to "d", separators to "_".
 
     For matching column headers and free-text vocabularies "regardless of diacritics".
+
+    Parameters
+    ----------
+    text : str or None
+        Any text.
+
+    Returns
+    -------
+    str
+        ``[a-z0-9_]`` only, no leading or trailing ``_`` ("" for None).
     """
     if text is None:
         return ""
@@ -83,5 +136,16 @@ def ascii_key(text: str | None) -> str:
 
 
 def unit_kind(full_name: str) -> str:
-    """"phuong" or "xa" from a full unit name such as "Phường Hoàn Kiếm"."""
+    """"phuong" or "xa" from a full unit name such as "Phường Hoàn Kiếm".
+
+    Parameters
+    ----------
+    full_name : str
+        The unit's full name, with its "Phường"/"Xã" prefix.
+
+    Returns
+    -------
+    str
+        ``"xa"`` when the name starts with "Xã", otherwise ``"phuong"``.
+    """
     return "xa" if ascii_key(full_name).startswith("xa_") else "phuong"

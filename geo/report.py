@@ -165,7 +165,20 @@ def _draw_map(ax: Any, report: WardReport, lang: str) -> None:
 
 
 def figure(report: WardReport, lang: str = "vi") -> Any:
-    """The report as a matplotlib Figure (A4 portrait)."""
+    """The report as a matplotlib Figure (A4 portrait).
+
+    Parameters
+    ----------
+    report : WardReport
+        The ward's figures (:func:`ward_report_data`).
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The page (KPI tiles, ward map, top streets, generation time in UTC+7).
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=A4_PORTRAIT)
@@ -208,7 +221,29 @@ def figure(report: WardReport, lang: str = "vi") -> Any:
 
 
 def render(report: WardReport, fmt: str = "pdf", lang: str = "vi", *, dpi: int = 110) -> bytes:
-    """The report as PDF or PNG bytes."""
+    """The report as PDF or PNG bytes.
+
+    Parameters
+    ----------
+    report : WardReport
+        The ward's figures.
+    fmt : str
+        ``"pdf"`` or ``"png"`` (case and a leading dot ignored).
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+    dpi : int
+        Resolution of the rendering, dots per inch.
+
+    Returns
+    -------
+    bytes
+        The file's bytes.
+
+    Raises
+    ------
+    geo.errors.MetricError
+        ``fmt`` is not one of :data:`FORMATS`.
+    """
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise MetricError(
@@ -229,7 +264,27 @@ def _metadata(report: WardReport, fmt: str) -> dict[str, Any]:
 
 
 def write_report(report: WardReport, out: str | Path, lang: str = "vi") -> Path:
-    """Write PDF or PNG, chosen by the file's suffix."""
+    """Write PDF or PNG, chosen by the file's suffix.
+
+    Parameters
+    ----------
+    report : WardReport
+        The ward's figures.
+    out : str or pathlib.Path
+        The file to write; its suffix (``.pdf`` or ``.png``) picks the format.
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    geo.errors.MetricError
+        The suffix is neither ``.pdf`` nor ``.png``.
+    """
     path = Path(out)
     path.write_bytes(render(report, path.suffix, lang))
     return path

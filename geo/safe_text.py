@@ -24,7 +24,19 @@ REPLACEMENT = "\ufffd"
 
 
 def display_text(value: Any) -> str:
-    """The text to show for ``value`` ("" for missing), with the dangerous characters replaced."""
+    """The text to show for ``value`` ("" for missing), with the dangerous characters replaced.
+
+    Parameters
+    ----------
+    value : Any
+        A cell or label (None, NA and NaN count as missing).
+
+    Returns
+    -------
+    str
+        The text, control and bidi-override characters replaced by :data:`REPLACEMENT`,
+        line and paragraph separators by spaces.
+    """
     if value is None or value is pd.NA:
         return ""
     if isinstance(value, float) and value != value:  # NaN
@@ -35,5 +47,16 @@ def display_text(value: Any) -> str:
 
 
 def html_text(value: Any) -> str:
-    """:func:`display_text`, HTML-escaped (quotes too) for element content or attributes."""
+    """:func:`display_text`, HTML-escaped (quotes too) for element content or attributes.
+
+    Parameters
+    ----------
+    value : Any
+        A cell or label.
+
+    Returns
+    -------
+    str
+        Safe to place in HTML content or a quoted attribute.
+    """
     return html.escape(display_text(value), quote=True)

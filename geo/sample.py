@@ -210,7 +210,31 @@ def sample_incidents(
     wards: gpd.GeoDataFrame | None = None,
     streets: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
-    """``n`` synthetic incidents as text columns (:data:`COLUMNS`), deterministic per seed."""
+    """``n`` synthetic incidents as text columns (:data:`COLUMNS`), deterministic per seed.
+
+    Parameters
+    ----------
+    n : int
+        How many incidents (0 or more).
+    seed : int
+        The random seed; the same seed, layers and ``n`` give the same frame.
+    wards : geopandas.GeoDataFrame or None
+        The ward layer (default: :func:`geo.boundaries.load_boundaries`).
+    streets : geopandas.GeoDataFrame or None
+        The street layer (default: :func:`geo.streets.load_streets`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The Vietnamese-headed :data:`COLUMNS` of a ward team's sheet: dates as
+        ``dd/mm/yyyy HH:MM`` text between :data:`PERIOD_START` and :data:`PERIOD_END`,
+        EPSG:4326 coordinates rounded to 6 decimals, every row labelled synthetic.
+
+    Raises
+    ------
+    ValueError
+        ``n`` is negative.
+    """
     if n < 0:
         raise ValueError(f"n phải ≥ 0 / n must be ≥ 0: {n}")
     if wards is None:
@@ -347,7 +371,20 @@ def sample_incidents(
 
 
 def write_sample(frame: pd.DataFrame, out: str | Path) -> Path:
-    """Write a sample as UTF-8 CSV with 6-decimal coordinates (same frame → same bytes)."""
+    """Write a sample as UTF-8 CSV with 6-decimal coordinates (same frame → same bytes).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`sample_incidents`.
+    out : str or pathlib.Path
+        The CSV file to write (its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(target, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6f")

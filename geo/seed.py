@@ -35,12 +35,29 @@ log = logging.getLogger(__name__)
 
 
 def seeding_enabled() -> bool:
-    """On unless ``GEO_SEED_SAMPLE`` is ``0``/``false``/``no``/``off``."""
+    """On unless ``GEO_SEED_SAMPLE`` is ``0``/``false``/``no``/``off``.
+
+    Returns
+    -------
+    bool
+        True when an empty store should be seeded with the sample.
+    """
     return settings.seed_sample()
 
 
 def store_is_empty(store: Store) -> bool:
-    """No batch and no incident yet (two LIMIT 1 reads: cheap on a million rows)."""
+    """No batch and no incident yet (two LIMIT 1 reads: cheap on a million rows).
+
+    Parameters
+    ----------
+    store : Store
+        The store to look at.
+
+    Returns
+    -------
+    bool
+        True when neither ``batches`` nor ``incidents`` has a row.
+    """
     with store.read() as conn:
         for name in ("batches", "incidents"):
             table = store.tables[name]
@@ -57,6 +74,27 @@ def ensure_seeded(
     A no-op (False) when seeding is off, the sample file is absent, or the store already
     holds a batch or an incident. ``wards`` is the layer to assign the points to (None:
     :func:`geo.boundaries.load_boundaries`).
+
+    Parameters
+    ----------
+    store : Store
+        The store to seed.
+    sample : str or pathlib.Path or None
+        The sample CSV (default :data:`SAMPLE_CSV`).
+    wards : geopandas.GeoDataFrame or None
+        The ward layer the points are assigned to.
+
+    Returns
+    -------
+    bool
+        True when this call ingested the sample.
+
+    Raises
+    ------
+    geo.errors.IngestError
+        The sample file cannot be read as an incident file.
+    geo.errors.StorageError
+        The store cannot be written.
     """
     if not seeding_enabled():
         return False

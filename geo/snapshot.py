@@ -31,7 +31,18 @@ _CATEGORIES = tuple(c for c in FILTER_COLUMNS if c not in _TIMES)
 
 
 def store_version(store: Store) -> tuple[int, int, int]:
-    """(incidents, their largest id, the audit log's largest id): changes with every write."""
+    """(incidents, their largest id, the audit log's largest id): changes with every write.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+
+    Returns
+    -------
+    tuple of int
+        (incident count, largest incident id, largest audit-log id); 0 where empty.
+    """
     with store.read() as conn:
         count, top = conn.exec_driver_sql("SELECT count(*), max(id) FROM incidents").one()
         audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
@@ -84,7 +95,19 @@ def _floats(values: Sequence[Any]) -> np.ndarray:
 
 
 def load_snapshot(store: Store) -> IncidentSnapshot:
-    """Read the whole snapshot in one query (version first, so it can only be older)."""
+    """Read the whole snapshot in one query (version first, so it can only be older).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+
+    Returns
+    -------
+    IncidentSnapshot
+        Every incident's id, EPSG:4326 lat/lon, category codes and UTC instants, as arrays
+        ordered by id.
+    """
     version = store_version(store)
     by_name = _read(store)
     codes: dict[str, np.ndarray] = {}
@@ -125,6 +148,18 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     those the audit log names (every status change is audited) are read and patched in;
     a status change on a million-incident store then costs milliseconds, not a reload.
     Otherwise (PostgreSQL, fewer incidents than before, a very large change) it reloads.
+
+    Parameters
+    ----------
+    snapshot : IncidentSnapshot or None
+        The snapshot held so far (None: none yet); it is never modified.
+    store : Store
+        The store.
+
+    Returns
+    -------
+    IncidentSnapshot
+        ``snapshot`` itself when unchanged, else a patched or freshly loaded one.
     """
     version = store_version(store)
     if snapshot is not None and snapshot.version == version:
