@@ -44,12 +44,36 @@ HIGHWAY_RANK = (
 
 
 def streets_path() -> Path:
-    """The street layer in use: env ``GEO_STREETS`` if set, else the committed one."""
+    """The street layer in use: env ``GEO_STREETS`` if set, else the committed one.
+
+    Returns
+    -------
+    pathlib.Path
+        The street layer file (not checked to exist).
+    """
     return settings.streets()
 
 
 def load_streets(path: str | Path | None = None) -> gpd.GeoDataFrame:
-    """Read a street layer (name, osm_id, highway, geometry) in EPSG:4326."""
+    """Read a street layer (name, osm_id, highway, geometry) in EPSG:4326.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path or None
+        The layer file (default: :func:`streets_path`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`STREET_COLUMNS` in EPSG:4326; missing names, ids and types as None.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The file is missing, unreadable, or lacks a column.
+    geo.errors.CRSError
+        The layer has no CRS.
+    """
     source = Path(path) if path is not None else streets_path()
     if not source.exists():
         raise BoundaryError(
@@ -107,6 +131,26 @@ def merge_streets(segments: gpd.GeoDataFrame, *, source: str = "segments") -> gp
     Unnamed segments are dropped (an unnamed lane is no use for "street progress").
     Segments are merged by exact (NFC, space-cleaned) name; touching pieces are joined
     with ``line_merge`` and the vertices are kept as they are (no simplification).
+
+    Parameters
+    ----------
+    segments : geopandas.GeoDataFrame
+        Line segments (any declared CRS) with ``name``, ``osm_id`` and ``highway``.
+    source : str
+        The file name, for messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One MultiLineString per name in EPSG:4326, sorted by name, with the ``osm_id``
+        values joined by ``;`` and the ``highway`` type of greatest total length.
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        A column is missing.
+    geo.errors.CRSError
+        The segments have no CRS.
     """
     missing = [c for c in ("name", "osm_id", "highway") if c not in segments.columns]
     if missing:
@@ -140,7 +184,25 @@ def merge_streets(segments: gpd.GeoDataFrame, *, source: str = "segments") -> gp
 
 
 def build_streets(roads: str | Path) -> gpd.GeoDataFrame:
-    """The project's street layer from an OSM road extract (fields name, osm_id, type)."""
+    """The project's street layer from an OSM road extract (fields name, osm_id, type).
+
+    Parameters
+    ----------
+    roads : str or pathlib.Path
+        A road file GDAL reads, with ``name``, ``osm_id`` and ``highway`` (or ``type``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The merged layer of :func:`merge_streets` (EPSG:4326).
+
+    Raises
+    ------
+    geo.errors.BoundaryError
+        The file cannot be read or lacks a column.
+    geo.errors.CRSError
+        The file has no CRS.
+    """
     source = Path(roads)
     try:
         raw = gpd.read_file(source)
@@ -156,7 +218,25 @@ def build_streets(roads: str | Path) -> gpd.GeoDataFrame:
 
 
 def write_streets(streets: gpd.GeoDataFrame, out: str | Path) -> Path:
-    """Write a street layer as GeoJSON with OSM's own 7-decimal precision."""
+    """Write a street layer as GeoJSON with OSM's own 7-decimal precision.
+
+    Parameters
+    ----------
+    streets : geopandas.GeoDataFrame
+        A street layer with :data:`STREET_COLUMNS` (any CRS; written in EPSG:4326).
+    out : str or pathlib.Path
+        The GeoJSON file, replaced if it exists (its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    geo.errors.CRSError
+        The layer has no CRS.
+    """
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
@@ -240,6 +320,27 @@ def street_matches(
 
     Returns columns ``street`` (name or None) and ``distance_m`` (NaN when none), on a
     RangeIndex over the input arrays. Non-finite coordinates get no street.
+
+    Parameters
+    ----------
+    lon : array_like
+        Longitudes in degrees (EPSG:4326).
+    lat : array_like
+        Latitudes in degrees (EPSG:4326), same length as ``lon``.
+    streets : geopandas.GeoDataFrame or None
+        The street layer (default: :func:`load_streets`).
+    max_distance_m : float
+        The search radius in metres, measured in EPSG:32648 (positive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``street`` (object) and ``distance_m`` (float, metres), one row per point.
+
+    Raises
+    ------
+    ValueError
+        ``lon`` and ``lat`` differ in length, or ``max_distance_m`` is not positive.
     """
     lon_a = np.asarray(lon, dtype="float64").ravel()
     lat_a = np.asarray(lat, dtype="float64").ravel()
@@ -296,6 +397,27 @@ def nearest_streets(
 
     ``streets`` defaults to the committed layer (env ``GEO_STREETS`` overrides); the
     result has a RangeIndex over the input arrays.
+
+    Parameters
+    ----------
+    lon : array_like
+        Longitudes in degrees (EPSG:4326).
+    lat : array_like
+        Latitudes in degrees (EPSG:4326), same length as ``lon``.
+    streets : geopandas.GeoDataFrame or None
+        The street layer (default: :func:`load_streets`).
+    max_distance_m : float
+        The search radius in metres (positive).
+
+    Returns
+    -------
+    pandas.Series
+        The street name per point (None when none is near), named ``street``.
+
+    Raises
+    ------
+    ValueError
+        ``lon`` and ``lat`` differ in length, or ``max_distance_m`` is not positive.
     """
     return street_matches(lon, lat, streets, max_distance_m)["street"].rename("street")
 
@@ -305,6 +427,16 @@ def street_segments(streets: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
 
     Columns ``name``, ``x0``, ``y0``, ``x1``, ``y1``, ``length_m``: enough to place
     points along street centrelines without touching geometries (the sample generator).
+
+    Parameters
+    ----------
+    streets : geopandas.GeoDataFrame or None
+        The street layer (default: :func:`load_streets`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment; coordinates and ``length_m`` in EPSG:32648 metres.
     """
     index = _index_for(streets)
     coords = shapely.get_coordinates(index.segments).reshape(-1, 4)

@@ -209,7 +209,18 @@ def _contains(key: str, fragment: str) -> bool:
 
 
 def type_code(text: object) -> str:
-    """The stable type code for a free-text violation type; ``other`` when unknown."""
+    """The stable type code for a free-text violation type; ``other`` when unknown.
+
+    Parameters
+    ----------
+    text : object
+        The type as written in the file (non-strings count as unknown).
+
+    Returns
+    -------
+    str
+        A code of :data:`TYPE_CODES` (``"other"`` when not understood).
+    """
     if not isinstance(text, str):
         return "other"
     key = ascii_key(text)
@@ -226,7 +237,18 @@ def type_code(text: object) -> str:
 
 
 def status_code(text: object) -> str | None:
-    """The workflow state for a free-text status; None when blank or not understood."""
+    """The workflow state for a free-text status; None when blank or not understood.
+
+    Parameters
+    ----------
+    text : object
+        The status as written in the file (non-strings count as blank).
+
+    Returns
+    -------
+    str or None
+        A code of :data:`STATE_CODES`, or None.
+    """
     if not isinstance(text, str):
         return None
     key = ascii_key(text)
@@ -252,17 +274,52 @@ def _map_distinct(texts: pd.Series, func: Callable[[object], str | None]) -> pd.
 
 
 def type_codes(texts: pd.Series) -> pd.Series:
-    """:func:`type_code` over a Series (evaluated once per distinct value), same index."""
+    """:func:`type_code` over a Series (evaluated once per distinct value), same index.
+
+    Parameters
+    ----------
+    texts : pandas.Series
+        Types as written in the file.
+
+    Returns
+    -------
+    pandas.Series
+        A type code per row.
+    """
     return _map_distinct(texts, type_code)
 
 
 def status_codes(texts: pd.Series) -> pd.Series:
-    """:func:`status_code` over a Series (None where not understood), same index."""
+    """:func:`status_code` over a Series (None where not understood), same index.
+
+    Parameters
+    ----------
+    texts : pandas.Series
+        Statuses as written in the file.
+
+    Returns
+    -------
+    pandas.Series
+        A state code or None per row.
+    """
     return _map_distinct(texts, status_code)
 
 
 def type_label(code: str, lang: str = "vi") -> str:
-    """Display label of a type code (the code itself when unknown)."""
+    """Display label of a type code (the code itself when unknown).
+
+    Parameters
+    ----------
+    code : str
+        A type code.
+    lang : str
+        ``"vi"``; any other value gives the English label.
+
+    Returns
+    -------
+    str
+        The label.
+    """
     for term in TYPES:
         if term.code == code:
             return term.label_vi if lang == "vi" else term.label_en
@@ -270,7 +327,20 @@ def type_label(code: str, lang: str = "vi") -> str:
 
 
 def state_label(code: str, lang: str = "vi") -> str:
-    """Display label of a workflow state (the code itself when unknown)."""
+    """Display label of a workflow state (the code itself when unknown).
+
+    Parameters
+    ----------
+    code : str
+        A workflow state code.
+    lang : str
+        ``"vi"``; any other value gives the English label.
+
+    Returns
+    -------
+    str
+        The label.
+    """
     for term in STATES:
         if term.code == code:
             return term.label_vi if lang == "vi" else term.label_en

@@ -19,17 +19,64 @@ from geo.store import users as user_rows
 
 
 def load_user(store: Store, username: str) -> User | None:
-    """The account as a :class:`User` (re-read on every request, so a disable bites at once)."""
+    """The account as a :class:`User` (re-read on every request, so a disable bites at once).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    username : str
+        The account's user name (exact).
+
+    Returns
+    -------
+    User or None
+        The account, or None when there is none.
+    """
     row = user_rows.get_user(store, username)
     return User.from_row(row) if row is not None else None
 
 
 def needs_first_admin(store: Store) -> bool:
+    """Whether the store has no account yet, so the app offers to create the first admin.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+
+    Returns
+    -------
+    bool
+        True when there is no account at all.
+    """
     return user_rows.count_users(store) == 0
 
 
 def create_first_admin(store: Store, username: str, password: str) -> User:
-    """First start only: with no account at all, create an admin. There is no default password."""
+    """First start only: with no account at all, create an admin. There is no default password.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    username : str
+        The new admin's user name.
+    password : str
+        The new admin's password.
+
+    Returns
+    -------
+    User
+        The admin account.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The user name or password is not acceptable.
+    geo.errors.StorageError
+        An account exists already.
+    """
     name = auth.check_username(username)
     digest = auth.hash_password(password)
     user_rows.insert_user(
@@ -43,7 +90,27 @@ def create_first_admin(store: Store, username: str, password: str) -> User:
 
 def authenticate(store: Store, username: str, password: str) -> User:
     """The signed-in user, or one vague bilingual refusal (which name or password was wrong
-    is not revealed; an unknown name costs as long as a wrong password)."""
+    is not revealed; an unknown name costs as long as a wrong password).
+
+    Parameters
+    ----------
+    store : Store
+        The store (failed and successful sign-ins are audited).
+    username : str
+        The user name as typed.
+    password : str
+        The password as typed.
+
+    Returns
+    -------
+    User
+        The signed-in account (its hash upgraded when its parameters are old).
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        Unknown name, wrong password, or a disabled account.
+    """
     name = str(username or "").strip()
     row = user_rows.get_user(store, name) if name else None
     if row is None:
@@ -73,7 +140,25 @@ def authenticate(store: Store, username: str, password: str) -> User:
 
 
 def sign_in_oidc(store: Store, identity: str) -> User:
-    """Map an OIDC identity (e-mail) to a local account; there must be one, enabled."""
+    """Map an OIDC identity (e-mail) to a local account; there must be one, enabled.
+
+    Parameters
+    ----------
+    store : Store
+        The store (the sign-in is audited).
+    identity : str
+        The identity the OIDC provider vouched for (the e-mail used as user name).
+
+    Returns
+    -------
+    User
+        The local account.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        There is no such account, or it is disabled.
+    """
     name = str(identity or "").strip()
     user = load_user(store, name) if name else None
     if user is None or user.disabled:
@@ -107,7 +192,35 @@ def add_user(
     roles: Iterable[str],
     wards: Iterable[str] = (),
 ) -> User:
-    """Add an account. ``password=None`` makes an OIDC-only account (no local sign-in)."""
+    """Add an account. ``password=None`` makes an OIDC-only account (no local sign-in).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        The acting user (needs ``manage_users``).
+    username : str
+        The new account's user name.
+    password : str or None
+        Its password, or None for an OIDC-only account.
+    roles : iterable of str
+        Its roles (:data:`geo.auth.ROLES`).
+    wards : iterable of str
+        Its ward codes or names (for officers).
+
+    Returns
+    -------
+    User
+        The new account.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        No right, or an invalid name, password, role or ward.
+    geo.errors.StorageError
+        The account exists already.
+    """
     check(store, actor, "manage_users", object_type="user", object_id=username)
     name = auth.check_username(username)
     role_list, ward_list = _checked_grants(roles, wards)
@@ -122,6 +235,25 @@ def add_user(
 
 
 def list_users(store: Store, actor: User) -> pd.DataFrame:
+    """Every account for the admin page, password hashes left out, after the right is checked.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        The acting user (needs ``manage_users``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`geo.store.users.PUBLIC_COLUMNS`, sorted by user name.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The actor may not manage users.
+    """
     check(store, actor, "manage_users", object_type="users")
     return user_rows.list_users(store)
 
@@ -136,7 +268,31 @@ def _refuse_last_admin(store: Store, username: str) -> None:
 
 
 def disable_user(store: Store, actor: User, username: str, *, disabled: bool = True) -> None:
-    """Disable (or re-enable) an account; the last active admin cannot be disabled."""
+    """Disable (or re-enable) an account; the last active admin cannot be disabled.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        The acting user (needs ``manage_users``).
+    username : str
+        The account to change.
+    disabled : bool
+        True to disable, False to enable again.
+
+    Returns
+    -------
+    None
+        The change is stored and audited.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        No right, or it is the last active admin.
+    geo.errors.NotFound
+        There is no such account.
+    """
     check(store, actor, "manage_users", object_type="user", object_id=username)
     if disabled:
         _refuse_last_admin(store, username)
@@ -149,7 +305,33 @@ def disable_user(store: Store, actor: User, username: str, *, disabled: bool = T
 def set_password(
     store: Store, actor: User, username: str, new_password: str, *, old_password: str | None = None
 ) -> None:
-    """An admin sets anyone's password; a user changes their own with the current one."""
+    """An admin sets anyone's password; a user changes their own with the current one.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        The acting user: an admin, or the account's own user.
+    username : str
+        The account whose password changes.
+    new_password : str
+        The new password.
+    old_password : str or None
+        The current password, needed when a non-admin changes their own.
+
+    Returns
+    -------
+    None
+        The new hash is stored and audited.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        No right, a wrong current password, or a weak new one.
+    geo.errors.NotFound
+        There is no such account.
+    """
     if actor.username == username and not actor.is_admin:
         row = user_rows.get_user(store, username)
         if row is None or not auth.verify_password(row.get("password_hash"), old_password or ""):
@@ -170,7 +352,35 @@ def grant(
     *,
     replace: bool = False,
 ) -> User:
-    """Add roles and wards to an account (``replace``: set exactly these)."""
+    """Add roles and wards to an account (``replace``: set exactly these).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        The acting user (needs ``manage_users``).
+    username : str
+        The account to change.
+    roles : iterable of str
+        Roles to add (or the full set, with ``replace``).
+    wards : iterable of str
+        Ward codes or names to add (or the full set, with ``replace``).
+    replace : bool
+        Set exactly ``roles`` and ``wards`` instead of adding to them.
+
+    Returns
+    -------
+    User
+        The account after the change.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        No right, an invalid role or ward, no role left, or the last admin losing ``admin``.
+    geo.errors.NotFound
+        There is no such account.
+    """
     check(store, actor, "manage_users", object_type="user", object_id=username)
     current = load_user(store, username)
     if current is None:
@@ -194,7 +404,33 @@ def grant(
 def revoke(
     store: Store, actor: User, username: str, roles: Iterable[str] = (), wards: Iterable[str] = ()
 ) -> User:
-    """Take roles or wards away from an account."""
+    """Take roles or wards away from an account.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        The acting user (needs ``manage_users``).
+    username : str
+        The account to change.
+    roles : iterable of str
+        Roles to take away.
+    wards : iterable of str
+        Ward codes or names to take away.
+
+    Returns
+    -------
+    User
+        The account after the change.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        No right, no role left, or the last admin losing ``admin``.
+    geo.errors.NotFound
+        There is no such account.
+    """
     check(store, actor, "manage_users", object_type="user", object_id=username)
     current = load_user(store, username)
     if current is None:

@@ -26,6 +26,29 @@ def preview_upload(
 
     Without ``options.wards`` the points are assigned to the store's ward layer
     (:func:`active_wards`).
+
+    Parameters
+    ----------
+    store : Store
+        The store (for the ward layer and the incidents already stored).
+    actor : User
+        The acting user (needs ``upload``).
+    file : str or pathlib.Path or bytes or IO[bytes]
+        The uploaded file, or its path.
+    options : IngestOptions or None
+        How to read it (default: ``IngestOptions()``).
+
+    Returns
+    -------
+    IngestPreview
+        The rows read, their rejects and classification; nothing written.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The actor may not upload.
+    geo.errors.IngestError
+        The file cannot be read at all (including :class:`~geo.errors.LimitExceeded`).
     """
     options = options or IngestOptions()
     check(store, actor, "upload", object_type="upload", object_id=options.file_name)
@@ -63,7 +86,30 @@ def _check_status_updates(store: Store, actor: User, preview_: IngestPreview) ->
 
 
 def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestResult:
-    """Store a previewed upload as one batch (audited by the store as ``ingest``)."""
+    """Store a previewed upload as one batch (audited by the store as ``ingest``).
+
+    Parameters
+    ----------
+    store : Store
+        The store to write.
+    actor : User
+        The acting user (needs ``upload``, and ``change_status`` in the ward of every stored
+        incident whose status the file changes).
+    preview_ : IngestPreview
+        The preview of :func:`preview_upload`.
+
+    Returns
+    -------
+    IngestResult
+        The preview and the stored batch's id.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The actor may not upload, or may not change some stored incident's status.
+    geo.errors.StorageError
+        The batch cannot be written (nothing is half-written).
+    """
     check(store, actor, "upload", object_type="upload", object_id=preview_.file_name)
     # classified as of now (again, if it loses a race), checked on exactly what is written
     return commit(
@@ -78,7 +124,33 @@ def ingest_file(
     options: IngestOptions | None = None,
 ) -> IngestResult:
     """Preview then (unless ``options.dry_run``) commit one file: what ``python -m geo
-    ingest`` does."""
+    ingest`` does.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        The acting user (needs ``upload``).
+    path_or_bytes : str or pathlib.Path or bytes or IO[bytes]
+        The file, or its path.
+    options : IngestOptions or None
+        How to read it; ``dry_run`` stops after the preview.
+
+    Returns
+    -------
+    IngestResult
+        The preview and the stored batch's id (None with ``dry_run``).
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The actor may not upload, or may not change some stored incident's status.
+    geo.errors.IngestError
+        The file cannot be read at all.
+    geo.errors.StorageError
+        The batch cannot be written.
+    """
     result = preview_upload(store, actor, path_or_bytes, options)
     if options is not None and options.dry_run:
         return IngestResult(result, None, dry_run=True)
