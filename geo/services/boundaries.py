@@ -42,6 +42,11 @@ def active_wards(store: Store) -> gpd.GeoDataFrame:
 def ward_layer_version(store: Store) -> tuple[int, int, str]:
     """A value that changes whenever the ward layer does (the app's cache key; public).
 
+    Parameters
+    ----------
+    store : Store
+        The store.
+
     Returns
     -------
     tuple

@@ -66,6 +66,11 @@ def change_marker(store: Store) -> tuple[int, ...]:
     Cheap: an ingest compares it before committing to skip a second lookup of a million
     keys. Entries about other things (a ward layer loaded, a backup, a user) are left out.
 
+    Parameters
+    ----------
+    store : Store
+        The store.
+
     Returns
     -------
     tuple of int

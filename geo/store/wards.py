@@ -181,6 +181,11 @@ def check_valid_from(store: Store, valid_from: Instant | None) -> None:
     valid_from
         When the new version would start.
 
+    Returns
+    -------
+    None
+        ``valid_from`` is acceptable.
+
     Raises
     ------
     InvalidArgument
@@ -208,6 +213,11 @@ def version(store: Store) -> tuple[int, int, str]:
 
     Every added or changed ward adds a row (history is kept) and every retirement lowers
     the current count; the latest ``valid_from`` moves with a replacement too.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
 
     Returns
     -------
@@ -252,6 +262,11 @@ def assign_in_store(store: Store) -> pd.DataFrame:
 
     PostGIS computes it in SQL (ST_Covers, smallest code, 30 m snapping in UTM 48N);
     SQLite reads the points and uses :func:`geo.assign.assign_lonlat` on the stored wards.
+
+    Parameters
+    ----------
+    store : Store
+        The store (its current ward layer and its incidents are read).
 
     Returns
     -------
