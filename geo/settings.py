@@ -294,68 +294,208 @@ SETTINGS: tuple[Setting[Any], ...] = (
 
 
 def database_url() -> str:
+    """``GEO_DATABASE_URL``: the store every command and the app open.
+
+    Returns
+    -------
+    str
+        The SQLAlchemy URL or SQLite file path (default: the checkout's SQLite file).
+    """
     return DATABASE_URL.get()
 
 
 def boundaries() -> Path:
+    """``GEO_BOUNDARIES``: the ward layer a fresh store starts from.
+
+    Returns
+    -------
+    pathlib.Path
+        The layer file (not checked to exist).
+    """
     return BOUNDARIES.get()
 
 
 def streets() -> Path:
+    """``GEO_STREETS``: the street layer incidents are named from.
+
+    Returns
+    -------
+    pathlib.Path
+        The layer file (not checked to exist).
+    """
     return STREETS.get()
 
 
 def vendor_dir() -> Path:
+    """``GEO_VENDOR_DIR``: where the offline Leaflet files live.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (it may not exist yet).
+    """
     return VENDOR_DIR.get()
 
 
 def overpass_url() -> str | None:
+    """``GEO_OVERPASS_URL``: the Overpass server of ``streets fetch``.
+
+    Returns
+    -------
+    str or None
+        The base URL, or None for osmnx's default.
+    """
     return OVERPASS_URL.get()
 
 
 def seed_sample() -> bool:
+    """``GEO_SEED_SAMPLE``: whether an empty store gets the synthetic sample.
+
+    Returns
+    -------
+    bool
+        True unless clearly off.
+    """
     return SEED_SAMPLE.get()
 
 
 def public_view() -> bool:
+    """``GEO_PUBLIC_VIEW``: whether anonymous visitors see per-ward counts.
+
+    Returns
+    -------
+    bool
+        True only when clearly on.
+    """
     return PUBLIC_VIEW.get()
 
 
 def session_idle_minutes() -> float:
+    """``GEO_SESSION_IDLE_MINUTES``: how long a session may stay idle.
+
+    Returns
+    -------
+    float
+        Minutes, finite and above 0.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not a finite number above 0.
+    """
     return SESSION_IDLE_MINUTES.get()
 
 
 def ingest_max_bytes() -> int:
+    """``GEO_INGEST_MAX_BYTES``: the largest upload accepted.
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer.
+    """
     return INGEST_MAX_BYTES.get()
 
 
 def ingest_max_rows() -> int:
+    """``GEO_INGEST_MAX_ROWS``: the most data rows in one upload.
+
+    Returns
+    -------
+    int
+        Rows.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer.
+    """
     return INGEST_MAX_ROWS.get()
 
 
 def ingest_max_cell_chars() -> int:
+    """``GEO_INGEST_MAX_CELL_CHARS``: the longest cell accepted.
+
+    Returns
+    -------
+    int
+        Characters.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer.
+    """
     return INGEST_MAX_CELL_CHARS.get()
 
 
 def ingest_max_columns() -> int:
+    """``GEO_INGEST_MAX_COLUMNS``: the most columns in one upload.
+
+    Returns
+    -------
+    int
+        Columns, counted on the header line.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer.
+    """
     return INGEST_MAX_COLUMNS.get()
 
 
 def sla_days() -> dict[str, float]:
-    """The per-type overrides of ``GEO_SLA_DAYS`` only (the built-in levels are not here)."""
+    """The per-type overrides of ``GEO_SLA_DAYS`` only (the built-in levels are not here).
+
+    Returns
+    -------
+    dict of str to float
+        Type code -> days from report to deadline (a copy; empty when unset).
+
+    Raises
+    ------
+    geo.errors.WorkflowError
+        An entry is not ``type=days`` with a known type and finite days above 0.
+    """
     return dict(SLA_DAYS.get())
 
 
 def user() -> str | None:
+    """``GEO_USER``: the account a CLI command acts as without ``--user``.
+
+    Returns
+    -------
+    str or None
+        The user name, or None (then the operating-system login is used).
+    """
     return USER.get()
 
 
 def postgis_test_url() -> str | None:
-    """``GEO_TEST_POSTGIS_URL`` (not named ``test_*``: pytest would collect it)."""
+    """``GEO_TEST_POSTGIS_URL`` (not named ``test_*``: pytest would collect it).
+
+    Returns
+    -------
+    str or None
+        The server URL for the PostGIS tests, or None (they skip).
+    """
     return TEST_POSTGIS_URL.get()
 
 
 def require_postgis() -> bool:
+    """``GEO_REQUIRE_POSTGIS``: whether skipped PostGIS tests fail instead.
+
+    Returns
+    -------
+    bool
+        True only for exactly ``1``.
+    """
     return REQUIRE_POSTGIS.get()
 
 
@@ -365,12 +505,24 @@ _ENTRY = re.compile(r"^(GEO_[A-Z_]+) : (.+)\n((?:    .*\n?)+)", re.MULTILINE)
 
 
 def documented() -> dict[str, tuple[str, str]]:
-    """``{name: (type, text)}`` of each entry of this module's docstring."""
+    """``{name: (type, text)}`` of each entry of this module's docstring.
+
+    Returns
+    -------
+    dict of str to tuple of (str, str)
+        Variable name -> (documented type, its text with whitespace collapsed).
+    """
     return {m[1]: (m[2].strip(), " ".join(m[3].split())) for m in _ENTRY.finditer(__doc__ or "")}
 
 
 def markdown_table() -> str:
-    """The README's configuration table: each variable, type, default and first sentence."""
+    """The README's configuration table: each variable, type, default and first sentence.
+
+    Returns
+    -------
+    str
+        The Markdown table, one row per :data:`SETTINGS` entry, in their order.
+    """
     docs = documented()
     lines = ["| variable | type | default | what it sets |", "|---|---|---|---|"]
     for setting in SETTINGS:
