@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -89,3 +90,70 @@ def test_library_never_imports_streamlit():
         or "from streamlit" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+#: A numpy-style section header: a title line, then a line of dashes.
+_SECTION = re.compile(r"^(\w[\w ]*)\n-{3,}$", re.MULTILINE)
+
+
+def _public_functions() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Module-level public functions of geo/'s public modules (geo/cli excluded)."""
+    found = []
+    for path in sorted((REPO / "geo").rglob("*.py")):
+        parts = path.relative_to(REPO / "geo").parts
+        if parts[0] == "cli" or any(p.startswith("_") and p != "__init__.py" for p in parts):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not (
+                node.name.startswith("_")
+                or any(getattr(d, "id", getattr(d, "attr", "")) == "overload" for d in node.decorator_list)
+            ):
+                found.append((f"{path.relative_to(REPO)}:{node.lineno} {node.name}", node))
+    return found
+
+
+def _sections(doc: str) -> dict[str, str]:
+    headers = list(_SECTION.finditer(doc))
+    ends = [h.start() for h in headers[1:]] + [len(doc)]
+    return {h[1]: doc[h.end() : end] for h, end in zip(headers, ends, strict=True)}
+
+
+def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    args = node.args
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+    return [n for n in names if n not in ("self", "cls")]
+
+
+def _documented(section: str) -> set[str]:
+    """Names of a Parameters section's entries ("name : type" or "a, b : type" lines)."""
+    return {
+        name.strip().lstrip("*")
+        for line in section.splitlines()
+        if line.strip() and not line[0].isspace()
+        for name in line.split(" : ")[0].split(",")
+    }
+
+
+def test_public_functions_document_parameters_and_returns():
+    """Every public function of a public geo module has numpy-style "Parameters" (naming
+    each parameter, and nothing else) and "Returns"/"Yields" sections, so the API stays
+    documented as it grows (issue 10, item 6)."""
+    offenders = []
+    for where, node in _public_functions():
+        sections = _sections(ast.get_docstring(node) or "")
+        params = _parameters(node)
+        problems = []
+        if params and "Parameters" not in sections:
+            problems.append("no Parameters section")
+        elif params:
+            documented = _documented(sections["Parameters"])
+            if missing := [p for p in params if p not in documented]:
+                problems.append(f"Parameters does not name {', '.join(missing)}")
+            if unknown := sorted(documented - set(params)):
+                problems.append(f"Parameters names {', '.join(unknown)}, not a parameter")
+        if not {"Returns", "Yields"} & sections.keys():
+            problems.append("no Returns (or Yields) section")
+        if problems:
+            offenders.append(f"{where}: {'; '.join(problems)}")
+    assert offenders == [], "\n".join(offenders)
