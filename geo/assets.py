@@ -49,9 +49,22 @@ class Package:
 
     @property
     def dirname(self) -> str:
+        """The folder it unpacks into, ``<name>-<version>`` (two versions never mix files)."""
         return f"{self.name}-{self.version}"
 
     def tarball_url(self, registry: str = NPM_REGISTRY) -> str:
+        """Where the npm registry serves this version's tarball (the file the integrity pins).
+
+        Parameters
+        ----------
+        registry : str
+            The registry's base URL (default :data:`NPM_REGISTRY`).
+
+        Returns
+        -------
+        str
+            ``<registry>/<name>/-/<name>-<version>.tgz``.
+        """
         return f"{registry.rstrip('/')}/{self.name}/-/{self.name}-{self.version}.tgz"
 
 

@@ -61,7 +61,20 @@ class WardIndex:
     cell: float
 
     def cell_labels(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Grid label per point: ward position, ``_OUTSIDE`` or ``_AMBIGUOUS``."""
+        """Grid label per point: ward position, ``_OUTSIDE`` or ``_AMBIGUOUS``.
+
+        Parameters
+        ----------
+        lon : numpy.ndarray
+            Longitudes in degrees (EPSG:4326).
+        lat : numpy.ndarray
+            Latitudes in degrees (EPSG:4326), same shape as ``lon``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int16 labels, shaped like ``lon``; points off the grid (or NaN) are ``_OUTSIDE``.
+        """
         ny, nx = self.grid.shape
         with np.errstate(invalid="ignore"):
             col = np.floor((lon - self.x0) / self.cell)

@@ -90,6 +90,18 @@ class User:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> User:
+        """A :class:`User` from a ``users`` row, so pages and services never read raw columns.
+
+        Parameters
+        ----------
+        row : mapping of str to Any
+            The row (``username``, ``roles``, ``wards``, ``disabled``, ``password_hash``).
+
+        Returns
+        -------
+        User
+            The account; ``has_password`` tells whether a hash is stored, never the hash itself.
+        """
         return cls(
             username=str(row["username"]),
             roles=frozenset(split_codes(row.get("roles"))),
@@ -100,6 +112,7 @@ class User:
 
     @property
     def is_admin(self) -> bool:
+        """True for an enabled account with the ``admin`` role (a disabled admin has no rights)."""
         return "admin" in self.roles and not self.disabled
 
 

@@ -69,6 +69,13 @@ class BoundaryReport:
     kinds: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as plain data, for JSON output, the CLI and the admin page.
+
+        Returns
+        -------
+        dict of str to Any
+            Every field; areas in m², rounded to 0.1 m².
+        """
         return {
             "source": self.source,
             "count": self.count,

@@ -49,10 +49,12 @@ class DensityGrid:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the grid."""
         return int(self.counts.shape[0]), int(self.counts.shape[1])
 
     @property
     def total(self) -> int:
+        """The number of points counted (points outside the grid are not)."""
         return int(self.counts.sum())
 
     @property

@@ -18,11 +18,24 @@ class GeoError(Exception):
 
     @property
     def bilingual(self) -> str:
+        """"Vietnamese / English" (one text when both are the same): what ``str()`` shows."""
         if self.message_vi == self.message_en:
             return self.message_vi
         return f"{self.message_vi} / {self.message_en}"
 
     def message(self, lang: str = "vi") -> str:
+        """The message in one language, for a page that shows the user's language only.
+
+        Parameters
+        ----------
+        lang : str
+            ``"vi"``; any other value gives the English message.
+
+        Returns
+        -------
+        str
+            The message.
+        """
         return self.message_vi if lang == "vi" else self.message_en
 
 

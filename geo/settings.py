@@ -142,7 +142,19 @@ class Setting(Generic[T]):
     error: type[GeoError] = GeoError
 
     def get(self) -> T:
-        """The current value, read from the environment now."""
+        """The current value, read from the environment now.
+
+        Returns
+        -------
+        T
+            The parsed value, or the default when the variable is unset (or parses to None).
+
+        Raises
+        ------
+        geo.errors.GeoError
+            The value cannot be understood: this setting's error class (e.g.
+            :class:`~geo.errors.LimitExceeded`), naming the variable and the value.
+        """
         raw = os.environ.get(self.name)
         if raw is None:
             return self.default
@@ -156,7 +168,13 @@ class Setting(Generic[T]):
         return self.default if value is None else value
 
     def default_text(self) -> str:
-        """The default as one would write it in the environment ("" when it is unset)."""
+        """The default as one would write it in the environment ("" when it is unset).
+
+        Returns
+        -------
+        str
+            The default, with ``<repo>`` for the checkout's path.
+        """
         return _env_text(self.default)
 
 

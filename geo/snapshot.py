@@ -72,7 +72,18 @@ class IncidentSnapshot:
         return len(self.lat)
 
     def points(self, keep: np.ndarray) -> pd.DataFrame:
-        """``lat``/``lon`` of the selected rows (what a density grid needs)."""
+        """``lat``/``lon`` of the selected rows (what a density grid needs).
+
+        Parameters
+        ----------
+        keep : numpy.ndarray
+            A bool mask over the snapshot's rows (or an index array).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``lat`` and ``lon`` in EPSG:4326 degrees.
+        """
         return pd.DataFrame({"lat": self.lat[keep], "lon": self.lon[keep]})
 
 

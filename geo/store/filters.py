@@ -191,11 +191,28 @@ class IncidentFilter:
         )
 
     def period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        """``[start, stop)`` as UTC instants (None: open), from the Hà Nội days given."""
+        """``[start, stop)`` as UTC instants (None: open), from the Hà Nội days given.
+
+        Returns
+        -------
+        tuple of (datetime.datetime or None, datetime.datetime or None)
+            The start (inclusive) and stop (exclusive), aware UTC.
+
+        Raises
+        ------
+        geo.errors.StorageError
+            A date given as text cannot be read.
+        """
         return local_bound(self.date_from), local_bound(self.date_to, end=True)
 
     def describe(self) -> dict[str, str]:
-        """The fields that select something, as text (for the audit log)."""
+        """The fields that select something, as text (for the audit log).
+
+        Returns
+        -------
+        dict of str to str
+            Field name -> value as text, for the fields that differ from the default.
+        """
         default = IncidentFilter()
         return {
             f.name: str(getattr(self, f.name))
