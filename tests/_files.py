@@ -3,6 +3,11 @@ that quotes like the spreadsheets field teams use (shared by the ingest and stor
 
 from __future__ import annotations
 
+import unicodedata
+
+#: The combining tone marks Windows-1258 writes after a base letter.
+TONES = "\u0300\u0301\u0303\u0309\u0323"
+
 #: Three incidents in Phường Hoàn Kiếm (code 00070), on and near Hàng Mã.
 ROWS = [
     ("HK-1", 21.0365, 105.8490, "Lấn chiếm vỉa hè", "chưa xử lý", "05/07/2025",
@@ -26,3 +31,17 @@ def csv_text(rows=ROWS, header=HEADER, sep=",", fmt=lambda v: v) -> str:
     lines = [sep.join(cell(h) for h in header)]
     lines += [sep.join(cell(v) for v in row) for row in rows]
     return "\r\n".join(lines) + "\r\n"
+
+
+def to_cp1258(text: str) -> bytes:
+    """What Vietnamese Windows writes: base letters precomposed, tone marks combining."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            ch.encode("cp1258")
+            out.append(ch)
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONES))
+            out.append(base + "".join(c for c in parts if c in TONES))
+    return "".join(out).encode("cp1258")

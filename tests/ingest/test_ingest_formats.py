@@ -11,9 +11,7 @@ from pyproj import Transformer
 
 from geo.ingest import IngestOptions, ingest, preview
 from geo.store import open_store, queries
-from tests._files import HEADER, ROWS, csv_text
-
-TONES = "\u0300\u0301\u0303\u0309\u0323"
+from tests._files import HEADER, ROWS, csv_text, to_cp1258
 
 TYPES = ["sidewalk", "awning", "signboard"]
 STATUSES = ["reported", "in_progress", "cleared"]
@@ -27,18 +25,6 @@ def db(tmp_path):
     store.close()
 
 
-def to_cp1258(text: str) -> bytes:
-    """What Vietnamese Windows writes: base letters precomposed, tone marks combining."""
-    out = []
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            ch.encode("cp1258")
-            out.append(ch)
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", ch)
-            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONES))
-            out.append(base + "".join(c for c in parts if c in TONES))
-    return "".join(out).encode("cp1258")
 
 
 def check_stored(store, n=3, *, types=TYPES, reported=REPORTED_UTC, statuses=STATUSES):

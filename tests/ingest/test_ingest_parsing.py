@@ -20,23 +20,11 @@ from geo.ingest._coords import (
 from geo.ingest._dates import parse_dates
 from geo.ingest._identity import fingerprints
 from geo.ingest._readers import decode_bytes, read_table, sniff_delimiter
+from tests._files import to_cp1258
 
 VI = "Lấn chiếm vỉa hè, Phường Hoàn Kiếm, Hà Nội, đường Hàng Mã"
-_TONES = "\u0300\u0301\u0303\u0309\u0323"
 
 
-def to_cp1258(text: str) -> bytes:
-    """What Vietnamese Windows writes: base letters precomposed, tone marks combining."""
-    out = []
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            ch.encode("cp1258")
-            out.append(ch)
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", ch)
-            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
-            out.append(base + "".join(c for c in parts if c in _TONES))
-    return "".join(out).encode("cp1258")
 
 
 # ----------------------------------------------------------------------------- encodings
