@@ -100,3 +100,28 @@ def batch(name: str = "test.csv", **counts: int) -> dict[str, Any]:
 
 
 NO_UPDATES = pd.DataFrame(columns=["incident_id", "to_status", "at", "note"])
+
+
+#: The guards of schema versions 1 and 2 on SQLite (UPDATE and DELETE only, no hashes).
+_SQLITE_GUARDS_BEFORE_CHAINS = """
+CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} chỉ được ghi thêm / {table} is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} chỉ được ghi thêm / {table} is append-only'); END;
+"""
+
+
+def without_hash_chains(store: Any, conn: Any) -> None:
+    """Turn a current store's history back into what schema 2 had: no ``row_hash``, the
+    guards of then (inside ``conn``'s transaction); the caller sets ``schema_version``."""
+    from geo.store._schema import APPEND_ONLY
+
+    store.backend.drop_guards(conn, APPEND_ONLY)
+    for table in APPEND_ONLY:
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN row_hash")
+        if store.backend.name == "sqlite":
+            for sql in _SQLITE_GUARDS_BEFORE_CHAINS.format(table=table).split(";\n"):
+                if sql.strip():
+                    conn.exec_driver_sql(sql)
+    if store.backend.name != "sqlite":
+        store.backend.install_guards(conn, APPEND_ONLY)  # the same triggers as then

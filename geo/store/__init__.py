@@ -12,7 +12,8 @@ backend chosen from the URL); the rest is by topic, as functions taking the stor
 - :mod:`geo.store.batches` — ingest batches (``batches.commit_batch(store, …)``);
 - :mod:`geo.store.wards` — ward layer versions and assignment (``wards.current(store)``);
 - :mod:`geo.store.workflow` — status rules and moves (``workflow.change_status(store, …)``);
-- :mod:`geo.store.users` — accounts.
+- :mod:`geo.store.users` — accounts;
+- :mod:`geo.store.chain` — checking the hash chains of the audit log and status history.
 
 See ``docs/storage.md`` for the tables, the workflow and scaling out by ward code.
 """
@@ -20,7 +21,7 @@ See ``docs/storage.md`` for the tables, the workflow and scaling out by ward cod
 from __future__ import annotations
 
 from geo.crs import LOCAL_TZ
-from geo.store import batches, filters, queries, users, wards, workflow
+from geo.store import batches, chain, filters, queries, users, wards, workflow
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.filters import IncidentFilter
 from geo.store.queries import IncidentDetail, local_bound
@@ -47,6 +48,7 @@ __all__ = [
     "Store",
     "batches",
     "can_transition",
+    "chain",
     "check_transition",
     "default_url",
     "filters",

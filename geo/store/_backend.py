@@ -10,7 +10,7 @@ ask which database they talk to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Table
 if TYPE_CHECKING:
     import shapely
 
-    from geo.store._batch_rows import IncidentRows
+    from geo.store._batch_rows import FirstEvents, IncidentRows
 
 #: Columns of the temporary key table an ingest looks stored incidents up with.
 TEMP_KEY_COLUMNS: tuple[str, ...] = ("pos", "source", "source_id", "fingerprint")
@@ -67,15 +67,33 @@ class Backend(Protocol):
         """Serialise migrations and check extensions; returns the schema written to."""
 
     def install_guards(self, conn: Connection, tables: Sequence[str]) -> None:
-        """Make ``tables`` append-only for every client, raw SQL included."""
+        """Make ``tables`` append-only for every client, raw SQL included: no UPDATE, no
+        DELETE, no REPLACE or upsert of an existing id."""
+
+    def repair_guards(self, conn: Connection, tables: Sequence[str]) -> list[str]:
+        """Re-install every guard of ``tables`` that is missing, disabled or changed and
+        drop any other trigger or rule on them; the names touched (empty: all in place)."""
+
+    def drop_guards(self, conn: Connection, tables: Sequence[str]) -> None:
+        """Remove every trigger on ``tables`` (a migration rewriting their rows)."""
+
+    def lock_chains(self, conn: Connection) -> None:
+        """Hold the append lock of the hash-chained tables until the transaction ends."""
+
+    def instant_text(self, column: str) -> str:
+        """SQL rendering an instant column as ``YYYY-MM-DDTHH:MM:SS.ffffff`` in UTC."""
 
     def exclusive_lock(self, engine: Engine, *, name: str, key: int) -> AbstractContextManager[None]:
         """Hold a lock across processes (a file lock ``<db>.<name>.lock`` or advisory ``key``)."""
 
     # -- writing rows -----------------------------------------------------------------
 
-    def reserve_ids(self, conn: Connection, table: str, n: int) -> Sequence[int]:
-        """``n`` new ids of ``table``, ascending, for the open write transaction."""
+    def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:
+        """``n`` new ids of ``table``, ascending, for the open write transaction.
+
+        ``locked``: the caller holds the append lock of ``table`` (:meth:`lock_chains`), so
+        no one else can insert into it before the commit and one contiguous block can be
+        taken at once."""
 
     def bulk_insert(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
@@ -100,6 +118,9 @@ class Backend(Protocol):
         staged: bool,
     ) -> None:
         """Write a batch's incidents inside the open transaction, as fast as this backend can."""
+
+    def insert_first_events(self, conn: Connection, events: FirstEvents) -> None:
+        """Write a batch's first status events (hashed) from its incident rows just written."""
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """Largest incident id and the audit entries matching ``about`` (see ``batches``)."""
@@ -143,6 +164,10 @@ class Backend(Protocol):
         self, conn: Connection, sql: str, params: Sequence[Any] = ()
     ) -> list[tuple[Any, ...]]:
         """Rows of a plain SQL query with ``?`` placeholders, through the driver's cursor."""
+
+    def stream_rows(self, conn: Connection, sql: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of a plain SQL query (no parameters), ``size`` at a time, through the
+        driver's cursor (server-side on PostgreSQL: a table walked without holding it all)."""
 
 
 def backend_for(url: str) -> Backend:

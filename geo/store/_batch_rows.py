@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,62 @@ from geo.store.workflow import TRANSITIONS, check_state, due_dates, sla_days
 INSERT_CHUNK_ROWS = 100_000
 
 _REQUIRED = ("source", "fingerprint", "type", "lat", "lon", "status", "reported_at")
+
+#: A new incident's first status event is dated when it was cleared if it arrives in one
+#: of these states with a ``cleared_at``, else when it was reported: in SQL (alias ``i``
+#: for ``incidents``) and, for the event's hash, in :meth:`IncidentRows.first_event_at`.
+CLEARED_ON_ARRIVAL = ("cleared", "recurred")
+FIRST_EVENT_AT_SQL = (
+    f"CASE WHEN i.status IN ({', '.join(repr(s) for s in CLEARED_ON_ARRIVAL)}) "
+    "AND i.cleared_at IS NOT NULL THEN i.cleared_at ELSE i.reported_at END"
+)
+#: Columns a batch's first status events are inserted with.
+FIRST_EVENT_COLUMNS = (
+    "id, incident_id, from_status, to_status, at, actor, note, batch_id, row_hash"
+)
+
+
+@dataclass(frozen=True)
+class FirstEvents:
+    """The first status event of each new incident of a batch, ready to insert.
+
+    ``ids[k]`` is the event of incident ``incident_ids[k]`` (the ``k``-th row of
+    ``incidents``), its hash the ``k``-th 64 hex digits of ``hashes``
+    (:mod:`geo.store._chain`). SQLite copies the status and time from the incident rows
+    just written (:data:`FIRST_EVENT_AT_SQL`) and cuts the hashes in SQL; PostgreSQL
+    copies :meth:`arrow_table`.
+    """
+
+    incidents: IncidentRows
+    incident_ids: Sequence[int]
+    ids: Sequence[int]
+    hashes: bytes
+    batch_id: int
+    actor: str
+    note: str
+
+    def arrow_table(self) -> Any:
+        """Every column of the events as one Arrow table (times with the rows' suffix)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = self.incidents.n
+        at = iso_arrow(self.incidents.first_event_at())
+        if self.incidents.suffix:
+            at = pc.binary_join_element_wise(at, self.incidents.suffix, "")
+        assert len(self.hashes) == 64 * n
+        offsets = np.arange(0, 64 * (n + 1), 64, dtype=np.int32)
+        return pa.table({
+            "id": pa.array(np.asarray(self.ids, dtype=np.int64)),
+            "incident_id": pa.array(np.asarray(self.incident_ids, dtype=np.int64)),
+            "from_status": pa.nulls(n, pa.string()),
+            "to_status": pa.array(self.incidents.columns["status"], type=pa.string()),
+            "at": at,
+            "actor": pa.repeat(pa.scalar(self.actor, pa.string()), n),
+            "note": pa.repeat(pa.scalar(self.note, pa.string()), n),
+            "batch_id": pa.repeat(pa.scalar(self.batch_id, pa.int64()), n),
+            "row_hash": pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(self.hashes)),
+        })  # fmt: skip
 
 def texts(series: pd.Series) -> list[Any]:
     """Text values (None for missing) with NUL characters, which PostgreSQL cannot store,
@@ -73,6 +130,13 @@ class IncidentRows:
         self.n = n
         self.columns = columns
         self.suffix = suffix
+
+    def first_event_at(self) -> np.ndarray:
+        """When each incident's first status event happened (see :data:`FIRST_EVENT_AT_SQL`)."""
+        cleared = self.columns["cleared_at"]
+        on_arrival = np.isin(self.columns["status"], CLEARED_ON_ARRIVAL) & ~np.isnat(cleared)
+        at: np.ndarray = np.where(on_arrival, cleared, self.columns["reported_at"])
+        return at
 
     def recurrences(self) -> list[tuple[int, int]]:
         """(position in the batch, earlier incident id) of rows recording a recurrence."""
@@ -205,7 +269,7 @@ class IncidentRows:
             elif isinstance(values, str):
                 data[name] = pa.array(np.full(size, values, dtype=object), type=pa.string())
             elif isinstance(values, np.ndarray) and values.dtype.kind == "M":
-                stamps = _iso_arrow(values)
+                stamps = iso_arrow(values)
                 if self.suffix:
                     stamps = pc.binary_join_element_wise(stamps, self.suffix, "")
                 data[name] = stamps
@@ -255,7 +319,7 @@ def _iso_chunk(values: np.ndarray, suffix: str) -> list[Any]:
     return out
 
 
-def _iso_arrow(values: np.ndarray) -> Any:
+def iso_arrow(values: np.ndarray) -> Any:
     """:func:`_iso_chunk` for a whole column as an Arrow string array (null for NaT).
 
     Every text has the same 26 characters, so the digits are written into one byte

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from geo import settings
 from geo.errors import StorageError
+from geo.store import _chain
 from geo.store._backend import Backend, backend_for
 from geo.store._migrations import MIGRATIONS
 from geo.store._schema import APPEND_ONLY, SCHEMA_VERSION, build_metadata
@@ -53,6 +54,20 @@ _UNUSABLE = {
 MAX_WRITE_WAIT_S = 600.0
 
 __all__ = ["DEFAULT_SQLITE", "MAX_WRITE_WAIT_S", "URL_ENV", "Store", "default_url", "utcnow"]
+
+
+def _entry(
+    actor: str, action: str, object_type: str, object_id: object, details: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """One audit entry's columns (see :meth:`Store.audit`)."""
+    return {
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "details": plain(dict(details or {})),
+    }
 
 
 def default_url() -> str:
@@ -108,6 +123,7 @@ class Store:
         self._driver_operational: type[Exception] = self.engine.dialect.loaded_dbapi.OperationalError
         self.metadata = build_metadata(self.backend.spatial)
         self.tables: Mapping[str, Table] = self.metadata.tables
+        self._deferred_audit: list[dict[str, Any]] | None = None
         self._migrate(rekey_duplicates=rekey_duplicates)
 
     def __repr__(self) -> str:
@@ -145,6 +161,12 @@ class Store:
         database files to the connection for the transaction (SQLite attaches only
         outside a transaction); they are detached before the connection is returned.
 
+        Every write appends to the audit log, a hash chain with one writer at a time
+        (:mod:`geo.store._chain`): the transaction takes the chains' append lock first
+        (a no-op on SQLite, whose write lock is taken up front anyway), so PostgreSQL
+        writers queue at the start instead of deadlocking on incident rows one of them
+        has locked (``FOR UPDATE``) while it waits for the chains.
+
         Parameters
         ----------
         work
@@ -158,7 +180,11 @@ class Store:
         T
             What ``work`` returned.
         """
-        return self._write(work, attach or {}, "write")
+        def locked(conn: Connection) -> T:
+            self.backend.lock_chains(conn)
+            return work(conn)
+
+        return self._write(locked, attach or {}, "write")
 
     def _write(self, work: Callable[[Connection], T], attach: Mapping[str, Path], doing: str) -> T:
         """:meth:`write`; ``doing`` ("write", "open") chooses the words of a failure."""
@@ -221,7 +247,11 @@ class Store:
     # -- schema -------------------------------------------------------------------------
 
     def _migrate(self, *, rekey_duplicates: bool) -> None:
-        version_table = self.tables["schema_version"]
+        """Create, migrate and check the schema in one write transaction.
+
+        Every open also checks the append-only guards and re-installs any that was
+        dropped or changed, with a ``guards_restored`` audit entry (itself chained).
+        """
 
         def work(conn: Connection) -> None:
             schema = self.backend.prepare_migration(conn)
@@ -229,27 +259,12 @@ class Store:
                 # DDL is transactional on both backends: no table exists without schema_version
                 self.metadata.create_all(conn, checkfirst=False)
                 self.backend.install_guards(conn, APPEND_ONLY)
-                conn.execute(
-                    insert(version_table).values(
-                        version=SCHEMA_VERSION, applied_at=utcnow(), description="initial schema"
-                    )
-                )
+                self._record_version(conn, SCHEMA_VERSION, "initial schema")
                 return
-            current = conn.execute(select(func.max(version_table.c.version))).scalar() or 0
-            if current > SCHEMA_VERSION:
-                raise StorageError(
-                    f"Cơ sở dữ liệu có phiên bản lược đồ {current}, mới hơn phần mềm "
-                    f"({SCHEMA_VERSION}); hãy cập nhật phần mềm.",
-                    f"The database has schema version {current}, newer than this software "
-                    f"({SCHEMA_VERSION}); upgrade the software.",
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                description = MIGRATIONS[version](self, conn, rekey=rekey_duplicates)
-                conn.execute(
-                    insert(version_table).values(
-                        version=version, applied_at=utcnow(), description=description
-                    )
-                )
+            self._run_migrations(conn, self._stored_version(conn), rekey_duplicates)
+            restored = self.backend.repair_guards(conn, APPEND_ONLY)
+            if restored:
+                self.audit("system", "guards_restored", "store", None, {"guards": restored}, conn=conn)
 
         try:
             self._write(work, {}, "open")
@@ -258,6 +273,43 @@ class Store:
                 f"Không mở được cơ sở dữ liệu {self.name}: {exc.orig}",
                 f"Cannot open the database {self.name}: {exc.orig}",
             ) from exc
+
+    def _run_migrations(self, conn: Connection, current: int, rekey_duplicates: bool) -> None:
+        """Every step from ``current`` up, each recorded in ``schema_version``.
+
+        Audit entries the steps write (a re-keying) wait until all have run: before
+        version 3 the log has no ``row_hash`` to chain them with.
+        """
+        if current == SCHEMA_VERSION:
+            return
+        self._deferred_audit = []
+        try:
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                description = MIGRATIONS[version](self, conn, rekey=rekey_duplicates)
+                self._record_version(conn, version, description)
+            deferred = self._deferred_audit
+        finally:
+            self._deferred_audit = None
+        _chain.append(self, conn, "audit_log", deferred)
+
+    def _stored_version(self, conn: Connection) -> int:
+        t = self.tables["schema_version"]
+        current = int(conn.execute(select(func.max(t.c.version))).scalar() or 0)
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"Cơ sở dữ liệu có phiên bản lược đồ {current}, mới hơn phần mềm "
+                f"({SCHEMA_VERSION}); hãy cập nhật phần mềm.",
+                f"The database has schema version {current}, newer than this software "
+                f"({SCHEMA_VERSION}); upgrade the software.",
+            )
+        return current
+
+    def _record_version(self, conn: Connection, version: int, description: str) -> None:
+        conn.execute(
+            insert(self.tables["schema_version"]).values(
+                version=version, applied_at=utcnow(), description=description
+            )
+        )
 
     def schema_version(self) -> int:
         """The schema version the database is at.
@@ -297,7 +349,8 @@ class Store:
         *,
         conn: Connection | None = None,
     ) -> None:
-        """Append one audit entry (inside ``conn``'s transaction when given).
+        """Append one audit entry (inside ``conn``'s transaction when given), chained to
+        the one before it (:mod:`geo.store._chain`).
 
         Parameters
         ----------
@@ -310,19 +363,13 @@ class Store:
         conn
             A connection in an open write transaction; without it, a transaction of its own.
         """
-        values = {
-            "at": utcnow(),
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": None if object_id is None else str(object_id),
-            "details": plain(dict(details or {})),
-        }
-        stmt = insert(self.tables["audit_log"]).values(**values)
-        if conn is not None:
-            conn.execute(stmt)
+        values = _entry(actor, action, object_type, object_id, details)
+        if self._deferred_audit is not None:  # migrating: see _run_migrations
+            self._deferred_audit.append(values)
+        elif conn is not None:
+            _chain.append(self, conn, "audit_log", [values])
         else:
-            self.write(lambda c: c.execute(stmt))
+            self.write(lambda c: _chain.append(self, c, "audit_log", [values]))
 
     def backup(self, out: str | Path, *, actor: str = "system") -> Path:
         """A consistent copy while others keep writing (SQLite backup API / pg_dump).

@@ -9,6 +9,13 @@ Version 2 (issue 16) makes the identity rule a constraint: two writers can no lo
 both store one incident. A store that already holds one incident twice is refused, with
 the counts, unless the operator asks for its duplicates to be re-keyed
 (``python -m geo db migrate --rekey-duplicates``): nothing is deleted either way.
+
+Version 3 (issue 11) makes the audit log and the status history hash chains
+(:mod:`geo.store._chain`): every row stored so far is sealed in id order.
+
+Audit entries written while a store migrates (a re-keying, the migration itself) are
+appended once every step has run: before version 3 the log has no ``row_hash`` column
+to chain them with (:meth:`geo.store.Store.audit`).
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text, update
 
 from geo.errors import StorageError
-from geo.store._schema import IDENTITY_INDEXES
+from geo.store import _chain
+from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -166,5 +174,39 @@ def to_v2(store: Store, conn: Connection, *, rekey: bool) -> str:
     return "identity keys unique: (source, source_id) with an id, fingerprint without" + note
 
 
+def seal(store: Store, conn: Connection, table: str) -> int:
+    """Write every row's ``row_hash``, chaining the rows as stored in id order."""
+    t = store.tables[table]
+    prev = _chain.genesis(table)
+    sealed: list[dict[str, object]] = []
+    for run in _chain.read_rows(store, conn, table):
+        digests = _chain.link(prev, run.contents)
+        prev = digests[-1]
+        sealed.extend({"b_id": i, "b_hash": d.hex()} for i, d in zip(run.ids, digests, strict=True))
+    step = (
+        update(t)
+        .where(t.c.id == bindparam("b_id"))
+        .values({_chain.HASH_COLUMN: bindparam("b_hash")})
+    )
+    for lo in range(0, len(sealed), _chain.READ_CHUNK_ROWS):
+        conn.execute(step, sealed[lo : lo + _chain.READ_CHUNK_ROWS])
+    return len(sealed)
+
+
+def to_v3(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 3: ``row_hash`` on the append-only tables, the rows stored so far sealed
+    in id order (issue 11). The guards are lifted for the rewrite and put back, within
+    the transaction."""
+    store.backend.drop_guards(conn, APPEND_ONLY)
+    sealed = 0
+    for table in APPEND_ONLY:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {table} ADD COLUMN {_chain.HASH_COLUMN} VARCHAR(64) NOT NULL DEFAULT ''"
+        )
+        sealed += seal(store, conn, table)
+    store.backend.install_guards(conn, APPEND_ONLY)
+    return f"hash chains on status_events and audit_log ({sealed} rows sealed)"
+
+
 #: Version → the step that brings a store from the version before to it.
-MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2}
+MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3}

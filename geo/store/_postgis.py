@@ -19,27 +19,48 @@ from geo.crs import LOCAL_TZ
 from geo.errors import StorageError
 from geo.store._backend import TEMP_KEY_COLUMNS
 from geo.store._batch_rows import INSERT_CHUNK_ROWS
-from geo.store._schema import IDENTITY_INDEXES, INCIDENT_INSERT_COLUMNS
+from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, INCIDENT_INSERT_COLUMNS
 
 if TYPE_CHECKING:
     import shapely
 
-    from geo.store._batch_rows import IncidentRows
+    from geo.store._batch_rows import FirstEvents, IncidentRows
 
 _MIGRATION_LOCK = 7_274_274  # pg_advisory_xact_lock key: one migrating session at a time
 
-APPEND_ONLY_SQL = """
-CREATE OR REPLACE FUNCTION geo_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+#: Body of the trigger function guarding the append-only tables (compared on every open).
+APPEND_ONLY_BODY = """
 BEGIN
-  RAISE EXCEPTION '%% chỉ được ghi thêm / %% is append-only', TG_TABLE_NAME, TG_TABLE_NAME;
-END $$;
-"""
+  RAISE EXCEPTION '% chỉ được ghi thêm / % is append-only', TG_TABLE_NAME, TG_TABLE_NAME;
+END """
 
-TRIGGER_SQL = """
-CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
-  FOR EACH ROW EXECUTE FUNCTION geo_append_only();
-CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-  FOR EACH STATEMENT EXECUTE FUNCTION geo_append_only();
+#: The guard triggers of a table: name → (pg_trigger.tgtype, DDL). tgtype bits: 1 row,
+#: 2 before, 8 delete, 16 update, 32 truncate. An upsert's ON CONFLICT DO UPDATE and a
+#: MERGE's update fire the update trigger too.
+GUARD_TRIGGERS = {
+    "{table}_no_change": (
+        27,
+        "CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION geo_append_only()",
+    ),
+    "{table}_no_truncate": (
+        34,
+        "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION geo_append_only()",
+    ),
+}
+
+#: The current state of the triggers and rules on ``tables`` (one row per trigger/rule).
+_GUARDS_FOUND_SQL = """
+WITH guarded AS (SELECT to_regclass(n) AS oid FROM unnest(CAST(%(tables)s AS text[])) AS n)
+SELECT c.relname, t.tgname, t.tgtype, t.tgenabled IN ('O', 'A') AND t.tgqual IS NULL
+       AND t.tgattr::text = '' AND p.proname = 'geo_append_only' AND p.prosrc = %(body)s
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE t.tgrelid IN (SELECT oid FROM guarded) AND NOT t.tgisinternal
+UNION ALL
+SELECT c.relname, r.rulename, -1, false
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+WHERE r.ev_class IN (SELECT oid FROM guarded)
 """
 
 #: One ward per point, as in :mod:`geo.assign`: smallest covering code, else the nearest
@@ -80,12 +101,70 @@ def make_engine(url: str) -> Engine:
     return create_engine(normalise_url(url), pool_pre_ping=True)
 
 
+def _function_ok(conn: Connection) -> bool:
+    body = conn.exec_driver_sql(
+        "SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('geo_append_only()')"
+    ).scalar()
+    return body == APPEND_ONLY_BODY
+
+
+def _create_function(conn: Connection) -> None:
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION geo_append_only() RETURNS trigger LANGUAGE plpgsql "
+        f"AS $geo${APPEND_ONLY_BODY.replace('%', '%%')}$geo$"  # the driver reads %% as %
+    )
+
+
 def install_guards(conn: Connection, tables: Sequence[str]) -> None:
-    conn.exec_driver_sql(APPEND_ONLY_SQL)
+    _create_function(conn)
     for table in tables:
-        for statement in TRIGGER_SQL.format(table=table).split(";\n"):
-            if statement.strip():
-                conn.exec_driver_sql(statement)
+        for _, ddl in GUARD_TRIGGERS.values():
+            conn.exec_driver_sql(ddl.format(table=table))
+
+
+def _found_guards(conn: Connection, tables: Sequence[str]) -> list[tuple[str, str, int, bool]]:
+    rows = conn.exec_driver_sql(
+        _GUARDS_FOUND_SQL, {"tables": list(tables), "body": APPEND_ONLY_BODY}
+    ).all()
+    return [(str(r[0]), str(r[1]), int(r[2]), bool(r[3])) for r in rows]
+
+
+def drop_guards(conn: Connection, tables: Sequence[str]) -> None:
+    for table, name, kind, _ in _found_guards(conn, tables):
+        what = "RULE" if kind < 0 else "TRIGGER"
+        conn.exec_driver_sql(f'DROP {what} "{name}" ON "{table}"')
+
+
+def repair_guards(conn: Connection, tables: Sequence[str]) -> list[str]:
+    """Re-create the guard function and every guard trigger missing, disabled or changed;
+    drop any other trigger or rule on ``tables``. The names touched, sorted."""
+    touched: set[str] = set()
+    if not _function_ok(conn):
+        _create_function(conn)
+        touched.add("geo_append_only")
+    found = {(table, name): (kind, ok) for table, name, kind, ok in _found_guards(conn, tables)}
+    expected = {
+        (table, name.format(table=table)): (kind, ddl.format(table=table))
+        for table in tables
+        for name, (kind, ddl) in GUARD_TRIGGERS.items()
+    }
+    for (table, name), (kind, ok) in found.items():
+        want = expected.get((table, name))
+        if want is None or not ok or want[0] != kind:
+            what = "RULE" if kind < 0 else "TRIGGER"
+            conn.exec_driver_sql(f'DROP {what} "{name}" ON "{table}"')
+            touched.add(name)
+    for (table, name), (kind, ddl) in expected.items():
+        if found.get((table, name)) != (kind, True):
+            conn.exec_driver_sql(ddl)
+            touched.add(name)
+    return sorted(touched)
+
+
+def lock_chains(conn: Connection) -> None:
+    """SHARE ROW EXCLUSIVE conflicts with itself and with every INSERT, not with reads:
+    one appender at a time until commit, so ids and hashes follow one order."""
+    conn.exec_driver_sql(f"LOCK TABLE {', '.join(APPEND_ONLY)} IN SHARE ROW EXCLUSIVE MODE")
 
 
 def migration_lock(conn: Connection) -> None:
@@ -107,6 +186,21 @@ def is_identity_conflict(exc: BaseException) -> bool:
         isinstance(orig, psycopg.errors.UniqueViolation)
         and orig.diag.constraint_name in IDENTITY_INDEXES
     )
+
+
+def reserve_block(conn: Connection, table: str, n: int) -> range:
+    """``n`` consecutive ids in one step: the sequence moved on by ``n`` at once.
+
+    Only under the table's append lock: nextval and setval are two steps, and another
+    session's nextval in between would share an id of the block; with the lock held no one
+    else can insert a row with it before the commit (a sequence is not transactional, so a
+    stray nextval elsewhere costs only a gap)."""
+    last = conn.execute(
+        text("SELECT setval(CAST(:s AS regclass), nextval(CAST(:s AS regclass)) + :n - 1)"),
+        {"s": conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar(), "n": n},
+    ).scalar()
+    assert last is not None
+    return range(int(last) - n + 1, int(last) + 1)
 
 
 def reserve_ids(conn: Connection, table: str, n: int) -> list[int]:
@@ -243,6 +337,18 @@ class PostGISBackend:
     def install_guards(self, conn: Connection, tables: Sequence[str]) -> None:
         install_guards(conn, tables)
 
+    def repair_guards(self, conn: Connection, tables: Sequence[str]) -> list[str]:
+        return repair_guards(conn, tables)
+
+    def drop_guards(self, conn: Connection, tables: Sequence[str]) -> None:
+        drop_guards(conn, tables)
+
+    def lock_chains(self, conn: Connection) -> None:
+        lock_chains(conn)
+
+    def instant_text(self, column: str) -> str:
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+
     @contextmanager
     def exclusive_lock(self, engine: Engine, *, name: str, key: int) -> Iterator[None]:
         """A session advisory lock ``key``, held on a connection of its own."""
@@ -255,8 +361,8 @@ class PostGISBackend:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
 
-    def reserve_ids(self, conn: Connection, table: str, n: int) -> list[int]:
-        return reserve_ids(conn, table, n)
+    def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:
+        return reserve_block(conn, table, n) if locked and n > 1 else reserve_ids(conn, table, n)
 
     def bulk_insert(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
@@ -301,6 +407,11 @@ class PostGISBackend:
             rows = prepared.rows(lo, hi, ids[lo:hi], batch_id)
             bulk_insert(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
             del rows
+
+    def insert_first_events(self, conn: Connection, events: FirstEvents) -> None:
+        """COPY as CSV written by Arrow, as the incidents (no Python value per cell)."""
+        if events.ids:
+            copy_arrow(conn, "status_events", events.arrow_table(), chunk_rows=INSERT_CHUNK_ROWS)
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """A smaller id may commit after a larger one: the entries' count is part of it."""
@@ -360,6 +471,14 @@ class PostGISBackend:
             .group_by(key)
         ).all()
         return pd.Series({r.key: float(r.median) for r in rows}, dtype=float)
+
+    def stream_rows(self, conn: Connection, sql: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor(name="geo_stream") as cursor:  # server-side: needs the open transaction
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(size):
+                yield rows
 
     def fetch_rows(self, conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         # the driver's own cursor (psycopg's placeholders are %s)

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
 #: (its columns, the rows it covers). An incident with a source id is its (source,
@@ -53,8 +53,15 @@ SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
-#: The tables that no one may update or delete from.
+#: The tables that no one may update or delete from; each row carries ``row_hash``, a
+#: link of the table's hash chain (:mod:`geo.store._chain`).
 APPEND_ONLY = ("status_events", "audit_log")
+
+
+
+def _row_hash() -> Column[str]:
+    """``row_hash``: SHA-256 of the previous row's hash and this row's content, in hex."""
+    return Column("row_hash", String(64), nullable=False)
 
 
 #: An instant as callers give it: a datetime or pandas Timestamp (naive: UTC), a date, or
@@ -212,6 +219,7 @@ def build_metadata(postgis: bool) -> MetaData:
         Column("actor", Text, nullable=False),
         Column("note", Text),
         Column("batch_id", ID, ForeignKey("batches.id")),
+        _row_hash(),
         Index("ix_status_events_incident_id", "incident_id"),
     )
     Table(
@@ -224,6 +232,7 @@ def build_metadata(postgis: bool) -> MetaData:
         Column("object_type", String(40), nullable=False),
         Column("object_id", Text),
         Column("details", JSONType),
+        _row_hash(),
         Index("ix_audit_log_at", "at"),
     )
     Table(

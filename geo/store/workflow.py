@@ -13,7 +13,8 @@ still open (reported, verified or in progress).
 
 Moves (:func:`change_status`, :func:`record_recurrence`, and :func:`apply_moves` inside an
 ingest's transaction) update the incident, append a status event and an audit entry in
-one transaction; the history tables are append-only.
+one transaction; the history tables are append-only and hash-chained
+(:mod:`geo.store._chain`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from geo import settings
 from geo.errors import NotFound, WorkflowError
+from geo.store import _chain
 from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
 from geo.vocab import STATE_CODES, STATES
@@ -269,8 +271,8 @@ def apply_moves(
             .values(status=bindparam("b_status"), cleared_at=bindparam("b_cleared"), updated_at=now),
             [{"b_id": k, "b_status": s, "b_cleared": c} for k, (s, c) in final.items()],
         )
-        conn.execute(insert(store.tables["status_events"]), events)
-        conn.execute(insert(store.tables["audit_log"]), audits)
+        _chain.append(store, conn, "status_events", events)
+        _chain.append(store, conn, "audit_log", audits)
     return len(events)
 
 
@@ -368,11 +370,10 @@ def record_recurrence(
                 recurrence_of=int(incident_id), created_at=now, updated_at=now,
             )
         )
-        conn.execute(
-            insert(store.tables["status_events"]).values(
-                incident_id=new_id, from_status=None, to_status="reported", at=when,
-                actor=actor, note=note,
-            )
+        _chain.append(
+            store, conn, "status_events",
+            [{"incident_id": new_id, "from_status": None, "to_status": "reported", "at": when,
+              "actor": actor, "note": note, "batch_id": None}],
         )
         apply_moves(
             store, conn,

@@ -1,4 +1,5 @@
-"""Several processes on one SQLite file: concurrent ingest, backup while writing, kill -9."""
+"""Several processes on one store: concurrent ingest, backup while writing, kill -9, and
+hash chains that stay one chain (SQLite file; PostGIS when there is a server)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from geo.store import batches, open_store, queries
+from geo.store import batches, chain, open_store, queries
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,10 +39,34 @@ print(json.dumps({"accepted": accepted}), flush=True)
 """
 
 
+#: A writer appending to both chains in many small transactions: one-incident batches,
+#: status moves of its own incidents, plain audit entries.
+MIXED_WRITER = r"""
+import sys
+from tests._store_data import NO_UPDATES, batch, synthetic
+from geo.store import batches, open_store, queries, workflow
+
+url, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = open_store(url)
+for r in range(rounds):
+    frame = synthetic(3, seed=r, source=f"{name}-{r}.csv")
+    batches.commit_batch(store, batch(f"{name}-{r}.csv"), frame, NO_UPDATES, actor=name)
+    mine = queries.incidents(store, limit=None)
+    mine = mine[mine["source"] == f"{name}-{r}.csv"]
+    workflow.change_status(store, int(mine["id"].iloc[0]), "verified", actor=name)
+    store.audit(name, "note", "store", r, {"round": r})
+print("done", flush=True)
+"""
+
+
 def _writer(url: str, name: str, batches: int, rows: int, stop: Path | None = None) -> subprocess.Popen[str]:
+    return _spawn(WRITER, url, name, str(batches), str(rows), str(stop or "-"))
+
+
+def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, url, name, str(batches), str(rows), str(stop or "-")],
+        [sys.executable, "-c", script, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -83,6 +108,26 @@ def test_four_processes_ingest_into_one_sqlite_file(tmp_path):
     store = open_store(url)
     assert len(queries.incidents(store, limit=None)) == accepted
     assert store.row_counts()["batches"] == 32
+    assert [(s.table, s.ok) for s in chain.verify(store)] == [("status_events", True), ("audit_log", True)]
+    store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def test_concurrent_writers_keep_one_chain(tmp_path, request, backend):
+    """Four processes append to both chains at once; every row links to the one before
+    it in id order (PostgreSQL: the append lock; SQLite: the write lock)."""
+    url = f"sqlite:///{tmp_path / 'chain.sqlite'}" if backend == "sqlite" else request.getfixturevalue("postgis_url")
+    open_store(url).close()
+    procs = [_spawn(MIXED_WRITER, url, f"w{i}", "15") for i in range(4)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0 and "done" in out, err
+    store = open_store(url)
+    states = chain.verify(store)
+    assert [(s.table, s.ok) for s in states] == [("status_events", True), ("audit_log", True)]
+    counts = store.row_counts()
+    assert counts["status_events"] == 4 * 15 * 4 and states[0].rows == counts["status_events"]
+    assert (queries.audit_log(store)["action"] == "note").sum() == 60
     store.close()
 
 
@@ -104,7 +149,8 @@ def test_backup_taken_during_ingest_is_consistent(tmp_path):
         count = _consistent(path)
         assert count > 0 and count % 2000 == 0
         copy = open_store(f"sqlite:///{path}")
-        assert copy.schema_version() == 2 and len(queries.incidents(copy)) == count
+        assert copy.schema_version() == 3 and len(queries.incidents(copy)) == count
+        assert all(s.ok for s in chain.verify(copy))
         with copy.read() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() in ("wal", "delete")
         copy.close()
@@ -127,6 +173,7 @@ def test_kill_9_during_commit_leaves_nothing_half_written(tmp_path):
     assert count in (0, 300_000)
     store = open_store(url)  # recovers and stays writable
     assert store.row_counts()["incidents"] == count
+    assert all(s.ok for s in chain.verify(store))
     store.close()
 
 

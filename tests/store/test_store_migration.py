@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.cli import main
 from geo.errors import StorageError
 from geo.store import batches, open_store, queries
-from tests._store_data import NO_UPDATES, batch, incidents
+from tests._store_data import NO_UPDATES, batch, incidents, without_hash_chains
 
 V1_INDEXES = {"ix_incidents_source_source_id", "ix_incidents_fingerprint"}
 V2_INDEXES = {"uq_incidents_source_id", "uq_incidents_fingerprint"}
@@ -43,6 +43,7 @@ def make_v1_store(url: str, copies: list[int] = ()) -> dict[str, int]:
     rows = [{}, {}, {"source_id": None}, {"source_id": None}]
     batches.commit_batch(store, batch(), incidents(rows), NO_UPDATES, actor="field")
     with store.engine.begin() as conn:
+        without_hash_chains(store, conn)  # schema 3's part
         for name in V2_INDEXES:
             conn.exec_driver_sql(f"DROP INDEX {name}")
         conn.exec_driver_sql("CREATE INDEX ix_incidents_source_source_id ON incidents (source, source_id)")
@@ -60,12 +61,12 @@ def test_a_clean_version_1_store_migrates(store_url):
     before = make_v1_store(store_url)
     store = open_store(store_url)
     try:
-        assert store.schema_version() == 2
+        assert store.schema_version() == 3
         names = _index_names(store)
         assert V2_INDEXES <= names and not (V1_INDEXES & names)
         with store.read() as conn:
             versions = conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
         assert {k: v for k, v in store.row_counts().items() if k != "schema_version"} == {
             k: v for k, v in before.items() if k != "schema_version"
         }
@@ -108,7 +109,7 @@ def test_rekeying_keeps_every_incident_and_marks_the_later_copies(store_url, mon
     assert main(["db", "migrate", "--rekey-duplicates", "--json"]) == 0
     store = open_store(store_url)
     try:
-        assert store.schema_version() == 2
+        assert store.schema_version() == 3
         after = store.row_counts()
         assert after["incidents"] == before["incidents"] == 7
         assert after["status_events"] == before["status_events"]

@@ -33,13 +33,13 @@ def one_incident(store, status: str = "reported", **fields) -> int:
 
 def test_schema_created_once_with_version(store_url):
     first = open_store(store_url)
-    assert first.schema_version() == 2
+    assert first.schema_version() == 3
     assert set(first.row_counts()) == {
         "schema_version", "wards", "batches", "incidents", "status_events", "audit_log", "users",
     }
     first.close()
     again = open_store(store_url)  # opening an existing store migrates nothing
-    assert again.schema_version() == 2
+    assert again.schema_version() == 3
     assert again.row_counts()["schema_version"] == 1
     again.close()
 
@@ -49,6 +49,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path):
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA recursive_triggers").scalar() == 1  # REPLACE fires DELETE guards
     store.close()
 
 
