@@ -39,14 +39,14 @@ EXPECTED: dict[str, set[str]] = {
     "admin": READS | {
         "export", "upload", "status_lang", "status_hk", "recurrence_hk",
         "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
-        "audit",
+        "audit", "audit_verify",
     },
     "disabled_admin": set(),
 }
 ACTIONS = (
     *sorted(READS), "export", "upload", "status_lang", "status_hk", "recurrence_hk",
     "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
-    "audit",
+    "audit", "audit_verify",
 )
 _counter = itertools.count(1)
 
@@ -144,6 +144,8 @@ def _do(action: str, store: Any, actor: User | None, tmp: Path, wards: Any) -> C
         return lambda: services.backup(store, actor, tmp / f"b{n}.sqlite")  # type: ignore[arg-type]
     if action == "audit":
         return lambda: services.audit_log(store, actor, 10)  # type: ignore[arg-type]
+    if action == "audit_verify":
+        return lambda: services.audit_verify(store, actor)  # type: ignore[arg-type]
     raise AssertionError(action)
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "users",
     "store",
+    "audit",
     "report",
     "density",
 )

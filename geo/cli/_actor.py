@@ -36,20 +36,35 @@ def actor_name(args: Any) -> str:
     return str(name)
 
 
-def acting_user(store: Store, args: argparse.Namespace) -> User:
-    """The enabled account named by ``--user``; a bilingual refusal otherwise."""
+def acting_user(
+    store: Store, args: argparse.Namespace, action: str, *, object_type: str = "", object_id: Any = None
+) -> User:
+    """The enabled account named by ``--user``; a bilingual refusal otherwise.
+
+    ``action`` (the right the command needs), ``object_type`` and ``object_id`` describe
+    the attempt in the audit entry a refusal leaves, the same entry as a refusal by
+    :func:`geo.services.check`.
+    """
     name = actor_name(args)
     user = services.load_user(store, name) if name else None
+    refusal = None
     if user is None:
-        raise AccessDenied(
+        refusal = AccessDenied(
             f"Không có tài khoản {name!r}; chọn tài khoản bằng --user TÊN (hoặc biến GEO_USER).",
             f"There is no account {name!r}; name the acting account with --user NAME "
             "(or GEO_USER).",
         )
-    if user.disabled:
-        raise AccessDenied(
+    elif user.disabled:
+        refusal = AccessDenied(
             f"Tài khoản {name!r} đã bị khoá.", f"The account {name!r} is disabled."
         )
+    if refusal is not None:
+        services.record_refusal(
+            store, name[:100] or services.ANONYMOUS, action, refusal,
+            object_type=object_type, object_id=object_id,
+        )  # fmt: skip
+        raise refusal
+    assert user is not None
     return user
 
 
@@ -61,7 +76,8 @@ def open_checked_store(args: Any, action: str, *, object_type: str = "") -> Stor
     """
     store = open_store(getattr(args, "database", None))
     try:
-        services.check(store, acting_user(store, args), action, object_type=object_type or action)
+        actor = acting_user(store, args, action, object_type=object_type)
+        services.check(store, actor, action, object_type=object_type or action)
     except BaseException:
         store.close()
         raise

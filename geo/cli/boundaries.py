@@ -107,7 +107,7 @@ def _import(args: argparse.Namespace) -> int:
     store = open_store(args.database)
     try:
         result = services.replace_boundaries(
-            store, acting_user(store, args), args.layer, valid_from=valid_from, crs=args.crs
+            store, acting_user(store, args, "replace_boundaries", object_type="wards"), args.layer, valid_from=valid_from, crs=args.crs
         )
     finally:
         store.close()

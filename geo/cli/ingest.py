@@ -46,7 +46,7 @@ def _ingest(args: argparse.Namespace) -> int:
         # and the status-change right in the wards of any stored incident the file moves.
         result: IngestResult = services.ingest_file(
             store,
-            acting_user(store, args),
+            acting_user(store, args, "upload", object_type="upload", object_id=Path(args.file).name),
             args.file,
             IngestOptions(
                 crs=args.crs,

@@ -105,9 +105,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out.to_dict("records")]
 
 
+#: What each ``stats --by`` reads, as the services' audit entries name it.
+_STATS_OBJECT = {"ward": "ward_stats", "street": "street_stats", "week": "week_counts"}
+
+
 def _stats(args: argparse.Namespace) -> int:
     with _open(args) as store:
-        actor = acting_user(store, args)
+        actor = acting_user(store, args, "view", object_type=_STATS_OBJECT[args.by])
         if args.by == "ward":
             frame = services.ward_stats(store, actor, args.date_from, args.date_to)
         elif args.by == "street":
@@ -134,7 +138,7 @@ def _export_filter(args: argparse.Namespace) -> IncidentFilter:
 
 def _export(args: argparse.Namespace) -> int:
     with _open(args) as store:
-        actor = acting_user(store, args)
+        actor = acting_user(store, args, "export", object_type="export", object_id=args.format)
         path = services.export(store, actor, args.format, args.out, _export_filter(args), limit=args.limit)
     print(path)
     return 0
@@ -142,7 +146,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     with _open(args) as store:
-        actor = acting_user(store, args)
+        actor = acting_user(store, args, "change_status", object_type="incident", object_id=args.id)
         moved = services.change_status(store, actor, args.id, args.to_state, args.note, at=args.at)
     print(f"#{moved['id']}: {moved['from']} → {moved['to']}")
     return 0
@@ -150,7 +154,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _backup(args: argparse.Namespace) -> int:
     with open_store(args.database) as store:
-        actor = acting_user(store, args)
+        actor = acting_user(store, args, "backup", object_type="store")
         path = services.backup(store, actor, args.out)
     print(path)
     return 0

@@ -116,7 +116,7 @@ def _add(args: argparse.Namespace) -> int:
             if extra or args.ward:
                 user = services.grant(store, user, user.username, extra, args.ward)
         else:
-            actor = acting_user(store, args)
+            actor = acting_user(store, args, "manage_users", object_type="user", object_id=args.username)
             user = services.add_user(store, actor, args.username, password, args.role, args.ward)
         print(f"Đã thêm / added: {user.username} ({', '.join(sorted(user.roles))})")
         return 0
@@ -127,7 +127,7 @@ def _add(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        frame = services.list_users(store, acting_user(store, args))
+        frame = services.list_users(store, acting_user(store, args, "manage_users", object_type="users"))
     finally:
         store.close()
     if args.json:
@@ -144,7 +144,8 @@ def _list(args: argparse.Namespace) -> int:
 def _disable(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        services.disable_user(store, acting_user(store, args), args.username, disabled=not args.enable)
+        actor = acting_user(store, args, "manage_users", object_type="user", object_id=args.username)
+        services.disable_user(store, actor, args.username, disabled=not args.enable)
     finally:
         store.close()
     print(("Đã mở khoá / enabled: " if args.enable else "Đã khoá / disabled: ") + args.username)
@@ -154,7 +155,7 @@ def _disable(args: argparse.Namespace) -> int:
 def _passwd(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        actor = acting_user(store, args)
+        actor = acting_user(store, args, "passwd", object_type="user", object_id=args.username)
         old = None
         if actor.username == args.username and not actor.is_admin:
             # your own password: the current one first (a first line on stdin, or a prompt)
@@ -175,9 +176,8 @@ def _passwd(args: argparse.Namespace) -> int:
 def _grant(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        user = services.grant(
-            store, acting_user(store, args), args.username, args.role, args.ward, replace=args.replace
-        )
+        actor = acting_user(store, args, "manage_users", object_type="user", object_id=args.username)
+        user = services.grant(store, actor, args.username, args.role, args.ward, replace=args.replace)
     finally:
         store.close()
     print(f"{user.username}: {','.join(sorted(user.roles))} · {','.join(sorted(user.wards)) or '-'}")
@@ -187,7 +187,8 @@ def _grant(args: argparse.Namespace) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        user = services.revoke(store, acting_user(store, args), args.username, args.role, args.ward)
+        actor = acting_user(store, args, "manage_users", object_type="user", object_id=args.username)
+        user = services.revoke(store, actor, args.username, args.role, args.ward)
     finally:
         store.close()
     print(f"{user.username}: {','.join(sorted(user.roles))} · {','.join(sorted(user.wards)) or '-'}")

@@ -15,12 +15,12 @@ By topic:
 - :mod:`~geo.services.uploads` — preview and commit an upload;
 - :mod:`~geo.services.boundaries` — the ward layer in use and its replacement;
 - :mod:`~geo.services.accounts` — sign-in and user management;
-- :mod:`~geo.services.maintenance` — backups and the audit log.
+- :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains.
 """
 
 from __future__ import annotations
 
-from geo.services._rights import ANONYMOUS, check
+from geo.services._rights import ANONYMOUS, check, record_refusal
 from geo.services.accounts import (
     add_user,
     authenticate,
@@ -55,7 +55,7 @@ from geo.services.incidents import (
     map_view,
     record_recurrence,
 )
-from geo.services.maintenance import audit_log, backup
+from geo.services.maintenance import audit_log, audit_verify, backup
 from geo.services.uploads import commit_upload, ingest_file, preview_upload
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "active_wards",
     "add_user",
     "audit_log",
+    "audit_verify",
     "authenticate",
     "backup",
     "change_status",
@@ -86,6 +87,7 @@ __all__ = [
     "progress",
     "public_ward_stats",
     "record_recurrence",
+    "record_refusal",
     "replace_boundaries",
     "revoke",
     "set_password",

@@ -46,11 +46,39 @@ def check(
     try:
         auth.require(actor, action, ward_code)
     except AccessDenied as exc:
-        store.audit(
-            actor_name(actor), "denied", object_type or action, object_id,
-            {"action": action, "ward_code": ward_code, "reason": exc.message_en},
-        )
+        record_refusal(
+            store, actor_name(actor), action, exc, ward_code,
+            object_type=object_type, object_id=object_id,
+        )  # fmt: skip
         raise
+
+
+def record_refusal(
+    store: Store, name: str, action: str, refusal: AccessDenied, ward_code: str | None = None,
+    *, object_type: str = "", object_id: Any = None,
+) -> None:
+    """Audit a refused attempt (``denied``): who, which right, on what and why.
+
+    For :func:`check`, and for refusals made before there is a :class:`User` to check
+    (the CLI's unknown or disabled ``--user``), so both leave the same entry.
+
+    Parameters
+    ----------
+    store
+        Where the refusal is recorded.
+    name
+        Who tried (a user name, or :data:`ANONYMOUS`).
+    action
+        The right that was needed.
+    refusal
+        The error the caller raises; its English message is the entry's ``reason``.
+    ward_code, object_type, object_id
+        As for :func:`check`.
+    """
+    store.audit(
+        name, "denied", object_type or action, object_id,
+        {"action": action, "ward_code": ward_code, "reason": refusal.message_en},
+    )
 
 
 P = ParamSpec("P")

@@ -1,4 +1,4 @@
-"""Administration of the store itself: backups and the audit log."""
+"""Administration of the store itself: backups, the audit log and its hash chains."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pandas as pd
 
 from geo.auth import User
 from geo.services._rights import check
-from geo.store import Store, queries
+from geo.store import Store, chain, queries
+from geo.store.chain import ChainState
 
 
 def backup(store: Store, actor: User, out: str | Path) -> Path:
@@ -51,3 +52,22 @@ def audit_log(store: Store, actor: User, limit: int | None = None) -> pd.DataFra
     """
     check(store, actor, "view_audit", object_type="audit_log")
     return queries.audit_log(store, limit)
+
+
+def audit_verify(store: Store, actor: User) -> list[ChainState]:
+    """Walk the hash chains of the audit log and the status history.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``view_audit`` (who may read the log may check it).
+
+    Returns
+    -------
+    list of ChainState
+        ``status_events`` then ``audit_log``: intact, or the first row that breaks.
+    """
+    check(store, actor, "view_audit", object_type="audit_chain")
+    return chain.verify(store)

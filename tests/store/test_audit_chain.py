@@ -11,6 +11,7 @@ someone holding the file or the credentials would.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from geo import services
+from geo.cli import main as cli
 from geo.store import _chain, batches, chain, open_store, queries, workflow
 from geo.store import wards as stored_wards
 from geo.store._schema import APPEND_ONLY
@@ -442,3 +444,77 @@ def test_a_migrated_store_is_sealed_in_order(store_url):
     with pytest.raises(Exception, match="append-only"):
         attack(store, f"DELETE FROM status_events WHERE id = {ids(store, 'status_events')[0]}")
     store.close()
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_history(store_url, monkeypatch):
+    monkeypatch.setenv("GEO_DATABASE_URL", store_url)
+    monkeypatch.delenv("GEO_USER", raising=False)
+    store = with_history(store_url)
+    boss = services.create_first_admin(store, "admin", PASSWORD)
+    services.add_user(store, boss, "viewer1", PASSWORD, ["viewer"], [])
+    yield store
+    store.close()
+
+
+def test_cli_audit_verify(cli_history, capsys):
+    assert cli(["audit", "verify", "--user", "admin"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("hash chain intact") == 2 and "chuỗi băm nguyên vẹn" in out
+    assert cli(["audit", "verify", "--json", "--user", "admin"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(r["table"], r["ok"], r["first_break"]) for r in report] == [
+        ("status_events", True, None), ("audit_log", True, None),
+    ]  # fmt: skip
+
+    victim = ids(cli_history, "status_events")[1]
+    kind = cli_history.backend.name
+    guard = UPDATE_GUARD[kind].format(t="status_events")
+    attack(cli_history, drop_trigger(cli_history, guard, "status_events"),
+           f"UPDATE status_events SET note = 'forged' WHERE id = {victim}")  # fmt: skip
+    assert cli(["audit", "verify", "--json", "--user", "admin"]) == 1
+    report = {r["table"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (
+        not report["status_events"]["ok"] and report["status_events"]["first_break"]["id"] == victim
+    )
+    assert report["audit_log"]["ok"]
+    assert cli(["audit", "verify", "--user", "admin"]) == 1
+    assert f"hash chain broken at row id {victim}" in capsys.readouterr().out
+
+
+def test_cli_audit_verify_needs_the_audit_right(cli_history, capsys):
+    assert cli(["audit", "verify", "--user", "viewer1"]) == 2
+    assert "not allowed" in capsys.readouterr().err
+    entry = queries.audit_log(cli_history).iloc[0]
+    assert (entry["actor"], entry["action"], entry["object_type"]) == (
+        "viewer1",
+        "denied",
+        "audit_chain",
+    )
+
+
+@pytest.mark.parametrize("who", ["nobody", "disabled1"])
+def test_cli_refusal_of_the_account_is_audited_like_a_service_refusal(cli_history, capsys, who):
+    boss = services.load_user(cli_history, "admin")
+    services.add_user(cli_history, boss, "disabled1", PASSWORD, ["viewer"], [])
+    services.disable_user(cli_history, boss, "disabled1")
+    assert cli(["stats", "--user", who]) == 2
+    capsys.readouterr()
+    by_cli = queries.audit_log(cli_history).iloc[0]
+    assert (by_cli["actor"], by_cli["action"], by_cli["object_type"]) == (who, "denied", "ward_stats")
+    assert by_cli["details"]["action"] == "view"
+    reason = "There is no account" if who == "nobody" else "is disabled"
+    assert reason in by_cli["details"]["reason"]
+    if who == "disabled1":  # the same attempt through the services leaves the same entry
+        with pytest.raises(Exception, match="disabled"):
+            services.ward_stats(cli_history, services.load_user(cli_history, who))
+        by_service = queries.audit_log(cli_history).iloc[0]
+        fields = ["actor", "action", "object_type", "object_id", "details"]
+        assert by_service[fields].to_dict() == by_cli[fields].to_dict()
+    assert cli(["status", "1", "--to", "verified", "--user", who]) == 2
+    entry = queries.audit_log(cli_history).iloc[0]
+    assert (entry["actor"], entry["object_type"], entry["object_id"]) == (who, "incident", "1")
+    assert all(s.ok for s in chain.verify(cli_history))
