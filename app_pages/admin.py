@@ -1,4 +1,5 @@
-"""Quản trị / Administration: accounts, the official ward layer, the audit log.
+"""Quản trị / Administration: accounts, the official ward layer, the audit log and
+whether its hash chains hold.
 
 Admins only: the page checks ``manage_users`` through :mod:`geo.services` (a refusal is
 audited) and every action goes through a services function that checks its own right.
@@ -29,6 +30,7 @@ from geo.errors import GeoError
 
 _FLASH = "admin_flash"
 _LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
+_CHAIN = "admin_chain"  # (checked at, [ChainState, …])
 AUDIT_ROWS = 500
 LAYER_TYPES = ["geojson", "json", "gpkg", "zip"]
 
@@ -218,7 +220,28 @@ def _ward_layer(user: auth.User) -> None:
 # -- audit log -----------------------------------------------------------------------------
 
 
+def _chain_state(user: auth.User) -> None:
+    """Whether the hash chains hold, checked once per session (walking a million rows
+    takes seconds) and again on request."""
+    st.subheader(t("admin.chain"))
+    st.caption(t("admin.chain_help"))
+    again = st.button(t("admin.chain_again"), key="admin_chain_again")
+    checked = st.session_state.get(_CHAIN)
+    if again or checked is None:
+        try:
+            checked = (dt.datetime.now(), services.audit_verify(store(), user))
+        except GeoError as exc:
+            _error(exc)
+            return
+        st.session_state[_CHAIN] = checked
+    at, states = checked
+    st.caption(t("admin.chain_checked", at=at.strftime("%H:%M:%S")))
+    for state in states:
+        (st.success if state.ok else st.error)(md_plain(state.message(lang())))
+
+
 def _audit(user: auth.User) -> None:
+    _chain_state(user)
     try:
         log = services.audit_log(store(), user, AUDIT_ROWS)
     except GeoError as exc:

@@ -387,6 +387,15 @@ LABELS: dict[str, tuple[str, str]] = {
         "Ward layer replaced: {added} added, {changed} changed, {retired} retired.",
     ),
     "admin.audit_caption": ("{n} thao tác gần nhất.", "The latest {n} actions."),
+    "admin.chain": ("Chuỗi băm của nhật ký", "Hash chains of the history"),
+    "admin.chain_help": (
+        "Mỗi dòng nhật ký và lịch sử trạng thái mang mã băm của dòng trước nó: sửa hay xoá "
+        "một dòng làm đứt chuỗi tại đó.",
+        "Every row of the audit log and the status history carries the hash of the row "
+        "before it: altering or removing a row breaks the chain there.",
+    ),
+    "admin.chain_checked": ("Kiểm tra lúc {at}.", "Checked at {at}."),
+    "admin.chain_again": ("Kiểm tra lại", "Check again"),
     # errors and generic
     "error.generic": ("Đã xảy ra lỗi", "Something went wrong"),
     "common.none": ("(không có)", "(none)"),

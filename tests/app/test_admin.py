@@ -6,6 +6,8 @@ ward layer, the real CLI, and the real app through AppTest (SQLite).
 
 from __future__ import annotations
 
+import sqlite3
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -343,3 +345,28 @@ def test_admin_page_checks_an_upload_then_replaces_the_layer(app_store_url, rena
         assert services.active_wards(store).set_index("code").loc[HOAN_KIEM, "name"] == RENAMED
     finally:
         store.close()
+
+
+def test_admin_page_shows_whether_the_hash_chains_hold(app_store_url):
+    at = _page(app_store_url)
+    intact = _texts(at.success)
+    assert "status_events" in intact and "audit_log" in intact
+    assert intact.count("chuỗi băm nguyên vẹn") == 2
+    store = open_store(app_store_url)
+    try:
+        first = int(queries.audit_log(store)["id"].min())
+        path = store.path
+    finally:
+        store.close()
+    raw = sqlite3.connect(path, isolation_level=None)  # a forger with the file
+    raw.execute("DROP TRIGGER audit_log_no_update")
+    raw.execute(f"UPDATE audit_log SET actor = 'forged' WHERE id = {first}")  # noqa: S608
+    raw.close()
+    at.run()
+    assert _texts(at.success).count("chuỗi băm nguyên vẹn") == 2  # checked once per session
+    at.button(key="admin_chain_again").click()
+    at.run()
+    assert not at.exception, at.exception
+    broken = _texts(at.error)
+    assert "audit_log" in broken and f"dòng id {first}" in broken
+    assert "status_events" in _texts(at.success)
