@@ -21,6 +21,7 @@ import pyogrio
 import shapely
 
 from geo import _osm, settings
+from geo._zipsafe import ZipLimits, checked_members, open_zip
 from geo.admin_units import canonical_names, codes_by_name
 from geo.crs import METRIC_CRS, require_crs, to_storage
 from geo.errors import BoundaryError
@@ -174,33 +175,20 @@ def _check_json(path: Path) -> None:
 def _zipped_source(path: Path) -> str:
     """Validate a zipped shapefile and return a GDAL /vsizip/ path.
 
-    The archive is never extracted to disk (so no path traversal is possible), and
-    its declared sizes are checked before GDAL decompresses anything.
+    The archive is never extracted to disk, and its names and declared sizes are
+    checked (:mod:`geo._zipsafe`) before GDAL or ``testzip`` decompresses anything.
     """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
+    limits = ZipLimits(max_unpacked=MAX_ZIP_UNPACKED_BYTES, max_ratio=MAX_ZIP_RATIO)
+    with open_zip(path, label=str(path), error=BoundaryError) as archive:
+        members = checked_members(archive, label=str(path), limits=limits, error=BoundaryError)
+        try:
             bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BoundaryError(
-            f"{path}: tệp zip hỏng ({exc}).", f"{path}: corrupt zip file ({exc})."
-        ) from exc
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise BoundaryError(
+                f"{path}: tệp zip hỏng ({exc}).", f"{path}: corrupt zip file ({exc})."
+            ) from exc
     if bad is not None:
         raise BoundaryError(f"{path}: tệp zip hỏng ở {bad}.", f"{path}: corrupt zip member {bad}.")
-    unpacked = sum(m.file_size for m in members)
-    packed = max(sum(m.compress_size for m in members), 1)
-    if unpacked > MAX_ZIP_UNPACKED_BYTES or unpacked / packed > MAX_ZIP_RATIO:
-        raise BoundaryError(
-            f"{path}: tệp zip giải nén quá lớn ({unpacked} byte) — có thể là zip bomb.",
-            f"{path}: the zip would unpack to {unpacked} bytes — refused as a possible zip bomb.",
-        )
-    for member in members:
-        name = member.filename
-        if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name:
-            raise BoundaryError(
-                f"{path}: đường dẫn không an toàn trong zip: {name!r}.",
-                f"{path}: unsafe path inside the zip: {name!r}.",
-            )
     shapefiles = [m.filename for m in members if m.filename.lower().endswith(".shp")]
     if len(shapefiles) != 1:
         raise BoundaryError(
