@@ -120,6 +120,8 @@ def read_metadata(image: Image.Image, name: str) -> PhotoMeta:
     raw = image.info.get("exif")
     if isinstance(raw, bytes) and len(raw) > MAX_EXIF_BYTES:
         return PhotoMeta(notes=(_note("exif_too_large", name, len(raw)),))
+    if isinstance(raw, bytes) and raw and not _tiff_header_ok(raw):
+        return PhotoMeta(notes=(_note("exif_unreadable", name, "TIFF header"),))
     try:
         exif = image.getexif()
         exif_ifd = dict(exif.get_ifd(ExifTags.IFD.Exif))
@@ -139,6 +141,20 @@ def read_metadata(image: Image.Image, name: str) -> PhotoMeta:
         camera=_camera(base),
         notes=tuple(notes),
     )
+
+
+def _tiff_header_ok(raw: bytes) -> bool:
+    """True when the block starts like TIFF and its first IFD lies inside it.
+
+    Pillow silently reads a block with a broken header as empty; this check turns
+    that into a note a reviewer can see.
+    """
+    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    orders: dict[bytes, Literal["little", "big"]] = {b"II*\x00": "little", b"MM\x00*": "big"}
+    order = orders.get(tiff[:4])
+    if order is None:
+        return False
+    return 8 <= int.from_bytes(tiff[4:8], order) < len(tiff)
 
 
 # ------------------------------------------------------------------------------ time

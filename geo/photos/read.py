@@ -183,14 +183,14 @@ def open_image(
     try:
         image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
     except Image.DecompressionBombError as exc:
-        raise _too_many_pixels(name, None, cap) from exc
+        raise _too_many_pixels(name, _bomb_pixels(exc), cap) from exc
     except Exception as exc:  # Pillow's plugins raise many types on malformed headers
         raise _undecodable(name, exc) from exc
     width, height = image.size
     if width <= 0 or height <= 0:
         raise _undecodable(name, ValueError(f"size {width}×{height}"))
     if width * height > cap:
-        raise _too_many_pixels(name, (width, height), cap)
+        raise _too_many_pixels(name, f"{width:,}×{height:,}", cap)
     return image, fmt
 
 
@@ -218,7 +218,7 @@ def decode_oriented(image: Image.Image, name: str, *, max_side: int | None) -> I
     except GeoError:
         raise
     except Image.DecompressionBombError as exc:
-        raise _too_many_pixels(name, image.size, _pillow_cap()) from exc
+        raise _too_many_pixels(name, _bomb_pixels(exc), _pillow_cap()) from exc
     except Exception as exc:  # truncated data (OSError), corrupt scans, bad palettes, ...
         raise _undecodable(name, exc) from exc
     return converted
@@ -239,11 +239,17 @@ def _upright(image: Image.Image) -> Image.Image:
         return image
 
 
-def _too_many_pixels(name: str, size: tuple[int, int] | None, cap: int) -> LimitExceeded:
-    shown = f"{size[0]:,}×{size[1]:,} điểm ảnh" if size else "quá nhiều điểm ảnh"
-    shown_en = f"{size[0]:,}×{size[1]:,} pixels" if size else "too many pixels"
+def _bomb_pixels(exc: Exception) -> str | None:
+    """The pixel count Pillow's decompression-bomb message states, formatted."""
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    return f"{int(match.group(1)):,}" if match else None
+
+
+def _too_many_pixels(name: str, size: str | None, cap: int) -> LimitExceeded:
+    shown = f"{size} điểm ảnh" if size else "quá nhiều điểm ảnh"
+    shown_en = f"{size} pixels" if size else "too many pixels"
     return LimitExceeded(
-        f"{label(name)}: ảnh {shown}, vượt giới hạn {cap:,} điểm ảnh (có thể là bom giải nén).",
+        f"{label(name)}: ảnh có {shown}, vượt giới hạn {cap:,} điểm ảnh (có thể là bom giải nén).",
         f"{label(name)}: the image has {shown_en}, over the limit of {cap:,} pixels "
         "(a possible decompression bomb).",
     )
