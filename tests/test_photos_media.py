@@ -158,10 +158,14 @@ def test_public_copy_is_made_once_and_kept(tmp_path):
 
 
 def test_ids_that_are_not_sha256_are_never_paths(tmp_path):
-    media = MediaStore(tmp_path)
-    for bad in ("../../etc/passwd", "A" * 64, "0" * 63, ""):
-        with pytest.raises(NotFound):
+    media = MediaStore(tmp_path / "a" / "b" / "media")
+    secret = tmp_path / "secret.jpg"  # where "../../../../../secret" would lead
+    secret.write_bytes(b"not yours")
+    for bad in ("../../../../../secret", "A" * 64, "0" * 63, ""):
+        with pytest.raises(NotFound, match="Invalid photo id"):
             media.find_original(bad)
+        with pytest.raises(NotFound, match="Invalid photo id"):
+            media.public_copy(bad)
     with pytest.raises(NotFound, match="No photo"):
         media.find_original("0" * 64)
 

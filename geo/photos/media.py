@@ -101,7 +101,11 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 
 def _encode(image: Image.Image, fmt: str, *, quality: int, icc: bytes | None = None) -> bytes:
-    """Encode with exactly the metadata given: Pillow also copies XMP from ``info``."""
+    """Encode with exactly the metadata given, whatever the source image carried.
+
+    ``info`` is emptied because some Pillow versions fall back to it when saving
+    (PNG's EXIF, JPEG's XMP); the one installed here reads only the save options.
+    """
     clean = image.copy()
     clean.info = {}
     options: dict[str, object] = {} if fmt == "png" else {"quality": quality}
