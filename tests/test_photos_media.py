@@ -90,10 +90,14 @@ def test_thumbnail_of_xmp_photo_carries_no_xmp():
     assert_no_metadata(photo.thumbnail)
 
 
-def test_orientation_is_applied_to_thumbnail_and_size():
-    photo = load_photo(make_photo("jpeg", size=(640, 480), orientation=6), "rotated.jpg")
-    assert (photo.info.width, photo.info.height) == (480, 640)
-    assert Image.open(io.BytesIO(photo.thumbnail)).size == (360, 480)
+@pytest.mark.parametrize(
+    ("stored", "orientation", "shown"),
+    [((640, 480), 6, (480, 640)), ((480, 640), 8, (640, 480)), ((640, 480), 3, (640, 480))],
+)
+def test_orientation_is_applied_to_thumbnail_and_size(stored, orientation, shown):
+    photo = load_photo(make_photo("jpeg", size=stored, orientation=orientation), "rotated.jpg")
+    assert (photo.info.width, photo.info.height) == shown
+    assert Image.open(io.BytesIO(photo.thumbnail)).size == tuple(d * 480 // 640 for d in shown)
 
 
 def test_transparent_png_thumbnail_is_flattened_on_white():

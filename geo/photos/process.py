@@ -30,6 +30,7 @@ from geo.photos.read import (
     PhotoFormat,
     check_size,
     decode_oriented,
+    displayed_size,
     label,
     open_image,
     read_capped,
@@ -102,9 +103,7 @@ def load_photo(
     image, fmt = open_image(data, name, max_pixels=max_pixels)
     upright = decode_oriented(image, name, max_side=THUMB_MAX_SIDE)
     meta = read_metadata(image, name)
-    width, height = image.size
-    if upright.width < upright.height and width > height:  # rotated by its orientation
-        width, height = height, width
+    width, height = displayed_size(image)
     info = PhotoInfo(
         name=label(name),
         sha256=hashlib.sha256(data).hexdigest(),

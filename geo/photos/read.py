@@ -22,7 +22,7 @@ import zipfile
 from typing import IO, Literal
 
 import pillow_heif
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from geo.errors import GeoError, IngestError, LimitExceeded
 from geo.photos.settings import photo_max_bytes, photo_max_pixels
@@ -219,6 +219,9 @@ def decode_oriented(image: Image.Image, name: str, *, max_side: int | None) -> I
     1/64 of the memory. The result is RGB, or RGBA when the photo has transparency.
     """
     try:
+        # Only JPEG: its draft decodes the same data at a coarser DCT scale. HEIF's draft
+        # would swap in an embedded thumbnail, which a crafted file can make show
+        # something other than the photo.
         if max_side is not None and image.format == "JPEG":
             image.draft("RGB", _fit(image.size, max_side))
         image.load()
@@ -234,6 +237,16 @@ def decode_oriented(image: Image.Image, name: str, *, max_side: int | None) -> I
     except Exception as exc:  # truncated data (OSError), corrupt scans, bad palettes, ...
         raise _undecodable(name, exc) from exc
     return converted
+
+
+def displayed_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as shown: swapped when the EXIF orientation turns the photo 90°."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # unreadable EXIF: the pixels are shown as stored (see _upright)
+        orientation = 1
+    width, height = image.size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
