@@ -226,3 +226,22 @@ def test_open_image_does_not_decode_pixels():
     image, fmt = open_image(make_photo("jpeg", size=(300, 200)), "a.jpg")
     assert fmt == "jpeg" and image.size == (300, 200)
     assert image.tile  # header only: pixels are decoded later, at a reduced scale
+
+
+def test_photo_files_on_disk_in_every_format_go_through_a_batch(tmp_path):
+    from geo.photos import MediaStore, PhotoSource, ingest_photos
+
+    lat, lon = INCIDENT
+    paths = []
+    for i, fmt in enumerate(FORMATS):
+        path = tmp_path / f"IMG_{i}.{'heic' if fmt == 'heif' else fmt}"
+        path.write_bytes(make_photo(fmt, seed=i, lat=lat, lon=lon, taken="2025:09:01 10:11:12"))
+        paths.append(path)
+    (tmp_path / "notes.txt").write_text("<html>not a photo</html>")
+    sources = [PhotoSource.from_path(p) for p in [*paths, tmp_path / "notes.txt"]]
+    outcomes = list(ingest_photos(sources, MediaStore(tmp_path / "media"), workers=2))
+    assert [o.info.format for o in outcomes[:4]] == FORMATS
+    assert all(o.info.meta.has_gps and o.media.original.exists() for o in outcomes[:4])
+    assert [o.media.original.suffix for o in outcomes[:4]] == [".jpg", ".png", ".webp", ".heic"]
+    assert not outcomes[4].ok and "notes.txt" in str(outcomes[4].error)
+    assert PhotoSource.from_bytes("a.jpg", b"xyz").open().read() == b"xyz"

@@ -15,10 +15,12 @@ cost of shipping photos to other processes.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 import imagehash
@@ -72,6 +74,17 @@ class PhotoSource:
     name: str
     size: int
     open: Callable[[], IO[bytes]]
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> PhotoSource:
+        """A photo file on disk (the CLI's case); its size is read now, its bytes later."""
+        file = Path(path)
+        return cls(name=file.name, size=file.stat().st_size, open=lambda: file.open("rb"))
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> PhotoSource:
+        """An upload already in memory (the app's case)."""
+        return cls(name=name, size=len(data), open=lambda: io.BytesIO(data))
 
 
 @dataclass(frozen=True)
