@@ -42,12 +42,15 @@ _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b
 _GENERIC_HEIF_BRANDS = {b"mif1", b"msf1", b"miaf"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 
-#: Markup that makes a browser (or an old one's content sniffing) treat bytes as a page.
-#: Only tags of five letters or more followed by a delimiter: a random 4-byte run such
-#: as ``<svg`` turns up by chance in about one in ten thousand 2 MB JPEGs' compressed
-#: data; these patterns in less than one in a hundred million.
+#: Markup that makes a browser (or an old one's content sniffing) treat bytes as a page
+#: or run script: tags followed by a delimiter. Compressed image data is close to random
+#: bytes, so a pattern can turn up by chance: a bare ``<svg`` in about one in seventy
+#: thousand 2 MB JPEGs, ``<html``/``<body`` plus a delimiter in about one in half a
+#: million, the longer tags practically never. Tags that are harmless without script
+#: (``<head>``, ``<meta>``, ``<form>``) are left out; script in their attributes is
+#: still found below.
 _HTML_TAGS = re.compile(
-    rb"<(?:(?:script|html|head|body|iframe|object|embed|style|title|meta|form|!doctype)[\s/>]"
+    rb"<(?:(?:script|html|body|iframe|object|embed|style|title|!doctype)[\s/>]"
     rb"|svg\s+xmlns)",
     re.IGNORECASE,
 )
