@@ -85,6 +85,28 @@ GEO_SLA_DAYS : type=days list
     number is finite and above 0; types not named keep their built-in level (``docs/storage.md``).
     Empty or spaces count as unset. Why: the city can agree different deadlines with the
     wards without a code change. Default is unset.
+GEO_PHOTO_MAX_M : float
+    How far, in metres measured in EPSG:32648, a photo's EXIF GPS position may be from its
+    incident before the photo is flagged ``photo_far``; a finite number above 0, ``_``
+    allowed, empty or spaces count as unset. Why: a phone's GPS is good to 5–15 m in the
+    open and 20–40 m in Hà Nội's narrow streets, so an honest photo of the spot stays
+    inside 50 m. Default is ``50``.
+GEO_PHOTO_MAX_BYTES : int
+    Largest photo file accepted, in bytes, checked before any decoding; an integer above 0,
+    ``_`` allowed, empty or spaces count as unset. Why: 25 MiB holds a 48 MP iPhone HEIC
+    (5–8 MB) or a high-quality 48 MP JPEG (12–15 MB), and a larger file is refused before
+    it costs memory. Default is ``26_214_400``.
+GEO_PHOTO_MAX_PIXELS : int
+    Largest width × height of a photo that is decoded; an integer above 0, ``_`` allowed,
+    empty or spaces count as unset. Pillow's own decompression-bomb limit (about 89.5 MP)
+    is kept as well: the lower of the two applies. Why: 80 MP holds a 64 MP phone sensor's
+    full output, and a small file that would decode to gigabytes is refused unread.
+    Default is ``80_000_000``.
+GEO_MEDIA_DIR : path
+    Where photos and their thumbnails are stored, each under its content hash (sha256), so
+    a re-uploaded photo stores nothing new. An empty value counts as unset. Why: the media
+    can be put on a larger or shared disk (``docs/storage.md``) without moving the store.
+    Default is ``<repo>/data/media``.
 GEO_USER : str
     The account a CLI command acts as when ``--user`` is not given; unset or empty: the
     operating-system login. Why: a script run by one officer need not repeat ``--user``
@@ -109,7 +131,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from geo.errors import AccessDenied, GeoError, LimitExceeded, WorkflowError
+from geo.errors import AccessDenied, GeoError, InvalidArgument, LimitExceeded, WorkflowError
 
 T = TypeVar("T")
 
@@ -226,6 +248,26 @@ def _count(raw: str) -> int | None:
         raise _Invalid("không phải số nguyên", "is not an integer") from None
 
 
+def _positive(raw: str) -> float | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise _Invalid("không phải một số", "is not a number") from None
+    if not 0 < value < math.inf:  # nan fails both comparisons
+        raise _Invalid("phải là một số hữu hạn lớn hơn 0", "must be a finite number above 0")
+    return value
+
+
+def _positive_count(raw: str) -> int | None:
+    value = _count(raw)
+    if value is not None and value <= 0:
+        raise _Invalid("phải lớn hơn 0", "must be more than 0")
+    return value
+
+
 def _service_levels(raw: str) -> dict[str, float] | None:
     from geo.vocab import TYPE_CODES  # late: pandas is not needed to read the others
 
@@ -296,6 +338,14 @@ INGEST_MAX_COLUMNS: Setting[int] = Setting(
 SLA_DAYS: Setting[dict[str, float]] = Setting(
     "GEO_SLA_DAYS", "type=days list", {}, _service_levels, WorkflowError
 )
+PHOTO_MAX_M: Setting[float] = Setting("GEO_PHOTO_MAX_M", "float", 50.0, _positive, InvalidArgument)
+PHOTO_MAX_BYTES: Setting[int] = Setting(
+    "GEO_PHOTO_MAX_BYTES", "int", 25 * 1024 * 1024, _positive_count, LimitExceeded
+)
+PHOTO_MAX_PIXELS: Setting[int] = Setting(
+    "GEO_PHOTO_MAX_PIXELS", "int", 80_000_000, _positive_count, LimitExceeded
+)
+MEDIA_DIR: Setting[Path] = Setting("GEO_MEDIA_DIR", "path", REPO / "data" / "media", _path)
 USER: Setting[str | None] = Setting("GEO_USER", "str", None, _text)
 TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, _text)
 REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _exactly_one)
@@ -304,7 +354,8 @@ REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _
 SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
     SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
-    INGEST_MAX_COLUMNS, SLA_DAYS, USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
+    INGEST_MAX_COLUMNS, SLA_DAYS, PHOTO_MAX_M, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, MEDIA_DIR, USER,
+    TEST_POSTGIS_URL, REQUIRE_POSTGIS,
 )  # fmt: skip
 
 
@@ -482,6 +533,22 @@ def sla_days() -> dict[str, float]:
         An entry is not ``type=days`` with a known type and finite days above 0.
     """
     return dict(SLA_DAYS.get())
+
+
+def photo_max_m() -> float:
+    return PHOTO_MAX_M.get()
+
+
+def photo_max_bytes() -> int:
+    return PHOTO_MAX_BYTES.get()
+
+
+def photo_max_pixels() -> int:
+    return PHOTO_MAX_PIXELS.get()
+
+
+def media_dir() -> Path:
+    return MEDIA_DIR.get()
 
 
 def user() -> str | None:

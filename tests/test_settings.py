@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from geo import settings
-from geo.errors import AccessDenied, LimitExceeded, WorkflowError
+from geo.errors import AccessDenied, InvalidArgument, LimitExceeded, WorkflowError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,6 +41,10 @@ def test_defaults_when_nothing_is_set(clean_env):
     assert settings.ingest_max_cell_chars() == 10_000
     assert settings.ingest_max_columns() == 500
     assert settings.sla_days() == {}
+    assert settings.photo_max_m() == 50.0  # issue 13: "default 50 m"
+    assert settings.photo_max_bytes() == 25 * 1024 * 1024
+    assert settings.photo_max_pixels() == 80_000_000
+    assert settings.media_dir() == REPO / "data" / "media"  # issue 13: "default data/media/"
     assert settings.user() is None
     assert settings.postgis_test_url() is None
     assert settings.require_postgis() is False
@@ -89,6 +93,11 @@ def test_defaults_when_nothing_is_set(clean_env):
         ("GEO_SLA_DAYS", "parking=0.5, signboard=30", settings.sla_days,
          {"parking": 0.5, "signboard": 30.0}),
         ("GEO_SLA_DAYS", " parking = 2 ,,parking=3,", settings.sla_days, {"parking": 3.0}),
+        ("GEO_PHOTO_MAX_M", " 75.5 ", settings.photo_max_m, 75.5),
+        ("GEO_PHOTO_MAX_M", "1_000", settings.photo_max_m, 1000.0),
+        ("GEO_PHOTO_MAX_BYTES", "10_000_000", settings.photo_max_bytes, 10_000_000),
+        ("GEO_PHOTO_MAX_PIXELS", " 1000000 ", settings.photo_max_pixels, 1_000_000),
+        ("GEO_MEDIA_DIR", "/srv/media", settings.media_dir, Path("/srv/media")),
     ],
 )  # fmt: skip
 def test_a_set_variable_is_read_when_used(clean_env, name, raw, read, expected):
@@ -99,7 +108,7 @@ def test_a_set_variable_is_read_when_used(clean_env, name, raw, read, expected):
 #: Read without stripping spaces, as before settings.py.
 _READ_AS_IS = {
     "GEO_DATABASE_URL", "GEO_BOUNDARIES", "GEO_STREETS", "GEO_VENDOR_DIR", "GEO_OVERPASS_URL",
-    "GEO_USER", "GEO_TEST_POSTGIS_URL",
+    "GEO_USER", "GEO_TEST_POSTGIS_URL", "GEO_MEDIA_DIR",
 }  # fmt: skip
 
 
@@ -119,6 +128,10 @@ _READ_AS_IS = {
         ("GEO_INGEST_MAX_CELL_CHARS", settings.ingest_max_cell_chars),
         ("GEO_INGEST_MAX_COLUMNS", settings.ingest_max_columns),
         ("GEO_SLA_DAYS", settings.sla_days),
+        ("GEO_PHOTO_MAX_M", settings.photo_max_m),
+        ("GEO_PHOTO_MAX_BYTES", settings.photo_max_bytes),
+        ("GEO_PHOTO_MAX_PIXELS", settings.photo_max_pixels),
+        ("GEO_MEDIA_DIR", settings.media_dir),
     ],
 )
 def test_an_empty_value_counts_as_unset(clean_env, name, read):
@@ -148,6 +161,16 @@ def test_an_empty_value_counts_as_unset(clean_env, name, read):
         ("GEO_SLA_DAYS", "parking=nan", settings.sla_days, WorkflowError),
         ("GEO_SLA_DAYS", "signboard=inf", settings.sla_days, WorkflowError),
         ("GEO_SLA_DAYS", "sidewalk=2,parking", settings.sla_days, WorkflowError),
+        ("GEO_PHOTO_MAX_M", "far", settings.photo_max_m, InvalidArgument),
+        ("GEO_PHOTO_MAX_M", "0", settings.photo_max_m, InvalidArgument),
+        ("GEO_PHOTO_MAX_M", "-5", settings.photo_max_m, InvalidArgument),
+        ("GEO_PHOTO_MAX_M", "nan", settings.photo_max_m, InvalidArgument),
+        ("GEO_PHOTO_MAX_M", "inf", settings.photo_max_m, InvalidArgument),
+        ("GEO_PHOTO_MAX_BYTES", "25MB", settings.photo_max_bytes, LimitExceeded),
+        ("GEO_PHOTO_MAX_BYTES", "0", settings.photo_max_bytes, LimitExceeded),
+        ("GEO_PHOTO_MAX_BYTES", "-1", settings.photo_max_bytes, LimitExceeded),
+        ("GEO_PHOTO_MAX_PIXELS", "1.5", settings.photo_max_pixels, LimitExceeded),
+        ("GEO_PHOTO_MAX_PIXELS", "0", settings.photo_max_pixels, LimitExceeded),
     ],
 )
 def test_a_bad_value_gets_a_bilingual_error_naming_variable_and_value(

@@ -9,8 +9,10 @@ A pure library (no store): the store, ingest, CLI and app call it.
 * :mod:`geo.photos.process` — one photo end to end; batches streamed through threads.
 * :mod:`geo.photos.bundle` — ZIP field bundles, photo columns and cells.
 * :mod:`geo.photos.synthetic` — small deterministic before/after sample photos.
-* :mod:`geo.photos.settings` — ``GEO_PHOTO_MAX_M``, ``GEO_PHOTO_MAX_BYTES``,
-  ``GEO_PHOTO_MAX_PIXELS``, ``GEO_MEDIA_DIR``.
+
+Limits and the media folder come from :mod:`geo.settings` (``GEO_PHOTO_MAX_M``,
+``GEO_PHOTO_MAX_BYTES``, ``GEO_PHOTO_MAX_PIXELS``, ``GEO_MEDIA_DIR``), read when used;
+every function also takes them as keyword parameters whose ``None`` means "the setting".
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from pyproj import Transformer
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import InvalidArgument
 from geo.photos.exif import LOCAL_ZONE, PhotoMeta
-from geo.photos.settings import photo_max_m
+from geo.settings import photo_max_m
 
 Role = Literal["before", "after"]
 

@@ -38,7 +38,7 @@ from PIL import Image
 
 from geo.errors import NotFound, StorageError
 from geo.photos.read import EXTENSIONS, PhotoFormat, decode_oriented, open_image
-from geo.photos.settings import media_dir
+from geo.settings import media_dir
 
 #: Longest side of a thumbnail, in pixels.
 THUMB_MAX_SIDE = 480

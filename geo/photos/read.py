@@ -25,8 +25,8 @@ import pillow_heif
 from PIL import ExifTags, Image, ImageOps
 
 from geo.errors import GeoError, IngestError, LimitExceeded
-from geo.photos.settings import photo_max_bytes, photo_max_pixels
 from geo.safe_text import display_text
+from geo.settings import photo_max_bytes, photo_max_pixels
 
 pillow_heif.register_heif_opener()
 

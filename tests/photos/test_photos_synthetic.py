@@ -6,15 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from geo.errors import InvalidArgument
 from geo.photos import check_photo, load_photo
-from geo.photos.settings import (
-    DEFAULT_MEDIA_DIR,
-    media_dir,
-    photo_max_bytes,
-    photo_max_m,
-    photo_max_pixels,
-)
 from geo.photos.synthetic import sample_photo
 from tests._photos import INCIDENT
 
@@ -54,19 +46,3 @@ def test_sample_pair_passes_every_check():
 def test_sample_without_metadata():
     meta = load_photo(sample_photo("before", lat=None, lon=None, taken_at=None), "b.jpg").info.meta
     assert not meta.has_gps and meta.taken_at is None
-
-
-def test_settings_defaults_and_environment(monkeypatch, tmp_path):
-    for env in ("GEO_PHOTO_MAX_M", "GEO_PHOTO_MAX_BYTES", "GEO_PHOTO_MAX_PIXELS", "GEO_MEDIA_DIR"):
-        monkeypatch.delenv(env, raising=False)
-    assert (photo_max_m(), photo_max_bytes(), photo_max_pixels()) == (50.0, 25 * 1024 * 1024, 80_000_000)
-    assert media_dir() == DEFAULT_MEDIA_DIR and DEFAULT_MEDIA_DIR.parts[-2:] == ("data", "media")
-    monkeypatch.setenv("GEO_PHOTO_MAX_M", "75.5")
-    monkeypatch.setenv("GEO_PHOTO_MAX_BYTES", "10_000_000")
-    monkeypatch.setenv("GEO_PHOTO_MAX_PIXELS", "1000000")
-    monkeypatch.setenv("GEO_MEDIA_DIR", str(tmp_path))
-    assert (photo_max_m(), photo_max_bytes(), photo_max_pixels(), media_dir()) == (75.5, 10_000_000, 1_000_000, tmp_path)
-    for bad in ("-1", "0", "nan", "inf", "lots"):
-        monkeypatch.setenv("GEO_PHOTO_MAX_BYTES", bad)
-        with pytest.raises(InvalidArgument, match="GEO_PHOTO_MAX_BYTES"):
-            photo_max_bytes()

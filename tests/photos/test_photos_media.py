@@ -18,7 +18,7 @@ from geo.photos import MediaStore, load_photo, store_photo, stripped_copy
 from geo.photos.media import THUMB_MAX_SIDE
 from tests._photos import INCIDENT, make_photo
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 XMP_WITH_GPS = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
     b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="21,1.71N" '
