@@ -107,6 +107,13 @@ GEO_MEDIA_DIR : path
     a re-uploaded photo stores nothing new. An empty value counts as unset. Why: the media
     can be put on a larger or shared disk (``docs/storage.md``) without moving the store.
     Default is ``<repo>/data/media``.
+GEO_CLEAR_NEEDS_PHOTO : type list
+    The violation types whose clearance needs an after photo, as ``awning,sidewalk``
+    (type codes, comma-separated; ``none`` for no type). Each is a code of
+    :data:`geo.vocab.TYPES`; empty or spaces count as unset. Moving an incident of these types to ``cleared`` without an after photo is
+    refused; one imported as already cleared is kept and flagged ``cleared_unverified``.
+    Why: a clearance nobody can see is a claim, and awnings and pavement encroachment are
+    where a photo shows the change plainly. Default is ``awning,sidewalk``.
 GEO_USER : str
     The account a CLI command acts as when ``--user`` is not given; unset or empty: the
     operating-system login. Why: a script run by one officer need not repeat ``--user``
@@ -268,6 +275,25 @@ def _positive_count(raw: str) -> int | None:
     return value
 
 
+def _type_list(raw: str) -> tuple[str, ...] | None:
+    from geo.vocab import TYPE_CODES  # late, as in _service_levels
+
+    words = [w.strip() for w in raw.split(",") if w.strip()]
+    if not words:
+        return None
+    if [w.lower() for w in words] == ["none"]:
+        return ()
+    unknown = [w for w in words if w not in TYPE_CODES]
+    if unknown:
+        raise _Invalid(
+            f"có loại không biết {', '.join(map(repr, unknown))} (các loại: {', '.join(TYPE_CODES)}; "
+            "hoặc none)",
+            f"names unknown types {', '.join(map(repr, unknown))} (types: {', '.join(TYPE_CODES)}; "
+            "or none)",
+        )
+    return tuple(dict.fromkeys(words))
+
+
 def _service_levels(raw: str) -> dict[str, float] | None:
     from geo.vocab import TYPE_CODES  # late: pandas is not needed to read the others
 
@@ -300,6 +326,8 @@ def _env_text(value: object) -> str:
         return f"{value:_}"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
     if isinstance(value, dict):
         return ",".join(f"{k}={_env_text(v)}" for k, v in value.items())
     return str(value).replace(str(REPO), "<repo>")
@@ -346,6 +374,9 @@ PHOTO_MAX_PIXELS: Setting[int] = Setting(
     "GEO_PHOTO_MAX_PIXELS", "int", 80_000_000, _positive_count, LimitExceeded
 )
 MEDIA_DIR: Setting[Path] = Setting("GEO_MEDIA_DIR", "path", REPO / "data" / "media", _path)
+CLEAR_NEEDS_PHOTO: Setting[tuple[str, ...]] = Setting(
+    "GEO_CLEAR_NEEDS_PHOTO", "type list", ("awning", "sidewalk"), _type_list, WorkflowError
+)
 USER: Setting[str | None] = Setting("GEO_USER", "str", None, _text)
 TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, _text)
 REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _exactly_one)
@@ -354,8 +385,8 @@ REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _
 SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
     SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
-    INGEST_MAX_COLUMNS, SLA_DAYS, PHOTO_MAX_M, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, MEDIA_DIR, USER,
-    TEST_POSTGIS_URL, REQUIRE_POSTGIS,
+    INGEST_MAX_COLUMNS, SLA_DAYS, PHOTO_MAX_M, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, MEDIA_DIR,
+    CLEAR_NEEDS_PHOTO, USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
 )  # fmt: skip
 
 
@@ -549,6 +580,10 @@ def photo_max_pixels() -> int:
 
 def media_dir() -> Path:
     return MEDIA_DIR.get()
+
+
+def clear_needs_photo() -> tuple[str, ...]:
+    return CLEAR_NEEDS_PHOTO.get()
 
 
 def user() -> str | None:

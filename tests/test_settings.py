@@ -45,6 +45,8 @@ def test_defaults_when_nothing_is_set(clean_env):
     assert settings.photo_max_bytes() == 25 * 1024 * 1024
     assert settings.photo_max_pixels() == 80_000_000
     assert settings.media_dir() == REPO / "data" / "media"  # issue 13: "default data/media/"
+    # issue 13: "default: awnings and sidewalk encroachment"
+    assert set(settings.clear_needs_photo()) == {"awning", "sidewalk"}
     assert settings.user() is None
     assert settings.postgis_test_url() is None
     assert settings.require_postgis() is False
@@ -98,6 +100,9 @@ def test_defaults_when_nothing_is_set(clean_env):
         ("GEO_PHOTO_MAX_BYTES", "10_000_000", settings.photo_max_bytes, 10_000_000),
         ("GEO_PHOTO_MAX_PIXELS", " 1000000 ", settings.photo_max_pixels, 1_000_000),
         ("GEO_MEDIA_DIR", "/srv/media", settings.media_dir, Path("/srv/media")),
+        ("GEO_CLEAR_NEEDS_PHOTO", " signboard , awning ", settings.clear_needs_photo, ("signboard", "awning")),
+        ("GEO_CLEAR_NEEDS_PHOTO", "parking,parking", settings.clear_needs_photo, ("parking",)),
+        ("GEO_CLEAR_NEEDS_PHOTO", "None", settings.clear_needs_photo, ()),
     ],
 )  # fmt: skip
 def test_a_set_variable_is_read_when_used(clean_env, name, raw, read, expected):
@@ -132,6 +137,7 @@ _READ_AS_IS = {
         ("GEO_PHOTO_MAX_BYTES", settings.photo_max_bytes),
         ("GEO_PHOTO_MAX_PIXELS", settings.photo_max_pixels),
         ("GEO_MEDIA_DIR", settings.media_dir),
+        ("GEO_CLEAR_NEEDS_PHOTO", settings.clear_needs_photo),
     ],
 )
 def test_an_empty_value_counts_as_unset(clean_env, name, read):
@@ -171,6 +177,8 @@ def test_an_empty_value_counts_as_unset(clean_env, name, read):
         ("GEO_PHOTO_MAX_BYTES", "-1", settings.photo_max_bytes, LimitExceeded),
         ("GEO_PHOTO_MAX_PIXELS", "1.5", settings.photo_max_pixels, LimitExceeded),
         ("GEO_PHOTO_MAX_PIXELS", "0", settings.photo_max_pixels, LimitExceeded),
+        ("GEO_CLEAR_NEEDS_PHOTO", "awnings", settings.clear_needs_photo, WorkflowError),
+        ("GEO_CLEAR_NEEDS_PHOTO", "awning,none", settings.clear_needs_photo, WorkflowError),
     ],
 )
 def test_a_bad_value_gets_a_bilingual_error_naming_variable_and_value(

@@ -14,6 +14,7 @@ backend chosen from the URL); the rest is by topic, as functions taking the stor
 - :mod:`geo.store.workflow` — status rules and moves (``workflow.change_status(store, …)``);
 - :mod:`geo.store.users` — accounts;
 - :mod:`geo.store.chain` — checking the hash chains of the audit log and status history.
+- :mod:`geo.store.photos` — photo evidence attached to incidents (files in :mod:`geo.photos`).
 
 See ``docs/storage.md`` for the tables, the workflow and scaling out by ward code.
 """
@@ -21,7 +22,7 @@ See ``docs/storage.md`` for the tables, the workflow and scaling out by ward cod
 from __future__ import annotations
 
 from geo.crs import LOCAL_TZ
-from geo.store import batches, chain, filters, queries, users, wards, workflow
+from geo.store import batches, chain, filters, photos, queries, users, wards, workflow
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.filters import IncidentFilter
 from geo.store.queries import IncidentDetail, local_bound
@@ -54,6 +55,7 @@ __all__ = [
     "filters",
     "local_bound",
     "open_store",
+    "photos",
     "queries",
     "sla_days",
     "users",

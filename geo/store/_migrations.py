@@ -16,6 +16,9 @@ Version 3 (issue 11) makes the audit log and the status history hash chains
 Audit entries written while a store migrates (a re-keying, the migration itself) are
 appended once every step has run: before version 3 the log has no ``row_hash`` column
 to chain them with (:meth:`geo.store.Store.audit`).
+Version 4 (issue 13) adds the ``photos`` table (photo evidence of incidents); nothing
+already stored changes.
+
 """
 
 from __future__ import annotations
@@ -208,5 +211,11 @@ def to_v3(store: Store, conn: Connection, *, rekey: bool) -> str:
     return f"hash chains on status_events and audit_log ({sealed} rows sealed)"
 
 
+def add_photos(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 4: the ``photos`` table and its indexes (issue 13); a new table only."""
+    store.tables["photos"].create(conn)
+    return "photos table (photo evidence: role, sha256, EXIF time and place, flags)"
+
+
 #: Version → the step that brings a store from the version before to it.
-MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3}
+MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3, 4: add_photos}

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
 #: (its columns, the rows it covers). An incident with a source id is its (source,
@@ -235,6 +235,7 @@ def build_metadata(postgis: bool) -> MetaData:
         _row_hash(),
         Index("ix_audit_log_at", "at"),
     )
+    photo_table(md)
     Table(
         "users",
         md,
@@ -246,6 +247,44 @@ def build_metadata(postgis: bool) -> MetaData:
         Column("created_at", UTCDateTime, nullable=False),
     )
     return md
+
+
+def photo_table(md: MetaData) -> Table:
+    """``photos``: one row per photo attached to an incident (issue 13).
+
+    The file itself is in the media store under its ``sha256`` (:mod:`geo.photos.media`);
+    this row is what the checks found (``flags``: comma-joined codes of
+    :data:`geo.photos.FLAGS`, ``distance_m`` in EPSG:32648) and who attached it, when,
+    in which batch. A KoboToolbox link not fetched yet is a row with ``link`` and no
+    ``sha256``. The same bytes attach to one incident once (unique incident + sha256);
+    the ``sha256`` index answers "already attached elsewhere?" (``photo_reused``).
+    """
+    return Table(
+        "photos",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("incident_id", ID, ForeignKey("incidents.id"), nullable=False),
+        Column("role", String(10), nullable=False),
+        Column("sha256", String(64)),
+        Column("format", String(10)),
+        Column("file_name", Text),
+        Column("size_bytes", BigInteger),
+        Column("width", Integer),
+        Column("height", Integer),
+        Column("taken_at", UTCDateTime),
+        Column("lat", Float),
+        Column("lon", Float),
+        Column("distance_m", Float),
+        Column("flags", Text, nullable=False, default=""),
+        Column("phash", String(32)),
+        Column("link", Text),
+        Column("actor", Text, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("batch_id", ID, ForeignKey("batches.id")),
+        UniqueConstraint("incident_id", "sha256", name="uq_photos_incident_sha256"),
+        Index("ix_photos_incident_id", "incident_id"),
+        Index("ix_photos_sha256", "sha256"),
+    )
 
 
 #: Columns of ``incidents`` written by the bulk path, in insert order (``id`` first).

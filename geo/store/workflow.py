@@ -15,6 +15,14 @@ Moves (:func:`change_status`, :func:`record_recurrence`, and :func:`apply_moves`
 ingest's transaction) update the incident, append a status event and an audit entry in
 one transaction; the history tables are append-only and hash-chained
 (:mod:`geo.store._chain`).
+
+Clearing needs a photo (issue 13): an incident of a type ``GEO_CLEAR_NEEDS_PHOTO`` names
+(default awnings and sidewalk encroachment) moves to ``cleared`` only when an ``after``
+photo is stored for it (:mod:`geo.store.photos`); otherwise the move is refused. Every
+move goes through :func:`apply_moves`, so the app, the CLI and a later file's status
+column obey the same rule. An incident *imported* as already cleared is not a move: it
+is kept and flagged :data:`CLEARED_UNVERIFIED` (:func:`unverified_clearances`), so old
+records can be migrated.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from geo import settings
 from geo.errors import NotFound, WorkflowError
 from geo.store import _chain
+from geo.store import photos
 from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
 from geo.vocab import STATE_CODES, STATES
@@ -63,6 +72,10 @@ DEFAULT_SLA_DAYS: dict[str, float] = {
 }
 
 SLA_ENV = settings.SLA_DAYS.name
+
+#: The flag of an incident imported as already cleared without the after photo its type
+#: needs (``GEO_CLEAR_NEEDS_PHOTO``).
+CLEARED_UNVERIFIED = "cleared_unverified"
 
 _LABELS = {s.code: (s.label_vi, s.label_en) for s in STATES}
 assert set(TRANSITIONS) == set(STATE_CODES)
@@ -137,6 +150,47 @@ def check_transition(from_state: str, to_state: str, *, where: str = "") -> None
         f"{at}không thể chuyển từ “{fvi}” sang “{tvi}”; được phép: {vi_allowed}.",
         f"{at}cannot move from {from_state!r} ({fen}) to {to_state!r} ({ten}); "
         f"allowed: {en_allowed}.",
+    )
+
+
+def needs_photo(incident_type: str) -> bool:
+    """Whether clearing an incident of this type needs an after photo (``GEO_CLEAR_NEEDS_PHOTO``)."""
+    return incident_type in settings.clear_needs_photo()
+
+
+def unverified_clearances(types: pd.Series, statuses: pd.Series) -> pd.Series:
+    """Which incidents stored as ``cleared`` by an import lack the photo their type needs.
+
+    Parameters
+    ----------
+    types, statuses
+        Type and status codes of the new incidents, aligned.
+
+    Returns
+    -------
+    pandas.Series
+        True where :data:`CLEARED_UNVERIFIED` applies.
+    """
+    return statuses.eq("cleared") & types.isin(settings.clear_needs_photo())
+
+
+def check_clear_photo(incident_id: int, incident_type: str, has_after_photo: bool) -> None:
+    """Refuse clearing an incident whose type needs an after photo it does not have.
+
+    Raises
+    ------
+    WorkflowError
+        Bilingual, naming the incident, its type and how to attach a photo.
+    """
+    if has_after_photo or not needs_photo(incident_type):
+        return
+    raise WorkflowError(
+        f"Sự việc {incident_id} (loại {incident_type!r}) chưa thể chuyển sang “Đã xử lý”: "
+        "loại vi phạm này cần ảnh sau khi xử lý (GEO_CLEAR_NEEDS_PHOTO). Hãy đính kèm ảnh "
+        f"“sau” (python -m geo photos add {incident_id} ẢNH --role after) rồi thử lại.",
+        f"Incident {incident_id} (type {incident_type!r}) cannot be cleared: this type needs "
+        "an after photo (GEO_CLEAR_NEEDS_PHOTO). Attach an after photo (python -m geo "
+        f"photos add {incident_id} FILE --role after) and try again.",
     )
 
 
@@ -232,11 +286,15 @@ def apply_moves(
     t = store.tables["incidents"]
     wanted = sorted({m[0] for m in moves} | {r[0] for r in recurrences})
     state: dict[int, tuple[str, Any]] = {}
+    kinds: dict[int, str] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        locked = select(t.c.id, t.c.status, t.c.cleared_at).where(t.c.id.in_(chunk))
+        locked = select(t.c.id, t.c.status, t.c.cleared_at, t.c.type).where(t.c.id.in_(chunk))
         for row in conn.execute(locked.order_by(t.c.id).with_for_update()):
             state[int(row.id)] = (row.status, row.cleared_at)
+            kinds[int(row.id)] = row.type
+    clearing = {m[0] for m in moves if m[1] == "cleared" and needs_photo(kinds.get(m[0], ""))}
+    with_photo = photos.with_after_photo(store, conn, clearing) if clearing else set()
     now = utcnow()  # ``updated_at``, the audit time, and ``at`` of moves without one
     events: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
@@ -250,6 +308,8 @@ def apply_moves(
         if to_status == current or (optional and current != "cleared"):
             continue
         check_transition(current, to_status, where=f"incident {incident_id}")
+        if to_status == "cleared":
+            check_clear_photo(incident_id, kinds[incident_id], incident_id in with_photo)
         at_utc = to_utc(at) if at is not None and not pd.isna(at) else now
         if to_status == "cleared":
             cleared_at = at_utc

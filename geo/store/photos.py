@@ -1,0 +1,278 @@
+"""Rows of the ``photos`` table: photo evidence attached to incidents (issue 13).
+
+The photo files live in the media store (:mod:`geo.photos.media`), named by sha256; a
+row here says which incident a photo belongs to, as ``before`` or ``after``, what its
+own metadata says (time, place, distance to the incident) and which flags the checks
+raised (:mod:`geo.photos.checks`). No rights checks (that is
+:mod:`geo.services.photos`) and no image reading here: callers pass checked facts.
+
+Every function takes the store first; reads that a write transaction needs (the
+clear-needs-photo rule) also take its connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import Connection, case, func, insert, select
+
+from geo.store._values import utcnow
+
+if TYPE_CHECKING:
+    from geo.store._core import Store
+
+ROLES: tuple[str, ...] = ("before", "after")
+
+#: Columns of :func:`photos_of`, in order.
+COLUMNS: tuple[str, ...] = (
+    "id", "incident_id", "role", "sha256", "format", "file_name", "size_bytes", "width",
+    "height", "taken_at", "lat", "lon", "distance_m", "flags", "phash", "link", "actor",
+    "created_at", "batch_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """One photo to attach: the checked facts, without the image bytes.
+
+    ``sha256`` is None only for a KoboToolbox link kept for a later
+    ``photos fetch`` (``link`` set). ``flags`` are codes of :data:`geo.photos.FLAGS`.
+    """
+
+    incident_id: int
+    role: str
+    sha256: str | None
+    format: str | None = None
+    file_name: str | None = None
+    size_bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    taken_at: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+    distance_m: float | None = None
+    flags: tuple[str, ...] = field(default_factory=tuple)
+    phash: str | None = None
+    link: str | None = None
+
+    def row(self, *, actor: str, at: datetime, batch_id: int | None) -> dict[str, Any]:
+        values = {name: getattr(self, name) for name in COLUMNS if hasattr(self, name)}
+        values["flags"] = ",".join(self.flags)
+        return {**values, "actor": actor, "created_at": at, "batch_id": batch_id}
+
+
+def attach(
+    store: Store,
+    records: Sequence[PhotoRecord],
+    *,
+    actor: str,
+    batch_id: int | None = None,
+    conn: Connection | None = None,
+) -> list[int]:
+    """Store photo rows and one audit entry per incident; returns each record's row id.
+
+    A photo (same sha256) already attached to the same incident is not stored again:
+    its existing row's id is returned, so re-sending a file changes nothing. Inside
+    ``conn``'s write transaction when given (an ingest's), else in one of its own.
+
+    Parameters
+    ----------
+    store
+        The store.
+    records
+        The photos, in order.
+    actor, batch_id
+        Recorded on each row (``batch_id``: the ingest batch, or None).
+    conn
+        A connection in an open write transaction.
+
+    Returns
+    -------
+    list of int
+        Row ids, aligned with ``records``.
+    """
+    if conn is None:
+        return store.write(lambda c: attach(store, records, actor=actor, batch_id=batch_id, conn=c))
+    t = store.tables["photos"]
+    now = utcnow()
+    existing = _existing(conn, t, records)
+    ids: list[int] = []
+    added: dict[int, list[str]] = {}
+    for record in records:
+        key = (record.incident_id, record.sha256)
+        if record.sha256 is not None and key in existing:
+            ids.append(existing[key])
+            continue
+        done = conn.execute(insert(t).values(record.row(actor=actor, at=now, batch_id=batch_id)))
+        new_id = int(done.inserted_primary_key[0])  # type: ignore[index]
+        if record.sha256 is not None:
+            existing[key] = new_id
+        ids.append(new_id)
+        added.setdefault(record.incident_id, []).append(f"{record.role}:{record.sha256 or record.link}")
+    for incident_id, photos in added.items():
+        store.audit(actor, "photo_add", "incident", incident_id,
+                    {"photos": photos, "batch_id": batch_id}, conn=conn)  # fmt: skip
+    return ids
+
+
+def _existing(conn: Connection, t: Any, records: Sequence[PhotoRecord]) -> dict[tuple[int, str | None], int]:
+    incidents = sorted({r.incident_id for r in records if r.sha256 is not None})
+    found: dict[tuple[int, str | None], int] = {}
+    for start in range(0, len(incidents), 500):
+        chunk = incidents[start : start + 500]
+        rows = conn.execute(
+            select(t.c.id, t.c.incident_id, t.c.sha256).where(t.c.incident_id.in_(chunk), t.c.sha256.isnot(None))
+        )
+        found.update({(int(r.incident_id), r.sha256): int(r.id) for r in rows})
+    return found
+
+
+def photos_of(store: Store, incident_id: int) -> pd.DataFrame:
+    """An incident's photos, before ones first, each role in the order attached.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COLUMNS`; ``flags`` as a comma-joined string ("" for none).
+    """
+    t = store.tables["photos"]
+    order = case((t.c.role == "before", 0), else_=1)
+    stmt = select(*(t.c[c] for c in COLUMNS)).where(t.c.incident_id == int(incident_id))
+    with store.read() as conn:
+        rows = conn.execute(stmt.order_by(order, t.c.id)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(COLUMNS))
+
+
+def attached_elsewhere(store: Store, sha256s: Iterable[str], incident_id: int) -> set[str]:
+    """Which of ``sha256s`` are already attached to an incident other than ``incident_id``."""
+    wanted = sorted(set(sha256s))
+    t = store.tables["photos"]
+    found: set[str] = set()
+    with store.read() as conn:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            stmt = select(t.c.sha256).where(t.c.sha256.in_(chunk), t.c.incident_id != int(incident_id))
+            found.update(conn.execute(stmt.distinct()).scalars())
+    return found
+
+
+def before_phashes(store: Store, incident_id: int) -> list[str]:
+    """Perceptual hashes of an incident's before photos (for ``after_same_as_before``)."""
+    t = store.tables["photos"]
+    stmt = select(t.c.phash).where(
+        t.c.incident_id == int(incident_id), t.c.role == "before", t.c.phash.isnot(None)
+    )
+    with store.read() as conn:
+        return [str(h) for h in conn.execute(stmt.order_by(t.c.id)).scalars()]
+
+
+def with_after_photo(store: Store, conn: Connection, incident_ids: Collection[int]) -> set[int]:
+    """Which of ``incident_ids`` have an ``after`` photo stored (a file, not only a link).
+
+    Read inside ``conn``'s transaction: the clear-needs-photo rule asks it while the
+    incidents' rows are locked (:func:`geo.store.workflow.apply_moves`).
+    """
+    t = store.tables["photos"]
+    ids = sorted({int(i) for i in incident_ids})
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        stmt = select(t.c.incident_id).where(
+            t.c.incident_id.in_(ids[start : start + 500]), t.c.role == "after", t.c.sha256.isnot(None)
+        )
+        found.update(int(i) for i in conn.execute(stmt.distinct()).scalars())
+    return found
+
+
+def summary(store: Store, incident_ids: Collection[int] | None = None) -> pd.DataFrame:
+    """Per incident with photos: how many, how many before/after, and the flags raised.
+
+    Small enough for the map's popups and the exports: no file names, no positions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``incident_id``, ``n_photos``, ``n_before``, ``n_after``, ``n_flagged`` and
+        ``flags`` (the distinct flag codes, comma-joined and sorted), one row per
+        incident that has at least one stored photo.
+    """
+    t = store.tables["photos"]
+    stored = t.c.sha256.isnot(None)
+    stmt = select(
+        t.c.incident_id,
+        func.count().label("n_photos"),
+        func.sum(case((t.c.role == "before", 1), else_=0)).label("n_before"),
+        func.sum(case((t.c.role == "after", 1), else_=0)).label("n_after"),
+        func.sum(case((t.c.flags != "", 1), else_=0)).label("n_flagged"),
+    ).where(stored)
+    if incident_ids is not None:
+        stmt = stmt.where(t.c.incident_id.in_(sorted({int(i) for i in incident_ids})))
+    flag_rows = select(t.c.incident_id, t.c.flags).where(stored, t.c.flags != "")
+    with store.read() as conn:
+        counts = pd.DataFrame(
+            [tuple(r) for r in conn.execute(stmt.group_by(t.c.incident_id))],
+            columns=["incident_id", "n_photos", "n_before", "n_after", "n_flagged"],
+        )
+        raised: dict[int, set[str]] = {}
+        for incident_id, flags in conn.execute(flag_rows):
+            raised.setdefault(int(incident_id), set()).update(flags.split(","))
+    counts = counts.astype({c: "int64" for c in counts.columns})
+    counts["flags"] = [",".join(sorted(raised.get(int(i), ()))) for i in counts["incident_id"]]
+    return counts
+
+
+def verified_clearances(store: Store, conn: Connection | None = None) -> pd.DataFrame:
+    """Each cleared incident and whether an after photo without any flag backs it.
+
+    The metric "xử lý có ảnh xác thực" (issue 13) is the mean of ``verified`` over the
+    clearances a page counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``incident_id``, ``ward_code``, ``type``, ``cleared_at`` and ``verified`` (bool).
+    """
+    inc, t = store.tables["incidents"], store.tables["photos"]
+    clean_after = (
+        select(t.c.incident_id)
+        .where(t.c.role == "after", t.c.sha256.isnot(None), t.c.flags == "")
+        .distinct()
+        .subquery()
+    )
+    stmt = (
+        select(
+            inc.c.id,
+            inc.c.ward_code,
+            inc.c.type,
+            inc.c.cleared_at,
+            clean_after.c.incident_id.isnot(None).label("verified"),
+        )
+        .select_from(inc.outerjoin(clean_after, clean_after.c.incident_id == inc.c.id))
+        .where(inc.c.status == "cleared")
+    )
+    if conn is None:
+        with store.read() as c:
+            rows = c.execute(stmt).all()
+    else:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["incident_id", "ward_code", "type", "cleared_at", "verified"])
+    frame["verified"] = frame["verified"].astype(bool)
+    return frame
+
+
+def links(store: Store) -> pd.DataFrame:
+    """KoboToolbox links kept without a file yet (for ``photos fetch``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``incident_id``, ``role``, ``link``.
+    """
+    t = store.tables["photos"]
+    stmt = select(t.c.id, t.c.incident_id, t.c.role, t.c.link).where(t.c.sha256.is_(None), t.c.link.isnot(None))
+    with store.read() as conn:
+        rows = conn.execute(stmt.order_by(t.c.id)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["id", "incident_id", "role", "link"])

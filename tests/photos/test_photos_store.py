@@ -1,0 +1,195 @@
+"""The ``photos`` table and the clear-needs-photo rule, on SQLite and PostGIS (issue 13).
+
+Expected values come from the issue: clearing an incident of a type that
+``GEO_CLEAR_NEEDS_PHOTO`` names (default awnings and sidewalk encroachment) needs an
+*after* photo, and is refused with a bilingual message otherwise; other types clear as
+before; the same bytes attach to one incident once.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select, text
+
+from geo.errors import WorkflowError
+from geo.store import batches, open_store, queries, workflow
+from geo.store import photos as stored_photos
+from geo.store.photos import PhotoRecord
+from tests._store_data import NO_UPDATES, batch, incidents
+
+SHA_A = "a" * 64
+SHA_B = "b" * 64
+
+
+@pytest.fixture
+def rule_on(monkeypatch):
+    """The rule as shipped: the default of GEO_CLEAR_NEEDS_PHOTO (the suite turns it off)."""
+    monkeypatch.delenv("GEO_CLEAR_NEEDS_PHOTO", raising=False)
+
+
+def add_incidents(store, *types: str) -> list[int]:
+    rows = [{"type": t} for t in types]
+    batches.commit_batch(store, batch(), incidents(rows), NO_UPDATES, actor="field")
+    with store.read() as conn:
+        return [int(i) for i in conn.execute(text("SELECT id FROM incidents ORDER BY id")).scalars()]
+
+
+def photo(incident_id: int, role: str, sha: str | None = SHA_A, **more) -> PhotoRecord:
+    return PhotoRecord(incident_id=incident_id, role=role, sha256=sha, format="jpeg", file_name=f"{role}.jpg", **more)
+
+
+def status_of(store, incident_id: int) -> str:
+    return str(queries.incidents(store, limit=None).set_index("id").loc[incident_id, "status"])
+
+
+def events(store) -> int:
+    t = store.tables["status_events"]
+    with store.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(t)).scalar())
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+def test_attach_round_trips_and_the_same_bytes_attach_once(store):
+    (first, second) = add_incidents(store, "sidewalk", "awning")
+    ids = stored_photos.attach(
+        store,
+        [photo(first, "before", SHA_A, phash="00ff00ff00ff00ff", distance_m=12.5, lat=21.0, lon=105.8),
+         photo(first, "after", SHA_B, flags=("photo_far", "photo_no_time"))],
+        actor="officer",
+    )  # fmt: skip
+    again = stored_photos.attach(store, [photo(first, "before", SHA_A)], actor="officer")
+    assert again == ids[:1]
+    shown = stored_photos.photos_of(store, first)
+    assert shown["role"].tolist() == ["before", "after"]
+    assert shown["sha256"].tolist() == [SHA_A, SHA_B]
+    assert shown["flags"].tolist() == ["", "photo_far,photo_no_time"]
+    assert shown["distance_m"].iloc[0] == pytest.approx(12.5)
+    assert (shown["actor"] == "officer").all() and shown["created_at"].notna().all()
+    assert stored_photos.photos_of(store, second).empty
+    log = queries.audit_log(store)
+    adds = log[log["action"] == "photo_add"]
+    assert len(adds) == 1 and adds["object_id"].iloc[0] == str(first)  # the repeat wrote nothing
+    assert adds["details"].iloc[0]["photos"] == [f"before:{SHA_A}", f"after:{SHA_B}"]
+
+
+def test_reuse_lookup_and_before_hashes(store):
+    first, second = add_incidents(store, "sidewalk", "sidewalk")
+    stored_photos.attach(store, [photo(first, "before", SHA_A, phash="0f0f0f0f0f0f0f0f")], actor="a")
+    assert stored_photos.attached_elsewhere(store, [SHA_A, SHA_B], second) == {SHA_A}
+    assert stored_photos.attached_elsewhere(store, [SHA_A], first) == set()  # its own
+    assert stored_photos.before_phashes(store, first) == ["0f0f0f0f0f0f0f0f"]
+    assert stored_photos.before_phashes(store, second) == []
+
+
+def test_summary_counts_roles_and_flags(store):
+    first, second, _third = add_incidents(store, "sidewalk", "awning", "parking")
+    stored_photos.attach(store, [
+        photo(first, "before", SHA_A), photo(first, "after", SHA_B, flags=("photo_far",)),
+        photo(second, "after", SHA_A, flags=("photo_reused", "photo_far")),
+        photo(second, "after", None, link="https://kf.kobotoolbox.org/x.jpg"),  # a link: no file yet
+    ], actor="a")  # fmt: skip
+    got = stored_photos.summary(store).set_index("incident_id")
+    assert got.loc[first, ["n_photos", "n_before", "n_after", "n_flagged"]].tolist() == [2, 1, 1, 1]
+    assert got.loc[second, ["n_photos", "n_after", "n_flagged"]].tolist() == [1, 1, 1]
+    assert got.loc[first, "flags"] == "photo_far"
+    assert got.loc[second, "flags"] == "photo_far,photo_reused"
+    assert len(got) == 2  # the incident without photos has no row
+    assert stored_photos.links(store)["link"].tolist() == ["https://kf.kobotoolbox.org/x.jpg"]
+
+
+# -- the rule ------------------------------------------------------------------------------
+
+
+def test_clearing_without_an_after_photo_is_refused_and_changes_nothing(store, rule_on):
+    sidewalk, awning = add_incidents(store, "sidewalk", "awning")
+    stored_photos.attach(store, [photo(sidewalk, "before")], actor="field")  # a before is not enough
+    before = events(store)
+    for incident_id, kind in ((sidewalk, "sidewalk"), (awning, "awning")):
+        with pytest.raises(WorkflowError) as refused:
+            workflow.change_status(store, incident_id, "cleared", actor="officer")
+        err = refused.value
+        assert f"Incident {incident_id} (type '{kind}') cannot be cleared" in err.message_en
+        assert f"Sự việc {incident_id}" in err.message_vi and "ảnh sau" in err.message_vi
+        assert status_of(store, incident_id) == "reported"
+    assert events(store) == before
+
+
+def test_an_after_photo_lets_the_incident_clear(store, rule_on):
+    (sidewalk,) = add_incidents(store, "sidewalk")
+    stored_photos.attach(store, [photo(sidewalk, "after", SHA_B, flags=("photo_far",))], actor="field")
+    moved = workflow.change_status(store, sidewalk, "cleared", actor="officer")
+    assert moved == {"id": sidewalk, "from": "reported", "to": "cleared"}
+    assert status_of(store, sidewalk) == "cleared"
+
+
+def test_a_link_not_fetched_yet_is_no_photo(store, rule_on):
+    (awning,) = add_incidents(store, "awning")
+    stored_photos.attach(store, [photo(awning, "after", None, link="https://kobo.example/a.jpg")], actor="f")
+    with pytest.raises(WorkflowError, match="cannot be cleared"):
+        workflow.change_status(store, awning, "cleared", actor="officer")
+
+
+def test_types_the_setting_does_not_name_clear_as_before(store, rule_on, monkeypatch):
+    parking, signboard, sidewalk = add_incidents(store, "parking", "signboard", "sidewalk")
+    workflow.change_status(store, parking, "cleared", actor="officer")
+    workflow.change_status(store, signboard, "cleared", actor="officer")
+    assert status_of(store, parking) == status_of(store, signboard) == "cleared"
+    monkeypatch.setenv("GEO_CLEAR_NEEDS_PHOTO", "none")
+    workflow.change_status(store, sidewalk, "cleared", actor="officer")
+    assert status_of(store, sidewalk) == "cleared"
+
+
+def test_a_later_files_status_column_obeys_the_rule(store, rule_on):
+    """A status update of an ingest (a later file's status column) moves through the same
+    rule: the whole batch is refused, nothing of it stored."""
+    first, second = add_incidents(store, "sidewalk", "parking")
+    counts = store.row_counts()
+    updates = pd.DataFrame({"incident_id": [second, first], "to_status": ["cleared", "cleared"],
+                            "at": [None, None], "note": [None, None]})  # fmt: skip
+    with pytest.raises(WorkflowError, match=f"Incident {first} "):
+        batches.commit_batch(store, batch("later.csv"), pd.DataFrame(), updates, actor="officer")
+    assert store.row_counts() == counts
+    assert status_of(store, second) == "reported"
+
+
+def test_unverified_clearances_marks_imported_clearances_of_the_named_types(rule_on):
+    types = pd.Series(["sidewalk", "awning", "parking", "sidewalk"])
+    statuses = pd.Series(["cleared", "cleared", "cleared", "reported"])
+    assert workflow.unverified_clearances(types, statuses).tolist() == [True, True, False, False]
+
+
+def test_verified_clearances_need_an_after_photo_without_flags(store):
+    clean, flagged, bare, still_open = add_incidents(store, "sidewalk", "sidewalk", "parking", "awning")
+    stored_photos.attach(store, [
+        photo(clean, "after", SHA_A), photo(flagged, "after", SHA_B, flags=("photo_far",)),
+        photo(still_open, "after", "c" * 64),
+    ], actor="f")  # fmt: skip
+    for incident_id in (clean, flagged, bare):
+        workflow.change_status(store, incident_id, "cleared", actor="officer")
+    got = stored_photos.verified_clearances(store).set_index("incident_id")["verified"]
+    assert got.to_dict() == {clean: True, flagged: False, bare: False}
+
+
+# -- migration --------------------------------------------------------------------------------
+
+
+def test_a_version_3_store_gains_the_photos_table(store_url):
+    store = open_store(store_url)
+    (first,) = add_incidents(store, "sidewalk")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE photos")
+        conn.exec_driver_sql("UPDATE schema_version SET version = 3")  # as made by version 3
+    store.close()
+    store = open_store(store_url)
+    try:
+        assert store.schema_version() == 4
+        with store.read() as conn:
+            versions = conn.execute(text("SELECT version, description FROM schema_version ORDER BY version")).all()
+        assert versions[-1][0] == 4 and "photos" in versions[-1][1]
+        stored_photos.attach(store, [photo(first, "after")], actor="f")
+        assert len(stored_photos.photos_of(store, first)) == 1
+    finally:
+        store.close()
