@@ -47,6 +47,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "replace_boundaries": ("thay lớp ranh giới phường", "replace the ward boundary layer"),
     "backup": ("sao lưu cơ sở dữ liệu", "back up the database"),
     "view_audit": ("xem nhật ký thao tác", "view the audit log"),
+    "view_photo_originals": (
+        "xem ảnh gốc kèm siêu dữ liệu (vị trí GPS)",
+        "see original photos with their metadata (GPS position)",
+    ),
 }
 
 #: The rights matrix: role → actions. ``change_status`` for an officer is further limited

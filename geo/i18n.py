@@ -177,6 +177,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "ngày phát hiện lấy theo ngày của cả tệp",
         "the reported date is the whole file's date",
     ),
+    "upload.flag.cleared_unverified": (
+        "nhập ở trạng thái đã xử lý nhưng chưa có ảnh sau xử lý",
+        "imported as cleared without the after photo its type needs",
+    ),
     "upload.file_date": ("Ngày phát hiện cho cả tệp", "Report date for the whole file"),
     "upload.file_date_help": (
         "Tệp không có cột ngày phát hiện: mọi dòng lấy ngày này (theo giờ Hà Nội).",

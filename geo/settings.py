@@ -114,6 +114,18 @@ GEO_CLEAR_NEEDS_PHOTO : type list
     refused; one imported as already cleared is kept and flagged ``cleared_unverified``.
     Why: a clearance nobody can see is a claim, and awnings and pavement encroachment are
     where a photo shows the change plainly. Default is ``awning,sidewalk``.
+GEO_PHOTO_FETCH_HOSTS : host list
+    The only hosts ``photos fetch`` may download KoboToolbox photo links from, as
+    ``kf.kobotoolbox.org,kc.kobotoolbox.org`` (host or host:port, comma-separated, any
+    case); empty or spaces count as unset. Why: a link comes from a field file, and the
+    server must never request an address a file chose; unset, nothing is fetched.
+    Default is unset.
+GEO_PUBLIC_MEDIA_URL : str
+    The public base URL under which the media folder's ``thumbs/`` is served, as
+    ``https://city.example/media``; empty counts as unset. Open311's ``media_url`` and
+    other public links to photo thumbnails are built on it. Why: thumbnails carry no
+    EXIF, so they may be public, but only where the operator serves them; unset, no
+    public photo link is given. Default is unset.
 GEO_USER : str
     The account a CLI command acts as when ``--user`` is not given; unset or empty: the
     operating-system login. Why: a script run by one officer need not repeat ``--user``
@@ -294,6 +306,17 @@ def _type_list(raw: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(words))
 
 
+def _hosts(raw: str) -> tuple[str, ...] | None:
+    hosts = tuple(dict.fromkeys(h.strip().lower() for h in raw.split(",") if h.strip()))
+    bad = [h for h in hosts if not re.fullmatch(r"[a-z0-9.-]+(:[0-9]{1,5})?", h)]
+    if bad:
+        raise _Invalid(
+            f"có mục không phải tên máy chủ: {', '.join(map(repr, bad))}",
+            f"has entries that are not host names: {', '.join(map(repr, bad))}",
+        )
+    return hosts or None
+
+
 def _service_levels(raw: str) -> dict[str, float] | None:
     from geo.vocab import TYPE_CODES  # late: pandas is not needed to read the others
 
@@ -374,6 +397,10 @@ PHOTO_MAX_PIXELS: Setting[int] = Setting(
     "GEO_PHOTO_MAX_PIXELS", "int", 80_000_000, _positive_count, LimitExceeded
 )
 MEDIA_DIR: Setting[Path] = Setting("GEO_MEDIA_DIR", "path", REPO / "data" / "media", _path)
+PHOTO_FETCH_HOSTS: Setting[tuple[str, ...]] = Setting(
+    "GEO_PHOTO_FETCH_HOSTS", "host list", (), _hosts, InvalidArgument
+)
+PUBLIC_MEDIA_URL: Setting[str | None] = Setting("GEO_PUBLIC_MEDIA_URL", "str", None, _text)
 CLEAR_NEEDS_PHOTO: Setting[tuple[str, ...]] = Setting(
     "GEO_CLEAR_NEEDS_PHOTO", "type list", ("awning", "sidewalk"), _type_list, WorkflowError
 )
@@ -386,7 +413,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
     SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
     INGEST_MAX_COLUMNS, SLA_DAYS, PHOTO_MAX_M, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, MEDIA_DIR,
-    CLEAR_NEEDS_PHOTO, USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
+    CLEAR_NEEDS_PHOTO, PHOTO_FETCH_HOSTS, PUBLIC_MEDIA_URL, USER, TEST_POSTGIS_URL,
+    REQUIRE_POSTGIS,
 )  # fmt: skip
 
 
@@ -584,6 +612,24 @@ def media_dir() -> Path:
 
 def clear_needs_photo() -> tuple[str, ...]:
     return CLEAR_NEEDS_PHOTO.get()
+
+
+def photo_fetch_hosts() -> tuple[str, ...]:
+    return PHOTO_FETCH_HOSTS.get()
+
+
+def public_media_url() -> str | None:
+    return PUBLIC_MEDIA_URL.get()
+
+
+def named_secret(name: str) -> str | None:
+    """The value of an environment variable the operator names on the command line
+    (``photos fetch --token-env VAR``), read now; None when unset or empty.
+
+    Not a setting of the project: the name is the operator's choice, so a token never
+    appears in a command line or a shell history.
+    """
+    return os.environ.get(name) or None
 
 
 def user() -> str | None:

@@ -47,6 +47,8 @@ def test_defaults_when_nothing_is_set(clean_env):
     assert settings.media_dir() == REPO / "data" / "media"  # issue 13: "default data/media/"
     # issue 13: "default: awnings and sidewalk encroachment"
     assert set(settings.clear_needs_photo()) == {"awning", "sidewalk"}
+    assert settings.photo_fetch_hosts() == ()  # nothing is fetched unless allowed
+    assert settings.public_media_url() is None
     assert settings.user() is None
     assert settings.postgis_test_url() is None
     assert settings.require_postgis() is False
@@ -103,6 +105,10 @@ def test_defaults_when_nothing_is_set(clean_env):
         ("GEO_CLEAR_NEEDS_PHOTO", " signboard , awning ", settings.clear_needs_photo, ("signboard", "awning")),
         ("GEO_CLEAR_NEEDS_PHOTO", "parking,parking", settings.clear_needs_photo, ("parking",)),
         ("GEO_CLEAR_NEEDS_PHOTO", "None", settings.clear_needs_photo, ()),
+        ("GEO_PHOTO_FETCH_HOSTS", " KF.kobotoolbox.org, 127.0.0.1:8080 ", settings.photo_fetch_hosts,
+         ("kf.kobotoolbox.org", "127.0.0.1:8080")),
+        ("GEO_PUBLIC_MEDIA_URL", "https://city.example/media", settings.public_media_url,
+         "https://city.example/media"),
     ],
 )  # fmt: skip
 def test_a_set_variable_is_read_when_used(clean_env, name, raw, read, expected):
@@ -113,7 +119,7 @@ def test_a_set_variable_is_read_when_used(clean_env, name, raw, read, expected):
 #: Read without stripping spaces, as before settings.py.
 _READ_AS_IS = {
     "GEO_DATABASE_URL", "GEO_BOUNDARIES", "GEO_STREETS", "GEO_VENDOR_DIR", "GEO_OVERPASS_URL",
-    "GEO_USER", "GEO_TEST_POSTGIS_URL", "GEO_MEDIA_DIR",
+    "GEO_USER", "GEO_TEST_POSTGIS_URL", "GEO_MEDIA_DIR", "GEO_PUBLIC_MEDIA_URL",
 }  # fmt: skip
 
 
@@ -138,6 +144,8 @@ _READ_AS_IS = {
         ("GEO_PHOTO_MAX_PIXELS", settings.photo_max_pixels),
         ("GEO_MEDIA_DIR", settings.media_dir),
         ("GEO_CLEAR_NEEDS_PHOTO", settings.clear_needs_photo),
+        ("GEO_PHOTO_FETCH_HOSTS", settings.photo_fetch_hosts),
+        ("GEO_PUBLIC_MEDIA_URL", settings.public_media_url),
     ],
 )
 def test_an_empty_value_counts_as_unset(clean_env, name, read):
@@ -179,6 +187,8 @@ def test_an_empty_value_counts_as_unset(clean_env, name, read):
         ("GEO_PHOTO_MAX_PIXELS", "0", settings.photo_max_pixels, LimitExceeded),
         ("GEO_CLEAR_NEEDS_PHOTO", "awnings", settings.clear_needs_photo, WorkflowError),
         ("GEO_CLEAR_NEEDS_PHOTO", "awning,none", settings.clear_needs_photo, WorkflowError),
+        ("GEO_PHOTO_FETCH_HOSTS", "https://kobo.example/", settings.photo_fetch_hosts, InvalidArgument),
+        ("GEO_PHOTO_FETCH_HOSTS", "a.example,evil.example/x", settings.photo_fetch_hosts, InvalidArgument),
     ],
 )
 def test_a_bad_value_gets_a_bilingual_error_naming_variable_and_value(

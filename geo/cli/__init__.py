@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "report",
     "density",
+    "photos",
 )
 
 

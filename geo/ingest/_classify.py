@@ -223,6 +223,20 @@ class _Moves:
         not_accepted = self.outcome != "accepted"
         if not_accepted.any():
             rows.loc[not_accepted, "flags"] = ""
+        _flag_unverified(rows, ~not_accepted)
+
+
+def _flag_unverified(rows: pd.DataFrame, accepted: Flags) -> None:
+    """New incidents stored as already cleared without the after photo their type needs
+    keep their status and get ``cleared_unverified`` (issue 13; a *move* to cleared is
+    refused instead, by the workflow)."""
+    from geo.store.workflow import CLEARED_UNVERIFIED, unverified_clearances
+
+    mark = accepted & unverified_clearances(rows["type"], rows["status"]).to_numpy(dtype=bool)
+    mark &= ~rows["flags"].astype(str).str.contains(CLEARED_UNVERIFIED, regex=False).to_numpy()
+    if mark.any():  # (a preview classified again keeps the one flag)
+        flags = rows.loc[mark, "flags"].astype(str)
+        rows.loc[mark, "flags"] = flags.where(flags == "", flags + ",") + CLEARED_UNVERIFIED
 
 
 def _nullable_int(values: Ints) -> pd.arrays.IntegerArray:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 OUTCOMES = ("accepted", "duplicate", "rejected")
 FLAGS = (
     "outside", "snapped", "swapped_lat_lon", "ward_mismatch", "no_street", "date_from_file",
+    "cleared_unverified",
 )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Connection, case, func, insert, select
+from sqlalchemy import Connection, case, delete, func, insert, select, update
 
 from geo.store._values import utcnow
 
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from geo.store._core import Store
 
 ROLES: tuple[str, ...] = ("before", "after")
+
+#: The incident flag of a clearance imported without its after photo
+#: (:mod:`geo.store.workflow`); an after photo attached later removes it.
+CLEARED_UNVERIFIED = "cleared_unverified"
 
 #: Columns of :func:`photos_of`, in order.
 COLUMNS: tuple[str, ...] = (
@@ -116,7 +120,52 @@ def attach(
     for incident_id, photos in added.items():
         store.audit(actor, "photo_add", "incident", incident_id,
                     {"photos": photos, "batch_id": batch_id}, conn=conn)  # fmt: skip
+    _verify(store, conn, {r.incident_id for r in records if r.role == "after" and r.sha256 is not None})
     return ids
+
+
+def fill_link(store: Store, photo_id: int, record: PhotoRecord, *, actor: str) -> int:
+    """A fetched link's photo into its row (the link is kept); returns the photo's row id.
+
+    When the same photo is already attached to the incident, that row stands and the
+    link's row is removed, so one photo is never listed twice. Audited as ``photo_fetch``.
+    """
+
+    def work(conn: Connection) -> int:
+        t = store.tables["photos"]
+        same = conn.execute(
+            select(t.c.id).where(t.c.incident_id == record.incident_id, t.c.sha256 == record.sha256)
+        ).scalar()
+        if same is not None:
+            conn.execute(delete(t).where(t.c.id == int(photo_id), t.c.sha256.is_(None)))
+            kept = int(same)
+        else:
+            values = record.row(actor=actor, at=utcnow(), batch_id=None)
+            values = {k: v for k, v in values.items() if k not in ("link", "batch_id", "incident_id")}
+            conn.execute(update(t).where(t.c.id == int(photo_id)).values(**values))
+            kept = int(photo_id)
+        store.audit(actor, "photo_fetch", "incident", record.incident_id,
+                    {"photo_id": kept, "sha256": record.sha256}, conn=conn)  # fmt: skip
+        if record.role == "after":
+            _verify(store, conn, {record.incident_id})
+        return kept
+
+    return store.write(work)
+
+
+def _verify(store: Store, conn: Connection, incident_ids: set[int]) -> None:
+    """Drop :data:`CLEARED_UNVERIFIED` from incidents that now have an after photo."""
+    if not incident_ids:
+        return
+    t = store.tables["incidents"]
+    flagged = conn.execute(
+        select(t.c.id, t.c.flags).where(
+            t.c.id.in_(sorted(incident_ids)), t.c.flags.contains(CLEARED_UNVERIFIED, autoescape=True)
+        )
+    ).all()
+    for incident_id, flags in flagged:
+        kept = ",".join(f for f in str(flags).split(",") if f and f != CLEARED_UNVERIFIED)
+        conn.execute(update(t).where(t.c.id == incident_id).values(flags=kept, updated_at=utcnow()))
 
 
 def _existing(conn: Connection, t: Any, records: Sequence[PhotoRecord]) -> dict[tuple[int, str | None], int]:

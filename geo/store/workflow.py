@@ -74,8 +74,8 @@ DEFAULT_SLA_DAYS: dict[str, float] = {
 SLA_ENV = settings.SLA_DAYS.name
 
 #: The flag of an incident imported as already cleared without the after photo its type
-#: needs (``GEO_CLEAR_NEEDS_PHOTO``).
-CLEARED_UNVERIFIED = "cleared_unverified"
+#: needs (``GEO_CLEAR_NEEDS_PHOTO``); attaching an after photo later removes it.
+CLEARED_UNVERIFIED = photos.CLEARED_UNVERIFIED
 
 _LABELS = {s.code: (s.label_vi, s.label_en) for s in STATES}
 assert set(TRANSITIONS) == set(STATE_CODES)

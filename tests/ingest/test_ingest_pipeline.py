@@ -234,7 +234,7 @@ def test_cli_json_rejects_and_dry_run(tmp_path):
     summary = json.loads(done.stdout)
     assert (summary["accepted"], summary["rejected"]) == (2, 1)
     assert set(summary["flags"]) == {"outside", "snapped", "swapped_lat_lon", "ward_mismatch",
-                                     "no_street", "date_from_file"}  # fmt: skip
+                                     "no_street", "date_from_file", "cleared_unverified"}  # fmt: skip
     assert summary["batch_id"] is not None
     rejected_csv = (tmp_path / "rej.csv").read_text(encoding="utf-8-sig")
     assert rejected_csv.count("bad_date") == 1

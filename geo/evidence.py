@@ -1,0 +1,254 @@
+"""Photo evidence of incidents: the photo library (:mod:`geo.photos`) and the store together.
+
+:func:`attach_files` is the one path a photo takes onto an incident, from the CLI, the
+app or a field bundle: read and check each file (hostile files refused with a reason
+naming it), store the accepted ones by content in the media folder, raise the flags
+against the incident's position and report time, then record them all in one write
+transaction (:func:`geo.store.photos.attach`). Every file given comes back as one
+:class:`PhotoResult`, accepted or refused, so none goes unaccounted for.
+
+A refused photo stores nothing. Files written to the media folder before the
+transaction fails stay there, unreferenced: they are named by their content, so the
+next upload of the same photo reuses them, and they are never shown without a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import requests
+
+from geo.errors import GeoError, InvalidArgument
+from geo.photos import MediaStore, PhotoOutcome, PhotoSource, check_photo, ingest_photos
+from geo.photos.checks import Role
+from geo.photos.fetch import check_allowed, fetch_photo, link_host
+from geo.store import Store, queries
+from geo.store import photos as stored_photos
+from geo.store.photos import ROLES, PhotoRecord
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """One file given to :func:`attach_files`: accepted (with its row and flags) or refused.
+
+    ``reason_vi``/``reason_en`` say why a file was refused; ``notes`` what was wrong
+    with the metadata of an accepted one (dropped, not refused).
+    """
+
+    name: str
+    role: str
+    accepted: bool
+    photo_id: int | None = None
+    sha256: str | None = None
+    flags: tuple[str, ...] = ()
+    distance_m: float | None = None
+    taken_at: datetime | None = None
+    reason_vi: str | None = None
+    reason_en: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (``taken_at`` as ISO text)."""
+        out = dict(self.__dict__)
+        out["taken_at"] = self.taken_at.isoformat() if self.taken_at is not None else None
+        out["flags"] = list(self.flags)
+        out["notes"] = list(self.notes)
+        return out
+
+
+def check_role(role: str) -> Role:
+    """``role`` if it is ``before`` or ``after``; a bilingual refusal otherwise."""
+    if role not in ROLES:
+        raise InvalidArgument(
+            f"Vai trò ảnh không hợp lệ {role!r}; chọn before (trước) hoặc after (sau).",
+            f"Invalid photo role {role!r}; choose before or after.",
+        )
+    return "before" if role == "before" else "after"
+
+
+def attach_files(
+    store: Store,
+    incident_id: int,
+    sources: Iterable[PhotoSource],
+    *,
+    role: str,
+    actor: str,
+    media: MediaStore | None = None,
+    batch_id: int | None = None,
+    now: datetime | None = None,
+) -> list[PhotoResult]:
+    """Read, check, store and record photos of one incident; one result per source.
+
+    Parameters
+    ----------
+    store
+        The store (the incident must exist: :class:`~geo.errors.NotFound` otherwise).
+    incident_id
+        The incident the photos show.
+    sources
+        The files (:class:`geo.photos.PhotoSource`), read one at a time.
+    role
+        ``before`` (taken with the report) or ``after`` (taken with the clearance).
+    actor, batch_id
+        Recorded on each row and in the audit entry.
+    media
+        The media folder (default ``GEO_MEDIA_DIR``).
+    now
+        The current time for ``photo_future`` (default: the clock).
+
+    Returns
+    -------
+    list of PhotoResult
+        In the order of ``sources``.
+    """
+    checked_role = check_role(role)
+    outcomes, records = _checked(store, incident_id, sources, checked_role, media, now)
+    ids = iter(stored_photos.attach(store, records, actor=actor, batch_id=batch_id) if records else [])
+    return _results(outcomes, records, ids, checked_role)
+
+
+def _checked(
+    store: Store,
+    incident_id: int,
+    sources: Iterable[PhotoSource],
+    role: Role,
+    media: MediaStore | None,
+    now: datetime | None,
+) -> tuple[list[PhotoOutcome], list[PhotoRecord]]:
+    """Every source read and stored in the media folder; a record for each accepted one."""
+    incident = queries.incident(store, int(incident_id)).incident
+    outcomes = list(ingest_photos(sources, media or MediaStore()))
+    accepted = [o for o in outcomes if o.ok and o.info is not None]
+    elsewhere = stored_photos.attached_elsewhere(store, (o.info.sha256 for o in accepted if o.info), incident_id)
+    befores = stored_photos.before_phashes(store, incident_id) if role == "after" else []
+    return outcomes, [_record(o, incident, role, elsewhere, befores, now) for o in accepted]
+
+
+def _results(
+    outcomes: Sequence[PhotoOutcome], records: Sequence[PhotoRecord], ids: Iterator[int], role: str
+) -> list[PhotoResult]:
+    by_record = iter(records)
+    return [_result(o, role, next(by_record), next(ids)) if o.ok else _refused(o, role) for o in outcomes]
+
+
+def fetch_links(
+    store: Store,
+    *,
+    host: str,
+    actor: str,
+    token: str | None = None,
+    allowed: Collection[str] | None = None,
+    media: MediaStore | None = None,
+    session: requests.Session | None = None,
+) -> list[PhotoResult]:
+    """Download the stored KoboToolbox links of one allowed host and check their photos.
+
+    The host must be in the allow-list (``GEO_PHOTO_FETCH_HOSTS``) before anything is
+    requested (:func:`geo.photos.fetch.check_allowed`); links on other hosts are left
+    as they are. A fetched photo fills its link's row (:func:`geo.store.photos.fill_link`);
+    one that fails is reported with its reason and its link kept for a later try.
+
+    Returns
+    -------
+    list of PhotoResult
+        One per link of ``host``, named by its URL.
+    """
+    check_allowed(f"https://{host}/", host, allowed)
+    pending = stored_photos.links(store)
+    results: list[PhotoResult] = []
+    for photo_id, incident_id, role, url in pending.itertuples(index=False):
+        try:
+            if link_host(url) != host.strip().lower():
+                continue
+            data = fetch_photo(url, host=host, token=token, allowed=allowed, session=session)
+        except GeoError as exc:
+            results.append(_refused(PhotoOutcome(name=url, error=exc), role))
+            continue
+        outcomes, records = _checked(store, int(incident_id), [PhotoSource.from_bytes(url, data)],
+                                     check_role(role), media, None)  # fmt: skip
+        ids = [stored_photos.fill_link(store, int(photo_id), r, actor=actor) for r in records]
+        results += _results(outcomes, records, iter(ids), role)
+    return results
+
+
+def _record(
+    outcome: PhotoOutcome,
+    incident: dict[str, Any],
+    role: Role,
+    elsewhere: set[str],
+    befores: Sequence[str],
+    now: datetime | None,
+) -> PhotoRecord:
+    info = outcome.info
+    assert info is not None  # accepted outcomes carry their facts
+    reported = incident.get("reported_at")
+    found = check_photo(
+        info.meta, role=role, incident_lat=_number(incident.get("lat")),
+        incident_lon=_number(incident.get("lon")),
+        reported_at=None if reported is None or pd.isna(reported) else pd.Timestamp(reported).to_pydatetime(),
+        sha256=info.sha256, phash=info.phash, attached_elsewhere=elsewhere,
+        before_phashes=befores, now=now,
+    )  # fmt: skip
+    return PhotoRecord(
+        incident_id=int(incident["id"]), role=role, sha256=info.sha256, format=info.format,
+        file_name=info.name, size_bytes=info.size_bytes, width=info.width, height=info.height,
+        taken_at=info.meta.taken_at, lat=info.meta.lat, lon=info.meta.lon,
+        distance_m=found.distance_m, flags=found.flags, phash=info.phash,
+    )  # fmt: skip
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _result(outcome: PhotoOutcome, role: str, record: PhotoRecord, photo_id: int) -> PhotoResult:
+    info = outcome.info
+    notes = tuple(n.bilingual for n in info.meta.notes) if info is not None else ()
+    return PhotoResult(
+        name=outcome.name, role=role, accepted=True, photo_id=int(photo_id), sha256=record.sha256,
+        flags=record.flags, distance_m=record.distance_m, taken_at=record.taken_at, notes=notes,
+    )  # fmt: skip
+
+
+def _refused(outcome: PhotoOutcome, role: str) -> PhotoResult:
+    error = outcome.error
+    return PhotoResult(
+        name=outcome.name, role=role, accepted=False,
+        reason_vi=getattr(error, "message_vi", str(error)), reason_en=getattr(error, "message_en", str(error)),
+    )  # fmt: skip
+
+
+def public_photo_urls(store: Store, incident_id: int, base_url: str | None, *, role: str = "after") -> list[str]:
+    """Public URLs of an incident's photo thumbnails (Open311 ``media_url``, issue 14).
+
+    Thumbnails are made from pixels only, so they carry no EXIF and no GPS. Empty when
+    no public media base URL is configured (``base_url`` None or empty) or the
+    incident has no stored photo of ``role``.
+
+    Parameters
+    ----------
+    store
+        The store.
+    incident_id
+        The incident.
+    base_url
+        Where the media folder's ``thumbs/`` is served publicly, such as
+        ``https://city.example/media``.
+    role
+        ``after`` (the clearance's evidence, the default) or ``before``.
+
+    Returns
+    -------
+    list of str
+        ``<base_url>/thumbs/<ab>/<sha256>.jpg``, oldest photo first.
+    """
+    if not base_url:
+        return []
+    shown = stored_photos.photos_of(store, int(incident_id))
+    shas = shown.loc[(shown["role"] == check_role(role)) & shown["sha256"].notna(), "sha256"]
+    base = base_url.rstrip("/")
+    return [f"{base}/thumbs/{sha[:2]}/{sha}.jpg" for sha in shas]

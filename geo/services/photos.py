@@ -1,0 +1,128 @@
+"""Photo evidence: attach photos to an incident, list them, open their files.
+
+Rights: a ``before`` photo goes with a report, so it needs ``upload``; an ``after``
+photo backs a clearance, so it needs ``change_status`` in the incident's ward, like
+the clearance itself. Seeing photos needs ``view``; the originals, with their EXIF
+(GPS included), need ``view_photo_originals`` (admins). Everyone else is served the
+thumbnail or the EXIF-free copy (:meth:`geo.photos.MediaStore.public_copy`). The
+store records each attachment in the audit log, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from geo import auth, evidence
+from geo.auth import User
+from geo.errors import NotFound
+from geo.evidence import PhotoResult
+from geo.photos import MediaStore, PhotoSource
+from geo.services._rights import check
+from geo.services.incidents import _ward_of
+from geo.store import Store
+from geo.store import photos as stored_photos
+
+#: Which right adding a photo of each role needs.
+RIGHT_BY_ROLE = {"before": "upload", "after": "change_status"}
+
+
+def add_photos(
+    store: Store,
+    actor: User,
+    incident_id: int,
+    sources: Iterable[PhotoSource],
+    *,
+    role: str,
+    media: MediaStore | None = None,
+    now: datetime | None = None,
+) -> list[PhotoResult]:
+    """Attach photos to an incident: :func:`geo.evidence.attach_files` behind the right.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``upload`` for ``before`` photos, ``change_status`` in the incident's
+        ward for ``after`` photos.
+    incident_id
+        The incident.
+    sources
+        The photo files.
+    role
+        ``before`` or ``after``.
+    media, now
+        The media folder (default ``GEO_MEDIA_DIR``) and the clock.
+
+    Returns
+    -------
+    list of PhotoResult
+        One per source: accepted with its flags, or refused with a bilingual reason.
+    """
+    checked = evidence.check_role(role)
+    ward = _ward_of(store, incident_id)
+    check(store, actor, RIGHT_BY_ROLE[checked], ward, object_type="incident", object_id=incident_id)
+    return evidence.attach_files(
+        store, int(incident_id), sources, role=checked, actor=actor.username, media=media, now=now
+    )
+
+
+def incident_photos(store: Store, actor: User | None, incident_id: int) -> pd.DataFrame:
+    """An incident's photos (:func:`geo.store.photos.photos_of`); needs ``view``.
+
+    Without ``view_photo_originals`` the EXIF position columns (``lat``, ``lon``) are
+    emptied: the distance and flags say what a reviewer needs.
+    """
+    check(store, actor, "view", object_type="incident", object_id=incident_id)
+    shown = stored_photos.photos_of(store, int(incident_id))
+    if not auth.can(actor, "view_photo_originals"):
+        shown["lat"] = None
+        shown["lon"] = None
+    return shown
+
+
+def photo_file(
+    store: Store,
+    actor: User | None,
+    sha256: str,
+    *,
+    size: Literal["thumb", "full"] = "thumb",
+    media: MediaStore | None = None,
+) -> Path:
+    """The file to show for one stored photo; needs ``view``.
+
+    ``thumb`` is the ≤480 px thumbnail (never any metadata). ``full`` is the original
+    for ``view_photo_originals``, the EXIF-free copy for everyone else.
+    """
+    check(store, actor, "view", object_type="photo", object_id=sha256)
+    files = media or MediaStore()
+    if size == "thumb":
+        path = files.thumbnail_path(sha256)
+        if not path.exists():
+            raise NotFound(f"Không có ảnh {sha256}.", f"There is no photo {sha256}.")
+        return path
+    if auth.can(actor, "view_photo_originals"):
+        return files.find_original(sha256)
+    return files.public_copy(sha256)
+
+
+def fetch_links(
+    store: Store,
+    actor: User,
+    host: str,
+    *,
+    token: str | None = None,
+    media: MediaStore | None = None,
+) -> list[PhotoResult]:
+    """Download the kept KoboToolbox links of one allowed host; needs ``upload``.
+
+    :func:`geo.evidence.fetch_links`: the host must be in ``GEO_PHOTO_FETCH_HOSTS``;
+    nothing else is ever requested.
+    """
+    check(store, actor, "upload", object_type="photo_links", object_id=host)
+    return evidence.fetch_links(store, host=host, actor=actor.username, token=token, media=media)
