@@ -9,7 +9,9 @@ from pathlib import Path
 
 from geo import services
 from geo.cli._actor import acting_user, add_actor_argument
+from geo.field_bundles import is_bundle
 from geo.ingest import IngestOptions, IngestResult, parse_file_date
+from geo.services import photos as photo_services
 from geo.store import open_store
 
 
@@ -20,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Every row ends accepted, duplicate or rejected; the counts always "
         "balance. The store is GEO_DATABASE_URL, the wards GEO_BOUNDARIES.",
     )
-    parser.add_argument("file", type=Path, help="CSV / TXT / XLSX / GeoJSON")
+    parser.add_argument(
+        "file", type=Path, help="CSV / TXT / XLSX / GeoJSON, or a ZIP of one CSV/XLSX and its photos"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--rejects", type=Path, help="write rejected rows (all columns) here")
     parser.add_argument("--crs", help="CRS of projected x/y columns, e.g. EPSG:5897 (VN-2000)")
@@ -40,26 +44,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _ingest(args: argparse.Namespace) -> int:
     # A mistyped date is refused before the store is opened or the file read.
     file_date = parse_file_date(args.date, label="--date") if args.date else None
+    options = IngestOptions(
+        crs=args.crs,
+        sheet=args.sheet,
+        source=args.source,
+        strict=args.strict,
+        dry_run=args.dry_run,
+        file_date=file_date,
+    )
     store = open_store()
     try:
         # The same rights check as the upload page: the account needs the upload right,
         # and the status-change right in the wards of any stored incident the file moves.
-        result: IngestResult = services.ingest_file(
-            store,
-            acting_user(store, args, "upload", object_type="upload", object_id=Path(args.file).name),
-            args.file,
-            IngestOptions(
-                crs=args.crs,
-                sheet=args.sheet,
-                source=args.source,
-                strict=args.strict,
-                dry_run=args.dry_run,
-                file_date=file_date,
-            ),
-        )
+        actor = acting_user(store, args, "upload", object_type="upload", object_id=Path(args.file).name)
+        bundle = None
+        if is_bundle(args.file):
+            bundle = photo_services.ingest_bundle(store, actor, args.file, options)
+            result: IngestResult = bundle.ingest
+        else:
+            result = services.ingest_file(store, actor, args.file, options)
     finally:
         store.close()
-    summary = result.summary()
+    summary = bundle.summary() if bundle is not None else result.summary()
     if args.rejects:
         result.preview.write_rejects(args.rejects)
         summary["rejects_file"] = str(args.rejects)
@@ -67,6 +73,8 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     else:
         _print_text(summary)
+        if bundle is not None:
+            _print_photos(summary)
     if file_date is None and summary["reasons"].get("missing_date"):
         print(_date_hint(summary), file=sys.stderr)
     return 0
@@ -86,6 +94,17 @@ def _date_hint(s: dict) -> str:
         f"đó lấy ngày của cả tệp. / Hint: {n} rows have no reported date; add --date DATE "
         "(dd/mm/yyyy) to give them the whole file's date."
     )
+
+
+def _print_photos(s: dict) -> None:
+    counts = s["photos"]
+    print(
+        f"  ảnh / photos: nhận / accepted {counts['accepted']}, liên kết giữ lại / links kept "
+        f"{counts['link']}, loại / refused {counts['refused']}"
+    )
+    for photo in s["photo_results"]:
+        if photo["outcome"] == "refused":
+            print(f"    {photo['name']}: {photo['reason_vi']} / {photo['reason_en']}")
 
 
 def _print_text(s: dict) -> None:

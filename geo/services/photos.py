@@ -11,19 +11,23 @@ store records each attachment in the audit log, in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import pandas as pd
 
-from geo import auth, evidence
+from geo import auth, evidence, field_bundles
 from geo.auth import User
-from geo.errors import NotFound
+from geo.errors import AccessDenied, GeoError, NotFound
 from geo.evidence import PhotoResult
+from geo.field_bundles import BundleResult
+from geo.ingest import IngestOptions
 from geo.photos import MediaStore, PhotoSource
 from geo.services._rights import check
 from geo.services.incidents import _ward_of
+from geo.services.uploads import commit_upload, preview_upload
 from geo.store import Store
 from geo.store import photos as stored_photos
 
@@ -126,3 +130,41 @@ def fetch_links(
     """
     check(store, actor, "upload", object_type="photo_links", object_id=host)
     return evidence.fetch_links(store, host=host, actor=actor.username, token=token, media=media)
+
+
+def ingest_bundle(
+    store: Store,
+    actor: User,
+    source: str | Path | bytes | IO[bytes],
+    options: IngestOptions | None = None,
+    *,
+    media: MediaStore | None = None,
+) -> BundleResult:
+    """A ZIP of a table and its photos (:func:`geo.field_bundles.ingest_bundle`); what
+    ``python -m geo ingest BUNDLE.zip`` and the upload page do with a ZIP.
+
+    The table needs what any upload needs (:func:`geo.services.preview_upload`,
+    :func:`geo.services.commit_upload`); each photo the right of its role on its
+    incident (a refused one is listed with the reason, the others go on).
+    """
+    options = options or IngestOptions()
+    label = options.file_name or (Path(source).name if isinstance(source, str | Path) else "bundle.zip")
+    check(store, actor, "upload", object_type="upload", object_id=label)
+
+    def may_attach(incident_id: int, role: str) -> GeoError | None:
+        ward = _ward_of(store, incident_id)
+        if auth.can(actor, RIGHT_BY_ROLE[role], ward):
+            return None
+        return AccessDenied(
+            f"Người dùng {actor.username!r} không được thêm ảnh “{role}” cho vụ việc {incident_id}.",
+            f"User {actor.username!r} may not add {role} photos to incident {incident_id}.",
+        )
+
+    return field_bundles.ingest_bundle(
+        store, source, label=label, actor=actor.username,
+        ingest_table=lambda data, name: preview_upload(
+            store, actor, data, replace(options, file_name=options.file_name or name)
+        ),
+        commit_table=lambda preview_: commit_upload(store, actor, preview_),
+        may_attach=may_attach, dry_run=options.dry_run, media=media,
+    )  # fmt: skip
