@@ -15,6 +15,7 @@ import streamlit as st
 
 from app_pages._auth import current_user
 from app_pages._common import lang, t
+from app_pages._photos import PHOTO_TYPES, add_uploaded
 from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
@@ -55,10 +56,16 @@ def status_form(store: Store, incident_id: int, current: str, ward_code: Any) ->
         note = st.text_input(
             t("status.note"), key=f"status_note_{incident_id}", max_chars=MAX_NOTE_CHARS
         )
+        photos = st.file_uploader(
+            t("photos.after_with_status"), type=PHOTO_TYPES, accept_multiple_files=True,
+            key=f"status_photos_{incident_id}",
+        )
         submitted = st.form_submit_button(t("status.submit"))
     to_state = chosen if chosen in labels else offered
     if not submitted or to_state is None:
         return
+    if photos and add_uploaded(store, incident_id, photos, "after") is None:
+        return  # refused as a whole (shown); the status is not changed either
     try:
         if to_state == "recurred":  # a cleared place violated again: a new incident opens
             new_id = services.record_recurrence(store, user, incident_id, note or None)

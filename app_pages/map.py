@@ -10,6 +10,7 @@ from streamlit_folium import st_folium
 
 from app_pages._auth import current_user
 from app_pages._common import lang, sidebar_filters, store, t, wards
+from app_pages._photos import photo_panel
 from app_pages._status import status_form
 from geo import services
 from geo.errors import GeoError
@@ -93,6 +94,7 @@ def _incident_panel(incident_id: int) -> None:
             ),
             hide_index=True,
         )
+    photo_panel(store(), incident_id, row.get("ward_code"))
     status_form(store(), incident_id, str(row["status"]), row.get("ward_code"))
 
 
