@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ os.environ.setdefault("GEO_SEED_SAMPLE", "0")
 # The workflow's tests move sidewalk incidents to 'cleared' without photos: the
 # clear-needs-photo rule (issue 13) is off unless a test turns it on (tests/photos/).
 os.environ.setdefault("GEO_CLEAR_NEEDS_PHOTO", "none")
+# Photos the tests store never land in the checkout's data/media/.
+os.environ.setdefault("GEO_MEDIA_DIR", tempfile.mkdtemp(prefix="geo-test-media-"))
 SHARED_DATA = REPO.parent / "shared" / "data"
 OSM_ADMIN = SHARED_DATA / "osm" / "hanoi_admin_2025.osm"
 OSM_ROADS = SHARED_DATA / "osm" / "hoan_kiem_roads_2019.geojson"

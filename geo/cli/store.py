@@ -20,6 +20,7 @@ from geo import services
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.errors import BoundaryError
 from geo.exports import FORMATS
+from geo.services.maintenance import media_archive_path
 from geo.store import IncidentFilter, Store, open_store
 from geo.store.workflow import TRANSITIONS
 
@@ -157,6 +158,9 @@ def _backup(args: argparse.Namespace) -> int:
         actor = acting_user(store, args, "backup", object_type="store")
         path = services.backup(store, actor, args.out)
     print(path)
+    media = media_archive_path(path)
+    if media.exists():
+        print(media)
     return 0
 
 

@@ -29,6 +29,7 @@ import hashlib
 import io
 import os
 import re
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ PUBLIC_QUALITY = 88
 #: The public copy of a HEIC is a JPEG: only Safari shows HEIC.
 _PUBLIC_FORMAT: dict[PhotoFormat, str] = {"jpeg": "jpeg", "heif": "jpeg", "png": "png", "webp": "webp"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MEDIA_NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png|webp|heic)$")
 _TEMP_SUFFIX = ".part"
 
 
@@ -224,6 +226,51 @@ class MediaStore:
         for directory in directories:
             _fsync(directory)
         self._unsynced.clear()
+
+    def archive(self, out: str | Path) -> Path:
+        """Write the originals and thumbnails to one tar file (``python -m geo backup``).
+
+        Files are immutable once renamed into place, so the archive is consistent
+        without a lock: take it *after* the store's copy, and every photo a row of that
+        copy refers to is in it (a photo's files are flushed before its row commits).
+        EXIF-free public copies are left out: they are made again on first view.
+        """
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_TEMP_SUFFIX)
+        os.close(fd)
+        try:
+            with tarfile.open(temp, "w") as tar:
+                for area in ("originals", "thumbs"):
+                    for path in sorted((self.root / area).glob("??/*")):
+                        if _MEDIA_NAME.match(path.name):
+                            tar.add(path, arcname=path.relative_to(self.root).as_posix(), recursive=False)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def restore(self, archive: str | Path) -> int:
+        """Put the files of :meth:`archive`'s tar back under this root; returns how many.
+
+        Only members named like the store's own files (``originals|thumbs/ab/<sha256>.ext``)
+        are extracted, with tarfile's ``data`` filter; anything else is refused by name.
+        """
+        restored = 0
+        with tarfile.open(archive, "r") as tar:
+            for member in tar.getmembers():
+                parts = member.name.split("/")
+                ok = (len(parts) == 3 and parts[0] in ("originals", "thumbs") and member.isfile()
+                      and _MEDIA_NAME.match(parts[2]) and parts[1] == parts[2][:2])  # fmt: skip
+                if not ok:
+                    raise StorageError(
+                        f"{archive}: mục lạ trong bản sao lưu ảnh: {member.name[:120]!r}.",
+                        f"{archive}: unexpected member in the media backup: {member.name[:120]!r}.",
+                    )
+                tar.extract(member, self.root, filter="data")
+                restored += 1
+        return restored
 
     def remove_stale_temp(self, older_than_s: float = 3600.0) -> int:
         """Delete temporary files left by a killed writer; returns how many."""

@@ -7,13 +7,23 @@ from pathlib import Path
 import pandas as pd
 
 from geo.auth import User
+from geo.photos import MediaStore
 from geo.services._rights import check
 from geo.store import Store, chain, queries
 from geo.store.chain import ChainState
 
 
-def backup(store: Store, actor: User, out: str | Path) -> Path:
-    """A consistent copy of the store while others keep writing (audited by the store).
+def media_archive_path(out: str | Path) -> Path:
+    """Where :func:`backup` puts the photos beside the store's copy ``out``."""
+    return Path(f"{out}.media.tar")
+
+
+def backup(store: Store, actor: User, out: str | Path, *, media: MediaStore | None = None) -> Path:
+    """A consistent copy of the store while others keep writing (audited by the store),
+    and the photo files beside it (:func:`media_archive_path`, when there are any).
+
+    The store is copied first and the media second, so every photo the copy refers to
+    is in the archive (:meth:`geo.photos.MediaStore.archive`).
 
     Parameters
     ----------
@@ -30,7 +40,12 @@ def backup(store: Store, actor: User, out: str | Path) -> Path:
         ``out``.
     """
     check(store, actor, "backup", object_type="store")
-    return store.backup(out, actor=actor.username)
+    done = store.backup(out, actor=actor.username)
+    files = media or MediaStore()
+    if files.root.is_dir():
+        archive = files.archive(media_archive_path(done))
+        store.audit(actor.username, "backup_media", "store", None, {"out": str(archive)})
+    return done
 
 
 def audit_log(store: Store, actor: User, limit: int | None = None) -> pd.DataFrame:
