@@ -22,6 +22,7 @@ from app_pages._auth import current_user
 from app_pages._common import store, wards
 from geo import services, settings
 from geo.auth import User
+from geo.services import photos as photo_services
 from geo.store import IncidentFilter
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
@@ -139,6 +140,17 @@ def reader() -> Reader:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def ward_metrics(who: Reader, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
     return pd.DataFrame(services.ward_metrics(store(), who.user, ward_layer(), date_from, date_to))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def verified_share(who: Reader, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    """Per ward: clearances, those backed by an after photo with no flag, and the share."""
+    return pd.DataFrame(photo_services.verified_share(store(), who.user, date_from, date_to))
+
+
+def share_text(verified: int, cleared: int) -> str:
+    """"42 % (21/50)", or "—" without any clearance."""
+    return f"{verified / cleared:.0%} ({verified}/{cleared})" if cleared else "—"
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

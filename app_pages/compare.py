@@ -167,16 +167,23 @@ def _league(metrics: pd.DataFrame, f: dict) -> None:
     st.subheader(t("compare.league") + " — " + t(f"metric.{f['metric']}"))
     st.caption(t("compare.league_rule", n=f["min_volume"]))
     table = league_table(metrics, f["metric"], min_volume=f["min_volume"])
+    shares = L.verified_share(L.reader(), f["date_from"], f["date_to"])
+    st.metric(t("photos.verified_share"), L.share_text(int(shares["verified"].sum()), int(shares["cleared"].sum())),
+              help=t("photos.verified_help"))  # fmt: skip
+    by_ward = dict(zip(shares["ward_code"], shares["share"] * 100, strict=True))
+    table["pct_verified"] = table["code"].map(by_ward)
     labels = {
         "rank": t("metric.rank"), "code": t("metric.code"), "name": t("metric.ward"),
         "volume": t("metric.volume"), "open": t("metric.open"), "cleared": t("metric.cleared"),
         "eligible": t("metric.eligible"),
         **{code: t(f"metric.{code}") for code in METRIC_CODES},
+        "pct_verified": t("photos.verified_share") + " (%)",
     }
     config: dict[str, Any] = {k: st.column_config.Column(v) for k, v in labels.items() if k in table.columns}
     for spec in METRICS:  # each metric with its own number of decimals
         if spec.code in table.columns:
             config[spec.code] = st.column_config.NumberColumn(labels[spec.code], format=f"%.{spec.decimals}f")
+    config["pct_verified"] = st.column_config.NumberColumn(labels["pct_verified"], format="%.0f")
     st.dataframe(table, hide_index=True, column_config=config, key="league_table")
     _open_ward(table)
     export = table.rename(columns=labels)

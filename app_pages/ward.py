@@ -35,11 +35,15 @@ def _sidebar(ward_names: dict[str, str]) -> dict:
     return {"ward": ss["w_ward"], "date_from": ss["w_from"], "date_to": ss["w_to"]}
 
 
-def _kpis(row) -> None:
+def _kpis(row, f: dict) -> None:
     st.subheader(t("wardpage.kpis"))
     cols = st.columns(4)
     for i, code in enumerate(KPIS):
         cols[i % 4].metric(t(f"metric.{code}"), format_value(row[code], code))
+    shares = L.verified_share(L.reader(), f["date_from"], f["date_to"])
+    mine = shares[shares["ward_code"] == row["code"]]
+    verified, cleared = (int(mine["verified"].sum()), int(mine["cleared"].sum()))
+    cols[0].metric(t("photos.verified_share"), L.share_text(verified, cleared), help=t("photos.verified_help"))
 
 
 def _map(layer, code: str, f: dict) -> None:
@@ -116,7 +120,7 @@ def main() -> None:
     try:
         metrics = L.ward_metrics(L.reader(), f["date_from"], f["date_to"])
         row = metrics[metrics["code"] == code].iloc[0]
-        _kpis(row)
+        _kpis(row, f)
         _map(layer, code, f)
         _streets(code, f)
         _report(layer, code, f)

@@ -25,7 +25,7 @@ from geo.evidence import PhotoResult
 from geo.field_bundles import BundleResult
 from geo.ingest import IngestOptions
 from geo.photos import MediaStore, PhotoSource
-from geo.services._rights import check
+from geo.services._rights import check, viewing
 from geo.services.incidents import _ward_of
 from geo.services.uploads import commit_upload, preview_upload
 from geo.store import Store
@@ -33,6 +33,8 @@ from geo.store import photos as stored_photos
 
 #: Which right adding a photo of each role needs.
 RIGHT_BY_ROLE = {"before": "upload", "after": "change_status"}
+
+verified_share = viewing(stored_photos.verified_share, "figures")
 
 
 def add_photos(

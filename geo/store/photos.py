@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Connection, case, delete, func, insert, select, update
 
+from geo.store._backend import LOCAL_TZ
 from geo.store._values import utcnow
 
 if TYPE_CHECKING:
@@ -325,3 +326,33 @@ def links(store: Store) -> pd.DataFrame:
     with store.read() as conn:
         rows = conn.execute(stmt.order_by(t.c.id)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=["id", "incident_id", "role", "link"])
+
+
+def verified_share(
+    store: Store, date_from: date | None = None, date_to: date | None = None
+) -> pd.DataFrame:
+    """Per ward, the share of clearances backed by an after photo with no flag.
+
+    The metric "xử lý có ảnh xác thực" of Compare and the ward page (issue 13):
+    clearances counted by their ``cleared_at`` Hà Nội day, ``date_from`` to ``date_to``
+    inclusive (None: open-ended).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code``, ``cleared``, ``verified`` and ``share`` (NaN for a ward with no
+        clearance in the period); incidents without a ward are left out.
+    """
+    frame = verified_clearances(store)
+    if len(frame):
+        day = pd.to_datetime(frame["cleared_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.date
+        keep = day.notna()
+        if date_from is not None:
+            keep &= day >= date_from
+        if date_to is not None:
+            keep &= day <= date_to
+        frame = frame[keep & frame["ward_code"].notna()]
+    out = frame.groupby("ward_code").agg(cleared=("verified", "size"), verified=("verified", "sum")).reset_index()
+    out["verified"] = out["verified"].astype("int64")
+    out["share"] = out["verified"] / out["cleared"].where(out["cleared"] > 0)
+    return out
