@@ -14,8 +14,10 @@ from app_pages._photos import photo_panel
 from app_pages._status import status_form
 from geo import services
 from geo.errors import GeoError
+from geo.evidence import with_photo_counts
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
+from geo.services import photos as photo_services
 from geo.snapshot import IncidentSnapshot
 from geo.store import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
@@ -98,6 +100,14 @@ def _incident_panel(incident_id: int) -> None:
     status_form(store(), incident_id, str(row["status"]), row.get("ward_code"))
 
 
+def _with_photo_counts(shown: pd.DataFrame) -> pd.DataFrame:
+    """``n_photos`` and ``photo_flags`` of the drawn incidents, for the markers' tooltips."""
+    if shown.empty:
+        return shown
+    summary = photo_services.photo_summary(store(), current_user(), shown["id"].tolist())
+    return with_photo_counts(shown, summary)
+
+
 @st.cache_resource(show_spinner=False)
 def _snapshots() -> dict[str, IncidentSnapshot]:
     """The latest snapshot per store URL, shared by every session (snapshots are immutable)."""
@@ -142,7 +152,7 @@ def main() -> None:
         st.error(exc.message(lang()))
         return
     total = len(snapshot)
-    shown = view.incidents
+    shown = _with_photo_counts(view.incidents)
     n_shown = view.matched
     st.caption(t("map.caption", wards=len(layer), shown=n_shown, total=total))
     if n_shown > MAX_MARKERS:

@@ -26,6 +26,7 @@ from geo.errors import GeoError, InvalidArgument
 from geo.photos import MediaStore, PhotoOutcome, PhotoSource, check_photo, ingest_photos
 from geo.photos.checks import Role
 from geo.photos.fetch import check_allowed, fetch_photo, link_host
+from geo.photos.media import thumbnail_url
 from geo.store import Store, queries
 from geo.store import photos as stored_photos
 from geo.store.photos import ROLES, PhotoRecord
@@ -250,5 +251,16 @@ def public_photo_urls(store: Store, incident_id: int, base_url: str | None, *, r
         return []
     shown = stored_photos.photos_of(store, int(incident_id))
     shas = shown.loc[(shown["role"] == check_role(role)) & shown["sha256"].notna(), "sha256"]
-    base = base_url.rstrip("/")
-    return [f"{base}/thumbs/{sha[:2]}/{sha}.jpg" for sha in shas]
+    return [thumbnail_url(base_url, sha) for sha in shas]
+
+
+def with_photo_counts(incidents: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """``incidents`` with ``n_photos`` and ``photo_flags`` from :func:`geo.store.photos.summary`
+    (0 and "" for an incident without photos): for the map's tooltips and the GIS exports."""
+    counts = {int(i): int(n) for i, n in zip(summary["incident_id"], summary["n_photos"], strict=True)}
+    flags = {int(i): str(f) for i, f in zip(summary["incident_id"], summary["flags"], strict=True)}
+    ids = [None if pd.isna(i) else int(i) for i in incidents["id"]]
+    out = incidents.copy()
+    out["n_photos"] = pd.Series([counts.get(i, 0) if i is not None else 0 for i in ids], index=out.index, dtype="int64")
+    out["photo_flags"] = pd.Series([flags.get(i, "") if i is not None else "" for i in ids], index=out.index, dtype=object)
+    return out

@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from geo import settings
 from geo.crs import LOCAL_TZ
 from geo.errors import StorageError
+from geo.evidence import with_photo_counts
+from geo.photos.media import thumbnail_url
 from geo.store import IncidentFilter, queries
+from geo.store import photos as stored_photos
 from geo.store import wards as stored_wards
 from geo.store.workflow import CLOSED_STATES
 from geo.vocab import STATES, TYPES
@@ -371,6 +375,24 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
+def with_photos(store: Store, incidents: gpd.GeoDataFrame, fmt: str) -> gpd.GeoDataFrame:
+    """The photo evidence an export carries (issue 13).
+
+    GeoPackage and GeoJSON get ``n_photos`` and ``photo_flags`` (the distinct flags of
+    the incident's photos, comma-joined); Open311 gets ``media_url``, the thumbnail of
+    the first after photo, when ``GEO_PUBLIC_MEDIA_URL`` says where thumbnails are public.
+    """
+    if fmt in ("gpkg", "geojson"):
+        return with_photo_counts(incidents, stored_photos.summary(store))
+    base = settings.public_media_url()
+    if fmt == "open311" and base:
+        after = stored_photos.first_after(store)
+        out = incidents.copy()
+        out["media_url"] = [thumbnail_url(base, after[i]) if i in after else None for i in out["id"]]
+        return out
+    return incidents
+
+
 def export(
     store: Store,
     fmt: str,
@@ -400,7 +422,7 @@ def export(
         ``out``, or the bytes of the file.
     """
     check_format(fmt)
-    incidents = queries.incidents(store, flt, limit=limit)
+    incidents = with_photos(store, queries.incidents(store, flt, limit=limit), fmt)
     wards = stored_wards.current(store)
     names = dict(zip(wards["code"], wards["name"], strict=True))
     if out is not None:

@@ -353,6 +353,12 @@ def _tip(row: Any, lang: str) -> str:
         value = _esc(getattr(row, field, ""))
         if value:
             parts.append(value)
+    photos = getattr(row, "n_photos", 0)
+    if photos and not pd.isna(photos):  # counts only: thumbnails load in the details panel
+        line = _esc(t("photos.popup", lang, n=int(photos)))
+        if getattr(row, "photo_flags", ""):
+            line += " · " + _esc(t("photos.popup_flag", lang))
+        parts.append(line)
     return "<br>".join(parts)
 
 

@@ -55,6 +55,14 @@ _MEDIA_NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png|webp|heic)$")
 _TEMP_SUFFIX = ".part"
 
 
+def thumbnail_url(base_url: str, sha256: str) -> str:
+    """The public URL of a photo's thumbnail when the media folder is served at ``base_url``
+    (thumbnails carry no metadata, so they are the copy that may be public)."""
+    if not _SHA256.match(sha256):
+        raise NotFound(f"Mã ảnh không hợp lệ: {sha256[:80]!r}.", f"Invalid photo id: {sha256[:80]!r}.")
+    return f"{base_url.rstrip('/')}/thumbs/{sha256[:2]}/{sha256}.jpg"
+
+
 def make_thumbnail(upright: Image.Image) -> bytes:
     """A JPEG of at most :data:`THUMB_MAX_SIDE` px from an upright decoded photo, with no metadata.
 

@@ -35,6 +35,7 @@ from geo.store import photos as stored_photos
 RIGHT_BY_ROLE = {"before": "upload", "after": "change_status"}
 
 verified_share = viewing(stored_photos.verified_share, "figures")
+photo_summary = viewing(stored_photos.summary, "incidents")
 
 
 def add_photos(

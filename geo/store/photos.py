@@ -356,3 +356,14 @@ def verified_share(
     out["verified"] = out["verified"].astype("int64")
     out["share"] = out["verified"] / out["cleared"].where(out["cleared"] > 0)
     return out
+
+
+def first_after(store: Store) -> dict[int, str]:
+    """Each incident's oldest stored after photo (sha256), for bulk exports (Open311)."""
+    t = store.tables["photos"]
+    stmt = select(t.c.incident_id, t.c.sha256).where(t.c.role == "after", t.c.sha256.isnot(None))
+    found: dict[int, str] = {}
+    with store.read() as conn:
+        for incident_id, sha in conn.execute(stmt.order_by(t.c.id)):
+            found.setdefault(int(incident_id), str(sha))
+    return found
