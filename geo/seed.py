@@ -110,4 +110,8 @@ def ensure_seeded(
         if not store_is_empty(store):  # another process seeded it while we waited
             return False
         ingest(path, store, IngestOptions(source=SAMPLE_SOURCE, wards=wards), actor=SEED_ACTOR)
+        if sample is None:  # the committed sample has a few before/after photos too
+            from geo.sample_photos import attach_sample
+
+            attach_sample(store, SAMPLE_SOURCE, actor=SEED_ACTOR)
     return True

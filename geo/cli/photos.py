@@ -15,11 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from geo import settings
+from geo import sample_photos, settings
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.errors import InvalidArgument
 from geo.evidence import PhotoResult
 from geo.photos import PhotoSource
+from geo.sample_photos import SAMPLE_PHOTOS
+from geo.seed import SAMPLE_CSV
 from geo.services import photos as photo_services
 from geo.store import open_store
 
@@ -40,6 +42,11 @@ def register(subparsers: Any) -> None:
                        help="environment variable holding the Kobo API token")  # fmt: skip
     _common(fetch)
     fetch.set_defaults(func=_fetch)
+    sample = actions.add_parser("sample", help="ảnh mẫu giả lập / write the sample's synthetic photos")
+    sample.add_argument("--from", dest="sample_csv", type=Path, default=SAMPLE_CSV)
+    sample.add_argument("--out", type=Path, default=SAMPLE_PHOTOS)
+    sample.add_argument("--n", type=int, default=6, help="incidents with a before/after pair")
+    sample.set_defaults(func=_sample)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +82,11 @@ def _fetch(args: argparse.Namespace) -> int:
         actor = acting_user(store, args)
         results = photo_services.fetch_links(store, actor, args.host, token=token)
     return _report(results, args.json)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    print(sample_photos.write(args.sample_csv, args.out, args.n))
+    return 0
 
 
 def _report(results: list[PhotoResult], as_json: bool) -> int:
