@@ -62,7 +62,18 @@ class PhotoResult:
 
 
 def check_role(role: str) -> Role:
-    """``role`` if it is ``before`` or ``after``; a bilingual refusal otherwise."""
+    """``role`` if it is ``before`` or ``after``; a bilingual refusal otherwise.
+
+    Parameters
+    ----------
+    role : str
+        ``before`` or ``after``.
+
+    Returns
+    -------
+    str
+        ``role`` itself.
+    """
     if role not in ROLES:
         raise InvalidArgument(
             f"Vai trò ảnh không hợp lệ {role!r}; chọn before (trước) hoặc after (sau).",
@@ -152,6 +163,23 @@ def fetch_links(
     requested (:func:`geo.photos.fetch.check_allowed`); links on other hosts are left
     as they are. A fetched photo fills its link's row (:func:`geo.store.photos.fill_link`);
     one that fails is reported with its reason and its link kept for a later try.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    host : str
+        The host (one of ``GEO_PHOTO_FETCH_HOSTS``).
+    actor : str
+        Needs ``upload``.
+    token : str | None
+        The Kobo API token, sent as ``Authorization: Token``.
+    allowed : Collection[str] | None
+        The allow-list (default ``GEO_PHOTO_FETCH_HOSTS``).
+    media : MediaStore | None
+        The media folder (default ``GEO_MEDIA_DIR``).
+    session : requests.Session | None
+        The HTTP session to use (tests pass their own).
 
     Returns
     -------
@@ -256,7 +284,20 @@ def public_photo_urls(store: Store, incident_id: int, base_url: str | None, *, r
 
 def with_photo_counts(incidents: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """``incidents`` with ``n_photos`` and ``photo_flags`` from :func:`geo.store.photos.summary`
-    (0 and "" for an incident without photos): for the map's tooltips and the GIS exports."""
+    (0 and "" for an incident without photos): for the map's tooltips and the GIS exports.
+
+    Parameters
+    ----------
+    incidents : pd.DataFrame
+        Incidents as read from the store (an ``id`` column).
+    summary : pd.DataFrame
+        What :func:`geo.store.photos.summary` returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the two columns added.
+    """
     counts = {int(i): int(n) for i, n in zip(summary["incident_id"], summary["n_photos"], strict=True)}
     flags = {int(i): str(f) for i, f in zip(summary["incident_id"], summary["flags"], strict=True)}
     ids = [None if pd.isna(i) else int(i) for i in incidents["id"]]

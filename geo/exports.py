@@ -381,6 +381,20 @@ def with_photos(store: Store, incidents: gpd.GeoDataFrame, fmt: str) -> gpd.GeoD
     GeoPackage and GeoJSON get ``n_photos`` and ``photo_flags`` (the distinct flags of
     the incident's photos, comma-joined); Open311 gets ``media_url``, the thumbnail of
     the first after photo, when ``GEO_PUBLIC_MEDIA_URL`` says where thumbnails are public.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    incidents : gpd.GeoDataFrame
+        The incidents to export.
+    fmt : str
+        The export format.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``incidents``, with the columns the format carries.
     """
     if fmt in ("gpkg", "geojson"):
         return with_photo_counts(incidents, stored_photos.summary(store))

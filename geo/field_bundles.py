@@ -98,7 +98,18 @@ class _Wanted:
 
 def is_bundle(name: str | Path) -> bool:
     """Whether an upload named ``name`` is a field bundle: a ``.zip`` (an ``.xlsx`` is a
-    ZIP too, so the name decides, and :func:`geo.photos.open_bundle` checks the content)."""
+    ZIP too, so the name decides, and :func:`geo.photos.open_bundle` checks the content).
+
+    Parameters
+    ----------
+    name : str | Path
+        The upload's file name.
+
+    Returns
+    -------
+    bool
+        True for a ``.zip`` name.
+    """
     return str(name).lower().endswith(".zip")
 
 
@@ -135,6 +146,11 @@ def ingest_bundle(
         Preview only: photos are listed, nothing is stored.
     media
         The media folder (default ``GEO_MEDIA_DIR``).
+
+    Returns
+    -------
+    BundleResult
+        The table's ingest result and every photo's outcome.
     """
     if isinstance(source, bytes):
         source = io.BytesIO(source)

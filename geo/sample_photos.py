@@ -36,7 +36,22 @@ log = logging.getLogger(__name__)
 
 
 def choose(sample_csv: str | Path, n: int = 6, ward: str = "Phường Hoàn Kiếm") -> pd.DataFrame:
-    """The first ``n`` cleared sidewalk/awning rows of ``ward``, in file order."""
+    """The first ``n`` cleared sidewalk/awning rows of ``ward``, in file order.
+
+    Parameters
+    ----------
+    sample_csv : str | Path
+        The sample incidents file.
+    n : int
+        How many rows.
+    ward : str
+        The ward name whose incidents are chosen.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chosen rows, as text.
+    """
     rows = pd.read_csv(sample_csv, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     kinds = rows["loại vi phạm"].map(type_code)
     keep = (rows["trạng thái"] == "Đã xử lý") & kinds.isin(["sidewalk", "awning"]) & (rows["phường"] == ward)
@@ -48,7 +63,22 @@ def _local(text: str) -> datetime:
 
 
 def write(sample_csv: str | Path, out: str | Path, n: int = 6) -> Path:
-    """Write the sample photos and their manifest into ``out``; returns the manifest."""
+    """Write the sample photos and their manifest into ``out``; returns the manifest.
+
+    Parameters
+    ----------
+    sample_csv : str | Path
+        The sample incidents file.
+    out : str | Path
+        The folder to write into.
+    n : int
+        How many incidents get a pair.
+
+    Returns
+    -------
+    pathlib.Path
+        The manifest written.
+    """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
@@ -82,6 +112,22 @@ def attach_sample(store: Store, source: str, *, folder: Path = SAMPLE_PHOTOS, ac
 
     Returns how many were attached. A missing folder or incident is logged and skipped:
     photos make the first start nicer, they never stop it.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    source : str
+        The source the sample was ingested under.
+    folder : Path
+        The folder of the sample photos and their manifest.
+    actor : str
+        The acting user (or the account name recorded).
+
+    Returns
+    -------
+    int
+        How many photos were attached.
     """
     manifest = folder / MANIFEST
     if not manifest.exists():

@@ -595,30 +595,104 @@ def sla_days() -> dict[str, float]:
 
 
 def photo_max_m() -> float:
+    """``GEO_PHOTO_MAX_M``: how far a photo may be from its incident before ``photo_far``.
+
+    Returns
+    -------
+    float
+        Metres, measured in EPSG:32648.
+
+    Raises
+    ------
+    geo.errors.InvalidArgument
+        The value is not a finite number above 0.
+    """
     return PHOTO_MAX_M.get()
 
 
 def photo_max_bytes() -> int:
+    """``GEO_PHOTO_MAX_BYTES``: the largest photo file accepted.
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer above 0.
+    """
     return PHOTO_MAX_BYTES.get()
 
 
 def photo_max_pixels() -> int:
+    """``GEO_PHOTO_MAX_PIXELS``: the largest width × height decoded.
+
+    Returns
+    -------
+    int
+        Pixels.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer above 0.
+    """
     return PHOTO_MAX_PIXELS.get()
 
 
 def media_dir() -> Path:
+    """``GEO_MEDIA_DIR``: where photos and thumbnails are stored.
+
+    Returns
+    -------
+    pathlib.Path
+        The media folder.
+    """
     return MEDIA_DIR.get()
 
 
 def clear_needs_photo() -> tuple[str, ...]:
+    """``GEO_CLEAR_NEEDS_PHOTO``: the types whose clearance needs an after photo.
+
+    Returns
+    -------
+    tuple of str
+        Type codes (empty for ``none``).
+
+    Raises
+    ------
+    geo.errors.WorkflowError
+        A name is not a type code.
+    """
     return CLEAR_NEEDS_PHOTO.get()
 
 
 def photo_fetch_hosts() -> tuple[str, ...]:
+    """``GEO_PHOTO_FETCH_HOSTS``: the hosts ``photos fetch`` may download from.
+
+    Returns
+    -------
+    tuple of str
+        ``host`` or ``host:port``, lower case (empty: none).
+
+    Raises
+    ------
+    geo.errors.InvalidArgument
+        An entry is not a host name.
+    """
     return PHOTO_FETCH_HOSTS.get()
 
 
 def public_media_url() -> str | None:
+    """``GEO_PUBLIC_MEDIA_URL``: where thumbnails are served publicly.
+
+    Returns
+    -------
+    str or None
+        The base URL, or None when unset.
+    """
     return PUBLIC_MEDIA_URL.get()
 
 
@@ -628,6 +702,16 @@ def named_secret(name: str) -> str | None:
 
     Not a setting of the project: the name is the operator's choice, so a token never
     appears in a command line or a shell history.
+
+    Parameters
+    ----------
+    name : str
+        The variable's name.
+
+    Returns
+    -------
+    str or None
+        The value, or None.
     """
     return os.environ.get(name) or None
 

@@ -72,7 +72,18 @@ class PhotoColumn:
 
 
 def photo_columns(headers: Sequence[str]) -> list[PhotoColumn]:
-    """The photo columns of a table, in header order."""
+    """The photo columns of a table, in header order.
+
+    Parameters
+    ----------
+    headers : Sequence[str]
+        The table's column names.
+
+    Returns
+    -------
+    list of PhotoColumn
+        In header order.
+    """
     by_lower = {str(h).lower(): str(h) for h in headers}
     url_columns = {h for h in map(str, headers) if h.lower().endswith("_url") and h[:-4].lower() in by_lower}
     found = []
@@ -107,6 +118,18 @@ def parse_photo_cell(value: object, known: Collection[str] = ()) -> list[str]:
     Names are separated by whitespace, ``;`` or ``,``. When the whole stripped cell is
     one of ``known`` (the bundle's member names), it is taken as one name, so a file
     called ``IMG 001.jpg`` still works on its own.
+
+    Parameters
+    ----------
+    value : object
+        A cell's value.
+    known : Collection[str]
+        The bundle's member names.
+
+    Returns
+    -------
+    list of str
+        File names, in order, each once.
     """
     if value is None or (isinstance(value, float) and value != value):
         return []
@@ -127,6 +150,16 @@ def photo_link(value: object) -> str | None:
 
     Only ``http`` and ``https`` with a host are kept: a ``javascript:`` or ``data:``
     "link" would run when clicked. The URL is never fetched.
+
+    Parameters
+    ----------
+    value : object
+        A cell's value.
+
+    Returns
+    -------
+    str or None
+        The link, or None when it is not a plain http(s) URL.
     """
     if value is None:
         return None
@@ -261,6 +294,20 @@ def open_bundle(
     paths, control characters), duplicate or encrypted members, more than
     ``limits.max_members`` entries, a total or per-member size or compression ratio
     over ``limits`` (a zip bomb), and a bundle without exactly one CSV/XLSX table.
+
+    Parameters
+    ----------
+    source : str | Path | IO[bytes]
+        The ZIP: path, bytes stream.
+    label : str | None
+        Its name in messages (default: the path).
+    limits : ZipLimits
+        Name, size and ratio limits of the archive.
+
+    Returns
+    -------
+    FieldBundle
+        The open bundle (a context manager).
     """
     shown = label or (str(source) if isinstance(source, str | Path) else "zip")
     return FieldBundle(source, label=display_text(shown), limits=limits)

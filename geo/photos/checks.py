@@ -90,7 +90,18 @@ class PhotoCheck:
 
 
 def photo_role(event: str) -> Role:
-    """``before`` for a photo taken with a report; ``after`` with a clearance or re-inspection."""
+    """``before`` for a photo taken with a report; ``after`` with a clearance or re-inspection.
+
+    Parameters
+    ----------
+    event : str
+        ``report``, ``clearance`` or ``reinspection``.
+
+    Returns
+    -------
+    str
+        ``before`` or ``after``.
+    """
     try:
         return ROLE_BY_EVENT[event]
     except KeyError:
@@ -107,7 +118,24 @@ def _to_metric() -> Transformer:
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Distance in metres between two WGS 84 points, measured in EPSG:32648 (UTM 48N)."""
+    """Distance in metres between two WGS 84 points, measured in EPSG:32648 (UTM 48N).
+
+    Parameters
+    ----------
+    lat1 : float
+        First point's latitude (WGS 84).
+    lon1 : float
+        First point's longitude.
+    lat2 : float
+        Second point's latitude.
+    lon2 : float
+        Second point's longitude.
+
+    Returns
+    -------
+    float
+        Metres.
+    """
     (x1, x2), (y1, y2) = _to_metric().transform([lon1, lon2], [lat1, lat2])
     return float(((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5)
 
@@ -117,6 +145,18 @@ def is_reused(sha256: str, attached_elsewhere: Collection[str] | Callable[[str],
 
     ``attached_elsewhere`` is either the set of sha256 hashes attached to other
     incidents or a callable answering that question for one hash (a store lookup).
+
+    Parameters
+    ----------
+    sha256 : str
+        The photo's content hash (hex).
+    attached_elsewhere : Collection[str] | Callable[[str], bool]
+        Hashes attached to other incidents, or a lookup answering for one hash.
+
+    Returns
+    -------
+    bool
+        True when attached elsewhere.
     """
     if callable(attached_elsewhere):
         return bool(attached_elsewhere(sha256))
@@ -124,12 +164,40 @@ def is_reused(sha256: str, attached_elsewhere: Collection[str] | Callable[[str],
 
 
 def phash_distance(a: str, b: str) -> int:
-    """Number of differing bits between two hex perceptual hashes."""
+    """Number of differing bits between two hex perceptual hashes.
+
+    Parameters
+    ----------
+    a : str
+        A hex perceptual hash.
+    b : str
+        Another hex perceptual hash.
+
+    Returns
+    -------
+    int
+        Differing bits (0–64).
+    """
     return int(imagehash.hex_to_hash(a) - imagehash.hex_to_hash(b))
 
 
 def same_picture(a: str, b: str, *, max_bits: int = PHASH_SAME_MAX_BITS) -> bool:
-    """True when two perceptual hashes say "nearly the same picture"."""
+    """True when two perceptual hashes say "nearly the same picture".
+
+    Parameters
+    ----------
+    a : str
+        A hex perceptual hash.
+    b : str
+        Another hex perceptual hash.
+    max_bits : int
+        Most differing bits still counted as the same picture.
+
+    Returns
+    -------
+    bool
+        True within ``max_bits``.
+    """
     return phash_distance(a, b) <= max_bits
 
 
@@ -167,6 +235,11 @@ def check_photo(
         The current time (default: the clock), for ``photo_future``.
     max_m
         Distance limit in metres (default ``GEO_PHOTO_MAX_M``).
+
+    Returns
+    -------
+    PhotoCheck
+        The flags raised, in :data:`FLAGS` order, and the distance in metres.
     """
     flags: list[str] = []
     distance = _distance(meta, incident_lat, incident_lon)

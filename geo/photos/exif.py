@@ -116,6 +116,18 @@ def read_metadata(image: Image.Image, name: str) -> PhotoMeta:
     Never raises for bad metadata: the values that fail are dropped and explained in
     :attr:`PhotoMeta.notes`. Call it after the pixels were decoded, since a PNG may
     keep its ``eXIf`` chunk after the image data.
+
+    Parameters
+    ----------
+    image : Image.Image
+        The opened (not yet decoded) image.
+    name : str
+        The photo's name in notes.
+
+    Returns
+    -------
+    PhotoMeta
+        Checked capture time, position, camera and notes.
     """
     raw = image.info.get("exif")
     if isinstance(raw, bytes) and len(raw) > MAX_EXIF_BYTES:
@@ -191,6 +203,20 @@ def parse_exif_datetime(value: Any, offset: Any, name: str = "") -> tuple[dateti
     Returns ``(when, zone_assumed)``, or ``None`` for the blank values cameras write
     when their clock is unset (``0000:00:00 00:00:00``, spaces). Raises ``_Dropped``
     (a ``ValueError``) for text that is neither a time nor blank.
+
+    Parameters
+    ----------
+    value : Any
+        The EXIF date/time text.
+    offset : Any
+        The matching ``OffsetTime*`` tag's value, if any.
+    name : str
+        The photo's name in notes.
+
+    Returns
+    -------
+    tuple or None
+        (aware datetime, whether the zone was assumed), or None when absent or invalid.
     """
     text = _text(value)
     if not text.strip(" :0-"):

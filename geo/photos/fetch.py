@@ -33,7 +33,18 @@ _CHUNK = 256 * 1024
 
 
 def link_host(url: str) -> str:
-    """The ``host[:port]`` of an http(s) link, lower case; a bilingual refusal otherwise."""
+    """The ``host[:port]`` of an http(s) link, lower case; a bilingual refusal otherwise.
+
+    Parameters
+    ----------
+    url : str
+        The photo link.
+
+    Returns
+    -------
+    str
+        ``host`` or ``host:port``, lower case.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -64,6 +75,11 @@ def check_allowed(url: str, host: str, allowed: Collection[str] | None = None) -
         The host the operator asked to fetch from (``--host``).
     allowed
         The allow-list (default ``GEO_PHOTO_FETCH_HOSTS``).
+
+    Returns
+    -------
+    str
+        The link's host.
     """
     hosts = {h.lower() for h in (settings.photo_fetch_hosts() if allowed is None else allowed)}
     asked = host.strip().lower()
@@ -93,6 +109,21 @@ def fetch_photo(
 ) -> bytes:
     """The bytes at an allowed photo link (see the module docstring for the rules).
 
+    Parameters
+    ----------
+    url : str
+        The link.
+    host : str
+        The host the operator asked to fetch from.
+    token : str | None
+        The Kobo API token, sent as ``Authorization: Token``.
+    allowed : Collection[str] | None
+        The allow-list (default ``GEO_PHOTO_FETCH_HOSTS``).
+    max_bytes : int | None
+        Size limit in bytes (default ``GEO_PHOTO_MAX_BYTES``).
+    session : requests.Session | None
+        The HTTP session to use (tests pass their own).
+
     Raises
     ------
     InvalidArgument
@@ -101,6 +132,11 @@ def fetch_photo(
         The server refused, redirected or failed.
     LimitExceeded
         The body is larger than ``GEO_PHOTO_MAX_BYTES``.
+
+    Returns
+    -------
+    bytes
+        The photo's bytes, at most the size limit.
     """
     check_allowed(url, host, allowed)
     limit = settings.photo_max_bytes() if max_bytes is None else max_bytes

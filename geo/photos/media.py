@@ -57,7 +57,20 @@ _TEMP_SUFFIX = ".part"
 
 def thumbnail_url(base_url: str, sha256: str) -> str:
     """The public URL of a photo's thumbnail when the media folder is served at ``base_url``
-    (thumbnails carry no metadata, so they are the copy that may be public)."""
+    (thumbnails carry no metadata, so they are the copy that may be public).
+
+    Parameters
+    ----------
+    base_url : str
+        Where the media folder is served publicly.
+    sha256 : str
+        The photo's content hash (hex).
+
+    Returns
+    -------
+    str
+        ``<base_url>/thumbs/<ab>/<sha256>.jpg``.
+    """
     if not _SHA256.match(sha256):
         raise NotFound(f"Mã ảnh không hợp lệ: {sha256[:80]!r}.", f"Invalid photo id: {sha256[:80]!r}.")
     return f"{base_url.rstrip('/')}/thumbs/{sha256[:2]}/{sha256}.jpg"
@@ -68,6 +81,16 @@ def make_thumbnail(upright: Image.Image) -> bytes:
 
     Transparency is flattened onto white (JPEG has none). Nothing of the source's
     ``info`` (EXIF, XMP, ICC, comments) is written.
+
+    Parameters
+    ----------
+    upright : Image.Image
+        The decoded, upright photo.
+
+    Returns
+    -------
+    bytes
+        The JPEG.
     """
     image = _flatten(upright)
     if max(image.size) > THUMB_MAX_SIDE:
@@ -90,6 +113,22 @@ def stripped_copy(
     (which can hold GPS too), comments and any data appended after the image. The
     colour profile is kept so colours do not shift; the orientation is applied to the
     pixels, since the tag that said it is gone.
+
+    Parameters
+    ----------
+    data : bytes
+        The photo file's bytes.
+    name : str
+        The photo's name in messages.
+    max_side : int | None
+        Longest side in pixels (None: full size).
+    max_pixels : int | None
+        Pixel cap (default ``GEO_PHOTO_MAX_PIXELS``).
+
+    Returns
+    -------
+    tuple of (bytes, str)
+        The encoded copy and its extension.
     """
     image, fmt = open_image(data, name, max_pixels=max_pixels)
     icc = image.info.get("icc_profile")

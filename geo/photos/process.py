@@ -111,6 +111,22 @@ def load_photo(
 
     Raises :class:`~geo.errors.IngestError` (or :class:`~geo.errors.LimitExceeded`)
     with a bilingual message naming ``name`` when the photo is refused.
+
+    Parameters
+    ----------
+    data : bytes
+        The photo file's bytes.
+    name : str
+        The photo's name in messages.
+    max_bytes : int | None
+        Size limit in bytes (default ``GEO_PHOTO_MAX_BYTES``).
+    max_pixels : int | None
+        Pixel cap (default ``GEO_PHOTO_MAX_PIXELS``).
+
+    Returns
+    -------
+    LoadedPhoto
+        The facts, the bytes and the thumbnail.
     """
     check_size(len(data), name, max_bytes=max_bytes)
     image, fmt = open_image(data, name, max_pixels=max_pixels)
@@ -131,12 +147,38 @@ def load_photo(
 
 
 def store_photo(photo: LoadedPhoto, media: MediaStore) -> StoredMedia:
-    """Write an accepted photo's original and thumbnail (nothing new if stored before)."""
+    """Write an accepted photo's original and thumbnail (nothing new if stored before).
+
+    Parameters
+    ----------
+    photo : LoadedPhoto
+        A loaded, accepted photo.
+    media : MediaStore
+        The media folder.
+
+    Returns
+    -------
+    StoredMedia
+        Where the files are.
+    """
     return media.put(photo.data, photo.info.format, photo.thumbnail, sha256=photo.info.sha256)
 
 
 def read_source(source: PhotoSource, *, max_bytes: int | None = None) -> bytes:
-    """A source's bytes: its declared size is checked first, then the read is capped."""
+    """A source's bytes: its declared size is checked first, then the read is capped.
+
+    Parameters
+    ----------
+    source : PhotoSource
+        The photo to read.
+    max_bytes : int | None
+        Size limit in bytes (default ``GEO_PHOTO_MAX_BYTES``).
+
+    Returns
+    -------
+    bytes
+        The source's bytes.
+    """
     check_size(source.size, source.name, max_bytes=max_bytes)
     with source.open() as stream:
         return read_capped(stream, source.name, max_bytes=max_bytes)
@@ -156,6 +198,24 @@ def ingest_photos(
     go on. The files are flushed to disk (:meth:`MediaStore.sync`) before the last
     outcome is yielded, so a caller that commits after the loop refers only to
     durable files.
+
+    Parameters
+    ----------
+    sources : Iterable[PhotoSource]
+        The photos, read only when a worker needs them.
+    media : MediaStore
+        The media folder (default ``GEO_MEDIA_DIR``).
+    workers : int
+        Threads decoding at once.
+    max_bytes : int | None
+        Size limit in bytes (default ``GEO_PHOTO_MAX_BYTES``).
+    max_pixels : int | None
+        Pixel cap (default ``GEO_PHOTO_MAX_PIXELS``).
+
+    Returns
+    -------
+    PhotoOutcome
+        One per source, in order.
     """
 
     def run(source: PhotoSource) -> PhotoOutcome:

@@ -64,12 +64,38 @@ _SCRIPT_ATTRIBUTE = re.compile(
 
 
 def label(name: str) -> str:
-    """A file name as it may appear in a message: control and bidi characters made visible."""
+    """A file name as it may appear in a message: control and bidi characters made visible.
+
+    Parameters
+    ----------
+    name : str
+        A user-supplied name.
+
+    Returns
+    -------
+    str
+        Display-safe, at most 200 characters.
+    """
     return display_text(name)[:200] or "?"
 
 
 def check_size(size: int, name: str, *, max_bytes: int | None = None) -> None:
-    """Refuse an empty file, or one over ``GEO_PHOTO_MAX_BYTES``, before reading it."""
+    """Refuse an empty file, or one over ``GEO_PHOTO_MAX_BYTES``, before reading it.
+
+    Parameters
+    ----------
+    size : int
+        The declared or actual size in bytes.
+    name : str
+        The photo's name in messages.
+    max_bytes : int | None
+        Size limit in bytes (default ``GEO_PHOTO_MAX_BYTES``).
+
+    Returns
+    -------
+    None
+        Raises :class:`~geo.errors.LimitExceeded` over the limit.
+    """
     limit = photo_max_bytes() if max_bytes is None else max_bytes
     if size <= 0:
         raise IngestError(f"{label(name)}: tệp ảnh rỗng.", f"{label(name)}: the photo file is empty.")
@@ -87,6 +113,20 @@ def read_capped(stream: IO[bytes], name: str, *, max_bytes: int | None = None) -
     A declared size (an upload's ``size``, a ZIP member's ``file_size``) should be
     checked with :func:`check_size` first; this read is the backstop for streams that
     lie or do not know their length, and never holds more than the limit plus one byte.
+
+    Parameters
+    ----------
+    stream : IO[bytes]
+        A binary stream.
+    name : str
+        The photo's name in messages.
+    max_bytes : int | None
+        Size limit in bytes (default ``GEO_PHOTO_MAX_BYTES``).
+
+    Returns
+    -------
+    bytes
+        What the stream held.
     """
     limit = photo_max_bytes() if max_bytes is None else max_bytes
     data = stream.read(limit + 1)
@@ -95,7 +135,20 @@ def read_capped(stream: IO[bytes], name: str, *, max_bytes: int | None = None) -
 
 
 def sniff_format(data: bytes, name: str) -> PhotoFormat:
-    """JPEG, PNG, WebP or HEIF from the first bytes; anything else refused, saying what it is."""
+    """JPEG, PNG, WebP or HEIF from the first bytes; anything else refused, saying what it is.
+
+    Parameters
+    ----------
+    data : bytes
+        The first bytes of the file.
+    name : str
+        The photo's name as shown in messages.
+
+    Returns
+    -------
+    str or None
+        ``jpeg``, ``png``, ``webp``, ``heif``, or None.
+    """
     if data[:3] == b"\xff\xd8\xff":
         return "jpeg"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
@@ -151,6 +204,18 @@ def check_polyglot(data: bytes, name: str) -> None:
     served or downloaded: markup hidden in a comment or EXIF field runs as a page if
     a browser sniffs it, and a ZIP appended after the image (found by its central
     directory at the end, as every unzip tool finds it) survives as a second payload.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    name : str
+        The photo's name in messages.
+
+    Returns
+    -------
+    None
+        Raises :class:`~geo.errors.IngestError` for a polyglot.
     """
     kind = None
     if _has_html(data):
@@ -191,6 +256,20 @@ def open_image(
     Returns the lazily-decoding Pillow image and its format. The pixel cap is the
     lower of ``GEO_PHOTO_MAX_PIXELS`` and Pillow's own ``MAX_IMAGE_PIXELS`` (Pillow's
     decompression-bomb error above twice its limit is kept too).
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    name : str
+        The photo's name in messages.
+    max_pixels : int | None
+        Pixel cap (default ``GEO_PHOTO_MAX_PIXELS``).
+
+    Returns
+    -------
+    tuple of (Image, str)
+        The opened image and its format.
     """
     fmt = sniff_format(data, name)
     check_polyglot(data, name)
@@ -220,6 +299,20 @@ def decode_oriented(image: Image.Image, name: str, *, max_side: int | None) -> I
     JPEGs are decoded at a reduced DCT scale (``draft``) when only a small copy is
     wanted: a 12 MP photo decoded at 1/8 scale costs a third of a full decode and
     1/64 of the memory. The result is RGB, or RGBA when the photo has transparency.
+
+    Parameters
+    ----------
+    image : Image.Image
+        The opened (not yet decoded) image.
+    name : str
+        The photo's name in messages.
+    max_side : int | None
+        Longest side in pixels (None: full size).
+
+    Returns
+    -------
+    PIL.Image.Image
+        Decoded and upright.
     """
     try:
         # Only JPEG: its draft decodes the same data at a coarser DCT scale. HEIF's draft
@@ -243,7 +336,18 @@ def decode_oriented(image: Image.Image, name: str, *, max_side: int | None) -> I
 
 
 def displayed_size(image: Image.Image) -> tuple[int, int]:
-    """Width and height as shown: swapped when the EXIF orientation turns the photo 90°."""
+    """Width and height as shown: swapped when the EXIF orientation turns the photo 90°.
+
+    Parameters
+    ----------
+    image : Image.Image
+        The opened (not yet decoded) image.
+
+    Returns
+    -------
+    tuple of int
+        (width, height) as displayed.
+    """
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # unreadable EXIF: the pixels are shown as stored (see _upright)

@@ -41,6 +41,26 @@ def sample_photo(
     with the same seed show the same street. ``lat``/``lon`` go into the GPS tags and
     ``taken_at`` into ``DateTimeOriginal`` with its offset (a naive time is taken as
     Asia/Ho_Chi_Minh); ``None`` leaves the tag out.
+
+    Parameters
+    ----------
+    role : Role
+        ``before`` or ``after``.
+    lat : float | None
+        Latitude for the GPS tags (None: no GPS).
+    lon : float | None
+        Longitude for the GPS tags.
+    taken_at : datetime | None
+        Capture time (None: no time tag).
+    seed : int
+        Which scene.
+    camera : str
+        The Make/Model text written.
+
+    Returns
+    -------
+    bytes
+        The JPEG.
     """
     image = _scene(seed, with_stall=role == "before")
     buffer = io.BytesIO()

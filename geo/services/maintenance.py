@@ -14,7 +14,18 @@ from geo.store.chain import ChainState
 
 
 def media_archive_path(out: str | Path) -> Path:
-    """Where :func:`backup` puts the photos beside the store's copy ``out``."""
+    """Where :func:`backup` puts the photos beside the store's copy ``out``.
+
+    Parameters
+    ----------
+    out : str | Path
+        The store copy's path.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<out>.media.tar``.
+    """
     return Path(f"{out}.media.tar")
 
 
@@ -33,6 +44,8 @@ def backup(store: Store, actor: User, out: str | Path, *, media: MediaStore | No
         Needs ``backup``.
     out
         The copy's path (a SQLite file, or a ``pg_dump`` archive for PostgreSQL).
+    media : MediaStore | None
+        The media folder to archive (default ``GEO_MEDIA_DIR``).
 
     Returns
     -------

@@ -84,6 +84,20 @@ def incident_photos(store: Store, actor: User | None, incident_id: int) -> pd.Da
 
     Without ``view_photo_originals`` the EXIF position columns (``lat``, ``lon``) are
     emptied: the distance and flags say what a reviewer needs.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User | None
+        Needs ``view``.
+    incident_id : int
+        The incident.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`geo.store.photos.photos_of`.
     """
     check(store, actor, "view", object_type="incident", object_id=incident_id)
     shown = stored_photos.photos_of(store, int(incident_id))
@@ -105,6 +119,24 @@ def photo_file(
 
     ``thumb`` is the ≤480 px thumbnail (never any metadata). ``full`` is the original
     for ``view_photo_originals``, the EXIF-free copy for everyone else.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User | None
+        Needs ``view``; ``full`` originals need ``view_photo_originals``.
+    sha256 : str
+        The photo's content hash (hex).
+    size : Literal['thumb', 'full']
+        ``thumb`` (≤480 px, no metadata) or ``full``.
+    media : MediaStore | None
+        The media folder (default ``GEO_MEDIA_DIR``).
+
+    Returns
+    -------
+    pathlib.Path
+        The file to serve.
     """
     check(store, actor, "view", object_type="photo", object_id=sha256)
     files = media or MediaStore()
@@ -130,6 +162,24 @@ def fetch_links(
 
     :func:`geo.evidence.fetch_links`: the host must be in ``GEO_PHOTO_FETCH_HOSTS``;
     nothing else is ever requested.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        Needs ``upload``.
+    host : str
+        The host (one of ``GEO_PHOTO_FETCH_HOSTS``).
+    token : str | None
+        The Kobo API token, sent as ``Authorization: Token``.
+    media : MediaStore | None
+        The media folder (default ``GEO_MEDIA_DIR``).
+
+    Returns
+    -------
+    list of PhotoResult
+        One per link of the host.
     """
     check(store, actor, "upload", object_type="photo_links", object_id=host)
     return evidence.fetch_links(store, host=host, actor=actor.username, token=token, media=media)
@@ -149,6 +199,24 @@ def ingest_bundle(
     The table needs what any upload needs (:func:`geo.services.preview_upload`,
     :func:`geo.services.commit_upload`); each photo the right of its role on its
     incident (a refused one is listed with the reason, the others go on).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        Needs ``upload``; each photo the right of its role on its incident.
+    source : str | Path | bytes | IO[bytes]
+        The ZIP (path, bytes or binary stream).
+    options : IngestOptions | None
+        How to read the table (its ``dry_run`` too).
+    media : MediaStore | None
+        The media folder (default ``GEO_MEDIA_DIR``).
+
+    Returns
+    -------
+    BundleResult
+        The table's ingest result and every photo's outcome.
     """
     options = options or IngestOptions()
     label = options.file_name or (Path(source).name if isinstance(source, str | Path) else "bundle.zip")

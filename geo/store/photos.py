@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Connection, case, delete, func, insert, select, update
 
-from geo.store._backend import LOCAL_TZ
+from geo.crs import LOCAL_TZ
 from geo.store._values import utcnow
 
 if TYPE_CHECKING:
@@ -130,6 +130,22 @@ def fill_link(store: Store, photo_id: int, record: PhotoRecord, *, actor: str) -
 
     When the same photo is already attached to the incident, that row stands and the
     link's row is removed, so one photo is never listed twice. Audited as ``photo_fetch``.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    photo_id : int
+        The link's row id.
+    record : PhotoRecord
+        The fetched photo's checked facts.
+    actor : str
+        The acting user (or the account name recorded).
+
+    Returns
+    -------
+    int
+        The photo's row id.
     """
 
     def work(conn: Connection) -> int:
@@ -184,6 +200,13 @@ def _existing(conn: Connection, t: Any, records: Sequence[PhotoRecord]) -> dict[
 def photos_of(store: Store, incident_id: int) -> pd.DataFrame:
     """An incident's photos, before ones first, each role in the order attached.
 
+    Parameters
+    ----------
+    store : Store
+        The store.
+    incident_id : int
+        The incident.
+
     Returns
     -------
     pandas.DataFrame
@@ -198,7 +221,22 @@ def photos_of(store: Store, incident_id: int) -> pd.DataFrame:
 
 
 def attached_elsewhere(store: Store, sha256s: Iterable[str], incident_id: int) -> set[str]:
-    """Which of ``sha256s`` are already attached to an incident other than ``incident_id``."""
+    """Which of ``sha256s`` are already attached to an incident other than ``incident_id``.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    sha256s : Iterable[str]
+        Content hashes to look up.
+    incident_id : int
+        The incident.
+
+    Returns
+    -------
+    set of str
+        The hashes found on other incidents.
+    """
     wanted = sorted(set(sha256s))
     t = store.tables["photos"]
     found: set[str] = set()
@@ -211,7 +249,20 @@ def attached_elsewhere(store: Store, sha256s: Iterable[str], incident_id: int) -
 
 
 def before_phashes(store: Store, incident_id: int) -> list[str]:
-    """Perceptual hashes of an incident's before photos (for ``after_same_as_before``)."""
+    """Perceptual hashes of an incident's before photos (for ``after_same_as_before``).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    incident_id : int
+        The incident.
+
+    Returns
+    -------
+    list of str
+        Hex perceptual hashes, oldest first.
+    """
     t = store.tables["photos"]
     stmt = select(t.c.phash).where(
         t.c.incident_id == int(incident_id), t.c.role == "before", t.c.phash.isnot(None)
@@ -225,6 +276,20 @@ def with_after_photo(store: Store, conn: Connection, incident_ids: Collection[in
 
     Read inside ``conn``'s transaction: the clear-needs-photo rule asks it while the
     incidents' rows are locked (:func:`geo.store.workflow.apply_moves`).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    conn : Connection
+        A connection in the open (write) transaction.
+    incident_ids : Collection[int]
+        Incident ids (None: all).
+
+    Returns
+    -------
+    set of int
+        The incidents with one.
     """
     t = store.tables["photos"]
     ids = sorted({int(i) for i in incident_ids})
@@ -241,6 +306,13 @@ def summary(store: Store, incident_ids: Collection[int] | None = None) -> pd.Dat
     """Per incident with photos: how many, how many before/after, and the flags raised.
 
     Small enough for the map's popups and the exports: no file names, no positions.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    incident_ids : Collection[int] | None
+        Only these incidents (None: all).
 
     Returns
     -------
@@ -280,6 +352,13 @@ def verified_clearances(store: Store, conn: Connection | None = None) -> pd.Data
     The metric "xử lý có ảnh xác thực" (issue 13) is the mean of ``verified`` over the
     clearances a page counts.
 
+    Parameters
+    ----------
+    store : Store
+        The store.
+    conn : Connection | None
+        Read inside this connection's transaction (default: a read of its own).
+
     Returns
     -------
     pandas.DataFrame
@@ -316,6 +395,11 @@ def verified_clearances(store: Store, conn: Connection | None = None) -> pd.Data
 def links(store: Store) -> pd.DataFrame:
     """KoboToolbox links kept without a file yet (for ``photos fetch``).
 
+    Parameters
+    ----------
+    store : Store
+        The store.
+
     Returns
     -------
     pandas.DataFrame
@@ -336,6 +420,15 @@ def verified_share(
     The metric "xử lý có ảnh xác thực" of Compare and the ward page (issue 13):
     clearances counted by their ``cleared_at`` Hà Nội day, ``date_from`` to ``date_to``
     inclusive (None: open-ended).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    date_from : date | None
+        First Hà Nội day counted (None: open-ended).
+    date_to : date | None
+        Last Hà Nội day counted, inclusive (None: open-ended).
 
     Returns
     -------
@@ -359,7 +452,18 @@ def verified_share(
 
 
 def first_after(store: Store) -> dict[int, str]:
-    """Each incident's oldest stored after photo (sha256), for bulk exports (Open311)."""
+    """Each incident's oldest stored after photo (sha256), for bulk exports (Open311).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+
+    Returns
+    -------
+    dict
+        Incident id → sha256.
+    """
     t = store.tables["photos"]
     stmt = select(t.c.incident_id, t.c.sha256).where(t.c.role == "after", t.c.sha256.isnot(None))
     found: dict[int, str] = {}

@@ -154,7 +154,18 @@ def check_transition(from_state: str, to_state: str, *, where: str = "") -> None
 
 
 def needs_photo(incident_type: str) -> bool:
-    """Whether clearing an incident of this type needs an after photo (``GEO_CLEAR_NEEDS_PHOTO``)."""
+    """Whether clearing an incident of this type needs an after photo (``GEO_CLEAR_NEEDS_PHOTO``).
+
+    Parameters
+    ----------
+    incident_type : str
+        The incident's type code.
+
+    Returns
+    -------
+    bool
+        True for a type ``GEO_CLEAR_NEEDS_PHOTO`` names.
+    """
     return incident_type in settings.clear_needs_photo()
 
 
@@ -177,10 +188,24 @@ def unverified_clearances(types: pd.Series, statuses: pd.Series) -> pd.Series:
 def check_clear_photo(incident_id: int, incident_type: str, has_after_photo: bool) -> None:
     """Refuse clearing an incident whose type needs an after photo it does not have.
 
+    Parameters
+    ----------
+    incident_id : int
+        The incident being cleared.
+    incident_type : str
+        The incident's type code.
+    has_after_photo : bool
+        Whether an after photo is stored for it.
+
     Raises
     ------
     WorkflowError
         Bilingual, naming the incident, its type and how to attach a photo.
+
+    Returns
+    -------
+    None
+        Raises :class:`~geo.errors.WorkflowError` instead when refused.
     """
     if has_after_photo or not needs_photo(incident_type):
         return
