@@ -100,8 +100,10 @@ def _add_form(store: Store, incident_id: int, ward_code: Any) -> None:
         return
     with st.form(f"photos_form_{incident_id}", clear_on_submit=True):
         st.caption(t("photos.add"))
-        role = st.radio(t("photos.role"), roles, format_func=lambda r: t("photos.role." + r),
-                        horizontal=True, key=f"photos_role_{incident_id}")  # fmt: skip
+        # labels resolved now (a format_func may be called outside the run, without the language)
+        labels = {r: t("photos.role." + r) for r in roles}
+        role = st.radio(t("photos.role"), roles, format_func=labels.__getitem__, horizontal=True,
+                        key=f"photos_role_{incident_id}")  # fmt: skip
         files = st.file_uploader(t("photos.files"), type=PHOTO_TYPES, accept_multiple_files=True,
                                  key=f"photos_files_{incident_id}")  # fmt: skip
         submitted = st.form_submit_button(t("photos.submit"))

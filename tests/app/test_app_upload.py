@@ -108,7 +108,7 @@ def test_upload_preview_summary_commit_end_to_end(store_url):
     flags = _table(at, "Cờ", "Số dòng").set_index("Cờ")["Số dòng"].to_dict()
     assert flags == {
         "outside": 0, "snapped": 0, "swapped_lat_lon": 1, "ward_mismatch": 1, "no_street": 2,
-        "date_from_file": 0,
+        "date_from_file": 0, "cleared_unverified": 0,
     }  # fmt: skip
     reasons = _table(at, "Lý do").set_index("Lý do")["Số dòng"].to_dict()
     assert reasons == {"không đọc được toạ độ": 1, "thiếu ngày phát hiện": 1}
