@@ -58,7 +58,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _add(args: argparse.Namespace) -> int:
     sources = [_source(path) for path in args.files]
     with open_store(args.database) as store:
-        actor = acting_user(store, args)
+        right = photo_services.RIGHT_BY_ROLE[args.role]
+        actor = acting_user(store, args, right, object_type="incident", object_id=args.incident)
         results = photo_services.add_photos(store, actor, args.incident, sources, role=args.role)
     return _report(results, args.json)
 
@@ -79,7 +80,7 @@ def _fetch(args: argparse.Namespace) -> int:
                 f"The environment variable {args.token_env} is not set (the Kobo token).",
             )
     with open_store(args.database) as store:
-        actor = acting_user(store, args)
+        actor = acting_user(store, args, "upload", object_type="photo_links", object_id=args.host)
         results = photo_services.fetch_links(store, actor, args.host, token=token)
     return _report(results, args.json)
 

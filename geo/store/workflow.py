@@ -35,8 +35,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from geo import settings
 from geo.errors import NotFound, WorkflowError
-from geo.store import _chain
-from geo.store import photos
+from geo.store import _chain, photos
 from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
 from geo.vocab import STATE_CODES, STATES
