@@ -85,6 +85,11 @@ class AccessDenied(GeoError, PermissionError):
     """The acting user's role or wards do not allow the action."""
 
 
+class TooManyAttempts(AccessDenied):
+    """Sign-in is throttled or locked after failed attempts (:mod:`geo.throttle`); the same
+    words whether or not the name typed is an account."""
+
+
 class NetworkUnavailable(GeoError, ConnectionError):
     """An online-only action (Overpass, npm) was asked for without a network."""
 

@@ -60,6 +60,30 @@ GEO_SESSION_IDLE_MINUTES : float
     above 0 (fractions such as ``0.5`` allowed); empty or spaces count as unset. Why: shared office
     computers; a short value for kiosks, a long one for a single officer's laptop.
     Default is ``30``.
+GEO_SESSION_MAX_HOURS : float
+    Hours a signed-in session lasts at most, however active, counted from the sign-in; the
+    session cookie expires with it. A finite number above 0; empty or spaces count as unset.
+    Why: a session id that leaks (a shared computer, a copied cookie) must stop working on
+    its own; one working day covers a shift. Default is ``12``.
+GEO_LOGIN_DELAY_AFTER : int
+    Failed sign-ins for one user name, or from one client address, within
+    ``GEO_LOGIN_WINDOW_MINUTES`` after which each further attempt must wait: 1 s after the
+    first of them, doubling with every further failure (capped at the window). An integer
+    of at least 1. Why: a person mistypes a few times; a guessing script is slowed to a
+    crawl. Default is ``5``.
+GEO_LOGIN_LOCK_AFTER : int
+    Failed sign-ins for one user name, or from one client address, within the window after
+    which sign-in is locked for ``GEO_LOGIN_LOCK_MINUTES`` (an admin lifts it with ``users
+    unlock``). An integer of at least 1. Why: caps how many guesses an attacker gets per
+    lock period whatever the delay. Default is ``20``.
+GEO_LOGIN_WINDOW_MINUTES : float
+    Minutes over which failed sign-ins are counted; older failures are forgotten. A finite
+    number above 0. Why: a week of occasional typos must not add up to a lock.
+    Default is ``15``.
+GEO_LOGIN_LOCK_MINUTES : float
+    Minutes a locked user name or client address stays locked. A finite number above 0.
+    Why: a temporary lock stops guessing without locking an officer out for the day.
+    Default is ``15``.
 GEO_INGEST_MAX_BYTES : int
     Largest upload accepted, in bytes; an integer, ``_`` allowed as a separator. Empty or
     spaces count as unset. Why: the upload page is open to many officers and must refuse a
@@ -226,6 +250,20 @@ def _count(raw: str) -> int | None:
         raise _Invalid("không phải số nguyên", "is not an integer") from None
 
 
+def _positive_count(raw: str) -> int | None:
+    value = _count(raw)
+    if value is not None and value < 1:
+        raise _Invalid("phải từ 1 trở lên", "must be 1 or more")
+    return value
+
+
+def _hours(raw: str) -> float | None:
+    try:
+        return _minutes(raw)
+    except _Invalid:
+        raise _Invalid("không phải số giờ hữu hạn lớn hơn 0", "is not a finite number of hours above 0") from None
+
+
 def _service_levels(raw: str) -> dict[str, float] | None:
     from geo.vocab import TYPE_CODES  # late: pandas is not needed to read the others
 
@@ -281,6 +319,21 @@ PUBLIC_VIEW: Setting[bool] = Setting("GEO_PUBLIC_VIEW", "bool", False, _on_words
 SESSION_IDLE_MINUTES: Setting[float] = Setting(
     "GEO_SESSION_IDLE_MINUTES", "float", 30.0, _minutes, AccessDenied
 )
+SESSION_MAX_HOURS: Setting[float] = Setting(
+    "GEO_SESSION_MAX_HOURS", "float", 12.0, _hours, AccessDenied
+)
+LOGIN_DELAY_AFTER: Setting[int] = Setting(
+    "GEO_LOGIN_DELAY_AFTER", "int", 5, _positive_count, AccessDenied
+)
+LOGIN_LOCK_AFTER: Setting[int] = Setting(
+    "GEO_LOGIN_LOCK_AFTER", "int", 20, _positive_count, AccessDenied
+)
+LOGIN_WINDOW_MINUTES: Setting[float] = Setting(
+    "GEO_LOGIN_WINDOW_MINUTES", "float", 15.0, _minutes, AccessDenied
+)
+LOGIN_LOCK_MINUTES: Setting[float] = Setting(
+    "GEO_LOGIN_LOCK_MINUTES", "float", 15.0, _minutes, AccessDenied
+)
 INGEST_MAX_BYTES: Setting[int] = Setting(
     "GEO_INGEST_MAX_BYTES", "int", 512 * 1024 * 1024, _count, LimitExceeded
 )
@@ -303,7 +356,8 @@ REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _
 #: Every variable, in the order of the module docstring and the README table.
 SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
-    SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
+    SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, LOGIN_DELAY_AFTER, LOGIN_LOCK_AFTER,
+    LOGIN_WINDOW_MINUTES, LOGIN_LOCK_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
     INGEST_MAX_COLUMNS, SLA_DAYS, USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
 )  # fmt: skip
 
@@ -402,6 +456,26 @@ def session_idle_minutes() -> float:
         The value is not a finite number above 0.
     """
     return SESSION_IDLE_MINUTES.get()
+
+
+def session_max_hours() -> float:
+    return SESSION_MAX_HOURS.get()
+
+
+def login_delay_after() -> int:
+    return LOGIN_DELAY_AFTER.get()
+
+
+def login_lock_after() -> int:
+    return LOGIN_LOCK_AFTER.get()
+
+
+def login_window_minutes() -> float:
+    return LOGIN_WINDOW_MINUTES.get()
+
+
+def login_lock_minutes() -> float:
+    return LOGIN_LOCK_MINUTES.get()
 
 
 def ingest_max_bytes() -> int:

@@ -14,7 +14,8 @@ By topic:
 - :mod:`~geo.services.figures` — aggregates, series, density points and reports for leaders;
 - :mod:`~geo.services.uploads` — preview and commit an upload;
 - :mod:`~geo.services.boundaries` — the ward layer in use and its replacement;
-- :mod:`~geo.services.accounts` — sign-in and user management;
+- :mod:`~geo.services.accounts` — sign-in (throttled) and user management;
+- :mod:`~geo.services.sessions` — sessions across reloads and tabs, the setup token;
 - :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains.
 """
 
@@ -33,6 +34,7 @@ from geo.services.accounts import (
     revoke,
     set_password,
     sign_in_oidc,
+    unlock,
 )
 from geo.services.boundaries import active_wards, replace_boundaries, ward_layer_version
 from geo.services.figures import (
@@ -56,11 +58,20 @@ from geo.services.incidents import (
     record_recurrence,
 )
 from geo.services.maintenance import audit_log, audit_verify, backup
+from geo.services.sessions import (
+    Resumed,
+    end_session,
+    issue_setup_token,
+    resume_session,
+    setup_token_valid,
+    start_session,
+)
 from geo.services.uploads import commit_upload, ingest_file, preview_upload
 
 __all__ = [
     "ANONYMOUS",
     "PUBLIC_COLUMNS",
+    "Resumed",
     "active_wards",
     "add_user",
     "audit_log",
@@ -72,6 +83,7 @@ __all__ = [
     "commit_upload",
     "create_first_admin",
     "disable_user",
+    "end_session",
     "export",
     "grant",
     "incident_detail",
@@ -79,6 +91,7 @@ __all__ = [
     "incident_snapshot",
     "incidents",
     "ingest_file",
+    "issue_setup_token",
     "list_users",
     "load_user",
     "map_view",
@@ -89,10 +102,14 @@ __all__ = [
     "record_recurrence",
     "record_refusal",
     "replace_boundaries",
+    "resume_session",
     "revoke",
     "set_password",
+    "setup_token_valid",
     "sign_in_oidc",
+    "start_session",
     "street_stats",
+    "unlock",
     "ward_layer_version",
     "ward_metrics",
     "ward_report",

@@ -16,6 +16,10 @@ Version 3 (issue 11) makes the audit log and the status history hash chains
 Audit entries written while a store migrates (a re-keying, the migration itself) are
 appended once every step has run: before version 3 the log has no ``row_hash`` column
 to chain them with (:meth:`geo.store.Store.audit`).
+
+Version 4 (issue 11) adds the sign-in state: failed attempts and locks (throttling),
+server-side sessions and the one-time setup token (:data:`~geo.store._schema.SIGN_IN_TABLES`).
+Only new tables: nothing stored so far changes.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy import Connection, bindparam, text, update
 
 from geo.errors import StorageError
 from geo.store import _chain
-from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES
+from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, SIGN_IN_TABLES
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -208,5 +212,12 @@ def to_v3(store: Store, conn: Connection, *, rekey: bool) -> str:
     return f"hash chains on status_events and audit_log ({sealed} rows sealed)"
 
 
+def to_v4(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 4: the sign-in tables (throttling, sessions, setup token; issue 11)."""
+    for name in SIGN_IN_TABLES:
+        store.tables[name].create(conn, checkfirst=True)
+    return "sign-in state: login_failures, login_locks, sessions, setup_tokens"
+
+
 #: Version → the step that brings a store from the version before to it.
-MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3}
+MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3, 4: to_v4}

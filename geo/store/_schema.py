@@ -37,7 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
 #: (its columns, the rows it covers). An incident with a source id is its (source,
@@ -52,6 +52,9 @@ SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+#: Tables of sign-in state added by schema version 4 (:func:`geo.store._migrations.to_v4`).
+SIGN_IN_TABLES = ("login_failures", "login_locks", "sessions", "setup_tokens")
 
 #: The tables that no one may update or delete from; each row carries ``row_hash``, a
 #: link of the table's hash chain (:mod:`geo.store._chain`).
@@ -245,7 +248,55 @@ def build_metadata(postgis: bool) -> MetaData:
         Column("disabled", Boolean, nullable=False, default=False),
         Column("created_at", UTCDateTime, nullable=False),
     )
+    _sign_in_tables(md)
     return md
+
+
+def _sign_in_tables(md: MetaData) -> None:
+    """Sign-in state (issue 11): failed attempts, locks, sessions, the setup token.
+
+    Secrets are never stored: a session id or setup token is kept as its SHA-256 (hex), so
+    a copy of the database does not sign anyone in. Failures older than the counting
+    window are pruned as new ones are written.
+    """
+    Table(
+        "login_failures",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("at", UTCDateTime, nullable=False),
+        Column("account", String(100)),  # the name typed, whether or not it exists
+        Column("address", String(64)),  # the client address (None: unknown, e.g. localhost)
+        Index("ix_login_failures_account_at", "account", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_at", "at"),
+    )
+    Table(
+        "login_locks",
+        md,
+        Column("scope", String(10), primary_key=True),  # "account" or "address"
+        Column("key", String(100), primary_key=True),
+        Column("since", UTCDateTime, nullable=False),
+        Column("until", UTCDateTime, nullable=False),
+    )
+    Table(
+        "sessions",
+        md,
+        Column("id_hash", String(64), primary_key=True),
+        Column("username", String(100), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("last_seen_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime, nullable=False),
+        Column("ended_at", UTCDateTime),
+        Column("end_reason", String(20)),
+        Index("ix_sessions_username", "username"),
+    )
+    Table(
+        "setup_tokens",
+        md,
+        Column("token_hash", String(64), primary_key=True),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("used_at", UTCDateTime),
+    )
 
 
 #: Columns of ``incidents`` written by the bulk path, in insert order (``id`` first).
