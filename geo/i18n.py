@@ -44,6 +44,18 @@ LABELS: dict[str, tuple[str, str]] = {
         "There is no account yet. This one gets every right; there is no default password. "
         "The password needs at least {n} characters.",
     ),
+    "auth.setup_needed": (
+        "Để tạo tài khoản quản trị đầu tiên, hãy mở đường dẫn cài đặt (…/?setup=…) in trong "
+        "cửa sổ lệnh chạy 'streamlit run', hoặc chạy 'python -m geo users add TÊN --role admin'.",
+        "To create the first administrator, open the setup link (…/?setup=…) printed in the "
+        "console running 'streamlit run', or run 'python -m geo users add NAME --role admin'.",
+    ),
+    "auth.setup_bad": (
+        "Mã cài đặt trong đường dẫn không đúng hoặc đã được dùng; hãy mở đường dẫn mới nhất in "
+        "trong cửa sổ lệnh.",
+        "The setup token in the link is wrong or used already; open the newest link printed "
+        "in the console.",
+    ),
     "auth.first_submit": ("Tạo tài khoản quản trị", "Create the administrator"),
     "auth.mismatch": ("Hai lần nhập mật khẩu không khớp.", "The two passwords differ."),
     "auth.expired": (

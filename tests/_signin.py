@@ -7,10 +7,9 @@ Both create the account in the store first when it does not exist.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from geo import services
+from geo import services, sessions
 from geo.auth import User
 from geo.store import open_store
 
@@ -33,10 +32,22 @@ def ensure_account(store_url: str, role: str = "admin", wards: tuple[str, ...] =
     return name
 
 
+def start_session(store_url: str, name: str, **kwargs: Any) -> str:
+    """A real session of ``name`` in the store (as a sign-in makes); returns its id."""
+    store = open_store(store_url)
+    try:
+        user = services.load_user(store, name)
+        assert user is not None, name
+        return services.start_session(store, user, **kwargs)
+    finally:
+        store.close()
+
+
 def sign_in_apptest(at: Any, store_url: str, role: str = "admin", wards: tuple[str, ...] = ()) -> str:
+    """Give the AppTest's session a real signed-in session of an account with ``role``."""
     name = ensure_account(store_url, role, wards)
     at.session_state["auth_user"] = name
-    at.session_state["auth_last"] = datetime.now(UTC)
+    at.session_state["auth_session"] = sessions.digest(start_session(store_url, name))
     return name
 
 
