@@ -154,7 +154,9 @@ def setup_link(token: str) -> str:
     """The first-admin link as printed: this server's port and base path, ``?setup=``."""
     port = st.get_option("server.port")
     base = str(st.get_option("server.baseUrlPath") or "").strip("/")
-    return f"http://localhost:{port}/{base + '/' if base else ''}?setup={token}"
+    address = str(st.get_option("server.address") or "")
+    host = address if address and address not in {"0.0.0.0", "::"} else "localhost"
+    return f"http://{host}:{port}/{base + '/' if base else ''}?setup={token}"
 
 
 def _announce_setup_link(store: Store) -> None:

@@ -172,10 +172,19 @@ class RecordedPage:
         return [e for e in self.console_errors if not any(h in e for h in TILE_HOSTS)]
 
     def goto(self, path: str = "/") -> None:
-        """Open ``path``; a new page load is a new session, so sign in again when set."""
+        """Open ``path``; signed in already when the session cookie is still good, else
+        through the form with :attr:`credentials` (when set)."""
         self.page.goto(f"http://{self.app_host}{path}", wait_until="domcontentloaded")
         if self.credentials is not None:
-            self.sign_in(*self.credentials)
+            self.sign_in_if_asked(*self.credentials)
+
+    def sign_in_if_asked(self, username: str, password: str, timeout_ms: float = 60_000) -> None:
+        """Wait for the sign-in form or the signed-in sidebar; fill the form if it came."""
+        form = self.page.locator(".st-key-auth_name input")
+        signed_in = self.page.locator(".st-key-auth_sign_out")
+        form.or_(signed_in).first.wait_for(timeout=timeout_ms)
+        if form.count():
+            self.sign_in(username, password, timeout_ms)
 
     def sign_in(self, username: str, password: str, timeout_ms: float = 60_000) -> None:
         """Fill the app's sign-in form (any language: found by widget key) and wait it away."""
