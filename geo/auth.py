@@ -311,6 +311,12 @@ def _safe_verify(stored_hash: str, password: str) -> bool:
         return False
 
 
+def prepare_dummy_hash() -> None:
+    """Make the unknown-name hash now, so that the first unknown name does not cost a
+    hashing more than a known one (called before every sign-in; cached after the first)."""
+    _dummy_hash()
+
+
 def dummy_verify(password: str) -> None:
     """Spend the time of one verification (for unknown user names).
 

@@ -159,7 +159,7 @@ def authenticate(
     geo.errors.AccessDenied
         Unknown name, wrong password, or a disabled account.
     """
-    auth.dummy_verify("")  # the first unknown name must not cost a hash more than others
+    auth.prepare_dummy_hash()
     now = now or utcnow()
     name = unicodedata.normalize("NFC", str(username or "")).strip()[:100]
     policy = throttle.Policy.from_settings()
