@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -118,6 +119,14 @@ class AppServer:
             return self.log_path.read_text(errors="replace")[-5000:]
         except OSError:
             return ""
+
+    def setup_link(self) -> str:
+        """The newest first-admin link the app printed in its console (``…/?setup=…``);
+        printed (and flushed) by the run that draws the first-admin heading."""
+        links = re.findall(r"Setup URL: (http://[\w.:]+/\?setup=[A-Za-z0-9_-]+)", self.log())
+        if not links:
+            raise AssertionError(f"no setup link printed:\n{self.log()}")
+        return links[-1]
 
     def stop(self) -> None:
         if self.process is None:

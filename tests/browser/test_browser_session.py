@@ -4,8 +4,6 @@ the setup link the server printed. Headless Debian Chromium against ``streamlit 
 
 from __future__ import annotations
 
-import re
-
 from geo import sessions
 from tests._browser import running_app
 from tests._signin import PASSWORD, ensure_account
@@ -79,13 +77,9 @@ def test_first_admin_through_the_printed_setup_link(browser, tmp_path):
             page.goto(server.url, wait_until="domcontentloaded")  # as the README's newcomer
             page.get_by_text("Tạo tài khoản quản trị đầu tiên", exact=True).wait_for(timeout=TIMEOUT_MS)
             assert page.locator(".st-key-auth_first_name").count() == 0  # no link, no form
-            page.wait_for_timeout(500)  # let the server's console line reach its log file
-            log = server.log()
-            links = re.findall(r"Setup URL: (http://[\w.:]+/\?setup=[A-Za-z0-9_-]+)", log)
-            assert links, log
-            link = links[-1]
+            link = server.setup_link()
             assert link.startswith(f"{server.url}/?setup=")  # this server, ready to open
-            assert "You can now view your Streamlit app" in log.split(link)[0]  # under its URL
+            assert "You can now view your Streamlit app" in server.log().split(link)[0]  # under its URL
             page.goto(link, wait_until="domcontentloaded")
             page.locator(".st-key-auth_first_name input").wait_for(timeout=TIMEOUT_MS)
             page.locator(".st-key-auth_first_name input").fill("boss")

@@ -133,6 +133,8 @@ def test_first_start_asks_for_an_admin_then_shows_the_sample(browser, fresh_app)
     try:
         rec.goto("/")
         page.get_by_text("Tạo tài khoản quản trị đầu tiên").first.wait_for()
+        page.goto(fresh_app.setup_link(), wait_until="domcontentloaded")  # printed in the console
+        page.locator(".st-key-auth_first_name input").wait_for()
         page.locator(".st-key-auth_first_name input").fill("quan_tri")
         page.locator(".st-key-auth_first_pw input").fill(PASSWORD)
         page.locator(".st-key-auth_first_pw2 input").fill(PASSWORD)
