@@ -313,7 +313,12 @@ def _safe_verify(stored_hash: str, password: str) -> bool:
 
 def prepare_dummy_hash() -> None:
     """Make the unknown-name hash now, so that the first unknown name does not cost a
-    hashing more than a known one (called before every sign-in; cached after the first)."""
+    hashing more than a known one (called before every sign-in; cached after the first).
+
+    Returns
+    -------
+    None
+    """
     _dummy_hash()
 
 

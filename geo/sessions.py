@@ -34,28 +34,68 @@ TOUCH_EVERY = timedelta(seconds=30)
 
 
 def new_secret() -> str:
-    """A fresh session id or setup token (256 bits from the OS's random source)."""
+    """A fresh session id or setup token (256 bits from the OS's random source).
+
+    Returns
+    -------
+    str
+        43 URL-safe characters.
+    """
     return secrets.token_urlsafe(32)
 
 
 def is_secret(value: object) -> bool:
     """Whether ``value`` has the shape of :func:`new_secret` (anything else is ignored
-    before it reaches the store or a page's script)."""
+    before it reaches the store or a page's script).
+
+    Parameters
+    ----------
+    value : object
+        A cookie's or query parameter's value.
+
+    Returns
+    -------
+    bool
+        True for 43 URL-safe base64 characters.
+    """
     return isinstance(value, str) and bool(_SECRET.match(value))
 
 
 def digest(secret: str) -> str:
-    """The SHA-256 (hex) the store keeps instead of the secret."""
+    """The SHA-256 (hex) the store keeps instead of the secret.
+
+    Parameters
+    ----------
+    secret : str
+        A session id or setup token.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     return hashlib.sha256(secret.encode("ascii", "replace")).hexdigest()
 
 
 def idle_timeout() -> timedelta:
-    """``GEO_SESSION_IDLE_MINUTES`` as a duration."""
+    """``GEO_SESSION_IDLE_MINUTES`` as a duration.
+
+    Returns
+    -------
+    datetime.timedelta
+        The idle time after which a session ends.
+    """
     return timedelta(minutes=settings.session_idle_minutes())
 
 
 def max_age() -> timedelta:
-    """``GEO_SESSION_MAX_HOURS`` as a duration (also the cookie's ``Max-Age``)."""
+    """``GEO_SESSION_MAX_HOURS`` as a duration (also the cookie's ``Max-Age``).
+
+    Returns
+    -------
+    datetime.timedelta
+        The longest a session lasts from its sign-in.
+    """
     return timedelta(hours=settings.session_max_hours())
 
 
@@ -68,6 +108,11 @@ def state(row: Mapping[str, Any], now: datetime) -> str:
         A ``sessions`` row.
     now
         The instant asked about.
+
+    Returns
+    -------
+    str
+        The session's state at ``now``.
     """
     if row.get("ended_at") is not None:
         return "ended"
@@ -84,6 +129,23 @@ def cookie_script(secret: str | None, *, max_age_s: int = 0) -> str:
     ``SameSite=Strict`` keeps other sites' pages from sending it; ``Secure`` is added when
     the page itself was loaded over HTTPS. The value is checked with :func:`is_secret`
     first, so nothing else can ever be written into the script.
+
+    Parameters
+    ----------
+    secret : str or None
+        The session id to store, or None to clear the cookie.
+    max_age_s : int
+        The cookie's lifetime in seconds (``GEO_SESSION_MAX_HOURS``).
+
+    Returns
+    -------
+    str
+        One ``<script>`` element.
+
+    Raises
+    ------
+    ValueError
+        ``secret`` is not a session id.
     """
     if secret is not None and not is_secret(secret):
         raise ValueError("not a session id")

@@ -459,22 +459,82 @@ def session_idle_minutes() -> float:
 
 
 def session_max_hours() -> float:
+    """``GEO_SESSION_MAX_HOURS``: the longest a session lasts, from sign-in.
+
+    Returns
+    -------
+    float
+        Hours, finite and above 0.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not a finite number above 0.
+    """
     return SESSION_MAX_HOURS.get()
 
 
 def login_delay_after() -> int:
+    """``GEO_LOGIN_DELAY_AFTER``: failures after which attempts must wait.
+
+    Returns
+    -------
+    int
+        A count of at least 1.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not an integer of at least 1.
+    """
     return LOGIN_DELAY_AFTER.get()
 
 
 def login_lock_after() -> int:
+    """``GEO_LOGIN_LOCK_AFTER``: failures after which sign-in is locked.
+
+    Returns
+    -------
+    int
+        A count of at least 1.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not an integer of at least 1.
+    """
     return LOGIN_LOCK_AFTER.get()
 
 
 def login_window_minutes() -> float:
+    """``GEO_LOGIN_WINDOW_MINUTES``: the span failures are counted over.
+
+    Returns
+    -------
+    float
+        Minutes, finite and above 0.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not a finite number above 0.
+    """
     return LOGIN_WINDOW_MINUTES.get()
 
 
 def login_lock_minutes() -> float:
+    """``GEO_LOGIN_LOCK_MINUTES``: how long a lock lasts.
+
+    Returns
+    -------
+    float
+        Minutes, finite and above 0.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not a finite number above 0.
+    """
     return LOGIN_LOCK_MINUTES.get()
 
 

@@ -121,7 +121,22 @@ def judge(policy: Policy, recent: Sequence[Recent], now: datetime) -> Verdict:
 
 def locks_due(policy: Policy, recent: Sequence[Recent], now: datetime) -> list[Recent]:
     """The scopes whose failures (the one just recorded included) reach the lock threshold
-    and are not locked yet."""
+    and are not locked yet.
+
+    Parameters
+    ----------
+    policy
+        The numbers.
+    recent
+        One :class:`Recent` per scope, read after the failure was written.
+    now
+        The failure's instant.
+
+    Returns
+    -------
+    list of Recent
+        The scopes to lock now.
+    """
     due = []
     for item in recent:
         if item.locked_until is not None and item.locked_until > now:

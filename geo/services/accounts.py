@@ -202,7 +202,31 @@ def authenticate(
 def unlock(store: Store, actor: User, *, username: str | None = None, address: str | None = None) -> int:
     """Lift the sign-in lock of a user name or a client address and forget its failures
     (``manage_users``; audited ``login_unlock``). Any name may be unlocked, an account or
-    not, since names are throttled alike. Returns how many locks were lifted (0 or 1)."""
+    not, since names are throttled alike.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        Needs ``manage_users`` (a refusal is audited).
+    username : str, optional
+        The user name to unlock, as typed at sign-in.
+    address : str, optional
+        A client address to unlock instead.
+
+    Returns
+    -------
+    int
+        How many locks were lifted (0 or 1); the failures are forgotten either way.
+
+    Raises
+    ------
+    geo.errors.InvalidArgument
+        Neither or both of ``username`` and ``address``.
+    geo.errors.AccessDenied
+        ``actor`` may not manage users.
+    """
     if (username is None) == (address is None):
         raise InvalidArgument(
             "Cần đúng một trong tên đăng nhập hoặc địa chỉ.", "Give exactly one of a user name or an address."

@@ -28,7 +28,22 @@ class Resumed:
 
 
 def start_session(store: Store, user: User, *, now: datetime | None = None) -> str:
-    """A new session for ``user``; returns its id (for the cookie; only its hash is stored)."""
+    """A new session for ``user``, active from ``now``.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    user : User
+        The account that has just signed in.
+    now : datetime, optional
+        The sign-in instant (default: now).
+
+    Returns
+    -------
+    str
+        The session id, for the cookie (only its hash is stored).
+    """
     now = now or utcnow()
     secret = sessions.new_secret()
     session_rows.start(
@@ -42,6 +57,20 @@ def resume_session(store: Store, id_hash: str, *, now: datetime | None = None) -
 
     An idle or expired session is ended here (audited), so it cannot come back; activity
     is recorded at most every :data:`geo.sessions.TOUCH_EVERY`.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    id_hash : str
+        SHA-256 of the session id (:func:`geo.sessions.digest` of the cookie's value).
+    now : datetime, optional
+        The instant of the request (default: now).
+
+    Returns
+    -------
+    Resumed
+        The user when the session is active, else None and the reason.
     """
     now = now or utcnow()
     row = session_rows.get(store, id_hash)
@@ -61,7 +90,22 @@ def resume_session(store: Store, id_hash: str, *, now: datetime | None = None) -
 
 
 def end_session(store: Store, id_hash: str, *, now: datetime | None = None) -> bool:
-    """Sign out: end the session at once, for every tab holding its cookie (audited)."""
+    """Sign out: end the session at once, for every tab holding its cookie (audited).
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    id_hash : str
+        SHA-256 of the session id.
+    now : datetime, optional
+        The sign-out instant (default: now).
+
+    Returns
+    -------
+    bool
+        Whether an open session was ended.
+    """
     row = session_rows.get(store, id_hash)
     if row is None:
         return False
@@ -73,6 +117,16 @@ def issue_setup_token(store: Store) -> str | None:
 
     Only its hash is stored, replacing any earlier one: the newest printed link is the
     only one that works, and it works once.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+
+    Returns
+    -------
+    str or None
+        The token to print in a link; None when an account exists.
     """
     if not needs_first_admin(store):
         return None
@@ -82,7 +136,20 @@ def issue_setup_token(store: Store) -> str | None:
 
 
 def setup_token_valid(store: Store, token: object) -> bool:
-    """Whether ``token`` (from the link's ``?setup=``) is the current unused setup token."""
+    """Whether ``token`` (from the link's ``?setup=``) is the current unused setup token.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    token : object
+        The query parameter's value (anything: it is checked before use).
+
+    Returns
+    -------
+    bool
+        True for the newest, unspent token.
+    """
     return sessions.is_secret(token) and session_rows.setup_token_valid(
         store, sessions.digest(str(token))
     )

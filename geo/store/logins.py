@@ -134,6 +134,10 @@ def forget_failures(store: Store, account: str) -> None:
         The store.
     account
         The account that signed in.
+
+    Returns
+    -------
+    None
     """
     failures = store.tables["login_failures"]
     store.write(lambda conn: conn.execute(delete(failures).where(failures.c.account == account)))

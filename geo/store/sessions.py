@@ -31,6 +31,10 @@ def start(store: Store, username: str, id_hash: str, *, now: datetime, expires_a
         SHA-256 of the session id (:func:`geo.sessions.digest`).
     now, expires_at
         Sign-in instant and the absolute end.
+
+    Returns
+    -------
+    None
     """
     t = store.tables["sessions"]
     store.write(
@@ -44,7 +48,20 @@ def start(store: Store, username: str, id_hash: str, *, now: datetime, expires_a
 
 
 def get(store: Store, id_hash: str) -> dict[str, Any] | None:
-    """One session's row by its id's hash (None when unknown)."""
+    """One session's row by its id's hash.
+
+    Parameters
+    ----------
+    store
+        The store.
+    id_hash
+        SHA-256 of the session id.
+
+    Returns
+    -------
+    dict or None
+        The row by column name; None when unknown.
+    """
     t = store.tables["sessions"]
     with store.read() as conn:
         row = conn.execute(select(t).where(t.c.id_hash == id_hash)).mappings().first()
@@ -52,7 +69,21 @@ def get(store: Store, id_hash: str) -> dict[str, Any] | None:
 
 
 def touch(store: Store, id_hash: str, now: datetime) -> None:
-    """Record activity at ``now`` (only on a session that has not ended)."""
+    """Record activity at ``now`` (only on a session that has not ended).
+
+    Parameters
+    ----------
+    store
+        The store.
+    id_hash
+        SHA-256 of the session id.
+    now
+        The activity's instant.
+
+    Returns
+    -------
+    None
+    """
     t = store.tables["sessions"]
     store.write(
         lambda conn: conn.execute(
@@ -63,6 +94,19 @@ def touch(store: Store, id_hash: str, now: datetime) -> None:
 
 def end(store: Store, id_hash: str, *, reason: str, actor: str, now: datetime) -> bool:
     """End one session (sign-out, idle, expired), audited as ``session_end``.
+
+    Parameters
+    ----------
+    store
+        The store.
+    id_hash
+        SHA-256 of the session id.
+    reason
+        ``sign_out``, ``idle`` or ``expired`` (kept in ``end_reason``).
+    actor
+        The session's account, named in the audit entry.
+    now
+        The end's instant.
 
     Returns
     -------
@@ -86,6 +130,19 @@ def end(store: Store, id_hash: str, *, reason: str, actor: str, now: datetime) -
 def end_for_user(store: Store, username: str, *, reason: str, now: datetime, conn: Connection) -> int:
     """End every open session of ``username`` inside ``conn``'s transaction (a disable).
 
+    Parameters
+    ----------
+    store
+        The store.
+    username
+        The account.
+    reason
+        Kept in ``end_reason`` (``disabled``).
+    now
+        The end's instant.
+    conn
+        A connection in an open write transaction (the account's change).
+
     Returns
     -------
     int
@@ -104,7 +161,21 @@ def end_for_user(store: Store, username: str, *, reason: str, now: datetime, con
 
 
 def replace_setup_token(store: Store, token_hash: str, *, now: datetime) -> None:
-    """Make ``token_hash`` the only valid setup token (an earlier printed link stops working)."""
+    """Make ``token_hash`` the only valid setup token (an earlier printed link stops working).
+
+    Parameters
+    ----------
+    store
+        The store.
+    token_hash
+        SHA-256 of the new token.
+    now
+        When it was issued.
+
+    Returns
+    -------
+    None
+    """
     t = store.tables["setup_tokens"]
 
     def work(conn: Connection) -> None:
@@ -116,7 +187,22 @@ def replace_setup_token(store: Store, token_hash: str, *, now: datetime) -> None
 
 
 def setup_token_valid(store: Store, token_hash: str, *, conn: Connection | None = None) -> bool:
-    """Whether ``token_hash`` is the current, unused setup token."""
+    """Whether ``token_hash`` is the current, unused setup token.
+
+    Parameters
+    ----------
+    store
+        The store.
+    token_hash
+        SHA-256 of the token from the link.
+    conn
+        Ask inside this connection's transaction (default: a read of its own).
+
+    Returns
+    -------
+    bool
+        True when it may still create the first admin.
+    """
     t = store.tables["setup_tokens"]
     stmt = select(t.c.token_hash).where(t.c.token_hash == token_hash, t.c.used_at.is_(None))
     if conn is not None:
@@ -127,7 +213,28 @@ def setup_token_valid(store: Store, token_hash: str, *, conn: Connection | None 
 
 def use_setup_token(store: Store, token_hash: str, *, now: datetime, conn: Connection) -> None:
     """Spend the setup token inside ``conn``'s transaction (the first admin's insert);
-    refuse, bilingually, one that is wrong or spent already."""
+    refuse, bilingually, one that is wrong or spent already.
+
+    Parameters
+    ----------
+    store
+        The store.
+    token_hash
+        SHA-256 of the token from the link.
+    now
+        When it is spent.
+    conn
+        The connection of the first admin's insert.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The token is wrong or spent.
+    """
     t = store.tables["setup_tokens"]
     done = conn.execute(
         update(t).where(t.c.token_hash == token_hash, t.c.used_at.is_(None)).values(used_at=now)
