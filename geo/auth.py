@@ -14,7 +14,8 @@ Roles (a user may hold several; rights add up):
 Passwords are argon2id hashes (argon2-cffi, salted, parameters stored in the hash). An
 account without a hash can only sign in through OIDC (``st.login``). Environment:
 ``GEO_SESSION_IDLE_MINUTES`` (default 30) and ``GEO_PUBLIC_VIEW`` (off by default: a
-read-only, aggregates-only view for people who are not signed in).
+read-only, aggregates-only view for people who are not signed in). How failed sign-ins
+are throttled is :mod:`geo.throttle`; how a session outlives a reload, :mod:`geo.sessions`.
 """
 
 from __future__ import annotations
