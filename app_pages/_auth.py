@@ -120,11 +120,19 @@ def _client_address() -> str | None:
     return address if isinstance(address, str) and address else None
 
 
+def _oidc_signed_in() -> bool:
+    """Whether Streamlit's OIDC identity cookie is set (a session resumed from our cookie
+    after a reload may have begun with ``st.login``: its sign-out must clear both)."""
+    return bool(st.session_state.get(OIDC_KEY)) or (
+        oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
+    )
+
+
 def sign_out(store: Store | None = None) -> None:
     """End the session (every tab holding its cookie), clear the cookie, rerun."""
     store = store if store is not None else default_store()
     id_hash = st.session_state.get(SESSION_KEY)
-    oidc = bool(st.session_state.get(OIDC_KEY))
+    oidc = _oidc_signed_in()
     if id_hash:
         services.end_session(store, str(id_hash))
         st.session_state[_COOKIE_DEAD] = id_hash
@@ -242,18 +250,14 @@ def _public_view(store: Store) -> None:
 
 def _resume(store: Store, now: datetime) -> User | None:
     """The user of this tab's session, or of the cookie's when the tab is new."""
-    id_hash = st.session_state.get(SESSION_KEY)
-    from_cookie = id_hash is None
-    if from_cookie:
-        id_hash = _cookie_session()
+    id_hash = st.session_state.get(SESSION_KEY) or _cookie_session()
     if id_hash is None:
         return None
     resumed = services.resume_session(store, str(id_hash), now=now)
     if resumed.user is not None:
-        oidc = bool(st.session_state.get(OIDC_KEY)) and not from_cookie
-        _remember(resumed.user, str(id_hash), oidc=oidc)
+        _remember(resumed.user, str(id_hash), oidc=bool(st.session_state.get(OIDC_KEY)))
         return resumed.user
-    oidc = bool(st.session_state.get(OIDC_KEY))
+    oidc = _oidc_signed_in()
     _forget()
     st.session_state[_COOKIE_DEAD] = id_hash
     st.session_state[_COOKIE_CLEAR] = True
