@@ -165,9 +165,11 @@ def _disable(args: argparse.Namespace) -> int:
 def _unlock(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        lifted = services.unlock(
-            store, acting_user(store, args), username=args.username, address=args.address
+        actor = acting_user(
+            store, args, "manage_users", object_type="account" if args.address is None else "address",
+            object_id=args.username if args.address is None else args.address,
         )
+        lifted = services.unlock(store, actor, username=args.username, address=args.address)
     finally:
         store.close()
     what = args.username if args.username is not None else args.address
