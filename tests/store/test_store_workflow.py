@@ -33,13 +33,14 @@ def one_incident(store, status: str = "reported", **fields) -> int:
 
 def test_schema_created_once_with_version(store_url):
     first = open_store(store_url)
-    assert first.schema_version() == 3
+    assert first.schema_version() == 4
     assert set(first.row_counts()) == {
         "schema_version", "wards", "batches", "incidents", "status_events", "audit_log", "users",
+        "login_failures", "login_locks", "sessions", "setup_tokens",
     }
     first.close()
     again = open_store(store_url)  # opening an existing store migrates nothing
-    assert again.schema_version() == 3
+    assert again.schema_version() == 4
     assert again.row_counts()["schema_version"] == 1
     again.close()
 
