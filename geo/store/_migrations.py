@@ -28,7 +28,7 @@ from sqlalchemy import Connection, bindparam, text, update
 
 from geo.errors import StorageError
 from geo.store import _chain
-from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES
+from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, OPEN311_TABLES
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -208,5 +208,15 @@ def to_v3(store: Store, conn: Connection, *, rekey: bool) -> str:
     return f"hash chains on status_events and audit_log ({sealed} rows sealed)"
 
 
+def to_open311(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Residents' reports (issue 14): API keys, reports and their personal data, apart.
+
+    New tables only: nothing stored before is touched.
+    """
+    for name in OPEN311_TABLES:
+        store.tables[name].create(conn, checkfirst=True)
+    return "residents' reports (Open311): api_keys, open311_requests, open311_contacts"
+
+
 #: Version → the step that brings a store from the version before to it.
-MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3}
+MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3, 4: to_open311}

@@ -1,0 +1,124 @@
+"""The GeoReport v2 endpoints over the store, without any web framework.
+
+:class:`GeoReport` answers each endpoint with a :data:`~geo.open311.documents.Document`
+or raises :class:`~geo.errors.Open311Error`; :mod:`geo.open311.app` only maps HTTP onto
+it. The ward layer is read once per version of the stored layer, so a POST costs one
+cheap version read, one assignment and one write transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+
+from geo import settings
+from geo.errors import NotFound, Open311Error
+from geo.open311 import documents
+from geo.open311.intake import new_report, parse_form
+from geo.open311.limits import RateLimits
+from geo.open311.requests import query, request_record, service_notice
+from geo.open311.services import service
+from geo.services.boundaries import active_wards, ward_layer_version
+from geo.store import Store
+from geo.store import reports as stored
+from geo.store.reports import RequestQuery
+
+
+def check_jurisdiction(value: str | None) -> None:
+    """Refuse (404) a ``jurisdiction_id`` other than ``GEO_SERVE_JURISDICTION``, when set."""
+    mine = settings.serve_jurisdiction()
+    if mine is not None and value is not None and value.strip() and value.strip() != mine:
+        raise Open311Error(
+            404,
+            f"Máy chủ này không phục vụ jurisdiction_id {value!r} (chỉ {mine!r}).",
+            f"This server does not serve jurisdiction_id {value!r} (only {mine!r}).",
+        )
+
+
+@dataclass
+class GeoReport:
+    """The endpoints of one server, on one store."""
+
+    store: Store
+    limits: RateLimits = field(default_factory=RateLimits)
+
+    def __post_init__(self) -> None:
+        self._wards: tuple[Any, gpd.GeoDataFrame] | None = None
+        self._names: tuple[Any, dict[str, str]] | None = None
+
+    # -- wards, read once per stored layer version ----------------------------------------
+
+    def wards(self) -> gpd.GeoDataFrame:
+        version = ward_layer_version(self.store)
+        if self._wards is None or self._wards[0] != version:
+            self._wards = (version, active_wards(self.store))
+        return self._wards[1]
+
+    def ward_names(self) -> dict[str, str]:
+        version = ward_layer_version(self.store)
+        if self._names is None or self._names[0] != version:
+            self._names = (version, stored.ward_names(self.store))
+        return self._names[1]
+
+    # -- the endpoints --------------------------------------------------------------------
+
+    def discovery(self, base_url: str) -> documents.Document:
+        return documents.discovery(base_url)
+
+    def services(self) -> documents.Document:
+        return documents.service_list()
+
+    def definition(self, code: str) -> documents.Document:
+        return documents.service_definition(service(code))
+
+    def post(self, body: bytes) -> documents.Document:
+        """``POST requests``: a new report (or the earlier one's token), waiting for moderation."""
+        form = parse_form(body)
+        check_jurisdiction(form.fields.get("jurisdiction_id"))
+        secret = form.fields.get("api_key", "").strip()
+        if not secret:
+            raise Open311Error(400, "Thiếu api_key.", "api_key is required.")
+        key = stored.active_key(self.store, secret)
+        if key is None:
+            raise Open311Error(
+                403, "api_key không hợp lệ hoặc đã bị thu hồi.", "The api_key is invalid or revoked."
+            )
+        key_id, key_name = key
+        self.limits.key(key_id)
+        report = new_report(form, api_key_id=key_id, wards=self.wards())
+        received = stored.receive(self.store, report, actor=f"apikey:{key_name}")
+        return documents.posted(received.token, service_notice(report.service_code))
+
+    def requests(self, params: Mapping[str, str]) -> documents.Document:
+        """``GET requests`` with the spec's filters and defaults."""
+        check_jurisdiction(params.get("jurisdiction_id"))
+        return self._requests(query(params))
+
+    def request(self, request_id: str, params: Mapping[str, str]) -> documents.Document:
+        """``GET requests/{id}``."""
+        check_jurisdiction(params.get("jurisdiction_id"))
+        found = documents.requests([])
+        if request_id.isdigit() and len(request_id) < 19:
+            found = self._requests(RequestQuery(ids=(int(request_id),), limit=1))
+        if not found[2]:
+            raise Open311Error(
+                404, f"Không có yêu cầu số {request_id!r}.", f"There is no request {request_id!r}."
+            )
+        return found
+
+    def token(self, token: str, params: Mapping[str, str]) -> documents.Document:
+        """``GET tokens/{token}``."""
+        check_jurisdiction(params.get("jurisdiction_id"))
+        try:
+            report = stored.report(self.store, token=token)
+        except NotFound as missing:
+            raise Open311Error(404, missing.message_vi, missing.message_en) from None
+        return documents.token(report)
+
+    def _requests(self, flt: RequestQuery) -> documents.Document:
+        names = self.ward_names()
+        rows = stored.service_requests(self.store, flt)
+        return documents.requests([request_record(row, names) for row in rows])
