@@ -122,3 +122,31 @@ class GeoReport:
         names = self.ward_names()
         rows = stored.service_requests(self.store, flt)
         return documents.requests([request_record(row, names) for row in rows])
+
+
+def lookup(store: Store, text: str) -> dict[str, Any] | None:
+    """What a resident sees for a request id or a report token (the public lookup page).
+
+    An id gives the service request (:data:`geo.open311.requests.REQUEST_FIELDS`); a
+    token gives the report's state (``report_status``, ``status_notes`` for a rejection)
+    and, once it is accepted or merged, the request it follows. None when neither exists.
+    No personal data is read.
+    """
+    text = (text or "").strip()
+    if not text or len(text) > 64:
+        return None
+    names = stored.ward_names(store)
+    if text.isdigit() and len(text) < 19:
+        rows = stored.service_requests(store, RequestQuery(ids=(int(text),), limit=1))
+        return request_record(rows[0], names) if rows else None
+    try:
+        report = stored.report(store, token=text)
+    except NotFound:
+        return None
+    found: dict[str, Any] = {"token": report["token"], "report_status": report["status"],
+                             "status_notes": report.get("public_reason")}
+    if report.get("incident_id") is not None:
+        rows = stored.service_requests(store, RequestQuery(ids=(int(report["incident_id"]),), limit=1))
+        if rows:
+            found = {**found, **request_record(rows[0], names), "report_status": report["status"]}
+    return found

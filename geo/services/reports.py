@@ -8,9 +8,12 @@ its own transaction; a refusal is audited by :func:`~geo.services._rights.check`
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from geo.auth import User, can
+from geo.open311.endpoints import lookup
 from geo.services._rights import check
 from geo.store import Store
 from geo.store import reports as stored
@@ -85,6 +88,13 @@ def erase_personal_data(store: Store, actor: User, report_id: int) -> None:
     """Blank one report's personal data (admins)."""
     check(store, actor, "erase_personal_data", object_type="report", object_id=report_id)
     stored.erase_contact(store, int(report_id), actor=actor.username)
+
+
+def public_lookup(store: Store, text: str) -> dict[str, Any] | None:
+    """A request by id or a report by token, as the resident sees it; no right needed
+    (the public lookup page answers anyone, as ``GET requests/{id}`` and ``GET tokens``
+    do). See :func:`geo.open311.endpoints.lookup`."""
+    return lookup(store, text)
 
 
 def add_api_key(store: Store, actor: User, name: str) -> str:
