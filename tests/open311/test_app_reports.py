@@ -113,3 +113,21 @@ def test_anyone_looks_a_report_up_without_signing_in(tmp_path, monkeypatch):
         assert unknown.warning
     finally:
         store.close()
+
+
+def test_an_admin_issues_and_revokes_a_key_on_the_administration_page(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    at = _page(url, monkeypatch, "admin", page="app_pages/admin.py")
+    at.text_input(key="apikey_name").input("Ứng dụng Zalo phường")
+    at.button[[b.label for b in at.button].index("Cấp khóa mới")].click().run()
+    assert not at.exception, at.exception
+    (secret,) = [c.value for c in at.code]
+    store = open_store(url)
+    try:
+        assert stored.active_key(store, secret) is not None
+        at.button(key="apikey_revoke").click().run()
+        assert not at.exception, at.exception
+        assert stored.active_key(store, secret) is None
+    finally:
+        store.close()
+    assert secret not in " ".join(str(df.value) for df in at.dataframe)
