@@ -12,18 +12,18 @@ Run it with ``python -m geo serve``; it reads and writes the store of
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geo import settings
 from geo.errors import GeoError, Open311Error
 from geo.open311 import documents
 from geo.open311.endpoints import GeoReport
+from geo.open311.limits import RateLimits
 from geo.open311.render import render
 from geo.store import Store, open_store
 
@@ -84,6 +84,25 @@ async def _body(request: Request, fmt: str) -> bytes:
     return b"".join(chunks)
 
 
+class _PerAddress:
+    """Count every HTTP request against its client address's rate (a plain ASGI
+    middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a queue per request)."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            try:
+                self.limits.address(client[0] if client else "unknown")
+            except Open311Error as exc:
+                await _error(exc, _format_of(scope["path"]), exc.status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(store: Store | None = None) -> FastAPI:
     """The server on ``store`` (default: ``GEO_DATABASE_URL``)."""
     geo = GeoReport(store if store is not None else open_store())
@@ -99,14 +118,7 @@ def create_app(store: Store | None = None) -> FastAPI:
             allow_headers=["Content-Type"],
         )
 
-    @app.middleware("http")
-    async def per_address(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        address = request.client.host if request.client else "unknown"
-        try:
-            geo.limits.address(address)
-        except Open311Error as exc:
-            return _error(exc, _format_of(request.url.path), exc.status)
-        return await call_next(request)
+    app.add_middleware(_PerAddress, limits=geo.limits)
 
     @app.exception_handler(GeoError)
     async def geo_error(request: Request, exc: GeoError) -> Response:

@@ -8,18 +8,20 @@ cheap version read, one assignment and one write transaction.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import geopandas as gpd
+import numpy as np
 
 from geo import settings
+from geo.assign import WardIndex, ward_index, ward_positions
 from geo.errors import NotFound, Open311Error
 from geo.open311 import documents
 from geo.open311.intake import new_report, parse_form
 from geo.open311.limits import RateLimits
-from geo.open311.requests import query, request_record, service_notice
+from geo.open311.requests import query, request_record, request_records, service_notice
 from geo.open311.services import service
 from geo.services.boundaries import active_wards, ward_layer_version
 from geo.store import Store
@@ -45,20 +47,42 @@ class GeoReport:
     store: Store
     limits: RateLimits = field(default_factory=RateLimits)
 
+    #: Seconds between two reads of the ward layer's version (a replaced layer is used
+    #: from the next request after that).
+    recheck_s: float = 1.0
+
     def __post_init__(self) -> None:
-        self._wards: tuple[Any, gpd.GeoDataFrame] | None = None
+        self._wards: tuple[Any, WardIndex] | None = None
         self._names: tuple[Any, dict[str, str]] | None = None
+        self._version: tuple[float, Any] = (-1e9, None)
+
+    def _layer_version(self) -> Any:
+        checked, version = self._version
+        now = time.monotonic()
+        if now - checked >= self.recheck_s:
+            version = ward_layer_version(self.store)
+            self._version = (now, version)
+        return version
 
     # -- wards, read once per stored layer version ----------------------------------------
 
-    def wards(self) -> gpd.GeoDataFrame:
-        version = ward_layer_version(self.store)
+    def ward_index(self) -> WardIndex:
+        """The assignment index of the ward layer in use (rebuilt when the layer changes)."""
+        version = self._layer_version()
         if self._wards is None or self._wards[0] != version:
-            self._wards = (version, active_wards(self.store))
+            self._wards = (version, ward_index(active_wards(self.store)))
         return self._wards[1]
 
+    def locate(self, lon: float, lat: float) -> str | None:
+        """The responsible ward of a point under the one-ward rule (:mod:`geo.assign`):
+        covering ward with the smallest code, or the nearest within the snapping
+        distance; None outside Hà Nội."""
+        index = self.ward_index()
+        positions, _snapped = ward_positions(np.array([lon], dtype=float), np.array([lat], dtype=float), index)
+        return None if positions[0] < 0 else str(index.codes[positions[0]])
+
     def ward_names(self) -> dict[str, str]:
-        version = ward_layer_version(self.store)
+        version = self._layer_version()
         if self._names is None or self._names[0] != version:
             self._names = (version, stored.ward_names(self.store))
         return self._names[1]
@@ -88,7 +112,8 @@ class GeoReport:
             )
         key_id, key_name = key
         self.limits.key(key_id)
-        report = new_report(form, api_key_id=key_id, wards=self.wards())
+        known = set(self.ward_index().codes.tolist())
+        report = new_report(form, api_key_id=key_id, locate=self.locate, known=known)
         received = stored.receive(self.store, report, actor=f"apikey:{key_name}")
         return documents.posted(received.token, service_notice(report.service_code))
 
@@ -121,7 +146,7 @@ class GeoReport:
     def _requests(self, flt: RequestQuery) -> documents.Document:
         names = self.ward_names()
         rows = stored.service_requests(self.store, flt)
-        return documents.requests([request_record(row, names) for row in rows])
+        return documents.requests(request_records(rows, names))
 
 
 def lookup(store: Store, text: str) -> dict[str, Any] | None:

@@ -4,23 +4,21 @@ Steps, each refusing with a bilingual :class:`~geo.errors.Open311Error` in the s
 error format: parse the form (bounded number of fields), check the text fields (length,
 no control characters), the service and its attributes, the place (a point in Hà Nội, or
 an address naming a ward), then assign the one responsible ward with the project's rule
-(:mod:`geo.assign`). ``media_url`` is kept as a link and never fetched.
+(:mod:`geo.assign`, through the ``locate`` the server passes in). ``media_url`` is kept as a link and never fetched.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-import geopandas as gpd
 import numpy as np
 
 from geo import settings
 from geo.admin_units import ward_code_from_text
-from geo.assign import FLAG_OUTSIDE, assign_lonlat
 from geo.errors import Open311Error
 from geo.open311.services import check_attributes, service
 from geo.store.reports import CONTACT_FIELDS, NewReport
@@ -136,8 +134,12 @@ def _media_url(form: Form) -> str | None:
     return url
 
 
+#: (lon, lat) → the responsible ward's code under the one-ward rule, None outside Hà Nội.
+Locate = Callable[[float, float], str | None]
+
+
 def _place(
-    form: Form, wards: gpd.GeoDataFrame
+    form: Form, locate: Locate, known: Collection[str]
 ) -> tuple[float | None, float | None, str, str | None]:
     """(lat, lon, ward code, address): a point in Hà Nội, or an address naming a ward."""
     lat = _coordinate(form, "lat", -90, 90)
@@ -146,8 +148,8 @@ def _place(
     if (lat is None) != (lon is None):
         raise Open311Error(400, "Cần cả lat và long.", "Both lat and long are needed.")
     if lat is not None and lon is not None:
-        found = assign_lonlat(np.array([lon]), np.array([lat]), wards).iloc[0]
-        if found["assign_flag"] == FLAG_OUTSIDE or found["ward_code"] is None:
+        ward = locate(lon, lat)
+        if ward is None:
             raise Open311Error(
                 400,
                 f"Vị trí ({lat}, {lon}) nằm ngoài Hà Nội; máy chủ này chỉ nhận phản ánh trong "
@@ -155,12 +157,11 @@ def _place(
                 f"The point ({lat}, {lon}) is outside Hà Nội; this server takes reports in "
                 "Hà Nội's wards and communes only.",
             )
-        return lat, lon, str(found["ward_code"]), address
+        return lat, lon, ward, address
     if address is None:
         raise Open311Error(
             400, "Cần lat và long, hoặc address_string.", "lat and long, or address_string, are required."
         )
-    known = set(wards["code"].astype(str))
     for part in reversed(address.split(",")):
         code = ward_code_from_text(part.strip())
         if code is not None and code in known:
@@ -174,7 +175,7 @@ def _place(
     )
 
 
-def new_report(form: Form, *, api_key_id: int, wards: gpd.GeoDataFrame) -> NewReport:
+def new_report(form: Form, *, api_key_id: int, locate: Locate, known: Collection[str]) -> NewReport:
     """The checked report of a parsed form, assigned to its ward.
 
     Parameters
@@ -183,8 +184,10 @@ def new_report(form: Form, *, api_key_id: int, wards: gpd.GeoDataFrame) -> NewRe
         :func:`parse_form`'s answer.
     api_key_id
         The (checked) key that sent it.
-    wards
-        The ward layer in use.
+    locate
+        The one-ward rule on the layer in use (:meth:`geo.open311.endpoints.GeoReport.locate`).
+    known
+        The codes of that layer's wards (an address naming another is not placed).
 
     Returns
     -------
@@ -201,7 +204,7 @@ def new_report(form: Form, *, api_key_id: int, wards: gpd.GeoDataFrame) -> NewRe
     attributes = check_attributes(svc, form.attributes)
     description = _text(form, "description", MAX_DESCRIPTION)
     media_url = _media_url(form)
-    lat, lon, ward_code, address = _place(form, wards)
+    lat, lon, ward_code, address = _place(form, locate, known)
     contact = {name: _text(form, name) for name in CONTACT_FIELDS}
     return NewReport(
         service_code=svc.service_code, lat=lat, lon=lon, ward_code=ward_code, address=address,

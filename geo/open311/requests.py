@@ -57,9 +57,18 @@ def open_or_closed(state: str) -> str:
     return "closed" if state in CLOSED_STATES else "open"
 
 
-def request_record(row: Mapping[str, Any], ward_names: Mapping[str, str]) -> dict[str, Any]:
+def request_records(rows: list[dict[str, Any]], ward_names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """:func:`request_record` of every row, the notices worked out once per type."""
+    notices = {code: service_notice(code) for code in {str(r["type"]) for r in rows}}
+    return [request_record(row, ward_names, notices) for row in rows]
+
+
+def request_record(
+    row: Mapping[str, Any], ward_names: Mapping[str, str], notices: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One service request (:data:`REQUEST_FIELDS`) from a row of
-    :func:`geo.store.reports.service_requests`."""
+    :func:`geo.store.reports.service_requests`; ``notices`` are the types' service
+    notices when known already."""
     status = open_or_closed(str(row["status"]))
     note = row.get("status_note") or None
     if status == "closed" and note is None:
@@ -73,7 +82,7 @@ def request_record(row: Mapping[str, Any], ward_names: Mapping[str, str]) -> dic
         "service_code": str(row["type"]),
         "description": row.get("description"),
         "agency_responsible": ward_names.get(str(ward), ward) if ward else None,
-        "service_notice": service_notice(str(row["type"])),
+        "service_notice": (notices or {}).get(str(row["type"])) or service_notice(str(row["type"])),
         "requested_datetime": iso(row["reported_at"]),
         "updated_datetime": iso(row["updated_at"]),
         "expected_datetime": iso(row["due_at"]),
