@@ -571,30 +571,79 @@ def user() -> str | None:
 
 
 def serve_jurisdiction() -> str | None:
+    """``GEO_SERVE_JURISDICTION``: the ``jurisdiction_id`` the Open311 server answers for.
+
+    Returns
+    -------
+    str or None
+        The id, or None (the parameter is then ignored).
+    """
     return SERVE_JURISDICTION.get()
 
 
 def serve_allowed_origins() -> tuple[str, ...]:
+    """``GEO_SERVE_ALLOWED_ORIGINS``: origins allowed to call the server from a browser.
+
+    Returns
+    -------
+    tuple of str
+        The origins (empty: no CORS header).
+    """
     return SERVE_ALLOWED_ORIGINS.get()
 
 
 def serve_rate_per_key() -> str:
+    """``GEO_SERVE_RATE_PER_KEY``: POSTs one API key may make.
+
+    Returns
+    -------
+    str
+        A rate in the ``limits`` notation (``1200/minute``).
+    """
     return SERVE_RATE_PER_KEY.get()
 
 
 def serve_rate_per_address() -> str:
+    """``GEO_SERVE_RATE_PER_ADDRESS``: requests one client address may make.
+
+    Returns
+    -------
+    str
+        A rate in the ``limits`` notation (``120/minute``).
+    """
     return SERVE_RATE_PER_ADDRESS.get()
 
 
 def serve_trusted_proxies() -> tuple[str, ...]:
+    """``GEO_SERVE_TRUSTED_PROXIES``: proxies whose ``X-Forwarded-For`` is believed.
+
+    Returns
+    -------
+    tuple of str
+        Their addresses (empty: the header is ignored).
+    """
     return SERVE_TRUSTED_PROXIES.get()
 
 
 def serve_max_body_bytes() -> int:
+    """``GEO_SERVE_MAX_BODY_BYTES``: the largest POST body read.
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
     return SERVE_MAX_BODY_BYTES.get()
 
 
 def serve_max_attributes() -> int:
+    """``GEO_SERVE_MAX_ATTRIBUTES``: the most attributes one report may carry.
+
+    Returns
+    -------
+    int
+        A count.
+    """
     return SERVE_MAX_ATTRIBUTES.get()
 
 

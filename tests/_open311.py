@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 HOAN_KIEM, LANG = "00070", "00199"
 #: Points inside Phường Hoàn Kiếm and Phường Láng, and one in Hồ Chí Minh City.
 IN_HOAN_KIEM = (21.0285, 105.8525)

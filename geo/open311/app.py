@@ -104,7 +104,18 @@ class _PerAddress:
 
 
 def create_app(store: Store | None = None) -> FastAPI:
-    """The server on ``store`` (default: ``GEO_DATABASE_URL``)."""
+    """The server on ``store`` (default: ``GEO_DATABASE_URL``).
+
+    Parameters
+    ----------
+    store
+        The store served (default: ``GEO_DATABASE_URL``).
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The ASGI application uvicorn runs.
+    """
     geo = GeoReport(store if store is not None else open_store())
     app = FastAPI(
         title="Hanoi urban-order monitor: Open311 GeoReport v2",

@@ -22,7 +22,18 @@ Document = tuple[str, str | None, Any]
 
 
 def discovery(base_url: str) -> Document:
-    """The service discovery document: one production endpoint, both formats."""
+    """The service discovery document: one production endpoint, both formats.
+
+    Parameters
+    ----------
+    base_url
+        Where the server is reached (the endpoint's ``url``).
+
+    Returns
+    -------
+    Document
+        ``discovery``.
+    """
     return "discovery", None, {
         "changeset": CHANGESET,
         "contact": "Phường, xã nơi xảy ra vi phạm / the ward where the violation is",
@@ -53,12 +64,29 @@ def _service_record(svc: Service) -> dict[str, Any]:
 
 
 def service_list() -> Document:
-    """``GET services``: every service."""
+    """``GET services``: every service.
+
+    Returns
+    -------
+    Document
+        ``services``/``service``.
+    """
     return "services", "service", [_service_record(s) for s in services()]
 
 
 def service_definition(svc: Service) -> Document:
-    """``GET services/{code}``: the service's attributes."""
+    """``GET services/{code}``: the service's attributes.
+
+    Parameters
+    ----------
+    svc
+        The service.
+
+    Returns
+    -------
+    Document
+        ``service_definition``.
+    """
     return "service_definition", None, {
         "service_code": svc.service_code,
         "attributes": [
@@ -78,19 +106,56 @@ def service_definition(svc: Service) -> Document:
 
 
 def errors(exc: GeoError, code: int) -> Document:
-    """The spec's error list: one error, its description in both languages."""
+    """The spec's error list: one error, its description in both languages.
+
+    Parameters
+    ----------
+    exc
+        The refusal (its bilingual message is the description).
+    code
+        The error's code (the HTTP status).
+
+    Returns
+    -------
+    Document
+        ``errors``/``error``.
+    """
     return "errors", "error", [{"code": code, "description": exc.bilingual}]
 
 
 def posted(token: str, notice: str) -> Document:
-    """``POST requests``' answer: the token (no id yet: the report waits for moderation)."""
+    """``POST requests``' answer: the token (no id yet: the report waits for moderation).
+
+    Parameters
+    ----------
+    token
+        The report's token.
+    notice
+        The service notice (its deadline).
+
+    Returns
+    -------
+    Document
+        ``service_requests``/``request``.
+    """
     return "service_requests", "request", [
         {"token": token, "service_notice": notice, "account_id": None}
     ]
 
 
 def requests(records: list[dict[str, Any]]) -> Document:
-    """``GET requests`` and ``GET requests/{id}``."""
+    """``GET requests`` and ``GET requests/{id}``.
+
+    Parameters
+    ----------
+    records
+        Requests as :func:`geo.open311.requests.request_record` makes them.
+
+    Returns
+    -------
+    Document
+        ``service_requests``/``request``.
+    """
     return "service_requests", "request", records
 
 
@@ -100,6 +165,16 @@ def token(report: Mapping[str, Any]) -> Document:
     Besides the spec's two fields, ``report_status`` (pending, accepted, merged,
     rejected) and ``status_notes`` (the public reason of a rejection) tell a resident
     what became of a report that never got an id.
+
+    Parameters
+    ----------
+    report
+        The report (:func:`geo.store.reports.report`).
+
+    Returns
+    -------
+    Document
+        ``service_requests``/``request``.
     """
     incident = report.get("incident_id")
     return "service_requests", "request", [

@@ -30,7 +30,18 @@ from geo.store.reports import RequestQuery
 
 
 def check_jurisdiction(value: str | None) -> None:
-    """Refuse (404) a ``jurisdiction_id`` other than ``GEO_SERVE_JURISDICTION``, when set."""
+    """Refuse (404) a ``jurisdiction_id`` other than ``GEO_SERVE_JURISDICTION``, when set.
+
+    Parameters
+    ----------
+    value
+        The ``jurisdiction_id`` sent (None: not sent).
+
+    Returns
+    -------
+    None
+        Raises a 404 :class:`~geo.errors.Open311Error` instead for another jurisdiction.
+    """
     mine = settings.serve_jurisdiction()
     if mine is not None and value is not None and value.strip() and value.strip() != mine:
         raise Open311Error(
@@ -156,6 +167,18 @@ def lookup(store: Store, text: str) -> dict[str, Any] | None:
     token gives the report's state (``report_status``, ``status_notes`` for a rejection)
     and, once it is accepted or merged, the request it follows. None when neither exists.
     No personal data is read.
+
+    Parameters
+    ----------
+    store
+        The store.
+    text
+        A request number or a report token.
+
+    Returns
+    -------
+    dict or None
+        The fields shown to the resident, or None.
     """
     text = (text or "").strip()
     if not text or len(text) > 64:

@@ -52,6 +52,16 @@ def parse_form(body: bytes) -> Form:
 
     Unknown fields are ignored, as the spec lets servers do; more than
     ``GEO_SERVE_MAX_ATTRIBUTES`` attributes are refused.
+
+    Parameters
+    ----------
+    body
+        The raw body.
+
+    Returns
+    -------
+    Form
+        The known fields and the attributes.
     """
     limit = settings.serve_max_attributes()
     try:

@@ -28,6 +28,11 @@ def report_map(lat: float, lon: float, label: str, nearby: pd.DataFrame, *, lang
         ``id``, ``lat``, ``lon``, ``distance_m`` of the duplicate suggestions.
     lang
         Language of the map's own labels.
+
+    Returns
+    -------
+    folium.Map
+        The map, its assets served locally.
     """
     pad = 0.0008  # about 90 m: the circle and its neighbours fit
     fmap = base_map(((lat - pad, lon - pad), (lat + pad, lon + pad)), lang=lang)

@@ -54,7 +54,22 @@ def _fill(element: ET.Element, record: dict[str, Any]) -> None:
 
 def to_xml(root: str, item: str | None, body: Any) -> bytes:
     """``body`` (a list of records under ``root``/``item``, or one record under ``root``)
-    as a UTF-8 XML document with its declaration."""
+    as a UTF-8 XML document with its declaration.
+
+    Parameters
+    ----------
+    root
+        The root element.
+    item
+        The element of each record (None: ``body`` is one record).
+    body
+        A list of records, or one record.
+
+    Returns
+    -------
+    bytes
+        The document.
+    """
     element = ET.Element(root)
     if item is None:
         _fill(element, body)
@@ -66,12 +81,36 @@ def to_xml(root: str, item: str | None, body: Any) -> bytes:
 
 def to_json(body: Any) -> bytes:
     """``body`` as UTF-8 JSON (Vietnamese kept as it is, ``<`` escaped so the text can
-    never close a script element it is pasted into)."""
+    never close a script element it is pasted into).
+
+    Parameters
+    ----------
+    body
+        Records (lists, dicts, text, numbers).
+
+    Returns
+    -------
+    bytes
+        The document.
+    """
     return json.dumps(body, ensure_ascii=False).replace("<", "\\u003c").encode("utf-8")
 
 
 def render(fmt: str, root: str, item: str | None, body: Any) -> tuple[bytes, str]:
-    """(content, media type) of ``body`` in ``fmt`` (``json`` or ``xml``)."""
+    """(content, media type) of ``body`` in ``fmt`` (``json`` or ``xml``).
+
+    Parameters
+    ----------
+    fmt
+        ``json`` or ``xml``.
+    root, item, body
+        As :func:`to_xml` takes them.
+
+    Returns
+    -------
+    tuple
+        (content, media type).
+    """
     if fmt == "xml":
         return to_xml(root, item, body), MEDIA_TYPES["xml"]
     return to_json(body), MEDIA_TYPES["json"]

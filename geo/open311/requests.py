@@ -35,7 +35,18 @@ REQUEST_FIELDS: tuple[str, ...] = (
 
 
 def iso(instant: datetime | None) -> str | None:
-    """ISO 8601 with the +07:00 offset, to the second (None stays None)."""
+    """ISO 8601 with the +07:00 offset, to the second (None stays None).
+
+    Parameters
+    ----------
+    instant
+        An aware instant (naive: UTC), or None.
+
+    Returns
+    -------
+    str or None
+        ``YYYY-MM-DDTHH:MM:SS+07:00``.
+    """
     if instant is None:
         return None
     if instant.tzinfo is None:
@@ -44,7 +55,18 @@ def iso(instant: datetime | None) -> str | None:
 
 
 def service_notice(code: str) -> str:
-    """The deadline of a type, in words (both languages)."""
+    """The deadline of a type, in words (both languages).
+
+    Parameters
+    ----------
+    code
+        A type code.
+
+    Returns
+    -------
+    str
+        The notice, Vietnamese / English.
+    """
     days = sla_days().get(code, sla_days()["other"])
     return (
         f"Phường, xã xử lý trong {days:g} ngày kể từ khi tiếp nhận / "
@@ -53,12 +75,36 @@ def service_notice(code: str) -> str:
 
 
 def open_or_closed(state: str) -> str:
-    """GeoReport's two statuses from a workflow state."""
+    """GeoReport's two statuses from a workflow state.
+
+    Parameters
+    ----------
+    state
+        A workflow state.
+
+    Returns
+    -------
+    str
+        ``open`` or ``closed``.
+    """
     return "closed" if state in CLOSED_STATES else "open"
 
 
 def request_records(rows: list[dict[str, Any]], ward_names: Mapping[str, str]) -> list[dict[str, Any]]:
-    """:func:`request_record` of every row, the notices worked out once per type."""
+    """:func:`request_record` of every row, the notices worked out once per type.
+
+    Parameters
+    ----------
+    rows
+        Rows of :func:`geo.store.reports.service_requests`.
+    ward_names
+        Ward code → name.
+
+    Returns
+    -------
+    list of dict
+        The requests, in the rows' order.
+    """
     notices = {code: service_notice(code) for code in {str(r["type"]) for r in rows}}
     return [request_record(row, ward_names, notices) for row in rows]
 
@@ -68,7 +114,22 @@ def request_record(
 ) -> dict[str, Any]:
     """One service request (:data:`REQUEST_FIELDS`) from a row of
     :func:`geo.store.reports.service_requests`; ``notices`` are the types' service
-    notices when known already."""
+    notices when known already.
+
+    Parameters
+    ----------
+    row
+        One row of :func:`geo.store.reports.service_requests`.
+    ward_names
+        Ward code → name.
+    notices
+        Type code → service notice (None: worked out here).
+
+    Returns
+    -------
+    dict
+        The request's fields.
+    """
     status = open_or_closed(str(row["status"]))
     note = row.get("status_note") or None
     if status == "closed" and note is None:
@@ -158,6 +219,18 @@ def query(params: Mapping[str, str], *, now: datetime | None = None) -> RequestQ
     span is at most 90 days: the last 90 days by default, 90 days from ``start_date`` or
     up to ``end_date`` when only one is given. ``status`` is ``open``, ``closed`` or both;
     ``page`` and ``page_size`` (the common extension) page through at most 1,000 rows.
+
+    Parameters
+    ----------
+    params
+        The query string's parameters.
+    now
+        The end of the default span (default: now).
+
+    Returns
+    -------
+    RequestQuery
+        The filters for :func:`geo.store.reports.service_requests`.
     """
     size = _positive("page_size", params.get("page_size"), MAX_ROWS, MAX_ROWS)
     page = _positive("page", params.get("page"), 1, 10**6)

@@ -81,7 +81,13 @@ ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
 
 
 def services() -> tuple[Service, ...]:
-    """Every service, in the vocabulary's order."""
+    """Every service, in the vocabulary's order.
+
+    Returns
+    -------
+    tuple of Service
+        One per violation type.
+    """
     return tuple(
         Service(
             service_code=t.code,
@@ -96,7 +102,18 @@ def services() -> tuple[Service, ...]:
 
 
 def service(code: str) -> Service:
-    """The service ``code``; a 404 :class:`~geo.errors.Open311Error` when there is none."""
+    """The service ``code``; a 404 :class:`~geo.errors.Open311Error` when there is none.
+
+    Parameters
+    ----------
+    code
+        A service code (a type code).
+
+    Returns
+    -------
+    Service
+        The service.
+    """
     for item in services():
         if item.service_code == code:
             return item

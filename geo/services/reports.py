@@ -58,25 +58,89 @@ def _checked(store: Store, actor: User, report_id: int) -> None:
 
 def accept_report(store: Store, actor: User, report_id: int) -> int:
     """Accept a pending report of the actor's ward: a new incident (``reported``, source
-    ``open311``). Returns the incident's id, the resident's ``service_request_id``."""
+    ``open311``). Returns the incident's id, the resident's ``service_request_id``.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``moderate_reports`` in the report's ward.
+    report_id
+        A pending report.
+
+    Returns
+    -------
+    int
+        The new incident's id.
+    """
     _checked(store, actor, report_id)
     return stored.accept(store, int(report_id), actor=actor.username)
 
 
 def merge_report(store: Store, actor: User, report_id: int, incident_id: int) -> None:
-    """Attach a pending report of the actor's ward to an existing incident."""
+    """Attach a pending report of the actor's ward to an existing incident.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``moderate_reports`` in the report's ward.
+    report_id
+        A pending report.
+    incident_id
+        The incident the resident will follow.
+
+    Returns
+    -------
+    None
+        The report is ``merged``, audited.
+    """
     _checked(store, actor, report_id)
     stored.merge(store, int(report_id), int(incident_id), actor=actor.username)
 
 
 def reject_report(store: Store, actor: User, report_id: int, reason: str) -> None:
-    """Reject a pending report of the actor's ward with a public reason."""
+    """Reject a pending report of the actor's ward with a public reason.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``moderate_reports`` in the report's ward.
+    report_id
+        A pending report.
+    reason
+        Shown publicly to the resident (required).
+
+    Returns
+    -------
+    None
+        The report is ``rejected``, audited.
+    """
     _checked(store, actor, report_id)
     stored.reject(store, int(report_id), reason, actor=actor.username)
 
 
 def duplicate_suggestions(store: Store, actor: User, report_id: int) -> pd.DataFrame:
-    """Open incidents of the report's type within 30 m (nearest first): merge candidates."""
+    """Open incidents of the report's type within 30 m (nearest first): merge candidates.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``moderate_reports`` in the report's ward.
+    report_id
+        The report.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`geo.store.reports.nearby_open_incidents`' columns (empty without a point).
+    """
     _checked(store, actor, report_id)
     found = stored.report(store, int(report_id))
     if found["lat"] is None or found["long"] is None:  # an address-only report
@@ -85,7 +149,22 @@ def duplicate_suggestions(store: Store, actor: User, report_id: int) -> pd.DataF
 
 
 def erase_personal_data(store: Store, actor: User, report_id: int) -> None:
-    """Blank one report's personal data (admins)."""
+    """Blank one report's personal data (admins).
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``erase_personal_data`` (admins).
+    report_id
+        The report.
+
+    Returns
+    -------
+    None
+        The personal data is blank, audited.
+    """
     check(store, actor, "erase_personal_data", object_type="report", object_id=report_id)
     stored.erase_contact(store, int(report_id), actor=actor.username)
 
@@ -93,23 +172,79 @@ def erase_personal_data(store: Store, actor: User, report_id: int) -> None:
 def public_lookup(store: Store, text: str) -> dict[str, Any] | None:
     """A request by id or a report by token, as the resident sees it; no right needed
     (the public lookup page answers anyone, as ``GET requests/{id}`` and ``GET tokens``
-    do). See :func:`geo.open311.endpoints.lookup`."""
+    do). See :func:`geo.open311.endpoints.lookup`.
+
+    Parameters
+    ----------
+    store
+        The store.
+    text
+        A request number or a report token.
+
+    Returns
+    -------
+    dict or None
+        The fields shown to the resident, or None.
+    """
     return lookup(store, text)
 
 
 def add_api_key(store: Store, actor: User, name: str) -> str:
-    """Issue an API key (admins); the secret is returned once."""
+    """Issue an API key (admins); the secret is returned once.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``manage_api_keys`` (admins).
+    name
+        Who the key is for.
+
+    Returns
+    -------
+    str
+        The secret, shown once.
+    """
     check(store, actor, "manage_api_keys", object_type="api_key")
     return stored.add_api_key(store, name, actor=actor.username)
 
 
 def list_api_keys(store: Store, actor: User) -> pd.DataFrame:
-    """Every API key, without secrets or hashes (admins)."""
+    """Every API key, without secrets or hashes (admins).
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``manage_api_keys`` (admins).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`geo.store.reports.list_api_keys`' columns.
+    """
     check(store, actor, "manage_api_keys", object_type="api_key")
     return stored.list_api_keys(store)
 
 
 def revoke_api_key(store: Store, actor: User, name: str) -> None:
-    """Revoke an API key by name (admins)."""
+    """Revoke an API key by name (admins).
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``manage_api_keys`` (admins).
+    name
+        The active key's name.
+
+    Returns
+    -------
+    None
+        The key no longer opens, audited.
+    """
     check(store, actor, "manage_api_keys", object_type="api_key", object_id=name)
     stored.revoke_api_key(store, name, actor=actor.username)

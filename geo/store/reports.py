@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import InvalidArgument, NotFound, WorkflowError
@@ -63,7 +63,18 @@ _TO_STORAGE = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
 
 
 def key_hash(secret: str) -> str:
-    """The stored form of an API key: SHA-256 hex of the secret."""
+    """The stored form of an API key: SHA-256 hex of the secret.
+
+    Parameters
+    ----------
+    secret
+        An API key.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -112,7 +123,18 @@ def add_api_key(store: Store, name: str, *, actor: str) -> str:
 
 def list_api_keys(store: Store) -> pd.DataFrame:
     """Every key: ``id``, ``name``, ``prefix`` (first 8 characters), ``created_at``,
-    ``created_by``, ``revoked_at`` (NaT while active); never the hash."""
+    ``created_by``, ``revoked_at`` (NaT while active); never the hash.
+
+    Parameters
+    ----------
+    store
+        The store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per key.
+    """
     t = store.tables["api_keys"]
     cols = [t.c.id, t.c.name, t.c.prefix, t.c.created_at, t.c.created_by, t.c.revoked_at]
     with store.read() as conn:
@@ -124,7 +146,22 @@ def list_api_keys(store: Store) -> pd.DataFrame:
 
 
 def revoke_api_key(store: Store, name: str, *, actor: str) -> None:
-    """Revoke the active key named ``name`` (kept for the record; it no longer opens)."""
+    """Revoke the active key named ``name`` (kept for the record; it no longer opens).
+
+    Parameters
+    ----------
+    store
+        The store.
+    name
+        The active key's name.
+    actor
+        Named in the audit entry.
+
+    Returns
+    -------
+    None
+        NotFound when no active key has that name.
+    """
     t = store.tables["api_keys"]
 
     def work(conn: Connection) -> None:
@@ -142,7 +179,20 @@ def revoke_api_key(store: Store, name: str, *, actor: str) -> None:
 
 
 def active_key(store: Store, secret: str) -> tuple[int, str] | None:
-    """(id, name) of the active key whose secret this is; None for an unknown or revoked one."""
+    """(id, name) of the active key whose secret this is; None for an unknown or revoked one.
+
+    Parameters
+    ----------
+    store
+        The store.
+    secret
+        The key as sent.
+
+    Returns
+    -------
+    tuple or None
+        (id, name), or None.
+    """
     t = store.tables["api_keys"]
     with store.read() as conn:
         row = conn.execute(
@@ -180,7 +230,18 @@ class Received:
 
 
 def submitter_of(report: NewReport) -> str:
-    """Who sent a report, for dedup: a hash of the device id, else of the API key."""
+    """Who sent a report, for dedup: a hash of the device id, else of the API key.
+
+    Parameters
+    ----------
+    report
+        The report.
+
+    Returns
+    -------
+    str
+        SHA-256 hex.
+    """
     device = report.contact.get("device_id")
     who = f"device:{device}" if device else f"key:{report.api_key_id}"
     return hashlib.sha256(who.encode("utf-8", "surrogatepass")).hexdigest()
@@ -310,7 +371,22 @@ def reports(
 
 
 def report(store: Store, report_id: int | None = None, *, token: str | None = None) -> dict[str, Any]:
-    """One report by id or token (:data:`REPORT_COLUMNS`, no personal data); NotFound else."""
+    """One report by id or token (:data:`REPORT_COLUMNS`, no personal data); NotFound else.
+
+    Parameters
+    ----------
+    store
+        The store.
+    report_id
+        The report's id, or
+    token
+        its token.
+
+    Returns
+    -------
+    dict
+        The report.
+    """
     t = store.tables["open311_requests"]
     where = t.c.id == int(report_id) if report_id is not None else t.c.token == str(token)
     with store.read() as conn:
@@ -328,6 +404,17 @@ def nearby_open_incidents(
 
     The square around the point is drawn in metres (EPSG:32648) and turned into a lon/lat
     box for the index; the exact distance is then measured in metres too.
+
+    Parameters
+    ----------
+    store
+        The store.
+    lon, lat
+        The point (EPSG:4326).
+    type_code
+        The violation type.
+    metres
+        The radius.
 
     Returns
     -------
@@ -394,6 +481,15 @@ def accept(store: Store, report_id: int, *, actor: str) -> int:
     The incident keeps the report's type, place, ward and address, ``reported_at`` = when
     the report arrived, and the deadline of its type; the report points at it.
 
+    Parameters
+    ----------
+    store
+        The store.
+    report_id
+        A pending report.
+    actor
+        Named on the status event and the audit entry.
+
     Returns
     -------
     int
@@ -428,7 +524,24 @@ def accept(store: Store, report_id: int, *, actor: str) -> int:
 
 
 def merge(store: Store, report_id: int, incident_id: int, *, actor: str) -> None:
-    """Attach a pending report to an existing incident, which the resident then follows."""
+    """Attach a pending report to an existing incident, which the resident then follows.
+
+    Parameters
+    ----------
+    store
+        The store.
+    report_id
+        A pending report.
+    incident_id
+        An existing incident.
+    actor
+        Named in the audit entry.
+
+    Returns
+    -------
+    None
+        The report is ``merged``.
+    """
 
     def work(conn: Connection) -> None:
         _locked_pending(store, conn, report_id)
@@ -441,7 +554,24 @@ def merge(store: Store, report_id: int, incident_id: int, *, actor: str) -> None
 
 
 def reject(store: Store, report_id: int, reason: str, *, actor: str) -> None:
-    """Close a pending report without an incident, with a public reason (required)."""
+    """Close a pending report without an incident, with a public reason (required).
+
+    Parameters
+    ----------
+    store
+        The store.
+    report_id
+        A pending report.
+    reason
+        The public reason (not blank).
+    actor
+        Named in the audit entry.
+
+    Returns
+    -------
+    None
+        The report is ``rejected``.
+    """
     reason = clean(str(reason or "")).strip()
     if not reason:
         raise InvalidArgument(
@@ -457,13 +587,41 @@ def reject(store: Store, report_id: int, reason: str, *, actor: str) -> None:
 
 
 def ward_of_report(store: Store, report_id: int) -> str | None:
-    """The report's ward code (None when it has none); NotFound for an unknown report."""
+    """The report's ward code (None when it has none); NotFound for an unknown report.
+
+    Parameters
+    ----------
+    store
+        The store.
+    report_id
+        The report.
+
+    Returns
+    -------
+    str or None
+        The ward code.
+    """
     code = report(store, report_id)["ward_code"]
     return None if code is None else str(code)
 
 
 def erase_contact(store: Store, report_id: int, *, actor: str) -> None:
-    """Blank a report's personal data (and its dedup hash); the report itself stays."""
+    """Blank a report's personal data (and its dedup hash); the report itself stays.
+
+    Parameters
+    ----------
+    store
+        The store.
+    report_id
+        The report.
+    actor
+        Named in the contact row and the audit entry.
+
+    Returns
+    -------
+    None
+        The fields are blank.
+    """
     c = store.tables["open311_contacts"]
     t = store.tables["open311_requests"]
 
@@ -496,7 +654,18 @@ class RequestQuery:
 
 
 def ward_names(store: Store) -> dict[str, str]:
-    """Ward code → name of the current ward layer (no geometry read)."""
+    """Ward code → name of the current ward layer (no geometry read).
+
+    Parameters
+    ----------
+    store
+        The store.
+
+    Returns
+    -------
+    dict
+        Code → name.
+    """
     w = store.tables["wards"]
     with store.read() as conn:
         rows = conn.execute(select(w.c.code, w.c.name).where(w.c.valid_to.is_(None))).all()
@@ -506,6 +675,13 @@ def ward_names(store: Store) -> dict[str, str]:
 def service_requests(store: Store, query: RequestQuery) -> list[dict[str, Any]]:
     """Incidents as service requests: newest first, with the accepted report's text and
     link and the latest status note.
+
+    Parameters
+    ----------
+    store
+        The store.
+    query
+        The filters (:func:`geo.open311.requests.query`).
 
     Returns
     -------
@@ -554,17 +730,10 @@ def _filtered(stmt: Any, store: Store, query: RequestQuery) -> Any:
     return stmt
 
 
-def pending_count(store: Store) -> int:
-    """How many reports wait for moderation (all wards)."""
-    t = store.tables["open311_requests"]
-    with store.read() as conn:
-        return int(conn.execute(select(func.count()).where(t.c.status == "pending")).scalar() or 0)
-
-
 __all__ = [
     "CONTACT_FIELDS", "DEDUP_METRES", "DEDUP_MINUTES", "NEARBY_METRES", "REPORT_COLUMNS",
     "REPORT_STATES", "SOURCE", "NewReport", "Received", "RequestQuery", "accept", "active_key",
     "add_api_key", "erase_contact", "key_hash", "list_api_keys", "merge", "nearby_open_incidents",
-    "pending_count", "receive", "reject", "report", "reports", "revoke_api_key",
+    "receive", "reject", "report", "reports", "revoke_api_key",
     "service_requests", "submitter_of", "ward_names", "ward_of_report",
 ]
