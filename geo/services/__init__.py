@@ -15,7 +15,9 @@ By topic:
 - :mod:`~geo.services.uploads` — preview and commit an upload;
 - :mod:`~geo.services.boundaries` — the ward layer in use and its replacement;
 - :mod:`~geo.services.accounts` — sign-in and user management;
-- :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains.
+- :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains;
+- :mod:`~geo.services.reports` — residents' reports (moderation, API keys, personal data;
+  imported as ``from geo.services import reports``, not re-exported).
 """
 
 from __future__ import annotations
