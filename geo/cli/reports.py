@@ -73,10 +73,13 @@ def register(subparsers: Any) -> None:
     rv.set_defaults(func=_key_revoke)
 
 
-def _run(args: argparse.Namespace, work: Any) -> Any:
+def _run(args: argparse.Namespace, work: Any, action: str = "moderate_reports") -> Any:
+    """``work(store, user)`` as the acting account; ``action`` names the right in the audit
+    entry of a refused --user."""
     store = open_store(args.database)
+    kind = "api_key" if action == "manage_api_keys" else "report"
     try:
-        return work(store, acting_user(store, args))
+        return work(store, acting_user(store, args, action, object_type=kind, object_id=getattr(args, "id", None)))
     finally:
         store.close()
 
@@ -127,20 +130,20 @@ def _reject(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    _run(args, lambda s, u: moderation.erase_personal_data(s, u, args.id))
+    _run(args, lambda s, u: moderation.erase_personal_data(s, u, args.id), "erase_personal_data")
     print(f"Đã xóa thông tin cá nhân / personal data erased: report {args.id}")
     return 0
 
 
 def _key_add(args: argparse.Namespace) -> int:
-    secret = _run(args, lambda s, u: moderation.add_api_key(s, u, args.name))
+    secret = _run(args, lambda s, u: moderation.add_api_key(s, u, args.name), "manage_api_keys")
     print(f"Khóa API mới cho / new API key for {args.name} (chỉ hiện một lần / shown once):")
     print(secret)
     return 0
 
 
 def _key_list(args: argparse.Namespace) -> int:
-    frame = _run(args, moderation.list_api_keys)
+    frame = _run(args, moderation.list_api_keys, "manage_api_keys")
     records = [
         {"name": r["name"], "prefix": r["prefix"], "created_at": r["created_at"].isoformat(),
          "created_by": r["created_by"],
@@ -157,6 +160,6 @@ def _key_list(args: argparse.Namespace) -> int:
 
 
 def _key_revoke(args: argparse.Namespace) -> int:
-    _run(args, lambda s, u: moderation.revoke_api_key(s, u, args.name))
+    _run(args, lambda s, u: moderation.revoke_api_key(s, u, args.name), "manage_api_keys")
     print(f"Đã thu hồi / revoked: {args.name}")
     return 0

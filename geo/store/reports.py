@@ -30,6 +30,7 @@ from sqlalchemy import Connection, and_, insert, select, update
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import InvalidArgument, NotFound, WorkflowError
+from geo.store import _chain
 from geo.store._values import clean, utcnow
 from geo.store.workflow import CLOSED_STATES, OPEN_STATES, due_dates, sla_days
 from geo.vocab import type_label
@@ -511,11 +512,11 @@ def accept(store: Store, report_id: int, *, actor: str) -> int:
                 due_at=due, flags="", created_at=now, updated_at=now,
             )
         )
-        conn.execute(
-            insert(store.tables["status_events"]).values(
-                incident_id=new_id, from_status=None, to_status="reported", at=row["received_at"],
-                actor=actor, note=f"phản ánh của người dân / resident's report {row['id']}",
-            )
+        _chain.append(  # the status history is a hash chain: appended through it only
+            store, conn, "status_events",
+            [{"incident_id": new_id, "from_status": None, "to_status": "reported",
+              "at": row["received_at"], "actor": actor, "batch_id": None,
+              "note": f"phản ánh của người dân / resident's report {row['id']}"}],
         )
         _moderated(store, conn, report_id, "accepted", actor=actor, incident_id=new_id)
         return int(new_id)

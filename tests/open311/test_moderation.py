@@ -20,7 +20,7 @@ from geo import services
 from geo.cli import main
 from geo.errors import AccessDenied, InvalidArgument, NotFound, WorkflowError
 from geo.services import reports as moderation
-from geo.store import batches, queries
+from geo.store import batches, chain, queries
 from geo.store import reports as stored
 from tests._open311 import HOAN_KIEM, IN_HOAN_KIEM, IN_LANG, LANG, prepare_store
 
@@ -92,6 +92,7 @@ def test_accept_merge_reject_and_their_audit(world):
     actions = _audit_actions(store)
     for action, report_id in (("report_accepted", first), ("report_merged", second), ("report_rejected", third)):
         assert ("officer_hk", action, str(report_id)) in actions
+    assert all(s.ok for s in chain.verify(store))  # the history and the audit log still chain
     with pytest.raises(WorkflowError):
         moderation.accept_report(store, officer, first)  # once only
     fourth = _report(store, key_id, device="dev4")
