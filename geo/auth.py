@@ -8,7 +8,7 @@ Roles (a user may hold several; rights add up):
 
 * ``viewer`` — leaders: every map, comparison, report and export; no edits.
 * ``field`` — field teams: upload incident files (and see the maps).
-* ``officer`` — status changes, only for incidents in their own ward code(s).
+* ``officer`` — status changes and residents' reports, only in their own ward code(s).
 * ``admin`` — everything: users, boundary layers, backups, the audit log, any ward.
 
 Passwords are argon2id hashes (argon2-cffi, salted, parameters stored in the hash). An
@@ -48,6 +48,11 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "replace_boundaries": ("thay lớp ranh giới phường", "replace the ward boundary layer"),
     "backup": ("sao lưu cơ sở dữ liệu", "back up the database"),
     "view_audit": ("xem nhật ký thao tác", "view the audit log"),
+    "moderate_reports": ("xử lý phản ánh của người dân", "moderate residents' reports"),
+    "manage_api_keys": ("quản lý khóa API Open311", "manage Open311 API keys"),
+    "erase_personal_data": (
+        "xóa thông tin cá nhân của người phản ánh", "erase a resident's personal data"
+    ),
 }
 
 #: The rights matrix: role → actions. ``change_status`` for an officer is further limited
@@ -55,12 +60,14 @@ ACTIONS: dict[str, tuple[str, str]] = {
 RIGHTS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"view", "view_public", "export"}),
     "field": frozenset({"view", "view_public", "upload"}),
-    "officer": frozenset({"view", "view_public", "export", "upload", "change_status"}),
+    "officer": frozenset(
+        {"view", "view_public", "export", "upload", "change_status", "moderate_reports"}
+    ),
     "admin": frozenset(ACTIONS),
 }
 
 #: Actions limited to the officer's own wards.
-WARD_SCOPED: frozenset[str] = frozenset({"change_status"})
+WARD_SCOPED: frozenset[str] = frozenset({"change_status", "moderate_reports"})
 
 IDLE_ENV = settings.SESSION_IDLE_MINUTES.name
 PUBLIC_ENV = settings.PUBLIC_VIEW.name

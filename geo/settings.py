@@ -113,6 +113,40 @@ GEO_USER : str
     The account a CLI command acts as when ``--user`` is not given; unset or empty: the
     operating-system login. Why: a script run by one officer need not repeat ``--user``
     on every line; rights are still checked against that account. Default is unset.
+GEO_SERVE_JURISDICTION : str
+    The ``jurisdiction_id`` the Open311 server answers for (``python -m geo serve``).
+    Unset or empty: the parameter is accepted and ignored; set: a request naming another
+    jurisdiction gets a 404 in the GeoReport error format. Why: one server per city needs
+    no id, but a client that sends one must not be told about another city's requests.
+    Default is unset.
+GEO_SERVE_ALLOWED_ORIGINS : str list
+    Web origins (``https://app.example.vn``, comma-separated) whose pages may call the
+    Open311 server from a browser (CORS). Unset or empty: no CORS header at all. Why: open
+    CORS would let any web page post reports with a visitor's address and read the
+    answers; a city adds its own front ends one by one. Default is unset.
+GEO_SERVE_RATE_PER_KEY : rate
+    Most POSTs one API key may make, as ``N/second``, ``N/minute`` or ``N/hour`` (the
+    ``limits`` library's notation; several joined with ``;``). Why: a key belongs to an
+    app that many residents use, so it gets more than one address, but a leaked key must
+    not flood the wards' queue. Default is ``1200/minute``.
+GEO_SERVE_RATE_PER_ADDRESS : rate
+    Most requests (any endpoint) one client address may make, in the same notation. Why:
+    bounds what one machine can cost the server whatever key it holds; behind a reverse
+    proxy, name the proxy in ``GEO_SERVE_TRUSTED_PROXIES`` so each resident's own address
+    is counted. Default is ``120/minute``.
+GEO_SERVE_TRUSTED_PROXIES : str list
+    Addresses of reverse proxies whose ``X-Forwarded-For`` header names the client
+    (comma-separated; uvicorn's ``forwarded_allow_ips``). Unset or empty: the header is
+    ignored. Why: trusting it from anyone would let a client pick the address its rate
+    limit is counted against. Default is unset.
+GEO_SERVE_MAX_BODY_BYTES : int
+    Largest POST body the Open311 server reads, in bytes; an integer, ``_`` allowed. Empty
+    or spaces count as unset. Why: a report is a few kilobytes of form fields, and the
+    body is refused (413) before it is parsed. Default is ``65_536``.
+GEO_SERVE_MAX_ATTRIBUTES : int
+    Most ``attribute[...]`` fields one report may carry; an integer, ``_`` allowed. Empty or
+    spaces count as unset. Why: the services define a handful; thousands of fields would
+    cost parsing time and store space for nothing. Default is ``20``.
 GEO_TEST_POSTGIS_URL : str
     Tests and benchmarks only: a PostgreSQL + PostGIS server on which the PostGIS tests
     create throwaway schemas (and the benchmarks throwaway databases). Unset or empty: those
@@ -287,6 +321,26 @@ def _service_levels(raw: str) -> dict[str, float] | None:
     return levels or None
 
 
+def _names(raw: str) -> tuple[str, ...] | None:
+    names = tuple(p.strip() for p in raw.split(",") if p.strip())
+    return names or None
+
+
+def _rate(raw: str) -> str | None:
+    from limits import parse_many  # late: only the Open311 server needs it
+
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise _Invalid(
+            "không phải giới hạn tần suất (dạng 60/minute)", "is not a rate limit (such as 60/minute)"
+        ) from None
+    return raw
+
+
 def _env_text(value: object) -> str:
     if value is None:
         return ""
@@ -296,6 +350,8 @@ def _env_text(value: object) -> str:
         return f"{value:_}"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
     if isinstance(value, dict):
         return ",".join(f"{k}={_env_text(v)}" for k, v in value.items())
     return str(value).replace(str(REPO), "<repo>")
@@ -350,6 +406,23 @@ SLA_DAYS: Setting[dict[str, float]] = Setting(
     "GEO_SLA_DAYS", "type=days list", {}, _service_levels, WorkflowError
 )
 USER: Setting[str | None] = Setting("GEO_USER", "str", None, _text)
+SERVE_JURISDICTION: Setting[str | None] = Setting("GEO_SERVE_JURISDICTION", "str", None, _text)
+SERVE_ALLOWED_ORIGINS: Setting[tuple[str, ...]] = Setting(
+    "GEO_SERVE_ALLOWED_ORIGINS", "str list", (), _names
+)
+SERVE_RATE_PER_KEY: Setting[str] = Setting("GEO_SERVE_RATE_PER_KEY", "rate", "1200/minute", _rate)
+SERVE_RATE_PER_ADDRESS: Setting[str] = Setting(
+    "GEO_SERVE_RATE_PER_ADDRESS", "rate", "120/minute", _rate
+)
+SERVE_TRUSTED_PROXIES: Setting[tuple[str, ...]] = Setting(
+    "GEO_SERVE_TRUSTED_PROXIES", "str list", (), _names
+)
+SERVE_MAX_BODY_BYTES: Setting[int] = Setting(
+    "GEO_SERVE_MAX_BODY_BYTES", "int", 65_536, _count, LimitExceeded
+)
+SERVE_MAX_ATTRIBUTES: Setting[int] = Setting(
+    "GEO_SERVE_MAX_ATTRIBUTES", "int", 20, _count, LimitExceeded
+)
 TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, _text)
 REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _exactly_one)
 
@@ -358,7 +431,9 @@ SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
     SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, LOGIN_DELAY_AFTER, LOGIN_LOCK_AFTER,
     LOGIN_WINDOW_MINUTES, LOGIN_LOCK_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
-    INGEST_MAX_COLUMNS, SLA_DAYS, USER, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
+    INGEST_MAX_COLUMNS, SLA_DAYS, USER, SERVE_JURISDICTION, SERVE_ALLOWED_ORIGINS,
+    SERVE_RATE_PER_KEY, SERVE_RATE_PER_ADDRESS, SERVE_TRUSTED_PROXIES,
+    SERVE_MAX_BODY_BYTES, SERVE_MAX_ATTRIBUTES, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
 )  # fmt: skip
 
 
@@ -627,6 +702,83 @@ def user() -> str | None:
         The user name, or None (then the operating-system login is used).
     """
     return USER.get()
+
+
+def serve_jurisdiction() -> str | None:
+    """``GEO_SERVE_JURISDICTION``: the ``jurisdiction_id`` the Open311 server answers for.
+
+    Returns
+    -------
+    str or None
+        The id, or None (the parameter is then ignored).
+    """
+    return SERVE_JURISDICTION.get()
+
+
+def serve_allowed_origins() -> tuple[str, ...]:
+    """``GEO_SERVE_ALLOWED_ORIGINS``: origins allowed to call the server from a browser.
+
+    Returns
+    -------
+    tuple of str
+        The origins (empty: no CORS header).
+    """
+    return SERVE_ALLOWED_ORIGINS.get()
+
+
+def serve_rate_per_key() -> str:
+    """``GEO_SERVE_RATE_PER_KEY``: POSTs one API key may make.
+
+    Returns
+    -------
+    str
+        A rate in the ``limits`` notation (``1200/minute``).
+    """
+    return SERVE_RATE_PER_KEY.get()
+
+
+def serve_rate_per_address() -> str:
+    """``GEO_SERVE_RATE_PER_ADDRESS``: requests one client address may make.
+
+    Returns
+    -------
+    str
+        A rate in the ``limits`` notation (``120/minute``).
+    """
+    return SERVE_RATE_PER_ADDRESS.get()
+
+
+def serve_trusted_proxies() -> tuple[str, ...]:
+    """``GEO_SERVE_TRUSTED_PROXIES``: proxies whose ``X-Forwarded-For`` is believed.
+
+    Returns
+    -------
+    tuple of str
+        Their addresses (empty: the header is ignored).
+    """
+    return SERVE_TRUSTED_PROXIES.get()
+
+
+def serve_max_body_bytes() -> int:
+    """``GEO_SERVE_MAX_BODY_BYTES``: the largest POST body read.
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
+    return SERVE_MAX_BODY_BYTES.get()
+
+
+def serve_max_attributes() -> int:
+    """``GEO_SERVE_MAX_ATTRIBUTES``: the most attributes one report may carry.
+
+    Returns
+    -------
+    int
+        A count.
+    """
+    return SERVE_MAX_ATTRIBUTES.get()
 
 
 def postgis_test_url() -> str | None:

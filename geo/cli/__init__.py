@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "report",
     "density",
+    "reports",
+    "serve",
 )
 
 

@@ -16,7 +16,9 @@ By topic:
 - :mod:`~geo.services.boundaries` — the ward layer in use and its replacement;
 - :mod:`~geo.services.accounts` — sign-in (throttled) and user management;
 - :mod:`~geo.services.sessions` — sessions across reloads and tabs, the setup token;
-- :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains.
+- :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains;
+- :mod:`~geo.services.reports` — residents' reports (moderation, API keys, personal data;
+  imported as ``from geo.services import reports``, not re-exported).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, bindparam, text, update
 
 from geo.errors import StorageError
 from geo.store import _chain
-from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, SIGN_IN_TABLES
+from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, OPEN311_TABLES, SIGN_IN_TABLES
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -212,12 +212,22 @@ def to_v3(store: Store, conn: Connection, *, rekey: bool) -> str:
     return f"hash chains on status_events and audit_log ({sealed} rows sealed)"
 
 
-def to_v4(store: Store, conn: Connection, *, rekey: bool) -> str:
-    """Version 4: the sign-in tables (throttling, sessions, setup token; issue 11)."""
+def to_open311(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Residents' reports (issue 14): API keys, reports and their personal data, apart.
+
+    New tables only: nothing stored before is touched.
+    """
+    for name in OPEN311_TABLES:
+        store.tables[name].create(conn, checkfirst=True)
+    return "residents' reports (Open311): api_keys, open311_requests, open311_contacts"
+
+
+def to_v5(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 5: the sign-in tables (throttling, sessions, setup token; issue 11)."""
     for name in SIGN_IN_TABLES:
         store.tables[name].create(conn, checkfirst=True)
     return "sign-in state: login_failures, login_locks, sessions, setup_tokens"
 
 
 #: Version → the step that brings a store from the version before to it.
-MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3, 4: to_v4}
+MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3, 4: to_open311, 5: to_v5}

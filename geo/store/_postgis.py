@@ -298,6 +298,9 @@ class PostGISBackend:
     def begin_write(self, conn: Connection) -> None:
         pass  # READ COMMITTED with row locks: nothing to take up front
 
+    def serialize_on(self, conn: Connection, key: int) -> None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
     def attached(self, conn: Connection, files: Mapping[str, Path]) -> AbstractContextManager[None]:
         if files:
             raise StorageError(

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
 #: (its columns, the rows it covers). An incident with a source id is its (source,
@@ -53,7 +53,7 @@ SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
-#: Tables of sign-in state added by schema version 4 (:func:`geo.store._migrations.to_v4`).
+#: Tables of sign-in state added by schema version 5 (:func:`geo.store._migrations.to_v5`).
 SIGN_IN_TABLES = ("login_failures", "login_locks", "sessions", "setup_tokens")
 
 #: The tables that no one may update or delete from; each row carries ``row_hash``, a
@@ -248,8 +248,76 @@ def build_metadata(postgis: bool) -> MetaData:
         Column("disabled", Boolean, nullable=False, default=False),
         Column("created_at", UTCDateTime, nullable=False),
     )
+    open311_tables(md)
     _sign_in_tables(md)
     return md
+
+
+#: Tables of residents' reports (Open311), created by the schema-4 migration on older stores.
+OPEN311_TABLES: tuple[str, ...] = ("api_keys", "open311_requests", "open311_contacts")
+
+
+def open311_tables(md: MetaData) -> None:
+    """Residents' reports: API keys, the reports, and their personal data kept apart.
+
+    A report's personal data (names, e-mail, phone, device id, account id) lives in
+    ``open311_contacts``, one row per report, so no read of reports or incidents can
+    carry it by accident and an erasure is one row's update. Keys are stored as SHA-256
+    of a 256-bit random secret: a fast hash is enough for a secret no one can guess,
+    and every POST checks one.
+    """
+    Table(
+        "api_keys",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("name", String(100), nullable=False),
+        Column("key_hash", String(64), nullable=False),
+        Column("prefix", String(12), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("created_by", Text, nullable=False),
+        Column("revoked_at", UTCDateTime),
+        UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+        UniqueConstraint("name", name="uq_api_keys_name"),
+    )
+    Table(
+        "open311_requests",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("token", String(36), nullable=False),
+        Column("service_code", String(20), nullable=False),
+        Column("lat", Float),
+        Column("lon", Float),
+        Column("ward_code", String(5)),
+        Column("address", Text),
+        Column("description", Text),
+        Column("media_url", Text),
+        Column("attributes", JSONType),
+        Column("api_key_id", ID, ForeignKey("api_keys.id"), nullable=False),
+        Column("submitter", String(64)),  # hash of the device id, or of the key: for dedup
+        Column("status", String(10), nullable=False),  # pending, accepted, merged, rejected
+        Column("incident_id", ID, ForeignKey("incidents.id")),
+        Column("public_reason", Text),
+        Column("received_at", UTCDateTime, nullable=False),
+        Column("moderated_at", UTCDateTime),
+        Column("moderated_by", Text),
+        UniqueConstraint("token", name="uq_open311_requests_token"),
+        Index("ix_open311_requests_status_ward", "status", "ward_code"),
+        Index("ix_open311_requests_submitter", "submitter", "received_at"),
+        Index("ix_open311_requests_incident_id", "incident_id"),
+    )
+    Table(
+        "open311_contacts",
+        md,
+        Column("request_id", ID, ForeignKey("open311_requests.id"), primary_key=True),
+        Column("email", Text),
+        Column("first_name", Text),
+        Column("last_name", Text),
+        Column("phone", Text),
+        Column("device_id", Text),
+        Column("account_id", Text),
+        Column("erased_at", UTCDateTime),
+        Column("erased_by", Text),
+    )
 
 
 def _sign_in_tables(md: MetaData) -> None:

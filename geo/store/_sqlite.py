@@ -277,6 +277,9 @@ class SQLiteBackend:
     def begin_write(self, conn: Connection) -> None:
         conn.execution_options(sqlite_begin="IMMEDIATE")
 
+    def serialize_on(self, conn: Connection, key: int) -> None:
+        pass  # BEGIN IMMEDIATE: one writer at a time already
+
     def attached(self, conn: Connection, files: Mapping[str, Path]) -> AbstractContextManager[None]:
         return attached(conn, files)
 

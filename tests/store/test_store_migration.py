@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.cli import main
 from geo.errors import StorageError
 from geo.store import batches, open_store, queries
+from geo.store._schema import SCHEMA_VERSION
 from tests._store_data import NO_UPDATES, batch, incidents, without_hash_chains
 
 V1_INDEXES = {"ix_incidents_source_source_id", "ix_incidents_fingerprint"}
@@ -61,12 +62,12 @@ def test_a_clean_version_1_store_migrates(store_url):
     before = make_v1_store(store_url)
     store = open_store(store_url)
     try:
-        assert store.schema_version() == 4
+        assert store.schema_version() == SCHEMA_VERSION
         names = _index_names(store)
         assert V2_INDEXES <= names and not (V1_INDEXES & names)
         with store.read() as conn:
             versions = conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
-        assert versions == [1, 2, 3, 4]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
         assert {k: v for k, v in store.row_counts().items() if k != "schema_version"} == {
             k: v for k, v in before.items() if k != "schema_version"
         }
@@ -109,7 +110,7 @@ def test_rekeying_keeps_every_incident_and_marks_the_later_copies(store_url, mon
     assert main(["db", "migrate", "--rekey-duplicates", "--json"]) == 0
     store = open_store(store_url)
     try:
-        assert store.schema_version() == 4
+        assert store.schema_version() == SCHEMA_VERSION
         after = store.row_counts()
         assert after["incidents"] == before["incidents"] == 7
         assert after["status_events"] == before["status_events"]
