@@ -329,3 +329,16 @@ def test_spells_match_a_literal_loop(rows, checks_, as_of):
         for r in got.to_dict("records")
     ]  # fmt: skip
     assert got_rows == reference_spells(inc, chk, day(as_of))
+
+
+def test_timeline_order_packs_when_it_can_and_falls_back_to_lexsort():
+    from geo.sustain import _timeline_order
+
+    rng = np.random.default_rng(4)
+    place = rng.integers(0, 50, 400)
+    seconds = (1_700_000_000 + rng.integers(0, 20, 400)) * 10**9  # whole seconds: packed
+    nanos = seconds + rng.integers(0, 3, 400)  # ns resolution, 2**40 places: no room
+    kind = rng.integers(0, 2, 400)
+    for p, t in ((place, seconds), (place * 2**40, nanos)):
+        assert _timeline_order(p, t).tolist() == np.lexsort((t, p)).tolist()
+        assert _timeline_order(p, t, kind).tolist() == np.lexsort((kind, t, p)).tolist()
