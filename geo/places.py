@@ -33,6 +33,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from geo._places_match import Places, match
+from geo._tables import require_columns
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import InvalidArgument
 
@@ -107,13 +108,6 @@ def empty_places() -> pd.DataFrame:
     )
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidArgument(
-            f"Bảng {what} thiếu cột: {', '.join(missing)}.",
-            f"The {what} table lacks the column(s): {', '.join(missing)}.",
-        )
 
 
 def _place_ids(places: pd.DataFrame) -> np.ndarray:
@@ -187,9 +181,9 @@ def assign_places_metric(
     copied to the new places; otherwise they are computed from x/y).
     """
     radius = place_radius(radius_m)
-    _require(incidents, ("type", "ward_code", "x", "y"), "incidents")
+    require_columns(incidents, ("type", "ward_code", "x", "y"), "incidents")
     places = empty_places() if places is None else places
-    _require(places, PLACE_COLUMNS, "places")
+    require_columns(places, PLACE_COLUMNS, "places")
     ids = _place_ids(places)
     t_codes, types = _codes(incidents["type"])
     w_codes, wards = _codes(incidents["ward_code"])
@@ -243,7 +237,7 @@ def assign_places(
     places (ids after the largest existing one, allocated in incident order). The rule is
     in the module docstring.
     """
-    _require(incidents, INCIDENT_COLUMNS, "incidents")
+    require_columns(incidents, INCIDENT_COLUMNS, "incidents")
     x, y = project_lonlat(incidents["lon"].to_numpy(dtype=float),
                           incidents["lat"].to_numpy(dtype=float))  # fmt: skip
     frame = pd.DataFrame(

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from geo._tables import require_columns
 from geo.errors import InvalidArgument
 from geo.exports import XLSX_CELL_MAX, neutralise_frame
 from geo.names import ascii_key
@@ -192,7 +193,7 @@ def due_list(
     skipped). With ``ward``, only that ward. Returns :data:`DUE_COLUMNS`, each ward's
     round in walking order (``stop`` 1, 2, …), wards in code order.
     """
-    _require(places, PLACE_COLUMNS)
+    require_columns(places, PLACE_COLUMNS, "places")
     schedule = schedule or Schedule()
     frame = places[places["cleared_at"].notna()]
     if ward is not None:
@@ -233,13 +234,6 @@ def _text_or_none(column: pd.Series) -> np.ndarray:
     return values
 
 
-def _require(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidArgument(
-            f"Bảng địa điểm thiếu cột: {', '.join(missing)}.",
-            f"The places table lacks the column(s): {', '.join(missing)}.",
-        )
 
 
 def _round(due: pd.DataFrame) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from geo._tables import require_columns
 from geo.errors import InvalidArgument
 
 DAY_NS = 86_400 * 10**9
@@ -119,13 +120,6 @@ def _utc(ns: np.ndarray) -> pd.Series:
     return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidArgument(
-            f"Bảng {what} thiếu cột: {', '.join(missing)}.",
-            f"The {what} table lacks the column(s): {', '.join(missing)}.",
-        )
 
 
 def _place_ids(column: pd.Series, what: str) -> np.ndarray:
@@ -184,7 +178,7 @@ class Spells:
     as_of: pd.Timestamp
 
 
-def _episodes(place: np.ndarray, reported: np.ndarray, cleared: np.ndarray) -> np.ndarray:
+def _episode_of_row(place: np.ndarray, reported: np.ndarray, cleared: np.ndarray) -> np.ndarray:
     """Row → episode number (0-based, global), rows sorted by place then report.
 
     A row starts an episode when it is its place's first or comes after every earlier
@@ -216,7 +210,7 @@ def _checks_by_spell(
     last_any = np.full(n, -1, dtype=np.int64)
     if checks is None or checks.empty or n == 0:
         return first_violation, last_clear, last_any
-    _require(checks, _CHECK_COLUMNS, "checks")
+    require_columns(checks, _CHECK_COLUMNS, "checks")
     result = checks["result"].astype(object).to_numpy()
     unknown = ~np.isin(result, _RESULTS)
     if unknown.any():
@@ -252,13 +246,9 @@ def _checks_by_spell(
     return first_violation, last_clear, last_any
 
 
-def build_spells(
-    incidents: pd.DataFrame, checks: pd.DataFrame | None = None, *, as_of: Any
-) -> Spells:
-    """The clear spells of every place, as known at ``as_of`` (see the module docstring)."""
-    _require(incidents, _INCIDENT_COLUMNS, "incidents")
-    cut = _instant(as_of, "as_of")
-    cut_ns = int(cut.value)
+def _timeline(incidents: pd.DataFrame, cut_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows reported by ``cut_ns``, sorted by place, report and id; with their place ids,
+    reports and clearances (a clearance after the cut, or none, is ``_NEVER``)."""
     place = _place_ids(incidents["place_id"], "incidents")
     reported = _ns(incidents["reported_at"], "reported_at")
     cleared = _ns(incidents["cleared_at"], "cleared_at")
@@ -269,40 +259,69 @@ def build_spells(
         if not (np.diff(tie) >= 0).all():
             rows = rows[np.argsort(tie, kind="stable")]
     rows = rows[_timeline_order(place[rows], reported[rows])]
-    place, reported, cleared = place[rows], reported[rows], cleared[rows]
+    return rows, place[rows], reported[rows], cleared[rows]
 
-    episode = _episodes(place, reported, cleared)
-    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]]) if len(rows) else rows
-    ep_place, ep_report = place[starts], reported[starts]
-    ep_cleared = np.maximum.reduceat(cleared, starts) if len(starts) else cleared
-    place_start = np.ones(len(starts), dtype=bool)
-    place_start[1:] = ep_place[1:] != ep_place[:-1]
-    ep_place_no = np.cumsum(place_start) - 1  # dense place number of each episode
-    ep_number = np.arange(len(starts)) - np.flatnonzero(place_start)[ep_place_no] + 1
-    ep_count = np.bincount(ep_place_no)[ep_place_no] if len(starts) else ep_place_no
-    next_report = np.full(len(starts), _NEVER, dtype=np.int64)
-    followed = np.flatnonzero(~place_start[1:])  # episodes followed by one at the same place
-    next_report[followed] = ep_report[followed + 1]
 
-    spell = np.flatnonzero(ep_cleared != _NEVER)
-    s_place, s_cleared = ep_place[spell], ep_cleared[spell]
-    first_violation, last_clear, last_any = _checks_by_spell(checks, s_place, s_cleared, cut_ns)
-    ended = np.minimum(next_report[spell], first_violation)
+@dataclass(frozen=True)
+class _Episodes:
+    """Episodes in (place, time) order: place, first report, clearance (``_NEVER`` while
+    open), number at the place (1, 2, …), the place's episode count, the next episode's
+    report at the same place (``_NEVER`` if none) and the dense place number."""
+
+    place: np.ndarray
+    report: np.ndarray
+    cleared: np.ndarray
+    number: np.ndarray
+    count: np.ndarray
+    next_report: np.ndarray
+    place_no: np.ndarray
+
+    @classmethod
+    def of(cls, place: np.ndarray, reported: np.ndarray, cleared: np.ndarray) -> _Episodes:
+        episode = _episode_of_row(place, reported, cleared)
+        starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]]) if len(place) else episode
+        ep_place, ep_report = place[starts], reported[starts]
+        ep_cleared = np.maximum.reduceat(cleared, starts) if len(starts) else cleared
+        place_start = np.ones(len(starts), dtype=bool)
+        place_start[1:] = ep_place[1:] != ep_place[:-1]
+        place_no = np.cumsum(place_start) - 1
+        next_report = np.full(len(starts), _NEVER, dtype=np.int64)
+        followed = np.flatnonzero(~place_start[1:])  # episodes followed at the same place
+        next_report[followed] = ep_report[followed + 1]
+        return cls(
+            place=ep_place, report=ep_report, cleared=ep_cleared,
+            number=np.arange(len(starts)) - np.flatnonzero(place_start)[place_no] + 1,
+            count=np.bincount(place_no)[place_no] if len(starts) else place_no,
+            next_report=next_report, place_no=place_no,
+        )  # fmt: skip
+
+
+def build_spells(
+    incidents: pd.DataFrame, checks: pd.DataFrame | None = None, *, as_of: Any
+) -> Spells:
+    """The clear spells of every place, as known at ``as_of`` (see the module docstring)."""
+    require_columns(incidents, _INCIDENT_COLUMNS, "incidents")
+    cut = _instant(as_of, "as_of")
+    rows, place, reported, cleared = _timeline(incidents, int(cut.value))
+    episodes = _Episodes.of(place, reported, cleared)
+    spell = np.flatnonzero(episodes.cleared != _NEVER)
+    s_place, s_cleared = episodes.place[spell], episodes.cleared[spell]
+    first_violation, last_clear, last_any = _checks_by_spell(checks, s_place, s_cleared, int(cut.value))
+    ended = np.minimum(episodes.next_report[spell], first_violation)
     event = ended != _NEVER
     known_until = np.where(event, ended, np.where(last_clear >= 0, last_clear, s_cleared))
-    labels = _place_labels(incidents, rows, place, ep_place_no[spell])
     frame = pd.DataFrame(
         {
             "place_id": s_place,
-            **labels,
-            "episode": ep_number[spell],
+            **_place_labels(incidents, rows, place, episodes.place_no[spell]),
+            "episode": episodes.number[spell],
             "cleared_at": _utc(s_cleared),
             "ended_at": _utc(np.where(event, ended, np.iinfo(np.int64).min)),  # min is NaT
             "event": event,
             "duration_days": (known_until - s_cleared) / DAY_NS,
             "unverified": ~event & (last_clear < 0),
             "rechecked": (last_any >= 0) & (last_any - s_cleared >= RECHECK_DAYS * DAY_NS),
-            "place_episodes": ep_count[spell],
+            "place_episodes": episodes.count[spell],
         }
     )
     return Spells(frame=frame, as_of=cut)
