@@ -43,6 +43,8 @@ _CELL_SLACK = 1e-6
 #: Rounds stop paying off once a round decides fewer than 1 head in this many.
 _MIN_ROUND_YIELD = 64
 _ROUNDS_BEFORE_FALLBACK = 4
+#: … and after this many rounds the loop finishes whatever is left, whatever the yield.
+_MAX_ROUNDS = 64
 _INT64_SAFE = 2**62
 #: Up to this many cells, "is this place near the batch" is one look-up in a boolean table.
 _DENSE_TABLE_MAX = 1 << 26
@@ -261,7 +263,8 @@ def _find_leaders(grid: _Grid, free: np.ndarray, provisional_base: int) -> np.nd
               undecided)  # fmt: skip
         found.append(new)
         live = live[undecided[live]]
-        if rounds >= _ROUNDS_BEFORE_FALLBACK and len(new) * _MIN_ROUND_YIELD < len(heads):
+        slow = rounds >= _ROUNDS_BEFORE_FALLBACK and len(new) * _MIN_ROUND_YIELD < len(heads)
+        if slow or rounds >= _MAX_ROUNDS:
             break
     if len(live):
         rest = _sequential_leaders(grid, live)

@@ -109,6 +109,7 @@ def engine(request, monkeypatch):
     """Both halves of the engine: bulk rounds only, the sequential finish only, the mix."""
     if request.param == "rounds":
         monkeypatch.setattr(_places_match, "_MIN_ROUND_YIELD", 0)
+        monkeypatch.setattr(_places_match, "_MAX_ROUNDS", 10**9)
     elif request.param == "sequential":
         monkeypatch.setattr(_places_match, "_ROUNDS_BEFORE_FALLBACK", 0)
         monkeypatch.setattr(_places_match, "_MIN_ROUND_YIELD", 10**9)
