@@ -59,7 +59,7 @@ def reference(incidents: pd.DataFrame, places: pd.DataFrame, radius: float) -> l
         best: tuple[float, int] | None = None
         if math.isfinite(x) and math.isfinite(y):
             for pid, pt, pw, px, py in known:
-                same_ward = (pw == w) or (pw is None and w is None)
+                same_ward = (pw == w) or (pd.isna(pw) and pd.isna(w))  # None or NaN alike
                 if pt != t or not same_ward:
                     continue
                 d2 = (x - px) ** 2 + (y - py) ** 2  # no drift: px, py never change
