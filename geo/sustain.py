@@ -72,6 +72,9 @@ MEASURE_KEYS: tuple[str, ...] = (
 )  # fmt: skip
 
 _NEVER = np.iinfo(np.int64).max
+#: An exact half computed as a product of floats (4/5 · 5/8 · …) can come out a hair
+#: above 0.5; the median still counts it as having reached one half.
+_HALF_TOLERANCE = 1e-9
 _INCIDENT_COLUMNS = ("place_id", "type", "ward_code", "reported_at", "cleared_at")
 _CHECK_COLUMNS = ("place_id", "checked_at", "result")
 _RESULTS = ("clear", "violation")
@@ -211,19 +214,20 @@ def _checks_by_spell(
     if checks is None or checks.empty or n == 0:
         return first_violation, last_clear, last_any
     require_columns(checks, _CHECK_COLUMNS, "checks")
-    result = checks["result"].astype(object).to_numpy()
-    unknown = ~np.isin(result, _RESULTS)
+    result = checks["result"]
+    unknown = ~result.isin(_RESULTS).to_numpy()
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
+        value = result.iloc[row]
         raise InvalidArgument(
-            f"Bảng kiểm tra, dòng {row}: kết quả {result[row]!r} không phải 'clear' hay 'violation'.",
-            f"The checks table, row {row}: result {result[row]!r} is neither 'clear' nor 'violation'.",
+            f"Bảng kiểm tra, dòng {row}: kết quả {value!r} không phải 'clear' hay 'violation'.",
+            f"The checks table, row {row}: result {value!r} is neither 'clear' nor 'violation'.",
         )
     at = _ns(checks["checked_at"], "checked_at")
     keep = at <= as_of  # also drops missing instants (_NEVER)
     c_place = _place_ids(checks["place_id"], "checks")[keep]
     t = at[keep]
-    violation = result[keep] == "violation"
+    violation = result.isin(["violation"]).to_numpy()[keep]
     # One timeline of clearances and checks per place; at the same instant the check comes
     # first, so it belongs to the spell before. Spells are numbered in (place, time) order,
     # so a running maximum of the spell numbers is "the latest clearance so far".
@@ -327,43 +331,47 @@ def build_spells(
     return Spells(frame=frame, as_of=cut)
 
 
-def _named(values: np.ndarray) -> np.ndarray:
-    """Texts with blank ones (None, NaN, only spaces) as None; each distinct text checked once."""
-    codes, uniques = pd.factorize(values)  # a missing value gets code -1 …
-    texts = np.array([*uniques, None], dtype=object)  # … which picks the None at the end
-    named = np.array([isinstance(v, str) and bool(v.strip()) for v in texts], dtype=bool)
-    texts[~named] = None
-    return texts[codes]
+def _is_named(texts: pd.Series) -> np.ndarray:
+    """True where a text is written down (not missing, not only spaces); each distinct
+    text is looked at once."""
+    codes, uniques = pd.factorize(texts)  # a missing value gets code -1 …
+    named = np.array([isinstance(v, str) and bool(v.strip()) for v in uniques] + [False])
+    return named[codes]  # … which picks the False at the end
 
 
 def _place_labels(
     incidents: pd.DataFrame, rows: np.ndarray, place: np.ndarray, spell_place_no: np.ndarray
-) -> dict[str, np.ndarray]:
+) -> dict[str, pd.Series]:
     """Ward, street and type of each spell's place (``rows`` in place order, ``place`` their
     place ids, ``spell_place_no`` the dense place number of each spell).
 
     Type and ward are those of the place's first incident (the matching rule keeps them
     the same at one place). The street is the first one written down at the place, as
-    field teams often leave it blank.
+    field teams often leave it blank. Columns keep their dtype (no object copies).
     """
     first = np.ones(len(rows), dtype=bool)
     first[1:] = place[1:] != place[:-1]
     first_row = rows[first]
-    out = {c: incidents[c].take(first_row).to_numpy(dtype=object)[spell_place_no]
-           for c in ("ward_code", "type")}  # fmt: skip
-    street = np.full(len(first_row), None, dtype=object)
+
+    def pick(column: str, at: np.ndarray) -> pd.Series:
+        return incidents[column].take(at).reset_index(drop=True)
+
+    out = {c: pick(c, first_row[spell_place_no]) for c in ("ward_code", "type")}
+    street_row = np.full(len(first_row), -1, dtype=np.int64)  # first named row per place
     if "street" in incidents.columns:
-        column = incidents["street"]
-        street = _named(column.take(first_row).to_numpy(dtype=object))
-        unnamed = np.flatnonzero(pd.isna(street))  # look further only where the first is blank
-        if len(unnamed):
+        named = _is_named(incidents["street"].take(first_row))
+        street_row[named] = first_row[named]
+        if not named.all():  # look further only at places whose first street is blank
             owner = np.cumsum(first) - 1
-            later = np.flatnonzero(np.isin(owner, unnamed))
-            names = _named(column.take(rows[later]).to_numpy(dtype=object))
-            found = ~pd.isna(names)
-            places_named, at = np.unique(owner[later][found], return_index=True)
-            street[places_named] = names[found][at]
-    return {"ward_code": out["ward_code"], "street": street[spell_place_no], "type": out["type"]}
+            later = np.flatnonzero(~named[owner])
+            ok = _is_named(incidents["street"].take(rows[later]))
+            places_named, at = np.unique(owner[later][ok], return_index=True)
+            street_row[places_named] = rows[later][ok][at]
+        chosen = street_row[spell_place_no]
+        out["street"] = pick("street", np.maximum(chosen, 0)).where(chosen >= 0, None)
+    else:
+        out["street"] = pd.Series([None] * len(spell_place_no), dtype=object)
+    return {"ward_code": out["ward_code"], "street": out["street"], "type": out["type"]}
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
@@ -398,8 +406,8 @@ def km_curve(
     variance is 0 and both bounds equal S(t).
 
     S(t) is None when nothing is known at t: no spell lasted or was followed to day t and
-    the curve had not yet reached 0. The median is the first day with S ≤ 0.5, None when
-    the curve never gets there.
+    the curve had not yet reached 0. The median is the first day with S ≤ 0.5 (allowing
+    1e-9 of float rounding, so an exact half counts), None when the curve never gets there.
     """
     days = tuple(days)
     durations = np.asarray(durations, dtype=float)
@@ -427,7 +435,7 @@ def km_curve(
         degenerate = s in (0.0, 1.0) or not (math.isfinite(low[i]) and math.isfinite(high[i]))
         lows[t] = s if degenerate else float(low[i])
         highs[t] = s if degenerate else float(high[i])
-    below = np.flatnonzero(np.asarray(sf.probabilities) <= 0.5)
+    below = np.flatnonzero(np.asarray(sf.probabilities) <= 0.5 + _HALF_TOLERANCE)
     median = float(np.asarray(sf.quantiles)[below[0]]) if len(below) else None
     return Curve(retention, lows, highs, median)
 

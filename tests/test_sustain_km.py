@@ -80,6 +80,15 @@ def test_median_at_exactly_one_half():
     assert curve.median_days == 20.0  # S(20) = 0.5 exactly: the first day with S ≤ 0.5
 
 
+def test_an_exact_half_reached_through_a_float_product_is_the_median():
+    """S(5) = 13/14 · 12/13 · 10/12 · 7/8 · 4/5 = 1/2 exactly; in floats a hair above."""
+    events = [(1, 1), (2, 1), (3, 0), (3, 0), (3, 1), (3, 1), (4, 0), (4, 0), (4, 1),
+              (5, 0), (5, 0), (5, 0), (5, 0), (5, 1)]  # fmt: skip
+    curve = km_curve(np.array([d for d, _ in events], dtype=float),
+                     np.array([e for _, e in events], dtype=bool))  # fmt: skip
+    assert curve.median_days == 5.0
+
+
 # --------------------------------------------------------------------------- lifelines
 
 DURATION = st.one_of(
