@@ -158,12 +158,10 @@ def _place_groups(
     places: pd.DataFrame, types: pd.Index, wards: pd.Index
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The batch's group code of some existing places (-1 where the batch has no such group)."""
-    t_col = places["type"].to_numpy(dtype=object)
-    w_col = places["ward_code"].to_numpy(dtype=object)
-
     def group_of(rows: np.ndarray) -> np.ndarray:
-        t = types.get_indexer(pd.Index(_keys(t_col[rows]), dtype=object))
-        w = wards.get_indexer(pd.Index(_keys(w_col[rows]), dtype=object))
+        # only the rows asked for are read: converting a million strings costs more
+        t = types.get_indexer(pd.Index(_keys(places["type"].take(rows).to_numpy(dtype=object))))
+        w = wards.get_indexer(pd.Index(_keys(places["ward_code"].take(rows).to_numpy(dtype=object))))
         return np.where((t >= 0) & (w >= 0), t * len(wards) + w, -1)
 
     return group_of
@@ -213,8 +211,8 @@ def _new_places(incidents: pd.DataFrame, place: np.ndarray, leader: np.ndarray) 
     return pd.DataFrame(
         {
             "place_id": place[rows],
-            "type": picked["type"].astype(object).to_numpy(),
-            "ward_code": picked["ward_code"].astype(object).to_numpy(),
+            "type": picked["type"].reset_index(drop=True),
+            "ward_code": picked["ward_code"].reset_index(drop=True),
             "x": x,
             "y": y,
             "lon": lon,
@@ -240,16 +238,10 @@ def assign_places(
     require_columns(incidents, INCIDENT_COLUMNS, "incidents")
     x, y = project_lonlat(incidents["lon"].to_numpy(dtype=float),
                           incidents["lat"].to_numpy(dtype=float))  # fmt: skip
-    frame = pd.DataFrame(
-        {
-            "type": incidents["type"].to_numpy(),
-            "ward_code": incidents["ward_code"].to_numpy(),
-            "x": x,
-            "y": y,
-            "lon": incidents["lon"].to_numpy(dtype=float),
-            "lat": incidents["lat"].to_numpy(dtype=float),
-        }
-    )
+    frame = incidents[["type", "ward_code"]].reset_index(drop=True)  # dtypes kept, no copies
+    frame["x"], frame["y"] = x, y
+    frame["lon"] = incidents["lon"].to_numpy(dtype=float)
+    frame["lat"] = incidents["lat"].to_numpy(dtype=float)
     return assign_places_metric(frame, places, radius_m=radius_m)
 
 
