@@ -38,7 +38,6 @@ from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import InvalidArgument
 
 DEFAULT_RADIUS_M = 15.0
-RADIUS_ENV = "GEO_PLACE_RADIUS_M"
 
 #: Columns of the incidents passed to :func:`assign_places` (in incident order).
 INCIDENT_COLUMNS: tuple[str, ...] = ("type", "ward_code", "lon", "lat")
@@ -64,19 +63,17 @@ class PlaceAssignment:
     new_places: pd.DataFrame
 
 
-def place_radius(value: object = None) -> float:
-    """The matching radius in metres: ``value`` (a number or text, e.g. from
-    ``GEO_PLACE_RADIUS_M``) or :data:`DEFAULT_RADIUS_M` when it is None or blank."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return DEFAULT_RADIUS_M
+def place_radius(value: float) -> float:
+    """The matching radius in metres, checked (the environment's ``GEO_PLACE_RADIUS_M`` is
+    read and checked by :func:`geo.settings.place_radius_m`; this guards direct callers)."""
     try:
-        radius = float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+        radius = float(value)
     except (TypeError, ValueError):
         radius = float("nan")
     if not np.isfinite(radius) or radius <= 0:
         raise InvalidArgument(
-            f"{RADIUS_ENV}: bán kính ghép địa điểm phải là số mét dương, không phải {value!r}.",
-            f"{RADIUS_ENV}: the place radius must be a positive number of metres, not {value!r}.",
+            f"Bán kính ghép địa điểm phải là số mét dương, không phải {value!r}.",
+            f"The place radius must be a positive number of metres, not {value!r}.",
         )
     return radius
 

@@ -9,7 +9,7 @@ back faster than others, so the schedule can differ per violation type::
 — entries separated by ``;``, each ``type:days`` with the days separated by ``,``; an
 entry without a type (``"5,20,60"``) replaces the default for every other type. Types are
 the codes of :mod:`geo.vocab`. :func:`parse_schedule` reads the text; the caller passes
-it (from the settings) so nothing here reads the environment by itself.
+it, and :func:`geo.settings.reinspect_schedule` reads it from the environment.
 
 Which check is due: a check made *d* days after the clearance satisfies every scheduled
 check at day ≤ *d*. A place is due on a date once the first check it still owes has
@@ -43,7 +43,6 @@ from geo.places import project_lonlat
 from geo.safe_text import display_text
 from geo.vocab import TYPE_CODES
 
-REINSPECT_ENV = "GEO_REINSPECT_DAYS"
 DEFAULT_CHECK_DAYS: tuple[int, ...] = (7, 30, 90)
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "geojson", "gpx")
@@ -110,9 +109,9 @@ def _days(text: str, entry: str) -> tuple[int, ...]:
         days = []
     if not days or min(days) <= 0 or len(set(days)) != len(days):
         raise InvalidArgument(
-            f"{REINSPECT_ENV}: mục {entry!r} không hợp lệ: cần các số ngày nguyên dương, "
+            f"Lịch tái kiểm tra: mục {entry!r} không hợp lệ: cần các số ngày nguyên dương, "
             "khác nhau, cách nhau bởi dấu phẩy (ví dụ awning:7,30,90).",
-            f"{REINSPECT_ENV}: invalid entry {entry!r}: expected distinct positive whole "
+            f"Re-inspection schedule: invalid entry {entry!r}: expected distinct positive whole "
             "days separated by commas (for example awning:7,30,90).",
         )
     return tuple(sorted(days))
@@ -130,9 +129,9 @@ def parse_schedule(text: str | None) -> Schedule:
             continue
         if code not in TYPE_CODES:
             raise InvalidArgument(
-                f"{REINSPECT_ENV}: loại vi phạm {code!r} không có; dùng một trong: "
+                f"Lịch tái kiểm tra: loại vi phạm {code!r} không có; dùng một trong: "
                 f"{', '.join(TYPE_CODES)}.",
-                f"{REINSPECT_ENV}: unknown violation type {code!r}; use one of: "
+                f"Re-inspection schedule: unknown violation type {code!r}; use one of: "
                 f"{', '.join(TYPE_CODES)}.",
             )
         by_type[code] = _days(days, entry)

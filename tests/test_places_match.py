@@ -312,13 +312,11 @@ def test_rebuild_places_projects_lon_lat():
 
 
 def test_place_radius_parses_and_refuses():
-    assert place_radius(None) == 15.0
-    assert place_radius(" ") == 15.0
-    assert place_radius("20") == 20.0
+    assert place_radius(20) == 20.0
     assert place_radius(7.5) == 7.5
-    for bad in ("abc", "0", "-3", "nan", "inf"):
-        with pytest.raises(InvalidArgument, match="GEO_PLACE_RADIUS_M"):
-            place_radius(bad)
+    for bad in ("abc", 0, -3, float("nan"), float("inf"), None):
+        with pytest.raises(InvalidArgument, match="place radius"):
+            place_radius(bad)  # type: ignore[arg-type]
 
 
 def test_missing_columns_and_bad_place_ids_are_refused():

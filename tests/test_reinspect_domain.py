@@ -77,7 +77,7 @@ def test_schedule_defaults_and_per_type_overrides():
     "text", ["kiosk:7,30", "awning:", "awning:0,7", "awning:7,7", "awning:seven", "sidewalk:3;x"]
 )
 def test_schedule_refuses_bad_entries(text):
-    with pytest.raises(InvalidArgument, match="GEO_REINSPECT_DAYS"):
+    with pytest.raises(InvalidArgument, match="Re-inspection schedule"):
         parse_schedule(text)
 
 
