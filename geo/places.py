@@ -169,6 +169,7 @@ def assign_places_metric(
     places: pd.DataFrame | None = None,
     *,
     radius_m: float = DEFAULT_RADIUS_M,
+    next_id: int | None = None,
 ) -> PlaceAssignment:
     """:func:`assign_places` for incidents that already carry ``x``/``y`` in EPSG:32648.
 
@@ -192,6 +193,7 @@ def assign_places_metric(
         group_of=_place_groups(places, types, wards),
     )
     first_new = int(ids.max()) + 1 if len(ids) else 1
+    first_new = max(first_new, next_id or 1)
     result = match(group, x, y, existing, radius, first_new)
     return PlaceAssignment(result.place, _new_places(incidents, result.place, result.leader))
 
@@ -224,13 +226,15 @@ def assign_places(
     places: pd.DataFrame | None = None,
     *,
     radius_m: float = DEFAULT_RADIUS_M,
+    next_id: int | None = None,
 ) -> PlaceAssignment:
     """Match a batch of incidents (in incident order) against the existing places.
 
     ``incidents`` has :data:`INCIDENT_COLUMNS` (lon/lat in WGS 84); ``places`` has
     :data:`PLACE_COLUMNS` or is None for none. Returns each incident's place id and the new
-    places (ids after the largest existing one, allocated in incident order). The rule is
-    in the module docstring.
+    places (ids after the largest existing one, or from ``next_id`` when that is larger —
+    a caller that passes only the places near the batch knows the store's next id —
+    allocated in incident order). The rule is in the module docstring.
     """
     require_columns(incidents, INCIDENT_COLUMNS, "incidents")
     x, y = project_lonlat(incidents["lon"].to_numpy(dtype=float),
@@ -239,7 +243,7 @@ def assign_places(
     frame["x"], frame["y"] = x, y
     frame["lon"] = incidents["lon"].to_numpy(dtype=float)
     frame["lat"] = incidents["lat"].to_numpy(dtype=float)
-    return assign_places_metric(frame, places, radius_m=radius_m)
+    return assign_places_metric(frame, places, radius_m=radius_m, next_id=next_id)
 
 
 def rebuild_places(incidents: pd.DataFrame, *, radius_m: float = DEFAULT_RADIUS_M) -> PlaceAssignment:

@@ -1,0 +1,94 @@
+"""Re-inspections of cleared places (issue 12, section 2), in the store.
+
+A ``clear`` result is an inspection: who, when, the batch and a note; it is not an
+incident. A ``violation`` result is an inspection and a recurrence, stored in one
+transaction. One place has at most one inspection per instant (a unique key), so a
+results file ingested twice adds nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import Connection, insert, select
+
+from geo.errors import InvalidArgument
+from geo.store._values import clean, utcnow
+from geo.store.places import last_cleared_incident
+from geo.store.workflow import open_recurrence
+
+if TYPE_CHECKING:
+    from geo.store._core import Store
+
+
+def record_inspection(
+    store: Store,
+    place_id: int,
+    *,
+    checked_at: Any,
+    result: str,
+    actor: str,
+    note: str | None = None,
+    batch_id: int | None = None,
+    conn: Connection | None = None,
+) -> int:
+    """Store one re-inspection of a cleared place; returns the inspection's id.
+
+    A ``clear`` result is only an inspection. A ``violation`` result is an inspection and
+    a recurrence: the place's last cleared incident moves to ``recurred`` and a new
+    incident is reported at ``checked_at`` (:func:`geo.store.workflow.open_recurrence`),
+    in the same transaction. Refused (nothing written) when the place has an open
+    incident or is unknown, when the check is dated before the clearance, or when the
+    place already has a check at that instant.
+    """
+    if result not in ("clear", "violation"):
+        raise InvalidArgument(
+            f"Kết quả tái kiểm tra {result!r} không hợp lệ (clear hoặc violation).",
+            f"Re-inspection result {result!r} is invalid (clear or violation).",
+        )
+    when = pd.Timestamp(checked_at)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+
+    def work(conn: Connection) -> int:
+        last = last_cleared_incident(store, conn, place_id)
+        if last is None:
+            raise InvalidArgument(
+                f"Điểm {place_id} đang có vi phạm chưa xử lý; chưa tái kiểm tra được.",
+                f"Place {place_id} has an open violation; there is nothing to re-inspect.",
+            )
+        incident_id, cleared_at = last
+        if when < cleared_at:
+            raise InvalidArgument(
+                f"Điểm {place_id}: ngày tái kiểm tra {when:%Y-%m-%d} trước ngày xử lý "
+                f"{cleared_at:%Y-%m-%d}.",
+                f"Place {place_id}: the check on {when:%Y-%m-%d} is before the clearance "
+                f"on {cleared_at:%Y-%m-%d}.",
+            )
+        opened = None
+        if result == "violation":
+            opened = open_recurrence(store, conn, incident_id, actor=actor, note=note, at=when,
+                                     batch_id=batch_id)  # fmt: skip
+        t = store.tables["inspections"]
+        inserted = conn.execute(
+            insert(t).values(place_id=int(place_id), checked_at=when, result=result,
+                             note=clean(note), actor=actor, batch_id=batch_id,
+                             incident_id=opened, created_at=utcnow())
+        )
+        check_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+        store.audit(actor, "reinspection", "place", int(place_id),
+                    {"inspection": check_id, "result": result, "incident": opened}, conn=conn)  # fmt: skip
+        return check_id
+
+    return work(conn) if conn is not None else store.write(work)
+
+
+def inspected_at(store: Store, conn: Connection, keys: Sequence[tuple[int, Any]]) -> set[tuple[int, Any]]:
+    """The (place_id, checked_at) pairs among ``keys`` that are stored already."""
+    t = store.tables["inspections"]
+    found: set[tuple[int, Any]] = set()
+    for place in sorted({int(k[0]) for k in keys}):
+        for (at,) in conn.execute(select(t.c.checked_at).where(t.c.place_id == place)):
+            found.add((place, pd.Timestamp(at)))
+    return {k for k in keys if (int(k[0]), pd.Timestamp(k[1])) in found}
