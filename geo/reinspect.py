@@ -41,6 +41,8 @@ from geo.exports import XLSX_CELL_MAX, neutralise_frame
 from geo.names import ascii_key
 from geo.places import project_lonlat
 from geo.safe_text import display_text
+from geo.store import Store
+from geo.store import places as stored_places
 from geo.vocab import TYPE_CODES
 
 DEFAULT_CHECK_DAYS: tuple[int, ...] = (7, 30, 90)
@@ -65,6 +67,7 @@ Result = Literal["clear", "violation", "bad_result"]
 _RESULT_WORDS: dict[str, Result] = {
     "clear": "clear",
     "thong_thoang": "clear",
+    "con_thong_thoang": "clear",
     "khong_vi_pham": "clear",
     "violation": "violation",
     "tai_vi_pham": "violation",
@@ -391,3 +394,15 @@ def write_due_list(due: pd.DataFrame, fmt: str, path: str | Path) -> Path:
             f"Unsupported format {fmt!r}; use one of: {', '.join(FORMATS)}.",
         )
     return writers[fmt](due, path)
+
+
+def stored_due_list(
+    store: Store, as_of: Any, *, ward: str | None = None, schedule: Schedule | None = None
+) -> pd.DataFrame:
+    """:func:`due_list` of the store's cleared places (plus ``incident_id``, the incident a
+    ``violation`` result recurs from, after :data:`DUE_COLUMNS`)."""
+    places = stored_places.cleared_places(store, ward=ward)
+    due = due_list(places, as_of, ward=ward, schedule=schedule)
+    incident = places.set_index("place_id")["incident_id"]
+    due["incident_id"] = due["place_id"].map(incident).astype("Int64")
+    return due

@@ -47,6 +47,8 @@ from scipy import stats
 
 from geo._tables import require_columns
 from geo.errors import InvalidArgument
+from geo.store import Store
+from geo.store import places as stored_places
 
 DAY_NS = 86_400 * 10**9
 #: Retention is read off the curve at these days.
@@ -645,3 +647,27 @@ def measure_records(measures: pd.DataFrame) -> list[dict[str, Any]]:
         {k: _json_value(row[k]) for k in (key, *MEASURE_KEYS)}
         for row in measures.to_dict("records")
     ]
+
+
+# --------------------------------------------------------------------------- from a store
+
+
+def stored_measures(
+    store: Store,
+    *,
+    by: str = "ward",
+    date_from: Any = None,
+    date_to: Any = None,
+    keys: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`sustain_measures` of the store's placed incidents and re-inspections."""
+    incidents = stored_places.place_incidents_frame(store)
+    checks = stored_places.inspections_frame(store)
+    return sustain_measures(incidents, checks, by=by, date_from=date_from, date_to=date_to, keys=keys)
+
+
+def stored_records(
+    store: Store, *, by: str = "ward", date_from: Any = None, date_to: Any = None
+) -> list[dict[str, Any]]:
+    """:func:`stored_measures` as the JSON objects of ``python -m geo sustain --json``."""
+    return measure_records(stored_measures(store, by=by, date_from=date_from, date_to=date_to))

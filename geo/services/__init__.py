@@ -18,6 +18,7 @@ By topic:
 - :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains;
 - :mod:`~geo.services.reports` — residents' reports (moderation, API keys, personal data;
   imported as ``from geo.services import reports``, not re-exported).
+- :mod:`~geo.services.places` — places, re-inspections and the sustained-order measures.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ from geo.services.incidents import (
     record_recurrence,
 )
 from geo.services.maintenance import audit_log, audit_verify, backup
+from geo.services.places import (
+    due_list,
+    export_due_list,
+    inspections,
+    place_incidents,
+    rebuild_places,
+    record_check,
+    sustain_measures,
+    sustain_records,
+)
 from geo.services.uploads import commit_upload, ingest_file, preview_upload
 
 __all__ = [
@@ -74,20 +85,26 @@ __all__ = [
     "commit_upload",
     "create_first_admin",
     "disable_user",
+    "due_list",
     "export",
+    "export_due_list",
     "grant",
     "incident_detail",
     "incident_points",
     "incident_snapshot",
     "incidents",
     "ingest_file",
+    "inspections",
     "list_users",
     "load_user",
     "map_view",
     "needs_first_admin",
+    "place_incidents",
     "preview_upload",
     "progress",
     "public_ward_stats",
+    "rebuild_places",
+    "record_check",
     "record_recurrence",
     "record_refusal",
     "replace_boundaries",
@@ -95,6 +112,8 @@ __all__ = [
     "set_password",
     "sign_in_oidc",
     "street_stats",
+    "sustain_measures",
+    "sustain_records",
     "ward_layer_version",
     "ward_metrics",
     "ward_report",
