@@ -62,6 +62,7 @@ from geo.services.maintenance import audit_log, audit_verify, backup
 from geo.services.places import (
     due_list,
     export_due_list,
+    ingest_results,
     inspections,
     place_incidents,
     rebuild_places,
@@ -94,6 +95,7 @@ __all__ = [
     "incident_snapshot",
     "incidents",
     "ingest_file",
+    "ingest_results",
     "inspections",
     "list_users",
     "load_user",

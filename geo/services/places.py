@@ -7,6 +7,7 @@ that ward); rebuilding every place ``rebuild_places`` (administrators).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ import pandas as pd
 from geo import reinspect, settings, sustain
 from geo.auth import User
 from geo.errors import InvalidArgument, NotFound
+from geo.ingest import IngestOptions, recheck
+from geo.ingest._read import FileInput
+from geo.ingest.recheck import RecheckResult
 from geo.services._rights import check, viewing
 from geo.store import Store
 from geo.store import inspections as stored_checks
@@ -123,6 +127,43 @@ def record_check(
     return stored_checks.record_inspection(
         store, int(place_id), checked_at=when, result=parsed, actor=actor.username, note=note
     )
+
+
+def ingest_results(
+    store: Store, actor: User, file: FileInput, options: IngestOptions | None = None
+) -> RecheckResult:
+    """A re-inspection results file, decided then stored (``ingest --kind recheck``).
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``upload``, and ``change_status`` in the ward of every place a
+        ``violation`` row reopens (decided on a dry run first: nothing is written before
+        the rights are known).
+    file, options
+        As :func:`geo.ingest.recheck.ingest_results` takes them.
+
+    Returns
+    -------
+    RecheckResult
+        The balanced counts and the batch id.
+    """
+    check(store, actor, "upload", object_type="upload")
+    options = options or IngestOptions()
+    if not isinstance(file, str | Path | bytes):  # a stream is read twice: keep its bytes
+        file = file.read()
+    decided = recheck.ingest_results(store, file, actor=actor.username,
+                                     options=replace(options, dry_run=True))  # fmt: skip
+    wards = stored_places.places_frame(store).set_index("place_id")["ward_code"]
+    for place_id in decided.violation_places:
+        ward = wards.get(place_id)
+        check(store, actor, "change_status", None if ward is None or pd.isna(ward) else str(ward),
+              object_type="place", object_id=place_id)  # fmt: skip
+    if options.dry_run:
+        return decided
+    return recheck.ingest_results(store, file, actor=actor.username, options=options)
 
 
 def rebuild_places(store: Store, actor: User) -> tuple[int, int]:

@@ -92,3 +92,34 @@ def inspected_at(store: Store, conn: Connection, keys: Sequence[tuple[int, Any]]
         for (at,) in conn.execute(select(t.c.checked_at).where(t.c.place_id == place)):
             found.add((place, pd.Timestamp(at)))
     return {k for k in keys if (int(k[0]), pd.Timestamp(k[1])) in found}
+
+
+def commit_checks(
+    store: Store,
+    checks: Sequence[tuple[int, Any, str, str | None]],
+    *,
+    actor: str,
+    file_name: str | None,
+    sha256: str | None,
+    counts: dict[str, Any],
+) -> int:
+    """Store a results file's checks — (place_id, checked_at, result, note) — with a batch
+    record, in ONE transaction; returns the batch id. Any refusal writes nothing."""
+
+    def work(conn: Connection) -> int:
+        inserted = conn.execute(
+            insert(store.tables["batches"]).values(
+                file_name=clean(file_name), sha256=sha256, source="recheck", actor=actor,
+                created_at=utcnow(), n_incidents=0, n_status_updates=0,
+                counts={k: v for k, v in counts.items() if k != "outcome"},
+            )
+        )
+        batch_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+        for place_id, when, result, note in checks:
+            record_inspection(store, place_id, checked_at=when, result=result, actor=actor,
+                              note=note, batch_id=batch_id, conn=conn)  # fmt: skip
+        store.audit(actor, "ingest_recheck", "batch", batch_id,
+                    {"file_name": file_name, "sha256": sha256, "checks": len(checks)}, conn=conn)  # fmt: skip
+        return batch_id
+
+    return store.write(work)
