@@ -194,9 +194,22 @@ def test_bad_checks_are_refused_and_write_nothing(store, when, result, message):
 
 
 def test_an_open_place_cannot_be_rechecked(store):
-    commit(store, [{}])
-    with pytest.raises(InvalidArgument, match="open violation"):
+    commit(store, [{}])  # never cleared: nothing to check yet
+    with pytest.raises(InvalidArgument, match="before the clearance"):
         stored_checks.record_inspection(store, 1, checked_at=ts("2025-04-01 09:00"), result="clear", actor="o")
+
+
+def test_a_check_is_judged_at_its_own_date(store):
+    cleared_place(store)  # cleared 2 March
+    commit(store, [{"reported_at": ts("2025-03-20 09:00")}], name="again.csv")  # reopened 20 March
+    # a clear check made before the recurrence is a valid check of that clearance
+    stored_checks.record_inspection(store, 1, checked_at=ts("2025-03-10 09:00"), result="clear", actor="o")
+    with pytest.raises(InvalidArgument, match="open violation"):
+        stored_checks.record_inspection(store, 1, checked_at=ts("2025-03-25 09:00"), result="clear", actor="o")
+    with pytest.raises(InvalidArgument, match="reported again"):  # reopened once, not twice
+        stored_checks.record_inspection(store, 1, checked_at=ts("2025-03-12 09:00"), result="violation",
+                                        actor="o")  # fmt: skip
+    assert len(stored_places.inspections_frame(store)) == 1
 
 
 def test_cleared_places_lists_the_last_clearance_and_check(store):

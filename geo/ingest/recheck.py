@@ -7,8 +7,9 @@ incident files (limits, encodings, Excel), and every row ends as exactly one of 
 duplicate or rejected, with a reason:
 
 - ``no_place`` — no place with that id, or none within the radius of the position;
-- ``not_cleared`` — the place has an open violation: there is no clearance to check;
-- ``check_before_clear`` — the check is dated before the place's clearance;
+- ``not_cleared`` — the place had an open violation on the check's date (or, for a
+  ``violation`` result, was reported again after it: a recurrence is opened only once);
+- ``check_before_clear`` — the check is dated before the place's first clearance;
 - ``bad_result`` — a result word it does not know;
 - ``future_date`` — dated after now; ``missing_date`` — no readable date.
 
@@ -138,10 +139,16 @@ def _decide(
     place = _places_of(frame, roles, stored_places.places_frame(store))
     at = _instants(frame[roles["checked_at"]].fillna(""))
     results = parse_results(frame[roles["result"]].replace("", None))
-    cleared = stored_places.cleared_places(store).set_index("place_id")["cleared_at"]
+    timelines = dict(tuple(stored_places.place_incidents_frame(store).groupby("place_id")))
     stored = stored_places.inspections_frame(store)
     seen = {(int(p), pd.Timestamp(t)) for p, t in zip(stored["place_id"], stored["checked_at"], strict=True)}
     now = pd.Timestamp.now(tz="UTC")
+
+    def reopened(p: int, when: pd.Timestamp) -> bool:
+        """A violation result reopens only the place's latest clearance."""
+        later = timelines[p]["reported_at"] > when
+        return bool(later.any())
+
     outcome: list[str] = []
     for i in range(n):
         p, when = int(place[i]), at.iloc[i]
@@ -155,10 +162,10 @@ def _decide(
             outcome.append("future_date")
         elif (p, pd.Timestamp(when)) in seen:  # first: a stored violation reopened the place
             outcome.append("duplicate")
-        elif p not in cleared.index:
-            outcome.append("not_cleared")
-        elif when < cleared[p]:
+        elif (state := stored_places.state_at(timelines[p], when)) == "none":
             outcome.append("check_before_clear")
+        elif state == "open" or (results.iloc[i] == "violation" and reopened(p, when)):
+            outcome.append("not_cleared")
         else:
             seen.add((p, pd.Timestamp(when)))
             outcome.append("accepted")

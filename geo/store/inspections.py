@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Connection, insert, select
 
-from geo.errors import InvalidArgument
+from geo.errors import InvalidArgument, NotFound
 from geo.store._values import clean, utcnow
-from geo.store.places import last_cleared_incident
+from geo.store.places import last_cleared_incident, place_timeline, state_at
 from geo.store.workflow import open_recurrence
 
 if TYPE_CHECKING:
@@ -52,22 +52,34 @@ def record_inspection(
     when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
 
     def work(conn: Connection) -> int:
+        timeline = place_timeline(store, conn, place_id)
+        if timeline.empty:
+            raise NotFound(f"Không có điểm vi phạm số {place_id}.", f"There is no place {place_id}.")
+        state = state_at(timeline, when)
+        if state == "none":
+            raise InvalidArgument(
+                f"Điểm {place_id}: ngày tái kiểm tra {when:%Y-%m-%d} trước ngày xử lý.",
+                f"Place {place_id}: the check on {when:%Y-%m-%d} is before the clearance.",
+            )
+        if state == "open":
+            raise InvalidArgument(
+                f"Điểm {place_id} đang có vi phạm chưa xử lý vào {when:%Y-%m-%d}; chưa tái "
+                "kiểm tra được.",
+                f"Place {place_id} has an open violation on {when:%Y-%m-%d}; there is "
+                "nothing to re-inspect.",
+            )
         last = last_cleared_incident(store, conn, place_id)
-        if last is None:
+        if result == "violation" and (last is None or when < last[1]):
             raise InvalidArgument(
-                f"Điểm {place_id} đang có vi phạm chưa xử lý; chưa tái kiểm tra được.",
-                f"Place {place_id} has an open violation; there is nothing to re-inspect.",
+                f"Điểm {place_id} đã có vi phạm mới sau {when:%Y-%m-%d}; kết quả tái vi phạm "
+                "không mở thêm vụ việc.",
+                f"Place {place_id} was reported again after {when:%Y-%m-%d}; a violation "
+                "result cannot reopen it again.",
             )
-        incident_id, cleared_at = last
-        if when < cleared_at:
-            raise InvalidArgument(
-                f"Điểm {place_id}: ngày tái kiểm tra {when:%Y-%m-%d} trước ngày xử lý "
-                f"{cleared_at:%Y-%m-%d}.",
-                f"Place {place_id}: the check on {when:%Y-%m-%d} is before the clearance "
-                f"on {cleared_at:%Y-%m-%d}.",
-            )
+        incident_id = last[0] if last is not None else None
         opened = None
         if result == "violation":
+            assert incident_id is not None
             opened = open_recurrence(store, conn, incident_id, actor=actor, note=note, at=when,
                                      batch_id=batch_id)  # fmt: skip
         t = store.tables["inspections"]

@@ -375,3 +375,30 @@ def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tupl
     if state.open or state.last_id is None:
         return None
     return state.last_id, state.last_cleared
+
+
+def state_at(timeline: pd.DataFrame, when: pd.Timestamp) -> str:
+    """A place's state at ``when`` from its incidents (``reported_at``, ``cleared_at``):
+    ``"none"`` before its first clearance, ``"open"`` while an incident reported by then is
+    not cleared by then, ``"cleared"`` otherwise. A check is judged at its own date, so
+    a clear check made before a later recurrence is still a valid check."""
+    seen = timeline[timeline["reported_at"] <= when]
+    cleared = seen["cleared_at"]
+    if not (cleared <= when).any():
+        return "none"
+    return "open" if (cleared.isna() | (cleared > when)).any() else "cleared"
+
+
+def place_timeline(store: Store, conn: Connection, place_id: int) -> pd.DataFrame:
+    """One place's incidents (``id``, ``status``, ``reported_at``, ``cleared_at``), by id."""
+    i, ip = store.tables["incidents"], store.tables["incident_places"]
+    rows = conn.execute(
+        select(i.c.id, i.c.status, i.c.reported_at, i.c.cleared_at)
+        .join(ip, ip.c.incident_id == i.c.id)
+        .where(ip.c.place_id == int(place_id))
+        .order_by(i.c.id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["id", "status", "reported_at", "cleared_at"])
+    for column in ("reported_at", "cleared_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
