@@ -2,7 +2,8 @@
 
 A results file has a result column and a check-date column (``--kind recheck`` forces
 it); each row names its place by ``place_id`` (mã điểm) or by ``lat``/``lon``, matched to
-the nearest place within ``GEO_PLACE_RADIUS_M``. The file is read by the same reader as
+the nearest place within ``GEO_PLACE_RADIUS_M`` (of the row's violation type when the file
+has a ``loại vi phạm`` column, as the matching rule asks). The file is read by the same reader as
 incident files (limits, encodings, Excel), and every row ends as exactly one of accepted,
 duplicate or rejected, with a reason:
 
@@ -37,6 +38,7 @@ from geo.reinspect import LOCAL_TZ, parse_results
 from geo.store import Store
 from geo.store import inspections as stored_checks
 from geo.store import places as stored_places
+from geo.vocab import type_code
 
 #: Header (as an :func:`geo.names.ascii_key`) → role.
 _HEADERS: dict[str, str] = {
@@ -46,6 +48,7 @@ _HEADERS: dict[str, str] = {
     "note": "note", "ghi_chu": "note",
     "lat": "lat", "vi_do": "lat", "latitude": "lat",
     "lon": "lon", "kinh_do": "lon", "longitude": "lon", "lng": "lon",
+    "type": "type", "loai_vi_pham": "type",
 }  # fmt: skip
 REASONS: tuple[str, ...] = (
     "no_place", "not_cleared", "check_before_clear", "bad_result", "future_date", "missing_date",
@@ -107,6 +110,14 @@ def _instants(texts: pd.Series) -> pd.Series:
     return parsed.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
 
 
+def _type_codes(frame: pd.DataFrame, roles: dict[str, str]) -> np.ndarray:
+    """Each row's violation type code when the file names one (None: any type)."""
+    if "type" not in roles:
+        return np.full(len(frame), None, dtype=object)
+    texts = frame[roles["type"]].fillna("")
+    return np.array([type_code(t) if t.strip() else None for t in texts], dtype=object)
+
+
 def _places_of(frame: pd.DataFrame, roles: dict[str, str], places: pd.DataFrame) -> np.ndarray:
     """Each row's place id (-1: none): its ``place_id``, else the nearest place in radius."""
     out = np.full(len(frame), -1, dtype=np.int64)
@@ -121,13 +132,17 @@ def _places_of(frame: pd.DataFrame, roles: dict[str, str], places: pd.DataFrame)
         lon = pd.to_numeric(frame[roles["lon"]].str.replace(",", ".", regex=False), errors="coerce")
         x, y = project_lonlat(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float))
         finite = todo & np.isfinite(x) & np.isfinite(y)
-        if finite.any():
-            tree = cKDTree(places[["x", "y"]].to_numpy(dtype=float))
-            dist, nearest = tree.query(np.c_[x[finite], y[finite]],
+        types = _type_codes(frame, roles)
+        for code in pd.unique(types):
+            rows = np.flatnonzero(finite & (types == code))
+            pool = places if code is None else places[places["type"] == code]
+            if not len(rows) or pool.empty:
+                continue
+            tree = cKDTree(pool[["x", "y"]].to_numpy(dtype=float))
+            dist, nearest = tree.query(np.c_[x[rows], y[rows]],
                                        distance_upper_bound=settings.place_radius_m())  # fmt: skip
             hit = np.isfinite(dist)
-            rows = np.flatnonzero(finite)[hit]
-            out[rows] = places["place_id"].to_numpy(dtype=np.int64)[nearest[hit]]
+            out[rows[hit]] = pool["place_id"].to_numpy(dtype=np.int64)[nearest[hit]]
     return out
 
 
