@@ -143,7 +143,7 @@ def test_the_app_seeds_a_fresh_store_on_first_start(tmp_path, monkeypatch, seed_
     assert [s.value for s in at.subheader] == ["Tạo tài khoản quản trị đầu tiên"]
     store = open_store(url)
     try:
-        assert store.row_counts()["incidents"] == 5000
-        assert [b["source"] for b in _batches(store)] == ["sample"]
+        assert store.row_counts()["incidents"] == 5000 + len(pd.read_csv(seed.SUSTAIN_CSV))
+        assert [b["source"] for b in _batches(store)] == ["sample", "sample_sustain", "recheck"]
     finally:
         store.close()
