@@ -11,13 +11,13 @@ import math
 
 import pandas as pd
 import pytest
-from _store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts
 from sqlalchemy import func, select, text
 
 from geo.errors import InvalidArgument
 from geo.store import batches, open_store, workflow
 from geo.store import inspections as stored_checks
 from geo.store import places as stored_places
+from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts
 
 LAT0, LON0 = 21.005, 105.805
 #: Metres per degree at LAT0 (good to a few mm over tens of metres).

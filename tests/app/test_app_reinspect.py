@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from _signin import sign_in_apptest
-from _store_data import NO_UPDATES, batch, incidents
-from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 from geo.store import batches, open_store
 from geo.store import places as stored_places
+from tests._signin import sign_in_apptest
+from tests._store_data import NO_UPDATES, batch, incidents
+from tests.conftest import REPO
 
 HOAN_KIEM = "00070"
 PAGE = "app_pages/reinspect.py"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from _store_data import NO_UPDATES, batch, incidents
 
 from geo.store import batches, open_store
 from geo.store import places as stored_places
+from tests._store_data import NO_UPDATES, batch, incidents
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ HOAN_KIEM = "00070"
 
 @pytest.fixture(scope="module")
 def phone_app(tmp_path_factory):
-    from _browser import require_browser_stack, running_app
+    from tests._browser import require_browser_stack, running_app
 
     require_browser_stack()
     tmp = tmp_path_factory.mktemp("reinspect_app")
@@ -35,8 +35,8 @@ def phone_app(tmp_path_factory):
 
 
 def test_an_officer_records_a_check_on_a_phone(browser, phone_app):
-    from _browser import RecordedPage
-    from _signin import PASSWORD, ensure_account
+    from tests._browser import RecordedPage
+    from tests._signin import PASSWORD, ensure_account
 
     server, url = phone_app
     name = ensure_account(url, "officer", (HOAN_KIEM,))

@@ -8,13 +8,13 @@ import json
 import math
 
 import pytest
-from _store_data import NO_UPDATES, batch, incidents, ts
 from sqlalchemy import func, select
 
 from geo import services
 from geo.cli import main
 from geo.store import batches
 from geo.store import places as stored_places
+from tests._store_data import NO_UPDATES, batch, incidents, ts
 
 HOAN_KIEM = "00070"
 LAT0, LON0 = 21.0340, 105.8500

@@ -9,7 +9,6 @@ import math
 import geopandas as gpd
 import pandas as pd
 import pytest
-from conftest import REPO
 
 from geo import sustain
 from geo.ingest import IngestOptions, ingest
@@ -18,6 +17,7 @@ from geo.sample_sustain import CAMPAIGN_WARDS, HANG_MA, STEADY_WARDS, sustain_sa
 from geo.seed import RECHECKS_CSV, SUSTAIN_CSV
 from geo.store import open_store
 from geo.streets import streets_path
+from tests.conftest import REPO
 
 WARDS = REPO / "data" / "boundaries" / "hanoi_wards_2025.geojson"
 

@@ -13,13 +13,13 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
-from _store_data import NO_UPDATES, batch, incidents, ts
 
 from geo import services
 from geo.cli import main
 from geo.errors import AccessDenied
 from geo.store import batches
 from geo.store import places as stored_places
+from tests._store_data import NO_UPDATES, batch, incidents, ts
 
 LAT0, LON0 = 21.005, 105.805
 #: Real ward codes (accounts are limited to wards of the official register).
