@@ -65,7 +65,18 @@ class PlaceAssignment:
 
 def place_radius(value: float) -> float:
     """The matching radius in metres, checked (the environment's ``GEO_PLACE_RADIUS_M`` is
-    read and checked by :func:`geo.settings.place_radius_m`; this guards direct callers)."""
+    read and checked by :func:`geo.settings.place_radius_m`; this guards direct callers).
+
+    Parameters
+    ----------
+    value
+        A radius in metres.
+
+    Returns
+    -------
+    float
+        The radius, checked finite and above 0.
+    """
     try:
         radius = float(value)
     except (TypeError, ValueError):
@@ -80,20 +91,48 @@ def place_radius(value: float) -> float:
 
 def project_lonlat(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """WGS 84 longitude/latitude → EPSG:32648 x/y in metres (NaN stays NaN)."""
+    """WGS 84 longitude/latitude → EPSG:32648 x/y in metres (NaN stays NaN).
+
+    Parameters
+    ----------
+    lon, lat
+        WGS 84 degrees.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        x and y in EPSG:32648 metres.
+    """
     x, y = _TO_METRIC.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def unproject_xy(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """EPSG:32648 metres → WGS 84 longitude/latitude."""
+    """EPSG:32648 metres → WGS 84 longitude/latitude.
+
+    Parameters
+    ----------
+    x, y
+        EPSG:32648 metres.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Longitude and latitude in WGS 84 degrees.
+    """
     lon, lat = _TO_STORAGE.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
 def empty_places() -> pd.DataFrame:
-    """A places frame with no rows (a rebuild starts from it)."""
+    """A places frame with no rows (a rebuild starts from it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        No rows, the columns of :data:`PLACE_COLUMNS`.
+    """
     return pd.DataFrame(
         {
             "place_id": pd.Series(dtype="int64"),
@@ -175,6 +214,23 @@ def assign_places_metric(
 
     ``incidents`` needs ``type``, ``ward_code``, ``x``, ``y`` (and may carry ``lon``/``lat``,
     copied to the new places; otherwise they are computed from x/y).
+
+    Parameters
+    ----------
+    incidents
+        ``type``, ``ward_code``, ``x``, ``y`` (optionally ``lon``/``lat``), in incident
+        order.
+    places
+        The existing places (:data:`PLACE_COLUMNS`), or None for none.
+    radius_m
+        The matching radius in metres.
+    next_id
+        The store's next free place id when ``places`` holds only some places.
+
+    Returns
+    -------
+    PlaceAssignment
+        Each incident's place id and the new places.
     """
     radius = place_radius(radius_m)
     require_columns(incidents, ("type", "ward_code", "x", "y"), "incidents")
@@ -235,6 +291,22 @@ def assign_places(
     places (ids after the largest existing one, or from ``next_id`` when that is larger —
     a caller that passes only the places near the batch knows the store's next id —
     allocated in incident order). The rule is in the module docstring.
+
+    Parameters
+    ----------
+    incidents
+        :data:`INCIDENT_COLUMNS`, lon/lat in WGS 84, in incident order.
+    places
+        The existing places (:data:`PLACE_COLUMNS`), or None for none.
+    radius_m
+        The matching radius in metres.
+    next_id
+        The store's next free place id when ``places`` holds only some places.
+
+    Returns
+    -------
+    PlaceAssignment
+        Each incident's place id and the new places.
     """
     require_columns(incidents, INCIDENT_COLUMNS, "incidents")
     x, y = project_lonlat(incidents["lon"].to_numpy(dtype=float),
@@ -248,5 +320,18 @@ def assign_places(
 
 def rebuild_places(incidents: pd.DataFrame, *, radius_m: float = DEFAULT_RADIUS_M) -> PlaceAssignment:
     """The places of a whole store from scratch: :func:`assign_places` with no existing
-    places, the incidents in incident order. Running it twice gives the same places."""
+    places, the incidents in incident order. Running it twice gives the same places.
+
+    Parameters
+    ----------
+    incidents
+        :data:`INCIDENT_COLUMNS`, the whole store in incident order.
+    radius_m
+        The matching radius in metres.
+
+    Returns
+    -------
+    PlaceAssignment
+        Every incident's place; places numbered from 1 in incident order.
+    """
     return assign_places(incidents, None, radius_m=radius_m)

@@ -80,14 +80,36 @@ _RESULT_WORDS: dict[str, Result] = {
 
 def parse_result(text: Any) -> Result:
     """``clear`` / ``violation`` from what an officer writes, regardless of accents,
-    case and spacing; anything else (including "vi phạm" alone) is ``bad_result``."""
+    case and spacing; anything else (including "vi phạm" alone) is ``bad_result``.
+
+    Parameters
+    ----------
+    text
+        What the officer wrote.
+
+    Returns
+    -------
+    str
+        ``clear``, ``violation`` or ``bad_result``.
+    """
     if not isinstance(text, str):
         return "bad_result"
     return _RESULT_WORDS.get(ascii_key(text), "bad_result")
 
 
 def parse_results(texts: pd.Series) -> pd.Series:
-    """:func:`parse_result` over a column (each distinct text parsed once)."""
+    """:func:`parse_result` over a column (each distinct text parsed once).
+
+    Parameters
+    ----------
+    texts
+        A column of result words.
+
+    Returns
+    -------
+    pandas.Series
+        ``clear``, ``violation`` or ``bad_result`` per row.
+    """
     return texts.map({v: parse_result(v) for v in texts.dropna().unique()}).fillna("bad_result")
 
 
@@ -121,7 +143,18 @@ def _days(text: str, entry: str) -> tuple[int, ...]:
 
 
 def parse_schedule(text: str | None) -> Schedule:
-    """The schedule from ``GEO_REINSPECT_DAYS``-style text (None or blank: 7, 30, 90)."""
+    """The schedule from ``GEO_REINSPECT_DAYS``-style text (None or blank: 7, 30, 90).
+
+    Parameters
+    ----------
+    text
+        The schedule text, or None.
+
+    Returns
+    -------
+    Schedule
+        The default days and the per-type days.
+    """
     default = DEFAULT_CHECK_DAYS
     by_type: dict[str, tuple[int, ...]] = {}
     for entry in filter(None, (p.strip() for p in (text or "").split(";"))):
@@ -194,6 +227,22 @@ def due_list(
     and the latest check since then, NaT when none; rows without ``cleared_at`` are
     skipped). With ``ward``, only that ward. Returns :data:`DUE_COLUMNS`, each ward's
     round in walking order (``stop`` 1, 2, …), wards in code order.
+
+    Parameters
+    ----------
+    places
+        :data:`PLACE_COLUMNS`, one row per cleared place.
+    as_of
+        The date of the round.
+    ward
+        Only this ward (default: all).
+    schedule
+        The check days (default: 7, 30, 90).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DUE_COLUMNS`, each ward's round in walking order.
     """
     require_columns(places, PLACE_COLUMNS, "places")
     schedule = schedule or Schedule()
@@ -253,7 +302,20 @@ def _round(due: pd.DataFrame) -> pd.DataFrame:
 
 def walking_order(x: np.ndarray, y: np.ndarray, start: int = 0) -> np.ndarray:
     """Nearest-neighbour order of points (metres) from ``start``: always the nearest place
-    not yet visited, equal distances going to the earlier row."""
+    not yet visited, equal distances going to the earlier row.
+
+    Parameters
+    ----------
+    x, y
+        Positions in metres.
+    start
+        The stop to start from.
+
+    Returns
+    -------
+    numpy.ndarray
+        The stops' positions in visiting order.
+    """
     n = len(x)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -305,7 +367,20 @@ def _cell(value: Any) -> Any:
 
 
 def to_csv(due: pd.DataFrame, path: str | Path) -> Path:
-    """UTF-8 with BOM (Excel shows Vietnamese), CRLF rows, formulas neutralised."""
+    """UTF-8 with BOM (Excel shows Vietnamese), CRLF rows, formulas neutralised.
+
+    Parameters
+    ----------
+    due
+        A due list.
+    path
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     table = neutralise_frame(pd.DataFrame(_records(due), columns=list(DUE_COLUMNS)))
     table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
@@ -313,7 +388,20 @@ def to_csv(due: pd.DataFrame, path: str | Path) -> Path:
 
 
 def to_xlsx(due: pd.DataFrame, path: str | Path) -> Path:
-    """One sheet, formulas neutralised, control characters replaced, long cells cut."""
+    """One sheet, formulas neutralised, control characters replaced, long cells cut.
+
+    Parameters
+    ----------
+    due
+        A due list.
+    path
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     table = neutralise_frame(pd.DataFrame(_records(due), columns=list(DUE_COLUMNS)))
     for column in table.columns:
@@ -324,7 +412,20 @@ def to_xlsx(due: pd.DataFrame, path: str | Path) -> Path:
 
 
 def to_geojson(due: pd.DataFrame, path: str | Path) -> Path:
-    """RFC 7946 FeatureCollection of points (lon, lat); unlocated places get a null geometry."""
+    """RFC 7946 FeatureCollection of points (lon, lat); unlocated places get a null geometry.
+
+    Parameters
+    ----------
+    due
+        A due list.
+    path
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     features = []
     for row in _records(due):
@@ -351,7 +452,22 @@ def _waypoint_desc(row: Mapping[str, Any]) -> str:
 
 def to_gpx(due: pd.DataFrame, path: str | Path, *, name: str = "Tái kiểm tra / Re-inspection") -> Path:
     """GPX 1.1: one waypoint per located place (name, desc, type) and one route through
-    them in walking order, so a phone's map app shows the stops and the round."""
+    them in walking order, so a phone's map app shows the stops and the round.
+
+    Parameters
+    ----------
+    due
+        A due list.
+    path
+        The file to write.
+    name
+        The GPX metadata name.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     ET.register_namespace("", GPX_NS)
     ET.register_namespace("xsi", _XSI_NS)
@@ -386,7 +502,22 @@ def _latlon(row: Mapping[str, Any]) -> dict[str, str]:
 
 
 def write_due_list(due: pd.DataFrame, fmt: str, path: str | Path) -> Path:
-    """Write a :func:`due_list` in one of :data:`FORMATS`."""
+    """Write a :func:`due_list` in one of :data:`FORMATS`.
+
+    Parameters
+    ----------
+    due
+        A due list.
+    fmt
+        One of :data:`FORMATS`.
+    path
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     writers = {"csv": to_csv, "xlsx": to_xlsx, "geojson": to_geojson, "gpx": to_gpx}
     if fmt not in writers:
         raise InvalidArgument(
@@ -400,7 +531,24 @@ def stored_due_list(
     store: Store, as_of: Any, *, ward: str | None = None, schedule: Schedule | None = None
 ) -> pd.DataFrame:
     """:func:`due_list` of the store's cleared places (plus ``incident_id``, the incident a
-    ``violation`` result recurs from, after :data:`DUE_COLUMNS`)."""
+    ``violation`` result recurs from, after :data:`DUE_COLUMNS`).
+
+    Parameters
+    ----------
+    store
+        The store.
+    as_of
+        The date of the round.
+    ward
+        Only this ward (default: all).
+    schedule
+        The check days (default: 7, 30, 90).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DUE_COLUMNS` and ``incident_id``.
+    """
     places = stored_places.cleared_places(store, ward=ward)
     due = due_list(places, as_of, ward=ward, schedule=schedule)
     incident = places.set_index("place_id")["incident_id"]

@@ -152,7 +152,22 @@ def _hang_ma(w: _Writer, points: list[tuple[float, float]], name: str) -> None:
 def sustain_sample(
     wards: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, seed: int = 12
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(incidents, results) of the patterns in the module docstring."""
+    """(incidents, results) of the patterns in the module docstring.
+
+    Parameters
+    ----------
+    wards
+        The ward layer (``code``, ``name``).
+    streets
+        The street layer (``name``), holding Hàng Mã.
+    seed
+        The random seed.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The incidents (the sample's columns) and the results (:data:`RESULT_COLUMNS`).
+    """
     rng = np.random.default_rng(seed)
     w = _Writer(rng)
     metric = wards.to_crs(METRIC_CRS).set_index("code")
@@ -182,7 +197,24 @@ def sustain_sample(
 def write_sustain_sample(
     wards: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, out_dir: str | Path, *, seed: int = 12
 ) -> tuple[Path, Path]:
-    """Write ``sample_sustain.csv`` and ``sample_rechecks.csv`` into ``out_dir``."""
+    """Write ``sample_sustain.csv`` and ``sample_rechecks.csv`` into ``out_dir``.
+
+    Parameters
+    ----------
+    wards
+        The ward layer.
+    streets
+        The street layer.
+    out_dir
+        Where to write.
+    seed
+        The random seed.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The incidents file and the results file.
+    """
     incidents, results = sustain_sample(wards, streets, seed=seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -607,11 +607,22 @@ def sla_days() -> dict[str, float]:
 
 
 def place_radius_m() -> float:
+    """Returns
+    -------
+    float
+        ``GEO_PLACE_RADIUS_M`` in metres.
+    """
     return PLACE_RADIUS_M.get()
 
 
 def reinspect_schedule() -> Schedule:
-    """The re-inspection schedule (7, 30, 90 days for every type when unset)."""
+    """The re-inspection schedule (7, 30, 90 days for every type when unset).
+
+    Returns
+    -------
+    geo.reinspect.Schedule
+        ``GEO_REINSPECT_DAYS`` read (7, 30, 90 days when unset).
+    """
     from geo.reinspect import Schedule  # late, as in _schedule
 
     return REINSPECT_DAYS.get() or Schedule()

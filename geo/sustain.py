@@ -305,7 +305,22 @@ class _Episodes:
 def build_spells(
     incidents: pd.DataFrame, checks: pd.DataFrame | None = None, *, as_of: Any
 ) -> Spells:
-    """The clear spells of every place, as known at ``as_of`` (see the module docstring)."""
+    """The clear spells of every place, as known at ``as_of`` (see the module docstring).
+
+    Parameters
+    ----------
+    incidents
+        See the module docstring.
+    checks
+        Re-inspections (``place_id``, ``checked_at``, ``result``), or None.
+    as_of
+        The instant things are seen from.
+
+    Returns
+    -------
+    Spells
+        One row per clear spell.
+    """
     require_columns(incidents, _INCIDENT_COLUMNS, "incidents")
     cut = _instant(as_of, "as_of")
     rows, place, reported, cleared = _timeline(incidents, int(cut.value))
@@ -410,6 +425,22 @@ def km_curve(
     S(t) is None when nothing is known at t: no spell lasted or was followed to day t and
     the curve had not yet reached 0. The median is the first day with S ≤ 0.5 (allowing
     1e-9 of float rounding, so an exact half counts), None when the curve never gets there.
+
+    Parameters
+    ----------
+    durations
+        Days each spell lasted or was followed.
+    events
+        Whether it ended in a recurrence.
+    days
+        Where to read the curve.
+    confidence
+        Of the bounds.
+
+    Returns
+    -------
+    Curve
+        Point estimates and bounds at ``days``.
     """
     days = tuple(days)
     durations = np.asarray(durations, dtype=float)
@@ -446,7 +477,20 @@ def km_curve(
 
 
 def densest_span_share(times_ns: np.ndarray, span_days: float = CAMPAIGN_SPAN_DAYS) -> float | None:
-    """Largest share of ``times_ns`` inside one window [t, t + span) (None for none)."""
+    """Largest share of ``times_ns`` inside one window [t, t + span) (None for none).
+
+    Parameters
+    ----------
+    times_ns
+        Clearance instants (ns).
+    span_days
+        The span's length.
+
+    Returns
+    -------
+    float or None
+        The largest share of them inside one span (None without any).
+    """
     if len(times_ns) == 0:
         return None
     t = np.sort(np.asarray(times_ns, dtype=np.int64))
@@ -576,6 +620,22 @@ def measures_from_spells(
     Columns: the key, :data:`MEASURE_KEYS`, then ``densest_14d_share`` and
     ``unverified_spells`` (the campaign flag's other input, and how many spells nobody
     checked).
+
+    Parameters
+    ----------
+    spells
+        From :func:`build_spells`.
+    by
+        ``ward``, ``street`` or ``type``.
+    date_from, date_to
+        The window of clearances.
+    keys
+        Groups to list even without clearances.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key, :data:`MEASURE_KEYS` and the campaign flag's inputs.
     """
     column = _grouping(by)
     frame = spells.frame
@@ -611,7 +671,26 @@ def sustain_measures(
     keys: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`build_spells` as of ``date_to`` (now when None), then
-    :func:`measures_from_spells` over [date_from, date_to)."""
+    :func:`measures_from_spells` over [date_from, date_to).
+
+    Parameters
+    ----------
+    incidents
+        See the module docstring.
+    checks
+        Re-inspections, or None.
+    by
+        ``ward``, ``street`` or ``type``.
+    date_from, date_to
+        The window (``date_to`` is also the as-of instant).
+    keys
+        Groups to list even without clearances.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`measures_from_spells`.
+    """
     as_of = pd.Timestamp.now(tz="UTC") if date_to is None else _instant(date_to, "date_to")
     spells = build_spells(incidents, checks, as_of=as_of)
     return measures_from_spells(spells, by=by, date_from=date_from, date_to=as_of, keys=keys)
@@ -641,7 +720,18 @@ def _json_value(value: Any) -> Any:
 
 def measure_records(measures: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of :func:`measures_from_spells` as dicts with exactly the group key and
-    :data:`MEASURE_KEYS` (JSON-ready: NaN → None, numpy scalars → Python)."""
+    :data:`MEASURE_KEYS` (JSON-ready: NaN → None, numpy scalars → Python).
+
+    Parameters
+    ----------
+    measures
+        From :func:`measures_from_spells`.
+
+    Returns
+    -------
+    list of dict
+        JSON-ready objects.
+    """
     key = measures.columns[0]
     return [
         {k: _json_value(row[k]) for k in (key, *MEASURE_KEYS)}
@@ -660,7 +750,24 @@ def stored_measures(
     date_to: Any = None,
     keys: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """:func:`sustain_measures` of the store's placed incidents and re-inspections."""
+    """:func:`sustain_measures` of the store's placed incidents and re-inspections.
+
+    Parameters
+    ----------
+    store
+        The store.
+    by
+        ``ward``, ``street`` or ``type``.
+    date_from, date_to
+        The window.
+    keys
+        Groups to list even without clearances.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`sustain_measures`.
+    """
     incidents = stored_places.place_incidents_frame(store)
     checks = stored_places.inspections_frame(store)
     return sustain_measures(incidents, checks, by=by, date_from=date_from, date_to=date_to, keys=keys)
@@ -669,5 +776,20 @@ def stored_measures(
 def stored_records(
     store: Store, *, by: str = "ward", date_from: Any = None, date_to: Any = None
 ) -> list[dict[str, Any]]:
-    """:func:`stored_measures` as the JSON objects of ``python -m geo sustain --json``."""
+    """:func:`stored_measures` as the JSON objects of ``python -m geo sustain --json``.
+
+    Parameters
+    ----------
+    store
+        The store.
+    by
+        ``ward``, ``street`` or ``type``.
+    date_from, date_to
+        The window.
+
+    Returns
+    -------
+    list of dict
+        The objects of ``sustain --json``.
+    """
     return measure_records(stored_measures(store, by=by, date_from=date_from, date_to=date_to))

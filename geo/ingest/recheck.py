@@ -56,7 +56,19 @@ REASONS: tuple[str, ...] = (
 
 
 def result_columns(columns: list[str]) -> dict[str, str]:
-    """Role → the file's column, for the headers a results file has."""
+    """Role → the file's column, for the headers a results file has.
+
+    Parameters
+    ----------
+    columns
+        The file's headers.
+
+    Returns
+    -------
+    dict
+        Role (place_id, checked_at, result, note, lat, lon, type) → the first column with
+        it.
+    """
     roles: dict[str, str] = {}
     for column in columns:
         role = _HEADERS.get(ascii_key(str(column)))
@@ -66,7 +78,18 @@ def result_columns(columns: list[str]) -> dict[str, str]:
 
 
 def looks_like_results(columns: list[str]) -> bool:
-    """A file with a result column and a check-date column is read as results."""
+    """A file with a result column and a check-date column is read as results.
+
+    Parameters
+    ----------
+    columns
+        The file's headers.
+
+    Returns
+    -------
+    bool
+        Whether the file has a result and a check-date column.
+    """
     roles = result_columns(columns)
     return "result" in roles and "checked_at" in roles
 
@@ -107,7 +130,9 @@ def _instants(texts: pd.Series) -> pd.Series:
         parsed[iso] = pd.to_datetime(texts[iso], errors="coerce", format="mixed").dt.tz_localize(None)
     if (~iso).any():
         parsed[~iso] = pd.to_datetime(texts[~iso], errors="coerce", dayfirst=True, format="mixed")
-    return parsed.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    local: pd.Series = parsed.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+    utc: pd.Series = local.dt.tz_convert("UTC")
+    return utc
 
 
 def _type_codes(frame: pd.DataFrame, roles: dict[str, str]) -> np.ndarray:
@@ -191,7 +216,24 @@ def ingest_results(
     store: Store, file: FileInput, *, actor: str, options: IngestOptions | None = None
 ) -> RecheckResult:
     """Read a results file and store its accepted rows in one transaction (or, with
-    ``options.dry_run``, only decide them). A ``violation`` row opens a recurrence."""
+    ``options.dry_run``, only decide them). A ``violation`` row opens a recurrence.
+
+    Parameters
+    ----------
+    store
+        The store.
+    file
+        The results file (path, bytes or binary file object).
+    actor
+        Named on the inspections, the batch and the audit entry.
+    options
+        Reading options; ``dry_run`` decides every row and writes nothing.
+
+    Returns
+    -------
+    RecheckResult
+        The balanced counts, the reasons and the batch id (None on a dry run).
+    """
     options = options or IngestOptions()
     read = read_file(file, options)
     frame = read.table.frame

@@ -65,10 +65,19 @@ def export_due_list(
         The store.
     actor
         Needs ``export``.
-    on, ward
-        As in :func:`due_list`.
-    fmt, out
-        One of :data:`geo.reinspect.FORMATS`, and the file to write.
+    on
+        The date of the round.
+    fmt
+        One of :data:`geo.reinspect.FORMATS`.
+    out
+        The file to write.
+    ward
+        Only this ward (default: all).
+
+    Returns
+    -------
+    tuple
+        The path written and its number of rows.
     """
     check(store, actor, "export", object_type="reinspect")
     due = reinspect.stored_due_list(store, on, ward=ward, schedule=settings.reinspect_schedule())
@@ -168,6 +177,19 @@ def ingest_results(
 
 def rebuild_places(store: Store, actor: User) -> tuple[int, int]:
     """Every place again by the rule (``GEO_PLACE_RADIUS_M``), the whole store in incident
-    order; returns (places, incidents). Needs ``rebuild_places``; audited by the store."""
+    order; returns (places, incidents). Needs ``rebuild_places``; audited by the store.
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Needs ``rebuild_places``.
+
+    Returns
+    -------
+    tuple of int
+        (places, incidents).
+    """
     check(store, actor, "rebuild_places", object_type="places")
     return stored_places.rebuild(store, actor=actor.username)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
 from geo.errors import InvalidArgument, NotFound
 from geo.store._values import clean, utcnow
@@ -42,6 +42,30 @@ def record_inspection(
     in the same transaction. Refused (nothing written) when the place has an open
     incident or is unknown, when the check is dated before the clearance, or when the
     place already has a check at that instant.
+
+    Parameters
+    ----------
+    store
+        The store.
+    place_id
+        The place checked.
+    checked_at
+        When.
+    result
+        ``clear`` or ``violation``.
+    actor
+        Who checked.
+    note
+        Kept with the inspection.
+    batch_id
+        The results file's batch, if any.
+    conn
+        An open write transaction to work in (default: one of its own).
+
+    Returns
+    -------
+    int
+        The inspection's id.
     """
     if result not in ("clear", "violation"):
         raise InvalidArgument(
@@ -96,16 +120,6 @@ def record_inspection(
     return work(conn) if conn is not None else store.write(work)
 
 
-def inspected_at(store: Store, conn: Connection, keys: Sequence[tuple[int, Any]]) -> set[tuple[int, Any]]:
-    """The (place_id, checked_at) pairs among ``keys`` that are stored already."""
-    t = store.tables["inspections"]
-    found: set[tuple[int, Any]] = set()
-    for place in sorted({int(k[0]) for k in keys}):
-        for (at,) in conn.execute(select(t.c.checked_at).where(t.c.place_id == place)):
-            found.add((place, pd.Timestamp(at)))
-    return {k for k in keys if (int(k[0]), pd.Timestamp(k[1])) in found}
-
-
 def commit_checks(
     store: Store,
     checks: Sequence[tuple[int, Any, str, str | None]],
@@ -116,7 +130,26 @@ def commit_checks(
     counts: dict[str, Any],
 ) -> int:
     """Store a results file's checks — (place_id, checked_at, result, note) — with a batch
-    record, in ONE transaction; returns the batch id. Any refusal writes nothing."""
+    record, in ONE transaction; returns the batch id. Any refusal writes nothing.
+
+    Parameters
+    ----------
+    store
+        The store.
+    checks
+        (place_id, checked_at, result, note) per accepted row.
+    actor
+        Who ingested the file.
+    file_name, sha256
+        The file's name and hash, on the batch record.
+    counts
+        The file's counts, on the batch record.
+
+    Returns
+    -------
+    int
+        The batch id.
+    """
 
     def work(conn: Connection) -> int:
         inserted = conn.execute(

@@ -231,6 +231,18 @@ def rebuild_in(store: Store, conn: Connection) -> tuple[int, int]:
     Inspections move to the new place of their old place's first incident, so a rebuild
     with the same radius changes nothing and one with another radius keeps each check
     where it was made. Returns (places, incidents).
+
+    Parameters
+    ----------
+    store
+        The store.
+    conn
+        An open write transaction.
+
+    Returns
+    -------
+    tuple of int
+        (places, incidents).
     """
     store.backend.lock_places(conn)
     i, p, ip, ins = (store.tables[n] for n in ("incidents", "places", "incident_places", "inspections"))
@@ -260,7 +272,20 @@ def rebuild_in(store: Store, conn: Connection) -> tuple[int, int]:
 
 def rebuild(store: Store, *, actor: str) -> tuple[int, int]:
     """:func:`rebuild_in` in a write transaction of its own, audited. Returns (places,
-    incidents)."""
+    incidents).
+
+    Parameters
+    ----------
+    store
+        The store.
+    actor
+        Named in the audit entry.
+
+    Returns
+    -------
+    tuple of int
+        (places, incidents).
+    """
 
     def work(conn: Connection) -> tuple[int, int]:
         counts = rebuild_in(store, conn)
@@ -276,7 +301,20 @@ def rebuild(store: Store, *, actor: str) -> tuple[int, int]:
 
 
 def places_frame(store: Store, *, ward: str | None = None) -> pd.DataFrame:
-    """Stored places (:data:`PLACE_COLUMNS`), optionally of one ward, by id."""
+    """Stored places (:data:`PLACE_COLUMNS`), optionally of one ward, by id.
+
+    Parameters
+    ----------
+    store
+        The store.
+    ward
+        Only this ward (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PLACE_COLUMNS`.
+    """
     p = store.tables["places"]
     query = select(p.c.id, p.c.type, p.c.ward_code, p.c.lon, p.c.lat, p.c.x, p.c.y,
                    p.c.first_incident).order_by(p.c.id)  # fmt: skip
@@ -292,6 +330,18 @@ def place_incidents_frame(store: Store, *, ward: str | None = None) -> pd.DataFr
 
     Instants are UTC timestamps; the ward is the place's (an incident's own ward can
     differ only for incidents without one, which are placed with each other).
+
+    Parameters
+    ----------
+    store
+        The store.
+    ward
+        Only this ward's incidents (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TIMELINE_COLUMNS`.
     """
     i, ip = store.tables["incidents"], store.tables["incident_places"]
     query = (
@@ -311,7 +361,20 @@ def place_incidents_frame(store: Store, *, ward: str | None = None) -> pd.DataFr
 
 
 def inspections_frame(store: Store, *, place_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """Stored re-inspections (:data:`CHECK_COLUMNS`), by id."""
+    """Stored re-inspections (:data:`CHECK_COLUMNS`), by id.
+
+    Parameters
+    ----------
+    store
+        The store.
+    place_ids
+        Only these places (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CHECK_COLUMNS`.
+    """
     t = store.tables["inspections"]
     query = select(*(t.c[c] for c in CHECK_COLUMNS)).order_by(t.c.id)
     if place_ids is not None:
@@ -330,6 +393,18 @@ def cleared_places(store: Store, *, ward: str | None = None) -> pd.DataFrame:
     latest incident that has them), ``lon``, ``lat`` (the place's), ``cleared_at`` (the
     latest clearance), ``last_checked_at`` (the latest inspection since, NaT for none)
     and ``incident_id`` (the incident a ``violation`` result would recur from).
+
+    Parameters
+    ----------
+    store
+        The store.
+    ward
+        Only this ward (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per place whose every incident is cleared.
     """
     incidents = place_incidents_frame(store, ward=ward)
     places = places_frame(store, ward=ward).set_index("place_id")
@@ -365,7 +440,22 @@ def cleared_places(store: Store, *, ward: str | None = None) -> pd.DataFrame:
 
 
 def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tuple[int, Any] | None:
-    """(id, cleared_at) of the place's latest cleared incident when none is open."""
+    """(id, cleared_at) of the place's latest cleared incident when none is open.
+
+    Parameters
+    ----------
+    store
+        The store.
+    conn
+        An open connection.
+    place_id
+        The place.
+
+    Returns
+    -------
+    tuple or None
+        (incident id, cleared_at), or None while an incident is open.
+    """
     states = _states(store, conn, [int(place_id)])
     state = states.get(int(place_id))
     if state is None:
@@ -381,7 +471,20 @@ def state_at(timeline: pd.DataFrame, when: pd.Timestamp) -> str:
     """A place's state at ``when`` from its incidents (``reported_at``, ``cleared_at``):
     ``"none"`` before its first clearance, ``"open"`` while an incident reported by then is
     not cleared by then, ``"cleared"`` otherwise. A check is judged at its own date, so
-    a clear check made before a later recurrence is still a valid check."""
+    a clear check made before a later recurrence is still a valid check.
+
+    Parameters
+    ----------
+    timeline
+        The place's incidents (``reported_at``, ``cleared_at``).
+    when
+        The instant.
+
+    Returns
+    -------
+    str
+        ``none``, ``open`` or ``cleared``.
+    """
     seen = timeline[timeline["reported_at"] <= when]
     cleared = seen["cleared_at"]
     if not (cleared <= when).any():
@@ -390,7 +493,22 @@ def state_at(timeline: pd.DataFrame, when: pd.Timestamp) -> str:
 
 
 def place_timeline(store: Store, conn: Connection, place_id: int) -> pd.DataFrame:
-    """One place's incidents (``id``, ``status``, ``reported_at``, ``cleared_at``), by id."""
+    """One place's incidents (``id``, ``status``, ``reported_at``, ``cleared_at``), by id.
+
+    Parameters
+    ----------
+    store
+        The store.
+    conn
+        An open connection.
+    place_id
+        The place.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``status``, ``reported_at``, ``cleared_at``.
+    """
     i, ip = store.tables["incidents"], store.tables["incident_places"]
     rows = conn.execute(
         select(i.c.id, i.c.status, i.c.reported_at, i.c.cleared_at)

@@ -343,6 +343,26 @@ def open_recurrence(
 
     The new incident gets its place (:func:`geo.store.places.place_incidents`) like every
     stored incident; it is linked already, so no second link is made.
+
+    Parameters
+    ----------
+    store
+        The store.
+    conn
+        An open write transaction.
+    incident_id
+        The cleared incident whose place is violated again.
+    actor, note
+        Recorded on the status events and the audit entry.
+    at
+        When the repeat was seen (default: now).
+    batch_id
+        The results file's batch, if any.
+
+    Returns
+    -------
+    int
+        The new incident's id.
     """
     note = clean(note)
     t = store.tables["incidents"]
