@@ -344,6 +344,26 @@ LABELS: dict[str, tuple[str, str]] = {
     "compare.matrix_value.pct_cleared": ("% đã xử lý đến cuối tuần", "% cleared by week end"),
     "compare.matrix_week": ("Tuần", "Week"),
     "compare.league": ("Bảng xếp hạng", "League table"),
+    "compare.sustain": ("Trật tự có bền vững không", "Does clearance last"),
+    "compare.sustain_rule": (
+        "Theo các lần xử lý trong khoảng ngày đã chọn. Phường có dưới {n} lần xử lý chỉ hiện số "
+        "lượng. Tỷ lệ được tái kiểm tra cho biết độ tin cậy của tỷ lệ duy trì.",
+        "Over the clearances in the chosen dates. Wards with fewer than {n} clearances show "
+        "counts only. The re-checked share says how far the retention can be trusted.",
+    ),
+    "compare.sustain_empty": ("Chưa có lần xử lý nào trong khoảng này.", "No clearance in this window."),
+    "sustain.ward_code": ("Mã", "Code"),
+    "sustain.name": ("Phường, xã", "Ward"),
+    "sustain.places": ("Điểm", "Places"),
+    "sustain.spells": ("Lần xử lý", "Clearances"),
+    "sustain.retention_30": ("Duy trì 30 ngày", "Clear after 30 days"),
+    "sustain.retention_90": ("Duy trì 90 ngày", "Clear after 90 days"),
+    "sustain.rechecked_share": ("Tỷ lệ được tái kiểm tra", "Re-checked share"),
+    "sustain.recurrence_rate": ("Tỷ lệ tái phạm", "Recurrence rate"),
+    "sustain.median_days_clear": ("Số ngày thông thoáng (trung vị)", "Median days clear"),
+    "sustain.chronic_places": ("Điểm tái phạm kéo dài", "Chronic places"),
+    "sustain.densest_14d_share": ("Tỷ lệ xử lý trong 14 ngày dày nhất", "Share in the densest 14 days"),
+    "sustain.campaign_flag": ("Kiểu chiến dịch", "Campaign-style"),
     "compare.min_volume": ("Số vụ tối thiểu để được xếp hạng", "Minimum incidents to be ranked"),
     "compare.league_rule": (
         "Chỉ xếp hạng phường có ít nhất {n} vụ (chưa xử lý + đã xử lý); các phường khác "
