@@ -61,7 +61,7 @@ def _ingest_results(args: argparse.Namespace) -> int:
     store = open_store()
     try:
         result = services.ingest_results(
-            store, acting_user(store, args), args.file,
+            store, acting_user(store, args, "upload", object_type="upload", object_id=Path(args.file).name), args.file,
             IngestOptions(sheet=args.sheet, dry_run=args.dry_run),
         )
     finally:

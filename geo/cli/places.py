@@ -70,7 +70,7 @@ def _local_midnight(day: dt.date | None) -> pd.Timestamp | None:
 
 def _rebuild(args: argparse.Namespace) -> int:
     with open_store(args.database) as store:
-        n_places, n_incidents = services.rebuild_places(store, acting_user(store, args))
+        n_places, n_incidents = services.rebuild_places(store, acting_user(store, args, "rebuild_places", object_type="places"))
     print(f"Đã dựng lại / rebuilt: {n_places} điểm / places cho / for {n_incidents} sự việc / incidents")
     return 0
 
@@ -84,7 +84,7 @@ def _reinspect(args: argparse.Namespace) -> int:
         )
     on = parse_date(args.on, "--on") or pd.Timestamp.now(tz=LOCAL_TZ).date()
     with open_store(args.database) as store:
-        user = acting_user(store, args)
+        user = acting_user(store, args, "export", object_type="reinspect")
         ward = _ward(args, store)
         path, rows = services.export_due_list(store, user, on=on, fmt=fmt, out=args.out, ward=ward)
     print(f"{path}: {rows} điểm cần tái kiểm tra / places due on {on}")
@@ -107,7 +107,7 @@ def _sustain(args: argparse.Namespace) -> int:
     date_to = _local_midnight(None if last_day is None else last_day + dt.timedelta(days=1))
     with open_store(args.database) as store:
         records = services.sustain_records(
-            store, acting_user(store, args), by=args.by, date_from=date_from, date_to=date_to
+            store, acting_user(store, args, "view", object_type="sustain"), by=args.by, date_from=date_from, date_to=date_to
         )
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=1))
