@@ -219,8 +219,10 @@ def _link_recurrences(
     t = store.tables["incidents"]
     for new_id, old_id in links:
         conn.execute(update(t).where(t.c.id == new_id).values(recurrence_of=old_id))
+    # the place recurred when the new report was made (after the clearance, by the rule)
+    seen = {int(ids[pos]): pd.Timestamp(reported[pos]) for pos in range(len(ids))}
     return [
-        (old, "recurred", now, f"tái phạm tại điểm / recurred at its place as incident {new}")
+        (old, "recurred", seen[new], f"tái phạm tại điểm / recurred at its place as incident {new}")
         for new, old in links
     ]
 
