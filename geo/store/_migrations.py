@@ -31,7 +31,13 @@ from sqlalchemy import Connection, bindparam, text, update
 
 from geo.errors import StorageError
 from geo.store import _chain
-from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, OPEN311_TABLES, PLACE_TABLES, PLACES_SCHEMA_VERSION
+from geo.store._schema import (
+    APPEND_ONLY,
+    IDENTITY_INDEXES,
+    OPEN311_TABLES,
+    PLACE_TABLES,
+    PLACES_SCHEMA_VERSION,
+)
 from geo.store.places import rebuild_in
 
 if TYPE_CHECKING:
