@@ -21,6 +21,7 @@ PAGES = (
     ("app_pages/progress.py", "nav.progress", ":material/trending_up:", "progress"),
     ("app_pages/ward.py", "nav.ward", ":material/location_city:", "ward"),
     ("app_pages/reports.py", "nav.reports", ":material/campaign:", "reports"),
+    ("app_pages/reinspect.py", "nav.reinspect", ":material/fact_check:", "reinspect"),
     ("app_pages/admin.py", "nav.admin", ":material/admin_panel_settings:", "admin"),
     ("app_pages/lookup.py", "nav.lookup", ":material/search:", "lookup"),
 )

@@ -193,6 +193,36 @@ def _league(metrics: pd.DataFrame, f: dict) -> None:
     )
 
 
+#: The sustained-order columns of the Compare table, in order (rechecked_share beside the
+#: retention it qualifies; the campaign flag beside its two inputs).
+SUSTAIN_COLUMNS = (
+    "places", "spells", "retention_30", "retention_90", "rechecked_share", "recurrence_rate",
+    "median_days_clear", "chronic_places", "densest_14d_share", "campaign_flag",
+)  # fmt: skip
+
+
+def _sustain(names: dict[str, str], f: dict) -> None:
+    """Does clearance last, per ward: the issue-12 measures, with the minimum-volume rule
+    (a ward with fewer clearances than the minimum shows its counts, not its rates)."""
+    st.subheader(t("compare.sustain"))
+    st.caption(t("compare.sustain_rule", n=f["min_volume"]))
+    table = L.sustain(L.reader(), "ward", f["date_from"], f["date_to"])
+    if table.empty:
+        st.info(t("compare.sustain_empty"))
+        return
+    table = table[["ward_code", *SUSTAIN_COLUMNS]].copy()
+    small = table["spells"] < f["min_volume"]
+    rates = ["retention_30", "retention_90", "rechecked_share", "recurrence_rate", "median_days_clear",
+             "densest_14d_share"]  # fmt: skip
+    table[rates] = table[rates].astype(float)
+    table.loc[small, rates] = float("nan")
+    table["campaign_flag"] = table["campaign_flag"].astype(object).where(~small, None)
+    table.insert(1, "name", table["ward_code"].map(names))
+    config = {c: st.column_config.NumberColumn(t(f"sustain.{c}"), format="%.2f") for c in rates}
+    config |= {c: t(f"sustain.{c}") for c in ("ward_code", "name", "places", "spells", "chronic_places", "campaign_flag")}
+    st.dataframe(table, hide_index=True, column_config=config, key="sustain_table")
+
+
 def main() -> None:
     st.title(t("compare.title"))
     try:
@@ -209,6 +239,7 @@ def main() -> None:
     try:
         _choropleth(layer, metrics, f["metric"])
         _league(metrics, f)
+        _sustain(names, f)
         _matrix(names, f)
         _density(layer, f)
     except GeoError as exc:

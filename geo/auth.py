@@ -53,6 +53,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "erase_personal_data": (
         "xóa thông tin cá nhân của người phản ánh", "erase a resident's personal data"
     ),
+    "rebuild_places": ("dựng lại các điểm vi phạm", "rebuild the places"),
 }
 
 #: The rights matrix: role → actions. ``change_status`` for an officer is further limited

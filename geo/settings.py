@@ -109,6 +109,20 @@ GEO_SLA_DAYS : type=days list
     number is finite and above 0; types not named keep their built-in level (``docs/storage.md``).
     Empty or spaces count as unset. Why: the city can agree different deadlines with the
     wards without a code change. Default is unset.
+GEO_PLACE_RADIUS_M : float
+    How far, in metres (EPSG:32648), a new incident may be from an existing place of the
+    same violation type and ward to join it (issue 12); a finite number above 0, spaces
+    stripped, empty counts as unset. Why: a shopfront or a stretch of sidewalk is reported
+    from a few metres apart; a wider radius merges neighbours, a narrower one splits one
+    spot into several places. Changing it changes only places made afterwards
+    (``places rebuild`` applies it to the whole store). Default is ``15``.
+GEO_REINSPECT_DAYS : schedule
+    Days after a clearance at which a cleared place is checked again, per violation type,
+    as in ``awning:7,30,90;sidewalk:3,14``: entries separated by ``;``, each ``type:days``
+    with distinct whole days above 0 separated by ``,``; an entry without a type
+    (``5,20,60``) replaces the default for the types not named. Empty or spaces count as
+    unset (7, 30 and 90 days for every type). Why: some violations come back faster than
+    others, and the wards agree their checking rounds with the city. Default is unset.
 GEO_USER : str
     The account a CLI command acts as when ``--user`` is not given; unset or empty: the
     operating-system login. Why: a script run by one officer need not repeat ``--user``
@@ -165,9 +179,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from geo.errors import AccessDenied, GeoError, LimitExceeded, WorkflowError
+from geo.errors import AccessDenied, GeoError, InvalidArgument, LimitExceeded, WorkflowError
+
+if TYPE_CHECKING:
+    from geo.reinspect import Schedule
 
 T = TypeVar("T")
 
@@ -321,6 +338,30 @@ def _service_levels(raw: str) -> dict[str, float] | None:
     return levels or None
 
 
+def _metres(raw: str) -> float | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        metres = float(raw)
+    except ValueError:
+        raise _Invalid("không phải số mét", "is not a number of metres") from None
+    if not math.isfinite(metres) or metres <= 0:
+        raise _Invalid("phải là số mét hữu hạn lớn hơn 0", "must be a finite number of metres above 0")
+    return metres
+
+
+def _schedule(raw: str) -> Schedule | None:
+    from geo.reinspect import parse_schedule  # late: pandas is not needed to read the others
+
+    if not raw.strip():
+        return None
+    try:
+        return parse_schedule(raw)
+    except InvalidArgument as bad:
+        raise _Invalid(f"không hợp lệ ({bad.message_vi})", f"is invalid ({bad.message_en})") from None
+
+
 def _names(raw: str) -> tuple[str, ...] | None:
     names = tuple(p.strip() for p in raw.split(",") if p.strip())
     return names or None
@@ -405,6 +446,12 @@ INGEST_MAX_COLUMNS: Setting[int] = Setting(
 SLA_DAYS: Setting[dict[str, float]] = Setting(
     "GEO_SLA_DAYS", "type=days list", {}, _service_levels, WorkflowError
 )
+PLACE_RADIUS_M: Setting[float] = Setting(
+    "GEO_PLACE_RADIUS_M", "float", 15.0, _metres, InvalidArgument
+)
+REINSPECT_DAYS: Setting[Schedule | None] = Setting(
+    "GEO_REINSPECT_DAYS", "schedule", None, _schedule, InvalidArgument
+)
 USER: Setting[str | None] = Setting("GEO_USER", "str", None, _text)
 SERVE_JURISDICTION: Setting[str | None] = Setting("GEO_SERVE_JURISDICTION", "str", None, _text)
 SERVE_ALLOWED_ORIGINS: Setting[tuple[str, ...]] = Setting(
@@ -431,8 +478,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
     SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, LOGIN_DELAY_AFTER, LOGIN_LOCK_AFTER,
     LOGIN_WINDOW_MINUTES, LOGIN_LOCK_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
-    INGEST_MAX_COLUMNS, SLA_DAYS, USER, SERVE_JURISDICTION, SERVE_ALLOWED_ORIGINS,
-    SERVE_RATE_PER_KEY, SERVE_RATE_PER_ADDRESS, SERVE_TRUSTED_PROXIES,
+    INGEST_MAX_COLUMNS, SLA_DAYS, PLACE_RADIUS_M, REINSPECT_DAYS, USER, SERVE_JURISDICTION,
+    SERVE_ALLOWED_ORIGINS, SERVE_RATE_PER_KEY, SERVE_RATE_PER_ADDRESS, SERVE_TRUSTED_PROXIES,
     SERVE_MAX_BODY_BYTES, SERVE_MAX_ATTRIBUTES, TEST_POSTGIS_URL, REQUIRE_POSTGIS,
 )  # fmt: skip
 
@@ -691,6 +738,28 @@ def sla_days() -> dict[str, float]:
         An entry is not ``type=days`` with a known type and finite days above 0.
     """
     return dict(SLA_DAYS.get())
+
+
+def place_radius_m() -> float:
+    """Returns
+    -------
+    float
+        ``GEO_PLACE_RADIUS_M`` in metres.
+    """
+    return PLACE_RADIUS_M.get()
+
+
+def reinspect_schedule() -> Schedule:
+    """The re-inspection schedule (7, 30, 90 days for every type when unset).
+
+    Returns
+    -------
+    geo.reinspect.Schedule
+        ``GEO_REINSPECT_DAYS`` read (7, 30, 90 days when unset).
+    """
+    from geo.reinspect import Schedule  # late, as in _schedule
+
+    return REINSPECT_DAYS.get() or Schedule()
 
 
 def user() -> str | None:

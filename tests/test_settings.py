@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from geo import settings
-from geo.errors import AccessDenied, LimitExceeded, WorkflowError
+from geo.errors import AccessDenied, InvalidArgument, LimitExceeded, WorkflowError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,6 +41,9 @@ def test_defaults_when_nothing_is_set(clean_env):
     assert settings.ingest_max_cell_chars() == 10_000
     assert settings.ingest_max_columns() == 500
     assert settings.sla_days() == {}
+    assert settings.place_radius_m() == 15.0
+    assert settings.reinspect_schedule().days_for("awning") == (7, 30, 90)
+    assert settings.reinspect_schedule().days_for("parking") == (7, 30, 90)
     assert settings.user() is None
     assert settings.postgis_test_url() is None
     assert settings.require_postgis() is False
@@ -89,6 +92,8 @@ def test_defaults_when_nothing_is_set(clean_env):
         ("GEO_SLA_DAYS", "parking=0.5, signboard=30", settings.sla_days,
          {"parking": 0.5, "signboard": 30.0}),
         ("GEO_SLA_DAYS", " parking = 2 ,,parking=3,", settings.sla_days, {"parking": 3.0}),
+        ("GEO_PLACE_RADIUS_M", " 20 ", settings.place_radius_m, 20.0),
+        ("GEO_PLACE_RADIUS_M", "7.5", settings.place_radius_m, 7.5),
     ],
 )  # fmt: skip
 def test_a_set_variable_is_read_when_used(clean_env, name, raw, read, expected):
@@ -119,6 +124,8 @@ _READ_AS_IS = {
         ("GEO_INGEST_MAX_CELL_CHARS", settings.ingest_max_cell_chars),
         ("GEO_INGEST_MAX_COLUMNS", settings.ingest_max_columns),
         ("GEO_SLA_DAYS", settings.sla_days),
+        ("GEO_PLACE_RADIUS_M", settings.place_radius_m),
+        ("GEO_REINSPECT_DAYS", settings.reinspect_schedule),
     ],
 )
 def test_an_empty_value_counts_as_unset(clean_env, name, read):
@@ -148,6 +155,13 @@ def test_an_empty_value_counts_as_unset(clean_env, name, read):
         ("GEO_SLA_DAYS", "parking=nan", settings.sla_days, WorkflowError),
         ("GEO_SLA_DAYS", "signboard=inf", settings.sla_days, WorkflowError),
         ("GEO_SLA_DAYS", "sidewalk=2,parking", settings.sla_days, WorkflowError),
+        ("GEO_PLACE_RADIUS_M", "wide", settings.place_radius_m, InvalidArgument),
+        ("GEO_PLACE_RADIUS_M", "0", settings.place_radius_m, InvalidArgument),
+        ("GEO_PLACE_RADIUS_M", "-5", settings.place_radius_m, InvalidArgument),
+        ("GEO_PLACE_RADIUS_M", "inf", settings.place_radius_m, InvalidArgument),
+        ("GEO_REINSPECT_DAYS", "kiosk:7,30", settings.reinspect_schedule, InvalidArgument),
+        ("GEO_REINSPECT_DAYS", "awning:7,7", settings.reinspect_schedule, InvalidArgument),
+        ("GEO_REINSPECT_DAYS", "awning:0", settings.reinspect_schedule, InvalidArgument),
     ],
 )
 def test_a_bad_value_gets_a_bilingual_error_naming_variable_and_value(
@@ -161,6 +175,14 @@ def test_a_bad_value_gets_a_bilingual_error_naming_variable_and_value(
     for message in (err.message_vi, err.message_en):
         assert name in message and repr(raw) in message
     assert "Biến môi trường" in err.message_vi and "Environment variable" in err.message_en
+
+
+def test_the_reinspection_schedule_is_read_per_type(clean_env):
+    """The documented form: type entries, and an entry without a type as the new default."""
+    clean_env.setenv("GEO_REINSPECT_DAYS", " 5,20,60 ; sidewalk:14,3 ")
+    schedule = settings.reinspect_schedule()
+    assert schedule.days_for("sidewalk") == (3, 14)
+    assert schedule.days_for("awning") == (5, 20, 60)
 
 
 def test_the_callers_see_the_same_values(clean_env):

@@ -19,6 +19,7 @@ By topic:
 - :mod:`~geo.services.maintenance` — backups, the audit log and its hash chains;
 - :mod:`~geo.services.reports` — residents' reports (moderation, API keys, personal data;
   imported as ``from geo.services import reports``, not re-exported).
+- :mod:`~geo.services.places` — places, re-inspections and the sustained-order measures.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ from geo.services.incidents import (
     record_recurrence,
 )
 from geo.services.maintenance import audit_log, audit_verify, backup
+from geo.services.places import (
+    due_list,
+    export_due_list,
+    ingest_results,
+    inspections,
+    place_incidents,
+    rebuild_places,
+    record_check,
+    sustain_measures,
+    sustain_records,
+)
 from geo.services.sessions import (
     Resumed,
     end_session,
@@ -85,22 +97,29 @@ __all__ = [
     "commit_upload",
     "create_first_admin",
     "disable_user",
+    "due_list",
     "end_session",
     "export",
+    "export_due_list",
     "grant",
     "incident_detail",
     "incident_points",
     "incident_snapshot",
     "incidents",
     "ingest_file",
+    "ingest_results",
+    "inspections",
     "issue_setup_token",
     "list_users",
     "load_user",
     "map_view",
     "needs_first_admin",
+    "place_incidents",
     "preview_upload",
     "progress",
     "public_ward_stats",
+    "rebuild_places",
+    "record_check",
     "record_recurrence",
     "record_refusal",
     "replace_boundaries",
@@ -111,6 +130,8 @@ __all__ = [
     "sign_in_oidc",
     "start_session",
     "street_stats",
+    "sustain_measures",
+    "sustain_records",
     "unlock",
     "ward_layer_version",
     "ward_metrics",

@@ -90,6 +90,10 @@ class Backend(Protocol):
     def exclusive_lock(self, engine: Engine, *, name: str, key: int) -> AbstractContextManager[None]:
         """Hold a lock across processes (a file lock ``<db>.<name>.lock`` or advisory ``key``)."""
 
+    def lock_places(self, conn: Connection) -> None:
+        """Keep other writers from adding places until the open write transaction ends
+        (place ids are chosen by the matching rule, so two matchers at once must not run)."""
+
     # -- writing rows -----------------------------------------------------------------
 
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:

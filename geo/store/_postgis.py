@@ -364,6 +364,10 @@ class PostGISBackend:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
 
+    def lock_places(self, conn: Connection) -> None:
+        """Readers go on; a second writer of places waits for this transaction's end."""
+        conn.exec_driver_sql("LOCK TABLE places IN SHARE ROW EXCLUSIVE MODE")
+
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:
         return reserve_block(conn, table, n) if locked and n > 1 else reserve_ids(conn, table, n)
 

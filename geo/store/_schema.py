@@ -37,7 +37,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+
+#: The version that added places, incident_places and inspections (issue 12).
+PLACES_SCHEMA_VERSION = 5
 
 #: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
 #: (its columns, the rows it covers). An incident with a source id is its (source,
@@ -53,7 +56,7 @@ SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
-#: Tables of sign-in state added by schema version 5 (:func:`geo.store._migrations.to_v5`).
+#: Tables of sign-in state added by schema version 6 (:func:`geo.store._migrations.to_sign_in`).
 SIGN_IN_TABLES = ("login_failures", "login_locks", "sessions", "setup_tokens")
 
 #: The tables that no one may update or delete from; each row carries ``row_hash``, a
@@ -238,6 +241,7 @@ def build_metadata(postgis: bool) -> MetaData:
         _row_hash(),
         Index("ix_audit_log_at", "at"),
     )
+    _place_tables(md, postgis)
     Table(
         "users",
         md,
@@ -365,6 +369,64 @@ def _sign_in_tables(md: MetaData) -> None:
         Column("created_at", UTCDateTime, nullable=False),
         Column("used_at", UTCDateTime),
     )
+
+
+def _place_tables(md: MetaData, postgis: bool) -> None:
+    """Places (issue 12): where violations recur, each incident's place, re-inspections.
+
+    A place's id is chosen by the matching rule (:mod:`geo.places`: ids in incident order,
+    never renumbered), not by the database. ``incident_places`` is a table of its own so
+    the incidents' bulk insert stays as it was; its primary key holds "one place per
+    incident". An inspection names its place without a foreign key, so ``places
+    rebuild`` can replace the places and then carry the inspections over.
+    """
+    place_cols: list[Any] = [
+        Column("id", ID, primary_key=True, autoincrement=False),
+        Column("type", String(20), nullable=False),
+        Column("ward_code", String(5)),
+        Column("lon", Float),
+        Column("lat", Float),
+        Column("x", Float),  # EPSG:32648 metres, fixed at the first incident
+        Column("y", Float),
+        Column("first_incident", ID, ForeignKey("incidents.id"), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+    ]
+    if postgis:
+        from geoalchemy2 import Geometry
+
+        place_cols.append(
+            Column(
+                "geom",
+                Geometry("POINT", 4326),
+                Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+            )
+        )
+    Table("places", md, *place_cols, Index("ix_places_ward_type", "ward_code", "type"))
+    Table(
+        "incident_places",
+        md,
+        Column("incident_id", ID, ForeignKey("incidents.id"), primary_key=True, autoincrement=False),
+        Column("place_id", ID, ForeignKey("places.id"), nullable=False),
+        Index("ix_incident_places_place_id", "place_id"),
+    )
+    Table(
+        "inspections",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("place_id", ID, nullable=False),
+        Column("checked_at", UTCDateTime, nullable=False),
+        Column("result", String(20), nullable=False),  # clear | violation
+        Column("note", Text),
+        Column("actor", Text, nullable=False),
+        Column("batch_id", ID, ForeignKey("batches.id")),
+        Column("incident_id", ID, ForeignKey("incidents.id")),  # the recurrence it opened
+        Column("created_at", UTCDateTime, nullable=False),
+        UniqueConstraint("place_id", "checked_at", name="uq_inspections_place_checked_at"),
+    )
+
+
+#: Tables added by :data:`PLACES_SCHEMA_VERSION`, in creation order.
+PLACE_TABLES: tuple[str, ...] = ("places", "incident_places", "inspections")
 
 
 #: Columns of ``incidents`` written by the bulk path, in insert order (``id`` first).

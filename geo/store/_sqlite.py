@@ -327,6 +327,9 @@ class SQLiteBackend:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def lock_places(self, conn: Connection) -> None:
+        """Nothing to do: a SQLite write transaction holds the whole file already."""
+
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> range:
         first = first_free_id(conn, table)  # the write lock is held: the block is ours
         return range(first, first + n)

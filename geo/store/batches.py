@@ -22,6 +22,7 @@ from geo.errors import IdentityConflict, StorageError
 from geo.store import _chain
 from geo.store._batch_rows import FirstEvents, IncidentRows, iso_arrow, prepare_incidents, texts
 from geo.store._values import clean, plain, utcnow
+from geo.store.places import place_incidents
 from geo.store.workflow import Move, apply_moves
 
 if TYPE_CHECKING:
@@ -281,6 +282,9 @@ def commit_batch(
             (old, "recurred", now, f"tái phạm: sự việc mới / recurred as incident {ids[pos]}")
             for pos, old in prepared.recurrences()
         ]
+        if n:
+            assert incidents is not None
+            recurrences += place_incidents(store, conn, incidents, ids)
         applied = apply_moves(
             store, conn, _moves(updates), actor=actor, batch_id=batch_id, recurrences=recurrences
         )

@@ -159,3 +159,26 @@ def test_league_table_offers_a_session_keeping_link(sample_store_url, monkeypatc
     at.query_params["ward"] = "00199"
     at.switch_page("app_pages/ward.py").run()
     _signed_in_on_ward_page(at, "Phường Láng", "00199")
+
+
+def test_the_sustain_table_tells_campaign_wards_from_steady_ones(tmp_path, monkeypatch):
+    """The committed sustained-order sample: the campaign wards are flagged, the steady ones
+    are not, and every rate sits beside its re-checked share (issue 12 §4)."""
+    from geo.ingest import IngestOptions, ingest
+    from geo.ingest.recheck import ingest_results
+    from geo.sample_sustain import CAMPAIGN_WARDS, STEADY_WARDS
+    from geo.seed import RECHECKS_CSV, SUSTAIN_CSV
+    from geo.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'sustain.sqlite'}"
+    store = open_store(url)
+    ingest(SUSTAIN_CSV, store, IngestOptions(source="sample_sustain"), actor="test")
+    ingest_results(store, RECHECKS_CSV, actor="test")
+    store.close()
+    at = open_page("app_pages/compare.py", url, monkeypatch)
+    assert "Trật tự có bền vững không" in [s.value for s in at.subheader]
+    (table,) = [d.value for d in at.dataframe if "campaign_flag" in d.value.columns]
+    flags = dict(zip(table["ward_code"], table["campaign_flag"], strict=True))
+    assert all(flags[c] is True for c in CAMPAIGN_WARDS)
+    assert all(flags[c] is False for c in STEADY_WARDS)
+    assert list(table.columns).index("rechecked_share") == list(table.columns).index("retention_90") + 1

@@ -16,23 +16,23 @@ from geo.store._schema import SIGN_IN_TABLES
 PASSWORD = "correct horse battery"
 
 
-def test_a_version_4_store_gains_the_sign_in_tables(store_url):
+def test_a_version_5_store_gains_the_sign_in_tables(store_url):
     store = open_store(store_url)
     services.create_first_admin(store, "boss", PASSWORD)
     before = {k: v for k, v in store.row_counts().items() if k not in SIGN_IN_TABLES}
     with store.engine.begin() as conn:
         for name in SIGN_IN_TABLES:
             conn.exec_driver_sql(f"DROP TABLE {name}")
-        conn.exec_driver_sql("UPDATE schema_version SET version = 4 WHERE version = 5")
+        conn.exec_driver_sql("UPDATE schema_version SET version = 5 WHERE version = 6")
     store.close()
 
     store = open_store(store_url)
     try:
-        assert store.schema_version() == 5
+        assert store.schema_version() == 6
         with store.read() as conn:
             names = set(inspect(conn).get_table_names())
             described = conn.execute(
-                text("SELECT description FROM schema_version WHERE version = 5")
+                text("SELECT description FROM schema_version WHERE version = 6")
             ).scalar()
         assert set(SIGN_IN_TABLES) <= names
         assert "sign-in" in str(described)

@@ -33,15 +33,15 @@ def one_incident(store, status: str = "reported", **fields) -> int:
 
 def test_schema_created_once_with_version(store_url):
     first = open_store(store_url)
-    assert first.schema_version() == 5  # 3: hash chains, 4: residents' reports, 5: sign-in state
+    assert first.schema_version() == 6  # 3: hash chains, 4: residents' reports, 5: places, 6: sign-in
     assert set(first.row_counts()) == {
         "schema_version", "wards", "batches", "incidents", "status_events", "audit_log", "users",
-        "api_keys", "open311_requests", "open311_contacts",
+        "api_keys", "open311_requests", "open311_contacts", "places", "incident_places", "inspections",
         "login_failures", "login_locks", "sessions", "setup_tokens",
     }
     first.close()
     again = open_store(store_url)  # opening an existing store migrates nothing
-    assert again.schema_version() == 5
+    assert again.schema_version() == 6
     assert again.row_counts()["schema_version"] == 1
     again.close()
 
