@@ -1,0 +1,233 @@
+"""``python -m benchmarks.mutation [--module M ...]``: mutation testing, one module at a time.
+
+Mutation testing changes one small thing in the code (``<`` to ``<=``, a constant, a
+``return`` value) and reruns the tests: a change no test notices is a *survivor*, a
+wrong answer the suite would let through. The modules listed in :data:`MODULES` are the
+ones where a wrong answer is silent (a point in the wrong ward, a date a day off, a
+duplicate not recognised, a right not checked, a move the workflow forbids, an export
+that drops a column); see ``docs/testing.md`` for the kill rates measured.
+
+The run uses mutmut 3 (``pip install -e ".[mutation]"``), which imports the code once,
+runs the selected tests to learn which test reaches which function, then forks one
+child per mutant that runs only those tests. Each module gets its own scratch project
+under ``benchmarks/_work/mutation/<module>/`` whose ``pyproject.toml`` carries the
+module's ``[tool.mutmut]`` section, so that only the tests exercising it run: SQLite
+only (``-m "not postgis and not browser and not web"``), no PostGIS, no browser. The
+scratch project links ``geo``, ``tests`` and ``data`` to this checkout (mutmut copies
+them into ``mutants/``) and ``shared`` to ``../shared`` so the shared data resolves.
+
+It is not part of ``.ci/run``: a full run takes minutes, not seconds. mutmut is started
+under ``nice -n 19`` (``--nice``) so that it only takes idle CPU on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "_work" / "mutation"
+#: Tests that need PostGIS, a browser or the network never run under mutation.
+MARKERS = "not postgis and not browser and not web"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module under mutation: the files mutated and the tests that exercise them."""
+
+    files: tuple[str, ...]
+    tests: tuple[str, ...]
+    #: mutmut mutant-name globs (``geo.store.batches.x_lookup_existing*``); empty = all.
+    only: tuple[str, ...] = field(default=())
+
+
+#: Module name (``--module``) → what to mutate and which tests to run.
+MODULES: dict[str, Target] = {
+    "workflow": Target(
+        ("geo/store/workflow.py",),
+        ("tests/store/test_store_workflow.py", "tests/store/test_mutants_workflow.py"),
+    ),
+    "assign": Target(
+        ("geo/assign.py",),
+        ("tests/test_assign.py", "tests/test_mutants_assign.py"),
+    ),
+    "dates": Target(
+        ("geo/ingest/_dates.py", "geo/ingest/_dates_fixed.py"),
+        (
+            "tests/ingest/test_ingest_parsing.py",
+            "tests/ingest/test_ingest_file_date.py",
+            "tests/ingest/test_mutants_dates.py",
+        ),
+    ),
+    "identity": Target(
+        ("geo/ingest/_identity.py", "geo/store/batches.py"),
+        (
+            "tests/ingest/test_ingest_identity.py",
+            "tests/store/test_store_workflow.py",
+            "tests/ingest/test_mutants_identity.py",
+        ),
+        only=("geo.ingest._identity.*", "geo.store.batches.x_lookup_existing*"),
+    ),
+    "auth": Target(
+        ("geo/auth.py",),
+        ("tests/test_auth.py", "tests/test_rights.py", "tests/test_mutants_auth.py"),
+    ),
+    "exports": Target(
+        ("geo/exports.py",),
+        ("tests/test_exports.py", "tests/test_mutants_exports.py"),
+    ),
+}
+
+_KILLED = {"killed", "timeout", "caught by type check"}
+_RESULT = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+?)\s*$")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _table(name: str, values: dict[str, object]) -> str:
+    return "\n".join([f"[{name}]", *(f"{k} = {_toml_value(v)}" for k, v in values.items())])
+
+
+def _existing(paths: tuple[str, ...]) -> list[str]:
+    """The test files that exist (the ``test_mutants_*`` files come with the kills)."""
+    return [p for p in paths if (REPO / p).exists()]
+
+
+def stage(name: str, target: Target) -> Path:
+    """A fresh scratch project for one module; returns its directory."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    base = dict(project["tool"]["mutmut"])
+    where = WORK / name
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    for link in ("geo", "tests", "data"):
+        (where / link).symlink_to(REPO / link, target_is_directory=True)
+    (where / "shared").symlink_to(REPO.parent / "shared", target_is_directory=True)
+    base.update(
+        only_mutate=list(target.files),
+        pytest_add_cli_args_test_selection=_existing(target.tests),
+        pytest_add_cli_args=[*base.get("pytest_add_cli_args", []), "-m", MARKERS],
+    )
+    text = "\n\n".join(
+        [
+            _table("tool.mutmut", base),
+            _table("tool.pytest.ini_options", project["tool"]["pytest"]["ini_options"]),
+        ]
+    )
+    (where / "pyproject.toml").write_text(text + "\n", encoding="utf-8")
+    return where
+
+
+def _mutmut(where: Path, *args: str, nice: int) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "mutmut"
+    cmd = [str(exe), *args]
+    if nice:
+        cmd = ["nice", "-n", str(nice), *cmd]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_TEST_POSTGIS")}
+    env.pop("GEO_REQUIRE_POSTGIS", None)
+    env.pop("GEO_DATABASE_URL", None)
+    env["PYTHONPATH"] = ""  # the mutated copy, never this checkout, must be imported
+    return subprocess.run(cmd, cwd=where, env=env, capture_output=True, text=True, check=False)
+
+
+def _matches(mutant: str, only: tuple[str, ...]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return not only or any(fnmatchcase(mutant, pattern) for pattern in only)
+
+
+def run_module(name: str, target: Target, *, nice: int, children: int) -> dict[str, object]:
+    """Run mutmut on one module; returns the tally, the survivors and their diffs."""
+    where = stage(name, target)
+    started = time.monotonic()
+    ran = _mutmut(where, "run", "--max-children", str(children), *target.only, nice=nice)
+    seconds = round(time.monotonic() - started, 1)
+    (where / "run.log").write_text(ran.stdout + ran.stderr, encoding="utf-8")
+    listed = _mutmut(where, "results", "--all", "true", nice=0).stdout
+    statuses = {
+        m["name"]: m["status"]
+        for m in (_RESULT.match(line) for line in listed.splitlines())
+        if m and _matches(m["name"], target.only)
+    }
+    survivors = sorted(k for k, s in statuses.items() if s not in _KILLED)
+    diffs = {k: _mutmut(where, "show", k, nice=0).stdout for k in survivors}
+    killed = len(statuses) - len(survivors)
+    summary: dict[str, object] = {
+        "module": name,
+        "files": list(target.files),
+        "tests": _existing(target.tests),
+        "total": len(statuses),
+        "killed": killed,
+        "rate": round(killed / len(statuses), 4) if statuses else None,
+        "seconds": seconds,
+        "load": os.getloadavg(),
+        "mutmut_exit": ran.returncode,
+        "survivors": {k: statuses[k] for k in survivors},
+        "diffs": diffs,
+    }
+    (where / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return summary
+
+
+def report(summary: dict[str, object], *, diffs: bool) -> str:
+    total, killed = summary["total"], summary["killed"]
+    rate = summary["rate"]
+    head = (
+        f"{summary['module']}: {killed}/{total} killed"
+        + (f" ({100 * rate:.1f}%)" if isinstance(rate, float) else "")
+        + f" in {summary['seconds']} s (mutmut exit {summary['mutmut_exit']})"
+    )
+    lines = [head]
+    survivors = summary["survivors"]
+    assert isinstance(survivors, dict)
+    for mutant, status in survivors.items():
+        lines.append(f"  {status}: {mutant}")
+        if diffs:
+            diff = summary["diffs"]
+            assert isinstance(diff, dict)
+            lines.extend("    " + line for line in diff[mutant].splitlines()[1:])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.mutation", description=__doc__)
+    parser.add_argument(
+        "--module", action="append", choices=sorted(MODULES), help="repeatable; default: all"
+    )
+    parser.add_argument("--nice", type=int, default=19, help="niceness of mutmut (0: none)")
+    parser.add_argument("--children", type=int, default=2, help="mutants run at once")
+    parser.add_argument("--diffs", action="store_true", help="print each survivor's diff")
+    args = parser.parse_args(argv)
+    summaries = []
+    for name in args.module or list(MODULES):
+        summary = run_module(name, MODULES[name], nice=args.nice, children=args.children)
+        print(report(summary, diffs=args.diffs), flush=True)
+        summaries.append(summary)
+    bad = [s for s in summaries if s["mutmut_exit"] != 0 or not s["total"]]
+    for s in bad:
+        print(f"{s['module']}: mutmut failed; see {WORK / str(s['module']) / 'run.log'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
