@@ -81,3 +81,66 @@ def test_unknown_incident_is_named_in_both_languages(store, move):
             workflow.record_recurrence(store, 424_242, actor="o")
     assert err.value.message_vi == "Không có sự việc số 424242."
     assert err.value.message_en == "There is no incident 424242."
+
+
+def test_unknown_target_state_names_the_field_in_both_languages(store):
+    incident_id = _cleared(store, status="reported", cleared_at=pd.NaT)
+    with pytest.raises(WorkflowError) as err:
+        workflow.change_status(store, incident_id, "closed", actor="o")
+    assert err.value.message_vi.startswith("Trạng thái không hợp lệ 'closed' (to_status);")
+    assert err.value.message_en.startswith("Unknown status 'closed' (to_status);")
+
+
+def test_a_move_to_the_current_state_is_refused_naming_incident_and_state(store):
+    incident_id = _cleared(store, status="verified", cleared_at=pd.NaT)
+    with pytest.raises(WorkflowError) as err:
+        workflow.change_status(store, incident_id, "verified", actor="o")
+    assert err.value.message_vi == f"Sự việc {incident_id} đã ở trạng thái 'verified'."
+    assert err.value.message_en == f"Incident {incident_id} is already 'verified'."
+
+
+# -- the pure rules (no store) ----------------------------------------------------------
+
+#: The five states in workflow order (module docstring of geo.store.workflow).
+ALL_STATES = "reported, verified, in_progress, cleared, recurred"
+
+
+def test_unknown_state_message_lists_every_state_and_names_the_place_only_when_given():
+    with pytest.raises(WorkflowError) as err:
+        workflow.check_state("closed")
+    assert err.value.message_vi == f"Trạng thái không hợp lệ 'closed'; các trạng thái: {ALL_STATES}."
+    assert err.value.message_en == f"Unknown status 'closed'; valid statuses: {ALL_STATES}."
+    with pytest.raises(WorkflowError) as err:
+        workflow.check_state("closed", where="row 3, field status")
+    assert err.value.message_en == (
+        f"Unknown status 'closed' (row 3, field status); valid statuses: {ALL_STATES}."
+    )
+    assert workflow.check_state("verified") == "verified"
+
+
+def test_no_move_from_an_unknown_state():
+    assert workflow.can_transition("closed", "verified") is False
+    assert workflow.can_transition("reported", "cleared") is True  # steps may be skipped
+    assert workflow.can_transition("cleared", "reported") is False  # never back
+
+
+def test_refused_move_names_both_states_and_what_is_allowed():
+    with pytest.raises(WorkflowError) as err:
+        workflow.check_transition("verified", "reported", where="incident 5")
+    assert err.value.message_vi == (
+        "incident 5: không thể chuyển từ “Đã xác minh” sang “Mới phát hiện (chưa xử lý)”; "
+        "được phép: Đang xử lý, Đã xử lý."
+    )
+    assert err.value.message_en == (
+        "incident 5: cannot move from 'verified' (Verified) to 'reported' (Reported (open)); "
+        "allowed: in_progress, cleared."
+    )
+    with pytest.raises(WorkflowError) as err:  # recurred is final
+        workflow.check_transition("recurred", "cleared")
+    assert err.value.message_vi.startswith("không thể chuyển từ “Tái phạm”")
+    assert err.value.message_vi.endswith("được phép: không có (trạng thái cuối).")
+    assert err.value.message_en.endswith("allowed: none (final state).")
+    with pytest.raises(WorkflowError) as err:  # an unknown current state is named as is
+        workflow.check_transition("closed", "cleared")
+    assert err.value.message_en == "cannot move from 'closed' (closed) to 'cleared' (Cleared); allowed: none (final state)."
+    assert err.value.message_vi.startswith("không thể chuyển từ “closed” sang “Đã xử lý”")
