@@ -144,11 +144,16 @@ def _mutmut(where: Path, *args: str, nice: int) -> subprocess.CompletedProcess[s
     cmd = [str(exe), *args]
     if nice:
         cmd = ["nice", "-n", str(nice), *cmd]
+    return subprocess.run(cmd, cwd=where, env=_env(), capture_output=True, text=True, check=False)
+
+
+def _env() -> dict[str, str]:
+    """No PostGIS, no database of the caller's, and only the mutated copy importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_TEST_POSTGIS")}
     env.pop("GEO_REQUIRE_POSTGIS", None)
     env.pop("GEO_DATABASE_URL", None)
-    env["PYTHONPATH"] = ""  # the mutated copy, never this checkout, must be imported
-    return subprocess.run(cmd, cwd=where, env=env, capture_output=True, text=True, check=False)
+    env["PYTHONPATH"] = ""
+    return env
 
 
 def _children_cpu() -> float:
@@ -200,6 +205,50 @@ def run_module(name: str, target: Target, *, nice: int, children: int) -> dict[s
     return summary
 
 
+def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
+    """Run the survivors of the last run of ``name`` against the tests added since.
+
+    Adding tests can only kill more mutants, so a survivor the added tests kill counts as
+    killed without rerunning the whole module: each survivor runs, in the mutated copy
+    of the last run (``MUTANT_UNDER_TEST`` picks it), only the test files that were not
+    part of that run.
+    """
+    where = WORK / name
+    summary = json.loads((where / "summary.json").read_text(encoding="utf-8"))
+    added = [t for t in _existing(target.tests) if t not in summary["tests"]]
+    if not added:
+        return summary
+    shutil.copytree(REPO / "tests", where / "mutants" / "tests", dirs_exist_ok=True)
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+           "-p", "tests._mutation_plugin", "-m", MARKERS, *added]  # fmt: skip
+    if nice:
+        cmd = ["nice", "-n", str(nice), *cmd]
+    started, cpu_before = time.monotonic(), _children_cpu()
+    killed_now = {}
+    for mutant in summary["survivors"]:
+        env = {**_env(), "MUTANT_UNDER_TEST": mutant}
+        proc = subprocess.run(
+            cmd, cwd=where / "mutants", env=env, capture_output=True, text=True, check=False
+        )
+        if proc.returncode not in (0, 5):  # 5: no test collected
+            killed_now[mutant] = proc.returncode
+    summary["survivors"] = {k: v for k, v in summary["survivors"].items() if k not in killed_now}
+    summary["diffs"] = {k: v for k, v in summary["diffs"].items() if k not in killed_now}
+    summary["killed"] += len(killed_now)
+    summary["rate"] = round(summary["killed"] / summary["total"], 4)
+    summary.setdefault("rechecks", []).append(
+        {
+            "tests": added,
+            "killed": sorted(killed_now),
+            "seconds": round(time.monotonic() - started, 1),
+            "cpu_seconds": round(_children_cpu() - cpu_before, 1),
+            "load": os.getloadavg(),
+        }
+    )
+    (where / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return summary
+
+
 def report(summary: dict[str, object], *, diffs: bool) -> str:
     total, killed = summary["total"], summary["killed"]
     rate = summary["rate"]
@@ -229,10 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nice", type=int, default=19, help="niceness of mutmut (0: none)")
     parser.add_argument("--children", type=int, default=2, help="mutants run at once")
     parser.add_argument("--diffs", action="store_true", help="print each survivor's diff")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="no new run: test the last run's survivors against the test files added since",
+    )
     args = parser.parse_args(argv)
     summaries = []
     for name in args.module or list(MODULES):
-        summary = run_module(name, MODULES[name], nice=args.nice, children=args.children)
+        if args.recheck:
+            summary = recheck(name, MODULES[name], nice=args.nice)
+        else:
+            summary = run_module(name, MODULES[name], nice=args.nice, children=args.children)
         print(report(summary, diffs=args.diffs), flush=True)
         summaries.append(summary)
     bad = [s for s in summaries if s["mutmut_exit"] != 0 or not s["total"]]

@@ -145,4 +145,6 @@ def test_the_last_four_layers_are_kept():
     assert ward_index(layers[0]) is ward_index(layers[0].copy())
     # a different cell size is a different index
     assert ward_index(layers[0], cell=0.001) is not ward_index(layers[0])
-    pd.testing.assert_index_equal(pd.Index(ward_index(layers[0]).codes), pd.Index(["10001", "10002", "10003"]))
+    pd.testing.assert_index_equal(
+        pd.Index(ward_index(layers[0]).codes), pd.Index(["10001", "10002", "10003"])
+    )

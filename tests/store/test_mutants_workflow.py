@@ -52,7 +52,11 @@ def test_recurrence_records_the_note_history_and_audit_of_the_new_incident(store
     entries = audit[audit["action"] == "recurrence"]
     assert len(entries) == 1
     entry = entries.iloc[0]
-    assert (entry["actor"], entry["object_type"], entry["object_id"]) == ("officer7", "incident", str(new))
+    assert (entry["actor"], entry["object_type"], entry["object_id"]) == (
+        "officer7",
+        "incident",
+        str(new),
+    )
     assert entry["details"] == {"recurrence_of": old}
 
 
@@ -108,7 +112,9 @@ ALL_STATES = "reported, verified, in_progress, cleared, recurred"
 def test_unknown_state_message_lists_every_state_and_names_the_place_only_when_given():
     with pytest.raises(WorkflowError) as err:
         workflow.check_state("closed")
-    assert err.value.message_vi == f"Trạng thái không hợp lệ 'closed'; các trạng thái: {ALL_STATES}."
+    assert (
+        err.value.message_vi == f"Trạng thái không hợp lệ 'closed'; các trạng thái: {ALL_STATES}."
+    )
     assert err.value.message_en == f"Unknown status 'closed'; valid statuses: {ALL_STATES}."
     with pytest.raises(WorkflowError) as err:
         workflow.check_state("closed", where="row 3, field status")
@@ -142,5 +148,8 @@ def test_refused_move_names_both_states_and_what_is_allowed():
     assert err.value.message_en.endswith("allowed: none (final state).")
     with pytest.raises(WorkflowError) as err:  # an unknown current state is named as is
         workflow.check_transition("closed", "cleared")
-    assert err.value.message_en == "cannot move from 'closed' (closed) to 'cleared' (Cleared); allowed: none (final state)."
+    assert (
+        err.value.message_en
+        == "cannot move from 'closed' (closed) to 'cleared' (Cleared); allowed: none (final state)."
+    )
     assert err.value.message_vi.startswith("không thể chuyển từ “closed” sang “Đã xử lý”")
