@@ -121,7 +121,7 @@ def stage(name: str, target: Target) -> Path:
     where = WORK / name
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True)
-    for link in ("geo", "tests", "data"):
+    for link in ("geo", "tests", "data", "app_pages"):
         (where / link).symlink_to(REPO / link, target_is_directory=True)
     (where / "shared").symlink_to(REPO.parent / "shared", target_is_directory=True)
     base.update(
@@ -178,27 +178,35 @@ def run_module(name: str, target: Target, *, nice: int, children: int) -> dict[s
     # half of it as wall time, whatever the load was while it was measured.
     cpu_seconds = round(_children_cpu() - cpu_before, 1)
     (where / "run.log").write_text(ran.stdout + ran.stderr, encoding="utf-8")
+    run = {"seconds": seconds, "cpu_seconds": cpu_seconds, "mutmut_exit": ran.returncode}
+    return summarise(name, target, run)
+
+
+def summarise(name: str, target: Target, run: dict[str, object]) -> dict[str, object]:
+    """Tally the results mutmut stored for ``name`` (also of a run stopped part way)."""
+    where = WORK / name
     listed = _mutmut(where, "results", "--all", "true", nice=0).stdout
     statuses = {
         m["name"]: m["status"]
         for m in (_RESULT.match(line) for line in listed.splitlines())
         if m and _matches(m["name"], target.only)
     }
-    survivors = sorted(k for k, s in statuses.items() if s not in _KILLED)
+    checked = {k: s for k, s in statuses.items() if s != "not checked"}
+    survivors = sorted(k for k, s in checked.items() if s not in _KILLED)
     diffs = {k: _mutmut(where, "show", k, nice=0).stdout for k in survivors}
-    killed = len(statuses) - len(survivors)
+    killed = len(checked) - len(survivors)
     summary: dict[str, object] = {
         "module": name,
         "files": list(target.files),
         "tests": _existing(target.tests),
-        "total": len(statuses),
+        "total": len(checked),
+        "not_checked": len(statuses) - len(checked),
         "killed": killed,
-        "rate": round(killed / len(statuses), 4) if statuses else None,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
+        "timeouts": sum(s == "timeout" for s in checked.values()),
+        "rate": round(killed / len(checked), 4) if checked else None,
+        **run,
         "load": os.getloadavg(),
-        "mutmut_exit": ran.returncode,
-        "survivors": {k: statuses[k] for k in survivors},
+        "survivors": {k: checked[k] for k in survivors},
         "diffs": diffs,
     }
     (where / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -224,6 +232,16 @@ def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
     if nice:
         cmd = ["nice", "-n", str(nice), *cmd]
     started, cpu_before = time.monotonic(), _children_cpu()
+    clean = subprocess.run(
+        cmd,
+        cwd=where / "mutants",
+        env={**_env(), "MUTANT_UNDER_TEST": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if clean.returncode != 0:  # the added tests must pass on the code that was mutated
+        raise SystemExit(f"{name}: the added tests fail without a mutant:\n{clean.stdout[-3000:]}")
     killed_now = {}
     for mutant in summary["survivors"]:
         env = {**_env(), "MUTANT_UNDER_TEST": mutant}
@@ -251,10 +269,12 @@ def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
 
 def report(summary: dict[str, object], *, diffs: bool) -> str:
     total, killed = summary["total"], summary["killed"]
+    unchecked = f", {summary['not_checked']} not checked" if summary.get("not_checked") else ""
     rate = summary["rate"]
     head = (
         f"{summary['module']}: {killed}/{total} killed"
         + (f" ({100 * rate:.1f}%)" if isinstance(rate, float) else "")
+        + unchecked
         + f" in {summary['seconds']} s wall, {summary['cpu_seconds']} s CPU"
         + f" (mutmut exit {summary['mutmut_exit']})"
     )
@@ -279,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--children", type=int, default=2, help="mutants run at once")
     parser.add_argument("--diffs", action="store_true", help="print each survivor's diff")
     parser.add_argument(
+        "--tally",
+        action="store_true",
+        help="no new run: count what the last (possibly interrupted) run stored",
+    )
+    parser.add_argument(
         "--recheck",
         action="store_true",
         help="no new run: test the last run's survivors against the test files added since",
@@ -286,13 +311,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     summaries = []
     for name in args.module or list(MODULES):
-        if args.recheck:
+        if args.tally:
+            summary = summarise(
+                name, MODULES[name], {"seconds": None, "cpu_seconds": None, "mutmut_exit": None}
+            )
+        elif args.recheck:
             summary = recheck(name, MODULES[name], nice=args.nice)
         else:
             summary = run_module(name, MODULES[name], nice=args.nice, children=args.children)
         print(report(summary, diffs=args.diffs), flush=True)
         summaries.append(summary)
-    bad = [s for s in summaries if s["mutmut_exit"] != 0 or not s["total"]]
+    bad = [s for s in summaries if s["mutmut_exit"] not in (0, None) or not s["total"]]
     for s in bad:
         print(f"{s['module']}: mutmut failed; see {WORK / str(s['module']) / 'run.log'}")
     return 1 if bad else 0
