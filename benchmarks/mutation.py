@@ -227,29 +227,26 @@ def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
     if not added:
         return summary
     shutil.copytree(REPO / "tests", where / "mutants" / "tests", dirs_exist_ok=True)
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-           "-p", "tests._mutation_plugin", "-m", MARKERS, *added]  # fmt: skip
+    cmd = [sys.executable, "-m", "benchmarks.mutation", "--worker", *added]
     if nice:
         cmd = ["nice", "-n", str(nice), *cmd]
     started, cpu_before = time.monotonic(), _children_cpu()
-    clean = subprocess.run(
+    # the worker imports the mutated copy (cwd first on sys.path), this checkout after it
+    env = {**_env(), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
         cmd,
         cwd=where / "mutants",
-        env={**_env(), "MUTANT_UNDER_TEST": ""},
+        env=env,
+        input=json.dumps(list(summary["survivors"])),
         capture_output=True,
         text=True,
         check=False,
     )
-    if clean.returncode != 0:  # the added tests must pass on the code that was mutated
-        raise SystemExit(f"{name}: the added tests fail without a mutant:\n{clean.stdout[-3000:]}")
-    killed_now = {}
-    for mutant in summary["survivors"]:
-        env = {**_env(), "MUTANT_UNDER_TEST": mutant}
-        proc = subprocess.run(
-            cmd, cwd=where / "mutants", env=env, capture_output=True, text=True, check=False
-        )
-        if proc.returncode not in (0, 5):  # 5: no test collected
-            killed_now[mutant] = proc.returncode
+    (where / "recheck.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode != 0:  # the added tests must pass on the code that was mutated
+        raise SystemExit(f"{name}: recheck failed (see {where / 'recheck.log'})")
+    codes = json.loads(proc.stdout.strip().splitlines()[-1])
+    killed_now = {k: c for k, c in codes.items() if c not in (0, 5)}  # 5: no test collected
     summary["survivors"] = {k: v for k, v in summary["survivors"].items() if k not in killed_now}
     summary["diffs"] = {k: v for k, v in summary["diffs"].items() if k not in killed_now}
     summary["killed"] += len(killed_now)
@@ -265,6 +262,37 @@ def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
     )
     (where / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return summary
+
+
+def worker(tests: list[str]) -> int:
+    """``--worker``: in ``mutants/``, run ``tests`` once per mutant named on stdin.
+
+    Imported once, forked per mutant (as mutmut does): ``MUTANT_UNDER_TEST`` makes the
+    mutated copy's trampolines call that mutant. The first run has no mutant and must pass.
+    Prints a JSON object mutant → pytest exit code as the last line.
+    """
+    import pytest
+
+    import geo.store  # noqa: F401  (the heavy imports, shared by every fork)
+
+    mutants = json.loads(sys.stdin.read())
+    args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "tests._mutation_plugin", "-m", MARKERS]
+
+    def run(mutant: str) -> int:
+        pid = os.fork()
+        if pid == 0:
+            os.environ["MUTANT_UNDER_TEST"] = mutant
+            code = int(pytest.main([*args, *tests]))
+            sys.stdout.flush()
+            os._exit(code)
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    if run("") != 0:
+        print("the added tests fail without a mutant", file=sys.stderr)
+        return 1
+    codes = {m: run(m) for m in mutants}
+    print(json.dumps(codes))
+    return 0
 
 
 def report(summary: dict[str, object], *, diffs: bool) -> str:
@@ -308,7 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="no new run: test the last run's survivors against the test files added since",
     )
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.worker)
     summaries = []
     for name in args.module or list(MODULES):
         if args.tally:
