@@ -148,3 +148,30 @@ def test_the_last_four_layers_are_kept():
     pd.testing.assert_index_equal(
         pd.Index(ward_index(layers[0]).codes), pd.Index(["10001", "10002", "10003"])
     )
+
+
+def test_dilate_grows_a_mask_by_whole_squares():
+    """The index marks cells near a boundary for the exact test; the band must be a full
+    square of ``cells`` around every marked cell, in all 8 directions."""
+    from geo.assign import _dilate
+
+    mask = np.zeros((9, 9), dtype=bool)
+    mask[4, 4] = True
+    mask[0, 8] = True  # a corner: the square is cut by the grid's edge
+    grown = _dilate(mask, 2)
+    expected = np.zeros((9, 9), dtype=bool)
+    expected[2:7, 2:7] = True
+    expected[0:3, 6:9] = True
+    np.testing.assert_array_equal(grown, expected)
+    np.testing.assert_array_equal(_dilate(mask, 0), mask)
+    assert mask.sum() == 2  # the input is left alone
+
+
+def test_first_per_point_takes_the_smallest_ward_position():
+    from geo.assign import _first_per_point
+
+    points = np.array([0, 2, 0, 2, 2])
+    wards = np.array([5, 7, 3, 1, 4])
+    best = _first_per_point(points, wards, 4)
+    assert best.tolist() == [3, -1, 1, -1]
+    assert best.dtype == np.int64
