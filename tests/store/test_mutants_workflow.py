@@ -153,3 +153,66 @@ def test_refused_move_names_both_states_and_what_is_allowed():
         == "cannot move from 'closed' (closed) to 'cleared' (Cleared); allowed: none (final state)."
     )
     assert err.value.message_vi.startswith("không thể chuyển từ “closed” sang “Đã xử lý”")
+
+
+# -- deadlines and the moves of an ingest ------------------------------------------------
+
+
+def test_service_levels_defaults_then_environment_then_overrides(monkeypatch):
+    monkeypatch.setenv("GEO_SLA_DAYS", "parking=0.5,awning=10")
+    levels = workflow.sla_days({"parking": 2.0})
+    # defaults of the module docstring's table, the environment, then the override
+    assert (levels["parking"], levels["awning"], levels["signboard"]) == (2.0, 10.0, 14.0)
+    assert workflow.sla_days({})["parking"] == 0.5
+
+
+def test_due_dates_use_the_levels_given_and_other_for_unknown_types(monkeypatch):
+    monkeypatch.setenv("GEO_SLA_DAYS", "parking=0.5,other=9")
+    types = pd.Series(["parking", "unheard-of", "parking"])
+    reported = pd.Series(
+        pd.to_datetime(["2025-03-03 09:00", "2025-03-03 09:00", "2025-03-03 21:00"])
+    )
+    utc = pd.Timestamp("2025-03-03 09:00", tz="UTC")
+    # explicit levels: neither the environment nor the defaults are consulted
+    due = workflow.due_dates(types, reported, {"parking": 3.0, "other": 2.0})
+    assert due.tolist() == [utc + pd.Timedelta(days=3), utc + pd.Timedelta(days=2),
+                            utc + pd.Timedelta(days=3, hours=12)]  # fmt: skip
+    # levels without "other": the default "other" level, 7 days
+    due = workflow.due_dates(types, reported, {"parking": 3.0})
+    assert due.iloc[1] == utc + pd.Timedelta(days=7)
+    # no levels: defaults and environment (naive times are UTC)
+    due = workflow.due_dates(types, reported)
+    assert due.tolist() == [utc + pd.Timedelta(hours=12), utc + pd.Timedelta(days=9),
+                            utc + pd.Timedelta(hours=24)]  # fmt: skip
+
+
+def test_no_moves_move_nothing(store):
+    assert (
+        store.write(lambda conn: workflow.apply_moves(store, conn, [], actor="a", batch_id=None))
+        == 0
+    )
+
+
+def test_a_recurrence_move_applies_only_to_cleared_incidents(store):
+    rows = [{"status": "reported"}, {"status": "cleared", "cleared_at": ts("2025-03-04 10:00")}]
+    batches.commit_batch(store, batch(), incidents(rows), NO_UPDATES, actor="t")
+    moved = store.write(
+        lambda conn: workflow.apply_moves(
+            store, conn, [], actor="a", batch_id=None,
+            recurrences=[(1, "recurred", None, None), (2, "recurred", None, None)],
+        )
+    )  # fmt: skip
+    assert moved == 1
+    assert queries.incident(store, 1).incident["status"] == "reported"
+    assert queries.incident(store, 2).incident["status"] == "recurred"
+
+
+def test_moves_of_more_incidents_than_one_lookup_chunk(store):
+    n = 1_001  # the incidents are read in chunks of 500: three chunks, the last of one
+    batches.commit_batch(store, batch(), incidents([{}] * n), NO_UPDATES, actor="t")
+    moves = [(i, "verified", None, None) for i in range(1, n + 1)]
+    moved = store.write(
+        lambda conn: workflow.apply_moves(store, conn, moves, actor="a", batch_id=None)
+    )
+    assert moved == n
+    assert (queries.incidents(store)["status"] == "verified").all()
