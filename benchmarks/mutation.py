@@ -182,6 +182,12 @@ def run_module(name: str, target: Target, *, nice: int, children: int) -> dict[s
     return summarise(name, target, run)
 
 
+def _run_tests(where: Path) -> list[str]:
+    """The test files mutmut ran (the scratch project's selection)."""
+    config = tomllib.loads((where / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"])
+
+
 def summarise(name: str, target: Target, run: dict[str, object]) -> dict[str, object]:
     """Tally the results mutmut stored for ``name`` (also of a run stopped part way)."""
     where = WORK / name
@@ -192,13 +198,23 @@ def summarise(name: str, target: Target, run: dict[str, object]) -> dict[str, ob
         if m and _matches(m["name"], target.only)
     }
     checked = {k: s for k, s in statuses.items() if s != "not checked"}
+    # a tally after a --recheck keeps what the added tests killed
+    before = where / "summary.json"
+    rechecks = (
+        json.loads(before.read_text(encoding="utf-8")).get("rechecks", [])
+        if before.exists()
+        else []
+    )
+    for kill in (k for r in rechecks for k in r["killed"]):
+        if checked.get(kill) not in (None, *_KILLED):
+            checked[kill] = "killed"
     survivors = sorted(k for k, s in checked.items() if s not in _KILLED)
     diffs = {k: _mutmut(where, "show", k, nice=0).stdout for k in survivors}
     killed = len(checked) - len(survivors)
     summary: dict[str, object] = {
         "module": name,
         "files": list(target.files),
-        "tests": _existing(target.tests),
+        "tests": _run_tests(where),
         "total": len(checked),
         "not_checked": len(statuses) - len(checked),
         "killed": killed,
@@ -208,6 +224,7 @@ def summarise(name: str, target: Target, run: dict[str, object]) -> dict[str, ob
         "load": os.getloadavg(),
         "survivors": {k: checked[k] for k in survivors},
         "diffs": diffs,
+        "rechecks": rechecks,
     }
     (where / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return summary
