@@ -182,6 +182,34 @@ def run_module(name: str, target: Target, *, nice: int, children: int) -> dict[s
     return summarise(name, target, run)
 
 
+def _diffs(where: Path, target: Target, mutants: list[str]) -> dict[str, str]:
+    """Each mutant against its original function, read from the mutated copy (one
+    ``mutmut show`` per survivor costs a Python start each)."""
+    import ast
+    import difflib
+
+    sources: dict[str, str] = {}
+    for file in target.files:
+        text = (where / "mutants" / file).read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if (
+                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and "__mutmut_" in node.name
+            ):
+                module = file.removesuffix(".py").replace("/", ".")
+                sources[f"{module}.{node.name}"] = ast.get_source_segment(text, node) or ""
+    out = {}
+    for mutant in mutants:
+        original = sources.get(mutant.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "")
+        lines = difflib.unified_diff(
+            original.splitlines()[1:], sources.get(mutant, "").splitlines()[1:], lineterm="", n=0
+        )
+        out[mutant] = "\n".join(
+            line for line in lines if line[:1] in "+-" and line[:3] not in ("+++", "---")
+        )
+    return out
+
+
 def _run_tests(where: Path) -> list[str]:
     """The test files mutmut ran (the scratch project's selection)."""
     config = tomllib.loads((where / "pyproject.toml").read_text(encoding="utf-8"))
@@ -209,7 +237,7 @@ def summarise(name: str, target: Target, run: dict[str, object]) -> dict[str, ob
         if checked.get(kill) not in (None, *_KILLED):
             checked[kill] = "killed"
     survivors = sorted(k for k, s in checked.items() if s not in _KILLED)
-    diffs = {k: _mutmut(where, "show", k, nice=0).stdout for k in survivors}
+    diffs = _diffs(where, target, survivors)
     killed = len(checked) - len(survivors)
     summary: dict[str, object] = {
         "module": name,
@@ -331,7 +359,7 @@ def report(summary: dict[str, object], *, diffs: bool) -> str:
         if diffs:
             diff = summary["diffs"]
             assert isinstance(diff, dict)
-            lines.extend("    " + line for line in diff[mutant].splitlines()[1:])
+            lines.extend("    " + line for line in diff[mutant].splitlines())
     return "\n".join(lines)
 
 
