@@ -175,3 +175,15 @@ def test_first_per_point_takes_the_smallest_ward_position():
     best = _first_per_point(points, wards, 4)
     assert best.tolist() == [3, -1, 1, -1]
     assert best.dtype == np.int64
+
+
+def test_points_just_past_the_grid_are_outside():
+    """One cell beyond the grid's last column or row is off the grid (not an index error)."""
+    index = ward_index(layer())
+    ny, nx = index.grid.shape
+    half = index.cell / 2
+    lon = np.array([index.x0 + nx * index.cell + half, index.x0 + half, index.x0 - half])
+    lat = np.array([index.y0 - half, index.y0 - ny * index.cell - half, index.y0 - half])
+    labels = index.cell_labels(lon, lat)
+    assert labels.tolist() == [-1, -1, -1]
+    assert labels.dtype == np.int16
