@@ -70,7 +70,14 @@ def test_role_and_ward_refusals_in_both_languages():
     )
     with pytest.raises(AccessDenied) as err:
         auth.check_roles("")
-    assert "(trống)" in err.value.message_vi and "(none)" in err.value.message_en
+    assert (
+        err.value.message_vi
+        == "Vai trò không hợp lệ: (trống); chọn trong viewer, field, officer, admin."
+    )
+    assert (
+        err.value.message_en
+        == "Invalid role(s): (none); choose from viewer, field, officer, admin."
+    )
     with pytest.raises(AccessDenied) as err:
         auth.check_wards("00070, Nowhere, 99999")
     assert (
