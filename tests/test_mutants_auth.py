@@ -136,7 +136,7 @@ def test_each_role_has_exactly_its_rights():
     expected = {
         "viewer": {"view", "view_public", "export"},
         "field": {"view", "view_public", "upload"},
-        "officer": {"view", "view_public", "export", "upload", "change_status"},
+        "officer": {"view", "view_public", "export", "upload", "change_status", "moderate_reports"},
         "admin": set(auth.ACTIONS),
     }
     for role, actions in expected.items():
