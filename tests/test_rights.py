@@ -16,7 +16,7 @@ import pytest
 
 from geo import services
 from geo.auth import User
-from geo.errors import AccessDenied
+from geo.errors import AccessDenied, WorkflowError
 from geo.ingest import IngestOptions
 from geo.store import IncidentFilter, batches, queries
 from geo.store import wards as stored_wards
@@ -241,6 +241,36 @@ def test_upload_that_clears_a_stored_incident_needs_the_ward_right(world, wards)
         IngestOptions(file_name="hk3.csv", wards=wards, source="hk_team"),
     )
     assert queries.incident(store, incident).incident["status"] == "cleared"
+
+
+@pytest.mark.parametrize("who", ["admin", "officer_hk"])
+def test_no_right_moves_an_incident_backwards(world, wards, who):
+    """Having every right (admin) or the ward's right (officer) does not make a backward
+    move allowed (docs/storage.md "Workflow": never back): the service refuses
+    ``cleared → reported`` and ``cleared → in_progress`` with the workflow's bilingual
+    message, and an upload saying "chưa xử lý" leaves the cleared incident cleared."""
+    store, actors, _ = world
+    actor = actors[who]
+    incident = _new_incident(store, HOAN_KIEM)
+    services.change_status(store, actor, incident, "cleared", "xong")
+    for back in ("reported", "in_progress", "verified"):
+        with pytest.raises(WorkflowError) as info:
+            services.change_status(store, actor, incident, back, "mở lại")
+        assert "không thể chuyển" in str(info.value) and "cannot move" in str(info.value)
+    detail = queries.incident(store, incident)
+    assert detail.incident["status"] == "cleared"
+    assert detail.history["to_status"].tolist() == ["reported", "cleared"]
+    # the same move through a file's status column
+    source = f"back_{who}"
+    services.ingest_file(store, actor, _status_file("B-1", "đã xử lý"),
+                         IngestOptions(file_name="b1.csv", wards=wards, source=source))
+    reopened = services.ingest_file(store, actor, _status_file("B-1", "chưa xử lý"),
+                                    IngestOptions(file_name="b2.csv", wards=wards, source=source))
+    assert (reopened.summary()["duplicate"], reopened.summary()["status_updates"]) == (1, 0)
+    stored = queries.incidents(store, limit=None)
+    row = stored.loc[(stored["source"] == source) & (stored["source_id"] == "B-1")].iloc[0]
+    assert row["status"] == "cleared"
+    assert queries.incident(store, int(row["id"])).history["to_status"].tolist() == ["cleared"]
 
 
 def test_anonymous_public_view_only_when_switched_on(world, monkeypatch):
