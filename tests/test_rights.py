@@ -207,10 +207,60 @@ def test_viewer_cannot_upload_and_nothing_is_stored(world, wards):
     assert after["batches"] == before["batches"]
 
 
+#: What each action the admin takes writes to the audit log (reads write nothing).
+AUDITED = {
+    "export": ["export"], "upload": ["ingest"], "status_lang": ["status"],
+    "status_hk": ["status"], "status_no_ward": ["status"],
+    "recurrence_hk": ["recurrence", "status"],  # the old incident moves, the repeat is new
+    "manage_users": ["user_add"], "grant": ["user_grant"],
+    "replace_boundaries": ["boundaries_replace"], "backup": ["backup"],
+}  # fmt: skip
+
+
+def _done(action: str, result: Any, store: Any) -> None:
+    """The action's effect, checked on its answer and on the store."""
+    if action in {"status_lang", "status_hk", "status_no_ward"}:
+        assert result["to"] == "cleared" and result["from"] == "reported"
+        assert queries.incident(store, result["id"]).incident["status"] == "cleared"
+    elif action == "recurrence_hk":
+        repeat = queries.incident(store, result).incident
+        assert repeat["status"] == "reported" and repeat["recurrence_of"] is not None
+        assert queries.incident(store, repeat["recurrence_of"]).incident["status"] == "recurred"
+    elif action == "upload":
+        assert result.summary()["accepted"] == 1 and result.batch_id is not None
+    elif action in {"export", "backup"}:
+        assert Path(result).is_file() and Path(result).stat().st_size > 0
+    elif action in {"manage_users", "grant"}:
+        assert services.load_user(store, result.username).roles == frozenset({"viewer"})
+    elif action == "list_users":
+        assert {"boss", "viewer", "field"} <= set(result["username"])
+    elif action == "audit":
+        assert len(result) == 10
+    elif action == "view":
+        assert result.incident["id"] == 1
+    elif action in {"ward_stats", "ward_metrics"}:
+        assert len(result) == 126  # one row per ward of the layer
+    elif action == "incidents":
+        assert len(result) > 0 and set(result["status"]) == {"reported"}
+    elif action == "replace_boundaries":
+        assert set(result) >= {"added", "changed", "retired"}
+    else:  # the other reads: an answer with something in it
+        assert result is not None
+
+
 def test_admin_can_do_everything(world, wards):
+    """Every action succeeds for the admin, has its effect, and is audited as itself
+    (never as a refusal)."""
     store, actors, tmp = world
     for action in ACTIONS:
-        _do(action, store, actors["admin"], tmp, wards)()
+        call = _do(action, store, actors["admin"], tmp, wards)
+        before = len(queries.audit_log(store))
+        result = call()
+        log = queries.audit_log(store)
+        mine = log.iloc[: len(log) - before]
+        mine = mine[mine["actor"] == "boss"]
+        assert sorted(mine["action"]) == AUDITED.get(action, []), action
+        _done(action, result, store)
 
 
 def _status_file(source_id: str, status: str) -> bytes:
