@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from geo import services
 from geo.auth import User
 from geo.errors import AccessDenied, WorkflowError
-from geo.ingest import IngestOptions
+from geo.ingest import IngestOptions, preview
 from geo.store import IncidentFilter, batches, queries
 from geo.store import wards as stored_wards
 from tests._incidents import incident_frame, make_store
@@ -30,23 +31,28 @@ READS = {
     "density_points", "ward_report", "incidents", "snapshot", "map_view",
 }
 #: Who may do what. officer_lang is an officer of Láng (00199), officer_hk of Hoàn Kiếm.
+#: The files the pages offer that take data away (ward report, league table, density
+#: grid) need the export right; the rejected rows of one's own upload need upload.
+DOWNLOADS = {"download_report", "download_league", "download_density"}
 EXPECTED: dict[str, set[str]] = {
     "anonymous": set(),
-    "viewer": READS | {"export"},
-    "field": READS | {"upload"},
-    "officer_lang": READS | {"export", "upload", "status_lang"},
-    "officer_hk": READS | {"export", "upload", "status_hk", "recurrence_hk"},
-    "admin": READS | {
-        "export", "upload", "status_lang", "status_hk", "recurrence_hk",
+    "viewer": READS | DOWNLOADS | {"export"},
+    "field": READS | {"upload", "download_rejects"},
+    "officer_lang": READS | DOWNLOADS | {"export", "upload", "download_rejects", "status_lang"},
+    "officer_hk": READS | DOWNLOADS | {
+        "export", "upload", "download_rejects", "status_hk", "recurrence_hk",
+    },
+    "admin": READS | DOWNLOADS | {
+        "export", "upload", "download_rejects", "status_lang", "status_hk", "recurrence_hk",
         "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
         "audit", "audit_verify",
     },
     "disabled_admin": set(),
 }
 ACTIONS = (
-    *sorted(READS), "export", "upload", "status_lang", "status_hk", "recurrence_hk",
-    "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
-    "audit", "audit_verify",
+    *sorted(READS), "export", *sorted(DOWNLOADS), "upload", "download_rejects", "status_lang",
+    "status_hk", "recurrence_hk", "status_no_ward", "manage_users", "list_users", "grant",
+    "replace_boundaries", "backup", "audit", "audit_verify",
 )
 _counter = itertools.count(1)
 
@@ -118,6 +124,16 @@ def _do(action: str, store: Any, actor: User | None, tmp: Path, wards: Any) -> C
         return reads[action]
     if action == "export":
         return lambda: services.export(store, actor, "csv", tmp / f"e{n}.csv")  # type: ignore[arg-type]
+    if action == "download_report":
+        return lambda: services.ward_report_file(store, actor, wards, HOAN_KIEM, None, None, "png")
+    if action == "download_league":
+        table = pd.DataFrame({"code": [HOAN_KIEM], "=cmd": ["=1+1"]})
+        return lambda: services.league_file(store, actor, table, "csv")
+    if action == "download_density":
+        return lambda: services.density_file(store, actor, np.array([105.849]), np.array([21.0365]), 500)
+    if action == "download_rejects":
+        p = preview(_csv(n) + b"X1,abc,105.8,x,2025-09-01,y\n", IngestOptions(file_name=f"r{n}.csv", wards=wards))
+        return lambda: services.rejected_rows_file(store, actor, p)
     if action == "upload":
         return lambda: services.ingest_file(
             store, actor, _csv(n),
@@ -214,6 +230,7 @@ AUDITED = {
     "recurrence_hk": ["recurrence", "status"],  # the old incident moves, the repeat is new
     "manage_users": ["user_add"], "grant": ["user_grant"],
     "replace_boundaries": ["boundaries_replace"], "backup": ["backup"],
+    "download_report": ["export"], "download_league": ["export"], "download_density": ["export"],
 }  # fmt: skip
 
 
@@ -234,6 +251,14 @@ def _done(action: str, result: Any, store: Any) -> None:
         assert services.load_user(store, result.username).roles == frozenset({"viewer"})
     elif action == "list_users":
         assert {"boss", "viewer", "field"} <= set(result["username"])
+    elif action == "download_report":
+        assert result.startswith(b"\x89PNG")
+    elif action == "download_league":
+        assert result.decode("utf-8-sig").splitlines() == ["code,'=cmd", "00070,'=1+1"]
+    elif action == "download_density":
+        assert result[:4] in (b"II*\x00", b"MM\x00*")  # a TIFF
+    elif action == "download_rejects":
+        assert result.decode("utf-8-sig").count("bad_coordinates") == 1
     elif action == "audit":
         assert len(result) == 10
     elif action == "view":
