@@ -210,9 +210,9 @@ class IngestPreview:
         bytes
             The CSV file.
         """
-        from geo.exports import neutralise_frame
+        from geo.exports import csv_bytes
 
-        return neutralise_frame(self.rejects()).to_csv(index=False).encode("utf-8-sig")
+        return csv_bytes(self.rejects())
 
     def write_rejects(self, path: str | Path) -> Path:
         """Write :meth:`rejects_csv` to ``path`` (the CLI's ``--rejects``).
