@@ -185,19 +185,14 @@ class _Moves:
         self.update_at[i] = self.cleared_at[i]
         self.update_seq[i], self.decided = self.decided, self.decided + 1
 
-    def _when(self, i: int) -> np.datetime64:
-        """When row ``i``'s status was reached: its clearing date for ``cleared`` when the
-        file gives one, else the row's own date."""
-        if self.status[i] == "cleared" and not np.isnat(self.cleared_at[i]):
-            return self.cleared_at[i]
-        return self.reported_at[i]
-
     def _update_new(self, i: int, anchor: int) -> None:
         """Row ``i`` moves the incident first written on row ``anchor`` (new in this file)
-        on to the row's status, at the row's date: the incident is stored in its first
-        state and each later status is a move, so its whole history is kept."""
+        on to the row's status, at the row's date (its clearing date for ``cleared`` when
+        the file gives one): the incident is stored in its first state and each later
+        status is a move, so its whole history is kept."""
         self.update_row[i], self.update_to[i] = self.row_numbers[anchor], self.status[i]
-        self.update_at[i] = self._when(i)
+        dated = self.status[i] == "cleared" and not np.isnat(self.cleared_at[i])
+        self.update_at[i] = self.cleared_at[i] if dated else self.reported_at[i]
         self.update_seq[i], self.decided = self.decided, self.decided + 1
 
     def stored_anchors(self, matched: Flags, stored_id: Ints, stored_status: Texts) -> None:

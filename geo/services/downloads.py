@@ -39,8 +39,21 @@ RIGHT_OF: dict[str, str] = {
 
 
 def offered(actor: User | None, download: str) -> bool:
-    """Whether a page shows the button for ``download`` (a key of :data:`RIGHT_OF`) to
-    ``actor``; asking is not an attempt, so nothing is audited."""
+    """Whether a page shows the button for ``download`` to ``actor``; asking is not an
+    attempt, so nothing is audited.
+
+    Parameters
+    ----------
+    actor
+        The signed-in user (None: nobody).
+    download
+        A key of :data:`RIGHT_OF`.
+
+    Returns
+    -------
+    bool
+        True when ``actor`` holds the right that makes the file.
+    """
     return auth.can(actor, RIGHT_OF[download])
 
 
