@@ -65,9 +65,11 @@ def sign_in_browser(page: Any, base_url: str, store_url: str, role: str = "admin
     return name
 
 
-def open_page(page: str, url: str, monkeypatch: Any, role: str = "viewer", **params: str) -> Any:
-    """An AppTest of the whole app on ``url``, signed in as ``role``, switched to ``page``
-    with ``params`` in the URL, run once and checked for exceptions and errors."""
+def open_page(page: str, url: str, monkeypatch: Any, role: str = "viewer",
+              wards: tuple[str, ...] = (), **params: str) -> Any:
+    """An AppTest of the whole app on ``url``, signed in as ``role`` (any of
+    :data:`geo.auth.ROLES`; an officer of ``wards``), switched to ``page`` with ``params``
+    in the URL, run once and checked for exceptions and errors."""
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import REPO
@@ -75,7 +77,7 @@ def open_page(page: str, url: str, monkeypatch: Any, role: str = "viewer", **par
     monkeypatch.setenv("GEO_DATABASE_URL", url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
-    at.session_state["test_user"] = sign_in_apptest(at, url, role)  # sign-in comes first
+    at.session_state["test_user"] = sign_in_apptest(at, url, role, wards)  # sign-in comes first
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(page)

@@ -12,6 +12,7 @@ By topic:
 
 - :mod:`~geo.services.incidents` — the map's reads, an incident's detail, status moves, exports;
 - :mod:`~geo.services.figures` — aggregates, series, density points and reports for leaders;
+- :mod:`~geo.services.downloads` — every file a page offers (export right; rejected rows: upload);
 - :mod:`~geo.services.uploads` — preview and commit an upload;
 - :mod:`~geo.services.boundaries` — the ward layer in use and its replacement;
 - :mod:`~geo.services.accounts` — sign-in (throttled) and user management;
@@ -40,6 +41,13 @@ from geo.services.accounts import (
     unlock,
 )
 from geo.services.boundaries import active_wards, replace_boundaries, ward_layer_version
+from geo.services.downloads import (
+    density_file,
+    league_file,
+    offered,
+    rejected_rows_file,
+    ward_report_file,
+)
 from geo.services.figures import (
     PUBLIC_COLUMNS,
     incident_points,
@@ -96,6 +104,7 @@ __all__ = [
     "check",
     "commit_upload",
     "create_first_admin",
+    "density_file",
     "disable_user",
     "due_list",
     "end_session",
@@ -110,10 +119,12 @@ __all__ = [
     "ingest_results",
     "inspections",
     "issue_setup_token",
+    "league_file",
     "list_users",
     "load_user",
     "map_view",
     "needs_first_admin",
+    "offered",
     "place_incidents",
     "preview_upload",
     "progress",
@@ -122,6 +133,7 @@ __all__ = [
     "record_check",
     "record_recurrence",
     "record_refusal",
+    "rejected_rows_file",
     "replace_boundaries",
     "resume_session",
     "revoke",
@@ -136,6 +148,7 @@ __all__ = [
     "ward_layer_version",
     "ward_metrics",
     "ward_report",
+    "ward_report_file",
     "ward_stats",
     "week_counts",
 ]

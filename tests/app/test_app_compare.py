@@ -4,9 +4,11 @@ the same (signed-in) session."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from geo.store import open_store, queries
 from tests._signin import open_page
 from tests.conftest import REPO
 
@@ -56,6 +58,18 @@ def test_empty_store_still_draws_the_wards(empty_url, monkeypatch):
     assert len(league) == 126 and league["rank"].isna().all()  # nobody reaches the minimum
 
 
+def _pct_cleared_league(store_url: str) -> pd.DataFrame:
+    store = open_store(store_url)
+    rows = queries.incidents(store, limit=None)
+    store.close()
+    rows = rows[rows["ward_code"].notna()]
+    per_ward = rows.assign(closed=rows["status"].isin(["cleared", "recurred"])).groupby("ward_code")
+    table = pd.DataFrame({"volume": per_ward.size(), "closed": per_ward["closed"].sum()})
+    table["pct"] = 100.0 * table["closed"] / table["volume"]
+    table = table[table["volume"] >= 10].rename_axis("code").reset_index()
+    return table.sort_values(["pct", "volume", "code"], ascending=[False, False, True])
+
+
 def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, monkeypatch):
     at = _run(sample_store_url, monkeypatch)
     subheaders = [s.value for s in at.subheader]
@@ -63,7 +77,14 @@ def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, 
     assert "Ma trận phường × tuần" in subheaders
     league = _league(at)
     assert league["rank"].notna().sum() > 50
-    first_open = league["code"].iloc[0]
+    # by open incidents (fewer is better; best first), from the same stored rows
+    by_open = _pct_cleared_league(sample_store_url)
+    by_open = by_open.assign(open=by_open["volume"] - by_open["closed"]).sort_values(
+        ["open", "volume", "code"], ascending=[True, False, True]
+    )
+    ranked_open = league[league["rank"].notna()]
+    assert ranked_open["code"].tolist() == by_open["code"].tolist()
+    assert ranked_open["open"].tolist() == by_open["open"].tolist()
     assert any("5.000 vụ việc" in c.value for c in at.caption)  # heatmap of all 5,000
 
     at.sidebar.selectbox(key="c_metric").set_value("overdue").run()
@@ -75,7 +96,12 @@ def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, 
     ranked = by_pct[by_pct["rank"].notna()]
     assert ranked["pct_cleared"].is_monotonic_decreasing
     assert (ranked["volume"] >= 10).all()
-    assert by_pct["code"].iloc[0] != first_open or by_pct["pct_cleared"].iloc[0] == 100
+    # the ranked wards and their order, from the stored rows by the documented rule:
+    # pct cleared = closed / (open + closed) now; ranked when that volume >= 10;
+    # best first, ties by volume (larger first), then code
+    expected = _pct_cleared_league(sample_store_url)
+    assert ranked["code"].tolist() == expected["code"].tolist()
+    assert ranked["pct_cleared"].to_numpy() == pytest.approx(expected["pct"].to_numpy())
 
     # a higher minimum volume ranks fewer wards
     at.sidebar.number_input(key="c_min").set_value(100).run()
