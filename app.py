@@ -20,16 +20,26 @@ PAGES = (
     ("app_pages/compare.py", "nav.compare", ":material/leaderboard:", "compare"),
     ("app_pages/progress.py", "nav.progress", ":material/trending_up:", "progress"),
     ("app_pages/ward.py", "nav.ward", ":material/location_city:", "ward"),
+    ("app_pages/reports.py", "nav.reports", ":material/campaign:", "reports"),
+    ("app_pages/reinspect.py", "nav.reinspect", ":material/fact_check:", "reinspect"),
     ("app_pages/admin.py", "nav.admin", ":material/admin_panel_settings:", "admin"),
+    ("app_pages/lookup.py", "nav.lookup", ":material/search:", "lookup"),
 )
+#: Pages anyone may open without signing in (a resident following a report).
+PUBLIC_PAGES = frozenset({"lookup"})
 #: url path -> the right a signed-in user needs to see the page in the menu. The page stays
 #: routable (hidden, not removed) and refuses by itself: geo.services enforces the rights.
-MENU_RIGHT = {"upload": "upload", "admin": "manage_users"}
+MENU_RIGHT = {"upload": "upload", "admin": "manage_users", "reports": "moderate_reports"}
+
+
+def _may_see(user: User, right: str) -> bool:
+    """Whether the page belongs in the user's menu (a ward-scoped right: in any own ward)."""
+    return can(user, right) or any(can(user, right, ward) for ward in user.wards)
 
 
 def _visibility(user: User | None, url: str) -> Literal["visible", "hidden"]:
     right = MENU_RIGHT.get(url)
-    return "hidden" if user is not None and right and not can(user, right) else "visible"
+    return "hidden" if user is not None and right and not _may_see(user, right) else "visible"
 
 
 st.set_page_config(page_title="Hanoi urban order", page_icon="🗺️", layout="wide")
@@ -46,6 +56,6 @@ pages = [
 ]
 # navigation is declared even when signed out, so a shared link's page survives the sign-in
 page = st.navigation(pages, position="sidebar" if user is not None else "hidden")
-if user is None:
+if user is None and page.url_path not in PUBLIC_PAGES:
     st.stop()
 page.run()

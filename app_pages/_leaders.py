@@ -22,6 +22,7 @@ from app_pages._auth import current_user
 from app_pages._common import store, wards
 from geo import services, settings
 from geo.auth import User
+from geo.crs import LOCAL_TZ
 from geo.services import photos as photo_services
 from geo.store import IncidentFilter
 
@@ -189,3 +190,12 @@ def ward_incidents(who: Reader, code: str, date_from: dt.date | None, date_to: d
     flt = IncidentFilter(wards=(code,), date_from=date_from, date_to=date_to)
     frame = services.incidents(store(), who.user, flt)
     return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def sustain(who: Reader, by: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    """The sustained-order measures over clearances from ``date_from`` to ``date_to``
+    (Hà Nội days, both included)."""
+    start = None if date_from is None else pd.Timestamp(date_from).tz_localize(LOCAL_TZ)
+    end = None if date_to is None else pd.Timestamp(date_to + dt.timedelta(days=1)).tz_localize(LOCAL_TZ)
+    return pd.DataFrame(services.sustain_measures(store(), who.user, by=by, date_from=start, date_to=end))

@@ -256,6 +256,34 @@ def _audit(user: auth.User) -> None:
     st.dataframe(shown, hide_index=True, width="stretch")
 
 
+def _api_keys(user: auth.User) -> None:
+    """Open311 API keys: issue (the secret shown once), list, revoke."""
+    from geo.services import reports as moderation
+
+    with st.form("apikey_add", clear_on_submit=True):
+        name = st.text_input(t("admin.apikey_name"), key="apikey_name")
+        if st.form_submit_button(t("admin.apikey_add")):
+            try:
+                secret = moderation.add_api_key(store(), user, name)
+            except GeoError as exc:
+                _error(exc)
+            else:
+                st.success(md_plain(t("admin.apikey_made", name=name)))
+                st.code(secret, language=None)
+    keys = moderation.list_api_keys(store(), user)
+    st.dataframe(keys.drop(columns=["id"]), hide_index=True, width="stretch", key="apikey_table")
+    active = keys.loc[keys["revoked_at"].isna(), "name"].tolist()
+    if active:
+        chosen = st.selectbox(t("admin.apikey_revoke"), active, key="apikey_revoke_pick")
+        if st.button(t("admin.apikey_revoke"), key="apikey_revoke"):
+            try:
+                moderation.revoke_api_key(store(), user, chosen)
+            except GeoError as exc:
+                _error(exc)
+            else:
+                _done(t("admin.apikey_revoked", name=chosen))
+
+
 def main() -> None:
     st.title(t("admin.title"))
     user = current_user()
@@ -268,8 +296,8 @@ def main() -> None:
     flash = st.session_state.pop(_FLASH, None)
     if flash:
         st.success(md_plain(flash))
-    users_tab, wards_tab, audit_tab = st.tabs(
-        [t("admin.tab_users"), t("admin.tab_wards"), t("admin.tab_audit")]
+    users_tab, wards_tab, audit_tab, keys_tab = st.tabs(
+        [t("admin.tab_users"), t("admin.tab_wards"), t("admin.tab_audit"), t("admin.tab_apikeys")]
     )
     with users_tab:
         _accounts(user)
@@ -277,6 +305,8 @@ def main() -> None:
         _ward_layer(user)
     with audit_tab:
         _audit(user)
+    with keys_tab:
+        _api_keys(user)
 
 
 main()

@@ -10,7 +10,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
-from app_pages._common import lang, t
+from app_pages._auth import current_user
+from app_pages._common import lang, store, t
+from geo import services
 from geo.errors import GeoError
 from geo.i18n import status_label
 from geo.metrics import (
@@ -20,8 +22,6 @@ from geo.metrics import (
     MIN_VOLUME,
     league_table,
     matrix_long,
-    table_csv,
-    table_xlsx,
     week_matrix,
 )
 from geo.vocab import STATE_CODES
@@ -93,7 +93,7 @@ def _choropleth(layer, metrics, by: str) -> None:
 
 def _density(layer, f: dict) -> None:
     from geo.choropleth import density_map
-    from geo.density import HANOI_BBOX, HEATMAP_MAX_POINTS, density_grid, geotiff_bytes
+    from geo.density import HEATMAP_MAX_POINTS
 
     st.subheader(t("compare.density"))
     lon, lat = L.points(L.reader(), f["date_from"], f["date_to"], f["statuses"])
@@ -107,14 +107,16 @@ def _density(layer, f: dict) -> None:
     st_folium(fmap, key="compare_density", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
     col_cell, col_dl = st.columns([1, 2])
     col_cell.selectbox(t("compare.cell"), CELL_SIZES, key="c_cell")
-    col_dl.download_button(
-        t("compare.geotiff"),
-        data=lambda: geotiff_bytes(density_grid(lon, lat, cell_m=cell, bbox=HANOI_BBOX)),
-        file_name=f"density_{cell}m.tif",
-        mime="image/tiff",
-        key="dl_geotiff",
-        on_click="ignore",
-    )
+    user = current_user()  # read now: the download runs the builder later
+    if services.offered(user, "density_geotiff"):
+        col_dl.download_button(
+            t("compare.geotiff"),
+            data=lambda: services.density_file(store(), user, lon, lat, cell),
+            file_name=f"density_{cell}m.tif",
+            mime="image/tiff",
+            key="dl_geotiff",
+            on_click="ignore",
+        )
 
 
 def _open_ward(table: pd.DataFrame) -> None:
@@ -186,18 +188,51 @@ def _league(metrics: pd.DataFrame, f: dict) -> None:
     config["pct_verified"] = st.column_config.NumberColumn(labels["pct_verified"], format="%.0f")
     st.dataframe(table, hide_index=True, column_config=config, key="league_table")
     _open_ward(table)
+    user = current_user()
+    if not services.offered(user, "league_table"):
+        return
     export = table.rename(columns=labels)
     col_csv, col_xlsx = st.columns(2)
     col_csv.download_button(
-        t("compare.csv"), data=lambda: table_csv(export), file_name="league.csv",
-        mime="text/csv", key="dl_league_csv", on_click="ignore",
+        t("compare.csv"), data=lambda: services.league_file(store(), user, export, "csv"),
+        file_name="league.csv", mime="text/csv", key="dl_league_csv", on_click="ignore",
     )
     col_xlsx.download_button(
-        t("compare.xlsx"), data=lambda: table_xlsx(export),
+        t("compare.xlsx"), data=lambda: services.league_file(store(), user, export, "xlsx"),
         file_name="league.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="dl_league_xlsx", on_click="ignore",
     )
+
+
+#: The sustained-order columns of the Compare table, in order (rechecked_share beside the
+#: retention it qualifies; the campaign flag beside its two inputs).
+SUSTAIN_COLUMNS = (
+    "places", "spells", "retention_30", "retention_90", "rechecked_share", "recurrence_rate",
+    "median_days_clear", "chronic_places", "densest_14d_share", "campaign_flag",
+)  # fmt: skip
+
+
+def _sustain(names: dict[str, str], f: dict) -> None:
+    """Does clearance last, per ward: the issue-12 measures, with the minimum-volume rule
+    (a ward with fewer clearances than the minimum shows its counts, not its rates)."""
+    st.subheader(t("compare.sustain"))
+    st.caption(t("compare.sustain_rule", n=f["min_volume"]))
+    table = L.sustain(L.reader(), "ward", f["date_from"], f["date_to"])
+    if table.empty:
+        st.info(t("compare.sustain_empty"))
+        return
+    table = table[["ward_code", *SUSTAIN_COLUMNS]].copy()
+    small = table["spells"] < f["min_volume"]
+    rates = ["retention_30", "retention_90", "rechecked_share", "recurrence_rate", "median_days_clear",
+             "densest_14d_share"]  # fmt: skip
+    table[rates] = table[rates].astype(float)
+    table.loc[small, rates] = float("nan")
+    table["campaign_flag"] = table["campaign_flag"].astype(object).where(~small, None)
+    table.insert(1, "name", table["ward_code"].map(names))
+    config = {c: st.column_config.NumberColumn(t(f"sustain.{c}"), format="%.2f") for c in rates}
+    config |= {c: t(f"sustain.{c}") for c in ("ward_code", "name", "places", "spells", "chronic_places", "campaign_flag")}
+    st.dataframe(table, hide_index=True, column_config=config, key="sustain_table")
 
 
 def main() -> None:
@@ -216,6 +251,7 @@ def main() -> None:
     try:
         _choropleth(layer, metrics, f["metric"])
         _league(metrics, f)
+        _sustain(names, f)
         _matrix(names, f)
         _density(layer, f)
     except GeoError as exc:

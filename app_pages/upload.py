@@ -244,15 +244,16 @@ def _show_summary(p: IngestPreview) -> None:
             hide_index=True,
             width="stretch",
         )
-        data = p.rejects_csv()
-        st.download_button(
-            t("upload.download_rejects"),
-            data,
-            file_name=f"{_stem(p.file_name)}_rejected.csv",
-            mime="text/csv",
-            key="upload_rejects",
-            on_click="ignore",
-        )
+        user = current_user()  # read now: the download runs the builder later
+        if services.offered(user, "rejected_rows"):
+            st.download_button(
+                t("upload.download_rejects"),
+                data=lambda: services.rejected_rows_file(store(), user, p),
+                file_name=f"{_stem(p.file_name)}_rejected.csv",
+                mime="text/csv",
+                key="upload_rejects",
+                on_click="ignore",
+            )
     duplicate = rows[rows["outcome"] == "duplicate"]
     if len(duplicate):
         st.caption(t("upload.duplicate_rows"))

@@ -11,7 +11,6 @@ from app_pages._common import lang, store, t
 from geo import services
 from geo.errors import GeoError
 from geo.metrics import format_value
-from geo.report import render
 
 KPIS = ("open", "cleared", "pct_cleared", "median_days", "overdue", "new_week", "open_per_km2", "open_per_10k")
 MAP_HEIGHT = 480
@@ -82,13 +81,16 @@ def _streets(code: str, f: dict) -> None:
 
 
 def _report(layer, code: str, f: dict) -> None:
+    user = current_user()  # read now: the download runs the builder later
+    if not services.offered(user, "ward_report"):
+        return  # no export right: no report to take away (as `geo report --user`)
     st.subheader(t("wardpage.report"))
     language = lang()
-    user = current_user()  # read now: the download runs the builder later
 
     def build(fmt: str) -> bytes:
-        data = services.ward_report(store(), user, layer, code, f["date_from"], f["date_to"])
-        return render(data, fmt, language)
+        return services.ward_report_file(
+            store(), user, layer, code, f["date_from"], f["date_to"], fmt, language
+        )
 
     col_pdf, col_png = st.columns(2)
     col_pdf.download_button(

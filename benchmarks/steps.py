@@ -393,10 +393,16 @@ def _sign_in(at: Any, url: str) -> None:
     try:
         if services.needs_first_admin(store):
             services.create_first_admin(store, BENCH_USER, secrets.token_urlsafe(24))
+        start = getattr(services, "start_session", None)  # server-side sessions (issue 11)
+        if start is not None:
+            from geo import sessions
+
+            user = services.load_user(store, BENCH_USER)
+            at.session_state["auth_session"] = sessions.digest(start(store, user))
     finally:
         store.close()
     at.session_state["auth_user"] = BENCH_USER
-    at.session_state["auth_last"] = dt.datetime.now(dt.UTC)
+    at.session_state["auth_last"] = dt.datetime.now(dt.UTC)  # versions before the sessions
 
 
 def rerun(url: str) -> dict[str, Any]:

@@ -91,6 +91,9 @@ _INDEX_CACHE: OrderedDict[str, WardIndex] = OrderedDict()
 def _layer_key(wards: gpd.GeoDataFrame) -> str:
     digest = hashlib.sha1(usedforsecurity=False)
     digest.update("|".join(map(str, wards["code"])).encode())
+    # names too: a layer that only renames wards must not get the cached index's names
+    names = wards["name"] if "name" in wards.columns else pd.Series(dtype=object)
+    digest.update(("\x1f" + "|".join(map(str, names))).encode())
     for wkb in shapely.to_wkb(wards.geometry.to_numpy()):
         digest.update(wkb)
     return digest.hexdigest()

@@ -8,13 +8,14 @@ Roles (a user may hold several; rights add up):
 
 * ``viewer`` — leaders: every map, comparison, report and export; no edits.
 * ``field`` — field teams: upload incident files (and see the maps).
-* ``officer`` — status changes, only for incidents in their own ward code(s).
+* ``officer`` — status changes and residents' reports, only in their own ward code(s).
 * ``admin`` — everything: users, boundary layers, backups, the audit log, any ward.
 
 Passwords are argon2id hashes (argon2-cffi, salted, parameters stored in the hash). An
 account without a hash can only sign in through OIDC (``st.login``). Environment:
 ``GEO_SESSION_IDLE_MINUTES`` (default 30) and ``GEO_PUBLIC_VIEW`` (off by default: a
-read-only, aggregates-only view for people who are not signed in).
+read-only, aggregates-only view for people who are not signed in). How failed sign-ins
+are throttled is :mod:`geo.throttle`; how a session outlives a reload, :mod:`geo.sessions`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ ACTIONS: dict[str, tuple[str, str]] = {
         "xem ảnh gốc kèm siêu dữ liệu (vị trí GPS)",
         "see original photos with their metadata (GPS position)",
     ),
+    "moderate_reports": ("xử lý phản ánh của người dân", "moderate residents' reports"),
+    "manage_api_keys": ("quản lý khóa API Open311", "manage Open311 API keys"),
+    "erase_personal_data": (
+        "xóa thông tin cá nhân của người phản ánh", "erase a resident's personal data"
+    ),
+    "rebuild_places": ("dựng lại các điểm vi phạm", "rebuild the places"),
 }
 
 #: The rights matrix: role → actions. ``change_status`` for an officer is further limited
@@ -58,12 +65,14 @@ ACTIONS: dict[str, tuple[str, str]] = {
 RIGHTS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"view", "view_public", "export"}),
     "field": frozenset({"view", "view_public", "upload"}),
-    "officer": frozenset({"view", "view_public", "export", "upload", "change_status"}),
+    "officer": frozenset(
+        {"view", "view_public", "export", "upload", "change_status", "moderate_reports"}
+    ),
     "admin": frozenset(ACTIONS),
 }
 
 #: Actions limited to the officer's own wards.
-WARD_SCOPED: frozenset[str] = frozenset({"change_status"})
+WARD_SCOPED: frozenset[str] = frozenset({"change_status", "moderate_reports"})
 
 IDLE_ENV = settings.SESSION_IDLE_MINUTES.name
 PUBLIC_ENV = settings.PUBLIC_VIEW.name
@@ -313,6 +322,17 @@ def _safe_verify(stored_hash: str, password: str) -> bool:
         return bool(_hasher.verify(stored_hash, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def prepare_dummy_hash() -> None:
+    """Make the unknown-name hash now, so that the first unknown name does not cost a
+    hashing more than a known one (called before every sign-in; cached after the first).
+
+    Returns
+    -------
+    None
+    """
+    _dummy_hash()
 
 
 def dummy_verify(password: str) -> None:

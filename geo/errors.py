@@ -85,9 +85,29 @@ class AccessDenied(GeoError, PermissionError):
     """The acting user's role or wards do not allow the action."""
 
 
+class TooManyAttempts(AccessDenied):
+    """Sign-in is throttled or locked after failed attempts (:mod:`geo.throttle`); the same
+    words whether or not the name typed is an account."""
+
+
 class NetworkUnavailable(GeoError, ConnectionError):
     """An online-only action (Overpass, npm) was asked for without a network."""
 
 
 class AssetError(GeoError, OSError):
     """Map assets (Leaflet files) are missing, corrupt or unknown."""
+
+
+class Open311Error(GeoError, ValueError):
+    """A GeoReport v2 request the server refuses: ``status`` is the HTTP status (400, 403,
+    404, 413, 429) and ``code`` the number in the spec's error list (the same);
+    ``retry_after`` the seconds a rate-limited client should wait."""
+
+    def __init__(
+        self, status: int, message_vi: str, message_en: str | None = None,
+        *, retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message_vi, message_en)
+        self.status = status
+        self.code = status
+        self.retry_after = retry_after

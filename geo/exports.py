@@ -101,8 +101,29 @@ def _tabular(incidents: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as the CSV a spreadsheet opens safely: UTF-8 with BOM (Excel shows
+    Vietnamese correctly), formula-like cells and column names neutralised, CRLF rows.
+
+    CRLF as the row end (as Excel writes) makes the writer quote every cell or name that
+    holds a CR or LF, so such a cell stays one cell instead of splitting its row.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table as it should read (column names included).
+
+    Returns
+    -------
+    bytes
+        The CSV file's bytes.
+    """
+    text = neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
+
+
 def to_csv(incidents: pd.DataFrame, path: str | Path) -> Path:
-    """UTF-8 with BOM so Excel shows Vietnamese correctly; formulas neutralised.
+    """:func:`csv_bytes` of the incidents: UTF-8 with BOM, formulas neutralised, CRLF rows.
 
     Parameters
     ----------
@@ -118,10 +139,7 @@ def to_csv(incidents: pd.DataFrame, path: str | Path) -> Path:
         ``path``.
     """
     path = Path(path)
-    # CRLF rows (as Excel writes): cells holding a CR or LF get quoted instead of splitting.
-    neutralise_frame(_tabular(incidents)).to_csv(
-        path, index=False, encoding="utf-8-sig", lineterminator="\r\n"
-    )
+    path.write_bytes(csv_bytes(_tabular(incidents)))
     return path
 
 

@@ -382,7 +382,7 @@ def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_csv(table: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM (Excel shows Vietnamese correctly); formula-like text neutralised.
+    """:func:`geo.exports.csv_bytes`: UTF-8 with BOM, formula-like text neutralised, CRLF rows.
 
     Parameters
     ----------
@@ -394,7 +394,9 @@ def table_csv(table: pd.DataFrame) -> bytes:
     bytes
         The CSV file's bytes.
     """
-    return _neutralised(table).to_csv(index=False).encode("utf-8-sig")
+    from geo.exports import csv_bytes
+
+    return csv_bytes(table)
 
 
 def table_xlsx(table: pd.DataFrame, sheet: str = "league") -> bytes:

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 SEED_ENV = settings.SEED_SAMPLE.name
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
 SAMPLE_SOURCE = "sample"
+#: The sustained-order sample (:mod:`geo.sample_sustain`): places followed through time,
+#: and their re-inspection results; seeded with the default sample only.
+SUSTAIN_CSV = SAMPLE_CSV.with_name("sample_sustain.csv")
+RECHECKS_CSV = SAMPLE_CSV.with_name("sample_rechecks.csv")
+SUSTAIN_SOURCE = "sample_sustain"
 SEED_ACTOR = "system"
 _PG_LOCK_KEY = 7_244_017_011  # arbitrary, distinct from the store's migration lock
 
@@ -71,6 +76,10 @@ def ensure_seeded(
 ) -> bool:
     """Ingest the sample into ``store`` if it holds nothing yet; True when it did.
 
+    With the default sample, the sustained-order sample and its re-inspection results
+    follow (campaign and steady wards, Hàng Mã), so the new measures have something to
+    show on a first start.
+
     A no-op (False) when seeding is off, the sample file is absent, or the store already
     holds a batch or an incident. ``wards`` is the layer to assign the points to (None:
     :func:`geo.boundaries.load_boundaries`).
@@ -110,6 +119,11 @@ def ensure_seeded(
         if not store_is_empty(store):  # another process seeded it while we waited
             return False
         ingest(path, store, IngestOptions(source=SAMPLE_SOURCE, wards=wards), actor=SEED_ACTOR)
+        if sample is None and SUSTAIN_CSV.exists() and RECHECKS_CSV.exists():
+            from geo.ingest.recheck import ingest_results
+
+            ingest(SUSTAIN_CSV, store, IngestOptions(source=SUSTAIN_SOURCE, wards=wards), actor=SEED_ACTOR)
+            ingest_results(store, RECHECKS_CSV, actor=SEED_ACTOR)
         if sample is None:  # the committed sample has a few before/after photos too
             from geo.sample_photos import attach_sample
 

@@ -60,6 +60,30 @@ GEO_SESSION_IDLE_MINUTES : float
     above 0 (fractions such as ``0.5`` allowed); empty or spaces count as unset. Why: shared office
     computers; a short value for kiosks, a long one for a single officer's laptop.
     Default is ``30``.
+GEO_SESSION_MAX_HOURS : float
+    Hours a signed-in session lasts at most, however active, counted from the sign-in; the
+    session cookie expires with it. A finite number above 0; empty or spaces count as unset.
+    Why: a session id that leaks (a shared computer, a copied cookie) must stop working on
+    its own; one working day covers a shift. Default is ``12``.
+GEO_LOGIN_DELAY_AFTER : int
+    Failed sign-ins for one user name, or from one client address, within
+    ``GEO_LOGIN_WINDOW_MINUTES`` after which each further attempt must wait: 1 s after the
+    first of them, doubling with every further failure (capped at the window). An integer
+    of at least 1. Why: a person mistypes a few times; a guessing script is slowed to a
+    crawl. Default is ``5``.
+GEO_LOGIN_LOCK_AFTER : int
+    Failed sign-ins for one user name, or from one client address, within the window after
+    which sign-in is locked for ``GEO_LOGIN_LOCK_MINUTES`` (an admin lifts it with ``users
+    unlock``). An integer of at least 1. Why: caps how many guesses an attacker gets per
+    lock period whatever the delay. Default is ``20``.
+GEO_LOGIN_WINDOW_MINUTES : float
+    Minutes over which failed sign-ins are counted; older failures are forgotten. A finite
+    number above 0. Why: a week of occasional typos must not add up to a lock.
+    Default is ``15``.
+GEO_LOGIN_LOCK_MINUTES : float
+    Minutes a locked user name or client address stays locked. A finite number above 0.
+    Why: a temporary lock stops guessing without locking an officer out for the day.
+    Default is ``15``.
 GEO_INGEST_MAX_BYTES : int
     Largest upload accepted, in bytes; an integer, ``_`` allowed as a separator. Empty or
     spaces count as unset. Why: the upload page is open to many officers and must refuse a
@@ -126,10 +150,58 @@ GEO_PUBLIC_MEDIA_URL : str
     other public links to photo thumbnails are built on it. Why: thumbnails carry no
     EXIF, so they may be public, but only where the operator serves them; unset, no
     public photo link is given. Default is unset.
+GEO_PLACE_RADIUS_M : float
+    How far, in metres (EPSG:32648), a new incident may be from an existing place of the
+    same violation type and ward to join it (issue 12); a finite number above 0, spaces
+    stripped, empty counts as unset. Why: a shopfront or a stretch of sidewalk is reported
+    from a few metres apart; a wider radius merges neighbours, a narrower one splits one
+    spot into several places. Changing it changes only places made afterwards
+    (``places rebuild`` applies it to the whole store). Default is ``15``.
+GEO_REINSPECT_DAYS : schedule
+    Days after a clearance at which a cleared place is checked again, per violation type,
+    as in ``awning:7,30,90;sidewalk:3,14``: entries separated by ``;``, each ``type:days``
+    with distinct whole days above 0 separated by ``,``; an entry without a type
+    (``5,20,60``) replaces the default for the types not named. Empty or spaces count as
+    unset (7, 30 and 90 days for every type). Why: some violations come back faster than
+    others, and the wards agree their checking rounds with the city. Default is unset.
 GEO_USER : str
     The account a CLI command acts as when ``--user`` is not given; unset or empty: the
     operating-system login. Why: a script run by one officer need not repeat ``--user``
     on every line; rights are still checked against that account. Default is unset.
+GEO_SERVE_JURISDICTION : str
+    The ``jurisdiction_id`` the Open311 server answers for (``python -m geo serve``).
+    Unset or empty: the parameter is accepted and ignored; set: a request naming another
+    jurisdiction gets a 404 in the GeoReport error format. Why: one server per city needs
+    no id, but a client that sends one must not be told about another city's requests.
+    Default is unset.
+GEO_SERVE_ALLOWED_ORIGINS : str list
+    Web origins (``https://app.example.vn``, comma-separated) whose pages may call the
+    Open311 server from a browser (CORS). Unset or empty: no CORS header at all. Why: open
+    CORS would let any web page post reports with a visitor's address and read the
+    answers; a city adds its own front ends one by one. Default is unset.
+GEO_SERVE_RATE_PER_KEY : rate
+    Most POSTs one API key may make, as ``N/second``, ``N/minute`` or ``N/hour`` (the
+    ``limits`` library's notation; several joined with ``;``). Why: a key belongs to an
+    app that many residents use, so it gets more than one address, but a leaked key must
+    not flood the wards' queue. Default is ``1200/minute``.
+GEO_SERVE_RATE_PER_ADDRESS : rate
+    Most requests (any endpoint) one client address may make, in the same notation. Why:
+    bounds what one machine can cost the server whatever key it holds; behind a reverse
+    proxy, name the proxy in ``GEO_SERVE_TRUSTED_PROXIES`` so each resident's own address
+    is counted. Default is ``120/minute``.
+GEO_SERVE_TRUSTED_PROXIES : str list
+    Addresses of reverse proxies whose ``X-Forwarded-For`` header names the client
+    (comma-separated; uvicorn's ``forwarded_allow_ips``). Unset or empty: the header is
+    ignored. Why: trusting it from anyone would let a client pick the address its rate
+    limit is counted against. Default is unset.
+GEO_SERVE_MAX_BODY_BYTES : int
+    Largest POST body the Open311 server reads, in bytes; an integer, ``_`` allowed. Empty
+    or spaces count as unset. Why: a report is a few kilobytes of form fields, and the
+    body is refused (413) before it is parsed. Default is ``65_536``.
+GEO_SERVE_MAX_ATTRIBUTES : int
+    Most ``attribute[...]`` fields one report may carry; an integer, ``_`` allowed. Empty or
+    spaces count as unset. Why: the services define a handful; thousands of fields would
+    cost parsing time and store space for nothing. Default is ``20``.
 GEO_TEST_POSTGIS_URL : str
     Tests and benchmarks only: a PostgreSQL + PostGIS server on which the PostGIS tests
     create throwaway schemas (and the benchmarks throwaway databases). Unset or empty: those
@@ -148,9 +220,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from geo.errors import AccessDenied, GeoError, InvalidArgument, LimitExceeded, WorkflowError
+
+if TYPE_CHECKING:
+    from geo.reinspect import Schedule
 
 T = TypeVar("T")
 
@@ -280,13 +355,6 @@ def _positive(raw: str) -> float | None:
     return value
 
 
-def _positive_count(raw: str) -> int | None:
-    value = _count(raw)
-    if value is not None and value <= 0:
-        raise _Invalid("phải lớn hơn 0", "must be more than 0")
-    return value
-
-
 def _type_list(raw: str) -> tuple[str, ...] | None:
     from geo.vocab import TYPE_CODES  # late, as in _service_levels
 
@@ -317,6 +385,20 @@ def _hosts(raw: str) -> tuple[str, ...] | None:
     return hosts or None
 
 
+def _positive_count(raw: str) -> int | None:
+    value = _count(raw)
+    if value is not None and value < 1:
+        raise _Invalid("phải từ 1 trở lên", "must be 1 or more")
+    return value
+
+
+def _hours(raw: str) -> float | None:
+    try:
+        return _minutes(raw)
+    except _Invalid:
+        raise _Invalid("không phải số giờ hữu hạn lớn hơn 0", "is not a finite number of hours above 0") from None
+
+
 def _service_levels(raw: str) -> dict[str, float] | None:
     from geo.vocab import TYPE_CODES  # late: pandas is not needed to read the others
 
@@ -340,6 +422,50 @@ def _service_levels(raw: str) -> dict[str, float] | None:
     return levels or None
 
 
+def _metres(raw: str) -> float | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        metres = float(raw)
+    except ValueError:
+        raise _Invalid("không phải số mét", "is not a number of metres") from None
+    if not math.isfinite(metres) or metres <= 0:
+        raise _Invalid("phải là số mét hữu hạn lớn hơn 0", "must be a finite number of metres above 0")
+    return metres
+
+
+def _schedule(raw: str) -> Schedule | None:
+    from geo.reinspect import parse_schedule  # late: pandas is not needed to read the others
+
+    if not raw.strip():
+        return None
+    try:
+        return parse_schedule(raw)
+    except InvalidArgument as bad:
+        raise _Invalid(f"không hợp lệ ({bad.message_vi})", f"is invalid ({bad.message_en})") from None
+
+
+def _names(raw: str) -> tuple[str, ...] | None:
+    names = tuple(p.strip() for p in raw.split(",") if p.strip())
+    return names or None
+
+
+def _rate(raw: str) -> str | None:
+    from limits import parse_many  # late: only the Open311 server needs it
+
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise _Invalid(
+            "không phải giới hạn tần suất (dạng 60/minute)", "is not a rate limit (such as 60/minute)"
+        ) from None
+    return raw
+
+
 def _env_text(value: object) -> str:
     if value is None:
         return ""
@@ -350,7 +476,7 @@ def _env_text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, tuple):
-        return ",".join(map(str, value))
+        return ",".join(str(v) for v in value)
     if isinstance(value, dict):
         return ",".join(f"{k}={_env_text(v)}" for k, v in value.items())
     return str(value).replace(str(REPO), "<repo>")
@@ -373,6 +499,21 @@ SEED_SAMPLE: Setting[bool] = Setting("GEO_SEED_SAMPLE", "bool", True, _not_off_w
 PUBLIC_VIEW: Setting[bool] = Setting("GEO_PUBLIC_VIEW", "bool", False, _on_words)
 SESSION_IDLE_MINUTES: Setting[float] = Setting(
     "GEO_SESSION_IDLE_MINUTES", "float", 30.0, _minutes, AccessDenied
+)
+SESSION_MAX_HOURS: Setting[float] = Setting(
+    "GEO_SESSION_MAX_HOURS", "float", 12.0, _hours, AccessDenied
+)
+LOGIN_DELAY_AFTER: Setting[int] = Setting(
+    "GEO_LOGIN_DELAY_AFTER", "int", 5, _positive_count, AccessDenied
+)
+LOGIN_LOCK_AFTER: Setting[int] = Setting(
+    "GEO_LOGIN_LOCK_AFTER", "int", 20, _positive_count, AccessDenied
+)
+LOGIN_WINDOW_MINUTES: Setting[float] = Setting(
+    "GEO_LOGIN_WINDOW_MINUTES", "float", 15.0, _minutes, AccessDenied
+)
+LOGIN_LOCK_MINUTES: Setting[float] = Setting(
+    "GEO_LOGIN_LOCK_MINUTES", "float", 15.0, _minutes, AccessDenied
 )
 INGEST_MAX_BYTES: Setting[int] = Setting(
     "GEO_INGEST_MAX_BYTES", "int", 512 * 1024 * 1024, _count, LimitExceeded
@@ -404,16 +545,42 @@ PUBLIC_MEDIA_URL: Setting[str | None] = Setting("GEO_PUBLIC_MEDIA_URL", "str", N
 CLEAR_NEEDS_PHOTO: Setting[tuple[str, ...]] = Setting(
     "GEO_CLEAR_NEEDS_PHOTO", "type list", ("awning", "sidewalk"), _type_list, WorkflowError
 )
+PLACE_RADIUS_M: Setting[float] = Setting(
+    "GEO_PLACE_RADIUS_M", "float", 15.0, _metres, InvalidArgument
+)
+REINSPECT_DAYS: Setting[Schedule | None] = Setting(
+    "GEO_REINSPECT_DAYS", "schedule", None, _schedule, InvalidArgument
+)
 USER: Setting[str | None] = Setting("GEO_USER", "str", None, _text)
+SERVE_JURISDICTION: Setting[str | None] = Setting("GEO_SERVE_JURISDICTION", "str", None, _text)
+SERVE_ALLOWED_ORIGINS: Setting[tuple[str, ...]] = Setting(
+    "GEO_SERVE_ALLOWED_ORIGINS", "str list", (), _names
+)
+SERVE_RATE_PER_KEY: Setting[str] = Setting("GEO_SERVE_RATE_PER_KEY", "rate", "1200/minute", _rate)
+SERVE_RATE_PER_ADDRESS: Setting[str] = Setting(
+    "GEO_SERVE_RATE_PER_ADDRESS", "rate", "120/minute", _rate
+)
+SERVE_TRUSTED_PROXIES: Setting[tuple[str, ...]] = Setting(
+    "GEO_SERVE_TRUSTED_PROXIES", "str list", (), _names
+)
+SERVE_MAX_BODY_BYTES: Setting[int] = Setting(
+    "GEO_SERVE_MAX_BODY_BYTES", "int", 65_536, _count, LimitExceeded
+)
+SERVE_MAX_ATTRIBUTES: Setting[int] = Setting(
+    "GEO_SERVE_MAX_ATTRIBUTES", "int", 20, _count, LimitExceeded
+)
 TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, _text)
 REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _exactly_one)
 
 #: Every variable, in the order of the module docstring and the README table.
 SETTINGS: tuple[Setting[Any], ...] = (
     DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
-    SESSION_IDLE_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
+    SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, LOGIN_DELAY_AFTER, LOGIN_LOCK_AFTER,
+    LOGIN_WINDOW_MINUTES, LOGIN_LOCK_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
     INGEST_MAX_COLUMNS, SLA_DAYS, PHOTO_MAX_M, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, MEDIA_DIR,
-    CLEAR_NEEDS_PHOTO, PHOTO_FETCH_HOSTS, PUBLIC_MEDIA_URL, USER, TEST_POSTGIS_URL,
+    CLEAR_NEEDS_PHOTO, PHOTO_FETCH_HOSTS, PUBLIC_MEDIA_URL, PLACE_RADIUS_M, REINSPECT_DAYS, USER,
+    SERVE_JURISDICTION, SERVE_ALLOWED_ORIGINS, SERVE_RATE_PER_KEY, SERVE_RATE_PER_ADDRESS,
+    SERVE_TRUSTED_PROXIES, SERVE_MAX_BODY_BYTES, SERVE_MAX_ATTRIBUTES, TEST_POSTGIS_URL,
     REQUIRE_POSTGIS,
 )  # fmt: skip
 
@@ -512,6 +679,86 @@ def session_idle_minutes() -> float:
         The value is not a finite number above 0.
     """
     return SESSION_IDLE_MINUTES.get()
+
+
+def session_max_hours() -> float:
+    """``GEO_SESSION_MAX_HOURS``: the longest a session lasts, from sign-in.
+
+    Returns
+    -------
+    float
+        Hours, finite and above 0.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not a finite number above 0.
+    """
+    return SESSION_MAX_HOURS.get()
+
+
+def login_delay_after() -> int:
+    """``GEO_LOGIN_DELAY_AFTER``: failures after which attempts must wait.
+
+    Returns
+    -------
+    int
+        A count of at least 1.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not an integer of at least 1.
+    """
+    return LOGIN_DELAY_AFTER.get()
+
+
+def login_lock_after() -> int:
+    """``GEO_LOGIN_LOCK_AFTER``: failures after which sign-in is locked.
+
+    Returns
+    -------
+    int
+        A count of at least 1.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not an integer of at least 1.
+    """
+    return LOGIN_LOCK_AFTER.get()
+
+
+def login_window_minutes() -> float:
+    """``GEO_LOGIN_WINDOW_MINUTES``: the span failures are counted over.
+
+    Returns
+    -------
+    float
+        Minutes, finite and above 0.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not a finite number above 0.
+    """
+    return LOGIN_WINDOW_MINUTES.get()
+
+
+def login_lock_minutes() -> float:
+    """``GEO_LOGIN_LOCK_MINUTES``: how long a lock lasts.
+
+    Returns
+    -------
+    float
+        Minutes, finite and above 0.
+
+    Raises
+    ------
+    geo.errors.AccessDenied
+        The value is not a finite number above 0.
+    """
+    return LOGIN_LOCK_MINUTES.get()
 
 
 def ingest_max_bytes() -> int:
@@ -714,6 +961,26 @@ def named_secret(name: str) -> str | None:
         The value, or None.
     """
     return os.environ.get(name) or None
+def place_radius_m() -> float:
+    """Returns
+    -------
+    float
+        ``GEO_PLACE_RADIUS_M`` in metres.
+    """
+    return PLACE_RADIUS_M.get()
+
+
+def reinspect_schedule() -> Schedule:
+    """The re-inspection schedule (7, 30, 90 days for every type when unset).
+
+    Returns
+    -------
+    geo.reinspect.Schedule
+        ``GEO_REINSPECT_DAYS`` read (7, 30, 90 days when unset).
+    """
+    from geo.reinspect import Schedule  # late, as in _schedule
+
+    return REINSPECT_DAYS.get() or Schedule()
 
 
 def user() -> str | None:
@@ -725,6 +992,83 @@ def user() -> str | None:
         The user name, or None (then the operating-system login is used).
     """
     return USER.get()
+
+
+def serve_jurisdiction() -> str | None:
+    """``GEO_SERVE_JURISDICTION``: the ``jurisdiction_id`` the Open311 server answers for.
+
+    Returns
+    -------
+    str or None
+        The id, or None (the parameter is then ignored).
+    """
+    return SERVE_JURISDICTION.get()
+
+
+def serve_allowed_origins() -> tuple[str, ...]:
+    """``GEO_SERVE_ALLOWED_ORIGINS``: origins allowed to call the server from a browser.
+
+    Returns
+    -------
+    tuple of str
+        The origins (empty: no CORS header).
+    """
+    return SERVE_ALLOWED_ORIGINS.get()
+
+
+def serve_rate_per_key() -> str:
+    """``GEO_SERVE_RATE_PER_KEY``: POSTs one API key may make.
+
+    Returns
+    -------
+    str
+        A rate in the ``limits`` notation (``1200/minute``).
+    """
+    return SERVE_RATE_PER_KEY.get()
+
+
+def serve_rate_per_address() -> str:
+    """``GEO_SERVE_RATE_PER_ADDRESS``: requests one client address may make.
+
+    Returns
+    -------
+    str
+        A rate in the ``limits`` notation (``120/minute``).
+    """
+    return SERVE_RATE_PER_ADDRESS.get()
+
+
+def serve_trusted_proxies() -> tuple[str, ...]:
+    """``GEO_SERVE_TRUSTED_PROXIES``: proxies whose ``X-Forwarded-For`` is believed.
+
+    Returns
+    -------
+    tuple of str
+        Their addresses (empty: the header is ignored).
+    """
+    return SERVE_TRUSTED_PROXIES.get()
+
+
+def serve_max_body_bytes() -> int:
+    """``GEO_SERVE_MAX_BODY_BYTES``: the largest POST body read.
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
+    return SERVE_MAX_BODY_BYTES.get()
+
+
+def serve_max_attributes() -> int:
+    """``GEO_SERVE_MAX_ATTRIBUTES``: the most attributes one report may carry.
+
+    Returns
+    -------
+    int
+        A count.
+    """
+    return SERVE_MAX_ATTRIBUTES.get()
 
 
 def postgis_test_url() -> str | None:

@@ -46,6 +46,26 @@ STATES: tuple[Term, ...] = (
     Term("recurred", "Tái phạm", "Recurred"),
 )
 
+#: The group each type is listed under by the Open311 server (``services.json``'s ``group``).
+TYPE_GROUPS: dict[str, str] = {
+    "sidewalk": "Lòng đường, vỉa hè",
+    "parking": "Lòng đường, vỉa hè",
+    "awning": "Công trình, quảng cáo",
+    "signboard": "Công trình, quảng cáo",
+    "materials": "Vệ sinh môi trường",
+    "other": "Khác",
+}
+
+#: Words a resident would search for, per type (``services.json``'s ``keywords``).
+TYPE_KEYWORDS_VI: dict[str, tuple[str, ...]] = {
+    "sidewalk": ("lấn chiếm", "vỉa hè", "lòng đường", "bán hàng rong", "hàng quán"),
+    "awning": ("mái che", "mái vảy", "bạt che", "ô dù"),
+    "signboard": ("biển quảng cáo", "biển hiệu", "băng rôn", "bảng hiệu"),
+    "parking": ("đỗ xe", "dừng đỗ", "trông giữ xe", "ô tô", "xe máy"),
+    "materials": ("vật liệu xây dựng", "rác thải", "phế thải", "đổ trộm"),
+    "other": ("khác",),
+}
+
 TYPE_CODES: tuple[str, ...] = tuple(t.code for t in TYPES)
 STATE_CODES: tuple[str, ...] = tuple(s.code for s in STATES)
 

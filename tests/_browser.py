@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -119,6 +120,14 @@ class AppServer:
         except OSError:
             return ""
 
+    def setup_link(self) -> str:
+        """The newest first-admin link the app printed in its console (``…/?setup=…``);
+        printed (and flushed) by the run that draws the first-admin heading."""
+        links = re.findall(r"Setup URL: (http://[\w.:]+/\?setup=[A-Za-z0-9_-]+)", self.log())
+        if not links:
+            raise AssertionError(f"no setup link printed:\n{self.log()}")
+        return links[-1]
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -172,10 +181,19 @@ class RecordedPage:
         return [e for e in self.console_errors if not any(h in e for h in TILE_HOSTS)]
 
     def goto(self, path: str = "/") -> None:
-        """Open ``path``; a new page load is a new session, so sign in again when set."""
+        """Open ``path``; signed in already when the session cookie is still good, else
+        through the form with :attr:`credentials` (when set)."""
         self.page.goto(f"http://{self.app_host}{path}", wait_until="domcontentloaded")
         if self.credentials is not None:
-            self.sign_in(*self.credentials)
+            self.sign_in_if_asked(*self.credentials)
+
+    def sign_in_if_asked(self, username: str, password: str, timeout_ms: float = 60_000) -> None:
+        """Wait for the sign-in form or the signed-in sidebar; fill the form if it came."""
+        form = self.page.locator(".st-key-auth_name input")
+        signed_in = self.page.locator(".st-key-auth_sign_out")
+        form.or_(signed_in).first.wait_for(timeout=timeout_ms)
+        if form.count():
+            self.sign_in(username, password, timeout_ms)
 
     def sign_in(self, username: str, password: str, timeout_ms: float = 60_000) -> None:
         """Fill the app's sign-in form (any language: found by widget key) and wait it away."""

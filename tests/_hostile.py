@@ -35,6 +35,15 @@ CORPUS: list[str] = [
     BIG,
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Column names a spreadsheet would run as formulas (each starts with one of FORMULA_START).
+HOSTILE_HEADERS: list[str] = ["=cmd|' /C calc'!A0", "+1", "@x", "-2", "\t=1+1", "\r=2+2"]
+
+
+def inert(cells: list[str]) -> bool:
+    """No cell of ``cells`` starts like a formula."""
+    return not any(str(c).startswith(FORMULA_START) for c in cells)
+
+
 C0 = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: Tags a tooltip may hold: the map's own markup, never the corpus's.
 TIP_TAGS = {"b", "br"}

@@ -7,10 +7,9 @@ Both create the account in the store first when it does not exist.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from geo import services
+from geo import services, sessions
 from geo.auth import User
 from geo.store import open_store
 
@@ -33,10 +32,22 @@ def ensure_account(store_url: str, role: str = "admin", wards: tuple[str, ...] =
     return name
 
 
+def start_session(store_url: str, name: str, **kwargs: Any) -> str:
+    """A real session of ``name`` in the store (as a sign-in makes); returns its id."""
+    store = open_store(store_url)
+    try:
+        user = services.load_user(store, name)
+        assert user is not None, name
+        return services.start_session(store, user, **kwargs)
+    finally:
+        store.close()
+
+
 def sign_in_apptest(at: Any, store_url: str, role: str = "admin", wards: tuple[str, ...] = ()) -> str:
+    """Give the AppTest's session a real signed-in session of an account with ``role``."""
     name = ensure_account(store_url, role, wards)
     at.session_state["auth_user"] = name
-    at.session_state["auth_last"] = datetime.now(UTC)
+    at.session_state["auth_session"] = sessions.digest(start_session(store_url, name))
     return name
 
 
@@ -54,9 +65,11 @@ def sign_in_browser(page: Any, base_url: str, store_url: str, role: str = "admin
     return name
 
 
-def open_page(page: str, url: str, monkeypatch: Any, role: str = "viewer", **params: str) -> Any:
-    """An AppTest of the whole app on ``url``, signed in as ``role``, switched to ``page``
-    with ``params`` in the URL, run once and checked for exceptions and errors."""
+def open_page(page: str, url: str, monkeypatch: Any, role: str = "viewer",
+              wards: tuple[str, ...] = (), **params: str) -> Any:
+    """An AppTest of the whole app on ``url``, signed in as ``role`` (any of
+    :data:`geo.auth.ROLES`; an officer of ``wards``), switched to ``page`` with ``params``
+    in the URL, run once and checked for exceptions and errors."""
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import REPO
@@ -64,7 +77,7 @@ def open_page(page: str, url: str, monkeypatch: Any, role: str = "viewer", **par
     monkeypatch.setenv("GEO_DATABASE_URL", url)
     monkeypatch.delenv("GEO_BOUNDARIES", raising=False)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
-    at.session_state["test_user"] = sign_in_apptest(at, url, role)  # sign-in comes first
+    at.session_state["test_user"] = sign_in_apptest(at, url, role, wards)  # sign-in comes first
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(page)

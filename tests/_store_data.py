@@ -7,7 +7,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import box
+from shapely.geometry import Polygon, box
 
 #: Two square wards side by side, sharing the edge lon = 105.81.
 WEST = "00001"
@@ -125,3 +125,26 @@ def without_hash_chains(store: Any, conn: Any) -> None:
                     conn.exec_driver_sql(sql)
     if store.backend.name != "sqlite":
         store.backend.install_guards(conn, APPEND_ONLY)  # the same triggers as then
+
+
+#: Two wedge-shaped wards that touch only at :data:`TIE_VERTEX`; the point
+#: :data:`TIE_POINT`, 10 m east of it, is covered by neither and its nearest point in
+#: both wards is that shared vertex, so its distance to the two is the same number.
+TIE_VERTEX = (105.8500, 21.0300)
+TIE_POINT = (105.8500 + 0.0001, 21.0300)
+
+
+def tie_wards(north: str, south: str) -> gpd.GeoDataFrame:
+    """The wedges north-west (code ``north``) and south-west (code ``south``) of the vertex.
+
+    Every edge leaves the vertex at more than 90° from the direction of :data:`TIE_POINT`
+    (also after projection to UTM 48N), so no edge is nearer than the vertex itself.
+    """
+    x, y = TIE_VERTEX
+    wedge_n = Polygon([(x, y), (x - 0.002, y + 0.002), (x - 0.002, y + 0.0005)])
+    wedge_s = Polygon([(x, y), (x - 0.002, y - 0.0005), (x - 0.002, y - 0.002)])
+    return gpd.GeoDataFrame(
+        {"code": [north, south], "name": [f"Phường {north}", f"Phường {south}"]},
+        geometry=[wedge_n, wedge_s],
+        crs="EPSG:4326",
+    )

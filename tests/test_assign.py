@@ -204,3 +204,20 @@ def test_one_row_per_point_at_scale(wards):
     assert len(result) == 50_000
     assert set(result["assign_flag"]) <= {"", "snapped", "outside"}
     assert (result["ward_code"].isna() == (result["assign_flag"] == "outside")).all()
+
+
+@pytest.mark.parametrize(("north", "south"), [("00010", "00020"), ("00020", "00010")])
+def test_snapped_point_at_equal_distance_to_two_wards_goes_to_the_smallest_code(north, south):
+    """Rule 3's tie: the point is equally near both wards, so the smaller code wins,
+    whichever wedge holds it and in whichever order the layer lists them."""
+    from tests._store_data import TIE_POINT, tie_wards
+
+    layer = tie_wards(north, south)
+    metric = layer.to_crs(METRIC_CRS)
+    point = gpd.GeoSeries([shapely.Point(TIE_POINT)], crs=4326).to_crs(METRIC_CRS).iloc[0]
+    distances = metric.distance(point).tolist()
+    assert distances[0] == distances[1] < SNAP_DISTANCE_M  # a true tie, within reach
+    for ordered in (layer, layer.iloc[::-1]):
+        result = assign_lonlat(np.array([TIE_POINT[0]]), np.array([TIE_POINT[1]]), ordered)
+        assert result.loc[0, "assign_flag"] == "snapped"
+        assert result.loc[0, "ward_code"] == "00010"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -12,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from app_pages._safe import md_unescape
-from geo import auth, services
+from geo import auth, services, sessions
 from geo.auth import User
 from geo.cli import main
 from geo.errors import AccessDenied, StorageError
 from geo.store import open_store, queries
 from geo.store import wards as stored_wards
+from tests._signin import start_session
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
@@ -327,11 +329,23 @@ def _signed_in(at) -> str | None:
     return None
 
 
-def test_app_first_start_asks_for_an_admin_then_signs_in(signin_app):
+def _printed_token(out: str) -> str:
+    """The token of the last setup link the app printed (``…/?setup=TOKEN``)."""
+    links = re.findall(r"Setup URL: http://localhost:\d+/\?setup=([A-Za-z0-9_-]+)", out)
+    assert links, out
+    return links[-1]
+
+
+def test_app_first_start_asks_for_an_admin_then_signs_in(signin_app, capsys):
     at, url = signin_app
     at.run()
     assert not at.exception
     assert [s.value for s in at.subheader] == ["Tạo tài khoản quản trị đầu tiên"]
+    assert not at.text_input  # no form without the setup link
+    assert "?setup=" in at.info[0].value
+    token = _printed_token(capsys.readouterr().out)
+    at.query_params["setup"] = token
+    at.run()
     assert _signed_in(at) is None
     at.text_input(key="auth_first_name").input("boss")
     at.text_input(key="auth_first_pw").input(PASSWORD)
@@ -342,6 +356,7 @@ def test_app_first_start_asks_for_an_admin_then_signs_in(signin_app):
     at.button[0].click().run()
     assert not at.exception
     assert _signed_in(at) == "boss"
+    assert "setup" not in at.query_params  # the spent token leaves the address bar
     store = open_store(url)
     try:
         assert services.load_user(store, "boss").roles == {"admin"}  # type: ignore[union-attr]
@@ -377,11 +392,13 @@ def test_app_session_expires_after_the_idle_time(signin_app, monkeypatch):
     store = open_store(url)
     services.create_first_admin(store, "boss", PASSWORD)
     store.close()
-    at.session_state["auth_user"] = "boss"
-    at.session_state["auth_last"] = datetime.now(UTC) - timedelta(minutes=5)
+    # sessions whose last activity was 5 and 21 minutes ago (the clock is injected)
+    fresh = start_session(url, "boss", now=datetime.now(UTC) - timedelta(minutes=5))
+    stale = start_session(url, "boss", now=datetime.now(UTC) - timedelta(minutes=21))
+    at.session_state["auth_session"] = sessions.digest(fresh)
     at.run()
     assert _signed_in(at) == "boss"
-    at.session_state["auth_last"] = datetime.now(UTC) - timedelta(minutes=21)
+    at.session_state["auth_session"] = sessions.digest(stale)
     at.run()
     assert _signed_in(at) is None
     assert [i.value for i in at.info] == [

@@ -114,6 +114,8 @@ def _public_functions() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDe
 
 def _sections(doc: str) -> dict[str, str]:
     headers = list(_SECTION.finditer(doc))
+    if not headers:  # a one-line docstring: no section at all (reported, not a crash)
+        return {}
     ends = [h.start() for h in headers[1:]] + [len(doc)]
     return {h[1]: doc[h.end() : end] for h, end in zip(headers, ends, strict=True)}
 

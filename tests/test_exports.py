@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 
 from geo.errors import StorageError
-from geo.exports import FORMATS, export, neutralise, neutralise_frame
+from geo.exports import FORMATS, export, neutralise, neutralise_frame, write
 from geo.store import IncidentFilter, batches
 from geo.store import wards as stored_wards
 from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
@@ -119,3 +119,27 @@ def test_export_returns_bytes_without_out_and_refuses_unknown_formats(exported):
     with pytest.raises(StorageError):
         export(exported, "shp")
     assert set(FORMATS) == {"gpkg", "geojson", "csv", "xlsx", "open311"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_column_names_are_neutralised_too(exported, fmt, tmp_path):
+    """A column name is a cell of the first row: one that reads as a formula is made inert
+    like any other cell (the rule in geo.exports), read back with csv and openpyxl."""
+    from geo.store import queries
+    from tests._hostile import HOSTILE_HEADERS, inert
+
+    frame = queries.incidents(exported)
+    for i, name in enumerate(HOSTILE_HEADERS):
+        frame[name] = f"giá trị {i}"
+    path = write(frame, fmt, tmp_path / f"named.{fmt}")
+    if fmt == "csv":
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh))
+    else:
+        header = [c.value for c in openpyxl.load_workbook(path).active[1]]
+    assert inert(header), header
+    written = ["'" + h for h in HOSTILE_HEADERS]
+    if fmt == "xlsx":  # XML reads a stored CR back as LF
+        written = [h.replace("\r", "\n") for h in written]
+    assert header[-len(HOSTILE_HEADERS):] == written
+    assert header[:3] == ["id", "ward_code", "type"]  # ordinary names as they are

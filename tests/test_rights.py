@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from geo import services
 from geo.auth import User
-from geo.errors import AccessDenied
-from geo.ingest import IngestOptions
+from geo.errors import AccessDenied, WorkflowError
+from geo.ingest import IngestOptions, preview
 from geo.store import IncidentFilter, batches, queries
 from geo.store import wards as stored_wards
 from tests._incidents import incident_frame, make_store
@@ -30,23 +31,28 @@ READS = {
     "density_points", "ward_report", "incidents", "snapshot", "map_view",
 }
 #: Who may do what. officer_lang is an officer of Láng (00199), officer_hk of Hoàn Kiếm.
+#: The files the pages offer that take data away (ward report, league table, density
+#: grid) need the export right; the rejected rows of one's own upload need upload.
+DOWNLOADS = {"download_report", "download_league", "download_density"}
 EXPECTED: dict[str, set[str]] = {
     "anonymous": set(),
-    "viewer": READS | {"export"},
-    "field": READS | {"upload"},
-    "officer_lang": READS | {"export", "upload", "status_lang"},
-    "officer_hk": READS | {"export", "upload", "status_hk", "recurrence_hk"},
-    "admin": READS | {
-        "export", "upload", "status_lang", "status_hk", "recurrence_hk",
+    "viewer": READS | DOWNLOADS | {"export"},
+    "field": READS | {"upload", "download_rejects"},
+    "officer_lang": READS | DOWNLOADS | {"export", "upload", "download_rejects", "status_lang"},
+    "officer_hk": READS | DOWNLOADS | {
+        "export", "upload", "download_rejects", "status_hk", "recurrence_hk",
+    },
+    "admin": READS | DOWNLOADS | {
+        "export", "upload", "download_rejects", "status_lang", "status_hk", "recurrence_hk",
         "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
         "audit", "audit_verify",
     },
     "disabled_admin": set(),
 }
 ACTIONS = (
-    *sorted(READS), "export", "upload", "status_lang", "status_hk", "recurrence_hk",
-    "status_no_ward", "manage_users", "list_users", "grant", "replace_boundaries", "backup",
-    "audit", "audit_verify",
+    *sorted(READS), "export", *sorted(DOWNLOADS), "upload", "download_rejects", "status_lang",
+    "status_hk", "recurrence_hk", "status_no_ward", "manage_users", "list_users", "grant",
+    "replace_boundaries", "backup", "audit", "audit_verify",
 )
 _counter = itertools.count(1)
 
@@ -118,6 +124,16 @@ def _do(action: str, store: Any, actor: User | None, tmp: Path, wards: Any) -> C
         return reads[action]
     if action == "export":
         return lambda: services.export(store, actor, "csv", tmp / f"e{n}.csv")  # type: ignore[arg-type]
+    if action == "download_report":
+        return lambda: services.ward_report_file(store, actor, wards, HOAN_KIEM, None, None, "png")
+    if action == "download_league":
+        table = pd.DataFrame({"code": [HOAN_KIEM], "=cmd": ["=1+1"]})
+        return lambda: services.league_file(store, actor, table, "csv")
+    if action == "download_density":
+        return lambda: services.density_file(store, actor, np.array([105.849]), np.array([21.0365]), 500)
+    if action == "download_rejects":
+        p = preview(_csv(n) + b"X1,abc,105.8,x,2025-09-01,y\n", IngestOptions(file_name=f"r{n}.csv", wards=wards))
+        return lambda: services.rejected_rows_file(store, actor, p)
     if action == "upload":
         return lambda: services.ingest_file(
             store, actor, _csv(n),
@@ -207,10 +223,69 @@ def test_viewer_cannot_upload_and_nothing_is_stored(world, wards):
     assert after["batches"] == before["batches"]
 
 
+#: What each action the admin takes writes to the audit log (reads write nothing).
+AUDITED = {
+    "export": ["export"], "upload": ["ingest"], "status_lang": ["status"],
+    "status_hk": ["status"], "status_no_ward": ["status"],
+    "recurrence_hk": ["recurrence", "status"],  # the old incident moves, the repeat is new
+    "manage_users": ["user_add"], "grant": ["user_grant"],
+    "replace_boundaries": ["boundaries_replace"], "backup": ["backup"],
+    "download_report": ["export"], "download_league": ["export"], "download_density": ["export"],
+}  # fmt: skip
+
+
+def _done(action: str, result: Any, store: Any) -> None:
+    """The action's effect, checked on its answer and on the store."""
+    if action in {"status_lang", "status_hk", "status_no_ward"}:
+        assert result["to"] == "cleared" and result["from"] == "reported"
+        assert queries.incident(store, result["id"]).incident["status"] == "cleared"
+    elif action == "recurrence_hk":
+        repeat = queries.incident(store, result).incident
+        assert repeat["status"] == "reported" and repeat["recurrence_of"] is not None
+        assert queries.incident(store, repeat["recurrence_of"]).incident["status"] == "recurred"
+    elif action == "upload":
+        assert result.summary()["accepted"] == 1 and result.batch_id is not None
+    elif action in {"export", "backup"}:
+        assert Path(result).is_file() and Path(result).stat().st_size > 0
+    elif action in {"manage_users", "grant"}:
+        assert services.load_user(store, result.username).roles == frozenset({"viewer"})
+    elif action == "list_users":
+        assert {"boss", "viewer", "field"} <= set(result["username"])
+    elif action == "download_report":
+        assert result.startswith(b"\x89PNG")
+    elif action == "download_league":
+        assert result.decode("utf-8-sig").splitlines() == ["code,'=cmd", "00070,'=1+1"]
+    elif action == "download_density":
+        assert result[:4] in (b"II*\x00", b"MM\x00*")  # a TIFF
+    elif action == "download_rejects":
+        assert result.decode("utf-8-sig").count("bad_coordinates") == 1
+    elif action == "audit":
+        assert len(result) == 10
+    elif action == "view":
+        assert result.incident["id"] == 1
+    elif action in {"ward_stats", "ward_metrics"}:
+        assert len(result) == 126  # one row per ward of the layer
+    elif action == "incidents":
+        assert len(result) > 0 and set(result["status"]) == {"reported"}
+    elif action == "replace_boundaries":
+        assert set(result) >= {"added", "changed", "retired"}
+    else:  # the other reads: an answer with something in it
+        assert result is not None
+
+
 def test_admin_can_do_everything(world, wards):
+    """Every action succeeds for the admin, has its effect, and is audited as itself
+    (never as a refusal)."""
     store, actors, tmp = world
     for action in ACTIONS:
-        _do(action, store, actors["admin"], tmp, wards)()
+        call = _do(action, store, actors["admin"], tmp, wards)
+        before = len(queries.audit_log(store))
+        result = call()
+        log = queries.audit_log(store)
+        mine = log.iloc[: len(log) - before]
+        mine = mine[mine["actor"] == "boss"]
+        assert sorted(mine["action"]) == AUDITED.get(action, []), action
+        _done(action, result, store)
 
 
 def _status_file(source_id: str, status: str) -> bytes:
@@ -241,6 +316,36 @@ def test_upload_that_clears_a_stored_incident_needs_the_ward_right(world, wards)
         IngestOptions(file_name="hk3.csv", wards=wards, source="hk_team"),
     )
     assert queries.incident(store, incident).incident["status"] == "cleared"
+
+
+@pytest.mark.parametrize("who", ["admin", "officer_hk"])
+def test_no_right_moves_an_incident_backwards(world, wards, who):
+    """Having every right (admin) or the ward's right (officer) does not make a backward
+    move allowed (docs/storage.md "Workflow": never back): the service refuses
+    ``cleared → reported`` and ``cleared → in_progress`` with the workflow's bilingual
+    message, and an upload saying "chưa xử lý" leaves the cleared incident cleared."""
+    store, actors, _ = world
+    actor = actors[who]
+    incident = _new_incident(store, HOAN_KIEM)
+    services.change_status(store, actor, incident, "cleared", "xong")
+    for back in ("reported", "in_progress", "verified"):
+        with pytest.raises(WorkflowError) as info:
+            services.change_status(store, actor, incident, back, "mở lại")
+        assert "không thể chuyển" in str(info.value) and "cannot move" in str(info.value)
+    detail = queries.incident(store, incident)
+    assert detail.incident["status"] == "cleared"
+    assert detail.history["to_status"].tolist() == ["reported", "cleared"]
+    # the same move through a file's status column
+    source = f"back_{who}"
+    services.ingest_file(store, actor, _status_file("B-1", "đã xử lý"),
+                         IngestOptions(file_name="b1.csv", wards=wards, source=source))
+    reopened = services.ingest_file(store, actor, _status_file("B-1", "chưa xử lý"),
+                                    IngestOptions(file_name="b2.csv", wards=wards, source=source))
+    assert (reopened.summary()["duplicate"], reopened.summary()["status_updates"]) == (1, 0)
+    stored = queries.incidents(store, limit=None)
+    row = stored.loc[(stored["source"] == source) & (stored["source_id"] == "B-1")].iloc[0]
+    assert row["status"] == "cleared"
+    assert queries.incident(store, int(row["id"])).history["to_status"].tolist() == ["cleared"]
 
 
 def test_anonymous_public_view_only_when_switched_on(world, monkeypatch):

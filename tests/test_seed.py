@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from geo import seed
@@ -39,17 +40,23 @@ def test_fresh_store_gets_the_committed_sample_once(store, seed_on, wards):
     assert seed.store_is_empty(store)
     assert seed.ensure_seeded(store, wards=wards) is True
     counts = store.row_counts()
-    assert counts["incidents"] == 5000
-    (batch,) = _batches(store)
+    sustain_rows = len(pd.read_csv(seed.SUSTAIN_CSV))
+    assert counts["incidents"] >= 5000 + sustain_rows  # + recurrences from 'tái vi phạm' checks
+    batch, sustain, rechecks = _batches(store)
+    results = rechecks["counts"]
+    assert results["rows"] == len(pd.read_csv(seed.RECHECKS_CSV))
+    assert results["rows"] == results["accepted"] + results["duplicate"] + results["rejected"]
+    assert counts["inspections"] == results["accepted"] > 0.9 * results["rows"]
     assert batch["source"] == "sample"
     assert batch["actor"] == "system"
     assert batch["file_name"] == "sample_incidents.csv"
+    assert (sustain["file_name"], rechecks["file_name"]) == ("sample_sustain.csv", "sample_rechecks.csv")
     log = queries.audit_log(store)
-    assert ((log["action"] == "ingest") & (log["actor"] == "system")).sum() == 1
+    assert ((log["action"] == "ingest") & (log["actor"] == "system")).sum() == 2
     # the second start finds it seeded and leaves it alone
     assert seed.ensure_seeded(store, wards=wards) is False
-    assert store.row_counts()["incidents"] == 5000
-    assert len(_batches(store)) == 1
+    assert store.row_counts()["incidents"] == counts["incidents"]
+    assert len(_batches(store)) == 3
 
 
 def test_off_by_environment(store, monkeypatch, small_sample):
@@ -136,7 +143,7 @@ def test_the_app_seeds_a_fresh_store_on_first_start(tmp_path, monkeypatch, seed_
     assert [s.value for s in at.subheader] == ["Tạo tài khoản quản trị đầu tiên"]
     store = open_store(url)
     try:
-        assert store.row_counts()["incidents"] == 5000
-        assert [b["source"] for b in _batches(store)] == ["sample"]
+        assert store.row_counts()["incidents"] == 5000 + len(pd.read_csv(seed.SUSTAIN_CSV))
+        assert [b["source"] for b in _batches(store)] == ["sample", "sample_sustain", "recheck"]
     finally:
         store.close()

@@ -49,6 +49,9 @@ def test_defaults_when_nothing_is_set(clean_env):
     assert set(settings.clear_needs_photo()) == {"awning", "sidewalk"}
     assert settings.photo_fetch_hosts() == ()  # nothing is fetched unless allowed
     assert settings.public_media_url() is None
+    assert settings.place_radius_m() == 15.0
+    assert settings.reinspect_schedule().days_for("awning") == (7, 30, 90)
+    assert settings.reinspect_schedule().days_for("parking") == (7, 30, 90)
     assert settings.user() is None
     assert settings.postgis_test_url() is None
     assert settings.require_postgis() is False
@@ -109,6 +112,8 @@ def test_defaults_when_nothing_is_set(clean_env):
          ("kf.kobotoolbox.org", "127.0.0.1:8080")),
         ("GEO_PUBLIC_MEDIA_URL", "https://city.example/media", settings.public_media_url,
          "https://city.example/media"),
+        ("GEO_PLACE_RADIUS_M", " 20 ", settings.place_radius_m, 20.0),
+        ("GEO_PLACE_RADIUS_M", "7.5", settings.place_radius_m, 7.5),
     ],
 )  # fmt: skip
 def test_a_set_variable_is_read_when_used(clean_env, name, raw, read, expected):
@@ -146,6 +151,8 @@ _READ_AS_IS = {
         ("GEO_CLEAR_NEEDS_PHOTO", settings.clear_needs_photo),
         ("GEO_PHOTO_FETCH_HOSTS", settings.photo_fetch_hosts),
         ("GEO_PUBLIC_MEDIA_URL", settings.public_media_url),
+        ("GEO_PLACE_RADIUS_M", settings.place_radius_m),
+        ("GEO_REINSPECT_DAYS", settings.reinspect_schedule),
     ],
 )
 def test_an_empty_value_counts_as_unset(clean_env, name, read):
@@ -189,6 +196,13 @@ def test_an_empty_value_counts_as_unset(clean_env, name, read):
         ("GEO_CLEAR_NEEDS_PHOTO", "awning,none", settings.clear_needs_photo, WorkflowError),
         ("GEO_PHOTO_FETCH_HOSTS", "https://kobo.example/", settings.photo_fetch_hosts, InvalidArgument),
         ("GEO_PHOTO_FETCH_HOSTS", "a.example,evil.example/x", settings.photo_fetch_hosts, InvalidArgument),
+        ("GEO_PLACE_RADIUS_M", "wide", settings.place_radius_m, InvalidArgument),
+        ("GEO_PLACE_RADIUS_M", "0", settings.place_radius_m, InvalidArgument),
+        ("GEO_PLACE_RADIUS_M", "-5", settings.place_radius_m, InvalidArgument),
+        ("GEO_PLACE_RADIUS_M", "inf", settings.place_radius_m, InvalidArgument),
+        ("GEO_REINSPECT_DAYS", "kiosk:7,30", settings.reinspect_schedule, InvalidArgument),
+        ("GEO_REINSPECT_DAYS", "awning:7,7", settings.reinspect_schedule, InvalidArgument),
+        ("GEO_REINSPECT_DAYS", "awning:0", settings.reinspect_schedule, InvalidArgument),
     ],
 )
 def test_a_bad_value_gets_a_bilingual_error_naming_variable_and_value(
@@ -202,6 +216,14 @@ def test_a_bad_value_gets_a_bilingual_error_naming_variable_and_value(
     for message in (err.message_vi, err.message_en):
         assert name in message and repr(raw) in message
     assert "Biến môi trường" in err.message_vi and "Environment variable" in err.message_en
+
+
+def test_the_reinspection_schedule_is_read_per_type(clean_env):
+    """The documented form: type entries, and an entry without a type as the new default."""
+    clean_env.setenv("GEO_REINSPECT_DAYS", " 5,20,60 ; sidewalk:14,3 ")
+    schedule = settings.reinspect_schedule()
+    assert schedule.days_for("sidewalk") == (3, 14)
+    assert schedule.days_for("awning") == (5, 20, 60)
 
 
 def test_the_callers_see_the_same_values(clean_env):

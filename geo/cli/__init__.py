@@ -29,6 +29,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report",
     "density",
     "photos",
+    "reports",
+    "serve",
+    "places",
 )
 
 

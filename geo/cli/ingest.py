@@ -11,6 +11,8 @@ from geo import services
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.field_bundles import is_bundle
 from geo.ingest import IngestOptions, IngestResult, parse_file_date
+from geo.ingest._readers import header_fields, sniff_delimiter
+from geo.ingest.recheck import looks_like_results
 from geo.services import photos as photo_services
 from geo.store import open_store
 
@@ -37,11 +39,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="report date of the whole file, dd/mm/yyyy or yyyy-mm-dd, for rows without "
         "their own (flagged date_from_file) / ngày phát hiện cho cả tệp",
     )
+    parser.add_argument(
+        "--kind", choices=("auto", "incidents", "recheck"), default="auto",
+        help="recheck: re-inspection results (place_id or lat/lon, checked_at, result); "
+        "auto: results when a CSV has a result and a check-date column",
+    )
     add_actor_argument(parser)
     parser.set_defaults(func=_ingest)
 
 
+def _is_results_file(path: Path) -> bool:
+    """``--kind auto``: a CSV/TXT whose header has a result and a check-date column."""
+    if path.suffix.lower() not in {".csv", ".txt"}:
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65_536).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return False  # the incident reader reports it
+    first = head.splitlines()[0] if head.strip() else ""
+    return looks_like_results(header_fields(first, sniff_delimiter(head)))
+
+
+def _ingest_results(args: argparse.Namespace) -> int:
+    store = open_store()
+    try:
+        result = services.ingest_results(
+            store, acting_user(store, args, "upload", object_type="upload", object_id=Path(args.file).name), args.file,
+            IngestOptions(sheet=args.sheet, dry_run=args.dry_run),
+        )
+    finally:
+        store.close()
+    summary = result.summary()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        return 0
+    mode = " (thử / dry run)" if summary["dry_run"] else f" → lô / batch {summary['batch_id']}"
+    print(f"{summary['file']}{mode} [tái kiểm tra / re-inspection]")
+    print(f"  dòng / rows {summary['rows']}: nhận / accepted {summary['accepted']} (thông thoáng / "
+          f"clear {summary['clear']}, tái vi phạm / violation {summary['violation']}), trùng / "
+          f"duplicate {summary['duplicate']}, loại / rejected {summary['rejected']}")
+    if summary["reasons"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in summary["reasons"].items())
+        print(f"  lý do loại / reject reasons: {reasons}")
+    return 0
+
+
 def _ingest(args: argparse.Namespace) -> int:
+    if args.kind == "recheck" or (args.kind == "auto" and _is_results_file(args.file)):
+        return _ingest_results(args)
     # A mistyped date is refused before the store is opened or the file read.
     file_date = parse_file_date(args.date, label="--date") if args.date else None
     options = IngestOptions(

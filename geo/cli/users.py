@@ -1,9 +1,11 @@
-"""``python -m geo users add|list|disable|enable|passwd|grant|revoke``: local accounts.
+"""``python -m geo users add|list|disable|enable|unlock|passwd|grant|revoke``: local accounts.
 
 Passwords come from a prompt (typed twice, not echoed) or one line on standard input with
 ``--password-stdin`` — never from the command line, where ``ps`` and shell history would
 show them. With no account in the store yet, ``users add NAME --role admin`` creates the
 first administrator; after that the acting account (``--user``) must be an admin.
+``users unlock NAME`` (or ``--address IP``) lifts a sign-in lock set after too many failed
+attempts (``GEO_LOGIN_LOCK_AFTER``) and forgets the failures counted so far.
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ def register(subparsers: Any) -> None:
         p.add_argument("username")
         common(p)
         p.set_defaults(func=_disable, enable=enable)
+
+    ul = sub.add_parser(
+        "unlock", help="gỡ khoá đăng nhập sau nhiều lần sai / lift a sign-in lock"
+    )
+    ul.add_argument("username", nargs="?", help="the user name typed at sign-in")
+    ul.add_argument("--address", default=None, help="a client address instead of a name")
+    common(ul)
+    ul.set_defaults(func=_unlock)
 
     pw = sub.add_parser("passwd", help="đặt mật khẩu / set a password")
     pw.add_argument("username")
@@ -149,6 +159,22 @@ def _disable(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(("Đã mở khoá / enabled: " if args.enable else "Đã khoá / disabled: ") + args.username)
+    return 0
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        actor = acting_user(
+            store, args, "manage_users", object_type="account" if args.address is None else "address",
+            object_id=args.username if args.address is None else args.address,
+        )
+        lifted = services.unlock(store, actor, username=args.username, address=args.address)
+    finally:
+        store.close()
+    what = args.username if args.username is not None else args.address
+    state = "đã gỡ khoá / lock lifted" if lifted else "không bị khoá / was not locked"
+    print(f"{what}: {state}; lần sai đã xoá / failures cleared")
     return 0
 
 

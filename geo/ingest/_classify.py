@@ -95,8 +95,10 @@ def classify(result: IngestPreview, store: Store | None = None) -> None:
 
 
 def _anchors(rows: pd.DataFrame, live: Flags) -> tuple[NDArray[np.intp], Flags]:
-    """(the anchor of each live row, the live rows that repeat an earlier one).
+    """(the anchor of each live row, the live rows that repeat it).
 
+    The anchor of an incident seen on several rows is its earliest-dated row (file order
+    among equal dates): the incident as first reported, which its later rows move on.
     Ids and fingerprints get separate codes: a row without an id never repeats a row
     with one, whatever their fingerprints (as in the store's lookup)."""
     n = len(rows)
@@ -107,6 +109,8 @@ def _anchors(rows: pd.DataFrame, live: Flags) -> tuple[NDArray[np.intp], Flags]:
         fp_codes, _ = pd.factorize(rows["fingerprint"][~has_id])
         key[~has_id] = len(id_uniques) + fp_codes
     live_idx = np.flatnonzero(live)
+    reported = _naive_utc(rows["reported_at"])
+    live_idx = live_idx[np.argsort(reported[live_idx], kind="stable")]
     _, first, inverse = np.unique(key[live_idx], return_index=True, return_inverse=True)
     anchor_of = np.arange(n)
     anchor_of[live_idx] = live_idx[first[inverse]]
@@ -139,14 +143,20 @@ class _Moves:
     dup_incident: Ints
     dup_row: Ints
     update_incident: Ints
+    #: For a row that moves an incident new in this file: the row number of its anchor.
+    update_row: Ints
     update_to: Texts
     update_at: NDArray[np.datetime64]
+    #: The order the moves were decided in, which is the order they must be applied in.
+    update_seq: Ints
     status: Texts
     cleared_at: NDArray[np.datetime64]
+    reported_at: NDArray[np.datetime64]
     status_given: Flags
     row_numbers: NDArray[Any]
     #: The status each anchor ends in, as the rows after it move it on.
     state: Texts
+    decided: int = 0
 
     @classmethod
     def start(cls, rows: pd.DataFrame, live: Flags) -> _Moves:
@@ -157,10 +167,13 @@ class _Moves:
             dup_incident=np.full(n, -1, dtype=np.int64),
             dup_row=np.full(n, -1, dtype=np.int64),
             update_incident=np.full(n, -1, dtype=np.int64),
+            update_row=np.full(n, -1, dtype=np.int64),
             update_to=np.full(n, None, dtype=object),
             update_at=np.full(n, np.datetime64("NaT", "ns")),
+            update_seq=np.full(n, -1, dtype=np.int64),
             status=status,
             cleared_at=_naive_utc(rows["cleared_at"]),
+            reported_at=_naive_utc(rows["reported_at"]),
             status_given=rows["status_given"].to_numpy(dtype=bool),
             row_numbers=rows["row"].to_numpy(),
             state=status.copy(),
@@ -170,6 +183,17 @@ class _Moves:
         """Row ``i`` moves stored incident ``incident`` to the row's status."""
         self.update_incident[i], self.update_to[i] = incident, self.status[i]
         self.update_at[i] = self.cleared_at[i]
+        self.update_seq[i], self.decided = self.decided, self.decided + 1
+
+    def _update_new(self, i: int, anchor: int) -> None:
+        """Row ``i`` moves the incident first written on row ``anchor`` (new in this file)
+        on to the row's status, at the row's date (its clearing date for ``cleared`` when
+        the file gives one): the incident is stored in its first state and each later
+        status is a move, so its whole history is kept."""
+        self.update_row[i], self.update_to[i] = self.row_numbers[anchor], self.status[i]
+        dated = self.status[i] == "cleared" and not np.isnat(self.cleared_at[i])
+        self.update_at[i] = self.cleared_at[i] if dated else self.reported_at[i]
+        self.update_seq[i], self.decided = self.decided, self.decided + 1
 
     def stored_anchors(self, matched: Flags, stored_id: Ints, stored_status: Texts) -> None:
         """Anchors stored already: duplicates, maybe moving the stored incident on."""
@@ -185,11 +209,15 @@ class _Moves:
                 self.state[i] = status[i]
 
     def repeats(self, repeat: Flags, anchor_of: NDArray[np.intp], stored_id: Ints) -> None:
-        """Repeats inside the file (the loop runs over the repeated rows only)."""
+        """Repeats inside the file, in date order (file order among equal dates); the
+        loop runs over the repeated rows only."""
         from geo.store.workflow import can_transition
 
         status, state = self.status, self.state
-        for i in np.flatnonzero(repeat):
+        rows = np.flatnonzero(repeat)
+        dated = (status[rows] == "cleared") & ~np.isnat(self.cleared_at[rows])
+        when = np.where(dated, self.cleared_at[rows], self.reported_at[rows])
+        for i in rows[np.argsort(when, kind="stable")]:
             a = int(anchor_of[i])
             self.outcome[i] = "duplicate"
             if stored_id[a] >= 0:
@@ -202,10 +230,8 @@ class _Moves:
                 continue
             if stored_id[a] >= 0:
                 self._update(int(i), int(stored_id[a]))
-            else:  # a new incident: store it directly in its latest state
-                status[a] = status[i]
-                if status[i] == "cleared" and pd.notna(self.cleared_at[i]):
-                    self.cleared_at[a] = self.cleared_at[i]
+            else:
+                self._update_new(int(i), a)
             state[a] = status[i]
 
     def write(self, rows: pd.DataFrame) -> None:
@@ -215,6 +241,8 @@ class _Moves:
         rows["duplicate_of_incident"] = _nullable_int(self.dup_incident)
         rows["duplicate_of_row"] = _nullable_int(self.dup_row)
         rows["update_incident"] = _nullable_int(self.update_incident)
+        rows["update_row"] = _nullable_int(self.update_row)
+        rows["update_seq"] = _nullable_int(self.update_seq)
         rows["update_to"] = self.update_to
         rows["update_at"] = pd.Series(self.update_at, index=index).dt.tz_localize("UTC")
         rows["status"] = str_column(self.status, index)

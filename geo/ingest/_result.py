@@ -211,9 +211,9 @@ class IngestPreview:
         bytes
             The CSV file.
         """
-        from geo.exports import neutralise_frame
+        from geo.exports import csv_bytes
 
-        return neutralise_frame(self.rejects()).to_csv(index=False).encode("utf-8-sig")
+        return csv_bytes(self.rejects())
 
     def write_rejects(self, path: str | Path) -> Path:
         """Write :meth:`rejects_csv` to ``path`` (the CLI's ``--rejects``).
@@ -252,20 +252,28 @@ class IngestPreview:
         return frame.reset_index(drop=True)
 
     def status_updates(self) -> pd.DataFrame:
-        """Moves of stored incidents through the workflow, in file order.
+        """Moves through the workflow, in the order they were decided (date order within
+        the file): of stored incidents, and of incidents new in this file, whose later
+        statuses are moves after they are stored in their first state.
 
         Returns
         -------
         pandas.DataFrame
-            ``incident_id``, ``to_status``, ``at`` (None: when stored) and ``note``.
+            ``incident_id`` (a stored incident) or ``new_row`` (the row number of a new
+            incident of this batch), ``to_status``, ``at`` (None: when stored) and ``note``.
         """
         rows = self.rows.loc[self.rows["update_to"].notna()]
+        if "update_seq" in rows:
+            rows = rows.sort_values("update_seq", kind="stable")
         note = "nhập từ / imported from " + self.file_name + ", dòng / row " + rows["row"].astype(
             str
         )
         return pd.DataFrame(
             {
-                "incident_id": rows["update_incident"].astype("int64").to_numpy(),
+                "incident_id": rows["update_incident"].astype("Int64").to_numpy(),
+                "new_row": rows["update_row"].astype("Int64").to_numpy()
+                if "update_row" in rows
+                else pd.array([pd.NA] * len(rows), dtype="Int64"),
                 "to_status": rows["update_to"].astype(object).to_numpy(),
                 "at": rows["update_at"].to_numpy(),
                 "note": note.to_numpy(),

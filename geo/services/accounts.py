@@ -6,16 +6,19 @@ audits every change with the acting administrator's name.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
+from datetime import datetime
 
 import pandas as pd
 
-from geo import auth
+from geo import auth, sessions, throttle
 from geo.auth import User
-from geo.errors import AccessDenied, NotFound
+from geo.errors import AccessDenied, InvalidArgument, NotFound, TooManyAttempts
 from geo.services._rights import ANONYMOUS, check
-from geo.store import Store
+from geo.store import Store, logins
 from geo.store import users as user_rows
+from geo.store._values import utcnow
 
 
 def load_user(store: Store, username: str) -> User | None:
@@ -53,8 +56,14 @@ def needs_first_admin(store: Store) -> bool:
     return user_rows.count_users(store) == 0
 
 
-def create_first_admin(store: Store, username: str, password: str) -> User:
+def create_first_admin(
+    store: Store, username: str, password: str, *, setup_token: str | None = None
+) -> User:
     """First start only: with no account at all, create an admin. There is no default password.
+
+    The app's form passes the one-time ``setup_token`` from its link (spent in the same
+    transaction; a wrong or spent one is refused); the CLI, run by whoever holds the
+    server, passes none.
 
     Parameters
     ----------
@@ -64,6 +73,8 @@ def create_first_admin(store: Store, username: str, password: str) -> User:
         The new admin's user name.
     password : str
         The new admin's password.
+    setup_token : str, optional
+        The token of the printed setup link (the app); None from the CLI.
 
     Returns
     -------
@@ -73,33 +84,68 @@ def create_first_admin(store: Store, username: str, password: str) -> User:
     Raises
     ------
     geo.errors.AccessDenied
-        The user name or password is not acceptable.
+        The user name, password or setup token is not acceptable.
     geo.errors.StorageError
         An account exists already.
     """
     name = auth.check_username(username)
+    token_hash = None
+    if setup_token is not None:
+        if not sessions.is_secret(setup_token):
+            raise AccessDenied(
+                "Mã cài đặt không đúng hoặc đã được dùng.", "The setup token is wrong or used already."
+            )
+        token_hash = sessions.digest(setup_token)
     digest = auth.hash_password(password)
     user_rows.insert_user(
         store, username=name, password_hash=digest, roles="admin", wards="", actor=name,
-        only_if_empty=True,
+        only_if_empty=True, setup_token_hash=token_hash,
     )
     user = load_user(store, name)
     assert user is not None
     return user
 
 
-def authenticate(store: Store, username: str, password: str) -> User:
-    """The signed-in user, or one vague bilingual refusal (which name or password was wrong
-    is not revealed; an unknown name costs as long as a wrong password).
+def _throttled(verdict: throttle.Verdict, now: datetime) -> TooManyAttempts:
+    if verdict.locked:
+        minutes = max(1, -(-verdict.wait_seconds(now) // 60))
+        return TooManyAttempts(
+            f"Đăng nhập tạm bị khoá vì sai quá nhiều lần; hãy thử lại sau {minutes} phút "
+            "hoặc nhờ quản trị viên mở khoá.",
+            f"Sign-in is locked after too many failed attempts; try again in {minutes} min "
+            "or ask an administrator to unlock it.",
+        )
+    seconds = verdict.wait_seconds(now)
+    return TooManyAttempts(
+        f"Đăng nhập sai nhiều lần; hãy thử lại sau {seconds} giây.",
+        f"Too many failed sign-ins; try again in {seconds} s.",
+    )
+
+
+def authenticate(
+    store: Store, username: str, password: str, *, address: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """The signed-in user, or one vague bilingual refusal.
+
+    Which of name or password was wrong is not revealed, and neither is whether the name
+    is an account: failures are counted (and throttled, :mod:`geo.throttle`) per name
+    typed and per client ``address`` alike, and an unknown name costs one password hash
+    as a wrong password does. A throttled attempt is refused before any hash is checked
+    and audited (``login_throttled``).
 
     Parameters
     ----------
     store : Store
-        The store (failed and successful sign-ins are audited).
+        The store (failed, throttled and successful sign-ins are audited).
     username : str
         The user name as typed.
     password : str
         The password as typed.
+    address : str, optional
+        The client's address (None: unknown, then only the name is counted).
+    now : datetime, optional
+        The attempt's instant (default: now; tests inject it instead of sleeping).
 
     Returns
     -------
@@ -108,10 +154,23 @@ def authenticate(store: Store, username: str, password: str) -> User:
 
     Raises
     ------
+    geo.errors.TooManyAttempts
+        Throttled or locked (:mod:`geo.throttle`), whatever the password.
     geo.errors.AccessDenied
         Unknown name, wrong password, or a disabled account.
     """
-    name = str(username or "").strip()
+    auth.prepare_dummy_hash()
+    now = now or utcnow()
+    name = unicodedata.normalize("NFC", str(username or "")).strip()[:100]
+    policy = throttle.Policy.from_settings()
+    verdict = throttle.judge(policy, logins.recent(store, name, address, since=now - policy.window), now)
+    if not verdict.allowed:
+        store.audit(
+            name or ANONYMOUS, "login_throttled", verdict.scope or "user", verdict.key,
+            {"until": verdict.until.isoformat() if verdict.until else None,
+             "locked": verdict.locked, "address": address},
+        )
+        raise _throttled(verdict, now)
     row = user_rows.get_user(store, name) if name else None
     if row is None:
         auth.dummy_verify(password)
@@ -119,7 +178,7 @@ def authenticate(store: Store, username: str, password: str) -> User:
     else:
         ok = auth.verify_password(row.get("password_hash"), password)
     if not ok:
-        store.audit(name[:100] or ANONYMOUS, "login_failed", "user", name[:100] or None, {})
+        logins.record_failure(store, name, address, now=now, policy=policy)
         raise AccessDenied(
             "Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."
         )
@@ -135,8 +194,47 @@ def authenticate(store: Store, username: str, password: str) -> User:
             store, user.username, {"password_hash": auth.hash_password(password)},
             actor=user.username, action="user_rehash",
         )
-    store.audit(user.username, "login", "user", user.username, {})
+    logins.forget_failures(store, user.username)
+    store.audit(user.username, "login", "user", user.username, {"address": address})
     return user
+
+
+def unlock(store: Store, actor: User, *, username: str | None = None, address: str | None = None) -> int:
+    """Lift the sign-in lock of a user name or a client address and forget its failures
+    (``manage_users``; audited ``login_unlock``). Any name may be unlocked, an account or
+    not, since names are throttled alike.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    actor : User
+        Needs ``manage_users`` (a refusal is audited).
+    username : str, optional
+        The user name to unlock, as typed at sign-in.
+    address : str, optional
+        A client address to unlock instead.
+
+    Returns
+    -------
+    int
+        How many locks were lifted (0 or 1); the failures are forgotten either way.
+
+    Raises
+    ------
+    geo.errors.InvalidArgument
+        Neither or both of ``username`` and ``address``.
+    geo.errors.AccessDenied
+        ``actor`` may not manage users.
+    """
+    if (username is None) == (address is None):
+        raise InvalidArgument(
+            "Cần đúng một trong tên đăng nhập hoặc địa chỉ.", "Give exactly one of a user name or an address."
+        )
+    scope, key = ("account", username) if username is not None else ("address", address)
+    check(store, actor, "manage_users", object_type=scope, object_id=key)
+    assert key is not None
+    return logins.unlock(store, scope, key.strip(), actor=actor.username)
 
 
 def sign_in_oidc(store: Store, identity: str) -> User:

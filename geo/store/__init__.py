@@ -13,7 +13,9 @@ backend chosen from the URL); the rest is by topic, as functions taking the stor
 - :mod:`geo.store.wards` — ward layer versions and assignment (``wards.current(store)``);
 - :mod:`geo.store.workflow` — status rules and moves (``workflow.change_status(store, …)``);
 - :mod:`geo.store.users` — accounts;
-- :mod:`geo.store.chain` — checking the hash chains of the audit log and status history.
+- :mod:`geo.store.chain` — checking the hash chains of the audit log and status history;
+- :mod:`geo.store.logins` — failed sign-ins and sign-in locks (:mod:`geo.throttle`);
+- :mod:`geo.store.sessions` — sessions and the setup token, kept as SHA-256 only;
 - :mod:`geo.store.photos` — photo evidence attached to incidents (files in :mod:`geo.photos`).
 
 See ``docs/storage.md`` for the tables, the workflow and scaling out by ward code.
@@ -22,7 +24,18 @@ See ``docs/storage.md`` for the tables, the workflow and scaling out by ward cod
 from __future__ import annotations
 
 from geo.crs import LOCAL_TZ
-from geo.store import batches, chain, filters, photos, queries, users, wards, workflow
+from geo.store import (
+    batches,
+    chain,
+    filters,
+    logins,
+    photos,
+    queries,
+    sessions,
+    users,
+    wards,
+    workflow,
+)
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.filters import IncidentFilter
 from geo.store.queries import IncidentDetail, local_bound
@@ -54,9 +67,11 @@ __all__ = [
     "default_url",
     "filters",
     "local_bound",
+    "logins",
     "open_store",
     "photos",
     "queries",
+    "sessions",
     "sla_days",
     "users",
     "wards",

@@ -61,6 +61,10 @@ class Backend(Protocol):
         """Whether ``exc`` (raised by SQLAlchemy or by the driver itself) is a violation of
         an identity index (:data:`geo.store._schema.IDENTITY_INDEXES`)."""
 
+    def serialize_on(self, conn: Connection, key: int) -> None:
+        """Inside the open write transaction, wait for any other writer holding ``key``
+        (a transaction-scoped advisory lock; SQLite's writer lock already serializes all)."""
+
     # -- schema -----------------------------------------------------------------------
 
     def prepare_migration(self, conn: Connection) -> str | None:
@@ -85,6 +89,10 @@ class Backend(Protocol):
 
     def exclusive_lock(self, engine: Engine, *, name: str, key: int) -> AbstractContextManager[None]:
         """Hold a lock across processes (a file lock ``<db>.<name>.lock`` or advisory ``key``)."""
+
+    def lock_places(self, conn: Connection) -> None:
+        """Keep other writers from adding places until the open write transaction ends
+        (place ids are chosen by the matching rule, so two matchers at once must not run)."""
 
     # -- writing rows -----------------------------------------------------------------
 

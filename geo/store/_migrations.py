@@ -16,7 +16,15 @@ Version 3 (issue 11) makes the audit log and the status history hash chains
 Audit entries written while a store migrates (a re-keying, the migration itself) are
 appended once every step has run: before version 3 the log has no ``row_hash`` column
 to chain them with (:meth:`geo.store.Store.audit`).
-Version 4 (issue 13) adds the ``photos`` table (photo evidence of incidents); nothing
+
+Version 5 (issue 12) adds places, each incident's place and re-inspections, and places
+the stored incidents by the rule.
+
+Version 6 (issue 11) adds the sign-in state: failed attempts and locks (throttling),
+server-side sessions and the one-time setup token (:data:`~geo.store._schema.SIGN_IN_TABLES`).
+Only new tables: nothing stored so far changes.
+
+Version 7 (issue 13) adds the ``photos`` table (photo evidence of incidents); nothing
 already stored changes.
 
 """
@@ -31,7 +39,15 @@ from sqlalchemy import Connection, bindparam, text, update
 
 from geo.errors import StorageError
 from geo.store import _chain
-from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES
+from geo.store._schema import (
+    APPEND_ONLY,
+    IDENTITY_INDEXES,
+    OPEN311_TABLES,
+    PLACE_TABLES,
+    PLACES_SCHEMA_VERSION,
+    SIGN_IN_TABLES,
+)
+from geo.store.places import rebuild_in
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -211,11 +227,44 @@ def to_v3(store: Store, conn: Connection, *, rekey: bool) -> str:
     return f"hash chains on status_events and audit_log ({sealed} rows sealed)"
 
 
+def to_open311(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Residents' reports (issue 14): API keys, reports and their personal data, apart.
+
+    New tables only: nothing stored before is touched.
+    """
+    for name in OPEN311_TABLES:
+        store.tables[name].create(conn, checkfirst=True)
+    return "residents' reports (Open311): api_keys, open311_requests, open311_contacts"
+
+
+def to_places(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 5 (issue 12): places, each incident's place, and re-inspections.
+
+    The stored incidents get their places by the rule (:func:`geo.store.places.rebuild_in`),
+    in the same migration transaction, so an upgraded store is like one that always had
+    them.
+    """
+    for name in PLACE_TABLES:
+        store.tables[name].create(conn)
+    n_places, n_incidents = rebuild_in(store, conn)
+    return f"places: {n_places} places for {n_incidents} incidents; re-inspections"
+
+
+def to_sign_in(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 6: the sign-in tables (throttling, sessions, setup token; issue 11)."""
+    for name in SIGN_IN_TABLES:
+        store.tables[name].create(conn, checkfirst=True)
+    return "sign-in state: login_failures, login_locks, sessions, setup_tokens"
+
+
 def add_photos(store: Store, conn: Connection, *, rekey: bool) -> str:
-    """Version 4: the ``photos`` table and its indexes (issue 13); a new table only."""
+    """Version 7: the ``photos`` table and its indexes (issue 13); a new table only."""
     store.tables["photos"].create(conn)
     return "photos table (photo evidence: role, sha256, EXIF time and place, flags)"
 
 
 #: Version → the step that brings a store from the version before to it.
-MIGRATIONS: dict[int, Callable[..., str]] = {2: to_v2, 3: to_v3, 4: add_photos}
+MIGRATIONS: dict[int, Callable[..., str]] = {
+    2: to_v2, 3: to_v3, 4: to_open311, PLACES_SCHEMA_VERSION: to_places, 6: to_sign_in,
+    7: add_photos,
+}

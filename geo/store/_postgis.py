@@ -298,6 +298,9 @@ class PostGISBackend:
     def begin_write(self, conn: Connection) -> None:
         pass  # READ COMMITTED with row locks: nothing to take up front
 
+    def serialize_on(self, conn: Connection, key: int) -> None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
     def attached(self, conn: Connection, files: Mapping[str, Path]) -> AbstractContextManager[None]:
         if files:
             raise StorageError(
@@ -360,6 +363,10 @@ class PostGISBackend:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
+
+    def lock_places(self, conn: Connection) -> None:
+        """Readers go on; a second writer of places waits for this transaction's end."""
+        conn.exec_driver_sql("LOCK TABLE places IN SHARE ROW EXCLUSIVE MODE")
 
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:
         return reserve_block(conn, table, n) if locked and n > 1 else reserve_ids(conn, table, n)

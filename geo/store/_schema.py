@@ -37,7 +37,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 7
+
+#: The version that added places, incident_places and inspections (issue 12).
+PLACES_SCHEMA_VERSION = 5
 
 #: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
 #: (its columns, the rows it covers). An incident with a source id is its (source,
@@ -52,6 +55,9 @@ SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+#: Tables of sign-in state added by schema version 6 (:func:`geo.store._migrations.to_sign_in`).
+SIGN_IN_TABLES = ("login_failures", "login_locks", "sessions", "setup_tokens")
 
 #: The tables that no one may update or delete from; each row carries ``row_hash``, a
 #: link of the table's hash chain (:mod:`geo.store._chain`).
@@ -235,6 +241,7 @@ def build_metadata(postgis: bool) -> MetaData:
         _row_hash(),
         Index("ix_audit_log_at", "at"),
     )
+    _place_tables(md, postgis)
     photo_table(md)
     Table(
         "users",
@@ -246,6 +253,8 @@ def build_metadata(postgis: bool) -> MetaData:
         Column("disabled", Boolean, nullable=False, default=False),
         Column("created_at", UTCDateTime, nullable=False),
     )
+    open311_tables(md)
+    _sign_in_tables(md)
     return md
 
 
@@ -285,6 +294,178 @@ def photo_table(md: MetaData) -> Table:
         Index("ix_photos_incident_id", "incident_id"),
         Index("ix_photos_sha256", "sha256"),
     )
+
+
+#: Tables of residents' reports (Open311), created by the schema-4 migration on older stores.
+OPEN311_TABLES: tuple[str, ...] = ("api_keys", "open311_requests", "open311_contacts")
+
+
+def open311_tables(md: MetaData) -> None:
+    """Residents' reports: API keys, the reports, and their personal data kept apart.
+
+    A report's personal data (names, e-mail, phone, device id, account id) lives in
+    ``open311_contacts``, one row per report, so no read of reports or incidents can
+    carry it by accident and an erasure is one row's update. Keys are stored as SHA-256
+    of a 256-bit random secret: a fast hash is enough for a secret no one can guess,
+    and every POST checks one.
+    """
+    Table(
+        "api_keys",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("name", String(100), nullable=False),
+        Column("key_hash", String(64), nullable=False),
+        Column("prefix", String(12), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("created_by", Text, nullable=False),
+        Column("revoked_at", UTCDateTime),
+        UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+        UniqueConstraint("name", name="uq_api_keys_name"),
+    )
+    Table(
+        "open311_requests",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("token", String(36), nullable=False),
+        Column("service_code", String(20), nullable=False),
+        Column("lat", Float),
+        Column("lon", Float),
+        Column("ward_code", String(5)),
+        Column("address", Text),
+        Column("description", Text),
+        Column("media_url", Text),
+        Column("attributes", JSONType),
+        Column("api_key_id", ID, ForeignKey("api_keys.id"), nullable=False),
+        Column("submitter", String(64)),  # hash of the device id, or of the key: for dedup
+        Column("status", String(10), nullable=False),  # pending, accepted, merged, rejected
+        Column("incident_id", ID, ForeignKey("incidents.id")),
+        Column("public_reason", Text),
+        Column("received_at", UTCDateTime, nullable=False),
+        Column("moderated_at", UTCDateTime),
+        Column("moderated_by", Text),
+        UniqueConstraint("token", name="uq_open311_requests_token"),
+        Index("ix_open311_requests_status_ward", "status", "ward_code"),
+        Index("ix_open311_requests_submitter", "submitter", "received_at"),
+        Index("ix_open311_requests_incident_id", "incident_id"),
+    )
+    Table(
+        "open311_contacts",
+        md,
+        Column("request_id", ID, ForeignKey("open311_requests.id"), primary_key=True),
+        Column("email", Text),
+        Column("first_name", Text),
+        Column("last_name", Text),
+        Column("phone", Text),
+        Column("device_id", Text),
+        Column("account_id", Text),
+        Column("erased_at", UTCDateTime),
+        Column("erased_by", Text),
+    )
+
+
+def _sign_in_tables(md: MetaData) -> None:
+    """Sign-in state (issue 11): failed attempts, locks, sessions, the setup token.
+
+    Secrets are never stored: a session id or setup token is kept as its SHA-256 (hex), so
+    a copy of the database does not sign anyone in. Failures older than the counting
+    window are pruned as new ones are written.
+    """
+    Table(
+        "login_failures",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("at", UTCDateTime, nullable=False),
+        Column("account", String(100)),  # the name typed, whether or not it exists
+        Column("address", String(64)),  # the client address (None: unknown, e.g. localhost)
+        Index("ix_login_failures_account_at", "account", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_at", "at"),
+    )
+    Table(
+        "login_locks",
+        md,
+        Column("scope", String(10), primary_key=True),  # "account" or "address"
+        Column("key", String(100), primary_key=True),
+        Column("since", UTCDateTime, nullable=False),
+        Column("until", UTCDateTime, nullable=False),
+    )
+    Table(
+        "sessions",
+        md,
+        Column("id_hash", String(64), primary_key=True),
+        Column("username", String(100), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("last_seen_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime, nullable=False),
+        Column("ended_at", UTCDateTime),
+        Column("end_reason", String(20)),
+        Index("ix_sessions_username", "username"),
+    )
+    Table(
+        "setup_tokens",
+        md,
+        Column("token_hash", String(64), primary_key=True),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("used_at", UTCDateTime),
+    )
+
+
+def _place_tables(md: MetaData, postgis: bool) -> None:
+    """Places (issue 12): where violations recur, each incident's place, re-inspections.
+
+    A place's id is chosen by the matching rule (:mod:`geo.places`: ids in incident order,
+    never renumbered), not by the database. ``incident_places`` is a table of its own so
+    the incidents' bulk insert stays as it was; its primary key holds "one place per
+    incident". An inspection names its place without a foreign key, so ``places
+    rebuild`` can replace the places and then carry the inspections over.
+    """
+    place_cols: list[Any] = [
+        Column("id", ID, primary_key=True, autoincrement=False),
+        Column("type", String(20), nullable=False),
+        Column("ward_code", String(5)),
+        Column("lon", Float),
+        Column("lat", Float),
+        Column("x", Float),  # EPSG:32648 metres, fixed at the first incident
+        Column("y", Float),
+        Column("first_incident", ID, ForeignKey("incidents.id"), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+    ]
+    if postgis:
+        from geoalchemy2 import Geometry
+
+        place_cols.append(
+            Column(
+                "geom",
+                Geometry("POINT", 4326),
+                Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+            )
+        )
+    Table("places", md, *place_cols, Index("ix_places_ward_type", "ward_code", "type"))
+    Table(
+        "incident_places",
+        md,
+        Column("incident_id", ID, ForeignKey("incidents.id"), primary_key=True, autoincrement=False),
+        Column("place_id", ID, ForeignKey("places.id"), nullable=False),
+        Index("ix_incident_places_place_id", "place_id"),
+    )
+    Table(
+        "inspections",
+        md,
+        Column("id", ID, primary_key=True),
+        Column("place_id", ID, nullable=False),
+        Column("checked_at", UTCDateTime, nullable=False),
+        Column("result", String(20), nullable=False),  # clear | violation
+        Column("note", Text),
+        Column("actor", Text, nullable=False),
+        Column("batch_id", ID, ForeignKey("batches.id")),
+        Column("incident_id", ID, ForeignKey("incidents.id")),  # the recurrence it opened
+        Column("created_at", UTCDateTime, nullable=False),
+        UniqueConstraint("place_id", "checked_at", name="uq_inspections_place_checked_at"),
+    )
+
+
+#: Tables added by :data:`PLACES_SCHEMA_VERSION`, in creation order.
+PLACE_TABLES: tuple[str, ...] = ("places", "incident_places", "inspections")
 
 
 #: Columns of ``incidents`` written by the bulk path, in insert order (``id`` first).

@@ -277,6 +277,9 @@ class SQLiteBackend:
     def begin_write(self, conn: Connection) -> None:
         conn.execution_options(sqlite_begin="IMMEDIATE")
 
+    def serialize_on(self, conn: Connection, key: int) -> None:
+        pass  # BEGIN IMMEDIATE: one writer at a time already
+
     def attached(self, conn: Connection, files: Mapping[str, Path]) -> AbstractContextManager[None]:
         return attached(conn, files)
 
@@ -323,6 +326,9 @@ class SQLiteBackend:
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def lock_places(self, conn: Connection) -> None:
+        """Nothing to do: a SQLite write transaction holds the whole file already."""
 
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> range:
         first = first_free_id(conn, table)  # the write lock is held: the block is ours

@@ -22,6 +22,7 @@ from geo.errors import IdentityConflict, StorageError
 from geo.store import _chain
 from geo.store._batch_rows import FirstEvents, IncidentRows, iso_arrow, prepare_incidents, texts
 from geo.store._values import clean, plain, utcnow
+from geo.store.places import place_incidents
 from geo.store.workflow import Move, apply_moves
 
 if TYPE_CHECKING:
@@ -126,8 +127,10 @@ def lookup_existing(store: Store, keys: pd.DataFrame) -> pd.DataFrame:
     return frame[list(KEY_COLUMNS)]
 
 
-def _moves(updates: pd.DataFrame | None) -> list[Move]:
-    """Status updates (incident_id, to_status, optional at and note) as moves, in order."""
+def _moves(updates: pd.DataFrame | None, new_ids: Mapping[int, int]) -> list[Move]:
+    """Status updates as moves, in order: ``incident_id`` names a stored incident,
+    ``new_row`` (when set) the row number of an incident this batch inserts, whose id
+    ``new_ids`` gives; optional ``at`` and ``note``."""
     if updates is None or updates.empty:
         return []
     missing = [c for c in ("incident_id", "to_status") if c not in updates.columns]
@@ -136,11 +139,16 @@ def _moves(updates: pd.DataFrame | None) -> list[Move]:
             f"Bảng cập nhật trạng thái thiếu cột: {', '.join(missing)}.",
             f"The status updates lack columns: {', '.join(missing)}.",
         )
+    ids = updates["incident_id"].astype(object).to_numpy().copy()
+    if "new_row" in updates:
+        for pos, row in enumerate(updates["new_row"]):
+            if not pd.isna(row):
+                ids[pos] = new_ids[int(row)]
     at = updates["at"] if "at" in updates else pd.Series(None, index=updates.index)
     note = updates["note"] if "note" in updates else pd.Series(None, index=updates.index)
     return [
         (int(i), str(s), None if a is None or pd.isna(a) else a, None if n is None or pd.isna(n) else str(n))
-        for i, s, a, n in zip(updates["incident_id"], updates["to_status"], at, note, strict=True)
+        for i, s, a, n in zip(ids, updates["to_status"], at, note, strict=True)
     ]
 
 
@@ -237,7 +245,9 @@ def commit_batch(
         New incidents (see :func:`geo.store._batch_rows.prepare_incidents`); a row with
         ``recurrence_of`` marks that earlier incident ``recurred`` if it is cleared.
     status_updates
-        ``incident_id``, ``to_status`` and optionally ``at`` and ``note``, in order.
+        ``incident_id``, ``to_status`` and optionally ``at`` and ``note``, in order; a
+        row with ``new_row`` set moves the incident of ``incidents`` with that
+        ``row_number`` instead (a later status of an incident new in this file).
     actor
         Recorded on the status events and the audit entry.
 
@@ -281,8 +291,14 @@ def commit_batch(
             (old, "recurred", now, f"tái phạm: sự việc mới / recurred as incident {ids[pos]}")
             for pos, old in prepared.recurrences()
         ]
+        if n:
+            assert incidents is not None
+            recurrences += place_incidents(store, conn, incidents, ids)
+        rows = incidents["row_number"] if incidents is not None and "row_number" in incidents else ()
+        new_ids = {int(r): int(i) for r, i in zip(rows, ids, strict=False)}
         applied = apply_moves(
-            store, conn, _moves(updates), actor=actor, batch_id=batch_id, recurrences=recurrences
+            store, conn, _moves(updates, new_ids), actor=actor, batch_id=batch_id,
+            recurrences=recurrences,
         )
         store.audit(
             actor,

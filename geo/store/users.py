@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, insert, select, update
 
 from geo.errors import NotFound, StorageError
+from geo.store import sessions
 from geo.store._values import utcnow
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def insert_user(
     wards: str,
     actor: str,
     only_if_empty: bool = False,
+    setup_token_hash: str | None = None,
 ) -> None:
     """Add one account, audited in the same transaction.
 
@@ -117,6 +119,9 @@ def insert_user(
     only_if_empty
         Make it the first-start admin: refused once any account exists, checked inside
         the write transaction so two first starts cannot race.
+    setup_token_hash
+        With ``only_if_empty``: the hash of the one-time setup token, spent in the same
+        transaction (refused when wrong or spent; the app's first-admin form).
 
     Returns
     -------
@@ -130,6 +135,8 @@ def insert_user(
                 "Đã có tài khoản; tài khoản quản trị đầu tiên chỉ tạo được khi chưa có ai.",
                 "Accounts exist already; the first admin can only be created in an empty store.",
             )
+        if setup_token_hash is not None:
+            sessions.use_setup_token(store, setup_token_hash, now=utcnow(), conn=conn)
         exists = conn.execute(select(t.c.username).where(t.c.username == username)).first()
         if exists is not None:
             raise StorageError(
@@ -186,7 +193,13 @@ def update_user(
         if row is None:
             raise NotFound(f"Không có tài khoản {username!r}.", f"There is no account {username!r}.")
         conn.execute(update(t).where(t.c.username == username).values(**values))
-        store.audit(actor, action, "user", username, dict(details or {}), conn=conn)
+        ended = 0
+        if values.get("disabled"):  # a disabled account's sessions end with the change
+            ended = sessions.end_for_user(store, username, reason="disabled", now=utcnow(), conn=conn)
+        store.audit(
+            actor, action, "user", username,
+            {**dict(details or {}), **({"sessions_ended": ended} if ended else {})}, conn=conn,
+        )
         return dict(row)
 
     return store.write(work)

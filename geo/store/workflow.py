@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -38,6 +39,7 @@ from geo.errors import NotFound, WorkflowError
 from geo.store import _chain, photos
 from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
+from geo.store.places import place_incidents
 from geo.vocab import STATE_CODES, STATES
 
 if TYPE_CHECKING:
@@ -410,6 +412,83 @@ def change_status(
     return store.write(work)
 
 
+def open_recurrence(
+    store: Store,
+    conn: Connection,
+    incident_id: int,
+    *,
+    actor: str,
+    note: str | None = None,
+    at: Instant | None = None,
+    batch_id: int | None = None,
+) -> int:
+    """:func:`record_recurrence` inside the caller's open write transaction (a
+    re-inspection's ``violation`` result stores its inspection in the same one).
+
+    The new incident gets its place (:func:`geo.store.places.place_incidents`) like every
+    stored incident; it is linked already, so no second link is made.
+
+    Parameters
+    ----------
+    store
+        The store.
+    conn
+        An open write transaction.
+    incident_id
+        The cleared incident whose place is violated again.
+    actor, note
+        Recorded on the status events and the audit entry.
+    at
+        When the repeat was seen (default: now).
+    batch_id
+        The results file's batch, if any.
+
+    Returns
+    -------
+    int
+        The new incident's id.
+    """
+    note = clean(note)
+    t = store.tables["incidents"]
+    mine = select(t).where(t.c.id == int(incident_id)).with_for_update()
+    old = conn.execute(mine).mappings().first()  # locked, as in change_status
+    if old is None:
+        raise _not_found(incident_id)
+    now = utcnow()
+    when = to_utc(at) if at is not None else now
+    check_transition(old["status"], "recurred", where=f"incident {incident_id}")
+    new_id = store.backend.reserve_ids(conn, "incidents", 1)[0]
+    fields = {k: old[k] for k in ("source", "type", "type_text", "lat", "lon", "ward_code",
+                                  "street", "address", "flags")}
+    due = due_dates(pd.Series([old["type"]]), pd.Series([when]), sla_days()).iloc[0]
+    conn.execute(
+        insert(t).values(
+            id=new_id, **fields, source_id=None, fingerprint=f"{old['fingerprint']}#r{new_id}",
+            note=note, status="reported", reported_at=when, due_at=due,
+            recurrence_of=int(incident_id), batch_id=batch_id, created_at=now, updated_at=now,
+        )
+    )
+    _chain.append(
+        store, conn, "status_events",
+        [{"incident_id": new_id, "from_status": None, "to_status": "reported", "at": when,
+          "actor": actor, "note": note, "batch_id": batch_id}],
+    )
+    place_incidents(
+        store, conn,
+        pd.DataFrame({"type": [old["type"]], "ward_code": [old["ward_code"]],
+                      "lon": [np.nan if old["lon"] is None else float(old["lon"])],
+                      "lat": [np.nan if old["lat"] is None else float(old["lat"])]}),
+        [new_id], link=False,
+    )  # fmt: skip
+    apply_moves(
+        store, conn,
+        [(int(incident_id), "recurred", when, f"tái phạm / recurred as incident {new_id}")],
+        actor=actor, batch_id=batch_id,
+    )
+    store.audit(actor, "recurrence", "incident", new_id, {"recurrence_of": int(incident_id)}, conn=conn)
+    return new_id
+
+
 def record_recurrence(
     store: Store, incident_id: int, *, actor: str, note: str | None = None, at: Instant | None = None
 ) -> int:
@@ -432,39 +511,6 @@ def record_recurrence(
     int
         The new incident's id.
     """
-    note = clean(note)
-
-    def work(conn: Connection) -> int:
-        t = store.tables["incidents"]
-        mine = select(t).where(t.c.id == int(incident_id)).with_for_update()
-        old = conn.execute(mine).mappings().first()  # locked, as in change_status
-        if old is None:
-            raise _not_found(incident_id)
-        now = utcnow()
-        when = to_utc(at) if at is not None else now
-        check_transition(old["status"], "recurred", where=f"incident {incident_id}")
-        new_id = store.backend.reserve_ids(conn, "incidents", 1)[0]
-        fields = {k: old[k] for k in ("source", "type", "type_text", "lat", "lon", "ward_code",
-                                      "street", "address", "flags")}
-        due = due_dates(pd.Series([old["type"]]), pd.Series([when]), sla_days()).iloc[0]
-        conn.execute(
-            insert(t).values(
-                id=new_id, **fields, source_id=None, fingerprint=f"{old['fingerprint']}#r{new_id}",
-                note=note, status="reported", reported_at=when, due_at=due,
-                recurrence_of=int(incident_id), created_at=now, updated_at=now,
-            )
-        )
-        _chain.append(
-            store, conn, "status_events",
-            [{"incident_id": new_id, "from_status": None, "to_status": "reported", "at": when,
-              "actor": actor, "note": note, "batch_id": None}],
-        )
-        apply_moves(
-            store, conn,
-            [(int(incident_id), "recurred", when, f"tái phạm / recurred as incident {new_id}")],
-            actor=actor, batch_id=None,
-        )
-        store.audit(actor, "recurrence", "incident", new_id, {"recurrence_of": int(incident_id)}, conn=conn)
-        return new_id
-
-    return store.write(work)
+    return store.write(
+        lambda conn: open_recurrence(store, conn, incident_id, actor=actor, note=note, at=at)
+    )

@@ -4,9 +4,11 @@ the same (signed-in) session."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from geo.store import open_store, queries
 from tests._signin import open_page
 from tests.conftest import REPO
 
@@ -56,6 +58,18 @@ def test_empty_store_still_draws_the_wards(empty_url, monkeypatch):
     assert len(league) == 126 and league["rank"].isna().all()  # nobody reaches the minimum
 
 
+def _pct_cleared_league(store_url: str) -> pd.DataFrame:
+    store = open_store(store_url)
+    rows = queries.incidents(store, limit=None)
+    store.close()
+    rows = rows[rows["ward_code"].notna()]
+    per_ward = rows.assign(closed=rows["status"].isin(["cleared", "recurred"])).groupby("ward_code")
+    table = pd.DataFrame({"volume": per_ward.size(), "closed": per_ward["closed"].sum()})
+    table["pct"] = 100.0 * table["closed"] / table["volume"]
+    table = table[table["volume"] >= 10].rename_axis("code").reset_index()
+    return table.sort_values(["pct", "volume", "code"], ascending=[False, False, True])
+
+
 def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, monkeypatch):
     at = _run(sample_store_url, monkeypatch)
     subheaders = [s.value for s in at.subheader]
@@ -63,7 +77,14 @@ def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, 
     assert "Ma trận phường × tuần" in subheaders
     league = _league(at)
     assert league["rank"].notna().sum() > 50
-    first_open = league["code"].iloc[0]
+    # by open incidents (fewer is better; best first), from the same stored rows
+    by_open = _pct_cleared_league(sample_store_url)
+    by_open = by_open.assign(open=by_open["volume"] - by_open["closed"]).sort_values(
+        ["open", "volume", "code"], ascending=[True, False, True]
+    )
+    ranked_open = league[league["rank"].notna()]
+    assert ranked_open["code"].tolist() == by_open["code"].tolist()
+    assert ranked_open["open"].tolist() == by_open["open"].tolist()
     assert any("5.000 vụ việc" in c.value for c in at.caption)  # heatmap of all 5,000
 
     at.sidebar.selectbox(key="c_metric").set_value("overdue").run()
@@ -75,7 +96,12 @@ def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, 
     ranked = by_pct[by_pct["rank"].notna()]
     assert ranked["pct_cleared"].is_monotonic_decreasing
     assert (ranked["volume"] >= 10).all()
-    assert by_pct["code"].iloc[0] != first_open or by_pct["pct_cleared"].iloc[0] == 100
+    # the ranked wards and their order, from the stored rows by the documented rule:
+    # pct cleared = closed / (open + closed) now; ranked when that volume >= 10;
+    # best first, ties by volume (larger first), then code
+    expected = _pct_cleared_league(sample_store_url)
+    assert ranked["code"].tolist() == expected["code"].tolist()
+    assert ranked["pct_cleared"].to_numpy() == pytest.approx(expected["pct"].to_numpy())
 
     # a higher minimum volume ranks fewer wards
     at.sidebar.number_input(key="c_min").set_value(100).run()
@@ -159,3 +185,26 @@ def test_league_table_offers_a_session_keeping_link(sample_store_url, monkeypatc
     at.query_params["ward"] = "00199"
     at.switch_page("app_pages/ward.py").run()
     _signed_in_on_ward_page(at, "Phường Láng", "00199")
+
+
+def test_the_sustain_table_tells_campaign_wards_from_steady_ones(tmp_path, monkeypatch):
+    """The committed sustained-order sample: the campaign wards are flagged, the steady ones
+    are not, and every rate sits beside its re-checked share (issue 12 §4)."""
+    from geo.ingest import IngestOptions, ingest
+    from geo.ingest.recheck import ingest_results
+    from geo.sample_sustain import CAMPAIGN_WARDS, STEADY_WARDS
+    from geo.seed import RECHECKS_CSV, SUSTAIN_CSV
+    from geo.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'sustain.sqlite'}"
+    store = open_store(url)
+    ingest(SUSTAIN_CSV, store, IngestOptions(source="sample_sustain"), actor="test")
+    ingest_results(store, RECHECKS_CSV, actor="test")
+    store.close()
+    at = open_page("app_pages/compare.py", url, monkeypatch)
+    assert "Trật tự có bền vững không" in [s.value for s in at.subheader]
+    (table,) = [d.value for d in at.dataframe if "campaign_flag" in d.value.columns]
+    flags = dict(zip(table["ward_code"], table["campaign_flag"], strict=True))
+    assert all(flags[c] is True for c in CAMPAIGN_WARDS)
+    assert all(flags[c] is False for c in STEADY_WARDS)
+    assert list(table.columns).index("rechecked_share") == list(table.columns).index("retention_90") + 1

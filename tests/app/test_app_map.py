@@ -165,7 +165,10 @@ def test_upload_is_in_the_menu_only_for_roles_with_the_upload_right(
     menu = _menu(menus[-1])
     assert menu == {
         "map": True, "upload": upload_shown, "compare": True, "progress": True, "ward": True,
+        "reports": role in ("officer", "admin"),  # residents' reports: moderate_reports
         "admin": role == "admin",  # the administration page: manage_users only
+        "lookup": True,  # the public lookup of a report, open to anyone
+        "reinspect": True,  # everyone sees the due list; only a ward's officer records
     }
     # hidden is not removed: the page still opens and refuses by itself
     at.switch_page("app_pages/upload.py").run()
@@ -184,7 +187,7 @@ def test_signed_out_declares_every_page_so_a_shared_link_survives(store_url, mon
     assert not at.exception, at.exception
     assert menus[-1].position == Navigation.Position.HIDDEN
     assert _menu(menus[-1]) == dict.fromkeys(
-        ("map", "upload", "compare", "progress", "ward", "admin"), True
+        ("map", "upload", "compare", "progress", "ward", "reports", "admin", "lookup", "reinspect"), True
     )
 
 

@@ -35,42 +35,72 @@ def test_empty_store(tmp_path, monkeypatch):
     assert _metrics(at)["Chưa xử lý ngày sau"] == "0"
 
 
-def test_city_then_street_changes_the_figures(sample_store_url, monkeypatch):
-    at = _run(sample_store_url, monkeypatch)
+def _expected(store_url: str, a: str, b: str, **scope: str) -> dict[str, str]:
+    """The four before/after figures read straight off the stored rows by the rule the
+    page states (Hà Nội days; "open on day X": reported by the end of X and not closed by
+    then; "in between": after day a, up to and including day b), not through the
+    aggregation code the page uses."""
+    from geo.crs import LOCAL_TZ
+    from geo.store import open_store
+
+    store = open_store(store_url)
+    rows = queries.incidents(store, limit=None)
+    store.close()
+    rows = rows[rows["ward_code"].notna()]
+    for column, value in scope.items():
+        rows = rows[rows[column] == value]
+    reported = rows["reported_at"].dt.tz_convert(LOCAL_TZ).dt.date
+    cleared = rows["cleared_at"].dt.tz_convert(LOCAL_TZ).dt.date
+    day_a, day_b = dt.date.fromisoformat(a), dt.date.fromisoformat(b)
+
+    closed = rows["status"].isin(["cleared", "recurred"])
+
+    def open_on(day: dt.date) -> int:
+        # a closed incident whose clearing date is unknown counts as closed all along
+        closed_by = closed & (cleared.isna() | (cleared <= day).fillna(False).astype(bool))
+        return int(((reported <= day) & ~closed_by).sum())
+
+    return {
+        "Chưa xử lý ngày trước": str(open_on(day_a)),
+        "Chưa xử lý ngày sau": str(open_on(day_b)),
+        "Mới giữa hai ngày": str(int(((reported > day_a) & (reported <= day_b)).sum())),
+        "Xử lý giữa hai ngày": str(int(((cleared > day_a) & (cleared <= day_b)).fillna(False).astype(bool).sum())),
+    }
+
+
+def _before_after(at: AppTest) -> dict[str, str]:
+    return {k: v for k, v in _metrics(at).items() if "hai ngày" in k or "ngày trước" in k or "ngày sau" in k}
+
+
+def test_city_then_street_then_ward_give_the_figures_of_the_rows(sample_store_url, monkeypatch):
+    a, b = "2025-08-01", "2025-09-01"
+    at = _run(sample_store_url, monkeypatch, a=a, b=b)
     assert "Chưa xử lý và đã xử lý theo thời gian" in [s.value for s in at.subheader]
-    city = _metrics(at)
-    assert int(city["Mới giữa hai ngày"]) > 0
     assert len(at.get("vega_lite_chart")) >= 2  # open vs cleared, cumulative
+    city = _expected(sample_store_url, a, b)
+    assert int(city["Mới giữa hai ngày"]) > 0 and int(city["Xử lý giữa hai ngày"]) > 0  # not vacuous
+    assert _before_after(at) == city
 
     at.sidebar.radio(key="p_level").set_value("street").run()
     _ok(at)
     assert at.sidebar.selectbox(key="p_street").value == "Hàng Mã"
     assert at.query_params["street"] == "Hàng Mã"
-    street = _metrics(at)
-    assert int(street["Mới giữa hai ngày"]) < int(city["Mới giữa hai ngày"])
+    street = _expected(sample_store_url, a, b, street="Hàng Mã")
+    assert _before_after(at) == street != city
 
     at.sidebar.radio(key="p_level").set_value("ward").run()
     _ok(at)
     assert at.sidebar.selectbox(key="p_ward").value == "00070"
-    ward = _metrics(at)
-    assert int(street["Mới giữa hai ngày"]) <= int(ward["Mới giữa hai ngày"]) < int(city["Mới giữa hai ngày"])
+    assert _before_after(at) == _expected(sample_store_url, a, b, ward_code="00070")
 
 
 def test_before_after_dates_change_the_counts(sample_store_url, monkeypatch):
     at = _run(sample_store_url, monkeypatch, a="2025-08-01", b="2025-09-01")
-    first = _metrics(at)
-    from geo.store import open_store
-
-    store = open_store(sample_store_url)
-    direct = queries.ward_stats(store, dt.date(2025, 8, 2), dt.date(2025, 9, 1))
-    assert int(first["Mới giữa hai ngày"]) == int(direct["new"].sum())
-    assert int(first["Xử lý giữa hai ngày"]) == int(direct["cleared_in_period"].sum())
-    store.close()
+    assert _before_after(at) == _expected(sample_store_url, "2025-08-01", "2025-09-01")
     assert at.date_input(key="p_a").value.isoformat() == "2025-08-01"
     at.date_input(key="p_b").set_value(dt.date(2025, 12, 1)).run()
     _ok(at)
-    later = _metrics(at)
-    assert int(later["Mới giữa hai ngày"]) > int(first["Mới giữa hai ngày"])
+    assert _before_after(at) == _expected(sample_store_url, "2025-08-01", "2025-12-01")
     assert at.query_params["b"] == "2025-12-01"
     at.date_input(key="p_a").set_value(dt.date(2025, 12, 5)).run()
     assert any("Ngày trước phải sớm hơn" in w.value for w in at.warning)

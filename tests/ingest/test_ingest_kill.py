@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pandas as pd
 from geo.ingest import IngestOptions, ingest
 from geo.store import open_store
 from tests._files import ROWS, csv_text
+from tests._locks import write_locked
 from tests._signin import ensure_account
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,19 +29,6 @@ def _big_file(path, n: int) -> None:
         "loại": rng.choice(["Lấn chiếm vỉa hè", "Mái che", "Đỗ xe trái phép"], n),
         "ngày": "05/07/2025",
     }).to_csv(path, index=False)  # fmt: skip
-
-
-def _write_locked(db_path) -> bool:
-    """True while another connection holds the database's write lock."""
-    con = sqlite3.connect(db_path, timeout=0)
-    try:
-        con.execute("BEGIN IMMEDIATE")
-        con.rollback()
-        return False
-    except sqlite3.OperationalError as exc:
-        return "locked" in str(exc) or "busy" in str(exc)
-    finally:
-        con.close()
 
 
 def test_kill_mid_batch_leaves_the_store_unchanged(tmp_path, wards):
@@ -68,7 +55,7 @@ def test_kill_mid_batch_leaves_the_store_unchanged(tmp_path, wards):
         # 200,000-row batch does not.
         held = 0
         while proc.poll() is None and held < 30:
-            held = held + 1 if _write_locked(str(db_path)) else 0
+            held = held + 1 if write_locked(db_path) else 0
             time.sleep(0.01)
         assert proc.poll() is None, "the ingest finished before it could be killed"
         proc.send_signal(signal.SIGKILL)

@@ -173,6 +173,31 @@ def test_rejects_file_keeps_original_columns(db, tmp_path, wards):
     assert back["Ghi chú"].tolist() == ["'=HYPERLINK(\"http://x\")"]
 
 
+def test_rejects_file_neutralises_hostile_column_names(tmp_path, wards):
+    """The rejected rows go back to the team's spreadsheet with the file's own column
+    names: a name that reads as a formula is made inert there like any cell."""
+    import csv
+    import io
+
+    from tests._hostile import HOSTILE_HEADERS, inert
+
+    rows = [[*r, *(f"v{i}" for i in range(len(HOSTILE_HEADERS)))] for r in ROWS]
+    rows[1][1] = "không rõ"
+    buf = io.StringIO()
+    csv.writer(buf).writerows([HEADER + HOSTILE_HEADERS, *rows])
+    path = tmp_path / "hostile_names.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    p = preview(path, IngestOptions(wards=wards))
+    assert p.summary()["rejected"] == 1
+    for data in (p.rejects_csv(), p.write_rejects(tmp_path / "rej.csv").read_bytes()):
+        header, row = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+        assert inert(header), header
+        assert header[:14] == ["row", "reason", "field", "message_vi", "message_en", *HEADER]
+        # the reader trims the blanks around a name ("\t=1+1" is read as "=1+1")
+        assert header[14:] == ["'" + h.strip() for h in HOSTILE_HEADERS]
+        assert row[14:] == [f"v{i}" for i in range(len(HOSTILE_HEADERS))]
+
+
 def test_no_coordinate_columns_is_a_file_error(tmp_path, wards):
     path = write(tmp_path, "nocoords.csv", [("a", "b")], header=["loại", "ghi chú"])
     with pytest.raises(IngestError, match="no coordinate columns"):

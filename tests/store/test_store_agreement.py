@@ -52,3 +52,18 @@ def test_sqlite_geopandas_and_postgis_assign_the_same_wards(points, wards, postg
     assert lite["ward_code"].nunique() == 126
     direct = assign_lonlat(points["lon"].to_numpy(), points["lat"].to_numpy(), wards)
     assert direct["ward_code"].fillna("-").tolist() == lite["ward_code"].fillna("-").tolist()
+
+
+@pytest.mark.parametrize(("north", "south"), [("00010", "00020"), ("00020", "00010")])
+def test_stored_point_at_equal_distance_to_two_wards_goes_to_the_smallest_code(store, north, south):
+    """The store's own assignment (SQL on PostGIS, geopandas on SQLite) breaks the snapping
+    tie as the rule says: equally near two wards, the smaller code wins."""
+    from tests._store_data import TIE_POINT, tie_wards
+
+    stored_wards.ensure(store, tie_wards(north, south))
+    point = synthetic(1, source="tie").assign(lon=TIE_POINT[0], lat=TIE_POINT[1])
+    batches.commit_batch(store, batch("tie.csv"), point, NO_UPDATES, actor="test")
+    assigned = stored_wards.assign_in_store(store)
+    assert assigned[["ward_code", "assign_flag"]].to_dict("records") == [
+        {"ward_code": "00010", "assign_flag": "snapped"}
+    ]

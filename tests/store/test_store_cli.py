@@ -64,6 +64,33 @@ def test_status_moves_an_incident_and_refuses_bad_moves(cli_store, capsys):
     assert queries.incident(cli_store, first).incident["status"] == "cleared"
 
 
+#: Backward moves (docs/storage.md "Workflow": never back), each from a state reached by
+#: the allowed forward moves first.
+BACKWARD = [
+    (("verified",), "reported"),
+    (("in_progress",), "verified"),
+    (("cleared",), "reported"),
+    (("cleared",), "in_progress"),
+    (("cleared", "recurred"), "cleared"),
+    (("cleared", "recurred"), "reported"),
+]
+
+
+@pytest.mark.parametrize(("forward", "back"), BACKWARD)
+def test_status_refuses_every_backward_move(cli_store, capsys, forward, back):
+    first = int(queries.incidents(cli_store)["id"].iloc[0])
+    for state in forward:
+        assert main(["status", str(first), "--to", state, "--user", "admin"]) == 0
+    capsys.readouterr()
+    events = len(queries.incident(cli_store, first).history)
+    assert main(["status", str(first), "--to", back, "--user", "admin"]) == 2
+    err = capsys.readouterr().err
+    assert "không thể chuyển" in err and "cannot move" in err and back in err
+    after = queries.incident(cli_store, first)
+    assert after.incident["status"] == forward[-1]
+    assert len(after.history) == events  # no event written
+
+
 def test_export_and_backup(cli_store, tmp_path, capsys):
     out = tmp_path / "west.csv"
     assert main(["export", "--format", "csv", "--out", str(out), "--ward", WEST, "--user", "admin"]) == 0
@@ -82,7 +109,7 @@ def test_export_and_backup(cli_store, tmp_path, capsys):
 def test_db_info(cli_store, capsys):
     assert main(["db", "info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["backend"] == cli_store.backend.name and info["schema_version"] == 4
+    assert info["backend"] == cli_store.backend.name and info["schema_version"] == 7
     assert info["rows"]["incidents"] == 2 and info["rows"]["users"] == 1
 
 

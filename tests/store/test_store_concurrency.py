@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.store import batches, chain, open_store, queries
+from tests._locks import write_locked
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -149,7 +150,7 @@ def test_backup_taken_during_ingest_is_consistent(tmp_path):
         count = _consistent(path)
         assert count > 0 and count % 2000 == 0
         copy = open_store(f"sqlite:///{path}")
-        assert copy.schema_version() == 4 and len(queries.incidents(copy)) == count
+        assert copy.schema_version() == 7 and len(queries.incidents(copy)) == count
         assert all(s.ok for s in chain.verify(copy))
         with copy.read() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() in ("wal", "delete")
@@ -163,14 +164,24 @@ def test_kill_9_during_commit_leaves_nothing_half_written(tmp_path):
     open_store(url).close()
     writer = _writer(url, "doomed", batches=1, rows=300_000)
     wal = Path(f"{path}-wal")
-    # Wait until the big transaction is writing pages, then kill it without warning.
-    while writer.poll() is None and (not wal.exists() or wal.stat().st_size < 4_000_000):
-        time.sleep(0.01)
-    if writer.poll() is None:
+    try:
+        # Wait until the big transaction holds the write lock and is writing pages (the
+        # lock is free before BEGIN and after COMMIT), then kill it without warning.
+        held = 0
+        while writer.poll() is None and (held < 30 or not wal.exists() or wal.stat().st_size < 4_000_000):
+            held = held + 1 if write_locked(path) else 0
+            time.sleep(0.01)
+        assert writer.poll() is None, "the writer finished before it could be killed"
         os.kill(writer.pid, signal.SIGKILL)
-    writer.communicate(timeout=60)
+        out, _err = writer.communicate(timeout=60)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.communicate()
+    assert writer.returncode == -signal.SIGKILL  # the kill happened, mid-transaction
+    assert "committed" not in out
     count = _consistent(path)
-    assert count in (0, 300_000)
+    assert count == 0  # nothing of the killed batch, and the file is intact
     store = open_store(url)  # recovers and stays writable
     assert store.row_counts()["incidents"] == count
     assert all(s.ok for s in chain.verify(store))

@@ -1,0 +1,41 @@
+"""``python -m geo serve``: the Open311 GeoReport v2 server (uvicorn) on the store.
+
+It uses the same ``GEO_DATABASE_URL`` as the Streamlit app, so both run at once on one
+store (SQLite in WAL mode, or PostGIS). ``X-Forwarded-For`` is trusted only from the
+proxies named in ``GEO_SERVE_TRUSTED_PROXIES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from geo import settings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="máy chủ Open311 nhận phản ánh / the Open311 GeoReport v2 server",
+        description="Open311 GeoReport v2: /discovery, /services, /requests, /tokens (.json, .xml).",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8311)
+    parser.add_argument("--database", default=None, help="default: GEO_DATABASE_URL")
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from geo.open311.app import create_app
+    from geo.store import open_store
+
+    trusted = settings.serve_trusted_proxies()
+    app = create_app(open_store(args.database))
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning",
+        proxy_headers=bool(trusted), forwarded_allow_ips=",".join(trusted) or None,
+        server_header=False,
+    )
+    return 0

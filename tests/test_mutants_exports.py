@@ -1,0 +1,130 @@
+"""Export mappings written out field by field, for mutation testing
+(``python -m benchmarks.mutation --module exports``).
+
+Expected values come from the formats: GeoReport v2 (Open311) asks for ``open``/``closed``,
+local time with its offset (Hà Nội: +07:00), and null for what is unknown; XLSX cells hold
+at most 32,767 characters and no XML 1.0 control characters; the project's labels are
+the vocabulary's (``geo/vocab.py``: the terms the users see).
+"""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from geo.errors import StorageError
+from geo.exports import check_format, open311_requests, to_csv, to_xlsx, write
+
+
+def frame(**overrides) -> pd.DataFrame:
+    row = {
+        "id": 12,
+        "ward_code": "00070",
+        "type": "awning",
+        "type_text": "Mái che",
+        "status": "cleared",
+        "note": "đã tháo",
+        "address": "số 5 Hàng Bông",
+        "lat": 21.0365,
+        "lon": 105.849,
+        "reported_at": pd.Timestamp("2025-03-03 02:00", tz="UTC"),
+        "updated_at": pd.Timestamp("2025-03-04 17:30", tz="UTC"),
+        "due_at": pd.Timestamp("2025-03-10 02:00", tz="UTC"),
+    }
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_open311_request_field_by_field():
+    (request,) = open311_requests(frame(), {"00070": "Phường Hoàn Kiếm"})
+    assert request == {
+        "service_request_id": "12",
+        "status": "closed",
+        "status_notes": "cleared: Đã xử lý / Cleared",
+        "service_code": "awning",
+        "service_name": "Mái che, mái vảy / Awning / canopy",
+        "description": "Mái che — đã tháo",
+        "agency_responsible": "Phường Hoàn Kiếm",
+        "service_notice": None,
+        "requested_datetime": "2025-03-03T09:00:00+07:00",
+        "updated_datetime": "2025-03-05T00:30:00+07:00",
+        "expected_datetime": "2025-03-10T09:00:00+07:00",
+        "address": "số 5 Hàng Bông",
+        "address_id": None,
+        "zipcode": None,
+        "lat": 21.0365,
+        "long": 105.849,
+        "media_url": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "open_or_closed"),
+    [("reported", "open"), ("verified", "open"), ("in_progress", "open"), ("cleared", "closed"),
+     ("recurred", "closed")],
+)  # fmt: skip
+def test_open311_status_is_open_until_cleared(status, open_or_closed):
+    (request,) = open311_requests(frame(status=status))
+    assert request["status"] == open_or_closed
+
+
+def test_open311_unknowns_are_null_and_unknown_codes_pass_through():
+    (request,) = open311_requests(
+        frame(
+            status="odd", type="unheard-of", type_text="  ", note=None, ward_code=None,
+            address=float("nan"), lat=float("nan"), lon=None, reported_at=pd.NaT,
+            media_url="https://example.org/p.jpg",
+        )
+    )  # fmt: skip
+    assert request["status"] == "open"
+    assert request["status_notes"] == "odd"
+    assert request["service_name"] == "unheard-of"
+    assert request["description"] is None
+    assert request["agency_responsible"] is None
+    assert request["address"] is None
+    assert request["lat"] is None and request["long"] is None
+    assert request["requested_datetime"] is None
+    assert request["media_url"] == "https://example.org/p.jpg"
+    (request,) = open311_requests(frame(note=""))  # no names known: the ward's code
+    assert request["description"] == "Mái che"
+    assert request["agency_responsible"] == "00070"
+
+
+def test_xlsx_cells_are_cut_to_excels_limit_and_lose_control_characters(tmp_path):
+    long = "a" * 40_000
+    path = to_xlsx(frame(note=long, address="x\x01y\x1fz\tw"), tmp_path / "o.xlsx", sheet="vụ việc")
+    book = openpyxl.load_workbook(path)
+    sheet = book["vụ việc"]
+    header = [c.value for c in sheet[1]]
+    values = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert len(values["note"]) == 32_767 and values["note"].endswith("a…")
+    assert values["address"] == "x\ufffdy\ufffdz\tw"  # tab is legal XML
+
+
+def test_csv_puts_the_known_columns_first_and_writes_instants_as_iso(tmp_path):
+    data = frame(extra="e")[["extra", "lon", "lat", "status", "id", "reported_at"]]
+    text = to_csv(data, tmp_path / "o.csv").read_bytes().decode("utf-8-sig")
+    lines = text.split("\r\n")
+    assert lines[0] == "id,status,reported_at,lat,lon,extra"
+    assert lines[1] == "12,cleared,2025-03-03T02:00:00+00:00,21.0365,105.849,e"
+
+
+def test_write_adds_the_ward_name_after_the_id(tmp_path):
+    path = write(frame(), "csv", tmp_path / "o.csv", ward_names={"00070": "Phường Hoàn Kiếm"})
+    header, row = path.read_bytes().decode("utf-8-sig").split("\r\n")[:2]
+    assert header.split(",")[:3] == ["id", "ward_code", "ward_name"]
+    assert row.split(",")[2] == "Phường Hoàn Kiếm"
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "csv", "xlsx", "open311"])
+def test_the_five_formats_are_accepted(fmt):
+    assert check_format(fmt) == fmt
+
+
+def test_an_unknown_format_is_refused_in_both_languages():
+    with pytest.raises(StorageError) as err:
+        check_format("pdf")
+    formats = "gpkg, geojson, csv, xlsx, open311"
+    assert err.value.message_vi == f"Định dạng xuất không hỗ trợ 'pdf'; dùng một trong: {formats}."
+    assert err.value.message_en == f"Unsupported export format 'pdf'; use one of: {formats}."
