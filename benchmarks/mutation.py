@@ -149,7 +149,7 @@ def _mutmut(where: Path, *args: str, nice: int) -> subprocess.CompletedProcess[s
 
 def _env() -> dict[str, str]:
     """No PostGIS, no database of the caller's, and only the mutated copy importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_TEST_POSTGIS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("GEO_TEST_POSTGIS_URL", "GEO_REQUIRE_POSTGIS")}
     env.pop("GEO_REQUIRE_POSTGIS", None)
     env.pop("GEO_DATABASE_URL", None)
     env["PYTHONPATH"] = ""

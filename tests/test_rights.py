@@ -229,7 +229,7 @@ AUDITED = {
     "status_hk": ["status"], "status_no_ward": ["status"],
     "recurrence_hk": ["recurrence", "status"],  # the old incident moves, the repeat is new
     "manage_users": ["user_add"], "grant": ["user_grant"],
-    "replace_boundaries": ["boundaries_replace"], "backup": ["backup"],
+    "replace_boundaries": ["boundaries_replace"], "backup": ["backup", "backup_media"],  # the store, then its photos (issue 13)
     "download_report": ["export"], "download_league": ["export"], "download_density": ["export"],
 }  # fmt: skip
 

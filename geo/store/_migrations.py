@@ -259,7 +259,7 @@ def to_sign_in(store: Store, conn: Connection, *, rekey: bool) -> str:
 
 def add_photos(store: Store, conn: Connection, *, rekey: bool) -> str:
     """Version 7: the ``photos`` table and its indexes (issue 13); a new table only."""
-    store.tables["photos"].create(conn)
+    store.tables["photos"].create(conn, checkfirst=True)
     return "photos table (photo evidence: role, sha256, EXIF time and place, flags)"
 
 

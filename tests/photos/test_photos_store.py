@@ -176,19 +176,19 @@ def test_verified_clearances_need_an_after_photo_without_flags(store):
 # -- migration --------------------------------------------------------------------------------
 
 
-def test_a_version_3_store_gains_the_photos_table(store_url):
+def test_a_version_6_store_gains_the_photos_table(store_url):
     store = open_store(store_url)
     (first,) = add_incidents(store, "sidewalk")
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE photos")
-        conn.exec_driver_sql("UPDATE schema_version SET version = 3")  # as made by version 3
+        conn.exec_driver_sql("UPDATE schema_version SET version = 6")  # as made by version 6
     store.close()
     store = open_store(store_url)
     try:
-        assert store.schema_version() == 4
+        assert store.schema_version() == 7
         with store.read() as conn:
             versions = conn.execute(text("SELECT version, description FROM schema_version ORDER BY version")).all()
-        assert versions[-1][0] == 4 and "photos" in versions[-1][1]
+        assert versions[-1][0] == 7 and "photos" in versions[-1][1]
         stored_photos.attach(store, [photo(first, "after")], actor="f")
         assert len(stored_photos.photos_of(store, first)) == 1
     finally:
