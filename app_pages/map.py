@@ -101,8 +101,12 @@ def _incident_panel(incident_id: int) -> None:
 
 
 def _with_photo_counts(shown: pd.DataFrame) -> pd.DataFrame:
-    """``n_photos`` and ``photo_flags`` of the drawn incidents, for the markers' tooltips."""
-    if shown.empty:
+    """``n_photos`` and ``photo_flags`` of the drawn incidents, for the markers' tooltips.
+
+    Only markers have tooltips: a density view's points carry no incident ids, and are
+    passed through as they are.
+    """
+    if shown.empty or "id" not in shown.columns:
         return shown
     summary = photo_services.photo_summary(store(), current_user(), shown["id"].tolist())
     return with_photo_counts(shown, summary)
