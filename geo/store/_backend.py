@@ -116,6 +116,12 @@ class Backend(Protocol):
     def staged_batch(self, prepared: IncidentRows) -> AbstractContextManager[dict[str, Path]]:
         """Files to attach while the batch is written (empty: rows are bound directly)."""
 
+    def large_batch(self, conn: Connection, rows: int) -> AbstractContextManager[None]:
+        """Wrap the open transaction's writing of a batch of ``rows`` incidents with their
+        first status events: from the batch record to the last event (indexes dropped
+        and rebuilt where that is faster; nothing on SQLite, whose
+        :meth:`insert_incidents` does its own)."""
+
     def insert_incidents(
         self,
         conn: Connection,

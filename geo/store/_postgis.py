@@ -203,12 +203,25 @@ def reserve_block(conn: Connection, table: str, n: int) -> range:
     return range(int(last) - n + 1, int(last) + 1)
 
 
-def reserve_ids(conn: Connection, table: str, n: int) -> list[int]:
-    rows = conn.execute(
-        text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-        {"t": table, "n": n},
-    )
-    return [int(r[0]) for r in rows]
+def reserve_ids(conn: Connection, table: str, n: int) -> Sequence[int]:
+    """``n`` new ids of ``table``'s sequence, ascending.
+
+    The sequence is resolved once (``pg_get_serial_sequence`` per row cost 3 s of server
+    time per million ids), and a block that came out contiguous, the usual case, is
+    returned as a range instead of a million rows. When a concurrent writer took ids in
+    between, that block is left as a gap (as a rolled-back transaction leaves one) and
+    the ids are drawn again and read one by one.
+    """
+    if n <= 0:
+        return []
+    sequence = conn.execute(
+        text("SELECT CAST(CAST(pg_get_serial_sequence(:t, 'id') AS regclass) AS oid)"), {"t": table}
+    ).scalar_one()
+    draw = f"SELECT nextval({int(sequence)}::regclass) AS v FROM generate_series(1, :n)"  # noqa: S608
+    lo, hi = conn.execute(text(f"SELECT min(v), max(v) FROM ({draw}) AS s"), {"n": n}).one()  # noqa: S608
+    if n and int(hi) - int(lo) + 1 == n:
+        return range(int(lo), int(hi) + 1)
+    return [int(r[0]) for r in conn.execute(text(draw + " ORDER BY v"), {"n": n})]
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -228,21 +241,91 @@ def copy_arrow(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100
     """COPY an Arrow table into ``table`` as CSV, chunk by chunk, inside the open transaction.
 
     Arrow writes strings always quoted and missing values as empty unquoted fields, which
-    is exactly PostgreSQL's CSV reading of text and NULL.
+    is exactly PostgreSQL's CSV reading of text and NULL. The chunks are sent by a second
+    thread (psycopg's queued writer), so Arrow writes the next chunk meanwhile.
     """
     import io
 
+    from psycopg.copy import QueuedLibpqWriter
     from pyarrow import csv as pacsv
 
     raw = conn.connection.driver_connection
     assert raw is not None
     options = pacsv.WriteOptions(include_header=False)
     columns = ", ".join(data.column_names)
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", writer=QueuedLibpqWriter(cursor)
+    ) as copy:
         for lo in range(0, data.num_rows, chunk_rows):
             buffer = io.BytesIO()
             pacsv.write_csv(data.slice(lo, chunk_rows), buffer, options)
             copy.write(buffer.getvalue())
+
+
+#: A batch at least this large, and at least as large as the table already is, is written
+#: with the secondary indexes and foreign keys of the tables it fills dropped, and rebuilt
+#: (one sort per index) and re-validated (one join per key) before the same transaction
+#: ends. A million rows: GiST and B-tree inserts plus a foreign-key probe per row cost
+#: 2× the rebuild (benchmarks/NOTES.md).
+REBUILD_MIN_ROWS = 50_000
+#: Tables a large batch locks before it writes to them.
+BATCH_TABLES = ("batches", "incidents", "status_events")
+#: Of those, the ones whose indexes and foreign keys a large batch rebuilds.
+REBUILT_TABLES = ("incidents", "status_events")
+#: Memory of each index build of a rebuild (sorts in memory instead of on disk).
+REBUILD_MAINTENANCE_MEM = "256MB"
+
+#: The secondary indexes (not unique, not behind a constraint) and foreign keys of a
+#: table: what to drop, and the DDL that puts each back as it was.
+_REBUILDABLE_SQL = """
+SELECT format('DROP INDEX %I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisunique AND NOT i.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+UNION ALL
+SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', CAST(k.conrelid AS regclass), k.conname),
+       format('ALTER TABLE %s ADD CONSTRAINT %I %s', CAST(k.conrelid AS regclass), k.conname,
+              pg_get_constraintdef(k.oid))
+FROM pg_constraint k WHERE k.conrelid = CAST(:t AS regclass) AND k.contype = 'f'
+"""
+
+
+def rebuild_for(conn: Connection, rows: int) -> bool:
+    """Whether ``rows`` new incidents are written faster with the indexes rebuilt."""
+    if rows < REBUILD_MIN_ROWS:
+        return False
+    span = conn.exec_driver_sql("SELECT COALESCE(max(id) - min(id) + 1, 0) FROM incidents").scalar()
+    return rows >= int(span or 0)
+
+
+@contextmanager
+def large_batch(conn: Connection, rows: int) -> Iterator[None]:
+    """Write a batch of ``rows`` incidents (and their first events) without the secondary
+    indexes and foreign keys, when it is as large as the table (see
+    :data:`REBUILD_MIN_ROWS`); they are rebuilt and re-validated set-based on exit.
+
+    All of it happens inside the open transaction: PostgreSQL DDL is transactional, so a
+    failure or a kill -9 rolls the indexes back with the rows. Every store write holds the
+    chains' append lock from its start (:meth:`geo.store.Store.write`), so no other writer
+    holds these tables now; they are locked before anything is written to them, and only
+    readers wait for the batch while it is written, the price of a batch that at least
+    doubles the table. Unique indexes (the identity rule, issue 16) and primary keys are
+    never dropped.
+    """
+    if not rebuild_for(conn, rows):
+        yield
+        return
+    conn.exec_driver_sql(f"LOCK TABLE {', '.join(BATCH_TABLES)} IN ACCESS EXCLUSIVE MODE")
+    restore: list[str] = []
+    for table in REBUILT_TABLES:
+        for drop, create in conn.execute(text(_REBUILDABLE_SQL), {"t": table}).all():
+            conn.exec_driver_sql(drop)
+            restore.append(create)
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_MEM}'")
+    yield
+    # indexes first: the foreign keys' validation joins use them
+    for statement in sorted(restore, key=lambda sql: sql.startswith("ALTER")):
+        conn.exec_driver_sql(statement)
 
 
 def pg_dump_binary() -> str:
@@ -388,6 +471,9 @@ class PostGISBackend:
 
     def staged_batch(self, prepared: IncidentRows) -> AbstractContextManager[dict[str, Path]]:
         return nullcontext({})  # COPY is fast enough without a scratch file
+
+    def large_batch(self, conn: Connection, rows: int) -> AbstractContextManager[None]:
+        return large_batch(conn, rows)
 
     def insert_incidents(
         self,

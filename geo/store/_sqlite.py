@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -357,6 +357,9 @@ class SQLiteBackend:
 
     def staged_batch(self, prepared: IncidentRows) -> AbstractContextManager[dict[str, Path]]:
         return _sqlite_bulk.staged_batch(prepared)
+
+    def large_batch(self, conn: Connection, rows: int) -> AbstractContextManager[None]:
+        return nullcontext()  # insert_incidents rebuilds the indexes that pay for it
 
     def insert_incidents(
         self,

@@ -268,7 +268,7 @@ def commit_batch(
     counts = {str(k): plain(v) for k, v in dict(batch.get("counts") or {}).items()}
     file_name = clean(batch.get("file_name"))
 
-    def work(conn: Connection, staged: bool) -> int:
+    def write_incidents(conn: Connection, staged: bool) -> tuple[int, Sequence[int]]:
         result = conn.execute(
             insert(store.tables["batches"]).values(
                 file_name=file_name,
@@ -287,6 +287,11 @@ def commit_batch(
             ids = store.backend.reserve_ids(conn, "incidents", n)
             note = f"nhập từ / imported from {file_name or 'batch'}"
             _write_new_incidents(store, conn, prepared, ids, batch_id, staged, actor=actor, note=note)
+        return batch_id, ids
+
+    def work(conn: Connection, staged: bool) -> int:
+        with store.backend.large_batch(conn, n):
+            batch_id, ids = write_incidents(conn, staged)
         recurrences: list[Move] = [
             (old, "recurred", now, f"tái phạm: sự việc mới / recurred as incident {ids[pos]}")
             for pos, old in prepared.recurrences()

@@ -187,6 +187,83 @@ def test_postgis_csv_copy_stores_what_row_copy_stores(postgis_url, monkeypatch):
     assert {r[keep.index("street")] for r in rows[:n]} == {None, "Hàng Bông"}  # NULL stays NULL
 
 
+_SCHEMA_OBJECTS = (
+    "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+    "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid IN "
+    "(CAST('incidents' AS regclass), CAST('status_events' AS regclass)) "
+    "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid IN (CAST('incidents' AS regclass), CAST('status_events' AS regclass)) "
+    "ORDER BY 1, 2"
+)
+
+
+def _postgis_schema_objects(store) -> list:
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        return [tuple(r) for r in conn.execute(text(_SCHEMA_OBJECTS)).all()]
+
+
+@pytest.mark.postgis
+def test_postgis_large_batch_stores_what_a_small_one_stores(postgis_url, monkeypatch):
+    """A batch as large as the table is written with its indexes and foreign keys dropped
+    and rebuilt: same rows, same events, and every index and constraint back as before."""
+    from sqlalchemy import text
+
+    from geo.store import _postgis
+
+    n = 3_000
+    frame = _varied(n)
+    taken = []
+    real = _postgis.rebuild_for
+    monkeypatch.setattr(_postgis, "rebuild_for", lambda conn, rows: taken.append(real(conn, rows)) or taken[-1])
+    store = open_store(postgis_url)
+    try:
+        schema = _postgis_schema_objects(store)
+        assert any(name == "idx_incidents_geom" for name, _ in schema)  # the GiST index is listed
+        monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 1_000)
+        batches.commit_batch(store, batch("large.csv"), frame, NO_UPDATES, actor="t")
+        assert taken == [True]
+        assert _postgis_schema_objects(store) == schema
+        monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 10**12)
+        again = frame.assign(source="rows", fingerprint="rows:" + frame["fingerprint"])
+        batches.commit_batch(store, batch("small.csv"), again, NO_UPDATES, actor="t")
+        assert taken == [True, False]
+        keep = [c for c in store.tables["incidents"].c.keys()
+                if c not in ("id", "batch_id", "created_at", "updated_at", "source", "fingerprint")]  # fmt: skip
+        with store.read() as conn:
+            rows = conn.execute(text(f"SELECT {', '.join(keep)}, ST_AsText(geom) FROM incidents ORDER BY id")).all()  # noqa: S608
+            events = conn.execute(text(
+                "SELECT e.from_status, e.to_status, e.at, i.source_row FROM status_events e "
+                "JOIN incidents i ON i.id = e.incident_id ORDER BY i.id, e.id"
+            )).all()  # fmt: skip
+            ids = conn.execute(text("SELECT min(id), max(id), count(*) FROM incidents GROUP BY batch_id ORDER BY 1")).all()
+    finally:
+        store.close()
+    assert len(rows) == 2 * n and len(events) == 2 * n
+    assert rows[:n] == rows[n:] and events[:n] == events[n:]
+    assert [hi - lo + 1 for lo, hi, _ in ids] == [n, n]  # one block of ids per batch, in file order
+
+
+@pytest.mark.postgis
+def test_postgis_failed_large_batch_leaves_rows_indexes_and_keys_as_they_were(postgis_url, monkeypatch):
+    from geo.errors import IdentityConflict
+    from geo.store import _postgis
+
+    monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 1_000)
+    frame = _varied(2_000)
+    store = open_store(postgis_url)
+    try:
+        batches.commit_batch(store, batch("first.csv"), frame.iloc[:1_500], NO_UPDATES, actor="t")
+        before, schema = store.row_counts(), _postgis_schema_objects(store)
+        with pytest.raises(IdentityConflict):  # its last rows are stored already
+            batches.commit_batch(store, batch("again.csv"), frame.iloc[500:], NO_UPDATES, actor="t")
+        assert store.row_counts() == before
+        assert _postgis_schema_objects(store) == schema
+    finally:
+        store.close()
+
+
 def test_a_large_batch_sweeps_scratch_files_of_dead_processes(tmp_path, monkeypatch):
     import subprocess
     import sys

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from geo.ingest import IngestOptions, ingest
 from geo.store import open_store
@@ -69,5 +70,76 @@ def test_kill_mid_batch_leaves_the_store_unchanged(tmp_path, wards):
     store = open_store(f"sqlite:///{db_path}")
     try:
         assert store.row_counts() == before
+    finally:
+        store.close()
+
+
+def _copying(url: str) -> bool:
+    """True while another session of the database runs a COPY into incidents (the batch's
+    transaction is open and half written)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    plain = make_url(url).set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as con:
+        row = con.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state = 'active' AND query ILIKE 'COPY incidents%%'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+@pytest.mark.postgis
+def test_kill_mid_batch_leaves_the_postgis_store_unchanged(postgis_url, tmp_path, wards):
+    """The same on PostGIS, where a batch as large as the table is written with its
+    indexes and foreign keys dropped: the kill rolls back the rows and the DDL alike."""
+    from sqlalchemy import text
+
+    store = open_store(postgis_url)
+    small = tmp_path / "first.csv"
+    small.write_text(csv_text(ROWS), encoding="utf-8")
+    ingest(small, store, IngestOptions(wards=wards), actor="setup")
+    store.close()
+    big = tmp_path / "big.csv"
+    _big_file(big, 200_000)
+    field_user = ensure_account(postgis_url, "field")
+    store = open_store(postgis_url)
+    schema_sql = text(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c "
+        "ON c.oid = i.indexrelid WHERE i.indrelid = CAST('incidents' AS regclass) "
+        "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid IN (CAST('incidents' AS regclass), CAST('status_events' AS regclass)) "
+        "ORDER BY 1, 2"
+    )
+    try:
+        before = store.row_counts()
+        with store.read() as conn:
+            schema = conn.execute(schema_sql).all()
+    finally:
+        store.close()
+    env = dict(os.environ, GEO_DATABASE_URL=postgis_url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geo", "ingest", str(big), "--json", "--user", field_user],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        held = 0
+        while proc.poll() is None and held < 5:
+            held = held + 1 if _copying(postgis_url) else 0
+            time.sleep(0.01)
+        assert proc.poll() is None, "the ingest finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    store = open_store(postgis_url)
+    try:
+        assert store.row_counts() == before
+        with store.read() as conn:
+            assert conn.execute(schema_sql).all() == schema
     finally:
         store.close()
