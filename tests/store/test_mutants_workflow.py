@@ -216,3 +216,59 @@ def test_moves_of_more_incidents_than_one_lookup_chunk(store):
     )
     assert moved == n
     assert (queries.incidents(store)["status"] == "verified").all()
+
+
+def test_a_move_of_an_unknown_incident_names_it(store):
+    # an ingest's moves are applied in its transaction; an id no row has is refused by
+    # name ("There is no incident N"), as change_status refuses it
+    batches.commit_batch(store, batch(), incidents([{}]), NO_UPDATES, actor="t")
+    with pytest.raises(NotFound) as err:
+        store.write(
+            lambda conn: workflow.apply_moves(
+                store, conn, [(1, "verified", None, None), (777, "verified", None, None)],
+                actor="a", batch_id=None,
+            )
+        )  # fmt: skip
+    assert err.value.message_vi == "Không có sự việc số 777."
+    assert err.value.message_en == "There is no incident 777."
+    assert queries.incident(store, 1).incident["status"] == "reported"  # nothing half-written
+
+
+def test_a_move_with_a_missing_time_happens_now(store):
+    # Move = (id, state, when, note), "when — None for now": an empty time cell reaches
+    # the moves as NaT (pandas' missing time) and means the same as None
+    batches.commit_batch(store, batch(), incidents([{}, {}]), NO_UPDATES, actor="t")
+    before = pd.Timestamp.now(tz="UTC")
+    moves = [(1, "cleared", pd.NaT, None), (2, "verified", None, None)]
+    store.write(lambda conn: workflow.apply_moves(store, conn, moves, actor="a", batch_id=None))
+    after = pd.Timestamp.now(tz="UTC")
+    slack = pd.Timedelta(seconds=1)
+    for incident_id, state in ((1, "cleared"), (2, "verified")):
+        last = queries.incident(store, incident_id).history.iloc[-1]
+        assert last["to_status"] == state
+        assert before - slack <= pd.Timestamp(last["at"]) <= after + slack
+    cleared_at = pd.Timestamp(queries.incident(store, 1).incident["cleared_at"])
+    assert before - slack <= cleared_at <= after + slack
+    audit = queries.audit_log(store)
+    moved = audit[(audit["action"] == "status") & (audit["object_id"] == "1")].iloc[0]
+    assert before - slack <= pd.Timestamp(moved["details"]["at"]) <= after + slack
+
+
+def test_an_unknown_target_state_of_an_ingest_move_names_the_incident(store):
+    # check_transition's ``where`` is named in the message of an unknown target state too
+    with pytest.raises(WorkflowError) as err:
+        workflow.check_transition("reported", "closed", where="incident 5")
+    assert err.value.message_vi == (
+        f"Trạng thái không hợp lệ 'closed' (incident 5); các trạng thái: {ALL_STATES}."
+    )
+    assert err.value.message_en == (
+        f"Unknown status 'closed' (incident 5); valid statuses: {ALL_STATES}."
+    )
+    batches.commit_batch(store, batch(), incidents([{}]), NO_UPDATES, actor="t")
+    with pytest.raises(WorkflowError) as err:
+        store.write(
+            lambda conn: workflow.apply_moves(
+                store, conn, [(1, "closed", None, None)], actor="a", batch_id=None
+            )
+        )
+    assert err.value.message_en.startswith("Unknown status 'closed' (incident 1);")
