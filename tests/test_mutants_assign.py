@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from geo.assign import assign_lonlat, assign_wards, ward_index
+from geo.assign import assign_lonlat, assign_wards, ward_index, ward_positions
 from geo.errors import BoundaryError
 
 #: Metres per degree of latitude near 21° N (WGS 84 meridian arc), for offsets south.
@@ -98,8 +98,33 @@ def test_empty_input_gives_an_empty_frame():
     [(np.zeros(2), np.zeros(3)), (np.zeros((2, 2)), np.zeros((2, 2)))],
 )
 def test_coordinates_must_be_two_equal_1d_arrays(lon, lat):
-    with pytest.raises(ValueError, match="1-D arrays of the same length"):
+    with pytest.raises(ValueError, match=r"^lon and lat must be 1-D arrays of the same length$"):
         assign_lonlat(lon, lat, layer())
+
+
+def test_coordinates_from_object_columns_with_missing_cells():
+    """A column pandas reads with an empty cell among numbers can be of object dtype with
+    None in it: the coordinates are taken as degrees (float64), a missing one as NaN, so
+    that point has no coordinates and is ``outside`` (rule 4) while the others are placed."""
+    lon = pd.Series([105.805, None, 105.825], dtype=object)
+    lat = pd.Series([21.005, 21.005, None], dtype=object)
+    result = assign_lonlat(lon, lat, layer())
+    assert result["ward_code"].tolist() == ["00005", None, None]
+    assert result["assign_flag"].tolist() == ["", "outside", "outside"]
+
+
+def test_ward_positions_returns_int64_positions_and_a_bool_snapped_flag():
+    """``ward_positions``' documented result: int64 positions (-1 outside) and a bool
+    array (callers negate and mask with it)."""
+    lon = np.array([105.805, 105.805, 105.805])
+    lat = np.array([21.005, south(21.00, 10), south(21.00, 500)])
+    index = ward_index(layer())
+    positions, snapped = ward_positions(lon, lat, index)
+    assert positions.dtype == np.int64
+    assert snapped.dtype == np.bool_
+    assert [index.codes[p] if p >= 0 else None for p in positions] == ["00005", "00005", None]
+    assert snapped.tolist() == [False, True, False]
+    assert (~snapped).tolist() == [True, False, True]
 
 
 @pytest.mark.parametrize("broken", ["empty", "no code"])
