@@ -50,6 +50,10 @@ class Target:
     tests: tuple[str, ...]
     #: mutmut mutant-name globs (``geo.store.batches.x_lookup_existing*``); empty = all.
     only: tuple[str, ...] = field(default=())
+    #: Test node ids left out of the run (``--deselect``): tests that run the code in a
+    #: subprocess of their own, so mutmut cannot tie them to a mutant and they only add
+    #: minutes to the first, unmutated run (a scale test of memory, say).
+    deselect: tuple[str, ...] = field(default=())
 
 
 #: Module name (``--module``) → what to mutate and which tests to run.
@@ -78,6 +82,8 @@ MODULES: dict[str, Target] = {
             "tests/ingest/test_mutants_identity.py",
         ),
         only=("geo.ingest._identity.*", "geo.store.batches.x_lookup_existing*"),
+        # 2 x 50,000 rows ingested in subprocesses that import benchmarks.steps
+        deselect=("tests/ingest/test_ingest_identity.py::test_same_spot_ingest_memory_is_linear",),
     ),
     "auth": Target(
         ("geo/auth.py",),
@@ -127,7 +133,12 @@ def stage(name: str, target: Target) -> Path:
     base.update(
         only_mutate=list(target.files),
         pytest_add_cli_args_test_selection=_existing(target.tests),
-        pytest_add_cli_args=[*base.get("pytest_add_cli_args", []), "-m", MARKERS],
+        pytest_add_cli_args=[
+            *base.get("pytest_add_cli_args", []),
+            "-m",
+            MARKERS,
+            *(arg for test in target.deselect for arg in ("--deselect", test)),
+        ],
     )
     text = "\n\n".join(
         [
