@@ -69,6 +69,9 @@ def test_each_rule_on_a_hand_made_layer():
     names = {"00005": "Phường A", "00003": "Phường B", "00004": "Phường C", None: None}
     assert result["ward_name"].tolist() == [names[c[2]] for c in CASES]
     assert all(v is None or isinstance(v, str) for v in result["ward_code"])
+    # "a RangeIndex frame of object columns" (assign_lonlat's docstring): plain str or
+    # None, not pandas' inferred string dtype, whose missing value is NaN
+    assert result.dtypes.to_dict() == {"ward_code": object, "ward_name": object, "assign_flag": object}
 
 
 def test_a_layer_without_names_names_wards_by_code():
