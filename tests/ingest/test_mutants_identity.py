@@ -66,6 +66,8 @@ def test_fingerprint_is_empty_when_a_part_is_missing(missing):
         ("đ.csv", False, "upload"),
         ("", False, "upload"),
         ("/tmp/uploads/team-A.geojson", False, "team-A"),
+        # only the "_" made of other characters is trimmed: letters at the ends stay
+        ("Xuân La X.csv", False, "Xu_n_La_X"),
     ],
 )
 def test_default_source(name, kobo, expected):
