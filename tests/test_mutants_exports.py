@@ -9,6 +9,9 @@ the vocabulary's (``geo/vocab.py``: the terms the users see).
 
 from __future__ import annotations
 
+import json
+
+import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
@@ -128,3 +131,27 @@ def test_an_unknown_format_is_refused_in_both_languages():
     formats = "gpkg, geojson, csv, xlsx, open311"
     assert err.value.message_vi == f"Định dạng xuất không hỗ trợ 'pdf'; dùng một trong: {formats}."
     assert err.value.message_en == f"Unsupported export format 'pdf'; use one of: {formats}."
+
+
+def test_the_format_asked_for_decides_not_the_file_name(tmp_path):
+    """``write``'s ``fmt`` picks the format; the name is only where the file goes (a user
+    may save a GeoJSON download as ``.txt``)."""
+    data = frame()
+    points = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(data["lon"], data["lat"]), crs=4326)
+    path = write(points, "geojson", tmp_path / "for-the-web.txt")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection"
+    (feature,) = data["features"]
+    assert feature["geometry"] == {"type": "Point", "coordinates": [105.849, 21.0365]}
+    assert feature["properties"]["note"] == "đã tháo"
+
+
+def test_open311_file_is_utf8_text_with_the_names_as_written(tmp_path):
+    """to_open311 writes UTF-8 (its docstring): Vietnamese names stay readable in the
+    file, not as ``\\uXXXX`` escapes, and the file reads back as the requests."""
+    names = {"00070": "Phường Hoàn Kiếm"}
+    path = write(frame(), "open311", tmp_path / "o.json", ward_names=names)
+    raw = path.read_bytes()
+    assert "Phường Hoàn Kiếm".encode() in raw
+    assert b"\\u" not in raw
+    assert json.loads(raw.decode("utf-8")) == open311_requests(frame(), names)
