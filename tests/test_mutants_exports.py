@@ -89,6 +89,9 @@ def test_open311_unknowns_are_null_and_unknown_codes_pass_through():
     assert request["lat"] is None and request["long"] is None
     assert request["requested_datetime"] is None
     assert request["media_url"] == "https://example.org/p.jpg"
+    # a ward pandas reads as missing (NaN, as in a string column) is unknown too
+    (request,) = open311_requests(frame(ward_code=float("nan")), {"00070": "Phường Hoàn Kiếm"})
+    assert request["agency_responsible"] is None
     (request,) = open311_requests(frame(note=""))  # no names known: the ward's code
     assert request["description"] == "Mái che"
     assert request["agency_responsible"] == "00070"

@@ -55,6 +55,18 @@ def test_fingerprint_is_empty_when_a_part_is_missing(missing):
     assert keys.tolist() == ["", "v1|sidewalk|2100000|10580000|2025-03-03"]
 
 
+@pytest.mark.parametrize("missing", ["lat", "lon"])
+def test_fingerprint_of_object_coordinates_with_a_missing_cell(missing):
+    """Coordinates of object dtype (a column with an empty cell, None) are degrees all the
+    same; the row with None has a missing part, so its fingerprint is ""."""
+    types = pd.Series(["sidewalk", "sidewalk"])
+    lat = np.array([None if missing == "lat" else 21.0, 21.0], dtype=object)
+    lon = np.array([None if missing == "lon" else 105.8, 105.8], dtype=object)
+    reported = pd.Series(pd.to_datetime(["2025-03-03 02:00Z", "2025-03-03 02:00Z"]))
+    keys = fingerprints(types, lat, lon, reported)
+    assert keys.tolist() == ["", "v1|sidewalk|2100000|10580000|2025-03-03"]
+
+
 @pytest.mark.parametrize(
     ("name", "kobo", "expected"),
     [
