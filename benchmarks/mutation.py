@@ -271,8 +271,18 @@ def summarise(name: str, target: Target, run: dict[str, object]) -> dict[str, ob
     return summary
 
 
+def _changed(where: Path, test: str) -> bool:
+    """Whether a test file differs from the copy the last run (or recheck) used."""
+    copy = where / "mutants" / test
+    return not copy.exists() or copy.read_bytes() != (REPO / test).read_bytes()
+
+
 def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
     """Run the survivors of the last run of ``name`` against the tests added since.
+
+    A test file counts as added when the run did not select it or when it changed since
+    that run (tests added to an existing ``test_mutants_*`` file); only tests that were
+    added, not weakened, make this equal to a new run.
 
     Adding tests can only kill more mutants, so a survivor the added tests kill counts as
     killed without rerunning the whole module: each survivor runs, in the mutated copy
@@ -281,7 +291,7 @@ def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
     """
     where = WORK / name
     summary = json.loads((where / "summary.json").read_text(encoding="utf-8"))
-    added = [t for t in _existing(target.tests) if t not in summary["tests"]]
+    added = [t for t in _existing(target.tests) if t not in summary["tests"] or _changed(where, t)]
     if not added:
         return summary
     shutil.copytree(REPO / "tests", where / "mutants" / "tests", dirs_exist_ok=True)
