@@ -120,3 +120,15 @@ def test_lookup_without_an_id_column_matches_by_fingerprint_and_keeps_row_labels
     assert found["source"].tolist() == ["test.csv"] * 3  # the stored incident's own source
     assert found["id"].dtype == np.int64
     assert found["id"].tolist() == [3, 2, 1]
+
+
+def test_fingerprint_reads_naive_times_as_utc():
+    """Reported times are UTC (fingerprints' docstring); a naive time is UTC too, as
+    everywhere in the store (geo.store._schema.to_utc), so 17:00 is the next Hà Nội day."""
+    types = pd.Series(["sidewalk", "sidewalk"])
+    reported = pd.Series(pd.to_datetime(["2025-07-04 16:59", "2025-07-04 17:00"]))
+    keys = fingerprints(types, np.array([21.0, 21.0]), np.array([105.8, 105.8]), reported)
+    assert keys.tolist() == [
+        "v1|sidewalk|2100000|10580000|2025-07-04",
+        "v1|sidewalk|2100000|10580000|2025-07-05",
+    ]
