@@ -14,6 +14,7 @@ import json
 import geopandas as gpd
 import openpyxl
 import pandas as pd
+import pyogrio
 import pytest
 
 from geo.errors import StorageError
@@ -90,8 +91,11 @@ def test_open311_unknowns_are_null_and_unknown_codes_pass_through():
     assert request["requested_datetime"] is None
     assert request["media_url"] == "https://example.org/p.jpg"
     # a ward pandas reads as missing (NaN, as in a string column) is unknown too
-    (request,) = open311_requests(frame(ward_code=float("nan")), {"00070": "Phường Hoàn Kiếm"})
+    (request,) = open311_requests(
+        frame(ward_code=float("nan"), media_url=float("nan")), {"00070": "Phường Hoàn Kiếm"}
+    )
     assert request["agency_responsible"] is None
+    assert request["media_url"] is None
     (request,) = open311_requests(frame(note=""))  # no names known: the ward's code
     assert request["description"] == "Mái che"
     assert request["agency_responsible"] == "00070"
@@ -136,12 +140,19 @@ def test_an_unknown_format_is_refused_in_both_languages():
     assert err.value.message_en == f"Unsupported export format 'pdf'; use one of: {formats}."
 
 
+def points(**overrides) -> gpd.GeoDataFrame:
+    data = frame(**overrides)
+    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(data["lon"], data["lat"]), crs=4326)
+
+
 def test_the_format_asked_for_decides_not_the_file_name(tmp_path):
     """``write``'s ``fmt`` picks the format; the name is only where the file goes (a user
     may save a GeoJSON download as ``.txt``)."""
-    data = frame()
-    points = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(data["lon"], data["lat"]), crs=4326)
-    path = write(points, "geojson", tmp_path / "for-the-web.txt")
+    gpkg = write(points(), "gpkg", tmp_path / "for-qgis.txt")
+    assert gpkg.read_bytes()[:16] == b"SQLite format 3\x00"  # a GeoPackage is a SQLite file
+    back = pyogrio.read_dataframe(gpkg)
+    assert back["note"].tolist() == ["đã tháo"]
+    path = write(points(), "geojson", tmp_path / "for-the-web.txt")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["type"] == "FeatureCollection"
     (feature,) = data["features"]
@@ -158,3 +169,31 @@ def test_open311_file_is_utf8_text_with_the_names_as_written(tmp_path):
     assert "Phường Hoàn Kiếm".encode() in raw
     assert b"\\u" not in raw
     assert json.loads(raw.decode("utf-8")) == open311_requests(frame(), names)
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
+def test_gis_formats_write_instants_as_iso_text_and_missing_values_as_null(fmt, tmp_path):
+    """GIS exports: instants become ISO 8601 text (to_gpkg/to_geojson docstrings), the
+    store's nullable integers and flags plain numbers and booleans, missing ones null."""
+    data = points()
+    data["photos"] = pd.array([3], dtype="Int64")
+    data["verified"] = pd.array([True], dtype="boolean")
+    more = points(id=13)
+    more["photos"] = pd.array([None], dtype="Int64")
+    more["verified"] = pd.array([None], dtype="boolean")
+    both = pd.concat([data, more], ignore_index=True)
+    both["due_at"] = pd.Series([pd.NaT, pd.Timestamp("2025-03-10 02:00", tz="UTC")])
+    assert isinstance(both["due_at"].dtype, pd.DatetimeTZDtype)  # as read from the store
+    path = write(both, fmt, tmp_path / f"o.{fmt}")
+    if fmt == "geojson":
+        rows = [f["properties"] for f in json.loads(path.read_text(encoding="utf-8"))["features"]]
+    else:
+        rows = pyogrio.read_dataframe(path).drop(columns="geometry").to_dict("records")
+    first, second = rows
+    assert first["reported_at"] == "2025-03-03T02:00:00+00:00"
+    assert first["updated_at"] == "2025-03-04T17:30:00+00:00"
+    assert pd.isna(first["due_at"])  # null (GeoJSON) / missing (GeoPackage)
+    assert second["due_at"] == "2025-03-10T02:00:00+00:00"
+    assert (int(first["photos"]), str(first["verified"]) in ("True", "1")) == (3, True)
+    assert pd.isna(second["photos"]) and pd.isna(second["verified"])
+    assert first["note"] == "đã tháo" and first["id"] == 12

@@ -132,3 +132,11 @@ def test_fingerprint_reads_naive_times_as_utc():
         "v1|sidewalk|2100000|10580000|2025-07-04",
         "v1|sidewalk|2100000|10580000|2025-07-05",
     ]
+
+
+def test_fingerprint_positions_are_whole_numbers_also_at_zero():
+    """round(lat·1e5) is an integer: a value that rounds to zero is "0", never "-0"."""
+    types = pd.Series(["other"])
+    reported = pd.Series(pd.to_datetime(["2025-03-03 02:00Z"]))
+    keys = fingerprints(types, np.array([-0.000001]), np.array([-0.000004]), reported)
+    assert keys.tolist() == ["v1|other|0|0|2025-03-03"]
