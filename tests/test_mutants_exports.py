@@ -18,7 +18,10 @@ import pyogrio
 import pytest
 
 from geo.errors import StorageError
-from geo.exports import check_format, open311_requests, to_csv, to_xlsx, write
+from geo.exports import check_format, export, open311_requests, to_csv, to_xlsx, write
+from geo.store import batches
+from geo.store import wards as stored_wards
+from tests._store_data import NO_UPDATES, WEST, batch, incidents, two_wards
 
 
 def frame(**overrides) -> pd.DataFrame:
@@ -109,6 +112,11 @@ def test_xlsx_cells_are_cut_to_excels_limit_and_lose_control_characters(tmp_path
     header = [c.value for c in sheet[1]]
     values = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert len(values["note"]) == 32_767 and values["note"].endswith("a…")
+    # exactly Excel's limit fits: kept whole
+    path = to_xlsx(frame(note="b" * 32_767), tmp_path / "exact.xlsx")
+    header = [c.value for c in openpyxl.load_workbook(path)["incidents"][1]]
+    note = openpyxl.load_workbook(path)["incidents"].cell(2, header.index("note") + 1).value
+    assert note == "b" * 32_767
     assert values["address"] == "x\ufffdy\ufffdz\tw"  # tab is legal XML
 
 
@@ -197,3 +205,21 @@ def test_gis_formats_write_instants_as_iso_text_and_missing_values_as_null(fmt, 
     assert (int(first["photos"]), str(first["verified"]) in ("True", "1")) == (3, True)
     assert pd.isna(second["photos"]) and pd.isna(second["verified"])
     assert first["note"] == "đã tháo" and first["id"] == 12
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "csv"])
+def test_photo_columns_go_to_the_gis_formats_only(store, fmt, tmp_path, monkeypatch):
+    """with_photos: GeoPackage and GeoJSON get ``n_photos`` and ``photo_flags`` (0 and ""
+    without photos); CSV gets neither, and no ``media_url`` even when GEO_PUBLIC_MEDIA_URL
+    says where thumbnails are public (that is for Open311 only)."""
+    monkeypatch.setenv("GEO_PUBLIC_MEDIA_URL", "https://example.org/media")
+    stored_wards.ensure(store, two_wards())
+    batches.commit_batch(store, batch(), incidents([{"ward_code": WEST}]), NO_UPDATES, actor="t")
+    path = export(store, fmt, tmp_path / f"o.{fmt}")
+    if fmt == "csv":
+        header = path.read_bytes().decode("utf-8-sig").split("\r\n")[0].split(",")
+        assert {"n_photos", "photo_flags", "media_url"}.isdisjoint(header)
+        return
+    (row,) = pyogrio.read_dataframe(path).to_dict("records")
+    assert int(row["n_photos"]) == 0
+    assert row["photo_flags"] in ("", None)
