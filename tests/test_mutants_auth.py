@@ -195,3 +195,44 @@ def test_a_session_idle_exactly_the_limit_is_still_open():
     # without ``now``: the present; a session used a moment ago is open
     assert not auth.session_expired(datetime.now(UTC) - timedelta(seconds=5), timeout=limit)
     assert auth.session_expired(datetime.now(UTC) - timedelta(hours=1), timeout=limit)
+
+
+def test_a_right_of_any_of_the_users_roles_counts():
+    """Rights add up over roles: viewer+field may export (viewer's) and upload (field's),
+    whichever role is looked at first; an unknown role (a row from an older version)
+    grants nothing and breaks nothing."""
+    both = User("lan", frozenset({"viewer", "field"}))
+    assert auth.can(both, "export") and auth.can(both, "upload")
+    assert not auth.can(both, "backup")
+    legacy = User("old", frozenset({"auditor", "viewer"}))
+    assert auth.can(legacy, "view") and not auth.can(legacy, "upload")
+
+
+def test_unknown_action_lists_the_known_ones():
+    with pytest.raises(ValueError) as err:
+        auth.can(User("x", frozenset({"viewer"})), "fly")
+    assert str(err.value) == "unknown action 'fly'; known: " + ", ".join(auth.ACTIONS)
+
+
+def test_ward_refusal_lists_the_officers_wards_and_others_get_the_role_refusal():
+    officer = User("lan", frozenset({"officer"}), frozenset({"00073", "00070"}))
+    with pytest.raises(AccessDenied) as err:
+        auth.require(officer, "change_status", "00199")
+    assert err.value.message_en == (
+        "User 'lan' may change an incident's status only in ward(s) 00070, 00073, not in 00199."
+    )
+    # an action the user's roles lack altogether is the role refusal, never the ward one
+    with pytest.raises(AccessDenied) as err:
+        auth.require(officer, "manage_users")
+    assert err.value.message_en == "User 'lan' (role: officer) is not allowed to manage user accounts."
+    viewer = User("vy", frozenset({"viewer"}), frozenset({"00070"}))
+    with pytest.raises(AccessDenied) as err:  # ward-scoped, but no role of theirs has it
+        auth.require(viewer, "change_status", "00070")
+    assert err.value.message_en == (
+        "User 'vy' (role: viewer) is not allowed to change an incident's status."
+    )
+
+
+def test_split_codes_drops_blank_items():
+    assert auth.split_codes("00070, ,00073,   ,") == ["00070", "00073"]
+    assert auth.split_codes(["00070", "  ", ""]) == ["00070"]
