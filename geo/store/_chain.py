@@ -299,6 +299,9 @@ def append(
         column = [row.get(name) for row in values]
         columns[name] = [stored_json(v) for v in column] if kind == "json" else column
     digests = link(block.prev, encode(table, columns, len(values)))
+    if len(values) >= BULK_APPEND_ROWS:
+        _bulk_append(store, conn, table, columns, digests)
+        return [int(i) for i in block.ids]
     conn.execute(
         insert(store.tables[table]),
         [
@@ -307,6 +310,33 @@ def append(
         ],
     )
     return [int(i) for i in block.ids]
+
+
+#: From this many rows on, :func:`append` writes through the backend's bulk means (COPY on
+#: PostgreSQL): an ingest's recurrences move thousands of incidents at once.
+BULK_APPEND_ROWS = 500
+
+
+def _bulk_append(
+    store: Store, conn: Connection, table: str, columns: Mapping[str, Any], digests: Sequence[bytes]
+) -> None:
+    """Write rows as plain values in their stored forms: instants as the fixed-width UTC
+    text (with the backend's suffix), JSON as its text, the same forms the ORM path stores."""
+    suffix = store.backend.stamp_suffix
+    names = [name for name, _ in CHAINED[table]]
+    data: list[list[Any]] = []
+    for name, kind in CHAINED[table]:
+        values = columns[name]
+        if kind == "instant":
+            data.append([None if v is None else f"{instant_text(v)}{suffix}" for v in values])
+        elif kind == "json":
+            data.append([json.dumps(v) for v in values])
+        elif kind == "int":
+            data.append([None if v is None else int(v) for v in values])
+        else:
+            data.append(list(values))
+    data.append([d.hex() for d in digests])
+    store.backend.bulk_insert(conn, table, [*names, HASH_COLUMN], list(zip(*data, strict=True)))
 
 
 # -- reading back ----------------------------------------------------------------------

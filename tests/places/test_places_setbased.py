@@ -110,7 +110,14 @@ def stored(store) -> tuple[dict[int, int], dict[int, int | None], dict[int, str]
     return place, {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
 
 
-def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(store):
+@pytest.mark.parametrize("bulk_from", [None, 1], ids=["default", "bulk-history"])
+def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(store, bulk_from, monkeypatch):
+    """``bulk-history``: every history append takes the bulk path, whose stored forms the
+    chain check then verifies (it recomputes each row's hash from what was stored)."""
+    from geo.store import _chain
+
+    if bulk_from is not None:
+        monkeypatch.setattr(_chain, "BULK_APPEND_ROWS", bulk_from)
     frame = edge_batch(seed=7)
     want_place, want_links = expected(frame.assign(own=False))
     assert len(set(want_place)) < len(want_place) - 50  # places are shared
