@@ -85,11 +85,10 @@ SELECT place_id, is_open, id, status, cleared_at FROM (
 ) s WHERE k = 1
 """
 
-#: Links the rule found, written in one statement (``recurrence_of`` of the new incidents).
+#: Links the rule found, written in one statement (``recurrence_of`` of the new incidents;
+#: ``UPDATE … FROM``: PostgreSQL, and SQLite since 3.33).
 _LINK_SQL = (
-    "UPDATE incidents SET recurrence_of = "
-    "(SELECT l.old_id FROM geo_links l WHERE l.new_id = incidents.id) "
-    "WHERE id IN (SELECT new_id FROM geo_links)"
+    "UPDATE incidents SET recurrence_of = l.old_id FROM geo_links l WHERE l.new_id = incidents.id"
 )
 
 
