@@ -161,9 +161,13 @@ def sample_frame(store) -> pd.DataFrame:
     return frame.assign(own=False)
 
 
-def test_both_samples_are_placed_and_linked_by_the_rule(store):
+def test_both_samples_are_placed_and_linked_by_the_rule_and_every_result_is_accepted(store):
+    """Seeded as the app seeds them (main sample, sustained-order sample, its results), the
+    places and links are the rule's, and no result is refused: no report of the main sample
+    shares a place with the sustained-order sample's spots."""
     from geo.ingest import IngestOptions, ingest
-    from geo.seed import SAMPLE_CSV, SUSTAIN_CSV
+    from geo.ingest.recheck import ingest_results
+    from geo.seed import RECHECKS_CSV, SAMPLE_CSV, SUSTAIN_CSV
 
     ingest(SAMPLE_CSV, store, actor="system")
     ingest(SUSTAIN_CSV, store, IngestOptions(source="sample_sustain"), actor="system")
@@ -174,6 +178,9 @@ def test_both_samples_are_placed_and_linked_by_the_rule(store):
     assert [place[i] for i in ids] == want_place
     assert len(want_links) > 50
     assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+    summary = ingest_results(store, RECHECKS_CSV, actor="system").summary()
+    assert (summary["rejected"], summary["reasons"]) == (0, {})
+    assert summary["accepted"] == summary["rows"] == len(pd.read_csv(RECHECKS_CSV))
 
 
 def test_rebuild_links_the_recurrences_the_new_places_show(store, monkeypatch):
