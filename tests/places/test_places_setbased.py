@@ -262,3 +262,47 @@ def test_the_bulk_rule_matches_the_loop_on_random_histories(seed):
     want = {k: v for k, v in links.items() if k > 1000}
     assert len(want) > 100
     assert dict(zip((positions + 1001).tolist(), olds.tolist(), strict=True)) == want
+
+
+_PLACE_SCHEMA = """
+SELECT indexname, indexdef FROM pg_indexes
+WHERE tablename IN ('places', 'incident_places') AND schemaname = current_schema()
+UNION ALL
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid IN (CAST('places' AS regclass), CAST('incident_places' AS regclass))
+ORDER BY 1
+"""
+
+
+@pytest.mark.postgis
+def test_postgis_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(postgis_url, monkeypatch):
+    """A batch with at least as many links as are stored is written with the places'
+    indexes and foreign keys dropped and rebuilt: the rule's places, and every index and
+    constraint back as it was."""
+    from geo.store import _postgis, open_store
+
+    monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 100)
+    dropped = []
+    real = _postgis._rebuilt
+
+    def spy(conn, tables):
+        dropped.append(tuple(tables))
+        return real(conn, tables)
+
+    monkeypatch.setattr(_postgis, "_rebuilt", spy)
+    frame = edge_batch(seed=3, n=300)
+    want_place, _ = expected(frame.assign(own=False))
+    store = open_store(postgis_url)
+    try:
+        with store.read() as conn:
+            schema = conn.execute(text(_PLACE_SCHEMA)).all()
+        assert len(schema) >= 6  # keys, foreign keys, the ward/type and GiST indexes
+        batches.commit_batch(store, batch("big.csv"), incidents(frame.to_dict("records"), source="big.csv"),
+                             NO_UPDATES, actor="tester")  # fmt: skip
+        assert _postgis.PLACE_TABLES in dropped
+        with store.read() as conn:
+            assert conn.execute(text(_PLACE_SCHEMA)).all() == schema
+        place, _, status = stored(store)
+        assert [place[i] for i in sorted(status)] == want_place
+    finally:
+        store.close()
