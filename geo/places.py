@@ -335,3 +335,108 @@ def rebuild_places(incidents: pd.DataFrame, *, radius_m: float = DEFAULT_RADIUS_
         Every incident's place; places numbered from 1 in incident order.
     """
     return assign_places(incidents, None, radius_m=radius_m)
+
+
+#: Columns of the stored state :func:`recurrence_links` starts from, one row per place.
+STATE_COLUMNS: tuple[str, ...] = ("place_id", "open", "last_id", "last_cleared", "last_linkable")
+
+
+def _instants(values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
+    """Instants as UTC nanoseconds (NaT → the smallest int64, earlier than any instant)."""
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    stamps = pd.to_datetime(series, utc=True)
+    return stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def recurrence_links(
+    place: np.ndarray,
+    reported: Sequence[object] | np.ndarray | pd.Series,
+    cleared: Sequence[object] | np.ndarray | pd.Series,
+    linkable: np.ndarray,
+    linked: np.ndarray,
+    ids: np.ndarray,
+    stored: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which incidents of a batch are recurrences, and of which earlier incident, in bulk.
+
+    The rule, read in incident order per place: an incident starts a new episode at its
+    place when no incident there so far is open (uncleared), the place's latest clearance
+    (latest ``cleared_at``, the later incident on a tie) belongs to an incident that may be
+    linked (``linkable``: still ``cleared``), the incident has no link of its own
+    (``linked``) and it was reported after that clearance. It is then linked to that
+    incident. Every incident, linked or not, then becomes part of its place's history.
+
+    The sequential reading has a closed form: "open so far" is a running ``any`` and
+    "latest clearance so far" a running maximum per place, so the whole batch is decided
+    with a sort and a few grouped cumulative operations, never a Python step per row.
+
+    Parameters
+    ----------
+    place
+        Each batch incident's place id, in incident order.
+    reported, cleared
+        Report and clearance instants (NaT: not cleared).
+    linkable
+        Per batch incident: whether a later incident may be linked to it.
+    linked
+        Per batch incident: whether it carries a link of its own already.
+    ids
+        The batch incidents' ids.
+    stored
+        :data:`STATE_COLUMNS`: per place, what its incidents before the batch left
+        (``open``: one is not cleared; the latest clearance's incident, instant and
+        whether it may be linked; ``last_id`` null when none is cleared).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Batch positions of the recurrences (ascending) and the ids they recur from.
+    """
+    n = len(place)
+    nat = np.iinfo(np.int64).min
+    s_last = pd.to_numeric(stored["last_id"], errors="coerce")
+    s_has = s_last.notna().to_numpy()
+    frame = pd.DataFrame(
+        {
+            "place": np.concatenate([stored["place_id"].to_numpy(dtype=np.int64),
+                                     np.asarray(place, dtype=np.int64)]),
+            "seq": np.concatenate([np.full(len(stored), -1, dtype=np.int64),
+                                   np.arange(n, dtype=np.int64)]),
+            "open": np.concatenate([stored["open"].to_numpy(dtype=bool),
+                                    _instants(cleared) == nat]),
+            "cleared": np.concatenate([np.where(s_has, _instants(stored["last_cleared"]), nat),
+                                       _instants(cleared)]),
+            "linkable": np.concatenate([stored["last_linkable"].to_numpy(dtype=bool) & s_has,
+                                        np.asarray(linkable, dtype=bool)]),
+            "id": np.concatenate([s_last.fillna(-1).to_numpy(dtype=np.int64),
+                                  np.asarray(ids, dtype=np.int64)]),
+        }
+    )  # fmt: skip
+    frame = frame.sort_values(["place", "seq"], kind="stable").reset_index(drop=True)
+    groups = frame.groupby("place", sort=False)
+    row = np.arange(len(frame), dtype=np.int64)
+    first = np.ones(len(frame), dtype=bool)
+    first[1:] = frame["place"].to_numpy()[1:] != frame["place"].to_numpy()[:-1]
+    # open before this row: any open row earlier in the place
+    open_so_far = groups["open"].cummax().to_numpy()
+    open_before = np.where(first, False, np.roll(open_so_far, 1))
+    # the latest clearance before this row: the last row that reached the running maximum
+    cleared = frame["cleared"].to_numpy()
+    top = groups["cleared"].cummax().to_numpy()
+    candidate = (cleared != nat) & (cleared == top)
+    frame["winner"] = np.where(candidate, row, -1)
+    winner = groups["winner"].cummax().to_numpy()
+    winner_before = np.where(first, -1, np.roll(winner, 1))
+    has = winner_before >= 0
+    safe = np.where(has, winner_before, 0)
+    seq = frame["seq"].to_numpy()
+    batch_row = seq >= 0
+    own = np.zeros(len(frame), dtype=bool)
+    own[batch_row] = np.asarray(linked, dtype=bool)[seq[batch_row]]
+    reported_ns = np.full(len(frame), nat, dtype=np.int64)
+    reported_ns[batch_row] = _instants(reported)[seq[batch_row]]
+    link = (batch_row & ~open_before & has & frame["linkable"].to_numpy()[safe] & ~own
+            & (reported_ns > cleared[safe]))  # fmt: skip
+    positions = seq[link]
+    order = np.argsort(positions, kind="stable")
+    return positions[order], frame["id"].to_numpy()[safe[link]][order]

@@ -25,9 +25,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.sample import COLUMNS, ID_PREFIX, STATUS_TEXTS, SYNTHETIC_LABEL
+from geo.vocab import type_codes
 
 #: Ward codes of each pattern (Hoàn Kiếm holds Hàng Mã).
 CAMPAIGN_WARDS: tuple[str, ...] = ("00004", "00008", "00025")
@@ -43,25 +45,72 @@ _SPACING_M = 40.0  # places of one ward this far apart (more than the 15 m radiu
 _TEXT = {"sidewalk": "Lấn chiếm vỉa hè", "awning": "Mái che, mái vảy", "parking": "Đỗ xe trái phép"}
 
 
-def _grid_points(polygon: shapely.Geometry, n: int) -> np.ndarray:
-    """``n`` points inside ``polygon`` (metres) on a grid around its centre, nearest first."""
+#: A spot is kept farther than this from every report of the main sample (:mod:`geo.sample`)
+#: of its type: seeded together, such a report within the place radius (15 m) would share
+#: the spot's place and, open, keep its re-inspections from being accepted (``not_cleared``).
+_CLEAR_OF_MAIN_M = 16.0
+
+
+class _Blocked:
+    """The main sample's reports in metres, asked "is this spot too close to one?"."""
+
+    def __init__(self, xy: np.ndarray) -> None:
+        self.tree = cKDTree(xy) if len(xy) else None
+
+    def free(self, pts: np.ndarray) -> np.ndarray:
+        if self.tree is None or not len(pts):
+            return np.ones(len(pts), dtype=bool)
+        distance, _ = self.tree.query(pts, distance_upper_bound=_CLEAR_OF_MAIN_M)
+        return ~np.isfinite(distance)
+
+
+def _grid_points(polygon: shapely.Geometry, n: int, blocked: _Blocked) -> np.ndarray:
+    """``n`` points inside ``polygon`` (metres) on a grid around its centre, nearest first,
+    clear of the main sample's reports."""
     centre = polygon.representative_point()
     side = int(np.ceil(np.sqrt(n * 4))) + 2
     offsets = (np.arange(side) - side // 2) * _SPACING_M
     gx, gy = np.meshgrid(centre.x + offsets, centre.y + offsets)
     pts = np.c_[gx.ravel(), gy.ravel()]
     inside = shapely.contains_xy(polygon.buffer(-20), pts[:, 0], pts[:, 1])
-    pts = pts[inside]
+    pts = pts[inside & blocked.free(pts)]
     order = np.argsort(np.hypot(pts[:, 0] - centre.x, pts[:, 1] - centre.y), kind="stable")
     return pts[order][:n]
 
 
-def _street_points(streets: gpd.GeoDataFrame, n: int) -> np.ndarray:
+#: Shopfronts stand this far either side of the street's centre line.
+_SHOPFRONT_M = 8.0
+
+
+def _street_points(
+    streets: gpd.GeoDataFrame, n: int, blocked: _Blocked, ward: shapely.Geometry
+) -> np.ndarray:
+    """``n`` shopfronts along Hàng Mã (both sides, inside the ward), spread evenly over the
+    street, each clear of the main sample's reports of its type and more than 20 m from
+    the others (one place each).
+
+    The main sample reports awnings along Hàng Mã too, so the spots are picked from every
+    metre of both building lines rather than at fixed distances.
+    """
     line = shapely.line_merge(shapely.union_all(streets.loc[streets["name"] == HANG_MA].to_crs(METRIC_CRS).geometry))
     if isinstance(line, shapely.MultiLineString):
         line = max(line.geoms, key=lambda g: g.length)
-    spots = [line.interpolate(d) for d in np.linspace(10, max(line.length - 10, 10), n)]
-    return np.array([[p.x, p.y] for p in spots])
+    along = np.arange(10.0, max(line.length - 10, 10.0), 1.0)
+    sides = []
+    for offset in (-_SHOPFRONT_M, _SHOPFRONT_M):
+        edge = line.offset_curve(offset)
+        # the offset curve's own length differs a little from the line's: measure by fraction
+        pts = shapely.get_coordinates(edge.interpolate(along / line.length, normalized=True))
+        sides.append(np.c_[pts, along])
+    cands = np.concatenate(sides)
+    cands = cands[np.argsort(cands[:, 2], kind="stable")]
+    keep = blocked.free(cands[:, :2]) & shapely.contains_xy(ward.buffer(-2), cands[:, 0], cands[:, 1])
+    picked: list[np.ndarray] = []
+    for p in cands[keep, :2]:
+        if all(np.hypot(*(p - q)) > _SPACING_M / 2 for q in picked):
+            picked.append(p)
+    chosen = np.asarray(picked)[np.unique(np.linspace(0, len(picked) - 1, n).round().astype(int))]
+    return chosen
 
 
 class _Writer:
@@ -149,8 +198,36 @@ def _hang_ma(w: _Writer, points: list[tuple[float, float]], name: str) -> None:
         w.check(spot, cleared + pd.Timedelta(days=90, hours=2), True, type_code="awning")
 
 
+def main_sample_points(path: str | Path) -> pd.DataFrame:
+    """``lon``, ``lat`` and ``type`` (code) of every report of a main sample file
+    (:mod:`geo.sample`'s columns) that has coordinates.
+
+    Parameters
+    ----------
+    path
+        The sample CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lon``, ``lat``, ``type``.
+    """
+    frame = pd.read_csv(path, usecols=[COLUMNS[1], COLUMNS[5], COLUMNS[6]], dtype=str,
+                        keep_default_na=False)  # fmt: skip
+    out = pd.DataFrame({
+        "lon": pd.to_numeric(frame[COLUMNS[6]], errors="coerce"),
+        "lat": pd.to_numeric(frame[COLUMNS[5]], errors="coerce"),
+        "type": type_codes(frame[COLUMNS[1]]),
+    })  # fmt: skip
+    return out.dropna(subset=["lon", "lat"]).reset_index(drop=True)
+
+
 def sustain_sample(
-    wards: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, seed: int = 12
+    wards: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    *,
+    seed: int = 12,
+    avoid: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(incidents, results) of the patterns in the module docstring.
 
@@ -162,6 +239,11 @@ def sustain_sample(
         The street layer (``name``), holding Hàng Mã.
     seed
         The random seed.
+    avoid
+        ``lon``, ``lat``, ``type`` of the reports seeded beside this sample
+        (:func:`main_sample_points` of the main sample): every spot keeps 16 m from those
+        of its type by more than the place radius, so none of them shares a spot's place
+        (the app seeds both).
 
     Returns
     -------
@@ -172,6 +254,12 @@ def sustain_sample(
     w = _Writer(rng)
     metric = wards.to_crs(METRIC_CRS).set_index("code")
     to_lonlat = gpd.GeoSeries(crs=METRIC_CRS)
+    near = pd.DataFrame({"lon": [], "lat": [], "type": []}) if avoid is None else avoid
+    moved = gpd.GeoSeries(gpd.points_from_xy(near["lon"], near["lat"]), crs=STORAGE_CRS).to_crs(METRIC_CRS)
+
+    def blocked(type_code: str) -> _Blocked:
+        mine = (near["type"] == type_code).to_numpy()
+        return _Blocked(np.c_[moved.x.to_numpy()[mine], moved.y.to_numpy()[mine]])
 
     def lonlat(points: np.ndarray) -> list[tuple[float, float]]:
         geo = gpd.GeoSeries(gpd.points_from_xy(points[:, 0], points[:, 1]), crs=to_lonlat.crs)
@@ -179,10 +267,10 @@ def sustain_sample(
         return list(zip(geo.x.round(6), geo.y.round(6), strict=True))
 
     for code in CAMPAIGN_WARDS:
-        _campaign(w, lonlat(_grid_points(metric.loc[code].geometry, 90)), code, metric.loc[code, "name"])
+        _campaign(w, lonlat(_grid_points(metric.loc[code].geometry, 90, blocked("sidewalk"))), code, metric.loc[code, "name"])
     for code in STEADY_WARDS:
-        _steady(w, lonlat(_grid_points(metric.loc[code].geometry, 25)), code, metric.loc[code, "name"])
-    _hang_ma(w, lonlat(_street_points(streets, 12)), metric.loc[HANG_MA_WARD, "name"])
+        _steady(w, lonlat(_grid_points(metric.loc[code].geometry, 25, blocked("parking"))), code, metric.loc[code, "name"])
+    _hang_ma(w, lonlat(_street_points(streets, 12, blocked("awning"), metric.loc[HANG_MA_WARD].geometry)), metric.loc[HANG_MA_WARD, "name"])
     incidents = pd.DataFrame(w.incidents, columns=list(COLUMNS))
     # incident order is report order: recurrences after the clearances they follow
     order = pd.to_datetime(incidents["ngày phát hiện"], format="%d/%m/%Y %H:%M").argsort(kind="stable")
@@ -195,7 +283,12 @@ def sustain_sample(
 
 
 def write_sustain_sample(
-    wards: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, out_dir: str | Path, *, seed: int = 12
+    wards: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    out_dir: str | Path,
+    *,
+    seed: int = 12,
+    avoid: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     """Write ``sample_sustain.csv`` and ``sample_rechecks.csv`` into ``out_dir``.
 
@@ -209,13 +302,15 @@ def write_sustain_sample(
         Where to write.
     seed
         The random seed.
+    avoid
+        The main sample's reports (see :func:`sustain_sample`).
 
     Returns
     -------
     tuple of pathlib.Path
         The incidents file and the results file.
     """
-    incidents, results = sustain_sample(wards, streets, seed=seed)
+    incidents, results = sustain_sample(wards, streets, seed=seed, avoid=avoid)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = out / "sample_sustain.csv", out / "sample_rechecks.csv"

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Engine, Table
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import shapely
 
     from geo.store._batch_rows import FirstEvents, IncidentRows
@@ -135,6 +136,11 @@ class Backend(Protocol):
 
     def insert_first_events(self, conn: Connection, events: FirstEvents) -> None:
         """Write a batch's first status events (hashed) from its incident rows just written."""
+
+    def insert_places(self, conn: Connection, places: pa.Table, links: pa.Table) -> None:
+        """Write new places (the ``places`` columns, ``created_at`` as bulk instant text)
+        and incident → place links (``incident_places``) in bulk, inside the open
+        transaction (the places table is locked: :meth:`lock_places`)."""
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """Largest incident id and the audit entries matching ``about`` (see ``batches``)."""

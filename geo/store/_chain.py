@@ -286,6 +286,19 @@ def append(
     if not rows:
         return []
     kinds = dict(CHAINED[table])
+    block = reserve(store, conn, table, len(rows))
+    columns: dict[str, Any] = {"id": np.asarray(block.ids, dtype=np.int64)}
+    for name, kind in CHAINED[table][1:]:
+        column = [row.get(name) for row in rows]
+        if kind == "instant":  # rendered once: hashed and (in bulk) written as this text
+            column = [instant_text(v) for v in column]
+        elif kind == "json":
+            column = [stored_json(v) for v in column]
+        columns[name] = column
+    digests = link(block.prev, encode(table, columns, len(rows)))
+    if len(rows) >= BULK_APPEND_ROWS:
+        _bulk_append(store, conn, table, columns, digests)
+        return [int(i) for i in block.ids]
     values = [
         {
             k: (to_utc(v) if kinds.get(k) == "instant" and v is not None else v)
@@ -293,12 +306,6 @@ def append(
         }
         for row in rows
     ]
-    block = reserve(store, conn, table, len(values))
-    columns: dict[str, Any] = {"id": np.asarray(block.ids, dtype=np.int64)}
-    for name, kind in CHAINED[table][1:]:
-        column = [row.get(name) for row in values]
-        columns[name] = [stored_json(v) for v in column] if kind == "json" else column
-    digests = link(block.prev, encode(table, columns, len(values)))
     conn.execute(
         insert(store.tables[table]),
         [
@@ -307,6 +314,33 @@ def append(
         ],
     )
     return [int(i) for i in block.ids]
+
+
+#: From this many rows on, :func:`append` writes through the backend's bulk means (COPY on
+#: PostgreSQL): an ingest's recurrences move thousands of incidents at once.
+BULK_APPEND_ROWS = 500
+
+
+def _bulk_append(
+    store: Store, conn: Connection, table: str, columns: Mapping[str, Any], digests: Sequence[bytes]
+) -> None:
+    """Write rows as plain values in their stored forms: instants (already the fixed-width
+    UTC text) with the backend's suffix, JSON as its text, the forms the ORM path stores."""
+    suffix = store.backend.stamp_suffix
+    names = [name for name, _ in CHAINED[table]]
+    data: list[list[Any]] = []
+    for name, kind in CHAINED[table]:
+        values = columns[name]
+        if kind == "instant":
+            data.append([None if v is None else f"{v}{suffix}" for v in values])
+        elif kind == "json":
+            data.append([json.dumps(v) for v in values])
+        elif kind == "int":
+            data.append([None if v is None else int(v) for v in values])
+        else:
+            data.append(list(values))
+    data.append([d.hex() for d in digests])
+    store.backend.bulk_insert(conn, table, [*names, HASH_COLUMN], list(zip(*data, strict=True)))
 
 
 # -- reading back ----------------------------------------------------------------------

@@ -299,6 +299,22 @@ def rebuild_for(conn: Connection, rows: int) -> bool:
 
 
 @contextmanager
+def _rebuilt(conn: Connection, tables: Sequence[str]) -> Iterator[None]:
+    """Drop the secondary indexes and foreign keys of ``tables`` (already locked) and put
+    them back as they were on exit: one sort per index, one join per key."""
+    restore: list[str] = []
+    for table in tables:
+        for drop, create in conn.execute(text(_REBUILDABLE_SQL), {"t": table}).all():
+            conn.exec_driver_sql(drop)
+            restore.append(create)
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_MEM}'")
+    yield
+    # indexes first: the foreign keys' validation joins use them
+    for statement in sorted(restore, key=lambda sql: sql.startswith("ALTER")):
+        conn.exec_driver_sql(statement)
+
+
+@contextmanager
 def large_batch(conn: Connection, rows: int) -> Iterator[None]:
     """Write a batch of ``rows`` incidents (and their first events) without the secondary
     indexes and foreign keys, when it is as large as the table (see
@@ -316,16 +332,32 @@ def large_batch(conn: Connection, rows: int) -> Iterator[None]:
         yield
         return
     conn.exec_driver_sql(f"LOCK TABLE {', '.join(BATCH_TABLES)} IN ACCESS EXCLUSIVE MODE")
-    restore: list[str] = []
-    for table in REBUILT_TABLES:
-        for drop, create in conn.execute(text(_REBUILDABLE_SQL), {"t": table}).all():
-            conn.exec_driver_sql(drop)
-            restore.append(create)
-    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_MEM}'")
-    yield
-    # indexes first: the foreign keys' validation joins use them
-    for statement in sorted(restore, key=lambda sql: sql.startswith("ALTER")):
-        conn.exec_driver_sql(statement)
+    with _rebuilt(conn, REBUILT_TABLES):
+        yield
+
+
+#: The tables a batch's places are written to (:func:`insert_places`).
+PLACE_TABLES = ("places", "incident_places")
+
+
+def insert_places(conn: Connection, places: Any, links: Any) -> None:
+    """COPY a batch's new places and its incidents' links (Arrow-written CSV).
+
+    Links at least as many as those stored (and at least :data:`REBUILD_MIN_ROWS`) are
+    written with the places' GiST and B-tree indexes and the three foreign keys dropped
+    and rebuilt, as :func:`large_batch` does for the incidents: a foreign-key probe per
+    row also locks, and so rewrites, the referenced incident row.
+    """
+    rows = links.num_rows
+    large = rows >= REBUILD_MIN_ROWS and rows >= int(
+        conn.exec_driver_sql("SELECT count(*) FROM incident_places").scalar() or 0
+    )
+    if large:
+        conn.exec_driver_sql(f"LOCK TABLE {', '.join(PLACE_TABLES)} IN ACCESS EXCLUSIVE MODE")
+    with _rebuilt(conn, PLACE_TABLES) if large else nullcontext():
+        for table, data in zip(PLACE_TABLES, (places, links), strict=True):
+            if data.num_rows:
+                copy_arrow(conn, table, data, chunk_rows=INSERT_CHUNK_ROWS)
 
 
 def pg_dump_binary() -> str:
@@ -505,6 +537,9 @@ class PostGISBackend:
         """COPY as CSV written by Arrow, as the incidents (no Python value per cell)."""
         if events.ids:
             copy_arrow(conn, "status_events", events.arrow_table(), chunk_rows=INSERT_CHUNK_ROWS)
+
+    def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
+        insert_places(conn, places, links)
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """A smaller id may commit after a larger one: the entries' count is part of it."""

@@ -375,6 +375,13 @@ class SQLiteBackend:
     def insert_first_events(self, conn: Connection, events: FirstEvents) -> None:
         insert_first_events(conn, events)
 
+    def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
+        """``executemany`` of plain tuples, one column list each (bound in C by sqlite3)."""
+        for table, data in (("places", places), ("incident_places", links)):
+            if data.num_rows:
+                columns = [data.column(k).to_pylist() for k in range(data.num_columns)]
+                bulk_insert(conn, table, data.column_names, list(zip(*columns, strict=True)))
+
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """Ids grow in commit order here: the largest two say it all."""
         top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()

@@ -19,17 +19,19 @@ result also opens a recurrence through the workflow, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, func, select, update
+import pyarrow as pa
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from geo import settings
 from geo.errors import NotFound
-from geo.places import assign_places, empty_places
+from geo.places import STATE_COLUMNS, assign_places, empty_places, recurrence_links
+from geo.store._schema import SQLITE_TS_FORMAT
 from geo.store._values import clean, utcnow
 
 if TYPE_CHECKING:
@@ -49,13 +51,6 @@ CHECK_COLUMNS: tuple[str, ...] = ("id", "place_id", "checked_at", "result", "not
                                   "batch_id", "incident_id")  # fmt: skip
 #: Statuses that end an incident (its ``cleared_at`` is set).
 _CLOSED = ("cleared", "recurred")
-_CHUNK = 5_000
-
-
-def _chunks(values: Sequence[int]) -> Iterable[list[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield [int(v) for v in values[start : start + _CHUNK]]
-
 
 # --------------------------------------------------------------------------- reading
 
@@ -73,42 +68,68 @@ def _stored_places(store: Store, conn: Connection, wards: Sequence[Any]) -> pd.D
     return pd.DataFrame(rows, columns=["place_id", "type", "ward_code", "x", "y"])
 
 
-@dataclass
-class _PlaceState:
-    """What a recurrence needs to know of a place's incidents so far."""
+#: The state of some stored places before a batch (see :func:`geo.places.recurrence_links`):
+#: whether an incident is open, and the latest clearance (latest ``cleared_at``, then the
+#: larger id). ``(cleared_at IS NULL)`` sorts clearances first on both databases, whose
+#: NULL orders differ. One statement for every place of the batch.
+_STATES_SQL = """
+SELECT place_id, is_open, id, status, cleared_at FROM (
+  SELECT ip.place_id, i.id, i.status, i.cleared_at,
+         MAX(CASE WHEN i.cleared_at IS NULL THEN 1 ELSE 0 END)
+             OVER (PARTITION BY ip.place_id) AS is_open,
+         ROW_NUMBER() OVER (PARTITION BY ip.place_id
+                            ORDER BY (i.cleared_at IS NULL), i.cleared_at DESC, i.id DESC) AS k
+  FROM geo_place_ids g
+  JOIN incident_places ip ON ip.place_id = g.id
+  JOIN incidents i ON i.id = ip.incident_id
+) s WHERE k = 1
+"""
 
-    open: bool
-    last_cleared: pd.Timestamp | None
-    last_id: int | None
-    last_status: str | None
-
-
-def _states(store: Store, conn: Connection, place_ids: Sequence[int]) -> dict[int, _PlaceState]:
-    """Per stored place: whether an incident is open, and its latest clearance."""
-    i, ip = store.tables["incidents"], store.tables["incident_places"]
-    states: dict[int, _PlaceState] = {}
-    for chunk in _chunks(sorted(set(place_ids))):
-        rows = conn.execute(
-            select(ip.c.place_id, i.c.id, i.c.status, i.c.cleared_at)
-            .join(i, i.c.id == ip.c.incident_id)
-            .where(ip.c.place_id.in_(chunk))
-            .order_by(ip.c.place_id, i.c.id)
-        ).all()
-        for place, incident, status, cleared in rows:
-            _advance(states, int(place), int(incident), status, cleared)
-    return states
+#: Links the rule found, written in one statement (``recurrence_of`` of the new incidents;
+#: ``UPDATE … FROM``: PostgreSQL, and SQLite since 3.33).
+_LINK_SQL = (
+    "UPDATE incidents SET recurrence_of = l.old_id FROM geo_links l WHERE l.new_id = incidents.id"
+)
 
 
-def _advance(
-    states: dict[int, _PlaceState], place: int, incident: int, status: str, cleared: Any
-) -> None:
-    state = states.setdefault(place, _PlaceState(False, None, None, None))
-    if cleared is None or pd.isna(cleared):
-        state.open = True
-        return
-    stamp = pd.Timestamp(cleared)
-    if state.last_cleared is None or stamp >= state.last_cleared:
-        state.last_cleared, state.last_id, state.last_status = stamp, incident, status
+@contextmanager
+def _scratch(store: Store, conn: Connection, name: str, columns: Sequence[str],
+             rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:  # fmt: skip
+    """A temporary table of integer columns holding ``rows``, for one set-based statement.
+
+    Created and dropped inside the open transaction (a failure rolls it back with the rest
+    on both databases, so it is not dropped then); filled by the backend's bulk means
+    (COPY, ``executemany``).
+    """
+    spec = ", ".join(f"{c} BIGINT" + (" PRIMARY KEY" if k == 0 else "") for k, c in enumerate(columns))
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({spec})")
+    store.backend.bulk_insert(conn, name, columns, rows)
+    yield
+    conn.exec_driver_sql(f"DROP TABLE {name}")
+
+
+def _states(store: Store, conn: Connection, place_ids: Iterable[int], *, linkable: Sequence[str]
+            ) -> pd.DataFrame:  # fmt: skip
+    """:data:`geo.places.STATE_COLUMNS` of stored places (only those with incidents).
+
+    ``linkable``: the statuses a latest clearance may be linked from.
+    """
+    wanted = sorted({int(p) for p in place_ids})
+    if not wanted:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
+    with _scratch(store, conn, "geo_place_ids", ("id",), [(p,) for p in wanted]):
+        rows = conn.execute(text(_STATES_SQL)).all()
+    frame = pd.DataFrame(rows, columns=["place_id", "is_open", "id", "status", "cleared_at"])
+    closed = frame["cleared_at"].notna()
+    return pd.DataFrame(
+        {
+            "place_id": frame["place_id"].astype(np.int64),
+            "open": frame["is_open"].astype(int).astype(bool),
+            "last_id": frame["id"].where(closed),
+            "last_cleared": pd.to_datetime(frame["cleared_at"], utc=True),
+            "last_linkable": frame["status"].isin(list(linkable)) & closed,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -121,8 +142,15 @@ def place_incidents(
     ids: Sequence[int],
     *,
     link: bool = True,
+    linkable: Sequence[str] = ("cleared",),
 ) -> list[Move]:
     """Give each new incident its place, inside the caller's open write transaction.
+
+    Set-based from end to end: one read of the places near the batch, the matching in
+    bulk (:mod:`geo.places`), one bulk write of the new places and of the batch's links
+    (:meth:`~geo.store._backend.Backend.insert_places`), one statement for the state of the
+    stored places the batch joins, the recurrences decided in bulk
+    (:func:`geo.places.recurrence_links`) and one statement writing their links.
 
     Parameters
     ----------
@@ -138,6 +166,10 @@ def place_incidents(
         Whether to link recurrences (a new incident at a place whose every incident is
         cleared, reported after the last clearance, without a ``recurrence_of`` of its
         own).
+    linkable
+        The statuses an incident may be linked from (``places rebuild`` adds
+        ``recurred``: replaying the store, an incident that recurred later was cleared
+        then).
 
     Returns
     -------
@@ -151,35 +183,49 @@ def place_incidents(
     existing = _stored_places(store, conn, pd.unique(incidents["ward_code"]).tolist())
     p = store.tables["places"]
     top = conn.execute(select(func.max(p.c.id))).scalar()
+    first_new = int(top or 0) + 1
     assigned = assign_places(
         incidents[["type", "ward_code", "lon", "lat"]], existing,
-        radius_m=settings.place_radius_m(), next_id=int(top or 0) + 1,
+        radius_m=settings.place_radius_m(), next_id=first_new,
     )  # fmt: skip
     ids_array = np.asarray(ids, dtype=np.int64)
-    now = utcnow()
-    before = _states(store, conn, assigned.place_id.tolist()) if link else {}  # batch not in yet
-    new = assigned.new_places
-    if len(new):
-        first = ids_array[new["first_incident"].to_numpy(dtype=np.int64)]
-        store.backend.bulk_insert(
-            conn, "places",
-            ("id", "type", "ward_code", "lon", "lat", "x", "y", "first_incident", "created_at"),
-            list(zip(new["place_id"].astype(int).tolist(), new["type"].tolist(),
-                     [clean(w) for w in new["ward_code"].tolist()], _floats(new["lon"]),
-                     _floats(new["lat"]), _floats(new["x"]), _floats(new["y"]),
-                     first.tolist(), [now] * len(new), strict=True)),
-        )  # fmt: skip
-    store.backend.bulk_insert(
-        conn, "incident_places", ("incident_id", "place_id"),
-        list(zip(ids_array.tolist(), assigned.place_id.astype(int).tolist(), strict=True)),
-    )  # fmt: skip
-    if not link:
+    place = np.asarray(assigned.place_id, dtype=np.int64)
+    # the state before the batch: read before its links are written
+    before = _states(store, conn, place[place < first_new].tolist(), linkable=linkable) if link else None
+    store.backend.insert_places(conn, _new_places_table(store, assigned.new_places, ids_array),
+                                _links_table(ids_array, place))  # fmt: skip
+    if before is None:
         return []
-    return _link_recurrences(store, conn, incidents, ids_array, assigned.place_id, before, now)
+    return _link_recurrences(store, conn, incidents, ids_array, place, before, linkable)
 
 
-def _floats(values: pd.Series) -> list[float | None]:
-    return [None if not np.isfinite(v) else float(v) for v in values.to_numpy(dtype=float)]
+def _new_places_table(store: Store, new: pd.DataFrame, ids: np.ndarray) -> pa.Table:
+    """The batch's new places as Arrow columns (the ``places`` table's, ``created_at`` as
+    the bulk-written instant text)."""
+    stamp = utcnow().strftime(SQLITE_TS_FORMAT) + store.backend.stamp_suffix
+    first = ids[new["first_incident"].to_numpy(dtype=np.int64)]
+    return pa.table(
+        {
+            "id": pa.array(new["place_id"].to_numpy(dtype=np.int64)),
+            "type": pa.array(new["type"].to_numpy(dtype=object), type=pa.string()),
+            "ward_code": pa.array([clean(w) if isinstance(w, str) else None
+                                   for w in new["ward_code"].tolist()], type=pa.string()),
+            **{c: _floats(new[c]) for c in ("lon", "lat", "x", "y")},
+            "first_incident": pa.array(first, type=pa.int64()),
+            "created_at": pa.array(np.full(len(new), stamp, dtype=object), type=pa.string()),
+        }
+    )  # fmt: skip
+
+
+def _links_table(ids: np.ndarray, place: np.ndarray) -> pa.Table:
+    return pa.table({"incident_id": pa.array(ids, type=pa.int64()),
+                     "place_id": pa.array(place, type=pa.int64())})  # fmt: skip
+
+
+def _floats(values: pd.Series) -> pa.Array:
+    """Floats with every non-finite value null (nothing to measure from)."""
+    array = values.to_numpy(dtype=float)
+    return pa.array(array, mask=~np.isfinite(array), type=pa.float64())
 
 
 def _link_recurrences(
@@ -188,51 +234,47 @@ def _link_recurrences(
     incidents: pd.DataFrame,
     ids: np.ndarray,
     place: np.ndarray,
-    stored: dict[int, _PlaceState],
-    now: Any,
+    stored: pd.DataFrame,
+    linkable: Sequence[str],
 ) -> list[Move]:
-    """Link each new incident that starts a new episode at a place to its last clearance.
-
-    Only rows at a place with stored incidents or with several rows in the batch can be a
-    recurrence; the others are skipped without a Python step each.
-    """
-    counts = pd.Series(place).value_counts()
-    may = np.flatnonzero(pd.Series(place).map(counts).to_numpy() > 1) if len(counts) else place
-    may = np.union1d(may, np.flatnonzero(np.isin(place, list(stored))))
-    reported = pd.to_datetime(incidents["reported_at"], utc=True).to_numpy()
-    cleared = pd.to_datetime(incidents["cleared_at"], utc=True).to_numpy()
-    status = incidents["status"].astype(object).to_numpy()
-    own = incidents["recurrence_of"].to_numpy() if "recurrence_of" in incidents else None
-    links: list[tuple[int, int]] = []
-    for pos in may.tolist():
-        state = stored.get(int(place[pos]))
-        has_own = own is not None and not pd.isna(own[pos])
-        if (state is not None and not state.open and state.last_cleared is not None
-                and state.last_status == "cleared" and not has_own
-                and pd.Timestamp(reported[pos]) > state.last_cleared):  # fmt: skip
-            assert state.last_id is not None
-            links.append((int(ids[pos]), state.last_id))
-        _advance(stored, int(place[pos]), int(ids[pos]), str(status[pos]),
-                 None if pd.isna(cleared[pos]) else pd.Timestamp(cleared[pos]))  # fmt: skip
-    if not links:
+    """Link each new incident that starts a new episode at a place to its last clearance
+    (decided in bulk, written in one statement) and return the moves to ``recurred``."""
+    status = incidents["status"].astype(object)
+    own = (incidents["recurrence_of"].notna().to_numpy() if "recurrence_of" in incidents
+           else np.zeros(len(ids), dtype=bool))  # fmt: skip
+    positions, olds = recurrence_links(
+        place, incidents["reported_at"], incidents["cleared_at"],
+        status.isin(list(linkable)).to_numpy(), own, ids, stored,
+    )  # fmt: skip
+    if not len(positions):
         return []
-    t = store.tables["incidents"]
-    for new_id, old_id in links:
-        conn.execute(update(t).where(t.c.id == new_id).values(recurrence_of=old_id))
+    news = ids[positions]
+    pairs = list(zip(news.tolist(), olds.tolist(), strict=True))
+    with _scratch(store, conn, "geo_links", ("new_id", "old_id"), pairs):
+        conn.exec_driver_sql(_LINK_SQL)
     # the place recurred when the new report was made (after the clearance, by the rule)
-    seen = {int(ids[pos]): pd.Timestamp(reported[pos]) for pos in range(len(ids))}
+    seen = pd.to_datetime(incidents["reported_at"], utc=True).iloc[positions]
     return [
-        (old, "recurred", seen[new], f"tái phạm tại điểm / recurred at its place as incident {new}")
-        for new, old in links
+        (old, "recurred", at, f"tái phạm tại điểm / recurred at its place as incident {new}")
+        for (new, old), at in zip(pairs, seen.tolist(), strict=True)
     ]
 
 
-def rebuild_in(store: Store, conn: Connection) -> tuple[int, int]:
+def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> tuple[int, int]:
     """Replace every place by the rule, the whole store in incident (id) order.
 
     Inspections move to the new place of their old place's first incident, so a rebuild
     with the same radius changes nothing and one with another radius keeps each check
     where it was made. Returns (places, incidents).
+
+    With ``actor``, the recurrences the rule finds on the new places are linked too, as an
+    ingest links them: the store is replayed in incident order, where an incident that
+    ``recurred`` later was still cleared when the next report came, and every incident
+    without a link of its own that starts a new episode is linked; a ``cleared`` one it
+    recurs from moves to ``recurred`` with its history and audit entries, in the same
+    transaction. Links made before are kept (a ``recurred`` incident cannot move back), so
+    a second rebuild adds nothing. A schema upgrade rebuilds without linking: it moves no
+    incident.
 
     Parameters
     ----------
@@ -240,6 +282,8 @@ def rebuild_in(store: Store, conn: Connection) -> tuple[int, int]:
         The store.
     conn
         An open write transaction.
+    actor
+        Who rebuilds (named on the moves); None: places only, no links.
 
     Returns
     -------
@@ -251,14 +295,19 @@ def rebuild_in(store: Store, conn: Connection) -> tuple[int, int]:
     old_first = dict(conn.execute(select(p.c.id, p.c.first_incident)).all())
     rows = conn.execute(
         select(i.c.id, i.c.type, i.c.ward_code, i.c.lon, i.c.lat, i.c.status,
-               i.c.reported_at, i.c.cleared_at).order_by(i.c.id)
+               i.c.reported_at, i.c.cleared_at, i.c.recurrence_of).order_by(i.c.id)
     ).all()  # fmt: skip
     frame = pd.DataFrame(rows, columns=["id", "type", "ward_code", "lon", "lat", "status",
-                                        "reported_at", "cleared_at"])  # fmt: skip
+                                        "reported_at", "cleared_at", "recurrence_of"])  # fmt: skip
     frame[["lon", "lat"]] = frame[["lon", "lat"]].astype(float)
     conn.execute(delete(ip))
     conn.execute(delete(p))
-    place_incidents(store, conn, frame, frame["id"].tolist(), link=False)
+    moves = place_incidents(store, conn, frame, frame["id"].tolist(), link=actor is not None,
+                            linkable=_CLOSED)  # fmt: skip
+    if moves:
+        from geo.store.workflow import apply_moves  # workflow places its own incidents
+
+        apply_moves(store, conn, [], actor=str(actor), batch_id=None, recurrences=moves)
     new_of_incident = dict(conn.execute(select(ip.c.incident_id, ip.c.place_id)).all())
     moved = {
         old: new_of_incident[first] for old, first in old_first.items()
@@ -273,15 +322,15 @@ def rebuild_in(store: Store, conn: Connection) -> tuple[int, int]:
 
 
 def rebuild(store: Store, *, actor: str) -> tuple[int, int]:
-    """:func:`rebuild_in` in a write transaction of its own, audited. Returns (places,
-    incidents).
+    """:func:`rebuild_in` in a write transaction of its own, recurrences linked, audited.
+    Returns (places, incidents).
 
     Parameters
     ----------
     store
         The store.
     actor
-        Named in the audit entry.
+        Named in the audit entry and on the recurrence moves.
 
     Returns
     -------
@@ -290,7 +339,7 @@ def rebuild(store: Store, *, actor: str) -> tuple[int, int]:
     """
 
     def work(conn: Connection) -> tuple[int, int]:
-        counts = rebuild_in(store, conn)
+        counts = rebuild_in(store, conn, actor=actor)
         store.audit(actor, "places_rebuild", "store", None,
                     {"places": counts[0], "incidents": counts[1],
                      "radius_m": settings.place_radius_m()}, conn=conn)  # fmt: skip
@@ -458,15 +507,15 @@ def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tupl
     tuple or None
         (incident id, cleared_at), or None while an incident is open.
     """
-    states = _states(store, conn, [int(place_id)])
-    state = states.get(int(place_id))
-    if state is None:
+    states = _states(store, conn, [int(place_id)], linkable=_CLOSED)
+    if states.empty:
         raise NotFound(
             f"Không có điểm vi phạm số {place_id}.", f"There is no place {place_id}."
         )
-    if state.open or state.last_id is None:
+    state = states.iloc[0]
+    if state["open"] or pd.isna(state["last_id"]):
         return None
-    return state.last_id, state.last_cleared
+    return int(state["last_id"]), state["last_cleared"]
 
 
 def state_at(timeline: pd.DataFrame, when: pd.Timestamp) -> str:

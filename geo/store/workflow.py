@@ -270,6 +270,42 @@ def _not_found(incident_id: int) -> NotFound:
     return NotFound(f"Không có sự việc số {incident_id}.", f"There is no incident {incident_id}.")
 
 
+#: Incidents locked, or moved to one status, per statement.
+_CHUNK = 5_000
+
+
+def _write_states(
+    store: Store,
+    conn: Connection,
+    final: Mapping[int, tuple[str, Any]],
+    before: Mapping[int, tuple[str, Any]],
+    now: Any,
+) -> None:
+    """Write the incidents' new status (and ``cleared_at`` where it changed), set-based:
+    one ``UPDATE … WHERE id IN (…)`` per target status for the moves that keep their
+    ``cleared_at`` (an ingest's recurrences: thousands at once), one row at a time only
+    for those whose clearance time is new."""
+    t = store.tables["incidents"]
+    same: dict[str, list[int]] = {}
+    changed = []
+    for k, (status, cleared) in final.items():
+        if cleared == before[k][1]:
+            same.setdefault(status, []).append(k)
+        else:
+            changed.append({"b_id": k, "b_status": status, "b_cleared": cleared})
+    for status, ids in same.items():
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            conn.execute(update(t).where(t.c.id.in_(chunk)).values(status=status, updated_at=now))
+    if changed:
+        conn.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), cleared_at=bindparam("b_cleared"), updated_at=now),
+            changed,
+        )
+
+
 def apply_moves(
     store: Store,
     conn: Connection,
@@ -313,12 +349,13 @@ def apply_moves(
     wanted = sorted({m[0] for m in moves} | {r[0] for r in recurrences})
     state: dict[int, tuple[str, Any]] = {}
     kinds: dict[int, str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
         locked = select(t.c.id, t.c.status, t.c.cleared_at, t.c.type).where(t.c.id.in_(chunk))
         for row in conn.execute(locked.order_by(t.c.id).with_for_update()):
             state[int(row.id)] = (row.status, row.cleared_at)
             kinds[int(row.id)] = row.type
+    state_before = dict(state)
     clearing = {m[0] for m in moves if m[1] == "cleared" and needs_photo(kinds.get(m[0], ""))}
     with_photo = photos.with_after_photo(store, conn, clearing) if clearing else set()
     now = utcnow()  # ``updated_at``, the audit time, and ``at`` of moves without one
@@ -351,12 +388,7 @@ def apply_moves(
                          "note": note, "batch_id": batch_id}}
         )
     if final:
-        conn.execute(
-            update(t)
-            .where(t.c.id == bindparam("b_id"))
-            .values(status=bindparam("b_status"), cleared_at=bindparam("b_cleared"), updated_at=now),
-            [{"b_id": k, "b_status": s, "b_cleared": c} for k, (s, c) in final.items()],
-        )
+        _write_states(store, conn, final, state_before, now)
         _chain.append(store, conn, "status_events", events)
         _chain.append(store, conn, "audit_log", audits)
     return len(events)

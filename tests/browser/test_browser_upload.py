@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from geo.maps import MAX_MARKERS
-from geo.seed import SUSTAIN_CSV
+from geo.seed import RECHECKS_CSV, SUSTAIN_CSV
 from tests._browser import ARTIFACTS, new_recorded_page, require_browser_stack, running_app
 from tests._signin import PASSWORD, ensure_account
 
@@ -147,8 +147,10 @@ def test_first_start_asks_for_an_admin_then_shows_the_sample(browser, fresh_app)
         caption = page.get_by_text(re.compile(r"126 phường, xã; \d+ vụ việc hiển thị trên \d+"))
         caption.first.wait_for(timeout=180_000)  # the first map after seeding both samples
         shown = re.search(r"(\d+) vụ việc hiển thị trên (\d+)", caption.first.inner_text())
-        # the 5,000-row sample and the sustained-order sample (issue 12)
-        seeded = str(5000 + len(pd.read_csv(SUSTAIN_CSV)))
+        # the 5,000-row sample and the sustained-order sample (issue 12), and a recurrence
+        # for each of its accepted "tái vi phạm" (violation) re-inspection results
+        reopened = int((pd.read_csv(RECHECKS_CSV)["kết quả"] == "tái vi phạm").sum())
+        seeded = str(5000 + len(pd.read_csv(SUSTAIN_CSV)) + reopened)
         assert shown is not None and shown.group(1) == shown.group(2) == seeded
         frame = rec.map_frame(min_paths=N_WARDS)
         if int(seeded) <= MAX_MARKERS:

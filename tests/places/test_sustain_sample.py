@@ -13,8 +13,14 @@ import pytest
 from geo import sustain
 from geo.ingest import IngestOptions, ingest
 from geo.ingest.recheck import ingest_results
-from geo.sample_sustain import CAMPAIGN_WARDS, HANG_MA, STEADY_WARDS, sustain_sample
-from geo.seed import RECHECKS_CSV, SUSTAIN_CSV
+from geo.sample_sustain import (
+    CAMPAIGN_WARDS,
+    HANG_MA,
+    STEADY_WARDS,
+    main_sample_points,
+    sustain_sample,
+)
+from geo.seed import RECHECKS_CSV, SAMPLE_CSV, SUSTAIN_CSV
 from geo.store import open_store
 from geo.streets import streets_path
 from tests.conftest import REPO
@@ -23,7 +29,8 @@ WARDS = REPO / "data" / "boundaries" / "hanoi_wards_2025.geojson"
 
 
 def test_the_committed_files_are_the_generator_s_output():
-    incidents, results = sustain_sample(gpd.read_file(WARDS), gpd.read_file(streets_path()))
+    incidents, results = sustain_sample(gpd.read_file(WARDS), gpd.read_file(streets_path()),
+                                        avoid=main_sample_points(SAMPLE_CSV))  # fmt: skip
     committed = pd.read_csv(SUSTAIN_CSV, dtype=str, keep_default_na=False)
     assert committed.values.tolist() == incidents.astype(str).values.tolist()
     assert len(pd.read_csv(RECHECKS_CSV)) == len(results)

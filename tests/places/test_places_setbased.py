@@ -1,0 +1,308 @@
+"""Set-based placing (issues 12 and 15) gives what the rule gives, on SQLite and PostGIS.
+
+The expected places and recurrence links come from the rule as the issue states it,
+computed here by a plain loop in incident order, independently of :mod:`geo.places`:
+same type, same ward, within GEO_PLACE_RADIUS_M of a place's first incident in EPSG:32648
+(``dx² + dy² <= r²``), nearest wins, ties to the smaller id, else a new place; a new
+incident at a place whose incidents so far are all cleared, reported after the latest
+clearance, with no link of its own, recurs from that clearance's incident (the later
+incident on equal clearance times), which moves to ``recurred`` with its history.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+from sqlalchemy import text
+
+from geo.store import batches, chain
+from geo.store import places as stored_places
+from tests._store_data import NO_UPDATES, WEST, batch, incidents, ts
+
+RADIUS = 15.0
+_TO_M = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+_TO_DEG = Transformer.from_crs("EPSG:32648", "EPSG:4326", always_xy=True)
+
+
+def expected(frame: pd.DataFrame, radius: float = RADIUS) -> tuple[list[int], dict[int, int]]:
+    """(place of each row, {row: row it recurs from}) by the rule, rows in incident order.
+
+    ``frame``: type, ward_code, lon, lat, reported_at, cleared_at, status (as imported),
+    own (a link of its own).
+    """
+    places: list[tuple[int, object, object, float, float]] = []  # id, type, ward, x, y
+    out: list[int] = []
+    for row in frame.itertuples():
+        x, y = _TO_M.transform(row.lon, row.lat)
+        ward = None if row.ward_code is None or pd.isna(row.ward_code) else row.ward_code
+        best: tuple[float, int] | None = None
+        if math.isfinite(x) and math.isfinite(y):
+            for pid, ptype, pward, px, py in places:
+                if ptype != row.type or pward != ward or not math.isfinite(px):
+                    continue
+                d2 = (x - px) * (x - px) + (y - py) * (y - py)
+                if d2 <= radius * radius and (best is None or (d2, pid) < best):
+                    best = (d2, pid)
+        if best is None:
+            places.append((len(places) + 1, row.type, ward, x, y))
+            out.append(len(places))
+        else:
+            out.append(best[1])
+    links: dict[int, int] = {}
+    state: dict[int, dict] = {}
+    for pos, row in enumerate(frame.itertuples()):
+        st = state.setdefault(out[pos], {"open": False, "last": None})
+        last = st["last"]
+        if (not st["open"] and last is not None and last[2] and not row.own
+                and row.reported_at > last[0]):  # fmt: skip
+            links[pos] = last[1]
+        if pd.isna(row.cleared_at):
+            st["open"] = True
+        elif last is None or row.cleared_at >= last[0]:
+            st["last"] = (row.cleared_at, pos, row.status == "cleared")
+    return out, links
+
+
+def _offset(lon: float, lat: float, metres: float, angle: float) -> tuple[float, float]:
+    x, y = _TO_M.transform(lon, lat)
+    return _TO_DEG.transform(x + metres * math.cos(angle), y + metres * math.sin(angle))
+
+
+def edge_batch(seed: int, n: int = 400) -> pd.DataFrame:
+    """Reports around a few spots, many of them within millimetres of the radius, with
+    clearances before and after later reports, two types and a ward-less share."""
+    rng = np.random.default_rng(seed)
+    spots = [(105.801 + 0.0015 * (k % 6), 21.001 + 0.0015 * (k // 6)) for k in range(18)]
+    rows = []
+    start = ts("2025-01-01 08:00")
+    for _ in range(n):
+        lon0, lat0 = spots[int(rng.integers(len(spots)))]
+        kind = rng.random()
+        metres = (RADIUS + rng.uniform(-2e-3, 2e-3) if kind < 0.4
+                  else rng.uniform(0, RADIUS) if kind < 0.7 else rng.uniform(RADIUS, 3 * RADIUS))  # fmt: skip
+        lon, lat = _offset(lon0, lat0, metres, rng.uniform(0, 2 * math.pi))
+        reported = start + pd.Timedelta(hours=int(rng.integers(0, 24 * 120)))
+        cleared = reported + pd.Timedelta(hours=int(rng.integers(1, 24 * 20)))
+        done = rng.random() < 0.75
+        rows.append({
+            "lon": lon, "lat": lat,
+            "type": "sidewalk" if rng.random() < 0.8 else "awning",
+            "ward_code": WEST if rng.random() < 0.9 else None,
+            "reported_at": reported,
+            "status": "cleared" if done else "reported",
+            "cleared_at": cleared if done else pd.NaT,
+        })  # fmt: skip
+    # equal clearance times at one place: the later incident is the one a report recurs from
+    rows[1].update(lon=rows[0]["lon"], lat=rows[0]["lat"], type=rows[0]["type"],
+                   ward_code=rows[0]["ward_code"], status="cleared",
+                   cleared_at=rows[0]["cleared_at"] if rows[0]["status"] == "cleared" else ts("2025-02-01"))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def stored(store) -> tuple[dict[int, int], dict[int, int | None], dict[int, str]]:
+    with store.read() as conn:
+        place = dict(conn.execute(text("SELECT incident_id, place_id FROM incident_places")).all())
+        rows = conn.execute(text("SELECT id, recurrence_of, status FROM incidents ORDER BY id")).all()
+    return place, {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
+
+
+@pytest.mark.parametrize("bulk_from", [None, 1], ids=["default", "bulk-history"])
+def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(store, bulk_from, monkeypatch):
+    """``bulk-history``: every history append takes the bulk path, whose stored forms the
+    chain check then verifies (it recomputes each row's hash from what was stored)."""
+    from geo.store import _chain
+
+    if bulk_from is not None:
+        monkeypatch.setattr(_chain, "BULK_APPEND_ROWS", bulk_from)
+    frame = edge_batch(seed=7)
+    want_place, want_links = expected(frame.assign(own=False))
+    assert len(set(want_place)) < len(want_place) - 50  # places are shared
+    assert len(want_links) > 20  # recurrences, inside one batch and across batches
+    parts = (frame.iloc[:150], frame.iloc[150:151], frame.iloc[151:])
+    for k, part in enumerate(parts):
+        rows = part.to_dict("records")
+        batches.commit_batch(store, batch(f"edge{k}.csv"), incidents(rows, source=f"edge{k}.csv"),
+                             NO_UPDATES, actor="tester")  # fmt: skip
+    place, link, status = stored(store)
+    ids = sorted(status)
+    assert [place[i] for i in ids] == want_place
+    assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+    olds = {ids[o] for o in want_links.values()}
+    assert {i for i, s in status.items() if s == "recurred"} == olds
+    with store.read() as conn:
+        events = conn.execute(text(
+            "SELECT incident_id FROM status_events WHERE from_status = 'cleared' AND to_status = 'recurred'"
+        )).scalars().all()  # fmt: skip
+        audited = conn.execute(text(
+            "SELECT object_id FROM audit_log WHERE action = 'status' AND object_type = 'incident'"
+        )).scalars().all()  # fmt: skip
+    assert sorted(events) == sorted(olds)
+    assert sorted(int(a) for a in audited) == sorted(olds)
+    assert all(state.ok for state in chain.verify(store))
+
+
+def sample_frame(store) -> pd.DataFrame:
+    """Every stored incident in id order with the status it was imported with."""
+    with store.read() as conn:
+        rows = conn.execute(text(
+            "SELECT i.id, i.type, i.ward_code, i.lon, i.lat, i.reported_at, i.cleared_at, e.to_status "
+            "FROM incidents i JOIN status_events e ON e.incident_id = i.id AND e.from_status IS NULL "
+            "ORDER BY i.id"
+        )).all()  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["id", "type", "ward_code", "lon", "lat", "reported_at",
+                                        "cleared_at", "status"])  # fmt: skip
+    for column in ("reported_at", "cleared_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame[["lon", "lat"]] = frame[["lon", "lat"]].astype(float)
+    return frame.assign(own=False)
+
+
+def test_both_samples_are_placed_and_linked_by_the_rule_and_every_result_is_accepted(store):
+    """Seeded as the app seeds them (main sample, sustained-order sample, its results), the
+    places and links are the rule's, and no result is refused: no report of the main sample
+    shares a place with the sustained-order sample's spots."""
+    from geo.ingest import IngestOptions, ingest
+    from geo.ingest.recheck import ingest_results
+    from geo.seed import RECHECKS_CSV, SAMPLE_CSV, SUSTAIN_CSV
+
+    ingest(SAMPLE_CSV, store, actor="system")
+    ingest(SUSTAIN_CSV, store, IngestOptions(source="sample_sustain"), actor="system")
+    frame = sample_frame(store)
+    want_place, want_links = expected(frame)
+    place, link, _ = stored(store)
+    ids = frame["id"].tolist()
+    assert [place[i] for i in ids] == want_place
+    assert len(want_links) > 50
+    assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+    summary = ingest_results(store, RECHECKS_CSV, actor="system").summary()
+    assert (summary["rejected"], summary["reasons"]) == (0, {})
+    assert summary["accepted"] == summary["rows"] == len(pd.read_csv(RECHECKS_CSV))
+
+
+def test_rebuild_links_the_recurrences_the_new_places_show(store, monkeypatch):
+    def east(metres: float) -> float:
+        return _offset(105.805, 21.005, metres, 0.0)[0]
+
+    rows = [
+        {"lon": east(0), "status": "cleared", "reported_at": ts("2025-03-01 09:00"),
+         "cleared_at": ts("2025-03-02 09:00")},
+        {"lon": east(20), "reported_at": ts("2025-03-10 09:00")},   # 20 m: another place at 15 m
+        {"lon": east(40), "reported_at": ts("2025-02-10 09:00")},   # before the clearance
+    ]  # fmt: skip
+    batches.commit_batch(store, batch(), incidents(rows), NO_UPDATES, actor="tester")
+    assert stored(store)[1] == {1: None, 2: None, 3: None}
+    monkeypatch.setenv("GEO_PLACE_RADIUS_M", "25")
+    assert stored_places.rebuild(store, actor="planner") == (2, 3)
+    place, link, status = stored(store)
+    assert place == {1: 1, 2: 1, 3: 2}
+    assert link == {1: None, 2: 1, 3: None}
+    assert status == {1: "recurred", 2: "reported", 3: "reported"}
+    with store.read() as conn:
+        moves = conn.execute(text(
+            "SELECT from_status, to_status, actor FROM status_events WHERE incident_id = 1 ORDER BY id"
+        )).all()  # fmt: skip
+        audits = conn.execute(text("SELECT action FROM audit_log ORDER BY id")).scalars().all()
+    assert [tuple(m) for m in moves] == [(None, "cleared", "tester"), ("cleared", "recurred", "planner")]
+    assert audits[-2:] == ["status", "places_rebuild"]
+    count = len(audits)
+    assert stored_places.rebuild(store, actor="planner") == (2, 3)  # twice: nothing new
+    assert stored(store) == (place, link, status)
+    with store.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == count + 1
+    assert all(state.ok for state in chain.verify(store))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_bulk_rule_matches_the_loop_on_random_histories(seed):
+    """:func:`geo.places.recurrence_links` against the loop, with a stored state."""
+    from geo.places import recurrence_links
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    place = rng.integers(1, 1500, n)
+    reported = pd.Series(pd.Timestamp("2025-01-01", tz="UTC")
+                         + pd.to_timedelta(rng.integers(0, 400, n), unit="D"))  # fmt: skip
+    cleared = reported + pd.to_timedelta(rng.integers(0, 30, n), unit="D")
+    cleared = cleared.where(rng.random(n) < 0.95)
+    status = np.where(cleared.isna(), "reported", np.where(rng.random(n) < 0.9, "cleared", "recurred"))
+    own = rng.random(n) < 0.05
+    frame = pd.DataFrame({"reported_at": reported, "cleared_at": cleared, "status": status, "own": own,
+                          "place": place})  # fmt: skip
+    # the first 1000 rows are "stored": their state is what the batch starts from
+    head, tail = frame.iloc[:1000], frame.iloc[1000:].reset_index(drop=True)
+    states = []
+    for pid, group in head.groupby("place"):
+        done = group[group["cleared_at"].notna()]
+        last = done.iloc[np.lexsort((done.index.to_numpy(), done["cleared_at"].to_numpy()))[-1]] if len(done) else None
+        states.append({"place_id": pid, "open": bool(group["cleared_at"].isna().any()),
+                       "last_id": None if last is None else int(last.name) + 1,
+                       "last_cleared": None if last is None else last["cleared_at"],
+                       "last_linkable": last is not None and last["status"] == "cleared"})  # fmt: skip
+    positions, olds = recurrence_links(
+        tail["place"].to_numpy(), tail["reported_at"], tail["cleared_at"],
+        (tail["status"] == "cleared").to_numpy(), tail["own"].to_numpy(),
+        np.arange(1001, n + 1), pd.DataFrame(states),
+    )  # fmt: skip
+    # the loop over all rows, places given
+    links: dict[int, int] = {}
+    state: dict[int, dict] = {}
+    for pos, row in enumerate(frame.itertuples()):
+        st = state.setdefault(row.place, {"open": False, "last": None})
+        last = st["last"]
+        if not st["open"] and last is not None and last[2] and not row.own and row.reported_at > last[0]:
+            links[pos + 1] = last[1]
+        if pd.isna(row.cleared_at):
+            st["open"] = True
+        elif last is None or row.cleared_at >= last[0]:
+            st["last"] = (row.cleared_at, pos + 1, row.status == "cleared")
+    want = {k: v for k, v in links.items() if k > 1000}
+    assert len(want) > 100
+    assert dict(zip((positions + 1001).tolist(), olds.tolist(), strict=True)) == want
+
+
+_PLACE_SCHEMA = """
+SELECT indexname, indexdef FROM pg_indexes
+WHERE tablename IN ('places', 'incident_places') AND schemaname = current_schema()
+UNION ALL
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid IN (CAST('places' AS regclass), CAST('incident_places' AS regclass))
+ORDER BY 1
+"""
+
+
+@pytest.mark.postgis
+def test_postgis_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(postgis_url, monkeypatch):
+    """A batch with at least as many links as are stored is written with the places'
+    indexes and foreign keys dropped and rebuilt: the rule's places, and every index and
+    constraint back as it was."""
+    from geo.store import _postgis, open_store
+
+    monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 100)
+    dropped = []
+    real = _postgis._rebuilt
+
+    def spy(conn, tables):
+        dropped.append(tuple(tables))
+        return real(conn, tables)
+
+    monkeypatch.setattr(_postgis, "_rebuilt", spy)
+    frame = edge_batch(seed=3, n=300)
+    want_place, _ = expected(frame.assign(own=False))
+    store = open_store(postgis_url)
+    try:
+        with store.read() as conn:
+            schema = conn.execute(text(_PLACE_SCHEMA)).all()
+        assert len(schema) >= 6  # keys, foreign keys, the ward/type and GiST indexes
+        batches.commit_batch(store, batch("big.csv"), incidents(frame.to_dict("records"), source="big.csv"),
+                             NO_UPDATES, actor="tester")  # fmt: skip
+        assert _postgis.PLACE_TABLES in dropped
+        with store.read() as conn:
+            assert conn.execute(text(_PLACE_SCHEMA)).all() == schema
+        place, _, status = stored(store)
+        assert [place[i] for i in sorted(status)] == want_place
+    finally:
+        store.close()
