@@ -371,6 +371,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "metric.ward": ("Phường, xã", "Ward"),
     "metric.code": ("Mã", "Code"),
     "metric.eligible": ("Được xếp hạng", "Ranked"),
+    "metric.retention_30": ("Duy trì 30 ngày (tỷ lệ)", "Clear after 30 days (share)"),
+    "metric.retention_90": ("Duy trì 90 ngày (tỷ lệ)", "Clear after 90 days (share)"),
+    "metric.recurrence_rate": ("Tỷ lệ điểm tái phạm", "Recurrence rate"),
+    "metric.campaign_flag": ("Kiểu chiến dịch (1 = có)", "Campaign-style (1 = yes)"),
+    "metric.spells": ("Số lần xử lý", "Clearances"),
+    "metric.rechecked_share": ("Tỷ lệ được tái kiểm tra", "Re-checked share"),
+    "metric.densest_14d_share": ("Tỷ lệ xử lý trong 14 ngày dày nhất", "Share in the densest 14 days"),
     # compare page
     "compare.title": ("So sánh các phường, xã", "Compare wards"),
     "compare.metric": ("Chỉ số", "Metric"),

@@ -237,10 +237,11 @@ def chronic_timelines(
         ``reported_at``, ``cleared_at``, ``recurred_at``; by place, then report.
     """
     rows = incident_episodes(incidents, as_of=_now(as_of))
-    keep = rows["place_episodes"] - 1 >= min_recurrences
+    rows["recurrences"] = rows["place_episodes"] - 1
+    keep = rows["recurrences"] >= min_recurrences
     if ward is not None:
         keep &= rows["ward_code"] == ward
-    out = rows[keep].assign(recurrences=rows["place_episodes"] - 1)
+    out = rows[keep].copy()  # an empty selection must not take another frame's index
     for column in ("id", "street", "address"):
         if column not in out.columns:
             out[column] = None
