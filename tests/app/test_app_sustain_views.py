@@ -233,6 +233,13 @@ def test_compare_offers_retention_and_the_campaign_flag_under_the_minimum(world,
     assert "Duy trì 30 ngày (tỷ lệ): –<br>Số lần xử lý: 1" in tips[WARD_D][1]
     assert tips[WARD_D][0] == NO_DATA != tips[HOAN_KIEM][0]
 
+    # the rule counts clearances, not incidents: Hoàn Kiếm has 6 incidents but 5 clearances
+    at.sidebar.number_input(key="c_min").set_value(6).run()
+    league = next(df.value for df in at.dataframe if "rank" in df.value.columns).set_index("code")
+    assert league["rank"].isna().all() and league["retention_30"].isna().all()
+    assert league.loc[HOAN_KIEM, "volume"] == 6 and league.loc[HOAN_KIEM, "spells"] == 5
+
+    at.sidebar.number_input(key="c_min").set_value(3).run()
     at.sidebar.selectbox(key="c_metric").set_value("campaign_flag").run()
     assert not at.exception, at.exception
     league = next(df.value for df in at.dataframe if "rank" in df.value.columns)
