@@ -78,3 +78,39 @@ def seed(url: str) -> dict[str, int]:
     finally:
         store.close()
     return ids
+
+
+# --- the issue's rules worked by hand on the rows above (never through geo's code) ---
+
+
+def episodes_by_rule() -> dict[str, list[tuple[int, int | None]]]:
+    """Spot → episodes (first report day, clearance day or None): a report joins the open
+    episode, or starts a new one when every earlier report of the spot is cleared by then."""
+    out: dict[str, list[tuple[int, int | None]]] = {}
+    for spot in SPOTS:
+        rows = sorted((r, c) for s, r, c in INCIDENTS if s == spot)
+        episodes: list[list] = []
+        for reported, cleared in rows:
+            last = episodes[-1] if episodes else None
+            if last is not None and (last[1] is None or last[1] > reported):
+                last[1] = None if cleared is None or last[1] is None else max(last[1], cleared)
+            else:
+                episodes.append([reported, cleared])
+        out[spot] = [(a, b) for a, b in episodes]
+    return out
+
+
+def spells_by_rule() -> pd.DataFrame:
+    """One row per clear spell: ward, duration (days), event (ended by a recurrence)."""
+    rows = []
+    for spot, episodes in episodes_by_rule().items():
+        for i, (_, cleared) in enumerate(episodes):
+            if cleared is None:
+                continue
+            nxt = episodes[i + 1][0] if i + 1 < len(episodes) else None
+            checks = [d for s, d, r in CHECKS if s == spot and r == "clear" and d > cleared]
+            if nxt is not None:
+                rows.append((SPOTS[spot][2], nxt - cleared, True, cleared))
+            else:
+                rows.append((SPOTS[spot][2], (max(checks) - cleared) if checks else 0, False, cleared))
+    return pd.DataFrame(rows, columns=["ward", "duration", "event", "cleared"])

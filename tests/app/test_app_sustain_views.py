@@ -21,49 +21,22 @@ from lifelines import KaplanMeierFitter
 from geo.choropleth import NO_DATA
 from geo.crs import LOCAL_TZ
 from tests._signin import open_page
-from tests._sustain_world import CHECKS, HOAN_KIEM, INCIDENTS, SPOTS, STEADY, WARD_D, day, seed
+from tests._sustain_world import (
+    HOAN_KIEM,
+    SPOTS,
+    STEADY,
+    WARD_D,
+    day,
+    episodes_by_rule,
+    seed,
+    spells_by_rule,
+)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('sustain_views') / 'world.sqlite'}"
     return url, seed(url)
-
-
-# --------------------------------------------------------------------------- the rules by hand
-
-
-def episodes_by_rule() -> dict[str, list[tuple[int, int | None]]]:
-    """Spot → episodes (first report day, clearance day or None): a report joins the open
-    episode, or starts a new one when every earlier report of the spot is cleared by then."""
-    out: dict[str, list[tuple[int, int | None]]] = {}
-    for spot in SPOTS:
-        rows = sorted((r, c) for s, r, c in INCIDENTS if s == spot)
-        episodes: list[list] = []
-        for reported, cleared in rows:
-            last = episodes[-1] if episodes else None
-            if last is not None and (last[1] is None or last[1] > reported):
-                last[1] = None if cleared is None or last[1] is None else max(last[1], cleared)
-            else:
-                episodes.append([reported, cleared])
-        out[spot] = [(a, b) for a, b in episodes]
-    return out
-
-
-def spells_by_rule() -> pd.DataFrame:
-    """One row per clear spell: ward, duration (days), event (ended by a recurrence)."""
-    rows = []
-    for spot, episodes in episodes_by_rule().items():
-        for i, (_, cleared) in enumerate(episodes):
-            if cleared is None:
-                continue
-            nxt = episodes[i + 1][0] if i + 1 < len(episodes) else None
-            checks = [d for s, d, r in CHECKS if s == spot and r == "clear" and d > cleared]
-            if nxt is not None:
-                rows.append((SPOTS[spot][2], nxt - cleared, True, cleared))
-            else:
-                rows.append((SPOTS[spot][2], (max(checks) - cleared) if checks else 0, False, cleared))
-    return pd.DataFrame(rows, columns=["ward", "duration", "event", "cleared"])
 
 
 def km(spells: pd.DataFrame, at: np.ndarray) -> np.ndarray:
