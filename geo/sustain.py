@@ -393,7 +393,20 @@ def incident_episodes(incidents: pd.DataFrame, *, as_of: Any) -> pd.DataFrame:
 
 
 def in_window(frame: pd.DataFrame, date_from: Any = None, date_to: Any = None) -> pd.DataFrame:
-    """The spells of ``frame`` cleared in [date_from, date_to) (None: open)."""
+    """The spells of ``frame`` cleared in [date_from, date_to) (None: open).
+
+    Parameters
+    ----------
+    frame
+        :attr:`Spells.frame`, or any frame with ``cleared_at``.
+    date_from, date_to
+        The window (instants; naive means UTC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``frame`` in the window.
+    """
     cleared = frame["cleared_at"]
     keep = pd.Series(True, index=frame.index)
     if date_from is not None:

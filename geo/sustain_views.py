@@ -286,14 +286,44 @@ def timeline_events(timelines: pd.DataFrame, checks: pd.DataFrame | None = None)
 
 
 def stored_survival(store: Store, ward: str, *, date_from: Any = None, date_to: Any = None) -> pd.DataFrame:
-    """:func:`survival_curves` of the store's placed incidents and re-inspections."""
+    """:func:`survival_curves` of the store's placed incidents and re-inspections.
+
+    Parameters
+    ----------
+    store
+        The store.
+    ward
+        The ward code.
+    date_from, date_to
+        The window of clearances (``date_to`` is also the as-of instant; now when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`survival_curves`.
+    """
     incidents = stored_places.place_incidents_frame(store)
     checks = stored_places.inspections_frame(store)
     return survival_curves(incidents, checks, ward, date_from=date_from, date_to=date_to)
 
 
 def stored_place_states(store: Store, *, ward: str | None = None, as_of: Any = None) -> pd.DataFrame:
-    """:func:`place_states` of the store's places (of one ward, or all)."""
+    """:func:`place_states` of the store's places (of one ward, or all).
+
+    Parameters
+    ----------
+    store
+        The store.
+    ward
+        Only this ward's places (None: all).
+    as_of
+        The instant (now when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`place_states`.
+    """
     incidents = stored_places.place_incidents_frame(store, ward=ward)
     places = stored_places.places_frame(store, ward=ward)
     return place_states(incidents, places, as_of=as_of)
@@ -302,13 +332,43 @@ def stored_place_states(store: Store, *, ward: str | None = None, as_of: Any = N
 def stored_recurrences(
     store: Store, freq: str = "W", *, ward: str | None = None, street: str | None = None
 ) -> pd.DataFrame:
-    """:func:`recurrence_counts` of the store's placed incidents."""
+    """:func:`recurrence_counts` of the store's placed incidents.
+
+    Parameters
+    ----------
+    store
+        The store.
+    freq
+        ``"D"`` or ``"W"``.
+    ward, street
+        The scope (None: the whole city).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`recurrence_counts`.
+    """
     incidents = stored_places.place_incidents_frame(store, ward=ward)
     return recurrence_counts(incidents, freq, ward=ward, street=street)
 
 
 def stored_timelines(store: Store, ward: str, *, as_of: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(:func:`chronic_timelines`, :func:`timeline_events`) of one ward's places."""
+    """(:func:`chronic_timelines`, :func:`timeline_events`) of one ward's places.
+
+    Parameters
+    ----------
+    store
+        The store.
+    ward
+        The ward code.
+    as_of
+        The instant (now when None).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The incidents of its chronic places, and their events with the checks.
+    """
     incidents = stored_places.place_incidents_frame(store, ward=ward)
     timelines = chronic_timelines(incidents, ward=ward, as_of=as_of)
     checks = stored_places.inspections_frame(store, place_ids=timelines["place_id"].unique().tolist())
