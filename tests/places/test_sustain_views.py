@@ -107,3 +107,13 @@ def test_the_views_need_the_view_right(world):
     store, _ = world
     with pytest.raises(AccessDenied):
         services.place_states(store, None)
+
+
+def test_survival_steps_are_read_at_whole_days_rounded_up():
+    from geo.sustain_views import survival_steps
+
+    # censored at 2.2 days, a recurrence at 10.5: S = 1 until the event, then 0 (1 at risk)
+    steps = survival_steps(np.array([2.2, 10.5]), np.array([False, True]))
+    assert steps["day"].tolist() == [0.0, 3.0, 11.0]
+    assert steps["survival"].tolist() == [1.0, 1.0, 0.0]
+    assert survival_steps(np.array([]), np.array([], dtype=bool)).empty
