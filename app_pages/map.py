@@ -139,7 +139,7 @@ def _place_layer(fmap, wards: tuple[str, ...]) -> None:
     if not st.sidebar.toggle(t("sustain.place_layer"), key="m_places", value=False,
                              help=t("sustain.place_layer_help")):  # fmt: skip
         return
-    states = L.place_states(L.reader(), None)
+    states = L.place_states(L.reader(), wards[0] if len(wards) == 1 else None)  # one ward: read only its places
     if wards:
         states = states[states["ward_code"].isin(list(wards))]
     if len(states) > MAX_PLACES:
