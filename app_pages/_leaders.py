@@ -196,6 +196,37 @@ def ward_incidents(who: Reader, code: str, date_from: dt.date | None, date_to: d
 def sustain(who: Reader, by: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
     """The sustained-order measures over clearances from ``date_from`` to ``date_to``
     (Hà Nội days, both included)."""
+    start, end = _instants(date_from, date_to)
+    return pd.DataFrame(services.sustain_measures(store(), who.user, by=by, date_from=start, date_to=end))
+
+
+def _instants(date_from: dt.date | None, date_to: dt.date | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Hà Nội days from ``date_from`` to ``date_to`` (both included) as [start, end) instants."""
     start = None if date_from is None else pd.Timestamp(date_from).tz_localize(LOCAL_TZ)
     end = None if date_to is None else pd.Timestamp(date_to + dt.timedelta(days=1)).tz_localize(LOCAL_TZ)
-    return pd.DataFrame(services.sustain_measures(store(), who.user, by=by, date_from=start, date_to=end))
+    return start, end
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def survival(who: Reader, ward: str, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+    """The ward's and the city's survival curves of the clearances in the window."""
+    start, end = _instants(date_from, date_to)
+    return pd.DataFrame(services.survival_curves(store(), who.user, ward, date_from=start, date_to=end))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def chronic(who: Reader, ward: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ward's places with two or more recurrences: incidents and timeline events."""
+    return services.chronic_timelines(store(), who.user, ward)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def place_states(who: Reader, ward: str | None) -> pd.DataFrame:
+    """Every place (of one ward, or all) with its state now, for the map's place layer."""
+    return pd.DataFrame(services.place_states(store(), who.user, ward=ward))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def recurrences(who: Reader, freq: str, ward: str | None, street: str | None) -> pd.DataFrame:
+    """Recurrences per Hà Nội day or week (``period``, ``recurrences``)."""
+    return pd.DataFrame(services.recurrence_counts(store(), who.user, freq, ward=ward, street=street))

@@ -16,18 +16,23 @@ from geo import services
 from geo.errors import GeoError
 from geo.i18n import status_label
 from geo.metrics import (
+    ALL_METRICS,
     MATRIX_VALUES,
     METRIC_CODES,
-    METRICS,
     MIN_VOLUME,
+    SUSTAIN_CODES,
     league_table,
     matrix_long,
     week_matrix,
+    with_sustain,
 )
 from geo.vocab import STATE_CODES
 
 MAP_HEIGHT = 520
 CELL_SIZES = (100, 200, 500, 1000)
+#: Measures a choropleth and the league table can show: incident counts and, from issue 12,
+#: whether clearance lasts.
+CHOICES = METRIC_CODES + SUSTAIN_CODES
 
 
 def _labels(codes, prefix: str) -> dict[str, str]:
@@ -36,7 +41,7 @@ def _labels(codes, prefix: str) -> dict[str, str]:
 
 
 def _sidebar() -> dict:
-    L.url_widget_state("c_metric", "metric", "open", L.choice(METRIC_CODES))
+    L.url_widget_state("c_metric", "metric", "open", L.choice(CHOICES))
     L.url_widget_state("c_from", "from", None, L.parse_date)
     L.url_widget_state("c_to", "to", None, L.parse_date)
     L.url_widget_state("c_min", "min", MIN_VOLUME, L.integer(1, 100_000))
@@ -46,7 +51,7 @@ def _sidebar() -> dict:
         st.session_state["c_cell"] = 200
     sb = st.sidebar
     sb.header(t("filter.header"))
-    sb.selectbox(t("compare.metric"), METRIC_CODES, key="c_metric", format_func=_labels(METRIC_CODES, "metric.").__getitem__)
+    sb.selectbox(t("compare.metric"), CHOICES, key="c_metric", format_func=_labels(CHOICES, "metric.").__getitem__)
     col_a, col_b = sb.columns(2)
     col_a.date_input(t("filter.date_from"), key="c_from", format="DD/MM/YYYY")
     col_b.date_input(t("filter.date_to"), key="c_to", format="DD/MM/YYYY")
@@ -168,6 +173,8 @@ def _matrix(names: dict[str, str], f: dict) -> None:
 def _league(metrics: pd.DataFrame, f: dict) -> None:
     st.subheader(t("compare.league") + " — " + t(f"metric.{f['metric']}"))
     st.caption(t("compare.league_rule", n=f["min_volume"]))
+    if f["metric"] in SUSTAIN_CODES:
+        st.caption(t("compare.sustain_rule", n=f["min_volume"]))
     table = league_table(metrics, f["metric"], min_volume=f["min_volume"])
     shares = L.verified_share(L.reader(), f["date_from"], f["date_to"])
     st.metric(t("photos.verified_share"), L.share_text(int(shares["verified"].sum()), int(shares["cleared"].sum())),
@@ -178,11 +185,14 @@ def _league(metrics: pd.DataFrame, f: dict) -> None:
         "rank": t("metric.rank"), "code": t("metric.code"), "name": t("metric.ward"),
         "volume": t("metric.volume"), "open": t("metric.open"), "cleared": t("metric.cleared"),
         "eligible": t("metric.eligible"),
-        **{code: t(f"metric.{code}") for code in METRIC_CODES},
+        **{code: t(f"metric.{code}") for code in CHOICES},
+        **{code: t(f"metric.{code}") for code in ("spells", "rechecked_share", "densest_14d_share")},
         "pct_verified": t("photos.verified_share") + " (%)",
     }
     config: dict[str, Any] = {k: st.column_config.Column(v) for k, v in labels.items() if k in table.columns}
-    for spec in METRICS:  # each metric with its own number of decimals
+    for code in ("rechecked_share", "densest_14d_share"):
+        config[code] = st.column_config.NumberColumn(labels[code], format="%.2f")
+    for spec in ALL_METRICS:  # each metric with its own number of decimals
         if spec.code in table.columns:
             config[spec.code] = st.column_config.NumberColumn(labels[spec.code], format=f"%.{spec.decimals}f")
     config["pct_verified"] = st.column_config.NumberColumn(labels["pct_verified"], format="%.0f")
@@ -235,12 +245,20 @@ def _sustain(names: dict[str, str], f: dict) -> None:
     st.dataframe(table, hide_index=True, column_config=config, key="sustain_table")
 
 
+def _with_sustain(metrics: pd.DataFrame, f: dict) -> pd.DataFrame:
+    """The ward metrics with the sustained-order measures of the window (issue 12), empty
+    for wards under the minimum number of clearances."""
+    sustain = L.sustain(L.reader(), "ward", f["date_from"], f["date_to"])
+    return with_sustain(metrics, sustain, min_volume=f["min_volume"])
+
+
 def main() -> None:
     st.title(t("compare.title"))
     try:
         layer = L.ward_layer()
         f = _sidebar()
         metrics = L.ward_metrics(L.reader(), f["date_from"], f["date_to"])
+        metrics = _with_sustain(metrics, f)
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

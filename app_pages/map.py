@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from app_pages import _leaders as L
 from app_pages._auth import current_user
 from app_pages._common import lang, sidebar_filters, store, t, wards
 from app_pages._photos import photo_panel
@@ -130,6 +131,22 @@ def _snapshot() -> IncidentSnapshot:
     return current
 
 
+def _place_layer(fmap, wards: tuple[str, ...]) -> None:
+    """The place layer (issue 12), off by default: each place of the chosen wards (or of
+    the city) coloured by its state, its recurrences in the tooltip."""
+    from geo.place_layer import MAX_PLACES, add_place_layer
+
+    if not st.sidebar.toggle(t("sustain.place_layer"), key="m_places", value=False,
+                             help=t("sustain.place_layer_help")):  # fmt: skip
+        return
+    states = L.place_states(L.reader(), wards[0] if len(wards) == 1 else None)  # one ward: read only its places
+    if wards:
+        states = states[states["ward_code"].isin(list(wards))]
+    if len(states) > MAX_PLACES:
+        st.caption(t("sustain.places_capped", n=len(states), cap=MAX_PLACES))
+    add_place_layer(fmap, states, lang=lang())
+
+
 def main() -> None:
     st.title(t("map.title"))
     try:
@@ -167,6 +184,11 @@ def main() -> None:
     except GeoError as exc:
         st.error(exc.message(lang()))
         return
+
+    try:
+        _place_layer(fmap, tuple(flt.wards or ()))
+    except GeoError as exc:
+        st.error(exc.message(lang()))
 
     col_map, col_detail = st.columns([3, 1])
     with col_map:

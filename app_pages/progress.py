@@ -66,12 +66,26 @@ def _charts(series: pd.DataFrame) -> None:
     st.subheader(t("progress.open_vs_cleared"))
     frame = series.set_index("period")
     frame.index = pd.to_datetime(frame.index)
-    lines = frame[["open", "cleared", "new"]].rename(
-        columns={"open": t("progress.open"), "cleared": t("progress.cleared"), "new": t("progress.new")}
-    )
+    names = {"open": t("progress.open"), "cleared": t("progress.cleared"), "new": t("progress.new"),
+             "recurrences": t("sustain.recurrences_line")}  # fmt: skip
+    lines = frame[[c for c in names if c in frame.columns]].rename(columns=names)
     st.line_chart(lines, height=320)
     st.subheader(t("progress.cumulative"))
     st.area_chart(frame[["cleared_total"]].rename(columns={"cleared_total": t("progress.cumulative")}), height=240)
+
+
+def _with_recurrences(series: pd.DataFrame, f: dict) -> pd.DataFrame:
+    """``series`` with a ``recurrences`` column: the places reported again after a
+    clearance in each period (issue 12), so a campaign shows as a spike of clearances
+    followed by a rise in recurrences."""
+    if series.empty:
+        return series
+    ward = f["key"] if f["level"] == "ward" else None
+    street = f["key"] if f["level"] == "street" else None
+    counts = L.recurrences(L.reader(), f["freq"], ward, street)
+    by_period = dict(zip(pd.to_datetime(counts["period"]), counts["recurrences"], strict=True))
+    periods = pd.to_datetime(series["period"])
+    return series.assign(recurrences=[int(by_period.get(p, 0)) for p in periods])
 
 
 def _recurrences(f: dict, ward_names: dict[str, str]) -> None:
@@ -176,7 +190,7 @@ def main() -> None:
         ward_names = dict(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
         streets = [str(s) for s in L.street_stats(L.reader(), None, None, None)["street"]]
         f = _sidebar(ward_names, streets)
-        series = _series(f)
+        series = _with_recurrences(_series(f), f)
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

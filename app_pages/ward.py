@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import altair as alt
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -9,8 +10,10 @@ from app_pages import _leaders as L
 from app_pages._auth import current_user
 from app_pages._common import lang, store, t
 from geo import services
+from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
 from geo.metrics import format_value
+from geo.sustain_views import EVENT_KINDS, TIMELINE_RECURRENCES
 
 KPIS = ("open", "cleared", "pct_cleared", "median_days", "overdue", "new_week", "open_per_km2", "open_per_10k")
 MAP_HEIGHT = 480
@@ -80,6 +83,85 @@ def _streets(code: str, f: dict) -> None:
     )
 
 
+def _survival(code: str, f: dict) -> None:
+    """Kaplan–Meier: the share of the ward's cleared places still clear after N days,
+    drawn over the city's curve for the same window of clearances."""
+    st.subheader(t("sustain.survival"))
+    st.caption(t("sustain.survival_help"))
+    curves = L.survival(L.reader(), code, f["date_from"], f["date_to"])
+    spells = curves.groupby("scope")["spells"].first()
+    if not int(spells.get("ward", 0)):
+        st.info(t("sustain.no_spells"))
+        return
+    st.caption(t("sustain.survival_spells", ward=int(spells.get("ward", 0)), city=int(spells.get("city", 0))))
+    scopes = {s: t(f"sustain.scope.{s}") for s in ("ward", "city")}
+    shown = curves.assign(scope=curves["scope"].map(scopes))
+    chart = (
+        alt.Chart(shown)
+        .mark_line(interpolate="step-after", point=True)
+        .encode(
+            x=alt.X("day:Q", title=t("sustain.survival_days")),
+            y=alt.Y("survival:Q", title=t("sustain.survival_share"), scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("scope:N", title=t("sustain.scope"), sort=list(scopes.values())),
+            tooltip=[
+                alt.Tooltip("scope:N", title=t("sustain.scope")),
+                alt.Tooltip("day:Q", title=t("sustain.survival_days"), format=".0f"),
+                alt.Tooltip("survival:Q", title=t("sustain.survival_share"), format=".2f"),
+            ],
+        )
+        .properties(height=300)
+    )
+    st.altair_chart(chart, width="stretch", key="ward_survival")
+
+
+def _chronic(code: str) -> None:
+    """Places with two or more recurrences, each incident's report, clearance and return,
+    and a timeline of every event (checks included)."""
+    st.subheader(t("sustain.chronic"))
+    st.caption(t("sustain.chronic_help", n=TIMELINE_RECURRENCES))
+    timelines, events = L.chronic(L.reader(), code)
+    if timelines.empty:
+        st.info(t("sustain.no_chronic", n=TIMELINE_RECURRENCES))
+        return
+    kinds = {k: t(f"sustain.event.{k}") for k in EVENT_KINDS}
+    shown = events.assign(kind=events["kind"].map(kinds), place=events["place_id"].astype(str),
+                          at=events["at"].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None))  # fmt: skip
+    chart = (
+        alt.Chart(shown)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x=alt.X("at:T", title=t("sustain.date")),
+            y=alt.Y("place:N", title=t("sustain.place")),
+            color=alt.Color("kind:N", title=t("sustain.event"), sort=list(kinds.values())),
+            shape=alt.Shape("kind:N", sort=list(kinds.values()), legend=None),
+            tooltip=[
+                alt.Tooltip("place:N", title=t("sustain.place")),
+                alt.Tooltip("kind:N", title=t("sustain.event")),
+                alt.Tooltip("at:T", title=t("sustain.date"), format="%d/%m/%Y"),
+            ],
+        )
+        .properties(height=max(160, 28 * timelines["place_id"].nunique()))
+    )
+    st.altair_chart(chart, width="stretch", key="ward_timeline")
+    table = timelines.copy()
+    for column in ("reported_at", "cleared_at", "recurred_at"):
+        table[column] = table[column].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    dates = {c: st.column_config.DatetimeColumn(t(f"sustain.{c}"), format="DD/MM/YYYY")
+             for c in ("reported_at", "cleared_at", "recurred_at")}  # fmt: skip
+    st.dataframe(
+        table, hide_index=True, key="ward_chronic",
+        column_config={
+            "place_id": st.column_config.NumberColumn(t("sustain.place")),
+            "recurrences": st.column_config.NumberColumn(t("sustain.recurrences")),
+            "id": st.column_config.NumberColumn("#"),
+            "episode": st.column_config.NumberColumn(t("sustain.episode")),
+            "street": st.column_config.TextColumn(t("incident.street")),
+            "address": st.column_config.TextColumn(t("incident.address")),
+            **dates,
+        },
+    )
+
+
 def _report(layer, code: str, f: dict) -> None:
     user = current_user()  # read now: the download runs the builder later
     if not services.offered(user, "ward_report"):
@@ -125,6 +207,8 @@ def main() -> None:
         _kpis(row, f)
         _map(layer, code, f)
         _streets(code, f)
+        _survival(code, f)
+        _chronic(code)
         _report(layer, code, f)
     except GeoError as exc:
         st.error(exc.message(lang()))

@@ -192,8 +192,8 @@ def choropleth_map(
     label = t(f"metric.{by}", lang)
     tips = [
         f"<b>{_esc(name)}</b> ({_esc(code)})<br>{_esc(label)}: {_esc(format_value(v, by))}"
-        f"<br>{_esc(t('metric.volume', lang))}: {int(vol)}"
-        for name, code, v, vol in zip(metrics["name"], metrics["code"], values, metrics["volume"], strict=True)
+        f"<br>{_esc(t(f'metric.{spec.volume}', lang))}: {int(vol)}"
+        for name, code, v, vol in zip(metrics["name"], metrics["code"], values, metrics[spec.volume], strict=True)
     ]
     props = pd.DataFrame(
         {

@@ -46,6 +46,9 @@ class Metric:
     higher_is_worse: bool
     decimals: int
     unit: str = ""
+    #: The count the minimum-volume rule reads: incidents, or clearances for the
+    #: sustained-order metrics (a retention from two clearances says nothing).
+    volume: str = "volume"
 
 
 #: Choropleth metrics in the order the page offers them.
@@ -59,7 +62,20 @@ METRICS: tuple[Metric, ...] = (
     Metric("new_week", True, 0),
 )
 METRIC_CODES: tuple[str, ...] = tuple(m.code for m in METRICS)
-_BY_CODE = {m.code: m for m in METRICS}
+#: Sustained-order metrics (issue 12, :mod:`geo.sustain`), added by :func:`with_sustain`:
+#: shares between 0 and 1, and the campaign flag as 1/0. Ranked on clearances (``spells``).
+SUSTAIN_METRICS: tuple[Metric, ...] = (
+    Metric("retention_30", False, 2, volume="spells"),
+    Metric("retention_90", False, 2, volume="spells"),
+    Metric("recurrence_rate", True, 2, volume="spells"),
+    Metric("campaign_flag", True, 0, volume="spells"),
+)
+SUSTAIN_CODES: tuple[str, ...] = tuple(m.code for m in SUSTAIN_METRICS)
+#: Every metric a choropleth or a league table can use.
+ALL_METRICS: tuple[Metric, ...] = METRICS + SUSTAIN_METRICS
+#: Columns :func:`with_sustain` adds: the metrics and what qualifies them.
+SUSTAIN_COLUMNS: tuple[str, ...] = ("spells", *SUSTAIN_CODES, "rechecked_share", "densest_14d_share")
+_BY_CODE = {m.code: m for m in ALL_METRICS}
 
 #: Minimum open + cleared incidents for a ward to be ranked in the league table.
 MIN_VOLUME = 10
@@ -91,8 +107,8 @@ def metric(code: str) -> Metric:
         return _BY_CODE[code]
     except KeyError:
         raise MetricError(
-            f"Chỉ số không hợp lệ {code!r}; chọn một trong {', '.join(METRIC_CODES)}.",
-            f"Unknown metric {code!r}; choose one of {', '.join(METRIC_CODES)}.",
+            f"Chỉ số không hợp lệ {code!r}; chọn một trong {', '.join(_BY_CODE)}.",
+            f"Unknown metric {code!r}; choose one of {', '.join(_BY_CODE)}.",
         ) from None
 
 
@@ -238,7 +254,7 @@ def league_table(
         )
     table = metrics.copy()
     value = table[by].astype(float)
-    table["eligible"] = (table["volume"] >= min_volume) & value.notna()
+    table["eligible"] = (table[spec.volume] >= min_volume) & value.notna()
     score = value if spec.higher_is_worse != worst_first else -value
     table["_score"] = score.where(table["eligible"])
     table = table.sort_values(
@@ -250,11 +266,47 @@ def league_table(
     rank = table["_score"].rank(method="min", na_option="keep")
     table.insert(0, "rank", rank.astype("Int64"))
     columns = [
-        "rank", "code", "name", by, "volume", "open", "cleared", "pct_cleared", "median_days",
-        "overdue", "new_week", "open_per_km2", "open_per_10k", "eligible",
+        "rank", "code", "name", by, spec.volume, "volume", "open", "cleared", "pct_cleared", "median_days",
+        "overdue", "new_week", "open_per_km2", "open_per_10k", "retention_30", "rechecked_share",
+        "campaign_flag", "densest_14d_share", "eligible",
     ]
     columns = list(dict.fromkeys(c for c in columns if c in table.columns))
     return table[columns].reset_index(drop=True)
+
+
+def with_sustain(metrics: pd.DataFrame, sustain: pd.DataFrame, *, min_volume: int = MIN_VOLUME) -> pd.DataFrame:
+    """``metrics`` with the sustained-order measures per ward (:data:`SUSTAIN_COLUMNS`).
+
+    The minimum-volume rule applies to them on clearances: a ward with fewer than
+    ``min_volume`` clearances in the window keeps its count (``spells``) but its shares
+    and flag are empty, on the map as in the table, so two clearances of which one came
+    back cannot paint a ward as the city's worst.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        :func:`ward_metrics`.
+    sustain : pandas.DataFrame
+        :func:`geo.sustain.measures_from_spells` by ward (``ward_code`` and the measures).
+    min_volume : int
+        The fewest clearances for a ward's shares to be shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame, indexed like ``metrics``; ``campaign_flag`` as 1.0 / 0.0 / NaN.
+    """
+    by_code = sustain.set_index(sustain["ward_code"].astype(str))
+    codes = metrics["code"].astype(str)
+    out = metrics.copy()
+    spells = codes.map(by_code["spells"]) if "spells" in by_code else pd.Series(np.nan, index=codes.index)
+    out["spells"] = spells.fillna(0).astype("int64")
+    small = out["spells"] < min_volume
+    for column in SUSTAIN_COLUMNS[1:]:
+        values = codes.map(by_code[column]) if column in by_code else pd.Series(None, index=codes.index)
+        values = pd.to_numeric(values.astype(object).where(values.notna(), None), errors="coerce").astype(float)
+        out[column] = values.where(~small)
+    return out
 
 
 def week_matrix(

@@ -348,6 +348,74 @@ def build_spells(
     return Spells(frame=frame, as_of=cut)
 
 
+def incident_episodes(incidents: pd.DataFrame, *, as_of: Any) -> pd.DataFrame:
+    """Each incident reported by ``as_of`` with the episode it belongs to, by the rule of
+    :func:`build_spells` (so the pages' timelines, place states and recurrence counts
+    agree with the measures).
+
+    Rows are in place, report and id order; every input column is kept, with
+    ``cleared_at`` as seen at ``as_of`` (a later clearance is NaT). Added: ``episode``
+    (1 for the place's first), ``episode_start`` (the incident opened its episode: the
+    place's first report, or a recurrence when ``episode`` ≥ 2), ``place_episodes``,
+    ``episode_cleared_at`` (NaT while the episode is open) and ``recurred_at`` (the next
+    episode's first report: when the clearance of this episode ended; NaT if none).
+
+    Parameters
+    ----------
+    incidents
+        See the module docstring.
+    as_of
+        The instant things are seen from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per incident reported by ``as_of``.
+    """
+    require_columns(incidents, _INCIDENT_COLUMNS, "incidents")
+    cut = _instant(as_of, "as_of")
+    rows, place, reported, cleared = _timeline(incidents, int(cut.value))
+    row_episode = _episode_of_row(place, reported, cleared)
+    episodes = _Episodes.of(place, reported, cleared)
+    nat = np.iinfo(np.int64).min  # NaT as int64
+
+    def instants(values: np.ndarray) -> pd.Series:
+        return _utc(np.where(values == _NEVER, nat, values))
+
+    out = incidents.iloc[rows].reset_index(drop=True)
+    out["cleared_at"] = instants(cleared)
+    out["episode"] = episodes.number[row_episode]
+    out["episode_start"] = np.r_[True, row_episode[1:] != row_episode[:-1]] if len(rows) else []
+    out["place_episodes"] = episodes.count[row_episode]
+    out["episode_cleared_at"] = instants(episodes.cleared[row_episode])
+    out["recurred_at"] = instants(episodes.next_report[row_episode])
+    return out
+
+
+def in_window(frame: pd.DataFrame, date_from: Any = None, date_to: Any = None) -> pd.DataFrame:
+    """The spells of ``frame`` cleared in [date_from, date_to) (None: open).
+
+    Parameters
+    ----------
+    frame
+        :attr:`Spells.frame`, or any frame with ``cleared_at``.
+    date_from, date_to
+        The window (instants; naive means UTC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``frame`` in the window.
+    """
+    cleared = frame["cleared_at"]
+    keep = pd.Series(True, index=frame.index)
+    if date_from is not None:
+        keep &= cleared >= _instant(date_from, "date_from")
+    if date_to is not None:
+        keep &= cleared < _instant(date_to, "date_to")
+    return frame[keep]
+
+
 def _is_named(texts: pd.Series) -> np.ndarray:
     """True where a text is written down (not missing, not only spaces); each distinct
     text is looked at once."""
@@ -402,16 +470,16 @@ class Curve:
     95 % bounds; None where the curve says nothing (see :func:`km_curve`).
     """
 
-    retention: dict[int, float | None]
-    low: dict[int, float | None]
-    high: dict[int, float | None]
+    retention: dict[float, float | None]
+    low: dict[float, float | None]
+    high: dict[float, float | None]
     median_days: float | None
 
 
 def km_curve(
     durations: np.ndarray,
     events: np.ndarray,
-    days: Iterable[int] = RETENTION_DAYS,
+    days: Iterable[float] = RETENTION_DAYS,
     confidence: float = CONFIDENCE,
 ) -> Curve:
     """Kaplan–Meier survival of clear spells, with Greenwood bounds.
@@ -445,7 +513,7 @@ def km_curve(
     days = tuple(days)
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=bool)
-    nothing: dict[int, float | None] = dict.fromkeys(days)
+    nothing: dict[float, float | None] = dict.fromkeys(days)
     if len(durations) == 0:
         return Curve(nothing, dict(nothing), dict(nothing), None)
     data = stats.CensoredData(uncensored=durations[events], right=durations[~events])
@@ -638,14 +706,8 @@ def measures_from_spells(
         The key, :data:`MEASURE_KEYS` and the campaign flag's inputs.
     """
     column = _grouping(by)
-    frame = spells.frame
-    cleared = frame["cleared_at"]
-    keep = pd.Series(True, index=frame.index)
-    if date_from is not None:
-        keep &= cleared >= _instant(date_from, "date_from")
-    if date_to is not None:
-        keep &= cleared < _instant(date_to, "date_to")
-    keyed = frame[keep & frame[column].notna().to_numpy()]
+    frame = in_window(spells.frame, date_from, date_to)
+    keyed = frame[frame[column].notna().to_numpy()]
     if column == "street":
         keyed = keyed[keyed[column].astype(str).str.strip() != ""]
     grouped = _Grouped.of(keyed, column)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from geo import reinspect, settings, sustain
+from geo import reinspect, settings, sustain, sustain_views
 from geo.auth import User
 from geo.errors import InvalidArgument, NotFound
 from geo.ingest import IngestOptions, recheck
@@ -28,6 +28,10 @@ sustain_measures = viewing(sustain.stored_measures, "sustain")
 sustain_records = viewing(sustain.stored_records, "sustain")
 place_incidents = viewing(stored_places.place_incidents_frame, "places")
 inspections = viewing(stored_places.inspections_frame, "places")
+survival_curves = viewing(sustain_views.stored_survival, "sustain")
+place_states = viewing(sustain_views.stored_place_states, "places")
+recurrence_counts = viewing(sustain_views.stored_recurrences, "sustain")
+chronic_timelines = viewing(sustain_views.stored_timelines, "places")
 
 
 def due_list(store: Store, actor: User | None, *, on: Any, ward: str | None = None) -> pd.DataFrame:
