@@ -220,55 +220,60 @@ def photos_of(store: Store, incident_id: int) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=list(COLUMNS))
 
 
-def attached_elsewhere(store: Store, sha256s: Iterable[str], incident_id: int) -> set[str]:
-    """Which of ``sha256s`` are already attached to an incident other than ``incident_id``.
+@dataclass(frozen=True)
+class CheckFacts:
+    """What the photo checks need from the store, read for many incidents at once.
+
+    ``incidents``: id → ``id``, ``lat``, ``lon``, ``reported_at``; ``attached``: sha256
+    → the incidents it is attached to; ``befores``: id → perceptual hashes of its
+    before photos, oldest first. A field bundle of a thousand incidents reads these in
+    a few queries instead of three per incident.
+    """
+
+    incidents: dict[int, dict[str, Any]]
+    attached: dict[str, set[int]]
+    befores: dict[int, list[str]]
+
+
+def check_facts(store: Store, incident_ids: Collection[int], sha256s: Collection[str]) -> CheckFacts:
+    """The store's side of the photo checks for ``incident_ids`` and ``sha256s``, in one read.
 
     Parameters
     ----------
     store : Store
         The store.
-    sha256s : Iterable[str]
-        Content hashes to look up.
-    incident_id : int
-        The incident.
+    incident_ids : Collection[int]
+        The incidents photos are about to be attached to.
+    sha256s : Collection[str]
+        The photos' content hashes.
 
     Returns
     -------
-    set of str
-        The hashes found on other incidents.
+    CheckFacts
+        Incidents not stored are missing from ``incidents``.
     """
-    wanted = sorted(set(sha256s))
-    t = store.tables["photos"]
-    found: set[str] = set()
+    inc, t = store.tables["incidents"], store.tables["photos"]
+    ids = sorted({int(i) for i in incident_ids})
+    shas = sorted(set(sha256s))
+    facts = CheckFacts({}, {}, {})
     with store.read() as conn:
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            stmt = select(t.c.sha256).where(t.c.sha256.in_(chunk), t.c.incident_id != int(incident_id))
-            found.update(conn.execute(stmt.distinct()).scalars())
-    return found
+        for chunk in _chunks(ids):
+            rows = conn.execute(select(inc.c.id, inc.c.lat, inc.c.lon, inc.c.reported_at).where(inc.c.id.in_(chunk)))
+            facts.incidents.update({int(r.id): dict(r._mapping) for r in rows})
+            stmt = select(t.c.incident_id, t.c.phash).where(
+                t.c.incident_id.in_(chunk), t.c.role == "before", t.c.phash.isnot(None)
+            )
+            for incident_id, phash in conn.execute(stmt.order_by(t.c.id)):
+                facts.befores.setdefault(int(incident_id), []).append(str(phash))
+        for chunk in _chunks(shas):
+            stmt = select(t.c.sha256, t.c.incident_id).where(t.c.sha256.in_(chunk)).distinct()
+            for sha, incident_id in conn.execute(stmt):
+                facts.attached.setdefault(str(sha), set()).add(int(incident_id))
+    return facts
 
 
-def before_phashes(store: Store, incident_id: int) -> list[str]:
-    """Perceptual hashes of an incident's before photos (for ``after_same_as_before``).
-
-    Parameters
-    ----------
-    store : Store
-        The store.
-    incident_id : int
-        The incident.
-
-    Returns
-    -------
-    list of str
-        Hex perceptual hashes, oldest first.
-    """
-    t = store.tables["photos"]
-    stmt = select(t.c.phash).where(
-        t.c.incident_id == int(incident_id), t.c.role == "before", t.c.phash.isnot(None)
-    )
-    with store.read() as conn:
-        return [str(h) for h in conn.execute(stmt.order_by(t.c.id)).scalars()]
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    return (values[start : start + size] for start in range(0, len(values), size))
 
 
 def with_after_photo(store: Store, conn: Connection, incident_ids: Collection[int]) -> set[int]:

@@ -78,10 +78,12 @@ def test_attach_round_trips_and_the_same_bytes_attach_once(store):
 def test_reuse_lookup_and_before_hashes(store):
     first, second = add_incidents(store, "sidewalk", "sidewalk")
     stored_photos.attach(store, [photo(first, "before", SHA_A, phash="0f0f0f0f0f0f0f0f")], actor="a")
-    assert stored_photos.attached_elsewhere(store, [SHA_A, SHA_B], second) == {SHA_A}
-    assert stored_photos.attached_elsewhere(store, [SHA_A], first) == set()  # its own
-    assert stored_photos.before_phashes(store, first) == ["0f0f0f0f0f0f0f0f"]
-    assert stored_photos.before_phashes(store, second) == []
+    facts = stored_photos.check_facts(store, [first, second], [SHA_A, SHA_B])
+    assert facts.attached == {SHA_A: {first}}  # SHA_B is nowhere
+    assert facts.befores == {first: ["0f0f0f0f0f0f0f0f"]}
+    assert set(facts.incidents) == {first, second}
+    assert facts.incidents[first]["lat"] is not None and facts.incidents[first]["id"] == first
+    assert stored_photos.check_facts(store, [999_999], []).incidents == {}
 
 
 def test_summary_counts_roles_and_flags(store):
