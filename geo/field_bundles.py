@@ -45,6 +45,7 @@ from geo.photos import (
     photo_link,
 )
 from geo.photos.media import MediaStore
+from geo.photos.read import check_size
 from geo.store import Store, batches
 from geo.store import photos as stored_photos
 from geo.store.batches import BatchHook
@@ -334,10 +335,22 @@ def _not_named(bundle: str, name: str) -> BundlePhoto:
 
 
 def _listed(bundle: FieldBundle, wanted: Sequence[_Wanted]) -> list[BundlePhoto]:
-    """A dry run's photos: what each row names, nothing read or stored."""
-    out = [
-        _refused(w, w.error, None) if w.error is not None
-        else BundlePhoto(w.name, "link" if w.member is None else "accepted", w.row, w.column, None, w.role)
-        for w in wanted
-    ]  # fmt: skip
+    """A dry run's photos: what each row names, with the checks that need no reading
+    (a missing member, a declared size over ``GEO_PHOTO_MAX_BYTES``); nothing stored."""
+    out = []
+    for w in wanted:
+        error = w.error or (_size_refusal(bundle, w.member) if w.member is not None else None)
+        if error is not None:
+            out.append(_refused(w, error, None))
+        else:
+            out.append(BundlePhoto(w.name, "link" if w.member is None else "accepted", w.row, w.column, None, w.role))
     return out + _unreferenced(bundle, wanted)
+
+
+def _size_refusal(bundle: FieldBundle, member: str) -> GeoError | None:
+    source = bundle.source(member)
+    try:
+        check_size(source.size, source.name)
+    except GeoError as exc:
+        return exc
+    return None
