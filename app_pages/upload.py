@@ -307,6 +307,14 @@ def _show_map(p: IngestPreview) -> None:
     st_folium(fmap, key="upload_map", height=380, use_container_width=True, returned_objects=[])
 
 
+def _kind_choice() -> str:
+    """The file kind chosen (``ingest --kind``); the labels are the options, so the
+    widget's value is plain text in the page's language (keyed by it)."""
+    labels = [t(f"upload.kind.{k}") for k in KINDS]
+    chosen = st.radio(t("upload.kind"), labels, horizontal=True, key=f"upload_kind_{lang()}")
+    return KINDS[labels.index(chosen)] if chosen in labels else "auto"
+
+
 def _show_table(p: IngestPreview) -> None:
     """A bundle's table, shown like a plain file's (its store button is the bundle's)."""
     _show_preview(p)
@@ -339,9 +347,7 @@ def main() -> None:
         st.info(t("upload.no_right"))
         return
     st.caption(t("upload.caption"))
-    kind = st.radio(
-        t("upload.kind"), KINDS, format_func=lambda k: t(f"upload.kind.{k}"), horizontal=True, key="upload_kind"
-    )
+    kind = _kind_choice()
     uploaded = st.file_uploader(t("upload.file"), type=["csv", "txt", "xlsx", "zip"], key="upload_file")
     if uploaded is None:
         st.session_state.pop(_STATE, None)

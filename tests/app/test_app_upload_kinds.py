@@ -184,8 +184,8 @@ def test_a_results_file_shows_counts_and_named_reasons_then_stores(places_url, m
 def test_the_kind_can_be_chosen_for_a_results_file(places_url, monkeypatch):
     """A results header with a kind chosen as incidents goes to the incident reader."""
     at = open_upload(places_url, monkeypatch)
-    at.radio(key="upload_kind").set_value("incidents").run()
+    at.radio(key="upload_kind_vi").set_value("Vụ việc").run()
     at = upload(at, "ket_qua.csv", RESULTS.encode(), "text/csv")
     assert not tables(at, "recheck_reasons")
-    at.radio(key="upload_kind").set_value("recheck").run()
+    at.radio(key="upload_kind_vi").set_value("Kết quả tái kiểm tra").run()
     assert table(at, "recheck_reasons") is not None
