@@ -413,6 +413,35 @@ def public_photo_urls(store: Store, incident_id: int, base_url: str | None, *, r
     return [thumbnail_url(base_url, sha) for sha in shas]
 
 
+def public_media_urls(store: Store, incident_ids: Collection[int], base_url: str | None) -> dict[int, str]:
+    """Open311's ``media_url`` of many incidents: the public thumbnail of each one's
+    oldest after photo, else of its oldest before photo (:func:`public_photo_urls`'s
+    links, one per incident, in one read).
+
+    Only thumbnails are linked: they are made from pixels alone, so no EXIF or GPS of
+    an original ever leaves through a public answer. A resident's own link is never
+    echoed (it may point anywhere). Empty without a public media base URL.
+
+    Parameters
+    ----------
+    store
+        The store.
+    incident_ids
+        The incidents.
+    base_url
+        ``GEO_PUBLIC_MEDIA_URL`` (None or empty: no links).
+
+    Returns
+    -------
+    dict
+        Incident id → URL, for incidents with a stored photo.
+    """
+    if not base_url:
+        return {}
+    firsts = stored_photos.first_photos(store, incident_ids)
+    return {i: thumbnail_url(base_url, roles.get("after") or roles["before"]) for i, roles in firsts.items()}
+
+
 def with_photo_counts(incidents: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """``incidents`` with ``n_photos`` and ``photo_flags`` from :func:`geo.store.photos.summary`
     (0 and "" for an incident without photos): for the map's tooltips and the GIS exports.

@@ -456,6 +456,33 @@ def verified_share(
     return out
 
 
+def first_photos(store: Store, incident_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
+    """Each incident's oldest stored photo of each role (sha256), for public links.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    incident_ids : Collection[int] | None
+        Only these incidents (None: all).
+
+    Returns
+    -------
+    dict
+        Incident id → {role → sha256}; incidents without a stored photo are missing.
+    """
+    t = store.tables["photos"]
+    stmt = select(t.c.incident_id, t.c.role, t.c.sha256).where(t.c.sha256.isnot(None)).order_by(t.c.id)
+    found: dict[int, dict[str, str]] = {}
+    with store.read() as conn:
+        chunks = [None] if incident_ids is None else list(_chunks(sorted({int(i) for i in incident_ids})))
+        for chunk in chunks:
+            rows = conn.execute(stmt if chunk is None else stmt.where(t.c.incident_id.in_(chunk)))
+            for incident_id, role, sha in rows:
+                found.setdefault(int(incident_id), {}).setdefault(str(role), str(sha))
+    return found
+
+
 def first_after(store: Store) -> dict[int, str]:
     """Each incident's oldest stored after photo (sha256), for bulk exports (Open311).
 
@@ -469,10 +496,4 @@ def first_after(store: Store) -> dict[int, str]:
     dict
         Incident id → sha256.
     """
-    t = store.tables["photos"]
-    stmt = select(t.c.incident_id, t.c.sha256).where(t.c.role == "after", t.c.sha256.isnot(None))
-    found: dict[int, str] = {}
-    with store.read() as conn:
-        for incident_id, sha in conn.execute(stmt.order_by(t.c.id)):
-            found.setdefault(int(incident_id), str(sha))
-    return found
+    return {i: roles["after"] for i, roles in first_photos(store).items() if "after" in roles}
