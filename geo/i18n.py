@@ -381,6 +381,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "photos.flag.after_same_as_before": (
         "ảnh “sau” gần như giống ảnh “trước”", "after photo nearly the same as the before photo"
     ),
+    "report.photos_title": ("Ảnh trước và sau xử lý", "Before and after photos"),
+    "report.photos_note": (
+        "Ảnh thu nhỏ từ kho ảnh (không kèm vị trí GPS); ưu tiên các cặp ảnh không có cảnh báo.",
+        "Thumbnails from the photo store (no GPS position); pairs without warnings are shown first.",
+    ),
+    "report.photo_incident": ("Vụ việc số {id}", "Incident {id}"),
+    "report.photo_cleared": ("Xử lý ngày {day}", "Cleared on {day}"),
     "photos.popup": ("{n} ảnh", "{n} photo(s)"),
     "photos.popup_flag": ("có cảnh báo về ảnh", "photo warning"),
     "photos.verified_share": ("Xử lý có ảnh xác thực", "Clearances with a verified photo"),

@@ -441,19 +441,89 @@ def verified_share(
         ``ward_code``, ``cleared``, ``verified`` and ``share`` (NaN for a ward with no
         clearance in the period); incidents without a ward are left out.
     """
-    frame = verified_clearances(store)
-    if len(frame):
-        day = pd.to_datetime(frame["cleared_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.date
-        keep = day.notna()
-        if date_from is not None:
-            keep &= day >= date_from
-        if date_to is not None:
-            keep &= day <= date_to
-        frame = frame[keep & frame["ward_code"].notna()]
+    frame = _cleared_in(verified_clearances(store), date_from, date_to)
     out = frame.groupby("ward_code").agg(cleared=("verified", "size"), verified=("verified", "sum")).reset_index()
     out["verified"] = out["verified"].astype("int64")
     out["share"] = out["verified"] / out["cleared"].where(out["cleared"] > 0)
     return out
+
+
+def _cleared_in(frame: pd.DataFrame, date_from: date | None, date_to: date | None) -> pd.DataFrame:
+    """Rows of :func:`verified_clearances` with a ward, cleared within the Hà Nội days."""
+    if frame.empty:
+        return frame
+    day = pd.to_datetime(frame["cleared_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.date
+    keep = day.notna() & frame["ward_code"].notna()
+    if date_from is not None:
+        keep &= day >= date_from
+    if date_to is not None:
+        keep &= day <= date_to
+    return frame[keep]
+
+
+#: Columns of :func:`clearance_pairs`.
+PAIR_COLUMNS: tuple[str, ...] = (
+    "incident_id", "type", "street", "address", "cleared_at",
+    "before_sha256", "before_flags", "before_taken_at", "after_sha256", "after_flags", "after_taken_at",
+)  # fmt: skip
+
+
+def clearance_pairs(
+    store: Store, ward_code: str, date_from: date | None = None, date_to: date | None = None, *, limit: int = 6
+) -> pd.DataFrame:
+    """Before/after photo pairs of one ward's clearances in a period, for its report.
+
+    Each cleared incident (cleared on a Hà Nội day in the period) with a stored before
+    and after photo gives one pair: of each role the photo without flags if there is
+    one, else the oldest. Pairs without any flag come first (the issue asks for those),
+    then the latest clearances; flagged pairs only fill up to ``limit``, and keep their
+    flags so the report can say them.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    ward_code : str
+        The ward.
+    date_from, date_to : date | None
+        The period (Hà Nội days, inclusive; None: open).
+    limit : int
+        At most this many pairs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PAIR_COLUMNS`; flags comma-joined ("" for none).
+    """
+    cleared = _cleared_in(verified_clearances(store), date_from, date_to)
+    ids = sorted(int(i) for i in cleared.loc[cleared["ward_code"] == str(ward_code), "incident_id"])
+    inc, t = store.tables["incidents"], store.tables["photos"]
+    photo_rows: list[Any] = []
+    incident_rows: list[Any] = []
+    with store.read() as conn:
+        for chunk in _chunks(ids):
+            stmt = select(t.c.incident_id, t.c.role, t.c.sha256, t.c.flags, t.c.taken_at, t.c.id).where(
+                t.c.incident_id.in_(chunk), t.c.sha256.isnot(None)
+            )
+            photo_rows += conn.execute(stmt).all()
+            incident_rows += conn.execute(
+                select(inc.c.id, inc.c.type, inc.c.street, inc.c.address, inc.c.cleared_at).where(inc.c.id.in_(chunk))
+            ).all()
+    photos = pd.DataFrame([tuple(r) for r in photo_rows], columns=["incident_id", "role", "sha256", "flags", "taken_at", "id"])
+    if photos.empty:
+        return pd.DataFrame(columns=list(PAIR_COLUMNS))
+    photos["flagged"] = photos["flags"].fillna("") != ""
+    best = photos.sort_values(["flagged", "id"]).drop_duplicates(["incident_id", "role"])
+    sides = [
+        best[best["role"] == role].set_index("incident_id")[["sha256", "flags", "taken_at"]].add_prefix(f"{role}_")
+        for role in ("before", "after")
+    ]
+    incidents = pd.DataFrame([tuple(r) for r in incident_rows], columns=["incident_id", "type", "street", "address", "cleared_at"])
+    pairs = incidents.set_index("incident_id").join(sides[0], how="inner").join(sides[1], how="inner").reset_index()
+    pairs["flagged"] = (pairs["before_flags"].fillna("") != "") | (pairs["after_flags"].fillna("") != "")
+    pairs["cleared_at"] = pd.to_datetime(pairs["cleared_at"], utc=True)
+    pairs = pairs.sort_values(["flagged", "cleared_at", "incident_id"], ascending=[True, False, True])
+    return pairs.head(limit)[list(PAIR_COLUMNS)].reset_index(drop=True)
 
 
 def first_photos(store: Store, incident_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
