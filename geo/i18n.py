@@ -191,10 +191,11 @@ LABELS: dict[str, tuple[str, str]] = {
     # upload page (field teams)
     "upload.title": ("Tải lên tệp vụ việc", "Upload an incident file"),
     "upload.caption": (
-        "Tệp CSV hoặc XLSX của tổ công tác. Kết quả kiểm tra hiện ra trước; chưa có gì được "
-        "lưu cho đến khi bấm nút lưu.",
-        "A field team's CSV or XLSX file. The checks are shown first; nothing is stored "
-        "until you press the store button.",
+        "Tệp CSV hoặc XLSX của tổ công tác, tệp ZIP gồm bảng và ảnh, hoặc tệp kết quả tái "
+        "kiểm tra. Kết quả kiểm tra hiện ra trước; chưa có gì được lưu cho đến khi bấm nút lưu.",
+        "A field team's CSV or XLSX file, a ZIP of a table and its photos, or a re-inspection "
+        "results file. The checks are shown first; nothing is stored until you press the store "
+        "button.",
     ),
     "upload.file": (
         "Chọn tệp CSV, XLSX, hoặc ZIP (một bảng kèm ảnh)",
