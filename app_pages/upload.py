@@ -1,5 +1,9 @@
 """Tải lên / Upload: a field team's file → preview → validation summary → commit.
 
+Three kinds of file: an incident table (CSV/XLSX), a ZIP bundle of a table and its
+photos (:mod:`app_pages._upload_bundle`), and a re-inspection results file
+(:mod:`app_pages._upload_recheck`; detected by its header, or chosen).
+
 Nothing is stored before the commit button: the preview is :func:`geo.services.preview_upload`
 (which checks the ``upload`` right), the commit :func:`geo.services.commit_upload`. Every
 string from the file reaches the page through ``st.dataframe``/``st.text`` (never markdown
@@ -20,10 +24,14 @@ from streamlit_folium import st_folium
 from app_pages._auth import current_user
 from app_pages._common import lang, store, t, wards
 from app_pages._safe import md_plain
+from app_pages._upload_bundle import show_bundle
+from app_pages._upload_recheck import show_results
 from geo import auth, services
 from geo.errors import GeoError
+from geo.field_bundles import is_bundle
 from geo.i18n import status_label, type_label
 from geo.ingest import FLAGS, REASONS, IngestOptions, IngestPreview
+from geo.ingest.recheck import looks_like_results_file
 from geo.maps import ward_map
 from geo.safe_text import display_text
 from geo.store import LOCAL_TZ
@@ -33,6 +41,8 @@ from geo.store import LOCAL_TZ
 _STATE = "upload_state"
 FIRST_ROWS = 10
 MAX_SELECTED_WARDS = 20
+#: The file kinds of the kind selector (``ingest --kind``); a ZIP is always a bundle.
+KINDS = ("auto", "incidents", "recheck")
 
 
 def _stem(name: str) -> str:
@@ -297,6 +307,20 @@ def _show_map(p: IngestPreview) -> None:
     st_folium(fmap, key="upload_map", height=380, use_container_width=True, returned_objects=[])
 
 
+def _kind_choice() -> str:
+    """The file kind chosen (``ingest --kind``); the labels are the options, so the
+    widget's value is plain text in the page's language (keyed by it)."""
+    labels = [t(f"upload.kind.{k}") for k in KINDS]
+    chosen = st.radio(t("upload.kind"), labels, horizontal=True, key=f"upload_kind_{lang()}")
+    return KINDS[labels.index(chosen)] if chosen in labels else "auto"
+
+
+def _show_table(p: IngestPreview) -> None:
+    """A bundle's table, shown like a plain file's (its store button is the bundle's)."""
+    _show_preview(p)
+    _show_summary(p)
+
+
 def _commit(user: auth.User, entry: dict[str, Any]) -> None:
     p: IngestPreview = entry["preview"]
     if entry["batch"] is not None:
@@ -323,11 +347,18 @@ def main() -> None:
         st.info(t("upload.no_right"))
         return
     st.caption(t("upload.caption"))
-    uploaded = st.file_uploader(t("upload.file"), type=["csv", "xlsx"], key="upload_file")
+    kind = _kind_choice()
+    uploaded = st.file_uploader(t("upload.file"), type=["csv", "txt", "xlsx", "zip"], key="upload_file")
     if uploaded is None:
         st.session_state.pop(_STATE, None)
         return
     data = uploaded.getvalue()
+    if is_bundle(uploaded.name):
+        show_bundle(user, data, uploaded.name, _show_table)
+        return
+    if kind == "recheck" or (kind == "auto" and looks_like_results_file(uploaded.name, data)):
+        show_results(user, data, uploaded.name)
+        return
     sheet_key = "upload_sheet_" + hashlib.sha256(data).hexdigest()[:16]
     try:
         entry, date_key = _dated_preview(user, data, uploaded.name, st.session_state.get(sheet_key))

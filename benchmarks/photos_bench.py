@@ -19,6 +19,10 @@ Each variant runs in its own process, so its peak RSS (``ru_maxrss``) is its own
   perceptual hash, content-addressed store, one ``sync``) and
   :func:`geo.photos.check_photo` per photo.
 * ``library_1_thread`` — the same with one worker.
+* ``store`` — the whole path of ``python -m geo ingest BUNDLE.zip``:
+  :func:`geo.services.photos.ingest_bundle` into a fresh SQLite store (the table
+  previewed, classified and written as one batch; every photo read, checked against its
+  row's stored incident and recorded with its flags). This is the issue's target.
 * ``baseline`` — the naive way, same run, same ZIP: read each member whole, hash it,
   decode it at full size, orient, resize to 480 px, save the thumbnail and the
   original; no checks. It shows what the reduced decode and the threads buy.
@@ -50,7 +54,7 @@ INCIDENT_AREA = (21.0285, 105.8542)
 BASES = 4
 SIZE = (4032, 3024)
 SEED = 2025
-VARIANTS = ("library", "library_1_thread", "baseline")
+VARIANTS = ("store", "library", "library_1_thread", "baseline")
 
 
 # ------------------------------------------------------------------------- data
@@ -184,6 +188,36 @@ def run_library(bundle_path: Path, media_root: Path, workers: int) -> dict[str, 
     return {"seconds": time.perf_counter() - started, "stored": stored, "refused": refused, "flags": flags}
 
 
+def run_store(bundle_path: Path, media_root: Path, workdir: Path) -> dict[str, Any]:
+    from geo.auth import User
+    from geo.ingest import IngestOptions
+    from geo.photos import MediaStore
+    from geo.services import photos as photo_services
+    from geo.store import open_store
+
+    database = workdir / "store_variant.sqlite"
+    database.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{database}")
+    try:
+        started = time.perf_counter()
+        result = photo_services.ingest_bundle(
+            store, User("bench", frozenset({"admin"})), bundle_path, IngestOptions(source="bench"),
+            media=MediaStore(media_root),
+        )  # fmt: skip
+        seconds = time.perf_counter() - started
+        stored_rows = store.row_counts()["photos"]
+    finally:
+        store.close()
+    database.unlink(missing_ok=True)
+    flags: dict[str, int] = {}
+    for photo in result.photos:
+        for flag in photo.flags:
+            flags[flag] = flags.get(flag, 0) + 1
+    counts = result.counts()
+    return {"seconds": seconds, "stored": counts["accepted"], "refused": counts["refused"], "flags": flags,
+            "photo_rows": stored_rows, "incidents": result.ingest.preview.counts()["accepted"]}  # fmt: skip
+
+
 def run_baseline(bundle_path: Path, media_root: Path) -> dict[str, Any]:
     from PIL import Image, ImageOps
 
@@ -220,6 +254,8 @@ def _child(args: argparse.Namespace) -> None:
     shutil.rmtree(media_root, ignore_errors=True)
     if args.child == "baseline":
         result = run_baseline(Path(args.bundle), media_root)
+    elif args.child == "store":
+        result = run_store(Path(args.bundle), media_root, media_root.parent)
     else:
         workers = 1 if args.child == "library_1_thread" else args.workers
         result = run_library(Path(args.bundle), media_root, workers)

@@ -21,13 +21,14 @@ from typing import Any
 
 import pandas as pd
 import requests
+from sqlalchemy import Connection
 
-from geo.errors import GeoError, InvalidArgument
+from geo.errors import GeoError, InvalidArgument, NotFound
 from geo.photos import MediaStore, PhotoOutcome, PhotoSource, check_photo, ingest_photos
 from geo.photos.checks import Role
 from geo.photos.fetch import check_allowed, fetch_photo, link_host
 from geo.photos.media import thumbnail_url
-from geo.store import Store, queries
+from geo.store import Store
 from geo.store import photos as stored_photos
 from geo.store.photos import ROLES, PhotoRecord
 
@@ -82,6 +83,21 @@ def check_role(role: str) -> Role:
     return "before" if role == "before" else "after"
 
 
+@dataclass(frozen=True)
+class PreparedPhotos:
+    """Photos of one incident read, checked and in the media folder, not yet recorded.
+
+    The slow half of :func:`attach_files` (:func:`prepare_files`), kept apart so that a
+    field bundle can do it before its batch's transaction and record the rows inside
+    it (:func:`record_files`): a refused batch then leaves no photo rows behind.
+    """
+
+    incident_id: int
+    role: Role
+    outcomes: tuple[PhotoOutcome, ...]
+    records: tuple[PhotoRecord, ...]
+
+
 def attach_files(
     store: Store,
     incident_id: int,
@@ -117,27 +133,143 @@ def attach_files(
     list of PhotoResult
         In the order of ``sources``.
     """
-    checked_role = check_role(role)
-    outcomes, records = _checked(store, incident_id, sources, checked_role, media, now)
-    ids = iter(stored_photos.attach(store, records, actor=actor, batch_id=batch_id) if records else [])
-    return _results(outcomes, records, ids, checked_role)
+    prepared = prepare_files(store, incident_id, sources, role=role, media=media, now=now)
+    return record_files(store, prepared, actor=actor, batch_id=batch_id)
 
 
-def _checked(
+@dataclass(frozen=True)
+class PhotoGroup:
+    """Photos of one incident in one role, not read yet (for :func:`prepare_groups`)."""
+
+    incident_id: int
+    role: str
+    sources: Sequence[PhotoSource]
+
+
+def prepare_files(
     store: Store,
     incident_id: int,
     sources: Iterable[PhotoSource],
-    role: Role,
-    media: MediaStore | None,
-    now: datetime | None,
-) -> tuple[list[PhotoOutcome], list[PhotoRecord]]:
-    """Every source read and stored in the media folder; a record for each accepted one."""
-    incident = queries.incident(store, int(incident_id)).incident
-    outcomes = list(ingest_photos(sources, media or MediaStore()))
+    *,
+    role: str,
+    media: MediaStore | None = None,
+    now: datetime | None = None,
+) -> PreparedPhotos:
+    """Read and check photos of one incident and store their files; no row is written.
+
+    Parameters
+    ----------
+    store
+        The store (the incident must exist: :class:`~geo.errors.NotFound` otherwise).
+    incident_id
+        The incident the photos show.
+    sources
+        The files, read one at a time.
+    role
+        ``before`` or ``after``.
+    media, now
+        The media folder (default ``GEO_MEDIA_DIR``) and the clock.
+
+    Returns
+    -------
+    PreparedPhotos
+        For :func:`record_files`.
+    """
+    group = PhotoGroup(int(incident_id), role, list(sources))
+    return prepare_groups(store, [group], media=media, now=now)[0]
+
+
+def prepare_groups(
+    store: Store, groups: Sequence[PhotoGroup], *, media: MediaStore | None = None, now: datetime | None = None
+) -> list[PreparedPhotos]:
+    """Read and check the photos of many incidents as one stream; no row is written.
+
+    One stream keeps both cores busy however the photos are spread over incidents (a
+    field bundle has one or two per row), and the store is read once for all of them
+    (:func:`geo.store.photos.check_facts`). Each group is checked as if the groups
+    before it were already recorded: a photo given to two incidents is
+    ``photo_reused`` on the second, and an after photo is compared with the before
+    photos given with it. Before groups are checked first for that reason.
+
+    Parameters
+    ----------
+    store
+        The store (every incident must exist: :class:`~geo.errors.NotFound`, raised
+        before any photo is read).
+    groups
+        The photos, by incident and role.
+    media, now
+        The media folder (default ``GEO_MEDIA_DIR``) and the clock.
+
+    Returns
+    -------
+    list of PreparedPhotos
+        Aligned with ``groups``.
+    """
+    roles = [check_role(g.role) for g in groups]
+    facts = stored_photos.check_facts(store, {g.incident_id for g in groups}, ())
+    missing = sorted({g.incident_id for g in groups} - set(facts.incidents))
+    if missing:
+        raise NotFound(f"Không có sự việc số {missing[0]}.", f"There is no incident {missing[0]}.")
+    outcomes = iter(ingest_photos((s for g in groups for s in g.sources), media or MediaStore()))
+    split = [[next(outcomes) for _ in g.sources] for g in groups]
+    shas = {o.info.sha256 for part in split for o in part if o.ok and o.info is not None}
+    facts.attached.update(stored_photos.check_facts(store, (), shas).attached)
+    prepared: dict[int, PreparedPhotos] = {}
+    for i in sorted(range(len(groups)), key=lambda i: roles[i] != "before"):
+        records = _group_records(groups[i].incident_id, roles[i], split[i], facts, now)
+        prepared[i] = PreparedPhotos(groups[i].incident_id, roles[i], tuple(split[i]), tuple(records))
+        _remember(facts, records)
+    return [prepared[i] for i in range(len(groups))]
+
+
+def _group_records(
+    incident_id: int, role: Role, outcomes: Sequence[PhotoOutcome], facts: stored_photos.CheckFacts, now: datetime | None
+) -> list[PhotoRecord]:
     accepted = [o for o in outcomes if o.ok and o.info is not None]
-    elsewhere = stored_photos.attached_elsewhere(store, (o.info.sha256 for o in accepted if o.info), incident_id)
-    befores = stored_photos.before_phashes(store, incident_id) if role == "after" else []
-    return outcomes, [_record(o, incident, role, elsewhere, befores, now) for o in accepted]
+    elsewhere = {o.info.sha256 for o in accepted if o.info and facts.attached.get(o.info.sha256, set()) - {incident_id}}
+    befores = facts.befores.get(incident_id, []) if role == "after" else []
+    return [_record(o, facts.incidents[incident_id], role, elsewhere, befores, now) for o in accepted]
+
+
+def _remember(facts: stored_photos.CheckFacts, records: Sequence[PhotoRecord]) -> None:
+    """Count prepared records as stored, for the groups checked after them."""
+    for r in records:
+        if r.sha256 is not None:
+            facts.attached.setdefault(r.sha256, set()).add(r.incident_id)
+        if r.role == "before" and r.phash is not None:
+            facts.befores.setdefault(r.incident_id, []).append(r.phash)
+
+
+def record_files(
+    store: Store,
+    prepared: PreparedPhotos,
+    *,
+    actor: str,
+    batch_id: int | None = None,
+    conn: Connection | None = None,
+) -> list[PhotoResult]:
+    """Record prepared photos (:func:`geo.store.photos.attach`); one result per source.
+
+    Parameters
+    ----------
+    store
+        The store.
+    prepared
+        What :func:`prepare_files` returned.
+    actor, batch_id
+        Recorded on each row and in the audit entry.
+    conn
+        A connection in an open write transaction (a batch's), or None for one of its own.
+
+    Returns
+    -------
+    list of PhotoResult
+        In the order of the prepared sources.
+    """
+    records = list(prepared.records)
+    ids = stored_photos.attach(store, records, actor=actor, batch_id=batch_id, conn=conn) if records else []
+    return _results(prepared.outcomes, records, iter(ids), prepared.role)
 
 
 def _results(
@@ -197,10 +329,9 @@ def fetch_links(
         except GeoError as exc:
             results.append(_refused(PhotoOutcome(name=url, error=exc), role))
             continue
-        outcomes, records = _checked(store, int(incident_id), [PhotoSource.from_bytes(url, data)],
-                                     check_role(role), media, None)  # fmt: skip
-        ids = [stored_photos.fill_link(store, int(photo_id), r, actor=actor) for r in records]
-        results += _results(outcomes, records, iter(ids), role)
+        prepared = prepare_files(store, int(incident_id), [PhotoSource.from_bytes(url, data)], role=role, media=media)
+        ids = [stored_photos.fill_link(store, int(photo_id), r, actor=actor) for r in prepared.records]
+        results += _results(prepared.outcomes, prepared.records, iter(ids), role)
     return results
 
 
@@ -280,6 +411,35 @@ def public_photo_urls(store: Store, incident_id: int, base_url: str | None, *, r
     shown = stored_photos.photos_of(store, int(incident_id))
     shas = shown.loc[(shown["role"] == check_role(role)) & shown["sha256"].notna(), "sha256"]
     return [thumbnail_url(base_url, sha) for sha in shas]
+
+
+def public_media_urls(store: Store, incident_ids: Collection[int], base_url: str | None) -> dict[int, str]:
+    """Open311's ``media_url`` of many incidents: the public thumbnail of each one's
+    oldest after photo, else of its oldest before photo (:func:`public_photo_urls`'s
+    links, one per incident, in one read).
+
+    Only thumbnails are linked: they are made from pixels alone, so no EXIF or GPS of
+    an original ever leaves through a public answer. A resident's own link is never
+    echoed (it may point anywhere). Empty without a public media base URL.
+
+    Parameters
+    ----------
+    store
+        The store.
+    incident_ids
+        The incidents.
+    base_url
+        ``GEO_PUBLIC_MEDIA_URL`` (None or empty: no links).
+
+    Returns
+    -------
+    dict
+        Incident id → URL, for incidents with a stored photo.
+    """
+    if not base_url:
+        return {}
+    firsts = stored_photos.first_photos(store, incident_ids)
+    return {i: thumbnail_url(base_url, roles.get("after") or roles["before"]) for i, roles in firsts.items()}
 
 
 def with_photo_counts(incidents: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:

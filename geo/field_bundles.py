@@ -11,11 +11,14 @@ Roles: a column whose header says so ("ảnh sau", "photo_before") decides; othe
 photo of a row that clears its incident (its status is ``cleared``) is an ``after``
 photo, any other a ``before`` photo (a report's).
 
-Order: photos of rows about *stored* incidents are attached before the batch is
-written, so a row that clears a stored incident with its after photo in the same
-bundle passes the clear-needs-photo rule; photos of new incidents after, once their
-ids exist. If the batch is then refused, the photos already attached to stored
-incidents stay (they are real photos of those incidents); the batch is not written.
+Order: every photo is read and checked before anything is written. Photos of rows
+about *stored* incidents are then written inside the batch's own transaction, before
+its status moves (:func:`geo.store.batches.commit_batch`'s ``within``), so a row that
+clears a stored incident with its after photo in the same bundle passes the
+clear-needs-photo rule, and a refused batch leaves no photo row behind. Photos of new
+incidents are written after the batch, once their ids exist. Files already put in the
+media folder stay there unreferenced when the batch is refused (named by content, so a
+second try reuses them; never shown without a row).
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+from sqlalchemy import Connection
 
 from geo.errors import GeoError
-from geo.evidence import PhotoResult, attach_files
+from geo.evidence import PhotoGroup, PhotoResult, PreparedPhotos, prepare_groups, record_files
 from geo.ingest import IngestPreview, IngestResult
 from geo.photos import (
     FieldBundle,
@@ -41,8 +45,10 @@ from geo.photos import (
     photo_link,
 )
 from geo.photos.media import MediaStore
+from geo.photos.read import check_size
 from geo.store import Store, batches
 from geo.store import photos as stored_photos
+from geo.store.batches import BatchHook
 from geo.store.photos import PhotoRecord
 
 
@@ -120,7 +126,7 @@ def ingest_bundle(
     label: str,
     actor: str,
     ingest_table: Callable[[bytes, str], IngestPreview],
-    commit_table: Callable[[IngestPreview], IngestResult],
+    commit_table: Callable[[IngestPreview, BatchHook], IngestResult],
     may_attach: Callable[[int, str], GeoError | None] = lambda incident, role: None,
     dry_run: bool = False,
     media: MediaStore | None = None,
@@ -138,8 +144,9 @@ def ingest_bundle(
     actor
         Recorded with the photos.
     ingest_table, commit_table
-        Preview the table's bytes (given its member name) and commit a preview: the
-        services pass their rights-checked versions.
+        Preview the table's bytes (given its member name) and commit a preview with a
+        hook that writes more rows in the batch's transaction: the services pass their
+        rights-checked versions.
     may_attach
         Returns the refusal for attaching a photo of ``role`` to an incident, or None.
     dry_run
@@ -160,15 +167,13 @@ def ingest_bundle(
         if dry_run:
             return BundleResult(IngestResult(preview, None, dry_run=True), _listed(bundle, wanted))
         rows = preview.rows
-        stored = [w for w in wanted if _stored_incident(rows, w.label) is not None]
-        out = _attach(store, bundle, stored, lambda w: _stored_incident(rows, w.label),
-                      actor=actor, may_attach=may_attach, media=media, batch_id=None)  # fmt: skip
-        result = commit_table(preview)
+        stored = _prepare(store, bundle, [w for w in wanted if _stored_incident(rows, w.label) is not None],
+                          lambda w: _stored_incident(rows, w.label), may_attach=may_attach, media=media)  # fmt: skip
+        result = commit_table(preview, stored.within(store, actor))
         new_ids = _new_incidents(store, result.preview)
-        fresh = [w for w in wanted if _stored_incident(rows, w.label) is None]
-        out += _attach(store, bundle, fresh, lambda w: new_ids.get(w.row),
-                       actor=actor, may_attach=may_attach, media=media, batch_id=result.batch_id)  # fmt: skip
-        out += _unreferenced(bundle, wanted)
+        fresh = _prepare(store, bundle, [w for w in wanted if _stored_incident(rows, w.label) is None],
+                         lambda w: new_ids.get(w.row), may_attach=may_attach, media=media)  # fmt: skip
+        out = stored.recorded + fresh.record(store, actor, result.batch_id) + _unreferenced(bundle, wanted)
     return BundleResult(result, sorted(out, key=lambda p: (p.row is None, p.row or 0, p.name)))
 
 
@@ -238,38 +243,62 @@ def _new_incidents(store: Store, preview: IngestPreview) -> dict[int, int]:
     return by_row
 
 
-def _attach(
+@dataclass
+class _Prepared:
+    """A bundle's photos of some incidents, read and checked, rows not yet written."""
+
+    refused: list[BundlePhoto]
+    groups: list[tuple[list[_Wanted], PreparedPhotos]]
+    links: list[tuple[_Wanted, int]]
+    recorded: list[BundlePhoto] = field(default_factory=list)
+
+    def record(self, store: Store, actor: str, batch_id: int | None, conn: Connection | None = None) -> list[BundlePhoto]:
+        """Write the rows (in ``conn``'s transaction when given); every photo's outcome."""
+        out = list(self.refused)
+        for items, prepared in self.groups:
+            results = record_files(store, prepared, actor=actor, batch_id=batch_id, conn=conn)
+            out += [_from_result(w, r, prepared.incident_id) for w, r in zip(items, results, strict=True)]
+        if self.links:
+            records = [PhotoRecord(incident, w.role, None, link=w.link) for w, incident in self.links]
+            stored_photos.attach(store, records, actor=actor, batch_id=batch_id, conn=conn)
+            out += [BundlePhoto(w.name, "link", w.row, w.column, incident, w.role) for w, incident in self.links]
+        return out
+
+    def within(self, store: Store, actor: str) -> BatchHook:
+        """The batch's hook: record these photos in its transaction (again on a retry)."""
+
+        def hook(conn: Connection, batch_id: int) -> None:
+            self.recorded = self.record(store, actor, batch_id, conn)
+
+        return hook
+
+
+def _prepare(
     store: Store,
     bundle: FieldBundle,
     wanted: Sequence[_Wanted],
     incident_of: Callable[[_Wanted], int | None],
     *,
-    actor: str,
     may_attach: Callable[[int, str], GeoError | None],
     media: MediaStore | None,
-    batch_id: int | None,
-) -> list[BundlePhoto]:
-    out: list[BundlePhoto] = []
-    groups: dict[tuple[int, str], list[_Wanted]] = defaultdict(list)
+) -> _Prepared:
+    """Refusals decided, photos read and checked as one stream, links set aside."""
+    refused: list[BundlePhoto] = []
+    grouped: dict[tuple[int, str], list[_Wanted]] = defaultdict(list)
     links: list[tuple[_Wanted, int]] = []
     for w in wanted:
         incident = incident_of(w)
         refusal = w.error or (_row_refused(w) if incident is None else may_attach(incident, w.role))
         if refusal is not None:
-            out.append(_refused(w, refusal, incident))
+            refused.append(_refused(w, refusal, incident))
         elif w.member is None:
             links.append((w, int(incident)))  # type: ignore[arg-type]
         else:
-            groups[(int(incident), w.role)].append(w)  # type: ignore[arg-type]
-    for (incident, role), items in groups.items():
-        results = attach_files(store, incident, [bundle.source(w.member or "") for w in items],
-                               role=role, actor=actor, media=media, batch_id=batch_id)  # fmt: skip
-        out += [_from_result(w, r, incident) for w, r in zip(items, results, strict=True)]
-    if links:
-        records = [PhotoRecord(incident, w.role, None, link=w.link) for w, incident in links]
-        stored_photos.attach(store, records, actor=actor, batch_id=batch_id)
-        out += [BundlePhoto(w.name, "link", w.row, w.column, incident, w.role) for w, incident in links]
-    return out
+            grouped[(int(incident), w.role)].append(w)  # type: ignore[arg-type]
+    groups = [PhotoGroup(incident, role, [bundle.source(w.member or "") for w in items])
+              for (incident, role), items in grouped.items()]  # fmt: skip
+    prepared = prepare_groups(store, groups, media=media)
+    return _Prepared(refused, list(zip(grouped.values(), prepared, strict=True)), links)
 
 
 def _row_refused(w: _Wanted) -> GeoError:
@@ -306,10 +335,22 @@ def _not_named(bundle: str, name: str) -> BundlePhoto:
 
 
 def _listed(bundle: FieldBundle, wanted: Sequence[_Wanted]) -> list[BundlePhoto]:
-    """A dry run's photos: what each row names, nothing read or stored."""
-    out = [
-        _refused(w, w.error, None) if w.error is not None
-        else BundlePhoto(w.name, "link" if w.member is None else "accepted", w.row, w.column, None, w.role)
-        for w in wanted
-    ]  # fmt: skip
+    """A dry run's photos: what each row names, with the checks that need no reading
+    (a missing member, a declared size over ``GEO_PHOTO_MAX_BYTES``); nothing stored."""
+    out = []
+    for w in wanted:
+        error = w.error or (_size_refusal(bundle, w.member) if w.member is not None else None)
+        if error is not None:
+            out.append(_refused(w, error, None))
+        else:
+            out.append(BundlePhoto(w.name, "link" if w.member is None else "accepted", w.row, w.column, None, w.role))
     return out + _unreferenced(bundle, wanted)
+
+
+def _size_refusal(bundle: FieldBundle, member: str) -> GeoError | None:
+    source = bundle.source(member)
+    try:
+        check_size(source.size, source.name)
+    except GeoError as exc:
+        return exc
+    return None

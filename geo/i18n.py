@@ -191,12 +191,16 @@ LABELS: dict[str, tuple[str, str]] = {
     # upload page (field teams)
     "upload.title": ("Tải lên tệp vụ việc", "Upload an incident file"),
     "upload.caption": (
-        "Tệp CSV hoặc XLSX của tổ công tác. Kết quả kiểm tra hiện ra trước; chưa có gì được "
-        "lưu cho đến khi bấm nút lưu.",
-        "A field team's CSV or XLSX file. The checks are shown first; nothing is stored "
-        "until you press the store button.",
+        "Tệp CSV hoặc XLSX của tổ công tác, tệp ZIP gồm bảng và ảnh, hoặc tệp kết quả tái "
+        "kiểm tra. Kết quả kiểm tra hiện ra trước; chưa có gì được lưu cho đến khi bấm nút lưu.",
+        "A field team's CSV or XLSX file, a ZIP of a table and its photos, or a re-inspection "
+        "results file. The checks are shown first; nothing is stored until you press the store "
+        "button.",
     ),
-    "upload.file": ("Chọn tệp CSV hoặc XLSX", "Choose a CSV or XLSX file"),
+    "upload.file": (
+        "Chọn tệp CSV, XLSX, hoặc ZIP (một bảng kèm ảnh)",
+        "Choose a CSV or XLSX file, or a ZIP (one table with its photos)",
+    ),
     "upload.sheet": ("Trang tính", "Sheet"),
     "upload.no_right": (
         "Tài khoản của bạn không có quyền tải lên (cần vai trò tổ công tác, cán bộ phường "
@@ -285,6 +289,59 @@ LABELS: dict[str, tuple[str, str]] = {
         "Stored as batch {batch}: {accepted} new incidents, {updates} status updates.",
     ),
     "upload.empty": ("Tệp không có dòng dữ liệu nào.", "The file holds no data rows."),
+    # upload page: ZIP bundles with photos, re-inspection results files (issues 12, 13)
+    "upload.kind": ("Loại tệp", "File kind"),
+    "upload.kind.auto": ("Tự nhận biết", "Detect"),
+    "upload.kind.incidents": ("Vụ việc", "Incidents"),
+    "upload.kind.recheck": ("Kết quả tái kiểm tra", "Re-inspection results"),
+    "upload.photos": ("Ảnh trong tệp ZIP", "Photos in the ZIP"),
+    "upload.photos_count": (
+        "{total} ảnh: {accepted} nhận, {link} giữ liên kết KoboToolbox, {refused} bị loại.",
+        "{total} photos: {accepted} accepted, {link} KoboToolbox links kept, {refused} refused.",
+    ),
+    "upload.photos_planned": (
+        "{total} ảnh: {accepted} sẽ được kiểm tra và lưu, {link} giữ liên kết KoboToolbox, "
+        "{refused} bị loại ngay.",
+        "{total} photos: {accepted} to be checked and stored, {link} KoboToolbox links to "
+        "keep, {refused} refused already.",
+    ),
+    "upload.photo.accepted": ("nhận", "accepted"),
+    "upload.photo.planned": ("sẽ kiểm tra và lưu", "to check and store"),
+    "upload.photo.link": ("giữ liên kết KoboToolbox", "KoboToolbox link kept"),
+    "upload.photo.refused": ("bị loại", "refused"),
+    "upload.photo.name": ("Ảnh", "Photo"),
+    "upload.photo.column": ("Cột", "Column"),
+    "upload.photo.incident": ("Vụ việc", "Incident"),
+    "upload.photo.role": ("Vai trò", "Role"),
+    "upload.photo.flags": ("Cảnh báo", "Warnings"),
+    "upload.bundle_committed": (
+        "Đã lưu đợt tải lên số {batch}: {accepted} vụ việc mới, {updates} cập nhật trạng thái, "
+        "{photos} ảnh.",
+        "Stored as batch {batch}: {accepted} new incidents, {updates} status updates, {photos} photos.",
+    ),
+    "upload.recheck_title": ("Kết quả tái kiểm tra", "Re-inspection results"),
+    "upload.recheck_clear": ("Còn thông thoáng", "Still clear"),
+    "upload.recheck_violation": ("Tái vi phạm", "Violation again"),
+    "upload.recheck_committed": (
+        "Đã lưu đợt tái kiểm tra số {batch}: {accepted} kết quả ({clear} còn thông thoáng, "
+        "{violation} tái vi phạm).",
+        "Stored as batch {batch}: {accepted} results ({clear} still clear, {violation} violations again).",
+    ),
+    "upload.recheck.no_place": (
+        "không có điểm với mã này, hoặc không có điểm nào trong bán kính của vị trí",
+        "no place with that id, or none within the radius of the position",
+    ),
+    "upload.recheck.not_cleared": (
+        "điểm còn vi phạm chưa xử lý vào ngày kiểm tra",
+        "the place had an open violation on the check's date",
+    ),
+    "upload.recheck.check_before_clear": (
+        "ngày kiểm tra trước ngày điểm được xử lý lần đầu",
+        "the check is dated before the place was first cleared",
+    ),
+    "upload.recheck.bad_result": ("kết quả không đọc được", "a result word it does not know"),
+    "upload.recheck.future_date": ("ngày kiểm tra ở tương lai", "the check is dated in the future"),
+    "upload.recheck.missing_date": ("thiếu ngày kiểm tra", "no readable check date"),
     # ward summary
     "ward.code": ("Mã phường", "Ward code"),
     "ward.kind": ("Loại", "Kind"),
@@ -325,6 +382,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "photos.flag.after_same_as_before": (
         "ảnh “sau” gần như giống ảnh “trước”", "after photo nearly the same as the before photo"
     ),
+    "report.photos_title": ("Ảnh trước và sau xử lý", "Before and after photos"),
+    "report.photos_note": (
+        "Ảnh thu nhỏ từ kho ảnh (không kèm vị trí GPS); ưu tiên các cặp ảnh không có cảnh báo.",
+        "Thumbnails from the photo store (no GPS position); pairs without warnings are shown first.",
+    ),
+    "report.photo_incident": ("Vụ việc số {id}", "Incident {id}"),
+    "report.photo_cleared": ("Xử lý ngày {day}", "Cleared on {day}"),
     "photos.popup": ("{n} ảnh", "{n} photo(s)"),
     "photos.popup_flag": ("có cảnh báo về ảnh", "photo warning"),
     "photos.verified_share": ("Xử lý có ảnh xác thực", "Clearances with a verified photo"),

@@ -1,9 +1,13 @@
-"""One-page ward report (PDF or PNG) for a ward meeting: KPIs, a small map, top streets.
+"""Ward report (PDF or PNG) for a ward meeting: KPIs, a small map, top streets, and a
+second page of before/after photo pairs of the period's clearances when there are any.
 
 Drawn with matplotlib's Agg/PDF backends, so it needs no browser and no network. Every
 string that came from a user or a file (ward and street names) is drawn with
 ``parse_math=False``: a "$" in a street name must print as "$", not start mathtext.
-The map is drawn in EPSG:32648 so the ward keeps its true shape.
+The map is drawn in EPSG:32648 so the ward keeps its true shape. Photos are the stored
+thumbnails (≤ 480 px, made from pixels only: no EXIF, no GPS), chosen without flags
+first (:func:`geo.store.photos.clearance_pairs`); a pair that has flags says them in
+plain words under it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from geo.errors import MetricError, NotFound
 from geo.i18n import status_label, t
 from geo.maps import OTHER_COLOR, STATUS_COLORS
 from geo.metrics import format_value, load_ward_metrics
+from geo.photos import MediaStore
 from geo.store import IncidentFilter, Store, queries
+from geo.store import photos as stored_photos
 
 Format = Literal["pdf", "png"]
 FORMATS: tuple[str, ...] = ("pdf", "png")
@@ -36,6 +42,21 @@ TOP_STREETS = 10
 #: Points drawn on the small map at most (an even sample beyond that).
 MAX_MAP_POINTS = 20_000
 A4_PORTRAIT = (8.27, 11.69)
+#: Before/after pairs on the photo page at most (issue 13: "up to six").
+MAX_PHOTO_PAIRS = 6
+
+
+@dataclass(frozen=True)
+class PhotoPair:
+    """One cleared incident's before and after thumbnails (JPEG bytes) and their flags."""
+
+    incident_id: int
+    place: str
+    cleared_at: dt.datetime | None
+    before: bytes = field(repr=False)
+    after: bytes = field(repr=False)
+    before_flags: tuple[str, ...] = ()
+    after_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,7 @@ class WardReport:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    photo_pairs: tuple[PhotoPair, ...] = ()
 
 
 def ward_report_data(
@@ -59,8 +81,10 @@ def ward_report_data(
     code: str,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    *,
+    media: MediaStore | None = None,
 ) -> WardReport:
-    """Read one ward's figures for its one-page report.
+    """Read one ward's figures for its report.
 
     Parameters
     ----------
@@ -72,11 +96,14 @@ def ward_report_data(
         The ward's code.
     date_from, date_to
         The period (Hà Nội days, inclusive; None: open).
+    media
+        Where the photo thumbnails are (default ``GEO_MEDIA_DIR``).
 
     Returns
     -------
     WardReport
-        KPIs, top streets, points and the ward's polygon, for :func:`render`.
+        KPIs, top streets, points, the ward's polygon and up to
+        :data:`MAX_PHOTO_PAIRS` before/after pairs, for :func:`render`.
 
     Raises
     ------
@@ -112,7 +139,32 @@ def ward_report_data(
         ward=row.to_crs(STORAGE_CRS),
         date_from=date_from,
         date_to=date_to,
+        photo_pairs=_photo_pairs(store, str(code), date_from, date_to, media or MediaStore()),
     )
+
+
+def _photo_pairs(
+    store: Store, code: str, date_from: dt.date | None, date_to: dt.date | None, media: MediaStore
+) -> tuple[PhotoPair, ...]:
+    """The ward's pairs whose two thumbnails are in the media folder (a copy of the
+    store without its media folder gives a report without photos, not an error)."""
+    found = []
+    pairs = stored_photos.clearance_pairs(store, code, date_from, date_to, limit=MAX_PHOTO_PAIRS)
+    for row in pairs.to_dict("records"):
+        before, after = media.thumbnail_path(str(row["before_sha256"])), media.thumbnail_path(str(row["after_sha256"]))
+        if not (before.is_file() and after.is_file()):
+            continue
+        cleared = None if pd.isna(row["cleared_at"]) else pd.Timestamp(row["cleared_at"]).to_pydatetime()
+        place = next((str(row[k]) for k in ("street", "address") if isinstance(row[k], str) and row[k]), "")
+        found.append(PhotoPair(
+            int(row["incident_id"]), place, cleared, before.read_bytes(), after.read_bytes(),
+            _codes(row["before_flags"]), _codes(row["after_flags"]),
+        ))  # fmt: skip
+    return tuple(found)
+
+
+def _codes(flags: Any) -> tuple[str, ...]:
+    return tuple(f for f in str(flags or "").split(",") if f)
 
 
 def _period(report: WardReport, lang: str) -> str:
@@ -220,6 +272,56 @@ def figure(report: WardReport, lang: str = "vi") -> Any:
     return fig
 
 
+def photo_page(report: WardReport, lang: str = "vi") -> Any:
+    """The report's photo page: before and after side by side for each pair, or None
+    when the period has no pair.
+
+    Parameters
+    ----------
+    report : WardReport
+        The ward's figures (:func:`ward_report_data`).
+    lang : str
+        Label language, ``"vi"`` or ``"en"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        An A4 portrait page, or None.
+    """
+    if not report.photo_pairs:
+        return None
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    fig = Figure(figsize=A4_PORTRAIT)
+    fig.text(0.06, 0.955, f"{report.name} · {t('report.photos_title', lang)}", fontsize=14, weight="bold",
+             parse_math=False)  # fmt: skip
+    fig.text(0.06, 0.935, _period(report, lang), fontsize=9, color="#444444", parse_math=False)
+    fig.text(0.06, 0.915, t("report.photos_note", lang), fontsize=7.5, color="#444444")
+    height = 0.86 / MAX_PHOTO_PAIRS
+    for i, pair in enumerate(report.photo_pairs):
+        top = 0.90 - i * height
+        for column, (data, role) in enumerate(((pair.before, "before"), (pair.after, "after"))):
+            ax = fig.add_axes((0.06 + column * 0.30, top - height + 0.035, 0.28, height - 0.045))
+            ax.imshow(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+            ax.set_axis_off()
+            ax.set_title(t(f"photos.{role}", lang), fontsize=8, loc="left")
+        x = 0.68
+        day = pair.cleared_at.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%d/%m/%Y") if pair.cleared_at else "…"
+        fig.text(x, top - 0.02, t("report.photo_incident", lang, id=pair.incident_id), fontsize=9, weight="bold")
+        fig.text(x, top - 0.04, pair.place[:40], fontsize=8, parse_math=False)
+        fig.text(x, top - 0.058, t("report.photo_cleared", lang, day=day), fontsize=8)
+        for row, (role, flags) in enumerate((("before", pair.before_flags), ("after", pair.after_flags))):
+            fig.text(x, top - 0.08 - row * 0.018, f"{t(f'photos.{role}', lang)}: {_flag_words(flags, lang)}",
+                     fontsize=7.5, color="#b30000" if flags else "#2b6e2b", wrap=True)  # fmt: skip
+    return fig
+
+
+def _flag_words(flags: tuple[str, ...], lang: str) -> str:
+    """A photo's flags in plain words (or "no warnings")."""
+    return "; ".join(t(f"photos.flag.{f}", lang) for f in flags) if flags else t("photos.ok", lang)
+
+
 def render(report: WardReport, fmt: str = "pdf", lang: str = "vi", *, dpi: int = 110) -> bytes:
     """The report as PDF or PNG bytes.
 
@@ -250,10 +352,45 @@ def render(report: WardReport, fmt: str = "pdf", lang: str = "vi", *, dpi: int =
             f"Không có định dạng báo cáo {fmt!r} (pdf, png).",
             f"There is no report format {fmt!r} (pdf or png).",
         )
+    pages = [figure(report, lang)]
+    photos = photo_page(report, lang)
+    if photos is not None:
+        pages.append(photos)
     buffer = io.BytesIO()
-    fig = figure(report, lang)
-    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_metadata(report, fmt))
-    return buffer.getvalue()
+    if fmt == "pdf":
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        with PdfPages(buffer, metadata=_metadata(report, fmt)) as pdf:
+            for page in pages:
+                pdf.savefig(page, dpi=dpi)
+        return buffer.getvalue()
+    if len(pages) == 1:
+        pages[0].savefig(buffer, format=fmt, dpi=dpi, metadata=_metadata(report, fmt))
+        return buffer.getvalue()
+    return _stacked_png(pages, dpi, _metadata(report, fmt))
+
+
+def _stacked_png(pages: list[Any], dpi: int, metadata: dict[str, Any]) -> bytes:
+    """The pages one under the other as one PNG (a PNG has no pages)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    images = []
+    for page in pages:
+        one = io.BytesIO()
+        page.savefig(one, format="png", dpi=dpi)
+        images.append(Image.open(io.BytesIO(one.getvalue())).convert("RGB"))
+    sheet = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)), "white")
+    top = 0
+    for image in images:
+        sheet.paste(image, (0, top))
+        top += image.height
+    info = PngInfo()
+    for key, value in metadata.items():
+        info.add_text(key, str(value))
+    out = io.BytesIO()
+    sheet.save(out, "PNG", pnginfo=info)
+    return out.getvalue()
 
 
 def _metadata(report: WardReport, fmt: str) -> dict[str, Any]:

@@ -11,8 +11,7 @@ from geo import services
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.field_bundles import is_bundle
 from geo.ingest import IngestOptions, IngestResult, parse_file_date
-from geo.ingest._readers import header_fields, sniff_delimiter
-from geo.ingest.recheck import looks_like_results
+from geo.ingest.recheck import looks_like_results_file
 from geo.services import photos as photo_services
 from geo.store import open_store
 
@@ -49,16 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _is_results_file(path: Path) -> bool:
-    """``--kind auto``: a CSV/TXT whose header has a result and a check-date column."""
-    if path.suffix.lower() not in {".csv", ".txt"}:
-        return False
+    """``--kind auto``: :func:`geo.ingest.recheck.looks_like_results_file` on the file's head."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(65_536).decode("utf-8-sig", errors="replace")
+            head = handle.read(65_536)
     except OSError:
         return False  # the incident reader reports it
-    first = head.splitlines()[0] if head.strip() else ""
-    return looks_like_results(header_fields(first, sniff_delimiter(head)))
+    return looks_like_results_file(path.name, head)
 
 
 def _ingest_results(args: argparse.Namespace) -> int:

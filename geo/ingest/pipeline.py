@@ -36,6 +36,7 @@ from geo.ingest._result import IngestPreview, IngestResult
 from geo.ingest._vocabulary import vocabulary
 from geo.store import batches
 from geo.store import wards as stored_wards
+from geo.store.batches import BatchHook
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -140,6 +141,7 @@ def commit(
     actor: str,
     *,
     check: Callable[[IngestPreview], None] | None = None,
+    within: BatchHook | None = None,
 ) -> IngestResult:
     """Store a preview as one batch in one transaction.
 
@@ -163,6 +165,9 @@ def commit(
         Called with the preview after each classification, just before it is written
         (:func:`geo.services.commit_upload` checks the rights on exactly what will be
         written); it refuses by raising.
+    within : callable, optional
+        More writes of the batch, in its transaction (see
+        :func:`geo.store.batches.commit_batch`).
 
     Returns
     -------
@@ -175,7 +180,7 @@ def commit(
         if check is not None:
             check(preview_)
         try:
-            return write_batch(preview_, store, actor)
+            return write_batch(preview_, store, actor, within=within)
         except IdentityConflict:
             conflicts += 1
             if conflicts > MAX_CONFLICTS:
@@ -183,7 +188,9 @@ def commit(
             preview_.store_checked = False  # classify again: the store holds some rows now
 
 
-def write_batch(preview_: IngestPreview, store: Store, actor: str) -> IngestResult:
+def write_batch(
+    preview_: IngestPreview, store: Store, actor: str, *, within: BatchHook | None = None
+) -> IngestResult:
     """Store a preview as classified, as one batch in one transaction.
 
     No classification: the caller has just run :func:`refresh` (:func:`commit` does,
@@ -197,6 +204,8 @@ def write_batch(preview_: IngestPreview, store: Store, actor: str) -> IngestResu
         Where to store it; an empty ward table is given the preview's wards first.
     actor : str
         The account recorded with the batch and in the audit log.
+    within : callable, optional
+        More writes of the batch, in its transaction.
 
     Returns
     -------
@@ -221,7 +230,7 @@ def write_batch(preview_: IngestPreview, store: Store, actor: str) -> IngestResu
     }
     incidents = preview_.incidents()
     updates = preview_.status_updates()
-    batch_id = batches.commit_batch(store, batch, incidents, updates, actor=actor)
+    batch_id = batches.commit_batch(store, batch, incidents, updates, actor=actor, within=within)
     return IngestResult(preview_, int(batch_id))
 
 

@@ -32,6 +32,7 @@ from geo import settings
 from geo.errors import IngestError
 from geo.ingest._options import IngestOptions
 from geo.ingest._read import FileInput, read_file
+from geo.ingest._readers import header_fields, sniff_delimiter
 from geo.names import ascii_key
 from geo.places import project_lonlat
 from geo.reinspect import LOCAL_TZ, parse_results
@@ -94,6 +95,29 @@ def looks_like_results(columns: list[str]) -> bool:
     return "result" in roles and "checked_at" in roles
 
 
+def looks_like_results_file(name: str, head: bytes) -> bool:
+    """``--kind auto`` and the upload page: a CSV/TXT whose header has a result and a
+    check-date column is a results file (an Excel file is an incident file unless told).
+
+    Parameters
+    ----------
+    name
+        The file's name (its suffix decides whether the header is looked at).
+    head
+        The file's first bytes (64 KiB are plenty).
+
+    Returns
+    -------
+    bool
+        Whether to read it as re-inspection results.
+    """
+    if not name.lower().endswith((".csv", ".txt")):
+        return False
+    text = head[:65_536].decode("utf-8-sig", errors="replace")
+    first = text.splitlines()[0] if text.strip() else ""
+    return looks_like_results(header_fields(first, sniff_delimiter(text)))
+
+
 @dataclass
 class RecheckResult:
     """What a results file did: the counts balance (rows = accepted + duplicate + rejected)."""
@@ -112,6 +136,13 @@ class RecheckResult:
     outcome: list[str] = field(default_factory=list)
     #: Places of the accepted ``violation`` rows (the rights check needs their wards).
     violation_places: list[int] = field(default_factory=list)
+    #: Per row: its data-row number in the file (1 = the first row under the header).
+    row_numbers: list[int] = field(default_factory=list)
+
+    def rejected_rows(self) -> list[tuple[int, str]]:
+        """(row number, reason code) of every rejected row, in file order."""
+        kept = ("accepted", "duplicate")
+        return [(n, o) for n, o in zip(self.row_numbers, self.outcome, strict=True) if o not in kept]
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -252,6 +283,7 @@ def ingest_results(
     summary = RecheckResult(
         file=read.name, rows=len(frame), accepted=counts.pop("accepted", 0),
         duplicate=counts.pop("duplicate", 0), dry_run=bool(options.dry_run), outcome=outcome,
+        row_numbers=[int(n) for n in read.table.row_numbers],
     )  # fmt: skip
     summary.reasons = {r: counts[r] for r in REASONS if counts.get(r)}
     summary.rejected = sum(summary.reasons.values())

@@ -18,6 +18,7 @@ import numpy as np
 from geo import settings
 from geo.assign import WardIndex, ward_index, ward_positions
 from geo.errors import NotFound, Open311Error
+from geo.evidence import public_media_urls
 from geo.open311 import documents
 from geo.open311.intake import new_report, parse_form
 from geo.open311.limits import RateLimits
@@ -157,7 +158,12 @@ class GeoReport:
     def _requests(self, flt: RequestQuery) -> documents.Document:
         names = self.ward_names()
         rows = stored.service_requests(self.store, flt)
-        return documents.requests(request_records(rows, names))
+        return documents.requests(request_records(rows, names, _media(self.store, rows)))
+
+
+def _media(store: Store, rows: list[dict[str, Any]]) -> dict[int, str]:
+    """The requests' public photo links (``GEO_PUBLIC_MEDIA_URL``): thumbnails only."""
+    return public_media_urls(store, [int(r["id"]) for r in rows], settings.public_media_url())
 
 
 def lookup(store: Store, text: str) -> dict[str, Any] | None:
@@ -186,7 +192,7 @@ def lookup(store: Store, text: str) -> dict[str, Any] | None:
     names = stored.ward_names(store)
     if text.isdigit() and len(text) < 19:
         rows = stored.service_requests(store, RequestQuery(ids=(int(text),), limit=1))
-        return request_record(rows[0], names) if rows else None
+        return request_record(rows[0], names, media=_media(store, rows)) if rows else None
     try:
         report = stored.report(store, token=text)
     except NotFound:
@@ -196,5 +202,6 @@ def lookup(store: Store, text: str) -> dict[str, Any] | None:
     if report.get("incident_id") is not None:
         rows = stored.service_requests(store, RequestQuery(ids=(int(report["incident_id"]),), limit=1))
         if rows:
-            found = {**found, **request_record(rows[0], names), "report_status": report["status"]}
+            shown = request_record(rows[0], names, media=_media(store, rows))
+            found = {**found, **shown, "report_status": report["status"]}
     return found

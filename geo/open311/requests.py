@@ -5,8 +5,9 @@ Mapping (issue 14): ``status`` is ``open`` while the incident needs action (repo
 verified, in progress) and ``closed`` once it is cleared (or recurred, when a new
 incident carries on); ``status_notes`` is the latest note written on a status change;
 ``agency_responsible`` is the ward's name; ``expected_datetime`` the deadline; every time
-is ISO 8601 with Hà Nội's +07:00 offset. ``media_url`` is the resident's own link for
-now (an incident's public after-photo will replace it once photo evidence exists).
+is ISO 8601 with Hà Nội's +07:00 offset. ``media_url`` is the public thumbnail of the
+incident's after photo, else of its before photo (:func:`geo.evidence.public_media_urls`),
+never the resident's own link and never an original with its GPS.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def open_or_closed(state: str) -> str:
     return "closed" if state in CLOSED_STATES else "open"
 
 
-def request_records(rows: list[dict[str, Any]], ward_names: Mapping[str, str]) -> list[dict[str, Any]]:
+def request_records(
+    rows: list[dict[str, Any]], ward_names: Mapping[str, str], media: Mapping[int, str] | None = None
+) -> list[dict[str, Any]]:
     """:func:`request_record` of every row, the notices worked out once per type.
 
     Parameters
@@ -99,6 +102,8 @@ def request_records(rows: list[dict[str, Any]], ward_names: Mapping[str, str]) -
         Rows of :func:`geo.store.reports.service_requests`.
     ward_names
         Ward code → name.
+    media
+        Incident id → public photo URL (:func:`geo.evidence.public_media_urls`).
 
     Returns
     -------
@@ -106,11 +111,14 @@ def request_records(rows: list[dict[str, Any]], ward_names: Mapping[str, str]) -
         The requests, in the rows' order.
     """
     notices = {code: service_notice(code) for code in {str(r["type"]) for r in rows}}
-    return [request_record(row, ward_names, notices) for row in rows]
+    return [request_record(row, ward_names, notices, media) for row in rows]
 
 
 def request_record(
-    row: Mapping[str, Any], ward_names: Mapping[str, str], notices: Mapping[str, str] | None = None
+    row: Mapping[str, Any],
+    ward_names: Mapping[str, str],
+    notices: Mapping[str, str] | None = None,
+    media: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """One service request (:data:`REQUEST_FIELDS`) from a row of
     :func:`geo.store.reports.service_requests`; ``notices`` are the types' service
@@ -124,6 +132,9 @@ def request_record(
         Ward code → name.
     notices
         Type code → service notice (None: worked out here).
+    media
+        Incident id → public photo URL (:func:`geo.evidence.public_media_urls`); an
+        incident missing from it has no ``media_url``.
 
     Returns
     -------
@@ -152,7 +163,7 @@ def request_record(
         "zipcode": None,
         "lat": None if row.get("lat") is None else float(row["lat"]),
         "long": None if row.get("lon") is None else float(row["lon"]),
-        "media_url": row.get("media_url"),
+        "media_url": (media or {}).get(int(row["id"])),
     }
 
 

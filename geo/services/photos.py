@@ -236,6 +236,6 @@ def ingest_bundle(
         ingest_table=lambda data, name: preview_upload(
             store, actor, data, replace(options, file_name=options.file_name or name)
         ),
-        commit_table=lambda preview_: commit_upload(store, actor, preview_),
+        commit_table=lambda preview_, within: commit_upload(store, actor, preview_, within=within),
         may_attach=may_attach, dry_run=options.dry_run, media=media,
     )  # fmt: skip

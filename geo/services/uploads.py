@@ -14,6 +14,7 @@ from geo.services._rights import check
 from geo.services.boundaries import active_wards
 from geo.store import Store
 from geo.store import wards as stored_wards
+from geo.store.batches import BatchHook
 
 
 def preview_upload(
@@ -85,7 +86,9 @@ def _check_status_updates(store: Store, actor: User, preview_: IngestPreview) ->
         )
 
 
-def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestResult:
+def commit_upload(
+    store: Store, actor: User, preview_: IngestPreview, *, within: BatchHook | None = None
+) -> IngestResult:
     """Store a previewed upload as one batch (audited by the store as ``ingest``).
 
     Parameters
@@ -97,6 +100,8 @@ def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestR
         incident whose status the file changes).
     preview_ : IngestPreview
         The preview of :func:`preview_upload`.
+    within : callable, optional
+        More writes of the batch, in its transaction (a field bundle's photos).
 
     Returns
     -------
@@ -113,7 +118,7 @@ def commit_upload(store: Store, actor: User, preview_: IngestPreview) -> IngestR
     check(store, actor, "upload", object_type="upload", object_id=preview_.file_name)
     # classified as of now (again, if it loses a race), checked on exactly what is written
     return commit(
-        preview_, store, actor.username, check=lambda p: _check_status_updates(store, actor, p)
+        preview_, store, actor.username, check=lambda p: _check_status_updates(store, actor, p), within=within
     )
 
 

@@ -10,7 +10,7 @@ fastest means (:meth:`geo.store._backend.Backend.insert_incidents`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,10 @@ from geo.store.workflow import Move, apply_moves
 
 if TYPE_CHECKING:
     from geo.store._core import Store
+
+#: What else a batch writes in its own transaction (:func:`commit_batch`'s ``within``):
+#: called with the connection and the new batch's id.
+BatchHook = Callable[[Connection, int], None]
 
 #: Columns of :func:`lookup_existing`'s answer.
 KEY_COLUMNS: tuple[str, ...] = ("id", "source", "source_id", "fingerprint", "status", "row")
@@ -219,6 +223,7 @@ def commit_batch(
     status_updates: pd.DataFrame | None,
     *,
     actor: str,
+    within: BatchHook | None = None,
 ) -> int:
     """Store one upload in ONE transaction and return its batch id.
 
@@ -250,6 +255,12 @@ def commit_batch(
         ``row_number`` instead (a later status of an incident new in this file).
     actor
         Recorded on the status events and the audit entry.
+    within
+        Called with the connection and the batch id after the new incidents are
+        written and before the status moves: what else belongs to the batch (a field
+        bundle's photos of stored incidents, which the clear-needs-photo rule of the
+        moves must see) is written in the same transaction, so it goes when the batch
+        is refused. Called again on each retry.
 
     Returns
     -------
@@ -301,6 +312,8 @@ def commit_batch(
             recurrences += place_incidents(store, conn, incidents, ids)
         rows = incidents["row_number"] if incidents is not None and "row_number" in incidents else ()
         new_ids = {int(r): int(i) for r, i in zip(rows, ids, strict=False)}
+        if within is not None:
+            within(conn, batch_id)
         applied = apply_moves(
             store, conn, _moves(updates, new_ids), actor=actor, batch_id=batch_id,
             recurrences=recurrences,

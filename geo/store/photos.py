@@ -220,55 +220,60 @@ def photos_of(store: Store, incident_id: int) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=list(COLUMNS))
 
 
-def attached_elsewhere(store: Store, sha256s: Iterable[str], incident_id: int) -> set[str]:
-    """Which of ``sha256s`` are already attached to an incident other than ``incident_id``.
+@dataclass(frozen=True)
+class CheckFacts:
+    """What the photo checks need from the store, read for many incidents at once.
+
+    ``incidents``: id → ``id``, ``lat``, ``lon``, ``reported_at``; ``attached``: sha256
+    → the incidents it is attached to; ``befores``: id → perceptual hashes of its
+    before photos, oldest first. A field bundle of a thousand incidents reads these in
+    a few queries instead of three per incident.
+    """
+
+    incidents: dict[int, dict[str, Any]]
+    attached: dict[str, set[int]]
+    befores: dict[int, list[str]]
+
+
+def check_facts(store: Store, incident_ids: Collection[int], sha256s: Collection[str]) -> CheckFacts:
+    """The store's side of the photo checks for ``incident_ids`` and ``sha256s``, in one read.
 
     Parameters
     ----------
     store : Store
         The store.
-    sha256s : Iterable[str]
-        Content hashes to look up.
-    incident_id : int
-        The incident.
+    incident_ids : Collection[int]
+        The incidents photos are about to be attached to.
+    sha256s : Collection[str]
+        The photos' content hashes.
 
     Returns
     -------
-    set of str
-        The hashes found on other incidents.
+    CheckFacts
+        Incidents not stored are missing from ``incidents``.
     """
-    wanted = sorted(set(sha256s))
-    t = store.tables["photos"]
-    found: set[str] = set()
+    inc, t = store.tables["incidents"], store.tables["photos"]
+    ids = sorted({int(i) for i in incident_ids})
+    shas = sorted(set(sha256s))
+    facts = CheckFacts({}, {}, {})
     with store.read() as conn:
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            stmt = select(t.c.sha256).where(t.c.sha256.in_(chunk), t.c.incident_id != int(incident_id))
-            found.update(conn.execute(stmt.distinct()).scalars())
-    return found
+        for chunk in _chunks(ids):
+            rows = conn.execute(select(inc.c.id, inc.c.lat, inc.c.lon, inc.c.reported_at).where(inc.c.id.in_(chunk)))
+            facts.incidents.update({int(r.id): dict(r._mapping) for r in rows})
+            stmt = select(t.c.incident_id, t.c.phash).where(
+                t.c.incident_id.in_(chunk), t.c.role == "before", t.c.phash.isnot(None)
+            )
+            for incident_id, phash in conn.execute(stmt.order_by(t.c.id)):
+                facts.befores.setdefault(int(incident_id), []).append(str(phash))
+        for chunk in _chunks(shas):
+            stmt = select(t.c.sha256, t.c.incident_id).where(t.c.sha256.in_(chunk)).distinct()
+            for sha, incident_id in conn.execute(stmt):
+                facts.attached.setdefault(str(sha), set()).add(int(incident_id))
+    return facts
 
 
-def before_phashes(store: Store, incident_id: int) -> list[str]:
-    """Perceptual hashes of an incident's before photos (for ``after_same_as_before``).
-
-    Parameters
-    ----------
-    store : Store
-        The store.
-    incident_id : int
-        The incident.
-
-    Returns
-    -------
-    list of str
-        Hex perceptual hashes, oldest first.
-    """
-    t = store.tables["photos"]
-    stmt = select(t.c.phash).where(
-        t.c.incident_id == int(incident_id), t.c.role == "before", t.c.phash.isnot(None)
-    )
-    with store.read() as conn:
-        return [str(h) for h in conn.execute(stmt.order_by(t.c.id)).scalars()]
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    return (values[start : start + size] for start in range(0, len(values), size))
 
 
 def with_after_photo(store: Store, conn: Connection, incident_ids: Collection[int]) -> set[int]:
@@ -436,19 +441,116 @@ def verified_share(
         ``ward_code``, ``cleared``, ``verified`` and ``share`` (NaN for a ward with no
         clearance in the period); incidents without a ward are left out.
     """
-    frame = verified_clearances(store)
-    if len(frame):
-        day = pd.to_datetime(frame["cleared_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.date
-        keep = day.notna()
-        if date_from is not None:
-            keep &= day >= date_from
-        if date_to is not None:
-            keep &= day <= date_to
-        frame = frame[keep & frame["ward_code"].notna()]
+    frame = _cleared_in(verified_clearances(store), date_from, date_to)
     out = frame.groupby("ward_code").agg(cleared=("verified", "size"), verified=("verified", "sum")).reset_index()
     out["verified"] = out["verified"].astype("int64")
     out["share"] = out["verified"] / out["cleared"].where(out["cleared"] > 0)
     return out
+
+
+def _cleared_in(frame: pd.DataFrame, date_from: date | None, date_to: date | None) -> pd.DataFrame:
+    """Rows of :func:`verified_clearances` with a ward, cleared within the Hà Nội days."""
+    if frame.empty:
+        return frame
+    day = pd.to_datetime(frame["cleared_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.date
+    keep = day.notna() & frame["ward_code"].notna()
+    if date_from is not None:
+        keep &= day >= date_from
+    if date_to is not None:
+        keep &= day <= date_to
+    return frame[keep]
+
+
+#: Columns of :func:`clearance_pairs`.
+PAIR_COLUMNS: tuple[str, ...] = (
+    "incident_id", "type", "street", "address", "cleared_at",
+    "before_sha256", "before_flags", "before_taken_at", "after_sha256", "after_flags", "after_taken_at",
+)  # fmt: skip
+
+
+def clearance_pairs(
+    store: Store, ward_code: str, date_from: date | None = None, date_to: date | None = None, *, limit: int = 6
+) -> pd.DataFrame:
+    """Before/after photo pairs of one ward's clearances in a period, for its report.
+
+    Each cleared incident (cleared on a Hà Nội day in the period) with a stored before
+    and after photo gives one pair: of each role the photo without flags if there is
+    one, else the oldest. Pairs without any flag come first (the issue asks for those),
+    then the latest clearances; flagged pairs only fill up to ``limit``, and keep their
+    flags so the report can say them.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    ward_code : str
+        The ward.
+    date_from, date_to : date | None
+        The period (Hà Nội days, inclusive; None: open).
+    limit : int
+        At most this many pairs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PAIR_COLUMNS`; flags comma-joined ("" for none).
+    """
+    cleared = _cleared_in(verified_clearances(store), date_from, date_to)
+    ids = sorted(int(i) for i in cleared.loc[cleared["ward_code"] == str(ward_code), "incident_id"])
+    inc, t = store.tables["incidents"], store.tables["photos"]
+    photo_rows: list[Any] = []
+    incident_rows: list[Any] = []
+    with store.read() as conn:
+        for chunk in _chunks(ids):
+            stmt = select(t.c.incident_id, t.c.role, t.c.sha256, t.c.flags, t.c.taken_at, t.c.id).where(
+                t.c.incident_id.in_(chunk), t.c.sha256.isnot(None)
+            )
+            photo_rows += conn.execute(stmt).all()
+            incident_rows += conn.execute(
+                select(inc.c.id, inc.c.type, inc.c.street, inc.c.address, inc.c.cleared_at).where(inc.c.id.in_(chunk))
+            ).all()
+    photos = pd.DataFrame([tuple(r) for r in photo_rows], columns=["incident_id", "role", "sha256", "flags", "taken_at", "id"])
+    if photos.empty:
+        return pd.DataFrame(columns=list(PAIR_COLUMNS))
+    photos["flagged"] = photos["flags"].fillna("") != ""
+    best = photos.sort_values(["flagged", "id"]).drop_duplicates(["incident_id", "role"])
+    sides = [
+        best[best["role"] == role].set_index("incident_id")[["sha256", "flags", "taken_at"]].add_prefix(f"{role}_")
+        for role in ("before", "after")
+    ]
+    incidents = pd.DataFrame([tuple(r) for r in incident_rows], columns=["incident_id", "type", "street", "address", "cleared_at"])
+    pairs = incidents.set_index("incident_id").join(sides[0], how="inner").join(sides[1], how="inner").reset_index()
+    pairs["flagged"] = (pairs["before_flags"].fillna("") != "") | (pairs["after_flags"].fillna("") != "")
+    pairs["cleared_at"] = pd.to_datetime(pairs["cleared_at"], utc=True)
+    pairs = pairs.sort_values(["flagged", "cleared_at", "incident_id"], ascending=[True, False, True])
+    return pairs.head(limit)[list(PAIR_COLUMNS)].reset_index(drop=True)
+
+
+def first_photos(store: Store, incident_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
+    """Each incident's oldest stored photo of each role (sha256), for public links.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    incident_ids : Collection[int] | None
+        Only these incidents (None: all).
+
+    Returns
+    -------
+    dict
+        Incident id → {role → sha256}; incidents without a stored photo are missing.
+    """
+    t = store.tables["photos"]
+    stmt = select(t.c.incident_id, t.c.role, t.c.sha256).where(t.c.sha256.isnot(None)).order_by(t.c.id)
+    found: dict[int, dict[str, str]] = {}
+    with store.read() as conn:
+        chunks = [None] if incident_ids is None else list(_chunks(sorted({int(i) for i in incident_ids})))
+        for chunk in chunks:
+            rows = conn.execute(stmt if chunk is None else stmt.where(t.c.incident_id.in_(chunk)))
+            for incident_id, role, sha in rows:
+                found.setdefault(int(incident_id), {}).setdefault(str(role), str(sha))
+    return found
 
 
 def first_after(store: Store) -> dict[int, str]:
@@ -464,10 +566,4 @@ def first_after(store: Store) -> dict[int, str]:
     dict
         Incident id → sha256.
     """
-    t = store.tables["photos"]
-    stmt = select(t.c.incident_id, t.c.sha256).where(t.c.role == "after", t.c.sha256.isnot(None))
-    found: dict[int, str] = {}
-    with store.read() as conn:
-        for incident_id, sha in conn.execute(stmt.order_by(t.c.id)):
-            found.setdefault(int(incident_id), str(sha))
-    return found
+    return {i: roles["after"] for i, roles in first_photos(store).items() if "after" in roles}

@@ -191,7 +191,7 @@ def test_requests_in_both_formats(served):
     for record in rows:
         check_json(record, REQUEST)
     mine = next(r for r in rows if r["service_code"] == "signboard")
-    assert mine["media_url"] == "https://example.vn/photo.jpg"
+    assert mine["media_url"] is None  # the resident's link is never echoed; no photo stored
     root = xml_of(served.get("/requests.xml"), "service_requests")
     for request in root.findall("request"):
         check_xml(request, REQUEST)

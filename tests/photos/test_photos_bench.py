@@ -20,7 +20,7 @@ def test_photo_benchmark_runs_every_variant(tmp_path):
     assert proc.returncode == 0, proc.stderr
     results = json.loads(out.read_text())
     variants = results["variants"]
-    assert set(variants) == {"library", "library_1_thread", "baseline"}
+    assert set(variants) == {"store", "library", "library_1_thread", "baseline"}
     for name, row in variants.items():
         assert "error" not in row, (name, row)
         assert row["stored"] == 10 and row["refused"] == 0
@@ -29,4 +29,7 @@ def test_photo_benchmark_runs_every_variant(tmp_path):
     assert variants["library"]["flags"]["photo_no_gps"] == 1
     assert variants["library"]["flags"]["photo_no_time"] == 1
     assert variants["library"]["flags"] == variants["library_1_thread"]["flags"]
+    # through the store: every row an incident, every photo a row, the same flags raised
+    assert variants["store"]["incidents"] == 10 and variants["store"]["photo_rows"] == 10
+    assert variants["store"]["flags"] == variants["library"]["flags"]
     assert not list((tmp_path / "work").glob("media_*"))  # each run cleans its store

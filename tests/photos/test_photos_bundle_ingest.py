@@ -127,3 +127,32 @@ def test_a_traversal_name_refuses_the_whole_bundle(store, tmp_path, monkeypatch)
     with pytest.raises(IngestError, match=r"unsafe|không an toàn"):
         photo_services.ingest_bundle(store, ADMIN, data, None)
     assert store.row_counts() == counts and not (tmp_path / "media").exists()
+
+
+def test_a_refused_batch_leaves_no_photo_of_a_stored_incident(store, env, tmp_path, capsys, monkeypatch):
+    """The photos of stored incidents are written in the batch's transaction: when a
+    later row's clearance is refused, the batch goes and so do they."""
+    monkeypatch.delenv("GEO_CLEAR_NEEDS_PHOTO")  # the rule as shipped: awnings need an after photo
+    first = tmp_path / "first.csv"
+    first.write_text(
+        HEADER
+        + "1,đỗ xe,21.0285,105.8542,2025-03-03 09:00,mới,,,,\n"
+        + "2,mái che,21.0286,105.8543,2025-03-03 09:00,mới,,,,\n",
+        encoding="utf-8",
+    )
+    run_ingest(first, env, capsys)
+    ids = queries.incidents(store, limit=None).set_index("source_id")["id"].astype(int)
+    counts = store.row_counts()
+    # row 1 adds a before photo to stored incident 1; row 2 clears the awning without one
+    table = (
+        HEADER
+        + "1,đỗ xe,21.0285,105.8542,2025-03-03 09:00,mới,truoc.jpg,,,\n"
+        + "2,mái che,21.0286,105.8543,2025-03-03 09:00,đã xử lý,,,,\n"
+    )
+    bundle = tmp_path / "refused.zip"
+    bundle.write_bytes(zip_bytes({"t.csv": table.encode(), "truoc.jpg": photo(11)}))
+    assert main(["ingest", str(bundle), "--user", env, "--source", "field"]) == 2
+    assert "cannot be cleared" in capsys.readouterr().err
+    assert stored_photos.photos_of(store, int(ids["1"])).empty
+    assert store.row_counts() == counts
+    assert queries.incident(store, int(ids["2"])).incident["status"] == "reported"

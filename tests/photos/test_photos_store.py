@@ -78,10 +78,12 @@ def test_attach_round_trips_and_the_same_bytes_attach_once(store):
 def test_reuse_lookup_and_before_hashes(store):
     first, second = add_incidents(store, "sidewalk", "sidewalk")
     stored_photos.attach(store, [photo(first, "before", SHA_A, phash="0f0f0f0f0f0f0f0f")], actor="a")
-    assert stored_photos.attached_elsewhere(store, [SHA_A, SHA_B], second) == {SHA_A}
-    assert stored_photos.attached_elsewhere(store, [SHA_A], first) == set()  # its own
-    assert stored_photos.before_phashes(store, first) == ["0f0f0f0f0f0f0f0f"]
-    assert stored_photos.before_phashes(store, second) == []
+    facts = stored_photos.check_facts(store, [first, second], [SHA_A, SHA_B])
+    assert facts.attached == {SHA_A: {first}}  # SHA_B is nowhere
+    assert facts.befores == {first: ["0f0f0f0f0f0f0f0f"]}
+    assert set(facts.incidents) == {first, second}
+    assert facts.incidents[first]["lat"] is not None and facts.incidents[first]["id"] == first
+    assert stored_photos.check_facts(store, [999_999], []).incidents == {}
 
 
 def test_summary_counts_roles_and_flags(store):
@@ -193,3 +195,38 @@ def test_a_version_6_store_gains_the_photos_table(store_url):
         assert len(stored_photos.photos_of(store, first)) == 1
     finally:
         store.close()
+
+
+def test_clearance_pairs_prefer_photos_and_pairs_without_flags(store):
+    from tests._store_data import ts
+
+    cleared = {"status": "cleared", "ward_code": "00070", "type": "awning", "reported_at": ts("2025-03-01 09:00")}
+    rows = [
+        {**cleared, "cleared_at": ts("2025-03-05 09:00")},  # 1: a pair with a far after photo
+        {**cleared, "cleared_at": ts("2025-03-03 09:00")},  # 2: a clean pair (a flagged after photo too)
+        {**cleared, "cleared_at": ts("2025-03-04 09:00")},  # 3: before photo only
+        {**cleared, "cleared_at": ts("2025-03-06 09:00"), "ward_code": "00082"},  # 4: another ward
+        {**cleared, "cleared_at": ts("2025-03-07 09:00")},  # 5: a clean pair, cleared last
+    ]
+    batches.commit_batch(store, batch(), incidents(rows), NO_UPDATES, actor="field")
+    with store.read() as conn:
+        one, two, three, four, five = [int(i) for i in conn.execute(text("SELECT id FROM incidents ORDER BY id")).scalars()]
+    sha = {n: c * 64 for n, c in zip(range(1, 10), "123456789", strict=True)}
+    stored_photos.attach(store, [
+        photo(one, "before", sha[1]), photo(one, "after", sha[2], flags=("photo_far",)),
+        photo(two, "before", sha[3]), photo(two, "after", sha[4], flags=("photo_reused",)), photo(two, "after", sha[5]),
+        photo(three, "before", sha[6]),
+        photo(four, "before", sha[7]), photo(four, "after", sha[8]),
+        photo(five, "before", sha[9]), photo(five, "after", SHA_A),
+    ], actor="a")  # fmt: skip
+    pairs = stored_photos.clearance_pairs(store, "00070")
+    # clean pairs first (latest clearance first), then the flagged one; no half pair, no other ward
+    assert pairs["incident_id"].tolist() == [five, two, one]
+    assert pairs.set_index("incident_id").loc[two, "after_sha256"] == sha[5]  # the unflagged after photo
+    assert pairs.set_index("incident_id").loc[one, "after_flags"] == "photo_far"
+    assert stored_photos.clearance_pairs(store, "00070", limit=2)["incident_id"].tolist() == [five, two]
+    import datetime as dt
+
+    period = stored_photos.clearance_pairs(store, "00070", dt.date(2025, 3, 4), dt.date(2025, 3, 5))
+    assert period["incident_id"].tolist() == [one]
+    assert stored_photos.clearance_pairs(store, "00199").empty
