@@ -731,13 +731,22 @@ def service_requests(store: Store, query: RequestQuery) -> list[dict[str, Any]]:
         stmt = _filtered(stmt, store, query)
     stmt = stmt.limit(query.limit).offset(query.offset)
     with store.read() as conn:
-        return [dict(row) for row in conn.execute(stmt).mappings()]
+        return [dict(row) for row in conn.execute(stmt).mappings().all()]
+
+
+def _unindexed(column: Any) -> Any:
+    """``column || ''``: the same values, but no index on the column alone can serve the
+    condition. SQLite without statistics takes an equality on ``status`` or ``type`` for
+    the narrower index and then sorts every open incident (0.4 s per GET at 1M, issue
+    14); this way both backends read the newest-first partial index of service requests,
+    which holds type and status and answers the page from its end (about 3 ms at 1M)."""
+    return column.concat("")
 
 
 def _filtered(stmt: Any, store: Store, query: RequestQuery) -> Any:
     i = store.tables["incidents"]
     if query.service_codes is not None:
-        stmt = stmt.where(i.c.type.in_(list(query.service_codes)))
+        stmt = stmt.where(_unindexed(i.c.type).in_(list(query.service_codes)))
     if query.start is not None:
         stmt = stmt.where(i.c.reported_at >= query.start)
     if query.end is not None:
@@ -745,7 +754,7 @@ def _filtered(stmt: Any, store: Store, query: RequestQuery) -> Any:
     if query.statuses is not None:
         states = [*(OPEN_STATES if "open" in query.statuses else ()),
                   *(CLOSED_STATES if "closed" in query.statuses else ())]
-        stmt = stmt.where(i.c.status.in_(states))
+        stmt = stmt.where(_unindexed(i.c.status).in_(states))
     return stmt
 
 
