@@ -38,8 +38,8 @@ def _make_v7(store_url: str) -> dict[str, int]:
         conn.exec_driver_sql("DROP INDEX ix_incidents_service_requests")
         conn.exec_driver_sql("ALTER TABLE incidents DROP COLUMN service_request")
         conn.exec_driver_sql("ALTER TABLE incidents DROP COLUMN public_note")
-        conn.exec_driver_sql(f"UPDATE schema_version SET version = {PUBLIC_NOTES_SCHEMA_VERSION - 1} "
-                                f"WHERE version = {PUBLIC_NOTES_SCHEMA_VERSION}")
+        conn.execute(text("UPDATE schema_version SET version = :old WHERE version = :new"),
+                     {"old": PUBLIC_NOTES_SCHEMA_VERSION - 1, "new": PUBLIC_NOTES_SCHEMA_VERSION})
     counts = store.row_counts()
     store.close()
     return {"accepted": accepted, **counts}
@@ -56,9 +56,8 @@ def test_a_version_7_store_gains_public_notes_and_marks_the_reports_incidents(st
             marks = dict(conn.execute(text(
                 "SELECT id, service_request FROM incidents ORDER BY id")).all())
             notes = conn.execute(text("SELECT count(*) FROM incidents WHERE public_note IS NOT NULL")).scalar()
-            described = conn.execute(text(
-                f"SELECT description FROM schema_version WHERE version = {PUBLIC_NOTES_SCHEMA_VERSION}"
-            )).scalar()
+            described = conn.execute(text("SELECT description FROM schema_version WHERE version = :v"),
+                                     {"v": PUBLIC_NOTES_SCHEMA_VERSION}).scalar()
         assert {"public_note", "service_request"} <= columns
         assert "ix_incidents_service_requests" in indexes
         # merged into 2, accepted as a new one; 1 and 3 no report reached
