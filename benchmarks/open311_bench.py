@@ -250,18 +250,26 @@ def _map_under_load(workdir: Path, incidents: int, posts: int, clients: int, wor
     return {"incidents": incidents, "quiet": quiet, "under_post_load": busy, "post_load": loaded}
 
 
+def _store_of(step: str, workdir: Path, get_store: Path | None, get_url: str | None) -> tuple[str, Path]:
+    """The step's store URL and the file its API key is kept in."""
+    if step == "get" and get_url is not None:
+        return get_url, workdir / "get_url.key"
+    path = get_store if step == "get" and get_store is not None else workdir / f"{step}.sqlite"
+    return f"sqlite:///{path}", path.with_suffix(".key")
+
+
 def run(
     posts: int, clients: int, incidents: int, gets: int, workdir: Path, *, share: float = 1.0,
-    workers: int = 1, get_store: Path | None = None, map_incidents: int = 0,
+    workers: int = 1, get_store: Path | None = None, get_url: str | None = None,
+    map_incidents: int = 0,
 ) -> dict[str, Any]:
-    """The steps on SQLite stores in ``workdir`` (the GET store at ``get_store`` when given,
-    reused when it exists)."""
+    """The steps on SQLite stores in ``workdir``; the GET step's store is ``get_url`` (a
+    PostGIS URL, say) or the SQLite file ``get_store`` when given, each prepared once and
+    reused while its key file in ``workdir`` (or beside the file) exists."""
     result: dict[str, Any] = {"cpus": os.cpu_count(), "workers": workers}
     for step in ("post", "get"):
-        path = get_store if step == "get" and get_store is not None else workdir / f"{step}.sqlite"
-        url = f"sqlite:///{path}"
-        keyfile = path.with_suffix(".key")
-        if step == "get" and path.exists() and keyfile.exists():
+        url, keyfile = _store_of(step, workdir, get_store, get_url)
+        if step == "get" and keyfile.exists():
             key = keyfile.read_text().strip()
         else:
             key = _prepare(url, incidents if step == "get" else 0)
@@ -296,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--get-store", type=Path, default=None,
                         help="SQLite file of the GET step, kept and reused")
+    parser.add_argument("--get-url", default=None,
+                        help="store URL of the GET step (PostGIS, say), prepared once")
     parser.add_argument("--map-incidents", type=int, default=0,
                         help="run the map-under-load step on a store of this many incidents")
     parser.add_argument("--workdir", type=Path, default=None)
@@ -305,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         result = run(args.posts, args.clients, args.incidents, args.gets, workdir, share=args.share,
-                     workers=args.workers, get_store=args.get_store, map_incidents=args.map_incidents)
+                     workers=args.workers, get_store=args.get_store, get_url=args.get_url,
+                     map_incidents=args.map_incidents)
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:
