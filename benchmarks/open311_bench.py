@@ -229,6 +229,7 @@ def _rerun(url: str) -> dict[str, Any]:
     result = json.loads(line[len(RESULT_PREFIX):])
     return {"max_rerun_s": round(result["seconds"], 2),
             "reruns_s": {k: round(v["seconds"], 2) for k, v in result["reruns"].items()},
+            "reruns_cpu_s": {k: round(v["cpu_s"], 2) for k, v in result["reruns"].items()},
             "errors": result["errors"], "load_before": load, "load_after": _load()}
 
 
