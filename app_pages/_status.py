@@ -20,8 +20,7 @@ from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
 from geo.i18n import status_label
-from geo.store import TRANSITIONS
-from geo.store.workflow import PUBLIC_NOTE_CHARS
+from geo.store import PUBLIC_NOTE_CHARS, TRANSITIONS
 
 if TYPE_CHECKING:
     from geo.store import Store

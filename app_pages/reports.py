@@ -20,7 +20,7 @@ from app_pages._safe import md_plain
 from geo.errors import GeoError
 from geo.open311.moderation_map import report_map
 from geo.services import reports as moderation
-from geo.store.workflow import PUBLIC_NOTE_CHARS
+from geo.store import PUBLIC_NOTE_CHARS
 from geo.vocab import type_label
 
 REASONS = ("reports.reason_not_order", "reports.reason_outside", "reports.reason_spam")

@@ -38,8 +38,6 @@ def _serve(args: argparse.Namespace) -> int:
     ``GEO_DATABASE_URL``. Their rate-limit counters are their own (``limits``' memory
     storage): the README says what that means for the configured rates.
     """
-    import os
-
     import uvicorn
 
     from geo.open311.app import create_app
@@ -53,7 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
     }
     if args.workers > 1:
         if args.database:
-            os.environ[settings.DATABASE_URL.name] = args.database
+            settings.hand_down_database_url(args.database)
         uvicorn.run("geo.open311.app:create_app", factory=True, workers=args.workers, **common)
         return 0
     uvicorn.run(create_app(open_store(args.database)), **common)
