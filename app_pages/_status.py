@@ -20,7 +20,7 @@ from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
 from geo.i18n import status_label
-from geo.store import TRANSITIONS
+from geo.store import PUBLIC_NOTE_CHARS, TRANSITIONS
 
 if TYPE_CHECKING:
     from geo.store import Store
@@ -56,6 +56,10 @@ def status_form(store: Store, incident_id: int, current: str, ward_code: Any) ->
         note = st.text_input(
             t("status.note"), key=f"status_note_{incident_id}", max_chars=MAX_NOTE_CHARS
         )
+        public_note = st.text_input(
+            t("status.public_note"), key=f"status_public_note_{incident_id}",
+            max_chars=PUBLIC_NOTE_CHARS, help=t("status.public_note_help"),
+        )
         photos = st.file_uploader(
             t("photos.after_with_status"), type=PHOTO_TYPES, accept_multiple_files=True,
             key=f"status_photos_{incident_id}",
@@ -71,7 +75,8 @@ def status_form(store: Store, incident_id: int, current: str, ward_code: Any) ->
             new_id = services.record_recurrence(store, user, incident_id, note or None)
             message = t("status.recurred", new=new_id)
         else:
-            services.change_status(store, user, incident_id, to_state, note or None)
+            services.change_status(store, user, incident_id, to_state, note or None,
+                                   public_note=public_note or None)
             message = t("status.done", id=incident_id, status=status_label(to_state, lang()))
     except GeoError as exc:
         st.error(md_plain(exc.message(lang())))

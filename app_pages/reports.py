@@ -20,6 +20,7 @@ from app_pages._safe import md_plain
 from geo.errors import GeoError
 from geo.open311.moderation_map import report_map
 from geo.services import reports as moderation
+from geo.store import PUBLIC_NOTE_CHARS
 from geo.vocab import type_label
 
 REASONS = ("reports.reason_not_order", "reports.reason_outside", "reports.reason_spam")
@@ -69,14 +70,17 @@ def _act(done: str, work: Any, **fmt: Any) -> None:
 
 def _decide(row: dict[str, Any], user: Any, nearby: pd.DataFrame) -> None:
     report_id = int(row["id"])
+    public = st.text_input(t("reports.public_note"), key="reports_public_note",
+                           max_chars=PUBLIC_NOTE_CHARS, help=t("status.public_note_help")) or None
     accept, merge, reject = st.columns(3)
     if accept.button(t("reports.accept"), key="reports_accept", type="primary"):
-        _act("reports.accepted", lambda: moderation.accept_report(store(), user, report_id), id=report_id)
+        _act("reports.accepted", lambda: moderation.accept_report(store(), user, report_id, public),
+             id=report_id)
     first = int(nearby["id"].iloc[0]) if not nearby.empty else 1
     target = merge.number_input(t("reports.merge_into"), min_value=1, step=1, value=first,
                                 key="reports_merge_into")
     if merge.button(t("reports.merge"), key="reports_merge"):
-        _act("reports.merged", lambda: moderation.merge_report(store(), user, report_id, int(target)),
+        _act("reports.merged", lambda: moderation.merge_report(store(), user, report_id, int(target), public),
              id=report_id, incident=int(target))
     choice = reject.selectbox(t("reports.reason"), [*REASONS, "reports.reason_other"],
                               format_func=t, key="reports_reason")

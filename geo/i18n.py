@@ -48,6 +48,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "reports.merge": ("Gộp vào sự việc", "Merge into incident"),
     "reports.merge_into": ("Số sự việc", "Incident number"),
     "reports.reject": ("Từ chối", "Reject"),
+    "reports.public_note": ("Ghi chú công khai (khi tiếp nhận hoặc gộp)",
+                            "Public note (when accepting or merging)"),
     "reports.reason": ("Lý do (công khai)", "Reason (public)"),
     "reports.reason_other": ("Lý do khác", "Other reason"),
     "reports.reason_not_order": ("Không thuộc lĩnh vực trật tự đô thị", "Not an urban-order matter"),
@@ -410,7 +412,13 @@ LABELS: dict[str, tuple[str, str]] = {
     # status-change form (map page details panel)
     "status.form_title": ("Đổi trạng thái", "Change the status"),
     "status.to": ("Trạng thái mới", "New status"),
-    "status.note": ("Ghi chú (không bắt buộc)", "Note (optional)"),
+    "status.note": ("Ghi chú nội bộ (không bắt buộc)", "Internal note (optional)"),
+    "status.public_note": ("Ghi chú công khai", "Public note"),
+    "status.public_note_help": (
+        "Người dân thấy ghi chú này khi tra cứu phản ánh (Open311). Để trống: giữ ghi chú cũ.",
+        "Residents see this note when they look their report up (Open311). Blank: the "
+        "current one stays.",
+    ),
     "status.submit": ("Lưu trạng thái", "Save the status"),
     "status.done": ("Đã chuyển vụ việc #{id} sang “{status}”.", "Incident #{id} moved to “{status}”."),
     "status.recurred": (

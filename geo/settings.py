@@ -599,6 +599,23 @@ def database_url() -> str:
     return DATABASE_URL.get()
 
 
+def hand_down_database_url(url: str) -> None:
+    """Set ``GEO_DATABASE_URL`` for the processes this one starts (``serve --workers``:
+    each worker opens the store itself, from the environment it inherits).
+
+    Parameters
+    ----------
+    url
+        The store's URL.
+
+    Returns
+    -------
+    None
+        The variable is set in this process's environment.
+    """
+    os.environ[DATABASE_URL.name] = url
+
+
 def boundaries() -> Path:
     """``GEO_BOUNDARIES``: the ward layer a fresh store starts from.
 

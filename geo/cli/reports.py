@@ -40,11 +40,15 @@ def register(subparsers: Any) -> None:
     lst.set_defaults(func=_list)
     acc = sub.add_parser("accept", help="tạo sự việc mới / make it a new incident")
     acc.add_argument("id", type=int)
+    acc.add_argument("--public-note", default=None,
+                     help="ghi chú công khai cho người dân / public note for the resident")
     _common(acc)
     acc.set_defaults(func=_accept)
     mrg = sub.add_parser("merge", help="gộp vào sự việc / attach to an incident")
     mrg.add_argument("id", type=int)
     mrg.add_argument("--into", type=int, required=True, metavar="INCIDENT")
+    mrg.add_argument("--public-note", default=None,
+                     help="ghi chú công khai cho người dân / public note for the resident")
     _common(mrg)
     mrg.set_defaults(func=_merge)
     rej = sub.add_parser("reject", help="từ chối, có lý do công khai / reject with a public reason")
@@ -112,13 +116,13 @@ def _plain(value: Any) -> Any:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    incident = _run(args, lambda s, u: moderation.accept_report(s, u, args.id))
+    incident = _run(args, lambda s, u: moderation.accept_report(s, u, args.id, args.public_note))
     print(f"Đã tiếp nhận / accepted: report {args.id} → incident {incident}")
     return 0
 
 
 def _merge(args: argparse.Namespace) -> int:
-    _run(args, lambda s, u: moderation.merge_report(s, u, args.id, args.into))
+    _run(args, lambda s, u: moderation.merge_report(s, u, args.id, args.into, args.public_note))
     print(f"Đã gộp / merged: report {args.id} → incident {args.into}")
     return 0
 

@@ -44,7 +44,9 @@ def register(subparsers: Any) -> None:
     status = subparsers.add_parser("status", help="đổi trạng thái / move an incident on")
     status.add_argument("id", type=int, help="incident id")
     status.add_argument("--to", required=True, choices=tuple(TRANSITIONS), dest="to_state")
-    status.add_argument("--note", default=None)
+    status.add_argument("--note", default=None, help="ghi chú nội bộ / internal note")
+    status.add_argument("--public-note", default=None,
+                        help="ghi chú công khai (Open311) / public note shown to residents")
     status.add_argument("--at", default=None, help="when it happened (default: now)")
     _common(status)
     status.set_defaults(func=_status)
@@ -148,7 +150,8 @@ def _export(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     with _open(args) as store:
         actor = acting_user(store, args, "change_status", object_type="incident", object_id=args.id)
-        moved = services.change_status(store, actor, args.id, args.to_state, args.note, at=args.at)
+        moved = services.change_status(store, actor, args.id, args.to_state, args.note, at=args.at,
+                                        public_note=args.public_note)
     print(f"#{moved['id']}: {moved['from']} → {moved['to']}")
     return 0
 

@@ -3,7 +3,8 @@
 :class:`GeoReport` answers each endpoint with a :data:`~geo.open311.documents.Document`
 or raises :class:`~geo.errors.Open311Error`; :mod:`geo.open311.app` only maps HTTP onto
 it. The ward layer is read once per version of the stored layer, so a POST costs one
-cheap version read, one assignment and one write transaction.
+cheap version read, one assignment and one write transaction; an API key's state is
+reused for a second, so a POST is one transaction.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def check_jurisdiction(value: str | None) -> None:
         )
 
 
+#: API-key answers a server remembers at most (see :meth:`GeoReport.active_key`).
+KEYS_REMEMBERED = 1024
+
+
 @dataclass
 class GeoReport:
     """The endpoints of one server, on one store."""
@@ -60,13 +65,33 @@ class GeoReport:
     limits: RateLimits = field(default_factory=RateLimits)
 
     #: Seconds between two reads of the ward layer's version (a replaced layer is used
-    #: from the next request after that).
+    #: from the next request after that), and of an API key's state.
     recheck_s: float = 1.0
 
     def __post_init__(self) -> None:
         self._wards: tuple[Any, WardIndex] | None = None
         self._names: tuple[Any, dict[str, str]] | None = None
         self._version: tuple[float, Any] = (-1e9, None)
+        self._keys: dict[str, tuple[float, tuple[int, str] | None]] = {}
+
+    def active_key(self, secret: str) -> tuple[int, str] | None:
+        """(id, name) of the active key ``secret``, None for an unknown or revoked one.
+
+        An answer is reused for :attr:`recheck_s` (a revoked key stops opening within a
+        second), so a client's stream of POSTs costs one transaction each, not two
+        (issue 14's speed). Unknown secrets are remembered too, a bounded number of them:
+        guessing keys is not made cheaper for the store than sending them.
+        """
+        digest = stored.key_hash(secret)
+        now = time.monotonic()
+        checked = self._keys.get(digest)
+        if checked is not None and now - checked[0] < self.recheck_s:
+            return checked[1]
+        found = stored.active_key(self.store, secret)
+        if len(self._keys) >= KEYS_REMEMBERED:
+            self._keys.clear()
+        self._keys[digest] = (now, found)
+        return found
 
     def _layer_version(self) -> Any:
         checked, version = self._version
@@ -117,7 +142,7 @@ class GeoReport:
         secret = form.fields.get("api_key", "").strip()
         if not secret:
             raise Open311Error(400, "Thiếu api_key.", "api_key is required.")
-        key = stored.active_key(self.store, secret)
+        key = self.active_key(secret)
         if key is None:
             raise Open311Error(
                 403, "api_key không hợp lệ hoặc đã bị thu hồi.", "The api_key is invalid or revoked."

@@ -3,7 +3,9 @@ mapping of an incident (and the report that opened it) to a request's fields.
 
 Mapping (issue 14): ``status`` is ``open`` while the incident needs action (reported,
 verified, in progress) and ``closed`` once it is cleared (or recurred, when a new
-incident carries on); ``status_notes`` is the latest note written on a status change;
+incident carries on); ``status_notes`` is the ward's public note (``incidents.public_note``,
+written when moderating or changing the status); the notes on status events are officers'
+internal ones and are never shown;
 ``agency_responsible`` is the ward's name; ``expected_datetime`` the deadline; every time
 is ISO 8601 with Hà Nội's +07:00 offset. ``media_url`` is the public thumbnail of the
 incident's after photo, else of its before photo (:func:`geo.evidence.public_media_urls`),
@@ -142,7 +144,7 @@ def request_record(
         The request's fields.
     """
     status = open_or_closed(str(row["status"]))
-    note = row.get("status_note") or None
+    note = row.get("public_note") or None
     if status == "closed" and note is None:
         note = "Đã xử lý xong / cleared"
     ward = row.get("ward_code")

@@ -29,7 +29,7 @@ def _ward_of(store: Store, incident_id: int) -> str | None:
 
 def change_status(
     store: Store, actor: User, incident_id: int, to_state: str, note: str | None = None,
-    *, at: Any = None,
+    *, at: Any = None, public_note: str | None = None,
 ) -> dict[str, Any]:
     """Move one incident on; an officer only in their own wards. Audited by the store.
 
@@ -44,9 +44,11 @@ def change_status(
     to_state
         The state to move to (:data:`geo.store.workflow.TRANSITIONS`).
     note
-        Kept with the status event.
+        Kept with the status event (internal: officers only).
     at
         When it happened (default: now).
+    public_note
+        The ward's note for residents, shown by Open311 (None: the current one stays).
 
     Returns
     -------
@@ -55,7 +57,8 @@ def change_status(
     """
     ward = _ward_of(store, incident_id)
     check(store, actor, "change_status", ward, object_type="incident", object_id=incident_id)
-    return workflow.change_status(store, int(incident_id), to_state, actor=actor.username, note=note, at=at)
+    return workflow.change_status(store, int(incident_id), to_state, actor=actor.username, note=note,
+                                  at=at, public_note=public_note)
 
 
 def record_recurrence(

@@ -56,7 +56,7 @@ def _checked(store: Store, actor: User, report_id: int) -> None:
     check(store, actor, "moderate_reports", ward, object_type="report", object_id=report_id)
 
 
-def accept_report(store: Store, actor: User, report_id: int) -> int:
+def accept_report(store: Store, actor: User, report_id: int, public_note: str | None = None) -> int:
     """Accept a pending report of the actor's ward: a new incident (``reported``, source
     ``open311``). Returns the incident's id, the resident's ``service_request_id``.
 
@@ -68,6 +68,8 @@ def accept_report(store: Store, actor: User, report_id: int) -> int:
         Needs ``moderate_reports`` in the report's ward.
     report_id
         A pending report.
+    public_note
+        The ward's note for the resident (shown by Open311).
 
     Returns
     -------
@@ -75,10 +77,12 @@ def accept_report(store: Store, actor: User, report_id: int) -> int:
         The new incident's id.
     """
     _checked(store, actor, report_id)
-    return stored.accept(store, int(report_id), actor=actor.username)
+    return stored.accept(store, int(report_id), actor=actor.username, public_note=public_note)
 
 
-def merge_report(store: Store, actor: User, report_id: int, incident_id: int) -> None:
+def merge_report(
+    store: Store, actor: User, report_id: int, incident_id: int, public_note: str | None = None
+) -> None:
     """Attach a pending report of the actor's ward to an existing incident.
 
     Parameters
@@ -91,6 +95,8 @@ def merge_report(store: Store, actor: User, report_id: int, incident_id: int) ->
         A pending report.
     incident_id
         The incident the resident will follow.
+    public_note
+        Replaces the incident's public note when given.
 
     Returns
     -------
@@ -98,7 +104,7 @@ def merge_report(store: Store, actor: User, report_id: int, incident_id: int) ->
         The report is ``merged``, audited.
     """
     _checked(store, actor, report_id)
-    stored.merge(store, int(report_id), int(incident_id), actor=actor.username)
+    stored.merge(store, int(report_id), int(incident_id), actor=actor.username, public_note=public_note)
 
 
 def reject_report(store: Store, actor: User, report_id: int, reason: str) -> None:

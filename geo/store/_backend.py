@@ -164,6 +164,13 @@ class Backend(Protocol):
     def assign_in_database(self, conn: Connection) -> pd.DataFrame | None:
         """Ward of every stored incident computed in SQL, or None without spatial SQL."""
 
+    def filter_value(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``column`` as a filter that a wider (covering) index should serve, not the
+        column's own index: SQLite plans without statistics and takes an equality on an
+        indexed column for the narrowest choice (issue 14's GET requests sorted every
+        open incident at 1M); PostgreSQL plans from statistics, which an expression
+        would hide from it."""
+
     # -- reading ----------------------------------------------------------------------
 
     def local_day(self, column: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -27,6 +27,12 @@ Only new tables: nothing stored so far changes.
 Version 7 (issue 13) adds the ``photos`` table (photo evidence of incidents); nothing
 already stored changes.
 
+Version 8 (issue 14) adds the ward's public note to incidents (``public_note``: the only
+note Open311 shows; the status events' notes are officers' and stay internal) and the
+mark of the incidents a resident's report reached (``service_request``: accepted or
+merged reports), with the partial index ``GET requests`` pages through. Stored notes are
+not copied into the public note: they were written as internal ones.
+
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, text, update
+from sqlalchemy import Connection, bindparam, inspect, text, update
 
 from geo.errors import StorageError
 from geo.store import _chain
@@ -45,6 +51,7 @@ from geo.store._schema import (
     OPEN311_TABLES,
     PLACE_TABLES,
     PLACES_SCHEMA_VERSION,
+    PUBLIC_NOTES_SCHEMA_VERSION,
     SIGN_IN_TABLES,
 )
 from geo.store.places import rebuild_in
@@ -263,8 +270,30 @@ def add_photos(store: Store, conn: Connection, *, rekey: bool) -> str:
     return "photos table (photo evidence: role, sha256, EXIF time and place, flags)"
 
 
+def add_public_notes(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 8 (issue 14): ``incidents.public_note`` and ``incidents.service_request``,
+    the latter set for every incident an accepted or merged report points at, and the
+    partial index of ``GET requests``."""
+    have = {c["name"] for c in inspect(conn).get_columns("incidents")}
+    if "public_note" not in have:  # a store made by this version already has both
+        conn.exec_driver_sql("ALTER TABLE incidents ADD COLUMN public_note TEXT")
+    if "service_request" not in have:
+        conn.exec_driver_sql(
+            "ALTER TABLE incidents ADD COLUMN service_request BOOLEAN NOT NULL DEFAULT false"
+        )
+    marked = conn.exec_driver_sql(
+        "UPDATE incidents SET service_request = true WHERE id IN (SELECT incident_id "
+        "FROM open311_requests WHERE status IN ('accepted', 'merged'))"
+    ).rowcount
+    indexed = {ix["name"] for ix in inspect(conn).get_indexes("incidents")}
+    for index in store.tables["incidents"].indexes:
+        if index.name == "ix_incidents_service_requests" and index.name not in indexed:
+            index.create(conn)
+    return f"public notes; {marked} incidents marked as residents' service requests"
+
+
 #: Version → the step that brings a store from the version before to it.
 MIGRATIONS: dict[int, Callable[..., str]] = {
     2: to_v2, 3: to_v3, 4: to_open311, PLACES_SCHEMA_VERSION: to_places, 6: to_sign_in,
-    7: add_photos,
+    7: add_photos, PUBLIC_NOTES_SCHEMA_VERSION: add_public_notes,
 }

@@ -571,6 +571,9 @@ class PostGISBackend:
             incidents.c.lat.between(miny, maxy),
         ]
 
+    def filter_value(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return column  # the planner's statistics see the column itself
+
     def assign_in_database(self, conn: Connection) -> pd.DataFrame | None:
         from geo.assign import SNAP_DISTANCE_M
 

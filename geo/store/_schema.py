@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -37,7 +38,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+
+#: The version that added the ward's public note and the service-request mark (issue 14).
+PUBLIC_NOTES_SCHEMA_VERSION = 8
+
+#: The incidents ``GET requests`` lists (issue 14): the ones a resident's report reached
+#: (accepted or merged). A partial index per backend serves the newest-first page.
+SERVICE_REQUEST_WHERE = {"sqlite": "service_request = 1", "postgresql": "service_request = true"}
 
 #: The version that added places, incident_places and inspections (issue 12).
 PLACES_SCHEMA_VERSION = 5
@@ -112,6 +120,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=UTC)
         return instant.astimezone(UTC)
+
+
+def service_request_index() -> Index:
+    """The newest-first page of ``GET requests``: (reported_at, id) of service requests only,
+    so the page is read from the index end whatever share of incidents residents reported."""
+    return Index(
+        "ix_incidents_service_requests", "reported_at", "id", "type", "status",
+        sqlite_where=text(SERVICE_REQUEST_WHERE["sqlite"]),
+        postgresql_where=text(SERVICE_REQUEST_WHERE["postgresql"]),
+    )
 
 
 def _identity_indexes() -> list[Index]:
@@ -194,6 +212,10 @@ def build_metadata(postgis: bool) -> MetaData:
         Column("recurrence_of", ID, ForeignKey("incidents.id")),
         Column("created_at", UTCDateTime, nullable=False),
         Column("updated_at", UTCDateTime, nullable=False),
+        # issue 14: the ward's public note (the only note an Open311 GET shows; status
+        # events' notes stay internal), and whether a resident's report reached it
+        Column("public_note", Text),
+        Column("service_request", Boolean, nullable=False, default=False, server_default=false()),
     ]
     if postgis:
         from geoalchemy2 import Geometry
@@ -212,6 +234,7 @@ def build_metadata(postgis: bool) -> MetaData:
         Index("ix_incidents_ward_code", "ward_code"),
         Index("ix_incidents_status", "status"),
         Index("ix_incidents_reported_at", "reported_at"),
+        service_request_index(),
         *_identity_indexes(),
     )
     Table(

@@ -411,6 +411,9 @@ class SQLiteBackend:
     def assign_in_database(self, conn: Connection) -> pd.DataFrame | None:
         return None  # no spatial SQL: geo.store.wards assigns in Python
 
+    def filter_value(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return column.concat("")  # same values; no index on the column alone serves it
+
     def local_day(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.date(column, _LOCAL_OFFSET)
 

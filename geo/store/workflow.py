@@ -35,7 +35,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from geo import settings
-from geo.errors import NotFound, WorkflowError
+from geo.errors import InvalidArgument, NotFound, WorkflowError
 from geo.store import _chain, photos
 from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
@@ -394,6 +394,61 @@ def apply_moves(
     return len(events)
 
 
+#: The longest public note (the ward's text shown to residents by Open311, issue 14).
+PUBLIC_NOTE_CHARS = 1000
+
+
+def public_note_text(note: str | None) -> str | None:
+    """A public note as stored: cleaned, at most :data:`PUBLIC_NOTE_CHARS`; blank is None.
+
+    Parameters
+    ----------
+    note
+        The note as typed.
+
+    Returns
+    -------
+    str or None
+        The note, or None when blank.
+    """
+    text = clean(str(note)).strip() if note is not None else ""
+    if len(text) > PUBLIC_NOTE_CHARS:
+        raise InvalidArgument(
+            f"Ghi chú công khai dài quá {PUBLIC_NOTE_CHARS} ký tự ({len(text)}).",
+            f"The public note is longer than {PUBLIC_NOTE_CHARS} characters ({len(text)}).",
+        )
+    return text or None
+
+
+def set_public_note(
+    store: Store, conn: Connection, incident_id: int, note: str | None, *, actor: str
+) -> None:
+    """Write an incident's public note inside the open transaction, audited (``public_note``).
+
+    The public note is the only note Open311 shows (``status_notes``); the notes on
+    status events are officers' own and stay internal.
+
+    Parameters
+    ----------
+    store, conn
+        The store and a connection in its open write transaction.
+    incident_id
+        The incident.
+    note
+        The note (cleaned by :func:`public_note_text` already; None clears it).
+    actor
+        Named in the audit entry.
+
+    Returns
+    -------
+    None
+        The note is stored.
+    """
+    t = store.tables["incidents"]
+    conn.execute(update(t).where(t.c.id == int(incident_id)).values(public_note=note))
+    store.audit(actor, "public_note", "incident", int(incident_id), {"public_note": note}, conn=conn)
+
+
 def change_status(
     store: Store,
     incident_id: int,
@@ -402,6 +457,7 @@ def change_status(
     actor: str,
     note: str | None = None,
     at: Instant | None = None,
+    public_note: str | None = None,
 ) -> dict[str, Any]:
     """Move one incident through the workflow; records the event and an audit entry.
 
@@ -416,9 +472,12 @@ def change_status(
     to_status
         A state the workflow allows from the current one (not the current one itself).
     actor, note
-        Recorded on the status event and the audit entry.
+        Recorded on the status event and the audit entry (``note`` is internal).
     at
         When it happened (default: now).
+    public_note
+        The ward's public note for residents (:func:`set_public_note`), in the same
+        transaction; None or blank leaves the current one.
 
     Returns
     -------
@@ -426,6 +485,7 @@ def change_status(
         ``id``, ``from`` and ``to``.
     """
     check_state(to_status, where="to_status")
+    public = public_note_text(public_note)
 
     def work(conn: Connection) -> dict[str, Any]:
         t = store.tables["incidents"]
@@ -439,6 +499,8 @@ def change_status(
                 f"Incident {incident_id} is already {to_status!r}.",
             )
         apply_moves(store, conn, [(int(incident_id), to_status, at, note)], actor=actor, batch_id=None)
+        if public:
+            set_public_note(store, conn, int(incident_id), public, actor=actor)
         return {"id": int(incident_id), "from": current, "to": to_status}
 
     return store.write(work)

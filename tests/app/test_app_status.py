@@ -77,6 +77,10 @@ def test_officer_of_the_ward_moves_reported_to_verified(store_url):
     assert len(_history(at)) == 1
     select.set_value("verified")
     at.text_input(key="status_note_1").input("đã kiểm tra tại chỗ")
+    public = at.text_input(key="status_public_note_1")
+    assert public.label == "Ghi chú công khai"  # the internal note is labelled apart
+    assert at.text_input(key="status_note_1").label == "Ghi chú nội bộ (không bắt buộc)"
+    public.input("Phường đã xác minh, sẽ xử lý")
     _submit(at)
     assert not at.error, [e.value for e in at.error]
     assert [s.value for s in at.success] == ["Đã chuyển vụ việc #1 sang “Đã xác minh”."]
@@ -90,6 +94,9 @@ def test_officer_of_the_ward_moves_reported_to_verified(store_url):
         history = queries.incident(store, 1).history
         assert history["actor"].iloc[-1] == name
         assert history["note"].iloc[-1] == "đã kiểm tra tại chỗ"
+        with store.read() as conn:
+            public = conn.exec_driver_sql("SELECT public_note FROM incidents WHERE id = 1").scalar()
+        assert public == "Phường đã xác minh, sẽ xử lý"
     finally:
         store.close()
 

@@ -61,11 +61,16 @@ def test_an_officer_moderates_their_wards_reports(tmp_path, monkeypatch):
         markdown = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
         assert "<script>" not in markdown and "bi.mat@example.vn" not in markdown
         assert "bi.mat@example.vn" not in [t.value for t in at.text]
+        public = at.text_input(key="reports_public_note")
+        assert public.label == "Ghi chú công khai (khi tiếp nhận hoặc gộp)"
+        public.input("Phường sẽ kiểm tra trong tuần")
         at.button(key="reports_accept").click().run()
         assert not at.exception, at.exception
         assert any("Đã tiếp nhận" in s.value for s in at.success)
         report = stored.report(store, ids["hk"].report_id)
         assert report["status"] == "accepted" and report["incident_id"] is not None
+        shown = stored.service_requests(store, stored.RequestQuery(ids=(int(report["incident_id"]),)))
+        assert [r["public_note"] for r in shown] == ["Phường sẽ kiểm tra trong tuần"]
         assert any("Không có phản ánh" in i.value for i in at.info)
         assert stored.report(store, ids["lang"].report_id)["status"] == "pending"
     finally:

@@ -20,7 +20,7 @@ from geo import services
 from geo.cli import main
 from geo.errors import AccessDenied, InvalidArgument, NotFound, WorkflowError
 from geo.services import reports as moderation
-from geo.store import batches, chain, queries
+from geo.store import batches, chain, queries, workflow
 from geo.store import reports as stored
 from tests._open311 import HOAN_KIEM, IN_HOAN_KIEM, IN_LANG, LANG, prepare_store
 
@@ -99,6 +99,39 @@ def test_accept_merge_reject_and_their_audit(world):
     with pytest.raises(NotFound):
         moderation.merge_report(store, officer, fourth, 987654)
     assert stored.report(store, fourth)["status"] == "pending"
+
+
+def _public_note(store, incident_id: int):
+    (row,) = stored.service_requests(store, stored.RequestQuery(ids=(int(incident_id),)))
+    return row["public_note"]
+
+
+def test_public_notes_are_set_when_moderating_and_moving_on_and_audited(world, store_url, capsys):
+    store, users, key_id = world
+    officer = users["officer_hk"]
+    first, second, third = (_report(store, key_id, device=f"pn{i}") for i in range(3))
+    incident = moderation.accept_report(store, officer, first, "Đã tiếp nhận, sẽ kiểm tra")
+    assert _public_note(store, incident) == "Đã tiếp nhận, sẽ kiểm tra"
+    moderation.merge_report(store, officer, second, incident)  # no note: the note stays
+    assert _public_note(store, incident) == "Đã tiếp nhận, sẽ kiểm tra"
+    too_long = "x" * (workflow.PUBLIC_NOTE_CHARS + 1)
+    with pytest.raises(InvalidArgument, match="công khai"):
+        moderation.merge_report(store, officer, third, incident, too_long)
+    assert stored.report(store, third)["status"] == "pending"  # nothing half-written
+    services.change_status(store, officer, incident, "verified", "nội bộ: chủ quán quen")
+    assert _public_note(store, incident) == "Đã tiếp nhận, sẽ kiểm tra"  # internal note only
+    services.change_status(store, officer, incident, "in_progress", public_note="  Đang xử lý  ")
+    assert _public_note(store, incident) == "Đang xử lý"
+    assert main(["status", str(incident), "--to", "cleared", "--note", "biên bản 7",
+                 "--public-note", "Đã dọn xong", "--user", "officer_hk", "--database", store_url]) == 0
+    capsys.readouterr()
+    assert _public_note(store, incident) == "Đã dọn xong"
+    log = queries.audit_log(store)
+    notes = log[log["action"] == "public_note"]
+    assert sorted(notes["details"].map(lambda d: d["public_note"])) == ["Đang xử lý", "Đã dọn xong"]
+    accepted = log[log["action"] == "report_accepted"]["details"].iloc[-1]
+    assert accepted["public_note"] == "Đã tiếp nhận, sẽ kiểm tra"
+    assert all(s.ok for s in chain.verify(store))
 
 
 def test_duplicate_suggestions_are_open_incidents_of_the_type_within_30_m(world):

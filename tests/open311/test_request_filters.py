@@ -75,13 +75,27 @@ def _incidents(store, rows):
                          pd.DataFrame(columns=["incident_id", "to_status", "at", "note"]), actor="test")
 
 
+def _reached_by_reports(store, incident_ids):
+    """A resident's report merged into each incident: that makes them service requests."""
+    key = stored.active_key(store, stored.add_api_key(store, "filters", actor="test"))
+    assert key is not None
+    for n, incident in enumerate(incident_ids):
+        got = stored.receive(store, stored.NewReport(
+            service_code="sidewalk", lat=21.0285, lon=105.8525, ward_code="00070", address=None,
+            description=None, media_url=None, api_key_id=key[0], contact={"device_id": f"dev{n}"},
+        ), actor="apikey:filters")
+        stored.merge(store, got.report_id, incident, actor="officer")
+
+
 def test_service_requests_filters_in_the_store(store):
     _incidents(store, [
         ("sidewalk", "reported", "2026-11-20T03:00Z"),   # id 1
         ("parking", "cleared", "2026-11-21T03:00Z"),     # id 2
         ("sidewalk", "in_progress", "2026-08-01T03:00Z"),  # id 3: older than 90 days
         ("awning", "verified", "2026-11-25T03:00Z"),     # id 4
+        ("sidewalk", "reported", "2026-11-26T03:00Z"),   # id 5: found by officers, no report
     ])
+    _reached_by_reports(store, [1, 2, 3, 4])
 
     def ids(params):
         return [r["id"] for r in stored.service_requests(store, query(params, now=NOW))]
@@ -95,3 +109,6 @@ def test_service_requests_filters_in_the_store(store):
     assert ids({"service_request_id": "3,1"}) == [1, 3]
     assert ids({"page_size": "2"}) == [4, 2]
     assert ids({"page_size": "2", "page": "2"}) == [1]
+    # incident 5 is the newest, but no resident's report reached it: not a service request
+    assert ids({"service_request_id": "5,4"}) == [4]
+    assert ids({"status": "open", "service_code": "sidewalk"}) == [1]

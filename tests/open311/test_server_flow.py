@@ -68,17 +68,28 @@ def test_post_moderate_follow_until_closed(server, open_store_of, capsys):
     assert requested.utcoffset() == timedelta(hours=7) == expected.utcoffset()
     assert expected - requested == timedelta(days=3)  # the sidewalk service level
 
-    # the ward works on it, then clears it with a public note
+    # the ward works on it: an internal note only, then a public one, then clears it;
+    # officers' internal notes never reach the public answer (issue 14's privacy rule)
     officer = server.users["officer_hk"]
-    services.change_status(store, officer, int(request_id), "in_progress", "Đã nhắc chủ quán")
+    services.change_status(store, officer, int(request_id), "verified", "Chủ quán là người quen")
+    quiet = server.get(f"/requests/{request_id}.json")
+    assert quiet.json()[0]["status"] == "open" and quiet.json()[0]["status_notes"] is None
+    services.change_status(store, officer, int(request_id), "in_progress", "Gọi điện lần 2",
+                           public_note="Đã nhắc chủ quán")
     moving = server.get(f"/requests/{request_id}.xml")
     request = ET.fromstring(moving.body).find("request")
     assert request is not None
     assert request.findtext("status") == "open" and request.findtext("status_notes") == "Đã nhắc chủ quán"
-    services.change_status(store, officer, int(request_id), "cleared", "Đã dọn, vỉa hè thông thoáng")
+    services.change_status(store, officer, int(request_id), "cleared", "Biên bản số 12",
+                           public_note="Đã dọn, vỉa hè thông thoáng")
     done = server.get(f"/requests/{request_id}.json").json()[0]
     assert done["status"] == "closed"
     assert done["status_notes"] == "Đã dọn, vỉa hè thông thoáng"
+    for path in (f"/requests/{request_id}.json", f"/requests/{request_id}.xml", "/requests.json",
+                 "/requests.xml"):
+        body = server.get(path).body.decode("utf-8")
+        for internal in ("Chủ quán là người quen", "Gọi điện lần 2", "Biên bản số 12"):
+            assert internal not in body, (path, internal)
     assert datetime.fromisoformat(done["updated_datetime"]) >= requested
 
     closed = server.get("/requests.json", status="closed").json()

@@ -433,7 +433,7 @@ def test_a_migrated_store_is_sealed_in_order(store_url):
     store.write(back_to_v2)
     store.close()
     store = open_store(store_url)
-    assert store.schema_version() == 7  # 3: chains, 4: reports, 5: places, 6: sign-in, 7: photos
+    assert store.schema_version() == 8  # 3: chains, 4: reports, 5: places, 6: sign-in, 7: photos, 8: public notes
     assert {t: [r[:-1] for r in rows(store, t)] for t in APPEND_ONLY} == before  # nothing added
     assert all(len(r[-1]) == 64 for t in APPEND_ONLY for r in rows(store, t))
     with store.read() as conn:
@@ -521,3 +521,23 @@ def test_cli_refusal_of_the_account_is_audited_like_a_service_refusal(cli_histor
     entry = queries.audit_log(cli_history).iloc[0]
     assert (entry["actor"], entry["object_type"], entry["object_id"]) == (who, "incident", "1")
     assert all(s.ok for s in chain.verify(cli_history))
+
+
+def test_a_few_rows_encode_value_by_value_as_arrow_encodes_them():
+    """Appending one audit entry or status event skips Arrow (issue 14's POST speed); the
+    bytes must be the ones Arrow gives, which verification recomputes."""
+    at = pd.Timestamp("2025-07-01 08:30:00.123456", tz="UTC").to_pydatetime()
+    audit = {
+        "id": [1, 2, 3], "at": [at, at, at], "actor": ["cán bộ", "", "a\ufffdb"],
+        "action": ["x", "y", "z"], "object_type": ["t", "t", "t"], "object_id": [None, "", "42"],
+        "details": [{"z": 1e16, "a": [1.5, None, True], "ý": {"b": "đ"}}, {}, None],
+    }
+    events = {
+        "id": [7, 8, 9], "incident_id": [1, 2, 3], "from_status": [None, "reported", ""],
+        "to_status": ["reported", "verified", "cleared"], "at": [at, at, at],
+        "actor": ["a", "b", "c"], "note": [None, "ghi chú; 5:x", ""], "batch_id": [None, 4, None],
+    }
+    for table, columns in (("audit_log", audit), ("status_events", events)):
+        few = _chain.encode_few(table, columns, 3)
+        assert few == _chain.encode(table, columns, 3)
+        assert len(set(few)) == 3
