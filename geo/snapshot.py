@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from geo import _snapshot_file
 from geo.store.filters import FILTER_COLUMNS
 
 if TYPE_CHECKING:
@@ -154,7 +155,10 @@ def _changed_ids(store: Store, since_audit: int) -> list[int] | None:
 def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
     """``snapshot`` at the store's current version, reading as little as possible.
 
-    Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
+    Without a snapshot (a freshly started process) the one persisted in
+    ``GEO_SNAPSHOT_DIR`` is taken as the starting point when it passes every check of
+    :mod:`geo._snapshot_file` (else it is ignored). A result that differs from where it
+    started is persisted for the next process. Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
     ids and new incident ids grow in commit order, only the incidents added since and
     those the audit log names (every status change is audited) are read and patched in;
     a status change on a million-incident store then costs milliseconds, not a reload.
@@ -172,6 +176,15 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     IncidentSnapshot
         ``snapshot`` itself when unchanged, else a patched or freshly loaded one.
     """
+    start = snapshot if snapshot is not None else _snapshot_file.read(store)
+    current = _refreshed(start, store)
+    if current is not start:
+        _snapshot_file.write(current, store)
+    return current
+
+
+def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
+    """:func:`up_to_date` without the file: patch ``snapshot``, or read it all again."""
     version = store_version(store)
     if snapshot is not None and snapshot.version == version:
         return snapshot
