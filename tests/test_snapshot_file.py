@@ -131,6 +131,17 @@ def test_a_damaged_file_is_ignored_and_rewritten(sample_store, damage):
     assert _snapshot_file.read(sample_store) is not None  # and a good file written again
 
 
+def test_a_changed_coordinate_is_caught_by_the_digest(sample_store):
+    """One low bit of one latitude: the arrays stay well-formed, only the digest differs."""
+    good = up_to_date(None, sample_store)
+    path = _snapshot_file.path_for(sample_store)
+    data = path.read_bytes()
+    at = data.index(np.float64(good.lat[0]).tobytes())
+    path.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :])
+    assert _snapshot_file.read(sample_store) is None
+    assert up_to_date(None, sample_store).lat[0] == good.lat[0]
+
+
 def test_a_file_with_a_valid_digest_but_wrong_arrays_is_ignored(sample_store):
     good = up_to_date(None, sample_store)
     bad = IncidentSnapshot(
