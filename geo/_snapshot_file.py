@@ -137,7 +137,7 @@ def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _checked_body(path: Path) -> bytes | None:
+def _checked_body(path: Path) -> memoryview | None:
     try:
         data = path.read_bytes()
     except OSError:
@@ -145,7 +145,7 @@ def _checked_body(path: Path) -> bytes | None:
     head = len(MAGIC) + _DIGEST
     if len(data) <= head or not data.startswith(MAGIC):
         return None
-    body = data[head:]
+    body = memoryview(data)[head:]  # no copy of the arrays
     if hashlib.sha256(body).digest() != data[len(MAGIC) : head]:
         return None
     return body
@@ -155,7 +155,7 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     array = column.combine_chunks()
     if not isinstance(array, pa.DictionaryArray):
         raise pa.ArrowInvalid("not a dictionary column")
-    codes = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    codes = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     labels = np.asarray(array.dictionary.to_pylist(), dtype=object)
     if len(codes) and (codes.max(initial=-1) >= len(labels) or codes.min(initial=0) < -1):
         raise pa.ArrowInvalid("a code outside its labels")
@@ -173,12 +173,12 @@ def _snapshot(table: pa.Table, version: tuple[int, int, int]) -> IncidentSnapsho
         if kind == "code":
             codes[column], labels[column] = _codes(table[name])
         elif kind == "time":
-            times[column] = table[name].to_numpy().astype("datetime64[ns]")
+            times[column] = table[name].to_numpy().astype("datetime64[ns]", copy=False)
     return IncidentSnapshot(
         version=version,
-        ids=table["id"].to_numpy().astype(np.int64),
-        lat=table["lat"].to_numpy().astype(np.float64),
-        lon=table["lon"].to_numpy().astype(np.float64),
+        ids=table["id"].to_numpy().astype(np.int64, copy=False),
+        lat=table["lat"].to_numpy().astype(np.float64, copy=False),
+        lon=table["lon"].to_numpy().astype(np.float64, copy=False),
         codes=codes,
         labels=labels,
         times=times,
