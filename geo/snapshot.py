@@ -14,7 +14,7 @@ the filter's SQL selects (tests/store/test_incident_filter.py compares them on b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -157,8 +157,10 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
 
     Without a snapshot (a freshly started process) the one persisted in
     ``GEO_SNAPSHOT_DIR`` is taken as the starting point when it passes every check of
-    :mod:`geo._snapshot_file` (else it is ignored). A result that differs from where it
-    started is persisted for the next process. Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
+    :mod:`geo._snapshot_file` (else it is ignored). A result that read incidents from the
+    store is persisted for the next process (one that only moved past audit entries about
+    other things, a sign-in say, is not: the next process skips them just as cheaply).
+    Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
     ids and new incident ids grow in commit order, only the incidents added since and
     those the audit log names (every status change is audited) are read and patched in;
     a status change on a million-incident store then costs milliseconds, not a reload.
@@ -178,7 +180,7 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     """
     start = snapshot if snapshot is not None else _snapshot_file.read(store)
     current = _refreshed(start, store)
-    if current is not start:
+    if current is not start and current.rows_read:  # a sign-in's audit entry alone: no rewrite
         _snapshot_file.write(current, store)
     return current
 
@@ -206,6 +208,8 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
         params += old
     fresh = _read(store, where, params)
     ids = np.asarray(fresh["id"], dtype=np.int64)
+    if not len(ids) and len(snapshot) == version[0]:  # only other things were audited
+        return replace(snapshot, version=version, rows_read=0)  # no copy of the arrays
     is_new = ids > top
     pos = np.searchsorted(snapshot.ids, ids[~is_new])
     if np.any(pos >= len(snapshot)) or np.any(
