@@ -168,7 +168,7 @@ def one_start(args: argparse.Namespace, browser: Any, url: str) -> dict[str, Any
         now = time.perf_counter()
         result["map_s"], result["signin_to_map_s"] = now - started, now - clicked
         result["map_cpu_s"] = _cpu_s(process.pid)
-        for name in ("compare", "progress"):
+        for name in args.pages:
             _page_done(page)
             link = page.locator(f"[data-testid='stSidebarNav'] a[href$='/{name}']").first
             cpu = _cpu_s(process.pid)
@@ -199,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-cache", action="store_true", help="empty --snapshot-dir before each start")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--pages", nargs="*", default=["compare", "progress"], choices=["compare", "progress"],
+        help="pages opened after the map (none: the map only)",
+    )
     args = parser.parse_args(argv)
     args.app_dir = args.app_dir.resolve()
     url = f"sqlite:///{args.store.resolve()}"
