@@ -14,12 +14,13 @@ the filter's SQL selects (tests/store/test_incident_filter.py compares them on b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from geo import _snapshot_file
 from geo.store.filters import FILTER_COLUMNS
 
 if TYPE_CHECKING:
@@ -154,6 +155,11 @@ def _changed_ids(store: Store, since_audit: int) -> list[int] | None:
 def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
     """``snapshot`` at the store's current version, reading as little as possible.
 
+    Without a snapshot (a freshly started process) the one persisted in
+    ``GEO_SNAPSHOT_DIR`` is taken as the starting point when it passes every check of
+    :mod:`geo._snapshot_file` (else it is ignored). A result that read incidents from the
+    store is persisted for the next process (one that only moved past audit entries about
+    other things, a sign-in say, is not: the next process skips them just as cheaply).
     Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
     ids and new incident ids grow in commit order, only the incidents added since and
     those the audit log names (every status change is audited) are read and patched in;
@@ -172,6 +178,15 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     IncidentSnapshot
         ``snapshot`` itself when unchanged, else a patched or freshly loaded one.
     """
+    start = snapshot if snapshot is not None else _snapshot_file.read(store)
+    current = _refreshed(start, store)
+    if current is not start and current.rows_read:  # a sign-in's audit entry alone: no rewrite
+        _snapshot_file.write(current, store)
+    return current
+
+
+def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
+    """:func:`up_to_date` without the file: patch ``snapshot``, or read it all again."""
     version = store_version(store)
     if snapshot is not None and snapshot.version == version:
         return snapshot
@@ -193,6 +208,8 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
         params += old
     fresh = _read(store, where, params)
     ids = np.asarray(fresh["id"], dtype=np.int64)
+    if not len(ids) and len(snapshot) == version[0]:  # only other things were audited
+        return replace(snapshot, version=version, rows_read=0)  # no copy of the arrays
     is_new = ids > top
     pos = np.searchsorted(snapshot.ids, ids[~is_new])
     if np.any(pos >= len(snapshot)) or np.any(

@@ -17,6 +17,8 @@ os.environ.setdefault("GEO_SEED_SAMPLE", "0")
 os.environ.setdefault("GEO_CLEAR_NEEDS_PHOTO", "none")
 # Photos the tests store never land in the checkout's data/media/.
 os.environ.setdefault("GEO_MEDIA_DIR", tempfile.mkdtemp(prefix="geo-test-media-"))
+# The map's persisted snapshots (geo.snapshot) never land in the checkout's data/cache/.
+os.environ.setdefault("GEO_SNAPSHOT_DIR", tempfile.mkdtemp(prefix="geo-test-snapshots-"))
 SHARED_DATA = REPO.parent / "shared" / "data"
 OSM_ADMIN = SHARED_DATA / "osm" / "hanoi_admin_2025.osm"
 OSM_ROADS = SHARED_DATA / "osm" / "hoan_kiem_roads_2019.geojson"

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -223,3 +224,20 @@ def test_ward_names_are_written_on_the_map_as_text(wards):
     page = map_html(ward_map(hostile, tiles=False))
     assert "geo-ward-label" in page and "textContent" in page
     assert '<img src=x onerror="alert(1)">' not in page
+
+
+def test_cell_counts_give_what_np_unique_gives():
+    """The bincount shortcut of the density grid must not change a single cell or count."""
+    from geo.maps import _BINCOUNT_MAX_KEYS, _cell_counts
+
+    rng = np.random.default_rng(15)
+    for keys in (
+        rng.integers(0, 450_000, 200_000),  # a city at 150 m cells
+        np.array([0, 0, 5, 5, 5, 7]),
+        np.array([_BINCOUNT_MAX_KEYS + 3, 1, 1]),  # too many possible cells: np.unique
+    ):
+        keys = keys.astype(np.int64)
+        got_keys, got_counts = _cell_counts(keys)
+        want_keys, want_counts = np.unique(keys, return_counts=True)
+        np.testing.assert_array_equal(got_keys, want_keys)
+        np.testing.assert_array_equal(got_counts, want_counts)

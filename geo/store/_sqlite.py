@@ -430,9 +430,15 @@ class SQLiteBackend:
         values: ColumnElement[Any],
         where: ColumnElement[bool],
     ) -> pd.Series:
-        """SQLite has no median: the values are read and grouped by pandas."""
+        """SQLite has no median: the values are read and grouped by pandas.
+
+        Read as two columns, not as a frame of SQLAlchemy rows: pandas asks each row for
+        attributes a ``Row`` answers by raising and catching an exception, which cost
+        about 10 s of CPU for the 300,000 clearances of a million-incident store.
+        """
         rows = conn.execute(select(key.label("key"), values.label("days")).where(where)).all()
-        frame = pd.DataFrame(list(rows), columns=["key", "days"])
+        frame = pd.DataFrame({"key": [r[0] for r in rows], "days": [r[1] for r in rows]}, dtype=object)
+        frame["days"] = pd.to_numeric(frame["days"])
         return frame.groupby("key", dropna=True)["days"].median().astype(float)
 
     def stream_rows(self, conn: Connection, sql: str, size: int) -> Iterator[list[tuple[Any, ...]]]:

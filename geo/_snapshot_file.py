@@ -1,0 +1,233 @@
+"""The incident snapshot on disk: what a freshly started app reads instead of a million rows.
+
+One Arrow IPC file per store in ``GEO_SNAPSHOT_DIR`` (:func:`geo.settings.snapshot_dir`),
+named by a digest of the store URL. Reading 40–60 MB from a local file takes a fraction
+of a second; reading the same columns from SQLite took several seconds at a million
+incidents, and that was most of the first map's wait.
+
+The file is a cache, so it is never trusted: :func:`read` returns None (and the caller
+reads the store) unless every check passes:
+
+- the first bytes are this format's magic and a SHA-256 of the rest, and the rest hashes
+  to it (a torn, truncated or bit-flipped file fails here);
+- the file names the same store (URL digest) and the same schema version (a migration may
+  rewrite incidents, so a file from before one is not used);
+- the audit entry the snapshot's version points at is still there with the same
+  ``row_hash``. The audit log is a hash chain (:mod:`geo.store._chain`), so equal hashes
+  mean the whole history up to that entry is the one the file was built from; a store
+  re-created under the same URL fails here even when its counts happen to agree;
+- the arrays are consistent (lengths, ascending ids, codes inside their labels).
+
+What the store gained after the file was written is then applied by
+:func:`geo.snapshot.up_to_date`, exactly as for a snapshot held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
+
+from geo import settings
+
+if TYPE_CHECKING:
+    from geo.snapshot import IncidentSnapshot
+    from geo.store import Store
+
+#: The file's first bytes; the number changes with any change of the layout below.
+MAGIC = b"GEOSNAP2"
+_DIGEST = 32  # SHA-256 of everything after the header
+_KEY = b"geo_snapshot"  # schema metadata entry holding the identity (JSON)
+
+
+def path_for(store: Store) -> Path:
+    """The snapshot file of ``store`` (one per store URL) in ``GEO_SNAPSHOT_DIR``."""
+    digest = hashlib.sha256(store.url.encode()).hexdigest()[:20]
+    return settings.snapshot_dir() / f"incidents-{digest}.arrow"
+
+
+def _audit_hash(store: Store, audit_id: int) -> str:
+    """``row_hash`` of audit entry ``audit_id`` ("" for 0, or when there is no such entry)."""
+    if audit_id <= 0:
+        return ""
+    t = store.tables["audit_log"]
+    with store.read() as conn:
+        found = conn.execute(select(t.c.row_hash).where(t.c.id == int(audit_id))).scalar()
+    return "" if found is None else str(found)
+
+
+def _identity(store: Store, version: tuple[int, int, int]) -> dict[str, Any]:
+    """What must match between a file and the store for the file to be used."""
+    return {
+        "store": hashlib.sha256(store.url.encode()).hexdigest(),
+        "schema": int(store.schema_version()),
+        "version": [int(v) for v in version],
+        "audit_hash": _audit_hash(store, int(version[2])),
+    }
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _table(snapshot: IncidentSnapshot, identity: dict[str, Any]) -> pa.Table:
+    columns: dict[str, pa.Array] = {
+        "id": pa.array(snapshot.ids, type=pa.int64()),
+        "lat": pa.array(snapshot.lat, type=pa.float64()),
+        "lon": pa.array(snapshot.lon, type=pa.float64()),
+    }
+    for name, codes in snapshot.codes.items():
+        indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
+        labels = pa.array(list(snapshot.labels[name]), type=pa.string())
+        columns[f"code:{name}"] = pa.DictionaryArray.from_arrays(indices, labels)
+    for name, values in snapshot.times.items():
+        columns[f"time:{name}"] = pa.array(values, type=pa.timestamp("ns"), from_pandas=True)
+    table = pa.table(columns)
+    return table.replace_schema_metadata({_KEY: json.dumps(identity).encode()})
+
+
+def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
+    """Keep ``snapshot`` for the next process; atomically replaces the store's file.
+
+    A failure to write (read-only or full disk, labels that are not text) leaves the old
+    file or none: a missing file only costs the next start a full read, so it is not an
+    error of the app.
+
+    Parameters
+    ----------
+    snapshot : IncidentSnapshot
+        A snapshot of ``store`` (its ``version`` read before its rows).
+    store : Store
+        The store.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file written, or None when it could not be.
+    """
+    target = path_for(store)
+    try:
+        table = _table(snapshot, _identity(store, snapshot.version))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        body = sink.getvalue()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(MAGIC)
+                out.write(hashlib.sha256(body).digest())
+                out.write(memoryview(body))
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except (OSError, pa.ArrowException):
+        return None
+    return target
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _checked_body(path: Path) -> memoryview | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(MAGIC) + _DIGEST
+    if len(data) <= head or not data.startswith(MAGIC):
+        return None
+    body = memoryview(data)[head:]  # no copy of the arrays
+    if hashlib.sha256(body).digest() != data[len(MAGIC) : head]:
+        return None
+    return body
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    array = column.combine_chunks()
+    if not isinstance(array, pa.DictionaryArray):
+        raise pa.ArrowInvalid("not a dictionary column")
+    codes = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    labels = np.asarray(array.dictionary.to_pylist(), dtype=object)
+    if len(codes) and (codes.max(initial=-1) >= len(labels) or codes.min(initial=0) < -1):
+        raise pa.ArrowInvalid("a code outside its labels")
+    return codes, labels
+
+
+def _snapshot(table: pa.Table, version: tuple[int, int, int]) -> IncidentSnapshot:
+    from geo.snapshot import IncidentSnapshot
+
+    codes: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    times: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        kind, _, column = name.partition(":")
+        if kind == "code":
+            codes[column], labels[column] = _codes(table[name])
+        elif kind == "time":
+            times[column] = table[name].to_numpy().astype("datetime64[ns]", copy=False)
+    return IncidentSnapshot(
+        version=version,
+        ids=table["id"].to_numpy().astype(np.int64, copy=False),
+        lat=table["lat"].to_numpy().astype(np.float64, copy=False),
+        lon=table["lon"].to_numpy().astype(np.float64, copy=False),
+        codes=codes,
+        labels=labels,
+        times=times,
+        rows_read=0,
+    )
+
+
+def _consistent(snapshot: IncidentSnapshot, expected: IncidentSnapshot | None) -> bool:
+    """Lengths agree, ids strictly ascend, the columns are the ones a snapshot holds."""
+    n = len(snapshot.ids)
+    arrays = [snapshot.lat, snapshot.lon, *snapshot.codes.values(), *snapshot.times.values()]
+    if any(len(a) != n for a in arrays) or n != snapshot.version[0]:
+        return False
+    if n > 1 and not bool(np.all(np.diff(snapshot.ids) > 0)):
+        return False
+    if n and int(snapshot.ids[-1]) != snapshot.version[1]:
+        return False
+    if expected is not None:
+        return set(snapshot.codes) == set(expected.codes) and set(snapshot.times) == set(expected.times)
+    return True
+
+
+def read(store: Store, *, columns_of: IncidentSnapshot | None = None) -> IncidentSnapshot | None:
+    """The store's persisted snapshot, or None when there is none that may be trusted.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    columns_of : IncidentSnapshot, optional
+        A snapshot whose column names the file must hold (None: not checked).
+
+    Returns
+    -------
+    IncidentSnapshot or None
+        The snapshot as it was written, at its own (possibly older) version; None when
+        the file is missing, damaged, of another store or schema, or of a history that
+        is not this store's (see the module docstring).
+    """
+    body = _checked_body(path_for(store))
+    if body is None:
+        return None
+    try:
+        table = pa.ipc.open_file(pa.BufferReader(body)).read_all()
+        meta = json.loads((table.schema.metadata or {})[_KEY])
+        version = tuple(int(v) for v in meta["version"])
+        if len(version) != 3 or meta != _identity(store, (version[0], version[1], version[2])):
+            return None
+        snapshot = _snapshot(table, (version[0], version[1], version[2]))
+    except (pa.ArrowException, KeyError, ValueError, TypeError):
+        return None
+    return snapshot if _consistent(snapshot, columns_of) else None
