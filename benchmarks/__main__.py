@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import render, summary_lines
+from benchmarks.scale import BATCH_ROWS, run_scale, write_outputs
 from benchmarks.steps import REPO, RESULT_PREFIX
 from geo import settings
 
@@ -52,6 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fresh", action="store_true", help="regenerate the synthetic files")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the SQLite ingest at the largest N"
+    )
+    parser.add_argument(
+        "--scale-sqlite-only",
+        action="store_true",
+        help=f"N above {BATCH_ROWS:,} (batches of {BATCH_ROWS:,} into one store): SQLite only",
     )
     args = parser.parse_args(argv)
     if not args.sizes:
@@ -229,7 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     log = args.workdir / "steps.log"
     log.write_text("", encoding="utf-8")
     started = time.perf_counter()
-    sizes = [run_size(n, args, log) for n in args.sizes]
+    for n in (n for n in args.sizes if n > BATCH_ROWS):  # the city-scale curve: its own report
+        written = write_outputs(run_scale(n, args, log, run_step, ensure_data), args.workdir)
+        print("wrote " + ", ".join(str(p) for p in written))
+    if not (regular := [n for n in args.sizes if n <= BATCH_ROWS]):
+        return 0
+    sizes = [run_size(n, args, log) for n in regular]
     results = {
         "sizes": sizes,
         "seed": args.seed,

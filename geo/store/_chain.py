@@ -38,9 +38,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Table, select
 
-from geo.store._schema import SQLITE_TS_FORMAT, to_utc
+from geo.store._schema import to_utc, utc_text
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -129,7 +129,7 @@ def instant_text(value: Any) -> str | None:
         return None
     if isinstance(value, str) and len(value) == 26 and value[10] == "T":
         return value  # stored text, already in this form
-    return to_utc(value).strftime(SQLITE_TS_FORMAT)
+    return utc_text(to_utc(value))
 
 
 def _text_of(kind: str, value: Any) -> str | None:
@@ -326,14 +326,33 @@ def append(
         }
         for row in rows
     ]
-    conn.execute(
-        insert(store.tables[table]),
-        [
-            {**row, "id": int(i), HASH_COLUMN: digest.hex()}
-            for row, i, digest in zip(values, block.ids, digests, strict=True)
-        ],
+    names = [name for name, _ in CHAINED[table]]
+    ids = [int(i) for i in block.ids]
+    rows_out = zip(
+        *(ids if name == "id" else [row.get(name) for row in values] for name in names),
+        [digest.hex() for digest in digests],
+        strict=True,
     )
-    return [int(i) for i in block.ids]
+    _insert_bound(conn, store.tables[table], [*names, HASH_COLUMN], list(rows_out))
+    return ids
+
+
+def _insert_bound(
+    conn: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``executemany`` of ``rows`` on the driver, each value through its column type's own
+    bind processing (so stored exactly as SQLAlchemy stores it), without SQLAlchemy's
+    per-row parameter dictionaries: the tens of thousands of events and audit entries
+    of a large ingest's recurrences cost a third less CPU."""
+    dialect = conn.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    columns = [
+        [process(v) for v in column] if process is not None else column
+        for process, column in zip(processors, zip(*rows, strict=True), strict=True)
+    ]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"  # noqa: S608
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
 #: From this many rows on, :func:`append` writes through the backend's bulk means (COPY on

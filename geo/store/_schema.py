@@ -61,6 +61,17 @@ IDENTITY_INDEXES: dict[str, tuple[tuple[str, ...], str]] = {
 #: Text form of timestamps in SQLite: UTC, fixed width, so strings sort like instants.
 SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
+
+
+def utc_text(utc: datetime) -> str:
+    """A UTC datetime in :data:`SQLITE_TS_FORMAT`. ``isoformat`` gives the same text for
+    years from 1000 on at a fifth of ``strftime``'s cost (every stored instant of a
+    status event or an audit entry is rendered three times: row, hash, bind)."""
+    if utc.year >= 1000:
+        return utc.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return utc.strftime(SQLITE_TS_FORMAT)
+
+
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -87,7 +98,16 @@ def to_utc(value: Instant) -> datetime:
     """A timezone-aware UTC datetime from a datetime, Timestamp, date or ISO string.
 
     Naive values are taken as UTC: the store never guesses local time on write.
+
+    A plain ``datetime`` (the common case: every status event and audit entry passes
+    through here three times, for its row, its hash and its bind) is converted by the
+    standard library, ~20 × faster than through a pandas Timestamp; it holds no
+    nanoseconds, so the result is the same.
     """
+    if type(value) is datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
@@ -110,7 +130,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         utc = to_utc(value)
         if dialect.name == "sqlite":
-            return utc.strftime(SQLITE_TS_FORMAT)
+            return utc_text(utc)
         return utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
