@@ -79,9 +79,9 @@ def test_staged_batch_stores_what_row_binding_stores(tmp_path, monkeypatch):
     assert sum(1 for e in events if e[1] is None) == N + 10  # a first event each
     row = incidents[10 + 997]  # ids, NUL → U+FFFD, and the indexes are all back
     assert row[0] == 11 + 997 and "\ufffd" in row[11]
-    assert [name for name, _ in incidents[-5:]] == [
-        "ix_incidents_reported_at", "ix_incidents_status", "ix_incidents_ward_code",
-        "uq_incidents_fingerprint", "uq_incidents_source_id",
+    assert sorted(name for name, _ in incidents[-6:]) == [
+        "ix_incidents_reported_at", "ix_incidents_service_requests", "ix_incidents_status",
+        "ix_incidents_ward_code", "uq_incidents_fingerprint", "uq_incidents_source_id",
     ]  # fmt: skip
     assert all(" UNIQUE " in sql and " WHERE source_id IS " in sql for _, sql in incidents[-2:])
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from geo.errors import WorkflowError
 from geo.store import batches, open_store, queries, workflow
 from geo.store import photos as stored_photos
+from geo.store._schema import SCHEMA_VERSION
 from geo.store.photos import PhotoRecord
 from tests._store_data import NO_UPDATES, batch, incidents
 
@@ -187,10 +188,10 @@ def test_a_version_6_store_gains_the_photos_table(store_url):
     store.close()
     store = open_store(store_url)
     try:
-        assert store.schema_version() == 7
+        assert store.schema_version() == SCHEMA_VERSION  # upgraded through 7 to the latest
         with store.read() as conn:
             versions = conn.execute(text("SELECT version, description FROM schema_version ORDER BY version")).all()
-        assert versions[-1][0] == 7 and "photos" in versions[-1][1]
+        assert any(v == 7 and "photos" in d for v, d in versions)
         stored_photos.attach(store, [photo(first, "after")], actor="f")
         assert len(stored_photos.photos_of(store, first)) == 1
     finally:
