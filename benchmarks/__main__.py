@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import calendar
 import hashlib
 import json
 import os
@@ -58,6 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--scale-sqlite-only",
         action="store_true",
         help=f"N above {BATCH_ROWS:,} (batches of {BATCH_ROWS:,} into one store): SQLite only",
+    )
+    parser.add_argument(
+        "--scale-stop-at",
+        type=lambda text: calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M")),
+        help="city-scale curve: start no batch that would end after this UTC time "
+        "(YYYY-MM-DDTHH:MM); the partial curve is reported",
     )
     args = parser.parse_args(argv)
     if not args.sizes:

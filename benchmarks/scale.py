@@ -101,8 +101,9 @@ def run_scale(
     say(f"baseline {out['baseline'].get('seconds', 0):.1f} s, {out['baseline']['cpu_s']} CPU s")
     used: list[Path] = []  # the files, as the SQLite run generates them one by one
     every = (used.append(csv) or csv for csv in itertools.chain([first], batch_files))
+    stop_at = getattr(args, "scale_stop_at", None)
     out["sqlite"] = _fill(
-        every, batches, args.workdir / f"scale_{n}.sqlite", None, run_step, log, say
+        every, batches, args.workdir / f"scale_{n}.sqlite", None, run_step, log, say, stop_at
     )
     if args.postgis and not args.scale_sqlite_only:
         from benchmarks.__main__ import PostgisDatabase
@@ -120,8 +121,13 @@ def _fill(
     run_step: Step,
     log: Path,
     say: Callable[[str], None],
+    stop_at: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Ingest the files one after the other into one store; one record per batch."""
+    """Ingest the files one after the other into one store; one record per batch.
+
+    With ``stop_at`` (epoch seconds) no batch is started that would, by the last one's
+    wall time, end after it: the page is then measured on the last stored batch and the
+    partial curve reported (a session deadline must not lose the batches measured)."""
     if path is not None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -144,7 +150,9 @@ def _fill(
                     else f", {step.get('error')}"
                 )
             )
-            if k in PAGE_AFTER or k == batches:
+            wall = step.get("wall_s", step.get("seconds", 0))
+            stopping = stop_at is not None and k < batches and time.time() + 1.3 * wall + 60 > stop_at
+            if k in PAGE_AFTER or k == batches or stopping:
                 with memory_cap(PAGE_CAP_BYTES):  # a runaway page must not take the machine
                     record["rerun"] = measured(run_step, "rerun", {"url": url}, log)
                 rerun = record["rerun"]
@@ -154,6 +162,9 @@ def _fill(
                 )
             records.append(record)
             if "error" in step:
+                break
+            if stopping:
+                say(f"stopping after batch {k} of {batches}: the next would end after --scale-stop-at")
                 break
     finally:
         if path is not None:  # ~5 GB at ten million: never left behind
