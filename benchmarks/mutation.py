@@ -95,6 +95,12 @@ MODULES: dict[str, Target] = {
         ("geo/exports.py",),
         ("tests/test_exports.py", "tests/test_mutants_exports.py"),
     ),
+    "km": Target(
+        ("geo/sustain.py",),
+        ("tests/test_sustain_km.py",),
+        # the Kaplan–Meier estimator only; the spells and measures around it are not here
+        only=("geo.sustain.x_km_curve*",),
+    ),
 }
 
 _KILLED = {"killed", "timeout", "caught by type check"}
