@@ -367,3 +367,67 @@ def test_kobo_submission_times_are_utc_and_other_naive_times_hanoi(tmp_path, war
     plain = ["Mã", "Vĩ độ", "Kinh độ", "Loại vi phạm", "Ngày phát hiện", "Ngày xử lý"]
     p = _preview(tmp_path, rows, plain, wards=wards, now=NOW)
     assert p.rows["reported_at"].iloc[0] == _utc("2025-07-04 18:30")
+
+
+def test_fixed_width_reads_a_column_of_one_value_or_of_one_layout():
+    got, local, _, _ = fixed_width_dmy(pd.Series(["05/07/2025"]))
+    assert got.tolist() == [True] and (local == _ns("2025-07-05")).all()
+    # no dd/mm/yyyy value at all: the longer layouts are still read
+    got, local, _, _ = fixed_width_dmy(pd.Series(["05/07/2025 08:30", "06/07/2025 09:15:20"]))
+    assert got.tolist() == [True, True]
+    assert (local == _ns("2025-07-05T08:30", "2025-07-06T09:15:20")).all()
+
+
+def test_fixed_width_reads_arrow_columns_and_columns_with_gaps():
+    import pyarrow as pa
+
+    chunked = pa.chunked_array([["05/07/2025"], ["06/07/2025 10:00"]])
+    got, local, _, _ = fixed_width_dmy(pd.Series(pd.arrays.ArrowStringArray(chunked)))
+    assert got.tolist() == [True, True] and (local == _ns("2025-07-05", "2025-07-06T10:00")).all()
+    got, _, _, _ = fixed_width_dmy(pd.Series(["05/07/2025", np.nan, None], dtype=object))
+    assert got.tolist() == [True, False, False]
+    got, _, _, _ = fixed_width_dmy(pd.Series([None, None], dtype=object))
+    assert got.tolist() == [False, False]
+
+
+def test_only_digits_are_digits():
+    # ":" is the byte after "9"; "/" the one before "0"
+    got, _, _, _ = fixed_width_dmy(pd.Series(["05/07/202:", "05/07/202/", "0:/07/2025"]))
+    assert got.tolist() == [False, False, False]
+    _, _, error = _parse("05/07/202:", "05/07/2025 0:30")
+    assert error == ["bad_date", ""]  # an unpadded hour is a time
+
+
+def test_twelve_is_a_month_both_ways_in_a_month_day_column():
+    _, _, error = _parse("5/13/2025", "12/1/2025", "1/12/2025", "12/12/2025")
+    assert error == ["date_month_day", "date_ambiguous", "date_ambiguous", ""]
+
+
+def test_a_four_digit_year_is_that_year():
+    # 0100 is the year 100, not 2100: rejected even when 2100 would be in range
+    _, fmt, error = _parse("5/7/0100", now=pd.Timestamp("2101-06-01", tz="UTC"))
+    assert error[0] != "" and fmt == [""]
+
+
+def test_file_date_without_now_refuses_the_future_in_vietnamese_and_english():
+    later = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=30)).date()
+    with pytest.raises(InvalidArgument) as err:
+        file_date_instant(later)
+    reason_en = err.value.message_en.split(": ", 1)[1]
+    assert reason_en not in err.value.message_vi  # each language its own reason text
+
+
+def test_reported_dates_use_the_given_now_and_a_missing_cleared_column_is_empty(tmp_path, wards):
+    p = _preview(tmp_path, ROWS, HEADER, wards=wards, now=pd.Timestamp("2020-01-01", tz="UTC"))
+    assert p.rows["reason"].tolist() == ["date_out_of_range"] * 3
+    p = _preview(tmp_path, ROWS, HEADER, wards=wards, now=NOW)
+    assert str(p.rows["cleared_at"].dtype) == "datetime64[ns, UTC]"
+    assert p.rows["cleared_at"].isna().all()
+
+
+def test_rows_of_a_file_without_a_date_column_have_no_date_format(tmp_path, wards):
+    header = [h for h in HEADER if h != "Ngày phát hiện"]
+    rows = [tuple(v for h, v in zip(HEADER, r, strict=True) if h != "Ngày phát hiện") for r in ROWS]
+    p = _preview(tmp_path, rows, header, wards=wards, now=NOW)
+    assert p.rows["date_format"].tolist() == [""] * 3
+    assert p.summary()["date_formats"] == {}
