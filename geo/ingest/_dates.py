@@ -237,8 +237,10 @@ def _day_month(
     error[where[month_day_only]] = "date_month_day"
     if month_day_only.any():
         error[where[both_readings]] = "date_ambiguous"
-    # A clock reading only: pandas would roll 25:00 or 08:61 over into the next hour/day.
-    clock = (hour < 24) & (minute < 60) & (sec < 60)
+    # A clock reading only (pandas would roll 25:00 or 08:61 over into the next hour/day);
+    # 24:00 is ISO 8601's end of the day, read as the next midnight.
+    end_of_day = (hour == 24) & (minute == 0) & (sec == 0)
+    clock = ((hour < 24) | end_of_day) & (minute < 60) & (sec < 60)
     good = (error[where] == "") & clock
     frame = pd.DataFrame(
         {

@@ -72,10 +72,13 @@ def test_day_month_forms_and_times(text, utc):
 
 
 def test_hours_past_the_day_and_days_past_the_month_are_bad_dates():
-    values = ("5/7/2025 24:00", "5/7/2025 25:00", "5/7/2025 8:60", "5/7/2025 8:30:60 PM",
-              "31/4/2025", "29/2/2025", "5/32/2025")  # fmt: skip
+    values = ("5/7/2025 24:30", "5/7/2025 25:00", "5/7/2025 8:60", "5/7/2025 8:30:60 PM",
+              "31/4/2025", "29/2/2025", "5/32/2025", "5/7/2025 24:00:01")  # fmt: skip
     _, fmt, error = _parse(*values)
-    assert error == ["bad_date"] * 7 and fmt == [""] * 7
+    assert error == ["bad_date"] * 8 and fmt == [""] * 8
+    # 24:00 is ISO 8601's end of the day: the next midnight (6 July, 00:00 in Hà Nội)
+    out, _, error = _parse("5/7/2025 24:00")
+    assert error == [""] and out == [_utc("2025-07-05 17:00")]
     out, _, error = _parse("29/2/2024")  # a leap year
     assert error == [""] and out == [_utc("2024-02-28 17:00")]
 
