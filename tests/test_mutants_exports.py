@@ -223,3 +223,59 @@ def test_photo_columns_go_to_the_gis_formats_only(store, fmt, tmp_path, monkeypa
     (row,) = pyogrio.read_dataframe(path).to_dict("records")
     assert int(row["n_photos"]) == 0
     assert row["photo_flags"] in ("", None)
+
+
+def _two_stored(store):
+    stored_wards.ensure(store, two_wards())
+    rows = [{"ward_code": WEST, "note": "một"}, {"ward_code": WEST, "note": "hai"}]
+    batches.commit_batch(store, batch(), incidents(rows), NO_UPDATES, actor="t")
+    return store
+
+
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_export_as_bytes_carries_the_ward_names_and_the_limit(store):
+    """export(): the stored ward's name beside its code also when the file is returned as
+    bytes, and ``limit`` keeps the lowest ids only."""
+    _two_stored(store)
+    rows = _csv_rows(export(store, "csv"))
+    assert [r["ward_name"] for r in rows] == ["Phường Tây", "Phường Tây"]
+    (first,) = _csv_rows(export(store, "csv", limit=1))
+    assert (first["note"], first["ward_name"]) == ("một", "Phường Tây")
+    (request, _) = json.loads(export(store, "open311"))
+    assert request["agency_responsible"] == "Phường Tây"
+
+
+def test_tabular_exports_drop_the_geometry_and_leave_missing_instants_empty(tmp_path):
+    data = points(cleared_at=pd.NaT)
+    data["cleared_at"] = pd.Series([pd.NaT], dtype="datetime64[ns, UTC]")
+    (row,) = _csv_rows(to_csv(data, tmp_path / "o.csv").read_bytes())
+    assert "geometry" not in row
+    assert row["cleared_at"] == ""  # not "NaT"
+    assert row["reported_at"] == "2025-03-03T02:00:00+00:00"
+    book = openpyxl.load_workbook(to_xlsx(data, tmp_path / "o.xlsx"))["incidents"]
+    header = [c.value for c in book[1]]
+    assert "geometry" not in header
+    assert book.cell(2, header.index("cleared_at") + 1).value is None
+
+
+def test_write_keeps_a_ward_name_the_frame_already_has(tmp_path):
+    data = frame(ward_name="Tên đã có")
+    path = write(data, "csv", tmp_path / "o.csv", ward_names={"00070": "Phường Hoàn Kiếm"})
+    (row,) = _csv_rows(path.read_bytes())
+    assert row["ward_name"] == "Tên đã có"
+
+
+def test_text_columns_with_missing_cells_are_neutralised_too():
+    """A note column with an empty cell is still text (object dtype, not all strings)."""
+    from geo.exports import neutralise_frame
+
+    notes = pd.Series(["=1+1", None, "@x"], dtype=object)  # as the store reads a text column
+    out = neutralise_frame(pd.DataFrame({"note": notes, "n": [1, 2, 3]}))
+    assert out["note"][0] == "'=1+1" and pd.isna(out["note"][1]) and out["note"][2] == "'@x"
+    assert out["n"].tolist() == [1, 2, 3]

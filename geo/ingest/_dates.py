@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from geo.ingest._read import ReadFile
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-#: Serial day numbers read as Excel dates: 1 Jan 1990 .. 31 Dec 2099.
+#: Serial day numbers read as Excel dates: 1 Jan 1990 .. 31 Dec 2100.
 EXCEL_RANGE = (32874.0, 73415.0)
 EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
 
@@ -237,7 +237,11 @@ def _day_month(
     error[where[month_day_only]] = "date_month_day"
     if month_day_only.any():
         error[where[both_readings]] = "date_ambiguous"
-    good = (error[where] == "")
+    # A clock reading only (pandas would roll 25:00 or 08:61 over into the next hour/day);
+    # 24:00 is ISO 8601's end of the day, read as the next midnight.
+    end_of_day = (hour == 24) & (minute == 0) & (sec == 0)
+    clock = ((hour < 24) | end_of_day) & (minute < 60) & (sec < 60)
+    good = (error[where] == "") & clock
     frame = pd.DataFrame(
         {
             "year": year[good],
