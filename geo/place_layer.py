@@ -48,9 +48,9 @@ _EPOCH = pd.Timestamp("1970-01-01")
 
 class _PlaceMarkers(MacroElement):
     """Circle markers from ``{"c": colours, "p": [[lat, lon, state, chronic, tip, events,
-    earlier, address], …]}``; each marker's path has the classes ``geo-place
-    geo-place-<state>``. ``events`` are ``[day, kind(, note)]`` (days since 1970-01-01 in
-    Hà Nội); every text in the payload is escaped already. The popup (class
+    earlier, address, notes], …]}``; each marker's path has the classes ``geo-place
+    geo-place-<state>``. ``events`` and ``notes`` are :func:`_packed` (days since
+    1970-01-01 in Hà Nội); every text in the payload is escaped already. The popup (class
     ``geo-place-popup``, one ``li`` per event with ``data-kind``) is built when opened."""
 
     _template = Template(
@@ -70,10 +70,13 @@ class _PlaceMarkers(MacroElement):
                 h += '<br><b>' + d.t.title + '</b>';
                 if (p[6] > 0) { h += '<div class="geo-earlier">' + d.t.earlier.replace('{n}', p[6]) + '</div>'; }
                 h += '<ol class="geo-timeline" style="margin:2px 0;padding-left:18px">';
-                for (var j = 0; j < p[5].length; j++) {
-                    var e = p[5][j];
-                    h += '<li data-kind="' + d.kinds[e[1]] + '">' + date(e[0]) + ' · ' + d.t.k[e[1]]
-                        + (e.length > 2 ? ' — <i>' + e[2] + '</i>' : '') + '</li>';
+                var notes = {};
+                for (var n = 0; n < p[8].length; n++) { notes[p[8][n][0]] = p[8][n][1]; }
+                for (var j = 0, day = 0; 2 * j < p[5].length; j++) {
+                    day += p[5][2 * j];
+                    var kind = p[5][2 * j + 1];
+                    h += '<li data-kind="' + d.kinds[kind] + '">' + date(day) + ' · ' + d.t.k[kind]
+                        + (j in notes ? ' — <i>' + notes[j] + '</i>' : '') + '</li>';
                 }
                 return h + '</ol></div>';
             }
@@ -182,6 +185,22 @@ def popup_timelines(events: pd.DataFrame, *, last: int = POPUP_EVENTS) -> dict[i
     return out
 
 
+def _packed(rows: list[list[Any]]) -> tuple[list[int], list[list[Any]]]:
+    """Events on the wire: one flat list ``[day, kind, +days, kind, …]`` (the first day
+    whole, then the days since the event before: a few digits instead of five), and the
+    notes as ``[[event number, note], …]``. About half the bytes of ``[[day, kind], …]``
+    for a city's worth of places."""
+    flat: list[int] = []
+    notes: list[list[Any]] = []
+    before = 0
+    for number, row in enumerate(rows):
+        flat += [row[0] - before, row[1]]
+        before = row[0]
+        if len(row) > 2:
+            notes.append([number, row[2]])
+    return flat, notes
+
+
 def place_payload(
     states: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -221,7 +240,9 @@ def place_payload(
     if events is not None:
         timelines = popup_timelines(events)
         for point, place in zip(points, ranked["place_id"].astype(int), strict=True):
-            point.extend(timelines.get(place, ([], 0, "")))
+            rows, earlier, address = timelines.get(place, ([], 0, ""))
+            flat, notes = _packed(rows)
+            point.extend([flat, earlier, address, notes])
         payload["kinds"] = list(EVENT_KINDS)
         payload["t"] = {"title": html_text(t("sustain.timeline", lang)),
                         "earlier": html_text(t("sustain.earlier_events", lang, n="{n}")),

@@ -22,12 +22,12 @@ from geo.choropleth import NO_DATA
 from geo.crs import LOCAL_TZ
 from tests._signin import open_page
 from tests._sustain_world import (
+    EVENT_ORDER,
     HOAN_KIEM,
     SPOTS,
     STEADY,
     WARD_D,
     day,
-    EVENT_ORDER,
     episodes_by_rule,
     seed,
     spells_by_rule,
@@ -147,10 +147,14 @@ def test_map_place_layer_is_off_by_default_and_colours_places_by_state(world, mo
     assert payload["t"]["title"] == "Diễn biến" and payload["kinds"] == list(EVENT_ORDER)
     by_place = {int(re.search(r"Điểm (\d+)", p[4]).group(1)): p[5:] for p in payload["p"]}
     for spot, place in ids.items():
-        events, earlier, address = by_place[place]
+        flat, earlier, address, notes = by_place[place]
+        days = np.cumsum(flat[0::2]).tolist()  # the first day, then days since the event before
         rule = timeline_by_rule(spot)
-        assert [(e[0], payload["kinds"][e[1]]) for e in events] == [(epoch_day(d), k) for d, k, _ in rule]
+        assert list(zip(days, [payload["kinds"][k] for k in flat[1::2]], strict=True)) == [
+            (epoch_day(d), k) for d, k, _ in rule
+        ]
         assert earlier == 0 and address == f"điểm {spot}"
+        assert [n for n, _ in notes] == [i for i, (_, _, note) in enumerate(rule) if note]
     # a chosen ward keeps its own places only
     at.sidebar.multiselect(key="f_wards").set_value([WARD_D]).run()
     payload = json.loads(_PAYLOAD.search(map_script(at)).group(1).replace("<\\/", "</"))

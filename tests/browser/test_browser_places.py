@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from geo.crs import LOCAL_TZ
-
 from tests._sustain_world import CHECK_NOTES, HOAN_KIEM, SPOTS, day, seed, timeline_by_rule
 
 pytestmark = pytest.mark.browser
