@@ -161,6 +161,19 @@ def test_map_place_layer_is_off_by_default_and_colours_places_by_state(world, mo
     assert [re.search(r"Điểm (\d+)", p[4]).group(1) for p in payload["p"]] == [str(ids["D"])]
 
 
+def test_map_place_popups_follow_the_chosen_language(world, monkeypatch):
+    url, ids = world
+    at = open_page("app_pages/map.py", url, monkeypatch, lang="en")
+    at.sidebar.toggle(key="m_places").set_value(True).run()
+    assert not at.exception, at.exception
+    payload = json.loads(_PAYLOAD.search(map_script(at)).group(1).replace("<\\/", "</"))
+    assert payload["t"]["title"] == "Timeline"
+    assert payload["t"]["earlier"] == "… and {n} earlier events"
+    assert dict(zip(payload["kinds"], payload["t"]["k"], strict=True)) == {
+        "report": "Report", "recurrence": "Recurrence", "clear": "Cleared",
+        "check_clear": "Check: still clear", "check_violation": "Check: violation again"}  # fmt: skip
+
+
 # --------------------------------------------------------------------------- progress
 
 
