@@ -162,7 +162,7 @@ def test_map_place_layer_is_off_by_default_and_colours_places_by_state(world, mo
 
 
 def test_map_place_popups_follow_the_chosen_language(world, monkeypatch):
-    url, ids = world
+    url, _ = world
     at = open_page("app_pages/map.py", url, monkeypatch, lang="en")
     at.sidebar.toggle(key="m_places").set_value(True).run()
     assert not at.exception, at.exception
