@@ -227,6 +227,12 @@ def place_states(who: Reader, ward: str | None) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
+def place_timelines(who: Reader, ward: str | None, place_ids: tuple[int, ...]) -> pd.DataFrame:
+    """The timelines of the places the map draws (of one ward's store rows, or all)."""
+    return pd.DataFrame(services.place_timelines(store(), who.user, ward=ward, place_ids=place_ids))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
 def recurrences(who: Reader, freq: str, ward: str | None, street: str | None) -> pd.DataFrame:
     """Recurrences per Hà Nội day or week (``period``, ``recurrences``)."""
     return pd.DataFrame(services.recurrence_counts(store(), who.user, freq, ward=ward, street=street))

@@ -133,8 +133,9 @@ def _snapshot() -> IncidentSnapshot:
 
 def _place_layer(fmap, wards: tuple[str, ...]) -> None:
     """The place layer (issue 12), off by default: each place of the chosen wards (or of
-    the city) coloured by its state, its recurrences in the tooltip."""
-    from geo.place_layer import MAX_PLACES, add_place_layer
+    the city) coloured by its state, its recurrences in the tooltip, its timeline in the
+    popup (read for the drawn places only)."""
+    from geo.place_layer import MAX_PLACES, add_place_layer, drawn_places
 
     if not st.sidebar.toggle(t("sustain.place_layer"), key="m_places", value=False,
                              help=t("sustain.place_layer_help")):  # fmt: skip
@@ -144,7 +145,10 @@ def _place_layer(fmap, wards: tuple[str, ...]) -> None:
         states = states[states["ward_code"].isin(list(wards))]
     if len(states) > MAX_PLACES:
         st.caption(t("sustain.places_capped", n=len(states), cap=MAX_PLACES))
-    add_place_layer(fmap, states, lang=lang())
+    one_ward = wards[0] if len(wards) == 1 else None
+    drawn = tuple(int(p) for p in drawn_places(states, MAX_PLACES)["place_id"])
+    events = L.place_timelines(L.reader(), one_ward, drawn) if drawn else None
+    add_place_layer(fmap, states, events, lang=lang())
 
 
 def main() -> None:

@@ -124,7 +124,7 @@ def _chronic(code: str) -> None:
         st.info(t("sustain.no_chronic", n=TIMELINE_RECURRENCES))
         return
     kinds = {k: t(f"sustain.event.{k}") for k in EVENT_KINDS}
-    shown = events.assign(kind=events["kind"].map(kinds), place=events["place_id"].astype(str),
+    shown = events.drop(columns="note", errors="ignore").assign(kind=events["kind"].map(kinds), place=events["place_id"].astype(str),
                           at=events["at"].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None))  # fmt: skip
     chart = (
         alt.Chart(shown)

@@ -529,6 +529,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "sustain.event.check_clear": ("Tái kiểm tra: còn thông thoáng", "Check: still clear"),
     "sustain.event.check_violation": ("Tái kiểm tra: tái vi phạm", "Check: violation again"),
     "sustain.date": ("Ngày", "Date"),
+    "sustain.timeline": ("Diễn biến", "Timeline"),
+    "sustain.earlier_events": ("… và {n} sự kiện trước đó", "… and {n} earlier events"),
     "sustain.place_layer": ("Điểm vi phạm theo trạng thái", "Places by state"),
     "sustain.place_layer_help": (
         "Mỗi điểm một vòng tròn: đỏ đang vi phạm, tím tái phạm, xanh còn thông thoáng.",

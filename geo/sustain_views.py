@@ -254,8 +254,8 @@ def chronic_timelines(
 
 def timeline_events(timelines: pd.DataFrame, checks: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`chronic_timelines` as one event per row, with the places' checks: ``place_id``,
-    ``kind`` (:data:`EVENT_KINDS`), ``at``; a report that opens episode 2 or later is a
-    ``recurrence``.
+    ``kind`` (:data:`EVENT_KINDS`), ``at``, ``note`` (a check's note, as typed; None for
+    the rest); a report that opens episode 2 or later is a ``recurrence``.
 
     Parameters
     ----------
@@ -267,22 +267,72 @@ def timeline_events(timelines: pd.DataFrame, checks: pd.DataFrame | None = None)
     Returns
     -------
     pandas.DataFrame
-        ``place_id``, ``kind``, ``at``, by place and time.
+        ``place_id``, ``kind``, ``at``, ``note``, by place and time.
     """
     first = ~timelines.duplicated(["place_id", "episode"])
     reports = timelines.assign(
         kind=np.where(first & (timelines["episode"] >= 2), "recurrence", "report"), at=timelines["reported_at"]
     )
     clears = timelines[timelines["cleared_at"].notna()].assign(kind="clear", at=lambda f: f["cleared_at"])
-    parts = [reports[["place_id", "kind", "at"]], clears[["place_id", "kind", "at"]]]
+    parts = [reports[["place_id", "kind", "at"]].assign(note=None), clears[["place_id", "kind", "at"]].assign(note=None)]
     if checks is not None and len(checks):
         mine = checks[checks["place_id"].isin(timelines["place_id"].unique())]
+        notes = mine["note"] if "note" in mine.columns else None
         parts.append(pd.DataFrame({"place_id": mine["place_id"], "kind": "check_" + mine["result"].astype(str),
-                                   "at": pd.to_datetime(mine["checked_at"], utc=True)}))  # fmt: skip
-    events = pd.concat(parts, ignore_index=True)
+                                   "at": pd.to_datetime(mine["checked_at"], utc=True), "note": notes}))  # fmt: skip
+    events = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     order = events["kind"].map({k: i for i, k in enumerate(EVENT_KINDS)})
     return (events.assign(_o=order).sort_values(["place_id", "at", "_o"], kind="stable")
             .drop(columns="_o").reset_index(drop=True))  # fmt: skip
+
+
+def place_timelines(
+    incidents: pd.DataFrame,
+    checks: pd.DataFrame | None = None,
+    *,
+    place_ids: Any = None,
+    as_of: Any = None,
+) -> pd.DataFrame:
+    """Every event of each place (reports, recurrences, clearances, checks), in time order,
+    for the map's place popups: :func:`timeline_events` of all places, not only chronic ones.
+
+    Episodes are per place, so keeping only ``place_ids`` before the rule runs gives the
+    same events for them as the whole store would, at the cost of those places only (the
+    map draws at most a few thousand of a city's places). Checks after ``as_of`` are
+    ignored, as :func:`geo.sustain.build_spells` ignores them.
+
+    Parameters
+    ----------
+    incidents
+        As :func:`geo.sustain.build_spells`.
+    checks
+        Re-inspections (``place_id``, ``checked_at``, ``result``, ``note``), or None.
+    place_ids
+        Only these places (None: all).
+    as_of
+        The instant (now when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`timeline_events`, plus ``address`` and ``street``: the place's latest
+        non-blank ones, on every row of the place.
+    """
+    now = _now(as_of)
+    if place_ids is not None:
+        wanted = pd.Index(place_ids).astype("int64")
+        incidents = incidents[incidents["place_id"].isin(wanted)]
+        if checks is not None:
+            checks = checks[checks["place_id"].isin(wanted)]
+    if checks is not None and len(checks):
+        checks = checks[pd.to_datetime(checks["checked_at"], utc=True) <= now]
+    timelines = chronic_timelines(incidents, min_recurrences=0, as_of=now)
+    events = timeline_events(timelines, checks)
+    for column in ("street", "address"):
+        named = timelines[timelines[column].notna() & (timelines[column].astype(str).str.strip() != "")]
+        latest = named.groupby("place_id")[column].last()
+        events[column] = events["place_id"].map(latest)
+    return events
 
 
 # --------------------------------------------------------------------------- from a store
@@ -378,14 +428,44 @@ def stored_timelines(store: Store, ward: str, *, as_of: Any = None) -> tuple[pd.
     return timelines, timeline_events(timelines, checks)
 
 
+def stored_place_timelines(
+    store: Store, *, ward: str | None = None, place_ids: Any = None, as_of: Any = None
+) -> pd.DataFrame:
+    """:func:`place_timelines` of the store's places (of one ward, or all; of ``place_ids``
+    only when given).
+
+    Parameters
+    ----------
+    store
+        The store.
+    ward
+        Only this ward's places (None: all).
+    place_ids
+        Only these places (None: all); the checks are read for these only.
+    as_of
+        The instant (now when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`place_timelines`.
+    """
+    incidents = stored_places.place_incidents_frame(store, ward=ward)
+    ids = None if place_ids is None else [int(p) for p in place_ids]
+    checks = stored_places.inspections_frame(store, place_ids=ids)
+    return place_timelines(incidents, checks, place_ids=ids, as_of=as_of)
+
+
 __all__ = [
     "EVENT_KINDS",
     "PLACE_STATES",
     "TIMELINE_RECURRENCES",
     "chronic_timelines",
     "place_states",
+    "place_timelines",
     "recurrence_counts",
     "stored_place_states",
+    "stored_place_timelines",
     "stored_recurrences",
     "stored_survival",
     "stored_timelines",

@@ -50,6 +50,10 @@ INCIDENTS: list[tuple[str, int, int | None]] = [
 #: (place, check day, result).
 CHECKS: list[tuple[str, int, str]] = [("A", 63, "clear"), ("B", 42, "clear"),
                                       ("F", 43, "clear"), ("G", 43, "clear"), ("H", 43, "clear")]  # fmt: skip
+#: Notes typed with some checks (user input: markup must show as text, never run).
+CHECK_NOTES: dict[tuple[str, int], str] = {("A", 63): '<img src=x onerror="document.title=\'pwned\'"> sạch & gọn'}
+#: Kinds of a place's events in the order of a day (reports first, checks last).
+EVENT_ORDER = ("report", "recurrence", "clear", "check_clear", "check_violation")
 
 
 def day(n: float) -> pd.Timestamp:
@@ -74,7 +78,8 @@ def seed(url: str) -> dict[str, int]:
         placed = stored_places.place_incidents_frame(store).sort_values("id")
         ids = {spec[0]: int(pid) for spec, pid in zip(INCIDENTS, placed["place_id"], strict=True)}
         for spot, when, result in CHECKS:
-            stored_checks.record_inspection(store, ids[spot], checked_at=day(when), result=result, actor="field")
+            stored_checks.record_inspection(store, ids[spot], checked_at=day(when), result=result, actor="field",
+                                            note=CHECK_NOTES.get((spot, when)))  # fmt: skip
     finally:
         store.close()
     return ids
@@ -114,3 +119,19 @@ def spells_by_rule() -> pd.DataFrame:
             else:
                 rows.append((SPOTS[spot][2], (max(checks) - cleared) if checks else 0, False, cleared))
     return pd.DataFrame(rows, columns=["ward", "duration", "event", "cleared"])
+
+
+def timeline_by_rule(spot: str) -> list[tuple[int, str, str | None]]:
+    """A spot's events as (day, kind, note), in time order: every report (a ``recurrence``
+    when it opens an episode after the first), every clearance, every check."""
+    episodes = episodes_by_rule()[spot]
+    opened_again = {first for first, _ in episodes[1:]}
+    events: list[tuple[int, str, str | None]] = []
+    for s, reported, cleared in INCIDENTS:
+        if s != spot:
+            continue
+        events.append((reported, "recurrence" if reported in opened_again else "report", None))
+        if cleared is not None:
+            events.append((cleared, "clear", None))
+    events += [(d, f"check_{r}", CHECK_NOTES.get((s, d))) for s, d, r in CHECKS if s == spot]
+    return sorted(events, key=lambda e: (e[0], EVENT_ORDER.index(e[1])))

@@ -32,6 +32,7 @@ survival_curves = viewing(sustain_views.stored_survival, "sustain")
 place_states = viewing(sustain_views.stored_place_states, "places")
 recurrence_counts = viewing(sustain_views.stored_recurrences, "sustain")
 chronic_timelines = viewing(sustain_views.stored_timelines, "places")
+place_timelines = viewing(sustain_views.stored_place_timelines, "places")
 
 
 def due_list(store: Store, actor: User | None, *, on: Any, ward: str | None = None) -> pd.DataFrame:

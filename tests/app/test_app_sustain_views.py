@@ -22,6 +22,7 @@ from geo.choropleth import NO_DATA
 from geo.crs import LOCAL_TZ
 from tests._signin import open_page
 from tests._sustain_world import (
+    EVENT_ORDER,
     HOAN_KIEM,
     SPOTS,
     STEADY,
@@ -30,6 +31,7 @@ from tests._sustain_world import (
     episodes_by_rule,
     seed,
     spells_by_rule,
+    timeline_by_rule,
 )
 
 
@@ -52,6 +54,11 @@ def chart_data(chart) -> pd.DataFrame:
 
 def local(n: int) -> pd.Timestamp:
     return day(n).tz_convert(LOCAL_TZ).tz_localize(None)
+
+
+def epoch_day(n: int) -> int:
+    """Day ``n`` of the world as the Hà Nội calendar day counted from 1970-01-01."""
+    return (local(n).normalize() - pd.Timestamp("1970-01-01")).days
 
 
 # --------------------------------------------------------------------------- ward page
@@ -121,7 +128,7 @@ def test_map_place_layer_is_off_by_default_and_colours_places_by_state(world, mo
     assert not at.exception, at.exception
     payload = json.loads(_PAYLOAD.search(map_script(at)).group(1).replace("<\\/", "</"))
     drawn = {}
-    for lat, lon, state, chronic, tip in payload["p"]:
+    for lat, lon, state, chronic, tip, *_popup in payload["p"]:
         place = int(re.search(r"Điểm (\d+)", tip).group(1))
         recurrences = int(re.search(r"Số lần tái phạm: (\d+)", tip).group(1))
         drawn[place] = (payload["s"][state], recurrences, (lat, lon), bool(chronic))
@@ -132,10 +139,39 @@ def test_map_place_layer_is_off_by_default_and_colours_places_by_state(world, mo
         expected[ids[spot]] = (state, len(episodes) - 1, SPOTS[spot][:2], len(episodes) - 1 >= 3)
     assert drawn == expected
     assert payload["c"][payload["s"].index("recurred")] == "#7b3294"
+    # each popup: the place's timeline by the rule (Hà Nội days since 1970, kinds by name)
+    labels = dict(zip(payload["kinds"], payload["t"]["k"], strict=True))
+    assert labels == {"report": "Phát hiện", "recurrence": "Tái phạm", "clear": "Xử lý xong",
+                      "check_clear": "Tái kiểm tra: còn thông thoáng",
+                      "check_violation": "Tái kiểm tra: tái vi phạm"}  # fmt: skip
+    assert payload["t"]["title"] == "Diễn biến" and payload["kinds"] == list(EVENT_ORDER)
+    by_place = {int(re.search(r"Điểm (\d+)", p[4]).group(1)): p[5:] for p in payload["p"]}
+    for spot, place in ids.items():
+        flat, earlier, address, notes = by_place[place]
+        days = np.cumsum(flat[0::2]).tolist()  # the first day, then days since the event before
+        rule = timeline_by_rule(spot)
+        assert list(zip(days, [payload["kinds"][k] for k in flat[1::2]], strict=True)) == [
+            (epoch_day(d), k) for d, k, _ in rule
+        ]
+        assert earlier == 0 and address == f"điểm {spot}"
+        assert [n for n, _ in notes] == [i for i, (_, _, note) in enumerate(rule) if note]
     # a chosen ward keeps its own places only
     at.sidebar.multiselect(key="f_wards").set_value([WARD_D]).run()
     payload = json.loads(_PAYLOAD.search(map_script(at)).group(1).replace("<\\/", "</"))
     assert [re.search(r"Điểm (\d+)", p[4]).group(1) for p in payload["p"]] == [str(ids["D"])]
+
+
+def test_map_place_popups_follow_the_chosen_language(world, monkeypatch):
+    url, _ = world
+    at = open_page("app_pages/map.py", url, monkeypatch, lang="en")
+    at.sidebar.toggle(key="m_places").set_value(True).run()
+    assert not at.exception, at.exception
+    payload = json.loads(_PAYLOAD.search(map_script(at)).group(1).replace("<\\/", "</"))
+    assert payload["t"]["title"] == "Timeline"
+    assert payload["t"]["earlier"] == "… and {n} earlier events"
+    assert dict(zip(payload["kinds"], payload["t"]["k"], strict=True)) == {
+        "report": "Report", "recurrence": "Recurrence", "clear": "Cleared",
+        "check_clear": "Check: still clear", "check_violation": "Check: violation again"}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- progress

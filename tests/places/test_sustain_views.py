@@ -17,6 +17,7 @@ from geo.store import open_store
 from geo.sustain_views import recurrence_counts
 from tests._sustain_world import (
     CHECKS,
+    EVENT_ORDER,
     HOAN_KIEM,
     SPOTS,
     WARD_D,
@@ -24,6 +25,7 @@ from tests._sustain_world import (
     episodes_by_rule,
     seed,
     spells_by_rule,
+    timeline_by_rule,
 )
 
 VIEWER = User("leader", frozenset({"viewer"}))
@@ -103,10 +105,55 @@ def test_chronic_timelines_list_each_incident_and_every_event(world):
     assert services.chronic_timelines(store, VIEWER, WARD_D)[0].empty  # one recurrence only
 
 
+def test_place_timelines_give_every_place_its_events_in_time_order(world):
+    store, ids = world
+    events = services.place_timelines(store, VIEWER)
+    assert sorted(events["place_id"].unique()) == sorted(ids.values())
+    for spot, place in ids.items():
+        mine = events[events["place_id"] == place]
+        got = [(at, kind, None if pd.isna(note) else note) for at, kind, note in
+               zip(mine["at"], mine["kind"], mine["note"], strict=True)]  # fmt: skip
+        assert got == [(day(d), kind, note) for d, kind, note in timeline_by_rule(spot)], spot
+        assert set(mine["address"]) == {f"điểm {spot}"}
+    # only the asked places (the map reads the drawn ones), and the same events for them
+    two = services.place_timelines(store, VIEWER, ward=HOAN_KIEM, place_ids=[ids["A"], ids["E"]])
+    assert two["place_id"].unique().tolist() == [ids["A"], ids["E"]]
+    pd.testing.assert_frame_equal(
+        two.reset_index(drop=True),
+        events[events["place_id"].isin([ids["A"], ids["E"]])].reset_index(drop=True),
+    )
+    # seen as of day 40: A's third report (d32) and clearance (d33) are there, its check (d63) is not
+    before = services.place_timelines(store, VIEWER, place_ids=[ids["A"]], as_of=day(40))
+    assert before["at"].tolist() == [day(d) for d, _, _ in timeline_by_rule("A") if d <= 40]
+    assert "check_clear" not in set(before["kind"])
+
+
+def test_popup_timelines_carry_the_latest_events_and_count_the_rest(world):
+    from geo.place_layer import popup_timelines
+
+    store, ids = world
+    events = services.place_timelines(store, VIEWER)
+    local_day = {d: (day(d).tz_convert(LOCAL_TZ).tz_localize(None).normalize() - pd.Timestamp("1970-01-01")).days
+                 for d in range(0, 100)}  # fmt: skip
+    popups = popup_timelines(events, last=3)
+    for spot, place in ids.items():
+        rule = timeline_by_rule(spot)
+        rows, earlier, address = popups[place]
+        shown = rule[-3:]
+        assert [r[:2] for r in rows] == [[local_day[d], EVENT_ORDER.index(k)] for d, k, _ in shown]
+        assert earlier == len(rule) - len(shown)
+        assert address == f"điểm {spot}"
+    # A's note is user input: escaped, never markup
+    (note,) = [r[2] for r in popups[ids["A"]][0] if len(r) > 2]
+    assert note == "&lt;img src=x onerror=&quot;document.title=&#x27;pwned&#x27;&quot;&gt; sạch &amp; gọn"
+
+
 def test_the_views_need_the_view_right(world):
     store, _ = world
     with pytest.raises(AccessDenied):
         services.place_states(store, None)
+    with pytest.raises(AccessDenied):
+        services.place_timelines(store, None)
 
 
 def test_survival_steps_are_read_at_whole_days_rounded_up():
