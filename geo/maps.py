@@ -10,6 +10,9 @@ the ``python -m geo map`` command and the tests draw exactly the same map. Three
   the map shows a server-side density grid instead.
 * Every string that came from a user or a file is ``html.escape``d before it reaches
   a tooltip; folium's GeoJsonTooltip inserts values as raw HTML.
+
+The Leaflet elements folium lacks live in :mod:`geo._map_elements` and the density grid in
+:mod:`geo._map_density`; their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -24,14 +27,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
-from folium.elements import JSCSSMixin
-from folium.plugins import HeatMap, MarkerCluster
-from folium.template import Template
-from pyproj import Transformer
+from branca.element import Element, Figure
+from folium.plugins import HeatMap
 
+from geo._map_density import DENSITY_CELL_M, MAX_CELLS, density_grid
+from geo._map_elements import IncidentMarkers, Legend, TileStatus, WardLabels
 from geo.assets import SERVED_PREFIX, localize
-from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.crs import STORAGE_CRS
 from geo.i18n import status_label, t, type_label
 from geo.safe_text import display_text, html_text
 
@@ -48,146 +50,11 @@ STATUS_COLORS: dict[str, str] = {
 OTHER_COLOR = "#636363"
 #: Above this many incidents in a view, the map draws density instead of markers.
 MAX_MARKERS = 5000
-#: Density grid cell size (metres, in EPSG:32648), doubled until at most MAX_CELLS remain.
-DENSITY_CELL_M = 150.0
-MAX_CELLS = 30_000
 HANOI_BOUNDS = ((20.56, 105.28), (21.39, 106.02))
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
-
-
-class _TileStatus(MacroElement):
-    """Plain background + a small note that appears only while basemap tiles fail.
-
-    Client-side on purpose: the server never probes the network; the browser knows
-    whether tiles load. The note hides again as soon as a tile loads.
-    """
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-        .leaflet-container { background: #f4f3ef; }
-        .geo-tiles-offline { display: none; background: rgba(255,255,255,.85);
-            padding: 2px 6px; border-radius: 3px; font: 12px/1.4 sans-serif; color: #555; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function(map) {
-            var note = L.control({position: 'bottomleft'});
-            note.onAdd = function() {
-                var div = L.DomUtil.create('div', 'geo-tiles-offline');
-                div.textContent = {{ this.text | tojson }};
-                return div;
-            };
-            note.addTo(map);
-            var div = note.getContainer();
-            var watch = function(layer) {
-                if (!(layer instanceof L.TileLayer)) { return; }
-                layer.on('tileerror', function() { div.style.display = 'block'; });
-                layer.on('tileload', function() { div.style.display = 'none'; });
-            };
-            map.eachLayer(watch);
-            map.on('layeradd', function(e) { watch(e.layer); });
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "TileStatus"
-        self.text = text
-
-
-class _IncidentMarkers(JSCSSMixin):
-    """Clustered circle markers from one compact array ``[lat, lon, status, tip]``."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-        .geo-cluster { background: rgba(33, 113, 181, .3); }
-        .geo-cluster div { background: rgba(33, 113, 181, .8); color: #fff; font-weight: bold; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function(map) {
-            var d = {{ this.payload | safe }};
-            // neutral clusters: colour means status, so counts must not borrow it
-            var group = L.markerClusterGroup({chunkedLoading: true,
-                showCoverageOnHover: false, maxClusterRadius: 50,
-                iconCreateFunction: function(c) {
-                    return L.divIcon({html: '<div><span>' + c.getChildCount() + '</span></div>',
-                        className: 'marker-cluster geo-cluster', iconSize: L.point(40, 40)});
-                }});
-            var layers = [];
-            for (var i = 0; i < d.p.length; i++) {
-                var p = d.p[i];
-                var m = L.circleMarker([p[0], p[1]], {radius: 6, weight: 1,
-                    color: '#333', fillColor: d.c[p[2]], fillOpacity: 0.9});
-                m.bindTooltip(p[3]);
-                layers.push(m);
-            }
-            group.addLayers(layers);
-            group.addTo(map);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-    # the same link names as folium's MarkerCluster, so geo.assets maps them locally
-    default_js = list(MarkerCluster.default_js)  # noqa: RUF012
-    default_css = list(MarkerCluster.default_css)  # noqa: RUF012
-
-    def __init__(self, payload: str) -> None:
-        super().__init__()
-        self._name = "IncidentMarkers"
-        self.payload = payload
-
-
-class _WardLabels(MacroElement):
-    """Ward names written on the map once zoomed in enough to read them.
-
-    Names go in through ``textContent``, never as HTML, so a hostile layer name stays text.
-    """
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-        .geo-ward-label { background: transparent; border: 0; box-shadow: none;
-            color: #08306b; font: 600 11px/1.2 sans-serif; text-shadow: 0 0 3px #fff; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function(map) {
-            var d = {{ this.payload | tojson }};
-            var labels = L.layerGroup();
-            for (var i = 0; i < d.length; i++) {
-                var el = document.createElement('span');
-                el.textContent = d[i][2];
-                L.tooltip({permanent: true, direction: 'center', className: 'geo-ward-label',
-                           interactive: false})
-                    .setLatLng([d[i][0], d[i][1]]).setContent(el).addTo(labels);
-            }
-            var toggle = function() {
-                if (map.getZoom() >= {{ this.min_zoom }}) { labels.addTo(map); }
-                else { labels.remove(); }
-            };
-            map.on('zoomend', toggle);
-            map.whenReady(toggle);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, payload: list[list[Any]], min_zoom: int = 13) -> None:
-        super().__init__()
-        self._name = "WardLabels"
-        self.payload = payload
-        self.min_zoom = min_zoom
 
 
 def ward_labels(wards: gpd.GeoDataFrame) -> list[list[Any]]:
@@ -209,33 +76,6 @@ def ward_labels(wards: gpd.GeoDataFrame) -> list[list[Any]]:
         [round(p.y, 5), round(p.x, 5), safe_label]
         for p, safe_label in zip(points, wards["name"].map(display_text), strict=True)
     ]
-
-
-class Legend(MacroElement):
-    """A map legend from trusted HTML (callers escape any user text in it)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function(map) {
-            var legend = L.control({position: 'bottomright'});
-            legend.onAdd = function() {
-                var div = L.DomUtil.create('div', 'geo-legend');
-                div.style.cssText = 'background:rgba(255,255,255,.9);padding:4px 8px;' +
-                    'border-radius:4px;font:12px/1.5 sans-serif';
-                div.innerHTML = {{ this.html | tojson }};
-                return div;
-            };
-            legend.addTo(map);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html_text: str) -> None:
-        super().__init__()
-        self._name = "Legend"
-        self.html = html_text
 
 
 def _esc(value: Any) -> str:
@@ -275,7 +115,7 @@ def base_map(
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(
             fmap
         )
-    _TileStatus(t("map.tiles_offline", lang)).add_to(fmap)
+    TileStatus(t("map.tiles_offline", lang)).add_to(fmap)
     south_west, north_east = bounds or HANOI_BOUNDS
     fmap.fit_bounds([list(south_west), list(north_east)])
     return fmap
@@ -394,73 +234,6 @@ def incident_payload(incidents: pd.DataFrame, *, lang: str = "vi") -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
-#: Up to this many possible cells, cells are counted with one ``np.bincount`` pass.
-_BINCOUNT_MAX_KEYS = 20_000_000
-
-
-def _cell_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each distinct non-negative key once, ascending, with its count (``np.unique``'s answer).
-
-    A city at 150 m cells has a few hundred thousand possible cells: counting into that
-    many bins takes milliseconds at a million points, where sorting them took 0.13 s per
-    cell size tried (the first map of a large store tries several).
-    """
-    top = int(keys.max()) + 1 if len(keys) else 0
-    if top > _BINCOUNT_MAX_KEYS:
-        return np.unique(keys, return_counts=True)
-    counts = np.bincount(keys, minlength=top)
-    found = np.flatnonzero(counts)
-    return found.astype(keys.dtype), counts[found]
-
-
-def density_grid(
-    incidents: pd.DataFrame, cell_m: float = DENSITY_CELL_M, *, max_cells: int = MAX_CELLS
-) -> pd.DataFrame:
-    """Incident counts on a metre grid (EPSG:32648); columns lat, lon, count.
-
-    The cell starts at ``cell_m`` and doubles until at most ``max_cells`` cells hold
-    points, which bounds the page size whatever the store holds.
-
-    Parameters
-    ----------
-    incidents : pandas.DataFrame
-        ``lat`` and ``lon`` in EPSG:4326 degrees.
-    cell_m : float
-        The starting cell size in metres (default :data:`DENSITY_CELL_M`).
-    max_cells : int
-        The most non-empty cells returned (default :data:`MAX_CELLS`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per non-empty cell, busiest first: ``lat``, ``lon`` (cell centre, EPSG:4326)
-        and ``count``.
-    """
-    if incidents.empty:
-        return pd.DataFrame({"lat": [], "lon": [], "count": []})
-    to_m = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
-    to_deg = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
-    x, y = to_m.transform(incidents["lon"].to_numpy(float), incidents["lat"].to_numpy(float))
-    x, y = np.asarray(x), np.asarray(y)
-    while True:
-        ix = np.floor(x / cell_m).astype(np.int64)
-        iy = np.floor(y / cell_m).astype(np.int64)
-        # one int64 key per cell: np.unique is several times faster than a two-column
-        # value_counts at a million points (the page reruns this on every filter change)
-        ix0, iy0 = ix.min(), iy.min()
-        span = int(iy.max() - iy0) + 1
-        keys, counts = _cell_counts((ix - ix0) * span + (iy - iy0))
-        if len(keys) <= max_cells:
-            break
-        cell_m *= 2
-    order = np.argsort(-counts, kind="stable")  # most incidents first, as value_counts did
-    keys, counts = keys[order], counts[order]
-    lon, lat = to_deg.transform(
-        (keys // span + ix0 + 0.5) * cell_m, (keys % span + iy0 + 0.5) * cell_m
-    )
-    return pd.DataFrame({"lat": np.round(lat, 6), "lon": np.round(lon, 6), "count": counts})
-
-
 def _legend_html(lang: str) -> str:
     rows = [f"<b>{_esc(t('map.legend', lang))}</b>"]
     for code, color in STATUS_COLORS.items():
@@ -533,11 +306,11 @@ def ward_map(
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
         zoom_on_click=False,
     ).add_to(fmap)
-    _WardLabels(ward_labels(wards)).add_to(fmap)
+    WardLabels(ward_labels(wards)).add_to(fmap)
 
     if incidents is not None and len(incidents):
         if len(incidents) <= max_markers:
-            _IncidentMarkers(incident_payload(incidents, lang=lang)).add_to(fmap)
+            IncidentMarkers(incident_payload(incidents, lang=lang)).add_to(fmap)
             Legend(_legend_html(lang)).add_to(fmap)
         else:
             grid = density_grid(incidents)
@@ -573,3 +346,10 @@ def map_html(fmap: folium.Map, title: str = "") -> str:
     if title:
         root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="geo_title")
     return str(root.render())
+
+
+__all__ = [
+    "DENSITY_CELL_M", "HANOI_BOUNDS", "MAX_CELLS", "MAX_MARKERS", "OSM_ATTRIBUTION", "OSM_TILES",
+    "OTHER_COLOR", "STATUS_COLORS", "AssetMode", "Legend", "base_map", "density_grid",
+    "incident_payload", "map_html", "ward_features", "ward_labels", "ward_map",
+]

@@ -17,6 +17,9 @@ reached its day; the row shows the latest scheduled day already reached (the one
 today settles), so a place whose 7-day check was missed and is now 35 days old shows
 "30" once, not two separate visits. Days are counted on Hà Nội calendar dates.
 
+The files an officer takes along (CSV, XLSX, GeoJSON, GPX) are written by
+:mod:`geo._reinspect_files`; their names are re-exported here, the one door for callers.
+
 Walking round: the officer starts at the ward's most overdue place and always walks to
 the nearest place not yet visited (straight-line metres in EPSG:32648), which is short to
 compute, easy to follow and close enough to the best round for a few dozen stops.
@@ -25,41 +28,38 @@ compute, easy to follow and close enough to the best round for a few dozen stops
 from __future__ import annotations
 
 import datetime as dt
-import json
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from geo._reinspect_files import (
+    DUE_COLUMNS,
+    FORMATS,
+    GPX_NS,
+    to_csv,
+    to_geojson,
+    to_gpx,
+    to_xlsx,
+    write_due_list,
+)
 from geo._tables import require_columns
 from geo.errors import InvalidArgument
-from geo.exports import XLSX_CELL_MAX, neutralise_frame
 from geo.names import ascii_key
 from geo.places import project_lonlat
-from geo.safe_text import display_text
 from geo.store import Store
 from geo.store import places as stored_places
 from geo.vocab import TYPE_CODES
 
 DEFAULT_CHECK_DAYS: tuple[int, ...] = (7, 30, 90)
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
-FORMATS: tuple[str, ...] = ("csv", "xlsx", "geojson", "gpx")
-GPX_NS = "http://www.topografix.com/GPX/1/1"
-_XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 #: Columns of the places passed to :func:`due_list`.
 PLACE_COLUMNS: tuple[str, ...] = (
     "place_id", "type", "ward_code", "street", "address", "lon", "lat", "cleared_at",
     "last_checked_at",
-)  # fmt: skip
-#: Columns of a due list, in order.
-DUE_COLUMNS: tuple[str, ...] = (
-    "ward_code", "stop", "place_id", "address", "street", "type", "cleared_date",
-    "days_since_clearance", "check_day", "due_date", "days_overdue", "lat", "lon",
 )  # fmt: skip
 
 Result = Literal["clear", "violation", "bad_result"]
@@ -332,201 +332,6 @@ def walking_order(x: np.ndarray, y: np.ndarray, start: int = 0) -> np.ndarray:
     return order
 
 
-# --------------------------------------------------------------------------- writers
-
-
-def _plain(value: Any) -> Any:
-    """JSON/CSV-ready: ISO dates, None for missing, Python numbers."""
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else str(value.astype("datetime64[D]"))
-    if isinstance(value, pd.Timestamp | dt.date):
-        return value.strftime("%Y-%m-%d")
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    return value
-
-
-def _records(due: pd.DataFrame) -> list[dict[str, Any]]:
-    table = due[list(DUE_COLUMNS)].astype(object)
-    for column in ("cleared_date", "due_date"):
-        days = pd.to_datetime(due[column])
-        table[column] = days.dt.strftime("%Y-%m-%d").astype(object).where(days.notna(), None)
-    return [{str(k): _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str):
-        value = display_text(value)  # XML 1.0 cannot hold control characters at all
-        if len(value) > XLSX_CELL_MAX:
-            value = value[: XLSX_CELL_MAX - 1] + "…"
-    return value
-
-
-def to_csv(due: pd.DataFrame, path: str | Path) -> Path:
-    """UTF-8 with BOM (Excel shows Vietnamese), CRLF rows, formulas neutralised.
-
-    Parameters
-    ----------
-    due
-        A due list.
-    path
-        The file to write.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    path = Path(path)
-    table = neutralise_frame(pd.DataFrame(_records(due), columns=list(DUE_COLUMNS)))
-    table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    return path
-
-
-def to_xlsx(due: pd.DataFrame, path: str | Path) -> Path:
-    """One sheet, formulas neutralised, control characters replaced, long cells cut.
-
-    Parameters
-    ----------
-    due
-        A due list.
-    path
-        The file to write.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    path = Path(path)
-    table = neutralise_frame(pd.DataFrame(_records(due), columns=list(DUE_COLUMNS)))
-    for column in table.columns:
-        table[column] = table[column].map(_cell)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name="re-inspection", index=False)
-    return path
-
-
-def to_geojson(due: pd.DataFrame, path: str | Path) -> Path:
-    """RFC 7946 FeatureCollection of points (lon, lat); unlocated places get a null geometry.
-
-    Parameters
-    ----------
-    due
-        A due list.
-    path
-        The file to write.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    path = Path(path)
-    features = []
-    for row in _records(due):
-        located = row["lon"] is not None and row["lat"] is not None
-        geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]} if located else None
-        features.append({"type": "Feature", "geometry": geometry, "properties": row})
-    payload = {"type": "FeatureCollection", "features": features}
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    return path
-
-
-def _waypoint_name(row: Mapping[str, Any]) -> str:
-    return f"{row['stop']}. #{row['place_id']} {row['type']} ({row['check_day']} ngày/days)"
-
-
-def _waypoint_desc(row: Mapping[str, Any]) -> str:
-    when = (
-        f"xử lý / cleared {row['cleared_date']}, {row['days_since_clearance']} ngày/days; "
-        f"hạn kiểm tra / check due {row['due_date']}"
-    )
-    where = row["address"] or row["street"]
-    return f"{where} — {when}" if where else when
-
-
-def to_gpx(due: pd.DataFrame, path: str | Path, *, name: str = "Tái kiểm tra / Re-inspection") -> Path:
-    """GPX 1.1: one waypoint per located place (name, desc, type) and one route through
-    them in walking order, so a phone's map app shows the stops and the round.
-
-    Parameters
-    ----------
-    due
-        A due list.
-    path
-        The file to write.
-    name
-        The GPX metadata name.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    path = Path(path)
-    ET.register_namespace("", GPX_NS)
-    ET.register_namespace("xsi", _XSI_NS)
-    root = ET.Element(
-        f"{{{GPX_NS}}}gpx",
-        {
-            "version": "1.1",
-            "creator": "hanoi-urban-order",
-            f"{{{_XSI_NS}}}schemaLocation": f"{GPX_NS} {GPX_NS}/gpx.xsd",
-        },
-    )
-    metadata = ET.SubElement(root, f"{{{GPX_NS}}}metadata")
-    ET.SubElement(metadata, f"{{{GPX_NS}}}name").text = display_text(name)
-    rows = [r for r in _records(due) if r["lon"] is not None and r["lat"] is not None]
-    for row in rows:
-        point = ET.SubElement(root, f"{{{GPX_NS}}}wpt", _latlon(row))
-        ET.SubElement(point, f"{{{GPX_NS}}}name").text = display_text(_waypoint_name(row))
-        ET.SubElement(point, f"{{{GPX_NS}}}desc").text = display_text(_waypoint_desc(row))
-        ET.SubElement(point, f"{{{GPX_NS}}}type").text = display_text(row["type"])
-    route = ET.SubElement(root, f"{{{GPX_NS}}}rte")
-    ET.SubElement(route, f"{{{GPX_NS}}}name").text = display_text(name)
-    for row in rows:
-        stop = ET.SubElement(route, f"{{{GPX_NS}}}rtept", _latlon(row))
-        ET.SubElement(stop, f"{{{GPX_NS}}}name").text = display_text(_waypoint_name(row))
-    ET.indent(root)
-    ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
-    return path
-
-
-def _latlon(row: Mapping[str, Any]) -> dict[str, str]:
-    return {"lat": f"{row['lat']:.7f}", "lon": f"{row['lon']:.7f}"}
-
-
-def write_due_list(due: pd.DataFrame, fmt: str, path: str | Path) -> Path:
-    """Write a :func:`due_list` in one of :data:`FORMATS`.
-
-    Parameters
-    ----------
-    due
-        A due list.
-    fmt
-        One of :data:`FORMATS`.
-    path
-        The file to write.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    writers = {"csv": to_csv, "xlsx": to_xlsx, "geojson": to_geojson, "gpx": to_gpx}
-    if fmt not in writers:
-        raise InvalidArgument(
-            f"Định dạng {fmt!r} không hỗ trợ; dùng một trong: {', '.join(FORMATS)}.",
-            f"Unsupported format {fmt!r}; use one of: {', '.join(FORMATS)}.",
-        )
-    return writers[fmt](due, path)
-
-
 def stored_due_list(
     store: Store, as_of: Any, *, ward: str | None = None, schedule: Schedule | None = None
 ) -> pd.DataFrame:
@@ -554,3 +359,11 @@ def stored_due_list(
     incident = places.set_index("place_id")["incident_id"]
     due["incident_id"] = due["place_id"].map(incident).astype("Int64")
     return due
+
+
+__all__ = [
+    "DEFAULT_CHECK_DAYS", "DUE_COLUMNS", "FORMATS", "GPX_NS", "LOCAL_TZ", "PLACE_COLUMNS",
+    "Result", "Schedule", "due_list", "parse_result", "parse_results", "parse_schedule",
+    "stored_due_list", "to_csv", "to_geojson", "to_gpx", "to_xlsx", "walking_order",
+    "write_due_list",
+]

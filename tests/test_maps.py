@@ -228,7 +228,7 @@ def test_ward_names_are_written_on_the_map_as_text(wards):
 
 def test_cell_counts_give_what_np_unique_gives():
     """The bincount shortcut of the density grid must not change a single cell or count."""
-    from geo.maps import _BINCOUNT_MAX_KEYS, _cell_counts
+    from geo._map_density import _BINCOUNT_MAX_KEYS, _cell_counts
 
     rng = np.random.default_rng(15)
     for keys in (

@@ -332,7 +332,7 @@ def test_spells_match_a_literal_loop(rows, checks_, as_of):
 
 
 def test_timeline_order_packs_when_it_can_and_falls_back_to_lexsort():
-    from geo.sustain import _timeline_order
+    from geo._sustain_spells import _timeline_order
 
     rng = np.random.default_rng(4)
     place = rng.integers(0, 50, 400)

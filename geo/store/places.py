@@ -15,6 +15,9 @@ the caller applies with the same history and audit as every other move.
 
 Re-inspections are kept in ``inspections`` (:func:`record_inspection`); a ``violation``
 result also opens a recurrence through the workflow, in the same transaction.
+
+The reads of places, placed incidents and re-inspections as frames live in
+:mod:`geo.store.place_frames` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -33,22 +36,22 @@ from geo.errors import NotFound
 from geo.places import STATE_COLUMNS, assign_places, empty_places, recurrence_links
 from geo.store._schema import SQLITE_TS_FORMAT
 from geo.store._values import clean, utcnow
+from geo.store.place_frames import (
+    CHECK_COLUMNS,
+    PLACE_COLUMNS,
+    TIMELINE_COLUMNS,
+    cleared_places,
+    inspections_frame,
+    place_incidents_frame,
+    place_timeline,
+    places_frame,
+    state_at,
+)
 
 if TYPE_CHECKING:
     from geo.store._core import Store
     from geo.store.workflow import Move
 
-#: Columns of :func:`places_frame`.
-PLACE_COLUMNS: tuple[str, ...] = ("place_id", "type", "ward_code", "lon", "lat", "x", "y",
-                                  "first_incident")  # fmt: skip
-#: Columns of :func:`place_incidents_frame` (what :mod:`geo.sustain` reads).
-TIMELINE_COLUMNS: tuple[str, ...] = (
-    "id", "place_id", "type", "ward_code", "street", "address", "status", "reported_at",
-    "cleared_at", "recurrence_of",
-)  # fmt: skip
-#: Columns of :func:`inspections_frame`.
-CHECK_COLUMNS: tuple[str, ...] = ("id", "place_id", "checked_at", "result", "note", "actor",
-                                  "batch_id", "incident_id")  # fmt: skip
 #: Statuses that end an incident (its ``cleared_at`` is set).
 _CLOSED = ("cleared", "recurred")
 
@@ -348,148 +351,6 @@ def rebuild(store: Store, *, actor: str) -> tuple[int, int]:
     return store.write(work)
 
 
-# --------------------------------------------------------------------------- frames
-
-
-def places_frame(store: Store, *, ward: str | None = None) -> pd.DataFrame:
-    """Stored places (:data:`PLACE_COLUMNS`), optionally of one ward, by id.
-
-    Parameters
-    ----------
-    store
-        The store.
-    ward
-        Only this ward (default: all).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`PLACE_COLUMNS`.
-    """
-    p = store.tables["places"]
-    query = select(p.c.id, p.c.type, p.c.ward_code, p.c.lon, p.c.lat, p.c.x, p.c.y,
-                   p.c.first_incident).order_by(p.c.id)  # fmt: skip
-    if ward is not None:
-        query = query.where(p.c.ward_code == ward)
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-    return pd.DataFrame(rows, columns=list(PLACE_COLUMNS))
-
-
-def place_incidents_frame(store: Store, *, ward: str | None = None) -> pd.DataFrame:
-    """Every placed incident with its place (:data:`TIMELINE_COLUMNS`), by id.
-
-    Instants are UTC timestamps; the ward is the place's (an incident's own ward can
-    differ only for incidents without one, which are placed with each other).
-
-    Parameters
-    ----------
-    store
-        The store.
-    ward
-        Only this ward's incidents (default: all).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`TIMELINE_COLUMNS`.
-    """
-    i, ip = store.tables["incidents"], store.tables["incident_places"]
-    query = (
-        select(i.c.id, ip.c.place_id, i.c.type, i.c.ward_code, i.c.street, i.c.address,
-               i.c.status, i.c.reported_at, i.c.cleared_at, i.c.recurrence_of)
-        .join(ip, ip.c.incident_id == i.c.id)
-        .order_by(i.c.id)
-    )  # fmt: skip
-    if ward is not None:
-        query = query.where(i.c.ward_code == ward)
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
-    for column in ("reported_at", "cleared_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
-
-
-def inspections_frame(store: Store, *, place_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """Stored re-inspections (:data:`CHECK_COLUMNS`), by id.
-
-    Parameters
-    ----------
-    store
-        The store.
-    place_ids
-        Only these places (default: all).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`CHECK_COLUMNS`.
-    """
-    t = store.tables["inspections"]
-    query = select(*(t.c[c] for c in CHECK_COLUMNS)).order_by(t.c.id)
-    if place_ids is not None:
-        query = query.where(t.c.place_id.in_([int(p) for p in place_ids]))
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(CHECK_COLUMNS))
-    frame["checked_at"] = pd.to_datetime(frame["checked_at"], utc=True)
-    return frame
-
-
-def cleared_places(store: Store, *, ward: str | None = None) -> pd.DataFrame:
-    """The places whose every incident is cleared, with what a due list needs.
-
-    Columns: ``place_id``, ``type``, ``ward_code``, ``street``, ``address`` (of the
-    latest incident that has them), ``lon``, ``lat`` (the place's), ``cleared_at`` (the
-    latest clearance), ``last_checked_at`` (the latest inspection since, NaT for none)
-    and ``incident_id`` (the incident a ``violation`` result would recur from).
-
-    Parameters
-    ----------
-    store
-        The store.
-    ward
-        Only this ward (default: all).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per place whose every incident is cleared.
-    """
-    incidents = place_incidents_frame(store, ward=ward)
-    places = places_frame(store, ward=ward).set_index("place_id")
-    if incidents.empty:
-        return pd.DataFrame(columns=["place_id", "type", "ward_code", "street", "address", "lon",
-                                     "lat", "cleared_at", "last_checked_at", "incident_id"])  # fmt: skip
-    open_places = incidents.loc[incidents["cleared_at"].isna(), "place_id"].unique()
-    done = incidents[~incidents["place_id"].isin(open_places)]
-    done = done.sort_values(["place_id", "cleared_at", "id"], kind="stable")
-    last = done.groupby("place_id", sort=True).tail(1).set_index("place_id")
-    labels = done.groupby("place_id", sort=True)[["street", "address"]].last()
-    checks = inspections_frame(store, place_ids=last.index.tolist())
-    checks = checks.join(last["cleared_at"], on="place_id")
-    since = checks[checks["checked_at"] >= checks["cleared_at"]]
-    checked = since.groupby("place_id")["checked_at"].max()
-    out = pd.DataFrame(
-        {
-            "place_id": last.index.to_numpy(dtype=np.int64),
-            "type": last["type"].to_numpy(dtype=object),
-            "ward_code": places.reindex(last.index)["ward_code"].to_numpy(dtype=object),
-            "street": labels.reindex(last.index)["street"].to_numpy(dtype=object),
-            "address": labels.reindex(last.index)["address"].to_numpy(dtype=object),
-            "lon": places.reindex(last.index)["lon"].to_numpy(dtype=float),
-            "lat": places.reindex(last.index)["lat"].to_numpy(dtype=float),
-            "cleared_at": last["cleared_at"].to_numpy(),
-            "last_checked_at": pd.to_datetime(checked.reindex(last.index), utc=True).to_numpy(),
-            "incident_id": last["id"].to_numpy(dtype=np.int64),
-        }
-    )
-    out["cleared_at"] = pd.to_datetime(out["cleared_at"], utc=True)
-    out["last_checked_at"] = pd.to_datetime(out["last_checked_at"], utc=True)
-    return out
-
-
 def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tuple[int, Any] | None:
     """(id, cleared_at) of the place's latest cleared incident when none is open.
 
@@ -518,56 +379,8 @@ def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tupl
     return int(state["last_id"]), state["last_cleared"]
 
 
-def state_at(timeline: pd.DataFrame, when: pd.Timestamp) -> str:
-    """A place's state at ``when`` from its incidents (``reported_at``, ``cleared_at``):
-    ``"none"`` before its first clearance, ``"open"`` while an incident reported by then is
-    not cleared by then, ``"cleared"`` otherwise. A check is judged at its own date, so
-    a clear check made before a later recurrence is still a valid check.
-
-    Parameters
-    ----------
-    timeline
-        The place's incidents (``reported_at``, ``cleared_at``).
-    when
-        The instant.
-
-    Returns
-    -------
-    str
-        ``none``, ``open`` or ``cleared``.
-    """
-    seen = timeline[timeline["reported_at"] <= when]
-    cleared = seen["cleared_at"]
-    if not (cleared <= when).any():
-        return "none"
-    return "open" if (cleared.isna() | (cleared > when)).any() else "cleared"
-
-
-def place_timeline(store: Store, conn: Connection, place_id: int) -> pd.DataFrame:
-    """One place's incidents (``id``, ``status``, ``reported_at``, ``cleared_at``), by id.
-
-    Parameters
-    ----------
-    store
-        The store.
-    conn
-        An open connection.
-    place_id
-        The place.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id``, ``status``, ``reported_at``, ``cleared_at``.
-    """
-    i, ip = store.tables["incidents"], store.tables["incident_places"]
-    rows = conn.execute(
-        select(i.c.id, i.c.status, i.c.reported_at, i.c.cleared_at)
-        .join(ip, ip.c.incident_id == i.c.id)
-        .where(ip.c.place_id == int(place_id))
-        .order_by(i.c.id)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["id", "status", "reported_at", "cleared_at"])
-    for column in ("reported_at", "cleared_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
+__all__ = [
+    "CHECK_COLUMNS", "PLACE_COLUMNS", "TIMELINE_COLUMNS", "cleared_places", "inspections_frame",
+    "last_cleared_incident", "place_incidents", "place_incidents_frame", "place_timeline",
+    "places_frame", "rebuild", "rebuild_in", "state_at",
+]

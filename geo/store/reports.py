@@ -1,4 +1,4 @@
-"""Residents' reports (Open311): API keys, reception, moderation and the public reads.
+"""Residents' reports (Open311): reception, moderation and the reports' reads.
 
 A report arrives through the Open311 server (:mod:`geo.open311`) and waits, ``pending``,
 until an officer of its ward decides: ``accepted`` makes it a new incident (source
@@ -6,8 +6,14 @@ until an officer of its ward decides: ``accepted`` makes it a new incident (sour
 a public reason. The resident follows the incident either way, by the report's token.
 
 Personal data (names, e-mail, phone, device and account ids) is written to
-``open311_contacts`` and read by nothing here except :func:`erase_contact`, which
-blanks it: no read of reports, requests or incidents can return it.
+``open311_contacts`` by :mod:`geo.store.contacts` and read by nothing except its
+:func:`~geo.store.contacts.erase_contact`, which blanks it: no read of reports, requests
+or incidents can return it.
+
+This module is also the one door callers use for the whole of Open311's store: it
+re-exports the API keys (:mod:`geo.store.api_keys`), the personal data
+(:mod:`geo.store.contacts`) and the public reads (:mod:`geo.store.requests`), each kept
+in a module of its own topic.
 
 Rights checks are :mod:`geo.services.reports`' business; every change is audited here,
 in the same transaction.
@@ -16,23 +22,25 @@ in the same transaction.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
-from sqlalchemy import Connection, and_, insert, select, true, update
+from sqlalchemy import Connection, insert, select, update
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import InvalidArgument, NotFound, WorkflowError
-from geo.store import _chain
+from geo.store import _chain, contacts
 from geo.store._values import clean, utcnow
-from geo.store.workflow import CLOSED_STATES, OPEN_STATES, due_dates, public_note_text, sla_days
+from geo.store.api_keys import active_key, add_api_key, key_hash, list_api_keys, revoke_api_key
+from geo.store.contacts import CONTACT_FIELDS, erase_contact
+from geo.store.requests import RequestQuery, service_requests, ward_names
+from geo.store.workflow import OPEN_STATES, due_dates, public_note_text, sla_days
 from geo.vocab import type_label
 
 if TYPE_CHECKING:
@@ -47,10 +55,6 @@ DEDUP_METRES = 25.0
 DEDUP_MINUTES = 10.0
 #: Open incidents within this many metres are offered as duplicates of a report.
 NEARBY_METRES = 30.0
-#: The personal-data fields of a report (``open311_contacts``).
-CONTACT_FIELDS: tuple[str, ...] = (
-    "email", "first_name", "last_name", "phone", "device_id", "account_id",
-)
 #: Columns of :func:`pending` (and of ``reports list --json``).
 REPORT_COLUMNS: tuple[str, ...] = (
     "id", "token", "ward_code", "service_code", "lat", "long", "description", "received_at",
@@ -58,148 +62,6 @@ REPORT_COLUMNS: tuple[str, ...] = (
 )
 _TO_METRIC = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
 _TO_STORAGE = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
-
-
-# -- API keys -------------------------------------------------------------------------------
-
-
-def key_hash(secret: str) -> str:
-    """The stored form of an API key: SHA-256 hex of the secret.
-
-    Parameters
-    ----------
-    secret
-        An API key.
-
-    Returns
-    -------
-    str
-        64 hex digits.
-    """
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def add_api_key(store: Store, name: str, *, actor: str) -> str:
-    """Issue a new API key named ``name``; the secret is returned once and stored hashed.
-
-    Parameters
-    ----------
-    store
-        The store.
-    name
-        Who the key is for (an app, a partner); unique among keys.
-    actor
-        Named in the audit entry.
-
-    Returns
-    -------
-    str
-        The secret (43 URL-safe characters): only its hash is kept.
-    """
-    name = clean(str(name)).strip()
-    if not name or len(name) > 100:
-        raise InvalidArgument(
-            "Tên khóa API phải có 1–100 ký tự.", "An API key's name must be 1–100 characters."
-        )
-    secret = secrets.token_urlsafe(32)
-    t = store.tables["api_keys"]
-
-    def work(conn: Connection) -> None:
-        if conn.execute(select(t.c.id).where(t.c.name == name)).first() is not None:
-            raise InvalidArgument(
-                f"Đã có khóa API tên {name!r}.", f"There is already an API key named {name!r}."
-            )
-        new_id = conn.execute(
-            insert(t).values(
-                name=name, key_hash=key_hash(secret), prefix=secret[:8], created_at=utcnow(),
-                created_by=actor,
-            )
-        ).inserted_primary_key
-        store.audit(actor, "apikey_add", "api_key", new_id[0] if new_id else None,
-                    {"name": name, "prefix": secret[:8]}, conn=conn)
-
-    store.write(work)
-    return secret
-
-
-def list_api_keys(store: Store) -> pd.DataFrame:
-    """Every key: ``id``, ``name``, ``prefix`` (first 8 characters), ``created_at``,
-    ``created_by``, ``revoked_at`` (NaT while active); never the hash.
-
-    Parameters
-    ----------
-    store
-        The store.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per key.
-    """
-    t = store.tables["api_keys"]
-    cols = [t.c.id, t.c.name, t.c.prefix, t.c.created_at, t.c.created_by, t.c.revoked_at]
-    with store.read() as conn:
-        rows = conn.execute(select(*cols).order_by(t.c.id)).all()
-    frame = pd.DataFrame(list(rows), columns=[c.name for c in cols])
-    for name in ("created_at", "revoked_at"):
-        frame[name] = pd.to_datetime(frame[name], utc=True)
-    return frame
-
-
-def revoke_api_key(store: Store, name: str, *, actor: str) -> None:
-    """Revoke the active key named ``name`` (kept for the record; it no longer opens).
-
-    Parameters
-    ----------
-    store
-        The store.
-    name
-        The active key's name.
-    actor
-        Named in the audit entry.
-
-    Returns
-    -------
-    None
-        NotFound when no active key has that name.
-    """
-    t = store.tables["api_keys"]
-
-    def work(conn: Connection) -> None:
-        found = conn.execute(
-            select(t.c.id).where(t.c.name == name, t.c.revoked_at.is_(None))
-        ).first()
-        if found is None:
-            raise NotFound(
-                f"Không có khóa API đang dùng tên {name!r}.", f"There is no active API key named {name!r}."
-            )
-        conn.execute(update(t).where(t.c.id == found.id).values(revoked_at=utcnow()))
-        store.audit(actor, "apikey_revoke", "api_key", found.id, {"name": name}, conn=conn)
-
-    store.write(work)
-
-
-def active_key(store: Store, secret: str) -> tuple[int, str] | None:
-    """(id, name) of the active key whose secret this is; None for an unknown or revoked one.
-
-    Parameters
-    ----------
-    store
-        The store.
-    secret
-        The key as sent.
-
-    Returns
-    -------
-    tuple or None
-        (id, name), or None.
-    """
-    t = store.tables["api_keys"]
-    with store.read() as conn:
-        row = conn.execute(
-            select(t.c.id, t.c.name).where(t.c.key_hash == key_hash(secret), t.c.revoked_at.is_(None))
-        ).first()
-    return None if row is None else (int(row.id), str(row.name))
 
 
 # -- reception ------------------------------------------------------------------------------
@@ -318,8 +180,7 @@ def receive(store: Store, report: NewReport, *, actor: str) -> Received:
                 submitter=submitter, status="pending", received_at=now,
             )
         )
-        contact = {k: clean(report.contact.get(k)) for k in CONTACT_FIELDS}
-        conn.execute(insert(store.tables["open311_contacts"]).values(request_id=report_id, **contact))
+        contacts.record(store, conn, report_id, report.contact)
         store.audit(actor, "report_received", "report", report_id,
                     {"ward_code": report.ward_code, "service_code": report.service_code}, conn=conn)
         return Received(token, int(report_id), False)
@@ -620,137 +481,6 @@ def ward_of_report(store: Store, report_id: int) -> str | None:
     """
     code = report(store, report_id)["ward_code"]
     return None if code is None else str(code)
-
-
-def erase_contact(store: Store, report_id: int, *, actor: str) -> None:
-    """Blank a report's personal data (and its dedup hash); the report itself stays.
-
-    Parameters
-    ----------
-    store
-        The store.
-    report_id
-        The report.
-    actor
-        Named in the contact row and the audit entry.
-
-    Returns
-    -------
-    None
-        The fields are blank.
-    """
-    c = store.tables["open311_contacts"]
-    t = store.tables["open311_requests"]
-
-    def work(conn: Connection) -> None:
-        if conn.execute(select(t.c.id).where(t.c.id == int(report_id))).first() is None:
-            raise NotFound(f"Không có phản ánh số {report_id}.", f"There is no report {report_id}.")
-        blank = dict.fromkeys(CONTACT_FIELDS)
-        conn.execute(update(c).where(c.c.request_id == int(report_id)).values(
-            **blank, erased_at=utcnow(), erased_by=actor))
-        conn.execute(update(t).where(t.c.id == int(report_id)).values(submitter=None))
-        store.audit(actor, "report_erase_personal", "report", report_id, {}, conn=conn)
-
-    store.write(work)
-
-
-# -- the public reads (GET requests) --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RequestQuery:
-    """Filters of ``GET requests`` after defaults (see :func:`geo.open311.requests.query`)."""
-
-    ids: tuple[int, ...] | None = None
-    service_codes: tuple[str, ...] | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    statuses: tuple[str, ...] | None = None  # "open", "closed"
-    limit: int = 1000
-    offset: int = 0
-
-
-def ward_names(store: Store) -> dict[str, str]:
-    """Ward code → name of the current ward layer (no geometry read).
-
-    Parameters
-    ----------
-    store
-        The store.
-
-    Returns
-    -------
-    dict
-        Code → name.
-    """
-    w = store.tables["wards"]
-    with store.read() as conn:
-        rows = conn.execute(select(w.c.code, w.c.name).where(w.c.valid_to.is_(None))).all()
-    return {str(r.code): str(r.name) for r in rows}
-
-
-def service_requests(store: Store, query: RequestQuery) -> list[dict[str, Any]]:
-    """Service requests, newest first: the incidents a resident's report reached (accepted,
-    or merged into one), with the accepted report's text and link and the ward's public note.
-
-    Only those incidents are listed: a resident asking ``GET requests`` expects residents'
-    requests, and incidents officers found themselves (with officers' notes, addresses of
-    businesses under inspection) were never offered to the public. An incident a report
-    was merged into is listed, as the resident follows it. Filters, order and the page are
-    all SQL, on the partial index of service requests.
-
-    Parameters
-    ----------
-    store
-        The store.
-    query
-        The filters (:func:`geo.open311.requests.query`).
-
-    Returns
-    -------
-    list of dict
-        ``id``, ``type``, ``status``, ``lat``, ``lon``, ``ward_code``, ``address``,
-        ``reported_at``, ``updated_at``, ``due_at``, ``description``, ``media_url``,
-        ``public_note``. No personal data, and never a status event's (internal) note.
-    """
-    i = store.tables["incidents"]
-    r = store.tables["open311_requests"]
-    stmt = (
-        select(
-            i.c.id, i.c.type, i.c.status, i.c.lat, i.c.lon, i.c.ward_code, i.c.address,
-            i.c.reported_at, i.c.updated_at, i.c.due_at, r.c.description, r.c.media_url,
-            i.c.public_note,
-        )
-        .select_from(i.outerjoin(r, and_(r.c.incident_id == i.c.id, r.c.status == "accepted")))
-        .where(i.c.service_request == true())
-        .order_by(i.c.reported_at.desc(), i.c.id.desc())
-    )
-    if query.ids is not None:
-        stmt = stmt.where(i.c.id.in_(list(query.ids)))
-    else:
-        stmt = _filtered(stmt, store, query)
-    stmt = stmt.limit(query.limit).offset(query.offset)
-    with store.read() as conn:
-        return [dict(row) for row in conn.execute(stmt).mappings().all()]
-
-
-def _filtered(stmt: Any, store: Store, query: RequestQuery) -> Any:
-    """The filters in SQL. Type and status are read from the partial index of service
-    requests, which holds them (:meth:`Backend.filter_value`: on SQLite that index, not
-    the status index plus a sort of every open incident, 0.4 s per GET at 1M)."""
-    i = store.tables["incidents"]
-    _unindexed = store.backend.filter_value
-    if query.service_codes is not None:
-        stmt = stmt.where(_unindexed(i.c.type).in_(list(query.service_codes)))
-    if query.start is not None:
-        stmt = stmt.where(i.c.reported_at >= query.start)
-    if query.end is not None:
-        stmt = stmt.where(i.c.reported_at <= query.end)
-    if query.statuses is not None:
-        states = [*(OPEN_STATES if "open" in query.statuses else ()),
-                  *(CLOSED_STATES if "closed" in query.statuses else ())]
-        stmt = stmt.where(_unindexed(i.c.status).in_(states))
-    return stmt
 
 
 __all__ = [

@@ -1,0 +1,84 @@
+"""The density grid the officers' map draws instead of markers above ``max_markers``.
+
+Counts are made on the server on a metre grid (EPSG:32648), whose cell doubles until the
+page stays small whatever the store holds. (The GeoTIFF/PNG density raster is another
+thing, in :mod:`geo.density`.) :mod:`geo.maps` re-exports the public names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from geo.crs import METRIC_CRS, STORAGE_CRS
+
+#: Density grid cell size (metres, in EPSG:32648), doubled until at most MAX_CELLS remain.
+DENSITY_CELL_M = 150.0
+MAX_CELLS = 30_000
+
+#: Up to this many possible cells, cells are counted with one ``np.bincount`` pass.
+_BINCOUNT_MAX_KEYS = 20_000_000
+
+
+def _cell_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct non-negative key once, ascending, with its count (``np.unique``'s answer).
+
+    A city at 150 m cells has a few hundred thousand possible cells: counting into that
+    many bins takes milliseconds at a million points, where sorting them took 0.13 s per
+    cell size tried (the first map of a large store tries several).
+    """
+    top = int(keys.max()) + 1 if len(keys) else 0
+    if top > _BINCOUNT_MAX_KEYS:
+        return np.unique(keys, return_counts=True)
+    counts = np.bincount(keys, minlength=top)
+    found = np.flatnonzero(counts)
+    return found.astype(keys.dtype), counts[found]
+
+
+def density_grid(
+    incidents: pd.DataFrame, cell_m: float = DENSITY_CELL_M, *, max_cells: int = MAX_CELLS
+) -> pd.DataFrame:
+    """Incident counts on a metre grid (EPSG:32648); columns lat, lon, count.
+
+    The cell starts at ``cell_m`` and doubles until at most ``max_cells`` cells hold
+    points, which bounds the page size whatever the store holds.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        ``lat`` and ``lon`` in EPSG:4326 degrees.
+    cell_m : float
+        The starting cell size in metres (default :data:`DENSITY_CELL_M`).
+    max_cells : int
+        The most non-empty cells returned (default :data:`MAX_CELLS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty cell, busiest first: ``lat``, ``lon`` (cell centre, EPSG:4326)
+        and ``count``.
+    """
+    if incidents.empty:
+        return pd.DataFrame({"lat": [], "lon": [], "count": []})
+    to_m = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+    to_deg = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
+    x, y = to_m.transform(incidents["lon"].to_numpy(float), incidents["lat"].to_numpy(float))
+    x, y = np.asarray(x), np.asarray(y)
+    while True:
+        ix = np.floor(x / cell_m).astype(np.int64)
+        iy = np.floor(y / cell_m).astype(np.int64)
+        # one int64 key per cell: np.unique is several times faster than a two-column
+        # value_counts at a million points (the page reruns this on every filter change)
+        ix0, iy0 = ix.min(), iy.min()
+        span = int(iy.max() - iy0) + 1
+        keys, counts = _cell_counts((ix - ix0) * span + (iy - iy0))
+        if len(keys) <= max_cells:
+            break
+        cell_m *= 2
+    order = np.argsort(-counts, kind="stable")  # most incidents first, as value_counts did
+    keys, counts = keys[order], counts[order]
+    lon, lat = to_deg.transform(
+        (keys // span + ix0 + 0.5) * cell_m, (keys % span + iy0 + 0.5) * cell_m
+    )
+    return pd.DataFrame({"lat": np.round(lat, 6), "lon": np.round(lon, 6), "count": counts})
