@@ -101,10 +101,10 @@ MODULES: dict[str, Target] = {
         ),
     ),
     "km": Target(
-        ("geo/sustain.py",),
+        ("geo/_sustain_km.py",),
         ("tests/test_sustain_km.py", "tests/test_mutants_km.py"),
         # the Kaplan–Meier estimator only; the spells and measures around it are not here
-        only=("geo.sustain.x_km_curve*",),
+        only=("geo._sustain_km.x_km_curve*",),
     ),
 }
 
