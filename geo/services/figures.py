@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from geo._frame_file import persisted
 from geo.auth import User
 from geo.density import incident_points as _incident_points
 from geo.metrics import load_ward_metrics
@@ -26,8 +27,9 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
 )
 
 street_stats = viewing(queries.street_stats, "street_stats")
-week_counts = viewing(queries.week_counts, "week_counts")
-progress = viewing(queries.progress, "progress")
+#: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`).
+week_counts = viewing(persisted(queries.week_counts), "week_counts")
+progress = viewing(persisted(queries.progress), "progress")
 ward_metrics = viewing(load_ward_metrics, "ward_metrics")
 incident_points = viewing(_incident_points, "incidents")
 ward_report = viewing(ward_report_data, "ward_report")

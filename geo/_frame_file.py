@@ -1,0 +1,132 @@
+"""Figures a freshly started app reads from disk instead of recounting a million incidents.
+
+The weekly ward matrix and the progress series are the same until the stored incidents
+change or the Hà Nội day turns (the series run to today), yet each costs a full scan of
+the incidents at first view (about 9 s of CPU for the matrix at a million). A process
+that computed one keeps it in ``GEO_SNAPSHOT_DIR`` (next to the map's snapshot, see
+:mod:`geo._snapshot_file`) as a Parquet file whose name is a digest of everything the
+answer depends on:
+
+- the store (URL digest) and its schema version;
+- :func:`geo.store.batches.change_marker`, which moves with every batch, status change and
+  recurrence, and the ``row_hash`` of the audit entry it names (the audit log is a hash
+  chain, so a store re-created under the same URL gets another name even when its counts
+  agree);
+- the Hà Nội date today;
+- the read's name and arguments.
+
+A file under that name can only hold the answer to that question, so a change of the
+store or of the day is a miss, never a stale answer. The file is still not trusted:
+it carries a SHA-256 of its body and is ignored (recomputed) when that does not match or
+it does not read. Writing is best effort and atomic (a temporary file renamed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec
+
+import pandas as pd
+
+from geo import _snapshot_file, settings
+from geo.crs import LOCAL_TZ
+from geo.store import Store, batches
+
+P = ParamSpec("P")
+
+#: The file's first bytes; the number changes with any change of the layout.
+MAGIC = b"GEOFRAM1"
+_DIGEST = 32  # SHA-256 of the Parquet body
+
+
+def _today() -> dt.date:
+    """The Hà Nội day, as :func:`geo.store._periods.cumulate` takes it."""
+    return pd.Timestamp(dt.datetime.now(dt.UTC)).tz_convert(LOCAL_TZ).date()
+
+
+def key(store: Store, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The digest that names the answer of ``name(store, *args, **kwargs)`` today."""
+    marker = batches.change_marker(store)
+    identity = {
+        "store": hashlib.sha256(store.url.encode()).hexdigest(),
+        "schema": int(store.schema_version()),
+        "marker": [int(v) for v in marker],
+        "audit_hash": _snapshot_file._audit_hash(store, int(marker[-1])),
+        "today": _today().isoformat(),
+        "read": name,
+        "args": [repr(a) for a in args],
+        "kwargs": sorted((k, repr(v)) for k, v in kwargs.items()),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def path_for(digest: str) -> Path:
+    """The file of one answer in ``GEO_SNAPSHOT_DIR``."""
+    return settings.snapshot_dir() / f"frame-{digest}.parquet"
+
+
+def read(path: Path) -> pd.DataFrame | None:
+    """The frame kept at ``path``, or None when there is none or it fails its digest."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(MAGIC) + _DIGEST
+    if len(data) <= head or not data.startswith(MAGIC):
+        return None
+    body = data[head:]
+    if hashlib.sha256(body).digest() != data[len(MAGIC) : head]:
+        return None
+    try:
+        return pd.read_parquet(io.BytesIO(body))
+    except (OSError, ValueError):
+        return None
+
+
+def write(frame: pd.DataFrame, path: Path) -> Path | None:
+    """Keep ``frame`` at ``path`` atomically; None when it cannot be (a cache, not an error)."""
+    try:
+        sink = io.BytesIO()
+        frame.to_parquet(sink, index=True)
+        body = sink.getvalue()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(MAGIC + hashlib.sha256(body).digest() + body)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except (OSError, ValueError, TypeError, ImportError):
+        return None
+    return path
+
+
+def persisted(
+    compute: Callable[Concatenate[Store, P], pd.DataFrame],
+) -> Callable[Concatenate[Store, P], pd.DataFrame]:
+    """``compute`` answered from its file when one names the same question, else kept.
+
+    Only for reads whose answer depends on nothing but the stored incidents, the Hà Nội
+    date and their arguments (see the module's docstring).
+    """
+
+    def read_or_compute(store: Store, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame:
+        path = path_for(key(store, compute.__name__, args, dict(kwargs)))
+        kept = read(path)
+        if kept is not None:
+            return kept
+        frame = compute(store, *args, **kwargs)
+        write(frame, path)
+        return frame
+
+    read_or_compute.__name__ = read_or_compute.__qualname__ = compute.__name__
+    read_or_compute.__doc__ = compute.__doc__
+    return read_or_compute
