@@ -12,8 +12,13 @@ answer depends on:
   recurrence, and the ``row_hash`` of the audit entry it names (the audit log is a hash
   chain, so a store re-created under the same URL gets another name even when its counts
   agree);
+- the ward layer's version (ward names are part of some answers);
 - the Hà Nội date today;
 - the read's name and arguments.
+
+Per-ward and per-street figures "at the period's end" are as of *now* when the period
+ends today or later (overdue moves with the clock), so those are kept only for a period
+that has ended (``persisted(..., ended_only=True)``): then every instant they use is fixed.
 
 A file under that name can only hold the answer to that question, so a change of the
 store or of the day is a miss, never a stale answer. The file is still not trusted:
@@ -38,6 +43,8 @@ import pandas as pd
 from geo import _snapshot_file, settings
 from geo.crs import LOCAL_TZ
 from geo.store import Store, batches
+from geo.store import wards as stored_wards
+from geo.store._periods import local_bound
 
 P = ParamSpec("P")
 
@@ -59,6 +66,7 @@ def key(store: Store, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         "schema": int(store.schema_version()),
         "marker": [int(v) for v in marker],
         "audit_hash": _snapshot_file._audit_hash(store, int(marker[-1])),
+        "wards": [str(v) for v in stored_wards.version(store)],
         "today": _today().isoformat(),
         "read": name,
         "args": [repr(a) for a in args],
@@ -109,16 +117,27 @@ def write(frame: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
+def _ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """A ``(date_from, date_to, ...)`` period whose last instant has passed."""
+    date_to = kwargs.get("date_to", args[1] if len(args) > 1 else None)
+    stop = local_bound(date_to, end=True)
+    return stop is not None and stop <= dt.datetime.now(dt.UTC)
+
+
 def persisted(
-    compute: Callable[Concatenate[Store, P], pd.DataFrame],
+    compute: Callable[Concatenate[Store, P], pd.DataFrame], *, ended_only: bool = False
 ) -> Callable[Concatenate[Store, P], pd.DataFrame]:
     """``compute`` answered from its file when one names the same question, else kept.
 
-    Only for reads whose answer depends on nothing but the stored incidents, the Hà Nội
-    date and their arguments (see the module's docstring).
+    Only for reads whose answer depends on nothing but the stored incidents, the ward
+    layer, the Hà Nội date and their arguments (see the module's docstring). With
+    ``ended_only``, ``compute(store, date_from, date_to, ...)`` is kept only for a period
+    that has ended; otherwise it is computed every time, as before.
     """
 
     def read_or_compute(store: Store, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame:
+        if ended_only and not _ended(args, dict(kwargs)):
+            return compute(store, *args, **kwargs)
         path = path_for(key(store, compute.__name__, args, dict(kwargs)))
         kept = read(path)
         if kept is not None:

@@ -29,6 +29,10 @@ READS = [
     (services.progress, queries.progress, ()),
     (services.progress, queries.progress, ("city", None, "W")),
     (services.progress, queries.progress, ("city", None, "D", dt.date(2025, 3, 1), dt.date(2025, 3, 31))),
+    # per ward / street: kept only for a period that has ended
+    (services.ward_stats, queries.ward_stats, (None, dt.date(2025, 3, 31))),
+    (services.ward_stats, queries.ward_stats, (dt.date(2025, 2, 1), dt.date(2025, 3, 31))),
+    (services.street_stats, queries.street_stats, (None, dt.date(2025, 3, 31))),
 ]
 
 
@@ -94,6 +98,14 @@ def test_a_batch_and_a_status_move_are_seen(sample_store, snapshot_dir, tmp_path
     assert ingest(extra, sample_store, actor="test").summary()["accepted"] == 40
     _assert_all_fresh(sample_store)
     assert not services.week_counts(sample_store, ADMIN).equals(before[0])
+
+
+def test_a_period_that_has_not_ended_is_computed_every_time(sample_store, snapshot_dir):
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    for args in [(), (None, None), (dt.date(2025, 2, 1), tomorrow)]:
+        pd.testing.assert_frame_equal(services.ward_stats(sample_store, ADMIN, *args), queries.ward_stats(sample_store, *args))
+        pd.testing.assert_frame_equal(services.street_stats(sample_store, ADMIN, *args), queries.street_stats(sample_store, *args))
+    assert _frames(snapshot_dir) == []  # "overdue" and "open" there are as of now
 
 
 def test_another_day_is_another_answer(sample_store, snapshot_dir, monkeypatch):

@@ -26,8 +26,10 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "median_days_to_clear", "overdue", "recurred",
 )
 
-street_stats = viewing(queries.street_stats, "street_stats")
-#: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`).
+#: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`);
+#: per-ward and per-street figures only for an ended period (their "now" is then fixed).
+_ward_stats = persisted(queries.ward_stats, ended_only=True)
+street_stats = viewing(persisted(queries.street_stats, ended_only=True), "street_stats")
 week_counts = viewing(persisted(queries.week_counts), "week_counts")
 progress = viewing(persisted(queries.progress), "progress")
 ward_metrics = viewing(load_ward_metrics, "ward_metrics")
@@ -57,7 +59,7 @@ def ward_stats(
     """
     action = "view" if actor is not None else "view_public"
     check(store, actor, action, object_type="ward_stats")
-    return queries.ward_stats(store, date_from, date_to)
+    return _ward_stats(store, date_from, date_to)
 
 
 def public_ward_stats(
@@ -80,5 +82,5 @@ def public_ward_stats(
         :data:`PUBLIC_COLUMNS` only.
     """
     check(store, actor, "view_public", object_type="public_view")
-    stats = queries.ward_stats(store, date_from, date_to)
+    stats = _ward_stats(store, date_from, date_to)
     return stats[[c for c in PUBLIC_COLUMNS if c in stats.columns]].copy()
