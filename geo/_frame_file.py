@@ -17,8 +17,13 @@ answer depends on:
 - the read's name and arguments.
 
 Per-ward and per-street figures "at the period's end" are as of *now* when the period
-ends today or later (overdue moves with the clock), so those are kept only for a period
-that has ended (``persisted(..., ended_only=True)``): then every instant they use is fixed.
+ends today or later (overdue moves with the clock), so those are kept
+(``persisted(..., as_of_now=True)``) only when the clock cannot move them: for a period
+that has ended (every instant they compare with is then fixed), or when every instant the
+store holds (reported, cleared, due, each status event) was already in the past when the
+figures were computed. Every such figure compares a stored instant with the period's end
+or with now by ``<``, so from then on it is the same at any later now, and the change
+marker in the name pins the stored instants.
 
 A file under that name can only hold the answer to that question, so a change of the
 store or of the day is a miss, never a stale answer. The file is still not trusted:
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec
 
 import pandas as pd
+from sqlalchemy import func, select
 
 from geo import _snapshot_file, settings
 from geo.crs import LOCAL_TZ
@@ -124,25 +130,41 @@ def _ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     return stop is not None and stop <= dt.datetime.now(dt.UTC)
 
 
+def latest_instant(store: Store) -> dt.datetime | None:
+    """The latest instant the store holds: reported, cleared, due, or a status event's."""
+    t, e = store.tables["incidents"], store.tables["status_events"]
+    with store.read() as conn:
+        row = conn.execute(select(func.max(t.c.reported_at), func.max(t.c.cleared_at), func.max(t.c.due_at))).one()
+        event = conn.execute(select(func.max(e.c.at))).scalar()
+    found = [pd.Timestamp(v) for v in (*row, event) if v is not None]
+    stamps = [v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC") for v in found]
+    return max(stamps).to_pydatetime() if stamps else None
+
+
 def persisted(
-    compute: Callable[Concatenate[Store, P], pd.DataFrame], *, ended_only: bool = False
+    compute: Callable[Concatenate[Store, P], pd.DataFrame], *, as_of_now: bool = False
 ) -> Callable[Concatenate[Store, P], pd.DataFrame]:
     """``compute`` answered from its file when one names the same question, else kept.
 
     Only for reads whose answer depends on nothing but the stored incidents, the ward
     layer, the Hà Nội date and their arguments (see the module's docstring). With
-    ``ended_only``, ``compute(store, date_from, date_to, ...)`` is kept only for a period
-    that has ended; otherwise it is computed every time, as before.
+    ``as_of_now``, ``compute(store, date_from, date_to, ...)`` judges "open" and "overdue"
+    as of now when the period has not ended; its answer is then kept only when no stored
+    instant was later than the moment it was computed at (otherwise it is computed every
+    time, as before).
     """
 
     def read_or_compute(store: Store, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame:
-        if ended_only and not _ended(args, dict(kwargs)):
-            return compute(store, *args, **kwargs)
+        began = dt.datetime.now(dt.UTC)
         path = path_for(key(store, compute.__name__, args, dict(kwargs)))
         kept = read(path)
         if kept is not None:
             return kept
         frame = compute(store, *args, **kwargs)
+        if as_of_now and not _ended(args, dict(kwargs)):
+            latest = latest_instant(store)
+            if latest is not None and latest >= began:
+                return frame  # the clock still moves this answer
         write(frame, path)
         return frame
 

@@ -11,8 +11,9 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from sqlalchemy import func, select, update
 
-from geo import _frame_file, services
+from geo import _frame_file, metrics, services
 from geo.auth import User
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
@@ -100,12 +101,37 @@ def test_a_batch_and_a_status_move_are_seen(sample_store, snapshot_dir, tmp_path
     assert not services.week_counts(sample_store, ADMIN).equals(before[0])
 
 
-def test_a_period_that_has_not_ended_is_computed_every_time(sample_store, snapshot_dir):
+def _open_periods():
     tomorrow = dt.date.today() + dt.timedelta(days=1)
-    for args in [(), (None, None), (dt.date(2025, 2, 1), tomorrow)]:
+    return [(), (None, None), (dt.date(2025, 2, 1), tomorrow)]
+
+
+def test_open_periods_are_kept_when_every_stored_instant_is_past(sample_store, snapshot_dir):
+    layer = services.active_wards(sample_store)
+    for _ in range(2):  # computed, then from the files
+        for args in _open_periods():
+            pd.testing.assert_frame_equal(services.ward_stats(sample_store, ADMIN, *args), queries.ward_stats(sample_store, *args))
+            pd.testing.assert_frame_equal(services.street_stats(sample_store, ADMIN, *args), queries.street_stats(sample_store, *args))
+        pd.testing.assert_frame_equal(
+            services.ward_metrics(sample_store, ADMIN, layer), metrics.ward_metrics(
+                queries.ward_stats(sample_store), layer, queries.ward_stats(sample_store, *metrics.week_window())
+            )
+        )
+    # ward_stats: () and (None, None) are one question; street_stats: three; ward_metrics adds its week
+    assert len(_frames(snapshot_dir)) == 2 + 3 + 1
+
+
+def test_open_periods_are_not_kept_while_a_stored_instant_is_ahead(sample_store, snapshot_dir):
+    t = sample_store.tables["incidents"]
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)  # an incident due in three days
+    with sample_store.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id == select(func.min(t.c.id)).scalar_subquery()).values(due_at=ahead))
+    for args in _open_periods():
         pd.testing.assert_frame_equal(services.ward_stats(sample_store, ADMIN, *args), queries.ward_stats(sample_store, *args))
         pd.testing.assert_frame_equal(services.street_stats(sample_store, ADMIN, *args), queries.street_stats(sample_store, *args))
-    assert _frames(snapshot_dir) == []  # "overdue" and "open" there are as of now
+    assert _frames(snapshot_dir) == []  # "overdue" there moves with the clock
+    services.ward_stats(sample_store, ADMIN, None, dt.date(2025, 3, 31))  # an ended period still is
+    assert len(_frames(snapshot_dir)) == 1
 
 
 def test_another_day_is_another_answer(sample_store, snapshot_dir, monkeypatch):

@@ -27,9 +27,9 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
 )
 
 #: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`);
-#: per-ward and per-street figures only for an ended period (their "now" is then fixed).
-_ward_stats = persisted(queries.ward_stats, ended_only=True)
-street_stats = viewing(persisted(queries.street_stats, ended_only=True), "street_stats")
+#: per-ward and per-street figures only when the clock cannot change them (see there).
+_ward_stats = persisted(queries.ward_stats, as_of_now=True)
+street_stats = viewing(persisted(queries.street_stats, as_of_now=True), "street_stats")
 week_counts = viewing(persisted(queries.week_counts), "week_counts")
 progress = viewing(persisted(queries.progress), "progress")
 ward_metrics = viewing(load_ward_metrics, "ward_metrics")
