@@ -13,6 +13,8 @@ answer depends on:
   chain, so a store re-created under the same URL gets another name even when its counts
   agree);
 - the ward layer's version (ward names are part of some answers);
+- the latest ``places_rebuild`` audit entry (id and ``row_hash``): a rebuild relinks
+  incidents to places without necessarily moving the change marker;
 - the Hà Nội date today;
 - the read's name and arguments.
 
@@ -64,6 +66,16 @@ def _today() -> dt.date:
     return pd.Timestamp(dt.datetime.now(dt.UTC)).tz_convert(LOCAL_TZ).date()
 
 
+def _last_rebuild(store: Store) -> list[Any]:
+    """(id, ``row_hash``) of the latest places rebuild's audit entry ([] when never)."""
+    t = store.tables["audit_log"]
+    with store.read() as conn:
+        row = conn.execute(
+            select(t.c.id, t.c.row_hash).where(t.c.action == "places_rebuild").order_by(t.c.id.desc()).limit(1)
+        ).first()
+    return [] if row is None else [int(row[0]), str(row[1])]
+
+
 def key(store: Store, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """The digest that names the answer of ``name(store, *args, **kwargs)`` today."""
     marker = batches.change_marker(store)
@@ -73,6 +85,7 @@ def key(store: Store, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         "marker": [int(v) for v in marker],
         "audit_hash": _snapshot_file._audit_hash(store, int(marker[-1])),
         "wards": [str(v) for v in stored_wards.version(store)],
+        "places": _last_rebuild(store),
         "today": _today().isoformat(),
         "read": name,
         "args": [repr(a) for a in args],

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, update
 
-from geo import _frame_file, metrics, services
+from geo import _frame_file, metrics, services, sustain_views
 from geo.auth import User
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
@@ -34,6 +34,9 @@ READS = [
     (services.ward_stats, queries.ward_stats, (None, dt.date(2025, 3, 31))),
     (services.ward_stats, queries.ward_stats, (dt.date(2025, 2, 1), dt.date(2025, 3, 31))),
     (services.street_stats, queries.street_stats, (None, dt.date(2025, 3, 31))),
+    # the recurrences chart (places), every stored instant being past
+    (services.recurrence_counts, sustain_views.stored_recurrences, ("W",)),
+    (services.recurrence_counts, sustain_views.stored_recurrences, ("D",)),
 ]
 
 
@@ -154,3 +157,15 @@ def test_a_store_recreated_under_the_same_url_does_not_reuse_files(tmp_path, sna
     few = write_sample(sample_incidents(25, seed=3), tmp_path / "few.csv")
     ingest(few, second, actor="test")
     pd.testing.assert_frame_equal(services.week_counts(second, ADMIN), queries.week_counts(second))
+
+
+def test_a_places_rebuild_is_seen(sample_store, snapshot_dir):
+    from geo.store import places as stored_places
+
+    first = services.recurrence_counts(sample_store, ADMIN, "W")
+    (path,) = _frames(snapshot_dir)
+    _frame_file.write(first.assign(recurrences=first["recurrences"] + 1), path)  # a stale answer
+    stored_places.rebuild(sample_store, actor="test")
+    pd.testing.assert_frame_equal(
+        services.recurrence_counts(sample_store, ADMIN, "W"), sustain_views.stored_recurrences(sample_store, "W")
+    )
