@@ -138,7 +138,9 @@ GEO_SNAPSHOT_DIR : path
     this file instead of a million rows from the store; the file is checked against the
     store's hash-chained audit log and schema version before use, so a stale or damaged
     one is ignored and rewritten, never trusted. Any writable folder will do; deleting it
-    only costs the next start a full read. Default is ``<repo>/data/cache``.
+    only costs the next start a full read. The Compare and Progress figures that depend
+    only on the store's state and the day are kept there too (``geo/_frame_file.py``).
+    Default is ``<repo>/data/cache``.
 GEO_CLEAR_NEEDS_PHOTO : type list
     The violation types whose clearance needs an after photo, as ``awning,sidewalk``
     (type codes, comma-separated; ``none`` for no type). Each is a code of

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from geo._frame_file import persisted
 from geo.auth import User
 from geo.density import incident_points as _incident_points
 from geo.metrics import load_ward_metrics
@@ -25,9 +26,12 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "median_days_to_clear", "overdue", "recurred",
 )
 
-street_stats = viewing(queries.street_stats, "street_stats")
-week_counts = viewing(queries.week_counts, "week_counts")
-progress = viewing(queries.progress, "progress")
+#: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`);
+#: per-ward and per-street figures only when the clock cannot change them (see there).
+_ward_stats = persisted(queries.ward_stats, as_of_now=True)
+street_stats = viewing(persisted(queries.street_stats, as_of_now=True), "street_stats")
+week_counts = viewing(persisted(queries.week_counts), "week_counts")
+progress = viewing(persisted(queries.progress), "progress")
 ward_metrics = viewing(load_ward_metrics, "ward_metrics")
 incident_points = viewing(_incident_points, "incidents")
 ward_report = viewing(ward_report_data, "ward_report")
@@ -55,7 +59,7 @@ def ward_stats(
     """
     action = "view" if actor is not None else "view_public"
     check(store, actor, action, object_type="ward_stats")
-    return queries.ward_stats(store, date_from, date_to)
+    return _ward_stats(store, date_from, date_to)
 
 
 def public_ward_stats(
@@ -78,5 +82,5 @@ def public_ward_stats(
         :data:`PUBLIC_COLUMNS` only.
     """
     check(store, actor, "view_public", object_type="public_view")
-    stats = queries.ward_stats(store, date_from, date_to)
+    stats = _ward_stats(store, date_from, date_to)
     return stats[[c for c in PUBLIC_COLUMNS if c in stats.columns]].copy()

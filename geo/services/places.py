@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from geo import reinspect, settings, sustain, sustain_views
+from geo._frame_file import persisted
 from geo.auth import User
 from geo.errors import InvalidArgument, NotFound
 from geo.ingest import IngestOptions, recheck
@@ -30,7 +31,8 @@ place_incidents = viewing(stored_places.place_incidents_frame, "places")
 inspections = viewing(stored_places.inspections_frame, "places")
 survival_curves = viewing(sustain_views.stored_survival, "sustain")
 place_states = viewing(sustain_views.stored_place_states, "places")
-recurrence_counts = viewing(sustain_views.stored_recurrences, "sustain")
+#: Kept on disk when the clock cannot change it (:mod:`geo._frame_file`).
+recurrence_counts = viewing(persisted(sustain_views.stored_recurrences, as_of_now=True), "sustain")
 chronic_timelines = viewing(sustain_views.stored_timelines, "places")
 place_timelines = viewing(sustain_views.stored_place_timelines, "places")
 
