@@ -23,7 +23,9 @@ from app_pages._common import store, wards
 from geo import services, settings
 from geo.auth import User
 from geo.crs import LOCAL_TZ
+from geo.density import snapshot_points
 from geo.services import photos as photo_services
+from geo.snapshot import IncidentSnapshot
 from geo.store import IncidentFilter
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
@@ -177,12 +179,30 @@ def progress(
     return pd.DataFrame(services.progress(store(), who.user, level, key, freq, date_from, date_to))
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
-def points(
-    who: Reader, date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray]:
+@st.cache_resource(show_spinner=False)
+def _snapshots() -> dict[str, IncidentSnapshot]:
+    """The latest snapshot per store URL, shared by every session (snapshots are immutable)."""
+    return {}
+
+
+def snapshot() -> IncidentSnapshot:
+    """The store's incidents as arrays, for the map and Compare's density.
+
+    A filter change then costs an array mask, a write a small patch: never a full read.
+    Shared by every session, but read through the service, so each run checks that the
+    session's user may see incidents before it is handed out.
+    """
+    held = _snapshots()
+    current = services.incident_snapshot(store(), current_user(), held.get(store().url))
+    held[store().url] = current
+    return current
+
+
+def points(date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates for Compare's density: from the map's snapshot (an array mask, not a
+    read of a million rows at the first Compare after a start)."""
     flt = IncidentFilter.from_choices(statuses=statuses, date_from=date_from, date_to=date_to)
-    return services.incident_points(store(), who.user, flt)
+    return snapshot_points(snapshot(), flt)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)

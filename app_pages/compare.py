@@ -101,7 +101,7 @@ def _density(layer, f: dict) -> None:
     from geo.density import HEATMAP_MAX_POINTS
 
     st.subheader(t("compare.density"))
-    lon, lat = L.points(L.reader(), f["date_from"], f["date_to"], f["statuses"])
+    lon, lat = L.points(f["date_from"], f["date_to"], f["statuses"])
     n = len(lon)
     cell = int(st.session_state["c_cell"])
     if n > HEATMAP_MAX_POINTS:

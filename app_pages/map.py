@@ -19,7 +19,6 @@ from geo.evidence import with_photo_counts
 from geo.i18n import status_label, type_label
 from geo.maps import MAX_MARKERS, ward_map
 from geo.services import photos as photo_services
-from geo.snapshot import IncidentSnapshot
 from geo.store import LOCAL_TZ
 from geo.vocab import STATE_CODES, TYPE_CODES
 
@@ -113,24 +112,6 @@ def _with_photo_counts(shown: pd.DataFrame) -> pd.DataFrame:
     return with_photo_counts(shown, summary)
 
 
-@st.cache_resource(show_spinner=False)
-def _snapshots() -> dict[str, IncidentSnapshot]:
-    """The latest snapshot per store URL, shared by every session (snapshots are immutable)."""
-    return {}
-
-
-def _snapshot() -> IncidentSnapshot:
-    """A filter change then costs an array mask, a write a small patch: never a full read.
-
-    Shared by every session, but read through the service, so each run checks that the
-    session's user may see incidents before it is handed out.
-    """
-    held = _snapshots()
-    current = services.incident_snapshot(store(), current_user(), held.get(store().url))
-    held[store().url] = current
-    return current
-
-
 def _place_layer(fmap, wards: tuple[str, ...]) -> None:
     """The place layer (issue 12), off by default: each place of the chosen wards (or of
     the city) coloured by its state, its recurrences in the tooltip, its timeline in the
@@ -161,7 +142,7 @@ def main() -> None:
 
     ward_names = dict(zip(layer["code"], layer["name"], strict=True))
     try:
-        snapshot = _snapshot()
+        snapshot = L.snapshot()
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

@@ -13,8 +13,9 @@ answer depends on:
   chain, so a store re-created under the same URL gets another name even when its counts
   agree);
 - the ward layer's version (ward names are part of some answers);
-- the latest ``places_rebuild`` audit entry (id and ``row_hash``): a rebuild relinks
-  incidents to places without necessarily moving the change marker;
+- the audit entries about places (a ``places_rebuild``, a single ``reinspection``): their
+  count and the latest one's id and ``row_hash``. A rebuild relinks incidents to places and
+  a "clear" re-inspection extends a spell, neither necessarily moving the change marker;
 - the Hà Nội date today;
 - the read's name and arguments.
 
@@ -66,14 +67,21 @@ def _today() -> dt.date:
     return pd.Timestamp(dt.datetime.now(dt.UTC)).tz_convert(LOCAL_TZ).date()
 
 
-def _last_rebuild(store: Store) -> list[Any]:
-    """(id, ``row_hash``) of the latest places rebuild's audit entry ([] when never)."""
+#: Audit actions about places, not incidents, that change what the sustained-order reads see.
+_PLACE_ACTIONS = ("places_rebuild", "reinspection")
+
+
+def _place_writes(store: Store) -> list[Any]:
+    """Count, latest id and ``row_hash`` of the audit entries in :data:`_PLACE_ACTIONS`.
+
+    The count is there for PostgreSQL, where a smaller id may commit after a larger one.
+    """
     t = store.tables["audit_log"]
+    about_places = t.c.action.in_(_PLACE_ACTIONS)
     with store.read() as conn:
-        row = conn.execute(
-            select(t.c.id, t.c.row_hash).where(t.c.action == "places_rebuild").order_by(t.c.id.desc()).limit(1)
-        ).first()
-    return [] if row is None else [int(row[0]), str(row[1])]
+        count = int(conn.execute(select(func.count()).select_from(t).where(about_places)).scalar() or 0)
+        row = conn.execute(select(t.c.id, t.c.row_hash).where(about_places).order_by(t.c.id.desc()).limit(1)).first()
+    return [count] if row is None else [count, int(row[0]), str(row[1])]
 
 
 def key(store: Store, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -85,7 +93,7 @@ def key(store: Store, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         "marker": [int(v) for v in marker],
         "audit_hash": _snapshot_file._audit_hash(store, int(marker[-1])),
         "wards": [str(v) for v in stored_wards.version(store)],
-        "places": _last_rebuild(store),
+        "places": _place_writes(store),
         "today": _today().isoformat(),
         "read": name,
         "args": [repr(a) for a in args],
@@ -144,18 +152,23 @@ def _ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 
 def latest_instant(store: Store) -> dt.datetime | None:
-    """The latest instant the store holds: reported, cleared, due, or a status event's."""
-    t, e = store.tables["incidents"], store.tables["status_events"]
+    """The latest instant the store holds: reported, cleared, due, a status event's or a
+    re-inspection's."""
+    t, e, c = store.tables["incidents"], store.tables["status_events"], store.tables["inspections"]
     with store.read() as conn:
         row = conn.execute(select(func.max(t.c.reported_at), func.max(t.c.cleared_at), func.max(t.c.due_at))).one()
         event = conn.execute(select(func.max(e.c.at))).scalar()
-    found = [pd.Timestamp(v) for v in (*row, event) if v is not None]
+        checked = conn.execute(select(func.max(c.c.checked_at))).scalar()
+    found = [pd.Timestamp(v) for v in (*row, event, checked) if v is not None]
     stamps = [v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC") for v in found]
     return max(stamps).to_pydatetime() if stamps else None
 
 
 def persisted(
-    compute: Callable[Concatenate[Store, P], pd.DataFrame], *, as_of_now: bool = False
+    compute: Callable[Concatenate[Store, P], pd.DataFrame],
+    *,
+    as_of_now: bool = False,
+    settle: dt.timedelta = dt.timedelta(0),
 ) -> Callable[Concatenate[Store, P], pd.DataFrame]:
     """``compute`` answered from its file when one names the same question, else kept.
 
@@ -164,7 +177,10 @@ def persisted(
     ``as_of_now``, ``compute(store, date_from, date_to, ...)`` judges "open" and "overdue"
     as of now when the period has not ended; its answer is then kept only when no stored
     instant was later than the moment it was computed at (otherwise it is computed every
-    time, as before).
+    time, as before). ``settle`` widens that margin for a read that also asks whether a
+    stored instant is at least so long ago (the sustained-order measures count a spell as
+    "old enough to have been re-inspected" 30 days after its clearance): kept only when
+    every stored instant is at least ``settle`` before the moment it was computed at.
     """
 
     def read_or_compute(store: Store, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame:
@@ -176,7 +192,7 @@ def persisted(
         frame = compute(store, *args, **kwargs)
         if as_of_now and not _ended(args, dict(kwargs)):
             latest = latest_instant(store)
-            if latest is not None and latest >= began:
+            if latest is not None and latest >= began - settle:
                 return frame  # the clock still moves this answer
         write(frame, path)
         return frame

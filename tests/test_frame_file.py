@@ -13,11 +13,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, update
 
-from geo import _frame_file, metrics, services, sustain_views
+from geo import _frame_file, metrics, services, sustain, sustain_views
 from geo.auth import User
+from geo.services import photos as photo_services
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
-from geo.store import queries, workflow
+from geo.store import inspections, queries, workflow
+from geo.store import photos as stored_photos
+from geo.store import places as stored_places
+from geo.store.photos import PhotoRecord
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "incidents" / "sample_incidents.csv"
@@ -169,3 +173,82 @@ def test_a_places_rebuild_is_seen(sample_store, snapshot_dir):
     pd.testing.assert_frame_equal(
         services.recurrence_counts(sample_store, ADMIN, "W"), sustain_views.stored_recurrences(sample_store, "W")
     )
+
+
+# ----------------------------------------------------------------- Compare's sustained-order and photo figures
+
+#: (keyword arguments) of the sustained-order measures Compare asks for: the open window
+#: and a window that has ended.
+SUSTAIN_ASKS = [
+    {"by": "ward"},
+    {"by": "ward", "date_from": pd.Timestamp("2025-02-01", tz="Asia/Ho_Chi_Minh"),
+     "date_to": pd.Timestamp("2025-04-01", tz="Asia/Ho_Chi_Minh")},
+    {"by": "type"},
+]  # fmt: skip
+SHARE_ASKS = [(), (dt.date(2025, 2, 1), dt.date(2025, 3, 31))]
+
+
+def _assert_compare_fresh(store) -> None:
+    for kwargs in SUSTAIN_ASKS:
+        pd.testing.assert_frame_equal(
+            services.sustain_measures(store, ADMIN, **kwargs), sustain.stored_measures(store, **kwargs)
+        )
+    for args in SHARE_ASKS:
+        pd.testing.assert_frame_equal(photo_services.verified_share(store, ADMIN, *args), stored_photos.verified_share(store, *args))
+
+
+def _a_cleared_place(store) -> tuple[int, pd.Timestamp]:
+    """A place whose latest incident is cleared, and that clearance's instant."""
+    incidents = stored_places.place_incidents_frame(store)
+    last = incidents.sort_values("reported_at").groupby("place_id").tail(1)
+    row = last[last["cleared_at"].notna()].iloc[0]
+    return int(row["place_id"]), pd.Timestamp(row["cleared_at"])
+
+
+def test_compare_figures_kept_then_fresh_after_a_check_a_photo_and_a_batch(sample_store, snapshot_dir, tmp_path):
+    _assert_compare_fresh(sample_store)  # computed, written: every stored instant is months past
+    kept = len(_frames(snapshot_dir))
+    assert kept == len(SUSTAIN_ASKS) + len(SHARE_ASKS)
+    _assert_compare_fresh(sample_store)  # from the files
+    assert len(_frames(snapshot_dir)) == kept
+    before = services.sustain_measures(sample_store, ADMIN, by="ward")
+
+    place, cleared = _a_cleared_place(sample_store)  # a "clear" re-inspection: no incident audited
+    inspections.record_inspection(sample_store, place, checked_at=cleared + pd.Timedelta(days=40),
+                                  result="clear", actor="test")  # fmt: skip
+    _assert_compare_fresh(sample_store)
+    assert not services.sustain_measures(sample_store, ADMIN, by="ward").equals(before)
+
+    shares = photo_services.verified_share(sample_store, ADMIN)
+    cleared_id = int(queries.incidents(sample_store).query("status == 'cleared'")["id"].min())
+    stored_photos.attach(sample_store, [PhotoRecord(cleared_id, "after", "e" * 64)], actor="test")
+    _assert_compare_fresh(sample_store)
+    assert photo_services.verified_share(sample_store, ADMIN)["verified"].sum() == shares["verified"].sum() + 1
+
+    extra = write_sample(sample_incidents(40, seed=12), tmp_path / "extra.csv")
+    assert ingest(extra, sample_store, actor="test").summary()["accepted"] == 40
+    _assert_compare_fresh(sample_store)
+
+
+def test_a_kept_measure_is_what_is_served_until_a_check(sample_store, snapshot_dir):
+    first = services.sustain_measures(sample_store, ADMIN, by="ward")
+    (path,) = _frames(snapshot_dir)
+    doctored = first.assign(spells=first["spells"] + 1)
+    _frame_file.write(doctored, path)
+    pd.testing.assert_frame_equal(services.sustain_measures(sample_store, ADMIN, by="ward"), doctored)
+    place, cleared = _a_cleared_place(sample_store)
+    inspections.record_inspection(sample_store, place, checked_at=cleared + pd.Timedelta(days=5),
+                                  result="clear", actor="test")  # fmt: skip
+    pd.testing.assert_frame_equal(
+        services.sustain_measures(sample_store, ADMIN, by="ward"), sustain.stored_measures(sample_store, by="ward")
+    )
+
+
+def test_measures_are_not_kept_while_a_clearance_is_under_30_days_old(sample_store, snapshot_dir):
+    reported = queries.incidents(sample_store)
+    moved = int(reported.loc[reported["status"] == "reported", "id"].min())
+    workflow.change_status(sample_store, moved, "cleared", actor="test")  # cleared now
+    pd.testing.assert_frame_equal(
+        services.sustain_measures(sample_store, ADMIN, by="ward"), sustain.stored_measures(sample_store, by="ward")
+    )
+    assert _frames(snapshot_dir) == []  # in 30 days it counts as "old enough to be re-inspected"

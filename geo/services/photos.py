@@ -19,6 +19,7 @@ from typing import IO, Literal
 import pandas as pd
 
 from geo import auth, evidence, field_bundles
+from geo._frame_file import persisted
 from geo.auth import User
 from geo.errors import AccessDenied, GeoError, NotFound
 from geo.evidence import PhotoResult
@@ -34,7 +35,9 @@ from geo.store import photos as stored_photos
 #: Which right adding a photo of each role needs.
 RIGHT_BY_ROLE = {"before": "upload", "after": "change_status"}
 
-verified_share = viewing(stored_photos.verified_share, "figures")
+#: Kept on disk per store state (:mod:`geo._frame_file`): every photo write is audited about
+#: its incident, so the change marker moves with it, and the share never reads the clock.
+verified_share = viewing(persisted(stored_photos.verified_share), "figures")
 photo_summary = viewing(stored_photos.summary, "incidents")
 
 

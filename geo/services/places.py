@@ -7,6 +7,7 @@ that ward); rebuilding every place ``rebuild_places`` (administrators).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,12 @@ from geo.store import Store
 from geo.store import inspections as stored_checks
 from geo.store import places as stored_places
 
-sustain_measures = viewing(sustain.stored_measures, "sustain")
+#: Kept on disk when the clock cannot change them (:mod:`geo._frame_file`): besides comparing
+#: stored instants with the window's end, the measures ask whether a clearance is at least
+#: ``RECHECK_DAYS`` old, hence the margin.
+sustain_measures = viewing(
+    persisted(sustain.stored_measures, as_of_now=True, settle=dt.timedelta(days=sustain.RECHECK_DAYS)), "sustain"
+)
 sustain_records = viewing(sustain.stored_records, "sustain")
 place_incidents = viewing(stored_places.place_incidents_frame, "places")
 inspections = viewing(stored_places.inspections_frame, "places")
