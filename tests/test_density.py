@@ -193,3 +193,41 @@ def test_incident_points_read_an_empty_list_as_nothing_selected(sample_store_url
         assert len(queries.incidents(store, IncidentFilter(**filters))) == 0
         assert len(lon) == len(lat) == 0, filters
     store.close()
+
+
+def _pairs(lon, lat) -> np.ndarray:
+    order = np.lexsort((np.asarray(lat, float), np.asarray(lon, float)))
+    return np.column_stack([np.asarray(lon, float)[order], np.asarray(lat, float)[order]])
+
+
+def test_snapshot_points_are_the_store_filters_points_after_changes(store, tmp_path):
+    """Compare's density reads the map's snapshot: the same points as the filter's rows in
+    the store (SQLite and PostGIS), and still so after a status move and a new batch."""
+    from geo.density import snapshot_points
+    from geo.ingest import ingest
+    from geo.sample import sample_incidents, write_sample
+    from geo.snapshot import load_snapshot, up_to_date
+    from geo.store import workflow
+    from tests.conftest import REPO
+
+    ingest(REPO / "data" / "incidents" / "sample_incidents.csv", store, actor="test")
+    asks = ({}, {"statuses": ["cleared"]}, {"statuses": ["reported", "assigned"], "date_from": "2025-03-01"},
+            {"date_from": "2025-09-01", "date_to": "2025-09-30"}, {"statuses": []})  # fmt: skip
+
+    def check(snapshot) -> None:
+        for filters in asks:
+            flt = IncidentFilter(**filters)
+            rows = queries.incidents(store, flt)
+            rows = rows[rows["lon"].notna() & rows["lat"].notna()]
+            got = snapshot_points(snapshot, flt)
+            np.testing.assert_array_equal(_pairs(*got), _pairs(rows["lon"], rows["lat"]))
+
+    snapshot = load_snapshot(store)
+    check(snapshot)
+    shown = queries.incidents(store)
+    moved = int(shown.loc[shown["status"] == "reported", "id"].min())
+    workflow.change_status(store, moved, "cleared", actor="test")
+    extra = write_sample(sample_incidents(30, seed=5), tmp_path / "extra.csv")
+    assert ingest(extra, store, actor="test").summary()["accepted"] == 30
+    snapshot = up_to_date(snapshot, store)
+    check(snapshot)
