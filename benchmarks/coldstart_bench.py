@@ -9,7 +9,9 @@ and times, from the moment the server process was started:
 - ``map_s``: the map page with its ward polygons drawn (at least 126 Leaflet paths in the
   streamlit-folium iframe, the iframe taller than 100 px) and the density layer painted
   (a ``leaflet-heatmap-layer`` canvas with at least one non-transparent pixel);
-- ``signin_to_map_s``: the same instant from the click on "sign in";
+- ``signin_to_map_s``: the same instant from the click on "sign in" (``signin_cpu_s``:
+  the server's CPU over that span; ``signin_browser_cpu_s``: the Playwright driver's and
+  Chromium's, this process's other children);
 
 then, in the same browser session, from the click on the page's menu entry until the
 page's run has finished (Streamlit's status widget gone) with its first map drawn:
@@ -99,6 +101,32 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _browser_cpu_s(server: int) -> float:
+    """CPU seconds used so far by this process's descendants except the server's tree:
+    the Playwright driver and the Chromium it launched (not other sessions' browsers)."""
+    total, todo = 0.0, _children(os.getpid())
+    while todo:
+        pid = todo.pop()
+        if pid == server:
+            continue
+        try:
+            total += _cpu_s(pid)
+        except OSError:
+            continue
+        todo += _children(pid)
+    return total
+
+
 def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
@@ -162,12 +190,15 @@ def one_start(args: argparse.Namespace, browser: Any, url: str) -> dict[str, Any
         name_box.wait_for(timeout=TIMEOUT_MS)
         name_box.fill(USER)
         page.locator(".st-key-auth_pw input").fill(PASSWORD)
+        cpu, browser_cpu = _cpu_s(process.pid), _browser_cpu_s(process.pid)
         clicked = time.perf_counter()
         page.locator("[data-testid='stFormSubmitButton'] button").first.click()
         _map_drawn(page, density=True)
         now = time.perf_counter()
         result["map_s"], result["signin_to_map_s"] = now - started, now - clicked
         result["map_cpu_s"] = _cpu_s(process.pid)
+        result["signin_cpu_s"] = result["map_cpu_s"] - cpu
+        result["signin_browser_cpu_s"] = _browser_cpu_s(process.pid) - browser_cpu
         for name in args.pages:
             _page_done(page)
             link = page.locator(f"[data-testid='stSidebarNav'] a[href$='/{name}']").first

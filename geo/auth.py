@@ -21,6 +21,7 @@ are throttled is :mod:`geo.throttle`; how a session outlives a reload, :mod:`geo
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -324,15 +325,33 @@ def _safe_verify(stored_hash: str, password: str) -> bool:
         return False
 
 
-def prepare_dummy_hash() -> None:
+def prepare_dummy_hash(*, background: bool = False) -> None:
     """Make the unknown-name hash now, so that the first unknown name does not cost a
     hashing more than a known one (called before every sign-in; cached after the first).
+
+    Parameters
+    ----------
+    background : bool
+        Make it in a thread of its own, once per process (the sign-in form asks for it
+        when it is shown, so the first sign-in of a freshly started app does not wait
+        for a hash it does not check: argon2 releases the GIL while it hashes).
 
     Returns
     -------
     None
     """
-    _dummy_hash()
+    if not background:
+        _dummy_hash()
+        return
+    with _DUMMY_LOCK:
+        if _DUMMY_THREAD:
+            return
+        _DUMMY_THREAD.append(threading.Thread(target=_dummy_hash, name="geo-dummy-hash", daemon=True))
+    _DUMMY_THREAD[0].start()
+
+
+_DUMMY_LOCK = threading.Lock()
+_DUMMY_THREAD: list[threading.Thread] = []  # the one background hashing, once started
 
 
 def dummy_verify(password: str) -> None:

@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, Figure
-from folium.plugins import HeatMap
 
 from geo._map_density import DENSITY_CELL_M, MAX_CELLS, density_grid
-from geo._map_elements import IncidentMarkers, Legend, TileStatus, WardLabels
+from geo._map_elements import GridHeatMap, IncidentMarkers, Legend, TileStatus, WardLabels
 from geo.assets import SERVED_PREFIX, localize
 from geo.crs import STORAGE_CRS
 from geo.i18n import status_label, t, type_label
@@ -314,7 +313,7 @@ def ward_map(
             Legend(_legend_html(lang)).add_to(fmap)
         else:
             grid = density_grid(incidents)
-            HeatMap(
+            GridHeatMap(
                 grid[["lat", "lon", "count"]].to_numpy().tolist(),
                 name=t("map.density_layer", lang),
                 radius=12,

@@ -421,3 +421,19 @@ def test_app_public_view_shows_aggregates_only_when_on(signin_app, monkeypatch, 
     assert len(table) == 126
     assert set(table.columns) <= set(services.PUBLIC_COLUMNS)
     assert _signed_in(at) is None
+
+
+def test_the_unknown_name_hash_can_be_made_in_the_background_once():
+    """The sign-in form starts the dummy hash while the name is typed: one thread per
+    process, and afterwards a sign-in finds it made."""
+    from geo import auth
+
+    auth._dummy_hash.cache_clear()
+    auth._DUMMY_THREAD.clear()
+    auth.prepare_dummy_hash(background=True)
+    auth.prepare_dummy_hash(background=True)
+    assert len(auth._DUMMY_THREAD) == 1
+    auth._DUMMY_THREAD[0].join(timeout=60)
+    assert auth._dummy_hash.cache_info().currsize == 1
+    auth.dummy_verify("anything at all")  # uses the hash made in the thread
+    assert auth._dummy_hash.cache_info().hits >= 1

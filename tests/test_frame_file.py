@@ -15,9 +15,9 @@ from sqlalchemy import func, select, update
 
 from geo import _frame_file, metrics, services, sustain, sustain_views
 from geo.auth import User
-from geo.services import photos as photo_services
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
+from geo.services import photos as photo_services
 from geo.store import inspections, queries, workflow
 from geo.store import photos as stored_photos
 from geo.store import places as stored_places

@@ -241,3 +241,21 @@ def test_cell_counts_give_what_np_unique_gives():
         want_keys, want_counts = np.unique(keys, return_counts=True)
         np.testing.assert_array_equal(got_keys, want_keys)
         np.testing.assert_array_equal(got_counts, want_counts)
+
+
+def test_the_grid_heat_map_hands_folium_the_same_cells_as_folium_would():
+    """GridHeatMap checks the cells in bulk instead of row by row: the same data reaches
+    the template as with folium's own HeatMap, and bad cells are still refused."""
+    from folium.plugins import HeatMap
+
+    from geo._map_elements import GridHeatMap
+
+    rng = np.random.default_rng(4)
+    cells = np.column_stack([rng.uniform(20.9, 21.1, 500), rng.uniform(105.7, 105.9, 500), rng.integers(1, 900, 500)])
+    ours, theirs = GridHeatMap(cells, radius=12, blur=10), HeatMap(cells.tolist(), radius=12, blur=10)
+    assert ours.data == theirs.data and ours.options == theirs.options
+    for bad in (np.nan, 95.0):
+        broken = cells.copy()
+        broken[7, 0] = bad
+        with pytest.raises(ValueError):
+            GridHeatMap(broken)
