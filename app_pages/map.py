@@ -183,6 +183,9 @@ def main() -> None:
             height=600,
             use_container_width=True,
             returned_objects=["last_object_clicked_tooltip"],
+            # st_folium renders the map itself as well; the whole-page render it skips
+            # (0.15 s of CPU at a million) gives the same strings (tests/test_maps.py)
+            render=False,
         )
     with col_detail:
         # st_folium keys its widget by the map's content: after a status change recolours a

@@ -259,3 +259,30 @@ def test_the_grid_heat_map_hands_folium_the_same_cells_as_folium_would():
         broken[7, 0] = bad
         with pytest.raises(ValueError):
             GridHeatMap(broken)
+
+
+def test_st_folium_sends_the_same_map_without_its_own_whole_page_render(wards):
+    """The map page passes ``render=False`` to st_folium: the HTML, header, Leaflet script
+    and bounds it sends must be those of the default (whole page rendered first)."""
+    import itertools
+
+    import branca.element as be
+    from streamlit_folium import _get_header, _get_html, _get_map_string
+
+    rng = np.random.default_rng(2)
+    many = pd.DataFrame({"lat": rng.uniform(20.95, 21.1, MAX_MARKERS + 50),
+                         "lon": rng.uniform(105.75, 105.9, MAX_MARKERS + 50)})  # fmt: skip
+
+    def sent(render: bool, incidents: pd.DataFrame) -> tuple:
+        counter = itertools.count()  # the same element ids in both builds
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(be.Element, "_generate_id", classmethod(lambda cls: f"{next(counter):032x}"))
+            fmap = ward_map(wards, incidents, lang="vi")
+            if render:
+                fmap.get_root().render()  # what st_folium does with render=True
+            fmap.render()
+            return _get_html(fmap), _get_header(fmap), _get_map_string(fmap), fmap.get_bounds()
+
+    few = many.head(20).assign(id=range(20), type="awning", status="reported")
+    for incidents in (many, few):
+        assert sent(True, incidents) == sent(False, incidents)
