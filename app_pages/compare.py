@@ -89,7 +89,7 @@ def _choropleth(layer, metrics, by: str) -> None:
     st.caption(t("compare.click_ward"))
     state = st_folium(
         fmap, key=f"compare_choropleth_{by}", height=MAP_HEIGHT, use_container_width=True,
-        returned_objects=L.CLICK_OBJECTS,
+        returned_objects=L.CLICK_OBJECTS, render=False,  # same strings sent (tests/test_maps.py)
     )
     code = L.clicked_ward(state, metrics["code"].astype(str))
     if code:
@@ -109,7 +109,8 @@ def _density(layer, f: dict) -> None:
     else:
         st.caption(t("compare.density_heatmap", n=f"{n:,}".replace(",", ".")))
     fmap = density_map(layer, lon, lat, lang=lang(), cell_m=cell)
-    st_folium(fmap, key="compare_density", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+    st_folium(fmap, key="compare_density", height=MAP_HEIGHT, use_container_width=True, returned_objects=[],
+              render=False)  # fmt: skip
     col_cell, col_dl = st.columns([1, 2])
     col_cell.selectbox(t("compare.cell"), CELL_SIZES, key="c_cell")
     user = current_user()  # read now: the download runs the builder later

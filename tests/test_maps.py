@@ -261,9 +261,10 @@ def test_the_grid_heat_map_hands_folium_the_same_cells_as_folium_would():
             GridHeatMap(broken)
 
 
-def test_st_folium_sends_the_same_map_without_its_own_whole_page_render(wards):
-    """The map page passes ``render=False`` to st_folium: the HTML, header, Leaflet script
-    and bounds it sends must be those of the default (whole page rendered first)."""
+def test_st_folium_sends_the_same_map_without_its_own_whole_page_render(wards, sample_store_url):
+    """The map and Compare pages pass ``render=False`` to st_folium: the HTML, header,
+    Leaflet script and bounds it sends must be those of the default (whole page rendered
+    first)."""
     import itertools
 
     import branca.element as be
@@ -273,11 +274,11 @@ def test_st_folium_sends_the_same_map_without_its_own_whole_page_render(wards):
     many = pd.DataFrame({"lat": rng.uniform(20.95, 21.1, MAX_MARKERS + 50),
                          "lon": rng.uniform(105.75, 105.9, MAX_MARKERS + 50)})  # fmt: skip
 
-    def sent(render: bool, incidents: pd.DataFrame) -> tuple:
+    def sent(render: bool, build) -> tuple:
         counter = itertools.count()  # the same element ids in both builds
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(be.Element, "_generate_id", classmethod(lambda cls: f"{next(counter):032x}"))
-            fmap = ward_map(wards, incidents, lang="vi")
+            fmap = build()
             if render:
                 fmap.get_root().render()  # what st_folium does with render=True
             fmap.render()
@@ -285,4 +286,23 @@ def test_st_folium_sends_the_same_map_without_its_own_whole_page_render(wards):
 
     few = many.head(20).assign(id=range(20), type="awning", status="reported")
     for incidents in (many, few):
-        assert sent(True, incidents) == sent(False, incidents)
+        def build(incidents=incidents):
+            return ward_map(wards, incidents, lang="vi")
+
+        assert sent(True, build) == sent(False, build)
+    # Compare's two maps: the choropleth and the density (heat map, then the grid image)
+    from geo.choropleth import choropleth_map, density_map
+    from geo.metrics import load_ward_metrics
+    from geo.store import open_store
+
+    store = open_store(sample_store_url)
+    try:
+        metrics = load_ward_metrics(store, wards, None, None)
+    finally:
+        store.close()
+    for make in (
+        lambda: choropleth_map(wards, metrics, "open", lang="vi"),
+        lambda: density_map(wards, many["lon"].to_numpy(), many["lat"].to_numpy(), lang="vi"),
+        lambda: density_map(wards, few["lon"].to_numpy(), few["lat"].to_numpy(), lang="vi"),
+    ):
+        assert sent(True, make) == sent(False, make)
