@@ -202,7 +202,7 @@ def one_start(args: argparse.Namespace, browser: Any, url: str) -> dict[str, Any
         for name in args.pages:
             _page_done(page)
             link = page.locator(f"[data-testid='stSidebarNav'] a[href$='/{name}']").first
-            cpu = _cpu_s(process.pid)
+            cpu, browser_cpu = _cpu_s(process.pid), _browser_cpu_s(process.pid)
             clicked = time.perf_counter()
             link.click()
             page.wait_for_url(f"**/{name}*", timeout=TIMEOUT_MS)
@@ -210,6 +210,7 @@ def one_start(args: argparse.Namespace, browser: Any, url: str) -> dict[str, Any
             _page_done(page)
             result[f"{name}_s"] = time.perf_counter() - clicked
             result[f"{name}_cpu_s"] = _cpu_s(process.pid) - cpu
+            result[f"{name}_browser_cpu_s"] = _browser_cpu_s(process.pid) - browser_cpu
         result["load_avg_end"] = round(os.getloadavg()[0], 2)
     finally:
         context.close()
