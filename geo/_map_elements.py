@@ -16,6 +16,8 @@ from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap, MarkerCluster
 from folium.template import Template
 
+from geo.errors import MetricError
+
 
 class TileStatus(MacroElement):
     """Plain background + a small note that appears only while basemap tiles fail.
@@ -190,6 +192,11 @@ class GridHeatMap(HeatMap):
         super().__init__([], **kwargs)
         values = np.asarray(data, dtype=float).reshape(-1, 3)
         lat, lon = values[:, 0], values[:, 1]
-        if not np.isfinite(values).all() or (np.abs(lat) > 90).any() or (np.abs(lon) > 180).any():
-            raise ValueError("density cells must be finite, with lat/lon in range")
+        bad = ~np.isfinite(values).all(axis=1) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise MetricError(
+                f"Ô mật độ số {row} không hợp lệ (cần lat/lon/số đếm hữu hạn, lat/lon trong phạm vi).",
+                f"Density cell {row} is invalid (lat/lon/count must be finite, lat/lon in range).",
+            )
         self.data = values.tolist()

@@ -249,6 +249,7 @@ def test_the_grid_heat_map_hands_folium_the_same_cells_as_folium_would():
     from folium.plugins import HeatMap
 
     from geo._map_elements import GridHeatMap
+    from geo.errors import MetricError
 
     rng = np.random.default_rng(4)
     cells = np.column_stack([rng.uniform(20.9, 21.1, 500), rng.uniform(105.7, 105.9, 500), rng.integers(1, 900, 500)])
@@ -257,7 +258,7 @@ def test_the_grid_heat_map_hands_folium_the_same_cells_as_folium_would():
     for bad in (np.nan, 95.0):
         broken = cells.copy()
         broken[7, 0] = bad
-        with pytest.raises(ValueError):
+        with pytest.raises(MetricError, match="Density cell 7"):
             GridHeatMap(broken)
 
 
