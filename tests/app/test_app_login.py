@@ -104,3 +104,22 @@ def test_app_first_admin_form_only_through_the_printed_link(app, capsys):
         assert not services.setup_token_valid(store, token)  # spent
         log = queries.audit_log(store, None)
         assert "user_first_admin" in set(log["action"])
+
+
+def test_app_sign_in_form_starts_the_unknown_name_hash_before_any_click(app):
+    """Showing the sign-in form starts the unknown-name hash in the background, so the
+    first sign-in of a freshly started app does not wait for it after the click."""
+    from geo import auth
+
+    at, url = app
+    store = open_store(url)
+    services.create_first_admin(store, "chief", PASSWORD)
+    store.close()
+    auth._dummy_hash.cache_clear()
+    auth._DUMMY_THREAD.clear()
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="auth_name") is not None  # the sign-in form, nothing typed
+    assert len(auth._DUMMY_THREAD) == 1
+    auth._DUMMY_THREAD[0].join(timeout=60)
+    assert auth._dummy_hash.cache_info().currsize == 1
