@@ -72,6 +72,7 @@ MODULES: dict[str, Target] = {
             "tests/ingest/test_ingest_parsing.py",
             "tests/ingest/test_ingest_file_date.py",
             "tests/ingest/test_mutants_dates.py",
+            "tests/ingest/test_mutants_dates_more.py",
         ),
         # `python -m geo ingest` in a subprocess: its 300 s limit ran out at load 35
         deselect=("tests/ingest/test_ingest_file_date.py::test_cli_date",),
