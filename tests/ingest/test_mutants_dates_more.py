@@ -23,12 +23,12 @@ NOW = pd.Timestamp("2026-01-01", tz="UTC")
 @pytest.mark.parametrize(
     "text",
     [
-        # Asia/Ho_Chi_Minh moved from UTC+7 to UTC+8 at midnight on 15 March 1945:
-        # 23:30 on 14 March never happened. "3" (month) is not fixed-width, so pandas'
-        # "%d/%m/%Y %H:%M" reads it, not the byte reader.
+        # Asia/Ho_Chi_Minh moved from UTC+8 to UTC+9 at 23:00 on 14 March 1945 (clocks
+        # went to midnight): 23:30 on 14 March never happened. "3" (month) is not
+        # fixed-width, so pandas' "%d/%m/%Y %H:%M" reads it, not the byte reader.
         "14/3/1945 23:30",
         "14/3/1945 23:30:00",
-        # and at midnight on 1 January 1960 from +7 to +8 (two spaces: not fixed-width)
+        # and at 23:00 on 31 December 1959 from +7 to +8 (two spaces: not fixed-width)
         "31/12/1959  23:30",
     ],
 )
@@ -57,3 +57,18 @@ def test_a_file_date_dates_every_row_of_a_file_without_a_date_column():
     assert dates.fmt.tolist() == [FILE_DATE] * 2 and dates.from_file.tolist() == [True, True]
     assert verdicts.reason.tolist() == ["", ""]
     assert str(dates.cleared.dtype) == "datetime64[ns, UTC]" and dates.cleared.isna().all()
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2025-07-05T10:00:00z", "2025-07-05 10:00"),
+        ("2025-07-05 10:00z", "2025-07-05 10:00"),
+        ("2025-07-05T10:00:00.5z", "2025-07-05 10:00:00.5"),
+    ],
+)
+def test_a_lower_case_z_is_utc(text, utc):
+    """RFC 3339 §5.6 (ISO 8601 profile): "Z" may be written "z"."""
+    out, fmt, error = parse_dates(pd.Series([text], dtype=object), now=NOW)
+    assert out.tolist() == [pd.Timestamp(utc, tz="UTC")]
+    assert fmt.tolist() == ["iso_zoned"] and error.tolist() == [""]
