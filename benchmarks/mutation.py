@@ -60,7 +60,15 @@ class Target:
 MODULES: dict[str, Target] = {
     "workflow": Target(
         ("geo/store/workflow.py",),
-        ("tests/store/test_store_workflow.py", "tests/store/test_mutants_workflow.py"),
+        (
+            "tests/store/test_store_workflow.py",
+            "tests/store/test_mutants_workflow.py",
+            # the workflow code of issues 12-15: re-inspections (open_recurrence), the
+            # after-photo rule (check_clear_photo, unverified_clearances), public notes
+            "tests/places/test_store_places.py",
+            "tests/photos/test_photos_store.py",
+            "tests/open311/test_moderation.py",
+        ),
     ),
     "assign": Target(
         ("geo/assign.py",),
