@@ -60,7 +60,15 @@ class Target:
 MODULES: dict[str, Target] = {
     "workflow": Target(
         ("geo/store/workflow.py",),
-        ("tests/store/test_store_workflow.py", "tests/store/test_mutants_workflow.py"),
+        (
+            "tests/store/test_store_workflow.py",
+            "tests/store/test_mutants_workflow.py",
+            # the workflow code of issues 12-15: re-inspections (open_recurrence), the
+            # after-photo rule (check_clear_photo, unverified_clearances), public notes
+            "tests/places/test_store_places.py",
+            "tests/photos/test_photos_store.py",
+            "tests/open311/test_moderation.py",
+        ),
     ),
     "assign": Target(
         ("geo/assign.py",),
@@ -72,6 +80,7 @@ MODULES: dict[str, Target] = {
             "tests/ingest/test_ingest_parsing.py",
             "tests/ingest/test_ingest_file_date.py",
             "tests/ingest/test_mutants_dates.py",
+            "tests/ingest/test_mutants_dates_more.py",
         ),
         # `python -m geo ingest` in a subprocess: its 300 s limit ran out at load 35
         deselect=("tests/ingest/test_ingest_file_date.py::test_cli_date",),

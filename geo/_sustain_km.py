@@ -59,7 +59,8 @@ def km_curve(
     Parameters
     ----------
     durations
-        Days each spell lasted or was followed.
+        Days each spell lasted or was followed: any numbers, also an object array of
+        numbers (what pandas gives for an object column; scipy itself refuses those).
     events
         Whether it ended in a recurrence.
     days

@@ -77,3 +77,11 @@ def test_no_warning_reaches_the_caller(durations, events):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         km_curve(np.array(durations), np.array(events))
+
+
+def test_durations_from_an_object_column_are_days():
+    """An object column of pandas gives an object array; its numbers are days all the
+    same (scipy itself refuses object arrays)."""
+    as_objects = km_curve(np.array([10, 20, 30, 40, 50], dtype=object), EVENTS)
+    assert as_objects.retention[30] == pytest.approx(S30, abs=1e-12)
+    assert as_objects == km_curve(DURATIONS, EVENTS)

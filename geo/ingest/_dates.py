@@ -121,7 +121,10 @@ def _read_iso(
     zoned = iso & text.str.contains(_ZONE.pattern, flags=re.IGNORECASE).to_numpy(dtype=bool)
     naive = iso & ~zoned
     if zoned.any():
-        parsed = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
+        # RFC 3339 §5.6 lets "Z" be written "z"; pandas' ISO reader knows only "Z"
+        parsed = pd.to_datetime(
+            text[zoned].str.upper(), format="ISO8601", utc=True, errors="coerce"
+        )
         out[zoned] = utc_ns(parsed)
         fmt[zoned] = "iso_zoned"
     if naive.any():

@@ -52,7 +52,8 @@ def fingerprints(
     Returns
     -------
     pandas.Series
-        The fingerprint text per row, on the index of ``types``.
+        The fingerprint text per row, on the index of ``types``, as pandas' text dtype
+        (``str``: missing is NaN and comparisons give numpy booleans).
     """
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -140,3 +140,17 @@ def test_fingerprint_positions_are_whole_numbers_also_at_zero():
     reported = pd.Series(pd.to_datetime(["2025-03-03 02:00Z"]))
     keys = fingerprints(types, np.array([-0.000001]), np.array([-0.000004]), reported)
     assert keys.tolist() == ["v1|other|0|0|2025-03-03"]
+
+
+def test_fingerprints_are_pandas_text():
+    """The keys are pandas' text dtype (``str``, missing = NaN), as the docstring says:
+    comparing them gives plain numpy booleans, not pandas' nullable ones."""
+    keys = fingerprints(
+        pd.Series(["sidewalk", "sidewalk"]),
+        np.array([21.0, np.nan]),
+        np.array([105.8, 105.8]),
+        pd.Series(pd.to_datetime(["2025-03-03 02:00Z"] * 2)),
+    )
+    assert keys.dtype == "str"
+    assert (keys == "").dtype == np.dtype(bool)
+    assert keys.tolist() == ["v1|sidewalk|2100000|10580000|2025-03-03", ""]
