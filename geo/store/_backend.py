@@ -39,6 +39,9 @@ class Backend(Protocol):
     stamp_suffix: str
     #: Whether ids (incidents, audit entries) grow in commit order: one writer at a time.
     ids_in_commit_order: bool
+    #: A place's cell key in SQL, the expression of ``ix_places_cell``
+    #: (:func:`geo.store._schema.place_cell_sql`).
+    place_cell: str
 
     # -- connection and transactions ------------------------------------------------
 

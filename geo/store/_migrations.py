@@ -33,6 +33,10 @@ mark of the incidents a resident's report reached (``service_request``: accepted
 merged reports), with the partial index ``GET requests`` pages through. Stored notes are
 not copied into the public note: they were written as internal ones.
 
+Version 9 (issue 15) adds ``ix_places_cell``: each place's group (ward, type) and the
+16 m cell of its position, so a batch reads only the places near its points instead of
+every place of its wards.
+
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, inspect, text, update
+from sqlalchemy.schema import CreateIndex
 
 from geo.errors import StorageError
 from geo.store import _chain
@@ -49,6 +54,7 @@ from geo.store._schema import (
     APPEND_ONLY,
     IDENTITY_INDEXES,
     OPEN311_TABLES,
+    PLACE_CELLS_SCHEMA_VERSION,
     PLACE_TABLES,
     PLACES_SCHEMA_VERSION,
     PUBLIC_NOTES_SCHEMA_VERSION,
@@ -292,8 +298,18 @@ def add_public_notes(store: Store, conn: Connection, *, rekey: bool) -> str:
     return f"public notes; {marked} incidents marked as residents' service requests"
 
 
+def add_place_cells(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 9 (issue 15): ``ix_places_cell``, so a batch reads only the stored places
+    near its points (:func:`geo.store.places.place_incidents`); nothing stored changes."""
+    for index in store.tables["places"].indexes:
+        if index.name == "ix_places_cell":  # expression indexes are not reflected: IF NOT EXISTS
+            conn.execute(CreateIndex(index, if_not_exists=True))
+    return "places: cell index (a batch reads only the places near its points)"
+
+
 #: Version → the step that brings a store from the version before to it.
 MIGRATIONS: dict[int, Callable[..., str]] = {
     2: to_v2, 3: to_v3, 4: to_open311, PLACES_SCHEMA_VERSION: to_places, 6: to_sign_in,
     7: add_photos, PUBLIC_NOTES_SCHEMA_VERSION: add_public_notes,
+    PLACE_CELLS_SCHEMA_VERSION: add_place_cells,
 }

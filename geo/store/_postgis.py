@@ -22,7 +22,7 @@ from geo.errors import StorageError
 from geo.store._backend import TEMP_KEY_COLUMNS
 from geo.store._batch_rows import INSERT_CHUNK_ROWS
 from geo.store._postgis_guards import drop_guards, install_guards, repair_guards
-from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, INCIDENT_INSERT_COLUMNS
+from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, INCIDENT_INSERT_COLUMNS, place_cell_sql
 
 if TYPE_CHECKING:
     import shapely
@@ -307,6 +307,7 @@ class PostGISBackend:
     stamp_suffix = "+00:00"
     #: Concurrent writers: a smaller id may commit after a larger one.
     ids_in_commit_order = False
+    place_cell = place_cell_sql(postgis=True)
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 #: The version that added the ward's public note and the service-request mark (issue 14).
 PUBLIC_NOTES_SCHEMA_VERSION = 8
@@ -49,6 +49,33 @@ SERVICE_REQUEST_WHERE = {"sqlite": "service_request = 1", "postgresql": "service
 
 #: The version that added places, incident_places and inspections (issue 12).
 PLACES_SCHEMA_VERSION = 5
+
+#: The version that added ``ix_places_cell`` (issue 15): a batch reads only the stored
+#: places near its points, so its cost does not grow with the places stored.
+PLACE_CELLS_SCHEMA_VERSION = 9
+
+#: Side of the square cells of ``ix_places_cell``, in EPSG:32648 metres (a literal of
+#: the index expression: changing it needs a migration).
+PLACE_CELL_M = 16.0
+#: Cell key = column × stride + row. The key is linear in (column, row), so "rows a..b of
+#: column c" is one key range whatever the coordinates (far rows only add extra reads).
+PLACE_CELL_STRIDE = 1 << 22
+
+
+def place_cell_sql(postgis: bool) -> str:
+    """The cell key of a place as SQL over its ``x``/``y``: both coordinates divided by
+    :data:`PLACE_CELL_M` and truncated toward zero (``numpy.trunc`` gives the same
+    integers: IEEE division, then truncation). PostgreSQL's cast rounds, so it truncates
+    first. The text is the index's expression and the query's, character for character."""
+    def part(column: str) -> str:
+        value = f"{column} / {PLACE_CELL_M}"
+        return f"CAST(trunc({value}) AS BIGINT)" if postgis else f"CAST({value} AS INTEGER)"
+
+    return f"{part('x')} * {PLACE_CELL_STRIDE} + {part('y')}"
+
+
+#: The group part of ``ix_places_cell``: a missing ward is a group of its own.
+PLACE_WARD_SQL = "COALESCE(ward_code, '')"
 
 #: The identity rule held by the store (docs/storage.md, "Identity"): unique index name →
 #: (its columns, the rows it covers). An incident with a source id is its (source,
@@ -483,7 +510,11 @@ def _place_tables(md: MetaData, postgis: bool) -> None:
                 Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
             )
         )
-    Table("places", md, *place_cols, Index("ix_places_ward_type", "ward_code", "type"))
+    Table(
+        "places", md, *place_cols, Index("ix_places_ward_type", "ward_code", "type"),
+        Index("ix_places_cell", text(f"({PLACE_WARD_SQL})"), text("type"),
+              text(f"({place_cell_sql(postgis)})")),
+    )  # fmt: skip
     Table(
         "incident_places",
         md,

@@ -26,7 +26,7 @@ from geo.errors import StorageError
 from geo.store import _sqlite_bulk
 from geo.store._backend import TEMP_KEY_COLUMNS
 from geo.store._batch_rows import FIRST_EVENT_AT_SQL, FIRST_EVENT_COLUMNS
-from geo.store._schema import IDENTITY_INDEXES
+from geo.store._schema import IDENTITY_INDEXES, place_cell_sql
 from geo.store._sqlite_bulk import attached, bulk_insert
 
 if TYPE_CHECKING:
@@ -263,6 +263,7 @@ class SQLiteBackend:
     spatial = False
     stamp_suffix = ""
     ids_in_commit_order = True  # one writer at a time
+    place_cell = place_cell_sql(postgis=False)
 
     def __init__(self, url: str) -> None:
         self.url = url

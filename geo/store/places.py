@@ -29,12 +29,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from geo import settings
 from geo.errors import NotFound
-from geo.places import STATE_COLUMNS, assign_places, empty_places, recurrence_links
-from geo.store._schema import SQLITE_TS_FORMAT
+from geo.places import (
+    STATE_COLUMNS,
+    assign_places_metric,
+    empty_places,
+    project_lonlat,
+    recurrence_links,
+)
+from geo.store._schema import PLACE_CELL_M, PLACE_CELL_STRIDE, PLACE_WARD_SQL, SQLITE_TS_FORMAT
 from geo.store._values import clean, utcnow
 from geo.store.place_frames import (
     CHECK_COLUMNS,
@@ -58,8 +64,97 @@ _CLOSED = ("cleared", "recurred")
 # --------------------------------------------------------------------------- reading
 
 
-def _stored_places(store: Store, conn: Connection, wards: Sequence[Any]) -> pd.DataFrame:
-    """The stored places of the wards a batch touches (all when one has no ward)."""
+#: Batch points farther than this from the projection's origin (metres; none on Earth)
+#: are matched against every place of their wards: cell keys stay exact integers below it.
+_CELL_BOUND_M = 1e12
+#: The reach of a point is the radius widened by this share: a distance that rounds to
+#: at most the radius in float64 is never cut off by the rounding of a cell bound.
+_REACH_SLACK = 1e-6
+
+#: The stored places whose group (ward, type) and cell key fall in one of the batch's
+#: ranges (``ix_places_cell``: one index range per row of ``geo_place_ranges``). CROSS
+#: JOIN keeps SQLite's loop order (ranges outside, the index inside); the expressions are
+#: the index's, character for character. ``|| ''`` and ``+ 0`` take the declared type's
+#: affinity off the range columns: SQLite uses an expression index only when the other
+#: side of the comparison brings no affinity of its own (same values on both databases).
+_NEAR_SQL = (
+    "SELECT places.id, places.type, places.ward_code, places.x, places.y FROM geo_place_ranges r "  # noqa: S608
+    "CROSS JOIN places WHERE " + PLACE_WARD_SQL + " = r.g_ward || '' AND type = r.g_type "
+    "AND {cell} BETWEEN r.lo + 0 AND r.hi + 0"
+)
+
+
+def _cell_ranges(types: pd.Series, wards: pd.Series, x: np.ndarray, y: np.ndarray, radius: float
+                 ) -> list[tuple[str, str, int, int]]:  # fmt: skip
+    """(ward, type, first key, last key): the cells within the radius of the batch's points,
+    per group, as few key ranges as possible.
+
+    A place within ``radius`` of a point lies in a column between those of ``x ± reach``
+    and a row between those of ``y ± reach`` (cells are monotone in the coordinate), so
+    each point needs one key range per column it reaches; ranges of a group that touch or
+    overlap are merged. Only positions decide what is read: the matching itself stays
+    :func:`geo.places.assign_places_metric`'s, on exactly the places that can matter.
+    """
+    valid = np.isfinite(x) & np.isfinite(y)
+    ward_codes, ward_keys = pd.factorize(wards.where(wards.notna(), "").astype(object))
+    type_codes, type_keys = pd.factorize(types.astype(object))
+    group = (ward_codes.astype(np.int64) * len(type_keys) + type_codes)[valid]
+    x, y = x[valid], y[valid]
+    reach = radius * (1.0 + _REACH_SLACK)
+
+    def cells(values: np.ndarray) -> np.ndarray:
+        return np.trunc(values / PLACE_CELL_M).astype(np.int64)
+
+    c0, c1, r0, r1 = cells(x - reach), cells(x + reach), cells(y - reach), cells(y + reach)
+    span = c1 - c0 + 1
+    point = np.repeat(np.arange(len(x)), span)
+    column = c0[point] + np.arange(len(point)) - np.repeat(np.cumsum(span) - span, span)
+    lo = column * PLACE_CELL_STRIDE + r0[point]
+    hi = column * PLACE_CELL_STRIDE + r1[point]
+    g = group[point]
+    order = np.lexsort((lo, g))
+    g, lo, hi = g[order], lo[order], hi[order]
+    reached = pd.Series(hi).groupby(g).cummax().to_numpy()  # the group's farthest key so far
+    start = np.ones(len(lo), dtype=bool)
+    start[1:] = (g[1:] != g[:-1]) | (lo[1:] > reached[:-1] + 1)
+    first = np.flatnonzero(start)
+    last_hi = np.maximum.reduceat(hi, first) if len(first) else hi[:0]
+    run_g = g[first]
+    ward_of = np.asarray(ward_keys, dtype=object)[run_g // len(type_keys)]
+    type_of = np.asarray(type_keys, dtype=object)[run_g % len(type_keys)]
+    return list(zip(ward_of.tolist(), type_of.tolist(), lo[first].tolist(), last_hi.tolist(),
+                    strict=True))  # fmt: skip
+
+
+def _stored_places(store: Store, conn: Connection, batch: pd.DataFrame, radius: float) -> pd.DataFrame:
+    """The stored places that can be within ``radius`` of a point of the batch of the same
+    ward and type (:data:`geo.places.PLACE_COLUMNS`), read by ``ix_places_cell``: what a
+    batch reads depends on the batch, not on how many places are stored.
+
+    ``batch``: ``type``, ``ward_code``, ``x``, ``y`` (EPSG:32648 metres). Points farther
+    than :data:`_CELL_BOUND_M` (none on Earth) fall back to every place of their wards.
+    """
+    x, y = batch["x"].to_numpy(dtype=float), batch["y"].to_numpy(dtype=float)
+    columns = ["place_id", "type", "ward_code", "x", "y"]
+    with np.errstate(invalid="ignore"):
+        far = (np.abs(x) > _CELL_BOUND_M) | (np.abs(y) > _CELL_BOUND_M)
+    if far.any():
+        return _places_of_wards(store, conn, pd.unique(batch["ward_code"]).tolist())
+    if conn.exec_driver_sql("SELECT 1 FROM places LIMIT 1").first() is None:
+        return empty_places()
+    ranges = _cell_ranges(batch["type"], batch["ward_code"], x, y, radius)
+    if not ranges:
+        return empty_places()
+    spec = "g_ward TEXT, g_type TEXT, lo BIGINT, hi BIGINT"
+    with _scratch(store, conn, "geo_place_ranges", ("g_ward", "g_type", "lo", "hi"), ranges, spec=spec):
+        rows = store.backend.fetch_rows(conn, _NEAR_SQL.format(cell=store.backend.place_cell))
+    if not rows:
+        return empty_places()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _places_of_wards(store: Store, conn: Connection, wards: Sequence[Any]) -> pd.DataFrame:
+    """Every stored place of the given wards (all places when one is missing)."""
     p = store.tables["places"]
     query = select(p.c.id, p.c.type, p.c.ward_code, p.c.x, p.c.y).order_by(p.c.id)
     named = [w for w in wards if isinstance(w, str)]
@@ -68,7 +163,7 @@ def _stored_places(store: Store, conn: Connection, wards: Sequence[Any]) -> pd.D
     rows = conn.execute(query).all()
     if not rows:
         return empty_places()
-    return pd.DataFrame(rows, columns=["place_id", "type", "ward_code", "x", "y"])
+    return pd.DataFrame([tuple(r) for r in rows], columns=["place_id", "type", "ward_code", "x", "y"])
 
 
 #: The state of some stored places before a batch (see :func:`geo.places.recurrence_links`):
@@ -97,14 +192,16 @@ _LINK_SQL = (
 
 @contextmanager
 def _scratch(store: Store, conn: Connection, name: str, columns: Sequence[str],
-             rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:  # fmt: skip
-    """A temporary table of integer columns holding ``rows``, for one set-based statement.
+             rows: Sequence[tuple[Any, ...]], *, spec: str | None = None) -> Iterator[None]:  # fmt: skip
+    """A temporary table holding ``rows``, for one set-based statement: integer columns,
+    the first one the key, unless ``spec`` gives the columns' definitions.
 
     Created and dropped inside the open transaction (a failure rolls it back with the rest
     on both databases, so it is not dropped then); filled by the backend's bulk means
     (COPY, ``executemany``).
     """
-    spec = ", ".join(f"{c} BIGINT" + (" PRIMARY KEY" if k == 0 else "") for k, c in enumerate(columns))
+    if spec is None:
+        spec = ", ".join(f"{c} BIGINT" + (" PRIMARY KEY" if k == 0 else "") for k, c in enumerate(columns))
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({spec})")
     store.backend.bulk_insert(conn, name, columns, rows)
     yield
@@ -121,7 +218,7 @@ def _states(store: Store, conn: Connection, place_ids: Iterable[int], *, linkabl
     if not wanted:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
     with _scratch(store, conn, "geo_place_ids", ("id",), [(p,) for p in wanted]):
-        rows = conn.execute(text(_STATES_SQL)).all()
+        rows = store.backend.fetch_rows(conn, _STATES_SQL)
     frame = pd.DataFrame(rows, columns=["place_id", "is_open", "id", "status", "cleared_at"])
     closed = frame["cleared_at"].notna()
     return pd.DataFrame(
@@ -183,14 +280,16 @@ def place_incidents(
     if n == 0:
         return []
     store.backend.lock_places(conn)
-    existing = _stored_places(store, conn, pd.unique(incidents["ward_code"]).tolist())
+    radius = settings.place_radius_m()
+    batch = incidents[["type", "ward_code"]].reset_index(drop=True)
+    lon, lat = incidents["lon"].to_numpy(dtype=float), incidents["lat"].to_numpy(dtype=float)
+    batch["lon"], batch["lat"] = lon, lat
+    batch["x"], batch["y"] = project_lonlat(lon, lat)
+    existing = _stored_places(store, conn, batch, radius)
     p = store.tables["places"]
     top = conn.execute(select(func.max(p.c.id))).scalar()
     first_new = int(top or 0) + 1
-    assigned = assign_places(
-        incidents[["type", "ward_code", "lon", "lat"]], existing,
-        radius_m=settings.place_radius_m(), next_id=first_new,
-    )  # fmt: skip
+    assigned = assign_places_metric(batch, existing, radius_m=radius, next_id=first_new)
     ids_array = np.asarray(ids, dtype=np.int64)
     place = np.asarray(assigned.place_id, dtype=np.int64)
     # the state before the batch: read before its links are written
