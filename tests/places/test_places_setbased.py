@@ -145,6 +145,62 @@ def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(st
     assert all(state.ok for state in chain.verify(store))
 
 
+def _at(x: float, y: float, **row) -> dict:
+    lon, lat = _TO_DEG.transform(x, y)
+    return {"lon": lon, "lat": lat, "type": "sidewalk", "ward_code": WEST, **row}
+
+
+def test_a_second_batch_finds_stored_places_across_cell_lines_and_reads_only_those_near_it(
+    store, monkeypatch
+):
+    """Batch two joins places of batch one that lie just across a line of the 16 m grid the
+    store indexes places by (column, row and corner), recurs from their clearances as the
+    rule says, and reads only the stored places near its points: not the far ones of the
+    same ward and type, nor a near one of another type. Expected values: the loop above."""
+    x0, y0 = 586_000.0, 2_323_000.0  # multiples of 16 m: cell lines (EPSG:32648, Hà Nội)
+    day = ts("2025-01-01 08:00")
+    first = [  # stored places, each just across a cell line from a point of batch two
+        _at(x0 - 0.001, y0 + 5, reported_at=day, status="cleared", cleared_at=day + pd.Timedelta(days=1)),
+        _at(x0 + 100 + 3, y0 - 0.001, reported_at=day, status="cleared", cleared_at=day + pd.Timedelta(days=2)),
+        _at(x0 + 200 - 0.001, y0 - 0.001, reported_at=day, status="reported", cleared_at=pd.NaT),
+        _at(x0 + 300 + 1, y0 + 1, type="awning", reported_at=day, status="cleared",
+            cleared_at=day + pd.Timedelta(days=1)),
+        *[_at(x0 + 5_000 + 40 * k, y0 + 3_000, reported_at=day, status="reported", cleared_at=pd.NaT)
+          for k in range(30)],  # far away, same ward and type
+    ]  # fmt: skip
+    later = day + pd.Timedelta(days=10)
+    second = [
+        _at(x0 + 14.99, y0 + 5, reported_at=later, status="reported", cleared_at=pd.NaT),  # column
+        _at(x0 + 103, y0 + 14.99, reported_at=later, status="reported", cleared_at=pd.NaT),  # row
+        _at(x0 + 200 + 10, y0 + 10, reported_at=later, status="reported", cleared_at=pd.NaT),  # corner
+        _at(x0 + 300 + 1, y0 + 1, reported_at=later, status="reported", cleared_at=pd.NaT),  # other type
+        _at(x0 + 15.02, y0 + 5, reported_at=later, status="reported", cleared_at=pd.NaT),  # just out
+    ]  # fmt: skip
+    frame = pd.DataFrame(first + second)
+    want_place, want_links = expected(frame.assign(own=False))
+    n = len(first)
+    assert want_place[n:n + 3] == [1, 2, 3] and len(set(want_place[n + 3:])) == 2  # the rule's cases
+    assert want_links == {n: 0, n + 1: 1}
+    read: list[int] = []
+    real = stored_places._stored_places
+
+    def spy(*args, **kwargs):
+        found = real(*args, **kwargs)
+        read.append(len(found))
+        return found
+
+    monkeypatch.setattr(stored_places, "_stored_places", spy)
+    for k, part in enumerate((first, second)):
+        batches.commit_batch(store, batch(f"cells{k}.csv"), incidents(part, source=f"cells{k}.csv"),
+                             NO_UPDATES, actor="tester")  # fmt: skip
+    place, link, status = stored(store)
+    ids = sorted(status)
+    assert [place[i] for i in ids] == want_place
+    assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+    assert read[0] == 0  # an empty store: nothing to read
+    assert read[1] == 3  # the three places of its ward and type near batch two, not the 30 far ones
+
+
 def sample_frame(store) -> pd.DataFrame:
     """Every stored incident in id order with the status it was imported with."""
     with store.read() as conn:
