@@ -377,11 +377,14 @@ class SQLiteBackend:
         insert_first_events(conn, events)
 
     def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
-        """``executemany`` of plain tuples, one column list each (bound in C by sqlite3)."""
-        for table, data in (("places", places), ("incident_places", links)):
+        """``executemany`` of plain tuples, one column list each (bound in C by sqlite3);
+        a batch as large as the table is written with its indexes rebuilt
+        (:func:`geo.store._sqlite_bulk.insert_rows`)."""
+        for table, data, key in (("places", places, "id"), ("incident_places", links, "incident_id")):
             if data.num_rows:
                 columns = [data.column(k).to_pylist() for k in range(data.num_columns)]
-                bulk_insert(conn, table, data.column_names, list(zip(*columns, strict=True)))
+                _sqlite_bulk.insert_rows(conn, table, data.column_names,
+                                         list(zip(*columns, strict=True)), key=key)  # fmt: skip
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """Ids grow in commit order here: the largest two say it all."""

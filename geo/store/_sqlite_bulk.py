@@ -208,14 +208,35 @@ def insert_staged(
 REBUILD_MIN_ROWS = 20_000
 
 
-def rebuild_indexes_for(conn: Connection, table: str, rows: int) -> bool:
-    """Whether inserting ``rows`` into ``table`` is faster with its indexes rebuilt."""
+def rebuild_indexes_for(conn: Connection, table: str, rows: int, *, key: str = "id") -> bool:
+    """Whether inserting ``rows`` into ``table`` is faster with its indexes rebuilt (the
+    span of its integer ``key`` bounds its size: two index look-ups, not a count)."""
     if rows < REBUILD_MIN_ROWS:
         return False
     raw = conn.connection.driver_connection
     assert raw is not None
-    (top,) = raw.execute(f"SELECT COALESCE(MAX(id), 0) - COALESCE(MIN(id), 1) + 1 FROM {table}").fetchone()  # noqa: S608
+    (top,) = raw.execute(
+        f"SELECT COALESCE(MAX({key}), 0) - COALESCE(MIN({key}), 1) + 1 FROM {table}"  # noqa: S608
+    ).fetchone()
     return 2 * rows >= int(top)
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                *, key: str = "id") -> None:  # fmt: skip
+    """:func:`bulk_insert` of many rows with the table's secondary indexes dropped and
+    rebuilt (one sort each) when the rows are as many as the table's, else with a page
+    cache wide enough for the random index inserts. Inside the open transaction: a failure
+    or a kill leaves the indexes and rows as they were. Foreign keys are checked as always.
+    """
+    rebuilt = drop_indexes(conn, table) if rebuild_indexes_for(conn, table, len(rows), key=key) else []
+    if not rebuilt:
+        widen_cache(conn, len(rows))
+    try:
+        bulk_insert(conn, table, columns, rows)
+        create_indexes(conn, rebuilt)
+    finally:
+        if not rebuilt:
+            reset_cache(conn)
 
 
 def drop_indexes(

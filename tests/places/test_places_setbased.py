@@ -362,3 +362,48 @@ def test_postgis_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(
         assert [place[i] for i in sorted(status)] == want_place
     finally:
         store.close()
+
+
+_SQLITE_PLACE_INDEXES = (
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+    "AND tbl_name IN ('places', 'incident_places') ORDER BY name"
+)
+
+
+def test_sqlite_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(tmp_path, monkeypatch):
+    """On SQLite too, a batch with as many places and links as are stored is written with
+    the places' secondary indexes dropped and rebuilt in its transaction: the rule's
+    places, every index back as it was, and a second batch (indexes kept) placed by the
+    rule against the first."""
+    from geo.store import _sqlite_bulk, open_store
+
+    monkeypatch.setattr(_sqlite_bulk, "REBUILD_MIN_ROWS", 100)
+    dropped: list[str] = []
+    real = _sqlite_bulk.drop_indexes
+
+    def spy(conn, table, keep=None):
+        dropped.append(table)
+        return real(conn, table, keep)
+
+    monkeypatch.setattr(_sqlite_bulk, "drop_indexes", spy)
+    frame = edge_batch(seed=3, n=300)
+    want_place, _ = expected(frame.assign(own=False))
+    store = open_store(f"sqlite:///{tmp_path / 'big.sqlite'}")
+    try:
+        with store.read() as conn:
+            schema = conn.execute(text(_SQLITE_PLACE_INDEXES)).all()
+        assert {"ix_places_cell", "ix_places_ward_type", "ix_incident_places_place_id"} <= {n for n, _ in schema}
+        parts = (frame.iloc[:250], frame.iloc[250:])
+        for k, part in enumerate(parts):
+            batches.commit_batch(store, batch(f"big{k}.csv"), incidents(part.to_dict("records"), source=f"big{k}.csv"),
+                                 NO_UPDATES, actor="tester")  # fmt: skip
+            if k == 0:
+                assert {"places", "incident_places"} <= set(dropped)
+                dropped.clear()
+        assert "places" not in dropped  # 50 rows on top of 250: indexes kept
+        with store.read() as conn:
+            assert conn.execute(text(_SQLITE_PLACE_INDEXES)).all() == schema
+        place, _, status = stored(store)
+        assert [place[i] for i in sorted(status)] == want_place
+    finally:
+        store.close()
