@@ -310,13 +310,20 @@ def _new_places_table(store: Store, new: pd.DataFrame, ids: np.ndarray) -> pa.Ta
         {
             "id": pa.array(new["place_id"].to_numpy(dtype=np.int64)),
             "type": pa.array(new["type"].to_numpy(dtype=object), type=pa.string()),
-            "ward_code": pa.array([clean(w) if isinstance(w, str) else None
-                                   for w in new["ward_code"].tolist()], type=pa.string()),
+            "ward_code": _texts(new["ward_code"]),
             **{c: _floats(new[c]) for c in ("lon", "lat", "x", "y")},
             "first_incident": pa.array(first, type=pa.int64()),
             "created_at": pa.array(np.full(len(new), stamp, dtype=object), type=pa.string()),
         }
     )  # fmt: skip
+
+
+def _texts(values: pd.Series) -> pa.Array:
+    """Texts cleaned as :func:`geo.store._values.clean` does, anything else null; each
+    distinct value once (a batch's hundreds of thousands of places share 126 wards)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    cleaned = np.array([clean(u) if isinstance(u, str) else None for u in uniques] + [None], dtype=object)
+    return pa.array(cleaned[codes], type=pa.string())  # code -1 (missing) takes the last: None
 
 
 def _links_table(ids: np.ndarray, place: np.ndarray) -> pa.Table:
