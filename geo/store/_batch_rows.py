@@ -147,6 +147,22 @@ class IncidentRows:
         where = np.flatnonzero(mask)
         return [(int(i), int(values[i])) for i in where]
 
+    def with_links(self, positions: np.ndarray, olds: np.ndarray) -> IncidentRows:
+        """A copy whose rows at ``positions`` recur from ``olds`` (their ``recurrence_of``;
+        the rule links only rows without one): the links then travel with the rows
+        instead of an ``UPDATE`` after them. This batch itself is left as it is (a
+        retried transaction starts again from it)."""
+        if not len(positions):
+            return self
+        values = self.columns.get("recurrence_of")
+        linked = (
+            pd.array(np.full(self.n, pd.NA), dtype="Int64")
+            if values is None
+            else pd.array(values, dtype="Int64").copy()
+        )
+        linked[np.asarray(positions, dtype=np.int64)] = np.asarray(olds, dtype=np.int64)
+        return IncidentRows(self.n, {**self.columns, "recurrence_of": linked}, self.suffix)
+
     def _chunk(self, name: str, lo: int, hi: int) -> Any:
         values = self.columns.get(name)
         size = hi - lo

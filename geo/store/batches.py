@@ -22,7 +22,7 @@ from geo.errors import IdentityConflict, StorageError
 from geo.store import _chain
 from geo.store._batch_rows import FirstEvents, IncidentRows, iso_arrow, prepare_incidents, texts
 from geo.store._values import clean, plain, utcnow
-from geo.store.places import place_incidents
+from geo.store.places import plan_places, write_places
 from geo.store.workflow import Move, apply_moves
 
 if TYPE_CHECKING:
@@ -293,7 +293,10 @@ def commit_batch(
     counts = {str(k): plain(v) for k, v in dict(batch.get("counts") or {}).items()}
     file_name = clean(batch.get("file_name"))
 
-    def write_incidents(conn: Connection, staged: bool) -> tuple[int, Sequence[int]]:
+    def write_incidents(conn: Connection, staged: bool) -> tuple[int, Sequence[int], list[Move]]:
+        """The batch record, its incidents placed (links in their rows where the backend
+        writes them there), first events, places; returns the batch id, the incidents'
+        ids and the moves of the incidents they recur from."""
         result = conn.execute(
             insert(store.tables["batches"]).values(
                 file_name=file_name,
@@ -307,33 +310,38 @@ def commit_batch(
             )
         )
         batch_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        ids: Sequence[int] = []
-        if n:
-            ids = store.backend.reserve_ids(conn, "incidents", n)
-            note = f"nhập từ / imported from {file_name or 'batch'}"
-            _write_new_incidents(store, conn, prepared, ids, batch_id, staged, actor=actor, note=note)
-        return batch_id, ids
-
-    def work(conn: Connection, staged: bool) -> int:
-        with store.backend.large_batch(conn, n):
-            batch_id, ids = write_incidents(conn, staged)
+        if not n:
+            return batch_id, [], []
+        assert incidents is not None
+        ids = store.backend.reserve_ids(conn, "incidents", n)
         recurrences: list[Move] = [
             (old, "recurred", now, f"tái phạm: sự việc mới / recurred as incident {ids[pos]}")
             for pos, old in prepared.recurrences()
         ]
-        if n:
-            assert incidents is not None
-            recurrences += place_incidents(store, conn, incidents, ids)
-        if within is not None:
-            within(conn, batch_id)
-        applied = apply_moves(
-            store,
-            conn,
-            _moves(updates, _new_ids(incidents, ids, updates)),
-            actor=actor,
-            batch_id=batch_id,
-            recurrences=recurrences,
-        )
+        # placed before the rows are written: the placing reads only what was stored before
+        placing = plan_places(store, conn, incidents, ids)
+        in_rows = store.backend.links_in_rows
+        rows = prepared.with_links(placing.positions, placing.olds) if in_rows else prepared
+        note = f"nhập từ / imported from {file_name or 'batch'}"
+        _write_new_incidents(store, conn, rows, ids, batch_id, staged, actor=actor, note=note)
+        write_places(store, conn, placing, links_written=in_rows)
+        return batch_id, ids, recurrences + placing.moves
+
+    def work(conn: Connection, staged: bool) -> int:
+        # the whole batch inside: its status updates and recurrence moves are written
+        # before the indexes a large batch rebuilds are there to be updated
+        with store.backend.large_batch(conn, n):
+            batch_id, ids, recurrences = write_incidents(conn, staged)
+            if within is not None:
+                within(conn, batch_id)
+            applied = apply_moves(
+                store,
+                conn,
+                _moves(updates, _new_ids(incidents, ids, updates)),
+                actor=actor,
+                batch_id=batch_id,
+                recurrences=recurrences,
+            )
         store.audit(
             actor,
             "ingest",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -235,6 +236,92 @@ def _states(store: Store, conn: Connection, place_ids: Iterable[int], *, linkabl
 # --------------------------------------------------------------------------- writing
 
 
+@dataclass(frozen=True)
+class Placing:
+    """A batch's places decided and not yet written (:func:`plan_places`).
+
+    ``places``/``links``: the new places and every incident's link, as Arrow tables for
+    :meth:`~geo.store._backend.Backend.insert_places`; ``positions``/``olds``: the batch
+    positions that recur and the incidents they recur from (their ``recurrence_of``);
+    ``moves``: those incidents' moves to ``recurred``.
+    """
+
+    places: pa.Table
+    links: pa.Table
+    positions: np.ndarray
+    olds: np.ndarray
+    moves: list[Move]
+    ids: np.ndarray
+
+
+def plan_places(
+    store: Store,
+    conn: Connection,
+    incidents: pd.DataFrame,
+    ids: Sequence[int],
+    *,
+    link: bool = True,
+    linkable: Sequence[str] = ("cleared",),
+) -> Placing:
+    """Decide each new incident's place and recurrence link, writing nothing yet.
+
+    Reads only what was stored before the batch (the places of its wards and the state
+    of those it joins), so it may run before the batch's incidents are written: a batch
+    then carries its links in the incidents' own rows instead of updating them after.
+    The places table is locked here, until the transaction ends.
+
+    Parameters
+    ----------
+    store, conn
+        The store and a connection in its open write transaction.
+    incidents, ids, link, linkable
+        As for :func:`place_incidents`.
+
+    Returns
+    -------
+    Placing
+        What :func:`write_places` writes, the links and the moves.
+    """
+    ids_array = np.asarray(ids, dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    store.backend.lock_places(conn)
+    radius = settings.place_radius_m()
+    batch = incidents[["type", "ward_code"]].reset_index(drop=True)
+    lon, lat = incidents["lon"].to_numpy(dtype=float), incidents["lat"].to_numpy(dtype=float)
+    batch["lon"], batch["lat"] = lon, lat
+    batch["x"], batch["y"] = project_lonlat(lon, lat)
+    existing = _stored_places(store, conn, batch, radius)
+    p = store.tables["places"]
+    top = conn.execute(select(func.max(p.c.id))).scalar()
+    first_new = int(top or 0) + 1
+    assigned = assign_places_metric(batch, existing, radius_m=radius, next_id=first_new)
+    place = np.asarray(assigned.place_id, dtype=np.int64)
+    tables = (_new_places_table(store, assigned.new_places, ids_array), _links_table(ids_array, place))
+    if not link:
+        return Placing(*tables, none, none, [], ids_array)
+    before = _states(store, conn, place[place < first_new].tolist(), linkable=linkable)
+    positions, olds = _recurrences(incidents, ids_array, place, before, linkable)
+    # the place recurred when the new report was made (after the clearance, by the rule)
+    seen = pd.to_datetime(incidents["reported_at"], utc=True).iloc[positions]
+    moves: list[Move] = [
+        (old, "recurred", at, f"tái phạm tại điểm / recurred at its place as incident {new}")
+        for new, old, at in zip(ids_array[positions].tolist(), olds.tolist(), seen.tolist(), strict=True)
+    ]
+    return Placing(*tables, positions, olds, moves, ids_array)
+
+
+def write_places(store: Store, conn: Connection, placing: Placing, *, links_written: bool) -> None:
+    """Write what :func:`plan_places` decided: the new places, every incident's link to
+    its place and, unless the incidents' rows carried them (``links_written``), the
+    recurrence links (one ``UPDATE … FROM`` a temporary table)."""
+    store.backend.insert_places(conn, placing.places, placing.links)
+    if links_written or not len(placing.positions):
+        return
+    pairs = list(zip(placing.ids[placing.positions].tolist(), placing.olds.tolist(), strict=True))
+    with _scratch(store, conn, "geo_links", ("new_id", "old_id"), pairs):
+        conn.exec_driver_sql(_LINK_SQL)
+
+
 def place_incidents(
     store: Store,
     conn: Connection,
@@ -251,6 +338,7 @@ def place_incidents(
     (:meth:`~geo.store._backend.Backend.insert_places`), one statement for the state of the
     stored places the batch joins, the recurrences decided in bulk
     (:func:`geo.places.recurrence_links`) and one statement writing their links.
+    (:func:`plan_places` then :func:`write_places`.)
 
     Parameters
     ----------
@@ -276,29 +364,11 @@ def place_incidents(
     list of Move
         The moves of the earlier incidents to ``recurred`` (for ``apply_moves``).
     """
-    n = len(incidents)
-    if n == 0:
+    if len(incidents) == 0:
         return []
-    store.backend.lock_places(conn)
-    radius = settings.place_radius_m()
-    batch = incidents[["type", "ward_code"]].reset_index(drop=True)
-    lon, lat = incidents["lon"].to_numpy(dtype=float), incidents["lat"].to_numpy(dtype=float)
-    batch["lon"], batch["lat"] = lon, lat
-    batch["x"], batch["y"] = project_lonlat(lon, lat)
-    existing = _stored_places(store, conn, batch, radius)
-    p = store.tables["places"]
-    top = conn.execute(select(func.max(p.c.id))).scalar()
-    first_new = int(top or 0) + 1
-    assigned = assign_places_metric(batch, existing, radius_m=radius, next_id=first_new)
-    ids_array = np.asarray(ids, dtype=np.int64)
-    place = np.asarray(assigned.place_id, dtype=np.int64)
-    # the state before the batch: read before its links are written
-    before = _states(store, conn, place[place < first_new].tolist(), linkable=linkable) if link else None
-    store.backend.insert_places(conn, _new_places_table(store, assigned.new_places, ids_array),
-                                _links_table(ids_array, place))  # fmt: skip
-    if before is None:
-        return []
-    return _link_recurrences(store, conn, incidents, ids_array, place, before, linkable)
+    placing = plan_places(store, conn, incidents, ids, link=link, linkable=linkable)
+    write_places(store, conn, placing, links_written=False)
+    return placing.moves
 
 
 def _new_places_table(store: Store, new: pd.DataFrame, ids: np.ndarray) -> pa.Table:
@@ -337,17 +407,15 @@ def _floats(values: pd.Series) -> pa.Array:
     return pa.array(array, mask=~np.isfinite(array), type=pa.float64())
 
 
-def _link_recurrences(
-    store: Store,
-    conn: Connection,
+def _recurrences(
     incidents: pd.DataFrame,
     ids: np.ndarray,
     place: np.ndarray,
     stored: pd.DataFrame,
     linkable: Sequence[str],
-) -> list[Move]:
-    """Link each new incident that starts a new episode at a place to its last clearance
-    (decided in bulk, written in one statement) and return the moves to ``recurred``."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The batch positions that start a new episode at their place, and the last
+    clearance each recurs from (decided in bulk by :func:`geo.places.recurrence_links`)."""
     status = incidents["status"].astype(object)
     own = (incidents["recurrence_of"].notna().to_numpy() if "recurrence_of" in incidents
            else np.zeros(len(ids), dtype=bool))  # fmt: skip
@@ -355,18 +423,7 @@ def _link_recurrences(
         place, incidents["reported_at"], incidents["cleared_at"],
         status.isin(list(linkable)).to_numpy(), own, ids, stored,
     )  # fmt: skip
-    if not len(positions):
-        return []
-    news = ids[positions]
-    pairs = list(zip(news.tolist(), olds.tolist(), strict=True))
-    with _scratch(store, conn, "geo_links", ("new_id", "old_id"), pairs):
-        conn.exec_driver_sql(_LINK_SQL)
-    # the place recurred when the new report was made (after the clearance, by the rule)
-    seen = pd.to_datetime(incidents["reported_at"], utc=True).iloc[positions]
-    return [
-        (old, "recurred", at, f"tái phạm tại điểm / recurred at its place as incident {new}")
-        for (new, old), at in zip(pairs, seen.tolist(), strict=True)
-    ]
+    return np.asarray(positions, dtype=np.int64), np.asarray(olds, dtype=np.int64)
 
 
 def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> tuple[int, int]:
@@ -486,7 +543,8 @@ def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tupl
 
 
 __all__ = [
-    "CHECK_COLUMNS", "PLACE_COLUMNS", "TIMELINE_COLUMNS", "cleared_places", "inspections_frame",
-    "last_cleared_incident", "place_incidents", "place_incidents_frame", "place_timeline",
-    "places_frame", "rebuild", "rebuild_in", "state_at",
+    "CHECK_COLUMNS", "PLACE_COLUMNS", "TIMELINE_COLUMNS", "Placing", "cleared_places",
+    "inspections_frame", "last_cleared_incident", "place_incidents", "place_incidents_frame",
+    "place_timeline", "places_frame", "plan_places", "rebuild", "rebuild_in", "state_at",
+    "write_places",
 ]
