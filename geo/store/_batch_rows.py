@@ -60,15 +60,19 @@ class FirstEvents:
     actor: str
     note: str
 
-    def arrow_table(self) -> Any:
-        """Every column of the events as one Arrow table (times with the rows' suffix)."""
+    def arrow_table(self, *, instants: bool = False) -> Any:
+        """Every column of the events as one Arrow table (times with the rows' suffix, or
+        with ``instants`` as Arrow UTC timestamps, for a binary COPY)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         n = self.incidents.n
-        at = iso_arrow(self.incidents.first_event_at())
-        if self.incidents.suffix:
-            at = pc.binary_join_element_wise(at, self.incidents.suffix, "")
+        if instants:
+            at = arrow_instants(self.incidents.first_event_at())
+        else:
+            at = iso_arrow(self.incidents.first_event_at())
+            if self.incidents.suffix:
+                at = pc.binary_join_element_wise(at, self.incidents.suffix, "")
         assert len(self.hashes) == 64 * n
         offsets = np.arange(0, 64 * (n + 1), 64, dtype=np.int32)
         return pa.table({
@@ -257,10 +261,12 @@ class IncidentRows:
         names: Sequence[str] | None = None,
         lo: int = 0,
         hi: int | None = None,
+        instants: bool = False,
     ) -> Any:
         """Rows ``lo:hi`` of the varying columns as one Arrow table (the SQLite staging
         path), in :meth:`staged_columns` order (or ``names``), or ``all_columns`` but id and
-        batch_id (PostgreSQL's CSV copy); values as :meth:`rows` would bind them."""
+        batch_id (PostgreSQL's copy); values as :meth:`rows` would bind them (``instants``:
+        varying instants as Arrow UTC timestamps instead of text, for a binary COPY)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -284,6 +290,8 @@ class IncidentRows:
                 data[name] = pa.nulls(size, type=kind)
             elif isinstance(values, str):
                 data[name] = pa.array(np.full(size, values, dtype=object), type=pa.string())
+            elif isinstance(values, np.ndarray) and values.dtype.kind == "M" and instants:
+                data[name] = arrow_instants(values)
             elif isinstance(values, np.ndarray) and values.dtype.kind == "M":
                 stamps = iso_arrow(values)
                 if self.suffix:
@@ -333,6 +341,14 @@ def _iso_chunk(values: np.ndarray, suffix: str) -> list[Any]:
         for i, value in zip(present.tolist(), texts.tolist(), strict=True):
             out[i] = value
     return out
+
+
+def arrow_instants(values: np.ndarray) -> Any:
+    """Instants (numpy, naive UTC) as an Arrow UTC microsecond array, null for NaT."""
+    import pyarrow as pa
+
+    us = values.astype("datetime64[us]")
+    return pa.array(us, type=pa.timestamp("us"), from_pandas=True).cast(pa.timestamp("us", tz="UTC"))
 
 
 def iso_arrow(values: np.ndarray) -> Any:

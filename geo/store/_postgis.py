@@ -170,6 +170,36 @@ def copy_arrow(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100
             copy.write(buffer.getvalue())
 
 
+def copy_binary(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100_000) -> None:
+    """COPY an Arrow table into ``table`` in the binary format (:mod:`geo.store._pg_copy`),
+    chunk by chunk, inside the open transaction; as CSV (:func:`copy_arrow`) when a column
+    has a type the encoder does not send.
+
+    Instants go as microseconds and numbers as their bytes, so the server parses no
+    text; psycopg's queued writer (a second thread) sends a chunk while numpy encodes the
+    next.
+    """
+    from psycopg.copy import QueuedLibpqWriter
+
+    from geo.store import _pg_copy
+
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        types = _pg_copy.column_types(cursor, table)
+    if not _pg_copy.supported([types.get(c, "?") for c in data.column_names]):
+        copy_arrow(conn, table, data, chunk_rows=chunk_rows)
+        return
+    columns = ", ".join(data.column_names)
+    n = data.num_rows
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)", writer=QueuedLibpqWriter(cursor)
+    ) as copy:
+        for lo in range(0, max(n, 1), chunk_rows):
+            part = data.slice(lo, chunk_rows)
+            copy.write(_pg_copy.encode(part, types, first=lo == 0, last=lo + chunk_rows >= n))
+
+
 #: A batch at least this large, and at least as large as the table already is, is written
 #: with the secondary indexes and foreign keys of the tables it fills dropped, and rebuilt
 #: (one sort per index) and re-validated (one join per key) before the same transaction
@@ -249,7 +279,7 @@ PLACE_TABLES = ("places", "incident_places")
 
 
 def insert_places(conn: Connection, places: Any, links: Any) -> None:
-    """COPY a batch's new places and its incidents' links (Arrow-written CSV).
+    """COPY a batch's new places and its incidents' links (binary, built per column).
 
     Links at least as many as those stored (and at least :data:`REBUILD_MIN_ROWS`) are
     written with the places' GiST and B-tree indexes and the three foreign keys dropped
@@ -265,7 +295,7 @@ def insert_places(conn: Connection, places: Any, links: Any) -> None:
     with _rebuilt(conn, PLACE_TABLES) if large else nullcontext():
         for table, data in zip(PLACE_TABLES, (places, links), strict=True):
             if data.num_rows:
-                copy_arrow(conn, table, data, chunk_rows=INSERT_CHUNK_ROWS)
+                copy_binary(conn, table, data, chunk_rows=INSERT_CHUNK_ROWS)
 
 
 def pg_dump_binary() -> str:
@@ -426,16 +456,16 @@ class PostGISBackend:
         *,
         staged: bool,
     ) -> None:
-        """COPY: a large batch as CSV that Arrow writes in C (no Python value per cell),
-        a small one as row tuples."""
+        """COPY: a large batch in the binary format built per column (no Python value per
+        cell, no text for the server to parse), a small one as row tuples."""
         if prepared.n >= CSV_COPY_MIN_ROWS:
             import numpy as np
             import pyarrow as pa
 
-            table = prepared.arrow_table(all_columns=True)
+            table = prepared.arrow_table(all_columns=True, instants=True)
             table = table.add_column(0, "id", pa.array(np.asarray(ids, dtype=np.int64)))
             table = table.append_column("batch_id", pa.array(np.full(prepared.n, batch_id, dtype=np.int64)))
-            copy_arrow(conn, "incidents", table, chunk_rows=INSERT_CHUNK_ROWS)
+            copy_binary(conn, "incidents", table, chunk_rows=INSERT_CHUNK_ROWS)
             return
         for lo in range(0, prepared.n, INSERT_CHUNK_ROWS):
             hi = min(prepared.n, lo + INSERT_CHUNK_ROWS)
@@ -444,9 +474,9 @@ class PostGISBackend:
             del rows
 
     def insert_first_events(self, conn: Connection, events: FirstEvents) -> None:
-        """COPY as CSV written by Arrow, as the incidents (no Python value per cell)."""
+        """Binary COPY built per column, as the incidents (no Python value per cell)."""
         if events.ids:
-            copy_arrow(conn, "status_events", events.arrow_table(), chunk_rows=INSERT_CHUNK_ROWS)
+            copy_binary(conn, "status_events", events.arrow_table(instants=True), chunk_rows=INSERT_CHUNK_ROWS)
 
     def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
         insert_places(conn, places, links)
