@@ -133,7 +133,17 @@ def reserve_ids(conn: Connection, table: str, n: int) -> Sequence[int]:
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """COPY plain tuples into ``table`` inside the open transaction."""
+    """COPY plain tuples into ``table`` inside the open transaction.
+
+    Many rows of plain values (numbers, text, None) go as Arrow-written CSV, a column at
+    a time (:func:`copy_arrow`): psycopg's ``write_row`` formats each value in Python (an
+    ingest's recurrence moves append tens of thousands of history and audit rows).
+    """
+    if len(rows) >= CSV_COPY_MIN_ROWS:
+        data = _plain_table(columns, rows)
+        if data is not None:
+            copy_arrow(conn, table, data, chunk_rows=INSERT_CHUNK_ROWS)
+            return
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -143,6 +153,22 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
 
 #: Batches from this size on are copied as CSV written by Arrow (C speed per cell).
 CSV_COPY_MIN_ROWS = 10_000
+
+
+def _plain_table(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> Any:
+    """``rows`` as an Arrow table when every column holds only integers, floats, text or
+    None (whose CSV is PostgreSQL's reading of them); None otherwise (bytes, instants,
+    booleans: left to psycopg's own adaptation)."""
+    import pyarrow as pa
+
+    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string, pa.types.is_null)
+    try:
+        arrays = [pa.array(list(values)) for values in zip(*rows, strict=True)]
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None
+    if not all(any(check(a.type) for check in plain) for a in arrays):
+        return None
+    return pa.table(dict(zip(columns, arrays, strict=True)))
 
 
 def copy_arrow(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100_000) -> None:

@@ -110,14 +110,18 @@ def stored(store) -> tuple[dict[int, int], dict[int, int | None], dict[int, str]
     return place, {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
 
 
-@pytest.mark.parametrize("bulk_from", [None, 1], ids=["default", "bulk-history"])
+@pytest.mark.parametrize("bulk_from", [None, 1, 0], ids=["default", "bulk-history", "bulk-csv"])
 def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(store, bulk_from, monkeypatch):
     """``bulk-history``: every history append takes the bulk path, whose stored forms the
-    chain check then verifies (it recomputes each row's hash from what was stored)."""
-    from geo.store import _chain
+    chain check then verifies (it recomputes each row's hash from what was stored);
+    ``bulk-csv``: on PostGIS that path's rows (and every other COPY) go as Arrow-written
+    CSV or binary, as a large ingest's do."""
+    from geo.store import _chain, _postgis
 
     if bulk_from is not None:
-        monkeypatch.setattr(_chain, "BULK_APPEND_ROWS", bulk_from)
+        monkeypatch.setattr(_chain, "BULK_APPEND_ROWS", max(bulk_from, 1))
+    if bulk_from == 0:
+        monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 1)
     frame = edge_batch(seed=7)
     want_place, want_links = expected(frame.assign(own=False))
     assert len(set(want_place)) < len(want_place) - 50  # places are shared
