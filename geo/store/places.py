@@ -313,7 +313,22 @@ def plan_places(
 def write_places(store: Store, conn: Connection, placing: Placing, *, links_written: bool) -> None:
     """Write what :func:`plan_places` decided: the new places, every incident's link to
     its place and, unless the incidents' rows carried them (``links_written``), the
-    recurrence links (one ``UPDATE … FROM`` a temporary table)."""
+    recurrence links (one ``UPDATE … FROM`` a temporary table).
+
+    Parameters
+    ----------
+    store, conn
+        The store and a connection in its open write transaction, where the incidents
+        are written already.
+    placing
+        What :func:`plan_places` returned in the same transaction.
+    links_written
+        Whether the incidents' rows carried their ``recurrence_of`` already.
+
+    Returns
+    -------
+    None
+    """
     store.backend.insert_places(conn, placing.places, placing.links)
     if links_written or not len(placing.positions):
         return
