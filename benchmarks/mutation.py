@@ -68,6 +68,7 @@ MODULES: dict[str, Target] = {
             "tests/places/test_store_places.py",
             "tests/photos/test_photos_store.py",
             "tests/open311/test_moderation.py",
+            "tests/store/test_mutants_workflow_more.py",
         ),
     ),
     "assign": Target(
