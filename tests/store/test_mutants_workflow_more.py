@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from geo.errors import InvalidArgument, WorkflowError
 from geo.store import batches, queries, workflow
@@ -80,7 +80,9 @@ def test_a_set_larger_than_one_chunk_moves_entirely_and_is_stamped_now(store, mo
     _backdate(store)
     before = pd.Timestamp.now(tz="UTC")
     moves = [(i, "verified", None, None) for i in range(1, 6)]
-    moved = store.write(lambda conn: workflow.apply_moves(store, conn, moves, actor="a", batch_id=None))
+    moved = store.write(
+        lambda conn: workflow.apply_moves(store, conn, moves, actor="a", batch_id=None)
+    )
     after = pd.Timestamp.now(tz="UTC")
     assert moved == 5
     for i in range(1, 6):
@@ -88,6 +90,34 @@ def test_a_set_larger_than_one_chunk_moves_entirely_and_is_stamped_now(store, mo
         assert row["status"] == "verified"
         assert row["cleared_at"] is None
         assert before - SLACK <= _utc(row["updated_at"]) <= after + SLACK
+
+
+def test_a_set_is_locked_in_id_order_and_written_one_statement_per_chunk(store, monkeypatch):
+    # apply_moves: rows are locked "in id order so that two writers cannot deadlock";
+    # _write_states: "one UPDATE … WHERE id IN (…) per target status", a chunk at a time.
+    # Chunks of 2: five incidents (given out of order) are read in 3 statements; the
+    # three moving to "verified" are written in 2, the two to "in_progress" in 1.
+    monkeypatch.setattr(workflow, "_CHUNK", 2)
+    _commit(store, [{}] * 5)
+    seen: list[str] = []
+
+    def log(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    moves = [(5, "in_progress", None, None), (3, "verified", None, None),
+             (1, "verified", None, None), (4, "in_progress", None, None),
+             (2, "verified", None, None)]  # fmt: skip
+    event.listen(store.engine, "before_cursor_execute", log)
+    try:
+        store.write(lambda conn: workflow.apply_moves(store, conn, moves, actor="a", batch_id=None))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", log)
+    reads = [s for s in seen if s.startswith("SELECT incidents.id, incidents.status")]
+    assert len(reads) == 3
+    assert all("ORDER BY incidents.id" in s for s in reads)
+    writes = [s for s in seen if s.startswith("UPDATE incidents SET status")]
+    assert len(writes) == 3
+    assert [_row(store, i)["status"] for i in range(1, 6)] == ["verified"] * 3 + ["in_progress"] * 2
 
 
 def test_a_clearance_stores_its_time_and_stamps_the_row_now(store):
