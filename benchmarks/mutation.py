@@ -40,6 +40,11 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / "_work" / "mutation"
 #: Tests that need PostGIS, a browser or the network never run under mutation.
 MARKERS = "not postgis and not browser and not web"
+#: Address space each mutmut process (and every test child it forks) may map, in GiB.
+#: The selected tests need under 2 GiB here; a mutant that sizes an array from a wrong
+#: formula (``assign``'s ``ward_index`` 51: a 10 GiB grid) then gets numpy's
+#: ``MemoryError`` (its test fails: killed) instead of swapping a small machine to death.
+MEMORY_LIMIT_GIB = 4.0
 
 
 @dataclass(frozen=True)
@@ -173,12 +178,29 @@ def stage(name: str, target: Target) -> Path:
     return where
 
 
-def _mutmut(where: Path, *args: str, nice: int) -> subprocess.CompletedProcess[str]:
+def _limit_memory(gib: float) -> None:
+    """In the child before exec: cap its address space (inherited by mutmut's forks)."""
+    if gib > 0:
+        limit = int(gib * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _mutmut(
+    where: Path, *args: str, nice: int, memory_gib: float = MEMORY_LIMIT_GIB
+) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "mutmut"
     cmd = [str(exe), *args]
     if nice:
         cmd = ["nice", "-n", str(nice), *cmd]
-    return subprocess.run(cmd, cwd=where, env=_env(), capture_output=True, text=True, check=False)
+    return subprocess.run(
+        cmd,
+        cwd=where,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=lambda: _limit_memory(memory_gib),
+    )
 
 
 def _env() -> dict[str, str]:
@@ -201,12 +223,15 @@ def _matches(mutant: str, only: tuple[str, ...]) -> bool:
     return not only or any(fnmatchcase(mutant, pattern) for pattern in only)
 
 
-def run_module(name: str, target: Target, *, nice: int, children: int) -> dict[str, object]:
+def run_module(
+    name: str, target: Target, *, nice: int, children: int, memory_gib: float = MEMORY_LIMIT_GIB
+) -> dict[str, object]:
     """Run mutmut on one module; returns the tally, the survivors and their diffs."""
     where = stage(name, target)
     started = time.monotonic()
     cpu_before = _children_cpu()
-    ran = _mutmut(where, "run", "--max-children", str(children), *target.only, nice=nice)
+    args = ("run", "--max-children", str(children), *target.only)
+    ran = _mutmut(where, *args, nice=nice, memory_gib=memory_gib)
     seconds = round(time.monotonic() - started, 1)
     # CPU time of mutmut and its forks: on an idle 2-core machine the run takes about
     # half of it as wall time, whatever the load was while it was measured.
@@ -302,7 +327,9 @@ def _changed(where: Path, test: str) -> bool:
     return not copy.exists() or copy.read_bytes() != (REPO / test).read_bytes()
 
 
-def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
+def recheck(
+    name: str, target: Target, *, nice: int, memory_gib: float = MEMORY_LIMIT_GIB
+) -> dict[str, object]:
     """Run the survivors of the last run of ``name`` against the tests added since.
 
     A test file counts as added when the run did not select it or when it changed since
@@ -334,6 +361,7 @@ def recheck(name: str, target: Target, *, nice: int) -> dict[str, object]:
         capture_output=True,
         text=True,
         check=False,
+        preexec_fn=lambda: _limit_memory(memory_gib),
     )
     (where / "recheck.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:  # the added tests must pass on the code that was mutated
@@ -418,6 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--nice", type=int, default=19, help="niceness of mutmut (0: none)")
     parser.add_argument("--children", type=int, default=2, help="mutants run at once")
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=MEMORY_LIMIT_GIB,
+        help="address space per mutmut process and test child, GiB (0: none)",
+    )
     parser.add_argument("--diffs", action="store_true", help="print each survivor's diff")
     parser.add_argument(
         "--tally",
@@ -440,9 +474,15 @@ def main(argv: list[str] | None = None) -> int:
                 name, MODULES[name], {"seconds": None, "cpu_seconds": None, "mutmut_exit": None}
             )
         elif args.recheck:
-            summary = recheck(name, MODULES[name], nice=args.nice)
+            summary = recheck(name, MODULES[name], nice=args.nice, memory_gib=args.memory_limit)
         else:
-            summary = run_module(name, MODULES[name], nice=args.nice, children=args.children)
+            summary = run_module(
+                name,
+                MODULES[name],
+                nice=args.nice,
+                children=args.children,
+                memory_gib=args.memory_limit,
+            )
         print(report(summary, diffs=args.diffs), flush=True)
         summaries.append(summary)
     bad = [s for s in summaries if s["mutmut_exit"] not in (0, None) or not s["total"]]
