@@ -76,9 +76,9 @@ class WardIndex:
             int16 labels, shaped like ``lon``; points off the grid (or NaN) are ``_OUTSIDE``.
         """
         ny, nx = self.grid.shape
-        with np.errstate(invalid="ignore"):
-            col = np.floor((lon - self.x0) / self.cell)
-            row = np.floor((self.y0 - lat) / self.cell)
+        # NaN stays NaN and compares False below: no floating-point "invalid" to silence
+        col = np.floor((lon - self.x0) / self.cell)
+        row = np.floor((self.y0 - lat) / self.cell)
         on_grid = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
         labels = np.full(lon.shape, _OUTSIDE, dtype=np.int16)
         labels[on_grid] = self.grid[row[on_grid].astype(np.intp), col[on_grid].astype(np.intp)]
@@ -135,8 +135,13 @@ def ward_index(wards: gpd.GeoDataFrame, *, cell: float = CELL_DEG) -> WardIndex:
     metric = ordered.geometry.to_crs(METRIC_CRS).to_numpy()
 
     minx, miny, maxx, maxy = shapely.total_bounds(polygons)
-    # Pad well beyond the snapping distance: points off the grid are simply outside.
-    pad = cell * 8
+    # Cells within this many of a boundary cell may hold a point within snapping reach:
+    # a cell's east-west width in metres is smallest at the layer's northern edge.
+    cell_m = cell * 111_000 * np.cos(np.radians(maxy))
+    reach = int(np.ceil(SNAP_DISTANCE_M / cell_m)) + 1
+    # Pad beyond that reach: points off the grid are simply outside. (A fixed 8 cells was
+    # too few for cells under about 5 m, whose reach is longer.)
+    pad = cell * (reach + 5)
     x0, y0 = minx - pad, maxy + pad
     shape = (int(np.ceil((y0 - miny + pad) / cell)), int(np.ceil((maxx - x0 + pad) / cell)))
     transform = from_origin(x0, y0, cell, cell)
@@ -160,8 +165,7 @@ def ward_index(wards: gpd.GeoDataFrame, *, cell: float = CELL_DEG) -> WardIndex:
     ).astype(bool)
     # A cell no boundary touches lies wholly in one ward (or none), so its label is exact.
     # Outside cells within reach of a boundary must still be checked for snapping.
-    cell_m = cell * 111_000 * np.cos(np.radians(maxy))
-    near = _dilate(edges, int(np.ceil(SNAP_DISTANCE_M / cell_m)) + 1)
+    near = _dilate(edges, reach)
     grid[near & (grid == _OUTSIDE)] = _NEAR
     grid[_dilate(edges, 1)] = _AMBIGUOUS
 

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import LineString, Point, box
 
 from geo.assign import assign_lonlat, assign_wards, ward_index, ward_positions
@@ -215,3 +216,51 @@ def test_points_just_past_the_grid_are_outside():
     labels = index.cell_labels(lon, lat)
     assert labels.tolist() == [-1, -1, -1]
     assert labels.dtype == np.int16
+
+
+def _east_and_north_of(ward, metres: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points ``metres`` east of the ward's east edge and north of its north edge (moved in
+    UTM 48N, the metric CRS the snapping rule measures in), and each one's distance to
+    the ward in that CRS."""
+    from pyproj import Transformer
+    from shapely import ops
+
+    to_metric = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+    to_degrees = Transformer.from_crs("EPSG:32648", "EPSG:4326", always_xy=True)
+    minx, miny, maxx, maxy = ward.bounds
+    ex, ey = to_metric.transform(maxx, (miny + maxy) / 2)
+    nx_, ny_ = to_metric.transform((minx + maxx) / 2, maxy)
+    x = np.concatenate([ex + metres, np.full(len(metres), nx_)])
+    y = np.concatenate([np.full(len(metres), ey), ny_ + metres])
+    lon, lat = to_degrees.transform(x, y)
+    metric_ward = ops.transform(to_metric.transform, ward)
+    distance = shapely.distance(metric_ward, shapely.points(x, y))
+    return np.asarray(lon), np.asarray(lat), distance
+
+
+@pytest.mark.parametrize("cell", [0.00025, 0.0001, 0.00002])
+def test_every_point_within_the_snapping_distance_is_snapped_whatever_the_cell(cell):
+    """Rule 3 does not depend on the raster: a point 0.5–29.5 m outside a ward is snapped
+    to it, a point 30.5–60 m away is outside, on the default grid (about 26 m cells), a
+    finer one, and one of about 2 m cells, whose 30 m reach is 15 cells (more than the
+    grid's old fixed pad of 8 cells: points there fell off the grid and were outside).
+    Distances are measured in UTM 48N, as the rule says; half-metre steps put points at
+    every offset inside a cell. The ward's east edge lies 0.9 cell or more into a cell
+    of each grid (its width is 0.009998°), where a point 29.5 m out is furthest away in
+    cells."""
+    ward = box(105.80, 21.00, 105.809998, 21.009998)
+    wards = gpd.GeoDataFrame({"code": ["00001"]}, geometry=[ward], crs="EPSG:4326")
+    metres = np.concatenate([np.arange(0.5, 29.6, 0.5), np.arange(30.5, 60.1, 0.5)])
+    lon, lat, distance = _east_and_north_of(ward, metres)
+    near = distance <= 30.0
+    assert near.sum() == 2 * 59 and (np.abs(distance - 30.0) > 0.1).all()
+    positions, snapped = ward_positions(lon, lat, ward_index(wards, cell=cell))
+    assert positions.tolist() == np.where(near, 0, -1).tolist()
+    assert snapped.tolist() == near.tolist()
+
+
+def test_the_index_grid_is_int16():
+    """The grid is stored as int16 (``CELL_DEG``'s comment: about 3,000 × 3,300 cells over
+    Hà Nội, 2 bytes each), not the int32 or float64 it is built in."""
+    index = ward_index(layer())
+    assert index.grid.dtype == np.int16
