@@ -86,9 +86,10 @@ def km_curve(
         warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
         interval = sf.confidence_interval(confidence, method="log-log")
         at = np.asarray(days, dtype=float)
-        point = np.asarray(sf.evaluate(at), dtype=float)
-        low = np.asarray(interval.low.evaluate(at), dtype=float)
-        high = np.asarray(interval.high.evaluate(at), dtype=float)
+        # float64 arrays already: scipy interpolates its float probabilities (interp1d)
+        point = sf.evaluate(at)
+        low = interval.low.evaluate(at)
+        high = interval.high.evaluate(at)
     horizon = float(durations.max())
     retention, lows, highs = dict(nothing), dict(nothing), dict(nothing)
     for i, t in enumerate(days):
