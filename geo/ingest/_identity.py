@@ -67,12 +67,13 @@ def fingerprints(
     lon_s = pc.cast(pa.array(np.where(ok, lon_i, 0).astype(np.int64)), pa.string())
     local = stamps.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None).to_numpy(dtype="datetime64[D]")
     day = pc.cast(pa.array(np.where(ok, local, np.datetime64(0, "D"))), pa.string())
-    kinds = pa.array(types.astype("str"), type=pa.string(), from_pandas=True)
-    key = pc.binary_join_element_wise(
-        FINGERPRINT_VERSION, kinds, lat_s, lon_s, day, "|", null_handling="emit_null"
-    )
+    # pandas' Arrow-backed text hands pyarrow its own nulls (no from_pandas needed)
+    kinds = pa.array(types.astype("str"), type=pa.string())
+    # a missing part makes the key null (pyarrow's default), and "" below
+    key = pc.binary_join_element_wise(FINGERPRINT_VERSION, kinds, lat_s, lon_s, day, "|")
     key = pc.if_else(pa.array(ok), key, "")
-    return pd.Series(key, index=index, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    # "str" also for no rows: an empty Arrow array alone would give an object Series
+    return pd.Series(key, index=index, dtype="str")
 
 
 def default_source(file_name: str, *, kobo: bool = False) -> str:
@@ -128,7 +129,7 @@ def identity(read: ReadFile, located: Located, dates: Dates, vocab: Vocabulary) 
         Ids and fingerprints, on a 0-based RangeIndex.
     """
     source_id = text_or_none(read.table.frame, read.mapping.get("id"))
-    types = pd.Series(vocab.types, dtype=object)
+    types = pd.Series(vocab.types)  # any dtype: fingerprints reads it as "str"
     reported = dates.reported.reset_index(drop=True)
     fp = fingerprints(types, located.lat, located.lon, reported)
     return Identity(source_id, fp.reset_index(drop=True))

@@ -154,3 +154,16 @@ def test_fingerprints_are_pandas_text():
     assert keys.dtype == "str"
     assert (keys == "").dtype == np.dtype(bool)
     assert keys.tolist() == ["v1|sidewalk|2100000|10580000|2025-03-03", ""]
+
+
+def test_fingerprints_of_no_rows_are_pandas_text_too():
+    """An empty file's keys have the same ``str`` dtype as any other's (an empty Arrow
+    string array alone would make pandas build an object Series)."""
+    keys = fingerprints(
+        pd.Series([], dtype=object),
+        np.array([]),
+        np.array([]),
+        pd.Series(pd.to_datetime([], utc=True)),
+    )
+    assert keys.dtype == "str"
+    assert len(keys) == 0
