@@ -81,7 +81,9 @@ def km_curve(
         return Curve(nothing, dict(nothing), dict(nothing), None)
     data = stats.CensoredData(uncensored=durations[events], right=durations[~events])
     sf = stats.ecdf(data).sf
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+    # scipy computes the log-log bounds under its own np.errstate; nothing outside it
+    # divides by zero or makes an invalid value (a NaN bound comes from inside)
+    with warnings.catch_warnings():
         # scipy warns where S is 0 or 1 (the log-log scale is undefined there); handled below
         warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
         interval = sf.confidence_interval(confidence, method="log-log")
@@ -97,7 +99,9 @@ def km_curve(
         if t > horizon and s > 0:
             continue
         retention[t] = s
-        degenerate = s in (0.0, 1.0) or not (math.isfinite(low[i]) and math.isfinite(high[i]))
+        # where S is 0 or 1 scipy's bounds are NaN (log-log is undefined), or 1 before the
+        # first spell ends, so the finite test alone falls back to S at exactly those days
+        degenerate = not (math.isfinite(low[i]) and math.isfinite(high[i]))
         lows[t] = s if degenerate else float(low[i])
         highs[t] = s if degenerate else float(high[i])
     below = np.flatnonzero(np.asarray(sf.probabilities) <= 0.5 + _HALF_TOLERANCE)
