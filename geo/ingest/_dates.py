@@ -81,7 +81,8 @@ def parse_dates(
     out = np.full(n, np.datetime64("NaT", "ns"))  # UTC, zone dropped until the end
     fmt = np.full(n, "", dtype=object)
     error = np.full(n, "", dtype=object)
-    blank = (text == "").to_numpy(dtype=bool)
+    # text is pandas' "str" dtype: comparisons and .str tests give numpy booleans
+    blank = (text == "").to_numpy()
     error[blank] = "missing_date"
 
     # The common case first: fixed-width dd/mm/yyyy[ HH:MM[:SS]], read from the bytes.
@@ -115,10 +116,10 @@ def _read_iso(
     # Patterns go to pandas as strings: compiled ones force a slow per-value path.
     iso = np.zeros(len(text), dtype=bool)
     if todo.any():
-        iso[todo] = text[todo].str.match(_ISO.pattern).to_numpy(dtype=bool)
+        iso[todo] = text[todo].str.match(_ISO.pattern).to_numpy()
     if not iso.any():
         return iso
-    zoned = iso & text.str.contains(_ZONE.pattern, flags=re.IGNORECASE).to_numpy(dtype=bool)
+    zoned = iso & text.str.contains(_ZONE.pattern, flags=re.IGNORECASE).to_numpy()
     naive = iso & ~zoned
     if zoned.any():
         # RFC 3339 §5.6 lets "Z" be written "z"; pandas' ISO reader knows only "Z"
@@ -192,7 +193,7 @@ def _read_excel_serial(
     is_serial = serial_text.str.match(_SERIAL.pattern)
     if not is_serial.any():
         return
-    days = pd.to_numeric(serial_text[is_serial].str.replace(",", ".", regex=False), errors="coerce")
+    days = pd.to_numeric(serial_text[is_serial].str.replace(",", "."), errors="coerce")
     in_range = (days >= EXCEL_RANGE[0]) & (days <= EXCEL_RANGE[1])
     stamps = (EXCEL_EPOCH + pd.to_timedelta(days.where(in_range), unit="D")).dt.round("s")
     stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
