@@ -18,6 +18,7 @@ lookup; only points in cells that a boundary touches go through the exact STRtre
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -90,10 +91,11 @@ _INDEX_CACHE: OrderedDict[str, WardIndex] = OrderedDict()
 
 def _layer_key(wards: gpd.GeoDataFrame) -> str:
     digest = hashlib.sha1(usedforsecurity=False)
-    digest.update("|".join(map(str, wards["code"])).encode())
-    # names too: a layer that only renames wards must not get the cached index's names
-    names = wards["name"] if "name" in wards.columns else pd.Series(dtype=object)
-    digest.update(("\x1f" + "|".join(map(str, names))).encode())
+    # names too: a layer that only renames wards must not get the cached index's names.
+    # JSON keeps the lists apart: ["A|B", "C"] and ["A", "B|C"] are different texts
+    names = wards["name"] if "name" in wards.columns else []
+    parts = [list(map(str, wards["code"])), list(map(str, names))]
+    digest.update(json.dumps(parts).encode())
     for wkb in shapely.to_wkb(wards.geometry.to_numpy()):
         digest.update(wkb)
     return digest.hexdigest()

@@ -264,3 +264,14 @@ def test_the_index_grid_is_int16():
     Hà Nội, 2 bytes each), not the int32 or float64 it is built in."""
     index = ward_index(layer())
     assert index.grid.dtype == np.int16
+
+
+def test_layers_that_split_names_differently_get_their_own_index():
+    """Two layers with the same wards and codes whose names differ only in where a "|"
+    falls are two layers: each point gets its own layer's name (the cache key must tell
+    them apart)."""
+    first = layer().iloc[:2].assign(name=["A|B", "C"])
+    second = layer().iloc[:2].assign(name=["A", "B|C"])
+    lon, lat = np.array([105.805, 105.815]), np.array([21.005, 21.005])
+    assert assign_lonlat(lon, lat, first)["ward_name"].tolist() == ["A|B", "C"]
+    assert assign_lonlat(lon, lat, second)["ward_name"].tolist() == ["A", "B|C"]
