@@ -331,7 +331,8 @@ def parse_file_date(text: str, *, label: str, now: pd.Timestamp | None = None) -
     InvalidArgument
         The text is not such a date.
     """
-    stamps, _, error = parse_dates(pd.Series([text], dtype=object), now=now)
+    # No dtype needed: parse_dates reads any column through astype(str) first.
+    stamps, _, error = parse_dates(pd.Series([text]), now=now)
     if error[0]:
         vi, en = REASONS[str(error[0])]
         raise InvalidArgument(f"{label} {text!r}: {vi}.", f"{label} {text!r}: {en}.")

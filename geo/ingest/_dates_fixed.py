@@ -19,7 +19,9 @@ from geo.crs import LOCAL_TZ
 
 def utc_ns(stamps: pd.Series) -> np.ndarray:
     """Aware timestamps → naive UTC datetime64[ns] (never an object array)."""
-    return np.asarray(stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"))
+    # tz_convert(None) converts to UTC and drops the zone in one step (pandas' documented
+    # meaning of None), so no separate "UTC" spelling is needed.
+    return np.asarray(stamps.dt.tz_convert(None).to_numpy("datetime64[ns]"))
 
 
 #: From this local date on Hà Nội time is UTC+7 without daylight saving (since 1975).
@@ -59,7 +61,8 @@ def fixed_width_dmy(
     if n == 0:
         return got, local, day_all, month_all
     try:
-        arr = pa.array(text, type=pa.string(), from_pandas=True)
+        # pyarrow reads nulls the pandas way by default when given a pandas Series.
+        arr = pa.array(text, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return got, local, day_all, month_all
     if isinstance(arr, pa.ChunkedArray):
