@@ -103,6 +103,8 @@ def dms_value(text: str) -> tuple[float, str | None] | None:
     """
     if not text or not _DMS_MARK.search(text):
         return None
+    if _DMS_MARK.sub("", _TOKEN.sub("", text)):
+        return None  # something that is no number, mark or hemisphere: "@SUM(A1:A9)" is no S 1°9'
     numbers: list[float] = []
     hemi: str | None = None
     negative = False

@@ -196,6 +196,9 @@ def wards(
     with np.errstate(invalid="ignore"):
         in_range = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     verdicts.reject(readable & ~in_range, "coordinates_out_of_range", located.field)
+    # "inf" is read as a number but is no place: out of range, like 1e308 (was stored as inf)
+    endless = verdicts.standing() & (np.isinf(lat) | np.isinf(lon))
+    verdicts.reject(endless, "coordinates_out_of_range", located.field)
     outside = assign_flag == "outside"
     if strict:
         verdicts.reject(outside, "outside_jurisdiction", located.field)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pyproj import CRS, Geod, Transformer
 
+from geo.ingest import IngestOptions, preview
 from geo.ingest._columns import recognise_columns
 from geo.ingest._coords import (
     dms_pair,
@@ -207,6 +208,29 @@ def test_dms_hemispheres_and_pairs():
     assert (lat, lon) == (pytest.approx(21.0365, abs=1e-6), pytest.approx(105.849, abs=1e-6))
     assert dms_value("21°75'00\"N") is None  # minutes must be < 60
     assert dms_value("1,234.5") is None
+
+
+@pytest.mark.parametrize("text", ["@SUM(A1:A9)", "=S1 9", "N 21 02 11.4 (GPS)", "21°02'11.4\"N; DROP"])
+def test_dms_refuses_text_with_anything_but_numbers_marks_and_hemispheres(text):
+    # a formula or a word is no coordinate: reading only its digits and its "S" or "N"
+    # turned "@SUM(A1:A9)" into S 1°9' (-1.15), a point stored outside Hà Nội
+    assert dms_value(text) is None
+
+
+def test_a_formula_in_the_latitude_column_rejects_its_row(wards):
+    data = ("lat,lon,date,type\n@SUM(A1:A9),105.8490,13/07/2025,Lấn chiếm vỉa hè\n"
+            "21.0365,105.8490,13/07/2025,Lấn chiếm vỉa hè\n").encode()
+    rows = preview(data, IngestOptions(file_name="formula.csv", wards=wards)).rows
+    assert list(rows["outcome"]) == ["rejected", "accepted"]
+    assert rows["reason"].iloc[0] in {"bad_coordinates", "missing_coordinates"}
+
+
+@pytest.mark.parametrize("lat", ["inf", "-inf", "1e308"])
+def test_an_endless_or_huge_latitude_is_out_of_range(lat, wards):
+    # no latitude lies beyond ±90°: "inf" must not be stored as a point "outside Hà Nội"
+    data = f"lat,lon,date,type\n{lat},105.8490,13/07/2025,Lấn chiếm vỉa hè\n".encode()
+    rows = preview(data, IngestOptions(file_name="endless.csv", wards=wards)).rows
+    assert (rows["outcome"].iloc[0], rows["reason"].iloc[0]) == ("rejected", "coordinates_out_of_range")
 
 
 def test_combined_column_forms():

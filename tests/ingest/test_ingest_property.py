@@ -20,7 +20,6 @@ import csv
 import io
 from dataclasses import dataclass
 
-import pandas as pd
 from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
@@ -163,13 +162,6 @@ def test_hostile_but_parseable_files_give_each_row_its_outcome(case, wards):
             else:
                 assert got["ward_code"] == row.place, where
                 assert got["reported_at"].month == 7 and got["reported_at"].year == 2025
-            continue
-        if row.bad == "position" and got["outcome"] == "accepted":
-            # KNOWN LENIENCY (left for the ingest owners): the DMS reader skips what it
-            # cannot read, so "@SUM(A1:A9)" reads as S 1°9' = -1.15. Such a point may be
-            # stored, but never inside Hà Nội: flagged outside, no ward.
-            event("hostile position read as a point outside Hà Nội")
-            assert "outside" in got["flags"] and pd.isna(got["ward_code"]), where
             continue
         assert got["outcome"] == "rejected", where
         # the row's first problem is the reason; both messages name the row
