@@ -40,8 +40,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec
@@ -50,6 +48,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from geo import _snapshot_file, settings
+from geo._sealed_file import read_sealed, write_sealed
 from geo.crs import LOCAL_TZ
 from geo.store import Store, batches
 from geo.store import wards as stored_wards
@@ -59,7 +58,6 @@ P = ParamSpec("P")
 
 #: The file's first bytes; the number changes with any change of the layout.
 MAGIC = b"GEOFRAM1"
-_DIGEST = 32  # SHA-256 of the Parquet body
 
 
 def _today() -> dt.date:
@@ -109,15 +107,8 @@ def path_for(digest: str) -> Path:
 
 def read(path: Path) -> pd.DataFrame | None:
     """The frame kept at ``path``, or None when there is none or it fails its digest."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    head = len(MAGIC) + _DIGEST
-    if len(data) <= head or not data.startswith(MAGIC):
-        return None
-    body = data[head:]
-    if hashlib.sha256(body).digest() != data[len(MAGIC) : head]:
+    body = read_sealed(path, MAGIC)
+    if body is None:
         return None
     try:
         return pd.read_parquet(io.BytesIO(body))
@@ -131,14 +122,7 @@ def write(frame: pd.DataFrame, path: Path) -> Path | None:
         sink = io.BytesIO()
         frame.to_parquet(sink, index=True)
         body = sink.getvalue()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(MAGIC + hashlib.sha256(body).digest() + body)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_sealed(path, MAGIC, body)
     except (OSError, ValueError, TypeError, ImportError):
         return None
     return path

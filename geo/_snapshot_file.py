@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +35,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 
 from geo import settings
+from geo._sealed_file import read_sealed, write_sealed
 
 if TYPE_CHECKING:
     from geo.snapshot import IncidentSnapshot
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 
 #: The file's first bytes; the number changes with any change of the layout below.
 MAGIC = b"GEOSNAP2"
-_DIGEST = 32  # SHA-256 of everything after the header
 _KEY = b"geo_snapshot"  # schema metadata entry holding the identity (JSON)
 
 
@@ -119,36 +117,13 @@ def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
         with pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         body = sink.getvalue()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(MAGIC)
-                out.write(hashlib.sha256(body).digest())
-                out.write(memoryview(body))
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_sealed(target, MAGIC, body)
     except (OSError, pa.ArrowException):
         return None
     return target
 
 
 # --- reading ------------------------------------------------------------------------------
-
-
-def _checked_body(path: Path) -> memoryview | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    head = len(MAGIC) + _DIGEST
-    if len(data) <= head or not data.startswith(MAGIC):
-        return None
-    body = memoryview(data)[head:]  # no copy of the arrays
-    if hashlib.sha256(body).digest() != data[len(MAGIC) : head]:
-        return None
-    return body
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +193,7 @@ def read(store: Store, *, columns_of: IncidentSnapshot | None = None) -> Inciden
         the file is missing, damaged, of another store or schema, or of a history that
         is not this store's (see the module docstring).
     """
-    body = _checked_body(path_for(store))
+    body = read_sealed(path_for(store), MAGIC)
     if body is None:
         return None
     try:
