@@ -170,6 +170,22 @@ def test_a_clear_check_is_an_inspection_not_an_incident(store):
     assert status_of(store, 1) == ("cleared", None)
 
 
+def test_inspections_of_chosen_places_only(store):
+    """``place_ids`` keeps the checks of those places and no other, in id order."""
+    commit(store, [{"status": "cleared", "reported_at": ts("2025-03-01 09:00"), "cleared_at": ts("2025-03-02 09:00")},
+                   {"status": "cleared", "reported_at": ts("2025-03-01 09:00"), "cleared_at": ts("2025-03-02 09:00"),
+                    "lon": east_of(200)}])  # fmt: skip
+    assert sorted(place_of(store).values()) == [1, 2]  # 200 m apart: two places
+    for place, day in ((1, "03-10"), (2, "03-11"), (1, "03-12")):
+        stored_checks.record_inspection(store, place, checked_at=ts(f"2025-{day} 09:00"), result="clear", actor="o")
+    chosen = stored_places.inspections_frame(store, place_ids=[1])
+    assert chosen["place_id"].tolist() == [1, 1]
+    assert chosen["checked_at"].tolist() == [ts("2025-03-10 09:00"), ts("2025-03-12 09:00")]
+    assert chosen.index.tolist() == [0, 1]
+    assert stored_places.inspections_frame(store, place_ids=[]).empty
+    assert len(stored_places.inspections_frame(store)) == 3
+
+
 def test_a_violation_check_opens_a_recurrence(store):
     cleared_place(store)
     stored_checks.record_inspection(store, 1, checked_at=ts("2025-04-01 09:00"), result="violation",
