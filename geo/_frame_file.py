@@ -153,6 +153,7 @@ def persisted(
     *,
     as_of_now: bool = False,
     settle: dt.timedelta = dt.timedelta(0),
+    unkeyed: tuple[str, ...] = (),
 ) -> Callable[Concatenate[Store, P], pd.DataFrame]:
     """``compute`` answered from its file when one names the same question, else kept.
 
@@ -165,16 +166,20 @@ def persisted(
     stored instant is at least so long ago (the sustained-order measures count a spell as
     "old enough to have been re-inspected" 30 days after its clearance): kept only when
     every stored instant is at least ``settle`` before the moment it was computed at.
+    Keyword arguments named in ``unkeyed`` are passed on but left out of the file's name:
+    they choose how the answer is computed, never what it is (the per-ward figures
+    summed in SQL or over the snapshot's arrays are one answer, kept once).
     """
 
     def read_or_compute(store: Store, /, *args: P.args, **kwargs: P.kwargs) -> pd.DataFrame:
         began = dt.datetime.now(dt.UTC)
-        path = path_for(key(store, compute.__name__, args, dict(kwargs)))
+        keyed = {k: v for k, v in kwargs.items() if k not in unkeyed}
+        path = path_for(key(store, compute.__name__, args, keyed))
         kept = read(path)
         if kept is not None:
             return kept
         frame = compute(store, *args, **kwargs)
-        if as_of_now and not _ended(args, dict(kwargs)):
+        if as_of_now and not _ended(args, keyed):
             latest = latest_instant(store)
             if latest is not None and latest >= began - settle:
                 return frame  # the clock still moves this answer

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from geo.store import Store
 
 #: The file's first bytes; the number changes with any change of the layout below.
-MAGIC = b"GEOSNAP2"
+MAGIC = b"GEOSNAP3"
 _KEY = b"geo_snapshot"  # schema metadata entry holding the identity (JSON)
 
 
@@ -173,7 +173,9 @@ def _consistent(snapshot: IncidentSnapshot, expected: IncidentSnapshot | None) -
         return False
     if expected is not None:
         return set(snapshot.codes) == set(expected.codes) and set(snapshot.times) == set(expected.times)
-    return True
+    from geo.snapshot import _CATEGORIES, _TIMES
+
+    return set(snapshot.codes) == set(_CATEGORIES) and set(snapshot.times) == set(_TIMES)
 
 
 def read(store: Store, *, columns_of: IncidentSnapshot | None = None) -> IncidentSnapshot | None:

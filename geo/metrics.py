@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,9 @@ import pandas as pd
 from geo._frame_file import persisted
 from geo.crs import METRIC_CRS
 from geo.errors import MetricError
+from geo.snapshot import IncidentSnapshot, up_to_date
 from geo.store import Store, queries
+from geo.store._periods import DateBound
 
 
 @dataclass(frozen=True)
@@ -484,6 +487,7 @@ def load_ward_metrics(
     date_to: dt.date | None = None,
     *,
     today: dt.date | None = None,
+    snapshot: Callable[[], IncidentSnapshot] | None = None,
 ) -> pd.DataFrame:
     """:func:`ward_metrics` from the store: two ``ward_stats`` reads (period, last 7 days).
 
@@ -497,17 +501,34 @@ def load_ward_metrics(
         The period (Hà Nội days, inclusive; None: open).
     today
         The day "new this week" ends on when the period is open (default: today).
+    snapshot
+        Gives the map's incident snapshot: when a figure is not kept on disk, it is summed
+        over the snapshot's arrays instead of scanned in SQL. Called only then, because a
+        freshly started process would otherwise read the snapshot's file for nothing.
 
     Returns
     -------
     pandas.DataFrame
         One row per ward of ``wards``, as :func:`ward_metrics`.
     """
-    stats = _kept_ward_stats(store, date_from, date_to)
+    stats = kept_ward_stats(store, date_from, date_to, snapshot=snapshot)
     week_from, week_to = week_window(date_to, today)
-    week = _kept_ward_stats(store, week_from, week_to)
+    week = kept_ward_stats(store, week_from, week_to, snapshot=snapshot)
     return ward_metrics(stats, wards, week)
 
 
-#: ``ward_stats`` kept on disk when the clock cannot change it (:mod:`geo._frame_file`).
-_kept_ward_stats = persisted(queries.ward_stats, as_of_now=True)
+def _ward_stats(
+    store: Store, date_from: DateBound = None, date_to: DateBound = None, *, snapshot: Callable[[], IncidentSnapshot] | None = None
+) -> pd.DataFrame:
+    """:func:`geo.store.queries.ward_stats`, summed over ``snapshot()`` when given.
+
+    The snapshot is taken and brought up to date here, after the kept file's name was
+    taken from the store's state, so a kept answer is never older than its name says.
+    """
+    columns = None if snapshot is None else up_to_date(snapshot(), store)
+    return queries.ward_stats(store, date_from, date_to, columns=columns)
+
+
+#: ``ward_stats`` kept on disk when the clock cannot change it (:mod:`geo._frame_file`),
+#: one file per question however it was computed.
+kept_ward_stats = persisted(_ward_stats, as_of_now=True, unkeyed=("snapshot",))

@@ -26,8 +26,9 @@ from geo.store.filters import FILTER_COLUMNS
 if TYPE_CHECKING:
     from geo.store import Store
 
-#: Columns read into a snapshot besides lat/lon: those an IncidentFilter reads.
-_TIMES = ("reported_at", "due_at")
+#: Columns read into a snapshot besides lat/lon: those an IncidentFilter reads, and the
+#: clearance instant, which the per-ward figures (:mod:`geo.store._ward_sums`) need.
+_TIMES = ("reported_at", "due_at", "cleared_at")
 _CATEGORIES = tuple(c for c in FILTER_COLUMNS if c not in _TIMES)
 
 

@@ -252,3 +252,36 @@ def test_measures_are_not_kept_while_a_clearance_is_under_30_days_old(sample_sto
         services.sustain_measures(sample_store, ADMIN, by="ward"), sustain.stored_measures(sample_store, by="ward")
     )
     assert _frames(snapshot_dir) == []  # in 30 days it counts as "old enough to be re-inspected"
+
+
+def test_figures_summed_over_the_snapshot_are_the_same_answer_kept_once(sample_store, snapshot_dir):
+    """The per-ward figures summed over the map's snapshot (what the pages ask for) equal
+    the SQL ones, are kept under the same file, and the snapshot is taken only when no
+    file answers; after a status move the snapshot gives the moved figures."""
+    from geo.snapshot import load_snapshot
+
+    taken: list[int] = []
+
+    def snapshot():
+        taken.append(1)
+        return load_snapshot(sample_store)
+
+    ended = (dt.date(2025, 2, 1), dt.date(2025, 3, 31))
+    first = services.ward_stats(sample_store, ADMIN, *ended, snapshot=snapshot)
+    pd.testing.assert_frame_equal(first, queries.ward_stats(sample_store, *ended))
+    assert len(taken) == 1 and len(_frames(snapshot_dir)) == 1
+    pd.testing.assert_frame_equal(services.ward_stats(sample_store, ADMIN, *ended), first)  # the SQL caller reads it
+    services.ward_stats(sample_store, ADMIN, *ended, snapshot=snapshot)
+    assert len(taken) == 1 and len(_frames(snapshot_dir)) == 1  # answered by the file
+
+    reported = queries.incidents(sample_store)
+    placed = reported[(reported["status"] == "reported") & reported["ward_code"].notna()]
+    first_id, second_id = sorted(placed["id"].astype(int))[:2]
+    before = queries.ward_stats(sample_store)
+    workflow.change_status(sample_store, first_id, "cleared", actor="test")
+    held = load_snapshot(sample_store)  # a snapshot from before the next move ...
+    workflow.change_status(sample_store, second_id, "cleared", actor="test")
+    now = (None, None)
+    moved = services.ward_stats(sample_store, ADMIN, *now, snapshot=lambda: held)  # ... is brought up to date
+    pd.testing.assert_frame_equal(moved, queries.ward_stats(sample_store, *now))
+    assert int(moved["cleared"].sum()) == int(before["cleared"].sum()) + 2  # both moves are in it

@@ -9,14 +9,17 @@ same arguments, with the acting user after the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from geo._frame_file import persisted
 from geo.auth import User
 from geo.density import incident_points as _incident_points
-from geo.metrics import load_ward_metrics
+from geo.metrics import kept_ward_stats, load_ward_metrics
 from geo.report import ward_report_data
 from geo.services._rights import check, viewing
+from geo.snapshot import IncidentSnapshot
 from geo.store import Store, queries
 from geo.store.queries import DateBound
 
@@ -28,7 +31,6 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
 
 #: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`);
 #: per-ward and per-street figures only when the clock cannot change them (see there).
-_ward_stats = persisted(queries.ward_stats, as_of_now=True)
 street_stats = viewing(persisted(queries.street_stats, as_of_now=True), "street_stats")
 week_counts = viewing(persisted(queries.week_counts), "week_counts")
 progress = viewing(persisted(queries.progress), "progress")
@@ -38,7 +40,12 @@ ward_report = viewing(ward_report_data, "ward_report")
 
 
 def ward_stats(
-    store: Store, actor: User | None, date_from: DateBound = None, date_to: DateBound = None
+    store: Store,
+    actor: User | None,
+    date_from: DateBound = None,
+    date_to: DateBound = None,
+    *,
+    snapshot: Callable[[], IncidentSnapshot] | None = None,
 ) -> pd.DataFrame:
     """Per-ward aggregates (:func:`geo.store.queries.ward_stats`).
 
@@ -51,6 +58,10 @@ def ward_stats(
         public view (``GEO_PUBLIC_VIEW``) grants.
     date_from, date_to
         The period (bare dates: Hà Nội days, inclusive; None: open).
+    snapshot
+        Gives the map's incident snapshot, called only when the answer is not kept on
+        disk; it is then summed over the snapshot's arrays (see
+        :func:`geo.metrics.kept_ward_stats`).
 
     Returns
     -------
@@ -59,7 +70,7 @@ def ward_stats(
     """
     action = "view" if actor is not None else "view_public"
     check(store, actor, action, object_type="ward_stats")
-    return _ward_stats(store, date_from, date_to)
+    return kept_ward_stats(store, date_from, date_to, snapshot=snapshot)
 
 
 def public_ward_stats(
@@ -82,5 +93,5 @@ def public_ward_stats(
         :data:`PUBLIC_COLUMNS` only.
     """
     check(store, actor, "view_public", object_type="public_view")
-    stats = _ward_stats(store, date_from, date_to)
+    stats = kept_ward_stats(store, date_from, date_to)
     return stats[[c for c in PUBLIC_COLUMNS if c in stats.columns]].copy()

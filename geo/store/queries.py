@@ -24,7 +24,8 @@ from geo.store import wards as stored_wards
 from geo.store._core import Store
 from geo.store._periods import Codes, DateBound, cumulate, local_bound, period_bounds
 from geo.store._schema import TIMESTAMP_COLUMNS
-from geo.store.filters import IncidentFilter
+from geo.store._ward_sums import COUNTS, ward_sums
+from geo.store.filters import IncidentColumns, IncidentFilter
 from geo.store.workflow import CLOSED_STATES, OPEN_STATES
 
 __all__ = [
@@ -187,7 +188,28 @@ def _median_days(store: Store, key: ColumnElement[Any], start: dt.datetime | Non
         return store.backend.median_by(conn, key, days, where)
 
 
-def ward_stats(store: Store, date_from: DateBound = None, date_to: DateBound = None) -> pd.DataFrame:
+def _ward_sums_sql(
+    store: Store, start: dt.datetime | None, stop: dt.datetime, due_cut: dt.datetime
+) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`geo.store._ward_sums.ward_sums` as one SQL aggregate and a median query."""
+    t = store.tables["incidents"]
+    with store.read() as conn:
+        sums = conn.execute(
+            select(t.c.ward_code, *_period_sums(store, start, stop, due_cut))
+            .where(t.c.ward_code.is_not(None))
+            .group_by(t.c.ward_code)
+        ).all()
+    counts = pd.DataFrame(list(sums), columns=["ward_code", *COUNTS]).set_index("ward_code")
+    return counts, _median_days(store, t.c.ward_code, start, stop)
+
+
+def ward_stats(
+    store: Store,
+    date_from: DateBound = None,
+    date_to: DateBound = None,
+    *,
+    columns: IncidentColumns | None = None,
+) -> pd.DataFrame:
     """Per ward for the period: open and cleared at its end, new and cleared within it,
     median days to clear (of those cleared within it), overdue at its end, recurrences
     recorded within it. Every current ward appears, with zeros when it has no incidents.
@@ -199,6 +221,10 @@ def ward_stats(store: Store, date_from: DateBound = None, date_to: DateBound = N
     date_from, date_to
         The period: bare dates are Hà Nội days, both inclusive; None leaves it open. Figures "at its end" are as of now
         when the period ends later.
+    columns
+        The incidents as arrays (the map's :class:`~geo.snapshot.IncidentSnapshot`, current):
+        the counts and medians are then summed over them (:mod:`geo.store._ward_sums`)
+        instead of scanning every row in SQL; only the recurrences are read.
 
     Returns
     -------
@@ -207,14 +233,13 @@ def ward_stats(store: Store, date_from: DateBound = None, date_to: DateBound = N
         ``cleared_in_period``, ``median_days_to_clear``, ``overdue``, ``recurred``.
     """
     start, stop, due_cut = period_bounds(date_from, date_to)
+    if columns is None:
+        counts, median = _ward_sums_sql(store, start, stop, due_cut)
+    else:
+        counts, median = ward_sums(columns, start, stop, due_cut)
     t = store.tables["incidents"]
     e = store.tables["status_events"]
     with store.read() as conn:
-        sums = conn.execute(
-            select(t.c.ward_code, *_period_sums(store, start, stop, due_cut))
-            .where(t.c.ward_code.is_not(None))
-            .group_by(t.c.ward_code)
-        ).all()
         recurred_cond = and_(e.c.to_status == "recurred", e.c.at < stop)
         if start is not None:
             recurred_cond = and_(recurred_cond, e.c.at >= start)
@@ -225,11 +250,7 @@ def ward_stats(store: Store, date_from: DateBound = None, date_to: DateBound = N
             .group_by(t.c.ward_code)
         ).all()
         wards = stored_wards.current(store, conn=conn)[["code", "name"]]
-    counts = pd.DataFrame(
-        list(sums), columns=["ward_code", "open", "cleared", "new", "cleared_in_period", "overdue"]
-    ).set_index("ward_code")
     rec = pd.DataFrame(list(recurred), columns=["ward_code", "recurred"]).set_index("ward_code")
-    median = _median_days(store, t.c.ward_code, start, stop)
     codes = sorted(set(wards["code"]) | set(counts.index))
     out = pd.DataFrame({"ward_code": codes})
     out["ward_name"] = out["ward_code"].map(dict(zip(wards["code"], wards["name"], strict=True)))

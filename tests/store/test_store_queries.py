@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from geo.errors import NotFound, StorageError
+from geo.snapshot import load_snapshot
 from geo.store import IncidentFilter, batches, local_bound, queries, workflow
 from geo.store import wards as stored_wards
 from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
@@ -46,9 +47,16 @@ def filled(store):
     return store, ids
 
 
-def test_ward_stats_for_a_period(filled):
+def stats_by(store, path, *period):
+    """``ward_stats`` summed in SQL, or over the incidents' arrays (the map's snapshot)."""
+    columns = load_snapshot(store) if path == "arrays" else None
+    return queries.ward_stats(store, *period, columns=columns).set_index("ward_code")
+
+
+@pytest.mark.parametrize("path", ["sql", "arrays"])
+def test_ward_stats_for_a_period(filled, path):
     store, _ = filled
-    stats = queries.ward_stats(store, "2025-03-01", "2025-03-31").set_index("ward_code")
+    stats = stats_by(store, path, "2025-03-01", "2025-03-31")
     assert list(stats.index) == [WEST, EAST]
     assert stats.loc[WEST, "ward_name"] == "Phường Tây"
     expected = {
@@ -61,9 +69,10 @@ def test_ward_stats_for_a_period(filled):
     assert math.isnan(stats.loc[EAST, "median_days_to_clear"])
 
 
-def test_ward_stats_without_a_period_is_as_of_now(filled):
+@pytest.mark.parametrize("path", ["sql", "arrays"])
+def test_ward_stats_without_a_period_is_as_of_now(filled, path):
     store, _ = filled
-    stats = queries.ward_stats(store).set_index("ward_code")
+    stats = stats_by(store, path)
     assert stats.loc[WEST, ["open", "cleared", "new"]].tolist() == [3, 2, 5]
     assert stats.loc[EAST, ["open", "cleared", "cleared_in_period"]].tolist() == [2, 1, 1]
 
