@@ -329,7 +329,7 @@ def stored_measures(
     pandas.DataFrame
         As :func:`sustain_measures`.
     """
-    incidents = stored_places.place_incidents_frame(store)
+    incidents = stored_places.place_incidents_frame(store, addresses=False)
     checks = stored_places.inspections_frame(store)
     return sustain_measures(incidents, checks, by=by, date_from=date_from, date_to=date_to, keys=keys)
 

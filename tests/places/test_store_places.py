@@ -246,3 +246,12 @@ def test_places_survive_a_ward_reload(store):
     commit(store, [{"lon": east_of(1)}], name="again.csv")
     after = stored_places.places_frame(store)
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_the_timeline_without_addresses_is_the_same_less_one_column(store):
+    commit(store, [{}, {"lon": east_of(200), "status": "cleared", "cleared_at": ts("2025-03-05 09:00")}])
+    full = stored_places.place_incidents_frame(store)
+    lean = stored_places.place_incidents_frame(store, addresses=False)
+    assert full["address"].tolist() == ["số 1", "số 2"]
+    assert "address" not in lean.columns
+    pd.testing.assert_frame_equal(lean, full.drop(columns="address"))
