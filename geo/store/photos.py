@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Connection, case, delete, func, insert, select, update
 
 from geo.crs import LOCAL_TZ
-from geo.store._values import utcnow
+from geo.store._values import read_frame, utcnow
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -369,30 +369,14 @@ def verified_clearances(store: Store, conn: Connection | None = None) -> pd.Data
     pandas.DataFrame
         ``incident_id``, ``ward_code``, ``type``, ``cleared_at`` and ``verified`` (bool).
     """
-    inc, t = store.tables["incidents"], store.tables["photos"]
-    clean_after = (
-        select(t.c.incident_id)
-        .where(t.c.role == "after", t.c.sha256.isnot(None), t.c.flags == "")
-        .distinct()
-        .subquery()
+    sql = (
+        "SELECT i.id, i.ward_code, i.type, i.cleared_at, a.incident_id IS NOT NULL FROM incidents i "
+        "LEFT JOIN (SELECT DISTINCT incident_id FROM photos "
+        "WHERE role = 'after' AND sha256 IS NOT NULL AND flags = '') a ON a.incident_id = i.id "
+        "WHERE i.status = 'cleared'"
     )
-    stmt = (
-        select(
-            inc.c.id,
-            inc.c.ward_code,
-            inc.c.type,
-            inc.c.cleared_at,
-            clean_after.c.incident_id.isnot(None).label("verified"),
-        )
-        .select_from(inc.outerjoin(clean_after, clean_after.c.incident_id == inc.c.id))
-        .where(inc.c.status == "cleared")
-    )
-    if conn is None:
-        with store.read() as c:
-            rows = c.execute(stmt).all()
-    else:
-        rows = conn.execute(stmt).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["incident_id", "ward_code", "type", "cleared_at", "verified"])
+    columns = ["incident_id", "ward_code", "type", "cleared_at", "verified"]
+    frame = read_frame(store, sql, (), columns, instants=("cleared_at",), conn=conn)
     frame["verified"] = frame["verified"].astype(bool)
     return frame
 

@@ -9,11 +9,13 @@ one door.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
+
+from geo.store._values import read_frame
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -29,30 +31,6 @@ TIMELINE_COLUMNS: tuple[str, ...] = (
 #: Columns of :func:`inspections_frame`.
 CHECK_COLUMNS: tuple[str, ...] = ("id", "place_id", "checked_at", "result", "note", "actor",
                                   "batch_id", "incident_id")  # fmt: skip
-
-
-def _frame(
-    store: Store,
-    sql: str,
-    params: Sequence[Any],
-    columns: Sequence[str],
-    *,
-    instants: Sequence[str] = (),
-) -> pd.DataFrame:
-    """A query's rows as a frame of ``columns``, ``instants`` as UTC timestamps.
-
-    Read through the driver's cursor and built column by column: SQLAlchemy's rows parse
-    every stored instant in Python and pandas then asks each row for attributes, which
-    made the million-row timeline of :mod:`geo.sustain` cost 12.5 s instead of about 5 s.
-    Stored instants are ISO text on SQLite and datetimes on PostgreSQL; both parse here.
-    """
-    with store.read() as conn:
-        rows = store.backend.fetch_rows(conn, sql, params)
-    data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    frame = pd.DataFrame(dict(zip(columns, data, strict=True)), columns=list(columns))
-    for column in instants:
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
 
 
 def places_frame(store: Store, *, ward: str | None = None) -> pd.DataFrame:
@@ -72,7 +50,7 @@ def places_frame(store: Store, *, ward: str | None = None) -> pd.DataFrame:
     """
     where, params = ("WHERE ward_code = ?", (ward,)) if ward is not None else ("", ())
     sql = f"SELECT id, type, ward_code, lon, lat, x, y, first_incident FROM places {where} ORDER BY id"  # noqa: S608
-    return _frame(store, sql, params, PLACE_COLUMNS)
+    return read_frame(store, sql, params, PLACE_COLUMNS)
 
 
 def place_incidents_frame(store: Store, *, ward: str | None = None, addresses: bool = True) -> pd.DataFrame:
@@ -102,7 +80,7 @@ def place_incidents_frame(store: Store, *, ward: str | None = None, addresses: b
         f"SELECT {', '.join('ip.place_id' if c == 'place_id' else f'i.{c}' for c in columns)} "  # noqa: S608
         f"FROM incidents i JOIN incident_places ip ON ip.incident_id = i.id {where} ORDER BY i.id"
     )
-    return _frame(store, sql, params, columns, instants=("reported_at", "cleared_at"))
+    return read_frame(store, sql, params, columns, instants=("reported_at", "cleared_at"))
 
 
 def inspections_frame(store: Store, *, place_ids: Sequence[int] | None = None) -> pd.DataFrame:
@@ -121,7 +99,7 @@ def inspections_frame(store: Store, *, place_ids: Sequence[int] | None = None) -
         :data:`CHECK_COLUMNS`.
     """
     sql = f"SELECT {', '.join(CHECK_COLUMNS)} FROM inspections ORDER BY id"  # noqa: S608
-    frame = _frame(store, sql, (), CHECK_COLUMNS, instants=("checked_at",))
+    frame = read_frame(store, sql, (), CHECK_COLUMNS, instants=("checked_at",))
     if place_ids is not None:
         # filtered here, not in SQL: a due list asks for up to every cleared place, far past
         # SQLite's limit of bound parameters, and re-inspections are few beside incidents
