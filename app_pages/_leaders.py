@@ -143,7 +143,7 @@ def reader() -> Reader:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def ward_metrics(who: Reader, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
     """Figures not kept on disk (the first view after a change) are summed over the map's
-    snapshot, not scanned in SQL (about 0.2 s instead of 5 s per read at 1M incidents)."""
+    snapshot, not scanned in SQL (0.1–0.5 s instead of 4.5–5.7 s per read at 1M incidents)."""
     return pd.DataFrame(
         services.ward_metrics(store(), who.user, ward_layer(), date_from, date_to, snapshot=snapshot)
     )
@@ -168,7 +168,8 @@ def ward_stats(who: Reader, date_from: dt.date | None, date_to: dt.date | None) 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def week_counts(who: Reader) -> pd.DataFrame:
-    return pd.DataFrame(services.week_counts(store(), who.user))
+    """Counted over the map's snapshot when not kept on disk (see :func:`ward_metrics`)."""
+    return pd.DataFrame(services.week_counts(store(), who.user, snapshot=snapshot))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -181,7 +182,8 @@ def street_stats(who: Reader, date_from: dt.date | None, date_to: dt.date | None
 def progress(
     who: Reader, level: str, key: str | None, freq: str, date_from: dt.date | None, date_to: dt.date | None
 ) -> pd.DataFrame:
-    return pd.DataFrame(services.progress(store(), who.user, level, key, freq, date_from, date_to))
+    """Counted over the map's snapshot when not kept on disk (see :func:`ward_metrics`)."""
+    return pd.DataFrame(services.progress(store(), who.user, level, key, freq, date_from, date_to, snapshot=snapshot))
 
 
 @st.cache_resource(show_spinner=False)

@@ -37,9 +37,8 @@ import pandas as pd
 from geo._frame_file import persisted
 from geo.crs import METRIC_CRS
 from geo.errors import MetricError
-from geo.snapshot import IncidentSnapshot, up_to_date
+from geo.snapshot import IncidentSnapshot, over_snapshot
 from geo.store import Store, queries
-from geo.store._periods import DateBound
 
 
 @dataclass(frozen=True)
@@ -517,18 +516,6 @@ def load_ward_metrics(
     return ward_metrics(stats, wards, week)
 
 
-def _ward_stats(
-    store: Store, date_from: DateBound = None, date_to: DateBound = None, *, snapshot: Callable[[], IncidentSnapshot] | None = None
-) -> pd.DataFrame:
-    """:func:`geo.store.queries.ward_stats`, summed over ``snapshot()`` when given.
-
-    The snapshot is taken and brought up to date here, after the kept file's name was
-    taken from the store's state, so a kept answer is never older than its name says.
-    """
-    columns = None if snapshot is None else up_to_date(snapshot(), store)
-    return queries.ward_stats(store, date_from, date_to, columns=columns)
-
-
 #: ``ward_stats`` kept on disk when the clock cannot change it (:mod:`geo._frame_file`),
-#: one file per question however it was computed.
-kept_ward_stats = persisted(_ward_stats, as_of_now=True, unkeyed=("snapshot",))
+#: one file per question whether it was summed in SQL or over the snapshot.
+kept_ward_stats = persisted(over_snapshot(queries.ward_stats), as_of_now=True, unkeyed=("snapshot",))

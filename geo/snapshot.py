@@ -13,7 +13,7 @@ the filter's SQL selects (tests/store/test_incident_filter.py compares them on b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from geo.store import Store
 
 #: Columns read into a snapshot besides lat/lon: those an IncidentFilter reads, and the
-#: clearance instant, which the per-ward figures (:mod:`geo.store._ward_sums`) need.
+#: clearance instant, which the per-ward figures (:mod:`geo.store._array_figures`) need.
 _TIMES = ("reported_at", "due_at", "cleared_at")
 _CATEGORIES = tuple(c for c in FILTER_COLUMNS if c not in _TIMES)
 
@@ -246,3 +246,35 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     if len(result) != version[0]:  # a write this refresh cannot account for
         return load_snapshot(store)
     return result
+
+
+def over_snapshot(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """``read(store, *args, columns=...)`` called as ``(store, *args, snapshot=give)``.
+
+    ``give`` returns the map's snapshot; it is called only when ``read`` runs, and the
+    snapshot is brought up to date right then. Wrapped in :func:`geo._frame_file.persisted`
+    (with ``unkeyed=("snapshot",)``), a kept answer is read without touching the snapshot
+    (a freshly started process would otherwise load its file for nothing), and one that
+    is computed is never older than the store state its file is named after, because that
+    name was taken first. Without ``give``, ``read`` runs its SQL.
+
+    Parameters
+    ----------
+    read : callable
+        A :mod:`geo.store.queries` read with a ``columns`` keyword.
+
+    Returns
+    -------
+    callable
+        ``read`` under its own name, taking ``snapshot=`` instead of ``columns=``.
+    """
+
+    def summed(
+        store: Store, /, *args: Any, snapshot: Callable[[], IncidentSnapshot] | None = None, **kwargs: Any
+    ) -> pd.DataFrame:
+        columns = None if snapshot is None else up_to_date(snapshot(), store)
+        return read(store, *args, columns=columns, **kwargs)
+
+    summed.__name__ = summed.__qualname__ = read.__name__
+    summed.__doc__ = read.__doc__
+    return summed

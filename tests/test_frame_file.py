@@ -285,3 +285,22 @@ def test_figures_summed_over_the_snapshot_are_the_same_answer_kept_once(sample_s
     moved = services.ward_stats(sample_store, ADMIN, *now, snapshot=lambda: held)  # ... is brought up to date
     pd.testing.assert_frame_equal(moved, queries.ward_stats(sample_store, *now))
     assert int(moved["cleared"].sum()) == int(before["cleared"].sum()) + 2  # both moves are in it
+
+
+def test_the_matrix_and_series_over_the_snapshot_are_the_same_answers_kept_once(sample_store, snapshot_dir):
+    from geo.snapshot import load_snapshot
+
+    taken: list[int] = []
+
+    def snapshot():
+        taken.append(1)
+        return load_snapshot(sample_store)
+
+    reads = [(services.week_counts, queries.week_counts, ()), (services.progress, queries.progress, ("city", None, "W"))]
+    for service, read, args in reads:
+        pd.testing.assert_frame_equal(service(sample_store, ADMIN, *args, snapshot=snapshot), read(sample_store, *args))
+    assert len(taken) == 2 and len(_frames(snapshot_dir)) == 2
+    for service, read, args in reads:  # from the files, by either caller
+        pd.testing.assert_frame_equal(service(sample_store, ADMIN, *args), read(sample_store, *args))
+        pd.testing.assert_frame_equal(service(sample_store, ADMIN, *args, snapshot=snapshot), read(sample_store, *args))
+    assert len(taken) == 2 and len(_frames(snapshot_dir)) == 2

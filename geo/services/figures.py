@@ -19,7 +19,7 @@ from geo.density import incident_points as _incident_points
 from geo.metrics import kept_ward_stats, load_ward_metrics
 from geo.report import ward_report_data
 from geo.services._rights import check, viewing
-from geo.snapshot import IncidentSnapshot
+from geo.snapshot import IncidentSnapshot, over_snapshot
 from geo.store import Store, queries
 from geo.store.queries import DateBound
 
@@ -32,8 +32,10 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
 #: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`);
 #: per-ward and per-street figures only when the clock cannot change them (see there).
 street_stats = viewing(persisted(queries.street_stats, as_of_now=True), "street_stats")
-week_counts = viewing(persisted(queries.week_counts), "week_counts")
-progress = viewing(persisted(queries.progress), "progress")
+#: Each takes ``snapshot=`` (a function giving the map's snapshot): an answer not kept is
+#: then counted over its arrays instead of grouped in SQL (:func:`geo.snapshot.over_snapshot`).
+week_counts = viewing(persisted(over_snapshot(queries.week_counts), unkeyed=("snapshot",)), "week_counts")
+progress = viewing(persisted(over_snapshot(queries.progress), unkeyed=("snapshot",)), "progress")
 ward_metrics = viewing(load_ward_metrics, "ward_metrics")
 incident_points = viewing(_incident_points, "incidents")
 ward_report = viewing(ward_report_data, "ward_report")

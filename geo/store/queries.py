@@ -21,11 +21,11 @@ from sqlalchemy.sql import Select
 from geo.crs import LOCAL_TZ, STORAGE_CRS
 from geo.errors import NotFound, StorageError
 from geo.store import wards as stored_wards
+from geo.store._array_figures import COUNTS, daily_counts, ward_sums
 from geo.store._core import Store
 from geo.store._periods import Codes, DateBound, cumulate, local_bound, period_bounds
 from geo.store._schema import TIMESTAMP_COLUMNS
-from geo.store._ward_sums import COUNTS, ward_sums
-from geo.store.filters import IncidentColumns, IncidentFilter
+from geo.store.filters import IncidentColumns, IncidentFilter, _isin
 from geo.store.workflow import CLOSED_STATES, OPEN_STATES
 
 __all__ = [
@@ -191,7 +191,7 @@ def _median_days(store: Store, key: ColumnElement[Any], start: dt.datetime | Non
 def _ward_sums_sql(
     store: Store, start: dt.datetime | None, stop: dt.datetime, due_cut: dt.datetime
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """:func:`geo.store._ward_sums.ward_sums` as one SQL aggregate and a median query."""
+    """:func:`geo.store._array_figures.ward_sums` as one SQL aggregate and a median query."""
     t = store.tables["incidents"]
     with store.read() as conn:
         sums = conn.execute(
@@ -223,7 +223,7 @@ def ward_stats(
         when the period ends later.
     columns
         The incidents as arrays (the map's :class:`~geo.snapshot.IncidentSnapshot`, current):
-        the counts and medians are then summed over them (:mod:`geo.store._ward_sums`)
+        the counts and medians are then summed over them (:mod:`geo.store._array_figures`)
         instead of scanning every row in SQL; only the recurrences are read.
 
     Returns
@@ -332,17 +332,26 @@ def _daily_counts(
             .group_by(*key_cols, clear_bucket)
         ).all()
     cols = (["key"] if key is not None else []) + ["bucket", "n"]
-    a = pd.DataFrame(list(new), columns=cols).assign(kind="new")
-    b = pd.DataFrame(list(cleared), columns=cols).assign(kind="cleared")
-    both = pd.concat([a, b], ignore_index=True)
+    return _both(pd.DataFrame(list(new), columns=cols), pd.DataFrame(list(cleared), columns=cols))
+
+
+def _both(new: pd.DataFrame, cleared: pd.DataFrame) -> pd.DataFrame:
+    """The new and cleared counts as one long frame (``kind``), buckets as timestamps,
+    ``key`` "city" when not grouped: what :func:`cumulate` takes."""
+    both = pd.concat([new.assign(kind="new"), cleared.assign(kind="cleared")], ignore_index=True)
     both["bucket"] = pd.to_datetime(both["bucket"].astype(str))
-    if key is None:
+    if "key" not in both.columns:
         both["key"] = "city"
     return both
 
 
 def week_counts(
-    store: Store, date_from: DateBound = None, date_to: DateBound = None, wards: Codes = None
+    store: Store,
+    date_from: DateBound = None,
+    date_to: DateBound = None,
+    wards: Codes = None,
+    *,
+    columns: IncidentColumns | None = None,
 ) -> pd.DataFrame:
     """Per ward per ISO week (Hà Nội time): new, cleared, and open at the week's end.
 
@@ -357,6 +366,9 @@ def week_counts(
         The weeks shown: bare dates are Hà Nội days, both inclusive; None leaves it open.
     wards
         Only these wards (None: every ward with incidents).
+    columns
+        The incidents as current arrays (the map's snapshot): counted over them
+        (:mod:`geo.store._array_figures`) instead of grouped in SQL.
 
     Returns
     -------
@@ -364,19 +376,26 @@ def week_counts(
         ``ward_code``, ``week`` (its Monday), ``iso_week`` (``2025-W07``), ``new``,
         ``cleared``, ``open_end``.
     """
-    t = store.tables["incidents"]
-    conds: list[ColumnElement[bool]] = [t.c.ward_code.is_not(None)]
-    if (ward_list := _as_list(wards)) is not None:
-        conds.append(t.c.ward_code.in_(ward_list))
-    both = _daily_counts(store, conds, t.c.ward_code, store.backend.local_week)
-    columns = ["ward_code", "week", "iso_week", "new", "cleared", "open_end"]
+    ward_list = _as_list(wards)
+    if columns is None:
+        t = store.tables["incidents"]
+        conds: list[ColumnElement[bool]] = [t.c.ward_code.is_not(None)]
+        if ward_list is not None:
+            conds.append(t.c.ward_code.in_(ward_list))
+        both = _daily_counts(store, conds, t.c.ward_code, store.backend.local_week)
+    else:
+        keep = columns.codes["ward_code"] >= 0
+        if ward_list is not None:
+            keep &= _isin(columns, "ward_code", ward_list)
+        both = _both(*daily_counts(columns, keep, "ward_code", weekly=True))
+    out_columns = ["ward_code", "week", "iso_week", "new", "cleared", "open_end"]
     if both.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=out_columns)
     matrix = cumulate(both, "W-MON", date_from, date_to)
     matrix = matrix.rename(columns={"key": "ward_code", "period": "week"})
     iso = matrix["week"].dt.isocalendar()
     matrix["iso_week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
-    return matrix[columns].reset_index(drop=True)
+    return matrix[out_columns].reset_index(drop=True)
 
 
 def progress(
@@ -386,6 +405,8 @@ def progress(
     freq: str = "D",
     date_from: DateBound = None,
     date_to: DateBound = None,
+    *,
+    columns: IncidentColumns | None = None,
 ) -> pd.DataFrame:
     """Open vs cleared over time for the city, one ward (``key`` = code) or one street.
 
@@ -401,6 +422,9 @@ def progress(
         ``"D"`` (Hà Nội days) or ``"W"`` (ISO weeks).
     date_from, date_to
         The periods shown: bare dates are Hà Nội days, both inclusive; None leaves it open.
+    columns
+        The incidents as current arrays (the map's snapshot): counted over them
+        (:mod:`geo.store._array_figures`) instead of grouped in SQL.
 
     Returns
     -------
@@ -410,10 +434,9 @@ def progress(
     """
     t = store.tables["incidents"]
     conds: list[ColumnElement[bool]] = []
-    if level == "ward":
-        conds.append(t.c.ward_code == key)
-    elif level == "street":
-        conds.append(t.c.street == key)
+    column = {"ward": "ward_code", "street": "street"}.get(level)
+    if column is not None:
+        conds.append(t.c[column] == key)
     elif level != "city":
         raise StorageError(
             f"Cấp thống kê không hợp lệ {level!r} (city, ward, street).",
@@ -421,18 +444,25 @@ def progress(
         )
     if freq not in ("D", "W"):
         raise StorageError(f"Chu kỳ không hợp lệ {freq!r} (D, W).", f"Unknown frequency {freq!r} (D or W).")
-    bucket = store.backend.local_week if freq == "W" else store.backend.local_day
-    both = _daily_counts(store, conds, None, bucket)
-    columns = ["period", "new", "cleared", "open", "cleared_total"]
+    if columns is None:
+        bucket = store.backend.local_week if freq == "W" else store.backend.local_day
+        both = _daily_counts(store, conds, None, bucket)
+    else:
+        keep = np.ones(len(columns.codes["ward_code"]), dtype=bool)
+        if column is not None:
+            # as SQLAlchemy's ``column == None``, which it writes ``IS NULL``
+            keep = _isin(columns, column, [key]) if key is not None else columns.codes[column] < 0
+        both = _both(*daily_counts(columns, keep, None, weekly=freq == "W"))
+    out_columns = ["period", "new", "cleared", "open", "cleared_total"]
     if both.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=out_columns)
     series = cumulate(both, "W-MON" if freq == "W" else "D", date_from, date_to)
     series = series.rename(columns={"open_end": "open"})
     stop_local = local_bound(date_to, end=True)
     if stop_local is not None:
         end = pd.Timestamp(stop_local).tz_convert(LOCAL_TZ).tz_localize(None)
         series = series[series["period"] < end]
-    return series[columns].reset_index(drop=True)
+    return series[out_columns].reset_index(drop=True)
 
 
 

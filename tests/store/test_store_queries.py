@@ -49,8 +49,7 @@ def filled(store):
 
 def stats_by(store, path, *period):
     """``ward_stats`` summed in SQL, or over the incidents' arrays (the map's snapshot)."""
-    columns = load_snapshot(store) if path == "arrays" else None
-    return queries.ward_stats(store, *period, columns=columns).set_index("ward_code")
+    return queries.ward_stats(store, *period, columns=columns_for(store, path)).set_index("ward_code")
 
 
 @pytest.mark.parametrize("path", ["sql", "arrays"])
@@ -77,9 +76,15 @@ def test_ward_stats_without_a_period_is_as_of_now(filled, path):
     assert stats.loc[EAST, ["open", "cleared", "cleared_in_period"]].tolist() == [2, 1, 1]
 
 
-def test_week_counts_use_hanoi_iso_weeks(filled):
+def columns_for(store, path):
+    """None (grouped in SQL) or the store's snapshot (counted over its arrays)."""
+    return load_snapshot(store) if path == "arrays" else None
+
+
+@pytest.mark.parametrize("path", ["sql", "arrays"])
+def test_week_counts_use_hanoi_iso_weeks(filled, path):
     store, _ = filled
-    weeks = queries.week_counts(store, "2025-03-01", "2025-03-31")
+    weeks = queries.week_counts(store, "2025-03-01", "2025-03-31", columns=columns_for(store, path))
     assert set(weeks["iso_week"]) == {"2025-W09", "2025-W10", "2025-W11", "2025-W12", "2025-W13", "2025-W14"}
     table = weeks.set_index(["ward_code", "iso_week"])[["new", "cleared", "open_end"]]
     assert table.loc[(EAST, "2025-W10")].tolist() == [1, 0, 2]  # G: Monday morning local time
@@ -105,19 +110,21 @@ def test_street_stats(filled):
     assert only_east.loc["Hàng Bông", "wards"] == EAST
 
 
-def test_progress_series(filled):
+@pytest.mark.parametrize("path", ["sql", "arrays"])
+def test_progress_series(filled, path):
     store, _ = filled
-    daily = queries.progress(store, date_from="2025-03-01", date_to="2025-03-31").set_index("period")
+    over = {"columns": columns_for(store, path)}
+    daily = queries.progress(store, date_from="2025-03-01", date_to="2025-03-31", **over).set_index("period")
     assert daily.index.min() == pd.Timestamp("2025-03-01") and daily.index.max() == pd.Timestamp("2025-03-31")
     assert daily.loc[pd.Timestamp("2025-03-31"), ["open", "cleared_total"]].tolist() == [5, 2]
     assert daily.loc[pd.Timestamp("2025-03-03"), "new"] == 2  # B and G, both on 3 March local
     assert daily.loc[pd.Timestamp("2025-03-12"), "cleared"] == 1
-    west = queries.progress(store, "ward", WEST, "W", "2025-03-01", "2025-03-31").set_index("period")
+    west = queries.progress(store, "ward", WEST, "W", "2025-03-01", "2025-03-31", **over).set_index("period")
     assert west.loc[pd.Timestamp("2025-03-17"), ["new", "open"]].tolist() == [1, 2]
-    street = queries.progress(store, "street", "Lý Thái Tổ").set_index("period")
+    street = queries.progress(store, "street", "Lý Thái Tổ", **over).set_index("period")
     assert street["new"].sum() == 1 and street["open"].iloc[-1] == 1
     with pytest.raises(StorageError):
-        queries.progress(store, "district")
+        queries.progress(store, "district", **over)
 
 
 def test_incident_filters(filled):
