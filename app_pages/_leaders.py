@@ -151,8 +151,9 @@ def ward_metrics(who: Reader, date_from: dt.date | None, date_to: dt.date | None
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def verified_share(who: Reader, date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
-    """Per ward: clearances, those backed by an after photo with no flag, and the share."""
-    return pd.DataFrame(photo_services.verified_share(store(), who.user, date_from, date_to))
+    """Per ward: clearances, those backed by an after photo with no flag, and the share
+    (clearances from the map's snapshot when not kept on disk; see :func:`ward_metrics`)."""
+    return pd.DataFrame(photo_services.verified_share(store(), who.user, date_from, date_to, snapshot=snapshot))
 
 
 def share_text(verified: int, cleared: int) -> str:

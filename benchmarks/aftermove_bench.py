@@ -30,6 +30,7 @@ def _timed(out: dict[str, Any], name: str, read: Callable[[], object]) -> None:
 
 def main(url: str) -> dict[str, Any]:
     from geo import services
+    from geo import snapshot as geo_snapshot
     from geo.auth import User
     from geo.services import photos as photo_services
     from geo.store import open_store
@@ -46,12 +47,13 @@ def main(url: str) -> dict[str, Any]:
         return held["s"]
 
     over = {"snapshot": snapshot} if "snapshot" in inspect.signature(services.ward_stats).parameters else {}
+    series = {"snapshot": snapshot} if hasattr(geo_snapshot, "over_snapshot") else {}
     _timed(out, "snapshot", snapshot)
     _timed(out, "ward_metrics", lambda: services.ward_metrics(store, user, layer, None, None, **over))
     _timed(out, "sustain_measures", lambda: services.sustain_measures(store, user, by="ward"))
     _timed(out, "verified_share", lambda: photo_services.verified_share(store, user, None, None))
-    _timed(out, "week_counts", lambda: services.week_counts(store, user))
-    _timed(out, "progress", lambda: services.progress(store, user, "city", None, "W", None, None))
+    _timed(out, "week_counts", lambda: services.week_counts(store, user, **series))
+    _timed(out, "progress", lambda: services.progress(store, user, "city", None, "W", None, None, **series))
     _timed(out, "ward_stats", lambda: services.ward_stats(store, user, None, None, **over))
     _timed(out, "street_stats", lambda: services.street_stats(store, user, None, None, None))
     out["total"] = {"cpu_s": round(time.process_time() - cpu, 3), "wall_s": round(time.perf_counter() - wall, 3)}

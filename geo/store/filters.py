@@ -66,6 +66,9 @@ class IncidentColumns(Protocol):
     """
 
     @property
+    def ids(self) -> np.ndarray: ...
+
+    @property
     def lat(self) -> np.ndarray: ...
 
     @property

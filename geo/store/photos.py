@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, case, delete, func, insert, select, update
 
@@ -25,6 +26,7 @@ from geo.store._values import read_frame, utcnow
 
 if TYPE_CHECKING:
     from geo.store._core import Store
+    from geo.store.filters import IncidentColumns
 
 ROLES: tuple[str, ...] = ("before", "after")
 
@@ -351,6 +353,10 @@ def summary(store: Store, incident_ids: Collection[int] | None = None) -> pd.Dat
     return counts
 
 
+#: The incidents an after photo without any flag backs.
+_CLEAN_AFTER_SQL = "SELECT DISTINCT incident_id FROM photos WHERE role = 'after' AND sha256 IS NOT NULL AND flags = ''"
+
+
 def verified_clearances(store: Store, conn: Connection | None = None) -> pd.DataFrame:
     """Each cleared incident and whether an after photo without any flag backs it.
 
@@ -370,10 +376,8 @@ def verified_clearances(store: Store, conn: Connection | None = None) -> pd.Data
         ``incident_id``, ``ward_code``, ``type``, ``cleared_at`` and ``verified`` (bool).
     """
     sql = (
-        "SELECT i.id, i.ward_code, i.type, i.cleared_at, a.incident_id IS NOT NULL FROM incidents i "
-        "LEFT JOIN (SELECT DISTINCT incident_id FROM photos "
-        "WHERE role = 'after' AND sha256 IS NOT NULL AND flags = '') a ON a.incident_id = i.id "
-        "WHERE i.status = 'cleared'"
+        "SELECT i.id, i.ward_code, i.type, i.cleared_at, a.incident_id IS NOT NULL FROM incidents i "  # noqa: S608
+        f"LEFT JOIN ({_CLEAN_AFTER_SQL}) a ON a.incident_id = i.id WHERE i.status = 'cleared'"
     )
     columns = ["incident_id", "ward_code", "type", "cleared_at", "verified"]
     frame = read_frame(store, sql, (), columns, instants=("cleared_at",), conn=conn)
@@ -402,7 +406,11 @@ def links(store: Store) -> pd.DataFrame:
 
 
 def verified_share(
-    store: Store, date_from: date | None = None, date_to: date | None = None
+    store: Store,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    columns: IncidentColumns | None = None,
 ) -> pd.DataFrame:
     """Per ward, the share of clearances backed by an after photo with no flag.
 
@@ -418,6 +426,10 @@ def verified_share(
         First Hà Nội day counted (None: open-ended).
     date_to : date | None
         Last Hà Nội day counted, inclusive (None: open-ended).
+    columns : IncidentColumns | None
+        The incidents as current arrays (the map's snapshot): the clearances are then
+        taken from them and only the photos are read (half a million clearances at a
+        million incidents took 2–3 s to read).
 
     Returns
     -------
@@ -425,11 +437,42 @@ def verified_share(
         ``ward_code``, ``cleared``, ``verified`` and ``share`` (NaN for a ward with no
         clearance in the period); incidents without a ward are left out.
     """
-    frame = _cleared_in(verified_clearances(store), date_from, date_to)
+    clearances = verified_clearances(store) if columns is None else _clearances_of(store, columns)
+    frame = _cleared_in(clearances, date_from, date_to)
     out = frame.groupby("ward_code").agg(cleared=("verified", "size"), verified=("verified", "sum")).reset_index()
     out["verified"] = out["verified"].astype("int64")
     out["share"] = out["verified"] / out["cleared"].where(out["cleared"] > 0)
     return out
+
+
+def _clearances_of(store: Store, columns: IncidentColumns) -> pd.DataFrame:
+    """:func:`verified_clearances` from the incidents' arrays and the photos table."""
+    with store.read() as conn:
+        backed = store.backend.fetch_rows(conn, _CLEAN_AFTER_SQL)
+    cleared = columns.codes["status"] == _label_code(columns, "status", "cleared")
+    ids = columns.ids[cleared]
+
+    def texts(column: str) -> np.ndarray:
+        codes = columns.codes[column][cleared]
+        labels: np.ndarray = np.asarray([*columns.labels[column], None], dtype=object)  # -1 picks the None
+        picked: np.ndarray = labels[codes]
+        return picked
+
+    return pd.DataFrame(
+        {
+            "incident_id": ids,
+            "ward_code": texts("ward_code"),
+            "type": texts("type"),
+            "cleared_at": pd.to_datetime(columns.times["cleared_at"][cleared]).tz_localize("UTC"),
+            "verified": np.isin(ids, np.asarray([r[0] for r in backed], dtype=np.int64)),
+        }
+    )
+
+
+def _label_code(columns: IncidentColumns, column: str, value: str) -> int:
+    """The code of ``value`` in ``column`` (-2, matching nothing, when it never occurs)."""
+    where = np.flatnonzero(np.asarray(columns.labels[column], dtype=object) == value)
+    return int(where[0]) if len(where) else -2
 
 
 def _cleared_in(frame: pd.DataFrame, date_from: date | None, date_to: date | None) -> pd.DataFrame:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from geo.snapshot import load_snapshot
 from geo.store import photos as stored_photos
 from geo.store.photos import PhotoRecord
 from tests._incidents import make_store
@@ -14,18 +17,27 @@ from tests._signin import open_page
 #: its clearance on 2025-07-10 10:00 Hà Nội.
 
 
-def test_share_counts_clean_after_photos_by_clearance_day(tmp_path, wards):
+def share(store, path, *period):
+    """The share from the store's rows, or from the snapshot's arrays and the photos."""
+    columns = load_snapshot(store) if path == "arrays" else None
+    return stored_photos.verified_share(store, *period, columns=columns)
+
+
+@pytest.mark.parametrize("path", ["sql", "arrays"])
+def test_share_counts_clean_after_photos_by_clearance_day(tmp_path, wards, path):
     store = make_store(tmp_path / "s.sqlite", wards)
-    assert stored_photos.verified_share(store).to_dict("records") == [
+    assert share(store, path).to_dict("records") == [
         {"ward_code": "00070", "cleared": 1, "verified": 0, "share": 0.0}
     ]
     stored_photos.attach(store, [PhotoRecord(2, "after", "f" * 64, flags=("photo_far",))], actor="t")
-    assert stored_photos.verified_share(store)["verified"].tolist() == [0]  # a flagged photo
+    assert share(store, path)["verified"].tolist() == [0]  # a flagged photo
+    stored_photos.attach(store, [PhotoRecord(1, "after", "d" * 64)], actor="t")  # #1 is not cleared
+    assert share(store, path)["cleared"].tolist() == [1]
     stored_photos.attach(store, [PhotoRecord(2, "after", "e" * 64)], actor="t")
-    assert stored_photos.verified_share(store)["share"].tolist() == [1.0]
-    assert stored_photos.verified_share(store, dt.date(2025, 7, 10), dt.date(2025, 7, 10))["cleared"].tolist() == [1]
-    assert stored_photos.verified_share(store, dt.date(2025, 7, 11)).empty
-    assert stored_photos.verified_share(store, None, dt.date(2025, 7, 9)).empty
+    assert share(store, path)["share"].tolist() == [1.0]
+    assert share(store, path, dt.date(2025, 7, 10), dt.date(2025, 7, 10))["cleared"].tolist() == [1]
+    assert share(store, path, dt.date(2025, 7, 11)).empty
+    assert share(store, path, None, dt.date(2025, 7, 9)).empty
 
 
 def test_ward_and_compare_pages_show_the_share(tmp_path, wards, monkeypatch):

@@ -11,6 +11,7 @@ differ. A random world then compares both paths on many periods, on both databas
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -18,8 +19,10 @@ import pandas as pd
 import pytest
 
 from geo.snapshot import load_snapshot
-from geo.store import batches, queries
+from geo.store import batches, queries, workflow
+from geo.store import photos as stored_photos
 from geo.store import wards as stored_wards
+from geo.store.photos import PhotoRecord
 from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts, two_wards
 
 PATHS = ["sql", "arrays"]
@@ -140,3 +143,23 @@ def test_week_matrix_and_progress_agree_on_a_random_world(store):
     for name, args in SERIES:
         read = getattr(queries, name)
         pd.testing.assert_frame_equal(read(store, *args), read(store, *args, columns=snapshot), obj=f"{name}{args}")
+
+
+def test_the_verified_share_agrees_on_a_random_world(store):
+    """Clearances and the clean after photos backing them: a recurred clearance (status
+    ``recurred``, instant kept) is no longer a clearance; a ward-less one is nobody's;
+    a flagged or a before photo backs nothing."""
+    commit(store, _random_rows(200, seed=5))
+    stored = queries.incidents(store)
+    cleared = stored.loc[(stored["status"] == "cleared") & stored["cleared_at"].notna(), "id"].astype(int).tolist()
+    assert len(cleared) > 20
+    workflow.record_recurrence(store, cleared[0], actor="officer1", at=ts("2025-07-01 09:00"))
+    photos = [PhotoRecord(cleared[0], "after", "a" * 64), PhotoRecord(cleared[1], "after", "b" * 64),
+              PhotoRecord(cleared[2], "after", "c" * 64, flags=("photo_far",)), PhotoRecord(cleared[3], "before", "d" * 64)]
+    photos += [PhotoRecord(i, "after", f"{i:064x}") for i in cleared[4::3]]  # fmt: skip
+    stored_photos.attach(store, photos, actor="t")
+    snapshot = load_snapshot(store)
+    for period in [(None, None), (dt.date(2025, 3, 1), dt.date(2025, 3, 31)), (None, dt.date(2025, 2, 20))]:
+        sql = stored_photos.verified_share(store, *period)
+        assert int(sql["cleared"].sum()) > 0 or period[1] is not None
+        pd.testing.assert_frame_equal(sql, stored_photos.verified_share(store, *period, columns=snapshot))
