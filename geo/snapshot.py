@@ -107,8 +107,24 @@ def _floats(values: Sequence[Any]) -> np.ndarray:
     return pd.Series(values, dtype="float64").to_numpy()
 
 
+#: Rows turned into arrays at a time when a snapshot is read whole: ten million rows held
+#: as Python tuples and texts at once took more memory than the page's 10 GB cap.
+CHUNK_ROWS = 250_000
+
+
+def _coded(values: Sequence[Any], index: dict[Any, int]) -> np.ndarray:
+    """Codes of ``values`` in the running ``index`` of distinct values (-1: NULL), which
+    grows in first-seen order, as ``pd.factorize`` would number them over all rows."""
+    code, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    if not len(uniques):
+        return np.full(len(code), -1, dtype=np.int32)
+    mapping = np.array([index.setdefault(v, len(index)) for v in uniques], dtype=np.int32)
+    return np.where(code >= 0, mapping[code], -1).astype(np.int32)
+
+
 def load_snapshot(store: Store) -> IncidentSnapshot:
-    """Read the whole snapshot in one query (version first, so it can only be older).
+    """Read the whole snapshot in one query (version first, so it can only be older),
+    :data:`CHUNK_ROWS` rows at a time.
 
     Parameters
     ----------
@@ -122,22 +138,36 @@ def load_snapshot(store: Store) -> IncidentSnapshot:
         ordered by id.
     """
     version = store_version(store)
-    by_name = _read(store)
-    codes: dict[str, np.ndarray] = {}
-    labels: dict[str, np.ndarray] = {}
-    for column in _CATEGORIES:
-        code, uniques = pd.factorize(pd.Series(by_name[column], dtype=object), use_na_sentinel=True)
-        codes[column] = code.astype(np.int32)
-        labels[column] = np.asarray(uniques, dtype=object)
+    sql = f"SELECT {', '.join(_COLUMNS)} FROM incidents ORDER BY id"  # noqa: S608
+    index: dict[str, dict[Any, int]] = {column: {} for column in _CATEGORIES}
+    parts: dict[str, list[np.ndarray]] = {column: [] for column in _COLUMNS}
+    with store.read() as conn:
+        for rows in store.backend.stream_rows(conn, sql, CHUNK_ROWS):
+            by_name = dict(zip(_COLUMNS, zip(*rows, strict=True), strict=True))
+            parts["id"].append(np.asarray(by_name["id"], dtype=np.int64))
+            parts["lat"].append(_floats(by_name["lat"]))
+            parts["lon"].append(_floats(by_name["lon"]))
+            for column in _CATEGORIES:
+                parts[column].append(_coded(by_name[column], index[column]))
+            for column in _TIMES:
+                parts[column].append(_utc_naive(by_name[column]))
+    empty = {"id": np.int64, "lat": np.float64, "lon": np.float64} | dict.fromkeys(_CATEGORIES, np.int32)
+
+    def joined(column: str) -> np.ndarray:
+        if parts[column]:
+            return np.concatenate(parts[column])
+        return np.array([], dtype=empty.get(column, "datetime64[ns]"))
+
+    ids = joined("id")
     return IncidentSnapshot(
         version=version,
-        ids=np.asarray(by_name["id"], dtype=np.int64),
-        lat=_floats(by_name["lat"]),
-        lon=_floats(by_name["lon"]),
-        codes=codes,
-        labels=labels,
-        times={column: _utc_naive(by_name[column]) for column in _TIMES},
-        rows_read=len(by_name["id"]),
+        ids=ids,
+        lat=joined("lat"),
+        lon=joined("lon"),
+        codes={column: joined(column) for column in _CATEGORIES},
+        labels={column: np.asarray(list(index[column]), dtype=object) for column in _CATEGORIES},
+        times={column: joined(column) for column in _TIMES},
+        rows_read=len(ids),
     )
 
 

@@ -122,3 +122,25 @@ def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     pd.testing.assert_frame_equal(_decoded(first), before)  # the old snapshot is untouched
     position = int(np.flatnonzero(patched.ids == reported[1])[0])
     assert patched.labels["status"][patched.codes["status"][position]] == "cleared"
+
+
+def test_a_snapshot_read_in_chunks_holds_every_row_as_stored(sample_store, monkeypatch):
+    """Read 7 rows at a time (the real chunk is 250,000): every value is the stored one,
+    and each category's labels are numbered in first-seen order across the chunks."""
+    import geo.snapshot
+
+    monkeypatch.setattr(geo.snapshot, "CHUNK_ROWS", 7)
+    snapshot = load_snapshot(sample_store)
+    names = ["id", "lat", "lon", "ward_code", "type", "status", "street", "reported_at", "due_at", "cleared_at"]
+    with sample_store.read() as conn:
+        rows = conn.exec_driver_sql(f"SELECT {', '.join(names)} FROM incidents ORDER BY id").all()  # noqa: S608
+    stored = pd.DataFrame([tuple(r) for r in rows], columns=names)
+    assert len(stored) > 7 * 3 and stored["cleared_at"].notna().any()
+    got = _decoded(snapshot)
+    for column in ("id", "lat", "lon", "ward_code", "type", "status", "street"):
+        assert got[column].tolist() == stored[column].where(stored[column].notna(), None).tolist(), column
+    for column in ("reported_at", "due_at", "cleared_at"):
+        want = pd.to_datetime(stored[column].astype(object), utc=True, format="ISO8601").dt.tz_convert(None)
+        assert pd.Series(got[column]).equals(want.astype("datetime64[ns]")), column
+    for column in ("status", "ward_code"):
+        assert list(snapshot.labels[column]) == list(dict.fromkeys(stored[column].dropna())), column
