@@ -176,7 +176,7 @@ def week_counts(who: Reader) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def street_stats(who: Reader, date_from: dt.date | None, date_to: dt.date | None, ward: str | None) -> pd.DataFrame:
     wards = (ward,) if ward else None
-    return pd.DataFrame(services.street_stats(store(), who.user, date_from, date_to, wards))
+    return pd.DataFrame(services.street_stats(store(), who.user, date_from, date_to, wards, snapshot=snapshot))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

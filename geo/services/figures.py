@@ -31,9 +31,11 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
 
 #: The matrix and the series are kept on disk per store state and day (:mod:`geo._frame_file`);
 #: per-ward and per-street figures only when the clock cannot change them (see there).
-street_stats = viewing(persisted(queries.street_stats, as_of_now=True), "street_stats")
 #: Each takes ``snapshot=`` (a function giving the map's snapshot): an answer not kept is
 #: then counted over its arrays instead of grouped in SQL (:func:`geo.snapshot.over_snapshot`).
+street_stats = viewing(
+    persisted(over_snapshot(queries.street_stats), as_of_now=True, unkeyed=("snapshot",)), "street_stats"
+)
 week_counts = viewing(persisted(over_snapshot(queries.week_counts), unkeyed=("snapshot",)), "week_counts")
 progress = viewing(persisted(over_snapshot(queries.progress), unkeyed=("snapshot",)), "progress")
 ward_metrics = viewing(load_ward_metrics, "ward_metrics")

@@ -59,16 +59,25 @@ def _masks(
     }
 
 
-def ward_sums(
-    columns: IncidentColumns, start: dt.datetime | None, stop: dt.datetime, due_cut: dt.datetime
+def group_sums(
+    columns: IncidentColumns,
+    key: str,
+    keep: np.ndarray,
+    start: dt.datetime | None,
+    stop: dt.datetime,
+    due_cut: dt.datetime,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """The counts per ward and the median days to clear of the period's clearances.
+    """The counts per value of ``key`` and the median days to clear of the period's clearances.
 
     Parameters
     ----------
     columns
         The incidents' arrays (an :class:`~geo.snapshot.IncidentSnapshot` with
         ``cleared_at`` among its instants).
+    key
+        The category column grouped by (``ward_code``, ``street``).
+    keep
+        The incidents counted (one bool each); those without a ``key`` never are.
     start, stop
         The period [start, stop) as UTC instants (``start`` None: open).
     due_cut
@@ -77,26 +86,43 @@ def ward_sums(
     Returns
     -------
     tuple of (pandas.DataFrame, pandas.Series)
-        :data:`COUNTS` indexed by ward code (wards with an incident only), and the
-        median days per ward code (wards with a clearance in the period only).
+        :data:`COUNTS` indexed by the key's value (values with a kept incident only), and
+        the median days per value (values with a kept clearance in the period only).
     """
-    wards = columns.codes["ward_code"]
-    labels = np.asarray(columns.labels["ward_code"], dtype=object)
-    placed = wards >= 0
+    codes = columns.codes[key]
+    labels = np.asarray(columns.labels[key], dtype=object)
+    keep = keep & (codes >= 0)
     width = len(labels)
-    seen = np.bincount(wards[placed], minlength=width) > 0
+    seen = np.bincount(codes[keep], minlength=width) > 0
     masks = _masks(columns, start, stop, due_cut)
     counts = pd.DataFrame(
-        {name: np.bincount(wards[placed & masks[name]], minlength=width) for name in COUNTS},
-        index=pd.Index(labels, name="ward_code"),
+        {name: np.bincount(codes[keep & masks[name]], minlength=width) for name in COUNTS},
+        index=pd.Index(labels, name=key),
     )
     counts = counts[seen].astype("int64")
-    cleared = placed & masks["cleared_in_period"] & ~np.isnat(columns.times["reported_at"])
-    days = (columns.times["cleared_at"][cleared] - columns.times["reported_at"][cleared]).astype(
-        "int64"
-    ) / _DAY_NS
-    median = pd.Series(days).groupby(labels[wards[cleared]]).median().astype(float)
+    cleared = keep & masks["cleared_in_period"] & ~np.isnat(columns.times["reported_at"])
+    days = (columns.times["cleared_at"][cleared] - columns.times["reported_at"][cleared]).astype("int64")
+    median = pd.Series(days / _DAY_NS).groupby(labels[codes[cleared]]).median().astype(float)
     return counts, median
+
+
+def ward_sums(
+    columns: IncidentColumns, start: dt.datetime | None, stop: dt.datetime, due_cut: dt.datetime
+) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`group_sums` per ward, over every incident with one."""
+    return group_sums(columns, "ward_code", np.ones(len(columns.codes["ward_code"]), dtype=bool), start, stop, due_cut)
+
+
+def key_wards(columns: IncidentColumns, key: str, keep: np.ndarray) -> pd.Series:
+    """The wards each value of ``key`` has kept incidents in, sorted and comma-joined."""
+    codes, wards = columns.codes[key], columns.codes["ward_code"]
+    both = keep & (codes >= 0) & (wards >= 0)
+    width = len(columns.labels["ward_code"]) + 1
+    pairs = np.unique(codes[both].astype(np.int64) * width + wards[both])
+    labels = np.asarray(columns.labels[key], dtype=object)
+    ward_labels = np.asarray(columns.labels["ward_code"], dtype=object)
+    pairs_frame = pd.DataFrame({"key": labels[pairs // width], "ward": ward_labels[pairs % width]})
+    return pairs_frame.groupby("key")["ward"].agg(lambda s: ",".join(sorted(s)))
 
 
 def _local_buckets(instants: np.ndarray, weekly: bool) -> np.ndarray:
@@ -157,4 +183,4 @@ def daily_counts(
     )
 
 
-__all__ = ["COUNTS", "daily_counts", "ward_sums"]
+__all__ = ["COUNTS", "daily_counts", "group_sums", "key_wards", "ward_sums"]

@@ -21,7 +21,7 @@ from sqlalchemy.sql import Select
 from geo.crs import LOCAL_TZ, STORAGE_CRS
 from geo.errors import NotFound, StorageError
 from geo.store import wards as stored_wards
-from geo.store._array_figures import COUNTS, daily_counts, ward_sums
+from geo.store._array_figures import COUNTS, daily_counts, group_sums, key_wards, ward_sums
 from geo.store._core import Store
 from geo.store._periods import Codes, DateBound, cumulate, local_bound, period_bounds
 from geo.store._schema import TIMESTAMP_COLUMNS
@@ -180,10 +180,16 @@ def _cleared_in_period(store: Store, start: dt.datetime | None, stop: dt.datetim
     return cond if start is None else and_(cond, t.c.cleared_at >= start)
 
 
-def _median_days(store: Store, key: ColumnElement[Any], start: dt.datetime | None, stop: dt.datetime) -> pd.Series:
+def _median_days(
+    store: Store,
+    key: ColumnElement[Any],
+    start: dt.datetime | None,
+    stop: dt.datetime,
+    conds: Sequence[ColumnElement[bool]] = (),
+) -> pd.Series:
     t = store.tables["incidents"]
     days = store.backend.days_between(t.c.cleared_at, t.c.reported_at)
-    where = _cleared_in_period(store, start, stop)
+    where = and_(_cleared_in_period(store, start, stop), *conds)
     with store.read() as conn:
         return store.backend.median_by(conn, key, days, where)
 
@@ -263,7 +269,12 @@ def ward_stats(
 
 
 def street_stats(
-    store: Store, date_from: DateBound = None, date_to: DateBound = None, wards: Codes = None
+    store: Store,
+    date_from: DateBound = None,
+    date_to: DateBound = None,
+    wards: Codes = None,
+    *,
+    columns: IncidentColumns | None = None,
 ) -> pd.DataFrame:
     """Per street (as written in the incidents): the same figures as :func:`ward_stats`
     except recurrences, plus the wards the street's incidents lie in. Busiest first.
@@ -275,7 +286,10 @@ def street_stats(
     date_from, date_to
         The period: bare dates are Hà Nội days, both inclusive; None leaves it open.
     wards
-        Only incidents in these wards (None: all).
+        Only incidents in these wards (None: all); the median days too.
+    columns
+        The incidents as current arrays (the map's snapshot): summed over them
+        (:mod:`geo.store._array_figures`) instead of grouped in SQL.
 
     Returns
     -------
@@ -284,9 +298,33 @@ def street_stats(
         ``cleared_in_period``, ``overdue``, ``median_days_to_clear``.
     """
     start, stop, due_cut = period_bounds(date_from, date_to)
+    ward_list = _as_list(wards)
+    if columns is None:
+        counts, median, ward_lists = _street_sums_sql(store, ward_list, start, stop, due_cut)
+    else:
+        keep = columns.codes["street"] >= 0
+        keep &= np.append(np.asarray(columns.labels["street"], dtype=object) != "", False)[columns.codes["street"]]
+        if ward_list is not None:
+            keep &= _isin(columns, "ward_code", ward_list)
+        counts, median = group_sums(columns, "street", keep, start, stop, due_cut)
+        ward_lists = key_wards(columns, "street", keep)
+    if counts.empty:
+        return pd.DataFrame(columns=["street", "wards", *COUNTS, "median_days_to_clear"])
+    out = counts.sort_index()
+    out.index.name = "street"
+    out.insert(0, "wards", [ward_lists.get(k, "") for k in out.index])
+    out["median_days_to_clear"] = [median.get(k, np.nan) for k in out.index]
+    out = out.reset_index().sort_values(["open", "new", "street"], ascending=[False, False, True])
+    return out.reset_index(drop=True)
+
+
+def _street_sums_sql(
+    store: Store, ward_list: list[str] | None, start: dt.datetime | None, stop: dt.datetime, due_cut: dt.datetime
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Per named street: :data:`COUNTS`, the median days to clear and the wards, in SQL."""
     t = store.tables["incidents"]
     conds: list[ColumnElement[bool]] = [t.c.street.is_not(None), t.c.street != ""]
-    if (ward_list := _as_list(wards)) is not None:
+    if ward_list is not None:
         conds.append(t.c.ward_code.in_(ward_list))
     with store.read() as conn:
         rows = conn.execute(
@@ -294,18 +332,11 @@ def street_stats(
             .where(*conds)
             .group_by(t.c.street, t.c.ward_code)
         ).all()
-    names = ["open", "cleared", "new", "cleared_in_period", "overdue"]
-    frame = pd.DataFrame(list(rows), columns=["street", "ward_code", *names])
-    median = _median_days(store, t.c.street, start, stop)
-    if frame.empty:
-        out = pd.DataFrame(columns=["street", "wards", *names, "median_days_to_clear"])
-        return out
+    frame = pd.DataFrame(list(rows), columns=["street", "ward_code", *COUNTS])
     grouped = frame.groupby("street", sort=True)
-    out = grouped[names].sum().astype("int64")
-    out.insert(0, "wards", grouped["ward_code"].agg(lambda s: ",".join(sorted(s.dropna().unique()))))
-    out["median_days_to_clear"] = [median.get(k, np.nan) for k in out.index]
-    out = out.reset_index().sort_values(["open", "new", "street"], ascending=[False, False, True])
-    return out.reset_index(drop=True)
+    counts = grouped[list(COUNTS)].sum().astype("int64")
+    ward_lists = grouped["ward_code"].agg(lambda s: ",".join(sorted(s.dropna().unique())))
+    return counts, _median_days(store, t.c.street, start, stop, conds), ward_lists
 
 
 def _daily_counts(

@@ -129,13 +129,18 @@ SERIES = [
     ("progress", ("ward", WEST, "D")),
     ("progress", ("ward", None, "W")),  # the ward-less incidents, as SQL's "IS NULL"
     ("progress", ("street", "Hàng Bông", "W", "2025-03-01", None)),
+    ("street_stats", ()),
+    ("street_stats", ("2025-03-01", "2025-03-31")),
+    ("street_stats", (None, None, [EAST])),
 ]
 
 
-def test_week_matrix_and_progress_agree_on_a_random_world(store):
+def test_week_matrix_progress_and_streets_agree_on_a_random_world(store):
     """Days and weeks are Hà Nội's: reports at local midnight and at 23:59 fall on
     either side of a day (and, on Sundays and Mondays, of a week)."""
     rows = _random_rows(300, seed=11)
+    for i, row in enumerate(rows):  # streets: named, blank, spaces only, missing
+        row["street"] = ["Hàng Bông", "Hàng Mã", "", "  ", None, "Lý Thái Tổ"][i % 6]
     rows += [{"reported_at": ts("2025-03-02 23:59")}, {"reported_at": ts("2025-03-03 00:00")},
              {"reported_at": ts("2025-03-09 23:59"), "status": "cleared", "cleared_at": ts("2025-03-10 00:00")}]  # fmt: skip
     commit(store, rows)

@@ -99,15 +99,20 @@ def test_week_counts_use_hanoi_iso_weeks(filled, path):
     assert (weeks["week"].dt.dayofweek == 0).all()
 
 
-def test_street_stats(filled):
+@pytest.mark.parametrize("path", ["sql", "arrays"])
+def test_street_stats(filled, path):
     store, _ = filled
-    streets = queries.street_stats(store, "2025-03-01", "2025-03-31").set_index("street")
+    over = {"columns": columns_for(store, path)}
+    streets = queries.street_stats(store, "2025-03-01", "2025-03-31", **over).set_index("street")
     assert list(streets.index) == ["Hàng Bông", "Lý Thái Tổ"]  # busiest first
     assert streets.loc["Lý Thái Tổ", ["wards", "open", "new", "overdue", "cleared"]].tolist() == [EAST, 1, 1, 1, 0]
     assert streets.loc["Hàng Bông", "wards"] == f"{WEST},{EAST}"
     assert streets.loc["Hàng Bông", ["open", "new", "cleared_in_period"]].tolist() == [4, 4, 2]
-    only_east = queries.street_stats(store, wards=[EAST]).set_index("street")
+    assert streets.loc["Hàng Bông", "median_days_to_clear"] == pytest.approx((13 + 2.5) / 2)  # A and C
+    only_east = queries.street_stats(store, wards=[EAST], **over).set_index("street")
     assert only_east.loc["Hàng Bông", "wards"] == EAST
+    # F (East) is the only clearance there: 63 days; West's A and C are not East's
+    assert only_east.loc["Hàng Bông", "median_days_to_clear"] == pytest.approx(63.0)
 
 
 @pytest.mark.parametrize("path", ["sql", "arrays"])
