@@ -225,7 +225,9 @@ def sustain(who: Reader, by: str, date_from: dt.date | None, date_to: dt.date | 
     """The sustained-order measures over clearances from ``date_from`` to ``date_to``
     (Hà Nội days, both included)."""
     start, end = _instants(date_from, date_to)
-    return pd.DataFrame(services.sustain_measures(store(), who.user, by=by, date_from=start, date_to=end))
+    return pd.DataFrame(
+        services.sustain_measures(store(), who.user, by=by, date_from=start, date_to=end, snapshot=snapshot)
+    )
 
 
 def _instants(date_from: dt.date | None, date_to: dt.date | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

@@ -63,6 +63,8 @@ from geo._sustain_time import DAY_NS, _instant, _ns
 from geo.errors import InvalidArgument
 from geo.store import Store
 from geo.store import places as stored_places
+from geo.store.filters import IncidentColumns
+from geo.store.place_frames import timeline_of
 
 #: A place with this many recurrences or more is chronic.
 CHRONIC_RECURRENCES = 3
@@ -310,6 +312,7 @@ def stored_measures(
     date_from: Any = None,
     date_to: Any = None,
     keys: Iterable[str] | None = None,
+    columns: IncidentColumns | None = None,
 ) -> pd.DataFrame:
     """:func:`sustain_measures` of the store's placed incidents and re-inspections.
 
@@ -323,13 +326,19 @@ def stored_measures(
         The window.
     keys
         Groups to list even without clearances.
+    columns
+        The incidents as current arrays (the map's snapshot): only the place links are
+        then read (:func:`geo.store.place_frames.timeline_of`).
 
     Returns
     -------
     pandas.DataFrame
         As :func:`sustain_measures`.
     """
-    incidents = stored_places.place_incidents_frame(store, addresses=False)
+    if columns is None:
+        incidents = stored_places.place_incidents_frame(store, addresses=False)
+    else:
+        incidents = timeline_of(store, columns)
     checks = stored_places.inspections_frame(store)
     return sustain_measures(incidents, checks, by=by, date_from=date_from, date_to=date_to, keys=keys)
 

@@ -22,15 +22,23 @@ from geo.ingest import IngestOptions, recheck
 from geo.ingest._read import FileInput
 from geo.ingest.recheck import RecheckResult
 from geo.services._rights import check, viewing
+from geo.snapshot import over_snapshot
 from geo.store import Store
 from geo.store import inspections as stored_checks
 from geo.store import places as stored_places
 
 #: Kept on disk when the clock cannot change them (:mod:`geo._frame_file`): besides comparing
 #: stored instants with the window's end, the measures ask whether a clearance is at least
-#: ``RECHECK_DAYS`` old, hence the margin.
+#: ``RECHECK_DAYS`` old, hence the margin. Takes ``snapshot=`` (a function giving the map's
+#: snapshot): an answer not kept then reads only the place links (:func:`geo.snapshot.over_snapshot`).
 sustain_measures = viewing(
-    persisted(sustain.stored_measures, as_of_now=True, settle=dt.timedelta(days=sustain.RECHECK_DAYS)), "sustain"
+    persisted(
+        over_snapshot(sustain.stored_measures),
+        as_of_now=True,
+        settle=dt.timedelta(days=sustain.RECHECK_DAYS),
+        unkeyed=("snapshot",),
+    ),
+    "sustain",
 )
 sustain_records = viewing(sustain.stored_records, "sustain")
 place_incidents = viewing(stored_places.place_incidents_frame, "places")

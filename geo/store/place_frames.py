@@ -19,6 +19,7 @@ from geo.store._values import read_frame
 
 if TYPE_CHECKING:
     from geo.store._core import Store
+    from geo.store.filters import IncidentColumns
 
 #: Columns of :func:`places_frame`.
 PLACE_COLUMNS: tuple[str, ...] = ("place_id", "type", "ward_code", "lon", "lat", "x", "y",
@@ -81,6 +82,54 @@ def place_incidents_frame(store: Store, *, ward: str | None = None, addresses: b
         f"FROM incidents i JOIN incident_places ip ON ip.incident_id = i.id {where} ORDER BY i.id"
     )
     return read_frame(store, sql, params, columns, instants=("reported_at", "cleared_at"))
+
+
+def timeline_of(store: Store, columns: IncidentColumns) -> pd.DataFrame:
+    """:func:`place_incidents_frame`'s columns that :mod:`geo.sustain` reads (``id``,
+    ``place_id``, ``type``, ``ward_code``, ``street``, ``reported_at``, ``cleared_at``),
+    from the incidents' arrays (the map's snapshot) and the place links.
+
+    Only the links are read: two integers per incident (0.4 s at a million, against
+    4.7 s for the texts and instants, which the snapshot already holds). Links to
+    incidents the arrays do not hold (written after them) are left out.
+
+    Parameters
+    ----------
+    store
+        The store.
+    columns
+        The incidents as arrays, with ``ids`` in ascending order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per linked incident, by id; missing texts are None.
+    """
+    with store.read() as conn:
+        links = store.backend.fetch_rows(conn, "SELECT incident_id, place_id FROM incident_places ORDER BY incident_id")
+    linked = np.fromiter((r[0] for r in links), dtype=np.int64, count=len(links))
+    places = np.fromiter((r[1] for r in links), dtype=np.int64, count=len(links))
+    pos = np.searchsorted(columns.ids, linked)
+    held = pos < len(columns.ids)
+    held[held] = columns.ids[pos[held]] == linked[held]
+    pos, linked, places = pos[held], linked[held], places[held]
+
+    def texts(column: str) -> np.ndarray:
+        labels: np.ndarray = np.asarray([*columns.labels[column], None], dtype=object)  # -1 picks the None
+        picked: np.ndarray = labels[columns.codes[column][pos]]
+        return picked
+
+    def instants(column: str) -> pd.Series:
+        return pd.Series(columns.times[column][pos].astype("datetime64[ns]")).dt.tz_localize("UTC")
+
+    return pd.DataFrame(
+        {
+            "id": linked,
+            "place_id": places,
+            **{column: texts(column) for column in ("type", "ward_code", "street")},
+            **{column: instants(column) for column in ("reported_at", "cleared_at")},
+        }
+    )
 
 
 def inspections_frame(store: Store, *, place_ids: Sequence[int] | None = None) -> pd.DataFrame:
