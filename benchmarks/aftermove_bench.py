@@ -50,12 +50,12 @@ def main(url: str) -> dict[str, Any]:
     series = {"snapshot": snapshot} if hasattr(geo_snapshot, "over_snapshot") else {}
     _timed(out, "snapshot", snapshot)
     _timed(out, "ward_metrics", lambda: services.ward_metrics(store, user, layer, None, None, **over))
-    _timed(out, "sustain_measures", lambda: services.sustain_measures(store, user, by="ward"))
-    _timed(out, "verified_share", lambda: photo_services.verified_share(store, user, None, None))
+    _timed(out, "sustain_measures", lambda: services.sustain_measures(store, user, by="ward", **series))
+    _timed(out, "verified_share", lambda: photo_services.verified_share(store, user, None, None, **series))
     _timed(out, "week_counts", lambda: services.week_counts(store, user, **series))
     _timed(out, "progress", lambda: services.progress(store, user, "city", None, "W", None, None, **series))
     _timed(out, "ward_stats", lambda: services.ward_stats(store, user, None, None, **over))
-    _timed(out, "street_stats", lambda: services.street_stats(store, user, None, None, None))
+    _timed(out, "street_stats", lambda: services.street_stats(store, user, None, None, None, **series))
     out["total"] = {"cpu_s": round(time.process_time() - cpu, 3), "wall_s": round(time.perf_counter() - wall, 3)}
     return out
 

@@ -53,7 +53,7 @@ def fingerprints(
     -------
     pandas.Series
         The fingerprint text per row, on the index of ``types``, as pandas' text dtype
-        (``str``: missing is NaN and comparisons give numpy booleans).
+        (``str``; comparisons give numpy booleans); "" where any part is missing.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -71,7 +71,7 @@ def fingerprints(
     kinds = pa.array(types.astype("str"), type=pa.string())
     # a missing part makes the key null (pyarrow's default), and "" below
     key = pc.binary_join_element_wise(FINGERPRINT_VERSION, kinds, lat_s, lon_s, day, "|")
-    key = pc.if_else(pa.array(ok), key, "")
+    key = pc.fill_null(pc.if_else(pa.array(ok), key, ""), "")  # a missing type too
     # "str" also for no rows: an empty Arrow array alone would give an object Series
     return pd.Series(key, index=index, dtype="str")
 

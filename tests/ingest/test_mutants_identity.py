@@ -55,6 +55,15 @@ def test_fingerprint_is_empty_when_a_part_is_missing(missing):
     assert keys.tolist() == ["", "v1|sidewalk|2100000|10580000|2025-03-03"]
 
 
+def test_a_missing_type_is_a_missing_part_too():
+    """No type, no fingerprint: "" as for a missing position or time, never a null that
+    would share a code with something else when the keys are factorised."""
+    types = pd.Series([None, "sidewalk"], dtype="str")
+    reported = pd.Series(pd.to_datetime(["2025-03-03 02:00Z", "2025-03-03 02:00Z"]))
+    keys = fingerprints(types, np.array([21.0, 21.0]), np.array([105.8, 105.8]), reported)
+    assert keys.tolist() == ["", "v1|sidewalk|2100000|10580000|2025-03-03"]
+
+
 @pytest.mark.parametrize("missing", ["lat", "lon"])
 def test_fingerprint_of_object_coordinates_with_a_missing_cell(missing):
     """Coordinates of object dtype (a column with an empty cell, None) are degrees all the
