@@ -254,10 +254,16 @@ def test_measures_are_not_kept_while_a_clearance_is_under_30_days_old(sample_sto
     assert _frames(snapshot_dir) == []  # in 30 days it counts as "old enough to be re-inspected"
 
 
+def patched(store) -> int:
+    """1 where the figures take the snapshot (SQLite), 0 where they run SQL (PostgreSQL)."""
+    return 1 if store.backend.name == "sqlite" else 0
+
+
 def test_figures_summed_over_the_snapshot_are_the_same_answer_kept_once(sample_store, snapshot_dir):
     """The per-ward figures summed over the map's snapshot (what the pages ask for) equal
     the SQL ones, are kept under the same file, and the snapshot is taken only when no
-    file answers; after a status move the snapshot gives the moved figures."""
+    file answers, and only where it is patched cheaply (SQLite; PostgreSQL's aggregates
+    run in the server); after a status move the snapshot gives the moved figures."""
     from geo.snapshot import load_snapshot
 
     taken: list[int] = []
@@ -269,10 +275,10 @@ def test_figures_summed_over_the_snapshot_are_the_same_answer_kept_once(sample_s
     ended = (dt.date(2025, 2, 1), dt.date(2025, 3, 31))
     first = services.ward_stats(sample_store, ADMIN, *ended, snapshot=snapshot)
     pd.testing.assert_frame_equal(first, queries.ward_stats(sample_store, *ended))
-    assert len(taken) == 1 and len(_frames(snapshot_dir)) == 1
+    assert len(taken) == patched(sample_store) and len(_frames(snapshot_dir)) == 1
     pd.testing.assert_frame_equal(services.ward_stats(sample_store, ADMIN, *ended), first)  # the SQL caller reads it
     services.ward_stats(sample_store, ADMIN, *ended, snapshot=snapshot)
-    assert len(taken) == 1 and len(_frames(snapshot_dir)) == 1  # answered by the file
+    assert len(taken) == patched(sample_store) and len(_frames(snapshot_dir)) == 1  # by the file
 
     reported = queries.incidents(sample_store)
     placed = reported[(reported["status"] == "reported") & reported["ward_code"].notna()]
@@ -299,8 +305,8 @@ def test_the_matrix_and_series_over_the_snapshot_are_the_same_answers_kept_once(
     reads = [(services.week_counts, queries.week_counts, ()), (services.progress, queries.progress, ("city", None, "W"))]
     for service, read, args in reads:
         pd.testing.assert_frame_equal(service(sample_store, ADMIN, *args, snapshot=snapshot), read(sample_store, *args))
-    assert len(taken) == 2 and len(_frames(snapshot_dir)) == 2
+    assert len(taken) == 2 * patched(sample_store) and len(_frames(snapshot_dir)) == 2
     for service, read, args in reads:  # from the files, by either caller
         pd.testing.assert_frame_equal(service(sample_store, ADMIN, *args), read(sample_store, *args))
         pd.testing.assert_frame_equal(service(sample_store, ADMIN, *args, snapshot=snapshot), read(sample_store, *args))
-    assert len(taken) == 2 and len(_frames(snapshot_dir)) == 2
+    assert len(taken) == 2 * patched(sample_store) and len(_frames(snapshot_dir)) == 2
