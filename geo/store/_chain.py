@@ -215,6 +215,8 @@ def encode(table: str, columns: Mapping[str, Any], n: int) -> list[bytes]:
         values = columns[name]
         if isinstance(values, Constant):
             parts.append(field_constant(kind, values.value))
+        elif isinstance(values, JsonColumn):
+            parts.append(_field(values.canonical))
         else:
             parts.append(_field(column_array(kind, values)))
     if all(isinstance(p, str) for p in parts):
@@ -249,6 +251,17 @@ class Constant:
     """A value every row of an encoded block shares."""
 
     value: Any
+
+
+@dataclass(frozen=True)
+class JsonColumn:
+    """A JSON column given as text, twice: ``canonical`` (:func:`canonical_json` of each
+    value, an Arrow text array; hashed) and ``stored`` (the text written, as
+    ``json.dumps`` gives it). Built per column by the caller, so that no value is
+    rendered row by row here."""
+
+    canonical: Any
+    stored: Sequence[str]
 
 
 def chain_hex(prev: bytes, runs: Iterable[Sequence[bytes]]) -> bytes:
@@ -380,6 +393,45 @@ def _bulk_append(
             data.append(list(values))
     data.append([d.hex() for d in digests])
     store.backend.bulk_insert(conn, table, [*names, HASH_COLUMN], list(zip(*data, strict=True)))
+
+
+def append_columns(
+    store: Store, conn: Connection, table: str, columns: Mapping[str, Any], n: int
+) -> list[int]:
+    """:func:`append` of ``n`` rows given per column, for many rows (an ingest's
+    recurrence moves): encoded and written a column at a time, never a dict per row.
+
+    ``columns`` maps each content column but ``id`` to a :class:`Constant`, a
+    :class:`JsonColumn` (kind ``json``) or ``n`` values already in stored form: ints,
+    texts, instants as :func:`instant_text`. The hashes are those :func:`append` gives
+    for the same rows (tests/store/test_chain_columns.py builds both).
+    """
+    if n == 0:
+        return []
+    block = reserve(store, conn, table, n)
+    full = {"id": np.asarray(block.ids, dtype=np.int64), **columns}
+    hexed = chain_hex(block.prev, [encode(table, full, n)]).decode()
+    suffix = store.backend.stamp_suffix
+    data: list[Sequence[Any]] = []
+    for name, kind in CHAINED[table]:
+        values = full[name]
+        if isinstance(values, Constant):
+            value = values.value
+            if kind == "instant" and value is not None:
+                value = f"{value}{suffix}"
+            data.append([value] * n)
+        elif isinstance(values, JsonColumn):
+            data.append(values.stored)
+        elif kind == "instant" and suffix:
+            data.append([None if v is None else f"{v}{suffix}" for v in values])
+        elif isinstance(values, np.ndarray):
+            data.append(values.tolist())
+        else:
+            data.append(values)
+    data.append([hexed[k : k + 64] for k in range(0, 64 * n, 64)])
+    names = [name for name, _ in CHAINED[table]]
+    store.backend.bulk_insert(conn, table, [*names, HASH_COLUMN], list(zip(*data, strict=True)))
+    return [int(i) for i in block.ids]
 
 
 # -- reading back ----------------------------------------------------------------------
