@@ -202,15 +202,32 @@ def insert_staged(
     )
 
 
-#: A batch at least this large, and at least half the size of the table, is written with
-#: the table's secondary indexes dropped and rebuilt in the same transaction: one sort per
-#: index instead of a random B-tree insert per row (1M rows: 9 s → 5 s here).
+#: A batch at least this large, into a table small next to it, is written with the
+#: table's secondary indexes dropped and rebuilt in the same transaction: one sort per
+#: index instead of a random B-tree insert per row.
 REBUILD_MIN_ROWS = 20_000
+#: "Small next to the batch", per table: the rows stored at most this many times the
+#: batch's. Measured here (benchmarks/RESULTS.md, "sqlitemoves, session 22"; CPU, the
+#: insert of a 1M-row batch inside a rolled-back transaction, indexes kept with the wide
+#: page cache of :func:`widen_cache` against rebuilt):
+#:
+#: - places and links: rebuilt wins into an empty table (3.2–3.9 against 4.4–4.5 s) and
+#:   for links as many as those stored (1.6 against 1.7–1.9 s at 1M); kept wins for 330,000
+#:   places on 727,000 (3.0 against 3.5 s) or on a million (2.3–2.6 against 4.8–5.1 s),
+#:   and for a million links on two (1.8–2.0 against 2.0 s);
+#: - incidents (their indexes with random keys; the clustered ones are always kept):
+#:   kept wins or ties from a table as large as the batch on (1M on 1M: 6.6–8.5 against
+#:   8.6–8.8 s; on 2M: 7.6–8.6 against 9.9–14.2 s), and ties into an empty table.
+REBUILD_TABLE_PER_BATCH: dict[str, float] = {"incidents": 0.25}
+#: The same bound for every other table (places, incident_places).
+REBUILD_TABLE_PER_BATCH_DEFAULT = 1.0
 
 
 def rebuild_indexes_for(conn: Connection, table: str, rows: int, *, key: str = "id") -> bool:
-    """Whether inserting ``rows`` into ``table`` is faster with its indexes rebuilt (the
-    span of its integer ``key`` bounds its size: two index look-ups, not a count)."""
+    """Whether inserting ``rows`` into ``table`` is faster with its indexes rebuilt: a
+    batch of :data:`REBUILD_MIN_ROWS` or more into a table holding at most
+    :data:`REBUILD_TABLE_PER_BATCH` times as many rows (the span of its integer ``key``
+    bounds its size: two index look-ups, not a count)."""
     if rows < REBUILD_MIN_ROWS:
         return False
     raw = conn.connection.driver_connection
@@ -218,15 +235,17 @@ def rebuild_indexes_for(conn: Connection, table: str, rows: int, *, key: str = "
     (top,) = raw.execute(
         f"SELECT COALESCE(MAX({key}), 0) - COALESCE(MIN({key}), 1) + 1 FROM {table}"  # noqa: S608
     ).fetchone()
-    return 2 * rows >= int(top)
+    bound = REBUILD_TABLE_PER_BATCH.get(table, REBUILD_TABLE_PER_BATCH_DEFAULT)
+    return int(top) <= bound * rows
 
 
 def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
                 *, key: str = "id") -> None:  # fmt: skip
     """:func:`bulk_insert` of many rows with the table's secondary indexes dropped and
-    rebuilt (one sort each) when the rows are as many as the table's, else with a page
-    cache wide enough for the random index inserts. Inside the open transaction: a failure
-    or a kill leaves the indexes and rows as they were. Foreign keys are checked as always.
+    rebuilt (one sort each) when the table is small next to the rows
+    (:func:`rebuild_indexes_for`), else with a page cache wide enough for the random
+    index inserts. Inside the open transaction: a failure or a kill leaves the indexes
+    and rows as they were. Foreign keys are checked as always.
     """
     rebuilt = drop_indexes(conn, table) if rebuild_indexes_for(conn, table, len(rows), key=key) else []
     if not rebuilt:
@@ -306,8 +325,8 @@ def insert_incidents(
     """Write a batch's incidents in chunks inside the open transaction.
 
     Chunks bound the Python objects alive at once; values shared by every row go into the
-    statement once. A batch that is large next to the table is written without the
-    secondary indexes, which are rebuilt (sorted once) before the transaction ends: SQLite
+    statement once. A batch into a table small next to it (:func:`rebuild_indexes_for`)
+    is written without the secondary indexes whose keys arrive unordered, which are rebuilt (sorted once) before the transaction ends: SQLite
     DDL is transactional, so a failure or a kill leaves the old indexes and rows exactly
     as they were. ``staged``: the rows are in the attached scratch file already.
     """

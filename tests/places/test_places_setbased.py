@@ -411,3 +411,50 @@ def test_sqlite_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(t
         assert [place[i] for i in sorted(status)] == want_place
     finally:
         store.close()
+
+
+def test_sqlite_indexes_are_rebuilt_only_into_a_table_small_next_to_the_batch(tmp_path, monkeypatch):
+    """The rule of ``_sqlite_bulk.rebuild_indexes_for``: a batch's places, links and
+    incidents are written with the table's secondary indexes rebuilt only when the table
+    holds at most ``REBUILD_TABLE_PER_BATCH`` times the batch's rows (links and places: as
+    many; incidents: a quarter); otherwise the indexes are kept and updated. After either
+    way every index is back and agrees with its table (``PRAGMA integrity_check`` reads
+    each index against the rows), and the places are the rule's."""
+    from geo.store import _sqlite_bulk, open_store
+
+    monkeypatch.setattr(_sqlite_bulk, "REBUILD_MIN_ROWS", 100)
+    dropped: list[str] = []
+    real = _sqlite_bulk.drop_indexes
+
+    def spy(conn, table, keep=None):
+        dropped.append(table)
+        return real(conn, table, keep)
+
+    monkeypatch.setattr(_sqlite_bulk, "drop_indexes", spy)
+    frame = edge_batch(seed=5, n=750)
+    want_place, _ = expected(frame.assign(own=False))
+    store = open_store(f"sqlite:///{tmp_path / 'rule.sqlite'}")
+    try:
+        with store.read() as conn:
+            schema = conn.execute(text(_SQLITE_PLACE_INDEXES)).all()
+        # (rows, links stored before, incidents stored before): 200 into empty tables,
+        # 150 onto 200 (the old "half the table" rule rebuilt the links), 400 onto 350
+        for k, (lo, hi) in enumerate(((0, 200), (200, 350), (350, 750))):
+            with store.read() as conn:
+                places_before = conn.execute(text("SELECT count(*) FROM places")).scalar_one()
+            part = frame.iloc[lo:hi]
+            batches.commit_batch(store, batch(f"r{k}.csv"), incidents(part.to_dict("records"), source=f"r{k}.csv"),
+                                 NO_UPDATES, actor="tester")  # fmt: skip
+            with store.read() as conn:
+                new_places = conn.execute(text("SELECT count(*) FROM places")).scalar_one() - places_before
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+                assert conn.execute(text(_SQLITE_PLACE_INDEXES)).all() == schema
+            rows = hi - lo
+            assert ("incident_places" in dropped) == (lo <= rows), k
+            assert ("incidents" in dropped) == (lo <= rows / 4), k
+            assert ("places" in dropped) == (new_places >= 100 and places_before <= new_places), k
+            dropped.clear()
+        place, _, status = stored(store)
+        assert [place[i] for i in sorted(status)] == want_place
+    finally:
+        store.close()
