@@ -380,7 +380,7 @@ def apply_moves(
         if to_status == "cleared":
             cleared_at = at_utc
         state[incident_id] = final[incident_id] = (to_status, cleared_at)
-        moved.add(incident_id, current, to_status, at_utc, note)
+        moved.add(int(incident_id), current, to_status, at_utc, note)
     if final:
         _write_states(store, conn, final, state_before, now)
         _write_history(store, conn, moved, actor=actor, batch_id=batch_id, now=now)
