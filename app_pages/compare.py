@@ -1,4 +1,11 @@
-"""So sánh phường / Compare wards: choropleth, density, ward × week matrix, league table."""
+"""So sánh phường / Compare wards: choropleth, league table, ward × week matrix, density.
+
+One view at a time, chosen above the page (the choropleth first): the browser draws only
+the chosen one. All four at once cost Chromium about 3.8 s of CPU on a 1M store (two
+Leaflet maps, the density image, the Vega matrix and two tables), twice what the server
+needed; each view alone is a fraction of that, and the others are one click away. The
+chosen view is kept in the URL (``view=``) like every other setting of the page.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,8 @@ CELL_SIZES = (100, 200, 500, 1000)
 #: Measures a choropleth and the league table can show: incident counts and, from issue 12,
 #: whether clearance lasts.
 CHOICES = METRIC_CODES + SUSTAIN_CODES
+#: The page's views, in the order offered; the first is shown when the URL names none.
+VIEWS = ("choropleth", "league", "matrix", "density")
 
 
 def _labels(codes, prefix: str) -> dict[str, str]:
@@ -47,6 +56,7 @@ def _sidebar() -> dict:
     L.url_widget_state("c_min", "min", MIN_VOLUME, L.integer(1, 100_000))
     L.url_widget_state("c_matrix", "matrix", "open_end", L.choice(MATRIX_VALUES))
     L.url_widget_state("c_cell", "cell", 200, L.integer(CELL_SIZES[0], CELL_SIZES[-1]))
+    L.url_widget_state("c_view", "view", VIEWS[0], L.choice(VIEWS))
     if st.session_state["c_cell"] not in CELL_SIZES:
         st.session_state["c_cell"] = 200
     sb = st.sidebar
@@ -70,6 +80,7 @@ def _sidebar() -> dict:
             "min": ss["c_min"] if ss["c_min"] != MIN_VOLUME else None,
             "matrix": ss["c_matrix"] if ss["c_matrix"] != "open_end" else None,
             "cell": ss["c_cell"] if ss["c_cell"] != 200 else None,
+            "view": ss["c_view"] if ss["c_view"] != VIEWS[0] else None,
         }
     )
     return {
@@ -253,26 +264,39 @@ def _with_sustain(metrics: pd.DataFrame, f: dict) -> pd.DataFrame:
     return with_sustain(metrics, sustain, min_volume=f["min_volume"])
 
 
+def _view() -> str:
+    """The view chosen above the page (kept in the URL by the sidebar's ``write_url``)."""
+    view = st.segmented_control(
+        t("compare.view"), VIEWS, key="c_view", required=True,
+        format_func=_labels(VIEWS, "compare.view.").__getitem__,
+    )
+    return str(view or VIEWS[0])
+
+
+def _ward_views(layer, f: dict, view: str) -> None:
+    """The choropleth or the league tables: both need every ward's metrics of the window."""
+    metrics = _with_sustain(L.ward_metrics(L.reader(), f["date_from"], f["date_to"]), f)
+    if int(metrics["volume"].sum()) == 0:
+        st.info(t("compare.empty"))
+    if view == "choropleth":
+        _choropleth(layer, metrics, f["metric"])
+    else:
+        _league(metrics, f)
+        _sustain(dict(zip(layer["code"], layer["name"], strict=True)), f)
+
+
 def main() -> None:
     st.title(t("compare.title"))
     try:
         layer = L.ward_layer()
         f = _sidebar()
-        metrics = L.ward_metrics(L.reader(), f["date_from"], f["date_to"])
-        metrics = _with_sustain(metrics, f)
-    except GeoError as exc:
-        st.error(exc.message(lang()))
-        return
-    total = int(metrics["volume"].sum())
-    if total == 0:
-        st.info(t("compare.empty"))
-    names = dict(zip(layer["code"], layer["name"], strict=True))
-    try:
-        _choropleth(layer, metrics, f["metric"])
-        _league(metrics, f)
-        _sustain(names, f)
-        _matrix(names, f)
-        _density(layer, f)
+        view = _view()
+        if view == "matrix":
+            _matrix(dict(zip(layer["code"], layer["name"], strict=True)), f)
+        elif view == "density":
+            _density(layer, f)
+        else:
+            _ward_views(layer, f, view)
     except GeoError as exc:
         st.error(exc.message(lang()))
 

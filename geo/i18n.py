@@ -454,6 +454,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "compare.title": ("So sánh các phường, xã", "Compare wards"),
     "compare.metric": ("Chỉ số", "Metric"),
     "compare.choropleth": ("Bản đồ theo chỉ số", "Choropleth"),
+    "compare.view": ("Xem", "View"),
+    "compare.view.choropleth": ("Bản đồ theo chỉ số", "Choropleth"),
+    "compare.view.league": ("Bảng xếp hạng", "League table"),
+    "compare.view.matrix": ("Ma trận phường × tuần", "Ward × week matrix"),
+    "compare.view.density": ("Mật độ vụ việc", "Incident density"),
     "compare.open_ward_page": ("Mở trang phường", "Open ward page"),
     "compare.click_ward": (
         "Bấm vào một phường, xã trên bản đồ để mở trang của phường, xã đó.",

@@ -1,6 +1,7 @@
 """Compare wards page through AppTest: empty and sample stores, metric, URL and language;
-a ward clicked on the choropleth or picked under the league table opens the ward page in
-the same (signed-in) session."""
+one view at a time (choropleth first; league table, matrix, density on request, kept in
+the URL); a ward clicked on the choropleth or picked under the league table opens the
+ward page in the same (signed-in) session."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def _run(url: str, monkeypatch, **params: str) -> AppTest:
 
 def _league(at: AppTest):
     return next(df.value for df in at.dataframe if "rank" in df.value.columns)
+
+
+def _show(at: AppTest, view: str) -> AppTest:
+    """Choose a view above the page, as a click on its segment does."""
+    at.segmented_control(key="c_view").set_value(view).run()
+    assert not at.exception, at.exception
+    return at
 
 
 def _click_ward(at: AppTest, code: str) -> AppTest:
@@ -54,7 +62,8 @@ def test_empty_store_still_draws_the_wards(empty_url, monkeypatch):
     at = _run(empty_url, monkeypatch)
     assert [t.value for t in at.title] == ["So sánh các phường, xã"]
     assert any("Chưa có vụ việc" in i.value for i in at.info)
-    league = _league(at)
+    assert len(at.get("component_instance")) == 1  # the choropleth
+    league = _league(_show(at, "league"))
     assert len(league) == 126 and league["rank"].isna().all()  # nobody reaches the minimum
 
 
@@ -70,12 +79,52 @@ def _pct_cleared_league(store_url: str) -> pd.DataFrame:
     return table.sort_values(["pct", "volume", "code"], ascending=[False, False, True])
 
 
+def _drawn(at: AppTest) -> dict[str, int]:
+    """What the page drew: subheaders, maps (components), Vega charts and tables."""
+    return {
+        "subheaders": len(at.subheader), "maps": len(at.get("component_instance")),
+        "charts": len(at.get("vega_lite_chart")), "tables": len(at.dataframe),
+    }
+
+
+def test_one_view_at_a_time_choropleth_first_and_kept_in_the_url(sample_store_url, monkeypatch):
+    """Only the chosen view is drawn (the browser draws nothing else); the choropleth is
+    first, the choice is kept in the URL (the default left out) and restored from it."""
+    at = _run(sample_store_url, monkeypatch)
+    assert at.segmented_control(key="c_view").value == "choropleth"
+    assert at.segmented_control(key="c_view").options == [
+        "Bản đồ theo chỉ số", "Bảng xếp hạng", "Ma trận phường × tuần", "Mật độ vụ việc",
+    ]
+    assert [s.value for s in at.subheader] == ["Bản đồ theo chỉ số — Vụ chưa xử lý"]
+    assert _drawn(at) == {"subheaders": 1, "maps": 1, "charts": 0, "tables": 0}
+    assert "view" not in at.query_params
+
+    _show(at, "league")
+    assert [s.value for s in at.subheader] == ["Bảng xếp hạng — Vụ chưa xử lý", "Trật tự có bền vững không"]
+    assert _drawn(at) == {"subheaders": 2, "maps": 0, "charts": 0, "tables": 2}
+    assert at.query_params["view"] == "league"
+
+    _show(at, "matrix")
+    assert [s.value for s in at.subheader] == ["Ma trận phường × tuần"]
+    assert _drawn(at) == {"subheaders": 1, "maps": 0, "charts": 1, "tables": 0}
+    assert at.query_params["view"] == "matrix"
+
+    _show(at, "density")
+    assert [s.value for s in at.subheader] == ["Bản đồ nhiệt mật độ vụ việc"]
+    assert _drawn(at) == {"subheaders": 1, "maps": 1, "charts": 0, "tables": 0}
+    assert any("5.000 vụ việc" in c.value for c in at.caption)  # heatmap of all 5,000
+    assert at.query_params["view"] == "density"
+
+    _show(at, "choropleth")
+    assert "view" not in at.query_params
+    assert _run(sample_store_url, monkeypatch, view="matrix").segmented_control(key="c_view").value == "matrix"
+    assert _run(sample_store_url, monkeypatch, view="nonsense").segmented_control(key="c_view").value == "choropleth"
+
+
 def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, monkeypatch):
     at = _run(sample_store_url, monkeypatch)
-    subheaders = [s.value for s in at.subheader]
-    assert "Bản đồ theo chỉ số — Vụ chưa xử lý" in subheaders
-    assert "Ma trận phường × tuần" in subheaders
-    league = _league(at)
+    assert "Bản đồ theo chỉ số — Vụ chưa xử lý" in [s.value for s in at.subheader]
+    league = _league(_show(at, "league"))
     assert league["rank"].notna().sum() > 50
     # by open incidents (fewer is better; best first), from the same stored rows
     by_open = _pct_cleared_league(sample_store_url)
@@ -85,7 +134,6 @@ def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, 
     ranked_open = league[league["rank"].notna()]
     assert ranked_open["code"].tolist() == by_open["code"].tolist()
     assert ranked_open["open"].tolist() == by_open["open"].tolist()
-    assert any("5.000 vụ việc" in c.value for c in at.caption)  # heatmap of all 5,000
 
     at.sidebar.selectbox(key="c_metric").set_value("overdue").run()
     assert not at.exception
@@ -110,7 +158,8 @@ def test_sample_store_metric_change_changes_the_table_and_url(sample_store_url, 
 
 
 def test_status_filter_changes_the_density_count(sample_store_url, monkeypatch):
-    at = _run(sample_store_url, monkeypatch)
+    at = _run(sample_store_url, monkeypatch, view="density")
+    assert any("5.000 vụ việc" in c.value for c in at.caption)
     at.sidebar.multiselect(key="c_statuses").set_value(["cleared"]).run()
     captions = " ".join(c.value for c in at.caption)
     assert "5.000 vụ việc" not in captions
@@ -118,11 +167,13 @@ def test_status_filter_changes_the_density_count(sample_store_url, monkeypatch):
 
 
 def test_url_restores_the_view_and_language_switch(sample_store_url, monkeypatch):
-    at = _run(sample_store_url, monkeypatch, metric="median_days", lang="en", matrix="pct_cleared")
+    at = _run(sample_store_url, monkeypatch, metric="median_days", lang="en", matrix="pct_cleared", view="league")
     assert [t.value for t in at.title] == ["Compare wards"]
     assert at.sidebar.selectbox(key="c_metric").value == "median_days"
     assert "League table — Median days to clear" in [s.value for s in at.subheader]
-    assert at.radio(key="c_matrix").value == "pct_cleared"
+    assert _show(at, "matrix").radio(key="c_matrix").value == "pct_cleared"
+    _show(at, "league")
+    assert at.query_params["matrix"] == "pct_cleared"  # kept while the matrix is not drawn
     at.sidebar.radio(key="lang").set_value("vi").run()
     assert [t.value for t in at.title] == ["So sánh các phường, xã"]
     assert "Bảng xếp hạng — Số ngày xử lý (trung vị)" in [s.value for s in at.subheader]
@@ -167,7 +218,7 @@ def test_a_click_on_no_known_ward_stays_on_compare(empty_url, monkeypatch):
 
 
 def test_league_table_offers_a_session_keeping_link(sample_store_url, monkeypatch):
-    at = _run(sample_store_url, monkeypatch)
+    at = _run(sample_store_url, monkeypatch, view="league")
     league = _league(at)
     assert not any("/ward?" in str(v) for v in league.to_numpy().ravel())  # no plain links
     picker = at.selectbox(key="c_open_ward")
@@ -201,7 +252,7 @@ def test_the_sustain_table_tells_campaign_wards_from_steady_ones(tmp_path, monke
     ingest(SUSTAIN_CSV, store, IngestOptions(source="sample_sustain"), actor="test")
     ingest_results(store, RECHECKS_CSV, actor="test")
     store.close()
-    at = open_page("app_pages/compare.py", url, monkeypatch)
+    at = open_page("app_pages/compare.py", url, monkeypatch, view="league")
     assert "Trật tự có bền vững không" in [s.value for s in at.subheader]
     # the league table carries the flag too (by ``code``); this is the sustain table
     (table,) = [d.value for d in at.dataframe if "campaign_flag" in d.value.columns and "ward_code" in d.value.columns]

@@ -29,14 +29,17 @@ LEAGUE = {"Tải CSV", "Tải XLSX"}
 GEOTIFF = {"Tải lưới mật độ (GeoTIFF)"}
 REJECTS = {"Tải các dòng bị loại (CSV)"}
 
-#: page → (URL parameters, the buttons an exporter gets there).
-PAGES: dict[str, tuple[dict[str, str], set[str]]] = {
-    "app_pages/map.py": ({}, set()),
-    "app_pages/compare.py": ({}, LEAGUE | GEOTIFF),
-    "app_pages/progress.py": ({}, set()),
-    "app_pages/ward.py": ({"ward": "00070"}, REPORT),
-    "app_pages/admin.py": ({}, set()),
-    "app_pages/upload.py": ({}, set()),  # before a file is chosen
+#: page (and view) → (page, URL parameters, the buttons an exporter gets there). Compare
+#: draws one view at a time: the league table's files under it, the grid under the density.
+PAGES: dict[str, tuple[str, dict[str, str], set[str]]] = {
+    "map": ("app_pages/map.py", {}, set()),
+    "compare": ("app_pages/compare.py", {}, set()),  # the choropleth
+    "compare-league": ("app_pages/compare.py", {"view": "league"}, LEAGUE),
+    "compare-density": ("app_pages/compare.py", {"view": "density"}, GEOTIFF),
+    "progress": ("app_pages/progress.py", {}, set()),
+    "ward": ("app_pages/ward.py", {"ward": "00070"}, REPORT),
+    "admin": ("app_pages/admin.py", {}, set()),
+    "upload": ("app_pages/upload.py", {}, set()),  # before a file is chosen
 }
 
 #: A file with one good row and one with unreadable coordinates.
@@ -83,10 +86,10 @@ def test_the_roles_are_the_documented_four():
     assert set(auth.ROLES) == set(ROLES)
 
 
-@pytest.mark.parametrize("page", list(PAGES))
+@pytest.mark.parametrize("view", list(PAGES))
 @pytest.mark.parametrize("role", ROLES)
-def test_download_buttons_per_role_and_page(store_url, monkeypatch, role, page):
-    params, for_exporters = PAGES[page]
+def test_download_buttons_per_role_and_page(store_url, monkeypatch, role, view):
+    page, params, for_exporters = PAGES[view]
     if page == "app_pages/admin.py" and role != "admin":
         at = _refused(page, store_url, monkeypatch, role)
         assert [e.value for e in at.error] and "quản lý tài khoản" in at.error[0].value

@@ -215,7 +215,7 @@ def densest_share(days: list[int], span: int = 14) -> float:
 
 def test_compare_offers_retention_and_the_campaign_flag_under_the_minimum(world, monkeypatch):
     url, _ = world
-    at = open_page("app_pages/compare.py", url, monkeypatch, metric="retention_30", min="3")
+    at = open_page("app_pages/compare.py", url, monkeypatch, metric="retention_30", min="3", view="league")
     assert "Bảng xếp hạng — Duy trì 30 ngày (tỷ lệ)" in [s.value for s in at.subheader]
     league = next(df.value for df in at.dataframe if "rank" in df.value.columns).set_index("code")
     spells = spells_by_rule()
@@ -236,6 +236,7 @@ def test_compare_offers_retention_and_the_campaign_flag_under_the_minimum(world,
     assert pd.isna(league.loc[WARD_D, "retention_30"]) and pd.isna(league.loc[WARD_D, "rank"])
     assert league.loc[WARD_D, "spells"] == 1
     # the choropleth colours by the same figures, "–" under the minimum
+    at.segmented_control(key="c_view").set_value("choropleth").run()
     tips = choropleth_tips(map_script(at))
     assert "Duy trì 30 ngày (tỷ lệ): 0.50<br>Số lần xử lý: 5" in tips[HOAN_KIEM][1]
     assert "Duy trì 30 ngày (tỷ lệ): 1.00<br>Số lần xử lý: 3" in tips[STEADY][1]
@@ -243,6 +244,7 @@ def test_compare_offers_retention_and_the_campaign_flag_under_the_minimum(world,
     assert tips[WARD_D][0] == NO_DATA != tips[HOAN_KIEM][0]
 
     # the rule counts clearances, not incidents: Hoàn Kiếm has 6 incidents but 5 clearances
+    at.segmented_control(key="c_view").set_value("league").run()
     at.sidebar.number_input(key="c_min").set_value(6).run()
     league = next(df.value for df in at.dataframe if "rank" in df.value.columns).set_index("code")
     assert league["rank"].isna().all() and league["retention_30"].isna().all()

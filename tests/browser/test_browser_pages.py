@@ -73,9 +73,74 @@ def test_compare_draws_the_choropleth(sample_page):
     # the sample gives the wards different values: more than one class colour is drawn
     fills = {p.get_attribute("fill") for p in filled.all()}
     assert len(fills) >= 3
-    rec.page.get_by_text("Bảng xếp hạng").first.wait_for()
-    rec.page.get_by_text("Ma trận phường × tuần").first.wait_for()
+    # the other views are offered above the page, not drawn
+    views = rec.page.locator(".st-key-c_view button")
+    assert views.all_inner_texts() == ["Bản đồ theo chỉ số", "Bảng xếp hạng", "Ma trận phường × tuần", "Mật độ vụ việc"]
     rec.screenshot("compare_page_vi")
+    assert rec.foreign_requests() == []
+    assert _errors(rec) == []
+
+
+_FOLIUM = "iframe[title*='streamlit_folium']"
+_CHART = "[data-testid='stVegaLiteChart']"
+_TABLE = "[data-testid='stDataFrame']"
+
+
+def _choose_view(rec, label: str) -> None:
+    rec.page.locator(".st-key-c_view button", has_text=label).first.click()
+    rec.page.wait_for_function(
+        "(label) => { const b = [...document.querySelectorAll('.st-key-c_view button')]"
+        ".find((x) => x.innerText.includes(label));"
+        " return b && b.getAttribute('aria-checked') === 'true'; }",
+        arg=label,
+    )
+
+
+def _only(rec, shown: str, count: int = 1) -> None:
+    """``count`` of the chosen view's element drawn and none of the other views' elements
+    (Streamlit drops the old view's elements once the new run has finished)."""
+    others = [sel for sel in (_FOLIUM, _CHART, _TABLE) if sel != shown]
+    rec.page.wait_for_function(
+        "([shown, count, others]) => document.querySelectorAll(shown).length === count"
+        " && others.every((sel) => document.querySelectorAll(sel).length === 0)",
+        arg=[shown, count, others],
+    )
+
+
+def test_compare_draws_one_view_at_a_time(sample_page):
+    """Choosing a view draws it and removes the one before; the choice is in the URL."""
+    rec = sample_page
+    rec.goto("/compare")
+    rec.page.get_by_text("So sánh các phường, xã").first.wait_for()
+    _visible_map(rec)
+    _only(rec, _FOLIUM)
+
+    _choose_view(rec, "Ma trận phường × tuần")
+    _only(rec, _CHART)
+    chart = rec.page.locator(_CHART).first
+    chart.locator("canvas, svg").first.wait_for(state="visible")
+    assert chart.bounding_box()["height"] >= MIN_FRAME_HEIGHT
+    assert "view=matrix" in rec.page.url
+
+    _choose_view(rec, "Bảng xếp hạng")
+    _only(rec, _TABLE, count=2)  # the league table and the sustained-order table
+    rec.page.get_by_text("Tải CSV").first.wait_for()
+    assert "view=league" in rec.page.url
+
+    _choose_view(rec, "Mật độ vụ việc")
+    _only(rec, _FOLIUM)
+    _visible_map(rec)  # the ward outlines
+    rec.page.frame_locator(_FOLIUM).first.locator("canvas.leaflet-heatmap-layer").wait_for(state="attached")
+    assert "view=density" in rec.page.url
+    rec.screenshot("compare_density_view")
+
+    _choose_view(rec, "Bản đồ theo chỉ số")
+    _only(rec, _FOLIUM)
+    # the component's frame may be reused: wait for the filled wards, not any paths
+    filled = rec.page.frame_locator(_FOLIUM).first.locator("path.leaflet-interactive[fill-opacity='0.75']")
+    filled.nth(N_WARDS - 1).wait_for(state="attached")
+    _visible_map(rec)
+    assert "view=" not in rec.page.url
     assert rec.foreign_requests() == []
     assert _errors(rec) == []
 

@@ -48,7 +48,7 @@ def test_ward_and_compare_pages_show_the_share(tmp_path, wards, monkeypatch):
     assert metrics["Xử lý có ảnh xác thực"] == "100% (1/1)"
     at = open_page("app_pages/ward.py", store.url, monkeypatch, ward="00199")
     assert {m.label: m.value for m in at.metric}["Xử lý có ảnh xác thực"] == "—"
-    at = open_page("app_pages/compare.py", store.url, monkeypatch)
+    at = open_page("app_pages/compare.py", store.url, monkeypatch, view="league")
     assert {m.label: m.value for m in at.metric}["Xử lý có ảnh xác thực"] == "100% (1/1)"
     league = at.dataframe[0].value.set_index("code")
     assert league.loc["00070", "pct_verified"] == 100
