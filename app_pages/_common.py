@@ -14,6 +14,7 @@ import geopandas as gpd
 import streamlit as st
 
 from geo import services, settings
+from geo.display_shapes import display_layer
 from geo.errors import GeoError
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
 from geo.i18n import t as _t
@@ -56,17 +57,32 @@ def _wards_cached(url: str, version: tuple[int, int, str]) -> gpd.GeoDataFrame:
     return services.active_wards(_store_cached(url))
 
 
-def wards() -> gpd.GeoDataFrame:
-    """The ward layer in use: the store's current ward table (seeded once from
-    ``GEO_BOUNDARIES`` or the committed default), cached per ward-table version so an
-    administrator's replacement shows at once."""
+def _layer_version() -> tuple[str, tuple[int, int, str]]:
     url = settings.database_url()
     opened = _store_cached(url)
     version = services.ward_layer_version(opened)
     if version[0] == 0:  # first start: seed the table, then key the cache by what it holds
         services.active_wards(opened)
         version = services.ward_layer_version(opened)
-    return _wards_cached(url, version)
+    return url, version
+
+
+def wards() -> gpd.GeoDataFrame:
+    """The ward layer in use: the store's current ward table (seeded once from
+    ``GEO_BOUNDARIES`` or the committed default), cached per ward-table version so an
+    administrator's replacement shows at once."""
+    return _wards_cached(*_layer_version())
+
+
+@st.cache_data(show_spinner=False)
+def _display_cached(url: str, version: tuple[int, int, str]) -> gpd.GeoDataFrame:
+    return display_layer(_wards_cached(url, version))
+
+
+def display_wards() -> gpd.GeoDataFrame:
+    """The ward layer in use, simplified for drawing city-wide maps
+    (:func:`geo.display_shapes.display_layer`); never for figures or assignment."""
+    return _display_cached(*_layer_version())
 
 
 @st.cache_resource(show_spinner=False)

@@ -18,7 +18,7 @@ from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t
+from app_pages._common import display_wards, lang, store, t
 from geo import services
 from geo.errors import GeoError
 from geo.i18n import status_label
@@ -92,11 +92,11 @@ def _sidebar() -> dict:
     }
 
 
-def _choropleth(layer, metrics, by: str) -> None:
+def _choropleth(metrics, by: str) -> None:
     from geo.choropleth import choropleth_map
 
     st.subheader(t("compare.choropleth") + " — " + t(f"metric.{by}"))
-    fmap = choropleth_map(layer, metrics, by, lang=lang())
+    fmap = choropleth_map(display_wards(), metrics, by, lang=lang())
     st.caption(t("compare.click_ward"))
     state = st_folium(
         fmap, key=f"compare_choropleth_{by}", height=MAP_HEIGHT, use_container_width=True,
@@ -107,7 +107,7 @@ def _choropleth(layer, metrics, by: str) -> None:
         L.open_ward_page(code)  # same session: no new sign-in
 
 
-def _density(layer, f: dict) -> None:
+def _density(f: dict) -> None:
     from geo.choropleth import density_map
     from geo.density import HEATMAP_MAX_POINTS
 
@@ -119,7 +119,7 @@ def _density(layer, f: dict) -> None:
         st.caption(t("compare.density_grid", n=f"{n:,}".replace(",", "."), cell=cell))
     else:
         st.caption(t("compare.density_heatmap", n=f"{n:,}".replace(",", ".")))
-    fmap = density_map(layer, lon, lat, lang=lang(), cell_m=cell)
+    fmap = density_map(display_wards(), lon, lat, lang=lang(), cell_m=cell)
     st_folium(fmap, key="compare_density", height=MAP_HEIGHT, use_container_width=True, returned_objects=[],
               render=False)  # fmt: skip
     col_cell, col_dl = st.columns([1, 2])
@@ -279,7 +279,7 @@ def _ward_views(layer, f: dict, view: str) -> None:
     if int(metrics["volume"].sum()) == 0:
         st.info(t("compare.empty"))
     if view == "choropleth":
-        _choropleth(layer, metrics, f["metric"])
+        _choropleth(metrics, f["metric"])
     else:
         _league(metrics, f)
         _sustain(dict(zip(layer["code"], layer["name"], strict=True)), f)
@@ -294,7 +294,7 @@ def main() -> None:
         if view == "matrix":
             _matrix(dict(zip(layer["code"], layer["name"], strict=True)), f)
         elif view == "density":
-            _density(layer, f)
+            _density(f)
         else:
             _ward_views(layer, f, view)
     except GeoError as exc:

@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
 from app_pages._auth import current_user
-from app_pages._common import lang, sidebar_filters, store, t, wards
+from app_pages._common import display_wards, lang, sidebar_filters, store, t, wards
 from app_pages._photos import photo_panel
 from app_pages._status import status_form
 from geo import services
@@ -165,7 +165,7 @@ def main() -> None:
         st.info(t("map.density_note", n=n_shown, cap=MAX_MARKERS))
 
     try:
-        fmap = ward_map(layer, shown, lang=lang(), selected=flt.wards or ())
+        fmap = ward_map(display_wards(), shown, lang=lang(), selected=flt.wards or ())
     except GeoError as exc:
         st.error(exc.message(lang()))
         return

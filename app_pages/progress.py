@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
-from app_pages._common import lang, t
+from app_pages._common import display_wards, lang, t
 from geo.errors import GeoError
 
 LEVELS = ("city", "ward", "street")
@@ -172,7 +172,7 @@ def _before_after(layer, f: dict, series: pd.DataFrame) -> None:
         }
     )
     change["delta"] = change["after"] - change["before"]
-    fmap = change_map(layer, change, lang=lang())
+    fmap = change_map(display_wards(), change, lang=lang())
     st.caption(t("compare.click_ward"))
     state = st_folium(
         fmap, key="progress_change", height=MAP_HEIGHT, use_container_width=True,

@@ -260,3 +260,24 @@ def test_the_sustain_table_tells_campaign_wards_from_steady_ones(tmp_path, monke
     assert all(flags[c] is True for c in CAMPAIGN_WARDS)
     assert all(flags[c] is False for c in STEADY_WARDS)
     assert list(table.columns).index("rechecked_share") == list(table.columns).index("retention_90") + 1
+
+
+def test_the_maps_draw_the_simplified_ward_outlines(empty_url, monkeypatch, wards):
+    """Compare's choropleth and density draw every ward with the outlines of
+    ``geo.display_shapes`` (fewer vertices), not the layer's own."""
+    import json
+    import re
+
+    import shapely
+
+    from geo.display_shapes import display_layer
+
+    def vertices(at: AppTest) -> int:
+        script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+        return len(re.findall(r"\[10[56]\.\d+, 2[01]\.\d+\]", script))
+
+    drawn = int(shapely.get_num_coordinates(display_layer(wards).geometry.to_numpy()).sum())
+    assert drawn < int(shapely.get_num_coordinates(wards.geometry.to_numpy()).sum())
+    at = _run(empty_url, monkeypatch)
+    assert vertices(at) == drawn
+    assert vertices(_show(at, "density")) == drawn

@@ -210,3 +210,23 @@ def test_ward_panel_links_the_ward_page_in_the_same_session(app):
     assert not app.exception, app.exception
     assert [t.value for t in app.title] == ["Phường Láng"]
     assert app.session_state["auth_user"] == "test_viewer"
+
+
+def test_the_map_draws_the_simplified_ward_outlines_and_keeps_the_layers_areas(app, wards):
+    """The officers' map draws ``geo.display_shapes``' outlines (fewer vertices); the ward
+    panel's figures still come from the layer itself."""
+    import json
+    import re
+
+    import shapely
+
+    from geo.display_shapes import display_layer
+
+    app.run()
+    assert not app.exception, app.exception
+    script = json.loads(app.get("component_instance")[0].proto.json_args)["script"]
+    drawn = int(shapely.get_num_coordinates(display_layer(wards).geometry.to_numpy()).sum())
+    assert drawn < int(shapely.get_num_coordinates(wards.geometry.to_numpy()).sum())
+    assert len(re.findall(r"\[10[56]\.\d+, 2[01]\.\d+\]", script)) == drawn
+    hoan_kiem = wards.set_index("code").loc["00070", "area_km2"]
+    assert f"{hoan_kiem:.2f}" in script  # the tooltip's area is the layer's own
