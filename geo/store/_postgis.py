@@ -207,7 +207,7 @@ def send_chunks(
     At most two chunks are held: the one on the wire and the next. psycopg's queued
     writer, used before, queued up to 128 MB of copied slices whenever the server read
     more slowly than numpy encoded, and so lifted the 1M ingest's peak over 2 GB
-    (benchmarks/NOTES.md, "pgrebuild, session 22").
+    (benchmarks/RESULTS.md, "pgrebuild, session 22").
     """
     from concurrent.futures import ThreadPoolExecutor
 
