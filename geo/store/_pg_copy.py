@@ -102,7 +102,7 @@ def _text(values: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(heads, body, pa.scalar(b"", pa.large_binary()))
 
 
-def encode(data: pa.Table, types: dict[str, str], *, first: bool, last: bool) -> bytes:
+def encode(data: pa.Table, types: dict[str, str], *, first: bool, last: bool) -> bytes | memoryview:
     """Rows of ``data`` in the binary COPY format; ``types``: each column's
     ``format_type`` name (see :data:`COLUMN_TYPES_SQL`). ``first``/``last``: whether to
     start with the header and end with the trailer.
@@ -121,6 +121,8 @@ def encode(data: pa.Table, types: dict[str, str], *, first: bool, last: bool) ->
     rows = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()))
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + n + 1]
     body = memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+    if not (first or last):
+        return body  # Arrow's own buffer, not a copy of it
     return b"".join([SIGNATURE if first else b"", body, TRAILER if last else b""])
 
 

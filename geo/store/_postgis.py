@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,55 +175,97 @@ def copy_arrow(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100
     """COPY an Arrow table into ``table`` as CSV, chunk by chunk, inside the open transaction.
 
     Arrow writes strings always quoted and missing values as empty unquoted fields, which
-    is exactly PostgreSQL's CSV reading of text and NULL. The chunks are sent by a second
-    thread (psycopg's queued writer), so Arrow writes the next chunk meanwhile.
+    is exactly PostgreSQL's CSV reading of text and NULL. A second thread writes the next
+    chunk while this one is sent (:func:`send_chunks`).
     """
+    columns = ", ".join(data.column_names)
+    send_chunks(conn, f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)",
+                lambda lo: _csv(data.slice(lo, chunk_rows)), range(0, data.num_rows, chunk_rows))  # fmt: skip
+
+
+def _csv(data: Any) -> bytes:
     import io
 
-    from psycopg.copy import QueuedLibpqWriter
     from pyarrow import csv as pacsv
+
+    buffer = io.BytesIO()
+    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+    return buffer.getvalue()
+
+
+#: Rows per chunk of a binary COPY: a chunk of incidents is about 40 MB while it is
+#: encoded, and two are held at once (:func:`send_chunks`).
+COPY_CHUNK_ROWS = 25_000
+
+
+def send_chunks(
+    conn: Connection, statement: str, chunk: Callable[[int], bytes | memoryview], starts: Sequence[int]
+) -> None:
+    """Run the COPY ``statement`` with the data ``chunk(start)`` for each of ``starts``,
+    each made in a second thread while the one before it is sent.
+
+    At most two chunks are held: the one on the wire and the next. psycopg's queued
+    writer, used before, queued up to 128 MB of copied slices whenever the server read
+    more slowly than numpy encoded, and so lifted the 1M ingest's peak over 2 GB
+    (benchmarks/RESULTS.md, "pgrebuild, session 22").
+    """
+    from concurrent.futures import ThreadPoolExecutor
 
     raw = conn.connection.driver_connection
     assert raw is not None
-    options = pacsv.WriteOptions(include_header=False)
-    columns = ", ".join(data.column_names)
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", writer=QueuedLibpqWriter(cursor)
-    ) as copy:
-        for lo in range(0, data.num_rows, chunk_rows):
-            buffer = io.BytesIO()
-            pacsv.write_csv(data.slice(lo, chunk_rows), buffer, options)
-            copy.write(buffer.getvalue())
+    with raw.cursor() as cursor, cursor.copy(statement) as copy, ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="geo-copy"
+    ) as pool:
+        ahead = list(starts)
+        pending = pool.submit(chunk, ahead.pop(0)) if ahead else None
+        while pending is not None:
+            data = pending.result()
+            pending = pool.submit(chunk, ahead.pop(0)) if ahead else None
+            copy.write(memoryview(data))  # slices of a memoryview are not copies
+            del data
 
 
-def copy_binary(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100_000) -> None:
-    """COPY an Arrow table into ``table`` in the binary format (:mod:`geo.store._pg_copy`),
-    chunk by chunk, inside the open transaction; as CSV (:func:`copy_arrow`) when a column
-    has a type the encoder does not send.
+def copy_binary(conn: Connection, table: str, data: Any, *, chunk_rows: int = COPY_CHUNK_ROWS) -> None:
+    """COPY an Arrow table into ``table`` in the binary format (see :func:`copy_parts`)."""
+    copy_parts(conn, table, data.column_names, data.num_rows, lambda lo, hi: data.slice(lo, hi - lo),
+               chunk_rows=chunk_rows)  # fmt: skip
+
+
+def copy_parts(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    n: int,
+    part: Callable[[int, int], Any],
+    *,
+    chunk_rows: int = COPY_CHUNK_ROWS,
+) -> None:
+    """COPY ``n`` rows into ``table`` in the binary format (:mod:`geo.store._pg_copy`),
+    ``part(lo, hi)`` giving rows ``lo:hi`` as an Arrow table of ``columns``, a chunk at a
+    time inside the open transaction; as CSV (:func:`copy_arrow`) when a column has a
+    type the encoder does not send.
 
     Instants go as microseconds and numbers as their bytes, so the server parses no
-    text; psycopg's queued writer (a second thread) sends a chunk while numpy encodes the
-    next.
+    text; a second thread builds and encodes the next chunk while one is sent
+    (:func:`send_chunks`), so a batch is never held whole in this form.
     """
-    from psycopg.copy import QueuedLibpqWriter
-
     from geo.store import _pg_copy
 
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
         types = _pg_copy.column_types(cursor, table)
-    if not _pg_copy.supported([types.get(c, "?") for c in data.column_names]):
-        copy_arrow(conn, table, data, chunk_rows=chunk_rows)
+    names = ", ".join(columns)
+    if not _pg_copy.supported([types.get(c, "?") for c in columns]):
+        send_chunks(conn, f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)",
+                    lambda lo: _csv(part(lo, min(n, lo + chunk_rows))), range(0, n, chunk_rows))  # fmt: skip
         return
-    columns = ", ".join(data.column_names)
-    n = data.num_rows
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)", writer=QueuedLibpqWriter(cursor)
-    ) as copy:
-        for lo in range(0, max(n, 1), chunk_rows):
-            part = data.slice(lo, chunk_rows)
-            copy.write(_pg_copy.encode(part, types, first=lo == 0, last=lo + chunk_rows >= n))
+
+    def chunk(lo: int) -> bytes | memoryview:
+        hi = min(n, lo + chunk_rows)
+        return _pg_copy.encode(part(lo, hi), types, first=lo == 0, last=hi >= n)
+
+    send_chunks(conn, f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)", chunk, range(0, max(n, 1), chunk_rows))
 
 
 #: A batch at least this large, and at least as large as the table already is, is written
@@ -296,8 +338,22 @@ def large_batch(conn: Connection, rows: int) -> Iterator[None]:
         yield
         return
     conn.exec_driver_sql(f"LOCK TABLE {', '.join(BATCH_TABLES)} IN ACCESS EXCLUSIVE MODE")
-    with _rebuilt(conn, REBUILT_TABLES):
-        yield
+    conn.info[_EXCLUSIVE] = BATCH_TABLES
+    try:
+        with _rebuilt(conn, REBUILT_TABLES):
+            yield
+    finally:
+        conn.info.pop(_EXCLUSIVE, None)
+
+
+#: ``Connection.info`` key: the tables the open transaction holds in ACCESS EXCLUSIVE
+#: mode (a large batch); their ids are reserved as one block (:func:`reserve_block`).
+_EXCLUSIVE = "geo_exclusive_tables"
+
+
+def holds_exclusive(conn: Connection, table: str) -> bool:
+    """Whether the open transaction holds ``table`` alone (inside :func:`large_batch`)."""
+    return table in conn.info.get(_EXCLUSIVE, ())
 
 
 #: The tables a batch's places are written to (:func:`insert_places`).
@@ -321,7 +377,7 @@ def insert_places(conn: Connection, places: Any, links: Any) -> None:
     with _rebuilt(conn, PLACE_TABLES) if large else nullcontext():
         for table, data in zip(PLACE_TABLES, (places, links), strict=True):
             if data.num_rows:
-                copy_binary(conn, table, data, chunk_rows=INSERT_CHUNK_ROWS)
+                copy_binary(conn, table, data)
 
 
 def pg_dump_binary() -> str:
@@ -450,7 +506,12 @@ class PostGISBackend:
         conn.exec_driver_sql("LOCK TABLE places IN SHARE ROW EXCLUSIVE MODE")
 
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:
-        return reserve_block(conn, table, n) if locked and n > 1 else reserve_ids(conn, table, n)
+        """A block moved in one step when no one else can take ids meanwhile: under the
+        chains' append lock (``locked``) or a large batch's exclusive lock (drawing a
+        million ids one by one cost 0.3–0.8 s of the 1M ingest)."""
+        if n > 1 and (locked or holds_exclusive(conn, table)):
+            return reserve_block(conn, table, n)
+        return reserve_ids(conn, table, n)
 
     def bulk_insert(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
@@ -488,10 +549,14 @@ class PostGISBackend:
             import numpy as np
             import pyarrow as pa
 
-            table = prepared.arrow_table(all_columns=True, instants=True)
-            table = table.add_column(0, "id", pa.array(np.asarray(ids, dtype=np.int64)))
-            table = table.append_column("batch_id", pa.array(np.full(prepared.n, batch_id, dtype=np.int64)))
-            copy_binary(conn, "incidents", table, chunk_rows=INSERT_CHUNK_ROWS)
+            def part(lo: int, hi: int) -> Any:
+                """Rows ``lo:hi`` only: the batch is never held whole as Arrow columns."""
+                table = prepared.arrow_table(all_columns=True, instants=True, lo=lo, hi=hi)
+                table = table.add_column(0, "id", pa.array(np.asarray(ids[lo:hi], dtype=np.int64)))
+                return table.append_column("batch_id", pa.array(np.full(hi - lo, batch_id, dtype=np.int64)))
+
+            names = ["id", *(c for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id"), "batch_id"]
+            copy_parts(conn, "incidents", names, prepared.n, part)
             return
         for lo in range(0, prepared.n, INSERT_CHUNK_ROWS):
             hi = min(prepared.n, lo + INSERT_CHUNK_ROWS)
@@ -502,7 +567,7 @@ class PostGISBackend:
     def insert_first_events(self, conn: Connection, events: FirstEvents) -> None:
         """Binary COPY built per column, as the incidents (no Python value per cell)."""
         if events.ids:
-            copy_binary(conn, "status_events", events.arrow_table(instants=True), chunk_rows=INSERT_CHUNK_ROWS)
+            copy_binary(conn, "status_events", events.arrow_table(instants=True))
 
     def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
         insert_places(conn, places, links)

@@ -82,3 +82,55 @@ def test_binary_copy_refuses_text_longer_than_the_column(postgis_url):
     data = _table().set_column(5, "code", pa.array(["123456", "", None, "ab", "c", "z"]))
     with pytest.raises(psycopg.errors.StringDataRightTruncation, match="too long"):
         _copied(postgis_url, data, 100)
+
+
+@pytest.mark.postgis
+@pytest.mark.parametrize("rows", [0, 1])
+def test_an_empty_or_one_row_table_is_copied_as_csv_and_binary(postgis_url, rows):
+    from geo.store._postgis import copy_arrow
+
+    data = _table().slice(0, rows)
+    assert _copied(postgis_url, data, 4) == _EXPECTED[:rows]
+    engine = create_engine(normalise_url(postgis_url))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE c (k serial, big bigint, txt text)")
+            copy_arrow(conn, "c", data.select(["big", "txt"]), chunk_rows=4)
+            assert conn.exec_driver_sql("SELECT big, txt FROM c ORDER BY k").all() == [(1, "Hoàn Kiếm")][:rows]
+    finally:
+        engine.dispose()
+
+
+class _Chunk(bytearray):
+    """A chunk that can be watched (a weak reference says when it is let go)."""
+
+
+@pytest.mark.postgis
+def test_chunks_are_made_at_most_one_ahead_of_the_one_sent(postgis_url):
+    """Memory stays bounded whatever the server's speed: when chunk k is made, every
+    chunk before k − 1 has been sent and let go (the queued writer used before held up
+    to 128 MB of them)."""
+    import weakref
+
+    from geo.store._postgis import send_chunks
+
+    made: list[weakref.ref] = []
+    alive_when_made: list[int] = []
+
+    def chunk(lo: int) -> bytes:
+        alive_when_made.append(sum(ref() is not None for ref in made))
+        data = _Chunk(f"{lo}\tchunk {lo}\n".encode())
+        made.append(weakref.ref(data))
+        return data  # type: ignore[return-value]
+
+    engine = create_engine(normalise_url(postgis_url))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE w (n integer, label text)")
+            send_chunks(conn, "COPY w (n, label) FROM STDIN", chunk, range(0, 50, 5))
+            stored = conn.exec_driver_sql("SELECT n, label FROM w").all()
+    finally:
+        engine.dispose()
+    assert stored == [(lo, f"chunk {lo}") for lo in range(0, 50, 5)]  # all, in order
+    assert len(alive_when_made) == 10
+    assert max(alive_when_made) <= 1
