@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from geo import _snapshot_file
+from geo.store._values import utc_instants
 from geo.store.filters import FILTER_COLUMNS
 
 if TYPE_CHECKING:
@@ -53,8 +54,7 @@ def store_version(store: Store) -> tuple[int, int, int]:
 
 def _utc_naive(values: Sequence[Any]) -> np.ndarray:
     """Stored timestamps (ISO text on SQLite, datetimes on PostgreSQL) → UTC datetime64[ns]."""
-    stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
-    return stamps.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    return utc_instants(values)
 
 
 @dataclass(frozen=True)

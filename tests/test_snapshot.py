@@ -144,3 +144,22 @@ def test_a_snapshot_read_in_chunks_holds_every_row_as_stored(sample_store, monke
         assert pd.Series(got[column]).equals(want.astype("datetime64[ns]")), column
     for column in ("status", "ward_code"):
         assert list(snapshot.labels[column]) == list(dict.fromkeys(stored[column].dropna())), column
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["2025-09-04T22:14:00.000000", "2025-09-04 22:14:00"], ["2025-09-04T22:14", "2025-09-04T22:14"]),
+        (["2025-09-04 22:14:00.5", None], ["2025-09-04T22:14:00.5", "NaT"]),
+        (["2025-09-05T05:14:00+07:00"], ["2025-09-04T22:14"]),  # an offset: its UTC instant
+        ([dt.datetime(2025, 9, 5, 5, 14, tzinfo=dt.timezone(dt.timedelta(hours=7))), None], ["2025-09-04T22:14", "NaT"]),
+        ([None, None], ["NaT", "NaT"]),
+        ([], []),
+    ],
+)
+def test_stored_instants_of_either_database_read_as_utc(values, expected):
+    from geo.store._values import utc_instants
+
+    got = utc_instants(values)
+    assert got.dtype == np.dtype("datetime64[ns]")
+    assert got.tolist() == np.array(expected, dtype="datetime64[ns]").tolist()
