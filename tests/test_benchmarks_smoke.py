@@ -60,3 +60,22 @@ def test_benchmark_runs_at_tiny_n_and_writes_results(tmp_path: Path) -> None:
                     "## Map payload", "## Page rerun", "## Peak memory"):  # fmt: skip
         assert heading in text, heading
     assert f"| {N:,} | SQLite |" in text
+
+
+def test_aftermove_bench_times_every_read_of_the_pages(tmp_path: Path) -> None:
+    """``benchmarks.aftermove_bench`` runs on a small SQLite store and names each read."""
+    from geo.ingest import ingest
+    from geo.store import open_store
+
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    ingest(REPO / "data" / "incidents" / "sample_incidents.csv", open_store(url), actor="bench")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GEO_SNAPSHOT_DIR": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "benchmarks.aftermove_bench", url]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    reads = ("snapshot", "ward_metrics", "sustain_measures", "verified_share", "week_counts", "progress",
+             "ward_stats", "street_stats", "total")  # fmt: skip
+    assert set(reads) <= set(out)
+    assert all(out[r]["cpu_s"] >= 0 and out[r]["wall_s"] >= 0 for r in reads)
+    assert list((tmp_path / "cache").glob("frame-*.parquet"))  # the figures were kept
