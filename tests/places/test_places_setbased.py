@@ -374,12 +374,10 @@ _SQLITE_PLACE_INDEXES = (
 )
 
 
-def test_sqlite_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(tmp_path, monkeypatch):
-    """On SQLite too, a batch with as many places and links as are stored is written with
-    the places' secondary indexes dropped and rebuilt in its transaction: the rule's
-    places, every index back as it was, and a second batch (indexes kept) placed by the
-    rule against the first."""
-    from geo.store import _sqlite_bulk, open_store
+def _spied_drops(monkeypatch) -> list[str]:
+    """Lower the SQLite rebuild threshold to test sizes and record each table whose
+    secondary indexes ``_sqlite_bulk.drop_indexes`` drops."""
+    from geo.store import _sqlite_bulk
 
     monkeypatch.setattr(_sqlite_bulk, "REBUILD_MIN_ROWS", 100)
     dropped: list[str] = []
@@ -390,6 +388,17 @@ def test_sqlite_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(t
         return real(conn, table, keep)
 
     monkeypatch.setattr(_sqlite_bulk, "drop_indexes", spy)
+    return dropped
+
+
+def test_sqlite_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(tmp_path, monkeypatch):
+    """On SQLite too, a batch with as many places and links as are stored is written with
+    the places' secondary indexes dropped and rebuilt in its transaction: the rule's
+    places, every index back as it was, and a second batch (indexes kept) placed by the
+    rule against the first."""
+    from geo.store import open_store
+
+    dropped = _spied_drops(monkeypatch)
     frame = edge_batch(seed=3, n=300)
     want_place, _ = expected(frame.assign(own=False))
     store = open_store(f"sqlite:///{tmp_path / 'big.sqlite'}")
@@ -420,17 +429,9 @@ def test_sqlite_indexes_are_rebuilt_only_into_a_table_small_next_to_the_batch(tm
     many; incidents: a quarter); otherwise the indexes are kept and updated. After either
     way every index is back and agrees with its table (``PRAGMA integrity_check`` reads
     each index against the rows), and the places are the rule's."""
-    from geo.store import _sqlite_bulk, open_store
+    from geo.store import open_store
 
-    monkeypatch.setattr(_sqlite_bulk, "REBUILD_MIN_ROWS", 100)
-    dropped: list[str] = []
-    real = _sqlite_bulk.drop_indexes
-
-    def spy(conn, table, keep=None):
-        dropped.append(table)
-        return real(conn, table, keep)
-
-    monkeypatch.setattr(_sqlite_bulk, "drop_indexes", spy)
+    dropped = _spied_drops(monkeypatch)
     frame = edge_batch(seed=5, n=750)
     want_place, _ = expected(frame.assign(own=False))
     store = open_store(f"sqlite:///{tmp_path / 'rule.sqlite'}")
