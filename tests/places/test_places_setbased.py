@@ -324,13 +324,14 @@ def test_the_bulk_rule_matches_the_loop_on_random_histories(seed):
     assert dict(zip((positions + 1001).tolist(), olds.tolist(), strict=True)) == want
 
 
+#: Ordered by name and definition: a primary key is both an index and a constraint of one name.
 _PLACE_SCHEMA = """
 SELECT indexname, indexdef FROM pg_indexes
 WHERE tablename IN ('places', 'incident_places') AND schemaname = current_schema()
 UNION ALL
 SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
 WHERE conrelid IN (CAST('places' AS regclass), CAST('incident_places' AS regclass))
-ORDER BY 1
+ORDER BY 1, 2
 """
 
 
