@@ -237,7 +237,7 @@ def run_module(
     # half of it as wall time, whatever the load was while it was measured.
     cpu_seconds = round(_children_cpu() - cpu_before, 1)
     (where / "run.log").write_text(ran.stdout + ran.stderr, encoding="utf-8")
-    run = {"seconds": seconds, "cpu_seconds": cpu_seconds, "mutmut_exit": ran.returncode}
+    run: dict[str, object] = {"seconds": seconds, "cpu_seconds": cpu_seconds, "mutmut_exit": ran.returncode}
     return summarise(name, target, run)
 
 
@@ -264,11 +264,11 @@ def _diffs(where: Path, target: Target, mutants: list[str]) -> dict[str, str]:
     out = {}
     for mutant in mutants:
         original = sources.get(mutant.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "")
-        lines = difflib.unified_diff(
+        changed = difflib.unified_diff(
             original.splitlines()[1:], sources.get(mutant, "").splitlines()[1:], lineterm="", n=0
         )
         out[mutant] = "\n".join(
-            line for line in lines if line[:1] in "+-" and line[:3] not in ("+++", "---")
+            line for line in changed if line[:1] in "+-" and line[:3] not in ("+++", "---")
         )
     return out
 
