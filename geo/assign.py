@@ -53,8 +53,7 @@ class WardIndex:
 
     codes: np.ndarray
     names: np.ndarray
-    polygons: np.ndarray
-    tree: shapely.STRtree
+    tree: shapely.STRtree  # holds the polygons, in code order (``tree.geometries``)
     metric_tree: shapely.STRtree
     grid: np.ndarray
     x0: float
@@ -176,7 +175,6 @@ def ward_index(wards: gpd.GeoDataFrame, *, cell: float = CELL_DEG) -> WardIndex:
         names=ordered["name"].astype(object).to_numpy()
         if "name" in ordered
         else ordered["code"].to_numpy(),
-        polygons=polygons,
         tree=shapely.STRtree(polygons),
         metric_tree=shapely.STRtree(metric),
         grid=grid.astype(np.int16),
