@@ -392,37 +392,6 @@ def _spied_drops(monkeypatch) -> list[str]:
     return dropped
 
 
-def test_sqlite_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(tmp_path, monkeypatch):
-    """On SQLite too, a batch with as many places and links as are stored is written with
-    the places' secondary indexes dropped and rebuilt in its transaction: the rule's
-    places, every index back as it was, and a second batch (indexes kept) placed by the
-    rule against the first."""
-    from geo.store import open_store
-
-    dropped = _spied_drops(monkeypatch)
-    frame = edge_batch(seed=3, n=300)
-    want_place, _ = expected(frame.assign(own=False))
-    store = open_store(f"sqlite:///{tmp_path / 'big.sqlite'}")
-    try:
-        with store.read() as conn:
-            schema = conn.execute(text(_SQLITE_PLACE_INDEXES)).all()
-        assert {"ix_places_cell", "ix_places_ward_type", "ix_incident_places_place_id"} <= {n for n, _ in schema}
-        parts = (frame.iloc[:250], frame.iloc[250:])
-        for k, part in enumerate(parts):
-            batches.commit_batch(store, batch(f"big{k}.csv"), incidents(part.to_dict("records"), source=f"big{k}.csv"),
-                                 NO_UPDATES, actor="tester")  # fmt: skip
-            if k == 0:
-                assert {"places", "incident_places"} <= set(dropped)
-                dropped.clear()
-        assert "places" not in dropped  # 50 rows on top of 250: indexes kept
-        with store.read() as conn:
-            assert conn.execute(text(_SQLITE_PLACE_INDEXES)).all() == schema
-        place, _, status = stored(store)
-        assert [place[i] for i in sorted(status)] == want_place
-    finally:
-        store.close()
-
-
 def test_sqlite_indexes_are_rebuilt_only_into_a_table_small_next_to_the_batch(tmp_path, monkeypatch):
     """The rule of ``_sqlite_bulk.rebuild_indexes_for``: a batch's places, links and
     incidents are written with the table's secondary indexes rebuilt only when the table
@@ -439,6 +408,7 @@ def test_sqlite_indexes_are_rebuilt_only_into_a_table_small_next_to_the_batch(tm
     try:
         with store.read() as conn:
             schema = conn.execute(text(_SQLITE_PLACE_INDEXES)).all()
+        assert {"ix_places_cell", "ix_places_ward_type", "ix_incident_places_place_id"} <= {n for n, _ in schema}
         # (rows, links stored before, incidents stored before): 200 into empty tables,
         # 150 onto 200 (the old "half the table" rule rebuilt the links), 400 onto 350
         for k, (lo, hi) in enumerate(((0, 200), (200, 350), (350, 750))):
