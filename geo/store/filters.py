@@ -35,6 +35,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import ColumnElement
 
 from geo.errors import InvalidArgument
@@ -298,6 +299,18 @@ def _isin(columns: IncidentColumns, column: str, values: Iterable[str]) -> np.nd
     """Rows whose ``column`` is among ``values``: matched on the labels, then on the codes."""
     known = np.flatnonzero(np.isin(columns.labels[column], np.asarray(list(values), dtype=object)))
     return np.isin(columns.codes[column], known)
+
+
+def _texts(columns: IncidentColumns, column: str, rows: np.ndarray) -> np.ndarray:
+    """The ``rows``' values of a coded column as texts (None where NULL)."""
+    labels: np.ndarray = np.asarray([*columns.labels[column], None], dtype=object)  # code -1 picks the None
+    picked: np.ndarray = labels[columns.codes[column][rows]]
+    return picked
+
+
+def _instants(columns: IncidentColumns, column: str, rows: np.ndarray) -> pd.Series:
+    """The ``rows``' values of an instant column as UTC timestamps (NaT where NULL)."""
+    return pd.Series(columns.times[column][rows].astype("datetime64[ns]")).dt.tz_localize("UTC")
 
 
 def match_streets(query: str, names: Iterable[str]) -> list[str]:

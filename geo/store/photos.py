@@ -447,32 +447,25 @@ def verified_share(
 
 def _clearances_of(store: Store, columns: IncidentColumns) -> pd.DataFrame:
     """:func:`verified_clearances` from the incidents' arrays and the photos table."""
+    from geo.store.filters import (  # filters imports workflow, which imports us
+        _instants,
+        _isin,
+        _texts,
+    )
+
     with store.read() as conn:
         backed = store.backend.fetch_rows(conn, _CLEAN_AFTER_SQL)
-    cleared = columns.codes["status"] == _label_code(columns, "status", "cleared")
+    cleared = np.flatnonzero(_isin(columns, "status", ("cleared",)))
     ids = columns.ids[cleared]
-
-    def texts(column: str) -> np.ndarray:
-        codes = columns.codes[column][cleared]
-        labels: np.ndarray = np.asarray([*columns.labels[column], None], dtype=object)  # -1 picks the None
-        picked: np.ndarray = labels[codes]
-        return picked
-
     return pd.DataFrame(
         {
             "incident_id": ids,
-            "ward_code": texts("ward_code"),
-            "type": texts("type"),
-            "cleared_at": pd.to_datetime(columns.times["cleared_at"][cleared]).tz_localize("UTC"),
+            "ward_code": _texts(columns, "ward_code", cleared),
+            "type": _texts(columns, "type", cleared),
+            "cleared_at": _instants(columns, "cleared_at", cleared),
             "verified": np.isin(ids, np.asarray([r[0] for r in backed], dtype=np.int64)),
         }
     )
-
-
-def _label_code(columns: IncidentColumns, column: str, value: str) -> int:
-    """The code of ``value`` in ``column`` (-2, matching nothing, when it never occurs)."""
-    where = np.flatnonzero(np.asarray(columns.labels[column], dtype=object) == value)
-    return int(where[0]) if len(where) else -2
 
 
 def _cleared_in(frame: pd.DataFrame, date_from: date | None, date_to: date | None) -> pd.DataFrame:

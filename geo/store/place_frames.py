@@ -105,6 +105,11 @@ def timeline_of(store: Store, columns: IncidentColumns) -> pd.DataFrame:
     pandas.DataFrame
         One row per linked incident, by id; missing texts are None.
     """
+    from geo.store.filters import (  # filters imports workflow, which imports places
+        _instants,
+        _texts,
+    )
+
     with store.read() as conn:
         links = store.backend.fetch_rows(conn, "SELECT incident_id, place_id FROM incident_places ORDER BY incident_id")
     linked = np.fromiter((r[0] for r in links), dtype=np.int64, count=len(links))
@@ -114,20 +119,12 @@ def timeline_of(store: Store, columns: IncidentColumns) -> pd.DataFrame:
     held[held] = columns.ids[pos[held]] == linked[held]
     pos, linked, places = pos[held], linked[held], places[held]
 
-    def texts(column: str) -> np.ndarray:
-        labels: np.ndarray = np.asarray([*columns.labels[column], None], dtype=object)  # -1 picks the None
-        picked: np.ndarray = labels[columns.codes[column][pos]]
-        return picked
-
-    def instants(column: str) -> pd.Series:
-        return pd.Series(columns.times[column][pos].astype("datetime64[ns]")).dt.tz_localize("UTC")
-
     return pd.DataFrame(
         {
             "id": linked,
             "place_id": places,
-            **{column: texts(column) for column in ("type", "ward_code", "street")},
-            **{column: instants(column) for column in ("reported_at", "cleared_at")},
+            **{column: _texts(columns, column, pos) for column in ("type", "ward_code", "street")},
+            **{column: _instants(columns, column, pos) for column in ("reported_at", "cleared_at")},
         }
     )
 
