@@ -52,11 +52,6 @@ def store_version(store: Store) -> tuple[int, int, int]:
     return int(count or 0), int(top or 0), int(audit or 0)
 
 
-def _utc_naive(values: Sequence[Any]) -> np.ndarray:
-    """Stored timestamps (ISO text on SQLite, datetimes on PostgreSQL) → UTC datetime64[ns]."""
-    return utc_instants(values)
-
-
 @dataclass(frozen=True)
 class IncidentSnapshot:
     """Filterable columns of every stored incident, as arrays (categoricals as codes)."""
@@ -150,7 +145,7 @@ def load_snapshot(store: Store) -> IncidentSnapshot:
             for column in _CATEGORIES:
                 parts[column].append(_coded(by_name[column], index[column]))
             for column in _TIMES:
-                parts[column].append(_utc_naive(by_name[column]))
+                parts[column].append(utc_instants(by_name[column]))
     empty = {"id": np.int64, "lat": np.float64, "lon": np.float64} | dict.fromkeys(_CATEGORIES, np.int32)
 
     def joined(column: str) -> np.ndarray:
@@ -270,7 +265,7 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
         lon=patch(snapshot.lon, _floats(fresh["lon"])),
         codes=codes,
         labels=labels,
-        times={c: patch(snapshot.times[c], _utc_naive(fresh[c])) for c in _TIMES},
+        times={c: patch(snapshot.times[c], utc_instants(fresh[c])) for c in _TIMES},
         rows_read=len(ids),
     )
     if len(result) != version[0]:  # a write this refresh cannot account for
