@@ -64,9 +64,10 @@ class Target:
 #: Module name (``--module``) → what to mutate and which tests to run.
 MODULES: dict[str, Target] = {
     "workflow": Target(
-        ("geo/store/workflow.py",),
+        ("geo/store/workflow.py", "geo/store/_move_history.py"),
         (
             "tests/store/test_store_workflow.py",
+            "tests/store/test_chain_columns.py",  # the moves' history written a column at a time
             "tests/store/test_mutants_workflow.py",
             # the workflow code of issues 12-15: re-inspections (open_recurrence), the
             # after-photo rule (check_clear_photo, unverified_clearances), public notes

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from geo.store import _chain, batches, chain, workflow
+from geo.store import _chain, _move_history, batches, chain, workflow
 from tests._store_data import NO_UPDATES, batch, incidents, ts
 
 #: Every column of each chained table, in id order.
@@ -98,7 +98,7 @@ def both_ways(store, monkeypatch, batch_id: int | None) -> tuple[dict, dict, int
                 store, conn, moves, actor="bulk", batch_id=batch_id, recurrences=recurrences
             )
 
-        monkeypatch.setattr(workflow, "COLUMN_MOVES_MIN", 10**9 if way == "rows" else 1)
+        monkeypatch.setattr(_move_history, "COLUMN_MOVES_MIN", 10**9 if way == "rows" else 1)
         if way == "rows":
             def undone(conn) -> None:
                 work(conn)
