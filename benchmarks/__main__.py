@@ -61,6 +61,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"N above {BATCH_ROWS:,} (batches of {BATCH_ROWS:,} into one store): SQLite only",
     )
     parser.add_argument(
+        "--scale-postgis-only",
+        action="store_true",
+        help="N above 1,000,000: PostGIS only (the SQLite curve is kept; writes SCALE_POSTGIS.md "
+        "and scale_postgis.png)",
+    )
+    parser.add_argument(
         "--scale-stop-at",
         type=lambda text: calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M")),
         help="city-scale curve: start no batch that would end after this UTC time "

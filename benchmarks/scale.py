@@ -102,14 +102,16 @@ def run_scale(
     used: list[Path] = []  # the files, as the SQLite run generates them one by one
     every = (used.append(csv) or csv for csv in itertools.chain([first], batch_files))
     stop_at = getattr(args, "scale_stop_at", None)
-    out["sqlite"] = _fill(
-        every, batches, args.workdir / f"scale_{n}.sqlite", None, run_step, log, say, stop_at
-    )
+    if not getattr(args, "scale_postgis_only", False):
+        out["sqlite"] = _fill(
+            every, batches, args.workdir / f"scale_{n}.sqlite", None, run_step, log, say, stop_at
+        )
+        every = iter(used)  # PostGIS takes the same files, already generated
     if args.postgis and not args.scale_sqlite_only:
         from benchmarks.__main__ import PostgisDatabase
 
         with PostgisDatabase(args.postgis) as url:
-            out["postgis"] = _fill(used, batches, None, url, run_step, log, say)
+            out["postgis"] = _fill(every, batches, None, url, run_step, log, say, stop_at)
     return out
 
 
@@ -223,7 +225,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"read_csv + sjoin + to_sql of the first file): {_f(base.get('seconds'))} s, "
         f"{_f(base.get('cpu_s'))} CPU s, load {base.get('load')}.",
         "",
-        "![time and memory against N](scale.png)",
+        f"![time and memory against N](scale{_suffix(result)}.png)",
     ]
     for kind in ("sqlite", "postgis"):
         records = result.get(kind)
@@ -294,10 +296,18 @@ def plot(result: dict[str, Any], out: Path) -> Path:
     return out
 
 
+def _suffix(result: dict[str, Any]) -> str:
+    """No suffix when SQLite was run, else "_postgis": a PostGIS-only run must not overwrite
+    the SQLite curve, which took the longer run to measure."""
+    return "" if result.get("sqlite") else "_postgis"
+
+
 def write_outputs(result: dict[str, Any], workdir: Path) -> list[Path]:
-    """The JSON record (work directory), SCALE.md and scale.png (committed)."""
-    record = workdir / f"scale_{result['n']}.json"
+    """The JSON record (work directory), SCALE.md and scale.png (committed); a PostGIS-only
+    run writes SCALE_POSTGIS.md and scale_postgis.png beside them."""
+    suffix = _suffix(result)
+    record = workdir / f"scale{suffix}_{result['n']}.json"
     record.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    md = HERE / "SCALE.md"
+    md = HERE / f"SCALE{suffix.upper()}.md"
     md.write_text(markdown(result), encoding="utf-8")
-    return [record, md, plot(result, HERE / "scale.png")]
+    return [record, md, plot(result, HERE / f"scale{suffix}.png")]
