@@ -16,7 +16,8 @@ backend chosen from the URL); the rest is by topic, as functions taking the stor
 - :mod:`geo.store.chain` — checking the hash chains of the audit log and status history;
 - :mod:`geo.store.logins` — failed sign-ins and sign-in locks (:mod:`geo.throttle`);
 - :mod:`geo.store.sessions` — sessions and the setup token, kept as SHA-256 only;
-- :mod:`geo.store.photos` — photo evidence attached to incidents (files in :mod:`geo.photos`).
+- :mod:`geo.store.photos` — photo evidence attached to incidents (files in :mod:`geo.photos`);
+- :mod:`geo.store.clearances` — figures of that evidence: the verified share, the report's pairs.
 
 See ``docs/storage.md`` for the tables, the workflow and scaling out by ward code.
 """
@@ -27,6 +28,7 @@ from geo.crs import LOCAL_TZ
 from geo.store import (
     batches,
     chain,
+    clearances,
     filters,
     logins,
     photos,
@@ -66,6 +68,7 @@ __all__ = [
     "can_transition",
     "chain",
     "check_transition",
+    "clearances",
     "default_url",
     "filters",
     "local_bound",
