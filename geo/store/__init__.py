@@ -12,6 +12,7 @@ backend chosen from the URL); the rest is by topic, as functions taking the stor
 - :mod:`geo.store.batches` — ingest batches (``batches.commit_batch(store, …)``);
 - :mod:`geo.store.wards` — ward layer versions and assignment (``wards.current(store)``);
 - :mod:`geo.store.workflow` — status rules and moves (``workflow.change_status(store, …)``);
+- :mod:`geo.store.public_notes` — the ward's public note on an incident (Open311);
 - :mod:`geo.store.users` — accounts;
 - :mod:`geo.store.chain` — checking the hash chains of the audit log and status history;
 - :mod:`geo.store.logins` — failed sign-ins and sign-in locks (:mod:`geo.throttle`);
@@ -40,12 +41,12 @@ from geo.store import (
 )
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.filters import IncidentFilter
+from geo.store.public_notes import PUBLIC_NOTE_CHARS
 from geo.store.queries import IncidentDetail, local_bound
 from geo.store.workflow import (
     CLOSED_STATES,
     DEFAULT_SLA_DAYS,
     OPEN_STATES,
-    PUBLIC_NOTE_CHARS,
     TRANSITIONS,
     can_transition,
     check_transition,
