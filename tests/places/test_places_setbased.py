@@ -116,12 +116,12 @@ def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(st
     chain check then verifies (it recomputes each row's hash from what was stored);
     ``bulk-csv``: on PostGIS that path's rows (and every other COPY) go as Arrow-written
     CSV or binary, as a large ingest's do."""
-    from geo.store import _chain, _postgis
+    from geo.store import _chain, _pg_copy
 
     if bulk_from is not None:
         monkeypatch.setattr(_chain, "BULK_APPEND_ROWS", max(bulk_from, 1))
     if bulk_from == 0:
-        monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 1)
+        monkeypatch.setattr(_pg_copy, "CSV_COPY_MIN_ROWS", 1)
     frame = edge_batch(seed=7)
     want_place, want_links = expected(frame.assign(own=False))
     assert len(set(want_place)) < len(want_place) - 50  # places are shared
@@ -340,17 +340,17 @@ def test_postgis_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(
     """A batch with at least as many links as are stored is written with the places'
     indexes and foreign keys dropped and rebuilt: the rule's places, and every index and
     constraint back as it was."""
-    from geo.store import _postgis, open_store
+    from geo.store import _pg_bulk, open_store
 
-    monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 100)
+    monkeypatch.setattr(_pg_bulk, "REBUILD_MIN_ROWS", 100)
     dropped = []
-    real = _postgis._rebuilt
+    real = _pg_bulk._rebuilt
 
     def spy(conn, tables):
         dropped.append(tuple(tables))
         return real(conn, tables)
 
-    monkeypatch.setattr(_postgis, "_rebuilt", spy)
+    monkeypatch.setattr(_pg_bulk, "_rebuilt", spy)
     frame = edge_batch(seed=3, n=300)
     want_place, _ = expected(frame.assign(own=False))
     store = open_store(postgis_url)
@@ -360,7 +360,7 @@ def test_postgis_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(
         assert len(schema) >= 6  # keys, foreign keys, the ward/type and GiST indexes
         batches.commit_batch(store, batch("big.csv"), incidents(frame.to_dict("records"), source="big.csv"),
                              NO_UPDATES, actor="tester")  # fmt: skip
-        assert _postgis.PLACE_TABLES in dropped
+        assert _pg_bulk.PLACE_TABLES in dropped
         with store.read() as conn:
             assert conn.execute(text(_PLACE_SCHEMA)).all() == schema
         place, _, status = stored(store)
