@@ -19,7 +19,7 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import text
 
-from geo.store import batches, chain
+from geo.store import _place_plan, batches, chain
 from geo.store import places as stored_places
 from tests._store_data import NO_UPDATES, WEST, batch, incidents, ts
 
@@ -186,14 +186,14 @@ def test_a_second_batch_finds_stored_places_across_cell_lines_and_reads_only_tho
     assert want_place[n:n + 3] == [1, 2, 3] and len(set(want_place[n + 3:])) == 2  # the rule's cases
     assert want_links == {n: 0, n + 1: 1}
     read: list[int] = []
-    real = stored_places._stored_places
+    real = _place_plan._stored_places
 
     def spy(*args, **kwargs):
         found = real(*args, **kwargs)
         read.append(len(found))
         return found
 
-    monkeypatch.setattr(stored_places, "_stored_places", spy)
+    monkeypatch.setattr(_place_plan, "_stored_places", spy)
     for k, part in enumerate((first, second)):
         batches.commit_batch(store, batch(f"cells{k}.csv"), incidents(part, source=f"cells{k}.csv"),
                              NO_UPDATES, actor="tester")  # fmt: skip
