@@ -28,7 +28,8 @@ from geo.places import (
     project_lonlat,
     recurrence_links,
 )
-from geo.store._schema import PLACE_CELL_M, PLACE_CELL_STRIDE, PLACE_WARD_SQL, SQLITE_TS_FORMAT
+from geo.store._instants import SQLITE_TS_FORMAT
+from geo.store._schema import PLACE_CELL_M, PLACE_CELL_STRIDE, PLACE_WARD_SQL
 from geo.store._values import clean, utcnow
 
 if TYPE_CHECKING:

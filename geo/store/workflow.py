@@ -39,8 +39,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from geo import settings
 from geo.errors import NotFound, WorkflowError
 from geo.store import _chain, photos
+from geo.store._instants import Instant, to_utc
 from geo.store._move_history import Moved, write_history
-from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
 from geo.store.places import place_incidents
 from geo.store.public_notes import public_note_text, set_public_note
