@@ -43,6 +43,15 @@ _CELL_BOUND_M = 1e12
 #: at most the radius in float64 is never cut off by the rounding of a cell bound.
 _REACH_SLACK = 1e-6
 
+#: A batch reads the stored places by one index probe per cell range up to this many
+#: ranges per stored place, and by one pass over the places table beyond
+#: (:func:`_scan_ranges`). On 1.3 million stored places a probe cost about 6 µs on both
+#: databases and the pass 3.5–5 s, so they cross near a million ranges (RESULTS.md,
+#: "nearscan, session 23").
+_SCAN_ABOVE = 0.75
+#: Places read per chunk by that pass.
+_SCAN_CHUNK = 100_000
+
 #: The stored places whose group (ward, type) and cell key fall in one of the batch's
 #: ranges (``ix_places_cell``: one index range per row of ``geo_place_ranges``). CROSS
 #: JOIN keeps SQLite's loop order (ranges outside, the index inside); the expressions are
@@ -117,12 +126,69 @@ def _stored_places(store: Store, conn: Connection, batch: pd.DataFrame, radius: 
     ranges = _cell_ranges(batch["type"], batch["ward_code"], x, y, radius)
     if not ranges:
         return empty_places()
-    spec = "g_ward TEXT, g_type TEXT, lo BIGINT, hi BIGINT"
-    with scratch(store, conn, "geo_place_ranges", ("g_ward", "g_type", "lo", "hi"), ranges, spec=spec):
-        rows = store.backend.fetch_rows(conn, _NEAR_SQL.format(cell=store.backend.place_cell))
-    if not rows:
-        return empty_places()
-    return pd.DataFrame(rows, columns=columns)
+    stored = int(conn.exec_driver_sql("SELECT max(id) FROM places").scalar() or 0)
+    if len(ranges) > _SCAN_ABOVE * stored:
+        found = _scan_ranges(store, conn, ranges)
+    else:
+        spec = "g_ward TEXT, g_type TEXT, lo BIGINT, hi BIGINT"
+        with (
+            scratch(store, conn, "geo_place_ranges", ("g_ward", "g_type", "lo", "hi"), ranges, spec=spec),
+            store.backend.index_probes(conn),
+        ):
+            rows = store.backend.fetch_rows(conn, _NEAR_SQL.format(cell=store.backend.place_cell))
+        found = pd.DataFrame(rows, columns=columns) if rows else empty_places()
+    # one order whichever way they were read (a probe returns them by range)
+    return found.sort_values("place_id", kind="stable", ignore_index=True) if len(found) else empty_places()
+
+
+def _scan_ranges(store: Store, conn: Connection, ranges: Sequence[tuple[str, str, int, int]]) -> pd.DataFrame:
+    """The stored places inside ``ranges`` (:func:`_cell_ranges`), found by one pass over
+    the places table instead of one index probe per range.
+
+    A batch of a million points spans about 1.6 million ranges, more than the places
+    stored: probing the index once per range then costs more than reading every place, and
+    PostgreSQL, whose planner cannot know that, joined the ranges to the places of their
+    group (ward, type) and compared every pair (over five minutes for the second million
+    incidents). The places are read a chunk at a time and only those inside a range are
+    kept, so memory holds what the probes would have returned. Same rows as the probes:
+    the cell key is the index's (IEEE division by :data:`PLACE_CELL_M`, truncated).
+    """
+    ward_r, type_r, lo_r, hi_r = (list(c) for c in zip(*ranges, strict=True))
+    groups = {g: k for k, g in enumerate(dict.fromkeys(zip(ward_r, type_r, strict=True)))}
+    code_r = np.fromiter((groups[g] for g in zip(ward_r, type_r, strict=True)), np.int64, len(ranges))
+    order = np.lexsort((np.asarray(lo_r, dtype=np.int64), code_r))  # by group, then first key
+    code_r, lo, hi = code_r[order], np.asarray(lo_r, np.int64)[order], np.asarray(hi_r, np.int64)[order]
+    bounds = np.searchsorted(code_r, np.arange(len(groups) + 1))  # each group's slice of the ranges
+    kept: list[pd.DataFrame] = []
+    sql = "SELECT id, type, ward_code, x, y FROM places"
+    for rows in store.backend.stream_rows(conn, sql, _SCAN_CHUNK):
+        chunk = pd.DataFrame(rows, columns=["place_id", "type", "ward_code", "x", "y"])
+        ward = chunk["ward_code"].where(chunk["ward_code"].notna(), "")
+        code = np.fromiter(
+            (groups.get(g, -1) for g in zip(ward, chunk["type"], strict=True)), np.int64, len(chunk)
+        )
+        px, py = chunk["x"].to_numpy(dtype=float), chunk["y"].to_numpy(dtype=float)
+        key = _cell_keys(px, py)
+        code[~(np.isfinite(px) & np.isfinite(py))] = -1  # no key: no range holds it (NULL in SQL)
+        by_group = np.argsort(code, kind="stable")
+        edges = np.searchsorted(code[by_group], np.arange(-1, len(groups) + 1))
+        inside = np.zeros(len(chunk), dtype=bool)
+        for g in np.flatnonzero(np.diff(edges[1:])).tolist():  # the groups this chunk holds
+            at = by_group[edges[g + 1] : edges[g + 2]]
+            first, last = bounds[g], bounds[g + 1]
+            k = np.searchsorted(lo[first:last], key[at], side="right") - 1  # the range starting at or before
+            inside[at] = (k >= 0) & (key[at] <= hi[first:last][np.maximum(k, 0)])
+        if inside.any():
+            kept.append(chunk[inside])
+    return pd.concat(kept, ignore_index=True) if kept else empty_places()
+
+
+def _cell_keys(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``ix_places_cell``'s key of each place (:func:`geo.store._schema.place_cell_sql`)."""
+    with np.errstate(invalid="ignore"):
+        column = np.trunc(x / PLACE_CELL_M).astype(np.int64)
+        row = np.trunc(y / PLACE_CELL_M).astype(np.int64)
+    return column * PLACE_CELL_STRIDE + row
 
 
 def _places_of_wards(store: Store, conn: Connection, wards: Sequence[Any]) -> pd.DataFrame:

@@ -260,6 +260,19 @@ class PostGISBackend:
         """Readers go on; a second writer of places waits for this transaction's end."""
         conn.exec_driver_sql("LOCK TABLE places IN SHARE ROW EXCLUSIVE MODE")
 
+    @contextmanager
+    def index_probes(self, conn: Connection) -> Iterator[None]:
+        """Merge and hash joins off for the statements inside, as they were after. Only
+        on success: a failed statement aborts the transaction, whose rollback drops the
+        transaction-local settings with the rest."""
+        names = ("enable_mergejoin", "enable_hashjoin")
+        before = [conn.exec_driver_sql(f"SELECT current_setting('{n}')").scalar() for n in names]
+        for name in names:
+            conn.exec_driver_sql(f"SELECT set_config('{name}', 'off', true)")
+        yield
+        for name, value in zip(names, before, strict=True):
+            conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:
         """A block moved in one step when no one else can take ids meanwhile: under the
         chains' append lock (``locked``) or a large batch's exclusive lock (drawing a
