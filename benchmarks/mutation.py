@@ -64,7 +64,7 @@ class Target:
 #: Module name (``--module``) → what to mutate and which tests to run.
 MODULES: dict[str, Target] = {
     "workflow": Target(
-        ("geo/store/workflow.py", "geo/store/_move_history.py"),
+        ("geo/store/workflow.py", "geo/store/_move_history.py", "geo/store/public_notes.py"),
         (
             "tests/store/test_store_workflow.py",
             "tests/store/test_chain_columns.py",  # the moves' history written a column at a time

@@ -55,6 +55,12 @@ def _records(due: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
+def _sheet(due: pd.DataFrame) -> pd.DataFrame:
+    """The due list as spreadsheet cells, formulas neutralised: the CSV and the XLSX are
+    both opened in Excel, so both are made safe the same way."""
+    return neutralise_frame(pd.DataFrame(_records(due), columns=list(DUE_COLUMNS)))
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, str):
         value = display_text(value)  # XML 1.0 cannot hold control characters at all
@@ -79,7 +85,7 @@ def to_csv(due: pd.DataFrame, path: str | Path) -> Path:
         ``path``.
     """
     path = Path(path)
-    table = neutralise_frame(pd.DataFrame(_records(due), columns=list(DUE_COLUMNS)))
+    table = _sheet(due)
     table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
 
@@ -100,7 +106,7 @@ def to_xlsx(due: pd.DataFrame, path: str | Path) -> Path:
         ``path``.
     """
     path = Path(path)
-    table = neutralise_frame(pd.DataFrame(_records(due), columns=list(DUE_COLUMNS)))
+    table = _sheet(due)
     for column in table.columns:
         table[column] = table[column].map(_cell)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:

@@ -6,7 +6,7 @@ string that came from a user or a file (ward and street names) is drawn with
 ``parse_math=False``: a "$" in a street name must print as "$", not start mathtext.
 The map is drawn in EPSG:32648 so the ward keeps its true shape. Photos are the stored
 thumbnails (≤ 480 px, made from pixels only: no EXIF, no GPS), chosen without flags
-first (:func:`geo.store.photos.clearance_pairs`); a pair that has flags says them in
+first (:func:`geo.store.clearances.clearance_pairs`); a pair that has flags says them in
 plain words under it.
 """
 
@@ -28,8 +28,7 @@ from geo.i18n import status_label, t
 from geo.maps import OTHER_COLOR, STATUS_COLORS
 from geo.metrics import format_value, load_ward_metrics
 from geo.photos import MediaStore
-from geo.store import IncidentFilter, Store, queries
-from geo.store import photos as stored_photos
+from geo.store import IncidentFilter, Store, clearances, queries
 
 Format = Literal["pdf", "png"]
 FORMATS: tuple[str, ...] = ("pdf", "png")
@@ -149,7 +148,7 @@ def _photo_pairs(
     """The ward's pairs whose two thumbnails are in the media folder (a copy of the
     store without its media folder gives a report without photos, not an error)."""
     found = []
-    pairs = stored_photos.clearance_pairs(store, code, date_from, date_to, limit=MAX_PHOTO_PAIRS)
+    pairs = clearances.clearance_pairs(store, code, date_from, date_to, limit=MAX_PHOTO_PAIRS)
     for row in pairs.to_dict("records"):
         before, after = media.thumbnail_path(str(row["before_sha256"])), media.thumbnail_path(str(row["after_sha256"]))
         if not (before.is_file() and after.is_file()):

@@ -18,7 +18,7 @@ from geo.auth import User
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
 from geo.services import photos as photo_services
-from geo.store import inspections, queries, workflow
+from geo.store import clearances, inspections, queries, workflow
 from geo.store import photos as stored_photos
 from geo.store import places as stored_places
 from geo.store.photos import PhotoRecord
@@ -194,7 +194,7 @@ def _assert_compare_fresh(store) -> None:
             services.sustain_measures(store, ADMIN, **kwargs), sustain.stored_measures(store, **kwargs)
         )
     for args in SHARE_ASKS:
-        pd.testing.assert_frame_equal(photo_services.verified_share(store, ADMIN, *args), stored_photos.verified_share(store, *args))
+        pd.testing.assert_frame_equal(photo_services.verified_share(store, ADMIN, *args), clearances.verified_share(store, *args))
 
 
 def _a_cleared_place(store) -> tuple[int, pd.Timestamp]:

@@ -76,7 +76,10 @@ def parse_dates(
         Timestamps (NaT where the reason is not ""; the index follows ``values``), the
         format each was read in and the reason code of each row that was not.
     """
-    text = values.astype(str).str.strip()
+    # A cell without a value (None from a JSON null, NaN/NaT from pandas) means what an
+    # empty cell means: no date was written, so a missing date, not an unreadable one.
+    # astype(str) keeps them as NaN (pandas 3) or spells them "None"/"nan" (pandas 2).
+    text = values.astype(str).str.strip().where(values.notna().to_numpy(), "")
     n = len(text)
     out = np.full(n, np.datetime64("NaT", "ns"))  # UTC, zone dropped until the end
     fmt = np.full(n, "", dtype=object)

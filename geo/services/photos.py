@@ -30,7 +30,7 @@ from geo.services._rights import check, viewing
 from geo.services.incidents import _ward_of
 from geo.services.uploads import commit_upload, preview_upload
 from geo.snapshot import over_snapshot
-from geo.store import Store
+from geo.store import Store, clearances
 from geo.store import photos as stored_photos
 
 #: Which right adding a photo of each role needs.
@@ -40,7 +40,7 @@ RIGHT_BY_ROLE = {"before": "upload", "after": "change_status"}
 #: its incident, so the change marker moves with it, and the share never reads the clock.
 #: Takes ``snapshot=`` (a function giving the map's snapshot): an answer not kept then takes
 #: the clearances from its arrays (:func:`geo.snapshot.over_snapshot`).
-verified_share = viewing(persisted(over_snapshot(stored_photos.verified_share), unkeyed=("snapshot",)), "figures")
+verified_share = viewing(persisted(over_snapshot(clearances.verified_share), unkeyed=("snapshot",)), "figures")
 photo_summary = viewing(stored_photos.summary, "incidents")
 
 

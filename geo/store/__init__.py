@@ -12,11 +12,13 @@ backend chosen from the URL); the rest is by topic, as functions taking the stor
 - :mod:`geo.store.batches` — ingest batches (``batches.commit_batch(store, …)``);
 - :mod:`geo.store.wards` — ward layer versions and assignment (``wards.current(store)``);
 - :mod:`geo.store.workflow` — status rules and moves (``workflow.change_status(store, …)``);
+- :mod:`geo.store.public_notes` — the ward's public note on an incident (Open311);
 - :mod:`geo.store.users` — accounts;
 - :mod:`geo.store.chain` — checking the hash chains of the audit log and status history;
 - :mod:`geo.store.logins` — failed sign-ins and sign-in locks (:mod:`geo.throttle`);
 - :mod:`geo.store.sessions` — sessions and the setup token, kept as SHA-256 only;
-- :mod:`geo.store.photos` — photo evidence attached to incidents (files in :mod:`geo.photos`).
+- :mod:`geo.store.photos` — photo evidence attached to incidents (files in :mod:`geo.photos`);
+- :mod:`geo.store.clearances` — figures of that evidence: the verified share, the report's pairs.
 
 See ``docs/storage.md`` for the tables, the workflow and scaling out by ward code.
 """
@@ -27,6 +29,7 @@ from geo.crs import LOCAL_TZ
 from geo.store import (
     batches,
     chain,
+    clearances,
     filters,
     logins,
     photos,
@@ -38,12 +41,12 @@ from geo.store import (
 )
 from geo.store._core import DEFAULT_SQLITE, URL_ENV, Store, default_url
 from geo.store.filters import IncidentFilter
+from geo.store.public_notes import PUBLIC_NOTE_CHARS
 from geo.store.queries import IncidentDetail, local_bound
 from geo.store.workflow import (
     CLOSED_STATES,
     DEFAULT_SLA_DAYS,
     OPEN_STATES,
-    PUBLIC_NOTE_CHARS,
     TRANSITIONS,
     can_transition,
     check_transition,
@@ -66,6 +69,7 @@ __all__ = [
     "can_transition",
     "chain",
     "check_transition",
+    "clearances",
     "default_url",
     "filters",
     "local_bound",

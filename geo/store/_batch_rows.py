@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import StorageError
-from geo.store._schema import INCIDENT_INSERT_COLUMNS, SQLITE_TS_FORMAT
+from geo.store._instants import SQLITE_TS_FORMAT
+from geo.store._schema import INCIDENT_INSERT_COLUMNS
 from geo.store.workflow import TRANSITIONS, check_state, due_dates, sla_days
 
 #: Incidents converted to Python values and written per chunk (memory stays bounded).

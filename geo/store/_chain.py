@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Connection, Table, select
 
-from geo.store._schema import to_utc, utc_text
+from geo.store._instants import to_utc, utc_text
 
 if TYPE_CHECKING:
     from geo.store._core import Store

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection
 
 from geo.store import _chain
-from geo.store._schema import utc_text
+from geo.store._instants import utc_text
 
 if TYPE_CHECKING:
     from geo.store._core import Store

@@ -1,4 +1,5 @@
-"""PostgreSQL's binary COPY format, built from Arrow columns a whole chunk at a time.
+"""COPY into PostgreSQL: the binary format, built from Arrow columns a whole chunk at a
+time, and the sending of rows, CSV and binary chunks inside the open transaction.
 
 A million-row batch sent as CSV makes the server parse every value from text: five
 instants, two floats and the integers of each incident row took about 3 of the COPY's
@@ -10,15 +11,27 @@ psycopg's ``write_row`` builds that format one Python value at a time, slower th
 CSV it would replace; here each column is turned into its bytes with numpy (one array
 operation per column, none per value) and the rows are interleaved by index arithmetic:
 every row is a field count, then per field a length (−1: NULL) and the value's bytes.
+
+The sending (:func:`bulk_insert`, :func:`copy_arrow`, :func:`copy_binary`,
+:func:`copy_parts`) picks the form: psycopg's rows for a few, Arrow-written CSV for many
+plain values, this format for a batch's columns; a second thread encodes the next chunk
+while one is sent (:func:`send_chunks`).
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import csv as pacsv
+from sqlalchemy.engine import Connection
+
+from geo.store._batch_rows import INSERT_CHUNK_ROWS
 
 #: The file header: signature, flags, header-extension length.
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
@@ -130,3 +143,132 @@ def column_types(cursor: Any, table: str) -> dict[str, str]:
     """``format_type`` names of ``table``'s columns, through a psycopg cursor."""
     cursor.execute(COLUMN_TYPES_SQL, (table,))
     return {str(name): str(kind) for name, kind in cursor.fetchall()}
+
+
+# -- sending ------------------------------------------------------------------------------
+
+
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """COPY plain tuples into ``table`` inside the open transaction.
+
+    Many rows of plain values (numbers, text, None) go as Arrow-written CSV, a column at
+    a time (:func:`copy_arrow`): psycopg's ``write_row`` formats each value in Python (an
+    ingest's recurrence moves append tens of thousands of history and audit rows).
+    """
+    if len(rows) >= CSV_COPY_MIN_ROWS:
+        data = _plain_table(columns, rows)
+        if data is not None:
+            copy_arrow(conn, table, data, chunk_rows=INSERT_CHUNK_ROWS)
+            return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+#: Batches from this size on are copied as CSV written by Arrow (C speed per cell).
+CSV_COPY_MIN_ROWS = 10_000
+
+
+def _plain_table(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> Any:
+    """``rows`` as an Arrow table when every column holds only integers, floats, text or
+    None (whose CSV is PostgreSQL's reading of them); None otherwise (bytes, instants,
+    booleans: left to psycopg's own adaptation)."""
+    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string, pa.types.is_null)
+    try:
+        arrays = [pa.array(list(values)) for values in zip(*rows, strict=True)]
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None
+    if not all(any(check(a.type) for check in plain) for a in arrays):
+        return None
+    return pa.table(dict(zip(columns, arrays, strict=True)))
+
+
+def copy_arrow(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100_000) -> None:
+    """COPY an Arrow table into ``table`` as CSV, chunk by chunk, inside the open transaction.
+
+    Arrow writes strings always quoted and missing values as empty unquoted fields, which
+    is exactly PostgreSQL's CSV reading of text and NULL. A second thread writes the next
+    chunk while this one is sent (:func:`send_chunks`).
+    """
+    columns = ", ".join(data.column_names)
+    send_chunks(conn, f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)",
+                lambda lo: _csv(data.slice(lo, chunk_rows)), range(0, data.num_rows, chunk_rows))  # fmt: skip
+
+
+def _csv(data: Any) -> bytes:
+    buffer = io.BytesIO()
+    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+    return buffer.getvalue()
+
+
+#: Rows per chunk of a binary COPY: a chunk of incidents is about 40 MB while it is
+#: encoded, and two are held at once (:func:`send_chunks`).
+COPY_CHUNK_ROWS = 25_000
+
+
+def send_chunks(
+    conn: Connection, statement: str, chunk: Callable[[int], bytes | memoryview], starts: Sequence[int]
+) -> None:
+    """Run the COPY ``statement`` with the data ``chunk(start)`` for each of ``starts``,
+    each made in a second thread while the one before it is sent.
+
+    At most two chunks are held: the one on the wire and the next. psycopg's queued
+    writer, used before, queued up to 128 MB of copied slices whenever the server read
+    more slowly than numpy encoded, and so lifted the 1M ingest's peak over 2 GB
+    (benchmarks/RESULTS.md, "pgrebuild, session 22").
+    """
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(statement) as copy, ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="geo-copy"
+    ) as pool:
+        ahead = list(starts)
+        pending = pool.submit(chunk, ahead.pop(0)) if ahead else None
+        while pending is not None:
+            data = pending.result()
+            pending = pool.submit(chunk, ahead.pop(0)) if ahead else None
+            copy.write(memoryview(data))  # slices of a memoryview are not copies
+            del data
+
+
+def copy_binary(conn: Connection, table: str, data: Any, *, chunk_rows: int = COPY_CHUNK_ROWS) -> None:
+    """COPY an Arrow table into ``table`` in the binary format (see :func:`copy_parts`)."""
+    copy_parts(conn, table, data.column_names, data.num_rows, lambda lo, hi: data.slice(lo, hi - lo),
+               chunk_rows=chunk_rows)  # fmt: skip
+
+
+def copy_parts(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    n: int,
+    part: Callable[[int, int], Any],
+    *,
+    chunk_rows: int = COPY_CHUNK_ROWS,
+) -> None:
+    """COPY ``n`` rows into ``table`` in the binary format (:func:`encode`),
+    ``part(lo, hi)`` giving rows ``lo:hi`` as an Arrow table of ``columns``, a chunk at a
+    time inside the open transaction; as CSV (:func:`copy_arrow`) when a column has a
+    type the encoder does not send.
+
+    Instants go as microseconds and numbers as their bytes, so the server parses no
+    text; a second thread builds and encodes the next chunk while one is sent
+    (:func:`send_chunks`), so a batch is never held whole in this form.
+    """
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        types = column_types(cursor, table)
+    names = ", ".join(columns)
+    if not supported([types.get(c, "?") for c in columns]):
+        send_chunks(conn, f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)",
+                    lambda lo: _csv(part(lo, min(n, lo + chunk_rows))), range(0, n, chunk_rows))  # fmt: skip
+        return
+
+    def chunk(lo: int) -> bytes | memoryview:
+        hi = min(n, lo + chunk_rows)
+        return encode(part(lo, hi), types, first=lo == 0, last=hi >= n)
+
+    send_chunks(conn, f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)", chunk, range(0, max(n, 1), chunk_rows))

@@ -1,13 +1,16 @@
-"""PostgreSQL + PostGIS specifics: id blocks, COPY, spatial assignment, pg_dump,
-and :class:`PostGISBackend`, the store's :class:`~geo.store._backend.Backend` for them.
+"""PostgreSQL + PostGIS specifics: locks, id blocks, spatial assignment, pg_dump, and
+:class:`PostGISBackend`, the store's :class:`~geo.store._backend.Backend` for them.
 
-The guards of the append-only tables live in :mod:`geo.store._postgis_guards`."""
+Around it, by topic: COPY (the binary format and the sending) in
+:mod:`geo.store._pg_copy`; a large batch's path (indexes and keys dropped and rebuilt,
+incidents and places copied) in :mod:`geo.store._pg_bulk`; the guards of the append-only
+tables in :mod:`geo.store._postgis_guards`."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +22,10 @@ from sqlalchemy.exc import DBAPIError
 
 from geo.crs import LOCAL_TZ
 from geo.errors import StorageError
+from geo.store import _pg_bulk, _pg_copy
 from geo.store._backend import TEMP_KEY_COLUMNS
-from geo.store._batch_rows import INSERT_CHUNK_ROWS
 from geo.store._postgis_guards import drop_guards, install_guards, repair_guards
-from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, INCIDENT_INSERT_COLUMNS, place_cell_sql
+from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, place_cell_sql
 
 if TYPE_CHECKING:
     import shapely
@@ -130,254 +133,6 @@ def reserve_ids(conn: Connection, table: str, n: int) -> Sequence[int]:
     if n and int(hi) - int(lo) + 1 == n:
         return range(int(lo), int(hi) + 1)
     return [int(r[0]) for r in conn.execute(text(draw + " ORDER BY v"), {"n": n})]
-
-
-def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """COPY plain tuples into ``table`` inside the open transaction.
-
-    Many rows of plain values (numbers, text, None) go as Arrow-written CSV, a column at
-    a time (:func:`copy_arrow`): psycopg's ``write_row`` formats each value in Python (an
-    ingest's recurrence moves append tens of thousands of history and audit rows).
-    """
-    if len(rows) >= CSV_COPY_MIN_ROWS:
-        data = _plain_table(columns, rows)
-        if data is not None:
-            copy_arrow(conn, table, data, chunk_rows=INSERT_CHUNK_ROWS)
-            return
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-#: Batches from this size on are copied as CSV written by Arrow (C speed per cell).
-CSV_COPY_MIN_ROWS = 10_000
-
-
-def _plain_table(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> Any:
-    """``rows`` as an Arrow table when every column holds only integers, floats, text or
-    None (whose CSV is PostgreSQL's reading of them); None otherwise (bytes, instants,
-    booleans: left to psycopg's own adaptation)."""
-    import pyarrow as pa
-
-    plain = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string, pa.types.is_null)
-    try:
-        arrays = [pa.array(list(values)) for values in zip(*rows, strict=True)]
-    except (pa.ArrowException, OverflowError, TypeError, ValueError):
-        return None
-    if not all(any(check(a.type) for check in plain) for a in arrays):
-        return None
-    return pa.table(dict(zip(columns, arrays, strict=True)))
-
-
-def copy_arrow(conn: Connection, table: str, data: Any, *, chunk_rows: int = 100_000) -> None:
-    """COPY an Arrow table into ``table`` as CSV, chunk by chunk, inside the open transaction.
-
-    Arrow writes strings always quoted and missing values as empty unquoted fields, which
-    is exactly PostgreSQL's CSV reading of text and NULL. A second thread writes the next
-    chunk while this one is sent (:func:`send_chunks`).
-    """
-    columns = ", ".join(data.column_names)
-    send_chunks(conn, f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)",
-                lambda lo: _csv(data.slice(lo, chunk_rows)), range(0, data.num_rows, chunk_rows))  # fmt: skip
-
-
-def _csv(data: Any) -> bytes:
-    import io
-
-    from pyarrow import csv as pacsv
-
-    buffer = io.BytesIO()
-    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
-    return buffer.getvalue()
-
-
-#: Rows per chunk of a binary COPY: a chunk of incidents is about 40 MB while it is
-#: encoded, and two are held at once (:func:`send_chunks`).
-COPY_CHUNK_ROWS = 25_000
-
-
-def send_chunks(
-    conn: Connection, statement: str, chunk: Callable[[int], bytes | memoryview], starts: Sequence[int]
-) -> None:
-    """Run the COPY ``statement`` with the data ``chunk(start)`` for each of ``starts``,
-    each made in a second thread while the one before it is sent.
-
-    At most two chunks are held: the one on the wire and the next. psycopg's queued
-    writer, used before, queued up to 128 MB of copied slices whenever the server read
-    more slowly than numpy encoded, and so lifted the 1M ingest's peak over 2 GB
-    (benchmarks/RESULTS.md, "pgrebuild, session 22").
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(statement) as copy, ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="geo-copy"
-    ) as pool:
-        ahead = list(starts)
-        pending = pool.submit(chunk, ahead.pop(0)) if ahead else None
-        while pending is not None:
-            data = pending.result()
-            pending = pool.submit(chunk, ahead.pop(0)) if ahead else None
-            copy.write(memoryview(data))  # slices of a memoryview are not copies
-            del data
-
-
-def copy_binary(conn: Connection, table: str, data: Any, *, chunk_rows: int = COPY_CHUNK_ROWS) -> None:
-    """COPY an Arrow table into ``table`` in the binary format (see :func:`copy_parts`)."""
-    copy_parts(conn, table, data.column_names, data.num_rows, lambda lo, hi: data.slice(lo, hi - lo),
-               chunk_rows=chunk_rows)  # fmt: skip
-
-
-def copy_parts(
-    conn: Connection,
-    table: str,
-    columns: Sequence[str],
-    n: int,
-    part: Callable[[int, int], Any],
-    *,
-    chunk_rows: int = COPY_CHUNK_ROWS,
-) -> None:
-    """COPY ``n`` rows into ``table`` in the binary format (:mod:`geo.store._pg_copy`),
-    ``part(lo, hi)`` giving rows ``lo:hi`` as an Arrow table of ``columns``, a chunk at a
-    time inside the open transaction; as CSV (:func:`copy_arrow`) when a column has a
-    type the encoder does not send.
-
-    Instants go as microseconds and numbers as their bytes, so the server parses no
-    text; a second thread builds and encodes the next chunk while one is sent
-    (:func:`send_chunks`), so a batch is never held whole in this form.
-    """
-    from geo.store import _pg_copy
-
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor:
-        types = _pg_copy.column_types(cursor, table)
-    names = ", ".join(columns)
-    if not _pg_copy.supported([types.get(c, "?") for c in columns]):
-        send_chunks(conn, f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)",
-                    lambda lo: _csv(part(lo, min(n, lo + chunk_rows))), range(0, n, chunk_rows))  # fmt: skip
-        return
-
-    def chunk(lo: int) -> bytes | memoryview:
-        hi = min(n, lo + chunk_rows)
-        return _pg_copy.encode(part(lo, hi), types, first=lo == 0, last=hi >= n)
-
-    send_chunks(conn, f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)", chunk, range(0, max(n, 1), chunk_rows))
-
-
-#: A batch at least this large, and at least as large as the table already is, is written
-#: with the secondary indexes and foreign keys of the tables it fills dropped, and rebuilt
-#: (one sort per index) and re-validated (one join per key) before the same transaction
-#: ends. A million rows: GiST and B-tree inserts plus a foreign-key probe per row cost
-#: 2× the rebuild (benchmarks/NOTES.md).
-REBUILD_MIN_ROWS = 50_000
-#: Tables a large batch locks before it writes to them.
-BATCH_TABLES = ("batches", "incidents", "status_events")
-#: Of those, the ones whose indexes and foreign keys a large batch rebuilds.
-REBUILT_TABLES = ("incidents", "status_events")
-#: Memory of each index build of a rebuild (sorts in memory instead of on disk).
-REBUILD_MAINTENANCE_MEM = "256MB"
-
-#: The secondary indexes (not unique, not behind a constraint) and foreign keys of a
-#: table: what to drop, and the DDL that puts each back as it was.
-_REBUILDABLE_SQL = """
-SELECT format('DROP INDEX %I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
-FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisunique AND NOT i.indisprimary
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-UNION ALL
-SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', CAST(k.conrelid AS regclass), k.conname),
-       format('ALTER TABLE %s ADD CONSTRAINT %I %s', CAST(k.conrelid AS regclass), k.conname,
-              pg_get_constraintdef(k.oid))
-FROM pg_constraint k WHERE k.conrelid = CAST(:t AS regclass) AND k.contype = 'f'
-"""
-
-
-def rebuild_for(conn: Connection, rows: int) -> bool:
-    """Whether ``rows`` new incidents are written faster with the indexes rebuilt."""
-    if rows < REBUILD_MIN_ROWS:
-        return False
-    span = conn.exec_driver_sql("SELECT COALESCE(max(id) - min(id) + 1, 0) FROM incidents").scalar()
-    return rows >= int(span or 0)
-
-
-@contextmanager
-def _rebuilt(conn: Connection, tables: Sequence[str]) -> Iterator[None]:
-    """Drop the secondary indexes and foreign keys of ``tables`` (already locked) and put
-    them back as they were on exit: one sort per index, one join per key."""
-    restore: list[str] = []
-    for table in tables:
-        for drop, create in conn.execute(text(_REBUILDABLE_SQL), {"t": table}).all():
-            conn.exec_driver_sql(drop)
-            restore.append(create)
-    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_MEM}'")
-    yield
-    # indexes first: the foreign keys' validation joins use them
-    for statement in sorted(restore, key=lambda sql: sql.startswith("ALTER")):
-        conn.exec_driver_sql(statement)
-
-
-@contextmanager
-def large_batch(conn: Connection, rows: int) -> Iterator[None]:
-    """Write a batch of ``rows`` incidents (and their first events) without the secondary
-    indexes and foreign keys, when it is as large as the table (see
-    :data:`REBUILD_MIN_ROWS`); they are rebuilt and re-validated set-based on exit.
-
-    All of it happens inside the open transaction: PostgreSQL DDL is transactional, so a
-    failure or a kill -9 rolls the indexes back with the rows. Every store write holds the
-    chains' append lock from its start (:meth:`geo.store.Store.write`), so no other writer
-    holds these tables now; they are locked before anything is written to them, and only
-    readers wait for the batch while it is written, the price of a batch that at least
-    doubles the table. Unique indexes (the identity rule, issue 16) and primary keys are
-    never dropped.
-    """
-    if not rebuild_for(conn, rows):
-        yield
-        return
-    conn.exec_driver_sql(f"LOCK TABLE {', '.join(BATCH_TABLES)} IN ACCESS EXCLUSIVE MODE")
-    conn.info[_EXCLUSIVE] = BATCH_TABLES
-    try:
-        with _rebuilt(conn, REBUILT_TABLES):
-            yield
-    finally:
-        conn.info.pop(_EXCLUSIVE, None)
-
-
-#: ``Connection.info`` key: the tables the open transaction holds in ACCESS EXCLUSIVE
-#: mode (a large batch); their ids are reserved as one block (:func:`reserve_block`).
-_EXCLUSIVE = "geo_exclusive_tables"
-
-
-def holds_exclusive(conn: Connection, table: str) -> bool:
-    """Whether the open transaction holds ``table`` alone (inside :func:`large_batch`)."""
-    return table in conn.info.get(_EXCLUSIVE, ())
-
-
-#: The tables a batch's places are written to (:func:`insert_places`).
-PLACE_TABLES = ("places", "incident_places")
-
-
-def insert_places(conn: Connection, places: Any, links: Any) -> None:
-    """COPY a batch's new places and its incidents' links (binary, built per column).
-
-    Links at least as many as those stored (and at least :data:`REBUILD_MIN_ROWS`) are
-    written with the places' GiST and B-tree indexes and the three foreign keys dropped
-    and rebuilt, as :func:`large_batch` does for the incidents: a foreign-key probe per
-    row also locks, and so rewrites, the referenced incident row.
-    """
-    rows = links.num_rows
-    large = rows >= REBUILD_MIN_ROWS and rows >= int(
-        conn.exec_driver_sql("SELECT count(*) FROM incident_places").scalar() or 0
-    )
-    if large:
-        conn.exec_driver_sql(f"LOCK TABLE {', '.join(PLACE_TABLES)} IN ACCESS EXCLUSIVE MODE")
-    with _rebuilt(conn, PLACE_TABLES) if large else nullcontext():
-        for table, data in zip(PLACE_TABLES, (places, links), strict=True):
-            if data.num_rows:
-                copy_binary(conn, table, data)
 
 
 def pg_dump_binary() -> str:
@@ -505,18 +260,31 @@ class PostGISBackend:
         """Readers go on; a second writer of places waits for this transaction's end."""
         conn.exec_driver_sql("LOCK TABLE places IN SHARE ROW EXCLUSIVE MODE")
 
+    @contextmanager
+    def index_probes(self, conn: Connection) -> Iterator[None]:
+        """Merge and hash joins off for the statements inside, as they were after. Only
+        on success: a failed statement aborts the transaction, whose rollback drops the
+        transaction-local settings with the rest."""
+        names = ("enable_mergejoin", "enable_hashjoin")
+        before = [conn.exec_driver_sql(f"SELECT current_setting('{n}')").scalar() for n in names]
+        for name in names:
+            conn.exec_driver_sql(f"SELECT set_config('{name}', 'off', true)")
+        yield
+        for name, value in zip(names, before, strict=True):
+            conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:
         """A block moved in one step when no one else can take ids meanwhile: under the
         chains' append lock (``locked``) or a large batch's exclusive lock (drawing a
         million ids one by one cost 0.3–0.8 s of the 1M ingest)."""
-        if n > 1 and (locked or holds_exclusive(conn, table)):
+        if n > 1 and (locked or _pg_bulk.holds_exclusive(conn, table)):
             return reserve_block(conn, table, n)
         return reserve_ids(conn, table, n)
 
     def bulk_insert(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None:
-        bulk_insert(conn, table, columns, rows)
+        _pg_copy.bulk_insert(conn, table, columns, rows)
 
     @contextmanager
     def temp_keys(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:
@@ -524,7 +292,7 @@ class PostGISBackend:
             "CREATE TEMP TABLE geo_keys (pos bigint, source text, source_id text, "
             "fingerprint text) ON COMMIT DROP"
         )
-        bulk_insert(conn, "geo_keys", TEMP_KEY_COLUMNS, rows)
+        _pg_copy.bulk_insert(conn, "geo_keys", TEMP_KEY_COLUMNS, rows)
         conn.exec_driver_sql("ANALYZE geo_keys")
         yield
 
@@ -532,7 +300,7 @@ class PostGISBackend:
         return nullcontext({})  # COPY is fast enough without a scratch file
 
     def large_batch(self, conn: Connection, rows: int) -> AbstractContextManager[None]:
-        return large_batch(conn, rows)
+        return _pg_bulk.large_batch(conn, rows)
 
     def insert_incidents(
         self,
@@ -543,34 +311,15 @@ class PostGISBackend:
         *,
         staged: bool,
     ) -> None:
-        """COPY: a large batch in the binary format built per column (no Python value per
-        cell, no text for the server to parse), a small one as row tuples."""
-        if prepared.n >= CSV_COPY_MIN_ROWS:
-            import numpy as np
-            import pyarrow as pa
-
-            def part(lo: int, hi: int) -> Any:
-                """Rows ``lo:hi`` only: the batch is never held whole as Arrow columns."""
-                table = prepared.arrow_table(all_columns=True, instants=True, lo=lo, hi=hi)
-                table = table.add_column(0, "id", pa.array(np.asarray(ids[lo:hi], dtype=np.int64)))
-                return table.append_column("batch_id", pa.array(np.full(hi - lo, batch_id, dtype=np.int64)))
-
-            names = ["id", *(c for c in INCIDENT_INSERT_COLUMNS[1:] if c != "batch_id"), "batch_id"]
-            copy_parts(conn, "incidents", names, prepared.n, part)
-            return
-        for lo in range(0, prepared.n, INSERT_CHUNK_ROWS):
-            hi = min(prepared.n, lo + INSERT_CHUNK_ROWS)
-            rows = prepared.rows(lo, hi, ids[lo:hi], batch_id)
-            bulk_insert(conn, "incidents", INCIDENT_INSERT_COLUMNS, rows)
-            del rows
+        _pg_bulk.insert_incidents(conn, prepared, ids, batch_id)
 
     def insert_first_events(self, conn: Connection, events: FirstEvents) -> None:
         """Binary COPY built per column, as the incidents (no Python value per cell)."""
         if events.ids:
-            copy_binary(conn, "status_events", events.arrow_table(instants=True))
+            _pg_copy.copy_binary(conn, "status_events", events.arrow_table(instants=True))
 
     def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
-        insert_places(conn, places, links)
+        _pg_bulk.insert_places(conn, places, links)
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """A smaller id may commit after a larger one: the entries' count is part of it."""

@@ -332,6 +332,9 @@ class SQLiteBackend:
     def lock_places(self, conn: Connection) -> None:
         """Nothing to do: a SQLite write transaction holds the whole file already."""
 
+    def index_probes(self, conn: Connection) -> AbstractContextManager[None]:
+        return nullcontext()  # CROSS JOIN fixes SQLite's loop order: ranges outside, index inside
+
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> range:
         first = first_free_id(conn, table)  # the write lock is held: the block is ours
         return range(first, first + n)

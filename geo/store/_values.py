@@ -3,7 +3,7 @@ reading a query's rows as a frame."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,12 @@ def read_frame(
     for column in instants:  # from the driver's values, before pandas reads them its own way
         data[column] = pd.Series(utc_instants(data[column]), dtype="datetime64[ns]").dt.tz_localize("UTC")
     return pd.DataFrame(data, columns=list(columns))
+
+
+def chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """``values`` in slices of ``size``: ids go into ``IN (…)`` a slice at a time, so no
+    statement outgrows a driver's limit on bound parameters (SQLite's is 32,766)."""
+    return (values[start : start + size] for start in range(0, len(values), size))
 
 
 def utc_instants(values: Sequence[Any]) -> np.ndarray:

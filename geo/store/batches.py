@@ -21,8 +21,9 @@ from sqlalchemy import Connection, insert, text
 from geo.errors import IdentityConflict, StorageError
 from geo.store import _chain
 from geo.store._batch_rows import FirstEvents, IncidentRows, iso_arrow, prepare_incidents, texts
+from geo.store._place_plan import plan_places
 from geo.store._values import clean, plain, utcnow
-from geo.store.places import plan_places, write_places
+from geo.store.places import write_places
 from geo.store.workflow import Move, apply_moves
 
 if TYPE_CHECKING:

@@ -7,26 +7,24 @@ raised (:mod:`geo.photos.checks`). No rights checks (that is
 :mod:`geo.services.photos`) and no image reading here: callers pass checked facts.
 
 Every function takes the store first; reads that a write transaction needs (the
-clear-needs-photo rule) also take its connection.
+clear-needs-photo rule) also take its connection. The figures over many clearances (the
+verified share, the report's before/after pairs) are :mod:`geo.store.clearances`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, case, delete, func, insert, select, update
 
-from geo.crs import LOCAL_TZ
-from geo.store._values import read_frame, utcnow
+from geo.store._values import chunks, utcnow
 
 if TYPE_CHECKING:
     from geo.store._core import Store
-    from geo.store.filters import IncidentColumns
 
 ROLES: tuple[str, ...] = ("before", "after")
 
@@ -259,7 +257,7 @@ def check_facts(store: Store, incident_ids: Collection[int], sha256s: Collection
     shas = sorted(set(sha256s))
     facts = CheckFacts({}, {}, {})
     with store.read() as conn:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             rows = conn.execute(select(inc.c.id, inc.c.lat, inc.c.lon, inc.c.reported_at).where(inc.c.id.in_(chunk)))
             facts.incidents.update({int(r.id): dict(r._mapping) for r in rows})
             stmt = select(t.c.incident_id, t.c.phash).where(
@@ -267,15 +265,11 @@ def check_facts(store: Store, incident_ids: Collection[int], sha256s: Collection
             )
             for incident_id, phash in conn.execute(stmt.order_by(t.c.id)):
                 facts.befores.setdefault(int(incident_id), []).append(str(phash))
-        for chunk in _chunks(shas):
+        for chunk in chunks(shas):
             stmt = select(t.c.sha256, t.c.incident_id).where(t.c.sha256.in_(chunk)).distinct()
             for sha, incident_id in conn.execute(stmt):
                 facts.attached.setdefault(str(sha), set()).add(int(incident_id))
     return facts
-
-
-def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
-    return (values[start : start + size] for start in range(0, len(values), size))
 
 
 def with_after_photo(store: Store, conn: Connection, incident_ids: Collection[int]) -> set[int]:
@@ -353,38 +347,6 @@ def summary(store: Store, incident_ids: Collection[int] | None = None) -> pd.Dat
     return counts
 
 
-#: The incidents an after photo without any flag backs.
-_CLEAN_AFTER_SQL = "SELECT DISTINCT incident_id FROM photos WHERE role = 'after' AND sha256 IS NOT NULL AND flags = ''"
-
-
-def verified_clearances(store: Store, conn: Connection | None = None) -> pd.DataFrame:
-    """Each cleared incident and whether an after photo without any flag backs it.
-
-    The metric "xử lý có ảnh xác thực" (issue 13) is the mean of ``verified`` over the
-    clearances a page counts.
-
-    Parameters
-    ----------
-    store : Store
-        The store.
-    conn : Connection | None
-        Read inside this connection's transaction (default: a read of its own).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``incident_id``, ``ward_code``, ``type``, ``cleared_at`` and ``verified`` (bool).
-    """
-    sql = (
-        "SELECT i.id, i.ward_code, i.type, i.cleared_at, a.incident_id IS NOT NULL FROM incidents i "  # noqa: S608
-        f"LEFT JOIN ({_CLEAN_AFTER_SQL}) a ON a.incident_id = i.id WHERE i.status = 'cleared'"
-    )
-    columns = ["incident_id", "ward_code", "type", "cleared_at", "verified"]
-    frame = read_frame(store, sql, (), columns, instants=("cleared_at",), conn=conn)
-    frame["verified"] = frame["verified"].astype(bool)
-    return frame
-
-
 def links(store: Store) -> pd.DataFrame:
     """KoboToolbox links kept without a file yet (for ``photos fetch``).
 
@@ -403,147 +365,6 @@ def links(store: Store) -> pd.DataFrame:
     with store.read() as conn:
         rows = conn.execute(stmt.order_by(t.c.id)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=["id", "incident_id", "role", "link"])
-
-
-def verified_share(
-    store: Store,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    *,
-    columns: IncidentColumns | None = None,
-) -> pd.DataFrame:
-    """Per ward, the share of clearances backed by an after photo with no flag.
-
-    The metric "xử lý có ảnh xác thực" of Compare and the ward page (issue 13):
-    clearances counted by their ``cleared_at`` Hà Nội day, ``date_from`` to ``date_to``
-    inclusive (None: open-ended).
-
-    Parameters
-    ----------
-    store : Store
-        The store.
-    date_from : date | None
-        First Hà Nội day counted (None: open-ended).
-    date_to : date | None
-        Last Hà Nội day counted, inclusive (None: open-ended).
-    columns : IncidentColumns | None
-        The incidents as current arrays (the map's snapshot): the clearances are then
-        taken from them and only the photos are read (half a million clearances at a
-        million incidents took 2–3 s to read).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``ward_code``, ``cleared``, ``verified`` and ``share`` (NaN for a ward with no
-        clearance in the period); incidents without a ward are left out.
-    """
-    clearances = verified_clearances(store) if columns is None else _clearances_of(store, columns)
-    frame = _cleared_in(clearances, date_from, date_to)
-    out = frame.groupby("ward_code").agg(cleared=("verified", "size"), verified=("verified", "sum")).reset_index()
-    out["verified"] = out["verified"].astype("int64")
-    out["share"] = out["verified"] / out["cleared"].where(out["cleared"] > 0)
-    return out
-
-
-def _clearances_of(store: Store, columns: IncidentColumns) -> pd.DataFrame:
-    """:func:`verified_clearances` from the incidents' arrays and the photos table."""
-    from geo.store.filters import (  # filters imports workflow, which imports us
-        _instants,
-        _isin,
-        _texts,
-    )
-
-    with store.read() as conn:
-        backed = store.backend.fetch_rows(conn, _CLEAN_AFTER_SQL)
-    cleared = np.flatnonzero(_isin(columns, "status", ("cleared",)))
-    ids = columns.ids[cleared]
-    return pd.DataFrame(
-        {
-            "incident_id": ids,
-            "ward_code": _texts(columns, "ward_code", cleared),
-            "type": _texts(columns, "type", cleared),
-            "cleared_at": _instants(columns, "cleared_at", cleared),
-            "verified": np.isin(ids, np.asarray([r[0] for r in backed], dtype=np.int64)),
-        }
-    )
-
-
-def _cleared_in(frame: pd.DataFrame, date_from: date | None, date_to: date | None) -> pd.DataFrame:
-    """Rows of :func:`verified_clearances` with a ward, cleared within the Hà Nội days."""
-    if frame.empty:
-        return frame
-    day = pd.to_datetime(frame["cleared_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.date
-    keep = day.notna() & frame["ward_code"].notna()
-    if date_from is not None:
-        keep &= day >= date_from
-    if date_to is not None:
-        keep &= day <= date_to
-    return frame[keep]
-
-
-#: Columns of :func:`clearance_pairs`.
-PAIR_COLUMNS: tuple[str, ...] = (
-    "incident_id", "type", "street", "address", "cleared_at",
-    "before_sha256", "before_flags", "before_taken_at", "after_sha256", "after_flags", "after_taken_at",
-)  # fmt: skip
-
-
-def clearance_pairs(
-    store: Store, ward_code: str, date_from: date | None = None, date_to: date | None = None, *, limit: int = 6
-) -> pd.DataFrame:
-    """Before/after photo pairs of one ward's clearances in a period, for its report.
-
-    Each cleared incident (cleared on a Hà Nội day in the period) with a stored before
-    and after photo gives one pair: of each role the photo without flags if there is
-    one, else the oldest. Pairs without any flag come first (the issue asks for those),
-    then the latest clearances; flagged pairs only fill up to ``limit``, and keep their
-    flags so the report can say them.
-
-    Parameters
-    ----------
-    store : Store
-        The store.
-    ward_code : str
-        The ward.
-    date_from, date_to : date | None
-        The period (Hà Nội days, inclusive; None: open).
-    limit : int
-        At most this many pairs.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`PAIR_COLUMNS`; flags comma-joined ("" for none).
-    """
-    cleared = _cleared_in(verified_clearances(store), date_from, date_to)
-    ids = sorted(int(i) for i in cleared.loc[cleared["ward_code"] == str(ward_code), "incident_id"])
-    inc, t = store.tables["incidents"], store.tables["photos"]
-    photo_rows: list[Any] = []
-    incident_rows: list[Any] = []
-    with store.read() as conn:
-        for chunk in _chunks(ids):
-            stmt = select(t.c.incident_id, t.c.role, t.c.sha256, t.c.flags, t.c.taken_at, t.c.id).where(
-                t.c.incident_id.in_(chunk), t.c.sha256.isnot(None)
-            )
-            photo_rows += conn.execute(stmt).all()
-            incident_rows += conn.execute(
-                select(inc.c.id, inc.c.type, inc.c.street, inc.c.address, inc.c.cleared_at).where(inc.c.id.in_(chunk))
-            ).all()
-    photos = pd.DataFrame([tuple(r) for r in photo_rows], columns=["incident_id", "role", "sha256", "flags", "taken_at", "id"])
-    if photos.empty:
-        return pd.DataFrame(columns=list(PAIR_COLUMNS))
-    photos["flagged"] = photos["flags"].fillna("") != ""
-    best = photos.sort_values(["flagged", "id"]).drop_duplicates(["incident_id", "role"])
-    sides = [
-        best[best["role"] == role].set_index("incident_id")[["sha256", "flags", "taken_at"]].add_prefix(f"{role}_")
-        for role in ("before", "after")
-    ]
-    incidents = pd.DataFrame([tuple(r) for r in incident_rows], columns=["incident_id", "type", "street", "address", "cleared_at"])
-    pairs = incidents.set_index("incident_id").join(sides[0], how="inner").join(sides[1], how="inner").reset_index()
-    pairs["flagged"] = (pairs["before_flags"].fillna("") != "") | (pairs["after_flags"].fillna("") != "")
-    pairs["cleared_at"] = pd.to_datetime(pairs["cleared_at"], utc=True)
-    pairs = pairs.sort_values(["flagged", "cleared_at", "incident_id"], ascending=[True, False, True])
-    return pairs.head(limit)[list(PAIR_COLUMNS)].reset_index(drop=True)
 
 
 def first_photos(store: Store, incident_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
@@ -565,8 +386,8 @@ def first_photos(store: Store, incident_ids: Collection[int] | None = None) -> d
     stmt = select(t.c.incident_id, t.c.role, t.c.sha256).where(t.c.sha256.isnot(None)).order_by(t.c.id)
     found: dict[int, dict[str, str]] = {}
     with store.read() as conn:
-        chunks = [None] if incident_ids is None else list(_chunks(sorted({int(i) for i in incident_ids})))
-        for chunk in chunks:
+        slices = [None] if incident_ids is None else list(chunks(sorted({int(i) for i in incident_ids})))
+        for chunk in slices:
             rows = conn.execute(stmt if chunk is None else stmt.where(t.c.incident_id.in_(chunk)))
             for incident_id, role, sha in rows:
                 found.setdefault(int(incident_id), {}).setdefault(str(role), str(sha))

@@ -13,36 +13,28 @@ there: a **recurrence**. :func:`place_incidents` links it to the place's last cl
 incident (``recurrence_of``) and returns the move of that incident to ``recurred``, which
 the caller applies with the same history and audit as every other move.
 
-Re-inspections are kept in ``inspections`` (:func:`record_inspection`); a ``violation``
-result also opens a recurrence through the workflow, in the same transaction.
+Re-inspections are kept in ``inspections``
+(:func:`geo.store.inspections.record_inspection`); a ``violation`` result also opens a
+recurrence through the workflow, in the same transaction.
 
+Deciding a batch's places (what is near, what recurs) reads only what was stored before
+it and writes nothing: that is :mod:`geo.store._place_plan`, so a batch can plan before
+its incidents are written. This module writes the plan and rebuilds the whole layer.
 The reads of places, placed incidents and re-inspections as frames live in
 :mod:`geo.store.place_frames` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import Connection, delete, func, select, update
 
 from geo import settings
 from geo.errors import NotFound
-from geo.places import (
-    STATE_COLUMNS,
-    assign_places_metric,
-    empty_places,
-    project_lonlat,
-    recurrence_links,
-)
-from geo.store._schema import PLACE_CELL_M, PLACE_CELL_STRIDE, PLACE_WARD_SQL, SQLITE_TS_FORMAT
-from geo.store._values import clean, utcnow
+from geo.store._place_plan import Placing, plan_places, scratch, stored_states
 from geo.store.place_frames import (
     CHECK_COLUMNS,
     PLACE_COLUMNS,
@@ -62,128 +54,6 @@ if TYPE_CHECKING:
 #: Statuses that end an incident (its ``cleared_at`` is set).
 _CLOSED = ("cleared", "recurred")
 
-# --------------------------------------------------------------------------- reading
-
-
-#: Batch points farther than this from the projection's origin (metres; none on Earth)
-#: are matched against every place of their wards: cell keys stay exact integers below it.
-_CELL_BOUND_M = 1e12
-#: The reach of a point is the radius widened by this share: a distance that rounds to
-#: at most the radius in float64 is never cut off by the rounding of a cell bound.
-_REACH_SLACK = 1e-6
-
-#: The stored places whose group (ward, type) and cell key fall in one of the batch's
-#: ranges (``ix_places_cell``: one index range per row of ``geo_place_ranges``). CROSS
-#: JOIN keeps SQLite's loop order (ranges outside, the index inside); the expressions are
-#: the index's, character for character. ``|| ''`` and ``+ 0`` take the declared type's
-#: affinity off the range columns: SQLite uses an expression index only when the other
-#: side of the comparison brings no affinity of its own (same values on both databases).
-_NEAR_SQL = (
-    "SELECT places.id, places.type, places.ward_code, places.x, places.y FROM geo_place_ranges r "  # noqa: S608
-    "CROSS JOIN places WHERE " + PLACE_WARD_SQL + " = r.g_ward || '' AND type = r.g_type "
-    "AND {cell} BETWEEN r.lo + 0 AND r.hi + 0"
-)
-
-
-def _cell_ranges(types: pd.Series, wards: pd.Series, x: np.ndarray, y: np.ndarray, radius: float
-                 ) -> list[tuple[str, str, int, int]]:  # fmt: skip
-    """(ward, type, first key, last key): the cells within the radius of the batch's points,
-    per group, as few key ranges as possible.
-
-    A place within ``radius`` of a point lies in a column between those of ``x ± reach``
-    and a row between those of ``y ± reach`` (cells are monotone in the coordinate), so
-    each point needs one key range per column it reaches; ranges of a group that touch or
-    overlap are merged. Only positions decide what is read: the matching itself stays
-    :func:`geo.places.assign_places_metric`'s, on exactly the places that can matter.
-    """
-    valid = np.isfinite(x) & np.isfinite(y)
-    ward_codes, ward_keys = pd.factorize(wards.where(wards.notna(), "").astype(object))
-    type_codes, type_keys = pd.factorize(types.astype(object))
-    group = (ward_codes.astype(np.int64) * len(type_keys) + type_codes)[valid]
-    x, y = x[valid], y[valid]
-    reach = radius * (1.0 + _REACH_SLACK)
-
-    def cells(values: np.ndarray) -> np.ndarray:
-        return np.trunc(values / PLACE_CELL_M).astype(np.int64)
-
-    c0, c1, r0, r1 = cells(x - reach), cells(x + reach), cells(y - reach), cells(y + reach)
-    span = c1 - c0 + 1
-    point = np.repeat(np.arange(len(x)), span)
-    column = c0[point] + np.arange(len(point)) - np.repeat(np.cumsum(span) - span, span)
-    lo = column * PLACE_CELL_STRIDE + r0[point]
-    hi = column * PLACE_CELL_STRIDE + r1[point]
-    g = group[point]
-    order = np.lexsort((lo, g))
-    g, lo, hi = g[order], lo[order], hi[order]
-    reached = pd.Series(hi).groupby(g).cummax().to_numpy()  # the group's farthest key so far
-    start = np.ones(len(lo), dtype=bool)
-    start[1:] = (g[1:] != g[:-1]) | (lo[1:] > reached[:-1] + 1)
-    first = np.flatnonzero(start)
-    last_hi = np.maximum.reduceat(hi, first) if len(first) else hi[:0]
-    run_g = g[first]
-    ward_of = np.asarray(ward_keys, dtype=object)[run_g // len(type_keys)]
-    type_of = np.asarray(type_keys, dtype=object)[run_g % len(type_keys)]
-    return list(zip(ward_of.tolist(), type_of.tolist(), lo[first].tolist(), last_hi.tolist(),
-                    strict=True))  # fmt: skip
-
-
-def _stored_places(store: Store, conn: Connection, batch: pd.DataFrame, radius: float) -> pd.DataFrame:
-    """The stored places that can be within ``radius`` of a point of the batch of the same
-    ward and type (:data:`geo.places.PLACE_COLUMNS`), read by ``ix_places_cell``: what a
-    batch reads depends on the batch, not on how many places are stored.
-
-    ``batch``: ``type``, ``ward_code``, ``x``, ``y`` (EPSG:32648 metres). Points farther
-    than :data:`_CELL_BOUND_M` (none on Earth) fall back to every place of their wards.
-    """
-    x, y = batch["x"].to_numpy(dtype=float), batch["y"].to_numpy(dtype=float)
-    columns = ["place_id", "type", "ward_code", "x", "y"]
-    with np.errstate(invalid="ignore"):
-        far = (np.abs(x) > _CELL_BOUND_M) | (np.abs(y) > _CELL_BOUND_M)
-    if far.any():
-        return _places_of_wards(store, conn, pd.unique(batch["ward_code"]).tolist())
-    if conn.exec_driver_sql("SELECT 1 FROM places LIMIT 1").first() is None:
-        return empty_places()
-    ranges = _cell_ranges(batch["type"], batch["ward_code"], x, y, radius)
-    if not ranges:
-        return empty_places()
-    spec = "g_ward TEXT, g_type TEXT, lo BIGINT, hi BIGINT"
-    with _scratch(store, conn, "geo_place_ranges", ("g_ward", "g_type", "lo", "hi"), ranges, spec=spec):
-        rows = store.backend.fetch_rows(conn, _NEAR_SQL.format(cell=store.backend.place_cell))
-    if not rows:
-        return empty_places()
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _places_of_wards(store: Store, conn: Connection, wards: Sequence[Any]) -> pd.DataFrame:
-    """Every stored place of the given wards (all places when one is missing)."""
-    p = store.tables["places"]
-    query = select(p.c.id, p.c.type, p.c.ward_code, p.c.x, p.c.y).order_by(p.c.id)
-    named = [w for w in wards if isinstance(w, str)]
-    if len(named) == len(wards):
-        query = query.where(p.c.ward_code.in_(named))
-    rows = conn.execute(query).all()
-    if not rows:
-        return empty_places()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["place_id", "type", "ward_code", "x", "y"])
-
-
-#: The state of some stored places before a batch (see :func:`geo.places.recurrence_links`):
-#: whether an incident is open, and the latest clearance (latest ``cleared_at``, then the
-#: larger id). ``(cleared_at IS NULL)`` sorts clearances first on both databases, whose
-#: NULL orders differ. One statement for every place of the batch.
-_STATES_SQL = """
-SELECT place_id, is_open, id, status, cleared_at FROM (
-  SELECT ip.place_id, i.id, i.status, i.cleared_at,
-         MAX(CASE WHEN i.cleared_at IS NULL THEN 1 ELSE 0 END)
-             OVER (PARTITION BY ip.place_id) AS is_open,
-         ROW_NUMBER() OVER (PARTITION BY ip.place_id
-                            ORDER BY (i.cleared_at IS NULL), i.cleared_at DESC, i.id DESC) AS k
-  FROM geo_place_ids g
-  JOIN incident_places ip ON ip.place_id = g.id
-  JOIN incidents i ON i.id = ip.incident_id
-) s WHERE k = 1
-"""
-
 #: Links the rule found, written in one statement (``recurrence_of`` of the new incidents;
 #: ``UPDATE … FROM``: PostgreSQL, and SQLite since 3.33).
 _LINK_SQL = (
@@ -191,129 +61,10 @@ _LINK_SQL = (
 )
 
 
-@contextmanager
-def _scratch(store: Store, conn: Connection, name: str, columns: Sequence[str],
-             rows: Sequence[tuple[Any, ...]], *, spec: str | None = None) -> Iterator[None]:  # fmt: skip
-    """A temporary table holding ``rows``, for one set-based statement: integer columns,
-    the first one the key, unless ``spec`` gives the columns' definitions.
-
-    Created and dropped inside the open transaction (a failure rolls it back with the rest
-    on both databases, so it is not dropped then); filled by the backend's bulk means
-    (COPY, ``executemany``).
-    """
-    if spec is None:
-        spec = ", ".join(f"{c} BIGINT" + (" PRIMARY KEY" if k == 0 else "") for k, c in enumerate(columns))
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({spec})")
-    store.backend.bulk_insert(conn, name, columns, rows)
-    yield
-    conn.exec_driver_sql(f"DROP TABLE {name}")
-
-
-def _states(store: Store, conn: Connection, place_ids: Iterable[int], *, linkable: Sequence[str]
-            ) -> pd.DataFrame:  # fmt: skip
-    """:data:`geo.places.STATE_COLUMNS` of stored places (only those with incidents).
-
-    ``linkable``: the statuses a latest clearance may be linked from.
-    """
-    wanted = sorted({int(p) for p in place_ids})
-    if not wanted:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
-    with _scratch(store, conn, "geo_place_ids", ("id",), [(p,) for p in wanted]):
-        rows = store.backend.fetch_rows(conn, _STATES_SQL)
-    frame = pd.DataFrame(rows, columns=["place_id", "is_open", "id", "status", "cleared_at"])
-    closed = frame["cleared_at"].notna()
-    return pd.DataFrame(
-        {
-            "place_id": frame["place_id"].astype(np.int64),
-            "open": frame["is_open"].astype(int).astype(bool),
-            "last_id": frame["id"].where(closed),
-            "last_cleared": pd.to_datetime(frame["cleared_at"], utc=True),
-            "last_linkable": frame["status"].isin(list(linkable)) & closed,
-        }
-    )
-
-
-# --------------------------------------------------------------------------- writing
-
-
-@dataclass(frozen=True)
-class Placing:
-    """A batch's places decided and not yet written (:func:`plan_places`).
-
-    ``places``/``links``: the new places and every incident's link, as Arrow tables for
-    :meth:`~geo.store._backend.Backend.insert_places`; ``positions``/``olds``: the batch
-    positions that recur and the incidents they recur from (their ``recurrence_of``);
-    ``moves``: those incidents' moves to ``recurred``.
-    """
-
-    places: pa.Table
-    links: pa.Table
-    positions: np.ndarray
-    olds: np.ndarray
-    moves: list[Move]
-    ids: np.ndarray
-
-
-def plan_places(
-    store: Store,
-    conn: Connection,
-    incidents: pd.DataFrame,
-    ids: Sequence[int],
-    *,
-    link: bool = True,
-    linkable: Sequence[str] = ("cleared",),
-) -> Placing:
-    """Decide each new incident's place and recurrence link, writing nothing yet.
-
-    Reads only what was stored before the batch (the places of its wards and the state
-    of those it joins), so it may run before the batch's incidents are written: a batch
-    then carries its links in the incidents' own rows instead of updating them after.
-    The places table is locked here, until the transaction ends.
-
-    Parameters
-    ----------
-    store, conn
-        The store and a connection in its open write transaction.
-    incidents, ids, link, linkable
-        As for :func:`place_incidents`.
-
-    Returns
-    -------
-    Placing
-        What :func:`write_places` writes, the links and the moves.
-    """
-    ids_array = np.asarray(ids, dtype=np.int64)
-    none = np.zeros(0, dtype=np.int64)
-    store.backend.lock_places(conn)
-    radius = settings.place_radius_m()
-    batch = incidents[["type", "ward_code"]].reset_index(drop=True)
-    lon, lat = incidents["lon"].to_numpy(dtype=float), incidents["lat"].to_numpy(dtype=float)
-    batch["lon"], batch["lat"] = lon, lat
-    batch["x"], batch["y"] = project_lonlat(lon, lat)
-    existing = _stored_places(store, conn, batch, radius)
-    p = store.tables["places"]
-    top = conn.execute(select(func.max(p.c.id))).scalar()
-    first_new = int(top or 0) + 1
-    assigned = assign_places_metric(batch, existing, radius_m=radius, next_id=first_new)
-    place = np.asarray(assigned.place_id, dtype=np.int64)
-    tables = (_new_places_table(store, assigned.new_places, ids_array), _links_table(ids_array, place))
-    if not link:
-        return Placing(*tables, none, none, [], ids_array)
-    before = _states(store, conn, place[place < first_new].tolist(), linkable=linkable)
-    positions, olds = _recurrences(incidents, ids_array, place, before, linkable)
-    # the place recurred when the new report was made (after the clearance, by the rule)
-    seen = pd.to_datetime(incidents["reported_at"], utc=True).iloc[positions]
-    moves: list[Move] = [
-        (old, "recurred", at, f"tái phạm tại điểm / recurred at its place as incident {new}")
-        for new, old, at in zip(ids_array[positions].tolist(), olds.tolist(), seen.tolist(), strict=True)
-    ]
-    return Placing(*tables, positions, olds, moves, ids_array)
-
-
 def write_places(store: Store, conn: Connection, placing: Placing, *, links_written: bool) -> None:
-    """Write what :func:`plan_places` decided: the new places, every incident's link to
-    its place and, unless the incidents' rows carried them (``links_written``), the
-    recurrence links (one ``UPDATE … FROM`` a temporary table).
+    """Write what :func:`~geo.store._place_plan.plan_places` decided: the new places,
+    every incident's link to its place and, unless the incidents' rows carried them
+    (``links_written``), the recurrence links (one ``UPDATE … FROM`` a temporary table).
 
     Parameters
     ----------
@@ -321,7 +72,7 @@ def write_places(store: Store, conn: Connection, placing: Placing, *, links_writ
         The store and a connection in its open write transaction, where the incidents
         are written already.
     placing
-        What :func:`plan_places` returned in the same transaction.
+        What :func:`~geo.store._place_plan.plan_places` returned in the same transaction.
     links_written
         Whether the incidents' rows carried their ``recurrence_of`` already.
 
@@ -333,7 +84,7 @@ def write_places(store: Store, conn: Connection, placing: Placing, *, links_writ
     if links_written or not len(placing.positions):
         return
     pairs = list(zip(placing.ids[placing.positions].tolist(), placing.olds.tolist(), strict=True))
-    with _scratch(store, conn, "geo_links", ("new_id", "old_id"), pairs):
+    with scratch(store, conn, "geo_links", ("new_id", "old_id"), pairs):
         conn.exec_driver_sql(_LINK_SQL)
 
 
@@ -353,7 +104,7 @@ def place_incidents(
     (:meth:`~geo.store._backend.Backend.insert_places`), one statement for the state of the
     stored places the batch joins, the recurrences decided in bulk
     (:func:`geo.places.recurrence_links`) and one statement writing their links.
-    (:func:`plan_places` then :func:`write_places`.)
+    (:func:`~geo.store._place_plan.plan_places` then :func:`write_places`.)
 
     Parameters
     ----------
@@ -384,61 +135,6 @@ def place_incidents(
     placing = plan_places(store, conn, incidents, ids, link=link, linkable=linkable)
     write_places(store, conn, placing, links_written=False)
     return placing.moves
-
-
-def _new_places_table(store: Store, new: pd.DataFrame, ids: np.ndarray) -> pa.Table:
-    """The batch's new places as Arrow columns (the ``places`` table's, ``created_at`` as
-    the bulk-written instant text)."""
-    stamp = utcnow().strftime(SQLITE_TS_FORMAT) + store.backend.stamp_suffix
-    first = ids[new["first_incident"].to_numpy(dtype=np.int64)]
-    return pa.table(
-        {
-            "id": pa.array(new["place_id"].to_numpy(dtype=np.int64)),
-            "type": pa.array(new["type"].to_numpy(dtype=object), type=pa.string()),
-            "ward_code": _texts(new["ward_code"]),
-            **{c: _floats(new[c]) for c in ("lon", "lat", "x", "y")},
-            "first_incident": pa.array(first, type=pa.int64()),
-            "created_at": pa.array(np.full(len(new), stamp, dtype=object), type=pa.string()),
-        }
-    )  # fmt: skip
-
-
-def _texts(values: pd.Series) -> pa.Array:
-    """Texts cleaned as :func:`geo.store._values.clean` does, anything else null; each
-    distinct value once (a batch's hundreds of thousands of places share 126 wards)."""
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    cleaned = np.array([clean(u) if isinstance(u, str) else None for u in uniques] + [None], dtype=object)
-    return pa.array(cleaned[codes], type=pa.string())  # code -1 (missing) takes the last: None
-
-
-def _links_table(ids: np.ndarray, place: np.ndarray) -> pa.Table:
-    return pa.table({"incident_id": pa.array(ids, type=pa.int64()),
-                     "place_id": pa.array(place, type=pa.int64())})  # fmt: skip
-
-
-def _floats(values: pd.Series) -> pa.Array:
-    """Floats with every non-finite value null (nothing to measure from)."""
-    array = values.to_numpy(dtype=float)
-    return pa.array(array, mask=~np.isfinite(array), type=pa.float64())
-
-
-def _recurrences(
-    incidents: pd.DataFrame,
-    ids: np.ndarray,
-    place: np.ndarray,
-    stored: pd.DataFrame,
-    linkable: Sequence[str],
-) -> tuple[np.ndarray, np.ndarray]:
-    """The batch positions that start a new episode at their place, and the last
-    clearance each recurs from (decided in bulk by :func:`geo.places.recurrence_links`)."""
-    status = incidents["status"].astype(object)
-    own = (incidents["recurrence_of"].notna().to_numpy() if "recurrence_of" in incidents
-           else np.zeros(len(ids), dtype=bool))  # fmt: skip
-    positions, olds = recurrence_links(
-        place, incidents["reported_at"], incidents["cleared_at"],
-        status.isin(list(linkable)).to_numpy(), own, ids, stored,
-    )  # fmt: skip
-    return np.asarray(positions, dtype=np.int64), np.asarray(olds, dtype=np.int64)
 
 
 def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> tuple[int, int]:
@@ -546,7 +242,7 @@ def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tupl
     tuple or None
         (incident id, cleared_at), or None while an incident is open.
     """
-    states = _states(store, conn, [int(place_id)], linkable=_CLOSED)
+    states = stored_states(store, conn, [int(place_id)], linkable=_CLOSED)
     if states.empty:
         raise NotFound(
             f"Không có điểm vi phạm số {place_id}.", f"There is no place {place_id}."
@@ -558,8 +254,7 @@ def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tupl
 
 
 __all__ = [
-    "CHECK_COLUMNS", "PLACE_COLUMNS", "TIMELINE_COLUMNS", "Placing", "cleared_places",
-    "inspections_frame", "last_cleared_incident", "place_incidents", "place_incidents_frame",
-    "place_timeline", "places_frame", "plan_places", "rebuild", "rebuild_in", "state_at",
-    "write_places",
+    "CHECK_COLUMNS", "PLACE_COLUMNS", "TIMELINE_COLUMNS", "cleared_places", "inspections_frame",
+    "last_cleared_incident", "place_incidents", "place_incidents_frame", "place_timeline",
+    "places_frame", "rebuild", "rebuild_in", "state_at", "write_places",
 ]

@@ -39,8 +39,9 @@ from geo.store import _chain, contacts
 from geo.store._values import clean, utcnow
 from geo.store.api_keys import active_key, add_api_key, key_hash, list_api_keys, revoke_api_key
 from geo.store.contacts import CONTACT_FIELDS, erase_contact
+from geo.store.public_notes import public_note_text
 from geo.store.requests import RequestQuery, service_requests, ward_names
-from geo.store.workflow import OPEN_STATES, due_dates, public_note_text, sla_days
+from geo.store.workflow import OPEN_STATES, due_dates, sla_days
 from geo.vocab import type_label
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ def count_users(store: Store, *, conn: Connection | None = None) -> int:
         return int(c.execute(stmt).scalar() or 0)
 
 
-def get_user(store: Store, username: str) -> dict[str, Any] | None:
+def get_user(store: Store, username: str, *, conn: Connection | None = None) -> dict[str, Any] | None:
     """The whole row of one account (hash included, for sign-in).
 
     Parameters
@@ -55,6 +55,9 @@ def get_user(store: Store, username: str) -> dict[str, Any] | None:
         The store.
     username
         The account's name.
+    conn
+        Read inside this connection's transaction (:func:`update_user` keeps the row as
+        it was before its change; default: a read of its own).
 
     Returns
     -------
@@ -62,8 +65,12 @@ def get_user(store: Store, username: str) -> dict[str, Any] | None:
         The row by column name; None when there is no such account.
     """
     t = store.tables["users"]
-    with store.read() as conn:
-        row = conn.execute(select(t).where(t.c.username == username)).mappings().first()
+    stmt = select(t).where(t.c.username == username)
+    if conn is not None:
+        row = conn.execute(stmt).mappings().first()
+    else:
+        with store.read() as own:
+            row = own.execute(stmt).mappings().first()
     return dict(row) if row is not None else None
 
 
@@ -189,8 +196,8 @@ def update_user(
         )
 
     def work(conn: Connection) -> dict[str, Any]:
-        row = conn.execute(select(t).where(t.c.username == username)).mappings().first()
-        if row is None:
+        before = get_user(store, username, conn=conn)
+        if before is None:
             raise NotFound(f"Không có tài khoản {username!r}.", f"There is no account {username!r}.")
         conn.execute(update(t).where(t.c.username == username).values(**values))
         ended = 0
@@ -200,7 +207,7 @@ def update_user(
             actor, action, "user", username,
             {**dict(details or {}), **({"sessions_ended": ended} if ended else {})}, conn=conn,
         )
-        return dict(row)
+        return before
 
     return store.write(work)
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from geo.crs import STORAGE_CRS, to_storage
 from geo.errors import InvalidArgument, StorageError
-from geo.store._schema import Instant, to_utc
+from geo.store._instants import Instant, to_utc
 from geo.store._values import utcnow
 
 if TYPE_CHECKING:

@@ -23,6 +23,8 @@ move goes through :func:`apply_moves`, so the app, the CLI and a later file's st
 column obey the same rule. An incident *imported* as already cleared is not a move: it
 is kept and flagged :data:`CLEARED_UNVERIFIED` (:func:`unverified_clearances`), so old
 records can be migrated.
+
+A move may carry the ward's public note for residents (:mod:`geo.store.public_notes`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from geo import settings
-from geo.errors import InvalidArgument, NotFound, WorkflowError
+from geo.errors import NotFound, WorkflowError
 from geo.store import _chain, photos
+from geo.store._instants import Instant, to_utc
 from geo.store._move_history import Moved, write_history
-from geo.store._schema import Instant, to_utc
 from geo.store._values import clean, utcnow
 from geo.store.places import place_incidents
+from geo.store.public_notes import public_note_text, set_public_note
 from geo.vocab import STATE_CODES, STATES
 
 if TYPE_CHECKING:
@@ -384,61 +387,6 @@ def apply_moves(
     return len(moved.incident)
 
 
-#: The longest public note (the ward's text shown to residents by Open311, issue 14).
-PUBLIC_NOTE_CHARS = 1000
-
-
-def public_note_text(note: str | None) -> str | None:
-    """A public note as stored: cleaned, at most :data:`PUBLIC_NOTE_CHARS`; blank is None.
-
-    Parameters
-    ----------
-    note
-        The note as typed.
-
-    Returns
-    -------
-    str or None
-        The note, or None when blank.
-    """
-    text = clean(str(note)).strip() if note is not None else ""
-    if len(text) > PUBLIC_NOTE_CHARS:
-        raise InvalidArgument(
-            f"Ghi chú công khai dài quá {PUBLIC_NOTE_CHARS} ký tự ({len(text)}).",
-            f"The public note is longer than {PUBLIC_NOTE_CHARS} characters ({len(text)}).",
-        )
-    return text or None
-
-
-def set_public_note(
-    store: Store, conn: Connection, incident_id: int, note: str | None, *, actor: str
-) -> None:
-    """Write an incident's public note inside the open transaction, audited (``public_note``).
-
-    The public note is the only note Open311 shows (``status_notes``); the notes on
-    status events are officers' own and stay internal.
-
-    Parameters
-    ----------
-    store, conn
-        The store and a connection in its open write transaction.
-    incident_id
-        The incident.
-    note
-        The note (cleaned by :func:`public_note_text` already; None clears it).
-    actor
-        Named in the audit entry.
-
-    Returns
-    -------
-    None
-        The note is stored.
-    """
-    t = store.tables["incidents"]
-    conn.execute(update(t).where(t.c.id == int(incident_id)).values(public_note=note))
-    store.audit(actor, "public_note", "incident", int(incident_id), {"public_note": note}, conn=conn)
-
-
 def change_status(
     store: Store,
     incident_id: int,
@@ -466,7 +414,8 @@ def change_status(
     at
         When it happened (default: now).
     public_note
-        The ward's public note for residents (:func:`set_public_note`), in the same
+        The ward's public note for residents
+        (:func:`~geo.store.public_notes.set_public_note`), in the same
         transaction; None or blank leaves the current one.
 
     Returns

@@ -155,14 +155,14 @@ def test_commit_reclassifies_when_the_store_changed_since_the_preview(tmp_path, 
 def test_postgis_csv_copy_stores_what_row_copy_stores(postgis_url, monkeypatch):
     from sqlalchemy import text
 
-    from geo.store import _postgis
+    from geo.store import _pg_copy
 
     n = 12_000  # above the CSV threshold
     frame = _varied(n)
     store = open_store(postgis_url)
     try:
         batches.commit_batch(store, batch("csv.csv"), frame, NO_UPDATES, actor="t")
-        monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 10**12)
+        monkeypatch.setattr(_pg_copy, "CSV_COPY_MIN_ROWS", 10**12)
         # the same incidents once more, under keys of their own (identity keys are unique)
         again = frame.assign(source="rows", fingerprint="rows:" + frame["fingerprint"])
         batches.commit_batch(store, batch("rows.csv"), again, NO_UPDATES, actor="t")
@@ -241,16 +241,16 @@ def test_postgis_large_batch_stores_what_a_small_one_stores(postgis_url, second_
     """A batch as large as the table is written with its indexes and foreign keys dropped
     and rebuilt: the same rows and events (recurrences the places link included) as the
     general path in a store of its own, and every index and constraint back as before."""
-    from geo.store import _postgis
+    from geo.store import _pg_bulk
 
     n = 3_000
     frame = _varied(n)
     taken = []
-    real = _postgis.rebuild_for
-    monkeypatch.setattr(_postgis, "rebuild_for", lambda conn, rows: taken.append(real(conn, rows)) or taken[-1])
+    real = _pg_bulk.rebuild_for
+    monkeypatch.setattr(_pg_bulk, "rebuild_for", lambda conn, rows: taken.append(real(conn, rows)) or taken[-1])
     stored = {}
     for name, url, threshold in (("large", postgis_url, 1_000), ("general", second_postgis_url, 10**12)):
-        monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", threshold)
+        monkeypatch.setattr(_pg_bulk, "REBUILD_MIN_ROWS", threshold)
         store = open_store(url)
         try:
             schema = _postgis_schema_objects(store)
@@ -270,9 +270,9 @@ def test_postgis_large_batch_stores_what_a_small_one_stores(postgis_url, second_
 @pytest.mark.postgis
 def test_postgis_failed_large_batch_leaves_rows_indexes_and_keys_as_they_were(postgis_url, monkeypatch):
     from geo.errors import IdentityConflict
-    from geo.store import _postgis
+    from geo.store import _pg_bulk
 
-    monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 1_000)
+    monkeypatch.setattr(_pg_bulk, "REBUILD_MIN_ROWS", 1_000)
     frame = _varied(2_000)
     store = open_store(postgis_url)
     try:
@@ -324,9 +324,9 @@ def test_postgis_large_batch_takes_its_ids_as_one_block_and_leaves_every_index_v
     follows on, and every index and key of the rebuilt tables is valid and checked."""
     from sqlalchemy import text
 
-    from geo.store import _postgis
+    from geo.store import _pg_bulk, _postgis
 
-    monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 1_000)
+    monkeypatch.setattr(_pg_bulk, "REBUILD_MIN_ROWS", 1_000)
     blocks = []
     real = _postgis.reserve_block
     monkeypatch.setattr(_postgis, "reserve_block",
@@ -343,7 +343,7 @@ def test_postgis_large_batch_takes_its_ids_as_one_block_and_leaves_every_index_v
         with store.read() as conn:
             ids = [r[0] for r in conn.execute(text("SELECT id FROM incidents ORDER BY id"))]
             assert conn.execute(text(_INVALID_OBJECTS), {"t": tables}).all() == []
-            assert not _postgis.holds_exclusive(conn, "incidents")
+            assert not _pg_bulk.holds_exclusive(conn, "incidents")
         assert ids == list(range(1, 2_501))
     finally:
         store.close()

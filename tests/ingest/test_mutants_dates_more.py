@@ -6,14 +6,19 @@ Each case is written from a rule, not from the module's tables:
   whichever reader reads it (here the pandas-format reader of non-padded values);
 - :class:`geo.ingest._dates.Dates` holds UTC times (``datetime64[ns, UTC]``), NaT where
   there is none, also for a file without date columns;
-- ISO 8601 / RFC 3339 §5.6: the zone designator "Z" may be written in lower case.
+- ISO 8601 / RFC 3339 §5.6: the zone designator "Z" may be written in lower case;
+- a cell with no value at all (None, NaN, NaT, NA) says what an empty cell says: no date was
+  written. A missing reported date is ``missing_date`` (the file's date may stand in for it);
+  a missing cleared date is no clearance, not an unreadable one.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from geo.ingest._background import Background
 from geo.ingest._dates import FILE_DATE, DateJobs, finish_dates, parse_dates
 from geo.ingest._reasons import Verdicts
 
@@ -72,3 +77,31 @@ def test_a_lower_case_z_is_utc(text, utc):
     out, fmt, error = parse_dates(pd.Series([text], dtype=object), now=NOW)
     assert out.tolist() == [pd.Timestamp(utc, tz="UTC")]
     assert fmt.tolist() == ["iso_zoned"] and error.tolist() == [""]
+
+
+@pytest.mark.parametrize("none", [None, np.nan, pd.NA, pd.NaT])
+def test_a_cell_without_a_value_is_a_missing_date_like_an_empty_one(none):
+    values = pd.Series([none, "", "05/07/2025"], index=[7, 8, 9], dtype=object)
+    out, fmt, error = parse_dates(values, now=NOW)
+    assert error.tolist() == ["missing_date", "missing_date", ""]
+    assert fmt.tolist() == ["", "", "dd/mm/yyyy"]
+    assert out.index.tolist() == [7, 8, 9] and out[[7, 8]].isna().all()
+    assert out[9] == pd.Timestamp("2025-07-04 17:00", tz="UTC")
+
+
+def test_a_cell_without_a_value_takes_the_file_date_and_is_no_unreadable_clearance():
+    """Through the stage: the row with None in both date columns is dated by the file and
+    kept, as the row with empty cells is."""
+    day = pd.Timestamp("2025-07-04 17:00", tz="UTC")
+    reported = pd.Series([None, "", "06/07/2025"], dtype=object)
+    cleared = pd.Series([None, "", "hôm qua"], dtype=object)
+    jobs = DateJobs(
+        "ngay", Background(parse_dates, reported, now=NOW),
+        "ngay_xu_ly", Background(parse_dates, cleared, now=NOW), day,
+    )  # fmt: skip
+    verdicts = Verdicts(3)
+    dates = finish_dates(jobs, verdicts, pd.RangeIndex(3))
+    assert verdicts.reason.tolist() == ["", "", "bad_cleared_date"]
+    assert dates.from_file.tolist() == [True, True, False]
+    assert dates.reported.tolist()[:2] == [day, day]
+    assert dates.cleared.isna().all()

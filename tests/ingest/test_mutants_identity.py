@@ -133,7 +133,7 @@ def test_lookup_without_an_id_column_matches_by_fingerprint_and_keeps_row_labels
 
 def test_fingerprint_reads_naive_times_as_utc():
     """Reported times are UTC (fingerprints' docstring); a naive time is UTC too, as
-    everywhere in the store (geo.store._schema.to_utc), so 17:00 is the next Hà Nội day."""
+    everywhere in the store (geo.store._instants.to_utc), so 17:00 is the next Hà Nội day."""
     types = pd.Series(["sidewalk", "sidewalk"])
     reported = pd.Series(pd.to_datetime(["2025-07-04 16:59", "2025-07-04 17:00"]))
     keys = fingerprints(types, np.array([21.0, 21.0]), np.array([105.8, 105.8]), reported)

@@ -20,8 +20,9 @@ from geo import services
 from geo.cli import main
 from geo.errors import AccessDenied, InvalidArgument, NotFound, WorkflowError
 from geo.services import reports as moderation
-from geo.store import batches, chain, queries, workflow
+from geo.store import batches, chain, queries
 from geo.store import reports as stored
+from geo.store.public_notes import PUBLIC_NOTE_CHARS
 from tests._open311 import HOAN_KIEM, IN_HOAN_KIEM, IN_LANG, LANG, prepare_store
 
 _TO_M = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
@@ -114,7 +115,7 @@ def test_public_notes_are_set_when_moderating_and_moving_on_and_audited(world, s
     assert _public_note(store, incident) == "Đã tiếp nhận, sẽ kiểm tra"
     moderation.merge_report(store, officer, second, incident)  # no note: the note stays
     assert _public_note(store, incident) == "Đã tiếp nhận, sẽ kiểm tra"
-    too_long = "x" * (workflow.PUBLIC_NOTE_CHARS + 1)
+    too_long = "x" * (PUBLIC_NOTE_CHARS + 1)
     with pytest.raises(InvalidArgument, match="công khai"):
         moderation.merge_report(store, officer, third, incident, too_long)
     assert stored.report(store, third)["status"] == "pending"  # nothing half-written

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from geo.snapshot import load_snapshot
+from geo.store import clearances
 from geo.store import photos as stored_photos
 from geo.store.photos import PhotoRecord
 from tests._incidents import make_store
@@ -20,7 +21,7 @@ from tests._signin import open_page
 def share(store, path, *period):
     """The share from the store's rows, or from the snapshot's arrays and the photos."""
     columns = load_snapshot(store) if path == "arrays" else None
-    return stored_photos.verified_share(store, *period, columns=columns)
+    return clearances.verified_share(store, *period, columns=columns)
 
 
 @pytest.mark.parametrize("path", ["sql", "arrays"])

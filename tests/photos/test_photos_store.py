@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from geo.errors import WorkflowError
-from geo.store import batches, open_store, queries, workflow
+from geo.store import batches, clearances, open_store, queries, workflow
 from geo.store import photos as stored_photos
 from geo.store._schema import SCHEMA_VERSION
 from geo.store.photos import PhotoRecord
@@ -172,7 +172,7 @@ def test_verified_clearances_need_an_after_photo_without_flags(store):
     ], actor="f")  # fmt: skip
     for incident_id in (clean, flagged, bare):
         workflow.change_status(store, incident_id, "cleared", actor="officer")
-    got = stored_photos.verified_clearances(store).set_index("incident_id")["verified"]
+    got = clearances.verified_clearances(store).set_index("incident_id")["verified"]
     assert got.to_dict() == {clean: True, flagged: False, bare: False}
 
 
@@ -220,14 +220,14 @@ def test_clearance_pairs_prefer_photos_and_pairs_without_flags(store):
         photo(four, "before", sha[7]), photo(four, "after", sha[8]),
         photo(five, "before", sha[9]), photo(five, "after", SHA_A),
     ], actor="a")  # fmt: skip
-    pairs = stored_photos.clearance_pairs(store, "00070")
+    pairs = clearances.clearance_pairs(store, "00070")
     # clean pairs first (latest clearance first), then the flagged one; no half pair, no other ward
     assert pairs["incident_id"].tolist() == [five, two, one]
     assert pairs.set_index("incident_id").loc[two, "after_sha256"] == sha[5]  # the unflagged after photo
     assert pairs.set_index("incident_id").loc[one, "after_flags"] == "photo_far"
-    assert stored_photos.clearance_pairs(store, "00070", limit=2)["incident_id"].tolist() == [five, two]
+    assert clearances.clearance_pairs(store, "00070", limit=2)["incident_id"].tolist() == [five, two]
     import datetime as dt
 
-    period = stored_photos.clearance_pairs(store, "00070", dt.date(2025, 3, 4), dt.date(2025, 3, 5))
+    period = clearances.clearance_pairs(store, "00070", dt.date(2025, 3, 4), dt.date(2025, 3, 5))
     assert period["incident_id"].tolist() == [one]
-    assert stored_photos.clearance_pairs(store, "00199").empty
+    assert clearances.clearance_pairs(store, "00199").empty

@@ -19,9 +19,9 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import text
 
-from geo.store import batches, chain
+from geo.store import _place_plan, batches, chain
 from geo.store import places as stored_places
-from tests._store_data import NO_UPDATES, WEST, batch, incidents, ts
+from tests._store_data import EAST, NO_UPDATES, WEST, batch, incidents, ts
 
 RADIUS = 15.0
 _TO_M = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
@@ -116,12 +116,12 @@ def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(st
     chain check then verifies (it recomputes each row's hash from what was stored);
     ``bulk-csv``: on PostGIS that path's rows (and every other COPY) go as Arrow-written
     CSV or binary, as a large ingest's do."""
-    from geo.store import _chain, _postgis
+    from geo.store import _chain, _pg_copy
 
     if bulk_from is not None:
         monkeypatch.setattr(_chain, "BULK_APPEND_ROWS", max(bulk_from, 1))
     if bulk_from == 0:
-        monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 1)
+        monkeypatch.setattr(_pg_copy, "CSV_COPY_MIN_ROWS", 1)
     frame = edge_batch(seed=7)
     want_place, want_links = expected(frame.assign(own=False))
     assert len(set(want_place)) < len(want_place) - 50  # places are shared
@@ -154,13 +154,21 @@ def _at(x: float, y: float, **row) -> dict:
     return {"lon": lon, "lat": lat, "type": "sidewalk", "ward_code": WEST, **row}
 
 
+#: How a batch reads the stored places near it: one index probe per cell range (small
+#: batches), or one pass over the places table (batches with more ranges than places).
+READ_BY = {"probe": math.inf, "scan": 0.0}
+
+
+@pytest.mark.parametrize("read_by", sorted(READ_BY))
 def test_a_second_batch_finds_stored_places_across_cell_lines_and_reads_only_those_near_it(
-    store, monkeypatch
+    store, monkeypatch, read_by
 ):
     """Batch two joins places of batch one that lie just across a line of the 16 m grid the
     store indexes places by (column, row and corner), recurs from their clearances as the
     rule says, and reads only the stored places near its points: not the far ones of the
-    same ward and type, nor a near one of another type. Expected values: the loop above."""
+    same ward and type, nor a near one of another type. Expected values: the loop above.
+    Both ways of reading them (index probes, one pass) give the same."""
+    monkeypatch.setattr(_place_plan, "_SCAN_ABOVE", READ_BY[read_by])
     x0, y0 = 586_000.0, 2_323_000.0  # multiples of 16 m: cell lines (EPSG:32648, Hà Nội)
     day = ts("2025-01-01 08:00")
     first = [  # stored places, each just across a cell line from a point of batch two
@@ -186,14 +194,14 @@ def test_a_second_batch_finds_stored_places_across_cell_lines_and_reads_only_tho
     assert want_place[n:n + 3] == [1, 2, 3] and len(set(want_place[n + 3:])) == 2  # the rule's cases
     assert want_links == {n: 0, n + 1: 1}
     read: list[int] = []
-    real = stored_places._stored_places
+    real = _place_plan._stored_places
 
     def spy(*args, **kwargs):
         found = real(*args, **kwargs)
         read.append(len(found))
         return found
 
-    monkeypatch.setattr(stored_places, "_stored_places", spy)
+    monkeypatch.setattr(_place_plan, "_stored_places", spy)
     for k, part in enumerate((first, second)):
         batches.commit_batch(store, batch(f"cells{k}.csv"), incidents(part, source=f"cells{k}.csv"),
                              NO_UPDATES, actor="tester")  # fmt: skip
@@ -203,6 +211,85 @@ def test_a_second_batch_finds_stored_places_across_cell_lines_and_reads_only_tho
     assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
     assert read[0] == 0  # an empty store: nothing to read
     assert read[1] == 3  # the three places of its ward and type near batch two, not the 30 far ones
+
+
+def test_probes_and_one_pass_read_the_same_places_and_every_one_within_the_radius(store):
+    """Random places in two wards and three types (some without a ward, many on cell lines)
+    and a random batch: both ways of reading the stored places near the batch return the
+    same rows, which hold every stored place within the radius of a batch point of its
+    ward and type (what the rule can match) and none farther than a cell's diagonal beyond
+    the radius (what the cell ranges allow). Expected sets: distances computed here."""
+    rng = np.random.default_rng(23)
+    x0, y0 = 586_000.0, 2_323_000.0
+    types, wards = np.array(["sidewalk", "awning", "parking"]), np.array([WEST, EAST, None], dtype=object)
+
+    def points(n: int) -> pd.DataFrame:
+        snap = rng.random(n) < 0.3  # on a cell line, or a hair either side of it
+        x = np.where(snap, x0 + 16.0 * rng.integers(0, 40, n) + rng.choice([-1e-3, 0, 1e-3], n), x0 + rng.random(n) * 640)
+        y = np.where(snap, y0 + 16.0 * rng.integers(0, 40, n) + rng.choice([-1e-3, 0, 1e-3], n), y0 + rng.random(n) * 640)
+        return pd.DataFrame({"x": x, "y": y, "type": rng.choice(types, n), "ward_code": rng.choice(wards, n)})
+
+    stored_pts = points(600)
+    lon, lat = _TO_DEG.transform(stored_pts["x"].to_numpy(), stored_pts["y"].to_numpy())
+    rows = [{"lon": a, "lat": b, "type": t, "ward_code": w, "reported_at": ts("2025-01-01 08:00"),
+             "status": "reported", "cleared_at": pd.NaT}
+            for a, b, t, w in zip(lon, lat, stored_pts["type"], stored_pts["ward_code"], strict=True)]  # fmt: skip
+    batches.commit_batch(store, batch("stored.csv"), incidents(rows, source="stored.csv"), NO_UPDATES, actor="tester")
+    near = points(80)
+    with store.read() as conn:
+        places = pd.DataFrame(
+            conn.execute(text("SELECT id, type, ward_code, x, y FROM places ORDER BY id")).all(),
+            columns=["place_id", "type", "ward_code", "x", "y"],
+        )
+    read = {}
+    for way, share in READ_BY.items():
+        with store.engine.begin() as conn:
+            _place_plan._SCAN_ABOVE, saved = share, _place_plan._SCAN_ABOVE
+            try:
+                read[way] = _place_plan._stored_places(store, conn, near, RADIUS)
+            finally:
+                _place_plan._SCAN_ABOVE = saved
+    pd.testing.assert_frame_equal(read["probe"], read["scan"])
+    got = set(read["scan"]["place_id"].tolist())
+    within, beyond = set(), set()
+    for place in places.itertuples():
+        ward = "" if pd.isna(place.ward_code) else place.ward_code
+        same = near[(near["type"] == place.type) & (near["ward_code"].fillna("") == ward)]
+        d = np.hypot(same["x"].to_numpy() - place.x, same["y"].to_numpy() - place.y)
+        if len(d) and d.min() <= RADIUS:
+            within.add(place.place_id)
+        if not len(d) or d.min() > math.sqrt(2) * (RADIUS + 16.0) + 1e-6:  # a corner cell's far corner
+            beyond.add(place.place_id)
+    assert within and within <= got  # every place the rule can match is read
+    assert not got & beyond  # and none the cells cannot reach
+    assert len(got) < len(places) / 2  # the rest of the 640 m square is not read
+
+
+def test_cell_ranges_probe_the_places_index_on_either_database(store):
+    """Many ranges against few places: PostgreSQL's planner, left alone, hashes or merges
+    the places of each group and filters every pair (minutes at a million places); inside
+    ``index_probes`` it probes ``ix_places_cell`` once per range, and the session's join
+    settings are as they were afterwards. SQLite's plan searches the index either way."""
+    rows = [_at(586_000.0 + 40 * k, 2_323_000.0, reported_at=ts("2025-01-01 08:00"), status="reported",
+                cleared_at=pd.NaT) for k in range(50)]  # fmt: skip
+    batches.commit_batch(store, batch("few.csv"), incidents(rows, source="few.csv"), NO_UPDATES, actor="tester")
+    ranges = [(WEST, "sidewalk", 10 * k, 10 * k + 3) for k in range(50_000)]
+    sql = _place_plan._NEAR_SQL.format(cell=store.backend.place_cell)
+    postgis = store.url.startswith("postgresql")
+    explain = "EXPLAIN " if postgis else "EXPLAIN QUERY PLAN "
+    spec = "g_ward TEXT, g_type TEXT, lo BIGINT, hi BIGINT"
+    with store.engine.begin() as conn:
+        if postgis:
+            conn.exec_driver_sql("ANALYZE places")
+        with _place_plan.scratch(store, conn, "geo_place_ranges", ("g_ward", "g_type", "lo", "hi"), ranges, spec=spec):
+            before = [r[0] for r in conn.exec_driver_sql("SHOW enable_mergejoin").all()] if postgis else []
+            with store.backend.index_probes(conn):
+                plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql(explain + sql).all())
+            after = [r[0] for r in conn.exec_driver_sql("SHOW enable_mergejoin").all()] if postgis else []
+        conn.rollback()
+    assert "ix_places_cell" in plan, plan
+    assert "Hash" not in plan and "Merge" not in plan, plan
+    assert before == after
 
 
 def sample_frame(store) -> pd.DataFrame:
@@ -340,17 +427,17 @@ def test_postgis_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(
     """A batch with at least as many links as are stored is written with the places'
     indexes and foreign keys dropped and rebuilt: the rule's places, and every index and
     constraint back as it was."""
-    from geo.store import _postgis, open_store
+    from geo.store import _pg_bulk, open_store
 
-    monkeypatch.setattr(_postgis, "REBUILD_MIN_ROWS", 100)
+    monkeypatch.setattr(_pg_bulk, "REBUILD_MIN_ROWS", 100)
     dropped = []
-    real = _postgis._rebuilt
+    real = _pg_bulk._rebuilt
 
     def spy(conn, tables):
         dropped.append(tuple(tables))
         return real(conn, tables)
 
-    monkeypatch.setattr(_postgis, "_rebuilt", spy)
+    monkeypatch.setattr(_pg_bulk, "_rebuilt", spy)
     frame = edge_batch(seed=3, n=300)
     want_place, _ = expected(frame.assign(own=False))
     store = open_store(postgis_url)
@@ -360,7 +447,7 @@ def test_postgis_places_of_a_large_batch_are_written_with_their_indexes_rebuilt(
         assert len(schema) >= 6  # keys, foreign keys, the ward/type and GiST indexes
         batches.commit_batch(store, batch("big.csv"), incidents(frame.to_dict("records"), source="big.csv"),
                              NO_UPDATES, actor="tester")  # fmt: skip
-        assert _postgis.PLACE_TABLES in dropped
+        assert _pg_bulk.PLACE_TABLES in dropped
         with store.read() as conn:
             assert conn.execute(text(_PLACE_SCHEMA)).all() == schema
         place, _, status = stored(store)

@@ -20,7 +20,7 @@ import pytest
 
 from geo import sustain
 from geo.snapshot import load_snapshot
-from geo.store import batches, inspections, queries, workflow
+from geo.store import batches, clearances, inspections, queries, workflow
 from geo.store import photos as stored_photos
 from geo.store import places as stored_places
 from geo.store import wards as stored_wards
@@ -167,9 +167,9 @@ def test_the_verified_share_agrees_on_a_random_world(store):
     stored_photos.attach(store, photos, actor="t")
     snapshot = load_snapshot(store)
     for period in [(None, None), (dt.date(2025, 3, 1), dt.date(2025, 3, 31)), (None, dt.date(2025, 2, 20))]:
-        sql = stored_photos.verified_share(store, *period)
+        sql = clearances.verified_share(store, *period)
         assert int(sql["cleared"].sum()) > 0 or period[1] is not None
-        pd.testing.assert_frame_equal(sql, stored_photos.verified_share(store, *period, columns=snapshot))
+        pd.testing.assert_frame_equal(sql, clearances.verified_share(store, *period, columns=snapshot))
 
 
 def test_the_sustained_order_measures_agree_on_a_random_world(store):

@@ -139,9 +139,9 @@ def test_moves_by_columns_write_the_rows_and_hashes_of_row_by_row(store, monkeyp
     """With a batch id, PostGIS copies the rows as Arrow-written CSV (a large ingest's
     way), without one through psycopg's rows."""
     if store.backend.name == "postgis" and batch_id is not None:
-        from geo.store import _postgis
+        from geo.store import _pg_copy
 
-        monkeypatch.setattr(_postgis, "CSV_COPY_MIN_ROWS", 1)
+        monkeypatch.setattr(_pg_copy, "CSV_COPY_MIN_ROWS", 1)
     by_rows, by_columns, moved = both_ways(store, monkeypatch, batch_id)
     assert moved == 600  # 300 moves and 300 recurrences; the two optional extras skipped
     for table in COLUMNS:

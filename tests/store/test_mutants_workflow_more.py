@@ -14,8 +14,8 @@ Expected values come from the documented rules, not from the code's tables:
 - ``check_clear_photo``: bilingual, naming the incident, its type, the setting
   ``GEO_CLEAR_NEEDS_PHOTO`` and the command that attaches an after photo (README:
   ``python -m geo photos add 42 sau.heic --role after``);
-- ``public_note_text``: "at most :data:`PUBLIC_NOTE_CHARS`" (1,000) characters;
-- ``set_public_note``: "audited (``public_note``)" on the incident.
+- ``public_notes.public_note_text``: "at most :data:`PUBLIC_NOTE_CHARS`" (1,000) characters;
+- ``public_notes.set_public_note``: "audited (``public_note``)" on the incident.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import event, text
 
 from geo.errors import InvalidArgument, WorkflowError
-from geo.store import batches, queries, workflow
+from geo.store import batches, public_notes, queries, workflow
 from tests._store_data import NO_UPDATES, batch, incidents, ts
 
 
@@ -220,15 +220,15 @@ def test_refused_clearance_tells_both_languages_how_to_attach_the_photo(monkeypa
 
 
 def test_a_public_note_of_exactly_the_limit_is_kept_one_more_is_refused():
-    assert workflow.PUBLIC_NOTE_CHARS == 1000  # issue 14's limit, the module's documented one
+    assert public_notes.PUBLIC_NOTE_CHARS == 1000  # issue 14's limit, the module's documented one
     at_limit = "đ" * 1000
-    assert workflow.public_note_text(f"  {at_limit}  ") == at_limit
+    assert public_notes.public_note_text(f"  {at_limit}  ") == at_limit
     with pytest.raises(InvalidArgument) as err:
-        workflow.public_note_text("đ" * 1001)
+        public_notes.public_note_text("đ" * 1001)
     assert err.value.message_vi == "Ghi chú công khai dài quá 1000 ký tự (1001)."
     assert err.value.message_en == "The public note is longer than 1000 characters (1001)."
-    assert workflow.public_note_text("   ") is None
-    assert workflow.public_note_text(None) is None
+    assert public_notes.public_note_text("   ") is None
+    assert public_notes.public_note_text(None) is None
 
 
 def test_a_public_note_is_audited_on_its_incident(store):

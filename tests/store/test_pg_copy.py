@@ -1,4 +1,4 @@
-"""The binary COPY encoder (geo/store/_pg_copy.py) against PostgreSQL itself.
+"""The binary COPY encoder and its sending (geo/store/_pg_copy.py) against PostgreSQL itself.
 
 Values go in as Arrow columns, are sent in the binary format in several chunks, and are
 read back by the server's own text rendering; the expected texts are written out here
@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import create_engine
 
-from geo.store._postgis import copy_binary, normalise_url
+from geo.store._pg_copy import copy_binary
+from geo.store._postgis import normalise_url
 
 _COLUMNS = "big bigint, small integer, x double precision, at timestamptz, txt text, code varchar(5)"
 
@@ -87,7 +88,7 @@ def test_binary_copy_refuses_text_longer_than_the_column(postgis_url):
 @pytest.mark.postgis
 @pytest.mark.parametrize("rows", [0, 1])
 def test_an_empty_or_one_row_table_is_copied_as_csv_and_binary(postgis_url, rows):
-    from geo.store._postgis import copy_arrow
+    from geo.store._pg_copy import copy_arrow
 
     data = _table().slice(0, rows)
     assert _copied(postgis_url, data, 4) == _EXPECTED[:rows]
@@ -112,7 +113,7 @@ def test_chunks_are_made_at_most_one_ahead_of_the_one_sent(postgis_url):
     to 128 MB of them)."""
     import weakref
 
-    from geo.store._postgis import send_chunks
+    from geo.store._pg_copy import send_chunks
 
     made: list[weakref.ref] = []
     alive_when_made: list[int] = []
