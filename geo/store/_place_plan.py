@@ -154,33 +154,46 @@ def _scan_ranges(store: Store, conn: Connection, ranges: Sequence[tuple[str, str
     the cell key is the index's (IEEE division by :data:`PLACE_CELL_M`, truncated).
     """
     ward_r, type_r, lo_r, hi_r = (list(c) for c in zip(*ranges, strict=True))
-    groups = {g: k for k, g in enumerate(dict.fromkeys(zip(ward_r, type_r, strict=True)))}
-    code_r = np.fromiter((groups[g] for g in zip(ward_r, type_r, strict=True)), np.int64, len(ranges))
+    wards = pd.Index(pd.unique(pd.Series(ward_r, dtype=object)))
+    types = pd.Index(pd.unique(pd.Series(type_r, dtype=object)))
+    pair_r = _positions(wards, ward_r) * len(types) + _positions(types, type_r)
+    present = np.unique(pair_r)  # the groups (ward, type) the ranges name, numbered 0…
+    groups = np.full(len(wards) * len(types), -1, dtype=np.int64)
+    groups[present] = np.arange(len(present))
+    code_r = groups[pair_r]
     order = np.lexsort((np.asarray(lo_r, dtype=np.int64), code_r))  # by group, then first key
     code_r, lo, hi = code_r[order], np.asarray(lo_r, np.int64)[order], np.asarray(hi_r, np.int64)[order]
-    bounds = np.searchsorted(code_r, np.arange(len(groups) + 1))  # each group's slice of the ranges
+    bounds = np.searchsorted(code_r, np.arange(len(present) + 1))  # each group's slice of the ranges
     kept: list[pd.DataFrame] = []
     sql = "SELECT id, type, ward_code, x, y FROM places"
     for rows in store.backend.stream_rows(conn, sql, _SCAN_CHUNK):
-        chunk = pd.DataFrame(rows, columns=["place_id", "type", "ward_code", "x", "y"])
-        ward = chunk["ward_code"].where(chunk["ward_code"].notna(), "")
-        code = np.fromiter(
-            (groups.get(g, -1) for g in zip(ward, chunk["type"], strict=True)), np.int64, len(chunk)
-        )
-        px, py = chunk["x"].to_numpy(dtype=float), chunk["y"].to_numpy(dtype=float)
+        ids, ptype, pward, xs, ys = zip(*rows, strict=True)
+        w = _positions(wards, ["" if v is None else v for v in pward])  # a missing ward: group ''
+        t = _positions(types, ptype)
+        code = np.where((w >= 0) & (t >= 0), groups[np.maximum(w, 0) * len(types) + np.maximum(t, 0)], -1)
+        px, py = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
         key = _cell_keys(px, py)
         code[~(np.isfinite(px) & np.isfinite(py))] = -1  # no key: no range holds it (NULL in SQL)
         by_group = np.argsort(code, kind="stable")
-        edges = np.searchsorted(code[by_group], np.arange(-1, len(groups) + 1))
-        inside = np.zeros(len(chunk), dtype=bool)
+        edges = np.searchsorted(code[by_group], np.arange(-1, len(present) + 1))
+        inside = np.zeros(len(ids), dtype=bool)
         for g in np.flatnonzero(np.diff(edges[1:])).tolist():  # the groups this chunk holds
             at = by_group[edges[g + 1] : edges[g + 2]]
             first, last = bounds[g], bounds[g + 1]
             k = np.searchsorted(lo[first:last], key[at], side="right") - 1  # the range starting at or before
             inside[at] = (k >= 0) & (key[at] <= hi[first:last][np.maximum(k, 0)])
         if inside.any():
-            kept.append(chunk[inside])
+            at = np.flatnonzero(inside)
+            kept.append(pd.DataFrame({
+                "place_id": np.asarray(ids, dtype=np.int64)[at], "type": np.asarray(ptype, dtype=object)[at],
+                "ward_code": np.asarray(pward, dtype=object)[at], "x": px[at], "y": py[at],
+            }))  # fmt: skip
     return pd.concat(kept, ignore_index=True) if kept else empty_places()
+
+
+def _positions(index: pd.Index, values: Sequence[Any]) -> np.ndarray:
+    """Each value's position in ``index`` (-1: not there), hashed in C."""
+    return np.asarray(index.get_indexer(pd.Index(values, dtype=object)), dtype=np.int64)
 
 
 def _cell_keys(x: np.ndarray, y: np.ndarray) -> np.ndarray:
