@@ -292,19 +292,18 @@ def create_indexes(conn: Connection, statements: Sequence[str]) -> None:
         raw.execute(sql)
 
 
-#: Page cache while a big batch is written (the whole transaction, see
-#: :func:`wide_cache`). With the connections' 64 MiB, a million-row batch into an empty
-#: store read 13.5 GB back from its own WAL (measured, benchmarks/RESULTS.md "SQLite
-#: ingest system CPU, session 23"): pages written early were evicted and read again by
-#: the foreign-key probes of the million links (the 65 MB of places did not fit: 5.3 GB),
-#: the recurrence links and moves (4.4 GB), the index rebuilds and the first events; and
-#: pages evicted, then changed again, make the commit re-read the whole WAL to redo its
-#: checksums. Half a KiB per row holds the batch's working set.
+#: Page cache while rows are inserted with a table's indexes kept: index pages of random
+#: keys (fingerprints, times) stay in memory instead of being re-read, ~30 % faster at a
+#: million rows.
 BULK_CACHE_KIB_PER_ROW = 0.5
 BULK_CACHE_MAX_KIB = 524_288
-
-
-#: The page cache of a whole batch's transaction (:meth:`SQLiteBackend.large_batch`).
+#: Page cache of a large batch's whole transaction (:meth:`SQLiteBackend.large_batch`),
+#: 128 MiB at a million rows. With the connections' 64 MiB, the 1M ingest into an empty
+#: store read 13.5 GB of its own pages back from the WAL through the kernel (measured,
+#: benchmarks/RESULTS.md "SQLite ingest system CPU, session 23"): 5.3 GB of it were the
+#: links' foreign-key probes into the 65 MB of places, which did not fit. With 128 MiB it
+#: reads 7.2 GB; 512 MiB read 2.5 GB but added 0.5 GB to the peak and as many fresh
+#: pages to fault in, which on this machine cost more system time than the reads saved.
 BATCH_CACHE_KIB_PER_ROW = 0.125
 
 
