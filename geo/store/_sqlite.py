@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -364,7 +364,9 @@ class SQLiteBackend:
         """The page cache widened for the whole batch (:func:`~geo.store._sqlite_bulk.wide_cache`):
         what the batch wrote is read again by its later statements and its commit, and
         read back from the WAL through the kernel when it was evicted; insert_incidents
-        rebuilds the indexes that pay for it."""
+        rebuilds the indexes that pay for it. A small batch leaves the cache alone."""
+        if rows < _sqlite_bulk.REBUILD_MIN_ROWS:
+            return nullcontext()
         return _sqlite_bulk.wide_cache(conn, rows, _sqlite_bulk.BATCH_CACHE_KIB_PER_ROW)
 
     def insert_incidents(
