@@ -364,7 +364,13 @@ class SQLiteBackend:
         return _sqlite_bulk.staged_batch(prepared)
 
     def large_batch(self, conn: Connection, rows: int) -> AbstractContextManager[None]:
-        return nullcontext()  # insert_incidents rebuilds the indexes that pay for it
+        """The page cache widened for the whole batch (:func:`~geo.store._sqlite_bulk.wide_cache`):
+        what the batch wrote is read again by its later statements and its commit, and
+        read back from the WAL through the kernel when it was evicted; insert_incidents
+        rebuilds the indexes that pay for it. A small batch leaves the cache alone."""
+        if rows < _sqlite_bulk.REBUILD_MIN_ROWS:
+            return nullcontext()
+        return _sqlite_bulk.wide_cache(conn, rows, _sqlite_bulk.BATCH_CACHE_KIB_PER_ROW)
 
     def insert_incidents(
         self,
@@ -381,14 +387,14 @@ class SQLiteBackend:
         insert_first_events(conn, events)
 
     def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
-        """``executemany`` of plain tuples, one column list each (bound in C by sqlite3);
-        a batch as large as the table is written with its indexes rebuilt
+        """``executemany`` of plain tuples made a chunk at a time
+        (:func:`geo.store._sqlite_bulk.arrow_rows`, bound in C by sqlite3); a batch as
+        large as the table is written with its indexes rebuilt
         (:func:`geo.store._sqlite_bulk.insert_rows`)."""
         for table, data, key in (("places", places, "id"), ("incident_places", links, "incident_id")):
             if data.num_rows:
-                columns = [data.column(k).to_pylist() for k in range(data.num_columns)]
-                _sqlite_bulk.insert_rows(conn, table, data.column_names,
-                                         list(zip(*columns, strict=True)), key=key)  # fmt: skip
+                _sqlite_bulk.insert_rows(conn, table, data.column_names, _sqlite_bulk.arrow_rows(data),
+                                         count=data.num_rows, key=key)  # fmt: skip
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """Ids grow in commit order here: the largest two say it all."""

@@ -15,7 +15,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ def bulk_insert(
     conn: Connection,
     table: str,
     columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
+    rows: Iterable[tuple[Any, ...]],
     *,
     constants: Mapping[str, Any] | None = None,
 ) -> None:
@@ -209,7 +209,7 @@ REBUILD_MIN_ROWS = 20_000
 #: "Small next to the batch", per table: the rows stored at most this many times the
 #: batch's. Measured here (benchmarks/RESULTS.md, "sqlitemoves, session 22"; CPU, the
 #: insert of a 1M-row batch inside a rolled-back transaction, indexes kept with the wide
-#: page cache of :func:`widen_cache` against rebuilt):
+#: page cache of :func:`wide_cache` against rebuilt):
 #:
 #: - places and links: rebuilt wins into an empty table (3.2–3.9 against 4.4–4.5 s) and
 #:   for links as many as those stored (1.6 against 1.7–1.9 s at 1M); kept wins for 330,000
@@ -239,23 +239,27 @@ def rebuild_indexes_for(conn: Connection, table: str, rows: int, *, key: str = "
     return int(top) <= bound * rows
 
 
-def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                *, key: str = "id") -> None:  # fmt: skip
-    """:func:`bulk_insert` of many rows with the table's secondary indexes dropped and
-    rebuilt (one sort each) when the table is small next to the rows
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]],
+                *, count: int, key: str = "id") -> None:  # fmt: skip
+    """:func:`bulk_insert` of ``count`` rows with the table's secondary indexes dropped
+    and rebuilt (one sort each) when the table is small next to the rows
     (:func:`rebuild_indexes_for`), else with a page cache wide enough for the random
     index inserts. Inside the open transaction: a failure or a kill leaves the indexes
     and rows as they were. Foreign keys are checked as always.
     """
-    rebuilt = drop_indexes(conn, table) if rebuild_indexes_for(conn, table, len(rows), key=key) else []
-    if not rebuilt:
-        widen_cache(conn, len(rows))
-    try:
+    rebuilt = drop_indexes(conn, table) if rebuild_indexes_for(conn, table, count, key=key) else []
+    with nullcontext() if rebuilt else wide_cache(conn, count):
         bulk_insert(conn, table, columns, rows)
         create_indexes(conn, rebuilt)
-    finally:
-        if not rebuilt:
-            reset_cache(conn)
+
+
+def arrow_rows(table: Any, chunk_rows: int = INSERT_CHUNK_ROWS) -> Iterator[tuple[Any, ...]]:
+    """The rows of an Arrow table as tuples, made one chunk at a time: ``executemany``
+    binds them as they come, so at most one chunk of Python objects is alive (a million
+    places and links as one list of tuples held about 0.4 GB at the batch's peak, and
+    were freshly faulted-in memory each time)."""
+    for batch in table.to_batches(max_chunksize=chunk_rows):
+        yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
 
 def drop_indexes(
@@ -288,21 +292,39 @@ def create_indexes(conn: Connection, statements: Sequence[str]) -> None:
         raw.execute(sql)
 
 
-#: Page cache while a big batch is written: index pages of random keys (fingerprints,
-#: times) stay in memory instead of being re-read, ~30 % faster at a million rows.
+#: Page cache while rows are inserted with a table's indexes kept: index pages of random
+#: keys (fingerprints, times) stay in memory instead of being re-read, ~30 % faster at a
+#: million rows.
 BULK_CACHE_KIB_PER_ROW = 0.5
 BULK_CACHE_MAX_KIB = 524_288
+#: Page cache of a large batch's whole transaction (:meth:`SQLiteBackend.large_batch`),
+#: 128 MiB at a million rows. With the connections' 64 MiB, the 1M ingest into an empty
+#: store read 13.5 GB of its own pages back from the WAL through the kernel (measured,
+#: benchmarks/RESULTS.md "SQLite ingest system CPU, session 23"): 5.3 GB of it were the
+#: links' foreign-key probes into the 65 MB of places, which did not fit. With 128 MiB it
+#: reads 7.2 GB; 512 MiB read 2.5 GB but added 0.5 GB to the peak and as many fresh
+#: pages to fault in, which on this machine cost more system time than the reads saved.
+BATCH_CACHE_KIB_PER_ROW = 0.125
 
 
-def widen_cache(conn: Connection, rows: int) -> None:
-    """Grow this connection's page cache for a batch of ``rows`` (reset by :func:`reset_cache`)."""
-    kib = min(BULK_CACHE_MAX_KIB, int(rows * BULK_CACHE_KIB_PER_ROW))
-    if kib > 65_536:
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{kib}")
-
-
-def reset_cache(conn: Connection) -> None:
-    conn.exec_driver_sql("PRAGMA cache_size = -65536")
+@contextmanager
+def wide_cache(conn: Connection, rows: int, kib_per_row: float | None = None) -> Iterator[None]:
+    """This connection's page cache grown for a batch of ``rows`` for the duration, then
+    set back to what it was; a no-op when it is as large already (nested batches)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    (before,) = raw.execute("PRAGMA cache_size").fetchone()
+    (page,) = raw.execute("PRAGMA page_size").fetchone()
+    per_row = BULK_CACHE_KIB_PER_ROW if kib_per_row is None else kib_per_row
+    kib = min(BULK_CACHE_MAX_KIB, int(rows * per_row))
+    if kib <= (-before if before < 0 else before * page // 1024):
+        yield
+        return
+    raw.execute(f"PRAGMA cache_size = -{kib}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 
@@ -335,9 +357,7 @@ def insert_incidents(
     rebuilt: list[str] = []
     if rebuild_indexes_for(conn, "incidents", prepared.n):
         rebuilt = drop_indexes(conn, "incidents", keep=prepared.keys_in_order)
-    else:
-        widen_cache(conn, prepared.n)
-    try:
+    with nullcontext() if rebuilt else wide_cache(conn, prepared.n):
         if staged:
             assert isinstance(ids, range)  # one block above the largest id
             insert_staged(
@@ -351,6 +371,3 @@ def insert_incidents(
             del rows
         if rebuilt:
             create_indexes(conn, rebuilt)
-    finally:
-        if not rebuilt:
-            reset_cache(conn)

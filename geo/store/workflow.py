@@ -298,6 +298,7 @@ def _write_states(
         else:
             changed.append({"b_id": k, "b_status": status, "b_cleared": cleared})
     for status, ids in same.items():
+        ids.sort()  # each chunk a run of neighbouring rows: its pages are read once, not per chunk
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             conn.execute(update(t).where(t.c.id.in_(chunk)).values(status=status, updated_at=now))

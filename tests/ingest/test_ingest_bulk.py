@@ -104,6 +104,58 @@ def test_a_failed_large_batch_leaves_rows_and_indexes_as_they_were(tmp_path):
     assert _stored(path) == before
 
 
+def test_a_large_batch_has_a_wide_page_cache_for_its_whole_transaction_then_the_usual_one(tmp_path, monkeypatch):
+    """With the connections' 64 MiB, a million-row batch read 13.5 GB of its own pages back
+    from the WAL (benchmarks/RESULTS.md, "SQLite ingest system CPU, session 23"): the
+    batch's transaction gets ``rows × BATCH_CACHE_KIB_PER_ROW`` KiB, a nested wider one
+    (the kept-index path) is set back to it, and the connection goes back to 64 MiB."""
+    monkeypatch.setattr(_sqlite_bulk, "BATCH_CACHE_KIB_PER_ROW", 2.0)  # N rows: 120,000 KiB
+    seen: list[int] = []
+
+    def cache(conn) -> int:
+        return int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
+
+    real_insert_rows = _sqlite_bulk.insert_rows
+
+    def spy(conn, *args, **kwargs):
+        real_insert_rows(conn, *args, **kwargs)
+        seen.append(cache(conn))
+
+    monkeypatch.setattr(_sqlite_bulk, "insert_rows", spy)
+    store = open_store(f"sqlite:///{tmp_path / 'cache.sqlite'}")
+    try:
+        with store.engine.connect() as conn:
+            assert cache(conn) == -65536
+            with store.backend.large_batch(conn, N):
+                assert cache(conn) == -2 * N
+                with _sqlite_bulk.wide_cache(conn, N, 4.0):  # wider: widened, then set back
+                    assert cache(conn) == -4 * N
+                with _sqlite_bulk.wide_cache(conn, N, 1.0):  # narrower: left as it is
+                    assert cache(conn) == -2 * N
+                assert cache(conn) == -2 * N
+            assert cache(conn) == -65536
+        batches.commit_batch(
+            store, batch("big.csv"), synthetic(N, source="big"), NO_UPDATES, actor="t",
+            within=lambda conn, _batch: seen.append(cache(conn)),
+        )  # fmt: skip
+        with store.engine.connect() as conn:
+            after = cache(conn)
+    finally:
+        store.close()
+    assert seen == [-2 * N, -2 * N, -2 * N]  # places, links, then the batch's hook
+    assert after == -65536
+
+
+def test_arrow_rows_are_the_tables_rows_in_order_across_chunks():
+    import pyarrow as pa
+
+    table = pa.table({"id": [1, 2, 3, 4, 5], "ward": ["00070", None, "Hàng Bông", "", "x"], "x": [0.5, None, 2.0, 3.0, 4.0]})
+    expected = [(1, "00070", 0.5), (2, None, None), (3, "Hàng Bông", 2.0), (4, "", 3.0), (5, "x", 4.0)]
+    for chunk in (1, 2, 5, 100):
+        assert list(_sqlite_bulk.arrow_rows(table, chunk_rows=chunk)) == expected
+    assert list(_sqlite_bulk.arrow_rows(table.slice(0, 0))) == []
+
+
 def test_fixed_width_dates_read_like_the_general_reader():
     fast = ["05/09/2025 05:14", "31/12/2024", "29/02/2024 23:59:59", "30/02/2025 10:00",
             "05/09/2025 24:00", "01/01/1970 07:00"]  # fmt: skip
