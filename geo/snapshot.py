@@ -267,9 +267,9 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     held = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, **snapshot.codes, **snapshot.times}
 
     def patched(column: str) -> np.ndarray:
-        out = held[column].copy()  # other sessions may hold the old snapshot
+        out = np.concatenate([held[column], new[column]])  # a copy: other sessions may hold the old
         out[pos] = old[column]
-        return np.concatenate([out, new[column]])
+        return out
 
     result = _snapshot(version, {column: patched(column) for column in _COLUMNS}, index, rows_read)
     if len(result) != version[0]:  # a write this refresh cannot account for
