@@ -91,6 +91,20 @@ def _table(snapshot: IncidentSnapshot, identity: dict[str, Any]) -> pa.Table:
     return table.replace_schema_metadata({_KEY: json.dumps(identity).encode()})
 
 
+def _ipc_file(table: pa.Table) -> pa.Buffer:
+    """``table`` as an Arrow IPC file in memory, written into a buffer of its exact size
+    (taken by a first pass that copies nothing). A growing ``BufferOutputStream`` copied
+    the body again at each doubling: 2.6-4.6 s for the 385 MB of 6M incidents, against
+    0.15-1.3 s this way, the same bytes; the first page after a batch writes it."""
+    size = pa.MockOutputStream()
+    with pa.ipc.new_file(size, table.schema) as writer:
+        writer.write_table(table)
+    body = pa.allocate_buffer(size.size())
+    with pa.ipc.new_file(pa.FixedSizeBufferWriter(body), table.schema) as writer:
+        writer.write_table(table)
+    return body
+
+
 def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
     """Keep ``snapshot`` for the next process; atomically replaces the store's file.
 
@@ -112,12 +126,7 @@ def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
     """
     target = path_for(store)
     try:
-        table = _table(snapshot, _identity(store, snapshot.version))
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        body = sink.getvalue()
-        write_sealed(target, MAGIC, body)
+        write_sealed(target, MAGIC, _ipc_file(_table(snapshot, _identity(store, snapshot.version))))
     except (OSError, pa.ArrowException):
         return None
     return target

@@ -25,6 +25,8 @@ from geo.store._values import utc_instants
 from geo.store.filters import FILTER_COLUMNS
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from geo.store import Store
 
 #: Columns read into a snapshot besides lat/lon: those an IncidentFilter reads, and the
@@ -46,8 +48,10 @@ def store_version(store: Store) -> tuple[int, int, int]:
     tuple of int
         (incident count, largest incident id, largest audit-log id); 0 where empty.
     """
-    with store.read() as conn:
-        count, top = conn.exec_driver_sql("SELECT count(*), max(id) FROM incidents").one()
+    with store.read() as conn:  # one transaction; three statements, because SQLite counts a
+        # table alone from its b-tree (0.02 s at 4M) but scans an index for count(*) with max(id) (0.42 s)
+        count = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
+        top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
         audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
     return int(count or 0), int(top or 0), int(audit or 0)
 
@@ -85,17 +89,24 @@ class IncidentSnapshot:
 
 
 _COLUMNS = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
-#: Above this many changed incidents a refresh reads everything again instead.
-MAX_PATCH = 10_000  # also keeps the IN list below SQLite's parameter limit
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM incidents"  # noqa: S608
 
+#: The incidents the audit log names after an entry: every status change is audited with
+#: the incident's id as its ``object_id`` (text; a non-number casts to 0, which no incident
+#: has). A subquery, so a patch after a batch's tens of thousands of moves needs no list
+#: of ids in the statement (SQLite allows 32,766 parameters).
+_NAMED = (
+    "SELECT CAST(object_id AS INTEGER) AS n FROM audit_log "
+    "WHERE id > ? AND object_type = 'incident'"
+)
 
-def _read(store: Store, where: str = "", params: Sequence[Any] = ()) -> dict[str, Sequence[Any]]:
-    """Columns of the incidents matching ``where``, ordered by id, as one sequence each."""
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM incidents {where} ORDER BY id"  # noqa: S608
-    with store.read() as conn:
-        rows = store.backend.fetch_rows(conn, sql, params)
-    data = list(zip(*rows, strict=True)) if rows else [() for _ in _COLUMNS]
-    return dict(zip(_COLUMNS, data, strict=True))
+#: A refresh reads everything again when the audit log names more than this share of
+#: the snapshot's incidents since its version. Read through the subquery, a changed
+#: incident cost 1.2-1.5 times the CPU of a row of the whole table read in id order (2M
+#: store, warm cache: 5.4-6.6 against 4.5 us; benchmarks/RESULTS.md "first page after a
+#: batch, session 23"), so the patch stops paying at about 0.7; half leaves room for
+#: a colder cache, where lookups lose more to a sequential read.
+PATCH_SHARE = 0.5
 
 
 def _floats(values: Sequence[Any]) -> np.ndarray:
@@ -117,6 +128,45 @@ def _coded(values: Sequence[Any], index: dict[Any, int]) -> np.ndarray:
     return np.where(code >= 0, mapping[code], -1).astype(np.int32)
 
 
+_EMPTY = {"id": np.int64, "lat": np.float64, "lon": np.float64} | dict.fromkeys(_CATEGORIES, np.int32)
+
+
+def _arrays(
+    store: Store, conn: Connection, sql: str, params: Sequence[Any], index: dict[str, dict[Any, int]]
+) -> dict[str, np.ndarray]:
+    """Each column of ``sql``'s rows (:data:`_COLUMNS`, in that order) as one array,
+    read :data:`CHUNK_ROWS` rows at a time; categories coded in ``index`` (extended)."""
+    parts: dict[str, list[np.ndarray]] = {column: [] for column in _COLUMNS}
+    for rows in store.backend.stream_rows(conn, sql, CHUNK_ROWS, params):
+        by_name = dict(zip(_COLUMNS, zip(*rows, strict=True), strict=True))
+        parts["id"].append(np.asarray(by_name["id"], dtype=np.int64))
+        parts["lat"].append(_floats(by_name["lat"]))
+        parts["lon"].append(_floats(by_name["lon"]))
+        for column in _CATEGORIES:
+            parts[column].append(_coded(by_name[column], index[column]))
+        for column in _TIMES:
+            parts[column].append(utc_instants(by_name[column]))
+    return {
+        column: np.concatenate(chunks) if chunks else np.array([], dtype=_EMPTY.get(column, "datetime64[ns]"))
+        for column, chunks in parts.items()
+    }
+
+
+def _snapshot(
+    version: tuple[int, int, int], arrays: dict[str, np.ndarray], index: dict[str, dict[Any, int]], rows_read: int
+) -> IncidentSnapshot:
+    return IncidentSnapshot(
+        version=version,
+        ids=arrays["id"],
+        lat=arrays["lat"],
+        lon=arrays["lon"],
+        codes={column: arrays[column] for column in _CATEGORIES},
+        labels={column: np.asarray(list(index[column]), dtype=object) for column in _CATEGORIES},
+        times={column: arrays[column] for column in _TIMES},
+        rows_read=rows_read,
+    )
+
+
 def load_snapshot(store: Store) -> IncidentSnapshot:
     """Read the whole snapshot in one query (version first, so it can only be older),
     :data:`CHUNK_ROWS` rows at a time.
@@ -133,49 +183,21 @@ def load_snapshot(store: Store) -> IncidentSnapshot:
         ordered by id.
     """
     version = store_version(store)
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM incidents ORDER BY id"  # noqa: S608
     index: dict[str, dict[Any, int]] = {column: {} for column in _CATEGORIES}
-    parts: dict[str, list[np.ndarray]] = {column: [] for column in _COLUMNS}
     with store.read() as conn:
-        for rows in store.backend.stream_rows(conn, sql, CHUNK_ROWS):
-            by_name = dict(zip(_COLUMNS, zip(*rows, strict=True), strict=True))
-            parts["id"].append(np.asarray(by_name["id"], dtype=np.int64))
-            parts["lat"].append(_floats(by_name["lat"]))
-            parts["lon"].append(_floats(by_name["lon"]))
-            for column in _CATEGORIES:
-                parts[column].append(_coded(by_name[column], index[column]))
-            for column in _TIMES:
-                parts[column].append(utc_instants(by_name[column]))
-    empty = {"id": np.int64, "lat": np.float64, "lon": np.float64} | dict.fromkeys(_CATEGORIES, np.int32)
-
-    def joined(column: str) -> np.ndarray:
-        if parts[column]:
-            return np.concatenate(parts[column])
-        return np.array([], dtype=empty.get(column, "datetime64[ns]"))
-
-    ids = joined("id")
-    return IncidentSnapshot(
-        version=version,
-        ids=ids,
-        lat=joined("lat"),
-        lon=joined("lon"),
-        codes={column: joined(column) for column in _CATEGORIES},
-        labels={column: np.asarray(list(index[column]), dtype=object) for column in _CATEGORIES},
-        times={column: joined(column) for column in _TIMES},
-        rows_read=len(ids),
-    )
+        arrays = _arrays(store, conn, f"{_SELECT} ORDER BY id", (), index)
+    return _snapshot(version, arrays, index, len(arrays["id"]))
 
 
-def _changed_ids(store: Store, since_audit: int) -> list[int] | None:
-    """Incidents the audit log names after ``since_audit`` (None: too many to patch)."""
+def _changed_count(store: Store, since_audit: int, top: int) -> int:
+    """How many incidents up to id ``top`` the audit log names after ``since_audit``
+    (an upper bound: the ids are not checked against the incidents)."""
     with store.read() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT DISTINCT object_id FROM audit_log WHERE id > ? AND object_type = 'incident'",
-            (since_audit,),
-        ).all()
-    if len(rows) > MAX_PATCH:
-        return None
-    return sorted({int(r[0]) for r in rows if r[0] is not None and str(r[0]).isdigit()})
+        found = conn.exec_driver_sql(
+            f"SELECT count(DISTINCT n) FROM ({_NAMED}) AS named WHERE n BETWEEN 1 AND ?",  # noqa: S608
+            (since_audit, top),
+        ).scalar()
+    return int(found or 0)
 
 
 def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
@@ -212,7 +234,12 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
 
 
 def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
-    """:func:`up_to_date` without the file: patch ``snapshot``, or read it all again."""
+    """:func:`up_to_date` without the file: patch ``snapshot``, or read it all again.
+
+    The patch reads the incidents added since (ids above the snapshot's largest, read
+    whole by any refresh) and the older ones the audit log names since the snapshot's
+    version, through a subquery on the log, however many there are. Only when more than
+    :data:`PATCH_SHARE` of the older ones changed does it read them all again."""
     version = store_version(store)
     if snapshot is not None and snapshot.version == version:
         return snapshot
@@ -223,51 +250,30 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
         or version[2] < snapshot.version[2]
     ):
         return load_snapshot(store)
-    changed = _changed_ids(store, snapshot.version[2])
-    if changed is None:
-        return load_snapshot(store)
     top = int(snapshot.ids[-1]) if len(snapshot) else 0
-    old = [i for i in changed if i <= top]
-    where, params = "WHERE id > ?", [top]
-    if old:
-        where += f" OR id IN ({', '.join('?' * len(old))})"
-        params += old
-    fresh = _read(store, where, params)
-    ids = np.asarray(fresh["id"], dtype=np.int64)
-    if not len(ids) and len(snapshot) == version[0]:  # only other things were audited
+    if _changed_count(store, snapshot.version[2], top) > PATCH_SHARE * len(snapshot):
+        return load_snapshot(store)
+    index = {column: {v: i for i, v in enumerate(snapshot.labels[column])} for column in _CATEGORIES}
+    with store.read() as conn:  # the older incidents named since, then the new ones
+        old = _arrays(
+            store, conn, f"{_SELECT} WHERE id <= ? AND id IN ({_NAMED}) ORDER BY id",
+            (top, snapshot.version[2]), index,
+        )  # fmt: skip
+        new = _arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (top,), index)
+    rows_read = len(old["id"]) + len(new["id"])
+    if not rows_read and len(snapshot) == version[0]:  # only other things were audited
         return replace(snapshot, version=version, rows_read=0)  # no copy of the arrays
-    is_new = ids > top
-    pos = np.searchsorted(snapshot.ids, ids[~is_new])
-    if np.any(pos >= len(snapshot)) or np.any(
-        snapshot.ids[np.minimum(pos, len(snapshot) - 1)] != ids[~is_new]
-    ):
+    pos = np.searchsorted(snapshot.ids, old["id"])
+    if np.any(pos >= len(snapshot)) or np.any(snapshot.ids[np.minimum(pos, len(snapshot) - 1)] != old["id"]):
         return load_snapshot(store)  # an id the snapshot never had: start again
+    held = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, **snapshot.codes, **snapshot.times}
 
-    def patch(old_values: np.ndarray, new_values: np.ndarray) -> np.ndarray:
-        out = old_values.copy()  # other sessions may hold the old snapshot
-        out[pos] = new_values[~is_new]
-        return np.concatenate([out, new_values[is_new]])
+    def patched(column: str) -> np.ndarray:
+        out = np.concatenate([held[column], new[column]])  # a copy: other sessions may hold the old
+        out[pos] = old[column]
+        return out
 
-    codes: dict[str, np.ndarray] = {}
-    labels: dict[str, np.ndarray] = {}
-    for column in _CATEGORIES:
-        index = {value: i for i, value in enumerate(snapshot.labels[column])}
-        new_codes = np.array(
-            [-1 if v is None else index.setdefault(v, len(index)) for v in fresh[column]],
-            dtype=np.int32,
-        )
-        codes[column] = patch(snapshot.codes[column], new_codes)
-        labels[column] = np.asarray(list(index), dtype=object)
-    result = IncidentSnapshot(
-        version=version,
-        ids=patch(snapshot.ids, ids),
-        lat=patch(snapshot.lat, _floats(fresh["lat"])),
-        lon=patch(snapshot.lon, _floats(fresh["lon"])),
-        codes=codes,
-        labels=labels,
-        times={c: patch(snapshot.times[c], utc_instants(fresh[c])) for c in _TIMES},
-        rows_read=len(ids),
-    )
+    result = _snapshot(version, {column: patched(column) for column in _COLUMNS}, index, rows_read)
     if len(result) != version[0]:  # a write this refresh cannot account for
         return load_snapshot(store)
     return result

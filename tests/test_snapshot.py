@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import event
 
-from geo.ingest import ingest
+from geo.ingest import IngestOptions, ingest
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, store_version, up_to_date
 from geo.store import IncidentFilter, queries, workflow
 from geo.views import load_view
+
+if TYPE_CHECKING:
+    from geo.store import Store
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
 NOW = dt.datetime(2025, 11, 15, 5, 0, tzinfo=dt.UTC)
@@ -163,3 +171,88 @@ def test_stored_instants_of_either_database_read_as_utc(values, expected):
     got = utc_instants(values)
     assert got.dtype == np.dtype("datetime64[ns]")
     assert got.tolist() == np.array(expected, dtype="datetime64[ns]").tolist()
+
+
+def _resent(frame: pd.DataFrame, moved: int) -> pd.DataFrame:
+    """``frame`` sent again with its first ``moved`` unhandled incidents now in progress."""
+    status = frame.columns[2]  # "trạng thái"
+    unhandled = frame.index[frame[status] == "Chưa xử lý"][:moved]
+    assert len(unhandled) == moved
+    again = frame.copy()
+    again.loc[unhandled, status] = "Đang xử lý"
+    return again
+
+
+@contextmanager
+def _few_variables(store: Store) -> Iterator[None]:
+    """At most 100 parameters per statement on the store's SQLite connections meanwhile
+    (the default is 32,766): a statement listing more ids than that fails."""
+    if store.backend.name != "sqlite":
+        yield
+        return
+
+    def limit(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+
+    store.engine.dispose()
+    event.listen(store.engine, "connect", limit)
+    try:
+        yield
+    finally:
+        event.remove(store.engine, "connect", limit)
+        store.engine.dispose()
+
+
+def _changed_rows(before: pd.DataFrame, after: pd.DataFrame) -> int:
+    """Rows of ``before`` (same ids, same order) with any value changed in ``after``."""
+    after = after.iloc[: len(before)].reset_index(drop=True)
+    assert after["id"].tolist() == before["id"].tolist()
+    same = (after == before) | (after.isna() & before.isna())
+    return int((~same).any(axis=1).sum())
+
+
+def test_a_patch_after_a_batch_with_many_moves_reads_only_those_and_equals_a_fresh_load(
+    store, tmp_path, monkeypatch
+):
+    """A batch of new incidents that also moves many stored ones (an ingest's status
+    updates; recurrences move older ones too): the patch reads the new incidents and the
+    older ones whose row changed, however many, and ends equal to a full read; past
+    PATCH_SHARE of the snapshot changed, it reads everything again (on PostgreSQL it
+    always does: ids do not grow in commit order there)."""
+    import geo.snapshot
+    from geo.snapshot import PATCH_SHARE
+
+    team = IngestOptions(source="team")  # one namespace of ids: a row sent again is the same incident
+    first_file = sample_incidents(3000, seed=11)
+    assert ingest(write_sample(first_file, tmp_path / "a.csv"), store, team, actor="test").summary()["accepted"] == 3000
+    first = load_snapshot(store)
+    # 600 of the 3,000 move (20 %, under the share), 800 new incidents arrive with them
+    batch = pd.concat([_resent(first_file, 600), sample_incidents(800, seed=12)], ignore_index=True)
+    summary = ingest(write_sample(batch, tmp_path / "b.csv"), store, team, actor="test").summary()
+    assert (summary["accepted"], summary["status_updates"]) == (800, 600)
+
+    with _few_variables(store):  # the refresh may not list the 600 ids in its statements
+        patched = up_to_date(first, store)
+    fresh = load_snapshot(store)
+    pd.testing.assert_frame_equal(_decoded(patched), _decoded(fresh))
+    changed = _changed_rows(_decoded(first), _decoded(fresh))
+    assert changed >= 600  # the status updates, and any recurrence of an older clearance
+    assert changed <= PATCH_SHARE * len(first)
+    if store.backend.name == "sqlite":
+        assert patched.rows_read == 800 + changed  # only the new rows and the changed ones
+    else:
+        assert patched.rows_read == len(fresh)
+
+    # more than the share of the snapshot moves (a share of 0.2 here): one full read instead
+    monkeypatch.setattr(geo.snapshot, "PATCH_SHARE", 0.2)
+    status = batch.columns[2]
+    unhandled = batch[status].isin(["Chưa xử lý", "Đang xử lý"])
+    again = batch.copy()
+    again.loc[unhandled, status] = "Đã xử lý"
+    moved = int(unhandled.sum())
+    assert moved > 0.2 * len(patched)
+    summary = ingest(write_sample(again, tmp_path / "c.csv"), store, team, actor="test").summary()
+    assert (summary["accepted"], summary["status_updates"]) == (0, moved)
+    reloaded = up_to_date(patched, store)
+    assert reloaded.rows_read == len(reloaded) == len(fresh)
+    pd.testing.assert_frame_equal(_decoded(reloaded), _decoded(load_snapshot(store)))

@@ -207,8 +207,10 @@ class Backend(Protocol):
     ) -> list[tuple[Any, ...]]:
         """Rows of a plain SQL query with ``?`` placeholders, through the driver's cursor."""
 
-    def stream_rows(self, conn: Connection, sql: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
-        """Rows of a plain SQL query (no parameters), ``size`` at a time, through the
+    def stream_rows(
+        self, conn: Connection, sql: str, size: int, params: Sequence[Any] = ()
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of a plain SQL query with ``?`` placeholders, ``size`` at a time, through the
         driver's cursor (server-side on PostgreSQL: a table walked without holding it all)."""
 
 

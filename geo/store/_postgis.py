@@ -383,11 +383,16 @@ class PostGISBackend:
         ).all()
         return pd.Series({r.key: float(r.median) for r in rows}, dtype=float)
 
-    def stream_rows(self, conn: Connection, sql: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    def stream_rows(
+        self, conn: Connection, sql: str, size: int, params: Sequence[Any] = ()
+    ) -> Iterator[list[tuple[Any, ...]]]:
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor(name="geo_stream") as cursor:  # server-side: needs the open transaction
-            cursor.execute(sql)
+            if params:
+                cursor.execute(sql.replace("?", "%s"), tuple(params))
+            else:  # no placeholders parsed (a literal % stays as it is)
+                cursor.execute(sql)
             while rows := cursor.fetchmany(size):
                 yield rows
 

@@ -455,12 +455,14 @@ class SQLiteBackend:
         frame["days"] = pd.to_numeric(frame["days"])
         return frame.groupby("key", dropna=True)["days"].median().astype(float)
 
-    def stream_rows(self, conn: Connection, sql: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    def stream_rows(
+        self, conn: Connection, sql: str, size: int, params: Sequence[Any] = ()
+    ) -> Iterator[list[tuple[Any, ...]]]:
         raw = conn.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
         try:
-            cursor.execute(sql)
+            cursor.execute(sql, tuple(params))
             while rows := cursor.fetchmany(size):
                 yield rows
         finally:
