@@ -192,12 +192,13 @@ def load_snapshot(store: Store) -> IncidentSnapshot:
 def _changed_count(store: Store, since_audit: int, top: int) -> int:
     """How many incidents up to id ``top`` the audit log names after ``since_audit``
     (an upper bound: the ids are not checked against the incidents)."""
-    with store.read() as conn:
-        found = conn.exec_driver_sql(
+    with store.read() as conn:  # the backend's driver cursor: `?` on either database
+        rows = store.backend.fetch_rows(
+            conn,
             f"SELECT count(DISTINCT n) FROM ({_NAMED}) AS named WHERE n BETWEEN 1 AND ?",  # noqa: S608
             (since_audit, top),
-        ).scalar()
-    return int(found or 0)
+        )
+    return int(rows[0][0] or 0) if rows else 0
 
 
 def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:
@@ -212,7 +213,9 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     ids and new incident ids grow in commit order, only the incidents added since and
     those the audit log names (every status change is audited) are read and patched in;
     a status change on a million-incident store then costs milliseconds, not a reload.
-    Otherwise (PostgreSQL, fewer incidents than before, a very large change) it reloads.
+    PostgreSQL patches the same way (see :func:`_refreshed` for why that holds there).
+    Otherwise (fewer incidents than before, a very large change, a row the patch cannot
+    account for) it reloads.
 
     Parameters
     ----------
@@ -239,16 +242,19 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     The patch reads the incidents added since (ids above the snapshot's largest, read
     whole by any refresh) and the older ones the audit log names since the snapshot's
     version, through a subquery on the log, however many there are. Only when more than
-    :data:`PATCH_SHARE` of the older ones changed does it read them all again."""
+    :data:`PATCH_SHARE` of the older ones changed does it read them all again.
+
+    Both databases: audit ids follow commit order on each (appends to the hash chain
+    hold its lock until commit), so the entries after the version are exactly the writes
+    since. Incident ids need not: on PostgreSQL a batch that drew its ids early may commit
+    after later ones, below the snapshot's largest id and named only by its batch's entry.
+    Such rows are not read by the patch, so its count falls short of the store's and it
+    reads everything again (the count check at the end), as it did on every write before.
+    """
     version = store_version(store)
     if snapshot is not None and snapshot.version == version:
         return snapshot
-    if (
-        snapshot is None
-        or not store.backend.ids_in_commit_order
-        or version[0] < len(snapshot)
-        or version[2] < snapshot.version[2]
-    ):
+    if snapshot is None or version[0] < len(snapshot) or version[2] < snapshot.version[2]:
         return load_snapshot(store)
     top = int(snapshot.ids[-1]) if len(snapshot) else 0
     if _changed_count(store, snapshot.version[2], top) > PATCH_SHARE * len(snapshot):
@@ -287,10 +293,10 @@ def over_snapshot(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFra
     (with ``unkeyed=("snapshot",)``), a kept answer is read without touching the snapshot
     (a freshly started process would otherwise load its file for nothing), and one that
     is computed is never older than the store state its file is named after, because that
-    name was taken first. Without ``give``, ``read`` runs its SQL; so it does on a store
-    whose snapshot any write makes read whole again (PostgreSQL: ids do not grow in commit
-    order there, see :func:`up_to_date`), where reloading a million rows for one figure
-    would cost more than the server's own aggregate.
+    name was taken first. Without ``give``, ``read`` runs its SQL; so it does on
+    PostgreSQL, whose server aggregates the figures itself, and where a batch that commits
+    out of id order makes the snapshot read whole again (:func:`_refreshed`): a million
+    rows reloaded for one figure would cost more than the server's own aggregate.
 
     Parameters
     ----------

@@ -37,7 +37,8 @@ class Backend(Protocol):
     spatial: bool
     #: Appended to the fixed-width UTC text of instants written in bulk ("" or "+00:00").
     stamp_suffix: str
-    #: Whether ids (incidents, audit entries) grow in commit order: one writer at a time.
+    #: Whether incident ids grow in commit order (one writer at a time). Audit ids do on
+    #: both databases: appends to the hash chain hold its lock until commit.
     ids_in_commit_order: bool
     #: A place's cell key in SQL, the expression of ``ix_places_cell``
     #: (:func:`geo.store._schema.place_cell_sql`).
