@@ -17,6 +17,7 @@ import pandas as pd
 from pyproj import CRS, Transformer
 
 from geo.crs import STORAGE_CRS
+from geo.ingest._text import cell_text
 
 #: Rough bounding box of Việt Nam (lon, lat): where a sensible reading of a row must land.
 VN_BOUNDS = (101.5, 7.5, 110.5, 24.0)
@@ -76,7 +77,7 @@ def to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     tuple of numpy.ndarray
         (floats, NaN where not a plain decimal; whether the cell used a decimal comma).
     """
-    text = values.astype(str).str.strip()
+    text = cell_text(values)
     plain = _plain_floats(text)
     if plain is not None:
         return plain, np.zeros(len(plain), dtype=bool)
@@ -186,8 +187,8 @@ def parse_pair_columns(first: pd.Series, second: pd.Series) -> Parsed:
     n = len(a)
     fmt = np.where(comma_a | comma_b, "decimal_comma", "decimal").astype(object)
     error = np.full(n, "", dtype=object)
-    first_s = first.astype(str).str.strip()
-    second_s = second.astype(str).str.strip()
+    first_s = cell_text(first)  # a cell without a value: missing, like an empty one
+    second_s = cell_text(second)
     missing = ((first_s == "") | (second_s == "")).to_numpy(dtype=bool)
     error[missing] = "missing_coordinates"
     fmt[missing] = ""
@@ -222,7 +223,7 @@ def parse_combined_column(values: pd.Series) -> Parsed:
     Parsed
         Both readings per row with their format and reason code.
     """
-    text = values.astype(str).str.strip()
+    text = cell_text(values)
     n = len(text)
     a = np.full(n, np.nan)
     b = np.full(n, np.nan)

@@ -35,6 +35,7 @@ from geo.errors import InvalidArgument
 from geo.ingest._background import Background
 from geo.ingest._dates_fixed import fixed_dmy, fixed_width_dmy, local_to_utc, utc_ns
 from geo.ingest._reasons import REASONS, Verdicts
+from geo.ingest._text import cell_text
 
 if TYPE_CHECKING:
     from geo.ingest._read import ReadFile
@@ -76,10 +77,7 @@ def parse_dates(
         Timestamps (NaT where the reason is not ""; the index follows ``values``), the
         format each was read in and the reason code of each row that was not.
     """
-    # A cell without a value (None from a JSON null, NaN/NaT from pandas) means what an
-    # empty cell means: no date was written, so a missing date, not an unreadable one.
-    # astype(str) keeps them as NaN (pandas 3) or spells them "None"/"nan" (pandas 2).
-    text = values.astype(str).str.strip().where(values.notna().to_numpy(), "")
+    text = cell_text(values)  # a cell without a value: a missing date, not an unreadable one
     n = len(text)
     out = np.full(n, np.datetime64("NaT", "ns"))  # UTC, zone dropped until the end
     fmt = np.full(n, "", dtype=object)

@@ -83,6 +83,16 @@ def constant(value: str, n: int) -> pd.Series:
     return str_codes(np.zeros(n, dtype=np.int32), [value])
 
 
+def cell_text(values: pd.Series) -> pd.Series:
+    """Each cell as stripped text; a cell without a value (None from a JSON null,
+    NaN/NaT/NA from pandas) as "", which is what an empty cell means: nothing written.
+
+    ``astype(str)`` keeps such cells missing (pandas 3) or spells them "None"/"nan"
+    (pandas 2), so a parser that reads the text would report them unreadable, or fail.
+    """
+    return values.astype(str).str.strip().where(values.notna().to_numpy(), "")
+
+
 def text_or_none(frame: pd.DataFrame, column: str | None) -> NDArray[np.object_] | pd.Series:
     """Stripped text, missing where blank; a file's column stays in pyarrow form (a
     million Python strings per column would cost ~100 MB and a conversion back).

@@ -380,3 +380,20 @@ def test_fingerprint_rounds_to_about_a_metre():
                       np.array([105.849, 105.849003, 105.849]), reported)  # fmt: skip
     assert fp[0] == fp[1] == "v1|sidewalk|2103650|10584900|2025-07-05"
     assert fp[2].endswith("2025-07-06")  # 17:00 UTC is midnight in Hà Nội
+
+
+@pytest.mark.parametrize("blank", [None, float("nan"), pd.NA], ids=["None", "NaN", "NA"])
+def test_a_coordinate_cell_without_a_value_is_missing_like_an_empty_one(blank):
+    """A cell holding no value (a JSON null, a NaN from pandas) is read as an empty cell
+    is, by the same rule: the row's coordinates are missing (``missing_coordinates``),
+    not a crash or an unreadable value; the rows beside it read as before."""
+    from geo.ingest._coords import parse_combined_column, parse_pair_columns
+
+    pair = parse_pair_columns(
+        pd.Series([blank, "", "21.0285"], dtype=object), pd.Series(["105.8542", "105.8542", "105.8542"], dtype=object)
+    )
+    assert pair.error.tolist() == ["missing_coordinates", "missing_coordinates", ""]
+    assert pair.first[2] == pytest.approx(21.0285) and pair.second[2] == pytest.approx(105.8542)
+    combined = parse_combined_column(pd.Series([blank, "", "21.0285, 105.8542"], dtype=object))
+    assert combined.error.tolist() == ["missing_coordinates", "missing_coordinates", ""]
+    assert combined.first[2] == pytest.approx(21.0285) and combined.second[2] == pytest.approx(105.8542)
