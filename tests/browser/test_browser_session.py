@@ -18,6 +18,10 @@ def _signed_in(page, name: str) -> None:
 
 def _sign_in_form(page) -> None:
     page.locator(".st-key-auth_name input").wait_for(timeout=TIMEOUT_MS)
+    # the rerun that draws the form may leave the last run's elements on the page for a
+    # moment (Streamlit removes stale elements when the run ends): wait for them to go,
+    # which fails the test if the signed-in line stays
+    page.get_by_text("Đã đăng nhập:").first.wait_for(state="detached", timeout=TIMEOUT_MS)
     assert page.get_by_text("Đã đăng nhập:").count() == 0
 
 
