@@ -36,17 +36,24 @@ _QUOTED = re.compile(r'"[^"]*"')
 _LEADING_BLANK = re.compile(r"\A(?:[ \t]*\r?\n)+")
 
 
+#: CSV's line breaks. Not ``str.splitlines``, which also breaks at U+2028, U+2029, form
+#: feeds and other separators that are ordinary characters inside a CSV cell: a cell
+#: "x\u2028y" split its row in two, and the delimiter was then sniffed from the pieces.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _head_lines(text: str, count: int) -> list[str]:
-    """``text.splitlines()[:count]`` without splitting a whole 200 MB file."""
+    """The first ``count`` lines of CSV text, without splitting a whole 200 MB file."""
     size = 65_536
     while size < len(text):
         cut = text.rfind("\n", 0, size)
         if cut > 0:
-            lines = text[:cut].splitlines()
+            lines = _LINE_BREAK.split(text[:cut])
             if len(lines) > count:
                 return lines[:count]
         size *= 4
-    return text.splitlines()[:count]
+    lines = _LINE_BREAK.split(text)
+    return (lines[:-1] if lines and lines[-1] == "" else lines)[:count]
 
 
 def header_fields(text: str, delimiter: str) -> list[str]:

@@ -397,3 +397,18 @@ def test_a_coordinate_cell_without_a_value_is_missing_like_an_empty_one(blank):
     combined = parse_combined_column(pd.Series([blank, "", "21.0285, 105.8542"], dtype=object))
     assert combined.error.tolist() == ["missing_coordinates", "missing_coordinates", ""]
     assert combined.first[2] == pytest.approx(21.0285) and combined.second[2] == pytest.approx(105.8542)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x0c", "\x1e", "\x85"], ids=["LS", "PS", "FF", "RS", "NEL"])
+def test_a_unicode_line_separator_inside_a_cell_does_not_split_its_row(separator):
+    """CSV breaks lines at CR and LF only; U+2028 and the other separators Python's
+    ``splitlines`` breaks at are ordinary characters of a cell. A row holding one, with a
+    "|" in another cell (a formula, say), keeps "," as its delimiter and its columns."""
+    text = (
+        "vĩ độ,ngày,kinh độ,loại,ghi chú,=cmd|' /C calc'!A0\r\n"
+        f"21.0365,2025-07-13,105.8490,Lấn chiếm vỉa hè,x{separator}y,=cmd|' /C calc'!A0\r\n"
+    )
+    assert sniff_delimiter(text) == ","
+    table = read_table(text.encode("utf-8"), "hostile.csv")
+    assert list(table.frame.columns)[:3] == ["vĩ độ", "ngày", "kinh độ"]
+    assert table.frame.iloc[0]["ghi chú"] == f"x{separator}y"
