@@ -1,0 +1,149 @@
+"""Every UI label, Vietnamese first, English available: one table, one lookup.
+
+Officers read Vietnamese; maintainers and visitors may switch to English. Pages never
+hard-code a label: they call :func:`t`. Violation types and workflow states keep their
+labels in :mod:`geo.vocab` (they are stored codes); :func:`type_label` and
+:func:`status_label` read them from there so the two tables cannot drift apart.
+
+The table is kept in one private module per page area, because one 700-line literal was
+hard to review and every page's change touched the same file. A key's prefix (the part
+before the first dot) names its area, and each prefix lives in exactly one module:
+
+- ``_shell``: ``app``, ``lang``, ``nav``, ``auth``, ``role``, ``filter``, ``common``, ``error``
+- ``_map``: ``map``, ``ward``, ``incident``, ``photos``, ``status``
+- ``_upload``: ``upload``
+- ``_leaders``: ``compare``, ``progress``, ``wardpage``, ``metric``, ``report``
+- ``_sustain``: ``reinspect``, ``sustain``
+- ``_residents``: ``reports``, ``lookup``
+- ``_admin``: ``admin``
+
+Add a key to the module of its prefix, as ``key: (vietnamese, english)``; a new prefix
+gets a line here and a home in one module. :data:`LABELS` merges the modules and refuses a
+key two of them define (merging dicts would let the later one win without a word);
+ruff (F601) refuses a key repeated inside one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from geo.i18n import _admin, _leaders, _map, _residents, _shell, _sustain, _upload
+
+LANGS: tuple[str, ...] = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+#: The area modules, in the order their labels enter :data:`LABELS`.
+_AREAS = (_shell, _map, _upload, _leaders, _sustain, _residents, _admin)
+
+
+def _merge(
+    areas: Iterable[tuple[str, Mapping[str, tuple[str, str]]]],
+) -> dict[str, tuple[str, str]]:
+    """One table from ``(area name, labels)`` pairs; a key two areas define raises
+    ``ValueError`` naming both, so no area can silently replace another's label."""
+    merged: dict[str, tuple[str, str]] = {}
+    owner: dict[str, str] = {}
+    for area, labels in areas:
+        for key, pair in labels.items():
+            if key in owner:
+                raise ValueError(f"label {key!r} is defined twice: in {owner[key]} and in {area}")
+            owner[key] = area
+            merged[key] = pair
+    return merged
+
+
+LABELS: dict[str, tuple[str, str]] = _merge((m.__name__, m.LABELS) for m in _AREAS)
+
+
+def norm_lang(lang: str | None) -> str:
+    """``"en"`` or ``"vi"``; anything else (None, "fr", "") falls back to Vietnamese.
+
+    Parameters
+    ----------
+    lang : str or None
+        The language asked for.
+
+    Returns
+    -------
+    str
+        One of :data:`LANGS`.
+    """
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
+    """The label for ``key`` in ``lang``, formatted with ``fmt``.
+
+    A missing key raises ``KeyError``: a silently English (or blank) label in the
+    Vietnamese UI is a bug the tests should catch.
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`LABELS`, e.g. ``"metric.volume"``.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+    **fmt : Any
+        Values for the label's ``{placeholders}``.
+
+    Returns
+    -------
+    str
+        The label text.
+
+    Raises
+    ------
+    KeyError
+        ``key`` is not in :data:`LABELS`.
+    """
+    vi, en = LABELS[key]
+    text = en if norm_lang(lang) == "en" else vi
+    return text.format(**fmt) if fmt else text
+
+
+def type_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The label of an incident type, so pages show words, not codes.
+
+    Parameters
+    ----------
+    code : str
+        A type code of :data:`geo.vocab.TYPES`.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The label, or ``code`` itself when it is not a known type.
+    """
+    from geo.vocab import TYPES
+
+    return _term_label(TYPES, code, lang)
+
+
+def status_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The label of a workflow status, so pages show words, not codes.
+
+    Parameters
+    ----------
+    code : str
+        A status code of :data:`geo.vocab.STATES`.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The label, or ``code`` itself when it is not a known status.
+    """
+    from geo.vocab import STATES
+
+    return _term_label(STATES, code, lang)
+
+
+def _term_label(terms: Any, code: str, lang: str | None) -> str:
+    for term in terms:
+        if term.code == code:
+            return str(term.label_en if norm_lang(lang) == "en" else term.label_vi)
+    return code

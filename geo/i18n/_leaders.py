@@ -1,0 +1,137 @@
+"""Labels of the leaders' pages: Compare wards, Progress, the ward page, the metrics
+they share and the one-page ward report (PDF/PNG).
+
+Key prefixes: ``compare``, ``progress``, ``wardpage``, ``metric``, ``report``.
+"""
+
+from __future__ import annotations
+
+LABELS: dict[str, tuple[str, str]] = {
+    # metrics (compare, progress, ward pages and the ward report)
+    "metric.open": ("Vụ chưa xử lý", "Open violations"),
+    "metric.open_per_km2": ("Vụ chưa xử lý / km²", "Open per km²"),
+    "metric.open_per_10k": ("Vụ chưa xử lý / 10.000 dân", "Open per 10,000 residents"),
+    "metric.pct_cleared": ("% đã xử lý", "% cleared"),
+    "metric.median_days": ("Số ngày xử lý (trung vị)", "Median days to clear"),
+    "metric.overdue": ("Quá hạn", "Overdue"),
+    "metric.new_week": ("Mới trong tuần", "New this week"),
+    "metric.cleared": ("Đã xử lý", "Cleared"),
+    "metric.volume": ("Tổng số vụ", "Total incidents"),
+    "metric.rank": ("Hạng", "Rank"),
+    "metric.ward": ("Phường, xã", "Ward"),
+    "metric.code": ("Mã", "Code"),
+    "metric.eligible": ("Được xếp hạng", "Ranked"),
+    "metric.retention_30": ("Duy trì 30 ngày (tỷ lệ)", "Clear after 30 days (share)"),
+    "metric.retention_90": ("Duy trì 90 ngày (tỷ lệ)", "Clear after 90 days (share)"),
+    "metric.recurrence_rate": ("Tỷ lệ điểm tái phạm", "Recurrence rate"),
+    "metric.campaign_flag": ("Kiểu chiến dịch (1 = có)", "Campaign-style (1 = yes)"),
+    "metric.spells": ("Số lần xử lý", "Clearances"),
+    "metric.rechecked_share": ("Tỷ lệ được tái kiểm tra", "Re-checked share"),
+    "metric.densest_14d_share": ("Tỷ lệ xử lý trong 14 ngày dày nhất", "Share in the densest 14 days"),
+    # compare page
+    "compare.title": ("So sánh các phường, xã", "Compare wards"),
+    "compare.metric": ("Chỉ số", "Metric"),
+    "compare.choropleth": ("Bản đồ theo chỉ số", "Choropleth"),
+    "compare.view": ("Xem", "View"),
+    "compare.view.choropleth": ("Bản đồ theo chỉ số", "Choropleth"),
+    "compare.view.league": ("Bảng xếp hạng", "League table"),
+    "compare.view.matrix": ("Ma trận phường × tuần", "Ward × week matrix"),
+    "compare.view.density": ("Mật độ vụ việc", "Incident density"),
+    "compare.open_ward_page": ("Mở trang phường", "Open ward page"),
+    "compare.click_ward": (
+        "Bấm vào một phường, xã trên bản đồ để mở trang của phường, xã đó.",
+        "Click a ward on the map to open its page.",
+    ),
+    "compare.no_data": ("Không có số liệu", "No data"),
+    "compare.density": ("Bản đồ nhiệt mật độ vụ việc", "Incident density heatmap"),
+    "compare.density_heatmap": (
+        "{n} vụ việc vẽ bằng bản đồ nhiệt.",
+        "{n} incidents drawn as a heatmap.",
+    ),
+    "compare.density_grid": (
+        "{n} vụ việc: lưới mật độ ô {cell} m tính trên máy chủ.",
+        "{n} incidents: a {cell} m density grid computed on the server.",
+    ),
+    "compare.geotiff": ("Tải lưới mật độ (GeoTIFF)", "Download density grid (GeoTIFF)"),
+    "compare.cell": ("Kích thước ô lưới (m)", "Grid cell size (m)"),
+    "compare.matrix": ("Ma trận phường × tuần", "Ward × week matrix"),
+    "compare.matrix_value": ("Giá trị ô", "Cell value"),
+    "compare.matrix_value.open_end": ("Vụ chưa xử lý cuối tuần", "Open at week end"),
+    "compare.matrix_value.pct_cleared": ("% đã xử lý đến cuối tuần", "% cleared by week end"),
+    "compare.matrix_week": ("Tuần", "Week"),
+    "compare.league": ("Bảng xếp hạng", "League table"),
+    "compare.sustain": ("Trật tự có bền vững không", "Does clearance last"),
+    "compare.sustain_rule": (
+        "Theo các lần xử lý trong khoảng ngày đã chọn. Phường có dưới {n} lần xử lý chỉ hiện số "
+        "lượng. Tỷ lệ được tái kiểm tra cho biết độ tin cậy của tỷ lệ duy trì.",
+        "Over the clearances in the chosen dates. Wards with fewer than {n} clearances show "
+        "counts only. The re-checked share says how far the retention can be trusted.",
+    ),
+    "compare.sustain_empty": ("Chưa có lần xử lý nào trong khoảng này.", "No clearance in this window."),
+    "compare.min_volume": ("Số vụ tối thiểu để được xếp hạng", "Minimum incidents to be ranked"),
+    "compare.league_rule": (
+        "Chỉ xếp hạng phường có ít nhất {n} vụ (chưa xử lý + đã xử lý); các phường khác "
+        "đứng cuối bảng, không có hạng.",
+        "Only wards with at least {n} incidents (open + cleared) are ranked; the others "
+        "follow, unranked.",
+    ),
+    "compare.csv": ("Tải CSV", "Download CSV"),
+    "compare.xlsx": ("Tải XLSX", "Download XLSX"),
+    "compare.empty": ("Chưa có vụ việc nào trong kho dữ liệu.", "The store holds no incidents yet."),
+    "compare.period": ("Kỳ thống kê", "Period"),
+    # progress page
+    "progress.title": ("Tiến độ xử lý", "Progress"),
+    "progress.level": ("Phạm vi", "Scope"),
+    "progress.level.city": ("Toàn thành phố", "Whole city"),
+    "progress.level.ward": ("Một phường, xã", "One ward"),
+    "progress.level.street": ("Một tuyến phố", "One street"),
+    "progress.ward": ("Phường, xã", "Ward"),
+    "progress.street": ("Tuyến phố", "Street"),
+    "progress.freq": ("Chu kỳ", "Interval"),
+    "progress.freq.D": ("Ngày", "Day"),
+    "progress.freq.W": ("Tuần", "Week"),
+    "progress.open_vs_cleared": ("Chưa xử lý và đã xử lý theo thời gian", "Open vs cleared over time"),
+    "progress.open": ("Chưa xử lý (cuối kỳ)", "Open (at period end)"),
+    "progress.cleared": ("Đã xử lý trong kỳ", "Cleared in period"),
+    "progress.new": ("Mới trong kỳ", "New in period"),
+    "progress.cumulative": ("Tổng số đã xử lý (cộng dồn)", "Cumulative cleared"),
+    "progress.recurrences": ("Tái phạm", "Recurrences"),
+    "progress.recurrences_total": ("{n} lần tái phạm trong kỳ.", "{n} recurrences in the period."),
+    "progress.before_after": ("Trước / sau", "Before / after"),
+    "progress.date_a": ("Ngày trước", "Before date"),
+    "progress.date_b": ("Ngày sau", "After date"),
+    "progress.open_before": ("Chưa xử lý ngày trước", "Open before"),
+    "progress.open_after": ("Chưa xử lý ngày sau", "Open after"),
+    "progress.new_between": ("Mới giữa hai ngày", "New in between"),
+    "progress.cleared_between": ("Xử lý giữa hai ngày", "Cleared in between"),
+    "progress.change_layer": ("Thay đổi số vụ chưa xử lý", "Change in open violations"),
+    "progress.empty": ("Không có vụ việc nào trong phạm vi này.", "No incidents in this scope."),
+    "progress.bad_dates": ("Ngày trước phải sớm hơn ngày sau.", "The before date must come first."),
+    # ward page
+    "wardpage.title": ("Trang phường, xã", "Ward page"),
+    "wardpage.choose": ("Chọn phường, xã", "Choose a ward"),
+    "wardpage.kpis": ("Chỉ số chính", "Key figures"),
+    "wardpage.map": ("Bản đồ vụ việc", "Incident map"),
+    "wardpage.streets": ("Các tuyến phố theo số vụ chưa xử lý", "Streets by open violations"),
+    "wardpage.report": ("Báo cáo một trang", "One-page report"),
+    "wardpage.pdf": ("Tải báo cáo PDF", "Download report (PDF)"),
+    "wardpage.png": ("Tải báo cáo PNG", "Download report (PNG)"),
+    "wardpage.capped": (
+        "Phường có {n} vụ việc: bản đồ hiển thị mật độ.",
+        "The ward has {n} incidents: the map shows density.",
+    ),
+    # ward report (PDF/PNG)
+    "report.period": ("Kỳ", "Period"),
+    "report.today": ("hôm nay", "today"),
+    "report.map_title": ("Vụ việc trong phường", "Incidents in the ward"),
+    "report.top_streets": ("Các tuyến phố nhiều vụ chưa xử lý nhất", "Streets with most open violations"),
+    "report.recurred": ("Tái phạm", "Recurrences"),
+    "report.generated": ("Lập lúc", "Generated"),
+    "report.photos_title": ("Ảnh trước và sau xử lý", "Before and after photos"),
+    "report.photos_note": (
+        "Ảnh thu nhỏ từ kho ảnh (không kèm vị trí GPS); ưu tiên các cặp ảnh không có cảnh báo.",
+        "Thumbnails from the photo store (no GPS position); pairs without warnings are shown first.",
+    ),
+    "report.photo_incident": ("Vụ việc số {id}", "Incident {id}"),
+    "report.photo_cleared": ("Xử lý ngày {day}", "Cleared on {day}"),
+}
