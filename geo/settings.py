@@ -6,7 +6,8 @@ Each one is read *when it is used*, never at import: a test changes one with
 ``monkeypatch.setenv`` and the next call sees it, and a long-running app picks up nothing
 stale from the process that imported it. Read them through the typed accessors below
 (``settings.database_url() -> str``, ``settings.ingest_max_rows() -> int``, ...), never
-through ``os.environ``; :data:`SETTINGS` lists them all, and the README's configuration
+through ``os.environ`` (the parsers and the reading itself are in
+:mod:`geo._settings_parse`); :data:`SETTINGS` lists them all, and the README's configuration
 table is rendered from it (``python -m geo.settings``; ``tests/test_settings.py`` checks
 that the README, this docstring and :data:`SETTINGS` agree).
 
@@ -224,364 +225,113 @@ GEO_REQUIRE_POSTGIS : bool
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from geo.errors import AccessDenied, GeoError, InvalidArgument, LimitExceeded, WorkflowError
+from geo import _settings_parse as parse
+from geo._settings_parse import Setting
+from geo.errors import AccessDenied, InvalidArgument, LimitExceeded, WorkflowError
 
 if TYPE_CHECKING:
     from geo.reinspect import Schedule
 
-T = TypeVar("T")
-
 #: The checkout; path defaults are inside it.
-REPO = Path(__file__).resolve().parents[1]
+REPO = parse.REPO
 DEFAULT_SQLITE = REPO / "data" / "hanoi_urban_order.sqlite"
-
-
-class _Invalid(Exception):
-    """A parser's reason for refusing a value; :meth:`Setting.get` adds name and value."""
-
-    def __init__(self, reason_vi: str, reason_en: str) -> None:
-        super().__init__(reason_en)
-        self.reason_vi = reason_vi
-        self.reason_en = reason_en
-
-
-@dataclass(frozen=True)
-class Setting(Generic[T]):
-    """One ``GEO_*`` variable: name, documented type, default, parser, error class.
-
-    ``parse`` gets the raw text of a variable that is set (possibly empty) and returns the
-    value, or ``None`` for "use the default"; it raises :class:`_Invalid` on a bad value.
-    """
-
-    name: str
-    type_name: str
-    default: T
-    parse: Callable[[str], T | None]
-    error: type[GeoError] = GeoError
-
-    def get(self) -> T:
-        """The current value, read from the environment now.
-
-        Returns
-        -------
-        T
-            The parsed value, or the default when the variable is unset (or parses to None).
-
-        Raises
-        ------
-        geo.errors.GeoError
-            The value cannot be understood: this setting's error class (e.g.
-            :class:`~geo.errors.LimitExceeded`), naming the variable and the value.
-        """
-        raw = os.environ.get(self.name)
-        if raw is None:
-            return self.default
-        try:
-            value = self.parse(raw)
-        except _Invalid as bad:
-            raise self.error(
-                f"Biến môi trường {self.name}={raw!r} {bad.reason_vi}.",
-                f"Environment variable {self.name}={raw!r} {bad.reason_en}.",
-            ) from None
-        return self.default if value is None else value
-
-    def default_text(self) -> str:
-        """The default as one would write it in the environment ("" when it is unset).
-
-        Returns
-        -------
-        str
-            The default, with ``<repo>`` for the checkout's path.
-        """
-        return _env_text(self.default)
-
-
-# -- parsers: one per way of reading text --------------------------------------------------
-
-
-def _text(raw: str) -> str | None:
-    return raw or None
-
-
-def _path(raw: str) -> Path | None:
-    return Path(raw) if raw else None
-
-
-def _on_words(raw: str) -> bool:
-    return raw.strip().lower() in {"1", "true", "yes", "on", "có"}
-
-
-def _not_off_words(raw: str) -> bool:
-    return raw.strip().lower() not in {"0", "false", "no", "off", ""}
-
-
-def _exactly_one(raw: str) -> bool:
-    return raw == "1"
-
-
-def _minutes(raw: str) -> float | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        minutes = float(raw)
-    except ValueError:
-        raise _Invalid("không phải số phút", "is not a number of minutes") from None
-    if not math.isfinite(minutes):  # nan and inf made timedelta() raise a bare error
-        raise _Invalid("không phải số phút hữu hạn", "is not a finite number of minutes")
-    if minutes <= 0:
-        raise _Invalid("phải lớn hơn 0 phút", "must be more than 0 minutes")
-    return minutes
-
-
-def _count(raw: str) -> int | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        return int(raw.replace("_", ""))
-    except ValueError:
-        raise _Invalid("không phải số nguyên", "is not an integer") from None
-
-
-def _positive(raw: str) -> float | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw.replace("_", ""))
-    except ValueError:
-        raise _Invalid("không phải một số", "is not a number") from None
-    if not 0 < value < math.inf:  # nan fails both comparisons
-        raise _Invalid("phải là một số hữu hạn lớn hơn 0", "must be a finite number above 0")
-    return value
-
-
-def _type_list(raw: str) -> tuple[str, ...] | None:
-    from geo.vocab import TYPE_CODES  # late, as in _service_levels
-
-    words = [w.strip() for w in raw.split(",") if w.strip()]
-    if not words:
-        return None
-    if [w.lower() for w in words] == ["none"]:
-        return ()
-    unknown = [w for w in words if w not in TYPE_CODES]
-    if unknown:
-        raise _Invalid(
-            f"có loại không biết {', '.join(map(repr, unknown))} (các loại: {', '.join(TYPE_CODES)}; "
-            "hoặc none)",
-            f"names unknown types {', '.join(map(repr, unknown))} (types: {', '.join(TYPE_CODES)}; "
-            "or none)",
-        )
-    return tuple(dict.fromkeys(words))
-
-
-def _hosts(raw: str) -> tuple[str, ...] | None:
-    hosts = tuple(dict.fromkeys(h.strip().lower() for h in raw.split(",") if h.strip()))
-    bad = [h for h in hosts if not re.fullmatch(r"[a-z0-9.-]+(:[0-9]{1,5})?", h)]
-    if bad:
-        raise _Invalid(
-            f"có mục không phải tên máy chủ: {', '.join(map(repr, bad))}",
-            f"has entries that are not host names: {', '.join(map(repr, bad))}",
-        )
-    return hosts or None
-
-
-def _positive_count(raw: str) -> int | None:
-    value = _count(raw)
-    if value is not None and value < 1:
-        raise _Invalid("phải từ 1 trở lên", "must be 1 or more")
-    return value
-
-
-def _hours(raw: str) -> float | None:
-    try:
-        return _minutes(raw)
-    except _Invalid:
-        raise _Invalid("không phải số giờ hữu hạn lớn hơn 0", "is not a finite number of hours above 0") from None
-
-
-def _service_levels(raw: str) -> dict[str, float] | None:
-    from geo.vocab import TYPE_CODES  # late: pandas is not needed to read the others
-
-    levels: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in raw.strip().split(","))):
-        code, _, days = part.partition("=")
-        code = code.strip()
-        try:
-            value = float(days)
-        except ValueError:
-            value = -1.0
-        # nan fell back to the "other" level unseen, inf broke the next ingest: refused
-        if code not in TYPE_CODES or not 0 < value < math.inf:
-            raise _Invalid(
-                f"có mục {part!r} không hợp lệ (dạng loại=số_ngày, loại thuộc "
-                f"{', '.join(TYPE_CODES)}, số ngày > 0)",
-                f"has an invalid entry {part!r} (expected type=days with type in "
-                f"{', '.join(TYPE_CODES)} and finite days > 0)",
-            )
-        levels[code] = value
-    return levels or None
-
-
-def _metres(raw: str) -> float | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        metres = float(raw)
-    except ValueError:
-        raise _Invalid("không phải số mét", "is not a number of metres") from None
-    if not math.isfinite(metres) or metres <= 0:
-        raise _Invalid("phải là số mét hữu hạn lớn hơn 0", "must be a finite number of metres above 0")
-    return metres
-
-
-def _schedule(raw: str) -> Schedule | None:
-    from geo.reinspect import parse_schedule  # late: pandas is not needed to read the others
-
-    if not raw.strip():
-        return None
-    try:
-        return parse_schedule(raw)
-    except InvalidArgument as bad:
-        raise _Invalid(f"không hợp lệ ({bad.message_vi})", f"is invalid ({bad.message_en})") from None
-
-
-def _names(raw: str) -> tuple[str, ...] | None:
-    names = tuple(p.strip() for p in raw.split(",") if p.strip())
-    return names or None
-
-
-def _rate(raw: str) -> str | None:
-    from limits import parse_many  # late: only the Open311 server needs it
-
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        parse_many(raw)
-    except ValueError:
-        raise _Invalid(
-            "không phải giới hạn tần suất (dạng 60/minute)", "is not a rate limit (such as 60/minute)"
-        ) from None
-    return raw
-
-
-def _env_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return f"{value:_}"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return ",".join(f"{k}={_env_text(v)}" for k, v in value.items())
-    return str(value).replace(str(REPO), "<repo>")
 
 
 # -- the variables -------------------------------------------------------------------------
 
 DATABASE_URL: Setting[str] = Setting(
-    "GEO_DATABASE_URL", "str", f"sqlite:///{DEFAULT_SQLITE}", _text
+    "GEO_DATABASE_URL", "str", f"sqlite:///{DEFAULT_SQLITE}", parse.text
 )
 BOUNDARIES: Setting[Path] = Setting(
-    "GEO_BOUNDARIES", "path", REPO / "data" / "boundaries" / "hanoi_wards_2025.geojson", _path
+    "GEO_BOUNDARIES", "path", REPO / "data" / "boundaries" / "hanoi_wards_2025.geojson", parse.path
 )
 STREETS: Setting[Path] = Setting(
-    "GEO_STREETS", "path", REPO / "data" / "streets" / "hoan_kiem_streets_2019.geojson", _path
+    "GEO_STREETS", "path", REPO / "data" / "streets" / "hoan_kiem_streets_2019.geojson", parse.path
 )
-VENDOR_DIR: Setting[Path] = Setting("GEO_VENDOR_DIR", "path", REPO / "static" / "vendor", _path)
-OVERPASS_URL: Setting[str | None] = Setting("GEO_OVERPASS_URL", "str", None, _text)
-SEED_SAMPLE: Setting[bool] = Setting("GEO_SEED_SAMPLE", "bool", True, _not_off_words)
-PUBLIC_VIEW: Setting[bool] = Setting("GEO_PUBLIC_VIEW", "bool", False, _on_words)
+VENDOR_DIR: Setting[Path] = Setting("GEO_VENDOR_DIR", "path", REPO / "static" / "vendor", parse.path)
+OVERPASS_URL: Setting[str | None] = Setting("GEO_OVERPASS_URL", "str", None, parse.text)
+SEED_SAMPLE: Setting[bool] = Setting("GEO_SEED_SAMPLE", "bool", True, parse.not_off_words)
+PUBLIC_VIEW: Setting[bool] = Setting("GEO_PUBLIC_VIEW", "bool", False, parse.on_words)
 SESSION_IDLE_MINUTES: Setting[float] = Setting(
-    "GEO_SESSION_IDLE_MINUTES", "float", 30.0, _minutes, AccessDenied
+    "GEO_SESSION_IDLE_MINUTES", "float", 30.0, parse.minutes, AccessDenied
 )
 SESSION_MAX_HOURS: Setting[float] = Setting(
-    "GEO_SESSION_MAX_HOURS", "float", 12.0, _hours, AccessDenied
+    "GEO_SESSION_MAX_HOURS", "float", 12.0, parse.hours, AccessDenied
 )
 LOGIN_DELAY_AFTER: Setting[int] = Setting(
-    "GEO_LOGIN_DELAY_AFTER", "int", 5, _positive_count, AccessDenied
+    "GEO_LOGIN_DELAY_AFTER", "int", 5, parse.positive_count, AccessDenied
 )
 LOGIN_LOCK_AFTER: Setting[int] = Setting(
-    "GEO_LOGIN_LOCK_AFTER", "int", 20, _positive_count, AccessDenied
+    "GEO_LOGIN_LOCK_AFTER", "int", 20, parse.positive_count, AccessDenied
 )
 LOGIN_WINDOW_MINUTES: Setting[float] = Setting(
-    "GEO_LOGIN_WINDOW_MINUTES", "float", 15.0, _minutes, AccessDenied
+    "GEO_LOGIN_WINDOW_MINUTES", "float", 15.0, parse.minutes, AccessDenied
 )
 LOGIN_LOCK_MINUTES: Setting[float] = Setting(
-    "GEO_LOGIN_LOCK_MINUTES", "float", 15.0, _minutes, AccessDenied
+    "GEO_LOGIN_LOCK_MINUTES", "float", 15.0, parse.minutes, AccessDenied
 )
 INGEST_MAX_BYTES: Setting[int] = Setting(
-    "GEO_INGEST_MAX_BYTES", "int", 512 * 1024 * 1024, _count, LimitExceeded
+    "GEO_INGEST_MAX_BYTES", "int", 512 * 1024 * 1024, parse.count, LimitExceeded
 )
 INGEST_MAX_ROWS: Setting[int] = Setting(
-    "GEO_INGEST_MAX_ROWS", "int", 2_000_000, _count, LimitExceeded
+    "GEO_INGEST_MAX_ROWS", "int", 2_000_000, parse.count, LimitExceeded
 )
 INGEST_MAX_CELL_CHARS: Setting[int] = Setting(
-    "GEO_INGEST_MAX_CELL_CHARS", "int", 10_000, _count, LimitExceeded
+    "GEO_INGEST_MAX_CELL_CHARS", "int", 10_000, parse.count, LimitExceeded
 )
 INGEST_MAX_COLUMNS: Setting[int] = Setting(
-    "GEO_INGEST_MAX_COLUMNS", "int", 500, _count, LimitExceeded
+    "GEO_INGEST_MAX_COLUMNS", "int", 500, parse.count, LimitExceeded
 )
 SLA_DAYS: Setting[dict[str, float]] = Setting(
-    "GEO_SLA_DAYS", "type=days list", {}, _service_levels, WorkflowError
+    "GEO_SLA_DAYS", "type=days list", {}, parse.service_levels, WorkflowError
 )
-PHOTO_MAX_M: Setting[float] = Setting("GEO_PHOTO_MAX_M", "float", 50.0, _positive, InvalidArgument)
+PHOTO_MAX_M: Setting[float] = Setting("GEO_PHOTO_MAX_M", "float", 50.0, parse.positive, InvalidArgument)
 PHOTO_MAX_BYTES: Setting[int] = Setting(
-    "GEO_PHOTO_MAX_BYTES", "int", 25 * 1024 * 1024, _positive_count, LimitExceeded
+    "GEO_PHOTO_MAX_BYTES", "int", 25 * 1024 * 1024, parse.positive_count, LimitExceeded
 )
 PHOTO_MAX_PIXELS: Setting[int] = Setting(
-    "GEO_PHOTO_MAX_PIXELS", "int", 80_000_000, _positive_count, LimitExceeded
+    "GEO_PHOTO_MAX_PIXELS", "int", 80_000_000, parse.positive_count, LimitExceeded
 )
-MEDIA_DIR: Setting[Path] = Setting("GEO_MEDIA_DIR", "path", REPO / "data" / "media", _path)
-SNAPSHOT_DIR: Setting[Path] = Setting("GEO_SNAPSHOT_DIR", "path", REPO / "data" / "cache", _path)
+MEDIA_DIR: Setting[Path] = Setting("GEO_MEDIA_DIR", "path", REPO / "data" / "media", parse.path)
+SNAPSHOT_DIR: Setting[Path] = Setting("GEO_SNAPSHOT_DIR", "path", REPO / "data" / "cache", parse.path)
 PHOTO_FETCH_HOSTS: Setting[tuple[str, ...]] = Setting(
-    "GEO_PHOTO_FETCH_HOSTS", "host list", (), _hosts, InvalidArgument
+    "GEO_PHOTO_FETCH_HOSTS", "host list", (), parse.hosts, InvalidArgument
 )
-PUBLIC_MEDIA_URL: Setting[str | None] = Setting("GEO_PUBLIC_MEDIA_URL", "str", None, _text)
+PUBLIC_MEDIA_URL: Setting[str | None] = Setting("GEO_PUBLIC_MEDIA_URL", "str", None, parse.text)
 CLEAR_NEEDS_PHOTO: Setting[tuple[str, ...]] = Setting(
-    "GEO_CLEAR_NEEDS_PHOTO", "type list", ("awning", "sidewalk"), _type_list, WorkflowError
+    "GEO_CLEAR_NEEDS_PHOTO", "type list", ("awning", "sidewalk"), parse.type_list, WorkflowError
 )
 PLACE_RADIUS_M: Setting[float] = Setting(
-    "GEO_PLACE_RADIUS_M", "float", 15.0, _metres, InvalidArgument
+    "GEO_PLACE_RADIUS_M", "float", 15.0, parse.metres, InvalidArgument
 )
 REINSPECT_DAYS: Setting[Schedule | None] = Setting(
-    "GEO_REINSPECT_DAYS", "schedule", None, _schedule, InvalidArgument
+    "GEO_REINSPECT_DAYS", "schedule", None, parse.schedule, InvalidArgument
 )
-USER: Setting[str | None] = Setting("GEO_USER", "str", None, _text)
-SERVE_JURISDICTION: Setting[str | None] = Setting("GEO_SERVE_JURISDICTION", "str", None, _text)
+USER: Setting[str | None] = Setting("GEO_USER", "str", None, parse.text)
+SERVE_JURISDICTION: Setting[str | None] = Setting("GEO_SERVE_JURISDICTION", "str", None, parse.text)
 SERVE_ALLOWED_ORIGINS: Setting[tuple[str, ...]] = Setting(
-    "GEO_SERVE_ALLOWED_ORIGINS", "str list", (), _names
+    "GEO_SERVE_ALLOWED_ORIGINS", "str list", (), parse.names
 )
-SERVE_RATE_PER_KEY: Setting[str] = Setting("GEO_SERVE_RATE_PER_KEY", "rate", "1200/minute", _rate)
+SERVE_RATE_PER_KEY: Setting[str] = Setting("GEO_SERVE_RATE_PER_KEY", "rate", "1200/minute", parse.rate)
 SERVE_RATE_PER_ADDRESS: Setting[str] = Setting(
-    "GEO_SERVE_RATE_PER_ADDRESS", "rate", "120/minute", _rate
+    "GEO_SERVE_RATE_PER_ADDRESS", "rate", "120/minute", parse.rate
 )
 SERVE_TRUSTED_PROXIES: Setting[tuple[str, ...]] = Setting(
-    "GEO_SERVE_TRUSTED_PROXIES", "str list", (), _names
+    "GEO_SERVE_TRUSTED_PROXIES", "str list", (), parse.names
 )
 SERVE_MAX_BODY_BYTES: Setting[int] = Setting(
-    "GEO_SERVE_MAX_BODY_BYTES", "int", 65_536, _count, LimitExceeded
+    "GEO_SERVE_MAX_BODY_BYTES", "int", 65_536, parse.count, LimitExceeded
 )
 SERVE_MAX_ATTRIBUTES: Setting[int] = Setting(
-    "GEO_SERVE_MAX_ATTRIBUTES", "int", 20, _count, LimitExceeded
+    "GEO_SERVE_MAX_ATTRIBUTES", "int", 20, parse.count, LimitExceeded
 )
-TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, _text)
-REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, _exactly_one)
+TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, parse.text)
+REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, parse.exactly_one)
 
 #: Every variable, in the order of the module docstring and the README table.
 SETTINGS: tuple[Setting[Any], ...] = (
@@ -1000,11 +750,20 @@ def named_secret(name: str) -> str | None:
         The value, or None.
     """
     return os.environ.get(name) or None
+
+
 def place_radius_m() -> float:
-    """Returns
+    """``GEO_PLACE_RADIUS_M``: how far a new incident may be from a place to join it.
+
+    Returns
     -------
     float
-        ``GEO_PLACE_RADIUS_M`` in metres.
+        Metres, measured in EPSG:32648.
+
+    Raises
+    ------
+    geo.errors.InvalidArgument
+        The value is not a finite number above 0.
     """
     return PLACE_RADIUS_M.get()
 
@@ -1016,8 +775,13 @@ def reinspect_schedule() -> Schedule:
     -------
     geo.reinspect.Schedule
         ``GEO_REINSPECT_DAYS`` read (7, 30, 90 days when unset).
+
+    Raises
+    ------
+    geo.errors.InvalidArgument
+        The value is not a schedule of known types and distinct whole days above 0.
     """
-    from geo.reinspect import Schedule  # late, as in _schedule
+    from geo.reinspect import Schedule  # late, as in parse.schedule
 
     return REINSPECT_DAYS.get() or Schedule()
 
@@ -1062,6 +826,11 @@ def serve_rate_per_key() -> str:
     -------
     str
         A rate in the ``limits`` notation (``1200/minute``).
+
+    Raises
+    ------
+    geo.errors.GeoError
+        The value is not a rate in that notation.
     """
     return SERVE_RATE_PER_KEY.get()
 
@@ -1073,6 +842,11 @@ def serve_rate_per_address() -> str:
     -------
     str
         A rate in the ``limits`` notation (``120/minute``).
+
+    Raises
+    ------
+    geo.errors.GeoError
+        The value is not a rate in that notation.
     """
     return SERVE_RATE_PER_ADDRESS.get()
 
@@ -1095,6 +869,11 @@ def serve_max_body_bytes() -> int:
     -------
     int
         Bytes.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer.
     """
     return SERVE_MAX_BODY_BYTES.get()
 
@@ -1106,6 +885,11 @@ def serve_max_attributes() -> int:
     -------
     int
         A count.
+
+    Raises
+    ------
+    geo.errors.LimitExceeded
+        The value is not an integer.
     """
     return SERVE_MAX_ATTRIBUTES.get()
 
