@@ -3,8 +3,9 @@
 The matching rule lives in :mod:`geo.places`; this module keeps its results. Every path
 that creates incidents calls :func:`place_incidents` inside its own write transaction,
 so an incident is never stored without its place: the batch commit
-(:func:`geo.store.batches.commit_batch`) and the manual recurrence
-(:func:`geo.store.workflow.record_recurrence`). The places table is locked for the
+(:func:`geo.store.batches.commit_batch`), the manual recurrence
+(:func:`geo.store.workflow.record_recurrence`) and an accepted resident's report
+(:func:`geo.store.reports.accept`). The places table is locked for the
 matching (the backend's :meth:`~geo.store._backend.Backend.lock_places`), so two uploads
 at once cannot both start place 101.
 
