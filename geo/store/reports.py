@@ -367,6 +367,7 @@ def accept(store: Store, report_id: int, *, actor: str, public_note: str | None 
     int
         The new incident's id (the resident's ``service_request_id``).
     """
+    note = public_note_text(public_note)  # refused before the write begins, as merge does
 
     def work(conn: Connection) -> int:
         row = _locked_pending(store, conn, report_id)
@@ -381,7 +382,7 @@ def accept(store: Store, report_id: int, *, actor: str, public_note: str | None 
                 lat=row["lat"], lon=row["lon"], ward_code=row["ward_code"], address=row["address"],
                 note=row["description"], status="reported", reported_at=row["received_at"],
                 due_at=due, flags="", created_at=now, updated_at=now, service_request=True,
-                public_note=public_note_text(public_note),
+                public_note=note,
             )
         )
         _chain.append(  # the status history is a hash chain: appended through it only
@@ -399,7 +400,7 @@ def accept(store: Store, report_id: int, *, actor: str, public_note: str | None 
         recurrences = place_incidents(store, conn, placed, [new_id])
         apply_moves(store, conn, [], actor=actor, batch_id=None, recurrences=recurrences)
         _moderated(store, conn, report_id, "accepted", actor=actor, incident_id=new_id,
-                   public_note=public_note_text(public_note))
+                   public_note=note)
         return int(new_id)
 
     return store.write(work)
