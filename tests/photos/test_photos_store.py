@@ -8,9 +8,11 @@ before; the same bytes attach to one incident once.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from geo.errors import WorkflowError
 from geo.store import batches, clearances, open_store, queries, workflow
@@ -102,6 +104,28 @@ def test_summary_counts_roles_and_flags(store):
     assert len(got) == 2  # the incident without photos has no row
     assert stored_photos.links(store)["link"].tolist() == ["https://kf.kobotoolbox.org/x.jpg"]
 
+
+
+def test_summary_and_verify_take_more_ids_than_a_statement_can_bind(store):
+    """SQLite binds at most 32,766 values per statement and PostgreSQL 65,535: the map asks
+    for the photos of the incidents it draws, and an attach re-checks the clearances of
+    every incident it gave an after photo. 70,000 ids give the same answer as the few
+    that exist; an imported clearance among them loses its "unverified" flag."""
+    if store.backend.name == "sqlite":  # SQLite's default limit (this machine's library allows more)
+        store.engine.dispose()
+        event.listen(store.engine, "connect",
+                     lambda raw, _record: raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766))  # fmt: skip
+    first, second, cleared = add_incidents(store, "sidewalk", "awning", "parking")
+    stored_photos.attach(store, [photo(first, "before", SHA_A), photo(second, "after", SHA_B, flags=("photo_far",))],
+                         actor="a")  # fmt: skip
+    many = [*range(10_000, 80_000), first, second]
+    pd.testing.assert_frame_equal(stored_photos.summary(store, many), stored_photos.summary(store, [first, second]))
+    assert stored_photos.summary(store, many)["incident_id"].tolist() == [first, second]
+    t = store.tables["incidents"]
+    with store.engine.begin() as conn:
+        conn.execute(t.update().where(t.c.id == cleared).values(flags=workflow.CLEARED_UNVERIFIED))
+        stored_photos._verify(store, conn, {*range(10_000, 80_000), cleared})
+        assert conn.execute(select(t.c.flags).where(t.c.id == cleared)).scalar() == ""
 
 # -- the rule ------------------------------------------------------------------------------
 
