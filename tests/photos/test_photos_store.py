@@ -255,3 +255,35 @@ def test_clearance_pairs_prefer_photos_and_pairs_without_flags(store):
     period = clearances.clearance_pairs(store, "00070", dt.date(2025, 3, 4), dt.date(2025, 3, 5))
     assert period["incident_id"].tolist() == [one]
     assert clearances.clearance_pairs(store, "00199").empty
+
+
+def test_clearance_pairs_read_the_wards_clearances_once_and_no_others(store):
+    """A ward's report reads that ward's clearances, once: not every clearance of the city
+    (half a million at a million incidents) followed by its own again. The statements are
+    traced on SQLite; the pairs are the rule's on both databases (the test above)."""
+    import re
+
+    from tests._store_data import ts
+
+    cleared = {"status": "cleared", "type": "awning", "reported_at": ts("2025-03-01 09:00"),
+               "cleared_at": ts("2025-03-05 09:00")}  # fmt: skip
+    batches.commit_batch(store, batch(), incidents([{**cleared, "ward_code": "00070"}, {**cleared, "ward_code": "00082"}]),
+                         NO_UPDATES, actor="field")  # fmt: skip
+    mine, other = stored_ids(store)
+    stored_photos.attach(store, [photo(mine, "before", "1" * 64), photo(mine, "after", "2" * 64),
+                                 photo(other, "before", "3" * 64), photo(other, "after", "4" * 64)], actor="a")  # fmt: skip
+    traced: list[str] = []
+    if store.backend.name == "sqlite":
+        store.engine.dispose()
+        event.listen(store.engine, "connect", lambda raw, _record: raw.set_trace_callback(traced.append))
+    pairs = clearances.clearance_pairs(store, "00070")
+    assert pairs["incident_id"].tolist() == [mine]
+    if store.backend.name == "sqlite":
+        reads = [sql for sql in traced if re.search(r"\bFROM incidents\b", sql)]
+        assert len(reads) == 1, reads
+        assert re.search(r"ward_code\s*=", reads[0]), reads
+
+
+def stored_ids(store) -> list[int]:
+    with store.read() as conn:
+        return [int(i) for i in conn.execute(text("SELECT id FROM incidents ORDER BY id")).scalars()]
