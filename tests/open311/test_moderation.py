@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
+from sqlalchemy import text
 
 from geo import services
 from geo.cli import main
@@ -221,10 +222,9 @@ def test_an_accepted_report_is_placed_and_recurs_from_a_cleared_incident_at_its_
     with store.read() as conn:
         place = dict(conn.exec_driver_sql("SELECT incident_id, place_id FROM incident_places").all())
         rows = {r[0]: r[1:] for r in conn.exec_driver_sql("SELECT id, status, recurrence_of FROM incidents").all()}
-        moves = conn.exec_driver_sql(
-            "SELECT from_status, to_status, actor FROM status_events WHERE incident_id = %d AND from_status IS NOT NULL"
-            % old
-        ).all()
+        moves = conn.execute(text(
+            "SELECT from_status, to_status, actor FROM status_events WHERE incident_id = :i AND from_status IS NOT NULL"
+        ), {"i": old}).all()  # fmt: skip
     assert set(place) == {old, same_spot, far}  # one place each, none left without
     assert place[same_spot] == place[old] != place[far]
     assert rows[same_spot] == ("reported", old) and rows[far] == ("reported", None)
