@@ -166,20 +166,19 @@ def clearance_pairs(
     pandas.DataFrame
         :data:`PAIR_COLUMNS`; flags comma-joined ("" for none).
     """
-    cleared = _cleared_in(verified_clearances(store), date_from, date_to)
-    ids = sorted(int(i) for i in cleared.loc[cleared["ward_code"] == str(ward_code), "incident_id"])
     inc, t = store.tables["incidents"], store.tables["photos"]
+    columns = ["incident_id", "ward_code", "type", "street", "address", "cleared_at"]
     photo_rows: list[Any] = []
-    incident_rows: list[Any] = []
-    with store.read() as conn:
-        for chunk in chunks(ids):
+    with store.read() as conn:  # the ward's clearances only, once (ix_incidents_ward_code)
+        mine = select(inc.c.id, inc.c.ward_code, inc.c.type, inc.c.street, inc.c.address, inc.c.cleared_at).where(
+            inc.c.ward_code == str(ward_code), inc.c.status == "cleared"
+        )
+        incidents = _cleared_in(pd.DataFrame([tuple(r) for r in conn.execute(mine)], columns=columns), date_from, date_to)
+        for chunk in chunks(sorted(int(i) for i in incidents["incident_id"])):
             stmt = select(t.c.incident_id, t.c.role, t.c.sha256, t.c.flags, t.c.taken_at, t.c.id).where(
                 t.c.incident_id.in_(chunk), t.c.sha256.isnot(None)
             )
             photo_rows += conn.execute(stmt).all()
-            incident_rows += conn.execute(
-                select(inc.c.id, inc.c.type, inc.c.street, inc.c.address, inc.c.cleared_at).where(inc.c.id.in_(chunk))
-            ).all()
     photos = pd.DataFrame([tuple(r) for r in photo_rows], columns=["incident_id", "role", "sha256", "flags", "taken_at", "id"])
     if photos.empty:
         return pd.DataFrame(columns=list(PAIR_COLUMNS))
@@ -189,7 +188,7 @@ def clearance_pairs(
         best[best["role"] == role].set_index("incident_id")[["sha256", "flags", "taken_at"]].add_prefix(f"{role}_")
         for role in ("before", "after")
     ]
-    incidents = pd.DataFrame([tuple(r) for r in incident_rows], columns=["incident_id", "type", "street", "address", "cleared_at"])
+    incidents = incidents.drop(columns="ward_code")
     pairs = incidents.set_index("incident_id").join(sides[0], how="inner").join(sides[1], how="inner").reset_index()
     pairs["flagged"] = (pairs["before_flags"].fillna("") != "") | (pairs["after_flags"].fillna("") != "")
     pairs["cleared_at"] = pd.to_datetime(pairs["cleared_at"], utc=True)

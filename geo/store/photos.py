@@ -175,11 +175,13 @@ def _verify(store: Store, conn: Connection, incident_ids: set[int]) -> None:
     if not incident_ids:
         return
     t = store.tables["incidents"]
-    flagged = conn.execute(
-        select(t.c.id, t.c.flags).where(
-            t.c.id.in_(sorted(incident_ids)), t.c.flags.contains(CLEARED_UNVERIFIED, autoescape=True)
+    flagged = [
+        row
+        for chunk in chunks(sorted(incident_ids))
+        for row in conn.execute(
+            select(t.c.id, t.c.flags).where(t.c.id.in_(chunk), t.c.flags.contains(CLEARED_UNVERIFIED, autoescape=True))
         )
-    ).all()
+    ]
     for incident_id, flags in flagged:
         kept = ",".join(f for f in str(flags).split(",") if f and f != CLEARED_UNVERIFIED)
         conn.execute(update(t).where(t.c.id == incident_id).values(flags=kept, updated_at=utcnow()))
@@ -188,8 +190,7 @@ def _verify(store: Store, conn: Connection, incident_ids: set[int]) -> None:
 def _existing(conn: Connection, t: Any, records: Sequence[PhotoRecord]) -> dict[tuple[int, str | None], int]:
     incidents = sorted({r.incident_id for r in records if r.sha256 is not None})
     found: dict[tuple[int, str | None], int] = {}
-    for start in range(0, len(incidents), 500):
-        chunk = incidents[start : start + 500]
+    for chunk in chunks(incidents):
         rows = conn.execute(
             select(t.c.id, t.c.incident_id, t.c.sha256).where(t.c.incident_id.in_(chunk), t.c.sha256.isnot(None))
         )
@@ -295,10 +296,8 @@ def with_after_photo(store: Store, conn: Connection, incident_ids: Collection[in
     t = store.tables["photos"]
     ids = sorted({int(i) for i in incident_ids})
     found: set[int] = set()
-    for start in range(0, len(ids), 500):
-        stmt = select(t.c.incident_id).where(
-            t.c.incident_id.in_(ids[start : start + 500]), t.c.role == "after", t.c.sha256.isnot(None)
-        )
+    for chunk in chunks(ids):
+        stmt = select(t.c.incident_id).where(t.c.incident_id.in_(chunk), t.c.role == "after", t.c.sha256.isnot(None))
         found.update(int(i) for i in conn.execute(stmt.distinct()).scalars())
     return found
 
@@ -331,17 +330,20 @@ def summary(store: Store, incident_ids: Collection[int] | None = None) -> pd.Dat
         func.sum(case((t.c.role == "after", 1), else_=0)).label("n_after"),
         func.sum(case((t.c.flags != "", 1), else_=0)).label("n_flagged"),
     ).where(stored)
-    if incident_ids is not None:
-        stmt = stmt.where(t.c.incident_id.in_(sorted({int(i) for i in incident_ids})))
     flag_rows = select(t.c.incident_id, t.c.flags).where(stored, t.c.flags != "")
+    rows: list[tuple[Any, ...]] = []
+    raised: dict[int, set[str]] = {}
     with store.read() as conn:
-        counts = pd.DataFrame(
-            [tuple(r) for r in conn.execute(stmt.group_by(t.c.incident_id))],
-            columns=["incident_id", "n_photos", "n_before", "n_after", "n_flagged"],
-        )
-        raised: dict[int, set[str]] = {}
-        for incident_id, flags in conn.execute(flag_rows):
-            raised.setdefault(int(incident_id), set()).update(flags.split(","))
+        # the ids a slice at a time (a statement binds at most 32,766 values on SQLite); the
+        # map's drawn markers (at most 5,000) in one
+        slices = [None] if incident_ids is None else list(chunks(sorted({int(i) for i in incident_ids}), 10_000))
+        for chunk in slices:
+            where = [] if chunk is None else [t.c.incident_id.in_(chunk)]
+            rows += [tuple(r) for r in conn.execute(stmt.where(*where).group_by(t.c.incident_id))]
+            for incident_id, flags in conn.execute(flag_rows.where(*where)):
+                raised.setdefault(int(incident_id), set()).update(flags.split(","))
+    columns = ["incident_id", "n_photos", "n_before", "n_after", "n_flagged"]
+    counts = pd.DataFrame(rows, columns=columns).sort_values("incident_id", ignore_index=True)
     counts = counts.astype({c: "int64" for c in counts.columns})
     counts["flags"] = [",".join(sorted(raised.get(int(i), ()))) for i in counts["incident_id"]]
     return counts

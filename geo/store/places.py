@@ -3,8 +3,9 @@
 The matching rule lives in :mod:`geo.places`; this module keeps its results. Every path
 that creates incidents calls :func:`place_incidents` inside its own write transaction,
 so an incident is never stored without its place: the batch commit
-(:func:`geo.store.batches.commit_batch`) and the manual recurrence
-(:func:`geo.store.workflow.record_recurrence`). The places table is locked for the
+(:func:`geo.store.batches.commit_batch`), the manual recurrence
+(:func:`geo.store.workflow.record_recurrence`) and an accepted resident's report
+(:func:`geo.store.reports.accept`). The places table is locked for the
 matching (the backend's :meth:`~geo.store._backend.Backend.lock_places`), so two uploads
 at once cannot both start place 101.
 
@@ -30,10 +31,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select
 
 from geo import settings
-from geo.errors import NotFound
+from geo.errors import InvalidArgument, NotFound
 from geo.store._place_plan import Placing, plan_places, scratch, stored_states
 from geo.store.place_frames import (
     CHECK_COLUMNS,
@@ -168,7 +169,7 @@ def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> t
         (places, incidents).
     """
     store.backend.lock_places(conn)
-    i, p, ip, ins = (store.tables[n] for n in ("incidents", "places", "incident_places", "inspections"))
+    i, p, ip = (store.tables[n] for n in ("incidents", "places", "incident_places"))
     old_first = dict(conn.execute(select(p.c.id, p.c.first_incident)).all())
     rows = conn.execute(
         select(i.c.id, i.c.type, i.c.ward_code, i.c.lon, i.c.lat, i.c.status,
@@ -190,12 +191,45 @@ def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> t
         old: new_of_incident[first] for old, first in old_first.items()
         if first in new_of_incident and new_of_incident[first] != old
     }  # fmt: skip
-    checks = conn.execute(select(ins.c.id, ins.c.place_id)).all()
-    for check_id, place_id in checks:
-        if place_id in moved:
-            conn.execute(update(ins).where(ins.c.id == check_id).values(place_id=moved[place_id]))
+    if moved:
+        _move_checks(store, conn, moved)
     n_places = conn.execute(select(func.count()).select_from(p)).scalar_one()
     return int(n_places), len(frame)
+
+
+#: The checks a rebuild moves (``geo_check_moves``) go first to the negated id of their
+#: new place, then all at once to the id itself: the unique (place, instant) is checked
+#: row by row on both databases, and a results file dates many places' checks alike, so
+#: a check moved straight onto a place could meet the one another move takes away next.
+_MOVE_CHECKS_SQL = (
+    "UPDATE inspections SET place_id = -m.place_id FROM geo_check_moves m WHERE m.id = inspections.id",
+    "UPDATE inspections SET place_id = -place_id WHERE place_id < 0",
+)
+
+
+def _move_checks(store: Store, conn: Connection, moved: dict[int, int]) -> None:
+    """Move the inspections of each old place in ``moved`` to its new place, set-based;
+    refused (nothing changed) when two checks would then share a place and an instant."""
+    ins = store.tables["inspections"]
+    checks = conn.execute(select(ins.c.id, ins.c.place_id, ins.c.checked_at)).all()
+    seen: dict[tuple[int, Any], int] = {}
+    for _check, place_id, checked_at in checks:
+        key = (moved.get(place_id, place_id), checked_at)
+        if key in seen:
+            raise InvalidArgument(
+                f"Với bán kính {settings.place_radius_m():g} m, điểm {seen[key]} và điểm {place_id} gộp "
+                f"thành một nhưng cùng có kết quả tái kiểm tra lúc {checked_at:%Y-%m-%d %H:%M} (UTC); "
+                "mỗi điểm chỉ có một kết quả mỗi thời điểm, nên không có gì thay đổi.",
+                f"With a radius of {settings.place_radius_m():g} m, places {seen[key]} and {place_id} "
+                f"become one but both were re-inspected at {checked_at:%Y-%m-%d %H:%M} (UTC); a "
+                "place has one result per instant, so nothing was changed.",
+            )
+        seen[key] = place_id
+    pairs = [(check, moved[place_id]) for check, place_id, _at in checks if place_id in moved]
+    if pairs:
+        with scratch(store, conn, "geo_check_moves", ("id", "place_id"), pairs):
+            conn.exec_driver_sql(_MOVE_CHECKS_SQL[0])
+        conn.exec_driver_sql(_MOVE_CHECKS_SQL[1])
 
 
 def rebuild(store: Store, *, actor: str) -> tuple[int, int]:

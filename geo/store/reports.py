@@ -39,9 +39,10 @@ from geo.store import _chain, contacts
 from geo.store._values import clean, utcnow
 from geo.store.api_keys import active_key, add_api_key, key_hash, list_api_keys, revoke_api_key
 from geo.store.contacts import CONTACT_FIELDS, erase_contact
+from geo.store.places import place_incidents
 from geo.store.public_notes import public_note_text
 from geo.store.requests import RequestQuery, service_requests, ward_names
-from geo.store.workflow import OPEN_STATES, due_dates, sla_days
+from geo.store.workflow import OPEN_STATES, apply_moves, due_dates, sla_days
 from geo.vocab import type_label
 
 if TYPE_CHECKING:
@@ -345,7 +346,10 @@ def accept(store: Store, report_id: int, *, actor: str, public_note: str | None 
 
     The incident keeps the report's type, place, ward and address, ``reported_at`` = when
     the report arrived, and the deadline of its type; the report points at it, and it is
-    a service request (listed by ``GET requests``).
+    a service request (listed by ``GET requests``). Like every incident it gets its place
+    in the same transaction (:func:`geo.store.places.place_incidents`): at a place whose
+    every incident is cleared it recurs from the latest clearance, which moves to
+    ``recurred`` as an ingest's recurrences do.
 
     Parameters
     ----------
@@ -363,6 +367,7 @@ def accept(store: Store, report_id: int, *, actor: str, public_note: str | None 
     int
         The new incident's id (the resident's ``service_request_id``).
     """
+    note = public_note_text(public_note)  # refused before the write begins, as merge does
 
     def work(conn: Connection) -> int:
         row = _locked_pending(store, conn, report_id)
@@ -377,7 +382,7 @@ def accept(store: Store, report_id: int, *, actor: str, public_note: str | None 
                 lat=row["lat"], lon=row["lon"], ward_code=row["ward_code"], address=row["address"],
                 note=row["description"], status="reported", reported_at=row["received_at"],
                 due_at=due, flags="", created_at=now, updated_at=now, service_request=True,
-                public_note=public_note_text(public_note),
+                public_note=note,
             )
         )
         _chain.append(  # the status history is a hash chain: appended through it only
@@ -386,8 +391,16 @@ def accept(store: Store, report_id: int, *, actor: str, public_note: str | None 
               "at": row["received_at"], "actor": actor, "batch_id": None,
               "note": f"phản ánh của người dân / resident's report {row['id']}"}],
         )
+        placed = pd.DataFrame({
+            "type": [row["service_code"]], "ward_code": [row["ward_code"]],
+            "lon": [np.nan if row["lon"] is None else float(row["lon"])],
+            "lat": [np.nan if row["lat"] is None else float(row["lat"])],
+            "reported_at": [row["received_at"]], "cleared_at": [pd.NaT], "status": ["reported"],
+        })  # fmt: skip
+        recurrences = place_incidents(store, conn, placed, [new_id])
+        apply_moves(store, conn, [], actor=actor, batch_id=None, recurrences=recurrences)
         _moderated(store, conn, report_id, "accepted", actor=actor, incident_id=new_id,
-                   public_note=public_note_text(public_note))
+                   public_note=note)
         return int(new_id)
 
     return store.write(work)

@@ -140,10 +140,21 @@ def test_a_large_batch_has_a_wide_page_cache_for_its_whole_transaction_then_the_
         )  # fmt: skip
         with store.engine.connect() as conn:
             after = cache(conn)
+        # a batch that fails after its rows went in sets its connection's cache back too
+        raw: list = []
+        updates = pd.DataFrame({"incident_id": [10**9], "to_status": ["verified"]})
+        with pytest.raises(Exception, match=str(10**9)):
+            batches.commit_batch(
+                store, batch("bad.csv"), synthetic(N, source="bad"), updates, actor="t",
+                within=lambda conn, _batch: raw.append(conn.connection.driver_connection),
+            )  # fmt: skip
+        (failed,) = raw
+        failed_after = failed.execute("PRAGMA cache_size").fetchone()[0]  # the batch's own connection
     finally:
         store.close()
-    assert seen == [-2 * N, -2 * N, -2 * N]  # places, links, then the batch's hook
+    assert seen == [-2 * N] * 4  # places, links, the hook; the failing batch's links (it joins the first's places)
     assert after == -65536
+    assert failed_after == -65536
 
 
 def test_arrow_rows_are_the_tables_rows_in_order_across_chunks():

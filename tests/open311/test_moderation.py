@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
+from sqlalchemy import text
 
 from geo import services
 from geo.cli import main
@@ -195,3 +196,38 @@ def test_apikeys_cli_prints_the_key_alone_on_the_last_line(world, store_url, cap
     assert main(["apikeys", "revoke", "Ứng dụng phường", "--user", "boss", *common]) == 0
     assert stored.active_key(store, key) is None
     assert services.audit_log(store, users["admin"])["action"].isin(["apikey_add", "apikey_revoke"]).sum() >= 3
+
+
+def test_an_accepted_report_is_placed_and_recurs_from_a_cleared_incident_at_its_place(world):
+    """Every write that creates an incident gives it its place (docs/storage.md, issue 12),
+    and a new incident at a place whose every incident is cleared, reported after the
+    clearance, recurs from it (docs/sustained_order.md): an accepted resident's report is
+    such an incident. Expected by the rule: the report at the cleared incident's spot joins
+    its place and links it, which moves to ``recurred`` with its history; one 200 m away
+    (beyond the 15 m radius) starts a place of its own and links nothing."""
+    from tests._store_data import NO_UPDATES, batch, incidents, ts
+
+    store, users, key_id = world
+    officer = users["officer_hk"]
+    lat, lon = IN_HOAN_KIEM
+    batches.commit_batch(store, batch("old.csv"), incidents([{
+        "lat": lat, "lon": lon, "ward_code": HOAN_KIEM, "status": "cleared",
+        "reported_at": ts("2025-03-01 09:00"), "cleared_at": ts("2025-03-02 09:00"),
+    }], source="old.csv"), NO_UPDATES, actor="field")  # fmt: skip
+    with store.read() as conn:
+        (old,) = conn.exec_driver_sql("SELECT id FROM incidents").scalars().all()
+    same_spot = moderation.accept_report(store, officer, _report(store, key_id, device="r1"))
+    far_lat, far_lon = _moved(lat, lon, 200.0)
+    far = moderation.accept_report(store, officer, _report(store, key_id, where=(far_lat, far_lon), device="r2"))
+    with store.read() as conn:
+        place = dict(conn.exec_driver_sql("SELECT incident_id, place_id FROM incident_places").all())
+        rows = {r[0]: r[1:] for r in conn.exec_driver_sql("SELECT id, status, recurrence_of FROM incidents").all()}
+        moves = conn.execute(text(
+            "SELECT from_status, to_status, actor FROM status_events WHERE incident_id = :i AND from_status IS NOT NULL"
+        ), {"i": old}).all()  # fmt: skip
+    assert set(place) == {old, same_spot, far}  # one place each, none left without
+    assert place[same_spot] == place[old] != place[far]
+    assert rows[same_spot] == ("reported", old) and rows[far] == ("reported", None)
+    assert rows[old][0] == "recurred"
+    assert [tuple(m) for m in moves] == [("cleared", "recurred", "officer_hk")]
+    assert all(s.ok for s in chain.verify(store))

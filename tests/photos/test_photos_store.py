@@ -8,9 +8,11 @@ before; the same bytes attach to one incident once.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from geo.errors import WorkflowError
 from geo.store import batches, clearances, open_store, queries, workflow
@@ -102,6 +104,28 @@ def test_summary_counts_roles_and_flags(store):
     assert len(got) == 2  # the incident without photos has no row
     assert stored_photos.links(store)["link"].tolist() == ["https://kf.kobotoolbox.org/x.jpg"]
 
+
+
+def test_summary_and_verify_take_more_ids_than_a_statement_can_bind(store):
+    """SQLite binds at most 32,766 values per statement and PostgreSQL 65,535: the map asks
+    for the photos of the incidents it draws, and an attach re-checks the clearances of
+    every incident it gave an after photo. 70,000 ids give the same answer as the few
+    that exist; an imported clearance among them loses its "unverified" flag."""
+    if store.backend.name == "sqlite":  # SQLite's default limit (this machine's library allows more)
+        store.engine.dispose()
+        event.listen(store.engine, "connect",
+                     lambda raw, _record: raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766))  # fmt: skip
+    first, second, cleared = add_incidents(store, "sidewalk", "awning", "parking")
+    stored_photos.attach(store, [photo(first, "before", SHA_A), photo(second, "after", SHA_B, flags=("photo_far",))],
+                         actor="a")  # fmt: skip
+    many = [*range(10_000, 80_000), first, second]
+    pd.testing.assert_frame_equal(stored_photos.summary(store, many), stored_photos.summary(store, [first, second]))
+    assert stored_photos.summary(store, many)["incident_id"].tolist() == [first, second]
+    t = store.tables["incidents"]
+    with store.engine.begin() as conn:
+        conn.execute(t.update().where(t.c.id == cleared).values(flags=workflow.CLEARED_UNVERIFIED))
+        stored_photos._verify(store, conn, {*range(10_000, 80_000), cleared})
+        assert conn.execute(select(t.c.flags).where(t.c.id == cleared)).scalar() == ""
 
 # -- the rule ------------------------------------------------------------------------------
 
@@ -231,3 +255,35 @@ def test_clearance_pairs_prefer_photos_and_pairs_without_flags(store):
     period = clearances.clearance_pairs(store, "00070", dt.date(2025, 3, 4), dt.date(2025, 3, 5))
     assert period["incident_id"].tolist() == [one]
     assert clearances.clearance_pairs(store, "00199").empty
+
+
+def test_clearance_pairs_read_the_wards_clearances_once_and_no_others(store):
+    """A ward's report reads that ward's clearances, once: not every clearance of the city
+    (half a million at a million incidents) followed by its own again. The statements are
+    traced on SQLite; the pairs are the rule's on both databases (the test above)."""
+    import re
+
+    from tests._store_data import ts
+
+    cleared = {"status": "cleared", "type": "awning", "reported_at": ts("2025-03-01 09:00"),
+               "cleared_at": ts("2025-03-05 09:00")}  # fmt: skip
+    batches.commit_batch(store, batch(), incidents([{**cleared, "ward_code": "00070"}, {**cleared, "ward_code": "00082"}]),
+                         NO_UPDATES, actor="field")  # fmt: skip
+    mine, other = stored_ids(store)
+    stored_photos.attach(store, [photo(mine, "before", "1" * 64), photo(mine, "after", "2" * 64),
+                                 photo(other, "before", "3" * 64), photo(other, "after", "4" * 64)], actor="a")  # fmt: skip
+    traced: list[str] = []
+    if store.backend.name == "sqlite":
+        store.engine.dispose()
+        event.listen(store.engine, "connect", lambda raw, _record: raw.set_trace_callback(traced.append))
+    pairs = clearances.clearance_pairs(store, "00070")
+    assert pairs["incident_id"].tolist() == [mine]
+    if store.backend.name == "sqlite":
+        reads = [sql for sql in traced if re.search(r"\bFROM incidents\b", sql)]
+        assert len(reads) == 1, reads
+        assert re.search(r"ward_code\s*=", reads[0]), reads
+
+
+def stored_ids(store) -> list[int]:
+    with store.read() as conn:
+        return [int(i) for i in conn.execute(text("SELECT id FROM incidents ORDER BY id")).scalars()]

@@ -149,6 +149,29 @@ def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(st
     assert all(state.ok for state in chain.verify(store))
 
 
+def test_points_beyond_the_cell_keys_reach_are_matched_against_their_wards_places(store, monkeypatch):
+    """A point farther from the projection's origin than cell keys stay exact for
+    (``_CELL_BOUND_M``; none on Earth, so here every point is made one) is matched against
+    every stored place of its batch's wards (of every ward when one is missing, as in
+    batch one), and the result is still the rule's: the same places and links as the loop
+    above."""
+    monkeypatch.setattr(_place_plan, "_CELL_BOUND_M", 0.0)
+    read: list[int] = []
+    real = _place_plan._places_of_wards
+    monkeypatch.setattr(_place_plan, "_places_of_wards", lambda *a: read.append(1) or real(*a))
+    frame = edge_batch(seed=11, n=200)
+    frame.loc[60:, "ward_code"] = [(WEST, EAST)[k % 2] for k in range(60, len(frame))]  # batch two: named only
+    want_place, want_links = expected(frame.assign(own=False))
+    assert want_links  # recurrences across the two batches too
+    for k, part in enumerate((frame.iloc[:120], frame.iloc[120:])):
+        batches.commit_batch(store, batch(f"far{k}.csv"), incidents(part.to_dict("records"), source=f"far{k}.csv"),
+                             NO_UPDATES, actor="tester")  # fmt: skip
+    place, link, status = stored(store)
+    ids = sorted(status)
+    assert [place[i] for i in ids] == want_place
+    assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+    assert read == [1, 1]  # both batches took that way
+
 def _at(x: float, y: float, **row) -> dict:
     lon, lat = _TO_DEG.transform(x, y)
     return {"lon": lon, "lat": lat, "type": "sidewalk", "ward_code": WEST, **row}

@@ -137,6 +137,49 @@ def test_rebuild_gives_the_incremental_places_and_is_stable(store, monkeypatch):
     assert stored_places.rebuild(store, actor="tester") == (2, 7)
 
 
+@pytest.mark.parametrize(("radius", "checked", "moved"), [
+    ("50", (4, 2), (2, 1)),  # 0/9/3, 18/27 and 36 m become place 1, 100 m place 2: ids go down
+    ("5", (2, 3), (3, 5)),  # every spot but 3 m a place of its own: ids go up
+], ids=["merged", "split"])  # fmt: skip
+def test_a_rebuild_moves_checks_made_at_the_same_instant_onto_renumbered_places(store, monkeypatch, radius,
+                                                                              checked, moved):  # fmt: skip
+    """Checks go with their place's first incident (``places rebuild``), and a results file
+    dates many places' checks alike. Each rebuild here moves one check onto the place
+    another check at the same instant leaves (expected places: the rule, ids in incident
+    order). Moved one row at a time, the first move met the other check still there and
+    broke the one-check-per-place-and-instant rule, so the rebuild was refused: on
+    PostgreSQL in id order, on SQLite, which visited the checks by that rule's index, when
+    the ids go up."""
+    day = ts("2025-03-01 09:00")
+    rows = [{"lon": east_of(d), "status": "cleared", "reported_at": day, "cleared_at": day + pd.Timedelta(days=1)}
+            for d in (0, 9, 18, 27, 36, 100, 3)]  # fmt: skip
+    commit(store, rows)
+    assert place_of(store) == {1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 1}
+    at = ts("2025-04-01 00:00")
+    ids = [stored_checks.record_inspection(store, p, checked_at=at, result="clear", actor="officer") for p in checked]
+    monkeypatch.setenv("GEO_PLACE_RADIUS_M", radius)
+    stored_places.rebuild(store, actor="tester")
+    assert stored_places.inspections_frame(store).set_index("id")["place_id"].to_dict() == dict(zip(ids, moved, strict=True))
+
+def test_a_rebuild_that_would_merge_two_checks_of_one_instant_is_refused_and_changes_nothing(store, monkeypatch):
+    """Radius 50 makes the places at 18/27 m and 36 m one (the case above); both checked at
+    one instant, they would hold two results for one place and instant. The rebuild is
+    refused with a message naming both places, in Vietnamese and English, and the places,
+    links and checks stay as they were."""
+    day = ts("2025-03-01 09:00")
+    rows = [{"lon": east_of(d), "status": "cleared", "reported_at": day, "cleared_at": day + pd.Timedelta(days=1)}
+            for d in (0, 9, 18, 27, 36, 100, 3)]  # fmt: skip
+    commit(store, rows)
+    for place in (2, 3):
+        stored_checks.record_inspection(store, place, checked_at=ts("2025-04-01 00:00"), result="clear", actor="o")
+    before = (place_of(store), stored_places.inspections_frame(store))
+    monkeypatch.setenv("GEO_PLACE_RADIUS_M", "50")
+    with pytest.raises(InvalidArgument, match="places 2 and 3") as refused:
+        stored_places.rebuild(store, actor="tester")
+    assert "places 2 and 3" in str(refused.value) and "điểm 2 và điểm 3" in str(refused.value)
+    assert place_of(store) == before[0]
+    pd.testing.assert_frame_equal(stored_places.inspections_frame(store), before[1])
+
 def test_an_older_store_gets_its_places_on_upgrade(store_url):
     store = open_store(store_url)
     commit(store, [{"lon": LON0}, {"lon": east_of(5)}, {"lon": east_of(50)}])
