@@ -92,11 +92,14 @@ _COLUMNS = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM incidents"  # noqa: S608
 
 #: The incidents the audit log names after an entry: every status change is audited with
-#: the incident's id as its ``object_id`` (text; a non-number casts to 0, which no incident
-#: has). A subquery, so a patch after a batch's tens of thousands of moves needs no list
-#: of ids in the statement (SQLite allows 32,766 parameters).
+#: the incident's id as its ``object_id`` (text). A subquery, so a patch after a batch's
+#: tens of thousands of moves needs no list of ids in the statement (SQLite allows 32,766
+#: parameters). Only a text of digits is cast, to NULL otherwise: ``Store.audit`` takes any
+#: object id, PostgreSQL raises on the cast of "abc" or "12.0" (every later refresh
+#: failed), and SQLite reads a number's prefix ("12.0" named incident 12).
 _NAMED = (
-    "SELECT CAST(object_id AS INTEGER) AS n FROM audit_log "
+    "SELECT CASE WHEN length(object_id) BETWEEN 1 AND 18 AND trim(object_id, '0123456789') = '' "
+    "THEN CAST(object_id AS BIGINT) END AS n FROM audit_log "
     "WHERE id > ? AND object_type = 'incident'"
 )
 

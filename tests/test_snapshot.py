@@ -283,3 +283,19 @@ def test_a_row_committed_below_the_largest_id_is_not_missed_by_the_patch(sample_
     fresh = load_snapshot(store)
     assert top + 5 in set(patched.ids.tolist())
     pd.testing.assert_frame_equal(_decoded(patched), _decoded(fresh))
+
+
+def test_an_incident_audit_entry_whose_object_id_is_no_number_names_no_incident(sample_store):
+    """``Store.audit`` keeps any object id as text. An entry about an incident whose id is
+    no decimal integer ("abc", "12.0", "7 and 8") names no incident, on either database:
+    the patch goes on (PostgreSQL raised on the cast, on every later refresh) and reads
+    only what did change, here the one incident moved after it."""
+    store = sample_store
+    snapshot = load_snapshot(store)
+    for odd in ("abc", "12.0", "7 and 8", "", "99999999999999999999999"):
+        store.audit("test", "note", "incident", odd, {})
+    reported = int(queries.incidents(store, IncidentFilter(statuses="reported"), limit=1)["id"].iloc[0])
+    workflow.change_status(store, reported, "verified", actor="test")
+    patched = up_to_date(snapshot, store)
+    assert patched.rows_read == 1
+    pd.testing.assert_frame_equal(_decoded(patched), _decoded(load_snapshot(store)))
