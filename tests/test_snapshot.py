@@ -217,8 +217,7 @@ def test_a_patch_after_a_batch_with_many_moves_reads_only_those_and_equals_a_fre
     """A batch of new incidents that also moves many stored ones (an ingest's status
     updates; recurrences move older ones too): the patch reads the new incidents and the
     older ones whose row changed, however many, and ends equal to a full read; past
-    PATCH_SHARE of the snapshot changed, it reads everything again (on PostgreSQL it
-    always does: ids do not grow in commit order there)."""
+    PATCH_SHARE of the snapshot changed, it reads everything again (both databases)."""
     import geo.snapshot
     from geo.snapshot import PATCH_SHARE
 
