@@ -275,11 +275,13 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     row committed in between would be read but not counted, and could make up for one
     the patch missed.
     """
+    if snapshot is None:  # one full load, which reads the version with the rows
+        return load_snapshot(store)
     with _one_state(store) as conn:
         version = _version(conn)
-        if snapshot is not None and snapshot.version == version:
+        if snapshot.version == version:
             return snapshot
-        patched = None if snapshot is None else _patched(snapshot, store, conn, version)
+        patched = _patched(snapshot, store, conn, version)
     return load_snapshot(store) if patched is None else patched
 
 

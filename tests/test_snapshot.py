@@ -336,3 +336,23 @@ def test_a_commit_during_the_refresh_cannot_make_up_for_a_row_the_patch_missed(s
     assert (len(patched), int(patched.ids[-1])) == patched.version[:2]
     monkeypatch.undo()
     pd.testing.assert_frame_equal(_decoded(up_to_date(patched, store)), _decoded(load_snapshot(store)))
+
+
+def test_a_first_refresh_counts_the_incidents_once(sample_store, monkeypatch, tmp_path):
+    """Without a snapshot (a new process, no file) the refresh is one full load, which
+    reads the version with the rows; counting the incidents first as well cost a second
+    count (a scan of the table on PostgreSQL) for nothing."""
+    monkeypatch.setenv("GEO_SNAPSHOT_DIR", str(tmp_path / "none"))  # no file to start from
+    counts: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if "count(*) FROM incidents" in statement:
+            counts.append(statement)
+
+    event.listen(sample_store.engine, "before_cursor_execute", seen)
+    try:
+        loaded = up_to_date(None, sample_store)
+    finally:
+        event.remove(sample_store.engine, "before_cursor_execute", seen)
+    assert len(counts) == 1
+    pd.testing.assert_frame_equal(_decoded(loaded), _decoded(load_snapshot(sample_store)))
