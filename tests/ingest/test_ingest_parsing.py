@@ -412,3 +412,23 @@ def test_a_unicode_line_separator_inside_a_cell_does_not_split_its_row(separator
     table = read_table(text.encode("utf-8"), "hostile.csv")
     assert list(table.frame.columns)[:3] == ["vĩ độ", "ngày", "kinh độ"]
     assert table.frame.iloc[0]["ghi chú"] == f"x{separator}y"
+
+
+
+@pytest.mark.parametrize("end", ["\r", "\n", "\r\n"], ids=["CR", "LF", "CRLF"])
+def test_a_long_file_of_any_line_end_has_its_header_and_delimiter_read_from_its_head(end):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with CR alone. Its header, its first
+    lines and its delimiter are those of a file with LF or CRLF line ends, past the first
+    64 KiB too, where the head the sniffer reads is cut at a line end."""
+    from geo.ingest._readers import _head_lines, header_fields
+
+    header = "vĩ độ;kinh độ;ngày;loại"
+    rows = [f"21.{i:06d};105.{i:06d};05/07/2025;Lấn chiếm vỉa hè, lòng đường" for i in range(3000)]
+    text = end.join([header, *rows]) + end
+    assert len(text) > 65_536  # longer than the first head taken
+    assert sniff_delimiter(text) == ";"
+    assert header_fields(text, ";") == ["vĩ độ", "kinh độ", "ngày", "loại"]
+    assert _head_lines(text, 60) == [header, *rows[:59]]
+    table = read_table(text.encode("utf-8"), "mac.csv")
+    assert len(table.frame) == 3000 and table.frame.iloc[-1, 0] == "21.002999"
+
