@@ -97,6 +97,24 @@ def header_fields(text: str, delimiter: str) -> list[str]:
         size *= 4
 
 
+def _records(lines: list[str]) -> list[str]:
+    """``lines`` joined into CSV records: a line that leaves a quote open (an odd count of
+    '"' so far) goes on in the next, as a cell written on two lines ("Vĩ độ" over
+    "(WGS84)" in a spreadsheet's header) does; its quoted text is then removed whole."""
+    records: list[str] = []
+    part: list[str] = []
+    quotes = 0
+    for line in lines:
+        part.append(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            records.append("\n".join(part))
+            part, quotes = [], 0
+    if part:
+        records.append("\n".join(part))
+    return records
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter of a CSV text: the candidate that splits the header most, then data.
 
@@ -110,7 +128,7 @@ def sniff_delimiter(text: str) -> str:
     str
         One of :data:`DELIMITERS`; "," when nothing splits.
     """
-    lines = [line for line in _head_lines(text, 50) if line.strip()]
+    lines = [line for line in _records(_head_lines(text, 50)) if line.strip()]
     if not lines:
         return ","
     header = _QUOTED.sub("", lines[0])

@@ -432,3 +432,18 @@ def test_a_long_file_of_any_line_end_has_its_header_and_delimiter_read_from_its_
     table = read_table(text.encode("utf-8"), "mac.csv")
     assert len(table.frame) == 3000 and table.frame.iloc[-1, 0] == "21.002999"
 
+
+@pytest.mark.parametrize("end", ["\r", "\n", "\r\n"], ids=["CR", "LF", "CRLF"])
+def test_a_header_cell_holding_a_line_end_does_not_hide_the_delimiter(end):
+    """A spreadsheet's header cell written on two lines (Alt+Enter: "Vĩ độ" over "(WGS84)")
+    is one quoted CSV cell holding a line end. The sniffer took each physical line for a
+    record, so the header it looked at was '"Vĩ độ', which no delimiter splits, and a ";"
+    file whose addresses hold commas was read with ",". It reads records: the quoted cell
+    stays whole and the delimiter is ";", the columns those of the header."""
+    header = f'"Vĩ độ{end}(WGS84)";"Kinh độ{end}(WGS84)";ngày;loại;địa chỉ'
+    rows = [f"21.0{i:05d};105.8{i:05d};05/07/2025;Lấn chiếm vỉa hè;Số {i}, phố Hàng Bông" for i in range(30)]
+    text = end.join([header, *rows]) + end
+    assert sniff_delimiter(text) == ";"
+    table = read_table(text.encode("utf-8"), "two-line-header.csv")
+    assert list(table.frame.columns) == [f"Vĩ độ{end}(WGS84)", f"Kinh độ{end}(WGS84)", "ngày", "loại", "địa chỉ"]
+    assert table.frame.iloc[29].tolist() == ["21.000029", "105.800029", "05/07/2025", "Lấn chiếm vỉa hè", "Số 29, phố Hàng Bông"]
