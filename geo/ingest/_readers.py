@@ -98,21 +98,46 @@ def header_fields(text: str, delimiter: str) -> list[str]:
 
 
 def _records(lines: list[str]) -> list[str]:
-    """``lines`` joined into CSV records: a line that leaves a quote open (an odd count of
-    '"' so far) goes on in the next, as a cell written on two lines ("Vĩ độ" over
-    "(WGS84)" in a spreadsheet's header) does; its quoted text is then removed whole."""
+    """``lines`` joined into CSV records: a line that ends inside a quoted cell goes on in
+    the next, as a cell written on two lines ("Vĩ độ" over "(WGS84)" in a spreadsheet's
+    header) does; its quoted text is then removed whole."""
     records: list[str] = []
     part: list[str] = []
-    quotes = 0
+    inside = False
     for line in lines:
         part.append(line)
-        quotes += line.count('"')
-        if quotes % 2 == 0:
+        inside = _ends_quoted(line, inside)
+        if not inside:
             records.append("\n".join(part))
-            part, quotes = [], 0
+            part = []
     if part:
         records.append("\n".join(part))
     return records
+
+
+def _ends_quoted(line: str, inside: bool) -> bool:
+    """Whether ``line`` ends inside a quoted cell (``inside``: it starts inside one). A
+    quote opens a cell only at the cell's start (the line's, or after a delimiter, spaces
+    aside), as the CSV readers take it: in 'ống 12" (inch)' it is text, and a header
+    holding one must not swallow the lines after it."""
+    at_start = not inside
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if inside:
+            if c == '"':
+                if line.startswith('"', i + 1):  # "" inside quotes: one quote of text
+                    i += 1
+                else:
+                    inside = False
+        elif c == '"' and at_start:
+            inside = True
+        elif c in DELIMITERS:
+            at_start = True
+        elif c != " ":
+            at_start = False
+        i += 1
+    return inside
 
 
 def sniff_delimiter(text: str) -> str:

@@ -447,3 +447,12 @@ def test_a_header_cell_holding_a_line_end_does_not_hide_the_delimiter(end):
     table = read_table(text.encode("utf-8"), "two-line-header.csv")
     assert list(table.frame.columns) == [f"Vĩ độ{end}(WGS84)", f"Kinh độ{end}(WGS84)", "ngày", "loại", "địa chỉ"]
     assert table.frame.iloc[29].tolist() == ["21.000029", "105.800029", "05/07/2025", "Lấn chiếm vỉa hè", "Số 29, phố Hàng Bông"]
+
+
+@pytest.mark.parametrize("header", ['vĩ độ;kinh độ;địa chỉ;ống 12" (inch)', 'vĩ độ;kinh độ;địa chỉ;cỡ (")', '"vĩ độ";kinh độ;"địa ""chỉ""";cỡ'])
+def test_a_quote_inside_a_header_cell_opens_no_cell(header):
+    """A quote opens a quoted cell only at the cell's start; inside a cell (12" for inches)
+    it is text, so it joins no lines to the header, and "" inside a quoted cell is one
+    quote: the delimiter is still read from the header alone."""
+    rows = [f"21.0{i:05d};105.8{i:05d};Số {i}, phố Hàng Bông;12" for i in range(30)]
+    assert sniff_delimiter("\n".join([header, *rows]) + "\n") == ";"
