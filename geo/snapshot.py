@@ -66,12 +66,12 @@ def _version(conn: Connection) -> tuple[int, int, int]:
 @contextmanager
 def _one_state(store: Store) -> Iterator[Connection]:
     """A read transaction whose statements all see one state of the store, so a version
-    and the rows read with it agree. SQLite's read transaction is one already (WAL);
-    PostgreSQL's default (READ COMMITTED) gives each statement the state at its start, so
-    the transaction is REPEATABLE READ there (a read-only one never fails for it)."""
+    and the rows read with it agree (``Backend.one_state_isolation``: REPEATABLE READ on
+    PostgreSQL, whose default gives each statement the state at its start; a read-only
+    transaction never fails for it. SQLite's read transaction is one already)."""
     with store.read() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="REPEATABLE READ")
+        if store.backend.one_state_isolation is not None:
+            conn.execution_options(isolation_level=store.backend.one_state_isolation)
         yield conn
 
 
