@@ -73,6 +73,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(YYYY-MM-DDTHH:MM); the partial curve is reported",
     )
     args = parser.parse_args(argv)
+    if args.scale_postgis_only and (args.scale_sqlite_only or not args.postgis):
+        # it would fill no store, after its baseline, and write an empty SCALE_POSTGIS.md
+        parser.error("--scale-postgis-only needs a PostGIS server (--postgis or GEO_TEST_POSTGIS_URL) "
+                     "and excludes --scale-sqlite-only")
     if not args.sizes:
         args.sizes = [10_000] if args.quick else list(DEFAULT_SIZES)
     args.repeats = 1 if args.quick else 3

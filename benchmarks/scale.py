@@ -32,9 +32,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 #: Rows per batch file of the city-scale run.
 BATCH_ROWS = 1_000_000
-#: After these batch numbers (1-based) the map page is measured on the store. From the
-#: second on, each follows a page one batch earlier, so it starts, as a deployment's first
-#: page after an upload does, from the snapshot file that page left (one batch old).
+#: After these batch numbers (1-based) the map page is measured on the store. The pages
+#: after 2, 5 and 10 each follow a page one batch earlier, so they start, as a deployment's
+#: first page after an upload does, from the snapshot file that page left (one batch old);
+#: the pages after 4 and 9 lay those files down, starting from files 2 and 4 batches old.
 PAGE_AFTER = (1, 2, 4, 5, 9, 10)
 
 #: Address-space cap of the page step's process (inherited from this one while it runs).
@@ -234,8 +235,9 @@ def markdown(result: dict[str, Any]) -> str:
         "its peak resident memory (`ru_maxrss`, imports included) and the 1-minute load average "
         "before → after. Page: the AppTest first run and the slowest of four filter reruns "
         "(`benchmarks/steps.py`, `rerun`) on the store as it then is, in a fresh process that "
-        "starts from the snapshot file the page before it left (one batch old from the second "
-        "page on; none for the first). Same-run baseline (naive "
+        "starts from the snapshot file the page before it left (none for the first page; one "
+        f"batch old for a page right after another; pages after batches {', '.join(map(str, PAGE_AFTER))}). "
+        "Same-run baseline (naive "
         f"read_csv + sjoin + to_sql of the first file): {_f(base.get('seconds'))} s, "
         f"{_f(base.get('cpu_s'))} CPU s, load {base.get('load')}.",
         "",

@@ -13,7 +13,8 @@ the filter's SQL selects (tests/store/test_incident_filter.py compares them on b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -48,12 +49,30 @@ def store_version(store: Store) -> tuple[int, int, int]:
     tuple of int
         (incident count, largest incident id, largest audit-log id); 0 where empty.
     """
-    with store.read() as conn:  # one transaction; three statements, because SQLite counts a
-        # table alone from its b-tree (0.02 s at 4M) but scans an index for count(*) with max(id) (0.42 s)
-        count = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
-        top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
-        audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
+    with _one_state(store) as conn:
+        return _version(conn)
+
+
+def _version(conn: Connection) -> tuple[int, int, int]:
+    """:func:`store_version` in ``conn``'s transaction. Three statements, because SQLite
+    counts a table alone from its b-tree (0.02 s at 4M) but scans an index for count(*)
+    with max(id) in one (0.42 s)."""
+    count = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
+    top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
+    audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
     return int(count or 0), int(top or 0), int(audit or 0)
+
+
+@contextmanager
+def _one_state(store: Store) -> Iterator[Connection]:
+    """A read transaction whose statements all see one state of the store, so a version
+    and the rows read with it agree (``Backend.one_state_isolation``: REPEATABLE READ on
+    PostgreSQL, whose default gives each statement the state at its start; a read-only
+    transaction never fails for it. SQLite's read transaction is one already)."""
+    with store.read() as conn:
+        if store.backend.one_state_isolation is not None:
+            conn.execution_options(isolation_level=store.backend.one_state_isolation)
+        yield conn
 
 
 @dataclass(frozen=True)
@@ -92,11 +111,14 @@ _COLUMNS = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM incidents"  # noqa: S608
 
 #: The incidents the audit log names after an entry: every status change is audited with
-#: the incident's id as its ``object_id`` (text; a non-number casts to 0, which no incident
-#: has). A subquery, so a patch after a batch's tens of thousands of moves needs no list
-#: of ids in the statement (SQLite allows 32,766 parameters).
+#: the incident's id as its ``object_id`` (text). A subquery, so a patch after a batch's
+#: tens of thousands of moves needs no list of ids in the statement (SQLite allows 32,766
+#: parameters). Only a text of digits is cast, to NULL otherwise: ``Store.audit`` takes any
+#: object id, PostgreSQL raises on the cast of "abc" or "12.0" (every later refresh
+#: failed), and SQLite reads a number's prefix ("12.0" named incident 12).
 _NAMED = (
-    "SELECT CAST(object_id AS INTEGER) AS n FROM audit_log "
+    "SELECT CASE WHEN length(object_id) BETWEEN 1 AND 18 AND trim(object_id, '0123456789') = '' "
+    "THEN CAST(object_id AS BIGINT) END AS n FROM audit_log "
     "WHERE id > ? AND object_type = 'incident'"
 )
 
@@ -168,8 +190,8 @@ def _snapshot(
 
 
 def load_snapshot(store: Store) -> IncidentSnapshot:
-    """Read the whole snapshot in one query (version first, so it can only be older),
-    :data:`CHUNK_ROWS` rows at a time.
+    """Read the whole snapshot in one query, with the version in the same state of the
+    store (:func:`_one_state`), :data:`CHUNK_ROWS` rows at a time.
 
     Parameters
     ----------
@@ -182,22 +204,21 @@ def load_snapshot(store: Store) -> IncidentSnapshot:
         Every incident's id, EPSG:4326 lat/lon, category codes and UTC instants, as arrays
         ordered by id.
     """
-    version = store_version(store)
     index: dict[str, dict[Any, int]] = {column: {} for column in _CATEGORIES}
-    with store.read() as conn:
+    with _one_state(store) as conn:
+        version = _version(conn)
         arrays = _arrays(store, conn, f"{_SELECT} ORDER BY id", (), index)
     return _snapshot(version, arrays, index, len(arrays["id"]))
 
 
-def _changed_count(store: Store, since_audit: int, top: int) -> int:
+def _changed_count(store: Store, conn: Connection, since_audit: int, top: int) -> int:
     """How many incidents up to id ``top`` the audit log names after ``since_audit``
     (an upper bound: the ids are not checked against the incidents)."""
-    with store.read() as conn:  # the backend's driver cursor: `?` on either database
-        rows = store.backend.fetch_rows(
-            conn,
-            f"SELECT count(DISTINCT n) FROM ({_NAMED}) AS named WHERE n BETWEEN 1 AND ?",  # noqa: S608
-            (since_audit, top),
-        )
+    rows = store.backend.fetch_rows(  # the backend's driver cursor: `?` on either database
+        conn,
+        f"SELECT count(DISTINCT n) FROM ({_NAMED}) AS named WHERE n BETWEEN 1 AND ?",  # noqa: S608
+        (since_audit, top),
+    )
     return int(rows[0][0] or 0) if rows else 0
 
 
@@ -250,28 +271,42 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     after later ones, below the snapshot's largest id and named only by its batch's entry.
     Such rows are not read by the patch, so its count falls short of the store's and it
     reads everything again (the count check at the end), as it did on every write before.
+    The version and the rows are read in one state of the store (:func:`_one_state`): a
+    row committed in between would be read but not counted, and could make up for one
+    the patch missed.
     """
-    version = store_version(store)
-    if snapshot is not None and snapshot.version == version:
-        return snapshot
-    if snapshot is None or version[0] < len(snapshot) or version[2] < snapshot.version[2]:
+    if snapshot is None:  # one full load, which reads the version with the rows
         return load_snapshot(store)
+    with _one_state(store) as conn:
+        version = _version(conn)
+        if snapshot.version == version:
+            return snapshot
+        patched = _patched(snapshot, store, conn, version)
+    return load_snapshot(store) if patched is None else patched
+
+
+def _patched(
+    snapshot: IncidentSnapshot, store: Store, conn: Connection, version: tuple[int, int, int]
+) -> IncidentSnapshot | None:
+    """:func:`_refreshed`'s patch of ``snapshot`` to ``version``, read in ``conn`` (the
+    state ``version`` was read in); None where it must read everything again."""
+    if version[0] < len(snapshot) or version[2] < snapshot.version[2]:
+        return None
     top = int(snapshot.ids[-1]) if len(snapshot) else 0
-    if _changed_count(store, snapshot.version[2], top) > PATCH_SHARE * len(snapshot):
-        return load_snapshot(store)
+    if _changed_count(store, conn, snapshot.version[2], top) > PATCH_SHARE * len(snapshot):
+        return None
     index = {column: {v: i for i, v in enumerate(snapshot.labels[column])} for column in _CATEGORIES}
-    with store.read() as conn:  # the older incidents named since, then the new ones
-        old = _arrays(
-            store, conn, f"{_SELECT} WHERE id <= ? AND id IN ({_NAMED}) ORDER BY id",
-            (top, snapshot.version[2]), index,
-        )  # fmt: skip
-        new = _arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (top,), index)
+    old = _arrays(  # the older incidents named since, then the new ones
+        store, conn, f"{_SELECT} WHERE id <= ? AND id IN ({_NAMED}) ORDER BY id",
+        (top, snapshot.version[2]), index,
+    )  # fmt: skip
+    new = _arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (top,), index)
     rows_read = len(old["id"]) + len(new["id"])
     if not rows_read and len(snapshot) == version[0]:  # only other things were audited
         return replace(snapshot, version=version, rows_read=0)  # no copy of the arrays
     pos = np.searchsorted(snapshot.ids, old["id"])
     if np.any(pos >= len(snapshot)) or np.any(snapshot.ids[np.minimum(pos, len(snapshot) - 1)] != old["id"]):
-        return load_snapshot(store)  # an id the snapshot never had: start again
+        return None  # an id the snapshot never had: start again
     held = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, **snapshot.codes, **snapshot.times}
 
     def patched(column: str) -> np.ndarray:
@@ -281,7 +316,7 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
 
     result = _snapshot(version, {column: patched(column) for column in _COLUMNS}, index, rows_read)
     if len(result) != version[0]:  # a write this refresh cannot account for
-        return load_snapshot(store)
+        return None
     return result
 
 

@@ -217,8 +217,7 @@ def test_a_patch_after_a_batch_with_many_moves_reads_only_those_and_equals_a_fre
     """A batch of new incidents that also moves many stored ones (an ingest's status
     updates; recurrences move older ones too): the patch reads the new incidents and the
     older ones whose row changed, however many, and ends equal to a full read; past
-    PATCH_SHARE of the snapshot changed, it reads everything again (on PostgreSQL it
-    always does: ids do not grow in commit order there)."""
+    PATCH_SHARE of the snapshot changed, it reads everything again (both databases)."""
     import geo.snapshot
     from geo.snapshot import PATCH_SHARE
 
@@ -255,31 +254,105 @@ def test_a_patch_after_a_batch_with_many_moves_reads_only_those_and_equals_a_fre
     pd.testing.assert_frame_equal(_decoded(reloaded), _decoded(load_snapshot(store)))
 
 
+def _commit_copy(store: Store, new_id: int) -> None:
+    """Commit a copy of the first incident under id ``new_id`` (a row as a batch that drew
+    its ids earlier or later commits it), named by no audit entry."""
+    from sqlalchemy import insert, select
+
+    t = store.tables["incidents"]
+    names = [c.name for c in t.columns if c.computed is None]
+    with store.engine.begin() as conn:
+        row = dict(conn.execute(select(*[t.c[n] for n in names]).order_by(t.c.id).limit(1)).mappings().one())
+        row.update(id=new_id, fingerprint=f"late#{new_id}", source_id=f"late-{new_id}")
+        conn.execute(insert(t).values(**row))
+
+
+def _top(store: Store) -> int:
+    with store.read() as conn:
+        return int(conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar())
+
+
 def test_a_row_committed_below_the_largest_id_is_not_missed_by_the_patch(sample_store):
     """PostgreSQL draws incident ids before commit, so a row may become visible after a
     snapshot that holds larger ids, named by no incident's audit entry. The patch reads
     neither it (not above the largest id) nor its audit (a batch's); its count falls
     short of the store's, so it reads everything again and equals a fresh load."""
-    from sqlalchemy import insert, select
-
     store = sample_store
-    t = store.tables["incidents"]
-    names = [c.name for c in t.columns if c.computed is None]
-
-    def copy(conn, new_id: int) -> None:
-        row = dict(conn.execute(select(*[t.c[n] for n in names]).order_by(t.c.id).limit(1)).mappings().one())
-        row.update(id=new_id, fingerprint=f"late#{new_id}", source_id=f"late-{new_id}")
-        conn.execute(insert(t).values(**row))
-
-    with store.engine.begin() as conn:
-        top = int(conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar())
-        copy(conn, top + 10)  # a larger id, visible first
+    top = _top(store)
+    _commit_copy(store, top + 10)  # a larger id, visible first
     snapshot = load_snapshot(store)
-    with store.engine.begin() as conn:
-        copy(conn, top + 5)  # commits late, below the snapshot's largest id
+    _commit_copy(store, top + 5)  # commits late, below the snapshot's largest id
     reported = int(queries.incidents(store, IncidentFilter(statuses="reported"), limit=1)["id"].iloc[0])
     workflow.change_status(store, reported, "verified", actor="test")  # an audited write after it
     patched = up_to_date(snapshot, store)
     fresh = load_snapshot(store)
     assert top + 5 in set(patched.ids.tolist())
     pd.testing.assert_frame_equal(_decoded(patched), _decoded(fresh))
+
+
+def test_an_incident_audit_entry_whose_object_id_is_no_number_names_no_incident(sample_store):
+    """``Store.audit`` keeps any object id as text. An entry about an incident whose id is
+    no decimal integer ("abc", "12.0", "7 and 8") names no incident, on either database:
+    the patch goes on (PostgreSQL raised on the cast, on every later refresh) and reads
+    only what did change, here the one incident moved after it."""
+    store = sample_store
+    snapshot = load_snapshot(store)
+    for odd in ("abc", "12.0", "7 and 8", "", "99999999999999999999999"):
+        store.audit("test", "note", "incident", odd, {})
+    reported = int(queries.incidents(store, IncidentFilter(statuses="reported"), limit=1)["id"].iloc[0])
+    workflow.change_status(store, reported, "verified", actor="test")
+    patched = up_to_date(snapshot, store)
+    assert patched.rows_read == 1
+    pd.testing.assert_frame_equal(_decoded(patched), _decoded(load_snapshot(store)))
+
+
+def test_a_commit_during_the_refresh_cannot_make_up_for_a_row_the_patch_missed(sample_store, monkeypatch):
+    """The refresh takes the store's version and reads the rows in one state of the store.
+    Read in separate transactions, a row committed between them (id above the snapshot's)
+    was read by the patch but not counted in the version, so it made up for a row the patch
+    cannot see (committed late below the largest id): the counts agreed, and the snapshot
+    lacked that row under a version that counts it. Now the count check sees the gap."""
+    import geo.snapshot
+
+    store = sample_store
+    top = _top(store)
+    _commit_copy(store, top + 10)
+    snapshot = load_snapshot(store)
+    _commit_copy(store, top + 5)  # commits late, below the snapshot's largest id
+    real = geo.snapshot._changed_count
+    meanwhile: list[int] = []
+
+    def another_batch_commits_meanwhile(*args, **kwargs):  # after the version, before the rows
+        if not meanwhile:
+            meanwhile.append(top + 20)
+            _commit_copy(store, top + 20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(geo.snapshot, "_changed_count", another_batch_commits_meanwhile)
+    patched = up_to_date(snapshot, store)
+    assert meanwhile  # the commit did land inside the refresh
+    assert top + 5 in set(patched.ids.tolist())
+    # what the snapshot holds is the store at the version it names
+    assert (len(patched), int(patched.ids[-1])) == patched.version[:2]
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(_decoded(up_to_date(patched, store)), _decoded(load_snapshot(store)))
+
+
+def test_a_first_refresh_counts_the_incidents_once(sample_store, monkeypatch, tmp_path):
+    """Without a snapshot (a new process, no file) the refresh is one full load, which
+    reads the version with the rows; counting the incidents first as well cost a second
+    count (a scan of the table on PostgreSQL) for nothing."""
+    monkeypatch.setenv("GEO_SNAPSHOT_DIR", str(tmp_path / "none"))  # no file to start from
+    counts: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if "count(*) FROM incidents" in statement:
+            counts.append(statement)
+
+    event.listen(sample_store.engine, "before_cursor_execute", seen)
+    try:
+        loaded = up_to_date(None, sample_store)
+    finally:
+        event.remove(sample_store.engine, "before_cursor_execute", seen)
+    assert len(counts) == 1
+    pd.testing.assert_frame_equal(_decoded(loaded), _decoded(load_snapshot(sample_store)))

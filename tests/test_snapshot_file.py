@@ -202,3 +202,39 @@ def test_an_unwritable_folder_costs_only_the_file(sample_store, tmp_path, monkey
     snap = up_to_date(None, sample_store)
     assert len(snap) == sample_store.row_counts()["incidents"]
     assert _snapshot_file.read(sample_store) is None
+
+
+#: A process that dies while it writes the file, after the body and before the rename
+#: (as a restart's SIGKILL can catch it): it leaves its temporary file behind.
+_DIES_WRITING = """
+import os, signal, sys
+from geo.snapshot import up_to_date
+from geo.store import open_store
+os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+up_to_date(None, open_store(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the file alone: any store
+def test_a_temporary_file_left_by_a_writer_that_died_is_removed_by_a_later_write(sample_store, snapshot_dir):
+    """A write goes through a temporary file renamed over the target, so a writer killed
+    mid-write leaves no half file where readers look, but it does leave the temporary
+    one (hundreds of MB at millions of incidents), and each such death added another.
+    The next write of the file removes those old enough to belong to no live writer."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    died = subprocess.run(
+        [sys.executable, "-c", _DIES_WRITING, sample_store.url],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False,
+    )  # fmt: skip
+    assert died.returncode == -9, died.stderr
+    target = _snapshot_file.path_for(sample_store)
+    (left,) = snapshot_dir.glob("*.tmp")
+    assert left.name.startswith(target.name) and left.stat().st_size > 0 and not target.exists()
+    old = left.stat().st_mtime - 2 * 3600  # from a restart two hours ago
+    os.utime(left, (old, old))
+    writing = snapshot_dir / f"{target.name}live.tmp"  # another process writing right now
+    writing.write_bytes(b"partial")
+
+    first = up_to_date(None, sample_store)
+    assert first.rows_read == len(first) and target.exists()
+    assert sorted(p.name for p in snapshot_dir.iterdir()) == sorted([target.name, writing.name])

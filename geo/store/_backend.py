@@ -40,6 +40,9 @@ class Backend(Protocol):
     #: Whether incident ids grow in commit order (one writer at a time). Audit ids do on
     #: both databases: appends to the hash chain hold its lock until commit.
     ids_in_commit_order: bool
+    #: The isolation level under which a read transaction sees one state of the database
+    #: throughout (None: every read transaction does, as SQLite's do).
+    one_state_isolation: str | None
     #: A place's cell key in SQL, the expression of ``ix_places_cell``
     #: (:func:`geo.store._schema.place_cell_sql`).
     place_cell: str

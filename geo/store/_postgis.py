@@ -174,6 +174,8 @@ class PostGISBackend:
     stamp_suffix = "+00:00"
     #: Concurrent writers: a smaller id may commit after a larger one.
     ids_in_commit_order = False
+    #: READ COMMITTED (the default) gives each statement the state at its start.
+    one_state_isolation: str | None = "REPEATABLE READ"
     place_cell = place_cell_sql(postgis=True)
     links_in_rows = True
 

@@ -412,3 +412,47 @@ def test_a_unicode_line_separator_inside_a_cell_does_not_split_its_row(separator
     table = read_table(text.encode("utf-8"), "hostile.csv")
     assert list(table.frame.columns)[:3] == ["vĩ độ", "ngày", "kinh độ"]
     assert table.frame.iloc[0]["ghi chú"] == f"x{separator}y"
+
+
+
+@pytest.mark.parametrize("end", ["\r", "\n", "\r\n"], ids=["CR", "LF", "CRLF"])
+def test_a_long_file_of_any_line_end_has_its_header_and_delimiter_read_from_its_head(end):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with CR alone. Its header, its first
+    lines and its delimiter are those of a file with LF or CRLF line ends, past the first
+    64 KiB too, where the head the sniffer reads is cut at a line end."""
+    from geo.ingest._readers import _head_lines, header_fields
+
+    header = "vĩ độ;kinh độ;ngày;loại"
+    rows = [f"21.{i:06d};105.{i:06d};05/07/2025;Lấn chiếm vỉa hè, lòng đường" for i in range(3000)]
+    text = end.join([header, *rows]) + end
+    assert len(text) > 65_536  # longer than the first head taken
+    assert sniff_delimiter(text) == ";"
+    assert header_fields(text, ";") == ["vĩ độ", "kinh độ", "ngày", "loại"]
+    assert _head_lines(text, 60) == [header, *rows[:59]]
+    table = read_table(text.encode("utf-8"), "mac.csv")
+    assert len(table.frame) == 3000 and table.frame.iloc[-1, 0] == "21.002999"
+
+
+@pytest.mark.parametrize("end", ["\r", "\n", "\r\n"], ids=["CR", "LF", "CRLF"])
+def test_a_header_cell_holding_a_line_end_does_not_hide_the_delimiter(end):
+    """A spreadsheet's header cell written on two lines (Alt+Enter: "Vĩ độ" over "(WGS84)")
+    is one quoted CSV cell holding a line end. The sniffer took each physical line for a
+    record, so the header it looked at was '"Vĩ độ', which no delimiter splits, and a ";"
+    file whose addresses hold commas was read with ",". It reads records: the quoted cell
+    stays whole and the delimiter is ";", the columns those of the header."""
+    header = f'"Vĩ độ{end}(WGS84)";"Kinh độ{end}(WGS84)";ngày;loại;địa chỉ'
+    rows = [f"21.0{i:05d};105.8{i:05d};05/07/2025;Lấn chiếm vỉa hè;Số {i}, phố Hàng Bông" for i in range(30)]
+    text = end.join([header, *rows]) + end
+    assert sniff_delimiter(text) == ";"
+    table = read_table(text.encode("utf-8"), "two-line-header.csv")
+    assert list(table.frame.columns) == [f"Vĩ độ{end}(WGS84)", f"Kinh độ{end}(WGS84)", "ngày", "loại", "địa chỉ"]
+    assert table.frame.iloc[29].tolist() == ["21.000029", "105.800029", "05/07/2025", "Lấn chiếm vỉa hè", "Số 29, phố Hàng Bông"]
+
+
+@pytest.mark.parametrize("header", ['vĩ độ;kinh độ;địa chỉ;ống 12" (inch)', 'vĩ độ;kinh độ;địa chỉ;cỡ (")', '"vĩ độ";kinh độ;"địa ""chỉ""";cỡ'])
+def test_a_quote_inside_a_header_cell_opens_no_cell(header):
+    """A quote opens a quoted cell only at the cell's start; inside a cell (12" for inches)
+    it is text, so it joins no lines to the header, and "" inside a quoted cell is one
+    quote: the delimiter is still read from the header alone."""
+    rows = [f"21.0{i:05d};105.8{i:05d};Số {i}, phố Hàng Bông;12" for i in range(30)]
+    assert sniff_delimiter("\n".join([header, *rows]) + "\n") == ";"
