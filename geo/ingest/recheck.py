@@ -114,8 +114,9 @@ def looks_like_results_file(name: str, head: bytes) -> bool:
     if not name.lower().endswith((".csv", ".txt")):
         return False
     text = head[:65_536].decode("utf-8-sig", errors="replace")
-    first = text.splitlines()[0] if text.strip() else ""
-    return looks_like_results(header_fields(first, sniff_delimiter(text)))
+    # the header record, as the readers parse it: a quoted header cell may hold a line break
+    # (Alt+Enter in a spreadsheet), and its first physical line is then not the header
+    return looks_like_results(header_fields(text, sniff_delimiter(text)) if text.strip() else [])
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from geo import services
 from geo.cli import main
+from geo.ingest.recheck import looks_like_results_file
 from geo.store import batches
 from geo.store import places as stored_places
 from tests._store_data import NO_UPDATES, batch, incidents, ts
@@ -88,3 +89,17 @@ def test_a_dry_run_writes_nothing(world, capsys):
     summary = ingest_json(capsys, str(path), "--dry-run")
     assert summary["accepted"] == 2 and summary["batch_id"] is None
     assert count(store, "inspections") == 0 and count(store, "incidents") == 2
+
+
+@pytest.mark.parametrize("break_", ["\n", "\r\n", "\r", "\u2028"])
+def test_a_results_header_with_a_cell_on_two_lines_is_still_recognised(break_):
+    """A spreadsheet's header cell written on two lines (Alt+Enter: quoted, with a line
+    break inside) before the result and check-date columns: the header is the first
+    record, not the first physical line, so the file is still read as results."""
+    head = (
+        f'"mã điểm{break_}(ID)",vĩ độ,kinh độ,ngày tái kiểm tra,kết quả\n'
+        "1,,,2025-04-01,còn thông thoáng\n"
+    ).encode()
+    assert looks_like_results_file("ket_qua.csv", head)
+    assert not looks_like_results_file("ket_qua.csv", head.replace("kết quả".encode(), b"ghi chu"))
+    assert not looks_like_results_file("ket_qua.csv", b"  \n")
