@@ -37,6 +37,14 @@ Version 9 (issue 15) adds ``ix_places_cell``: each place's group (ward, type) an
 16 m cell of its position, so a batch reads only the places near its points instead of
 every place of its wards.
 
+Version 10 places the incidents stored without a place: before ``reports.accept`` placed
+its incident (commit c716f68), an accepted resident's report had no ``incident_places``
+row, so no place, timeline, sustain figure or re-inspection saw it. The step runs the
+ingest's placing on exactly those incidents (:func:`geo.store.places.place_unplaced_in`),
+recurrences, history and audit included. The schema itself does not change; the version
+is what makes the healing run once, at the first open by this software, and keeps
+software from before it (which would store such incidents again) from opening the store.
+
 """
 
 from __future__ import annotations
@@ -56,11 +64,12 @@ from geo.store._schema import (
     OPEN311_TABLES,
     PLACE_CELLS_SCHEMA_VERSION,
     PLACE_TABLES,
+    PLACED_REPORTS_SCHEMA_VERSION,
     PLACES_SCHEMA_VERSION,
     PUBLIC_NOTES_SCHEMA_VERSION,
     SIGN_IN_TABLES,
 )
-from geo.store.places import rebuild_in
+from geo.store.places import place_unplaced_in, rebuild_in
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -307,9 +316,18 @@ def add_place_cells(store: Store, conn: Connection, *, rekey: bool) -> str:
     return "places: cell index (a batch reads only the places near its points)"
 
 
+def place_unplaced(store: Store, conn: Connection, *, rekey: bool) -> str:
+    """Version 10: every incident stored without a place gets it, by the ingest's code
+    (:func:`geo.store.places.place_unplaced_in`: joins or starts places, links the
+    recurrences with their history and audit, as ``system``). One query when every
+    incident has its place, as in a store made after the fix of ``reports.accept``."""
+    placed, recurred = place_unplaced_in(store, conn, actor="system")
+    return f"places: {placed} incidents stored without a place placed, {recurred} recurrences linked"
+
+
 #: Version → the step that brings a store from the version before to it.
 MIGRATIONS: dict[int, Callable[..., str]] = {
     2: to_v2, 3: to_v3, 4: to_open311, PLACES_SCHEMA_VERSION: to_places, 6: to_sign_in,
     7: add_photos, PUBLIC_NOTES_SCHEMA_VERSION: add_public_notes,
-    PLACE_CELLS_SCHEMA_VERSION: add_place_cells,
+    PLACE_CELLS_SCHEMA_VERSION: add_place_cells, PLACED_REPORTS_SCHEMA_VERSION: place_unplaced,
 }

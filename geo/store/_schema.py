@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from geo.store._instants import UTCDateTime
 
 #: Bumped by every migration; stored in ``schema_version`` (see :mod:`geo.store._migrations`).
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 #: The version that added the ward's public note and the service-request mark (issue 14).
 PUBLIC_NOTES_SCHEMA_VERSION = 8
@@ -54,6 +54,11 @@ PLACES_SCHEMA_VERSION = 5
 #: The version that added ``ix_places_cell`` (issue 15): a batch reads only the stored
 #: places near its points, so its cost does not grow with the places stored.
 PLACE_CELLS_SCHEMA_VERSION = 9
+
+#: The version that places the incidents stored without a place (accepted residents'
+#: reports before they were placed at accept): nothing in the schema changes, but software
+#: older than it, which could store such incidents again, no longer opens the store.
+PLACED_REPORTS_SCHEMA_VERSION = 10
 
 #: Side of the square cells of ``ix_places_cell``, in EPSG:32648 metres (a literal of
 #: the index expression: changing it needs a migration).

@@ -9,6 +9,11 @@ so an incident is never stored without its place: the batch commit
 matching (the backend's :meth:`~geo.store._backend.Backend.lock_places`), so two uploads
 at once cannot both start place 101.
 
+Stores from before a path placed its incidents are made whole by their schema upgrade,
+never by a manual step: schema 5 placed every stored incident (:func:`rebuild_in`), and
+schema 10 places the incidents accepted residents' reports left without a place before
+c716f68 (:func:`place_unplaced_in`, the ingest's placing on exactly those incidents).
+
 A new incident at a place whose every earlier incident is cleared starts a new episode
 there: a **recurrence**. :func:`place_incidents` links it to the place's last cleared
 incident (``recurrence_of``) and returns the move of that incident to ``recurred``, which
@@ -31,7 +36,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, exists, func, select
 
 from geo import settings
 from geo.errors import InvalidArgument, NotFound
@@ -151,8 +156,8 @@ def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> t
     without a link of its own that starts a new episode is linked; a ``cleared`` one it
     recurs from moves to ``recurred`` with its history and audit entries, in the same
     transaction. Links made before are kept (a ``recurred`` incident cannot move back), so
-    a second rebuild adds nothing. A schema upgrade rebuilds without linking: it moves no
-    incident.
+    a second rebuild adds nothing. The upgrade to schema 5 rebuilds without linking: it
+    moves no incident (the incidents it places were stored before places existed).
 
     Parameters
     ----------
@@ -169,15 +174,9 @@ def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> t
         (places, incidents).
     """
     store.backend.lock_places(conn)
-    i, p, ip = (store.tables[n] for n in ("incidents", "places", "incident_places"))
+    p, ip = (store.tables[n] for n in ("places", "incident_places"))
     old_first = dict(conn.execute(select(p.c.id, p.c.first_incident)).all())
-    rows = conn.execute(
-        select(i.c.id, i.c.type, i.c.ward_code, i.c.lon, i.c.lat, i.c.status,
-               i.c.reported_at, i.c.cleared_at, i.c.recurrence_of).order_by(i.c.id)
-    ).all()  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["id", "type", "ward_code", "lon", "lat", "status",
-                                        "reported_at", "cleared_at", "recurrence_of"])  # fmt: skip
-    frame[["lon", "lat"]] = frame[["lon", "lat"]].astype(float)
+    frame = _incidents_to_place(store, conn, unplaced_only=False)
     conn.execute(delete(ip))
     conn.execute(delete(p))
     moves = place_incidents(store, conn, frame, frame["id"].tolist(), link=actor is not None,
@@ -195,6 +194,69 @@ def rebuild_in(store: Store, conn: Connection, *, actor: str | None = None) -> t
         _move_checks(store, conn, moved)
     n_places = conn.execute(select(func.count()).select_from(p)).scalar_one()
     return int(n_places), len(frame)
+
+
+#: What placing an incident reads of it (:func:`place_incidents`' ``incidents``), and its id.
+_PLACING_COLUMNS = ("id", "type", "ward_code", "lon", "lat", "status", "reported_at", "cleared_at",
+                    "recurrence_of")  # fmt: skip
+
+
+def _incidents_to_place(store: Store, conn: Connection, *, unplaced_only: bool) -> pd.DataFrame:
+    """The stored incidents as :func:`place_incidents` takes them, in id order: all of them
+    (a rebuild), or only those without an ``incident_places`` row (one anti-join probing
+    that table's primary key, ``incident_id``, once per incident)."""
+    i, ip = store.tables["incidents"], store.tables["incident_places"]
+    query = select(*(i.c[c] for c in _PLACING_COLUMNS)).order_by(i.c.id)
+    if unplaced_only:
+        query = query.where(~exists().where(ip.c.incident_id == i.c.id))
+    frame = pd.DataFrame(conn.execute(query).all(), columns=list(_PLACING_COLUMNS))
+    frame[["lon", "lat"]] = frame[["lon", "lat"]].astype(float)
+    return frame
+
+
+def place_unplaced_in(store: Store, conn: Connection, *, actor: str) -> tuple[int, int]:
+    """Give every stored incident that has no place its place, as an ingest would have.
+
+    Before the fix of ``reports.accept`` (commit c716f68) an accepted resident's report was
+    stored without an ``incident_places`` row, so the place layer, timelines, sustain
+    figures and re-inspections never saw it; the schema upgrade to
+    :data:`~geo.store._schema.PLACED_REPORTS_SCHEMA_VERSION` calls this once, so a ward's
+    store made before the fix is whole without anyone running ``places rebuild``.
+
+    The incidents are one batch, in id order, through the ingest's own code
+    (:func:`place_incidents`): each joins the place within the radius or starts one, and
+    one at a place whose every incident is cleared, reported after the last clearance,
+    recurs from it; that incident moves to ``recurred`` with its status event and audit
+    entry (``apply_moves``), as at ingest. The state of the places is today's, so a place
+    where a later report has opened an episode since links nothing, and a clearance made
+    after the report is never linked (the rule's "reported after the clearance"). Nothing
+    else is touched: the places already stored keep their ids and incidents. With nothing
+    to place it is one query and writes nothing, so running it again changes nothing.
+
+    Parameters
+    ----------
+    store, conn
+        The store and a connection in its open write transaction.
+    actor
+        Named on the recurrence moves and on the one audit entry (``place_unplaced``:
+        the incidents placed and how many recurrences were linked).
+
+    Returns
+    -------
+    tuple of int
+        (incidents placed, earlier incidents moved to ``recurred``).
+    """
+    frame = _incidents_to_place(store, conn, unplaced_only=True)
+    if frame.empty:
+        return 0, 0
+    ids = frame["id"].tolist()
+    moves = place_incidents(store, conn, frame, ids)
+    from geo.store.workflow import apply_moves  # workflow places its own incidents
+
+    moved = apply_moves(store, conn, [], actor=actor, batch_id=None, recurrences=moves)
+    store.audit(actor, "place_unplaced", "store", None,
+                {"incidents": ids, "recurrences": moved}, conn=conn)  # fmt: skip
+    return len(ids), moved
 
 
 #: The checks a rebuild moves (``geo_check_moves``) go first to the negated id of their
@@ -290,5 +352,5 @@ def last_cleared_incident(store: Store, conn: Connection, place_id: int) -> tupl
 __all__ = [
     "CHECK_COLUMNS", "PLACE_COLUMNS", "TIMELINE_COLUMNS", "cleared_places", "inspections_frame",
     "last_cleared_incident", "place_incidents", "place_incidents_frame", "place_timeline",
-    "places_frame", "rebuild", "rebuild_in", "state_at", "write_places",
+    "place_unplaced_in", "places_frame", "rebuild", "rebuild_in", "state_at", "write_places",
 ]

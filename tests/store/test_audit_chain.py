@@ -433,7 +433,7 @@ def test_a_migrated_store_is_sealed_in_order(store_url):
     store.write(back_to_v2)
     store.close()
     store = open_store(store_url)
-    assert store.schema_version() == 9  # 3: chains, 4: reports, 5: places, 6: sign-in, 7: photos, 8: public notes, 9: place cells
+    assert store.schema_version() == 10  # 3: chains, 4: reports, 5: places, 6: sign-in, 7: photos, 8: public notes, 9: place cells, 10: unplaced incidents placed
     assert {t: [r[:-1] for r in rows(store, t)] for t in APPEND_ONLY} == before  # nothing added
     assert all(len(r[-1]) == 64 for t in APPEND_ONLY for r in rows(store, t))
     with store.read() as conn:

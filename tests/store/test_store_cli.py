@@ -109,7 +109,7 @@ def test_export_and_backup(cli_store, tmp_path, capsys):
 def test_db_info(cli_store, capsys):
     assert main(["db", "info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["backend"] == cli_store.backend.name and info["schema_version"] == 9
+    assert info["backend"] == cli_store.backend.name and info["schema_version"] == 10
     assert info["rows"]["incidents"] == 2 and info["rows"]["users"] == 1
 
 

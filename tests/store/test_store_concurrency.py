@@ -150,7 +150,7 @@ def test_backup_taken_during_ingest_is_consistent(tmp_path):
         count = _consistent(path)
         assert count > 0 and count % 2000 == 0
         copy = open_store(f"sqlite:///{path}")
-        assert copy.schema_version() == 9 and len(queries.incidents(copy)) == count
+        assert copy.schema_version() == 10 and len(queries.incidents(copy)) == count
         assert all(s.ok for s in chain.verify(copy))
         with copy.read() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() in ("wal", "delete")

@@ -44,7 +44,7 @@ def one_incident(store, status: str = "reported", **fields) -> int:
 
 def test_schema_created_once_with_version(store_url):
     first = open_store(store_url)
-    assert first.schema_version() == 9  # 3: chains, 4: reports, 5: places, 6: sign-in, 7: photos, 8: public notes, 9: place cells
+    assert first.schema_version() == 10  # 3: chains, 4: reports, 5: places, 6: sign-in, 7: photos, 8: public notes, 9: place cells, 10: unplaced incidents placed
     assert set(first.row_counts()) == {
         "schema_version", "wards", "batches", "incidents", "status_events", "audit_log", "users",
         "api_keys", "open311_requests", "open311_contacts", "places", "incident_places", "inspections",
@@ -52,7 +52,7 @@ def test_schema_created_once_with_version(store_url):
     }
     first.close()
     again = open_store(store_url)  # opening an existing store migrates nothing
-    assert again.schema_version() == 9
+    assert again.schema_version() == 10
     assert again.row_counts()["schema_version"] == 1
     again.close()
 
