@@ -217,18 +217,17 @@ def _show_summary(p: IngestPreview) -> None:
     col_flags, col_reasons = st.columns(2)
     with col_flags:
         st.caption(t("upload.flags"))
-        flags = p.flag_counts()
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    t("upload.flag"): list(flags),
-                    t("upload.message"): [t(f"upload.flag.{f}") for f in flags],
-                    t("upload.rows"): list(flags.values()),
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        # only the flags that occur, each as words with its count beside it: a table of
+        # every flag code with a long description pushed the counts out of sight
+        flags = {f: n for f, n in p.flag_counts().items() if n}
+        if flags:
+            st.dataframe(
+                _counts_table(flags, "upload.flag", lambda f: t(f"upload.flag.{f}")),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption(t("upload.no_flags"))
     with col_reasons:
         reasons = p.reason_counts()
         if reasons:
