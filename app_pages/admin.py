@@ -57,6 +57,26 @@ def _role_label(role: str) -> str:
 # -- accounts ------------------------------------------------------------------------------
 
 
+def _codes(value: Any) -> list[str]:
+    return [c for c in str(value or "").split(",") if c]
+
+
+def _accounts_table(users: pd.DataFrame, ward_names: dict[str, str]) -> pd.DataFrame:
+    """The accounts as the page shows them: headers, roles and wards in the page's language
+    and the creation time in Hà Nội, not the store's column names, role codes and UTC."""
+    created = pd.to_datetime(users["created_at"], utc=True).dt.tz_convert(LOCAL_TZ)
+    return pd.DataFrame(
+        {
+            t("admin.username"): users["username"].astype(str),
+            t("admin.roles"): [", ".join(_role_label(r) for r in _codes(v)) for v in users["roles"]],
+            t("admin.wards"): [", ".join(ward_names.get(w, w) for w in _codes(v)) for v in users["wards"]],
+            t("admin.col_disabled"): users["disabled"].astype(bool),
+            t("admin.col_password"): users["has_password"].astype(bool),
+            t("admin.col_created"): created.dt.strftime("%d/%m/%Y %H:%M"),
+        }
+    )
+
+
 def _accounts(user: auth.User) -> None:
     try:
         users = services.list_users(store(), user)  # no password hashes
@@ -64,9 +84,9 @@ def _accounts(user: auth.User) -> None:
         _error(exc)
         return
     st.subheader(t("admin.users"))
-    st.dataframe(users, hide_index=True, width="stretch")
-    names = users["username"].astype(str).tolist()
     ward_names = _ward_options()
+    st.dataframe(_accounts_table(users, ward_names), hide_index=True, width="stretch")
+    names = users["username"].astype(str).tolist()
 
     st.subheader(t("admin.add"))
     with st.form("admin_add", clear_on_submit=True):
