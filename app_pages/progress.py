@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -69,9 +70,33 @@ def _charts(series: pd.DataFrame) -> None:
     names = {"open": t("progress.open"), "cleared": t("progress.cleared"), "new": t("progress.new"),
              "recurrences": t("sustain.recurrences_line")}  # fmt: skip
     lines = frame[[c for c in names if c in frame.columns]].rename(columns=names)
-    st.line_chart(lines, height=320)
+    st.altair_chart(_over_time(lines, "line", 320), width="stretch", key="progress_lines")
     st.subheader(t("progress.cumulative"))
-    st.area_chart(frame[["cleared_total"]].rename(columns={"cleared_total": t("progress.cumulative")}), height=240)
+    total = frame[["cleared_total"]].rename(columns={"cleared_total": t("progress.cumulative")})
+    st.altair_chart(_over_time(total, "area", 240), width="stretch", key="progress_total")
+
+
+def _over_time(frame: pd.DataFrame, mark: str, height: int) -> alt.Chart:
+    """One line (or area) per column of ``frame`` over its period index, dated as the app
+    dates (:data:`app_pages._leaders.DATE_AXIS`); one series needs no legend."""
+    series = list(frame.columns)
+    long = frame.rename_axis("period").reset_index().melt("period", var_name="color", value_name="value")
+    legend = alt.Legend(orient="bottom", title=None) if len(series) > 1 else None
+    base = alt.Chart(long)
+    return (
+        (base.mark_line() if mark == "line" else base.mark_area())
+        .encode(
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=L.DATE_AXIS)),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("color:N", sort=series, legend=legend),
+            tooltip=[
+                alt.Tooltip("period:T", title=t("sustain.date"), format="%d/%m/%Y"),
+                alt.Tooltip("color:N", title=" "),
+                alt.Tooltip("value:Q", title=" ", format=",d"),
+            ],
+        )
+        .properties(height=height)
+    )
 
 
 def _with_recurrences(series: pd.DataFrame, f: dict) -> pd.DataFrame:

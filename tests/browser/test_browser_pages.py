@@ -4,6 +4,8 @@ signed-in session; screenshots of Compare, Progress and the ward page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -158,6 +160,41 @@ def test_progress_and_ward_pages_render(sample_page):
     _visible_map(rec, min_paths=1)  # the ward's outline
     rec.screenshot("ward_page_hoan_kiem")
     assert rec.foreign_requests() == []
+    assert _errors(rec) == []
+
+
+#: A month named in English, as Vega writes a time axis unless told otherwise.
+_ENGLISH_MONTH = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b")
+
+
+def _chart_texts(rec, at_least: int) -> list[str]:
+    """The text of every chart on the page (axis labels, legends), once ``at_least`` drew."""
+    charts = rec.page.locator("[data-testid='stVegaLiteChart'] svg")
+    charts.nth(at_least - 1).wait_for()
+    rec.page.wait_for_function(
+        "n => [...document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg\")]"
+        ".filter(s => s.textContent.trim()).length >= n", arg=at_least,
+    )
+    return [c.evaluate("s => [...s.querySelectorAll('text')].map(e => e.textContent).join('\\n')")
+            for c in charts.all()]
+
+
+def test_chart_dates_read_as_the_app_writes_dates(sample_page):
+    """Time axes give days and months as numbers in day/month order (07/2025, 06/07), as
+    every date on the page: Vega's default named the months in English ("July", "Aug 03")
+    on the Vietnamese progress and ward pages."""
+    rec = sample_page
+    rec.goto("/progress")
+    rec.page.get_by_text("Tổng số đã xử lý (cộng dồn)").first.wait_for()
+    lines, total = _chart_texts(rec, 2)[:2]
+    for text in (lines, total):
+        assert not _ENGLISH_MONTH.search(text), text
+        assert re.search(r"\b(0[1-9]|1[0-2])/20\d\d\b", text), text  # month ticks: mm/yyyy
+    rec.goto("/ward?ward=00070")
+    rec.page.get_by_text("Điểm tái phạm nhiều lần: diễn biến").first.wait_for()
+    timeline = _chart_texts(rec, 2)[1]
+    assert not _ENGLISH_MONTH.search(timeline), timeline
+    assert re.search(r"\b[0-3]\d/(0[1-9]|1[0-2])\b", timeline), timeline  # week ticks: dd/mm
     assert _errors(rec) == []
 
 
