@@ -17,6 +17,7 @@ LEVELS = ("city", "ward", "street")
 FREQS = ("D", "W")
 DEFAULT_STREET = "Hàng Mã"
 MAP_HEIGHT = 480
+BAR_PX = 24  # height per ward in the recurrence chart: room for each name
 
 
 def _sidebar(ward_names: dict[str, str], streets: list[str]) -> dict:
@@ -127,11 +128,28 @@ def _recurrences(f: dict, ward_names: dict[str, str]) -> None:
     st.write(t("progress.recurrences_total", n=total))
     top = stats[stats["recurred"] > 0].sort_values("recurred", ascending=False).head(15)
     if not top.empty and f["level"] == "city":
-        chart = pd.DataFrame(
-            {t("progress.recurrences"): top["recurred"].to_numpy()},
-            index=[ward_names.get(c, c) for c in top["ward_code"]],
+        st.altair_chart(_recurrence_bars(top, ward_names), width="stretch", key="progress_recurrences")
+
+
+def _recurrence_bars(top: pd.DataFrame, ward_names: dict[str, str]) -> alt.Chart:
+    """The wards with the most recurrences, most first, every bar named in full: a bar
+    chart of fixed height hid every other ward's name and sorted them by name."""
+    bars = pd.DataFrame(
+        {"ward": [ward_names.get(c, c) for c in top["ward_code"]], "n": top["recurred"].to_numpy()}
+    )
+    return (
+        alt.Chart(bars)
+        .mark_bar()
+        .encode(
+            x=alt.X("n:Q", title=t("progress.recurrences"), axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("ward:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False)),
+            tooltip=[
+                alt.Tooltip("ward:N", title=t("progress.ward")),
+                alt.Tooltip("n:Q", title=t("progress.recurrences")),
+            ],
         )
-        st.bar_chart(chart, horizontal=True, height=320)
+        .properties(height=BAR_PX * len(bars))
+    )
 
 
 def _default_dates(series: pd.DataFrame) -> tuple[dt.date, dt.date]:

@@ -198,6 +198,37 @@ def test_chart_dates_read_as_the_app_writes_dates(sample_page):
     assert _errors(rec) == []
 
 
+#: (ward, count, top y) of each bar of a vega-lite bar chart, from the marks' own
+#: descriptions ("Tái phạm: 57; ward: Phường Ngọc Hà; …") and their paths ("M0,2.2h…").
+_BARS = """s => [...s.querySelectorAll('.mark-rect path')].map(e => {
+  const label = e.getAttribute('aria-label') || '';
+  return [(label.match(/ward: ([^;]+)/) || [])[1], Number((label.match(/: (\\d+);/) || [])[1]),
+          Number((e.getAttribute('d').match(/^M[^,]+,([-\\d.]+)/) || [])[1])];
+})"""
+_SHOWN_LABELS = """s => [...s.querySelectorAll('text')]
+  .filter(e => getComputedStyle(e).opacity !== '0').map(e => e.textContent)"""
+
+
+def test_the_recurrence_chart_names_every_ward_most_first(sample_page):
+    """Every bar of the city's recurrence chart carries its ward's full name and the bars
+    run from the most recurrences down: the chart hid every other name (label overlap),
+    cut long ones ("Phường Văn Miếu…") and sorted the wards by name."""
+    rec = sample_page
+    rec.goto("/progress")
+    rec.page.get_by_text("lần tái phạm trong kỳ").first.wait_for()
+    chart = rec.page.locator("[data-testid='stVegaLiteChart'] svg").nth(2)
+    rec.page.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg\")[2]"
+        "?.querySelectorAll('.mark-rect path').length > 0"
+    )
+    bars = sorted(chart.evaluate(_BARS), key=lambda bar: bar[2])
+    assert len(bars) >= 5, bars  # the sample has recurrences in many wards
+    counts = [n for _, n, _ in bars]
+    assert counts == sorted(counts, reverse=True), bars
+    shown = set(chart.evaluate(_SHOWN_LABELS))
+    assert {ward for ward, _, _ in bars} <= shown, sorted(shown)
+
+
 #: A point of the ward's own polygon that is on top there (not under the legend or a
 #: neighbour), in the map frame's coordinates; streamlit-folium keeps the map as window.map.
 _POINT_IN_WARD = """(code) => {
