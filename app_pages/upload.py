@@ -114,6 +114,13 @@ def _local(value: Any) -> str:
     return stamp.tz_convert(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
 
 
+def _ward_names(codes: pd.Series) -> list[str]:
+    """The wards' names for the rows' codes (an officer knows wards by name); blank for none."""
+    layer = wards()
+    names = dict(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
+    return ["" if pd.isna(c) else names.get(str(c), str(c)) for c in codes]
+
+
 def _outcome(code: str) -> str:
     return t(f"upload.{code}") if code in ("accepted", "duplicate", "rejected") else code
 
@@ -190,9 +197,9 @@ def _show_preview(p: IngestPreview) -> None:
                     status_label(str(v), lang()) if pd.notna(v) else "" for v in first["status"]
                 ],
                 t("incident.reported_at"): [_local(v) for v in first["reported_at"]],
-                "lat": first["lat"],
-                "lon": first["lon"],
-                t("filter.wards"): first["ward_code"],
+                t("upload.role.lat"): first["lat"],
+                t("upload.role.lon"): first["lon"],
+                t("filter.wards"): _ward_names(first["ward_code"]),
                 t("incident.street"): first["street"],
                 t("upload.flag"): [_flags(v) for v in first["flags"]],
                 t("upload.message"): [_message(r) for _, r in first.iterrows()],

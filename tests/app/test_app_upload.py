@@ -100,6 +100,11 @@ def test_upload_preview_summary_commit_end_to_end(store_url):
     assert first["Dòng"].tolist() == [1, 2, 3, 4, 5, 6]
     assert first["Kết quả"].tolist() == ["Hợp lệ"] * 3 + ["Trùng"] + ["Bị loại"] * 2
     assert first["Ngày phát hiện"].iloc[0] == "01/09/2025 08:00"  # Hà Nội time, as written
+    # the point's ward by name and the coordinates under the page's headers (it showed the
+    # code 00070 under "Phường, xã" and the headers lat, lon)
+    assert first["Phường, xã"].iloc[0] == "Phường Hoàn Kiếm"
+    assert first["Phường, xã"].iloc[4] == ""  # a rejected row has no ward
+    assert (first["Vĩ độ"].iloc[0], first["Kinh độ"].iloc[0]) == (21.0365, 105.8490)
 
     # validation summary: counts, flags, reasons with bilingual messages, duplicates
     assert _metrics(at) == {
