@@ -161,6 +161,15 @@ def _safe_name(name: str) -> str:
     return f"{stem}.{ext}"
 
 
+def _hanoi_time(stored: str) -> str:
+    """A stored instant (naive text is UTC, as the store writes it) as Hà Nội reads a clock."""
+    if not stored:
+        return "—"
+    stamp = pd.Timestamp(stored)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
 def _with_file(data: bytes, name: str, work: Any) -> Any:
     """Run ``work(path)`` on the upload written to a private temporary directory."""
     with tempfile.TemporaryDirectory(prefix="geo-admin-") as tmp:
@@ -188,7 +197,7 @@ def _show_report(report: dict[str, Any]) -> None:
 def _ward_layer(user: auth.User) -> None:
     total, retired, since = services.ward_layer_version(store())
     current = total - retired
-    st.caption(t("admin.wards_current", n=current, since=md_plain(since[:19] or "—")))
+    st.caption(t("admin.wards_current", n=current, since=_hanoi_time(since)))
     uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file")
     crs = st.text_input(t("admin.layer_crs"), key="admin_layer_crs").strip() or None
     valid_from = st.date_input(t("admin.valid_from"), value=None, key="admin_valid_from",
@@ -249,7 +258,7 @@ def _chain_state(user: auth.User) -> None:
     checked = st.session_state.get(_CHAIN)
     if again or checked is None:
         try:
-            checked = (dt.datetime.now(), services.audit_verify(store(), user))
+            checked = (pd.Timestamp.now(tz=LOCAL_TZ), services.audit_verify(store(), user))
         except GeoError as exc:
             _error(exc)
             return

@@ -382,3 +382,24 @@ def test_admin_page_shows_whether_the_hash_chains_hold(app_store_url):
     broken = _texts(at.error)
     assert "audit_log" in broken and f"dòng id {first}" in broken
     assert "status_events" in _texts(at.success)
+
+
+def test_admin_page_gives_times_on_the_ha_noi_clock(app_store_url):
+    """The ward layer's version and the chain check's time are read as Hà Nội clocks are
+    (the page printed the stored UTC text and the server's own clock, 7 hours off here)."""
+    at = _page(app_store_url)
+    store = open_store(app_store_url)
+    try:
+        since = stored_wards.version(store)[2]
+    finally:
+        store.close()
+    stamp = pd.Timestamp(since)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    layer = stamp.tz_convert("Asia/Ho_Chi_Minh").strftime("%d/%m/%Y %H:%M")
+    captions = [c.value for c in at.caption]
+    assert f"Đang dùng 126 phường, xã; phiên bản từ {layer}." in captions, captions
+    (checked,) = [c for c in captions if c.startswith("Kiểm tra lúc ")]
+    clock = pd.Timestamp.now(tz="Asia/Ho_Chi_Minh")
+    shown = pd.Timestamp(f"{clock:%Y-%m-%d} {checked.removeprefix('Kiểm tra lúc ').rstrip('.')}")
+    minutes = abs((shown - clock.tz_localize(None)).total_seconds()) / 60
+    assert minutes < 5 or minutes > 24 * 60 - 5, (checked, clock)  # across midnight too
