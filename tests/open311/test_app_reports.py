@@ -166,3 +166,21 @@ def test_the_nearby_incidents_are_listed_in_the_pages_language(tmp_path, monkeyp
     assert table.to_dict("records") == [
         {"Số sự việc": incident, "Trạng thái": "Mới phát hiện (chưa xử lý)", "Cách (m)": 0, "Địa chỉ": "Số 1"}
     ]
+
+
+def test_a_resident_opening_the_lookup_is_not_met_by_the_staff_sign_in_form(tmp_path, monkeypatch):
+    """Signed out, the lookup is the whole page: the staff's sign-in form was drawn above it
+    (a resident took it for a step to follow), and now waits behind a sidebar link; any
+    other page still asks to sign in first."""
+    url, store, _users, ids = _world(tmp_path)
+    store.close()
+    at = _page(url, monkeypatch, None, page="app_pages/lookup.py", q=ids["hk"].token)
+    assert [t.value for t in at.title] == ["Tra cứu phản ánh"]
+    assert not at.get("form") and [i.key for i in at.text_input] == ["lookup_q"]
+    assert "Đang chờ phường xem xét" in [t.value for t in at.text]
+    (link,) = at.sidebar.get("page_link")
+    assert link.label == "Đăng nhập"
+    at.switch_page("app_pages/reports.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="auth_name").label == "Tên đăng nhập"
+    assert not at.title  # nothing of the page before signing in
