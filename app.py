@@ -7,7 +7,7 @@ from typing import Literal
 
 import streamlit as st
 
-from app_pages._auth import signed_in_user
+from app_pages._auth import sign_in_forms, signed_in_user
 from app_pages._common import language_switch, t
 from geo.auth import User, can
 
@@ -45,7 +45,7 @@ def _visibility(user: User | None, url: str) -> Literal["visible", "hidden"]:
 st.set_page_config(page_title="Hanoi urban order", page_icon="🗺️", layout="wide")
 language_switch()
 st.sidebar.caption(t("app.title"))
-user = signed_in_user()  # draws the sign-in / first-admin form when nobody is signed in
+user = signed_in_user(forms=False)  # the forms come below, once the page is known
 pages = [
     st.Page(
         str(HERE / path), title=t(key), icon=icon, url_path=url, default=(i == 0),
@@ -56,6 +56,10 @@ pages = [
 ]
 # navigation is declared even when signed out, so a shared link's page survives the sign-in
 page = st.navigation(pages, position="sidebar" if user is not None else "hidden")
-if user is None and page.url_path not in PUBLIC_PAGES:
-    st.stop()
+if user is None:
+    if page.url_path not in PUBLIC_PAGES:
+        sign_in_forms()  # the sign-in / first-admin form
+        st.stop()
+    # a resident following a report sees that page alone; staff find the form behind this
+    st.sidebar.page_link(pages[0], label=t("auth.title"), icon=":material/login:")
 page.run()

@@ -2,9 +2,11 @@
 
 The router calls :func:`signed_in_user` once per run, before ``st.navigation(...).run()``::
 
-    user = signed_in_user()
-    if user is None:
-        st.stop()          # the forms (and the public view, if on) are already drawn
+    user = signed_in_user(forms=False)
+    ...                    # st.navigation(...): which page was asked for
+    if user is None and not public:
+        sign_in_forms()    # the forms (and the public view, if on)
+        st.stop()
 
 Rights are not enforced here: pages pass :func:`current_user` to :mod:`geo.services`,
 which refuses what the role does not allow. This module only establishes who is acting.
@@ -269,10 +271,27 @@ def _resume(store: Store, now: datetime) -> User | None:
     return None
 
 
-def signed_in_user(store: Store | None = None) -> User | None:
+def sign_in_forms(store: Store | None = None) -> None:
+    """The first-admin form (no account yet) or the sign-in form, and the public view."""
+    store = store if store is not None else default_store()
+    try:
+        first = services.needs_first_admin(store)
+    except GeoError as exc:
+        _error(exc)
+        return
+    if first:
+        _first_admin_form(store)
+    else:
+        _sign_in_form(store)
+        _public_view(store)
+
+
+def signed_in_user(store: Store | None = None, *, forms: bool = True) -> User | None:
     """The signed-in :class:`User`, drawing the sign-in (or first-admin) form when needed.
 
-    Returns None when nobody is signed in; the caller then stops the run.
+    Returns None when nobody is signed in; the caller then stops the run. ``forms=False``
+    leaves the forms to the caller (:func:`sign_in_forms`), which knows the page: a
+    resident opening the public lookup is not met by the staff's sign-in form.
     """
     store = store if store is not None else default_store()
     now = datetime.now(UTC)
@@ -293,15 +312,6 @@ def signed_in_user(store: Store | None = None) -> User | None:
         st.session_state["_auth_current"] = user
         _sidebar(store, user)
         return user
-
-    try:
-        first = services.needs_first_admin(store)
-    except GeoError as exc:
-        _error(exc)
-        return None
-    if first:
-        _first_admin_form(store)
-    else:
-        _sign_in_form(store)
-        _public_view(store)
+    if forms:
+        sign_in_forms(store)
     return None

@@ -30,6 +30,13 @@ from geo.store import IncidentFilter
 
 #: Cached reads live this long (seconds); uploads and status changes show up after it.
 TTL_S = 300
+#: The labels of a chart's time axis, by the tick's unit: numbers only, in the app's
+#: day/month order. Vega's default names the months in English ("July", "Aug 03") even on
+#: a Vietnamese page, and writes month before day.
+DATE_AXIS: dict[str, str] = {
+    "year": "%Y", "quarter": "%m/%Y", "month": "%m/%Y", "week": "%d/%m", "date": "%d/%m",
+    "hours": "%H:%M", "minutes": "%H:%M", "seconds": "%H:%M:%S", "milliseconds": "%H:%M:%S",
+}  # fmt: skip
 
 
 def parse_date(text: str | None) -> dt.date | None:

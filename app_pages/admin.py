@@ -57,6 +57,26 @@ def _role_label(role: str) -> str:
 # -- accounts ------------------------------------------------------------------------------
 
 
+def _codes(value: Any) -> list[str]:
+    return [c for c in str(value or "").split(",") if c]
+
+
+def _accounts_table(users: pd.DataFrame, ward_names: dict[str, str]) -> pd.DataFrame:
+    """The accounts as the page shows them: headers, roles and wards in the page's language
+    and the creation time in Hà Nội, not the store's column names, role codes and UTC."""
+    created = pd.to_datetime(users["created_at"], utc=True).dt.tz_convert(LOCAL_TZ)
+    return pd.DataFrame(
+        {
+            t("admin.username"): users["username"].astype(str),
+            t("admin.roles"): [", ".join(_role_label(r) for r in _codes(v)) for v in users["roles"]],
+            t("admin.wards"): [", ".join(ward_names.get(w, w) for w in _codes(v)) for v in users["wards"]],
+            t("admin.col_disabled"): users["disabled"].astype(bool),
+            t("admin.col_password"): users["has_password"].astype(bool),
+            t("admin.col_created"): created.dt.strftime("%d/%m/%Y %H:%M"),
+        }
+    )
+
+
 def _accounts(user: auth.User) -> None:
     try:
         users = services.list_users(store(), user)  # no password hashes
@@ -64,9 +84,9 @@ def _accounts(user: auth.User) -> None:
         _error(exc)
         return
     st.subheader(t("admin.users"))
-    st.dataframe(users, hide_index=True, width="stretch")
-    names = users["username"].astype(str).tolist()
     ward_names = _ward_options()
+    st.dataframe(_accounts_table(users, ward_names), hide_index=True, width="stretch")
+    names = users["username"].astype(str).tolist()
 
     st.subheader(t("admin.add"))
     with st.form("admin_add", clear_on_submit=True):
@@ -141,6 +161,15 @@ def _safe_name(name: str) -> str:
     return f"{stem}.{ext}"
 
 
+def _hanoi_time(stored: str) -> str:
+    """A stored instant (naive text is UTC, as the store writes it) as Hà Nội reads a clock."""
+    if not stored:
+        return "—"
+    stamp = pd.Timestamp(stored)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
 def _with_file(data: bytes, name: str, work: Any) -> Any:
     """Run ``work(path)`` on the upload written to a private temporary directory."""
     with tempfile.TemporaryDirectory(prefix="geo-admin-") as tmp:
@@ -168,7 +197,7 @@ def _show_report(report: dict[str, Any]) -> None:
 def _ward_layer(user: auth.User) -> None:
     total, retired, since = services.ward_layer_version(store())
     current = total - retired
-    st.caption(t("admin.wards_current", n=current, since=md_plain(since[:19] or "—")))
+    st.caption(t("admin.wards_current", n=current, since=_hanoi_time(since)))
     uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file")
     crs = st.text_input(t("admin.layer_crs"), key="admin_layer_crs").strip() or None
     valid_from = st.date_input(t("admin.valid_from"), value=None, key="admin_valid_from",
@@ -229,7 +258,7 @@ def _chain_state(user: auth.User) -> None:
     checked = st.session_state.get(_CHAIN)
     if again or checked is None:
         try:
-            checked = (dt.datetime.now(), services.audit_verify(store(), user))
+            checked = (pd.Timestamp.now(tz=LOCAL_TZ), services.audit_verify(store(), user))
         except GeoError as exc:
             _error(exc)
             return

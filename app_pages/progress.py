@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -16,6 +17,7 @@ LEVELS = ("city", "ward", "street")
 FREQS = ("D", "W")
 DEFAULT_STREET = "Hàng Mã"
 MAP_HEIGHT = 480
+BAR_PX = 24  # height per ward in the recurrence chart: room for each name
 
 
 def _sidebar(ward_names: dict[str, str], streets: list[str]) -> dict:
@@ -69,9 +71,33 @@ def _charts(series: pd.DataFrame) -> None:
     names = {"open": t("progress.open"), "cleared": t("progress.cleared"), "new": t("progress.new"),
              "recurrences": t("sustain.recurrences_line")}  # fmt: skip
     lines = frame[[c for c in names if c in frame.columns]].rename(columns=names)
-    st.line_chart(lines, height=320)
+    st.altair_chart(_over_time(lines, "line", 320), width="stretch", key="progress_lines")
     st.subheader(t("progress.cumulative"))
-    st.area_chart(frame[["cleared_total"]].rename(columns={"cleared_total": t("progress.cumulative")}), height=240)
+    total = frame[["cleared_total"]].rename(columns={"cleared_total": t("progress.cumulative")})
+    st.altair_chart(_over_time(total, "area", 240), width="stretch", key="progress_total")
+
+
+def _over_time(frame: pd.DataFrame, mark: str, height: int) -> alt.Chart:
+    """One line (or area) per column of ``frame`` over its period index, dated as the app
+    dates (:data:`app_pages._leaders.DATE_AXIS`); one series needs no legend."""
+    series = list(frame.columns)
+    long = frame.rename_axis("period").reset_index().melt("period", var_name="color", value_name="value")
+    legend = alt.Legend(orient="bottom", title=None) if len(series) > 1 else None
+    base = alt.Chart(long)
+    return (
+        (base.mark_line() if mark == "line" else base.mark_area())
+        .encode(
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=L.DATE_AXIS)),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("color:N", sort=series, legend=legend),
+            tooltip=[
+                alt.Tooltip("period:T", title=t("sustain.date"), format="%d/%m/%Y"),
+                alt.Tooltip("color:N", title=" "),
+                alt.Tooltip("value:Q", title=" ", format=",d"),
+            ],
+        )
+        .properties(height=height)
+    )
 
 
 def _with_recurrences(series: pd.DataFrame, f: dict) -> pd.DataFrame:
@@ -102,11 +128,28 @@ def _recurrences(f: dict, ward_names: dict[str, str]) -> None:
     st.write(t("progress.recurrences_total", n=total))
     top = stats[stats["recurred"] > 0].sort_values("recurred", ascending=False).head(15)
     if not top.empty and f["level"] == "city":
-        chart = pd.DataFrame(
-            {t("progress.recurrences"): top["recurred"].to_numpy()},
-            index=[ward_names.get(c, c) for c in top["ward_code"]],
+        st.altair_chart(_recurrence_bars(top, ward_names), width="stretch", key="progress_recurrences")
+
+
+def _recurrence_bars(top: pd.DataFrame, ward_names: dict[str, str]) -> alt.Chart:
+    """The wards with the most recurrences, most first, every bar named in full: a bar
+    chart of fixed height hid every other ward's name and sorted them by name."""
+    bars = pd.DataFrame(
+        {"ward": [ward_names.get(c, c) for c in top["ward_code"]], "n": top["recurred"].to_numpy()}
+    )
+    return (
+        alt.Chart(bars)
+        .mark_bar()
+        .encode(
+            x=alt.X("n:Q", title=t("progress.recurrences"), axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("ward:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False)),
+            tooltip=[
+                alt.Tooltip("ward:N", title=t("progress.ward")),
+                alt.Tooltip("n:Q", title=t("progress.recurrences")),
+            ],
         )
-        st.bar_chart(chart, horizontal=True, height=320)
+        .properties(height=BAR_PX * len(bars))
+    )
 
 
 def _default_dates(series: pd.DataFrame) -> tuple[dt.date, dt.date]:

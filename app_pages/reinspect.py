@@ -88,7 +88,9 @@ def _cards(due: pd.DataFrame, ward: str) -> None:
         with st.container(border=True):
             where = md_plain(str(row.address or row.street or t("reinspect.no_address")))
             st.markdown(f"**{row.stop}. {where}** · {type_label(str(row.type), lang())}")
-            st.caption(t("reinspect.card", place=row.place_id, cleared=row.cleared_date,
+            # cleared_date is a Hà Nội calendar day: written as every date the officer reads
+            cleared = pd.Timestamp(row.cleared_date).strftime("%d/%m/%Y")
+            st.caption(t("reinspect.card", place=row.place_id, cleared=cleared,
                          days=row.days_since_clearance, check=row.check_day))  # fmt: skip
             if may_record:
                 ok, bad = st.columns(2)

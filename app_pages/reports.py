@@ -18,6 +18,7 @@ from app_pages._auth import current_user
 from app_pages._common import lang, store, t
 from app_pages._safe import md_plain
 from geo.errors import GeoError
+from geo.i18n import status_label
 from geo.open311.moderation_map import report_map
 from geo.services import reports as moderation
 from geo.store import PUBLIC_NOTE_CHARS
@@ -43,14 +44,26 @@ def _details(row: dict[str, Any]) -> None:
         st.text(row["media_url"])
 
 
+def _nearby_table(nearby: pd.DataFrame) -> pd.DataFrame:
+    """The nearby incidents in the page's language: the number to merge into, the status
+    in words, the distance in whole metres (not the store's column names and codes)."""
+    return pd.DataFrame(
+        {
+            t("reports.merge_into"): nearby["id"].astype(int),
+            t("incident.status"): [status_label(str(s), lang()) for s in nearby["status"]],
+            t("reports.distance"): nearby["distance_m"].astype(float).round(0).astype(int),
+            t("incident.address"): nearby["address"].fillna(""),
+        }
+    )
+
+
 def _nearby(row: dict[str, Any], user: Any) -> pd.DataFrame:
     nearby = moderation.duplicate_suggestions(store(), user, int(row["id"]))
     st.subheader(t("reports.nearby"))
     if nearby.empty:
         st.caption(t("reports.no_nearby"))
     else:
-        st.dataframe(nearby[["id", "status", "distance_m", "address"]], hide_index=True,
-                     key="reports_nearby")
+        st.dataframe(_nearby_table(nearby), hide_index=True, key="reports_nearby")
     if row["lat"] is not None and not pd.isna(row["lat"]):
         fmap = report_map(float(row["lat"]), float(row["long"]), _label(row), nearby, lang=lang())
         st_folium(fmap, key=f"report_map_{row['id']}", height=360, use_container_width=True,

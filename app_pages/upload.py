@@ -114,6 +114,13 @@ def _local(value: Any) -> str:
     return stamp.tz_convert(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
 
 
+def _ward_names(codes: pd.Series) -> list[str]:
+    """The wards' names for the rows' codes (an officer knows wards by name); blank for none."""
+    layer = wards()
+    names = dict(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
+    return ["" if pd.isna(c) else names.get(str(c), str(c)) for c in codes]
+
+
 def _outcome(code: str) -> str:
     return t(f"upload.{code}") if code in ("accepted", "duplicate", "rejected") else code
 
@@ -190,9 +197,9 @@ def _show_preview(p: IngestPreview) -> None:
                     status_label(str(v), lang()) if pd.notna(v) else "" for v in first["status"]
                 ],
                 t("incident.reported_at"): [_local(v) for v in first["reported_at"]],
-                "lat": first["lat"],
-                "lon": first["lon"],
-                t("filter.wards"): first["ward_code"],
+                t("upload.role.lat"): first["lat"],
+                t("upload.role.lon"): first["lon"],
+                t("filter.wards"): _ward_names(first["ward_code"]),
                 t("incident.street"): first["street"],
                 t("upload.flag"): [_flags(v) for v in first["flags"]],
                 t("upload.message"): [_message(r) for _, r in first.iterrows()],
@@ -217,18 +224,17 @@ def _show_summary(p: IngestPreview) -> None:
     col_flags, col_reasons = st.columns(2)
     with col_flags:
         st.caption(t("upload.flags"))
-        flags = p.flag_counts()
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    t("upload.flag"): list(flags),
-                    t("upload.message"): [t(f"upload.flag.{f}") for f in flags],
-                    t("upload.rows"): list(flags.values()),
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        # only the flags that occur, each as words with its count beside it: a table of
+        # every flag code with a long description pushed the counts out of sight
+        flags = {f: n for f, n in p.flag_counts().items() if n}
+        if flags:
+            st.dataframe(
+                _counts_table(flags, "upload.flag", lambda f: t(f"upload.flag.{f}")),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption(t("upload.no_flags"))
     with col_reasons:
         reasons = p.reason_counts()
         if reasons:

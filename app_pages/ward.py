@@ -130,7 +130,7 @@ def _chronic(code: str) -> None:
         alt.Chart(shown)
         .mark_point(filled=True, size=70)
         .encode(
-            x=alt.X("at:T", title=t("sustain.date")),
+            x=alt.X("at:T", title=t("sustain.date"), axis=alt.Axis(format=L.DATE_AXIS)),
             y=alt.Y("place:N", title=t("sustain.place")),
             color=alt.Color("kind:N", title=t("sustain.event"), sort=list(kinds.values())),
             shape=alt.Shape("kind:N", sort=list(kinds.values()), legend=None),

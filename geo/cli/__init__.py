@@ -35,10 +35,20 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+#: Where ``--help`` leaves a new user: the first account, the app, one command's options.
+FIRST_STEPS = """\
+Bắt đầu / First steps:
+  python -m geo users add TÊN --role admin   tài khoản quản trị đầu tiên / the first admin
+  streamlit run app.py                        mở ứng dụng / open the app (http://localhost:8501)
+  python -m geo LỆNH --help                   chi tiết một lệnh / one command's options"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m geo",
-        description="Hanoi urban-order monitor / Giám sát trật tự đô thị Hà Nội",
+        description="Giám sát trật tự đô thị Hà Nội / Hanoi urban-order monitor",
+        epilog=FIRST_STEPS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:

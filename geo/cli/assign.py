@@ -13,7 +13,7 @@ from geo.errors import IngestError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("assign", help="assign points (lat/lon columns) to wards")
+    parser = subparsers.add_parser("assign", help="gán điểm (cột vĩ độ/kinh độ) vào phường, xã / assign points (lat/lon columns) to wards")
     parser.add_argument("input", type=Path, help="CSV with lat and lon columns (EPSG:4326)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--boundaries", type=Path, help="ward layer (default: GEO_BOUNDARIES)")

@@ -17,7 +17,7 @@ from geo.store import open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("boundaries", help="ward boundary layers / ranh giới phường, xã")
+    parser = subparsers.add_parser("boundaries", help="ranh giới phường, xã / ward boundary layers")
     commands = parser.add_subparsers(dest="boundaries_command", required=True)
 
     build = commands.add_parser("build", help="build the ward layer from an OSM XML extract")

@@ -19,7 +19,7 @@ from geo.store import open_store
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ingest",
-        help="load an incident file (CSV, Excel, GeoJSON) / nhập tệp vi phạm",
+        help="nhập tệp vi phạm (CSV, Excel, GeoJSON) / load an incident file (CSV, Excel, GeoJSON)",
         description="Every row ends accepted, duplicate or rejected; the counts always "
         "balance. The store is GEO_DATABASE_URL, the wards GEO_BOUNDARIES.",
     )

@@ -28,7 +28,7 @@ from geo.sustain import GROUPINGS, MEASURE_KEYS
 
 
 def register(subparsers: Any) -> None:
-    places = subparsers.add_parser("places", help="điểm vi phạm / places (issue 12)")
+    places = subparsers.add_parser("places", help="điểm vi phạm, nơi vụ việc tái diễn / places, where incidents recur")
     actions = places.add_subparsers(dest="places_command", required=True)
     rebuild = actions.add_parser(
         "rebuild", help="dựng lại mọi điểm theo quy tắc / rebuild every place by the rule"

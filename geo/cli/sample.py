@@ -46,7 +46,7 @@ def _count(text: str) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sample",
-        help="write synthetic incidents (dữ liệu giả lập) as a field team's CSV",
+        help="dữ liệu giả lập, như tệp CSV của tổ công tác / synthetic incidents as a field team's CSV",
         description="Dữ liệu giả lập / synthetic incidents on real streets and in all 126 wards.",
     )
     parser.add_argument("--n", type=_count, default=5000, help="number of rows (default 5000)")

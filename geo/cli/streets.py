@@ -41,7 +41,8 @@ def _fetch(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "streets",
-        help="street layer: build from an OSM extract, or fetch a ward's streets online",
+        help="tuyến phố: dựng từ tệp OSM hoặc tải trực tuyến / street layer: build from an OSM "
+        "extract, or fetch a ward's streets online",
         description="Đường phố / Streets: the named-street layer for street attribution.",
     )
     sub = parser.add_subparsers(dest="streets_command", required=True)

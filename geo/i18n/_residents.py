@@ -22,6 +22,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "reports.accept": ("Tiếp nhận thành sự việc mới", "Accept as a new incident"),
     "reports.merge": ("Gộp vào sự việc", "Merge into incident"),
     "reports.merge_into": ("Số sự việc", "Incident number"),
+    "reports.distance": ("Cách (m)", "Distance (m)"),
     "reports.reject": ("Từ chối", "Reject"),
     "reports.public_note": ("Ghi chú công khai (khi tiếp nhận hoặc gộp)",
                             "Public note (when accepting or merging)"),

@@ -41,10 +41,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "The password needs at least {n} characters.",
     ),
     "auth.setup_needed": (
-        "Để tạo tài khoản quản trị đầu tiên, hãy mở đường dẫn cài đặt (…/?setup=…) in trong "
-        "cửa sổ lệnh chạy 'streamlit run', hoặc chạy 'python -m geo users add TÊN --role admin'.",
-        "To create the first administrator, open the setup link (…/?setup=…) printed in the "
-        "console running 'streamlit run', or run 'python -m geo users add NAME --role admin'.",
+        "Để tạo tài khoản quản trị đầu tiên, hãy mở đường dẫn `…/?setup=…` sau dòng `Setup URL:` "
+        "trong cửa sổ lệnh đang chạy `streamlit run`, hoặc chạy "
+        "`python -m geo users add TÊN --role admin`.",
+        "To create the first administrator, open the link `…/?setup=…` after `Setup URL:` in "
+        "the console running `streamlit run`, or run `python -m geo users add NAME --role admin`.",
     ),
     "auth.setup_bad": (
         "Mã cài đặt trong đường dẫn không đúng hoặc đã được dùng; hãy mở đường dẫn mới nhất in "

@@ -65,6 +65,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "upload.message": ("Chi tiết", "Details"),
     "upload.flags": ("Cờ cảnh báo của các dòng hợp lệ", "Flags on the accepted rows"),
     "upload.flag": ("Cờ", "Flag"),
+    "upload.no_flags": ("Không dòng hợp lệ nào có cờ cảnh báo.", "No accepted row carries a flag."),
     "upload.flag.outside": ("ngoài mọi phường, xã", "outside every ward"),
     "upload.flag.snapped": (
         "sát ranh giới, gán vào phường gần nhất",

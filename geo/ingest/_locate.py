@@ -21,6 +21,7 @@ from geo.errors import CRSError, GeoError, IngestError
 from geo.ingest._background import Background
 from geo.ingest._columns import ColumnMapping
 from geo.ingest._coords import Parsed, parse_combined_column, parse_pair_columns, reproject
+from geo.ingest._geojson import GEOM_X, GEOM_Y
 from geo.ingest._read import ReadFile
 from geo.ingest._reasons import Verdicts
 
@@ -79,7 +80,7 @@ def coordinates(read: ReadFile, verdicts: Verdicts) -> Located:
         A GeoJSON file states a CRS other than the one given with ``--crs``.
     """
     if len(read.table.frame) == 0:
-        _check_has_coordinates(read.mapping, read.name)
+        _check_has_coordinates(read.mapping, read.name, list(read.table.frame.columns))
     parsed, field_name, geometry = _parse(read)
     source_crs = _source_crs(read, geometry)
     n = len(parsed.first)
@@ -115,13 +116,7 @@ def _parse(read: ReadFile) -> tuple[Parsed, str, bool]:
         return parsed, field_name, geometry
     if mapping.get("latlon"):
         return parse_combined_column(frame[mapping.roles["latlon"]]), mapping.roles["latlon"], geometry
-    found = ", ".join(f"{role}={col}" for role, col in mapping.roles.items()) or "-"
-    raise IngestError(
-        f"{read.name}: không tìm thấy cột toạ độ (vĩ độ/kinh độ, lat/lon, toạ độ...). "
-        f"Các cột đã nhận ra: {found}.",
-        f"{read.name}: no coordinate columns found (lat/lon, vĩ độ/kinh độ, a combined "
-        f"'lat, lon' column...). Columns recognised: {found}.",
-    )
+    raise _no_coordinates(read.name, list(frame.columns))
 
 
 def _source_crs(read: ReadFile, geometry: bool) -> CRS | None:
@@ -140,15 +135,30 @@ def _source_crs(read: ReadFile, geometry: bool) -> CRS | None:
     return file_crs
 
 
-def _check_has_coordinates(mapping: ColumnMapping, file_name: str) -> None:
+def _check_has_coordinates(mapping: ColumnMapping, file_name: str, columns: list[str]) -> None:
     if (mapping.get("lat") and mapping.get("lon")) or mapping.get("latlon"):
         return
     if not mapping.roles and not mapping.ignored:
         return  # an empty file: zero rows, nothing to complain about
-    found = ", ".join(f"{role}={col}" for role, col in mapping.roles.items()) or "-"
-    raise IngestError(
-        f"{file_name}: không tìm thấy cột toạ độ. Các cột đã nhận ra: {found}.",
-        f"{file_name}: no coordinate columns found. Columns recognised: {found}.",
+    raise _no_coordinates(file_name, columns)
+
+
+#: Headers a missing-coordinates message names at most (a wide sheet would drown it).
+NAMED_COLUMNS = 20
+
+
+def _no_coordinates(file_name: str, columns: list[str]) -> IngestError:
+    """The file has no coordinates: say which headers would do and which the file has, as
+    written, so the person can rename one (the message gave internal role codes, and
+    "-" for a file none of whose headers were recognised)."""
+    shown = [str(c) for c in columns if c not in (GEOM_X, GEOM_Y)]
+    listed = ", ".join(shown[:NAMED_COLUMNS]) + (", …" if len(shown) > NAMED_COLUMNS else "")
+    return IngestError(
+        f"{file_name}: không tìm thấy cột toạ độ; cần hai cột 'vĩ độ' và 'kinh độ' (hoặc "
+        f"'lat', 'lon'), hoặc một cột 'toạ độ' dạng 'vĩ độ, kinh độ'. Các cột trong tệp: "
+        f"{listed or '-'}.",
+        f"{file_name}: no coordinate columns found; name two columns 'lat' and 'lon' (or "
+        f"'vĩ độ', 'kinh độ'), or one 'lat, lon' column. The file's columns: {listed or '-'}.",
     )
 
 

@@ -264,9 +264,12 @@ def _texts(elements) -> str:
 def test_admin_page_adds_a_user_and_lists_it(app_store_url):
     at = _page(app_store_url)
     assert [t.value for t in at.title] == ["Quản trị"]
-    users = _table(at, "username", "roles")
-    assert "password_hash" not in users.columns
-    assert "new_officer" not in users["username"].tolist()
+    users = _table(at, "Tên đăng nhập", "Vai trò")
+    # the page's language, not the store's column names (username, has_password, …)
+    assert users.columns.tolist() == [
+        "Tên đăng nhập", "Vai trò", "Phường, xã phụ trách", "Đã khoá", "Có mật khẩu", "Tạo lúc",
+    ]  # fmt: skip
+    assert "new_officer" not in users["Tên đăng nhập"].tolist()
     at.text_input(key="admin_add_name").set_value("new_officer")
     at.text_input(key="admin_add_pw").set_value("a-new-long-password")
     at.multiselect(key="admin_add_roles").set_value(["officer"])
@@ -276,9 +279,18 @@ def test_admin_page_adds_a_user_and_lists_it(app_store_url):
     assert not at.exception, at.exception
     assert not at.error, _texts(at.error)
     assert "new_officer" in _texts(at.success)
-    users = _table(at, "username", "roles")
-    row = users.set_index("username").loc["new_officer"]
-    assert row["roles"] == "officer" and row["wards"] == HOAN_KIEM
+    users = _table(at, "Tên đăng nhập", "Vai trò")
+    row = users.set_index("Tên đăng nhập").loc["new_officer"]
+    assert row["Vai trò"] == "Cán bộ phường (đổi trạng thái)"
+    assert row["Phường, xã phụ trách"] == f"{HOAN_KIEM} Phường Hoàn Kiếm"
+    assert bool(row["Có mật khẩu"]) and not bool(row["Đã khoá"])
+    store = open_store(app_store_url)
+    try:
+        created = services.list_users(store, services.load_user(store, "test_admin"))
+    finally:
+        store.close()
+    made = created.set_index("username").loc["new_officer", "created_at"]
+    assert row["Tạo lúc"] == made.tz_convert("Asia/Ho_Chi_Minh").strftime("%d/%m/%Y %H:%M")
     audit = _table(at, "actor", "action")
     assert "user_add" in audit["action"].tolist()
 
@@ -286,17 +298,17 @@ def test_admin_page_adds_a_user_and_lists_it(app_store_url):
     at.button(key="admin_admin.disable").click()
     at.run()
     assert not at.exception, at.exception
-    assert bool(_table(at, "username", "disabled").set_index("username").loc["new_officer", "disabled"])
+    assert bool(_table(at, "Tên đăng nhập", "Đã khoá").set_index("Tên đăng nhập").loc["new_officer", "Đã khoá"])
     at.button(key="admin_admin.enable").click()
     at.run()
-    assert not bool(_table(at, "username", "disabled").set_index("username").loc["new_officer", "disabled"])
+    assert not bool(_table(at, "Tên đăng nhập", "Đã khoá").set_index("Tên đăng nhập").loc["new_officer", "Đã khoá"])
     at.multiselect(key="admin_grant_roles").set_value(["viewer"])
     at.button[[b.label for b in at.button].index("Cấp quyền")].click()
     at.run()
     assert not at.exception, at.exception
     assert not at.error, _texts(at.error)
-    roles = _table(at, "username", "roles").set_index("username").loc["new_officer", "roles"]
-    assert set(roles.split(",")) == {"officer", "viewer"}
+    roles = _table(at, "Tên đăng nhập", "Vai trò").set_index("Tên đăng nhập").loc["new_officer", "Vai trò"]
+    assert set(roles.split(", ")) == {"Cán bộ phường (đổi trạng thái)", "Lãnh đạo (chỉ xem)"}
 
 
 def test_admin_page_refuses_a_viewer(app_store_url):
@@ -370,3 +382,24 @@ def test_admin_page_shows_whether_the_hash_chains_hold(app_store_url):
     broken = _texts(at.error)
     assert "audit_log" in broken and f"dòng id {first}" in broken
     assert "status_events" in _texts(at.success)
+
+
+def test_admin_page_gives_times_on_the_ha_noi_clock(app_store_url):
+    """The ward layer's version and the chain check's time are read as Hà Nội clocks are
+    (the page printed the stored UTC text and the server's own clock, 7 hours off here)."""
+    at = _page(app_store_url)
+    store = open_store(app_store_url)
+    try:
+        since = stored_wards.version(store)[2]
+    finally:
+        store.close()
+    stamp = pd.Timestamp(since)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    layer = stamp.tz_convert("Asia/Ho_Chi_Minh").strftime("%d/%m/%Y %H:%M")
+    captions = [c.value for c in at.caption]
+    assert f"Đang dùng 126 phường, xã; phiên bản từ {layer}." in captions, captions
+    (checked,) = [c for c in captions if c.startswith("Kiểm tra lúc ")]
+    clock = pd.Timestamp.now(tz="Asia/Ho_Chi_Minh")
+    shown = pd.Timestamp(f"{clock:%Y-%m-%d} {checked.removeprefix('Kiểm tra lúc ').rstrip('.')}")
+    minutes = abs((shown - clock.tz_localize(None)).total_seconds()) / 60
+    assert minutes < 5 or minutes > 24 * 60 - 5, (checked, clock)  # across midnight too

@@ -87,6 +87,10 @@ def test_app_first_admin_form_only_through_the_printed_link(app, capsys):
     assert "Setup URL: http://localhost:8501/?setup=" in out
     token = out.split("?setup=")[1].split()[0]
     assert not at.text_input and _signed_in(at) is None
+    # the page points at the console line by its printed label, commands as code (plain
+    # quotes let the browser break 'python -m' at its hyphen)
+    (hint,) = at.info
+    assert "`Setup URL:`" in hint.value and "`python -m geo users add TÊN --role admin`" in hint.value
     # a made-up token, and a link printed by an earlier start, open nothing
     for wrong in (sessions.new_secret(), "not-a-token"):
         at.query_params["setup"] = wrong

@@ -73,3 +73,15 @@ def test_a_viewer_sees_the_list_but_no_buttons(url, monkeypatch):
     at.selectbox(key="r_ward").set_value(HOAN_KIEM).run()
     assert due_count(at) == 2
     assert not [b for b in at.button if b.key and b.key.startswith("r_ok_")]
+
+
+def test_a_card_gives_the_clearance_day_as_the_app_writes_dates(url, monkeypatch):
+    """The card's clearance day is a Hà Nội calendar day written dd/mm/yyyy, as every
+    other date the officer reads, not a timestamp at midnight (``2025-07-03 00:00:00``)."""
+    at = open_reinspect(url, monkeypatch, "officer", (HOAN_KIEM,))
+    cleared = (pd.Timestamp.now(tz="Asia/Ho_Chi_Minh") - pd.Timedelta(days=10)).strftime("%d/%m/%Y")
+    cards = [c.value for c in at.caption if c.value.startswith("Điểm ")]
+    assert len(cards) == 2, [c.value for c in at.caption]
+    for card in cards:
+        assert f"xử lý {cleared} ·" in card, card
+        assert "00:00" not in card, card

@@ -100,16 +100,25 @@ def test_upload_preview_summary_commit_end_to_end(store_url):
     assert first["Dòng"].tolist() == [1, 2, 3, 4, 5, 6]
     assert first["Kết quả"].tolist() == ["Hợp lệ"] * 3 + ["Trùng"] + ["Bị loại"] * 2
     assert first["Ngày phát hiện"].iloc[0] == "01/09/2025 08:00"  # Hà Nội time, as written
+    # the point's ward by name and the coordinates under the page's headers (it showed the
+    # code 00070 under "Phường, xã" and the headers lat, lon)
+    assert first["Phường, xã"].iloc[0] == "Phường Hoàn Kiếm"
+    assert first["Phường, xã"].iloc[4] == ""  # a rejected row has no ward
+    assert (first["Vĩ độ"].iloc[0], first["Kinh độ"].iloc[0]) == (21.0365, 105.8490)
 
     # validation summary: counts, flags, reasons with bilingual messages, duplicates
     assert _metrics(at) == {
         "Hợp lệ": "3", "Trùng": "1", "Bị loại": "2", "Cập nhật trạng thái": "0",
     }  # fmt: skip
-    flags = _table(at, "Cờ", "Số dòng").set_index("Cờ")["Số dòng"].to_dict()
-    assert flags == {
-        "outside": 0, "snapped": 0, "swapped_lat_lon": 1, "ward_mismatch": 1, "no_street": 2,
-        "date_from_file": 0, "cleared_unverified": 0,
-    }  # fmt: skip
+    # only the flags that occur, in words, each with its count (the second column, in
+    # sight: a long description between them pushed the counts off the table's edge)
+    flag_table = _table(at, "Cờ", "Số dòng")
+    assert flag_table.columns.tolist() == ["Cờ", "Số dòng"]
+    assert flag_table.set_index("Cờ")["Số dòng"].to_dict() == {
+        "vĩ độ và kinh độ bị ghi đảo, đã đổi lại": 1,
+        "phường ghi trong tệp khác phường theo toạ độ": 1,
+        "không có tuyến phố gần điểm": 2,
+    }
     reasons = _table(at, "Lý do").set_index("Lý do")["Số dòng"].to_dict()
     assert reasons == {"không đọc được toạ độ": 1, "thiếu ngày phát hiện": 1}
     rejected = _table(at, "Lý do", "Chi tiết", "Dòng")
@@ -257,7 +266,7 @@ def test_a_sheet_without_dates_asks_for_the_files_date(store_url):
     assert day.value == today  # Hà Nội's today, whatever the server's zone
     assert _metrics(at)["Hợp lệ"] == "2" and _metrics(at)["Bị loại"] == "0"
     flags = _table(at, "Cờ", "Số dòng").set_index("Cờ")["Số dòng"].to_dict()
-    assert flags["date_from_file"] == 2
+    assert flags["ngày phát hiện lấy theo ngày của cả tệp"] == 2
     first = _table(at, "Kết quả")
     assert first["Ngày phát hiện"].tolist() == [f"{today:%d/%m/%Y} 00:00"] * 2
     assert "ngày phát hiện lấy theo ngày của cả tệp" in first["Cờ"].iloc[0]
@@ -287,3 +296,14 @@ def test_the_files_date_is_asked_only_without_a_date_column(store_url):
     assert _metrics(at)["Rejected"] == "2"
     _upload(at, "undated.csv", UNDATED)
     assert [d.label for d in at.date_input] == ["Report date for the whole file"]
+
+
+def test_a_file_without_flags_says_so_instead_of_an_empty_table(store_url):
+    clean = (
+        "mã,loại vi phạm,ngày phát hiện,vĩ độ,kinh độ,địa chỉ\n"
+        "C-1,Lấn chiếm vỉa hè,01/09/2025 08:00,21.0365,105.8490,12 Hàng Mã\n"
+    ).encode()
+    at = _upload(_page(store_url), "sach.csv", clean)
+    assert _metrics(at)["Hợp lệ"] == "1"
+    assert not [df for df in at.dataframe if "Cờ" in df.value.columns and "Số dòng" in df.value.columns]
+    assert "Không dòng hợp lệ nào có cờ cảnh báo." in [c.value for c in at.caption]

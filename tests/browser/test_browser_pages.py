@@ -4,6 +4,8 @@ signed-in session; screenshots of Compare, Progress and the ward page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -159,6 +161,72 @@ def test_progress_and_ward_pages_render(sample_page):
     rec.screenshot("ward_page_hoan_kiem")
     assert rec.foreign_requests() == []
     assert _errors(rec) == []
+
+
+#: A month named in English, as Vega writes a time axis unless told otherwise.
+_ENGLISH_MONTH = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b")
+
+
+def _chart_texts(rec, at_least: int) -> list[str]:
+    """The text of every chart on the page (axis labels, legends), once ``at_least`` drew."""
+    charts = rec.page.locator("[data-testid='stVegaLiteChart'] svg")
+    charts.nth(at_least - 1).wait_for()
+    rec.page.wait_for_function(
+        "n => [...document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg\")]"
+        ".filter(s => s.textContent.trim()).length >= n", arg=at_least,
+    )
+    return [c.evaluate("s => [...s.querySelectorAll('text')].map(e => e.textContent).join('\\n')")
+            for c in charts.all()]
+
+
+def test_chart_dates_read_as_the_app_writes_dates(sample_page):
+    """Time axes give days and months as numbers in day/month order (07/2025, 06/07), as
+    every date on the page: Vega's default named the months in English ("July", "Aug 03")
+    on the Vietnamese progress and ward pages."""
+    rec = sample_page
+    rec.goto("/progress")
+    rec.page.get_by_text("Tổng số đã xử lý (cộng dồn)").first.wait_for()
+    lines, total = _chart_texts(rec, 2)[:2]
+    for text in (lines, total):
+        assert not _ENGLISH_MONTH.search(text), text
+        assert re.search(r"\b(0[1-9]|1[0-2])/20\d\d\b", text), text  # month ticks: mm/yyyy
+    rec.goto("/ward?ward=00070")
+    rec.page.get_by_text("Điểm tái phạm nhiều lần: diễn biến").first.wait_for()
+    timeline = _chart_texts(rec, 2)[1]
+    assert not _ENGLISH_MONTH.search(timeline), timeline
+    assert re.search(r"\b[0-3]\d/(0[1-9]|1[0-2])\b", timeline), timeline  # week ticks: dd/mm
+    assert _errors(rec) == []
+
+
+#: (ward, count, top y) of each bar of a vega-lite bar chart, from the marks' own
+#: descriptions ("Tái phạm: 57; ward: Phường Ngọc Hà; …") and their paths ("M0,2.2h…").
+_BARS = """s => [...s.querySelectorAll('.mark-rect path')].map(e => {
+  const label = e.getAttribute('aria-label') || '';
+  return [(label.match(/ward: ([^;]+)/) || [])[1], Number((label.match(/: (\\d+);/) || [])[1]),
+          Number((e.getAttribute('d').match(/^M[^,]+,([-\\d.]+)/) || [])[1])];
+})"""
+_SHOWN_LABELS = """s => [...s.querySelectorAll('text')]
+  .filter(e => getComputedStyle(e).opacity !== '0').map(e => e.textContent)"""
+
+
+def test_the_recurrence_chart_names_every_ward_most_first(sample_page):
+    """Every bar of the city's recurrence chart carries its ward's full name and the bars
+    run from the most recurrences down: the chart hid every other name (label overlap),
+    cut long ones ("Phường Văn Miếu…") and sorted the wards by name."""
+    rec = sample_page
+    rec.goto("/progress")
+    rec.page.get_by_text("lần tái phạm trong kỳ").first.wait_for()
+    chart = rec.page.locator("[data-testid='stVegaLiteChart'] svg").nth(2)
+    rec.page.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg\")[2]"
+        "?.querySelectorAll('.mark-rect path').length > 0"
+    )
+    bars = sorted(chart.evaluate(_BARS), key=lambda bar: bar[2])
+    assert len(bars) >= 5, bars  # the sample has recurrences in many wards
+    counts = [n for _, n, _ in bars]
+    assert counts == sorted(counts, reverse=True), bars
+    shown = set(chart.evaluate(_SHOWN_LABELS))
+    assert {ward for ward, _, _ in bars} <= shown, sorted(shown)
 
 
 #: A point of the ward's own polygon that is on top there (not under the legend or a

@@ -204,6 +204,20 @@ def test_no_coordinate_columns_is_a_file_error(tmp_path, wards):
         preview(path, IngestOptions(wards=wards))
 
 
+@pytest.mark.parametrize("rows", [[("1", "2", "3")], []], ids=["with rows", "header only"])
+def test_no_coordinates_names_the_files_own_columns(tmp_path, wards, rows):
+    """The message lists the headers as the file writes them, in both languages, so the
+    person sees what to rename: it listed only recognised columns by internal role code
+    ('type=loại vi phạm'), and '-' for a file none of whose headers meant anything."""
+    path = write(tmp_path, "bang.csv", rows, header=["Số nhà", "loại vi phạm", "X"])
+    with pytest.raises(IngestError) as raised:
+        preview(path, IngestOptions(wards=wards))
+    assert raised.value.message_vi.startswith("bang.csv: không tìm thấy cột toạ độ")
+    assert raised.value.message_vi.endswith("Các cột trong tệp: Số nhà, loại vi phạm, X.")
+    assert raised.value.message_en.endswith("The file's columns: Số nhà, loại vi phạm, X.")
+    assert "type=" not in raised.value.bilingual
+
+
 def test_limits(tmp_path, wards, monkeypatch):
     path = write(tmp_path, "l.csv", ROWS)
     with pytest.raises(LimitExceeded, match="rows"):

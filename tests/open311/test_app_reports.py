@@ -136,3 +136,51 @@ def test_an_admin_issues_and_revokes_a_key_on_the_administration_page(tmp_path, 
     finally:
         store.close()
     assert secret not in " ".join(str(df.value) for df in at.dataframe)
+
+
+def test_the_nearby_incidents_are_listed_in_the_pages_language(tmp_path, monkeypatch):
+    """A second report at the spot of an accepted one lists that incident as a possible
+    duplicate: its number, its status in words and the distance, under Vietnamese headers
+    (the table showed the store's id/status/distance_m/address and the code 'reported')."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    key, users = prepare_store(url)
+    store = open_store(url)
+    try:
+        key_id = stored.active_key(store, key)[0]  # type: ignore[index]
+
+        def send(device: str) -> int:
+            return stored.receive(store, stored.NewReport(
+                service_code="sidewalk", lat=IN_HOAN_KIEM[0], lon=IN_HOAN_KIEM[1],
+                ward_code=HOAN_KIEM, address="Số 1", description="lấn chiếm vỉa hè",
+                media_url=None, api_key_id=key_id, contact={"device_id": device},
+            ), actor="apikey:test").report_id  # fmt: skip
+
+        incident = moderation.accept_report(store, users["officer_hk"], send("first"))
+        again = send("second")
+    finally:
+        store.close()
+    at = _page(url, monkeypatch, "officer", (HOAN_KIEM,))
+    assert at.selectbox(key="reports_pick").value == again
+    (table,) = [df.value for df in at.dataframe]
+    assert table.columns.tolist() == ["Số sự việc", "Trạng thái", "Cách (m)", "Địa chỉ"]
+    assert table.to_dict("records") == [
+        {"Số sự việc": incident, "Trạng thái": "Mới phát hiện (chưa xử lý)", "Cách (m)": 0, "Địa chỉ": "Số 1"}
+    ]
+
+
+def test_a_resident_opening_the_lookup_is_not_met_by_the_staff_sign_in_form(tmp_path, monkeypatch):
+    """Signed out, the lookup is the whole page: the staff's sign-in form was drawn above it
+    (a resident took it for a step to follow), and now waits behind a sidebar link; any
+    other page still asks to sign in first."""
+    url, store, _users, ids = _world(tmp_path)
+    store.close()
+    at = _page(url, monkeypatch, None, page="app_pages/lookup.py", q=ids["hk"].token)
+    assert [t.value for t in at.title] == ["Tra cứu phản ánh"]
+    assert not at.get("form") and [i.key for i in at.text_input] == ["lookup_q"]
+    assert "Đang chờ phường xem xét" in [t.value for t in at.text]
+    (link,) = at.sidebar.get("page_link")
+    assert link.label == "Đăng nhập"
+    at.switch_page("app_pages/reports.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="auth_name").label == "Tên đăng nhập"
+    assert not at.title  # nothing of the page before signing in
