@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from geo import _snapshot_file
 from geo.ingest import IngestOptions, ingest, preview
@@ -114,9 +115,9 @@ def test_an_ingest_leaves_the_file_a_full_read_would_write(store, tmp_path, snap
     fresh = load_snapshot(store)
     pd.testing.assert_frame_equal(_decoded(kept), _decoded(fresh))
     with store.read() as conn:  # the incidents the batch's audit entries name: moves, recurrences
-        named = conn.exec_driver_sql(
-            "SELECT count(DISTINCT object_id) FROM audit_log WHERE id > %s AND object_type = 'incident'"
-            % int(before[2])
+        named = conn.execute(
+            text("SELECT count(DISTINCT object_id) FROM audit_log WHERE id > :v AND object_type = 'incident'"),
+            {"v": int(before[2])},
         ).scalar()
     assert 200 <= int(named) < 700
     assert sum(streamed) == named  # the 700 new rows came from the ingest's own arrays

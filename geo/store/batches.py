@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 BatchHook = Callable[[Connection, int], None]
 
 
-
 @dataclass(frozen=True)
 class CommittedBatch:
     """What a committed batch wrote, for a cache that follows the store (the map's
