@@ -34,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 BATCH_ROWS = 1_000_000
 #: After these batch numbers (1-based) the map page is measured on the store. From the
 #: second on, each follows a page one batch earlier, so it starts, as a deployment's first
-#: page after an upload does, from the snapshot file that page left (one batch old).
+#: page after an upload does, from the snapshot file that page left, which each ingest
+#: since brought up to date (:mod:`geo._snapshot_batch`; a batch's time includes that).
 PAGE_AFTER = (1, 2, 4, 5, 9, 10)
 
 #: Address-space cap of the page step's process (inherited from this one while it runs).
