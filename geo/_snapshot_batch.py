@@ -85,7 +85,13 @@ def _follow(store: Store, batch: CommittedBatch) -> Path | None:
     since = start.version[2]
     top = int(start.ids[-1]) if len(start) else 0
     index = {column: {v: i for i, v in enumerate(start.labels[column])} for column in _CATEGORIES}
-    ids = np.asarray(batch.ids, dtype=np.int64)
+    given = batch.ids
+    if isinstance(given, range) and given.step == 1:  # one block (the usual batch): no list of ids
+        ids = np.arange(given.start, given.stop, dtype=np.int64)
+    else:
+        ids = np.asarray(given, dtype=np.int64)
+    if len(ids) > 1 and not bool(np.all(np.diff(ids) > 0)):
+        return None  # the file's ids ascend; a batch's always do (one block, or drawn in order)
     with store.read() as conn:  # one transaction: the version and the rows it stands for
         version = version_in(conn)
         if version[2] != batch.audit_after:
@@ -101,14 +107,14 @@ def _follow(store: Store, batch: CommittedBatch) -> Path | None:
                 return None  # another write's rows may sit between the batch's ids
             low = int(ids[0]) if len(ids) else version[1] + 1
             high = int(ids[-1]) if len(ids) else version[1]
-            below = _arrays(store, conn, f"{_SELECT} WHERE id > ? AND id < ? ORDER BY id", (top, low), index)
-            above = _arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (high,), index)
-            parts = [below, parts[0], above]
+            parts.insert(0, _arrays(store, conn, f"{_SELECT} WHERE id > ? AND id < ? ORDER BY id", (top, low), index))
+            parts.append(_arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (high,), index))
     new = {column: np.concatenate([part[column] for part in parts]) for column in _COLUMNS}
     if not len(new["id"]) and not len(changed["id"]):
         return None  # no incident changed: the page moves the file's version on for nothing
     rows_read = len(changed["id"]) + len(new["id"]) - len(ids)
     result = patch(start, version, new, changed, index, rows_read)
+    del start, new, changed, parts  # the file's arrays (and its buffer) go before the new file is made
     if result is None or (len(result) and int(result.ids[-1]) != version[1]):
         return None
     return _snapshot_file.write(result, store)
