@@ -20,6 +20,7 @@ from geo.ingest import IngestOptions, ingest, preview
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, store_version, up_to_date
 from geo.store import IncidentFilter, batches, queries, workflow
+from tests._snapshots import decoded, resent
 
 TEAM = IngestOptions(source="team")  # one namespace of ids: a row sent again is the same incident
 
@@ -29,24 +30,6 @@ def snapshot_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "snapshots"
     monkeypatch.setenv("GEO_SNAPSHOT_DIR", str(folder))
     return folder
-
-
-def _decoded(snapshot: IncidentSnapshot) -> pd.DataFrame:
-    out: dict[str, object] = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon}
-    for column, codes in snapshot.codes.items():
-        out[column] = np.append(snapshot.labels[column], None)[codes]  # code -1 -> None
-    out.update(snapshot.times)
-    return pd.DataFrame(out)
-
-
-def _resent(frame: pd.DataFrame, moved: int) -> pd.DataFrame:
-    """``frame`` sent again with its first ``moved`` unhandled incidents now cleared."""
-    status = frame.columns[2]  # "trạng thái"
-    unhandled = frame.index[frame[status] == "Chưa xử lý"][:moved]
-    assert len(unhandled) == moved
-    again = frame.copy()
-    again.loc[unhandled, status] = "Đã xử lý"
-    return again
 
 
 def _stored(store, tmp_path: Path, n: int = 1500) -> pd.DataFrame:
@@ -104,7 +87,7 @@ def test_an_ingest_leaves_the_file_a_full_read_would_write(store, tmp_path, snap
     first_file = _stored(store, tmp_path)
     up_to_date(None, store)  # the file a page left
     before = store_version(store)
-    batch = pd.concat([_resent(first_file, 200), sample_incidents(700, seed=32)], ignore_index=True)
+    batch = pd.concat([resent(first_file, 200, "Đã xử lý"), sample_incidents(700, seed=32)], ignore_index=True)
     with pytest.MonkeyPatch.context() as patched:
         streamed = _rows_streamed(store, patched)
         summary = ingest(write_sample(batch, tmp_path / "b.csv"), store, TEAM, actor="test").summary()
@@ -113,7 +96,7 @@ def test_an_ingest_leaves_the_file_a_full_read_would_write(store, tmp_path, snap
     kept = _file(store)
     assert kept.version == store_version(store) != before
     fresh = load_snapshot(store)
-    pd.testing.assert_frame_equal(_decoded(kept), _decoded(fresh))
+    pd.testing.assert_frame_equal(decoded(kept), decoded(fresh))
     with store.read() as conn:  # the incidents the batch's audit entries name: moves, recurrences
         named = conn.execute(
             text("SELECT count(DISTINCT object_id) FROM audit_log WHERE id > :v AND object_type = 'incident'"),
@@ -142,7 +125,7 @@ def test_a_file_behind_by_other_writes_is_brought_up_to_date_too(store, tmp_path
 
     kept = _file(store)
     assert kept.version == store_version(store)
-    pd.testing.assert_frame_equal(_decoded(kept), _decoded(load_snapshot(store)))
+    pd.testing.assert_frame_equal(decoded(kept), decoded(load_snapshot(store)))
     assert _status_of(kept, moved) == "verified"
 
 
@@ -167,12 +150,12 @@ def test_a_write_between_the_batch_and_the_file_is_not_hidden(store, tmp_path, s
     fresh = load_snapshot(store)
     kept = _file(store)
     if kept.version == current:  # whatever file is there holds what its version says
-        pd.testing.assert_frame_equal(_decoded(kept), _decoded(fresh))
+        pd.testing.assert_frame_equal(decoded(kept), decoded(fresh))
     else:
         assert _status_of(kept, moved) == "reported"  # the old file, for the old version
     seen = up_to_date(None, store)
     assert _status_of(seen, moved) == "verified"
-    pd.testing.assert_frame_equal(_decoded(seen), _decoded(fresh))
+    pd.testing.assert_frame_equal(decoded(seen), decoded(fresh))
 
 
 def test_a_failure_while_updating_the_file_keeps_the_batch_and_the_old_file(store, tmp_path, snapshot_dir, caplog):
@@ -191,7 +174,7 @@ def test_a_failure_while_updating_the_file_keeps_the_batch_and_the_old_file(stor
     assert _file(store).version == old.version  # the old file stays
     seen = up_to_date(None, store)  # and the page patches it as before
     assert seen.rows_read == 50
-    pd.testing.assert_frame_equal(_decoded(seen), _decoded(load_snapshot(store)))
+    pd.testing.assert_frame_equal(decoded(seen), decoded(load_snapshot(store)))
 
 
 def test_an_ingest_without_a_file_writes_none(store, tmp_path, snapshot_dir):
