@@ -53,7 +53,19 @@ def store_version(store: Store) -> tuple[int, int, int]:
 
 
 def version_in(conn: Connection) -> tuple[int, int, int]:
-    """:func:`store_version` read in ``conn``'s transaction (SQLite: one snapshot of it)."""
+    """:func:`store_version` read in ``conn``'s transaction, so that what else is read
+    there is of the same store state (on SQLite one snapshot; :mod:`geo._snapshot_batch`).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        A connection of the store, in or about to begin a transaction.
+
+    Returns
+    -------
+    tuple of int
+        (incident count, largest incident id, largest audit-log id); 0 where empty.
+    """
     # three statements, because SQLite counts a table alone from its b-tree (0.02 s at
     # 4M) but scans an index for count(*) with max(id) (0.42 s)
     count = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
@@ -295,6 +307,24 @@ def patch(
     ``changed`` may name any row of either. None: an id the result does not hold (the
     caller reads the store whole), or a result whose length is not ``version``'s count
     (a write the caller did not account for). The old snapshot is never modified.
+
+    Parameters
+    ----------
+    snapshot : IncidentSnapshot
+        The snapshot patched.
+    version : tuple of int
+        The store version the result stands for.
+    new, changed : dict of numpy.ndarray
+        Rows appended and rows overwritten, one array per column of :data:`_COLUMNS`.
+    index : dict
+        Per category column, value → code: the snapshot's labels with any new ones.
+    rows_read : int
+        Recorded as the result's ``rows_read``.
+
+    Returns
+    -------
+    IncidentSnapshot or None
+        The patched snapshot, or None when it cannot be the store at ``version``.
     """
     held = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, **snapshot.codes, **snapshot.times}
     if len(new["id"]) and len(snapshot) and new["id"][0] <= snapshot.ids[-1]:
