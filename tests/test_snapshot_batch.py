@@ -182,3 +182,16 @@ def test_an_ingest_without_a_file_writes_none(store, tmp_path, snapshot_dir):
     _stored(store, tmp_path)
     ingest(write_sample(sample_incidents(50, seed=37), tmp_path / "n.csv"), store, TEAM, actor="test")
     assert not _snapshot_file.path_for(store).exists()
+
+
+def test_a_batch_of_moves_only_keeps_the_file_current(store, tmp_path, snapshot_dir):
+    """A file sent again with new statuses and no new incident: the file follows the moves."""
+    first_file = _stored(store, tmp_path)
+    up_to_date(None, store)
+    summary = ingest(
+        write_sample(resent(first_file, 30, "Đã xử lý"), tmp_path / "again.csv"), store, TEAM, actor="test"
+    ).summary()
+    assert (summary["accepted"], summary["status_updates"]) == (0, 30)
+    kept = _file(store)
+    assert kept.version == store_version(store)
+    pd.testing.assert_frame_equal(decoded(kept), decoded(load_snapshot(store)))
