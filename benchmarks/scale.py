@@ -33,9 +33,10 @@ HERE = Path(__file__).resolve().parent
 #: Rows per batch file of the city-scale run.
 BATCH_ROWS = 1_000_000
 #: After these batch numbers (1-based) the map page is measured on the store. The pages
-#: after 2, 5 and 10 each follow a page one batch earlier, so they start, as a deployment's
-#: first page after an upload does, from the snapshot file that page left (one batch old);
-#: the pages after 4 and 9 lay those files down, starting from files 2 and 4 batches old.
+#: after 2, 5 and 10 each follow a page one batch earlier, and the pages after 4 and 9 follow
+#: pages 2 and 4 batches earlier. Each starts, as a deployment's first page after an upload
+#: does, from the snapshot file the page before it left, which every ingest since brought up
+#: to date (:mod:`geo._snapshot_batch`; a batch's time includes that).
 PAGE_AFTER = (1, 2, 4, 5, 9, 10)
 
 #: Address-space cap of the page step's process (inherited from this one while it runs).

@@ -50,13 +50,25 @@ def store_version(store: Store) -> tuple[int, int, int]:
         (incident count, largest incident id, largest audit-log id); 0 where empty.
     """
     with _one_state(store) as conn:
-        return _version(conn)
+        return version_in(conn)
 
 
-def _version(conn: Connection) -> tuple[int, int, int]:
-    """:func:`store_version` in ``conn``'s transaction. Three statements, because SQLite
-    counts a table alone from its b-tree (0.02 s at 4M) but scans an index for count(*)
-    with max(id) in one (0.42 s)."""
+def version_in(conn: Connection) -> tuple[int, int, int]:
+    """:func:`store_version` read in ``conn``'s transaction, so that what else is read
+    there is of the same store state (:func:`_one_state`; :mod:`geo._snapshot_batch`).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        A connection of the store, in or about to begin a transaction.
+
+    Returns
+    -------
+    tuple of int
+        (incident count, largest incident id, largest audit-log id); 0 where empty.
+    """
+    # three statements, because SQLite counts a table alone from its b-tree (0.02 s at
+    # 4M) but scans an index for count(*) with max(id) in one (0.42 s)
     count = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
     top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
     audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
@@ -206,7 +218,7 @@ def load_snapshot(store: Store) -> IncidentSnapshot:
     """
     index: dict[str, dict[Any, int]] = {column: {} for column in _CATEGORIES}
     with _one_state(store) as conn:
-        version = _version(conn)
+        version = version_in(conn)
         arrays = _arrays(store, conn, f"{_SELECT} ORDER BY id", (), index)
     return _snapshot(version, arrays, index, len(arrays["id"]))
 
@@ -278,7 +290,7 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     if snapshot is None:  # one full load, which reads the version with the rows
         return load_snapshot(store)
     with _one_state(store) as conn:
-        version = _version(conn)
+        version = version_in(conn)
         if snapshot.version == version:
             return snapshot
         patched = _patched(snapshot, store, conn, version)
@@ -304,20 +316,60 @@ def _patched(
     rows_read = len(old["id"]) + len(new["id"])
     if not rows_read and len(snapshot) == version[0]:  # only other things were audited
         return replace(snapshot, version=version, rows_read=0)  # no copy of the arrays
-    pos = np.searchsorted(snapshot.ids, old["id"])
-    if np.any(pos >= len(snapshot)) or np.any(snapshot.ids[np.minimum(pos, len(snapshot) - 1)] != old["id"]):
-        return None  # an id the snapshot never had: start again
+    return patch(snapshot, version, new, old, index, rows_read)
+
+
+def patch(
+    snapshot: IncidentSnapshot,
+    version: tuple[int, int, int],
+    new: dict[str, np.ndarray],
+    changed: dict[str, np.ndarray],
+    index: dict[str, dict[Any, int]],
+    rows_read: int,
+) -> IncidentSnapshot | None:
+    """``snapshot`` with the rows ``new`` appended and the rows ``changed`` overwritten,
+    labelled ``version``; None when that cannot be the store at ``version``.
+
+    ``new`` and ``changed`` hold :data:`_COLUMNS` with categories coded in ``index`` (the
+    snapshot's labels, extended). ``new`` must be ascending and above the snapshot's ids;
+    ``changed`` may name any row of either. None: an id the result does not hold (the
+    caller reads the store whole), or a result whose length is not ``version``'s count
+    (a write the caller did not account for). The old snapshot is never modified.
+
+    Parameters
+    ----------
+    snapshot : IncidentSnapshot
+        The snapshot patched.
+    version : tuple of int
+        The store version the result stands for.
+    new, changed : dict of numpy.ndarray
+        Rows appended and rows overwritten, one array per column of :data:`_COLUMNS`.
+    index : dict
+        Per category column, value → code: the snapshot's labels with any new ones.
+    rows_read : int
+        Recorded as the result's ``rows_read``.
+
+    Returns
+    -------
+    IncidentSnapshot or None
+        The patched snapshot, or None when it cannot be the store at ``version``.
+    """
     held = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, **snapshot.codes, **snapshot.times}
+    if len(new["id"]) and len(snapshot) and new["id"][0] <= snapshot.ids[-1]:
+        return None
+    ids = np.concatenate([held["id"], new["id"]])  # a copy: other sessions may hold the old
+    if len(ids) != version[0]:  # a write this refresh cannot account for
+        return None
+    pos = np.searchsorted(ids, changed["id"])
+    if len(pos) and (np.any(pos >= len(ids)) or np.any(ids[np.minimum(pos, len(ids) - 1)] != changed["id"])):
+        return None  # an id the snapshot never had: start again
 
     def patched(column: str) -> np.ndarray:
-        out = np.concatenate([held[column], new[column]])  # a copy: other sessions may hold the old
-        out[pos] = old[column]
+        out = ids if column == "id" else np.concatenate([held[column], new[column]])
+        out[pos] = changed[column]
         return out
 
-    result = _snapshot(version, {column: patched(column) for column in _COLUMNS}, index, rows_read)
-    if len(result) != version[0]:  # a write this refresh cannot account for
-        return None
-    return result
+    return _snapshot(version, {column: patched(column) for column in _COLUMNS}, index, rows_read)
 
 
 def over_snapshot(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:

@@ -16,9 +16,10 @@ from sqlalchemy import event
 
 from geo.ingest import IngestOptions, ingest
 from geo.sample import sample_incidents, write_sample
-from geo.snapshot import IncidentSnapshot, load_snapshot, store_version, up_to_date
+from geo.snapshot import load_snapshot, store_version, up_to_date
 from geo.store import IncidentFilter, queries, workflow
 from geo.views import load_view
+from tests._snapshots import decoded, resent
 
 if TYPE_CHECKING:
     from geo.store import Store
@@ -101,17 +102,9 @@ def test_every_write_changes_the_version(sample_store):
     assert fresh.labels["status"][fresh.codes["status"][position]] == "verified"
 
 
-def _decoded(snapshot: IncidentSnapshot) -> pd.DataFrame:
-    out: dict[str, object] = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon}
-    for column, codes in snapshot.codes.items():
-        out[column] = np.append(snapshot.labels[column], None)[codes]  # code -1 -> None
-    out.update(snapshot.times)
-    return pd.DataFrame(out)
-
-
 def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     first = load_snapshot(sample_store)
-    before = _decoded(first)
+    before = decoded(first)
     assert up_to_date(first, sample_store) is first  # nothing written: nothing read
     reported = queries.incidents(sample_store, IncidentFilter(statuses="reported"), limit=2)["id"].astype(int).tolist()
     workflow.change_status(sample_store, reported[0], "verified", actor="test")
@@ -126,8 +119,8 @@ def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     assert len(patched) == len(first) + 41
     # both databases patch: the 41 new incidents and the 3 changed ones
     assert patched.rows_read == 41 + 3
-    pd.testing.assert_frame_equal(_decoded(patched), _decoded(load_snapshot(sample_store)))
-    pd.testing.assert_frame_equal(_decoded(first), before)  # the old snapshot is untouched
+    pd.testing.assert_frame_equal(decoded(patched), decoded(load_snapshot(sample_store)))
+    pd.testing.assert_frame_equal(decoded(first), before)  # the old snapshot is untouched
     position = int(np.flatnonzero(patched.ids == reported[1])[0])
     assert patched.labels["status"][patched.codes["status"][position]] == "cleared"
 
@@ -144,7 +137,7 @@ def test_a_snapshot_read_in_chunks_holds_every_row_as_stored(sample_store, monke
         rows = conn.exec_driver_sql(f"SELECT {', '.join(names)} FROM incidents ORDER BY id").all()  # noqa: S608
     stored = pd.DataFrame([tuple(r) for r in rows], columns=names)
     assert len(stored) > 7 * 3 and stored["cleared_at"].notna().any()
-    got = _decoded(snapshot)
+    got = decoded(snapshot)
     for column in ("id", "lat", "lon", "ward_code", "type", "status", "street"):
         assert got[column].tolist() == stored[column].where(stored[column].notna(), None).tolist(), column
     for column in ("reported_at", "due_at", "cleared_at"):
@@ -171,16 +164,6 @@ def test_stored_instants_of_either_database_read_as_utc(values, expected):
     got = utc_instants(values)
     assert got.dtype == np.dtype("datetime64[ns]")
     assert got.tolist() == np.array(expected, dtype="datetime64[ns]").tolist()
-
-
-def _resent(frame: pd.DataFrame, moved: int) -> pd.DataFrame:
-    """``frame`` sent again with its first ``moved`` unhandled incidents now in progress."""
-    status = frame.columns[2]  # "trạng thái"
-    unhandled = frame.index[frame[status] == "Chưa xử lý"][:moved]
-    assert len(unhandled) == moved
-    again = frame.copy()
-    again.loc[unhandled, status] = "Đang xử lý"
-    return again
 
 
 @contextmanager
@@ -226,15 +209,15 @@ def test_a_patch_after_a_batch_with_many_moves_reads_only_those_and_equals_a_fre
     assert ingest(write_sample(first_file, tmp_path / "a.csv"), store, team, actor="test").summary()["accepted"] == 3000
     first = load_snapshot(store)
     # 600 of the 3,000 move (20 %, under the share), 800 new incidents arrive with them
-    batch = pd.concat([_resent(first_file, 600), sample_incidents(800, seed=12)], ignore_index=True)
+    batch = pd.concat([resent(first_file, 600), sample_incidents(800, seed=12)], ignore_index=True)
     summary = ingest(write_sample(batch, tmp_path / "b.csv"), store, team, actor="test").summary()
     assert (summary["accepted"], summary["status_updates"]) == (800, 600)
 
     with _few_variables(store):  # the refresh may not list the 600 ids in its statements
         patched = up_to_date(first, store)
     fresh = load_snapshot(store)
-    pd.testing.assert_frame_equal(_decoded(patched), _decoded(fresh))
-    changed = _changed_rows(_decoded(first), _decoded(fresh))
+    pd.testing.assert_frame_equal(decoded(patched), decoded(fresh))
+    changed = _changed_rows(decoded(first), decoded(fresh))
     assert changed >= 600  # the status updates, and any recurrence of an older clearance
     assert changed <= PATCH_SHARE * len(first)
     assert patched.rows_read == 800 + changed  # only the new rows and the changed ones
@@ -251,7 +234,7 @@ def test_a_patch_after_a_batch_with_many_moves_reads_only_those_and_equals_a_fre
     assert (summary["accepted"], summary["status_updates"]) == (0, moved)
     reloaded = up_to_date(patched, store)
     assert reloaded.rows_read == len(reloaded) == len(fresh)
-    pd.testing.assert_frame_equal(_decoded(reloaded), _decoded(load_snapshot(store)))
+    pd.testing.assert_frame_equal(decoded(reloaded), decoded(load_snapshot(store)))
 
 
 def _commit_copy(store: Store, new_id: int) -> None:
@@ -287,7 +270,7 @@ def test_a_row_committed_below_the_largest_id_is_not_missed_by_the_patch(sample_
     patched = up_to_date(snapshot, store)
     fresh = load_snapshot(store)
     assert top + 5 in set(patched.ids.tolist())
-    pd.testing.assert_frame_equal(_decoded(patched), _decoded(fresh))
+    pd.testing.assert_frame_equal(decoded(patched), decoded(fresh))
 
 
 def test_an_incident_audit_entry_whose_object_id_is_no_number_names_no_incident(sample_store):
@@ -303,7 +286,7 @@ def test_an_incident_audit_entry_whose_object_id_is_no_number_names_no_incident(
     workflow.change_status(store, reported, "verified", actor="test")
     patched = up_to_date(snapshot, store)
     assert patched.rows_read == 1
-    pd.testing.assert_frame_equal(_decoded(patched), _decoded(load_snapshot(store)))
+    pd.testing.assert_frame_equal(decoded(patched), decoded(load_snapshot(store)))
 
 
 def test_a_commit_during_the_refresh_cannot_make_up_for_a_row_the_patch_missed(sample_store, monkeypatch):
@@ -335,7 +318,7 @@ def test_a_commit_during_the_refresh_cannot_make_up_for_a_row_the_patch_missed(s
     # what the snapshot holds is the store at the version it names
     assert (len(patched), int(patched.ids[-1])) == patched.version[:2]
     monkeypatch.undo()
-    pd.testing.assert_frame_equal(_decoded(up_to_date(patched, store)), _decoded(load_snapshot(store)))
+    pd.testing.assert_frame_equal(decoded(up_to_date(patched, store)), decoded(load_snapshot(store)))
 
 
 def test_a_first_refresh_counts_the_incidents_once(sample_store, monkeypatch, tmp_path):
@@ -355,4 +338,4 @@ def test_a_first_refresh_counts_the_incidents_once(sample_store, monkeypatch, tm
     finally:
         event.remove(sample_store.engine, "before_cursor_execute", seen)
     assert len(counts) == 1
-    pd.testing.assert_frame_equal(_decoded(loaded), _decoded(load_snapshot(sample_store)))
+    pd.testing.assert_frame_equal(decoded(loaded), decoded(load_snapshot(sample_store)))

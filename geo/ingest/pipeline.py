@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from geo import _snapshot_batch
 from geo.errors import IdentityConflict
 from geo.ingest._assemble import assemble
 from geo.ingest._classify import classify, refresh
@@ -230,7 +231,14 @@ def write_batch(
     }
     incidents = preview_.incidents()
     updates = preview_.status_updates()
-    batch_id = batches.commit_batch(store, batch, incidents, updates, actor=actor, within=within)
+    # a snapshot file left by the map is brought up to date here, from the rows just
+    # written, so the first page after an upload need not read them back (a cache: a
+    # failure is logged and leaves the old file, which the page patches)
+    committed: list[batches.CommittedBatch] = []
+    follow = committed.append if _snapshot_batch.held(store) else None
+    batch_id = batches.commit_batch(store, batch, incidents, updates, actor=actor, within=within, committed=follow)
+    for done in committed:
+        _snapshot_batch.follow(store, done)
     return IngestResult(preview_, int(batch_id))
 
 

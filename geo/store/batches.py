@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +33,29 @@ if TYPE_CHECKING:
 #: What else a batch writes in its own transaction (:func:`commit_batch`'s ``within``):
 #: called with the connection and the new batch's id.
 BatchHook = Callable[[Connection, int], None]
+
+
+@dataclass(frozen=True)
+class CommittedBatch:
+    """What a committed batch wrote, for a cache that follows the store (the map's
+    snapshot file, :mod:`geo._snapshot_batch`) without reading a million rows back.
+
+    ``audit_before`` and ``audit_after`` are the audit log's largest id read inside the
+    batch's transaction, before it wrote and after its last entry. Every write holds the
+    chains' append lock from its start (:meth:`geo.store.Store.write`), so the entries
+    in between are exactly the batch's, and the store before it is the store at
+    ``audit_before``.
+    """
+
+    batch_id: int
+    ids: Sequence[int]  # the new incidents' ids, ascending, one per row of ``rows``
+    rows: IncidentRows  # the new incidents' values as written
+    audit_before: int
+    audit_after: int
+
+
+#: Called with a batch once its transaction has committed (:func:`commit_batch`).
+Committed = Callable[[CommittedBatch], None]
 
 #: Columns of :func:`lookup_existing`'s answer.
 KEY_COLUMNS: tuple[str, ...] = ("id", "source", "source_id", "fingerprint", "status", "row")
@@ -239,6 +263,7 @@ def commit_batch(
     *,
     actor: str,
     within: BatchHook | None = None,
+    committed: Committed | None = None,
 ) -> int:
     """Store one upload in ONE transaction and return its batch id.
 
@@ -276,6 +301,10 @@ def commit_batch(
         bundle's photos of stored incidents, which the clear-needs-photo rule of the
         moves must see) is written in the same transaction, so it goes when the batch
         is refused. Called again on each retry.
+    committed
+        Called once, after the transaction committed, with what it wrote
+        (:class:`CommittedBatch`); an error it raises reaches the caller, but the batch
+        is stored by then.
 
     Returns
     -------
@@ -293,6 +322,7 @@ def commit_batch(
     updates = status_updates if status_updates is not None else pd.DataFrame()
     counts = {str(k): plain(v) for k, v in dict(batch.get("counts") or {}).items()}
     file_name = clean(batch.get("file_name"))
+    wrote: dict[str, Any] = {}  # the committed attempt's ids and audit ids (for ``committed``)
 
     def write_incidents(conn: Connection, staged: bool) -> tuple[int, Sequence[int], list[Move]]:
         """The batch record, its incidents placed (links in their rows where the backend
@@ -329,10 +359,13 @@ def commit_batch(
         return batch_id, ids, recurrences + placing.moves
 
     def work(conn: Connection, staged: bool) -> int:
+        if committed is not None:
+            wrote["audit_before"] = _last_audit_id(conn)
         # the whole batch inside: its status updates and recurrence moves are written
         # before the indexes a large batch rebuilds are there to be updated
         with store.backend.large_batch(conn, n):
             batch_id, ids, recurrences = write_incidents(conn, staged)
+            wrote["ids"] = ids
             if within is not None:
                 within(conn, batch_id)
             applied = apply_moves(
@@ -358,11 +391,13 @@ def commit_batch(
             },
             conn=conn,
         )
+        if committed is not None:
+            wrote["audit_after"] = _last_audit_id(conn)
         return batch_id
 
     try:
         with store.backend.staged_batch(prepared) as attach:
-            return store.write(lambda conn: work(conn, bool(attach)), attach=attach)
+            batch_id = store.write(lambda conn: work(conn, bool(attach)), attach=attach)
     except Exception as exc:
         if not store.backend.is_identity_conflict(exc):
             raise
@@ -372,3 +407,10 @@ def commit_batch(
             f"While {file_name or 'the batch'} was being stored, another upload stored "
             "some of its incidents; nothing was written: classify it again and retry.",
         ) from exc
+    if committed is not None:
+        committed(CommittedBatch(batch_id, wrote["ids"], prepared, wrote["audit_before"], wrote["audit_after"]))
+    return batch_id
+
+
+def _last_audit_id(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar() or 0)
