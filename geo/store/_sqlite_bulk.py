@@ -26,6 +26,8 @@ from geo.store._batch_rows import INSERT_CHUNK_ROWS
 from geo.store._schema import INCIDENT_INSERT_COLUMNS
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from geo.store._batch_rows import IncidentRows
 
 
@@ -196,7 +198,7 @@ def insert_staged(
     first_id: int,
     *,
     constants: Mapping[str, Any],
-    links: tuple[Sequence[int], Sequence[int]] | None = None,
+    links: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Copy the staged batch into ``table`` in file order, ids from ``first_id`` on.
 
