@@ -43,10 +43,6 @@ class Backend(Protocol):
     #: A place's cell key in SQL, the expression of ``ix_places_cell``
     #: (:func:`geo.store._schema.place_cell_sql`).
     place_cell: str
-    #: Whether a batch's recurrence links travel in its incidents' own rows (PostGIS's
-    #: COPY; SQLite's bound rows, or its staged file joined with the links at insert);
-    #: else they are written by one ``UPDATE`` after the rows.
-    links_in_rows: bool
 
     # -- connection and transactions ------------------------------------------------
 

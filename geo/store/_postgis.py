@@ -175,7 +175,6 @@ class PostGISBackend:
     #: Concurrent writers: a smaller id may commit after a larger one.
     ids_in_commit_order = False
     place_cell = place_cell_sql(postgis=True)
-    links_in_rows = True
 
     def __init__(self, url: str) -> None:
         self.url = url

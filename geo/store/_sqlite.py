@@ -264,7 +264,6 @@ class SQLiteBackend:
     stamp_suffix = ""
     ids_in_commit_order = True  # one writer at a time
     place_cell = place_cell_sql(postgis=False)
-    links_in_rows = True  # joined into the staged rows at insert (_sqlite_bulk.insert_staged)
 
     def __init__(self, url: str) -> None:
         self.url = url
