@@ -46,10 +46,6 @@ class Backend(Protocol):
     #: A place's cell key in SQL, the expression of ``ix_places_cell``
     #: (:func:`geo.store._schema.place_cell_sql`).
     place_cell: str
-    #: Whether a batch's recurrence links travel in its incidents' own rows, written inside
-    #: the transaction (PostGIS's COPY); else (SQLite stages the rows in a file before the
-    #: transaction) they are written by one ``UPDATE`` after the rows.
-    links_in_rows: bool
 
     # -- connection and transactions ------------------------------------------------
 

@@ -135,6 +135,10 @@ class IncidentRows:
         self.n = n
         self.columns = columns
         self.suffix = suffix
+        #: The rows as they were before :meth:`with_links` (what a staged file holds).
+        self.unlinked: IncidentRows = self
+        #: (batch positions, ids they recur from) that :meth:`with_links` added.
+        self.links: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
     def first_event_at(self) -> np.ndarray:
         """When each incident's first status event happened (see :data:`FIRST_EVENT_AT_SQL`)."""
@@ -165,8 +169,11 @@ class IncidentRows:
             if values is None
             else pd.array(values, dtype="Int64").copy()
         )
-        linked[np.asarray(positions, dtype=np.int64)] = np.asarray(olds, dtype=np.int64)
-        return IncidentRows(self.n, {**self.columns, "recurrence_of": linked}, self.suffix)
+        at, old = np.asarray(positions, dtype=np.int64), np.asarray(olds, dtype=np.int64)
+        linked[at] = old
+        out = IncidentRows(self.n, {**self.columns, "recurrence_of": linked}, self.suffix)
+        out.unlinked, out.links = self.unlinked, (at, old)
+        return out
 
     def _chunk(self, name: str, lo: int, hi: int) -> Any:
         values = self.columns.get(name)

@@ -177,7 +177,6 @@ class PostGISBackend:
     #: READ COMMITTED (the default) gives each statement the state at its start.
     one_state_isolation: str | None = "REPEATABLE READ"
     place_cell = place_cell_sql(postgis=True)
-    links_in_rows = True
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -265,7 +265,6 @@ class SQLiteBackend:
     ids_in_commit_order = True  # one writer at a time
     one_state_isolation: str | None = None  # a read transaction reads one state of the WAL
     place_cell = place_cell_sql(postgis=False)
-    links_in_rows = False
 
     def __init__(self, url: str) -> None:
         self.url = url

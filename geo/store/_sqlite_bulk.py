@@ -26,6 +26,8 @@ from geo.store._batch_rows import INSERT_CHUNK_ROWS
 from geo.store._schema import INCIDENT_INSERT_COLUMNS
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from geo.store._batch_rows import IncidentRows
 
 
@@ -184,22 +186,56 @@ def attached(conn: Connection, files: Mapping[str, Path]) -> Iterator[None]:
                 pass  # the connection is closing anyway
 
 
+#: Temporary table of the recurrence links a staged batch's rows take at insert
+#: (:func:`insert_staged`): batch position (the staged row's rowid − 1) → earlier incident.
+STAGED_LINKS = "geo_staged_links"
+
+
 def insert_staged(
-    conn: Connection, table: str, columns: Sequence[str], first_id: int, *, constants: Mapping[str, Any]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    first_id: int,
+    *,
+    constants: Mapping[str, Any],
+    links: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
-    """Copy the staged batch into ``table`` in file order, ids from ``first_id`` on."""
+    """Copy the staged batch into ``table`` in file order, ids from ``first_id`` on.
+
+    ``links`` (batch positions, earlier incident ids): their ``recurrence_of``, decided
+    inside the transaction after the file was staged, joined in from a temporary table
+    keyed by position, so each row is written once with its link (an ``UPDATE`` after
+    would rewrite rows whose pages are evicted by then, and re-written WAL frames make
+    the commit re-read the transaction's frames to redo their checksums).
+    """
     raw = conn.connection.driver_connection
     assert raw is not None
     names = ["id", *columns]
-    values = [f"{int(first_id) - 1} + rowid", *(f'"{c}"' for c in columns)]
+    values = [f"{int(first_id) - 1} + b.rowid", *(f'b."{c}"' for c in columns)]
     for column, value in constants.items():
         (literal,) = raw.execute("SELECT quote(?)", (value,)).fetchone()
         names.append(column)
         values.append(str(literal))
+    source = f'"{STAGED}".batch b'
+    linked = links is not None and len(links[0]) > 0
+    if linked:
+        assert links is not None
+        at = names.index("recurrence_of")
+        own = values[at] if "recurrence_of" in columns else None
+        # the rule links only rows without a link of their own
+        values[at] = f"COALESCE({own}, l.old_id)" if own else "l.old_id"
+        source += f" LEFT JOIN temp.{STAGED_LINKS} l ON l.pos = b.rowid"
+        raw.execute(f"CREATE TEMPORARY TABLE {STAGED_LINKS} (pos INTEGER PRIMARY KEY, old_id INTEGER)")
+        raw.executemany(
+            f"INSERT INTO temp.{STAGED_LINKS} (pos, old_id) VALUES (?, ?)",  # noqa: S608
+            zip((int(p) + 1 for p in links[0]), (int(o) for o in links[1]), strict=True),
+        )
     raw.execute(
         f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608
-        f'SELECT {", ".join(values)} FROM "{STAGED}".batch ORDER BY rowid'
+        f"SELECT {', '.join(values)} FROM {source} ORDER BY b.rowid"
     )
+    if linked:
+        raw.execute(f"DROP TABLE temp.{STAGED_LINKS}")
 
 
 #: A batch at least this large, into a table small next to it, is written with the
@@ -350,7 +386,8 @@ def insert_incidents(
     statement once. A batch into a table small next to it (:func:`rebuild_indexes_for`)
     is written without the secondary indexes whose keys arrive unordered, which are rebuilt (sorted once) before the transaction ends: SQLite
     DDL is transactional, so a failure or a kill leaves the old indexes and rows exactly
-    as they were. ``staged``: the rows are in the attached scratch file already.
+    as they were. ``staged``: the rows are in the attached scratch file already (as
+    ``prepared.unlinked``; the recurrence links ``prepared.links`` are joined in).
     """
     constants = prepared.constants(batch_id)
     columns = [c for c in INCIDENT_INSERT_COLUMNS if c not in constants]
@@ -360,9 +397,10 @@ def insert_incidents(
     with nullcontext() if rebuilt else wide_cache(conn, prepared.n):
         if staged:
             assert isinstance(ids, range)  # one block above the largest id
+            staged_rows = prepared.unlinked  # the file holds the rows as they were staged
             insert_staged(
-                conn, "incidents", prepared.staged_columns(), ids.start,
-                constants={**constants, "batch_id": batch_id},
+                conn, "incidents", staged_rows.staged_columns(), ids.start,
+                constants={**staged_rows.constants(batch_id), "batch_id": batch_id}, links=prepared.links,
             )  # fmt: skip
         for lo in range(0, 0 if staged else prepared.n, INSERT_CHUNK_ROWS):
             hi = min(prepared.n, lo + INSERT_CHUNK_ROWS)

@@ -325,9 +325,9 @@ def commit_batch(
     wrote: dict[str, Any] = {}  # the committed attempt's ids and audit ids (for ``committed``)
 
     def write_incidents(conn: Connection, staged: bool) -> tuple[int, Sequence[int], list[Move]]:
-        """The batch record, its incidents placed (links in their rows where the backend
-        writes them there), first events, places; returns the batch id, the incidents'
-        ids and the moves of the incidents they recur from."""
+        """The batch record, its incidents placed (recurrence links in their rows), first
+        events, places; returns the batch id, the incidents' ids and the moves of the
+        incidents they recur from."""
         result = conn.execute(
             insert(store.tables["batches"]).values(
                 file_name=file_name,
@@ -351,11 +351,12 @@ def commit_batch(
         ]
         # placed before the rows are written: the placing reads only what was stored before
         placing = plan_places(store, conn, incidents, ids)
-        in_rows = store.backend.links_in_rows
-        rows = prepared.with_links(placing.positions, placing.olds) if in_rows else prepared
+        # the links in the rows (PostGIS's COPY, SQLite's bound rows or its staged file
+        # joined with them at insert), not an UPDATE of rows written a moment before
+        rows = prepared.with_links(placing.positions, placing.olds)
         note = f"nhập từ / imported from {file_name or 'batch'}"
         _write_new_incidents(store, conn, rows, ids, batch_id, staged, actor=actor, note=note)
-        write_places(store, conn, placing, links_written=in_rows)
+        write_places(store, conn, placing, links_written=True)
         return batch_id, ids, recurrences + placing.moves
 
     def work(conn: Connection, staged: bool) -> int:

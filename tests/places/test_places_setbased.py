@@ -110,18 +110,22 @@ def stored(store) -> tuple[dict[int, int], dict[int, int | None], dict[int, str]
     return place, {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
 
 
-@pytest.mark.parametrize("bulk_from", [None, 1, 0], ids=["default", "bulk-history", "bulk-csv"])
+@pytest.mark.parametrize("bulk_from", [None, 1, 0, -1], ids=["default", "bulk-history", "bulk-csv", "staged"])
 def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(store, bulk_from, monkeypatch):
     """``bulk-history``: every history append takes the bulk path, whose stored forms the
     chain check then verifies (it recomputes each row's hash from what was stored);
     ``bulk-csv``: on PostGIS that path's rows (and every other COPY) go as Arrow-written
-    CSV or binary, as a large ingest's do."""
-    from geo.store import _chain, _pg_copy
+    CSV or binary, as a large ingest's do; ``staged``: on SQLite each batch goes through
+    the scratch file of a large batch, staged before its links are decided, which are
+    joined into its rows at insert."""
+    from geo.store import _chain, _pg_copy, _sqlite_bulk
 
-    if bulk_from is not None:
+    if bulk_from is not None and bulk_from >= 0:
         monkeypatch.setattr(_chain, "BULK_APPEND_ROWS", max(bulk_from, 1))
     if bulk_from == 0:
         monkeypatch.setattr(_pg_copy, "CSV_COPY_MIN_ROWS", 1)
+    if bulk_from == -1:
+        monkeypatch.setattr(_sqlite_bulk, "STAGE_MIN_ROWS", 1)
     frame = edge_batch(seed=7)
     want_place, want_links = expected(frame.assign(own=False))
     assert len(set(want_place)) < len(want_place) - 50  # places are shared
