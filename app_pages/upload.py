@@ -22,11 +22,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t, wards
+from app_pages._common import lang, store, t, upload_limit_mb, wards
 from app_pages._safe import md_plain
 from app_pages._upload_bundle import show_bundle
 from app_pages._upload_recheck import show_results
-from geo import auth, services
+from geo import auth, services, settings
 from geo.errors import GeoError
 from geo.field_bundles import is_bundle
 from geo.i18n import status_label, type_label
@@ -354,7 +354,8 @@ def main() -> None:
         return
     st.caption(t("upload.caption"))
     kind = _kind_choice()
-    uploaded = st.file_uploader(t("upload.file"), type=["csv", "txt", "xlsx", "zip"], key="upload_file")
+    uploaded = st.file_uploader(t("upload.file"), type=["csv", "txt", "xlsx", "zip"], key="upload_file",
+                                max_upload_size=upload_limit_mb(settings.ingest_max_bytes()))
     if uploaded is None:
         st.session_state.pop(_STATE, None)
         return

@@ -403,3 +403,10 @@ def test_admin_page_gives_times_on_the_ha_noi_clock(app_store_url):
     shown = pd.Timestamp(f"{clock:%Y-%m-%d} {checked.removeprefix('Kiểm tra lúc ').rstrip('.')}")
     minutes = abs((shown - clock.tz_localize(None)).total_seconds()) / 60
     assert minutes < 5 or minutes > 24 * 60 - 5, (checked, clock)  # across midnight too
+
+
+def test_the_layer_uploader_cap_follows_the_projects_byte_limit(app_store_url, monkeypatch):
+    """A deployer's lower ``GEO_INGEST_MAX_BYTES`` shows in the widget (whole MB, rounded up)."""
+    monkeypatch.setenv("GEO_INGEST_MAX_BYTES", str(3 * 1024 * 1024 + 1))
+    at = _page(app_store_url)
+    assert at.file_uploader(key="admin_layer_file").proto.max_upload_size_mb == 4

@@ -307,3 +307,28 @@ def test_a_file_without_flags_says_so_instead_of_an_empty_table(store_url):
     assert _metrics(at)["Hợp lệ"] == "1"
     assert not [df for df in at.dataframe if "Cờ" in df.value.columns and "Số dòng" in df.value.columns]
     assert "Không dòng hợp lệ nào có cờ cảnh báo." in [c.value for c in at.caption]
+
+
+def test_the_uploader_cap_follows_the_projects_byte_limit(store_url, monkeypatch):
+    """Streamlit refuses a file over the widget's cap itself, in English: the cap must be the project's.
+
+    The default limit (512 MiB) is what .streamlit/config.toml lets the server take; a deployer's
+    lower ``GEO_INGEST_MAX_BYTES`` shows in the widget, rounded up to whole MB so a file the project
+    accepts is never refused by the widget.
+    """
+    import tomllib
+
+    from geo import settings
+
+    mib = 1024 * 1024
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] * mib == settings.INGEST_MAX_BYTES.default
+    at = _page(store_url)
+    assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 512
+    for limit, shown in ((3 * mib, 3), (3 * mib + 1, 4), (100, 1)):
+        monkeypatch.setenv("GEO_INGEST_MAX_BYTES", str(limit))
+        at = _page(store_url)
+        assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == shown, limit
+    monkeypatch.setenv("GEO_INGEST_MAX_BYTES", str(4096 * mib))  # above the server's own cap
+    at = _page(store_url)
+    assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 512
