@@ -332,3 +332,29 @@ def test_the_uploader_cap_follows_the_projects_byte_limit(store_url, monkeypatch
     monkeypatch.setenv("GEO_INGEST_MAX_BYTES", str(4096 * mib))  # above the server's own cap
     at = _page(store_url)
     assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 512
+
+
+def test_match_methods_and_formats_are_words_in_the_pages_language(store_url):
+    """How a column was recognised and how coordinates and dates were written are codes in
+    geo.ingest (and the CLI's JSON); the page shows them as words in its language."""
+    sheet = (
+        "mã,loại vi phạm,trạng thái,ngày phát hiện,vĩ độ,kinh độ,địa chỉ,phường\n"
+        "A-1,Lấn chiếm vỉa hè,Chưa xử lý,01/09/2025,21.0365,105.8490,12 Hàng Mã,Phường Hoàn Kiếm\n"
+        'A-2,Lấn chiếm vỉa hè,Chưa xử lý,2025-09-02,"21,0365","105,8490",12 Hàng Mã,Phường Hoàn Kiếm\n'
+        "A-3,Lấn chiếm vỉa hè,Chưa xử lý,03/09/2025,21°02'11.4N,105°50'56.4E,12 Hàng Mã,"
+        "Phường Hoàn Kiếm\n"
+    ).encode()
+    codes = {"exact", "prefix", "geometry", "content", "ignored", "Kobo/ODK", "decimal",
+             "decimal_comma", "dms", "combined", "projected", "geojson", "dd/mm/yyyy", "iso",
+             "iso_zoned", "excel_serial"}  # fmt: skip
+    at = _upload(_page(store_url), "a.csv", sheet)
+    how = set(_table(at, "Cột trong tệp", "Cách nhận")["Cách nhận"])
+    assert how == {"tên cột trùng khớp"}, how
+    formats = [set(df.value["Định dạng"]) for df in at.dataframe if "Định dạng" in df.value.columns]
+    assert formats == [
+        {"số thập phân", "số thập phân, dấu phẩy", "độ, phút, giây"},
+        {"ngày/tháng/năm", "ISO 8601 (năm-tháng-ngày)"},
+    ], formats
+    assert not codes & (how | formats[0] | formats[1])
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert set(_table(at, "Column in the file", "Matched by")["Matched by"]) == {"exact header"}
