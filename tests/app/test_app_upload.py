@@ -94,8 +94,8 @@ def test_upload_preview_summary_commit_end_to_end(store_url):
     assert mapping["vĩ độ"] == "Vĩ độ" and mapping["kinh độ"] == "Kinh độ"
     assert mapping["ngày phát hiện"] == "Ngày phát hiện" and mapping["mã"] == "Mã vụ việc"
     formats = [df.value for df in at.dataframe if "Định dạng" in df.value.columns]
-    assert formats[0].to_dict("records") == [{"Định dạng": "decimal", "Số dòng": 5}]
-    assert formats[1].to_dict("records") == [{"Định dạng": "dd/mm/yyyy", "Số dòng": 5}]
+    assert formats[0].to_dict("records") == [{"Định dạng": "số thập phân", "Số dòng": 5}]
+    assert formats[1].to_dict("records") == [{"Định dạng": "ngày/tháng/năm", "Số dòng": 5}]
     first = _table(at, "Kết quả")
     assert first["Dòng"].tolist() == [1, 2, 3, 4, 5, 6]
     assert first["Kết quả"].tolist() == ["Hợp lệ"] * 3 + ["Trùng"] + ["Bị loại"] * 2
