@@ -114,6 +114,20 @@ def store() -> Store:
     return opened
 
 
+def upload_limit_mb(max_bytes: int) -> int:
+    """The ``max_upload_size`` (MB) for an uploader whose files the project caps at ``max_bytes``.
+
+    Why: Streamlit refuses a larger file itself, in English, before the project sees it; so the
+    widget's cap follows the project's setting (a deployer's lower ``GEO_*_MAX_BYTES`` shows in the
+    widget), rounded up so a file the project accepts is never refused by the widget (the project's
+    own bilingual check refuses what lies between). It never exceeds ``server.maxUploadSize``, which
+    the server enforces whatever the widget says.
+    """
+    mib = 1024 * 1024
+    wanted = max(1, -(-max_bytes // mib))
+    return min(wanted, int(st.get_option("server.maxUploadSize")))
+
+
 # --- filters shared through the URL ---------------------------------------------------
 
 

@@ -18,9 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import lang, t
+from app_pages._common import lang, t, upload_limit_mb
 from app_pages._safe import md_plain
-from geo import auth
+from geo import auth, settings
 from geo.errors import GeoError
 from geo.photos import PhotoSource
 from geo.services import photos as photo_services
@@ -105,7 +105,8 @@ def _add_form(store: Store, incident_id: int, ward_code: Any) -> None:
         role = st.radio(t("photos.role"), roles, format_func=labels.__getitem__, horizontal=True,
                         key=f"photos_role_{incident_id}")  # fmt: skip
         files = st.file_uploader(t("photos.files"), type=PHOTO_TYPES, accept_multiple_files=True,
-                                 key=f"photos_files_{incident_id}")  # fmt: skip
+                                 key=f"photos_files_{incident_id}",
+                                 max_upload_size=upload_limit_mb(settings.photo_max_bytes()))  # fmt: skip
         submitted = st.form_submit_button(t("photos.submit"))
     if not submitted or not files:
         return

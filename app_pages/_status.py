@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import lang, t
+from app_pages._common import lang, t, upload_limit_mb
 from app_pages._photos import PHOTO_TYPES, add_uploaded
 from app_pages._safe import md_plain
-from geo import auth, services
+from geo import auth, services, settings
 from geo.errors import GeoError
 from geo.i18n import status_label
 from geo.store import PUBLIC_NOTE_CHARS, TRANSITIONS
@@ -63,6 +63,7 @@ def status_form(store: Store, incident_id: int, current: str, ward_code: Any) ->
         photos = st.file_uploader(
             t("photos.after_with_status"), type=PHOTO_TYPES, accept_multiple_files=True,
             key=f"status_photos_{incident_id}",
+            max_upload_size=upload_limit_mb(settings.photo_max_bytes()),
         )
         submitted = st.form_submit_button(t("status.submit"))
     to_state = chosen if chosen in labels else offered

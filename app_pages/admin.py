@@ -22,9 +22,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t, wards
+from app_pages._common import lang, store, t, upload_limit_mb, wards
 from app_pages._safe import md_plain
-from geo import auth, boundary_checks, services
+from geo import auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
 
@@ -57,6 +57,25 @@ def _role_label(role: str) -> str:
 # -- accounts ------------------------------------------------------------------------------
 
 
+def _hanoi_times(values: pd.Series) -> pd.Series:
+    """Stored instants (naive is UTC, as the store writes them) as Hà Nội reads a clock,
+    dd/mm/yyyy HH:MM; blank where there is none (a key not revoked)."""
+    local = pd.to_datetime(values, utc=True).dt.tz_convert(LOCAL_TZ)
+    return local.dt.strftime("%d/%m/%Y %H:%M").fillna("")
+
+
+def _labelled(frame: pd.DataFrame, columns: dict[str, str], times: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``frame``'s ``columns`` (store column → label key) under the page-language labels,
+    in that order, with the ``times`` columns on the Hà Nội clock: officers read neither
+    the store's column names nor UTC."""
+    return pd.DataFrame(
+        {
+            t(key): _hanoi_times(frame[column]) if column in times else frame[column]
+            for column, key in columns.items()
+        }
+    )
+
+
 def _codes(value: Any) -> list[str]:
     return [c for c in str(value or "").split(",") if c]
 
@@ -64,7 +83,6 @@ def _codes(value: Any) -> list[str]:
 def _accounts_table(users: pd.DataFrame, ward_names: dict[str, str]) -> pd.DataFrame:
     """The accounts as the page shows them: headers, roles and wards in the page's language
     and the creation time in Hà Nội, not the store's column names, role codes and UTC."""
-    created = pd.to_datetime(users["created_at"], utc=True).dt.tz_convert(LOCAL_TZ)
     return pd.DataFrame(
         {
             t("admin.username"): users["username"].astype(str),
@@ -72,7 +90,7 @@ def _accounts_table(users: pd.DataFrame, ward_names: dict[str, str]) -> pd.DataF
             t("admin.wards"): [", ".join(ward_names.get(w, w) for w in _codes(v)) for v in users["wards"]],
             t("admin.col_disabled"): users["disabled"].astype(bool),
             t("admin.col_password"): users["has_password"].astype(bool),
-            t("admin.col_created"): created.dt.strftime("%d/%m/%Y %H:%M"),
+            t("admin.col_created"): _hanoi_times(users["created_at"]),
         }
     )
 
@@ -198,7 +216,8 @@ def _ward_layer(user: auth.User) -> None:
     total, retired, since = services.ward_layer_version(store())
     current = total - retired
     st.caption(t("admin.wards_current", n=current, since=_hanoi_time(since)))
-    uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file")
+    uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file",
+                                max_upload_size=upload_limit_mb(settings.ingest_max_bytes()))
     crs = st.text_input(t("admin.layer_crs"), key="admin_layer_crs").strip() or None
     valid_from = st.date_input(t("admin.valid_from"), value=None, key="admin_valid_from",
                                format="DD/MM/YYYY")
@@ -269,6 +288,19 @@ def _chain_state(user: auth.User) -> None:
         (st.success if state.ok else st.error)(md_plain(state.message(lang())))
 
 
+#: audit_log columns → label keys, in the order shown
+_AUDIT_COLUMNS = {
+    "id": "admin.col_id", "at": "admin.col_at", "actor": "admin.col_actor",
+    "action": "admin.col_action", "object_type": "admin.col_object_type",
+    "object_id": "admin.col_object_id", "details": "admin.col_details",
+}  # fmt: skip
+#: list_api_keys columns → label keys (never the id: names identify keys to people)
+_KEY_COLUMNS = {
+    "name": "admin.col_key_name", "prefix": "admin.col_prefix", "created_at": "admin.col_created",
+    "created_by": "admin.col_created_by", "revoked_at": "admin.col_revoked",
+}  # fmt: skip
+
+
 def _audit(user: auth.User) -> None:
     _chain_state(user)
     try:
@@ -282,7 +314,7 @@ def _audit(user: auth.User) -> None:
         shown["details"] = shown["details"].map(
             lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
         )
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(_labelled(shown, _AUDIT_COLUMNS, times=("at",)), hide_index=True, width="stretch")
 
 
 def _api_keys(user: auth.User) -> None:
@@ -300,7 +332,10 @@ def _api_keys(user: auth.User) -> None:
                 st.success(md_plain(t("admin.apikey_made", name=name)))
                 st.code(secret, language=None)
     keys = moderation.list_api_keys(store(), user)
-    st.dataframe(keys.drop(columns=["id"]), hide_index=True, width="stretch", key="apikey_table")
+    st.dataframe(
+        _labelled(keys, _KEY_COLUMNS, times=("created_at", "revoked_at")),
+        hide_index=True, width="stretch", key="apikey_table",
+    )
     active = keys.loc[keys["revoked_at"].isna(), "name"].tolist()
     if active:
         chosen = st.selectbox(t("admin.apikey_revoke"), active, key="apikey_revoke_pick")

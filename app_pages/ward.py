@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -114,24 +115,25 @@ def _survival(code: str, f: dict) -> None:
     st.altair_chart(chart, width="stretch", key="ward_survival")
 
 
-def _chronic(code: str) -> None:
-    """Places with two or more recurrences, each incident's report, clearance and return,
-    and a timeline of every event (checks included)."""
-    st.subheader(t("sustain.chronic"))
-    st.caption(t("sustain.chronic_help", n=TIMELINE_RECURRENCES))
-    timelines, events = L.chronic(L.reader(), code)
-    if timelines.empty:
-        st.info(t("sustain.no_chronic", n=TIMELINE_RECURRENCES))
-        return
+def _place_order(timelines: pd.DataFrame) -> list[str]:
+    """The chronic places as the timeline lists them: most recurrences first, then by id as a
+    number; a nominal axis sorted the ids as text ("1301, 1919, 20, …")."""
+    places = timelines[["place_id", "recurrences"]].drop_duplicates("place_id")
+    places = places.sort_values(["recurrences", "place_id"], ascending=[False, True], kind="stable")
+    return [str(p) for p in places["place_id"]]
+
+
+def _timeline_chart(timelines: pd.DataFrame, events: pd.DataFrame) -> alt.Chart:
+    """Every event of each chronic place on one row per place, in :func:`_place_order`."""
     kinds = {k: t(f"sustain.event.{k}") for k in EVENT_KINDS}
     shown = events.drop(columns="note", errors="ignore").assign(kind=events["kind"].map(kinds), place=events["place_id"].astype(str),
                           at=events["at"].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None))  # fmt: skip
-    chart = (
+    return (
         alt.Chart(shown)
         .mark_point(filled=True, size=70)
         .encode(
             x=alt.X("at:T", title=t("sustain.date"), axis=alt.Axis(format=L.DATE_AXIS)),
-            y=alt.Y("place:N", title=t("sustain.place")),
+            y=alt.Y("place:N", title=t("sustain.place"), sort=_place_order(timelines)),
             color=alt.Color("kind:N", title=t("sustain.event"), sort=list(kinds.values())),
             shape=alt.Shape("kind:N", sort=list(kinds.values()), legend=None),
             tooltip=[
@@ -142,7 +144,18 @@ def _chronic(code: str) -> None:
         )
         .properties(height=max(160, 28 * timelines["place_id"].nunique()))
     )
-    st.altair_chart(chart, width="stretch", key="ward_timeline")
+
+
+def _chronic(code: str) -> None:
+    """Places with two or more recurrences, each incident's report, clearance and return,
+    and a timeline of every event (checks included)."""
+    st.subheader(t("sustain.chronic"))
+    st.caption(t("sustain.chronic_help", n=TIMELINE_RECURRENCES))
+    timelines, events = L.chronic(L.reader(), code)
+    if timelines.empty:
+        st.info(t("sustain.no_chronic", n=TIMELINE_RECURRENCES))
+        return
+    st.altair_chart(_timeline_chart(timelines, events), width="stretch", key="ward_timeline")
     table = timelines.copy()
     for column in ("reported_at", "cleared_at", "recurred_at"):
         table[column] = table[column].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)

@@ -161,3 +161,12 @@ def test_cleared_offers_recurrence_which_opens_a_new_incident(store_url):
     # recurred is final: no form, a note says so
     assert _form_selects(at) == []
     assert "Vụ việc ở trạng thái cuối; không còn bước tiếp theo." in [c.value for c in at.caption]
+
+
+def test_the_photo_uploaders_cap_follows_the_photo_byte_limit(store_url, monkeypatch):
+    """Both photo uploaders (status form, photo form) cap at ``GEO_PHOTO_MAX_BYTES`` in whole MB, rounded up."""
+    monkeypatch.setenv("GEO_PHOTO_MAX_BYTES", str(3 * 1024 * 1024 + 1))
+    at, _ = _open_panel(store_url, 1, "officer", (HOAN_KIEM,))
+    caps = {u.key: u.proto.max_upload_size_mb for u in at.file_uploader}
+    assert caps.get("status_photos_1") == 4, caps
+    assert caps.get("photos_files_1") == 4, caps

@@ -96,6 +96,7 @@ def test_ward_page_lists_the_chronic_places_with_their_timelines(world, monkeypa
     got = list(zip(table["reported_at"], table["cleared_at"], table["recurred_at"], strict=True))
     assert [tuple(pd.Timestamp(v) if not pd.isna(v) else pd.NaT for v in row) for row in got] == expected
     events = chart_data(at.get("vega_lite_chart")[1])
+    assert json.loads(at.get("vega_lite_chart")[1].proto.spec)["encoding"]["y"]["sort"] == [str(ids["A"])]
     assert events["kind"].tolist() == ["Phát hiện", "Xử lý xong", "Tái phạm", "Xử lý xong", "Tái phạm",
                                        "Xử lý xong", "Tái kiểm tra: còn thông thoáng"]  # fmt: skip
 
@@ -257,3 +258,21 @@ def test_compare_offers_retention_and_the_campaign_flag_under_the_minimum(world,
     ranked = league[league["rank"].notna()]
     assert ranked["code"].tolist() == [STEADY, HOAN_KIEM]  # not campaign-style first
     assert at.query_params["metric"] == "campaign_flag"
+
+
+def test_ward_timeline_lists_places_by_recurrences_then_id_as_a_number():
+    """The chronic-place timeline's rows: most recurrences first, ties by place id as a number
+    (a nominal axis sorted the ids as text: 1301, 1919, 20, 3)."""
+    import altair as alt
+
+    from app_pages.ward import _timeline_chart
+
+    recurrences = {1301: 2, 20: 2, 1919: 4, 3: 2}
+    timelines = pd.DataFrame(
+        {"place_id": list(recurrences), "recurrences": list(recurrences.values())}
+    )
+    at = pd.Timestamp("2025-09-01", tz="UTC")
+    events = pd.DataFrame({"place_id": list(recurrences), "kind": "reported", "at": at})
+    chart = _timeline_chart(timelines, events)
+    assert isinstance(chart, alt.Chart)
+    assert chart.to_dict()["encoding"]["y"]["sort"] == ["1919", "3", "20", "1301"]

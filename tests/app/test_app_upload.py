@@ -94,8 +94,8 @@ def test_upload_preview_summary_commit_end_to_end(store_url):
     assert mapping["vĩ độ"] == "Vĩ độ" and mapping["kinh độ"] == "Kinh độ"
     assert mapping["ngày phát hiện"] == "Ngày phát hiện" and mapping["mã"] == "Mã vụ việc"
     formats = [df.value for df in at.dataframe if "Định dạng" in df.value.columns]
-    assert formats[0].to_dict("records") == [{"Định dạng": "decimal", "Số dòng": 5}]
-    assert formats[1].to_dict("records") == [{"Định dạng": "dd/mm/yyyy", "Số dòng": 5}]
+    assert formats[0].to_dict("records") == [{"Định dạng": "số thập phân", "Số dòng": 5}]
+    assert formats[1].to_dict("records") == [{"Định dạng": "ngày/tháng/năm", "Số dòng": 5}]
     first = _table(at, "Kết quả")
     assert first["Dòng"].tolist() == [1, 2, 3, 4, 5, 6]
     assert first["Kết quả"].tolist() == ["Hợp lệ"] * 3 + ["Trùng"] + ["Bị loại"] * 2
@@ -307,3 +307,54 @@ def test_a_file_without_flags_says_so_instead_of_an_empty_table(store_url):
     assert _metrics(at)["Hợp lệ"] == "1"
     assert not [df for df in at.dataframe if "Cờ" in df.value.columns and "Số dòng" in df.value.columns]
     assert "Không dòng hợp lệ nào có cờ cảnh báo." in [c.value for c in at.caption]
+
+
+def test_the_uploader_cap_follows_the_projects_byte_limit(store_url, monkeypatch):
+    """Streamlit refuses a file over the widget's cap itself, in English: the cap must be the project's.
+
+    The default limit (512 MiB) is what .streamlit/config.toml lets the server take; a deployer's
+    lower ``GEO_INGEST_MAX_BYTES`` shows in the widget, rounded up to whole MB so a file the project
+    accepts is never refused by the widget.
+    """
+    import tomllib
+
+    from geo import settings
+
+    mib = 1024 * 1024
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] * mib == settings.INGEST_MAX_BYTES.default
+    at = _page(store_url)
+    assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 512
+    for limit, shown in ((3 * mib, 3), (3 * mib + 1, 4), (100, 1)):
+        monkeypatch.setenv("GEO_INGEST_MAX_BYTES", str(limit))
+        at = _page(store_url)
+        assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == shown, limit
+    monkeypatch.setenv("GEO_INGEST_MAX_BYTES", str(4096 * mib))  # above the server's own cap
+    at = _page(store_url)
+    assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 512
+
+
+def test_match_methods_and_formats_are_words_in_the_pages_language(store_url):
+    """How a column was recognised and how coordinates and dates were written are codes in
+    geo.ingest (and the CLI's JSON); the page shows them as words in its language."""
+    sheet = (
+        "mã,loại vi phạm,trạng thái,ngày phát hiện,vĩ độ,kinh độ,địa chỉ,phường\n"
+        "A-1,Lấn chiếm vỉa hè,Chưa xử lý,01/09/2025,21.0365,105.8490,12 Hàng Mã,Phường Hoàn Kiếm\n"
+        'A-2,Lấn chiếm vỉa hè,Chưa xử lý,2025-09-02,"21,0365","105,8490",12 Hàng Mã,Phường Hoàn Kiếm\n'
+        "A-3,Lấn chiếm vỉa hè,Chưa xử lý,03/09/2025,21°02'11.4N,105°50'56.4E,12 Hàng Mã,"
+        "Phường Hoàn Kiếm\n"
+    ).encode()
+    codes = {"exact", "prefix", "geometry", "content", "ignored", "Kobo/ODK", "decimal",
+             "decimal_comma", "dms", "combined", "projected", "geojson", "dd/mm/yyyy", "iso",
+             "iso_zoned", "excel_serial"}  # fmt: skip
+    at = _upload(_page(store_url), "a.csv", sheet)
+    how = set(_table(at, "Cột trong tệp", "Cách nhận")["Cách nhận"])
+    assert how == {"tên cột trùng khớp"}, how
+    formats = [set(df.value["Định dạng"]) for df in at.dataframe if "Định dạng" in df.value.columns]
+    assert formats == [
+        {"số thập phân", "số thập phân, dấu phẩy", "độ, phút, giây"},
+        {"ngày/tháng/năm", "ISO 8601 (năm-tháng-ngày)"},
+    ], formats
+    assert not codes & (how | formats[0] | formats[1])
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert set(_table(at, "Column in the file", "Matched by")["Matched by"]) == {"exact header"}
