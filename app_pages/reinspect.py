@@ -27,10 +27,9 @@ from streamlit_folium import st_folium
 from app_pages._auth import current_user
 from app_pages._common import lang, store, t
 from app_pages._safe import md_plain
-from geo.auth import User
 from geo import services
 from geo.assets import localize
-from geo.auth import can
+from geo.auth import User, can
 from geo.errors import GeoError
 from geo.i18n import type_label
 from geo.maps import base_map
