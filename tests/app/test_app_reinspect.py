@@ -141,6 +141,12 @@ def test_a_long_round_comes_a_page_at_a_time_and_every_place_is_reachable(tmp_pa
     at.text_input(key="r_find").set_value("Phố Không Có").run()
     assert not card_places(at)
     assert any("Không có điểm nào khớp" in i.value for i in at.info)
+    at.sidebar.radio(key="lang").set_value("en").run()  # the same page in English
+    assert any(i.value == "No place matches the search." for i in at.info)
+    at.text_input(key="r_find").set_value("").run()
+    assert any(c.value.startswith(f"Showing {PAGE_SIZE} of {n} places") for c in at.caption)
+    assert at.selectbox(key="r_page").label == "Page of the round"
+    assert at.text_input(key="r_find").label == "Find by street, address or place id"
 
 
 def showing(at: AppTest) -> str:
