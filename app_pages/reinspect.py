@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import folium
@@ -135,7 +136,7 @@ def _downloads(ward: str, on: dt.date) -> None:
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS, strict=True):
         column.download_button(
-            fmt.upper(), data=lambda fmt=fmt: due_file(opened, user, ward, on, fmt),
+            fmt.upper(), data=partial(due_file, opened, user, ward, on, fmt),
             file_name=f"tai_kiem_tra_{ward}_{on}.{fmt}", mime=MIME[fmt], key=f"r_dl_{fmt}",
             on_click="ignore", use_container_width=True,
         )  # fmt: skip
