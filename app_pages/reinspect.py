@@ -4,12 +4,20 @@ Made for an officer on the pavement with a phone: the due list is a walking roun
 place next), each stop a card with two full-width buttons. The figures come from
 ``geo.services`` (``view`` to read, ``change_status`` in the ward to record, ``export``
 to download); nothing here decides a rule.
+
+A ward's round can hold hundreds of stops (256 in the sample's Hoàn Kiếm), and every tap
+reruns the page: drawing every card and writing all four files on each rerun took seconds
+per tap. So the cards come a page of :data:`PAGE_SIZE` stops at a time, in round order
+(a search by street, address or place id reaches any stop at once), and each file is
+built only when its button is pressed (``st.download_button`` with a callable), which also
+audits one export per file taken rather than four per rerun.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import folium
@@ -22,13 +30,17 @@ from app_pages._common import lang, store, t
 from app_pages._safe import md_plain
 from geo import services
 from geo.assets import localize
-from geo.auth import can
+from geo.auth import User, can
 from geo.errors import GeoError
 from geo.i18n import type_label
 from geo.maps import base_map
+from geo.names import ascii_key
 from geo.reinspect import FORMATS, LOCAL_TZ
+from geo.store import Store
 
 MAP_HEIGHT = 300
+#: Cards drawn per page: a street's worth of stops, few enough for a phone to redraw at once.
+PAGE_SIZE = 25
 MIME = {
     "csv": "text/csv", "geojson": "application/geo+json", "gpx": "application/gpx+xml",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -102,20 +114,66 @@ def _cards(due: pd.DataFrame, ward: str) -> None:
                            args=(int(row.place_id), "violation", ward))  # fmt: skip
 
 
+def due_file(store: Store, user: User, ward: str, on: dt.date, fmt: str) -> bytes:
+    """The due list of ``ward`` on ``on`` as one file, as ``geo export`` writes it.
+
+    Called only when its download button is pressed, outside the script run: so it takes
+    the store and the user as they were when the button was drawn, not from the session.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _rows = services.export_due_list(
+            store, user, on=on, fmt=fmt, out=Path(tmp) / f"due.{fmt}", ward=ward
+        )
+        return path.read_bytes()
+
+
 def _downloads(ward: str, on: dt.date) -> None:
     user = current_user()
     if user is None or not can(user, "export"):
         return
     st.caption(t("reinspect.downloads"))
+    opened = store()
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS, strict=True):
-        with tempfile.TemporaryDirectory() as tmp:
-            path, _rows = services.export_due_list(
-                store(), user, on=on, fmt=fmt, out=Path(tmp) / f"due.{fmt}", ward=ward
-            )
-            data = path.read_bytes()
-        column.download_button(fmt.upper(), data, file_name=f"tai_kiem_tra_{ward}_{on}.{fmt}",
-                               mime=MIME[fmt], key=f"r_dl_{fmt}", use_container_width=True)  # fmt: skip
+        column.download_button(
+            fmt.upper(), data=partial(due_file, opened, user, ward, on, fmt),
+            file_name=f"tai_kiem_tra_{ward}_{on}.{fmt}", mime=MIME[fmt], key=f"r_dl_{fmt}",
+            on_click="ignore", use_container_width=True,
+        )  # fmt: skip
+
+
+def _found(due: pd.DataFrame) -> pd.DataFrame:
+    """The stops the officer's search names: a place id, or part of a street or address
+    (tones and case ignored, so "hang ma" finds "Hàng Mã")."""
+    query = st.text_input(t("reinspect.find"), key="r_find", placeholder=t("reinspect.find_hint"))
+    query = query.strip().lstrip("#")
+    if not query:
+        return due
+    if query.isdigit():
+        return due[due["place_id"].astype(int) == int(query)]
+    key = ascii_key(query)
+    text = (due["street"].fillna("").astype(str) + " " + due["address"].fillna("").astype(str))
+    return due[text.map(ascii_key).str.contains(key, regex=False)]
+
+
+def _page(due: pd.DataFrame) -> pd.DataFrame:
+    """One page of the round's stops, with a pager when there is more than one."""
+    pages = max(1, -(-len(due) // PAGE_SIZE))
+    if pages > 1:
+        stops = due["stop"].tolist()
+
+        def label(page: int) -> str:
+            last = min(len(stops), (page + 1) * PAGE_SIZE) - 1
+            return t("reinspect.page_of", first=stops[page * PAGE_SIZE], last=stops[last])
+
+        if st.session_state.get("r_page", 0) >= pages:  # the list shrank under the pager
+            st.session_state["r_page"] = pages - 1
+        page = st.selectbox(t("reinspect.page"), range(pages), key="r_page", format_func=label)
+    else:
+        page = 0
+    shown = due.iloc[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    st.caption(t("reinspect.showing", shown=len(shown), of=len(due)))
+    return shown
 
 
 def main() -> None:
@@ -137,8 +195,13 @@ def main() -> None:
     if due.empty:
         st.info(t("reinspect.none_due"))
         return
-    _cards(due, ward)
-    _map(due)
+    found = _found(due)
+    if found.empty:
+        st.info(t("reinspect.no_match"))
+    else:
+        shown = _page(found)
+        _cards(shown, ward)
+        _map(shown)
     _downloads(ward, on)
 
 

@@ -25,6 +25,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "reinspect.recorded_violation": ("Đã ghi: điểm {place} tái vi phạm (mở vụ việc mới).",
                                      "Recorded: place {place} is violated again (a new incident)."),
     "reinspect.downloads": ("Tải danh sách (lộ trình đi bộ)", "Download the list (walking round)"),
+    "reinspect.find": ("Tìm theo phố, địa chỉ hoặc mã điểm", "Find by street, address or place id"),
+    "reinspect.find_hint": ("vd. Hàng Mã hoặc 12", "e.g. Hàng Mã or 12"),
+    "reinspect.page": ("Trang của lộ trình", "Page of the round"),
+    "reinspect.page_of": ("Điểm dừng {first}–{last}", "Stops {first}–{last}"),
+    "reinspect.showing": ("Đang hiện {shown} trong {of} điểm (bản đồ: các điểm của trang này; "
+                          "tệp tải về: cả lộ trình).",
+                          "Showing {shown} of {of} places (map: this page's stops; "
+                          "downloads: the whole round)."),
+    "reinspect.no_match": ("Không có điểm nào khớp với tìm kiếm.", "No place matches the search."),
     # the sustained-order table (compare page)
     "sustain.ward_code": ("Mã", "Code"),
     "sustain.name": ("Phường, xã", "Ward"),

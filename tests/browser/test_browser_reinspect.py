@@ -34,6 +34,48 @@ def phone_app(tmp_path_factory):
         yield server, url
 
 
+def test_a_file_is_built_when_its_button_is_pressed(browser, phone_app, tmp_path):
+    """In the running app a download button's file is made on the press (a callable the
+    server calls then): it arrives, named for the ward and day, and holds what
+    ``services.export_due_list`` writes; nothing was exported before the press."""
+    from geo import services
+    from geo.auth import User
+    from geo.store import queries
+    from tests._browser import RecordedPage
+    from tests._signin import PASSWORD, ensure_account
+
+    def exports() -> int:
+        store = open_store(url)
+        log = queries.audit_log(store)
+        store.close()
+        return int(((log["action"] == "export") & (log["object_type"] == "reinspect")).sum())
+
+    server, url = phone_app
+    name = ensure_account(url, "officer", (HOAN_KIEM,))
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
+    context.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
+    rec = RecordedPage(context.new_page(), server.host, credentials=(name, PASSWORD))
+    try:
+        rec.goto("/reinspect")
+        button = rec.page.get_by_role("button", name="GPX")
+        button.wait_for(timeout=90_000)
+        assert exports() == 0
+        with rec.page.expect_download() as info:
+            button.click()
+        download = info.value
+        on = pd.Timestamp.now(tz="Asia/Ho_Chi_Minh").date()
+        assert download.suggested_filename == f"tai_kiem_tra_{HOAN_KIEM}_{on}.gpx"
+        got = download.path().read_bytes()
+    finally:
+        context.close()
+    assert exports() == 1
+    store = open_store(url)
+    officer = User(name, frozenset({"officer"}), frozenset({HOAN_KIEM}))
+    want, rows = services.export_due_list(store, officer, on=on, fmt="gpx", out=tmp_path / "w.gpx", ward=HOAN_KIEM)
+    store.close()
+    assert rows == 1 and got == want.read_bytes()
+
+
 def test_an_officer_records_a_check_on_a_phone(browser, phone_app):
     from tests._browser import RecordedPage
     from tests._signin import PASSWORD, ensure_account
