@@ -66,15 +66,20 @@ def _choices() -> tuple[list[str], dt.date]:
     return [code], on
 
 
-def _map(due: pd.DataFrame) -> None:
-    bounds = [[due["lat"].min() - 0.001, due["lon"].min() - 0.001],
-              [due["lat"].max() + 0.001, due["lon"].max() + 0.001]]  # fmt: skip
+def _map(found: pd.DataFrame, shown: pd.DataFrame) -> None:
+    """The whole round (line and small stops), with this page's stops large and red:
+    an officer plans the walk on the whole round and works through it a page at a time."""
+    bounds = [[found["lat"].min() - 0.001, found["lon"].min() - 0.001],
+              [found["lat"].max() + 0.001, found["lon"].max() + 0.001]]  # fmt: skip
     fmap = base_map(bounds, lang=lang())
-    points = list(zip(due["lat"], due["lon"], strict=True))
+    points = list(zip(found["lat"], found["lon"], strict=True))
     folium.PolyLine(points, weight=2, color="#555").add_to(fmap)
-    for row in due.itertuples():
+    on_page = set(shown["stop"].tolist())
+    for row in found.itertuples():
+        here = row.stop in on_page
         folium.CircleMarker(
-            [row.lat, row.lon], radius=8, color="#c0392b", fill=True, fill_opacity=0.9,
+            [row.lat, row.lon], radius=8 if here else 4, color="#c0392b" if here else "#7f8c8d",
+            fill=True, fill_opacity=0.9 if here else 0.6,
             tooltip=f"{row.stop}. {md_plain(str(row.address or row.street or ''))}",
         ).add_to(fmap)  # fmt: skip
     localize(fmap)
@@ -201,7 +206,7 @@ def main() -> None:
     else:
         shown = _page(found)
         _cards(shown, ward)
-        _map(shown)
+        _map(found, shown)
     _downloads(ward, on)
 
 

@@ -3,6 +3,9 @@ list of the officer's ward, one tap records a check, the rights decide who may t
 
 from __future__ import annotations
 
+import json
+import re
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -129,6 +132,11 @@ def test_a_long_round_comes_a_page_at_a_time_and_every_place_is_reachable(tmp_pa
         assert f"Đang hiện {len(places)} trong {n} điểm" in showing(at)
         seen += places
     assert sorted(seen) == list(range(1, n + 1))  # every place once, none twice
+    # the map draws the whole round, this (last) page's stops large
+    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    assert script.count("L.circleMarker(") == n
+    assert len(re.findall(r'"radius": 8\b', script)) == len(places)
+    assert len(re.findall(r'"radius": 4\b', script)) == n - len(places)
 
     last = seen[-1]  # on the last page
     at.text_input(key="r_find").set_value(str(last)).run()
