@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import event
 
 from geo.ingest import IngestOptions, ingest
+from geo.maps import density_grid
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import load_snapshot, store_version, up_to_date
 from geo.store import IncidentFilter, queries, workflow
 from geo.views import load_view
-from geo.maps import density_grid
 from tests._snapshots import assert_metres_of_degrees, decoded, resent
 
 if TYPE_CHECKING:

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from geo import _snapshot_file
+from geo._sealed_file import write_sealed
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, up_to_date
 from geo.store import IncidentFilter, open_store, queries, workflow
-from geo._sealed_file import write_sealed
 from tests._snapshots import assert_metres_of_degrees, decoded
 from tests.conftest import REPO
 
