@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.crs import METRIC_CRS, STORAGE_CRS, metric_xy
 
 #: Density grid cell size (metres, in EPSG:32648), doubled until at most MAX_CELLS remain.
 DENSITY_CELL_M = 150.0
@@ -47,7 +47,10 @@ def density_grid(
     Parameters
     ----------
     incidents : pandas.DataFrame
-        ``lat`` and ``lon`` in EPSG:4326 degrees.
+        ``lat`` and ``lon`` in EPSG:4326 degrees; with ``x`` and ``y`` too, their
+        EPSG:32648 metres as :func:`geo.crs.metric_xy` gives them (a snapshot's
+        :meth:`~geo.snapshot.IncidentSnapshot.points`), which are counted as they are:
+        projecting every point was a quarter of the first map page at 10M.
     cell_m : float
         The starting cell size in metres (default :data:`DENSITY_CELL_M`).
     max_cells : int
@@ -61,10 +64,11 @@ def density_grid(
     """
     if incidents.empty:
         return pd.DataFrame({"lat": [], "lon": [], "count": []})
-    to_m = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
     to_deg = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
-    x, y = to_m.transform(incidents["lon"].to_numpy(float), incidents["lat"].to_numpy(float))
-    x, y = np.asarray(x), np.asarray(y)
+    if "x" in incidents.columns and "y" in incidents.columns:
+        x, y = incidents["x"].to_numpy(float), incidents["y"].to_numpy(float)
+    else:
+        x, y = metric_xy(incidents["lon"], incidents["lat"])
     while True:
         ix = np.floor(x / cell_m).astype(np.int64)
         iy = np.floor(y / cell_m).astype(np.int64)

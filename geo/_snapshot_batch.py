@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from geo import _snapshot_file
 from geo.snapshot import (
     _CATEGORIES,
-    _COLUMNS,
+    _HELD,
     _NAMED,
     _SELECT,
     _TIMES,
@@ -48,6 +48,7 @@ from geo.snapshot import (
     _one_state,
     patch,
     version_in,
+    with_metres,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def _follow(store: Store, batch: CommittedBatch) -> Path | None:
             high = int(ids[-1]) if len(ids) else version[1]
             parts.insert(0, _arrays(store, conn, f"{_SELECT} WHERE id > ? AND id < ? ORDER BY id", (top, low), index))
             parts.append(_arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (high,), index))
-    new = {column: np.concatenate([part[column] for part in parts]) for column in _COLUMNS}
+    new = {column: np.concatenate([part[column] for part in parts]) for column in _HELD}
     if not len(new["id"]) and not len(changed["id"]):
         return None  # no incident changed: the page moves the file's version on for nothing
     rows_read = len(changed["id"]) + len(new["id"]) - len(ids)
@@ -133,7 +134,8 @@ def _follow(store: Store, batch: CommittedBatch) -> Path | None:
 def _batch_arrays(batch: CommittedBatch, ids: np.ndarray, index: dict[str, dict[Any, int]]) -> dict[str, np.ndarray]:
     """The batch's rows as :func:`geo.snapshot._arrays` reads them back from the store:
     the same columns, categories coded in ``index`` (extended in first-seen order), UTC
-    instants in ns; from the arrays the batch was written from."""
+    instants in ns, metres by :func:`geo.snapshot.with_metres`; from the arrays the batch
+    was written from."""
     table = batch.rows.arrow_table(names=["lat", "lon", *_CATEGORIES, *_TIMES], instants=True)
     out: dict[str, np.ndarray] = {"id": ids}
     for column in ("lat", "lon"):
@@ -142,7 +144,7 @@ def _batch_arrays(batch: CommittedBatch, ids: np.ndarray, index: dict[str, dict[
         out[column] = _coded(table[column].combine_chunks(), index[column])
     for column in _TIMES:
         out[column] = table[column].to_numpy().astype("datetime64[ns]")  # UTC, NaT for null
-    return out
+    return with_metres(out)
 
 
 def _coded(values: pa.Array, index: dict[Any, int]) -> np.ndarray:

@@ -42,7 +42,9 @@ if TYPE_CHECKING:
     from geo.store import Store
 
 #: The file's first bytes; the number changes with any change of the layout below.
-MAGIC = b"GEOSNAP3"
+#: 4: the EPSG:32648 metres ``x``/``y`` beside lat/lon. A file of an older layout fails
+#: :func:`read`'s first check, so the page reads the store whole once and writes this one.
+MAGIC = b"GEOSNAP4"
 _KEY = b"geo_snapshot"  # schema metadata entry holding the identity (JSON)
 
 
@@ -80,6 +82,8 @@ def _table(snapshot: IncidentSnapshot, identity: dict[str, Any]) -> pa.Table:
         "id": pa.array(snapshot.ids, type=pa.int64()),
         "lat": pa.array(snapshot.lat, type=pa.float64()),
         "lon": pa.array(snapshot.lon, type=pa.float64()),
+        "x": pa.array(snapshot.x, type=pa.float64()),
+        "y": pa.array(snapshot.y, type=pa.float64()),
     }
     for name, codes in snapshot.codes.items():
         indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
@@ -163,6 +167,8 @@ def _snapshot(table: pa.Table, version: tuple[int, int, int]) -> IncidentSnapsho
         ids=table["id"].to_numpy().astype(np.int64, copy=False),
         lat=table["lat"].to_numpy().astype(np.float64, copy=False),
         lon=table["lon"].to_numpy().astype(np.float64, copy=False),
+        x=table["x"].to_numpy().astype(np.float64, copy=False),
+        y=table["y"].to_numpy().astype(np.float64, copy=False),
         codes=codes,
         labels=labels,
         times=times,
@@ -173,7 +179,7 @@ def _snapshot(table: pa.Table, version: tuple[int, int, int]) -> IncidentSnapsho
 def _consistent(snapshot: IncidentSnapshot, expected: IncidentSnapshot | None) -> bool:
     """Lengths agree, ids strictly ascend, the columns are the ones a snapshot holds."""
     n = len(snapshot.ids)
-    arrays = [snapshot.lat, snapshot.lon, *snapshot.codes.values(), *snapshot.times.values()]
+    arrays = [snapshot.lat, snapshot.lon, snapshot.x, snapshot.y, *snapshot.codes.values(), *snapshot.times.values()]
     if any(len(a) != n for a in arrays) or n != snapshot.version[0]:
         return False
     if n > 1 and not bool(np.all(np.diff(snapshot.ids) > 0)):

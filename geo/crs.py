@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
-from pyproj import CRS
+import numpy as np
+from pyproj import CRS, Transformer
 
 from geo.errors import CRSError
 
@@ -119,6 +120,29 @@ def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if CRS.from_user_input(gdf.crs).equals(CRS.from_user_input(STORAGE_CRS)):
         return gdf.copy()
     return gdf.to_crs(STORAGE_CRS)
+
+
+def metric_xy(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Points given in :data:`STORAGE_CRS` degrees as :data:`METRIC_CRS` metres (float64).
+
+    The one projection of bare coordinate arrays: the map's density grid and the
+    snapshot's stored metres (:mod:`geo.snapshot`) both come from it, so a grid counted
+    from stored metres is the grid counted from projecting the degrees. Non-finite
+    input gives non-finite output (pyproj's ``inf``).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in EPSG:4326 degrees, of one length.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``x`` (easting) and ``y`` (northing) in EPSG:32648 metres, float64.
+    """
+    to_m = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+    x, y = to_m.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

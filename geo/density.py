@@ -24,7 +24,7 @@ from affine import Affine
 from pyproj import Transformer
 from sqlalchemy import select
 
-from geo.crs import METRIC_CRS, STORAGE_CRS
+from geo.crs import METRIC_CRS, STORAGE_CRS, metric_xy
 from geo.errors import MetricError
 from geo.store import IncidentFilter, Store
 
@@ -69,18 +69,12 @@ class DensityGrid:
         return float(minx), float(miny), float(maxx), float(maxy)
 
 
-def _metric_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    to_m = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
-    x, y = to_m.transform(lon, lat)
-    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-
-
 def _extent_m(bbox: Sequence[float]) -> tuple[float, float, float, float]:
     west, south, east, north = (float(v) for v in bbox)
     # the four corners and edge midpoints: a lon/lat box is not a rectangle in UTM
     lon = np.array([west, east, west, east, (west + east) / 2, (west + east) / 2, west, east])
     lat = np.array([south, south, north, north, south, north, (south + north) / 2, (south + north) / 2])
-    x, y = _metric_xy(lon, lat)
+    x, y = metric_xy(lon, lat)
     return float(x.min()), float(y.min()), float(x.max()), float(y.max())
 
 
@@ -127,7 +121,7 @@ def density_grid(
     lon_a = np.asarray(lon, dtype=float).ravel()
     lat_a = np.asarray(lat, dtype=float).ravel()
     keep = np.isfinite(lon_a) & np.isfinite(lat_a)
-    x, y = _metric_xy(lon_a[keep], lat_a[keep])
+    x, y = metric_xy(lon_a[keep], lat_a[keep])
     if bbox is not None:
         minx, miny, maxx, maxy = _extent_m(bbox)
     elif x.size:

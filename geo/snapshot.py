@@ -5,6 +5,14 @@ every filter change (about 10 s here). A snapshot reads only the columns that th
 and a density grid use, once per store version (about 40 MB per million incidents); each
 view is then a boolean mask computed in milliseconds.
 
+Each incident's EPSG:32648 metres (``x``, ``y``) are kept beside its degrees, projected
+once where rows enter a snapshot (:func:`with_metres`: a full load, a patch, an ingest's
+update of the file) rather than for every point on each first map page, where that was
+a quarter of the page at 10M. They are float64, 16 bytes per incident (160 MB at 10M):
+float32 carries only 24 bits, so at Hà Nội's 2.3 million metres of northing a value is
+rounded to the nearest 0.25 m, which moves a point near a cell edge into the next cell,
+and the grid must be the one counted from the degrees.
+
 :func:`store_version` changes with every write, because every write appends to the audit
 log, so a snapshot cached under its version is never stale. Filtering a snapshot
 is :meth:`geo.store.filters.IncidentFilter.mask`, which selects exactly the rows that
@@ -22,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from geo import _snapshot_file
+from geo.crs import metric_xy
 from geo.store._values import utc_instants
 from geo.store.filters import FILTER_COLUMNS
 
@@ -95,6 +104,8 @@ class IncidentSnapshot:
     ids: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
+    x: np.ndarray  # EPSG:32648 easting of lon/lat, metres (float64; :func:`with_metres`)
+    y: np.ndarray  # EPSG:32648 northing of lon/lat, metres
     codes: dict[str, np.ndarray]  # column -> int32 code per incident (-1: NULL)
     labels: dict[str, np.ndarray]  # column -> the distinct values the codes point into
     times: dict[str, np.ndarray]  # column -> UTC datetime64[ns] (NaT: NULL)
@@ -104,7 +115,7 @@ class IncidentSnapshot:
         return len(self.lat)
 
     def points(self, keep: np.ndarray) -> pd.DataFrame:
-        """``lat``/``lon`` of the selected rows (what a density grid needs).
+        """``lat``/``lon`` and metres ``x``/``y`` of the selected rows (what a density grid needs).
 
         Parameters
         ----------
@@ -114,13 +125,37 @@ class IncidentSnapshot:
         Returns
         -------
         pandas.DataFrame
-            ``lat`` and ``lon`` in EPSG:4326 degrees.
+            ``lat`` and ``lon`` in EPSG:4326 degrees, ``x`` and ``y`` in EPSG:32648 metres.
         """
-        return pd.DataFrame({"lat": self.lat[keep], "lon": self.lon[keep]})
+        return pd.DataFrame({"lat": self.lat[keep], "lon": self.lon[keep], "x": self.x[keep], "y": self.y[keep]})
 
 
 _COLUMNS = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM incidents"  # noqa: S608
+#: The arrays of a snapshot's rows: those read, and the metres projected from lat/lon.
+_HELD = (*_COLUMNS, "x", "y")
+
+
+def with_metres(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``arrays`` (:data:`_COLUMNS`) with ``x``/``y``, their lon/lat in EPSG:32648 metres.
+
+    Every way rows enter a snapshot goes through here (:func:`_arrays` for a full load
+    and a page's patch, :func:`geo._snapshot_batch._batch_arrays` for an ingest's), so
+    the metres are always :func:`geo.crs.metric_xy` of the degrees held beside them.
+
+    Parameters
+    ----------
+    arrays : dict of numpy.ndarray
+        One array per column of :data:`_COLUMNS`; not modified.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The same arrays plus ``x`` and ``y`` (float64).
+    """
+    x, y = metric_xy(arrays["lon"], arrays["lat"])
+    return {**arrays, "x": x, "y": y}
+
 
 #: The incidents the audit log names after an entry: every status change is audited with
 #: the incident's id as its ``object_id`` (text). A subquery, so a patch after a batch's
@@ -169,7 +204,8 @@ def _arrays(
     store: Store, conn: Connection, sql: str, params: Sequence[Any], index: dict[str, dict[Any, int]]
 ) -> dict[str, np.ndarray]:
     """Each column of ``sql``'s rows (:data:`_COLUMNS`, in that order) as one array,
-    read :data:`CHUNK_ROWS` rows at a time; categories coded in ``index`` (extended)."""
+    read :data:`CHUNK_ROWS` rows at a time; categories coded in ``index`` (extended);
+    with their metres (:func:`with_metres`)."""
     parts: dict[str, list[np.ndarray]] = {column: [] for column in _COLUMNS}
     for rows in store.backend.stream_rows(conn, sql, CHUNK_ROWS, params):
         by_name = dict(zip(_COLUMNS, zip(*rows, strict=True), strict=True))
@@ -180,10 +216,10 @@ def _arrays(
             parts[column].append(_coded(by_name[column], index[column]))
         for column in _TIMES:
             parts[column].append(utc_instants(by_name[column]))
-    return {
+    return with_metres({
         column: np.concatenate(chunks) if chunks else np.array([], dtype=_EMPTY.get(column, "datetime64[ns]"))
         for column, chunks in parts.items()
-    }
+    })
 
 
 def _snapshot(
@@ -194,6 +230,8 @@ def _snapshot(
         ids=arrays["id"],
         lat=arrays["lat"],
         lon=arrays["lon"],
+        x=arrays["x"],
+        y=arrays["y"],
         codes={column: arrays[column] for column in _CATEGORIES},
         labels={column: np.asarray(list(index[column]), dtype=object) for column in _CATEGORIES},
         times={column: arrays[column] for column in _TIMES},
@@ -330,7 +368,8 @@ def patch(
     """``snapshot`` with the rows ``new`` appended and the rows ``changed`` overwritten,
     labelled ``version``; None when that cannot be the store at ``version``.
 
-    ``new`` and ``changed`` hold :data:`_COLUMNS` with categories coded in ``index`` (the
+    ``new`` and ``changed`` hold :data:`_HELD` (the read columns and their metres,
+    :func:`with_metres`) with categories coded in ``index`` (the
     snapshot's labels, extended). ``new`` must be ascending and above the snapshot's ids;
     ``changed`` may name any row of either. None: an id the result does not hold (the
     caller reads the store whole), or a result whose length is not ``version``'s count
@@ -343,7 +382,7 @@ def patch(
     version : tuple of int
         The store version the result stands for.
     new, changed : dict of numpy.ndarray
-        Rows appended and rows overwritten, one array per column of :data:`_COLUMNS`.
+        Rows appended and rows overwritten, one array per column of :data:`_HELD`.
     index : dict
         Per category column, value → code: the snapshot's labels with any new ones.
     rows_read : int
@@ -354,7 +393,10 @@ def patch(
     IncidentSnapshot or None
         The patched snapshot, or None when it cannot be the store at ``version``.
     """
-    held = {"id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, **snapshot.codes, **snapshot.times}
+    held = {
+        "id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, "x": snapshot.x, "y": snapshot.y,
+        **snapshot.codes, **snapshot.times,
+    }
     if len(new["id"]) and len(snapshot) and new["id"][0] <= snapshot.ids[-1]:
         return None
     ids = np.concatenate([held["id"], new["id"]])  # a copy: other sessions may hold the old
@@ -369,7 +411,7 @@ def patch(
         out[pos] = changed[column]
         return out
 
-    return _snapshot(version, {column: patched(column) for column in _COLUMNS}, index, rows_read)
+    return _snapshot(version, {column: patched(column) for column in _HELD}, index, rows_read)
 
 
 def over_snapshot(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:

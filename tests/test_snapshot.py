@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import event
 
 from geo.ingest import IngestOptions, ingest
+from geo.maps import density_grid
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import load_snapshot, store_version, up_to_date
 from geo.store import IncidentFilter, queries, workflow
 from geo.views import load_view
-from tests._snapshots import decoded, resent
+from tests._snapshots import assert_metres_of_degrees, decoded, resent
 
 if TYPE_CHECKING:
     from geo.store import Store
@@ -89,6 +90,22 @@ def test_load_view_with_a_snapshot_matches_the_sql_view(sample_store):
             assert list(fast.incidents["id"]) == list(plain.incidents["id"])
 
 
+@pytest.mark.parametrize("max_cells", [30_000, 200, 40])
+def test_the_density_grid_from_the_snapshots_metres_is_the_grid_of_its_degrees(sample_store, max_cells):
+    """The map's density layer counts the snapshot's stored metres; the grid is the one
+    counted by projecting every point's lat/lon (what the map did before), cell for cell,
+    at the first cell size and after doubling it (fewer ``max_cells``)."""
+    snapshot = load_snapshot(sample_store)
+    for flt in (IncidentFilter(), IncidentFilter(wards=("00070", "00199")), IncidentFilter(statuses="reported")):
+        view = load_view(sample_store, flt, marker_limit=10, snapshot=snapshot)
+        assert {"x", "y"} <= set(view.incidents.columns) and view.matched > 10
+        grid = density_grid(view.incidents, max_cells=max_cells)
+        projected = density_grid(view.incidents[["lat", "lon"]], max_cells=max_cells)
+        assert 1 < len(grid) <= max_cells
+        pd.testing.assert_frame_equal(grid, projected)
+        assert grid["count"].sum() == view.matched
+
+
 def test_every_write_changes_the_version(sample_store):
     before = store_version(sample_store)
     snapshot = load_snapshot(sample_store)
@@ -117,6 +134,8 @@ def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     patched = up_to_date(first, sample_store)
     assert patched.version == store_version(sample_store) != first.version
     assert len(patched) == len(first) + 41
+    assert_metres_of_degrees(first)
+    assert_metres_of_degrees(patched)  # the 41 patched-in rows too
     # both databases patch: the 41 new incidents and the 3 changed ones
     assert patched.rows_read == 41 + 3
     pd.testing.assert_frame_equal(decoded(patched), decoded(load_snapshot(sample_store)))

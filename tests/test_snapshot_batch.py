@@ -20,7 +20,7 @@ from geo.ingest import IngestOptions, ingest, preview
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, store_version, up_to_date
 from geo.store import IncidentFilter, batches, queries, workflow
-from tests._snapshots import decoded, resent
+from tests._snapshots import assert_metres_of_degrees, decoded, resent
 
 TEAM = IngestOptions(source="team")  # one namespace of ids: a row sent again is the same incident
 
@@ -95,6 +95,7 @@ def test_an_ingest_leaves_the_file_a_full_read_would_write(store, tmp_path, snap
 
     kept = _file(store)
     assert kept.version == store_version(store) != before
+    assert_metres_of_degrees(kept)  # the batch's own rows among them
     fresh = load_snapshot(store)
     pd.testing.assert_frame_equal(decoded(kept), decoded(fresh))
     with store.read() as conn:  # the incidents the batch's audit entries name: moves, recurrences
@@ -125,6 +126,7 @@ def test_a_file_behind_by_other_writes_is_brought_up_to_date_too(store, tmp_path
 
     kept = _file(store)
     assert kept.version == store_version(store)
+    assert_metres_of_degrees(kept)  # the other writer's rows, read from the store, too
     pd.testing.assert_frame_equal(decoded(kept), decoded(load_snapshot(store)))
     assert _status_of(kept, moved) == "verified"
 

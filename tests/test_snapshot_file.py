@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 
 from geo import _snapshot_file
+from geo._sealed_file import write_sealed
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, up_to_date
 from geo.store import IncidentFilter, open_store, queries, workflow
-from tests._snapshots import decoded
+from tests._snapshots import assert_metres_of_degrees, decoded
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "incidents" / "sample_incidents.csv"
@@ -75,6 +76,7 @@ def test_the_file_holds_what_a_full_read_holds(sample_store, snapshot_dir):
     again = _snapshot_file.read(sample_store)
     assert again is not None and again.rows_read == 0 and again.version == first.version
     pd.testing.assert_frame_equal(decoded(again), decoded(load_snapshot(sample_store)))
+    assert_metres_of_degrees(again)  # the metres are kept in the file, as computed
     for column in again.labels:  # the codes point into the same labels, in the same order
         assert list(again.labels[column]) == list(first.labels[column])
     assert up_to_date(None, sample_store).rows_read == 0  # unchanged store: nothing read
@@ -130,6 +132,24 @@ def test_a_damaged_file_is_ignored_and_rewritten(sample_store, damage):
     assert _snapshot_file.read(sample_store) is not None  # and a good file written again
 
 
+def test_a_file_of_the_layout_before_metres_is_rebuilt_with_them(sample_store, snapshot_dir):
+    """A file the previous release wrote (GEOSNAP3: lat/lon, no x/y) under a valid digest
+    and identity: not used; the page reads the store whole and writes the new layout."""
+    current = up_to_date(None, sample_store)
+    table = _snapshot_file._table(current, _snapshot_file._identity(sample_store, current.version))
+    old = table.drop_columns(["x", "y"])
+    path = _snapshot_file.path_for(sample_store)
+    write_sealed(path, b"GEOSNAP3", _snapshot_file._ipc_file(old))
+    assert _snapshot_file.read(sample_store) is None
+    rebuilt = up_to_date(None, sample_store)
+    assert rebuilt.rows_read == len(rebuilt)  # read from the store, not the old file
+    assert_metres_of_degrees(rebuilt)
+    assert path.read_bytes().startswith(_snapshot_file.MAGIC) and _snapshot_file.MAGIC != b"GEOSNAP3"
+    kept = _snapshot_file.read(sample_store)
+    assert kept is not None
+    assert_metres_of_degrees(kept)
+
+
 def test_a_changed_coordinate_is_caught_by_the_digest(sample_store):
     """One low bit of one latitude: the arrays stay well-formed, only the digest differs."""
     good = up_to_date(None, sample_store)
@@ -144,7 +164,7 @@ def test_a_changed_coordinate_is_caught_by_the_digest(sample_store):
 def test_a_file_with_a_valid_digest_but_wrong_arrays_is_ignored(sample_store):
     good = up_to_date(None, sample_store)
     bad = IncidentSnapshot(
-        version=good.version, ids=good.ids[::-1].copy(), lat=good.lat, lon=good.lon,
+        version=good.version, ids=good.ids[::-1].copy(), lat=good.lat, lon=good.lon, x=good.x, y=good.y,
         codes=good.codes, labels=good.labels, times=good.times,
     )
     assert _snapshot_file.write(bad, sample_store) is not None
