@@ -110,6 +110,7 @@ class IncidentSnapshot:
     labels: dict[str, np.ndarray]  # column -> the distinct values the codes point into
     times: dict[str, np.ndarray]  # column -> UTC datetime64[ns] (NaT: NULL)
     rows_read: int = 0  # rows this snapshot's refresh read from the store (diagnostics)
+    unsaved: int = 0  # rows patched in since the snapshot file last matched it (:func:`up_to_date`)
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -176,6 +177,14 @@ _NAMED = (
 #: batch, session 23"), so the patch stops paying at about 0.7; half leaves room for
 #: a colder cache, where lookups lose more to a sequential read.
 PATCH_SHARE = 0.5
+
+#: Rows a process patches into its snapshot before it writes the file again. Rewriting
+#: the whole file after one status move made the map's rerun after every officer's write
+#: grow with the store (6.6 s at 10M, benchmarks/RESULTS.md "10M curve, session 24"),
+#: while a fresh process patches the few rows since an older file in milliseconds (the
+#: audit log names them); at about 5 us a looked-up row, 50,000 cost a fresh first page
+#: about 0.3 s, and the file is written once per that many instead of once per write.
+REWRITE_ROWS = 50_000
 
 
 def _floats(values: Sequence[Any]) -> np.ndarray:
@@ -277,9 +286,11 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
 
     Without a snapshot (a freshly started process) the one persisted in
     ``GEO_SNAPSHOT_DIR`` is taken as the starting point when it passes every check of
-    :mod:`geo._snapshot_file` (else it is ignored). A result that read incidents from the
-    store is persisted for the next process (one that only moved past audit entries about
-    other things, a sign-in say, is not: the next process skips them just as cheaply).
+    :mod:`geo._snapshot_file` (else it is ignored). A result read whole is persisted for
+    the next process; patched rows are persisted once :data:`REWRITE_ROWS` of them have
+    gathered since the file (the next process patches fewer from the file as cheaply, and
+    rewriting a 10M file after each status move cost seconds per write). One that only
+    moved past audit entries about other things, a sign-in say, is not persisted either.
     Unchanged store: the same object. On SQLite, which runs one writer at a time so audit
     ids and new incident ids grow in commit order, only the incidents added since and
     those the audit log names (every status change is audited) are read and patched in;
@@ -302,9 +313,14 @@ def up_to_date(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     """
     start = snapshot if snapshot is not None else _snapshot_file.read(store)
     current = _refreshed(start, store)
-    if current is not start and current.rows_read:  # a sign-in's audit entry alone: no rewrite
+    if current is start or not current.rows_read:  # a sign-in's audit entry alone: no rewrite
+        return current
+    whole = current.rows_read >= len(current)  # read everything: persist it
+    unsaved = current.rows_read + (0 if whole or start is None else start.unsaved)
+    if whole or unsaved >= REWRITE_ROWS:
         _snapshot_file.write(current, store)
-    return current
+        unsaved = 0
+    return replace(current, unsaved=unsaved)
 
 
 def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnapshot:

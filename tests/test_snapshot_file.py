@@ -102,12 +102,36 @@ def test_a_new_process_sees_every_write(sample_store, tmp_path):
     seen = _new_process(sample_store.url, moved)
     assert seen["status"] == {str(moved[0]): "in_progress", str(moved[1]): "cleared"}
     assert seen["rows_read"] == 1
-    # what the new process left behind is the store as it is now
+    # one row patched is not worth rewriting the file (REWRITE_ROWS): it stays at the
+    # ingest's version, and a third process patches the same one row from it
     persisted = _snapshot_file.read(sample_store)
-    assert persisted is not None
-    pd.testing.assert_frame_equal(decoded(persisted), decoded(expected))
-    # and a third process starts from it without reading rows
-    assert _new_process(sample_store.url, moved[:1])["rows_read"] == 0
+    assert persisted is not None and persisted.version != expected.version
+    third = _new_process(sample_store.url, moved[:1])
+    assert (third["rows_read"], third["status"]) == (1, {str(moved[0]): "in_progress"})
+
+
+def test_patched_rows_are_written_to_the_file_once_enough_have_gathered(sample_store, monkeypatch):
+    """A running page patches each officer's status move into its snapshot; it rewrites
+    the file only once REWRITE_ROWS patched rows have gathered since the file (counted
+    across reruns), and what it then writes is the store as it is."""
+    import geo.snapshot
+
+    monkeypatch.setattr(geo.snapshot, "REWRITE_ROWS", 3)
+    snap = up_to_date(None, sample_store)  # read whole: written
+    written = _snapshot_file.read(sample_store)
+    assert written is not None and written.version == snap.version
+    moved = _first_ids(sample_store, "reported", 3)
+    for k, incident in enumerate(moved, start=1):
+        workflow.change_status(sample_store, incident, "verified", actor="test")
+        snap = up_to_date(snap, sample_store)
+        assert snap.rows_read == 1
+        on_disk = _snapshot_file.read(sample_store)
+        assert on_disk is not None
+        if k < 3:  # 1 and 2 rows since the file: not yet
+            assert on_disk.version == written.version and snap.unsaved == k
+        else:  # the third: written, and the count starts again
+            assert on_disk.version == snap.version and snap.unsaved == 0
+            pd.testing.assert_frame_equal(decoded(on_disk), decoded(load_snapshot(sample_store)))
 
 
 @pytest.mark.parametrize(
