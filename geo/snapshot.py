@@ -14,7 +14,9 @@ rounded to the nearest 0.25 m, which moves a point near a cell edge into the nex
 and the grid must be the one counted from the degrees.
 
 :func:`store_version` changes with every write, because every write appends to the audit
-log, so a snapshot cached under its version is never stale. Filtering a snapshot
+log, so a snapshot cached under its version is never stale. A refresh reads only the
+log's largest id (:func:`audit_in`) while nothing was written: counting the incidents on
+every page run was a scan of the table on PostgreSQL. Filtering a snapshot
 is :meth:`geo.store.filters.IncidentFilter.mask`, which selects exactly the rows that
 the filter's SQL selects (tests/store/test_incident_filter.py compares them on both backends).
 """
@@ -80,8 +82,23 @@ def version_in(conn: Connection) -> tuple[int, int, int]:
     # 4M) but scans an index for count(*) with max(id) in one (0.42 s)
     count = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
     top = conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar()
-    audit = conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar()
-    return int(count or 0), int(top or 0), int(audit or 0)
+    return int(count or 0), int(top or 0), audit_in(conn)
+
+
+def audit_in(conn: Connection) -> int:
+    """The audit log's largest id in ``conn``'s transaction (0: empty), the last part of
+    :func:`version_in`: one lookup at the end of its primary key on either database.
+
+    It alone says whether the incidents changed since a snapshot (:func:`_refreshed`):
+    every write that changes them appends to the audit log in its own transaction
+    (an ingest's batch entry and one per move; a status move, a recurrence, an accepted
+    resident's report, a places rebuild or the schema's placing of unplaced incidents,
+    each with its moves' entries; nothing deletes an incident), and the log's ids
+    follow commit order on both databases (every append holds the chains' lock until
+    commit, :meth:`geo.store.Store.write`). tests/test_snapshot_writes.py patches a
+    snapshot after each of those writes and compares it with a fresh read.
+    """
+    return int(conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar() or 0)
 
 
 @contextmanager
@@ -339,14 +356,15 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     reads everything again (the count check at the end), as it did on every write before.
     The version and the rows are read in one state of the store (:func:`_one_state`): a
     row committed in between would be read but not counted, and could make up for one
-    the patch missed.
+    the patch missed. The whole version is read only when the audit log moved on since
+    the snapshot's: its largest id alone says whether anything was written (:func:`audit_in`).
     """
     if snapshot is None:  # one full load, which reads the version with the rows
         return load_snapshot(store)
     with _one_state(store) as conn:
-        version = version_in(conn)
-        if snapshot.version == version:
+        if audit_in(conn) == snapshot.version[2]:  # no write since: no count of the incidents
             return snapshot
+        version = version_in(conn)
         patched = _patched(snapshot, store, conn, version)
     return load_snapshot(store) if patched is None else patched
 
