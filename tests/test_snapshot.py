@@ -119,6 +119,30 @@ def test_every_write_changes_the_version(sample_store):
     assert fresh.labels["status"][fresh.codes["status"][position]] == "verified"
 
 
+def test_a_move_shares_the_columns_it_did_not_change_with_the_snapshot_before(sample_store):
+    """A status move changes one incident's status (and a clearance its ``cleared_at``):
+    the patched snapshot holds new arrays for those columns only and the same arrays as
+    the snapshot before for every other, which is left as it was; both equal fresh reads."""
+    first = load_snapshot(sample_store)
+    before = decoded(first)
+    reported = int(queries.incidents(sample_store, IncidentFilter(statuses="reported"), limit=1)["id"].iloc[0])
+    workflow.change_status(sample_store, reported, "verified", actor="test")
+    moved = up_to_date(first, sample_store)
+    pd.testing.assert_frame_equal(decoded(moved), decoded(load_snapshot(sample_store)))
+    pd.testing.assert_frame_equal(decoded(first), before)
+    assert moved.codes["status"] is not first.codes["status"]
+    for name in ("ids", "lat", "lon", "x", "y"):
+        assert getattr(moved, name) is getattr(first, name), name
+    for column in ("ward_code", "type", "street"):
+        assert moved.codes[column] is first.codes[column], column
+    assert all(moved.times[column] is first.times[column] for column in first.times)
+    workflow.change_status(sample_store, reported, "cleared", actor="test")
+    cleared = up_to_date(moved, sample_store)
+    pd.testing.assert_frame_equal(decoded(cleared), decoded(load_snapshot(sample_store)))
+    assert cleared.times["cleared_at"] is not moved.times["cleared_at"]
+    assert cleared.times["reported_at"] is first.times["reported_at"] and cleared.lat is first.lat
+
+
 def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
     first = load_snapshot(sample_store)
     before = decoded(first)
