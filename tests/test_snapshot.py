@@ -90,6 +90,34 @@ def test_load_view_with_a_snapshot_matches_the_sql_view(sample_store):
             assert list(fast.incidents["id"]) == list(plain.incidents["id"])
 
 
+def test_markers_from_a_snapshot_are_its_ids_read_by_id_and_still_filtered(sample_store):
+    """A markers view with the snapshot reads the rows the snapshot's mask chose by their
+    ids, not by scanning what the filter's index names; the filter still applies in the
+    SQL, so an incident moved out of the view after the snapshot is not drawn."""
+    snapshot = load_snapshot(sample_store)
+    flt = IncidentFilter(wards=("00070",), statuses="reported")
+    plain = load_view(sample_store, flt, marker_limit=5000)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(sample_store.engine, "before_cursor_execute", seen)
+    try:
+        fast = load_view(sample_store, flt, marker_limit=5000, snapshot=snapshot)
+    finally:
+        event.remove(sample_store.engine, "before_cursor_execute", seen)
+    assert 1 < fast.matched == plain.matched < 5000
+    assert fast.incidents["id"].tolist() == plain.incidents["id"].tolist()
+    pd.testing.assert_frame_equal(fast.incidents.drop(columns="overdue"), plain.incidents.drop(columns="overdue"))
+    selects = [text for text in statements if text.startswith("SELECT")]
+    assert len(selects) == 1 and "incidents.id IN" in selects[0]
+    moved = int(plain.incidents["id"].iloc[0])
+    workflow.change_status(sample_store, moved, "verified", actor="test")
+    stale = load_view(sample_store, flt, marker_limit=5000, snapshot=snapshot)  # the snapshot from before
+    assert stale.incidents["id"].tolist() == plain.incidents["id"].tolist()[1:]
+
+
 @pytest.mark.parametrize("max_cells", [30_000, 200, 40])
 def test_the_density_grid_from_the_snapshots_metres_is_the_grid_of_its_degrees(sample_store, max_cells):
     """The map's density layer counts the snapshot's stored metres; the grid is the one
