@@ -97,6 +97,16 @@ def audit_in(conn: Connection) -> int:
     follow commit order on both databases (every append holds the chains' lock until
     commit, :meth:`geo.store.Store.write`). tests/test_snapshot_writes.py patches a
     snapshot after each of those writes and compares it with a fresh read.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        A connection of the store, in or about to begin a transaction.
+
+    Returns
+    -------
+    int
+        The audit log's largest id; 0 when it is empty.
     """
     return int(conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar() or 0)
 
