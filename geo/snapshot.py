@@ -101,7 +101,7 @@ def audit_in(conn: Connection) -> int:
     Parameters
     ----------
     conn : sqlalchemy.Connection
-        A connection of the store, in or about to begin a transaction.
+        As for :func:`version_in`.
 
     Returns
     -------
