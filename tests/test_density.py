@@ -181,6 +181,37 @@ def test_incident_points_match_the_store_filters(sample_store_url):
     store.close()
 
 
+@pytest.mark.parametrize("cell_m", [100, 200, 500])
+def test_compares_grid_of_the_snapshots_stored_metres_is_the_grid_of_its_degrees(sample_store_url, wards, cell_m):
+    """Compare's density counts the metres its snapshot stores (:func:`snapshot_metres`);
+    the grid, over Hà Nội or over the points' extent, is the one projecting every point's
+    lon/lat to EPSG:32648 gives, cell for cell, and so are its GeoTIFF and its image."""
+    from geo.density import snapshot_metres
+    from geo.snapshot import load_snapshot
+    from geo.store import open_store
+
+    store = open_store(sample_store_url)
+    snapshot = load_snapshot(store)
+    store.close()
+    for filters in ({}, {"statuses": ["cleared"]}, {"wards": ["00070"]}):
+        lon, lat, x, y = snapshot_metres(snapshot, IncidentFilter(**filters))
+        assert len(lon) == len(x) > 50
+        for bbox in (HANOI_BBOX, None):
+            stored = density_grid(lon, lat, cell_m=cell_m, bbox=bbox, metres=(x, y))
+            projected = density_grid(lon, lat, cell_m=cell_m, bbox=bbox)
+            np.testing.assert_array_equal(stored.counts, projected.counts)
+            assert stored.transform == projected.transform and stored.total == projected.total == len(lon)
+        assert geotiff_bytes(stored) == geotiff_bytes(projected)
+    shown, drawn = (
+        density_map(wards, lon, lat, cell_m=cell_m, max_points=10, assets="cdn", metres=metres)
+        .get_root().render().split("data:image/png;base64,")[1].split('"')[0]
+        for metres in ((x, y), None)
+    )  # the image overlay's PNG
+    assert len(shown) > 100 and shown == drawn
+    with pytest.raises(MetricError, match="metre coordinates"):
+        density_grid(lon, lat, metres=(x[1:], y[1:]))
+
+
 def test_incident_points_read_an_empty_list_as_nothing_selected(sample_store_url):
     """An empty list selects no ward/type/status, as it does in the store's queries
     (an officer who unticks every ward sees nothing, not the whole city)."""
@@ -202,8 +233,10 @@ def _pairs(lon, lat) -> np.ndarray:
 
 def test_snapshot_points_are_the_store_filters_points_after_changes(store, tmp_path):
     """Compare's density reads the map's snapshot: the same points as the filter's rows in
-    the store (SQLite and PostGIS), and still so after a status move and a new batch."""
-    from geo.density import snapshot_points
+    the store (SQLite and PostGIS), with their metres as projected from them, and still
+    so after a status move and a new batch."""
+    from geo.crs import metric_xy
+    from geo.density import snapshot_metres
     from geo.ingest import ingest
     from geo.sample import sample_incidents, write_sample
     from geo.snapshot import load_snapshot, up_to_date
@@ -219,8 +252,9 @@ def test_snapshot_points_are_the_store_filters_points_after_changes(store, tmp_p
             flt = IncidentFilter(**filters)
             rows = queries.incidents(store, flt)
             rows = rows[rows["lon"].notna() & rows["lat"].notna()]
-            got = snapshot_points(snapshot, flt)
-            np.testing.assert_array_equal(_pairs(*got), _pairs(rows["lon"], rows["lat"]))
+            lon, lat, x, y = snapshot_metres(snapshot, flt)
+            np.testing.assert_array_equal(_pairs(lon, lat), _pairs(rows["lon"], rows["lat"]))
+            np.testing.assert_array_equal(np.stack([x, y]), np.stack(metric_xy(lon, lat)))
 
     snapshot = load_snapshot(store)
     check(snapshot)

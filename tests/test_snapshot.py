@@ -90,6 +90,34 @@ def test_load_view_with_a_snapshot_matches_the_sql_view(sample_store):
             assert list(fast.incidents["id"]) == list(plain.incidents["id"])
 
 
+def test_markers_from_a_snapshot_are_its_ids_read_by_id_and_still_filtered(sample_store):
+    """A markers view with the snapshot reads the rows the snapshot's mask chose by their
+    ids, not by scanning what the filter's index names; the filter still applies in the
+    SQL, so an incident moved out of the view after the snapshot is not drawn."""
+    snapshot = load_snapshot(sample_store)
+    flt = IncidentFilter(wards=("00070",), statuses="reported")
+    plain = load_view(sample_store, flt, marker_limit=5000)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(sample_store.engine, "before_cursor_execute", seen)
+    try:
+        fast = load_view(sample_store, flt, marker_limit=5000, snapshot=snapshot)
+    finally:
+        event.remove(sample_store.engine, "before_cursor_execute", seen)
+    assert 1 < fast.matched == plain.matched < 5000
+    assert fast.incidents["id"].tolist() == plain.incidents["id"].tolist()
+    pd.testing.assert_frame_equal(fast.incidents.drop(columns="overdue"), plain.incidents.drop(columns="overdue"))
+    selects = [text for text in statements if text.startswith("SELECT")]
+    assert len(selects) == 1 and "incidents.id IN" in selects[0]
+    moved = int(plain.incidents["id"].iloc[0])
+    workflow.change_status(sample_store, moved, "verified", actor="test")
+    stale = load_view(sample_store, flt, marker_limit=5000, snapshot=snapshot)  # the snapshot from before
+    assert stale.incidents["id"].tolist() == plain.incidents["id"].tolist()[1:]
+
+
 @pytest.mark.parametrize("max_cells", [30_000, 200, 40])
 def test_the_density_grid_from_the_snapshots_metres_is_the_grid_of_its_degrees(sample_store, max_cells):
     """The map's density layer counts the snapshot's stored metres; the grid is the one
@@ -117,6 +145,30 @@ def test_every_write_changes_the_version(sample_store):
     fresh = load_snapshot(sample_store)
     position = int(np.flatnonzero(fresh.ids == first)[0])
     assert fresh.labels["status"][fresh.codes["status"][position]] == "verified"
+
+
+def test_a_move_shares_the_columns_it_did_not_change_with_the_snapshot_before(sample_store):
+    """A status move changes one incident's status (and a clearance its ``cleared_at``):
+    the patched snapshot holds new arrays for those columns only and the same arrays as
+    the snapshot before for every other, which is left as it was; both equal fresh reads."""
+    first = load_snapshot(sample_store)
+    before = decoded(first)
+    reported = int(queries.incidents(sample_store, IncidentFilter(statuses="reported"), limit=1)["id"].iloc[0])
+    workflow.change_status(sample_store, reported, "verified", actor="test")
+    moved = up_to_date(first, sample_store)
+    pd.testing.assert_frame_equal(decoded(moved), decoded(load_snapshot(sample_store)))
+    pd.testing.assert_frame_equal(decoded(first), before)
+    assert moved.codes["status"] is not first.codes["status"]
+    for name in ("ids", "lat", "lon", "x", "y"):
+        assert getattr(moved, name) is getattr(first, name), name
+    for column in ("ward_code", "type", "street"):
+        assert moved.codes[column] is first.codes[column], column
+    assert all(moved.times[column] is first.times[column] for column in first.times)
+    workflow.change_status(sample_store, reported, "cleared", actor="test")
+    cleared = up_to_date(moved, sample_store)
+    pd.testing.assert_frame_equal(decoded(cleared), decoded(load_snapshot(sample_store)))
+    assert cleared.times["cleared_at"] is not moved.times["cleared_at"]
+    assert cleared.times["reported_at"] is first.times["reported_at"] and cleared.lat is first.lat
 
 
 def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
@@ -258,15 +310,20 @@ def test_a_patch_after_a_batch_with_many_moves_reads_only_those_and_equals_a_fre
 
 def _commit_copy(store: Store, new_id: int) -> None:
     """Commit a copy of the first incident under id ``new_id`` (a row as a batch that drew
-    its ids earlier or later commits it), named by no audit entry."""
+    its ids earlier or later commits it), named by no incident's audit entry: only by its
+    batch's, as every batch writes one (the refresh sees that the log moved on)."""
     from sqlalchemy import insert, select
 
     t = store.tables["incidents"]
     names = [c.name for c in t.columns if c.computed is None]
-    with store.engine.begin() as conn:
+
+    def work(conn) -> None:
         row = dict(conn.execute(select(*[t.c[n] for n in names]).order_by(t.c.id).limit(1)).mappings().one())
         row.update(id=new_id, fingerprint=f"late#{new_id}", source_id=f"late-{new_id}")
         conn.execute(insert(t).values(**row))
+        store.audit("test", "batch", "batch", new_id, {"incidents": 1}, conn=conn)
+
+    store.write(work)
 
 
 def _top(store: Store) -> int:

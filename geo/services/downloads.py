@@ -123,7 +123,12 @@ def league_file(store: Store, actor: User | None, table: pd.DataFrame, fmt: str)
 
 
 def density_file(
-    store: Store, actor: User | None, lon: np.ndarray, lat: np.ndarray, cell_m: int
+    store: Store,
+    actor: User | None,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    cell_m: int,
+    metres: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bytes:
     """The density grid over Hà Nội as a GeoTIFF (:func:`geo.density.geotiff_bytes`).
 
@@ -137,6 +142,9 @@ def density_file(
         The points the page read (through the ``view`` right).
     cell_m
         Cell size in metres.
+    metres
+        The points' EPSG:32648 ``(x, y)`` when the page has them (the snapshot's),
+        counted instead of projected (:func:`geo.density.density_grid`).
 
     Returns
     -------
@@ -144,7 +152,7 @@ def density_file(
         The file; audited as ``export`` of a ``density``.
     """
     user = _exporting(store, actor, "density", "geotiff")
-    out = geotiff_bytes(density_grid(lon, lat, cell_m=cell_m, bbox=HANOI_BBOX))
+    out = geotiff_bytes(density_grid(lon, lat, cell_m=cell_m, bbox=HANOI_BBOX, metres=metres))
     store.audit(user.username, "export", "density", "geotiff", {"points": len(lon), "cell_m": cell_m})
     return out
 

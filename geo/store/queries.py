@@ -56,6 +56,7 @@ def incidents(
     *,
     limit: int | None = None,
     now: dt.datetime | None = None,
+    ids: Sequence[int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Incidents that ``flt`` selects (EPSG:4326 points, ordered by id).
 
@@ -67,6 +68,10 @@ def incidents(
         Which incidents (:class:`~geo.store.filters.IncidentFilter`; None: all).
     limit
         At most this many (the lowest ids).
+    ids
+        Only these incidents, of those ``flt`` selects (None: any): the ids a snapshot's
+        mask already chose, looked up by primary key where the filter alone would scan
+        every row its most selective index names (the map's markers).
     now
         The instant ``overdue`` is judged at, in the filter and the column (default: now).
 
@@ -80,6 +85,8 @@ def incidents(
     t = store.tables["incidents"]
     columns = [c for c in t.c if c.name != "geom"]
     conds = (flt or IncidentFilter()).conditions(store, now=now)
+    if ids is not None:
+        conds.append(t.c.id.in_([int(i) for i in ids]))
     stmt: Select[Any] = select(*columns).where(*conds).order_by(t.c.id)
     if limit is not None:
         stmt = stmt.limit(int(limit))
