@@ -124,10 +124,10 @@ class Backend(Protocol):
     ) -> None:
         """Insert plain tuples in ``columns`` order inside the open transaction."""
 
-    def temp_keys(
-        self, conn: Connection, rows: Sequence[tuple[Any, ...]]
-    ) -> AbstractContextManager[None]:
-        """A temporary table ``geo_keys(pos, source, source_id, fingerprint)`` holding ``rows``."""
+    def temp_keys(self, conn: Connection, keys: pa.Table) -> AbstractContextManager[None]:
+        """A temporary table ``geo_keys(pos, source, source_id, fingerprint)`` holding
+        ``keys`` (Arrow columns of those names: PostgreSQL copies them without a Python
+        value per key)."""
 
     def staged_batch(self, prepared: IncidentRows) -> AbstractContextManager[dict[str, Path]]:
         """Files to attach while the batch is written (empty: rows are bound directly)."""

@@ -98,7 +98,7 @@ def texts(series: pd.Series) -> list[Any]:
     return values
 
 
-def _text_arrow(series: pd.Series) -> Any:
+def text_arrow(series: pd.Series) -> Any:
     """A text column as one pyarrow string array (null for missing, NUL → U+FFFD).
 
     Arrow keeps a million strings in one compact buffer; Python strings are made only
@@ -457,7 +457,7 @@ def prepare_incidents(
     stamp = now.strftime(SQLITE_TS_FORMAT) + stamp_suffix
 
     def optional(name: str) -> Any:
-        return _text_arrow(incidents[name]) if name in incidents else None
+        return text_arrow(incidents[name]) if name in incidents else None
 
     def optional_int(name: str) -> Any:
         if name not in incidents:
@@ -470,11 +470,11 @@ def prepare_incidents(
 
         flags = pc.fill_null(flags, "")
     columns: dict[str, Any] = {
-        "source": _text_arrow(incidents["source"].astype(str)),
+        "source": text_arrow(incidents["source"].astype(str)),
         "source_id": optional("source_id"),
         "source_row": optional_int("row_number"),
-        "fingerprint": _text_arrow(incidents["fingerprint"].astype(str)),
-        "type": _text_arrow(incidents["type"]),
+        "fingerprint": text_arrow(incidents["fingerprint"].astype(str)),
+        "type": text_arrow(incidents["type"]),
         "type_text": optional("type_text"),
         "lat": pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype="float64"),
         "lon": pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype="float64"),

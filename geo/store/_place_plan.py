@@ -65,16 +65,42 @@ _NEAR_SQL = (
 )
 
 
+@dataclass(frozen=True)
+class CellRanges:
+    """A batch's cell key ranges (:func:`_cell_ranges`), as arrays: range ``k`` covers keys
+    ``lo[k]..hi[k]`` of the group (ward, type) ``group[k]``, numbered ``ward × len(types) +
+    type`` over ``wards``/``types`` (a missing ward is ''). Sorted by group, then key;
+    the ranges of one group neither touch nor overlap."""
+
+    wards: pd.Index
+    types: pd.Index
+    group: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lo)
+
+    def rows(self) -> list[tuple[str, str, int, int]]:
+        """(ward, type, first key, last key) per range, for the probes' scratch table."""
+        n = len(self.types)
+        ward_of = np.asarray(self.wards, dtype=object)[self.group // n]
+        type_of = np.asarray(self.types, dtype=object)[self.group % n]
+        return list(zip(ward_of.tolist(), type_of.tolist(), self.lo.tolist(), self.hi.tolist(), strict=True))
+
+
 def _cell_ranges(types: pd.Series, wards: pd.Series, x: np.ndarray, y: np.ndarray, radius: float
-                 ) -> list[tuple[str, str, int, int]]:  # fmt: skip
-    """(ward, type, first key, last key): the cells within the radius of the batch's points,
-    per group, as few key ranges as possible.
+                 ) -> CellRanges:  # fmt: skip
+    """The cells within the radius of the batch's points, per group (ward, type), as few
+    key ranges as possible.
 
     A place within ``radius`` of a point lies in a column between those of ``x ± reach``
     and a row between those of ``y ± reach`` (cells are monotone in the coordinate), so
     each point needs one key range per column it reaches; ranges of a group that touch or
     overlap are merged. Only positions decide what is read: the matching itself stays
     :func:`geo.places.assign_places_metric`'s, on exactly the places that can matter.
+    Kept as arrays: a million points make over a million ranges, and a tuple each cost
+    more than finding them (RESULTS.md, "pgingest, session 25").
     """
     valid = np.isfinite(x) & np.isfinite(y)
     ward_codes, ward_keys = pd.factorize(wards.where(wards.notna(), "").astype(object))
@@ -100,11 +126,8 @@ def _cell_ranges(types: pd.Series, wards: pd.Series, x: np.ndarray, y: np.ndarra
     start[1:] = (g[1:] != g[:-1]) | (lo[1:] > reached[:-1] + 1)
     first = np.flatnonzero(start)
     last_hi = np.maximum.reduceat(hi, first) if len(first) else hi[:0]
-    run_g = g[first]
-    ward_of = np.asarray(ward_keys, dtype=object)[run_g // len(type_keys)]
-    type_of = np.asarray(type_keys, dtype=object)[run_g % len(type_keys)]
-    return list(zip(ward_of.tolist(), type_of.tolist(), lo[first].tolist(), last_hi.tolist(),
-                    strict=True))  # fmt: skip
+    return CellRanges(pd.Index(ward_keys, dtype=object), pd.Index(type_keys, dtype=object),
+                      g[first], lo[first], last_hi)  # fmt: skip
 
 
 def _stored_places(store: Store, conn: Connection, batch: pd.DataFrame, radius: float) -> pd.DataFrame:
@@ -132,7 +155,7 @@ def _stored_places(store: Store, conn: Connection, batch: pd.DataFrame, radius: 
     else:
         spec = "g_ward TEXT, g_type TEXT, lo BIGINT, hi BIGINT"
         with (
-            scratch(store, conn, "geo_place_ranges", ("g_ward", "g_type", "lo", "hi"), ranges, spec=spec),
+            scratch(store, conn, "geo_place_ranges", ("g_ward", "g_type", "lo", "hi"), ranges.rows(), spec=spec),
             store.backend.index_probes(conn),
         ):
             rows = store.backend.fetch_rows(conn, _NEAR_SQL.format(cell=store.backend.place_cell))
@@ -141,47 +164,49 @@ def _stored_places(store: Store, conn: Connection, batch: pd.DataFrame, radius: 
     return found.sort_values("place_id", kind="stable", ignore_index=True) if len(found) else empty_places()
 
 
-def _scan_ranges(store: Store, conn: Connection, ranges: Sequence[tuple[str, str, int, int]]) -> pd.DataFrame:
+def _scan_ranges(store: Store, conn: Connection, ranges: CellRanges) -> pd.DataFrame:
     """The stored places inside ``ranges`` (:func:`_cell_ranges`), found by one pass over
     the places table instead of one index probe per range.
 
-    A batch of a million points spans about 1.6 million ranges, more than the places
+    A batch of a million points spans about 1.3 million ranges, more than the places
     stored: probing the index once per range then costs more than reading every place, and
     PostgreSQL, whose planner cannot know that, joined the ranges to the places of their
     group (ward, type) and compared every pair (over five minutes for the second million
     incidents). The places are read a chunk at a time and only those inside a range are
     kept, so memory holds what the probes would have returned. Same rows as the probes:
     the cell key is the index's (IEEE division by :data:`PLACE_CELL_M`, truncated).
+
+    Each place finds the range of its group starting at or before its key by one binary
+    search over all ranges at once: the ranges are ordered by (group, first key), and a
+    key's rank among the ranges' first keys keeps that order in one integer
+    (group × (ranks + 1) + rank), which cannot overflow however far the keys reach.
     """
-    ward_r, type_r, lo_r, hi_r = (list(c) for c in zip(*ranges, strict=True))
-    wards = pd.Index(pd.unique(pd.Series(ward_r, dtype=object)))
-    types = pd.Index(pd.unique(pd.Series(type_r, dtype=object)))
-    pair_r = _positions(wards, ward_r) * len(types) + _positions(types, type_r)
-    present = np.unique(pair_r)  # the groups (ward, type) the ranges name, numbered 0…
-    groups = np.full(len(wards) * len(types), -1, dtype=np.int64)
-    groups[present] = np.arange(len(present))
-    code_r = groups[pair_r]
-    order = np.lexsort((np.asarray(lo_r, dtype=np.int64), code_r))  # by group, then first key
-    code_r, lo, hi = code_r[order], np.asarray(lo_r, np.int64)[order], np.asarray(hi_r, np.int64)[order]
-    bounds = np.searchsorted(code_r, np.arange(len(present) + 1))  # each group's slice of the ranges
+    # the ranges are ordered by group: number the groups they name 0…, in that order
+    dense = np.concatenate([[0], np.cumsum(ranges.group[1:] != ranges.group[:-1])]).astype(np.int64)
+    groups = np.full(len(ranges.wards) * len(ranges.types), -1, dtype=np.int64)
+    groups[ranges.group] = dense
+    starts = np.sort(ranges.lo)  # ranks: a first key's position among them, plus one
+    width = len(starts) + 1
+    ordered = dense * width + np.searchsorted(starts, ranges.lo, side="right")
     kept: list[pd.DataFrame] = []
     sql = "SELECT id, type, ward_code, x, y FROM places"
     for rows in store.backend.stream_rows(conn, sql, _SCAN_CHUNK):
         ids, ptype, pward, xs, ys = zip(*rows, strict=True)
-        w = _positions(wards, ["" if v is None else v for v in pward])  # a missing ward: group ''
-        t = _positions(types, ptype)
-        code = np.where((w >= 0) & (t >= 0), groups[np.maximum(w, 0) * len(types) + np.maximum(t, 0)], -1)
+        w = _positions(ranges.wards, ["" if v is None else v for v in pward])  # a missing ward: group ''
+        t = _positions(ranges.types, ptype)
+        code = np.where((w >= 0) & (t >= 0), groups[np.maximum(w, 0) * len(ranges.types) + np.maximum(t, 0)], -1)
         px, py = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
         key = _cell_keys(px, py)
         code[~(np.isfinite(px) & np.isfinite(py))] = -1  # no key: no range holds it (NULL in SQL)
-        by_group = np.argsort(code, kind="stable")
-        edges = np.searchsorted(code[by_group], np.arange(-1, len(present) + 1))
-        inside = np.zeros(len(ids), dtype=bool)
-        for g in np.flatnonzero(np.diff(edges[1:])).tolist():  # the groups this chunk holds
-            at = by_group[edges[g + 1] : edges[g + 2]]
-            first, last = bounds[g], bounds[g + 1]
-            k = np.searchsorted(lo[first:last], key[at], side="right") - 1  # the range starting at or before
-            inside[at] = (k >= 0) & (key[at] <= hi[first:last][np.maximum(k, 0)])
+        by_key = np.argsort(key, kind="stable")  # sorted needles: each search starts near the last
+        rank = np.empty(len(key), dtype=np.int64)
+        rank[by_key] = np.searchsorted(starts, key[by_key], side="right")  # first keys at or below
+        wanted = np.maximum(code, 0) * width + rank
+        by_want = np.argsort(wanted, kind="stable")
+        k = np.empty(len(key), dtype=np.int64)
+        k[by_want] = np.searchsorted(ordered, wanted[by_want], side="right") - 1
+        k0 = np.maximum(k, 0)
+        inside = (code >= 0) & (k >= 0) & (dense[k0] == code) & (key >= ranges.lo[k0]) & (key <= ranges.hi[k0])
         if inside.any():
             at = np.flatnonzero(inside)
             kept.append(pd.DataFrame({

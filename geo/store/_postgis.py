@@ -24,6 +24,7 @@ from geo.crs import LOCAL_TZ
 from geo.errors import StorageError
 from geo.store import _pg_bulk, _pg_copy
 from geo.store._backend import TEMP_KEY_COLUMNS
+from geo.store._batch_rows import INSERT_CHUNK_ROWS
 from geo.store._postgis_guards import drop_guards, install_guards, repair_guards
 from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, place_cell_sql
 
@@ -288,12 +289,12 @@ class PostGISBackend:
         _pg_copy.bulk_insert(conn, table, columns, rows)
 
     @contextmanager
-    def temp_keys(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:
+    def temp_keys(self, conn: Connection, keys: Any) -> Iterator[None]:
         conn.exec_driver_sql(
             "CREATE TEMP TABLE geo_keys (pos bigint, source text, source_id text, "
             "fingerprint text) ON COMMIT DROP"
         )
-        _pg_copy.bulk_insert(conn, "geo_keys", TEMP_KEY_COLUMNS, rows)
+        _pg_copy.copy_arrow(conn, "geo_keys", keys.select(list(TEMP_KEY_COLUMNS)), chunk_rows=INSERT_CHUNK_ROWS)
         conn.exec_driver_sql("ANALYZE geo_keys")
         yield
 

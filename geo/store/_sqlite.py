@@ -351,12 +351,13 @@ class SQLiteBackend:
         bulk_insert(conn, table, columns, rows, constants=constants)
 
     @contextmanager
-    def temp_keys(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:
+    def temp_keys(self, conn: Connection, keys: Any) -> Iterator[None]:
         conn.exec_driver_sql("DROP TABLE IF EXISTS temp.geo_keys")
         conn.exec_driver_sql(
             "CREATE TEMP TABLE geo_keys (pos INTEGER, source TEXT, source_id TEXT, fingerprint TEXT)"
         )
-        bulk_insert(conn, "temp.geo_keys", TEMP_KEY_COLUMNS, rows)
+        columns = [keys.column(c).to_pylist() for c in TEMP_KEY_COLUMNS]
+        bulk_insert(conn, "temp.geo_keys", TEMP_KEY_COLUMNS, list(zip(*columns, strict=True)))
         yield
         conn.exec_driver_sql("DROP TABLE temp.geo_keys")
 

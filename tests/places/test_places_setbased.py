@@ -292,6 +292,34 @@ def test_probes_and_one_pass_read_the_same_places_and_every_one_within_the_radiu
     assert len(got) < len(places) / 2  # the rest of the 640 m square is not read
 
 
+def test_one_pass_keeps_a_place_only_inside_a_range_of_its_own_ward_and_type(store):
+    """The pass over the places searches every range at once (ordered by group, then
+    first key): a place whose key lies inside another group's range, before any range of
+    its own group, is not read; one inside a range of its own group is, and so is one of
+    the other group inside that group's range. Expected: written out from the ranges."""
+    day = ts("2025-01-01 08:00")
+    x0, y0 = 586_008.0, 2_323_000.0  # cell centres (x / 16 and y / 16 end in .5)
+    rows = [_at(x0, y0, reported_at=day, status="reported", cleared_at=pd.NaT),  # P: sidewalk
+            _at(x0 + 16.0, y0, reported_at=day, status="reported", cleared_at=pd.NaT),  # Q: next column
+            _at(x0, y0, type="awning", reported_at=day, status="reported", cleared_at=pd.NaT)]  # R  # fmt: skip
+    batches.commit_batch(store, batch("groups.csv"), incidents(rows, source="groups.csv"), NO_UPDATES, actor="tester")
+    with store.read() as conn:
+        found = conn.execute(text("SELECT id, type, x, y FROM places ORDER BY id")).all()
+    ids = {(t, round(x)): i for i, t, x, _ in found}
+    key = {name: int(_place_plan._cell_keys(np.array([x]), np.array([y]))[0])
+           for name, (_, t, x, y) in zip("PQ", found, strict=False)}  # fmt: skip
+    assert key["Q"] > key["P"] + 5  # Q's column comes after P's cell and its neighbours
+    ranges = _place_plan.CellRanges(
+        pd.Index([WEST], dtype=object), pd.Index(["awning", "sidewalk"], dtype=object),
+        group=np.array([0, 1]),  # awning's range holds P's and R's cell; sidewalk's only Q's
+        lo=np.array([key["P"] - 5, key["Q"]]), hi=np.array([key["P"] + 5, key["Q"]]),
+    )
+    with store.engine.begin() as conn:
+        got = _place_plan._scan_ranges(store, conn, ranges)
+    want = {ids[("sidewalk", round(x0 + 16.0))], ids[("awning", round(x0))]}  # Q and R, not P
+    assert set(got["place_id"].tolist()) == want
+
+
 def test_cell_ranges_probe_the_places_index_on_either_database(store):
     """Many ranges against few places: PostgreSQL's planner, left alone, hashes or merges
     the places of each group and filters every pair (minutes at a million places); inside
