@@ -411,7 +411,7 @@ def rerun(url: str) -> dict[str, Any]:
 
     # AppTest runs app.py in this process, and the app finds its store as a deployment
     # does: through GEO_DATABASE_URL (read by geo.settings when the page runs).
-    os.environ[settings.DATABASE_URL.name] = url
+    os.environ[settings.database_url.name] = url
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=900)

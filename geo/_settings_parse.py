@@ -1,7 +1,7 @@
 """How a ``GEO_*`` variable's text becomes a typed value: :class:`Setting` and its parsers.
 
 :mod:`geo.settings` is the list a deployer reads: every variable, documented in its one
-docstring, declared as a :class:`Setting` and read through a typed accessor. This module is
+docstring and declared as a :class:`Setting`, which reads it when called. This module is
 the machinery under that list (reading the environment when asked, the parsers, the
 bilingual error, the default as one would write it), kept apart so the list stays short
 enough to read. A new variable goes in :mod:`geo.settings`; a new way of reading text (a
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class Invalid(Exception):
-    """A parser's reason for refusing a value; :meth:`Setting.get` adds name and value."""
+    """A parser's reason for refusing a value; :meth:`Setting.__call__` adds name and value."""
 
     def __init__(self, reason_vi: str, reason_en: str) -> None:
         super().__init__(reason_en)
@@ -42,6 +42,14 @@ class Invalid(Exception):
 class Setting(Generic[T]):
     """One ``GEO_*`` variable: name, documented type, default, parser, error class.
 
+    Calling it reads the variable from the environment now, never at import (a test's
+    ``monkeypatch.setenv`` is seen by the next call), and returns the parsed value of type
+    ``T``, or ``default`` when the variable is unset or parses to None. A value that cannot
+    be understood raises ``error`` (a :class:`~geo.errors.GeoError`, e.g.
+    :class:`~geo.errors.LimitExceeded` for an upload limit), bilingual and naming the
+    variable and the value. :mod:`geo.settings` declares each setting under the name its
+    callers read it by, so ``settings.ingest_max_rows()`` is such a call, typed ``int``.
+
     ``parse`` gets the raw text of a variable that is set (possibly empty) and returns the
     value, or ``None`` for "use the default"; it raises :class:`Invalid` on a bad value.
     """
@@ -52,7 +60,7 @@ class Setting(Generic[T]):
     parse: Callable[[str], T | None]
     error: type[GeoError] = GeoError
 
-    def get(self) -> T:
+    def __call__(self) -> T:
         """The current value, read from the environment now.
 
         Returns

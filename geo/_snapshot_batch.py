@@ -38,18 +38,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo import _snapshot_file
-from geo.snapshot import (
-    _CATEGORIES,
-    _HELD,
-    _NAMED,
-    _SELECT,
-    _TIMES,
-    _arrays,
-    _one_state,
-    patch,
-    version_in,
-    with_metres,
-)
+from geo._snapshot_read import CATEGORIES as _CATEGORIES
+from geo._snapshot_read import HELD as _HELD
+from geo._snapshot_read import NAMED as _NAMED
+from geo._snapshot_read import SELECT as _SELECT
+from geo._snapshot_read import TIMES as _TIMES
+from geo._snapshot_read import one_state as _one_state
+from geo._snapshot_read import read_arrays as _arrays
+from geo._snapshot_read import with_metres
+from geo.snapshot import patch, version_in
 
 if TYPE_CHECKING:
     from geo.store import Store
@@ -132,9 +129,9 @@ def _follow(store: Store, batch: CommittedBatch) -> Path | None:
 
 
 def _batch_arrays(batch: CommittedBatch, ids: np.ndarray, index: dict[str, dict[Any, int]]) -> dict[str, np.ndarray]:
-    """The batch's rows as :func:`geo.snapshot._arrays` reads them back from the store:
+    """The batch's rows as :func:`geo._snapshot_read.read_arrays` reads them back from the store:
     the same columns, categories coded in ``index`` (extended in first-seen order), UTC
-    instants in ns, metres by :func:`geo.snapshot.with_metres`; from the arrays the batch
+    instants in ns, metres by :func:`geo._snapshot_read.with_metres`; from the arrays the batch
     was written from."""
     table = batch.rows.arrow_table(names=["lat", "lon", *_CATEGORIES, *_TIMES], instants=True)
     out: dict[str, np.ndarray] = {"id": ids}
@@ -149,7 +146,7 @@ def _batch_arrays(batch: CommittedBatch, ids: np.ndarray, index: dict[str, dict[
 
 def _coded(values: pa.Array, index: dict[Any, int]) -> np.ndarray:
     """Codes of text ``values`` in the running ``index`` (-1: null), as
-    :func:`geo.snapshot._coded` numbers them, but encoded in C (a million rows)."""
+    :func:`geo._snapshot_read._coded` numbers them, but encoded in C (a million rows)."""
     encoded = pc.dictionary_encode(values)
     labels = encoded.dictionary.to_pylist()
     if not labels:

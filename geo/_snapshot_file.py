@@ -188,9 +188,9 @@ def _consistent(snapshot: IncidentSnapshot, expected: IncidentSnapshot | None) -
         return False
     if expected is not None:
         return set(snapshot.codes) == set(expected.codes) and set(snapshot.times) == set(expected.times)
-    from geo.snapshot import _CATEGORIES, _TIMES
+    from geo._snapshot_read import CATEGORIES, TIMES
 
-    return set(snapshot.codes) == set(_CATEGORIES) and set(snapshot.times) == set(_TIMES)
+    return set(snapshot.codes) == set(CATEGORIES) and set(snapshot.times) == set(TIMES)
 
 
 def read(store: Store, *, columns_of: IncidentSnapshot | None = None) -> IncidentSnapshot | None:

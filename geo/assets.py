@@ -31,7 +31,7 @@ from geo.errors import AssetError, NetworkUnavailable
 
 REPO = Path(__file__).resolve().parents[1]
 #: Where the fetched files live; ``GEO_VENDOR_DIR`` overrides it (tests, packaging).
-DEFAULT_VENDOR_DIR = settings.VENDOR_DIR.default
+DEFAULT_VENDOR_DIR = settings.vendor_dir.default
 #: The URL prefix under which Streamlit serves ``static/vendor`` (enableStaticServing).
 SERVED_PREFIX = "/app/static/vendor"
 NPM_REGISTRY = "https://registry.npmjs.org"

@@ -75,9 +75,9 @@ RIGHTS: dict[str, frozenset[str]] = {
 #: Actions limited to the officer's own wards.
 WARD_SCOPED: frozenset[str] = frozenset({"change_status", "moderate_reports"})
 
-IDLE_ENV = settings.SESSION_IDLE_MINUTES.name
-PUBLIC_ENV = settings.PUBLIC_VIEW.name
-DEFAULT_IDLE_MINUTES = settings.SESSION_IDLE_MINUTES.default
+IDLE_ENV = settings.session_idle_minutes.name
+PUBLIC_ENV = settings.public_view.name
+DEFAULT_IDLE_MINUTES = settings.session_idle_minutes.default
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
 _USERNAME = re.compile(r"^[\w.@+-]{2,100}$")

@@ -32,7 +32,7 @@ from geo._boundary_shape import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_BOUNDARIES = settings.BOUNDARIES.default
+DEFAULT_BOUNDARIES = settings.boundaries.default
 
 
 def boundaries_path() -> Path:

@@ -25,7 +25,7 @@ from geo.store import Store
 if TYPE_CHECKING:
     import geopandas as gpd
 
-SEED_ENV = settings.SEED_SAMPLE.name
+SEED_ENV = settings.seed_sample.name
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "incidents" / "sample_incidents.csv"
 SAMPLE_SOURCE = "sample"
 #: The sustained-order sample (:mod:`geo.sample_sustain`): places followed through time,

@@ -4,10 +4,11 @@ The app, the CLI and the tests are configured through environment variables only
 deployment (a systemd unit, a container, ``.ci/run``) sets them the same way everywhere.
 Each one is read *when it is used*, never at import: a test changes one with
 ``monkeypatch.setenv`` and the next call sees it, and a long-running app picks up nothing
-stale from the process that imported it. Read them through the typed accessors below
-(``settings.database_url() -> str``, ``settings.ingest_max_rows() -> int``, ...), never
-through ``os.environ`` (the parsers and the reading itself are in
-:mod:`geo._settings_parse`); :data:`SETTINGS` lists them all, and the README's configuration
+stale from the process that imported it. Each is a :class:`~geo._settings_parse.Setting`
+declared below under the name it is read by, and calling it reads it
+(``settings.database_url() -> str``, ``settings.ingest_max_rows() -> int``, ...); never
+read one through ``os.environ`` (the parsers and the reading itself are in
+:mod:`geo._settings_parse`). :data:`SETTINGS` lists them all, and the README's configuration
 table is rendered from it (``python -m geo.settings``; ``tests/test_settings.py`` checks
 that the README, this docstring and :data:`SETTINGS` agree).
 
@@ -243,121 +244,125 @@ DEFAULT_SQLITE = REPO / "data" / "hanoi_urban_order.sqlite"
 
 
 # -- the variables -------------------------------------------------------------------------
+#
+# Each is declared once, under the name its callers read it by: ``settings.user()`` calls
+# the Setting, which reads GEO_USER now and returns its declared type (``str | None``).
+# The two that callers read through a function below doing more than that keep an upper
+# case name: SLA_DAYS (``sla_days`` returns a copy) and REINSPECT_DAYS
+# (``reinspect_schedule`` fills in the default schedule).
 
-DATABASE_URL: Setting[str] = Setting(
+database_url: Setting[str] = Setting(
     "GEO_DATABASE_URL", "str", f"sqlite:///{DEFAULT_SQLITE}", parse.text
 )
-BOUNDARIES: Setting[Path] = Setting(
+boundaries: Setting[Path] = Setting(
     "GEO_BOUNDARIES", "path", REPO / "data" / "boundaries" / "hanoi_wards_2025.geojson", parse.path
 )
-STREETS: Setting[Path] = Setting(
+streets: Setting[Path] = Setting(
     "GEO_STREETS", "path", REPO / "data" / "streets" / "hoan_kiem_streets_2019.geojson", parse.path
 )
-VENDOR_DIR: Setting[Path] = Setting("GEO_VENDOR_DIR", "path", REPO / "static" / "vendor", parse.path)
-OVERPASS_URL: Setting[str | None] = Setting("GEO_OVERPASS_URL", "str", None, parse.text)
-SEED_SAMPLE: Setting[bool] = Setting("GEO_SEED_SAMPLE", "bool", True, parse.not_off_words)
-PUBLIC_VIEW: Setting[bool] = Setting("GEO_PUBLIC_VIEW", "bool", False, parse.on_words)
-SESSION_IDLE_MINUTES: Setting[float] = Setting(
+vendor_dir: Setting[Path] = Setting(
+    "GEO_VENDOR_DIR", "path", REPO / "static" / "vendor", parse.path
+)
+overpass_url: Setting[str | None] = Setting("GEO_OVERPASS_URL", "str", None, parse.text)
+seed_sample: Setting[bool] = Setting("GEO_SEED_SAMPLE", "bool", True, parse.not_off_words)
+public_view: Setting[bool] = Setting("GEO_PUBLIC_VIEW", "bool", False, parse.on_words)
+session_idle_minutes: Setting[float] = Setting(
     "GEO_SESSION_IDLE_MINUTES", "float", 30.0, parse.minutes, AccessDenied
 )
-SESSION_MAX_HOURS: Setting[float] = Setting(
+session_max_hours: Setting[float] = Setting(
     "GEO_SESSION_MAX_HOURS", "float", 12.0, parse.hours, AccessDenied
 )
-LOGIN_DELAY_AFTER: Setting[int] = Setting(
+login_delay_after: Setting[int] = Setting(
     "GEO_LOGIN_DELAY_AFTER", "int", 5, parse.positive_count, AccessDenied
 )
-LOGIN_LOCK_AFTER: Setting[int] = Setting(
+login_lock_after: Setting[int] = Setting(
     "GEO_LOGIN_LOCK_AFTER", "int", 20, parse.positive_count, AccessDenied
 )
-LOGIN_WINDOW_MINUTES: Setting[float] = Setting(
+login_window_minutes: Setting[float] = Setting(
     "GEO_LOGIN_WINDOW_MINUTES", "float", 15.0, parse.minutes, AccessDenied
 )
-LOGIN_LOCK_MINUTES: Setting[float] = Setting(
+login_lock_minutes: Setting[float] = Setting(
     "GEO_LOGIN_LOCK_MINUTES", "float", 15.0, parse.minutes, AccessDenied
 )
-INGEST_MAX_BYTES: Setting[int] = Setting(
+ingest_max_bytes: Setting[int] = Setting(
     "GEO_INGEST_MAX_BYTES", "int", 512 * 1024 * 1024, parse.count, LimitExceeded
 )
-INGEST_MAX_ROWS: Setting[int] = Setting(
+ingest_max_rows: Setting[int] = Setting(
     "GEO_INGEST_MAX_ROWS", "int", 2_000_000, parse.count, LimitExceeded
 )
-INGEST_MAX_CELL_CHARS: Setting[int] = Setting(
+ingest_max_cell_chars: Setting[int] = Setting(
     "GEO_INGEST_MAX_CELL_CHARS", "int", 10_000, parse.count, LimitExceeded
 )
-INGEST_MAX_COLUMNS: Setting[int] = Setting(
+ingest_max_columns: Setting[int] = Setting(
     "GEO_INGEST_MAX_COLUMNS", "int", 500, parse.count, LimitExceeded
 )
 SLA_DAYS: Setting[dict[str, float]] = Setting(
     "GEO_SLA_DAYS", "type=days list", {}, parse.service_levels, WorkflowError
 )
-PHOTO_MAX_M: Setting[float] = Setting("GEO_PHOTO_MAX_M", "float", 50.0, parse.positive, InvalidArgument)
-PHOTO_MAX_BYTES: Setting[int] = Setting(
+photo_max_m: Setting[float] = Setting(
+    "GEO_PHOTO_MAX_M", "float", 50.0, parse.positive, InvalidArgument
+)
+photo_max_bytes: Setting[int] = Setting(
     "GEO_PHOTO_MAX_BYTES", "int", 25 * 1024 * 1024, parse.positive_count, LimitExceeded
 )
-PHOTO_MAX_PIXELS: Setting[int] = Setting(
+photo_max_pixels: Setting[int] = Setting(
     "GEO_PHOTO_MAX_PIXELS", "int", 80_000_000, parse.positive_count, LimitExceeded
 )
-MEDIA_DIR: Setting[Path] = Setting("GEO_MEDIA_DIR", "path", REPO / "data" / "media", parse.path)
-SNAPSHOT_DIR: Setting[Path] = Setting("GEO_SNAPSHOT_DIR", "path", REPO / "data" / "cache", parse.path)
-PHOTO_FETCH_HOSTS: Setting[tuple[str, ...]] = Setting(
-    "GEO_PHOTO_FETCH_HOSTS", "host list", (), parse.hosts, InvalidArgument
+media_dir: Setting[Path] = Setting("GEO_MEDIA_DIR", "path", REPO / "data" / "media", parse.path)
+snapshot_dir: Setting[Path] = Setting(
+    "GEO_SNAPSHOT_DIR", "path", REPO / "data" / "cache", parse.path
 )
-PUBLIC_MEDIA_URL: Setting[str | None] = Setting("GEO_PUBLIC_MEDIA_URL", "str", None, parse.text)
-CLEAR_NEEDS_PHOTO: Setting[tuple[str, ...]] = Setting(
+clear_needs_photo: Setting[tuple[str, ...]] = Setting(
     "GEO_CLEAR_NEEDS_PHOTO", "type list", ("awning", "sidewalk"), parse.type_list, WorkflowError
 )
-PLACE_RADIUS_M: Setting[float] = Setting(
+photo_fetch_hosts: Setting[tuple[str, ...]] = Setting(
+    "GEO_PHOTO_FETCH_HOSTS", "host list", (), parse.hosts, InvalidArgument
+)
+public_media_url: Setting[str | None] = Setting("GEO_PUBLIC_MEDIA_URL", "str", None, parse.text)
+place_radius_m: Setting[float] = Setting(
     "GEO_PLACE_RADIUS_M", "float", 15.0, parse.metres, InvalidArgument
 )
 REINSPECT_DAYS: Setting[Schedule | None] = Setting(
     "GEO_REINSPECT_DAYS", "schedule", None, parse.schedule, InvalidArgument
 )
-USER: Setting[str | None] = Setting("GEO_USER", "str", None, parse.text)
-SERVE_JURISDICTION: Setting[str | None] = Setting("GEO_SERVE_JURISDICTION", "str", None, parse.text)
-SERVE_ALLOWED_ORIGINS: Setting[tuple[str, ...]] = Setting(
+user: Setting[str | None] = Setting("GEO_USER", "str", None, parse.text)
+serve_jurisdiction: Setting[str | None] = Setting("GEO_SERVE_JURISDICTION", "str", None, parse.text)
+serve_allowed_origins: Setting[tuple[str, ...]] = Setting(
     "GEO_SERVE_ALLOWED_ORIGINS", "str list", (), parse.names
 )
-SERVE_RATE_PER_KEY: Setting[str] = Setting("GEO_SERVE_RATE_PER_KEY", "rate", "1200/minute", parse.rate)
-SERVE_RATE_PER_ADDRESS: Setting[str] = Setting(
+serve_rate_per_key: Setting[str] = Setting(
+    "GEO_SERVE_RATE_PER_KEY", "rate", "1200/minute", parse.rate
+)
+serve_rate_per_address: Setting[str] = Setting(
     "GEO_SERVE_RATE_PER_ADDRESS", "rate", "120/minute", parse.rate
 )
-SERVE_TRUSTED_PROXIES: Setting[tuple[str, ...]] = Setting(
+serve_trusted_proxies: Setting[tuple[str, ...]] = Setting(
     "GEO_SERVE_TRUSTED_PROXIES", "str list", (), parse.names
 )
-SERVE_MAX_BODY_BYTES: Setting[int] = Setting(
+serve_max_body_bytes: Setting[int] = Setting(
     "GEO_SERVE_MAX_BODY_BYTES", "int", 65_536, parse.count, LimitExceeded
 )
-SERVE_MAX_ATTRIBUTES: Setting[int] = Setting(
+serve_max_attributes: Setting[int] = Setting(
     "GEO_SERVE_MAX_ATTRIBUTES", "int", 20, parse.count, LimitExceeded
 )
-TEST_POSTGIS_URL: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, parse.text)
-REQUIRE_POSTGIS: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, parse.exactly_one)
+#: Not named ``test_*``: pytest would collect it.
+postgis_test_url: Setting[str | None] = Setting("GEO_TEST_POSTGIS_URL", "str", None, parse.text)
+require_postgis: Setting[bool] = Setting("GEO_REQUIRE_POSTGIS", "bool", False, parse.exactly_one)
 
 #: Every variable, in the order of the module docstring and the README table.
 SETTINGS: tuple[Setting[Any], ...] = (
-    DATABASE_URL, BOUNDARIES, STREETS, VENDOR_DIR, OVERPASS_URL, SEED_SAMPLE, PUBLIC_VIEW,
-    SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, LOGIN_DELAY_AFTER, LOGIN_LOCK_AFTER,
-    LOGIN_WINDOW_MINUTES, LOGIN_LOCK_MINUTES, INGEST_MAX_BYTES, INGEST_MAX_ROWS, INGEST_MAX_CELL_CHARS,
-    INGEST_MAX_COLUMNS, SLA_DAYS, PHOTO_MAX_M, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, MEDIA_DIR,
-    SNAPSHOT_DIR, CLEAR_NEEDS_PHOTO, PHOTO_FETCH_HOSTS, PUBLIC_MEDIA_URL, PLACE_RADIUS_M, REINSPECT_DAYS, USER,
-    SERVE_JURISDICTION, SERVE_ALLOWED_ORIGINS, SERVE_RATE_PER_KEY, SERVE_RATE_PER_ADDRESS,
-    SERVE_TRUSTED_PROXIES, SERVE_MAX_BODY_BYTES, SERVE_MAX_ATTRIBUTES, TEST_POSTGIS_URL,
-    REQUIRE_POSTGIS,
+    database_url, boundaries, streets, vendor_dir, overpass_url, seed_sample, public_view,
+    session_idle_minutes, session_max_hours, login_delay_after, login_lock_after,
+    login_window_minutes, login_lock_minutes, ingest_max_bytes, ingest_max_rows,
+    ingest_max_cell_chars, ingest_max_columns, SLA_DAYS, photo_max_m, photo_max_bytes,
+    photo_max_pixels, media_dir, snapshot_dir, clear_needs_photo, photo_fetch_hosts,
+    public_media_url, place_radius_m, REINSPECT_DAYS, user, serve_jurisdiction,
+    serve_allowed_origins, serve_rate_per_key, serve_rate_per_address, serve_trusted_proxies,
+    serve_max_body_bytes, serve_max_attributes, postgis_test_url, require_postgis,
 )  # fmt: skip
 
 
-# -- typed accessors -----------------------------------------------------------------------
-
-
-def database_url() -> str:
-    """``GEO_DATABASE_URL``: the store every command and the app open.
-
-    Returns
-    -------
-    str
-        The SQLAlchemy URL or SQLite file path (default: the checkout's SQLite file).
-    """
-    return DATABASE_URL.get()
+# -- readers that do more than read one variable -------------------------------------------
 
 
 def hand_down_database_url(url: str) -> None:
@@ -374,233 +379,7 @@ def hand_down_database_url(url: str) -> None:
     None
         The variable is set in this process's environment.
     """
-    os.environ[DATABASE_URL.name] = url
-
-
-def boundaries() -> Path:
-    """``GEO_BOUNDARIES``: the ward layer a fresh store starts from.
-
-    Returns
-    -------
-    pathlib.Path
-        The layer file (not checked to exist).
-    """
-    return BOUNDARIES.get()
-
-
-def streets() -> Path:
-    """``GEO_STREETS``: the street layer incidents are named from.
-
-    Returns
-    -------
-    pathlib.Path
-        The layer file (not checked to exist).
-    """
-    return STREETS.get()
-
-
-def vendor_dir() -> Path:
-    """``GEO_VENDOR_DIR``: where the offline Leaflet files live.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder (it may not exist yet).
-    """
-    return VENDOR_DIR.get()
-
-
-def overpass_url() -> str | None:
-    """``GEO_OVERPASS_URL``: the Overpass server of ``streets fetch``.
-
-    Returns
-    -------
-    str or None
-        The base URL, or None for osmnx's default.
-    """
-    return OVERPASS_URL.get()
-
-
-def seed_sample() -> bool:
-    """``GEO_SEED_SAMPLE``: whether an empty store gets the synthetic sample.
-
-    Returns
-    -------
-    bool
-        True unless clearly off.
-    """
-    return SEED_SAMPLE.get()
-
-
-def public_view() -> bool:
-    """``GEO_PUBLIC_VIEW``: whether anonymous visitors see per-ward counts.
-
-    Returns
-    -------
-    bool
-        True only when clearly on.
-    """
-    return PUBLIC_VIEW.get()
-
-
-def session_idle_minutes() -> float:
-    """``GEO_SESSION_IDLE_MINUTES``: how long a session may stay idle.
-
-    Returns
-    -------
-    float
-        Minutes, finite and above 0.
-
-    Raises
-    ------
-    geo.errors.AccessDenied
-        The value is not a finite number above 0.
-    """
-    return SESSION_IDLE_MINUTES.get()
-
-
-def session_max_hours() -> float:
-    """``GEO_SESSION_MAX_HOURS``: the longest a session lasts, from sign-in.
-
-    Returns
-    -------
-    float
-        Hours, finite and above 0.
-
-    Raises
-    ------
-    geo.errors.AccessDenied
-        The value is not a finite number above 0.
-    """
-    return SESSION_MAX_HOURS.get()
-
-
-def login_delay_after() -> int:
-    """``GEO_LOGIN_DELAY_AFTER``: failures after which attempts must wait.
-
-    Returns
-    -------
-    int
-        A count of at least 1.
-
-    Raises
-    ------
-    geo.errors.AccessDenied
-        The value is not an integer of at least 1.
-    """
-    return LOGIN_DELAY_AFTER.get()
-
-
-def login_lock_after() -> int:
-    """``GEO_LOGIN_LOCK_AFTER``: failures after which sign-in is locked.
-
-    Returns
-    -------
-    int
-        A count of at least 1.
-
-    Raises
-    ------
-    geo.errors.AccessDenied
-        The value is not an integer of at least 1.
-    """
-    return LOGIN_LOCK_AFTER.get()
-
-
-def login_window_minutes() -> float:
-    """``GEO_LOGIN_WINDOW_MINUTES``: the span failures are counted over.
-
-    Returns
-    -------
-    float
-        Minutes, finite and above 0.
-
-    Raises
-    ------
-    geo.errors.AccessDenied
-        The value is not a finite number above 0.
-    """
-    return LOGIN_WINDOW_MINUTES.get()
-
-
-def login_lock_minutes() -> float:
-    """``GEO_LOGIN_LOCK_MINUTES``: how long a lock lasts.
-
-    Returns
-    -------
-    float
-        Minutes, finite and above 0.
-
-    Raises
-    ------
-    geo.errors.AccessDenied
-        The value is not a finite number above 0.
-    """
-    return LOGIN_LOCK_MINUTES.get()
-
-
-def ingest_max_bytes() -> int:
-    """``GEO_INGEST_MAX_BYTES``: the largest upload accepted.
-
-    Returns
-    -------
-    int
-        Bytes.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer.
-    """
-    return INGEST_MAX_BYTES.get()
-
-
-def ingest_max_rows() -> int:
-    """``GEO_INGEST_MAX_ROWS``: the most data rows in one upload.
-
-    Returns
-    -------
-    int
-        Rows.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer.
-    """
-    return INGEST_MAX_ROWS.get()
-
-
-def ingest_max_cell_chars() -> int:
-    """``GEO_INGEST_MAX_CELL_CHARS``: the longest cell accepted.
-
-    Returns
-    -------
-    int
-        Characters.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer.
-    """
-    return INGEST_MAX_CELL_CHARS.get()
-
-
-def ingest_max_columns() -> int:
-    """``GEO_INGEST_MAX_COLUMNS``: the most columns in one upload.
-
-    Returns
-    -------
-    int
-        Columns, counted on the header line.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer.
-    """
-    return INGEST_MAX_COLUMNS.get()
+    os.environ[database_url.name] = url
 
 
 def sla_days() -> dict[str, float]:
@@ -609,127 +388,33 @@ def sla_days() -> dict[str, float]:
     Returns
     -------
     dict of str to float
-        Type code -> days from report to deadline (a copy; empty when unset).
+        Type code -> days from report to deadline (empty when unset); a copy, so a
+        caller's change never reaches the default every later call returns.
 
     Raises
     ------
     geo.errors.WorkflowError
         An entry is not ``type=days`` with a known type and finite days above 0.
     """
-    return dict(SLA_DAYS.get())
+    return dict(SLA_DAYS())
 
 
-def photo_max_m() -> float:
-    """``GEO_PHOTO_MAX_M``: how far a photo may be from its incident before ``photo_far``.
+def reinspect_schedule() -> Schedule:
+    """The re-inspection schedule (7, 30, 90 days for every type when unset).
 
     Returns
     -------
-    float
-        Metres, measured in EPSG:32648.
+    geo.reinspect.Schedule
+        ``GEO_REINSPECT_DAYS`` read (7, 30, 90 days when unset).
 
     Raises
     ------
     geo.errors.InvalidArgument
-        The value is not a finite number above 0.
+        The value is not a schedule of known types and distinct whole days above 0.
     """
-    return PHOTO_MAX_M.get()
+    from geo.reinspect import Schedule  # late, as in parse.schedule
 
-
-def photo_max_bytes() -> int:
-    """``GEO_PHOTO_MAX_BYTES``: the largest photo file accepted.
-
-    Returns
-    -------
-    int
-        Bytes.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer above 0.
-    """
-    return PHOTO_MAX_BYTES.get()
-
-
-def photo_max_pixels() -> int:
-    """``GEO_PHOTO_MAX_PIXELS``: the largest width × height decoded.
-
-    Returns
-    -------
-    int
-        Pixels.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer above 0.
-    """
-    return PHOTO_MAX_PIXELS.get()
-
-
-def media_dir() -> Path:
-    """``GEO_MEDIA_DIR``: where photos and thumbnails are stored.
-
-    Returns
-    -------
-    pathlib.Path
-        The media folder.
-    """
-    return MEDIA_DIR.get()
-
-
-def snapshot_dir() -> Path:
-    """``GEO_SNAPSHOT_DIR``: where the map's incident snapshot is kept between starts.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder (created when the first snapshot is written).
-    """
-    return SNAPSHOT_DIR.get()
-
-
-def clear_needs_photo() -> tuple[str, ...]:
-    """``GEO_CLEAR_NEEDS_PHOTO``: the types whose clearance needs an after photo.
-
-    Returns
-    -------
-    tuple of str
-        Type codes (empty for ``none``).
-
-    Raises
-    ------
-    geo.errors.WorkflowError
-        A name is not a type code.
-    """
-    return CLEAR_NEEDS_PHOTO.get()
-
-
-def photo_fetch_hosts() -> tuple[str, ...]:
-    """``GEO_PHOTO_FETCH_HOSTS``: the hosts ``photos fetch`` may download from.
-
-    Returns
-    -------
-    tuple of str
-        ``host`` or ``host:port``, lower case (empty: none).
-
-    Raises
-    ------
-    geo.errors.InvalidArgument
-        An entry is not a host name.
-    """
-    return PHOTO_FETCH_HOSTS.get()
-
-
-def public_media_url() -> str | None:
-    """``GEO_PUBLIC_MEDIA_URL``: where thumbnails are served publicly.
-
-    Returns
-    -------
-    str or None
-        The base URL, or None when unset.
-    """
-    return PUBLIC_MEDIA_URL.get()
+    return REINSPECT_DAYS() or Schedule()
 
 
 def named_secret(name: str) -> str | None:
@@ -750,170 +435,6 @@ def named_secret(name: str) -> str | None:
         The value, or None.
     """
     return os.environ.get(name) or None
-
-
-def place_radius_m() -> float:
-    """``GEO_PLACE_RADIUS_M``: how far a new incident may be from a place to join it.
-
-    Returns
-    -------
-    float
-        Metres, measured in EPSG:32648.
-
-    Raises
-    ------
-    geo.errors.InvalidArgument
-        The value is not a finite number above 0.
-    """
-    return PLACE_RADIUS_M.get()
-
-
-def reinspect_schedule() -> Schedule:
-    """The re-inspection schedule (7, 30, 90 days for every type when unset).
-
-    Returns
-    -------
-    geo.reinspect.Schedule
-        ``GEO_REINSPECT_DAYS`` read (7, 30, 90 days when unset).
-
-    Raises
-    ------
-    geo.errors.InvalidArgument
-        The value is not a schedule of known types and distinct whole days above 0.
-    """
-    from geo.reinspect import Schedule  # late, as in parse.schedule
-
-    return REINSPECT_DAYS.get() or Schedule()
-
-
-def user() -> str | None:
-    """``GEO_USER``: the account a CLI command acts as without ``--user``.
-
-    Returns
-    -------
-    str or None
-        The user name, or None (then the operating-system login is used).
-    """
-    return USER.get()
-
-
-def serve_jurisdiction() -> str | None:
-    """``GEO_SERVE_JURISDICTION``: the ``jurisdiction_id`` the Open311 server answers for.
-
-    Returns
-    -------
-    str or None
-        The id, or None (the parameter is then ignored).
-    """
-    return SERVE_JURISDICTION.get()
-
-
-def serve_allowed_origins() -> tuple[str, ...]:
-    """``GEO_SERVE_ALLOWED_ORIGINS``: origins allowed to call the server from a browser.
-
-    Returns
-    -------
-    tuple of str
-        The origins (empty: no CORS header).
-    """
-    return SERVE_ALLOWED_ORIGINS.get()
-
-
-def serve_rate_per_key() -> str:
-    """``GEO_SERVE_RATE_PER_KEY``: POSTs one API key may make.
-
-    Returns
-    -------
-    str
-        A rate in the ``limits`` notation (``1200/minute``).
-
-    Raises
-    ------
-    geo.errors.GeoError
-        The value is not a rate in that notation.
-    """
-    return SERVE_RATE_PER_KEY.get()
-
-
-def serve_rate_per_address() -> str:
-    """``GEO_SERVE_RATE_PER_ADDRESS``: requests one client address may make.
-
-    Returns
-    -------
-    str
-        A rate in the ``limits`` notation (``120/minute``).
-
-    Raises
-    ------
-    geo.errors.GeoError
-        The value is not a rate in that notation.
-    """
-    return SERVE_RATE_PER_ADDRESS.get()
-
-
-def serve_trusted_proxies() -> tuple[str, ...]:
-    """``GEO_SERVE_TRUSTED_PROXIES``: proxies whose ``X-Forwarded-For`` is believed.
-
-    Returns
-    -------
-    tuple of str
-        Their addresses (empty: the header is ignored).
-    """
-    return SERVE_TRUSTED_PROXIES.get()
-
-
-def serve_max_body_bytes() -> int:
-    """``GEO_SERVE_MAX_BODY_BYTES``: the largest POST body read.
-
-    Returns
-    -------
-    int
-        Bytes.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer.
-    """
-    return SERVE_MAX_BODY_BYTES.get()
-
-
-def serve_max_attributes() -> int:
-    """``GEO_SERVE_MAX_ATTRIBUTES``: the most attributes one report may carry.
-
-    Returns
-    -------
-    int
-        A count.
-
-    Raises
-    ------
-    geo.errors.LimitExceeded
-        The value is not an integer.
-    """
-    return SERVE_MAX_ATTRIBUTES.get()
-
-
-def postgis_test_url() -> str | None:
-    """``GEO_TEST_POSTGIS_URL`` (not named ``test_*``: pytest would collect it).
-
-    Returns
-    -------
-    str or None
-        The server URL for the PostGIS tests, or None (they skip).
-    """
-    return TEST_POSTGIS_URL.get()
-
-
-def require_postgis() -> bool:
-    """``GEO_REQUIRE_POSTGIS``: whether skipped PostGIS tests fail instead.
-
-    Returns
-    -------
-    bool
-        True only for exactly ``1``.
-    """
-    return REQUIRE_POSTGIS.get()
 
 
 # -- documentation -------------------------------------------------------------------------

@@ -6,12 +6,12 @@ and a density grid use, once per store version (about 40 MB per million incident
 view is then a boolean mask computed in milliseconds.
 
 Each incident's EPSG:32648 metres (``x``, ``y``) are kept beside its degrees, projected
-once where rows enter a snapshot (:func:`with_metres`: a full load, a patch, an ingest's
-update of the file) rather than for every point on each first map page, where that was
-a quarter of the page at 10M. They are float64, 16 bytes per incident (160 MB at 10M):
-float32 carries only 24 bits, so at Hà Nội's 2.3 million metres of northing a value is
-rounded to the nearest 0.25 m, which moves a point near a cell edge into the next cell,
-and the grid must be the one counted from the degrees.
+once where rows enter a snapshot (:func:`geo._snapshot_read.with_metres`: a full load, a
+patch, an ingest's update of the file) rather than for every point on each first map page,
+where that was a quarter of the page at 10M. They are float64, 16 bytes per incident (160 MB
+at 10M): float32 carries only 24 bits, so at Hà Nội's 2.3 million metres of northing a
+value is rounded to the nearest 0.25 m, which moves a point near a cell edge into the next
+cell, and the grid must be the one counted from the degrees.
 
 :func:`store_version` changes with every write, because every write appends to the audit
 log, so a snapshot cached under its version is never stale. A refresh reads only the
@@ -23,8 +23,7 @@ the filter's SQL selects (tests/store/test_incident_filter.py compares them on b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -32,19 +31,18 @@ import numpy as np
 import pandas as pd
 
 from geo import _snapshot_file
-from geo.crs import metric_xy
-from geo.store._values import utc_instants
-from geo.store.filters import FILTER_COLUMNS
+from geo._snapshot_read import CATEGORIES as _CATEGORIES
+from geo._snapshot_read import HELD as _HELD
+from geo._snapshot_read import NAMED as _NAMED
+from geo._snapshot_read import SELECT as _SELECT
+from geo._snapshot_read import TIMES as _TIMES
+from geo._snapshot_read import one_state as _one_state
+from geo._snapshot_read import read_arrays as _arrays
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from geo.store import Store
-
-#: Columns read into a snapshot besides lat/lon: those an IncidentFilter reads, and the
-#: clearance instant, which the per-ward figures (:mod:`geo.store._array_figures`) need.
-_TIMES = ("reported_at", "due_at", "cleared_at")
-_CATEGORIES = tuple(c for c in FILTER_COLUMNS if c not in _TIMES)
 
 
 def store_version(store: Store) -> tuple[int, int, int]:
@@ -111,18 +109,6 @@ def audit_in(conn: Connection) -> int:
     return int(conn.exec_driver_sql("SELECT max(id) FROM audit_log").scalar() or 0)
 
 
-@contextmanager
-def _one_state(store: Store) -> Iterator[Connection]:
-    """A read transaction whose statements all see one state of the store, so a version
-    and the rows read with it agree (``Backend.one_state_isolation``: REPEATABLE READ on
-    PostgreSQL, whose default gives each statement the state at its start; a read-only
-    transaction never fails for it. SQLite's read transaction is one already)."""
-    with store.read() as conn:
-        if store.backend.one_state_isolation is not None:
-            conn.execution_options(isolation_level=store.backend.one_state_isolation)
-        yield conn
-
-
 @dataclass(frozen=True)
 class IncidentSnapshot:
     """Filterable columns of every stored incident, as arrays (categoricals as codes)."""
@@ -131,7 +117,7 @@ class IncidentSnapshot:
     ids: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
-    x: np.ndarray  # EPSG:32648 easting of lon/lat, metres (float64; :func:`with_metres`)
+    x: np.ndarray  # EPSG:32648 easting of lon/lat, metres (float64; :func:`~geo._snapshot_read.with_metres`)
     y: np.ndarray  # EPSG:32648 northing of lon/lat, metres
     codes: dict[str, np.ndarray]  # column -> int32 code per incident (-1: NULL)
     labels: dict[str, np.ndarray]  # column -> the distinct values the codes point into
@@ -158,45 +144,6 @@ class IncidentSnapshot:
         return pd.DataFrame({"lat": self.lat[keep], "lon": self.lon[keep], "x": self.x[keep], "y": self.y[keep]})
 
 
-_COLUMNS = ("id", "lat", "lon", *_CATEGORIES, *_TIMES)
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM incidents"  # noqa: S608
-#: The arrays of a snapshot's rows: those read, and the metres projected from lat/lon.
-_HELD = (*_COLUMNS, "x", "y")
-
-
-def with_metres(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``arrays`` (:data:`_COLUMNS`) with ``x``/``y``, their lon/lat in EPSG:32648 metres.
-
-    Every way rows enter a snapshot goes through here (:func:`_arrays` for a full load
-    and a page's patch, :func:`geo._snapshot_batch._batch_arrays` for an ingest's), so
-    the metres are always :func:`geo.crs.metric_xy` of the degrees held beside them.
-
-    Parameters
-    ----------
-    arrays : dict of numpy.ndarray
-        One array per column of :data:`_COLUMNS`; not modified.
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        The same arrays plus ``x`` and ``y`` (float64).
-    """
-    x, y = metric_xy(arrays["lon"], arrays["lat"])
-    return {**arrays, "x": x, "y": y}
-
-
-#: The incidents the audit log names after an entry: every status change is audited with
-#: the incident's id as its ``object_id`` (text). A subquery, so a patch after a batch's
-#: tens of thousands of moves needs no list of ids in the statement (SQLite allows 32,766
-#: parameters). Only a text of digits is cast, to NULL otherwise: ``Store.audit`` takes any
-#: object id, PostgreSQL raises on the cast of "abc" or "12.0" (every later refresh
-#: failed), and SQLite reads a number's prefix ("12.0" named incident 12).
-_NAMED = (
-    "SELECT CASE WHEN length(object_id) BETWEEN 1 AND 18 AND trim(object_id, '0123456789') = '' "
-    "THEN CAST(object_id AS BIGINT) END AS n FROM audit_log "
-    "WHERE id > ? AND object_type = 'incident'"
-)
-
 #: A refresh reads everything again when the audit log names more than this share of
 #: the snapshot's incidents since its version. Read through the subquery, a changed
 #: incident cost 1.2-1.5 times the CPU of a row of the whole table read in id order (2M
@@ -212,50 +159,6 @@ PATCH_SHARE = 0.5
 #: audit log names them); at about 5 us a looked-up row, 50,000 cost a fresh first page
 #: about 0.3 s, and the file is written once per that many instead of once per write.
 REWRITE_ROWS = 50_000
-
-
-def _floats(values: Sequence[Any]) -> np.ndarray:
-    return pd.Series(values, dtype="float64").to_numpy()
-
-
-#: Rows turned into arrays at a time when a snapshot is read whole: ten million rows held
-#: as Python tuples and texts at once took more memory than the page's 10 GB cap.
-CHUNK_ROWS = 250_000
-
-
-def _coded(values: Sequence[Any], index: dict[Any, int]) -> np.ndarray:
-    """Codes of ``values`` in the running ``index`` of distinct values (-1: NULL), which
-    grows in first-seen order, as ``pd.factorize`` would number them over all rows."""
-    code, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    if not len(uniques):
-        return np.full(len(code), -1, dtype=np.int32)
-    mapping = np.array([index.setdefault(v, len(index)) for v in uniques], dtype=np.int32)
-    return np.where(code >= 0, mapping[code], -1).astype(np.int32)
-
-
-_EMPTY = {"id": np.int64, "lat": np.float64, "lon": np.float64} | dict.fromkeys(_CATEGORIES, np.int32)
-
-
-def _arrays(
-    store: Store, conn: Connection, sql: str, params: Sequence[Any], index: dict[str, dict[Any, int]]
-) -> dict[str, np.ndarray]:
-    """Each column of ``sql``'s rows (:data:`_COLUMNS`, in that order) as one array,
-    read :data:`CHUNK_ROWS` rows at a time; categories coded in ``index`` (extended);
-    with their metres (:func:`with_metres`)."""
-    parts: dict[str, list[np.ndarray]] = {column: [] for column in _COLUMNS}
-    for rows in store.backend.stream_rows(conn, sql, CHUNK_ROWS, params):
-        by_name = dict(zip(_COLUMNS, zip(*rows, strict=True), strict=True))
-        parts["id"].append(np.asarray(by_name["id"], dtype=np.int64))
-        parts["lat"].append(_floats(by_name["lat"]))
-        parts["lon"].append(_floats(by_name["lon"]))
-        for column in _CATEGORIES:
-            parts[column].append(_coded(by_name[column], index[column]))
-        for column in _TIMES:
-            parts[column].append(utc_instants(by_name[column]))
-    return with_metres({
-        column: np.concatenate(chunks) if chunks else np.array([], dtype=_EMPTY.get(column, "datetime64[ns]"))
-        for column, chunks in parts.items()
-    })
 
 
 def _snapshot(
@@ -277,7 +180,7 @@ def _snapshot(
 
 def load_snapshot(store: Store) -> IncidentSnapshot:
     """Read the whole snapshot in one query, with the version in the same state of the
-    store (:func:`_one_state`), :data:`CHUNK_ROWS` rows at a time.
+    store (:func:`_one_state`), :data:`geo._snapshot_read.CHUNK_ROWS` rows at a time.
 
     Parameters
     ----------
@@ -413,7 +316,7 @@ def patch(
     labelled ``version``; None when that cannot be the store at ``version``.
 
     ``new`` and ``changed`` hold :data:`_HELD` (the read columns and their metres,
-    :func:`with_metres`) with categories coded in ``index`` (the
+    :func:`geo._snapshot_read.with_metres`) with categories coded in ``index`` (the
     snapshot's labels, extended). ``new`` must be ascending and above the snapshot's ids;
     ``changed`` may name any row of either. None: an id the result does not hold (the
     caller reads the store whole), or a result whose length is not ``version``'s count

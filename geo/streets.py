@@ -29,7 +29,7 @@ from geo.errors import BoundaryError
 from geo.names import clean_spaces, nfc
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_STREETS = settings.STREETS.default
+DEFAULT_STREETS = settings.streets.default
 STREET_COLUMNS = ("name", "osm_id", "highway", "geometry")
 DEFAULT_MAX_DISTANCE_M = 25.0
 

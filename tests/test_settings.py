@@ -302,7 +302,7 @@ def test_every_geo_variable_named_anywhere_is_a_setting():
 
 
 def test_only_settings_reads_the_environment():
-    """settings.py and the machinery it declares its variables with (Setting.get)."""
+    """settings.py and the machinery it declares its variables with (Setting.__call__)."""
     pattern = re.compile(r"os\.environ|getenv")
     files = [REPO / "app.py", *(REPO / "geo").rglob("*.py"), *(REPO / "app_pages").rglob("*.py")]
     readers = {

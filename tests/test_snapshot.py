@@ -199,9 +199,9 @@ def test_up_to_date_after_writes_equals_a_fresh_load(sample_store, tmp_path):
 def test_a_snapshot_read_in_chunks_holds_every_row_as_stored(sample_store, monkeypatch):
     """Read 7 rows at a time (the real chunk is 250,000): every value is the stored one,
     and each category's labels are numbered in first-seen order across the chunks."""
-    import geo.snapshot
+    import geo._snapshot_read
 
-    monkeypatch.setattr(geo.snapshot, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(geo._snapshot_read, "CHUNK_ROWS", 7)
     snapshot = load_snapshot(sample_store)
     names = ["id", "lat", "lon", "ward_code", "type", "status", "street", "reported_at", "due_at", "cleared_at"]
     with sample_store.read() as conn:

@@ -16,7 +16,7 @@ from geo.auth import User
 from geo.errors import AccessDenied
 from geo.store import Store, open_store
 
-USER_ENV = settings.USER.name
+USER_ENV = settings.user.name
 
 
 def add_actor_argument(parser: Any) -> None:

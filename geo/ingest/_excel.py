@@ -21,7 +21,7 @@ from geo.ingest._table import RawTable, fold_extra, grid_to_table
 from geo.names import ascii_key
 
 
-def cell_text(value: Any) -> str:
+def excel_text(value: Any) -> str:
     """A cell as the text a person sees in Excel.
 
     Parameters
@@ -155,7 +155,7 @@ def read_xlsx(
 
 def _texts(row: Iterable[Any]) -> list[str]:
     """A sheet row as text, without the empty cells openpyxl pads it with at the end."""
-    cells = [unicodedata.normalize("NFC", cell_text(v)) for v in row]
+    cells = [unicodedata.normalize("NFC", excel_text(v)) for v in row]
     while cells and cells[-1] == "":
         cells.pop()
     return cells

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import IngestError
-from geo.ingest._excel import cell_text
+from geo.ingest._excel import excel_text
 from geo.ingest._table import RawTable, unique_headers
 
 #: Column names given to a GeoJSON feature's point coordinates.
@@ -25,7 +25,7 @@ def _property_text(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        return cell_text(value)
+        return excel_text(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

@@ -22,10 +22,10 @@ class IngestLimits:
     """Largest file (bytes), number of data rows and of columns, and cell length
     (characters) accepted."""
 
-    max_bytes: int = settings.INGEST_MAX_BYTES.default
-    max_rows: int = settings.INGEST_MAX_ROWS.default
-    max_cell_chars: int = settings.INGEST_MAX_CELL_CHARS.default
-    max_columns: int = settings.INGEST_MAX_COLUMNS.default
+    max_bytes: int = settings.ingest_max_bytes.default
+    max_rows: int = settings.ingest_max_rows.default
+    max_cell_chars: int = settings.ingest_max_cell_chars.default
+    max_columns: int = settings.ingest_max_columns.default
 
     @classmethod
     def from_env(cls, **overrides: int) -> IngestLimits:

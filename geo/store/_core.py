@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE = settings.DEFAULT_SQLITE
-URL_ENV = settings.DATABASE_URL.name
+URL_ENV = settings.database_url.name
 
 #: (Vietnamese, English) of :meth:`Store._unusable`, by what was being done.
 _UNUSABLE = {

@@ -322,7 +322,7 @@ def test_the_uploader_cap_follows_the_projects_byte_limit(store_url, monkeypatch
 
     mib = 1024 * 1024
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
-    assert config["server"]["maxUploadSize"] * mib == settings.INGEST_MAX_BYTES.default
+    assert config["server"]["maxUploadSize"] * mib == settings.ingest_max_bytes.default
     at = _page(store_url)
     assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 512
     for limit, shown in ((3 * mib, 3), (3 * mib + 1, 4), (100, 1)):
