@@ -27,6 +27,7 @@ from app_pages._safe import md_plain
 from geo import auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
+from geo.i18n import audit_label
 
 _FLASH = "admin_flash"
 _LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
@@ -309,12 +310,21 @@ def _audit(user: auth.User) -> None:
         _error(exc)
         return
     st.caption(t("admin.audit_caption", n=len(log)))
+    st.dataframe(_labelled(_audit_shown(log), _AUDIT_COLUMNS, times=("at",)), hide_index=True, width="stretch")
+
+
+def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
+    """The audit log as officers read it: actions and object types as words in the page's
+    language (:func:`geo.i18n.audit_label`), not the stored codes, and details as text."""
     shown = log.copy()
+    for column, kind in (("action", "action"), ("object_type", "object")):
+        if column in shown:
+            shown[column] = shown[column].map(lambda code, kind=kind: audit_label(kind, code, lang()))
     if "details" in shown:
         shown["details"] = shown["details"].map(
             lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
         )
-    st.dataframe(_labelled(shown, _AUDIT_COLUMNS, times=("at",)), hide_index=True, width="stretch")
+    return shown
 
 
 def _api_keys(user: auth.User) -> None:
