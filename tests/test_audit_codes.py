@@ -88,8 +88,8 @@ def test_every_declared_code_has_a_word_in_both_languages():
     assert missing == []
     stale = {
         key for key in i18n.LABELS
-        if key.startswith("admin.action.") and key.split(".", 2)[2] not in audit_codes.ACTIONS
-        or key.startswith("admin.object.") and key.split(".", 2)[2] not in audit_codes.OBJECT_TYPES
+        if (key.startswith("admin.action.") and key.split(".", 2)[2] not in audit_codes.ACTIONS)
+        or (key.startswith("admin.object.") and key.split(".", 2)[2] not in audit_codes.OBJECT_TYPES)
     }  # fmt: skip
     assert stale == set()
 
