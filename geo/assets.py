@@ -34,6 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENDOR_DIR = settings.VENDOR_DIR.default
 #: The URL prefix under which Streamlit serves ``static/vendor`` (enableStaticServing).
 SERVED_PREFIX = "/app/static/vendor"
+#: The folder Streamlit serves at :data:`SERVED_PREFIX` (``static/`` beside app.py),
+#: whatever ``GEO_VENDOR_DIR`` says: a served map finds its files only here.
+SERVED_DIR = DEFAULT_VENDOR_DIR
 NPM_REGISTRY = "https://registry.npmjs.org"
 MANIFEST = "manifest.json"
 
@@ -460,7 +463,9 @@ def localize(
     Call it after all layers are added. It sets ``default_js``/``default_css`` on the
     instances only (never on folium's classes), so other maps are unaffected.
     ``served`` links to ``prefix`` (Streamlit's static serving); ``inline`` embeds the
-    files into the page header so the HTML opens with no network and no server.
+    files into the page header so the HTML opens with no network and no server. A
+    ``served`` map is inlined instead when ``GEO_VENDOR_DIR`` holds the files and the
+    folder Streamlit serves (:data:`SERVED_DIR`) does not: its links would all fail.
     Returns ``fmap``.
 
     Parameters
@@ -486,6 +491,11 @@ def localize(
     """
     from branca.element import Element
 
+    if mode == "served" and prefix == SERVED_PREFIX and vendor_dir() != SERVED_DIR:
+        # GEO_VENDOR_DIR elsewhere and static/vendor empty (a fresh clone or a worktree):
+        # every served link would answer 404 and the map would stay blank without a word
+        if missing_files(SERVED_DIR) and not missing_files(vendor_dir()):
+            mode = "inline"
     elements = list(_jscss_elements(fmap))
     plan = [(e, _local_links(e, "default_js"), _local_links(e, "default_css")) for e in elements]
     if mode == "served":
