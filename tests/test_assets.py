@@ -190,26 +190,33 @@ def test_localize_inline_embeds_files():
         assert "</script" not in body.lower()
 
 
-def test_a_served_map_is_inlined_when_only_geo_vendor_dir_holds_the_files(tmp_path, monkeypatch):
+def test_a_served_map_carries_its_files_when_only_geo_vendor_dir_holds_them(tmp_path, monkeypatch):
     """A fresh clone run with GEO_VENDOR_DIR (README, worktrees) has no static/vendor:
     Streamlit answered 404 for every served link and each map stayed blank. The map then
-    carries the files from GEO_VENDOR_DIR; with static/vendor filled it links as before."""
+    links the files of GEO_VENDOR_DIR as data: URLs (streamlit-folium loads default_js as
+    script elements; header scripts never run there); with static/vendor filled it links
+    the served files as before."""
     served = tmp_path / "static" / "vendor"
     elsewhere = _filled(tmp_path / "elsewhere")
     monkeypatch.setattr(assets, "SERVED_DIR", served)
     monkeypatch.setenv("GEO_VENDOR_DIR", str(elsewhere))
 
-    def rendered() -> str:
+    def links() -> list[str]:
         fmap = folium.Map(tiles=None)
         folium.plugins.MarkerCluster().add_to(fmap)
         assets.localize(fmap)
-        return fmap.get_root().render()
+        return [url for element in assets._jscss_elements(fmap)
+                for _, url in [*element.default_js, *element.default_css]]  # fmt: skip
 
-    html = rendered()
-    assert "/app/static/vendor/" not in html
-    assert "/* leaflet-1.9.3/leaflet.js */" in html
-    assert "/* leaflet.markercluster-1.5.3/leaflet.markercluster.js */" in html
+    def data(text: str, media: str) -> str:
+        return f"data:{media};base64," + base64.b64encode(text.encode()).decode()
+
+    carried = links()
+    assert carried and not any("/app/static/vendor/" in url for url in carried)
+    assert data("/* leaflet-1.9.3/leaflet.js */\n", "text/javascript") in carried
+    assert data("/* leaflet.markercluster-1.5.3/leaflet.markercluster.js */\n", "text/javascript") in carried
+    assert data("/* leaflet-1.9.3/leaflet.css */\n", "text/css") in carried
     _filled(served)
-    html = rendered()
-    assert "/app/static/vendor/leaflet-1.9.3/leaflet.js" in html
-    assert "/* leaflet-1.9.3/leaflet.js */" not in html
+    served_links = links()
+    assert "/app/static/vendor/leaflet-1.9.3/leaflet.js" in served_links
+    assert not any(url.startswith("data:") for url in served_links)
