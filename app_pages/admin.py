@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t, upload_limit_mb, wards
+from app_pages._common import file_uploader, lang, store, t, wards
 from app_pages._safe import md_plain
 from geo import auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
@@ -217,8 +217,8 @@ def _ward_layer(user: auth.User) -> None:
     total, retired, since = services.ward_layer_version(store())
     current = total - retired
     st.caption(t("admin.wards_current", n=current, since=_hanoi_time(since)))
-    uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file",
-                                max_upload_size=upload_limit_mb(settings.ingest_max_bytes()))
+    uploaded = file_uploader(t("admin.layer_file"), LAYER_TYPES, settings.ingest_max_bytes(),
+                             key="admin_layer_file")
     crs = st.text_input(t("admin.layer_crs"), key="admin_layer_crs").strip() or None
     valid_from = st.date_input(t("admin.valid_from"), value=None, key="admin_valid_from",
                                format="DD/MM/YYYY")

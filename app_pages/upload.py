@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t, upload_limit_mb, wards
+from app_pages._common import file_uploader, lang, store, t, wards
 from app_pages._safe import md_plain
 from app_pages._upload_bundle import show_bundle
 from app_pages._upload_recheck import show_results
@@ -368,8 +368,8 @@ def main() -> None:
         return
     st.caption(t("upload.caption"))
     kind = _kind_choice()
-    uploaded = st.file_uploader(t("upload.file"), type=["csv", "txt", "xlsx", "zip"], key="upload_file",
-                                max_upload_size=upload_limit_mb(settings.ingest_max_bytes()))
+    uploaded = file_uploader(t("upload.file"), ["csv", "txt", "xlsx", "zip"], settings.ingest_max_bytes(),
+                             key="upload_file")
     if uploaded is None:
         st.session_state.pop(_STATE, None)
         return
