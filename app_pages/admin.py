@@ -315,11 +315,14 @@ def _audit(user: auth.User) -> None:
 
 def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
     """The audit log as officers read it: actions and object types as words in the page's
-    language (:func:`geo.i18n.audit_label`), not the stored codes, and details as text."""
+    language (:func:`geo.i18n.audit_label`), not the stored codes, details as text and no
+    object id as blank."""
     shown = log.copy()
     for column, kind in (("action", "action"), ("object_type", "object")):
         if column in shown:
             shown[column] = shown[column].map(lambda code, kind=kind: audit_label(kind, code, lang()))
+    if "object_id" in shown:  # an entry about no one object: blank, not the grid's "None"
+        shown["object_id"] = shown["object_id"].astype(object).where(shown["object_id"].notna(), "")
     if "details" in shown:
         shown["details"] = shown["details"].map(
             lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)

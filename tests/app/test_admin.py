@@ -477,6 +477,9 @@ def test_the_audit_log_shows_actions_and_object_types_as_words_not_codes(app_sto
     assert {("thêm tài khoản", "tài khoản"), ("cấp khóa API", "khóa API")} <= shown
     codes = set(log["action"]) | set(log["object_type"])
     assert codes.isdisjoint(audit["Thao tác"]) and codes.isdisjoint(audit["Loại đối tượng"])
+    # an entry about no one object (the ward layer seeded) shows a blank id, not "None"
+    assert log["object_id"].isna().any()
+    assert audit.loc[log.index[log["object_id"].isna()], "Mã đối tượng"].tolist() == [""] * int(log["object_id"].isna().sum())
     at.sidebar.radio(key="lang").set_value("en").run()
     assert not at.exception, at.exception
     english = _table(at, "By", "Action")
