@@ -61,6 +61,11 @@ def require(actions: Iterable[object], object_types: Iterable[object]) -> None:
     actions, object_types
         The codes of the rows about to be written (repeats allowed).
 
+    Returns
+    -------
+    None
+        When every code is declared.
+
     Raises
     ------
     ValueError
