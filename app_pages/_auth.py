@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app_pages._common import lang, t
+from app_pages._common import lang, t, wards
 from app_pages._common import store as default_store
 from app_pages._safe import md_plain
 from geo import auth, services, sessions
@@ -151,11 +151,19 @@ def _error(exc: GeoError) -> None:
     st.error(md_plain(exc.message(lang())))
 
 
+def _ward_names(codes: list[str]) -> list[str]:
+    """The wards' names in the layer in use (an officer knows "Phường Hoàn Kiếm", not
+    "00070"); a code the layer lacks is shown as itself."""
+    layer = wards()
+    names = dict(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
+    return [names.get(code, code) for code in codes]
+
+
 def _sidebar(store: Store, user: User) -> None:
     roles = ", ".join(t(f"role.{r}") for r in sorted(user.roles))
     st.sidebar.caption(t("auth.signed_in_as", user=user.username, roles=roles))
     if user.wards:
-        st.sidebar.caption(t("auth.wards", wards=", ".join(sorted(user.wards))))
+        st.sidebar.caption(t("auth.wards", wards=", ".join(_ward_names(sorted(user.wards)))))
     if st.sidebar.button(t("auth.sign_out"), key="auth_sign_out"):
         sign_out(store)
 

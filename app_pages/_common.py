@@ -128,6 +128,24 @@ def upload_limit_mb(max_bytes: int) -> int:
     return min(wanted, int(st.get_option("server.maxUploadSize")))
 
 
+#: Streamlit writes its own cap under every uploader, in English and rounded to whole
+#: units ("1GB per file" for the project's 512 MB); hidden here, and :func:`file_uploader`
+#: writes the cap the widget enforces in the page's language.
+_UPLOADER_CSS = '<style>[data-testid="stFileUploaderDropzoneInstructions"]{display:none}</style>'
+
+
+def file_uploader(label: str, types: Iterable[str], max_bytes: int, *, key: str, multiple: bool = False) -> Any:
+    """``st.file_uploader`` capped at ``max_bytes`` (:func:`upload_limit_mb`), with the cap
+    and the accepted types said in the page's language under it instead of Streamlit's
+    English "1GB per file • CSV, …", which also misstated the 512 MB cap."""
+    kinds = [str(k) for k in types]
+    mb = upload_limit_mb(max_bytes)
+    st.html(_UPLOADER_CSS)
+    files = st.file_uploader(label, type=kinds, key=key, accept_multiple_files=multiple, max_upload_size=mb)
+    st.caption(t("common.upload_limit", mb=mb, types=", ".join(k.upper() for k in kinds)))
+    return files
+
+
 # --- filters shared through the URL ---------------------------------------------------
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import lang, t, upload_limit_mb
+from app_pages._common import file_uploader, lang, t
 from app_pages._safe import md_plain
 from geo import auth, settings
 from geo.errors import GeoError
@@ -104,9 +104,8 @@ def _add_form(store: Store, incident_id: int, ward_code: Any) -> None:
         labels = {r: t("photos.role." + r) for r in roles}
         role = st.radio(t("photos.role"), roles, format_func=labels.__getitem__, horizontal=True,
                         key=f"photos_role_{incident_id}")  # fmt: skip
-        files = st.file_uploader(t("photos.files"), type=PHOTO_TYPES, accept_multiple_files=True,
-                                 key=f"photos_files_{incident_id}",
-                                 max_upload_size=upload_limit_mb(settings.photo_max_bytes()))  # fmt: skip
+        files = file_uploader(t("photos.files"), PHOTO_TYPES, settings.photo_max_bytes(),
+                              key=f"photos_files_{incident_id}", multiple=True)
         submitted = st.form_submit_button(t("photos.submit"))
     if not submitted or not files:
         return

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import lang, t, upload_limit_mb
+from app_pages._common import file_uploader, lang, t
 from app_pages._photos import PHOTO_TYPES, add_uploaded
 from app_pages._safe import md_plain
 from geo import auth, services, settings
@@ -60,10 +60,9 @@ def status_form(store: Store, incident_id: int, current: str, ward_code: Any) ->
             t("status.public_note"), key=f"status_public_note_{incident_id}",
             max_chars=PUBLIC_NOTE_CHARS, help=t("status.public_note_help"),
         )
-        photos = st.file_uploader(
-            t("photos.after_with_status"), type=PHOTO_TYPES, accept_multiple_files=True,
-            key=f"status_photos_{incident_id}",
-            max_upload_size=upload_limit_mb(settings.photo_max_bytes()),
+        photos = file_uploader(
+            t("photos.after_with_status"), PHOTO_TYPES, settings.photo_max_bytes(),
+            key=f"status_photos_{incident_id}", multiple=True,
         )
         submitted = st.form_submit_button(t("status.submit"))
     to_state = chosen if chosen in labels else offered

@@ -22,11 +22,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t, upload_limit_mb, wards
+from app_pages._common import file_uploader, lang, store, t, wards
 from app_pages._safe import md_plain
 from geo import auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
+from geo.i18n import audit_label
 
 _FLASH = "admin_flash"
 _LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
@@ -216,8 +217,8 @@ def _ward_layer(user: auth.User) -> None:
     total, retired, since = services.ward_layer_version(store())
     current = total - retired
     st.caption(t("admin.wards_current", n=current, since=_hanoi_time(since)))
-    uploaded = st.file_uploader(t("admin.layer_file"), type=LAYER_TYPES, key="admin_layer_file",
-                                max_upload_size=upload_limit_mb(settings.ingest_max_bytes()))
+    uploaded = file_uploader(t("admin.layer_file"), LAYER_TYPES, settings.ingest_max_bytes(),
+                             key="admin_layer_file")
     crs = st.text_input(t("admin.layer_crs"), key="admin_layer_crs").strip() or None
     valid_from = st.date_input(t("admin.valid_from"), value=None, key="admin_valid_from",
                                format="DD/MM/YYYY")
@@ -309,12 +310,24 @@ def _audit(user: auth.User) -> None:
         _error(exc)
         return
     st.caption(t("admin.audit_caption", n=len(log)))
+    st.dataframe(_labelled(_audit_shown(log), _AUDIT_COLUMNS, times=("at",)), hide_index=True, width="stretch")
+
+
+def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
+    """The audit log as officers read it: actions and object types as words in the page's
+    language (:func:`geo.i18n.audit_label`), not the stored codes, details as text and no
+    object id as blank."""
     shown = log.copy()
+    for column, kind in (("action", "action"), ("object_type", "object")):
+        if column in shown:
+            shown[column] = shown[column].map(lambda code, kind=kind: audit_label(kind, code, lang()))
+    if "object_id" in shown:  # an entry about no one object: blank, not the grid's "None"
+        shown["object_id"] = shown["object_id"].astype(object).where(shown["object_id"].notna(), "")
     if "details" in shown:
         shown["details"] = shown["details"].map(
             lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
         )
-    st.dataframe(_labelled(shown, _AUDIT_COLUMNS, times=("at",)), hide_index=True, width="stretch")
+    return shown
 
 
 def _api_keys(user: auth.User) -> None:

@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t, upload_limit_mb, wards
+from app_pages._common import file_uploader, lang, store, t, wards
 from app_pages._safe import md_plain
 from app_pages._upload_bundle import show_bundle
 from app_pages._upload_recheck import show_results
@@ -31,6 +31,7 @@ from geo.errors import GeoError
 from geo.field_bundles import is_bundle
 from geo.i18n import LABELS, status_label, type_label
 from geo.ingest import FLAGS, REASONS, IngestOptions, IngestPreview
+from geo.ingest import codes as ingest_codes
 from geo.ingest.recheck import looks_like_results_file
 from geo.maps import ward_map
 from geo.safe_text import display_text
@@ -138,17 +139,16 @@ def _flags(value: Any) -> str:
 
 
 #: geo.ingest codes that are not key-shaped → the last part of their label key
-_CODE_KEYS = {"Kobo/ODK": "kobo", "Kobo/ODK geopoint": "kobo_geopoint", "dd/mm/yyyy": "dmy"}
-
-
-def _code_label(prefix: str, code: str) -> str:
+def _code_label(kind: str, code: str) -> str:
     """The page-language label of an ingest code (``how``, coordinate or date format).
 
-    The codes stay codes in storage and in the CLI's JSON; only the page shows words. A code
-    without a label yet is shown as itself rather than breaking the preview.
+    The codes stay codes in storage and in the CLI's JSON; only the page shows words. The
+    codes and their label keys are declared once (:mod:`geo.ingest.codes`), each labelled
+    (tests/ingest/test_ingest_codes.py); a code from an older stored row without one is
+    shown as itself rather than breaking the preview.
     """
-    key = f"{prefix}.{_CODE_KEYS.get(code, code)}"
-    return t(key) if code and key in LABELS else code
+    key = ingest_codes.label_key(kind, code)
+    return t(key) if key is not None and key in LABELS else code
 
 
 def _counts_table(counts: dict[str, int], label_key: str, label: Any) -> pd.DataFrame:
@@ -178,7 +178,7 @@ def _show_preview(p: IngestPreview) -> None:
                 {
                     t("upload.col.column"): columns["column"].astype(str),
                     t("upload.col.role"): [t(f"upload.role.{r}") for r in columns["role"]],
-                    t("upload.col.how"): [_code_label("upload.how", str(h)) for h in columns["how"]],
+                    t("upload.col.how"): [_code_label("how", str(h)) for h in columns["how"]],
                 }
             ),
             hide_index=True,
@@ -187,13 +187,13 @@ def _show_preview(p: IngestPreview) -> None:
     with col_formats:
         st.caption(t("upload.coord_formats"))
         st.dataframe(
-            _counts_table(p.coordinate_formats, "upload.format", lambda c: _code_label("upload.coordfmt", c)),
+            _counts_table(p.coordinate_formats, "upload.format", lambda c: _code_label("coord_format", c)),
             hide_index=True,
             width="stretch",
         )
         st.caption(t("upload.date_formats"))
         st.dataframe(
-            _counts_table(p.date_formats, "upload.format", lambda c: _code_label("upload.datefmt", c)),
+            _counts_table(p.date_formats, "upload.format", lambda c: _code_label("date_format", c)),
             hide_index=True,
             width="stretch",
         )
@@ -368,8 +368,8 @@ def main() -> None:
         return
     st.caption(t("upload.caption"))
     kind = _kind_choice()
-    uploaded = st.file_uploader(t("upload.file"), type=["csv", "txt", "xlsx", "zip"], key="upload_file",
-                                max_upload_size=upload_limit_mb(settings.ingest_max_bytes()))
+    uploaded = file_uploader(t("upload.file"), ["csv", "txt", "xlsx", "zip"], settings.ingest_max_bytes(),
+                             key="upload_file")
     if uploaded is None:
         st.session_state.pop(_STATE, None)
         return

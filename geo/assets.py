@@ -12,6 +12,7 @@ those files, or inlines them for a standalone HTML file that opens offline.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib
 import io
@@ -34,6 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENDOR_DIR = settings.vendor_dir.default
 #: The URL prefix under which Streamlit serves ``static/vendor`` (enableStaticServing).
 SERVED_PREFIX = "/app/static/vendor"
+#: The folder Streamlit serves at :data:`SERVED_PREFIX` (``static/`` beside app.py),
+#: whatever ``GEO_VENDOR_DIR`` says: a served map finds its files only here.
+SERVED_DIR = DEFAULT_VENDOR_DIR
 NPM_REGISTRY = "https://registry.npmjs.org"
 MANIFEST = "manifest.json"
 
@@ -448,6 +452,34 @@ def _inline_js(package: str, member: str, root: Path) -> str:
     return re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
 
 
+def _served_elsewhere(prefix: str) -> bool:
+    """True when ``GEO_VENDOR_DIR`` holds the files and the folder Streamlit serves does not
+    (a fresh clone or a worktree run with GEO_VENDOR_DIR): every link under ``prefix``
+    would answer 404 and the map would stay blank without a word."""
+    root = vendor_dir()
+    return (
+        prefix == SERVED_PREFIX and root != SERVED_DIR
+        and bool(missing_files(SERVED_DIR)) and not missing_files(root)
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=32)
+def _data_url_of(path: str, mtime_ns: int, media: str, package: str, member: str) -> str:
+    """One file as a ``data:`` URL (CSS with its images inlined), kept while unchanged."""
+    root = vendor_dir()
+    text = _inline_css(package, member, root) if media == "text/css" else Path(path).read_text(encoding="utf-8")
+    return f"data:{media};base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _data_url(package: str, member: str, media: str) -> str:
+    """A vendored file of ``GEO_VENDOR_DIR`` as a ``data:`` URL: streamlit-folium loads a
+    map's ``default_js``/``default_css`` as script and link elements (scripts inlined in
+    the header never run there, it adds the header as ``innerHTML``), so a link that
+    carries the file itself is the one form that draws the map without the static folder."""
+    path = asset_path(package, member, vendor_dir())
+    return _data_url_of(str(path), path.stat().st_mtime_ns, media, package, member)
+
+
 def localize(
     fmap: object,
     *,
@@ -460,7 +492,10 @@ def localize(
     Call it after all layers are added. It sets ``default_js``/``default_css`` on the
     instances only (never on folium's classes), so other maps are unaffected.
     ``served`` links to ``prefix`` (Streamlit's static serving); ``inline`` embeds the
-    files into the page header so the HTML opens with no network and no server.
+    files into the page header so the HTML opens with no network and no server. A
+    ``served`` map links ``data:`` URLs of the files instead when ``GEO_VENDOR_DIR`` holds
+    them and the folder Streamlit serves (:data:`SERVED_DIR`) does not: its links would
+    all fail.
     Returns ``fmap``.
 
     Parameters
@@ -488,6 +523,11 @@ def localize(
 
     elements = list(_jscss_elements(fmap))
     plan = [(e, _local_links(e, "default_js"), _local_links(e, "default_css")) for e in elements]
+    if mode == "served" and _served_elsewhere(prefix):
+        for element, js, css in plan:
+            element.default_js = [(n, _data_url(p, m, "text/javascript")) for n, p, m in js]  # type: ignore[attr-defined]
+            element.default_css = [(n, _data_url(p, m, "text/css")) for n, p, m in css]  # type: ignore[attr-defined]
+        return fmap
     if mode == "served":
         for element, js, css in plan:
             element.default_js = [(n, served_url(p, m, prefix)) for n, p, m in js]  # type: ignore[attr-defined]

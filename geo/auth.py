@@ -35,6 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from geo import settings
 from geo.admin_units import official_wards, ward_code_from_text
 from geo.errors import AccessDenied
+from geo.i18n import t
 
 ROLES: tuple[str, ...] = ("viewer", "field", "officer", "admin")
 
@@ -475,7 +476,10 @@ def require(user: User | None, action: str, ward_code: str | None = None) -> Use
         raise AccessDenied(
             f"Tài khoản {user.username!r} đã bị khoá.", f"The account {user.username!r} is disabled."
         )
-    roles = ", ".join(sorted(user.roles)) or "-"
+    # the roles by their names, not their codes (an officer read "vai trò: officer")
+    held = [r for r in ROLES if r in user.roles]
+    roles_vi = ", ".join(t(f"role.{r}", "vi") for r in held) or t("common.none", "vi")
+    roles_en = ", ".join(t(f"role.{r}", "en") for r in held) or t("common.none", "en")
     if action in WARD_SCOPED and any(action in RIGHTS[r] for r in user.roles):
         mine = ", ".join(sorted(user.wards)) or "-"
         where = ward_code or "?"
@@ -485,8 +489,8 @@ def require(user: User | None, action: str, ward_code: str | None = None) -> Use
             f"User {user.username!r} may {what_en} only in ward(s) {mine}, not in {where}.",
         )
     raise AccessDenied(
-        f"Người dùng {user.username!r} (vai trò: {roles}) không có quyền {what_vi}.",
-        f"User {user.username!r} (role: {roles}) is not allowed to {what_en}.",
+        f"Người dùng {user.username!r} với vai trò {roles_vi} không có quyền {what_vi}.",
+        f"User {user.username!r}, with the role(s) {roles_en}, is not allowed to {what_en}.",
     )
 
 

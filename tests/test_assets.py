@@ -136,7 +136,18 @@ def _links(fmap: folium.Map) -> list[str]:
     ]
 
 
-def test_localize_served_points_every_plugin_at_local_files():
+def _filled(root: Path) -> Path:
+    """A vendor folder holding every expected file (tiny stand-ins, marked by their path)."""
+    for path in assets._all_files(root):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"/* {path.relative_to(root).as_posix()} */\n", encoding="utf-8")
+    return root
+
+
+def test_localize_served_points_every_plugin_at_local_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(assets, "SERVED_DIR", _filled(tmp_path / "static" / "vendor"))
+    monkeypatch.delenv("GEO_VENDOR_DIR", raising=False)
+    monkeypatch.setattr(assets, "vendor_dir", lambda: assets.SERVED_DIR)
     fmap = folium.Map(tiles=None)
     folium.plugins.MarkerCluster().add_to(fmap)
     folium.plugins.HeatMap([[21.0, 105.8, 1.0]]).add_to(fmap)
@@ -177,3 +188,35 @@ def test_localize_inline_embeds_files():
     for chunk in html.split("<script>")[1:]:
         body = chunk.split("</script>")[0]
         assert "</script" not in body.lower()
+
+
+def test_a_served_map_carries_its_files_when_only_geo_vendor_dir_holds_them(tmp_path, monkeypatch):
+    """A fresh clone run with GEO_VENDOR_DIR (README, worktrees) has no static/vendor:
+    Streamlit answered 404 for every served link and each map stayed blank. The map then
+    links the files of GEO_VENDOR_DIR as data: URLs (streamlit-folium loads default_js as
+    script elements; header scripts never run there); with static/vendor filled it links
+    the served files as before."""
+    served = tmp_path / "static" / "vendor"
+    elsewhere = _filled(tmp_path / "elsewhere")
+    monkeypatch.setattr(assets, "SERVED_DIR", served)
+    monkeypatch.setenv("GEO_VENDOR_DIR", str(elsewhere))
+
+    def links() -> list[str]:
+        fmap = folium.Map(tiles=None)
+        folium.plugins.MarkerCluster().add_to(fmap)
+        assets.localize(fmap)
+        return [url for element in assets._jscss_elements(fmap)
+                for _, url in [*element.default_js, *element.default_css]]  # fmt: skip
+
+    def data(text: str, media: str) -> str:
+        return f"data:{media};base64," + base64.b64encode(text.encode()).decode()
+
+    carried = links()
+    assert carried and not any("/app/static/vendor/" in url for url in carried)
+    assert data("/* leaflet-1.9.3/leaflet.js */\n", "text/javascript") in carried
+    assert data("/* leaflet.markercluster-1.5.3/leaflet.markercluster.js */\n", "text/javascript") in carried
+    assert data("/* leaflet-1.9.3/leaflet.css */\n", "text/css") in carried
+    _filled(served)
+    served_links = links()
+    assert "/app/static/vendor/leaflet-1.9.3/leaflet.js" in served_links
+    assert not any(url.startswith("data:") for url in served_links)

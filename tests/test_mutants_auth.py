@@ -157,15 +157,18 @@ def test_refusals_name_the_user_roles_and_action():
         auth.require(User("lan", frozenset({"viewer", "field"})), "backup")
     assert (
         err.value.message_vi
-        == "Người dùng 'lan' (vai trò: field, viewer) không có quyền sao lưu cơ sở dữ liệu."
+        == "Người dùng 'lan' với vai trò Lãnh đạo (chỉ xem), Tổ công tác (tải lên) "
+        "không có quyền sao lưu cơ sở dữ liệu."
     )
     assert (
         err.value.message_en
-        == "User 'lan' (role: field, viewer) is not allowed to back up the database."
+        == "User 'lan', with the role(s) Viewer (read only), Field team (upload), "
+        "is not allowed to back up the database."
     )
     with pytest.raises(AccessDenied) as err:
         auth.require(User("nobody"), "view")
-    assert "(vai trò: -)" in err.value.message_vi and "(role: -)" in err.value.message_en
+    assert "với vai trò (không có) không" in err.value.message_vi
+    assert "with the role(s) (none), is" in err.value.message_en
     with pytest.raises(AccessDenied) as err:
         auth.require(User("mai", frozenset({"admin"}), disabled=True), "view")
     assert err.value.message_vi == "Tài khoản 'mai' đã bị khoá."
@@ -224,12 +227,16 @@ def test_ward_refusal_lists_the_officers_wards_and_others_get_the_role_refusal()
     # an action the user's roles lack altogether is the role refusal, never the ward one
     with pytest.raises(AccessDenied) as err:
         auth.require(officer, "manage_users")
-    assert err.value.message_en == "User 'lan' (role: officer) is not allowed to manage user accounts."
+    assert err.value.message_en == (
+        "User 'lan', with the role(s) Ward officer (status changes), is not allowed to manage user accounts."
+    )
+    # the roles by their names, never the codes (an officer read "vai trò: officer")
+    assert "officer" not in err.value.message_vi and "Cán bộ phường (đổi trạng thái)" in err.value.message_vi
     viewer = User("vy", frozenset({"viewer"}), frozenset({"00070"}))
     with pytest.raises(AccessDenied) as err:  # ward-scoped, but no role of theirs has it
         auth.require(viewer, "change_status", "00070")
     assert err.value.message_en == (
-        "User 'vy' (role: viewer) is not allowed to change an incident's status."
+        "User 'vy', with the role(s) Viewer (read only), is not allowed to change an incident's status."
     )
 
 

@@ -357,7 +357,7 @@ def test_an_incident_audit_entry_whose_object_id_is_no_number_names_no_incident(
     store = sample_store
     snapshot = load_snapshot(store)
     for odd in ("abc", "12.0", "7 and 8", "", "99999999999999999999999"):
-        store.audit("test", "note", "incident", odd, {})
+        store.audit("test", "public_note", "incident", odd, {})
     reported = int(queries.incidents(store, IncidentFilter(statuses="reported"), limit=1)["id"].iloc[0])
     workflow.change_status(store, reported, "verified", actor="test")
     patched = up_to_date(snapshot, store)

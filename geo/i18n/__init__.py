@@ -142,6 +142,32 @@ def status_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
     return _term_label(STATES, code, lang)
 
 
+def audit_label(kind: str, code: object, lang: str | None = DEFAULT_LANG) -> str:
+    """The label of an audit entry's action or object type, so the audit log reads as words.
+
+    The codes are those of :mod:`geo.audit_codes` (each labelled here, tests/test_audit_codes.py);
+    an entry written by an older version under a code since retired is shown as its code.
+
+    Parameters
+    ----------
+    kind : str
+        ``"action"`` or ``"object"``.
+    code : object
+        The stored code (``"user_add"``, ``"incident"``…); None or NaN shows as "".
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The label, or ``code`` itself when it has none.
+    """
+    if not isinstance(code, str):
+        return ""
+    key = f"admin.{kind}.{code}"
+    return t(key, lang) if key in LABELS else code
+
+
 def _term_label(terms: Any, code: str, lang: str | None) -> str:
     for term in terms:
         if term.code == code:

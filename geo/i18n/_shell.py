@@ -86,4 +86,5 @@ LABELS: dict[str, tuple[str, str]] = {
     "common.none": ("(không có)", "(none)"),
     "common.all": ("Tất cả", "All"),
     "common.choose": ("Chọn…", "Choose…"),
+    "common.upload_limit": ("Tối đa {mb} MB mỗi tệp · {types}", "Up to {mb} MB per file · {types}"),
 }

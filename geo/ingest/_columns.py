@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geo.ingest import codes
 from geo.ingest._geojson import GEOM_X, GEOM_Y
 from geo.names import ascii_key
 
@@ -122,7 +123,7 @@ class ColumnMapping:
             {"column": column, "role": role, "how": self.how.get(role, "")}
             for role, column in self.roles.items()
         ]
-        rows += [{"column": column, "role": "", "how": "ignored"} for column in self.ignored]
+        rows += [{"column": column, "role": "", "how": codes.HOW_IGNORED} for column in self.ignored]
         return pd.DataFrame(rows, columns=["column", "role", "how"])
 
 
@@ -167,15 +168,15 @@ def header_key(header: str) -> str:
 
 def _role_of(key: str) -> tuple[str | None, str]:
     if key in _LOOKUP:
-        return _LOOKUP[key], "exact"
+        return _LOOKUP[key], codes.HOW_EXACT
     tokens = key.split("_")
     # "Vĩ độ (WGS84)", "Ngày phát hiện (dd/mm/yyyy)": drop trailing words, keep two or more.
     for end in range(len(tokens) - 1, 1, -1):
         stem = "_".join(tokens[:end])
         if stem in _LOOKUP:
-            return _LOOKUP[stem], "prefix"
+            return _LOOKUP[stem], codes.HOW_PREFIX
     if tokens and tokens[0] in {"lat", "latitude", "lon", "lng", "longitude"} and len(tokens) > 1:
-        return _LOOKUP[tokens[0]], "prefix"
+        return _LOOKUP[tokens[0]], codes.HOW_PREFIX
     return None, ""
 
 
@@ -231,23 +232,23 @@ def _by_header(columns: list[str], found: _Found) -> bool:
         raw = str(column).strip()
         last = without_hints(raw).split("/")[-1]
         if column in (GEOM_X, GEOM_Y):
-            found.offer("lon" if column == GEOM_X else "lat", column, 0, "geometry")
+            found.offer("lon" if column == GEOM_X else "lat", column, 0, codes.HOW_GEOMETRY)
             continue
         if last.startswith("_"):
             lowered = last.lower()
             if lowered in _KOBO_META:
                 kobo = True
-                found.offer(_KOBO_META[lowered], column, 5, "Kobo/ODK")
+                found.offer(_KOBO_META[lowered], column, 5, codes.HOW_KOBO)
             elif _KOBO_LAT.match(lowered):
                 kobo = True
-                found.offer("lat", column, 1, "Kobo/ODK geopoint")
+                found.offer("lat", column, 1, codes.HOW_KOBO_GEOPOINT)
             elif _KOBO_LON.match(lowered):
                 kobo = True
-                found.offer("lon", column, 1, "Kobo/ODK geopoint")
+                found.offer("lon", column, 1, codes.HOW_KOBO_GEOPOINT)
             continue
         role, how = _role_of(header_key(raw))
         if role is not None:
-            found.offer(role, column, 2 if how == "exact" else 3, how)
+            found.offer(role, column, 2 if how == codes.HOW_EXACT else 3, how)
     return kobo
 
 
@@ -260,7 +261,7 @@ def _by_content(columns: list[str], sample: pd.DataFrame, found: _Found) -> None
         values = sample[column].astype(str).str.strip()
         values = values[values != ""].head(20)
         if len(values) and values.str.match(_GEOPOINT).mean() >= 0.8:
-            found.offer("latlon", column, 4, "content")
+            found.offer("latlon", column, 4, codes.HOW_CONTENT)
             break
 
 
@@ -270,11 +271,11 @@ def _settle(found: dict[str, tuple[int, str, str]]) -> None:
     if "id" not in found:
         for meta in ("kobo_uuid", "kobo_id"):
             if meta in found:
-                found["id"] = (found[meta][0], found[meta][1], "Kobo/ODK")
+                found["id"] = (found[meta][0], found[meta][1], codes.HOW_KOBO)
                 break
     if "reported_at" not in found and "kobo_submission_time" in found:
         entry = found["kobo_submission_time"]
-        found["reported_at"] = (entry[0], entry[1], "Kobo/ODK")
+        found["reported_at"] = (entry[0], entry[1], codes.HOW_KOBO)
     for meta in ("kobo_uuid", "kobo_id", "kobo_submission_time"):
         found.pop(meta, None)
     if ("lat" in found) != ("lon" in found) and "latlon" in found:

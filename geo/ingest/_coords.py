@@ -17,6 +17,7 @@ import pandas as pd
 from pyproj import CRS, Transformer
 
 from geo.crs import STORAGE_CRS
+from geo.ingest import codes
 from geo.ingest._text import cell_text
 
 #: Rough bounding box of Việt Nam (lon, lat): where a sensible reading of a row must land.
@@ -185,7 +186,7 @@ def parse_pair_columns(first: pd.Series, second: pd.Series) -> Parsed:
     a, comma_a = to_float(first)
     b, comma_b = to_float(second)
     n = len(a)
-    fmt = np.where(comma_a | comma_b, "decimal_comma", "decimal").astype(object)
+    fmt = np.where(comma_a | comma_b, codes.COORD_DECIMAL_COMMA, codes.COORD_DECIMAL).astype(object)
     error = np.full(n, "", dtype=object)
     first_s = cell_text(first)  # a cell without a value: missing, like an empty one
     second_s = cell_text(second)
@@ -206,7 +207,7 @@ def parse_pair_columns(first: pd.Series, second: pd.Series) -> Parsed:
         a[i], b[i] = ra[0], rb[0]
         if ra[1] == "lon" or rb[1] == "lat":  # hemisphere letters say the columns are swapped
             a[i], b[i] = b[i], a[i]
-        fmt[i] = "dms"
+        fmt[i] = codes.COORD_DMS
     return Parsed(a, b, fmt, error)
 
 
@@ -233,7 +234,7 @@ def parse_combined_column(values: pd.Series) -> Parsed:
     ok = point[0].notna().to_numpy(dtype=bool)
     a[ok] = point.loc[ok, 0].astype(float).to_numpy()
     b[ok] = point.loc[ok, 1].astype(float).to_numpy()
-    fmt[ok] = "combined"
+    fmt[ok] = codes.COORD_COMBINED
     rest = ~ok
     if rest.any():
         comma = text[rest].str.extract(_COMBINED_COMMA.pattern)
@@ -241,7 +242,7 @@ def parse_combined_column(values: pd.Series) -> Parsed:
         idx = np.flatnonzero(rest)[got.to_numpy(dtype=bool)]
         a[idx] = comma.loc[got, 0].str.replace(",", ".").astype(float).to_numpy()
         b[idx] = comma.loc[got, 1].str.replace(",", ".").astype(float).to_numpy()
-        fmt[idx] = "combined_comma"
+        fmt[idx] = codes.COORD_COMBINED_COMMA
     raw = text.to_numpy(dtype=object)
     for i in np.flatnonzero(fmt == ""):
         if not raw[i]:
@@ -252,7 +253,7 @@ def parse_combined_column(values: pd.Series) -> Parsed:
             error[i] = "bad_coordinates"
             continue
         a[i], b[i] = pair
-        fmt[i] = "dms"
+        fmt[i] = codes.COORD_DMS
     return Parsed(a, b, fmt, error)
 
 

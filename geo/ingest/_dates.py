@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from geo.crs import LOCAL_TZ
 from geo.errors import InvalidArgument
+from geo.ingest import codes
 from geo.ingest._background import Background
 from geo.ingest._dates_fixed import fixed_dmy, fixed_width_dmy, local_to_utc, utc_ns
 from geo.ingest._reasons import REASONS, Verdicts
@@ -91,7 +92,7 @@ def parse_dates(
     quick &= ~blank
     if quick.any():
         out[quick] = local_to_utc(quick_local[quick])
-        fmt[quick] = "dd/mm/yyyy"
+        fmt[quick] = codes.DATE_DMY
     rest_mask = ~blank & ~quick
     iso = _read_iso(text, rest_mask, naive_tz, out, fmt)
     # Day/month values read so far, for the month/day evidence below.
@@ -128,7 +129,7 @@ def _read_iso(
             text[zoned].str.upper(), format="ISO8601", utc=True, errors="coerce"
         )
         out[zoned] = utc_ns(parsed)
-        fmt[zoned] = "iso_zoned"
+        fmt[zoned] = codes.DATE_ISO_ZONED
     if naive.any():
         parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
         if getattr(parsed.dt, "tz", None) is None:
@@ -136,7 +137,7 @@ def _read_iso(
                 naive_tz or LOCAL_TZ, ambiguous="NaT", nonexistent="NaT"
             ).dt.tz_convert("UTC")
         out[naive] = utc_ns(parsed)
-        fmt[naive] = "iso"
+        fmt[naive] = codes.DATE_ISO
     return iso
 
 
@@ -166,7 +167,7 @@ def _read_day_month(
         if got.any():
             local = fast[got].dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
             out[where[got]] = utc_ns(local)
-            fmt[where[got]] = "dd/mm/yyyy"
+            fmt[where[got]] = codes.DATE_DMY
             got_day = np.concatenate([got_day, fast[got].dt.day.to_numpy()])
             got_month = np.concatenate([got_month, fast[got].dt.month.to_numpy()])
             got_where = np.concatenate([got_where, where[got]])
@@ -200,7 +201,7 @@ def _read_excel_serial(
     stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
     where = np.flatnonzero(todo)[is_serial.to_numpy()]
     out[where] = utc_ns(stamps)
-    fmt[where] = "excel_serial"
+    fmt[where] = codes.DATE_EXCEL_SERIAL
 
 
 def _check_plausible(
@@ -261,7 +262,7 @@ def _day_month(
     stamps = stamps.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
     idx = where[good]
     out[idx] = utc_ns(stamps)
-    fmt[idx] = "dd/mm/yyyy"
+    fmt[idx] = codes.DATE_DMY
     return bool(month_day_only.any())
 
 
@@ -276,7 +277,7 @@ _REPORTED_REASONS = (
 
 
 #: The format named for rows dated by the file's date.
-FILE_DATE = "file_date"
+FILE_DATE = codes.DATE_FILE
 
 
 def file_date_instant(day: dt.date, now: pd.Timestamp | None = None) -> pd.Timestamp:
@@ -396,7 +397,7 @@ def start_dates(
     reported_col, cleared_col = mapping.get("reported_at"), mapping.get("cleared_at")
     reported = cleared = None
     if reported_col is not None:
-        utc_naive = mapping.how.get("reported_at") == "Kobo/ODK"  # Kobo stores UTC
+        utc_naive = mapping.how.get("reported_at") == codes.HOW_KOBO  # Kobo stores UTC
         reported = Background(
             parse_dates, frame[reported_col], now=now, naive_tz="UTC" if utc_naive else None
         )

@@ -18,6 +18,7 @@ from pyproj import CRS
 
 from geo.crs import parse_crs
 from geo.errors import CRSError, GeoError, IngestError
+from geo.ingest import codes
 from geo.ingest._background import Background
 from geo.ingest._columns import ColumnMapping
 from geo.ingest._coords import Parsed, parse_combined_column, parse_pair_columns, reproject
@@ -90,7 +91,7 @@ def coordinates(read: ReadFile, verdicts: Verdicts) -> Located:
         lat, lon = parsed.first.copy(), parsed.second.copy()
     else:
         lon, lat, _ = reproject(parsed, source_crs, xy_order_known=geometry)
-        parsed.fmt = np.where(parsed.fmt != "", "projected", "").astype(object)
+        parsed.fmt = np.where(parsed.fmt != "", codes.COORD_PROJECTED, "").astype(object)
         projected[:] = not source_crs.is_geographic
     for code in ("missing_coordinates", "bad_coordinates"):
         verdicts.reject(parsed.error == code, code, field_name)
@@ -106,13 +107,13 @@ def coordinates(read: ReadFile, verdicts: Verdicts) -> Located:
 def _parse(read: ReadFile) -> tuple[Parsed, str, bool]:
     """(parsed pair, the field rejections name, from a GeoJSON geometry?)."""
     frame, mapping = read.table.frame, read.mapping
-    geometry = mapping.how.get("lat") == "geometry"
+    geometry = mapping.how.get("lat") == codes.HOW_GEOMETRY
     if mapping.get("lat") and mapping.get("lon"):
         parsed = parse_pair_columns(frame[mapping.roles["lat"]], frame[mapping.roles["lon"]])
         field_name = f"{mapping.roles['lat']}, {mapping.roles['lon']}"
         if geometry:
             field_name = "geometry"
-            parsed.fmt = np.where(parsed.fmt != "", "geojson", "").astype(object)
+            parsed.fmt = np.where(parsed.fmt != "", codes.COORD_GEOJSON, "").astype(object)
         return parsed, field_name, geometry
     if mapping.get("latlon"):
         return parse_combined_column(frame[mapping.roles["latlon"]]), mapping.roles["latlon"], geometry

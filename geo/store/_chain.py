@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Connection, Table, select
 
+from geo import audit_codes
 from geo.store._instants import to_utc, utc_text
 
 if TYPE_CHECKING:
@@ -56,6 +57,16 @@ CHAINED: dict[str, tuple[tuple[str, str], ...]] = {
         ("object_type", "text"), ("object_id", "text"), ("details", "json"),
     ),
 }  # fmt: skip
+
+#: The chained table whose ``action`` and ``object_type`` must be declared codes
+#: (:mod:`geo.audit_codes`), checked by :func:`append` and :func:`append_columns`.
+AUDIT_TABLE = "audit_log"
+
+
+def _distinct(values: Any) -> set[Any]:
+    """The distinct values of a column given to :func:`append_columns`."""
+    return {values.value} if isinstance(values, Constant) else set(values)
+
 
 #: The column holding each row's hash (lower-case hex).
 HASH_COLUMN = "row_hash"
@@ -318,6 +329,8 @@ def append(
     transaction, each with its id and hash; returns the ids."""
     if not rows:
         return []
+    if table == AUDIT_TABLE:
+        audit_codes.require((r.get("action") for r in rows), (r.get("object_type") for r in rows))
     kinds = dict(CHAINED[table])
     block = reserve(store, conn, table, len(rows))
     columns: dict[str, Any] = {"id": np.asarray(block.ids, dtype=np.int64)}
@@ -408,6 +421,8 @@ def append_columns(
     """
     if n == 0:
         return []
+    if table == AUDIT_TABLE:
+        audit_codes.require(_distinct(columns["action"]), _distinct(columns["object_type"]))
     block = reserve(store, conn, table, n)
     full = {"id": np.asarray(block.ids, dtype=np.int64), **columns}
     hexed = chain_hex(block.prev, [encode(table, full, n)]).decode()

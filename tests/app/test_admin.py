@@ -292,7 +292,7 @@ def test_admin_page_adds_a_user_and_lists_it(app_store_url):
     made = created.set_index("username").loc["new_officer", "created_at"]
     assert row["Tạo lúc"] == made.tz_convert("Asia/Ho_Chi_Minh").strftime("%d/%m/%Y %H:%M")
     audit = _table(at, "Người thực hiện", "Thao tác")
-    assert "user_add" in audit["Thao tác"].tolist()
+    assert "thêm tài khoản" in audit["Thao tác"].tolist()  # the word, not user_add
 
     at.selectbox(key="admin_who").set_value("new_officer")
     at.button(key="admin_admin.disable").click()
@@ -412,15 +412,21 @@ def test_the_layer_uploader_cap_follows_the_projects_byte_limit(app_store_url, m
     assert at.file_uploader(key="admin_layer_file").proto.max_upload_size_mb == 4
 
 
-def test_audit_log_and_api_keys_speak_the_pages_language_on_the_ha_noi_clock(app_store_url):
-    """The audit-log and API-key tables show labelled headers (not the store's column names)
-    and Hà Nội times as dd/mm/yyyy HH:MM (not UTC), as the accounts table does."""
-    at = _page(app_store_url)
-    at.text_input(key="apikey_name").set_value("Đối tác A")
+def _issue_key(at: AppTest, name: str) -> None:
+    """Issue an Open311 key on the page; rerun so that the audit tab (drawn before the key
+    is issued) lists its entry."""
+    at.text_input(key="apikey_name").set_value(name)
     at.button[[b.label for b in at.button].index("Cấp khóa mới")].click()
     at.run()
     at.run()  # the audit tab is drawn before the key is issued: the next run lists its entry
     assert not at.exception, at.exception
+
+
+def test_audit_log_and_api_keys_speak_the_pages_language_on_the_ha_noi_clock(app_store_url):
+    """The audit-log and API-key tables show labelled headers (not the store's column names)
+    and Hà Nội times as dd/mm/yyyy HH:MM (not UTC), as the accounts table does."""
+    at = _page(app_store_url)
+    _issue_key(at, "Đối tác A")
     store = open_store(app_store_url)
     try:
         log = queries.audit_log(store)
@@ -443,3 +449,40 @@ def test_audit_log_and_api_keys_speak_the_pages_language_on_the_ha_noi_clock(app
     at.sidebar.radio(key="lang").set_value("en").run()
     assert _table(at, "By", "Action").columns[1] == "When"
     assert _table(at, "Key prefix").columns.tolist()[0] == "Name"
+
+
+def test_the_audit_log_shows_actions_and_object_types_as_words_not_codes(app_store_url):
+    """Officers read what was done in their language: "thêm tài khoản" on "tài khoản", not
+    the stored ``user_add`` on ``user``; in English "account added"; no cell of the two
+    columns is a stored code (every code declared in geo.audit_codes has a Vietnamese word
+    unlike itself). The store keeps the codes."""
+    at = _page(app_store_url)
+    at.text_input(key="admin_add_name").set_value("new_officer")
+    at.text_input(key="admin_add_pw").set_value("a-new-long-password")
+    at.multiselect(key="admin_add_roles").set_value(["officer"])
+    at.button[[b.label for b in at.button].index("Thêm")].click()
+    at.run()
+    _issue_key(at, "Đối tác A")
+    store = open_store(app_store_url)
+    try:
+        log = queries.audit_log(store).set_index("id")
+    finally:
+        store.close()
+    assert {("user_add", "user"), ("apikey_add", "api_key")} <= set(
+        zip(log["action"], log["object_type"], strict=True)
+    )
+    audit = _table(at, "Người thực hiện", "Thao tác").set_index("Số")
+    assert set(audit.index) == set(log.index)
+    shown = set(zip(audit["Thao tác"], audit["Loại đối tượng"], strict=True))
+    assert {("thêm tài khoản", "tài khoản"), ("cấp khóa API", "khóa API")} <= shown
+    codes = set(log["action"]) | set(log["object_type"])
+    assert codes.isdisjoint(audit["Thao tác"]) and codes.isdisjoint(audit["Loại đối tượng"])
+    # an entry about no one object (the ward layer seeded) shows a blank id, not "None"
+    assert log["object_id"].isna().any()
+    assert audit.loc[log.index[log["object_id"].isna()], "Mã đối tượng"].tolist() == [""] * int(log["object_id"].isna().sum())
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    english = _table(at, "By", "Action")
+    shown = set(zip(english["Action"], english["Object type"], strict=True))
+    assert {("account added", "account"), ("API key issued", "API key")} <= shown
+    assert {"user_add", "apikey_add", "api_key"}.isdisjoint(set(english["Action"]) | set(english["Object type"]))

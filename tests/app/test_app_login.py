@@ -127,3 +127,18 @@ def test_app_sign_in_form_starts_the_unknown_name_hash_before_any_click(app):
     assert len(auth._DUMMY_THREAD) == 1
     auth._DUMMY_THREAD[0].join(timeout=60)
     assert auth._dummy_hash.cache_info().currsize == 1
+
+
+def test_the_sidebar_names_an_officers_wards_not_their_codes(app):
+    """An officer of 00070 read "Phường phụ trách: 00070" under their name (seen in Chromium
+    on a fresh clone, session 25): the wards are named as the layer in use names them."""
+    from tests._signin import sign_in_apptest
+
+    at, url = app
+    at.session_state["lang"] = "vi"
+    sign_in_apptest(at, url, "officer", ("00070", "00004"))
+    at.run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.sidebar.caption]
+    assert "Phường phụ trách: Phường Ba Đình, Phường Hoàn Kiếm" in captions, captions
+    assert not any("00070" in c for c in captions if c.startswith("Phường phụ trách"))

@@ -334,6 +334,22 @@ def test_the_uploader_cap_follows_the_projects_byte_limit(store_url, monkeypatch
     assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 512
 
 
+def test_the_uploader_states_its_cap_in_the_pages_language(store_url, monkeypatch):
+    """Under the uploader Streamlit wrote, in English on the Vietnamese page, "1GB per file •
+    CSV, TXT, XLSX, ZIP" for the 512 MB cap (whole units, rounded up): a new user read a
+    wrong limit in the wrong language (seen in Chromium, session 25). Its line is hidden and
+    the page says the cap the widget enforces, in its language."""
+    at = _page(store_url)
+    captions = [c.value for c in at.caption]
+    assert "Tối đa 512 MB mỗi tệp · CSV, TXT, XLSX, ZIP" in captions
+    hidden = [h.proto.body for h in at.get("html")]
+    assert any('[data-testid="stFileUploaderDropzoneInstructions"]{display:none}' in h for h in hidden), hidden
+    monkeypatch.setenv("GEO_INGEST_MAX_BYTES", str(3 * 1024 * 1024 + 1))
+    at = _page(store_url, lang="en")
+    assert "Up to 4 MB per file · CSV, TXT, XLSX, ZIP" in [c.value for c in at.caption]
+    assert at.file_uploader(key="upload_file").proto.max_upload_size_mb == 4
+
+
 def test_match_methods_and_formats_are_words_in_the_pages_language(store_url):
     """How a column was recognised and how coordinates and dates were written are codes in
     geo.ingest (and the CLI's JSON); the page shows them as words in its language."""

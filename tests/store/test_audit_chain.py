@@ -101,7 +101,7 @@ def with_history(url: str):
     workflow.change_status(store, first, "verified", actor="officer1", note="đã xác minh")
     workflow.change_status(store, first, "cleared", actor="officer1")
     workflow.record_recurrence(store, first, actor="officer1")
-    store.audit("tester", "note", "store", None, {"n": 1})
+    store.audit("tester", "backup", "store", None, {"n": 1})
     return store
 
 
@@ -373,12 +373,12 @@ def test_the_same_rows_hash_the_same_on_both_backends(tmp_path, postgis_url):
     jsonb writes back differently (1e16 as 10000000000000000, 1.50 as 1.5)."""
     entries = [
         {"at": pd.Timestamp("2025-07-01 08:30:00.123456", tz="Asia/Ho_Chi_Minh"), "actor": "cán bộ",
-         "action": "x", "object_type": "t", "object_id": None,
+         "action": "export", "object_type": "map", "object_id": None,
          "details": {"z": 1e16, "a": [1.5, 0.1, -0.0, 10, None, True], "ý": {"b": "đ", "a": ""}}},
-        {"at": pd.Timestamp("1999-12-31 23:59:59", tz="UTC"), "actor": "", "action": "y",
-         "object_type": "t", "object_id": "", "details": {}},
-        {"at": pd.Timestamp("2030-01-01", tz="UTC"), "actor": "a\ufffdb", "action": "z",
-         "object_type": "t", "object_id": "42", "details": {"n": 12345678901234567890, "f": 2.5e-7}},
+        {"at": pd.Timestamp("1999-12-31 23:59:59", tz="UTC"), "actor": "", "action": "login",
+         "object_type": "user", "object_id": "", "details": {}},
+        {"at": pd.Timestamp("2030-01-01", tz="UTC"), "actor": "a\ufffdb", "action": "denied",
+         "object_type": "store", "object_id": "42", "details": {"n": 12345678901234567890, "f": 2.5e-7}},
     ]  # fmt: skip
     hashes = []
     for url in (f"sqlite:///{tmp_path / 's.sqlite'}", postgis_url):

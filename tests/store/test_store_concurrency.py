@@ -55,7 +55,7 @@ for r in range(rounds):
     mine = queries.incidents(store, limit=None)
     mine = mine[mine["source"] == f"{name}-{r}.csv"]
     workflow.change_status(store, int(mine["id"].iloc[0]), "verified", actor=name)
-    store.audit(name, "note", "store", r, {"round": r})
+    store.audit(name, "backup", "store", r, {"round": r})
 print("done", flush=True)
 """
 
@@ -128,7 +128,7 @@ def test_concurrent_writers_keep_one_chain(tmp_path, request, backend):
     assert [(s.table, s.ok) for s in states] == [("status_events", True), ("audit_log", True)]
     counts = store.row_counts()
     assert counts["status_events"] == 4 * 15 * 4 and states[0].rows == counts["status_events"]
-    assert (queries.audit_log(store)["action"] == "note").sum() == 60
+    assert (queries.audit_log(store)["action"] == "backup").sum() == 60
     store.close()
 
 

@@ -1,0 +1,83 @@
+"""Every action and object type an audit entry can carry, declared once.
+
+The audit log stores codes (``user_add``, ``denied``, ``incident``) so that its hash chain
+and the readers that look for an action (the map's refresh, the places' file) never depend
+on a wording; the administration page shows each code as a word in the page's language
+(:mod:`geo.i18n`: ``admin.action.<code>``, ``admin.object.<code>``). A code written
+without being declared here would reach the page as itself, so every audit row is checked
+on its way into the chain (:func:`geo.store._chain.append` and ``append_columns``, the only
+ways rows enter ``audit_log``): an undeclared code raises ``ValueError`` before anything is
+written, and tests/test_audit_codes.py checks that every code declared here has a label in
+both languages.
+
+A new audited action or object type gets a line here and its two labels in
+``geo/i18n/_admin.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+#: What was done (``audit_log.action``).
+ACTIONS: frozenset[str] = frozenset(
+    {
+        # incidents and their files (store.workflow, store.batches, store.places, store.photos)
+        "status", "recurrence", "ingest", "ingest_recheck", "reinspection",
+        "public_note", "photo_add", "photo_fetch", "place_unplaced", "places_rebuild",
+        # rights and sign-in (services._rights, services.accounts, store.logins, store.sessions)
+        "denied", "login", "login_failed", "login_throttled", "login_locked", "login_unlock",
+        "session_end", "setup_token_issued",
+        # accounts (store.users)
+        "user_add", "user_first_admin", "user_rehash", "user_disable", "user_enable",
+        "user_passwd", "user_grant",
+        # files out, the store itself, the ward layer
+        "export", "backup", "backup_media", "guards_restored", "rekey_duplicates",
+        "wards", "boundaries_replace",
+        # residents' reports and Open311 keys (store.reports: ``report_<moderation status>``)
+        "report_received", "report_accepted", "report_merged", "report_rejected",
+        "report_erase_personal", "apikey_add", "apikey_revoke",
+    }
+)  # fmt: skip
+
+#: What it was done to (``audit_log.object_type``), including what a refused attempt was
+#: about (``object_type=`` of :func:`geo.services.check`) and the sign-in throttle's scopes.
+OBJECT_TYPES: frozenset[str] = frozenset(
+    {
+        "incident", "incidents", "batch", "upload", "rejected_rows", "photo", "photo_links",
+        "place", "places", "reinspect", "sustain",
+        "user", "users", "account", "address", "admin_page", "api_key", "report",
+        "store", "audit_log", "audit_chain", "wards",
+        "export", "map", "density", "league_table", "ward_report", "ward_stats",
+        "ward_metrics", "street_stats", "week_counts", "progress", "figures", "public_view",
+    }
+)  # fmt: skip
+
+
+def require(actions: Iterable[object], object_types: Iterable[object]) -> None:
+    """Refuse audit rows whose action or object type is not declared here.
+
+    Parameters
+    ----------
+    actions, object_types
+        The codes of the rows about to be written (repeats allowed).
+
+    Returns
+    -------
+    None
+        When every code is declared.
+
+    Raises
+    ------
+    ValueError
+        A code not in :data:`ACTIONS` / :data:`OBJECT_TYPES`: a programming error (the
+        code would have no label), raised before the row is written.
+    """
+    unknown = sorted(
+        {f"action {a!r}" for a in set(actions) if a not in ACTIONS}
+        | {f"object type {o!r}" for o in set(object_types) if o not in OBJECT_TYPES}
+    )
+    if unknown:
+        raise ValueError(
+            f"undeclared audit code(s): {', '.join(unknown)}; declare them in geo.audit_codes "
+            "and label them in geo/i18n/_admin.py"
+        )
