@@ -321,7 +321,7 @@ def _commit_copy(store: Store, new_id: int) -> None:
         row = dict(conn.execute(select(*[t.c[n] for n in names]).order_by(t.c.id).limit(1)).mappings().one())
         row.update(id=new_id, fingerprint=f"late#{new_id}", source_id=f"late-{new_id}")
         conn.execute(insert(t).values(**row))
-        store.audit("test", "batch", "batch", new_id, {"incidents": 1}, conn=conn)
+        store.audit("test", "ingest", "batch", new_id, {"incidents": 1}, conn=conn)
 
     store.write(work)
 
