@@ -413,9 +413,44 @@ def patch(
         "id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, "x": snapshot.x, "y": snapshot.y,
         **snapshot.codes, **snapshot.times,
     }
-    if len(new["id"]) and len(snapshot) and new["id"][0] <= snapshot.ids[-1]:
+    return patch_columns(held.__getitem__, version, [new], changed, index, rows_read)
+
+
+def patch_columns(
+    held: Callable[[str], np.ndarray],
+    version: tuple[int, int, int],
+    new: Sequence[dict[str, np.ndarray]],
+    changed: dict[str, np.ndarray],
+    index: dict[str, dict[Any, int]],
+    rows_read: int,
+) -> IncidentSnapshot | None:
+    """:func:`patch` of a snapshot whose columns ``held(column)`` gives one at a time,
+    each asked for once ("id" first) and let go once its patched copy is made, with
+    the rows appended in ascending parts ``new``, concatenated once with the old rows.
+
+    The ingest's update of a 10M snapshot file reads the old file a column at a time
+    through this (:mod:`geo._snapshot_batch`), so the old and the patched arrays never
+    stand whole in memory together.
+
+    Parameters
+    ----------
+    held : callable
+        Column name of :data:`_HELD` → that column of the snapshot patched.
+    version, changed, index, rows_read
+        As for :func:`patch`.
+    new : sequence of dict of numpy.ndarray
+        The rows appended, in parts that follow each other in id order.
+
+    Returns
+    -------
+    IncidentSnapshot or None
+        As :func:`patch`.
+    """
+    old_ids = held("id")
+    ids = np.concatenate([old_ids, *(part["id"] for part in new)])  # a copy: other sessions may hold the old
+    if len(ids) > len(old_ids) and len(old_ids) and ids[len(old_ids)] <= old_ids[-1]:
         return None
-    ids = np.concatenate([held["id"], new["id"]])  # a copy: other sessions may hold the old
+    del old_ids  # the patched ids are a copy
     if len(ids) != version[0]:  # a write this refresh cannot account for
         return None
     pos = np.searchsorted(ids, changed["id"])
@@ -423,7 +458,7 @@ def patch(
         return None  # an id the snapshot never had: start again
 
     def patched(column: str) -> np.ndarray:
-        out = ids if column == "id" else np.concatenate([held[column], new[column]])
+        out = ids if column == "id" else np.concatenate([held(column), *(part[column] for part in new)])
         out[pos] = changed[column]
         return out
 

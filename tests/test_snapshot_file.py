@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from geo import _snapshot_file
-from geo._sealed_file import write_sealed
+from geo._sealed_file import write_sealed_from
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
 from geo.snapshot import IncidentSnapshot, load_snapshot, up_to_date
@@ -163,7 +163,7 @@ def test_a_file_of_the_layout_before_metres_is_rebuilt_with_them(sample_store, s
     table = _snapshot_file._table(current, _snapshot_file._identity(sample_store, current.version))
     old = table.drop_columns(["x", "y"])
     path = _snapshot_file.path_for(sample_store)
-    write_sealed(path, b"GEOSNAP3", _snapshot_file._ipc_file(old))
+    write_sealed_from(path, b"GEOSNAP3", lambda out: _snapshot_file._ipc_file(old, out))
     assert _snapshot_file.read(sample_store) is None
     rebuilt = up_to_date(None, sample_store)
     assert rebuilt.rows_read == len(rebuilt)  # read from the store, not the old file
