@@ -180,6 +180,7 @@ class Body:
         self.handle = handle
         self.head = head
         self.closed = False
+        handle.seek(head)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         if whence == os.SEEK_SET:
