@@ -283,6 +283,9 @@ class FileColumns:
         "lon", "x", "y", a category's codes in :attr:`labels`, or an instant column)."""
         if name == "id":
             return self.ids
+        # the column read before is let go by now (patch_columns); Arrow's pool would keep
+        # its pages, and the next column's would come on top (about 270 MB at 5M)
+        pa.default_memory_pool().release_unused()
         if name in self.labels:
             values, labels = _codes(self._field(f"code:{name}"))
             if not np.array_equal(labels, self.labels[name]):
