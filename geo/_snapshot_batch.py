@@ -29,6 +29,7 @@ The file starts from nothing only on a page (a 10M snapshot is not built by an i
 
 from __future__ import annotations
 
+import ctypes
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,14 +40,13 @@ import pyarrow.compute as pc
 
 from geo import _snapshot_file
 from geo._snapshot_read import CATEGORIES as _CATEGORIES
-from geo._snapshot_read import HELD as _HELD
 from geo._snapshot_read import NAMED as _NAMED
 from geo._snapshot_read import SELECT as _SELECT
 from geo._snapshot_read import TIMES as _TIMES
 from geo._snapshot_read import one_state as _one_state
 from geo._snapshot_read import read_arrays as _arrays
 from geo._snapshot_read import with_metres
-from geo.snapshot import patch, version_in
+from geo.snapshot import IncidentSnapshot, patch_columns, version_in
 
 if TYPE_CHECKING:
     from geo.store import Store
@@ -80,16 +80,47 @@ def follow(store: Store, batch: CommittedBatch) -> Path | None:
         batch, or a failure, which is logged).
     """
     try:
+        _give_back_freed_memory()
         return _follow(store, batch)
     except Exception:  # a cache: the old file stays, and the page patches it as before
         log.warning("snapshot file not brought up to date after batch %s", batch.batch_id, exc_info=True)
         return None
 
 
+def _give_back_freed_memory() -> None:
+    """Return to the system what the ingest has freed before the update allocates about a
+    snapshot's worth of arrays. At follow's start a 1M batch into 4M held 2.49 GB, of
+    which about 790 MB were blocks glibc's heaps kept after the preview's and commit's
+    frames were freed, and 70 MB pages Arrow's pool kept: the update's arrays are large
+    enough to be mapped afresh, so they came on top (benchmarks/RESULTS.md, "Ingest's
+    file update in bounded memory, session 25"). ``malloc_trim`` is glibc's; where the C
+    library has none, nothing is trimmed."""
+    pa.default_memory_pool().release_unused()
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, TypeError, AttributeError):  # not glibc (or no C library to load by None)
+        return
+    trim(0)
+
+
 def _follow(store: Store, batch: CommittedBatch) -> Path | None:
-    start = _snapshot_file.read(store)
-    if start is None or start.version[2] > batch.audit_before:
-        return None  # none to keep, or one written after the batch already
+    # the old file is read a column at a time while the new snapshot is made, and the new
+    # file hashed as it is written: the update holds about one snapshot, not the old file,
+    # its decoded arrays, the new arrays and the new file's bytes at once (4.3 GB peaks
+    # at 10M, benchmarks/RESULTS.md "Ingest's file update in bounded memory, session 25")
+    with _snapshot_file.opened(store) as start:
+        if start is None or start.version[2] > batch.audit_before:
+            return None  # none to keep, or one written after the batch already
+        result = _patched(store, batch, start)
+    if result is None or (len(result) and int(result.ids[-1]) != result.version[1]):
+        return None
+    return _snapshot_file.write(result, store)
+
+
+def _patched(store: Store, batch: CommittedBatch, start: _snapshot_file.FileColumns) -> IncidentSnapshot | None:
+    """The snapshot of the store the batch left: ``start`` patched with the batch's rows,
+    the rows the audit log names since the file, and any another write added; None when
+    the store is no longer the batch's, or the rows cannot be accounted for."""
     since = start.version[2]
     top = int(start.ids[-1]) if len(start) else 0
     index = {column: {v: i for i, v in enumerate(start.labels[column])} for column in _CATEGORIES}
@@ -117,15 +148,10 @@ def _follow(store: Store, batch: CommittedBatch) -> Path | None:
             high = int(ids[-1]) if len(ids) else version[1]
             parts.insert(0, _arrays(store, conn, f"{_SELECT} WHERE id > ? AND id < ? ORDER BY id", (top, low), index))
             parts.append(_arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (high,), index))
-    new = {column: np.concatenate([part[column] for part in parts]) for column in _HELD}
-    if not len(new["id"]) and not len(changed["id"]):
+    added = sum(len(part["id"]) for part in parts)
+    if not added and not len(changed["id"]):
         return None  # no incident changed: the page moves the file's version on for nothing
-    rows_read = len(changed["id"]) + len(new["id"]) - len(ids)
-    result = patch(start, version, new, changed, index, rows_read)
-    del start, new, changed, parts  # the file's arrays (and its buffer) go before the new file is made
-    if result is None or (len(result) and int(result.ids[-1]) != version[1]):
-        return None
-    return _snapshot_file.write(result, store)
+    return patch_columns(start.column, version, parts, changed, index, len(changed["id"]) + added - len(ids))
 
 
 def _batch_arrays(batch: CommittedBatch, ids: np.ndarray, index: dict[str, dict[Any, int]]) -> dict[str, np.ndarray]:

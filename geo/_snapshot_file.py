@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 
 from geo import settings
-from geo._sealed_file import read_sealed, write_sealed
+from geo._sealed_file import Sink, opened_sealed, read_sealed, write_sealed_from
 
 if TYPE_CHECKING:
     from geo.snapshot import IncidentSnapshot
@@ -95,18 +97,14 @@ def _table(snapshot: IncidentSnapshot, identity: dict[str, Any]) -> pa.Table:
     return table.replace_schema_metadata({_KEY: json.dumps(identity).encode()})
 
 
-def _ipc_file(table: pa.Table) -> pa.Buffer:
-    """``table`` as an Arrow IPC file in memory, written into a buffer of its exact size
-    (taken by a first pass that copies nothing). A growing ``BufferOutputStream`` copied
-    the body again at each doubling: 2.6-4.6 s for the 385 MB of 6M incidents, against
-    0.15-1.3 s this way, the same bytes; the first page after a batch writes it."""
-    size = pa.MockOutputStream()
-    with pa.ipc.new_file(size, table.schema) as writer:
+def _ipc_file(table: pa.Table, out: Sink) -> None:
+    """``table`` as an Arrow IPC file written to ``out`` as it is made: the sealed file
+    hashes it on the way to disk (:func:`geo._sealed_file.write_sealed_from`), so the
+    800 MB of a 10M snapshot never stand whole in memory beside the arrays they come
+    from. (A growing ``BufferOutputStream`` once also copied the body at each doubling,
+    and a buffer of the exact size still held it all.)"""
+    with pa.ipc.new_file(out, table.schema) as writer:
         writer.write_table(table)
-    body = pa.allocate_buffer(size.size())
-    with pa.ipc.new_file(pa.FixedSizeBufferWriter(body), table.schema) as writer:
-        writer.write_table(table)
-    return body
 
 
 def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
@@ -130,7 +128,8 @@ def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
     """
     target = path_for(store)
     try:
-        write_sealed(target, MAGIC, _ipc_file(_table(snapshot, _identity(store, snapshot.version))))
+        table = _table(snapshot, _identity(store, snapshot.version))
+        write_sealed_from(target, MAGIC, lambda out: _ipc_file(table, out))
     except (OSError, pa.ArrowException):
         return None
     return target
@@ -150,6 +149,13 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return codes, labels
 
 
+def _values(column: pa.ChunkedArray, kind: str) -> np.ndarray:
+    """A stored id, coordinate or (``kind`` "time") instant column as the snapshot holds it."""
+    if kind == "time":
+        return column.to_numpy().astype("datetime64[ns]", copy=False)
+    return column.to_numpy().astype(np.int64 if kind == "id" else np.float64, copy=False)
+
+
 def _snapshot(table: pa.Table, version: tuple[int, int, int]) -> IncidentSnapshot:
     from geo.snapshot import IncidentSnapshot
 
@@ -161,14 +167,14 @@ def _snapshot(table: pa.Table, version: tuple[int, int, int]) -> IncidentSnapsho
         if kind == "code":
             codes[column], labels[column] = _codes(table[name])
         elif kind == "time":
-            times[column] = table[name].to_numpy().astype("datetime64[ns]", copy=False)
+            times[column] = _values(table[name], kind)
     return IncidentSnapshot(
         version=version,
-        ids=table["id"].to_numpy().astype(np.int64, copy=False),
-        lat=table["lat"].to_numpy().astype(np.float64, copy=False),
-        lon=table["lon"].to_numpy().astype(np.float64, copy=False),
-        x=table["x"].to_numpy().astype(np.float64, copy=False),
-        y=table["y"].to_numpy().astype(np.float64, copy=False),
+        ids=_values(table["id"], "id"),
+        lat=_values(table["lat"], "lat"),
+        lon=_values(table["lon"], "lon"),
+        x=_values(table["x"], "x"),
+        y=_values(table["y"], "y"),
         codes=codes,
         labels=labels,
         times=times,
@@ -178,19 +184,32 @@ def _snapshot(table: pa.Table, version: tuple[int, int, int]) -> IncidentSnapsho
 
 def _consistent(snapshot: IncidentSnapshot, expected: IncidentSnapshot | None) -> bool:
     """Lengths agree, ids strictly ascend, the columns are the ones a snapshot holds."""
-    n = len(snapshot.ids)
     arrays = [snapshot.lat, snapshot.lon, snapshot.x, snapshot.y, *snapshot.codes.values(), *snapshot.times.values()]
-    if any(len(a) != n for a in arrays) or n != snapshot.version[0]:
-        return False
-    if n > 1 and not bool(np.all(np.diff(snapshot.ids) > 0)):
-        return False
-    if n and int(snapshot.ids[-1]) != snapshot.version[1]:
+    if any(len(a) != len(snapshot.ids) for a in arrays) or not _ids_agree(snapshot.ids, snapshot.version):
         return False
     if expected is not None:
         return set(snapshot.codes) == set(expected.codes) and set(snapshot.times) == set(expected.times)
     from geo._snapshot_read import CATEGORIES, TIMES
 
     return set(snapshot.codes) == set(CATEGORIES) and set(snapshot.times) == set(TIMES)
+
+
+def _ids_agree(ids: np.ndarray, version: tuple[int, int, int]) -> bool:
+    """As many ids as ``version`` counts, strictly ascending, the last its largest."""
+    n = len(ids)
+    if n != version[0] or (n > 1 and not bool(np.all(np.diff(ids) > 0))):
+        return False
+    return not n or int(ids[-1]) == version[1]
+
+
+def _checked_version(store: Store, schema: pa.Schema) -> tuple[int, int, int] | None:
+    """The version a file's ``schema`` names, when its identity is ``store``'s at that
+    version (see the module docstring); None otherwise."""
+    meta = json.loads((schema.metadata or {})[_KEY])
+    version = tuple(int(v) for v in meta["version"])
+    if len(version) != 3 or meta != _identity(store, (version[0], version[1], version[2])):
+        return None
+    return version[0], version[1], version[2]
 
 
 def read(store: Store, *, columns_of: IncidentSnapshot | None = None) -> IncidentSnapshot | None:
@@ -215,11 +234,90 @@ def read(store: Store, *, columns_of: IncidentSnapshot | None = None) -> Inciden
         return None
     try:
         table = pa.ipc.open_file(pa.BufferReader(body)).read_all()
-        meta = json.loads((table.schema.metadata or {})[_KEY])
-        version = tuple(int(v) for v in meta["version"])
-        if len(version) != 3 or meta != _identity(store, (version[0], version[1], version[2])):
+        version = _checked_version(store, table.schema)
+        if version is None:
             return None
-        snapshot = _snapshot(table, (version[0], version[1], version[2]))
+        snapshot = _snapshot(table, version)
     except (pa.ArrowException, KeyError, ValueError, TypeError):
         return None
     return snapshot if _consistent(snapshot, columns_of) else None
+
+
+class FileColumns:
+    """The store's snapshot file, checked, with its columns read one at a time.
+
+    :func:`read` holds the whole file and the arrays decoded from it; the ingest that
+    patches a 10M file beside its own batch (:mod:`geo._snapshot_batch`) asks for one
+    column, copies it into the new snapshot and lets it go (:func:`geo.snapshot.patch_columns`).
+    What :func:`read` checks is checked here too: the digest (:func:`opened`), the
+    identity, the column names, the ids against the version (read when opened), and each
+    column's length and codes as it is read; a column that fails raises
+    ``pyarrow.ArrowInvalid``.
+    """
+
+    def __init__(self, source: pa.NativeFile, names: list[str], version: tuple[int, int, int]) -> None:
+        self.source = source
+        self.names = names
+        self.version = version
+        self.ids = _values(self._field("id"), "id")
+        self.labels = {
+            name.partition(":")[2]: _codes(self._field(name))[1] for name in names if name.startswith("code:")
+        }
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _field(self, name: str) -> pa.ChunkedArray:
+        options = pa.ipc.IpcReadOptions(included_fields=[self.names.index(name)])
+        return pa.ipc.open_file(self.source, options=options).read_all().column(0)
+
+    def consistent(self) -> bool:
+        """The columns a snapshot holds, and ids that agree with the version."""
+        from geo.snapshot import _CATEGORIES, _TIMES
+
+        expected = {"id", "lat", "lon", "x", "y", *(f"code:{c}" for c in _CATEGORIES), *(f"time:{c}" for c in _TIMES)}
+        return set(self.names) == expected and len(self.names) == len(expected) and _ids_agree(self.ids, self.version)
+
+    def column(self, name: str) -> np.ndarray:
+        """Column ``name`` as :class:`geo.snapshot.IncidentSnapshot` holds it ("id", "lat",
+        "lon", "x", "y", a category's codes in :attr:`labels`, or an instant column)."""
+        if name == "id":
+            return self.ids
+        # the column read before is let go by now (patch_columns); Arrow's pool would keep
+        # its pages, and the next column's would come on top (about 270 MB at 5M)
+        pa.default_memory_pool().release_unused()
+        if name in self.labels:
+            values, labels = _codes(self._field(f"code:{name}"))
+            if not np.array_equal(labels, self.labels[name]):
+                raise pa.ArrowInvalid("labels changed while the file was read")
+        else:
+            kind = "time" if f"time:{name}" in self.names else name
+            values = _values(self._field(name if kind == name else f"time:{name}"), kind)
+        if len(values) != len(self.ids):
+            raise pa.ArrowInvalid("a column of another length")
+        return values
+
+
+@contextmanager
+def opened(store: Store) -> Iterator[FileColumns | None]:
+    """The store's snapshot file, open and checked as :func:`read` checks it, its columns
+    read one at a time (:class:`FileColumns`); None when :func:`read` would give None.
+
+    The file is hashed in chunks and kept open while its columns are read, so they are
+    the bytes hashed (:func:`geo._sealed_file.opened_sealed`).
+    """
+    with opened_sealed(path_for(store), MAGIC) as body:
+        columns = None if body is None else _file_columns(store, pa.PythonFile(body, mode="r"))
+        yield columns
+
+
+def _file_columns(store: Store, source: pa.NativeFile) -> FileColumns | None:
+    try:
+        schema = pa.ipc.open_file(source).schema
+        version = _checked_version(store, schema)
+        if version is None:
+            return None
+        columns = FileColumns(source, schema.names, version)
+    except (pa.ArrowException, KeyError, ValueError, TypeError):
+        return None
+    return columns if columns.consistent() else None

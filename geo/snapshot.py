@@ -23,7 +23,7 @@ the filter's SQL selects (tests/store/test_incident_filter.py compares them on b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -346,10 +346,46 @@ def patch(
         "id": snapshot.ids, "lat": snapshot.lat, "lon": snapshot.lon, "x": snapshot.x, "y": snapshot.y,
         **snapshot.codes, **snapshot.times,
     }
-    if len(new["id"]) and len(snapshot) and new["id"][0] <= snapshot.ids[-1]:
+    return patch_columns(held.__getitem__, version, [new], changed, index, rows_read)
+
+
+def patch_columns(
+    held: Callable[[str], np.ndarray],
+    version: tuple[int, int, int],
+    new: Sequence[dict[str, np.ndarray]],
+    changed: dict[str, np.ndarray],
+    index: dict[str, dict[Any, int]],
+    rows_read: int,
+) -> IncidentSnapshot | None:
+    """:func:`patch` of a snapshot whose columns ``held(column)`` gives one at a time,
+    each asked for once ("id" first) and let go once its patched copy is made, with
+    the rows appended in ascending parts ``new``, concatenated once with the old rows.
+
+    The ingest's update of a 10M snapshot file reads the old file a column at a time
+    through this (:mod:`geo._snapshot_batch`), so the old and the patched arrays never
+    stand whole in memory together.
+
+    Parameters
+    ----------
+    held : callable
+        Column name of :data:`_HELD` → that column of the snapshot patched.
+    version, changed, index, rows_read
+        As for :func:`patch`.
+    new : sequence of dict of numpy.ndarray
+        The rows appended, in parts that follow each other in id order.
+
+    Returns
+    -------
+    IncidentSnapshot or None
+        As :func:`patch`.
+    """
+    old_ids = held("id")
+    grown = any(len(part["id"]) for part in new)
+    # a copy when rows are added (other sessions may hold the old); shared, never written, when not
+    ids = np.concatenate([old_ids, *(part["id"] for part in new)]) if grown else old_ids
+    if grown and len(old_ids) and ids[len(old_ids)] <= old_ids[-1]:
         return None
-    grown = len(new["id"]) > 0
-    ids = np.concatenate([held["id"], new["id"]]) if grown else held["id"]
+    del old_ids
     if len(ids) != version[0]:  # a write this refresh cannot account for
         return None
     pos = np.searchsorted(ids, changed["id"])
@@ -359,9 +395,10 @@ def patch(
     def patched(column: str) -> np.ndarray:
         if column == "id":
             return ids
-        if not grown and np.array_equal(held[column][pos], changed[column], equal_nan=True):
-            return held[column]  # shared: no row of it changed, and no snapshot's array is ever written
-        out = np.concatenate([held[column], new[column]])  # a copy: other sessions may hold the old
+        old = held(column)
+        if not grown and np.array_equal(old[pos], changed[column], equal_nan=True):
+            return old  # shared: no row of it changed, and no snapshot's array is ever written
+        out = np.concatenate([old, *(part[column] for part in new)])  # a copy: other sessions may hold the old
         out[pos] = changed[column]
         return out
 

@@ -138,14 +138,14 @@ def test_a_write_between_the_batch_and_the_file_is_not_hidden(store, tmp_path, s
     _stored(store, tmp_path)
     up_to_date(None, store)
     moved = _first_ids(store, "reported", 1)[0]
-    read = _snapshot_file.read
+    opened = _snapshot_file.opened
 
-    def read_after_a_move(store_, **kwargs):
+    def opened_after_a_move(store_):
         workflow.change_status(store_, moved, "verified", actor="someone else")
-        return read(store_, **kwargs)
+        return opened(store_)
 
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(_snapshot_file, "read", read_after_a_move)
+        patched.setattr(_snapshot_file, "opened", opened_after_a_move)
         ingest(write_sample(sample_incidents(50, seed=35), tmp_path / "n.csv"), store, TEAM, actor="test")
 
     current = store_version(store)

@@ -6,21 +6,24 @@ and runs a second Python process where "a freshly started app" matters.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from geo import _snapshot_file
-from geo._sealed_file import write_sealed
+from geo._sealed_file import opened_sealed, read_sealed, write_sealed, write_sealed_from
 from geo.ingest import ingest
 from geo.sample import sample_incidents, write_sample
-from geo.snapshot import IncidentSnapshot, load_snapshot, up_to_date
+from geo.snapshot import IncidentSnapshot, load_snapshot, patch_columns, up_to_date
 from geo.store import IncidentFilter, open_store, queries, workflow
 from tests._snapshots import assert_metres_of_degrees, decoded
 from tests.conftest import REPO
@@ -150,6 +153,8 @@ def test_a_damaged_file_is_ignored_and_rewritten(sample_store, damage):
     path = _snapshot_file.path_for(sample_store)
     path.write_bytes(damage(path.read_bytes()))
     assert _snapshot_file.read(sample_store) is None
+    with _snapshot_file.opened(sample_store) as columns:  # nor read a column at a time
+        assert columns is None
     rebuilt = up_to_date(None, sample_store)
     assert rebuilt.rows_read == len(rebuilt)  # read from the store, not the file
     pd.testing.assert_frame_equal(decoded(rebuilt), decoded(load_snapshot(sample_store)))
@@ -163,7 +168,7 @@ def test_a_file_of_the_layout_before_metres_is_rebuilt_with_them(sample_store, s
     table = _snapshot_file._table(current, _snapshot_file._identity(sample_store, current.version))
     old = table.drop_columns(["x", "y"])
     path = _snapshot_file.path_for(sample_store)
-    write_sealed(path, b"GEOSNAP3", _snapshot_file._ipc_file(old))
+    write_sealed_from(path, b"GEOSNAP3", lambda out: _snapshot_file._ipc_file(old, out))
     assert _snapshot_file.read(sample_store) is None
     rebuilt = up_to_date(None, sample_store)
     assert rebuilt.rows_read == len(rebuilt)  # read from the store, not the old file
@@ -193,6 +198,8 @@ def test_a_file_with_a_valid_digest_but_wrong_arrays_is_ignored(sample_store):
     )
     assert _snapshot_file.write(bad, sample_store) is not None
     assert _snapshot_file.read(sample_store) is None  # ids not ascending
+    with _snapshot_file.opened(sample_store) as columns:
+        assert columns is None
 
 
 def test_a_file_of_another_store_is_not_used(sample_store, tmp_path):
@@ -281,3 +288,89 @@ def test_a_temporary_file_left_by_a_writer_that_died_is_removed_by_a_later_write
     first = up_to_date(None, sample_store)
     assert first.rows_read == len(first) and target.exists()
     assert sorted(p.name for p in snapshot_dir.iterdir()) == sorted([target.name, writing.name])
+
+
+def test_the_file_hashed_as_it_is_written_is_the_magic_the_body_s_digest_and_the_body(sample_store):
+    """The file is written through a stream that hashes it (never held whole in memory);
+    its bytes are still the rule's: the magic, the SHA-256 of the body, the body, which is
+    the Arrow IPC file of the snapshot's table exactly as Arrow writes it into a buffer."""
+    current = up_to_date(None, sample_store)
+    table = _snapshot_file._table(current, _snapshot_file._identity(sample_store, current.version))
+    buffer = pa.BufferOutputStream()
+    with pa.ipc.new_file(buffer, table.schema) as writer:
+        writer.write_table(table)
+    body = buffer.getvalue().to_pybytes()
+    assert len(body) > 300_000  # written in many pieces
+    data = _snapshot_file.path_for(sample_store).read_bytes()
+    assert data == _snapshot_file.MAGIC + hashlib.sha256(body).digest() + body
+
+
+def test_a_body_that_fails_midway_leaves_the_old_file_and_nothing_else(tmp_path):
+    path = tmp_path / "sealed.bin"
+    write_sealed(path, b"TESTSEAL", b"the old body")
+
+    def produce(out):
+        out.write(b"x" * 100_000)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_sealed_from(path, b"TESTSEAL", produce)
+    assert bytes(read_sealed(path, b"TESTSEAL")) == b"the old body"
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left
+    with opened_sealed(path, b"TESTSEAL") as body:  # read as a stream, hashed in chunks
+        assert body is not None and body.read() == b"the old body"
+
+
+def test_a_file_read_a_column_at_a_time_is_the_file_read_whole(sample_store, monkeypatch):
+    """What the ingest reads column by column (:func:`geo._snapshot_file.opened`) is what
+    the page reads whole, and the digest is checked over every chunk of the file."""
+    monkeypatch.setattr("geo._sealed_file.CHUNK_BYTES", 4096)
+    up_to_date(None, sample_store)
+    whole = _snapshot_file.read(sample_store)
+    assert whole is not None
+    held = {"id": whole.ids, "lat": whole.lat, "lon": whole.lon, "x": whole.x, "y": whole.y, **whole.codes, **whole.times}
+    with _snapshot_file.opened(sample_store) as columns:
+        assert columns is not None and columns.version == whole.version and len(columns) == len(whole)
+        for name in held:
+            np.testing.assert_array_equal(columns.column(name), held[name])
+        for name, labels in whole.labels.items():
+            assert list(columns.labels[name]) == list(labels)
+    path = _snapshot_file.path_for(sample_store)
+    data = bytearray(path.read_bytes())
+    data[-5000] ^= 0x01  # in the last chunks
+    path.write_bytes(bytes(data))
+    with _snapshot_file.opened(sample_store) as columns:
+        assert columns is None
+
+
+def test_a_patch_of_columns_given_one_at_a_time_lets_each_go_before_the_next(sample_store):
+    """The ingest's update holds one old column at a time beside the new snapshot: each
+    column is asked for once, and the ones asked for before are gone by then. The result
+    is the rule's: the old rows, then the appended parts in order, with the changed rows
+    overwritten."""
+    full = load_snapshot(sample_store)
+    columns = {"id": full.ids, "lat": full.lat, "lon": full.lon, "x": full.x, "y": full.y, **full.codes, **full.times}
+    n = len(full)
+    index = {name: {v: i for i, v in enumerate(full.labels[name])} for name in full.labels}
+    parts = [{name: values[n - 10 : n - 4].copy() for name, values in columns.items()},
+             {name: values[n - 4 :].copy() for name, values in columns.items()}]  # fmt: skip
+    changed = {name: values[[3]].copy() for name, values in columns.items()}
+    changed["status"][0] = (full.codes["status"][3] + 1) % len(full.labels["status"])
+    given: list[tuple[str, weakref.ref]] = []
+
+    def held(name: str) -> np.ndarray:
+        assert name not in [asked for asked, _ in given]  # each once
+        assert all(ref() is None for asked, ref in given if asked != "id")  # the earlier ones let go
+        old = columns[name][: n - 10].copy()
+        given.append((name, weakref.ref(old)))
+        return old
+
+    patched = patch_columns(held, full.version, parts, changed, index, 11)
+    asked = [name for name, _ in given]
+    assert patched is not None and asked[0] == "id" and sorted(asked) == sorted(columns)
+    expected = {name: values.copy() for name, values in columns.items()}
+    expected["status"][3] = changed["status"][0]
+    got = {"id": patched.ids, "lat": patched.lat, "lon": patched.lon, "x": patched.x, "y": patched.y,
+           **patched.codes, **patched.times}  # fmt: skip
+    for name in columns:
+        np.testing.assert_array_equal(got[name], expected[name])

@@ -237,6 +237,7 @@ def write_batch(
     committed: list[batches.CommittedBatch] = []
     follow = committed.append if _snapshot_batch.held(store) else None
     batch_id = batches.commit_batch(store, batch, incidents, updates, actor=actor, within=within, committed=follow)
+    del incidents, updates  # copies of the preview's rows: not held while the file is patched
     for done in committed:
         _snapshot_batch.follow(store, done)
     return IngestResult(preview_, int(batch_id))
