@@ -8,7 +8,7 @@ from typing import Literal
 import streamlit as st
 
 from app_pages._auth import sign_in_forms, signed_in_user
-from app_pages._common import language_switch, t
+from app_pages._common import language_switch, map_files_notice, t
 from geo.auth import User, can
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +44,7 @@ def _visibility(user: User | None, url: str) -> Literal["visible", "hidden"]:
 
 st.set_page_config(page_title="Hanoi urban order", page_icon="🗺️", layout="wide")
 language_switch()
+map_files_notice()  # before the sign-in: whoever installs it sees it first
 st.sidebar.caption(t("app.title"))
 user = signed_in_user(forms=False)  # the forms come below, once the page is known
 pages = [

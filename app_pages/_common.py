@@ -13,9 +13,10 @@ from typing import Any
 import geopandas as gpd
 import streamlit as st
 
-from geo import services, settings
+from app_pages._safe import md_plain
+from geo import assets, services, settings
 from geo.display_shapes import display_layer
-from geo.errors import GeoError
+from geo.errors import AssetError, GeoError
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
 from geo.i18n import t as _t
 from geo.seed import ensure_seeded
@@ -50,6 +51,15 @@ def language_switch() -> None:
         st.query_params.pop("lang", None)
     else:
         st.query_params["lang"] = lang()
+
+
+def map_files_notice() -> None:
+    """Say, on every page, that the maps cannot be drawn (Leaflet's files are missing from
+    the served folder and from ``GEO_VENDOR_DIR``): otherwise each map is a blank frame."""
+    try:
+        assets.require_served()
+    except AssetError as exc:
+        st.error(md_plain(exc.message(lang())))
 
 
 @st.cache_data(show_spinner=False)

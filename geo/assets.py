@@ -396,6 +396,29 @@ def require_assets(root: Path | None = None) -> Path:
     return root
 
 
+def require_served() -> None:
+    """Raise when the app's maps would be drawn blank, so the page says so instead.
+
+    A served map (:func:`localize`'s ``"served"``) reads Leaflet from the folder Streamlit
+    serves (:data:`SERVED_DIR`), or, when that folder is incomplete, from ``data:`` URLs of
+    the files in ``GEO_VENDOR_DIR``. Only when neither holds them all does the map stay
+    blank, with nothing in the page to say why (a checkout where ``assets fetch`` never ran).
+
+    Returns
+    -------
+    None
+        Maps can be drawn.
+
+    Raises
+    ------
+    geo.errors.AssetError
+        Neither folder holds every file; the message names one and says to run
+        ``python -m geo assets fetch``.
+    """
+    if missing_files(SERVED_DIR):
+        require_assets()
+
+
 # --- pointing folium at the local files ------------------------------------------------
 
 

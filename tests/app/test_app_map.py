@@ -230,3 +230,25 @@ def test_the_map_draws_the_simplified_ward_outlines_and_keeps_the_layers_areas(a
     assert len(re.findall(r"\[10[56]\.\d+, 2[01]\.\d+\]", script)) == drawn
     hoan_kiem = wards.set_index("code").loc["00070", "area_km2"]
     assert f"{hoan_kiem:.2f}" in script  # the tooltip's area is the layer's own
+
+
+def test_missing_map_files_are_said_on_the_page_not_drawn_blank(app, monkeypatch, tmp_path):
+    """Without Leaflet's files in the served folder or in GEO_VENDOR_DIR every map is a blank
+    frame; the page must say which file is missing and how to fetch them. With the files in
+    GEO_VENDOR_DIR alone the maps link data: URLs (geo.assets.localize), so nothing is said."""
+    from app_pages._safe import md_unescape
+    from geo import assets
+
+    real = assets.vendor_dir()
+    assert not assets.missing_files(real), "this test needs `python -m geo assets fetch` once"
+    monkeypatch.setattr(assets, "SERVED_DIR", tmp_path / "served")
+    monkeypatch.setenv("GEO_VENDOR_DIR", str(tmp_path / "vendor"))
+    app.run()
+    assert not app.exception, app.exception
+    said = [md_unescape(e.value) for e in app.error]
+    assert any("python -m geo assets fetch" in e and str(tmp_path / "vendor") in e for e in said), said
+    assert any(e.startswith("Thiếu") for e in said), said  # Vietnamese first
+
+    monkeypatch.setenv("GEO_VENDOR_DIR", str(real))
+    app.run()
+    assert not any("assets fetch" in md_unescape(e.value) for e in app.error)
