@@ -1,6 +1,6 @@
 """The incident snapshot on disk: what a freshly started app reads instead of a million rows.
 
-One Arrow IPC file per store in ``GEO_SNAPSHOT_DIR`` (:func:`geo.settings.snapshot_dir`),
+One Arrow IPC file per store in ``GEO_SNAPSHOT_DIR`` (:data:`geo.settings.snapshot_dir`),
 named by a digest of the store URL. Reading 40–60 MB from a local file takes a fraction
 of a second; reading the same columns from SQLite took several seconds at a million
 incidents, and that was most of the first map's wait.

@@ -65,7 +65,7 @@ class PlaceAssignment:
 
 def place_radius(value: float) -> float:
     """The matching radius in metres, checked (the environment's ``GEO_PLACE_RADIUS_M`` is
-    read and checked by :func:`geo.settings.place_radius_m`; this guards direct callers).
+    read and checked by :data:`geo.settings.place_radius_m`; this guards direct callers).
 
     Parameters
     ----------

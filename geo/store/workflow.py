@@ -76,7 +76,6 @@ DEFAULT_SLA_DAYS: dict[str, float] = {
     "other": 7.0,
 }
 
-SLA_ENV = settings.SLA_DAYS.name
 
 #: The flag of an incident imported as already cleared without the after photo its type
 #: needs (``GEO_CLEAR_NEEDS_PHOTO``); attaching an after photo later removes it.
