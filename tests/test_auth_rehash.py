@@ -47,7 +47,7 @@ def old_account(store):
     boss = services.create_first_admin(store, "boss", "a-long-admin-password")
     services.add_user(store, boss, "old_officer", PASSWORD, ["viewer"])
     old = OLD.hash(PASSWORD)
-    user_rows.update_user(store, "old_officer", {"password_hash": old}, actor="test", action="test_setup")
+    user_rows.update_user(store, "old_officer", {"password_hash": old}, actor="test", action="user_passwd")
     return store, old
 
 
