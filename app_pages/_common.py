@@ -14,7 +14,7 @@ import geopandas as gpd
 import streamlit as st
 
 from app_pages._safe import md_plain
-from geo import assets, services, settings
+from geo import map_assets, services, settings
 from geo.display_shapes import display_layer
 from geo.errors import AssetError, GeoError
 from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
@@ -57,7 +57,7 @@ def map_files_notice() -> None:
     """Say, on every page, that the maps cannot be drawn (Leaflet's files are missing from
     the served folder and from ``GEO_VENDOR_DIR``): otherwise each map is a blank frame."""
     try:
-        assets.require_served()
+        map_assets.require_served()
     except AssetError as exc:
         st.error(md_plain(exc.message(lang())))
 

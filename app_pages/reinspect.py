@@ -29,10 +29,10 @@ from app_pages._auth import current_user
 from app_pages._common import lang, store, t
 from app_pages._safe import md_plain
 from geo import services
-from geo.assets import localize
 from geo.auth import User, can
 from geo.errors import GeoError
 from geo.i18n import type_label
+from geo.map_assets import localize
 from geo.maps import base_map
 from geo.names import ascii_key
 from geo.reinspect import FORMATS, LOCAL_TZ

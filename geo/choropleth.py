@@ -1,6 +1,6 @@
 """Leaders' maps: wards coloured by a metric, incident density, and one ward's map.
 
-Built on :func:`geo.maps.base_map` and finished with :func:`geo.assets.localize`, so
+Built on :func:`geo.maps.base_map` and finished with :func:`geo.map_assets.localize`, so
 they share the officers' map's offline behaviour (no CDN, plain background and a note
 when tiles fail). Colours are computed here, in Python, and drawn with a small HTML
 legend: branca's colour-map legend would pull d3 from a CDN.
@@ -23,10 +23,11 @@ import shapely
 from folium.plugins import HeatMap
 from folium.raster_layers import ImageOverlay
 
-from geo.assets import SERVED_PREFIX, localize
+from geo.assets import SERVED_PREFIX
 from geo.crs import STORAGE_CRS
 from geo.density import HANOI_BBOX, HEATMAP_MAX_POINTS, density_grid, overlay_png, png_data_url
 from geo.i18n import t
+from geo.map_assets import localize
 from geo.maps import Legend, base_map
 from geo.metrics import format_value, metric
 from geo.safe_text import html_text

@@ -3,7 +3,7 @@
 Pure functions: they take frames and return a new ``folium.Map`` (or HTML), so the app,
 the ``python -m geo map`` command and the tests draw exactly the same map. Three rules:
 
-* No CDNs: :func:`geo.assets.localize` points every script at ``/app/static/vendor`` or
+* No CDNs: :func:`geo.map_assets.localize` points every script at ``/app/static/vendor`` or
   inlines it (standalone HTML).
 * Bounded payload: incidents travel as one compact JSON array drawn by a small script
   (clustered circle markers), never one folium object per point; above ``max_markers``
@@ -31,9 +31,10 @@ from branca.element import Element, Figure
 
 from geo._map_density import DENSITY_CELL_M, MAX_CELLS, density_grid
 from geo._map_elements import GridHeatMap, IncidentMarkers, Legend, TileStatus, WardLabels
-from geo.assets import SERVED_PREFIX, localize
+from geo.assets import SERVED_PREFIX
 from geo.crs import STORAGE_CRS
 from geo.i18n import status_label, t, type_label
+from geo.map_assets import localize
 from geo.safe_text import display_text, html_text
 
 AssetMode = Literal["served", "inline", "cdn"]
@@ -91,7 +92,7 @@ def base_map(
     """An empty map over ``bounds`` ((south, west), (north, east)) with the OSM basemap.
 
     Other pages (choropleth, heatmap) start from this and end with
-    :func:`geo.assets.localize`, so every map shares the offline behaviour.
+    :func:`geo.map_assets.localize`, so every map shares the offline behaviour.
 
     Parameters
     ----------

@@ -17,7 +17,7 @@ import folium
 import folium.plugins
 import pytest
 
-from geo import assets
+from geo import assets, map_assets
 from geo.errors import AssetError, NetworkUnavailable
 
 FILES = {"dist/demo.js": b"window.demo = 1; // </script> inside\n", "dist/images/a.png": b"\x89PNG"}
@@ -151,7 +151,7 @@ def test_localize_served_points_every_plugin_at_local_files(tmp_path, monkeypatc
     fmap = folium.Map(tiles=None)
     folium.plugins.MarkerCluster().add_to(fmap)
     folium.plugins.HeatMap([[21.0, 105.8, 1.0]]).add_to(fmap)
-    assets.localize(fmap)
+    map_assets.localize(fmap)
     links = _links(fmap)
     assert links, "the map must still load Leaflet"
     assert all("/app/static/vendor/" in line for line in links), links
@@ -169,7 +169,7 @@ def test_localize_refuses_an_unknown_cdn_dependency():
     fmap = folium.Map(tiles=None)
     folium.plugins.Fullscreen().add_to(fmap)
     with pytest.raises(AssetError) as err:
-        assets.localize(fmap)
+        map_assets.localize(fmap)
     assert "Fullscreen" in str(err.value)
 
 
@@ -179,7 +179,7 @@ def test_localize_inline_embeds_files():
         pytest.skip("static/vendor not fetched: run `python -m geo assets fetch`")
     fmap = folium.Map(tiles=None)
     folium.plugins.MarkerCluster().add_to(fmap)
-    assets.localize(fmap, mode="inline")
+    map_assets.localize(fmap, mode="inline")
     html = fmap.get_root().render()
     assert not re.search(r"<(script|link)\b[^>]*(src|href)=", html), "no external file"
     assert "L.MarkerClusterGroup" in html
@@ -204,8 +204,8 @@ def test_a_served_map_carries_its_files_when_only_geo_vendor_dir_holds_them(tmp_
     def links() -> list[str]:
         fmap = folium.Map(tiles=None)
         folium.plugins.MarkerCluster().add_to(fmap)
-        assets.localize(fmap)
-        return [url for element in assets._jscss_elements(fmap)
+        map_assets.localize(fmap)
+        return [url for element in map_assets._jscss_elements(fmap)
                 for _, url in [*element.default_js, *element.default_css]]  # fmt: skip
 
     def data(text: str, media: str) -> str:

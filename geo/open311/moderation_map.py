@@ -1,6 +1,6 @@
 """The map of one report for its moderation: the report, a 30 m circle, nearby incidents.
 
-Built on :func:`geo.maps.base_map` and finished with :func:`geo.assets.localize`, like
+Built on :func:`geo.maps.base_map` and finished with :func:`geo.map_assets.localize`, like
 every map of the app. Tooltips are escaped (:func:`geo.safe_text.html_text`).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import folium
 import pandas as pd
 
-from geo.assets import localize
+from geo.map_assets import localize
 from geo.maps import base_map
 from geo.safe_text import html_text
 from geo.store.reports import NEARBY_METRES
