@@ -23,9 +23,10 @@ HANOI = "Thành phố Hà Nội"
 def _dataset() -> AbstractContextManager[Path]:
     """The package's register (``data/dataset.db``), found without importing the package.
 
-    Importing ``vietnamadminunits`` compiles its address parser's regular expressions,
-    about 2 s of CPU that a fresh process (the CLI, each benchmark run) paid on its first
-    ward name; only the pre-2025 converter (:func:`_convert_legacy`) needs the parser.
+    Importing ``vietnamadminunits`` compiles its address parser's regular expressions:
+    about 0.5 s of CPU (2 s under a profiler) that a fresh process (the CLI, each
+    benchmark run) paid on its first ward name; only the pre-2025 converter
+    (:func:`_convert_legacy`) needs the parser.
     Installed as a folder, the file is read where it lies; otherwise (a zip) through
     :mod:`importlib.resources`, which imports the package.
     """

@@ -324,7 +324,7 @@ def test_ward_code_from_text(text, code):
 def test_register_is_read_without_the_address_parser():
     """A 2025 ward name is looked up in the register without importing
     ``vietnamadminunits`` (its parser's regular expressions cost a fresh process about
-    2 s of CPU); an old name still goes through the converter. A fresh interpreter,
+    0.5 s of CPU); an old name still goes through the converter. A fresh interpreter,
     since another test may have imported the package already."""
     script = (
         "import sys\n"

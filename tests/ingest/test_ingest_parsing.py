@@ -501,7 +501,7 @@ def _large(rows: int = 16_000, *, header: str = "vĩ độ;kinh độ;loại;đ�
 
 def test_a_large_plain_utf8_file_is_read_from_its_bytes(monkeypatch):
     """A large UTF-8 file that is NFC already is parsed from its bytes: the whole file is
-    never decoded to one string (a million rows: 400 MB and about 0.7 s), and the table
+    never decoded to one string (a million rows: 400 MB and about 0.5 s of CPU), and the table
     is the one the decoded text gives."""
     from geo.ingest import _readers
 
