@@ -319,3 +319,18 @@ def test_ward_code_from_text(text, code):
     from geo.admin_units import ward_code_from_text
 
     assert ward_code_from_text(text) == code
+
+
+def test_register_is_read_without_the_address_parser():
+    """A 2025 ward name is looked up in the register without importing
+    ``vietnamadminunits`` (its parser's regular expressions cost a fresh process about
+    0.5 s of CPU); an old name still goes through the converter. A fresh interpreter,
+    since another test may have imported the package already."""
+    script = (
+        "import sys\n"
+        "from geo.admin_units import ward_code_from_text as f\n"
+        "print(f('Phường Láng'), 'vietnamadminunits' in sys.modules)\n"
+        "print(f('Phường Hàng Mã, Quận Hoàn Kiếm'), 'vietnamadminunits' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["00199 False", "00070 True"]

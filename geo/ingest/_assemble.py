@@ -8,6 +8,7 @@ then decides accepted or duplicate for the rest.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,7 @@ def assemble(
             "field": str_column(verdicts.field),
             "message_vi": constant("", n),
             "message_en": constant("", n),
-            "flags": str_column(np.where(ok, _flags(located, dates, ok), "")),
+            "flags": _flags(located, dates, ok),
             "source": constant(read.source, n),
             "source_id": ident.source_id,
             "fingerprint": ident.fingerprint,
@@ -82,9 +83,11 @@ def assemble(
     return rows
 
 
-def _flags(located: Located, dates: Dates, ok: NDArray[np.bool_]) -> NDArray[np.object_]:
-    """Each standing row's flags (see :data:`geo.ingest.FLAGS`)."""
-    return flag_strings(
+def _flags(located: Located, dates: Dates, ok: NDArray[np.bool_]) -> NDArray[Any] | pd.Series:
+    """Each standing row's flags (see :data:`geo.ingest.FLAGS`), "" for the others, as
+    the text column :func:`~geo.ingest._text.str_column` would make of the strings:
+    built from the rows' flag patterns directly (no million strings to tell apart again)."""
+    bits, table = flag_codes(
         {
             "date_from_file": dates.from_file & ok,
             "outside": located.outside & ok,
@@ -95,11 +98,15 @@ def _flags(located: Located, dates: Dates, ok: NDArray[np.bool_]) -> NDArray[np.
         },
         len(ok),
     )
+    if not len(ok):
+        return str_column(table[bits])  # no rows: what str_column gives for none
+    return str_codes(bits, table.tolist())
 
 
-def flag_strings(masks: Mapping[str, NDArray[np.bool_]], n: int) -> NDArray[np.object_]:
-    """Comma-joined sorted flag names per row ("" when none), without a Python row loop:
-    each row's flags as a bit pattern, looked up in a table of every combination.
+def flag_codes(masks: Mapping[str, NDArray[np.bool_]], n: int) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
+    """Each row's flags as a bit pattern, and the text of every pattern, without a Python
+    row loop: the flags of a row are ``table[bits]``, e.g. "outside,swapped_lat_lon"
+    (comma-joined, sorted; "" when none).
 
     Parameters
     ----------
@@ -110,8 +117,8 @@ def flag_strings(masks: Mapping[str, NDArray[np.bool_]], n: int) -> NDArray[np.o
 
     Returns
     -------
-    numpy.ndarray
-        The flags of each row, e.g. "outside,swapped_lat_lon".
+    tuple
+        (the bit pattern of each row, the text of each pattern).
     """
     names = sorted(masks)
     bits = np.zeros(n, dtype=np.int64)
@@ -121,5 +128,4 @@ def flag_strings(masks: Mapping[str, NDArray[np.bool_]], n: int) -> NDArray[np.o
         [",".join(nm for k, nm in enumerate(names) if code >> k & 1) for code in range(1 << len(names))],
         dtype=object,
     )
-    result: NDArray[np.object_] = table[bits]
-    return result
+    return bits, table

@@ -78,7 +78,11 @@ def to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     tuple of numpy.ndarray
         (floats, NaN where not a plain decimal; whether the cell used a decimal comma).
     """
-    text = cell_text(values)
+    return _text_to_float(cell_text(values))
+
+
+def _text_to_float(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`to_float` of cells made :func:`~geo.ingest._text.cell_text` already."""
     plain = _plain_floats(text)
     if plain is not None:
         return plain, np.zeros(len(plain), dtype=bool)
@@ -183,13 +187,13 @@ def parse_pair_columns(first: pd.Series, second: pd.Series) -> Parsed:
     Parsed
         Both readings per row with their format and reason code.
     """
-    a, comma_a = to_float(first)
-    b, comma_b = to_float(second)
+    first_s = cell_text(first)  # a cell without a value: missing, like an empty one
+    second_s = cell_text(second)
+    a, comma_a = _text_to_float(first_s)  # the cells made text once (a million rows each)
+    b, comma_b = _text_to_float(second_s)
     n = len(a)
     fmt = np.where(comma_a | comma_b, codes.COORD_DECIMAL_COMMA, codes.COORD_DECIMAL).astype(object)
     error = np.full(n, "", dtype=object)
-    first_s = cell_text(first)  # a cell without a value: missing, like an empty one
-    second_s = cell_text(second)
     missing = ((first_s == "") | (second_s == "")).to_numpy(dtype=bool)
     error[missing] = "missing_coordinates"
     fmt[missing] = ""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import IngestError
-from geo.ingest._decode import decode_bytes, decode_text
+from geo.ingest._decode import decode_bytes, decode_text, plain_utf8_head
 from geo.ingest._excel import read_xlsx
 from geo.ingest._geojson import read_geojson
 from geo.ingest._limits import IngestLimits
@@ -40,13 +40,17 @@ _LEADING_BLANK = re.compile(r"\A(?:[ \t]*\r?\n)+")
 #: feeds and other separators that are ordinary characters inside a CSV cell: a cell
 #: "x\u2028y" split its row in two, and the delimiter was then sniffed from the pieces.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: The prefix :func:`_head_lines` and :func:`header_fields` look at first, and the lines
+#: the delimiter is sniffed from (:func:`sniff_delimiter`).
+_PREFIX = 65_536
+_SNIFF_LINES = 50
 
 
 def _head_lines(text: str, count: int) -> list[str]:
     """The first ``count`` lines of CSV text, without splitting a whole 200 MB file (cut
     at a CR too: a file of CR line ends, Excel for Mac's "CSV (Macintosh)", has no LF,
     and 200 MB of it was split whole, 3.4 s and 690 MB, to sniff its delimiter)."""
-    size = 65_536
+    size = _PREFIX
     while size < len(text):
         cut = max(text.rfind("\n", 0, size), text.rfind("\r", 0, size))
         if cut > 0:
@@ -79,7 +83,7 @@ def header_fields(text: str, delimiter: str) -> list[str]:
     csv.Error
         The header cannot be parsed.
     """
-    size = 65_536
+    size = _PREFIX
     while True:
         head = text[:size]
         reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
@@ -153,7 +157,7 @@ def sniff_delimiter(text: str) -> str:
     str
         One of :data:`DELIMITERS`; "," when nothing splits.
     """
-    lines = [line for line in _records(_head_lines(text, 50)) if line.strip()]
+    lines = [line for line in _records(_head_lines(text, _SNIFF_LINES)) if line.strip()]
     if not lines:
         return ","
     header = _QUOTED.sub("", lines[0])
@@ -311,6 +315,42 @@ def read_csv_text(
     return grid_to_table(grid, "csv", delimiter=delimiter)
 
 
+def _read_decoded(data: bytes, file_name: str, limits: IngestLimits) -> RawTable:
+    """A CSV file decoded whole (:func:`~geo.ingest._decode.decode_text`) and parsed."""
+    text, encoding, exact = decode_text(data)
+    table = read_csv_text(text, file_name, raw=data if exact else None, limits=limits)
+    table.encoding = encoding
+    return table
+
+
+def _read_plain_utf8(data: bytes, file_name: str, limits: IngestLimits) -> RawTable | None:
+    """:func:`read_csv_text` of a large UTF-8 file that needs no decoding, from its head:
+    the same table without the file as one Python string; None for any other file (a BOM,
+    another encoding, text to normalise, an Excel "sep=" line, leading blank lines, rows
+    pyarrow refuses), which :func:`_read_decoded` reads as before.
+
+    The head's first :data:`_PREFIX` characters must hold more than :data:`_SNIFF_LINES`
+    line breaks and a header line without quotes (so the header is that line): then the
+    delimiter sniffing and the header reading, which look at that prefix first and stop
+    there, see exactly what they see in the whole text.
+    """
+    head = plain_utf8_head(data)
+    if head is None or len(head) <= _PREFIX or len(_LINE_BREAK.findall(head, 0, _PREFIX)) <= _SNIFF_LINES:
+        return None
+    if '"' in _LINE_BREAK.split(head, maxsplit=1)[0]:
+        return None
+    if _strip_excel_sep_hint(head)[1] is not None or _LEADING_BLANK.match(head) or head.isspace():
+        return None
+    delimiter = sniff_delimiter(head)
+    _check_header_width(head, delimiter, file_name, limits)
+    grid = _parse_csv_arrow(head, delimiter, data)
+    if grid is None:
+        return None
+    table = grid_to_table(grid, "csv", delimiter=delimiter)
+    table.encoding = "utf-8"
+    return table
+
+
 def _check_header_width(text: str, delimiter: str, file_name: str, limits: IngestLimits) -> None:
     """Refuse a header line wider than the column limit before the file is parsed (the
     parsers' work grows with rows × columns; this reads the first record only)."""
@@ -422,9 +462,7 @@ def parse_table(
         table = read_geojson(text.lstrip("\ufeff"), file_name)
         table.encoding = encoding
     else:
-        text, encoding, exact = decode_text(data)
-        table = read_csv_text(text, file_name, raw=data if exact else None, limits=limits)
-        table.encoding = encoding
+        table = _read_plain_utf8(data, file_name, limits) or _read_decoded(data, file_name, limits)
     limits.check_columns(table.frame.shape[1], file_name)  # GeoJSON: its properties
     limits.check_rows(len(table.frame), file_name)
     _mark_long_cells(table, limits)

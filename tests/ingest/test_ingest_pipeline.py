@@ -61,6 +61,8 @@ def test_outcomes_flags_and_messages(db, tmp_path, wards):
     assert by_row.loc[4, "lat"] == pytest.approx(21.0365)  # swapped back
     assert by_row.loc[4, "ward_code"] == "00070"
     assert pd.isna(by_row.loc[5, "ward_code"]) and "outside" in by_row.loc[5, "flags"]
+    # a row's flags: their names sorted and joined by commas (no street outside Hà Nội)
+    assert by_row.loc[5, "flags"] == "no_street,outside"
     assert by_row.loc[11, "outcome"] == "duplicate" and by_row.loc[11, "duplicate_of_row"] == 1
     assert by_row.loc[8, "message_vi"] == (
         "Dòng 8, cột “Trạng thái”: trạng thái không nhận ra (chưa xử lý, đã xác minh, "
