@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ from app_pages._safe import md_plain
 from geo import auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
-from geo.i18n import audit_label
+from geo.i18n import audit_details, audit_label
 
 _FLASH = "admin_flash"
 _LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
@@ -315,7 +314,8 @@ def _audit(user: auth.User) -> None:
 
 def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
     """The audit log as officers read it: actions and object types as words in the page's
-    language (:func:`geo.i18n.audit_label`), not the stored codes, details as text and no
+    language (:func:`geo.i18n.audit_label`), not the stored codes, details as labelled text
+    in that language (:func:`geo.i18n.audit_details`), not JSON with English keys, and no
     object id as blank."""
     shown = log.copy()
     for column, kind in (("action", "action"), ("object_type", "object")):
@@ -323,10 +323,8 @@ def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
             shown[column] = shown[column].map(lambda code, kind=kind: audit_label(kind, code, lang()))
     if "object_id" in shown:  # an entry about no one object: blank, not the grid's "None"
         shown["object_id"] = shown["object_id"].astype(object).where(shown["object_id"].notna(), "")
-    if "details" in shown:
-        shown["details"] = shown["details"].map(
-            lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
-        )
+    if "details" in shown:  # keys as words, values as the page's language writes them
+        shown["details"] = shown["details"].map(lambda v: audit_details(v, lang()))
     return shown
 
 

@@ -486,3 +486,34 @@ def test_the_audit_log_shows_actions_and_object_types_as_words_not_codes(app_sto
     shown = set(zip(english["Action"], english["Object type"], strict=True))
     assert {("account added", "account"), ("API key issued", "API key")} <= shown
     assert {"user_add", "apikey_add", "api_key"}.isdisjoint(set(english["Action"]) | set(english["Object type"]))
+
+
+def test_the_audit_log_shows_details_as_words_in_the_pages_language(app_store_url):
+    """The details column reads "Tên: Đối tác A; Đầu khóa: …" on a Vietnamese page and
+    "Name: …; Key prefix: …" on an English one: each key a word of the page's language,
+    roles, yes/no and blanks in it too; never the stored JSON with English keys."""
+    at = _page(app_store_url)
+    _issue_key(at, "Đối tác A")
+    store = open_store(app_store_url)
+    try:
+        log = queries.audit_log(store).set_index("id")
+    finally:
+        store.close()
+    key_row = log.index[log["action"] == "apikey_add"][0]
+    added_row = log.index[(log["action"] == "user_add") & (log["object_id"] == "test_admin")][0]
+    wards_row = log.index[log["action"] == "wards"][0]
+    prefix = log.loc[key_row, "details"]["prefix"]
+    assert log.loc[key_row, "details"] == {"name": "Đối tác A", "prefix": prefix}  # as stored
+    assert log.loc[added_row, "details"] == {"roles": "admin", "wards": "", "password": True}
+    added = log.loc[wards_row, "details"]["added"]
+    audit = _table(at, "Người thực hiện", "Chi tiết").set_index("Số")
+    assert audit.loc[key_row, "Chi tiết"] == f"Tên: Đối tác A; Đầu khóa: {prefix}"
+    assert audit.loc[added_row, "Chi tiết"] == "Vai trò: Quản trị; Phường, xã: —; Có mật khẩu: có"
+    assert audit.loc[wards_row, "Chi tiết"] == f"Thêm: {added}; Thay đổi: 0; Thôi dùng: 0"
+    assert not any("{" in text or '"' in text for text in audit["Chi tiết"])
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    english = _table(at, "By", "Details").set_index("No.")
+    assert english.loc[key_row, "Details"] == f"Name: Đối tác A; Key prefix: {prefix}"
+    assert english.loc[added_row, "Details"] == "Roles: Administrator; Wards: —; Has a password: yes"
+    assert english.loc[wards_row, "Details"] == f"Added: {added}; Changed: 0; Retired: 0"
