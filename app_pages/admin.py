@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import file_uploader, lang, store, t, wards
+from app_pages._common import file_uploader, lang, num, store, t, wards
 from app_pages._safe import md_plain
 from geo import auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
@@ -199,11 +199,11 @@ def _with_file(data: bytes, name: str, work: Any) -> Any:
 def _show_report(report: dict[str, Any]) -> None:
     st.subheader(t("admin.report"))
     cols = st.columns(5)
-    cols[0].metric(t("admin.r_count"), report["count"])
-    cols[1].metric(t("admin.r_invalid"), report["invalid"])
-    cols[2].metric(t("admin.r_overlaps"), f"{report['overlaps_m2']:,.1f}")
-    cols[3].metric(t("admin.r_gaps"), f"{report['gaps_m2']:,.1f}")
-    cols[4].metric(t("admin.r_matched"), f"{report['codes_matched']}/{report['count']}")
+    cols[0].metric(t("admin.r_count"), num(report["count"]))
+    cols[1].metric(t("admin.r_invalid"), num(report["invalid"]))
+    cols[2].metric(t("admin.r_overlaps"), num(report["overlaps_m2"], 1))
+    cols[3].metric(t("admin.r_gaps"), num(report["gaps_m2"], 1))
+    cols[4].metric(t("admin.r_matched"), f"{num(report['codes_matched'])}/{num(report['count'])}")
     if report["unmatched"]:
         st.caption(t("admin.r_unmatched"))
         st.dataframe(
