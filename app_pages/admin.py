@@ -23,7 +23,7 @@ import streamlit as st
 from app_pages._auth import current_user
 from app_pages._common import file_uploader, lang, num, store, t, wards
 from app_pages._safe import md_plain
-from geo import auth, boundary_checks, services, settings
+from geo import audit_codes, auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
 from geo.i18n import audit_details, audit_label
@@ -318,6 +318,9 @@ def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
     in that language (:func:`geo.i18n.audit_details`), not JSON with English keys, and no
     object id as blank."""
     shown = log.copy()
+    if {"action", "object_type", "details"} <= set(shown.columns):  # an old row's retired type
+        shown["object_type"] = [audit_codes.meant(*row) for row in zip(
+            shown["action"], shown["object_type"], shown["details"], strict=True)]  # fmt: skip
     for column, kind in (("action", "action"), ("object_type", "object")):
         if column in shown:
             shown[column] = shown[column].map(lambda code, kind=kind: audit_label(kind, code, lang()))

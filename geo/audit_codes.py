@@ -52,12 +52,43 @@ OBJECT_TYPES: frozenset[str] = frozenset(
     {
         "incident", "incidents", "batch", "upload", "rejected_rows", "photo", "photo_links",
         "place", "places", "reinspect", "sustain",
-        "user", "users", "account", "address", "admin_page", "api_key", "report",
+        "user", "users", "account", "address", "admin_page", "api_key", "resident_report",
         "store", "audit_log", "audit_chain", "wards",
         "export", "map", "density", "league_table", "ward_report", "ward_stats",
         "ward_metrics", "street_stats", "week_counts", "progress", "figures", "public_view",
     }
 )  # fmt: skip
+
+#: Object types rows written by an older version carry and no writer may write again (not in
+#: :data:`OBJECT_TYPES`, so :func:`require` refuses them): they keep their labels (stored rows are never rewritten: the log is hash-chained) and
+#: :func:`meant` tells what each such row was about. ``report`` covered both a ward
+#: report's export (now ``ward_report``) and a resident's report (now ``resident_report``).
+RETIRED_OBJECT_TYPES: frozenset[str] = frozenset({"report"})
+
+
+def meant(action: object, object_type: object, details: object) -> object:
+    """The object type a stored row means, for showing it: a retired type read from the
+    row's action (and, for a refusal, the right it needed); any other type as stored.
+
+    Parameters
+    ----------
+    action, object_type, details
+        The row's ``action``, ``object_type`` and ``details`` as stored.
+
+    Returns
+    -------
+    object
+        ``"ward_report"`` or ``"resident_report"`` for an old ``report`` row, else
+        ``object_type`` unchanged.
+    """
+    if object_type != "report":
+        return object_type
+    right = details.get("action") if isinstance(details, dict) else None
+    if action == "export" or (action == "denied" and right == "export"):
+        return "ward_report"
+    if str(action).startswith("report_") or right in ("moderate_reports", "erase_personal_data"):
+        return "resident_report"
+    return object_type
 
 
 #: Keys of the details (``audit_log.details``) the writers record, including those of the

@@ -78,7 +78,8 @@ def test_every_declared_code_has_a_word_in_both_languages():
     """A Vietnamese word unlike the code (officers must not read ``user_add``) and an
     English one; no label is left for a code nothing declares."""
     missing = []
-    for kind, codes in (("action", audit_codes.ACTIONS), ("object", audit_codes.OBJECT_TYPES)):
+    objects = audit_codes.OBJECT_TYPES | audit_codes.RETIRED_OBJECT_TYPES  # old rows still show words
+    for kind, codes in (("action", audit_codes.ACTIONS), ("object", objects)):
         for code in sorted(codes):
             pair = i18n.LABELS.get(f"admin.{kind}.{code}")
             if pair is None or not all(text.strip() for text in pair) or pair[0] == code:
@@ -89,7 +90,7 @@ def test_every_declared_code_has_a_word_in_both_languages():
     stale = {
         key for key in i18n.LABELS
         if (key.startswith("admin.action.") and key.split(".", 2)[2] not in audit_codes.ACTIONS)
-        or (key.startswith("admin.object.") and key.split(".", 2)[2] not in audit_codes.OBJECT_TYPES)
+        or (key.startswith("admin.object.") and key.split(".", 2)[2] not in objects)
     }  # fmt: skip
     assert stale == set()
 
@@ -278,3 +279,47 @@ def test_details_read_in_the_pages_language_and_old_rows_still_read():
     )
     assert i18n.audit_details('{"overlaps_m2": 1234.5}', "vi") == "Chồng lấn (m²): 1.234,5"
     assert i18n.audit_details(None, "vi") == "" and i18n.audit_details({}, "en") == ""
+
+
+# -- a retired object type: old rows read, new rows cannot carry it ----------------------------
+
+
+def test_no_writer_passes_a_retired_object_type_and_the_two_reports_have_their_own():
+    """``report`` covered a ward report's export and a resident's report; writers now pass
+    ``ward_report`` and ``resident_report``, and nothing writes ``report``."""
+    _actions, objects = _written_codes()
+    assert set(objects) & audit_codes.RETIRED_OBJECT_TYPES == set()
+    assert {"ward_report", "resident_report"} <= set(objects)
+    assert audit_codes.RETIRED_OBJECT_TYPES.isdisjoint(audit_codes.OBJECT_TYPES)
+    labels = {i18n.audit_label("object", code, "vi") for code in ("ward_report", "resident_report", "report")}
+    assert len(labels) == 3
+
+
+def test_old_report_rows_still_read_and_show_what_they_were_about(store, monkeypatch):
+    """Rows an older version wrote under ``report`` stay as stored (the chains still hold)
+    and show as the ward report or the resident's report they were about, told apart by
+    their action (and a refusal's right); a new row under ``report`` is refused."""
+    from geo.store import chain
+
+    rows = [  # (action, details) as the older version wrote them, all under "report"
+        ("export", {"ward": "00070", "from": "None", "to": "None"}),
+        ("denied", {"action": "export", "ward_code": None, "reason": "no right"}),
+        ("report_received", {"ward_code": "00070", "service_code": "lan_chiem"}),
+        ("report_rejected", {"incident_id": None, "reason": "trùng"}),
+        ("report_erase_personal", {}),
+        ("denied", {"action": "moderate_reports", "ward_code": "00070", "reason": "no right"}),
+    ]
+    with monkeypatch.context() as older:  # the older version declared "report"
+        older.setattr(audit_codes, "OBJECT_TYPES", audit_codes.OBJECT_TYPES | {"report"})
+        for action, details in rows:
+            store.audit("old_version", action, "report", "7", details)
+    with pytest.raises(ValueError, match="object type 'report'"):
+        store.audit("tester", "export", "report", "pdf", {})
+    log = queries.audit_log(store)
+    old = log[log["actor"] == "old_version"].sort_values("id")
+    assert old["object_type"].tolist() == ["report"] * len(rows)  # never rewritten
+    assert all(state.ok for state in chain.verify(store))
+    meant = [audit_codes.meant(a, o, d) for a, o, d in zip(old["action"], old["object_type"], old["details"], strict=True)]
+    assert meant == ["ward_report", "ward_report"] + ["resident_report"] * 4
+    assert [i18n.audit_label("object", m, "vi") for m in meant[1:3]] == ["báo cáo phường, xã", "phản ánh của người dân"]
+    assert audit_codes.meant("login", "user", {}) == "user"  # any other type as stored

@@ -517,3 +517,26 @@ def test_the_audit_log_shows_details_as_words_in_the_pages_language(app_store_ur
     assert english.loc[key_row, "Details"] == f"Name: Đối tác A; Key prefix: {prefix}"
     assert english.loc[added_row, "Details"] == "Roles: Administrator; Wards: —; Has a password: yes"
     assert english.loc[wards_row, "Details"] == f"Added: {added}; Changed: 0; Retired: 0"
+
+
+def test_old_report_rows_show_the_report_they_were_about(app_store_url, monkeypatch):
+    """Rows an older version wrote under the retired object type ``report`` show as the
+    ward report (an export) or the resident's report (its moderation) they were about."""
+    from geo import audit_codes
+
+    store = open_store(app_store_url)
+    try:
+        with monkeypatch.context() as older:  # the older version declared "report"
+            older.setattr(audit_codes, "OBJECT_TYPES", audit_codes.OBJECT_TYPES | {"report"})
+            store.audit("old_version", "export", "report", "pdf", {"ward": HOAN_KIEM})
+            store.audit("old_version", "report_accepted", "report", "3", {"incident_id": 9, "reason": None})
+        log = queries.audit_log(store).set_index("id")
+    finally:
+        store.close()
+    old = log[log["actor"] == "old_version"].sort_index()  # the export first
+    at = _page(app_store_url)
+    audit = _table(at, "Người thực hiện", "Loại đối tượng").set_index("Số")
+    assert audit.loc[old.index, "Loại đối tượng"].tolist() == ["báo cáo phường, xã", "phản ánh của người dân"]
+    at.sidebar.radio(key="lang").set_value("en").run()
+    english = _table(at, "By", "Object type").set_index("No.")
+    assert english.loc[old.index, "Object type"].tolist() == ["ward report", "resident's report"]
