@@ -422,6 +422,15 @@ def _issue_key(at: AppTest, name: str) -> None:
     assert not at.exception, at.exception
 
 
+def _stored_log(url: str) -> pd.DataFrame:
+    """The audit log as the store holds it (codes, details as written), by id."""
+    store = open_store(url)
+    try:
+        return queries.audit_log(store).set_index("id")
+    finally:
+        store.close()
+
+
 def test_audit_log_and_api_keys_speak_the_pages_language_on_the_ha_noi_clock(app_store_url):
     """The audit-log and API-key tables show labelled headers (not the store's column names)
     and Hà Nội times as dd/mm/yyyy HH:MM (not UTC), as the accounts table does."""
@@ -463,11 +472,7 @@ def test_the_audit_log_shows_actions_and_object_types_as_words_not_codes(app_sto
     at.button[[b.label for b in at.button].index("Thêm")].click()
     at.run()
     _issue_key(at, "Đối tác A")
-    store = open_store(app_store_url)
-    try:
-        log = queries.audit_log(store).set_index("id")
-    finally:
-        store.close()
+    log = _stored_log(app_store_url)
     assert {("user_add", "user"), ("apikey_add", "api_key")} <= set(
         zip(log["action"], log["object_type"], strict=True)
     )
@@ -494,11 +499,7 @@ def test_the_audit_log_shows_details_as_words_in_the_pages_language(app_store_ur
     roles, yes/no and blanks in it too; never the stored JSON with English keys."""
     at = _page(app_store_url)
     _issue_key(at, "Đối tác A")
-    store = open_store(app_store_url)
-    try:
-        log = queries.audit_log(store).set_index("id")
-    finally:
-        store.close()
+    log = _stored_log(app_store_url)
     key_row = log.index[log["action"] == "apikey_add"][0]
     added_row = log.index[(log["action"] == "user_add") & (log["object_id"] == "test_admin")][0]
     wards_row = log.index[log["action"] == "wards"][0]
