@@ -49,12 +49,25 @@ st.sidebar.caption(t("app.title"))
 user = signed_in_user(forms=False)  # the forms come below, once the page is known
 pages = [
     st.Page(
-        str(HERE / path), title=t(key), icon=icon, url_path=url, default=(i == 0),
+        str(HERE / path), title=t(key), icon=icon, default=(i == 0),
+        url_path="" if i == 0 else url,  # the default page answers at "/" (and see below)
         visibility=_visibility(user, url),
     )
     for i, (path, key, icon, url) in enumerate(PAGES)
     if (HERE / path).exists()
 ]
+
+
+def _to_first_page() -> None:
+    """``/map`` (typed, bookmarked, or guessed from ``/compare`` and the rest) opens the
+    map, which Streamlit serves at ``/`` only: without this page the address showed
+    Streamlit's English "Page not found". The address becomes ``/`` with its query, and
+    the menu marks the map."""
+    st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+
+# the first page's own name as a hidden page: a default page answers at "/" alone
+pages.append(st.Page(_to_first_page, title=t(PAGES[0][1]), url_path=PAGES[0][3], visibility="hidden"))
 # navigation is declared even when signed out, so a shared link's page survives the sign-in
 page = st.navigation(pages, position="sidebar" if user is not None else "hidden")
 if user is None:

@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from app_pages._safe import md_plain
 from geo import map_assets, services, settings
 from geo.display_shapes import display_layer
 from geo.errors import AssetError, GeoError
-from geo.i18n import DEFAULT_LANG, LANGS, norm_lang
+from geo.i18n import DEFAULT_LANG, LANGS, norm_lang, number, number_locale
 from geo.i18n import t as _t
 from geo.seed import ensure_seeded
 from geo.store import IncidentFilter, Store, open_store
@@ -28,8 +29,48 @@ def lang() -> str:
     return norm_lang(st.session_state.get("lang", DEFAULT_LANG))
 
 
+#: Placeholders that hold a count: an int given for one is written as the page's language
+#: writes numbers ("1.234 vụ việc"). Ids ({id}, {place}, {batch}) stay ungrouped.
+_COUNTS = frozenset({"n", "total", "cap"})
+
+
 def t(key: str, **fmt: Any) -> str:
-    return _t(key, lang(), **fmt)
+    counts = {
+        k: num(v) for k, v in fmt.items() if k in _COUNTS and isinstance(v, int) and not isinstance(v, bool)
+    }
+    return _t(key, lang(), **(fmt | counts))
+
+
+def num(value: float, decimals: int = 0) -> str:
+    """``value`` as the page's language writes numbers: 1.234,5 on a Vietnamese page,
+    1,234.5 on an English one (:func:`geo.i18n.number`)."""
+    return number(value, lang(), decimals)
+
+
+def signed(value: int) -> str:
+    """A change as :func:`num` writes it, with its sign ("+1.234", "-5", "0"); st.metric
+    colours a delta by its leading "-"."""
+    return ("+" if value > 0 else "") + num(value)
+
+
+def chart(spec: Any) -> Any:
+    """An Altair chart whose axes and tooltips write numbers in the page's language
+    (Vega-Lite ``config.locale``): Vega's default is English, "1,000" on a Vietnamese page."""
+    return spec.configure(locale={"number": number_locale(lang())})
+
+
+def numbers(frame: Any, decimals: Mapping[str, int]) -> Any:
+    """``frame`` for ``st.dataframe`` with the columns of ``decimals`` written as the page's
+    language writes numbers (that many decimals; "–" for none). The values stay numbers, so
+    the table still sorts by them: a pandas Styler's display text, which Streamlit shows
+    when the column's ``column_config`` sets no ``format`` of its own (one would win)."""
+    styler = frame.style
+    for column, places in decimals.items():
+        if column in frame.columns:
+            styler = styler.format(
+                lambda v, places=places: "–" if pd.isna(v) else num(v, places), subset=[column]
+            )
+    return styler
 
 
 def init_lang() -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import store, wards
+from app_pages._common import num, store, wards
 from geo import services, settings
 from geo.auth import User
 from geo.crs import LOCAL_TZ
@@ -164,8 +164,9 @@ def verified_share(who: Reader, date_from: dt.date | None, date_to: dt.date | No
 
 
 def share_text(verified: int, cleared: int) -> str:
-    """"42 % (21/50)", or "—" without any clearance."""
-    return f"{verified / cleared:.0%} ({verified}/{cleared})" if cleared else "—"
+    """"42% (21/50)" as the page's language writes numbers ("1.021/2.050" in Vietnamese),
+    or "—" without any clearance."""
+    return f"{num(100 * verified / cleared)}% ({num(verified)}/{num(cleared)})" if cleared else "—"
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import lang, store, t
+from app_pages._common import lang, num, store, t
 from app_pages._safe import md_plain
 from geo import auth, services
 from geo.errors import GeoError
@@ -44,11 +44,11 @@ def _show(result: RecheckResult) -> None:
     st.subheader(t("upload.recheck_title"))
     st.text(f"{result.file} · {t('upload.rows')}: {result.rows}")
     cols = st.columns(5)
-    cols[0].metric(t("upload.accepted"), result.accepted)
-    cols[1].metric(t("upload.duplicate"), result.duplicate)
-    cols[2].metric(t("upload.rejected"), result.rejected)
-    cols[3].metric(t("upload.recheck_clear"), result.clear)
-    cols[4].metric(t("upload.recheck_violation"), result.violation)
+    cols[0].metric(t("upload.accepted"), num(result.accepted))
+    cols[1].metric(t("upload.duplicate"), num(result.duplicate))
+    cols[2].metric(t("upload.rejected"), num(result.rejected))
+    cols[3].metric(t("upload.recheck_clear"), num(result.clear))
+    cols[4].metric(t("upload.recheck_violation"), num(result.violation))
     if result.reasons:
         st.caption(t("upload.reasons"))
         st.dataframe(

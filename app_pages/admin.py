@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import tempfile
 from pathlib import Path
@@ -22,12 +21,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._auth import current_user
-from app_pages._common import file_uploader, lang, store, t, wards
+from app_pages._common import file_uploader, lang, num, store, t, wards
 from app_pages._safe import md_plain
-from geo import auth, boundary_checks, services, settings
+from geo import audit_codes, auth, boundary_checks, services, settings
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
-from geo.i18n import audit_label
+from geo.i18n import audit_details, audit_label
 
 _FLASH = "admin_flash"
 _LAYER = "admin_layer"  # {"key": (sha256, crs), "preview": BoundaryPreview | None, "error": str}
@@ -200,11 +199,11 @@ def _with_file(data: bytes, name: str, work: Any) -> Any:
 def _show_report(report: dict[str, Any]) -> None:
     st.subheader(t("admin.report"))
     cols = st.columns(5)
-    cols[0].metric(t("admin.r_count"), report["count"])
-    cols[1].metric(t("admin.r_invalid"), report["invalid"])
-    cols[2].metric(t("admin.r_overlaps"), f"{report['overlaps_m2']:,.1f}")
-    cols[3].metric(t("admin.r_gaps"), f"{report['gaps_m2']:,.1f}")
-    cols[4].metric(t("admin.r_matched"), f"{report['codes_matched']}/{report['count']}")
+    cols[0].metric(t("admin.r_count"), num(report["count"]))
+    cols[1].metric(t("admin.r_invalid"), num(report["invalid"]))
+    cols[2].metric(t("admin.r_overlaps"), num(report["overlaps_m2"], 1))
+    cols[3].metric(t("admin.r_gaps"), num(report["gaps_m2"], 1))
+    cols[4].metric(t("admin.r_matched"), f"{num(report['codes_matched'])}/{num(report['count'])}")
     if report["unmatched"]:
         st.caption(t("admin.r_unmatched"))
         st.dataframe(
@@ -315,18 +314,20 @@ def _audit(user: auth.User) -> None:
 
 def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
     """The audit log as officers read it: actions and object types as words in the page's
-    language (:func:`geo.i18n.audit_label`), not the stored codes, details as text and no
+    language (:func:`geo.i18n.audit_label`), not the stored codes, details as labelled text
+    in that language (:func:`geo.i18n.audit_details`), not JSON with English keys, and no
     object id as blank."""
     shown = log.copy()
+    if {"action", "object_type", "details"} <= set(shown.columns):  # an old row's retired type
+        shown["object_type"] = [audit_codes.meant(*row) for row in zip(
+            shown["action"], shown["object_type"], shown["details"], strict=True)]  # fmt: skip
     for column, kind in (("action", "action"), ("object_type", "object")):
         if column in shown:
             shown[column] = shown[column].map(lambda code, kind=kind: audit_label(kind, code, lang()))
     if "object_id" in shown:  # an entry about no one object: blank, not the grid's "None"
         shown["object_id"] = shown["object_id"].astype(object).where(shown["object_id"].notna(), "")
-    if "details" in shown:
-        shown["details"] = shown["details"].map(
-            lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
-        )
+    if "details" in shown:  # keys as words, values as the page's language writes them
+        shown["details"] = shown["details"].map(lambda v: audit_details(v, lang()))
     return shown
 
 

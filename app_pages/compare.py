@@ -18,7 +18,7 @@ from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
 from app_pages._auth import current_user
-from app_pages._common import display_wards, lang, store, t
+from app_pages._common import chart, display_wards, lang, numbers, store, t
 from geo import services
 from geo.errors import GeoError
 from geo.i18n import status_label
@@ -116,9 +116,9 @@ def _density(f: dict) -> None:
     n = len(lon)
     cell = int(st.session_state["c_cell"])
     if n > HEATMAP_MAX_POINTS:
-        st.caption(t("compare.density_grid", n=f"{n:,}".replace(",", "."), cell=cell))
+        st.caption(t("compare.density_grid", n=n, cell=cell))
     else:
-        st.caption(t("compare.density_heatmap", n=f"{n:,}".replace(",", ".")))
+        st.caption(t("compare.density_heatmap", n=n))
     fmap = density_map(display_wards(), lon, lat, lang=lang(), cell_m=cell, metres=(x, y))
     st_folium(fmap, key="compare_density", height=MAP_HEIGHT, use_container_width=True, returned_objects=[],
               render=False)  # fmt: skip
@@ -164,7 +164,7 @@ def _matrix(names: dict[str, str], f: dict) -> None:
     long = matrix_long(matrix)
     label = t(f"compare.matrix_value.{value}")
     scheme = "yelloworangered" if value == "open_end" else "greens"
-    chart = (
+    matrix_chart = (
         alt.Chart(long)
         .mark_rect()
         .encode(
@@ -179,7 +179,7 @@ def _matrix(names: dict[str, str], f: dict) -> None:
         )
         .properties(height=max(300, 11 * len(matrix.index)))
     )
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(chart(matrix_chart), width="stretch")
 
 
 def _league(metrics: pd.DataFrame, f: dict) -> None:
@@ -202,13 +202,14 @@ def _league(metrics: pd.DataFrame, f: dict) -> None:
         "pct_verified": t("photos.verified_share") + " (%)",
     }
     config: dict[str, Any] = {k: st.column_config.Column(v) for k, v in labels.items() if k in table.columns}
-    for code in ("rechecked_share", "densest_14d_share"):
-        config[code] = st.column_config.NumberColumn(labels[code], format="%.2f")
-    for spec in ALL_METRICS:  # each metric with its own number of decimals
-        if spec.code in table.columns:
-            config[spec.code] = st.column_config.NumberColumn(labels[spec.code], format=f"%.{spec.decimals}f")
-    config["pct_verified"] = st.column_config.NumberColumn(labels["pct_verified"], format="%.0f")
-    st.dataframe(table, hide_index=True, column_config=config, key="league_table")
+    # each metric with its own number of decimals, written as the page's language writes numbers
+    decimals = {"rank": 0, "volume": 0, "open": 0, "cleared": 0, "spells": 0,
+                "rechecked_share": 2, "densest_14d_share": 2, "pct_verified": 0}  # fmt: skip
+    decimals |= {spec.code: spec.decimals for spec in ALL_METRICS}
+    for code in decimals:
+        if code in labels:
+            config[code] = st.column_config.NumberColumn(labels[code])
+    st.dataframe(numbers(table, decimals), hide_index=True, column_config=config, key="league_table")
     _open_ward(table)
     user = current_user()
     if not services.offered(user, "league_table"):
@@ -252,9 +253,10 @@ def _sustain(names: dict[str, str], f: dict) -> None:
     table.loc[small, rates] = float("nan")
     table["campaign_flag"] = table["campaign_flag"].astype(object).where(~small, None)
     table.insert(1, "name", table["ward_code"].map(names))
-    config = {c: st.column_config.NumberColumn(t(f"sustain.{c}"), format="%.2f") for c in rates}
+    config = {c: st.column_config.NumberColumn(t(f"sustain.{c}")) for c in rates}
     config |= {c: t(f"sustain.{c}") for c in ("ward_code", "name", "places", "spells", "chronic_places", "campaign_flag")}
-    st.dataframe(table, hide_index=True, column_config=config, key="sustain_table")
+    shown = numbers(table, dict.fromkeys(rates, 2) | dict.fromkeys(("places", "spells", "chronic_places"), 0))
+    st.dataframe(shown, hide_index=True, column_config=config, key="sustain_table")
 
 
 def _with_sustain(metrics: pd.DataFrame, f: dict) -> pd.DataFrame:

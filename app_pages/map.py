@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
 from app_pages._auth import current_user
-from app_pages._common import display_wards, lang, sidebar_filters, store, t, wards
+from app_pages._common import display_wards, lang, num, sidebar_filters, store, t, wards
 from app_pages._photos import photo_panel
 from app_pages._status import status_form
 from geo import services
@@ -38,7 +38,7 @@ def _ward_panel(layer: pd.DataFrame, code: str) -> None:
     population = ward.get("population")
     st.write(
         f"{t('ward.population')}: "
-        + (t("ward.unknown") if pd.isna(population) else f"{int(population):,}".replace(",", "."))
+        + (t("ward.unknown") if pd.isna(population) else num(int(population)))
     )
     # st.page_link keeps the signed-in session (a plain link would open a new one)
     st.page_link(

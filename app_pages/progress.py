@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
-from app_pages._common import display_wards, lang, t
+from app_pages._common import chart, display_wards, lang, num, signed, t
 from geo.errors import GeoError
 
 LEVELS = ("city", "ward", "street")
@@ -71,10 +71,10 @@ def _charts(series: pd.DataFrame) -> None:
     names = {"open": t("progress.open"), "cleared": t("progress.cleared"), "new": t("progress.new"),
              "recurrences": t("sustain.recurrences_line")}  # fmt: skip
     lines = frame[[c for c in names if c in frame.columns]].rename(columns=names)
-    st.altair_chart(_over_time(lines, "line", 320), width="stretch", key="progress_lines")
+    st.altair_chart(chart(_over_time(lines, "line", 320)), width="stretch", key="progress_lines")
     st.subheader(t("progress.cumulative"))
     total = frame[["cleared_total"]].rename(columns={"cleared_total": t("progress.cumulative")})
-    st.altair_chart(_over_time(total, "area", 240), width="stretch", key="progress_total")
+    st.altair_chart(chart(_over_time(total, "area", 240)), width="stretch", key="progress_total")
 
 
 def _over_time(frame: pd.DataFrame, mark: str, height: int) -> alt.Chart:
@@ -128,7 +128,7 @@ def _recurrences(f: dict, ward_names: dict[str, str]) -> None:
     st.write(t("progress.recurrences_total", n=total))
     top = stats[stats["recurred"] > 0].sort_values("recurred", ascending=False).head(15)
     if not top.empty and f["level"] == "city":
-        st.altair_chart(_recurrence_bars(top, ward_names), width="stretch", key="progress_recurrences")
+        st.altair_chart(chart(_recurrence_bars(top, ward_names)), width="stretch", key="progress_recurrences")
 
 
 def _recurrence_bars(top: pd.DataFrame, ward_names: dict[str, str]) -> alt.Chart:
@@ -199,10 +199,10 @@ def _before_after(layer, f: dict, series: pd.DataFrame) -> None:
         cleared = int(between.loc[scope_c, "cleared_in_period"].sum())
     counts = (o_a, o_b, (o_b + c_b) - (o_a + c_a), cleared)
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(t("progress.open_before"), counts[0])
-    c2.metric(t("progress.open_after"), counts[1], delta=counts[1] - counts[0], delta_color="inverse")
-    c3.metric(t("progress.new_between"), counts[2])
-    c4.metric(t("progress.cleared_between"), counts[3])
+    c1.metric(t("progress.open_before"), num(counts[0]))
+    c2.metric(t("progress.open_after"), num(counts[1]), delta=signed(counts[1] - counts[0]), delta_color="inverse")
+    c3.metric(t("progress.new_between"), num(counts[2]))
+    c4.metric(t("progress.cleared_between"), num(counts[3]))
     by_code_a = before.set_index("ward_code")["open"]
     by_code_b = after.set_index("ward_code")["open"]
     codes = layer["code"].astype(str)

@@ -26,7 +26,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t
+from app_pages._common import lang, num, store, t
 from app_pages._safe import md_plain
 from geo import services
 from geo.auth import User, can
@@ -196,7 +196,7 @@ def main() -> None:
     except GeoError as exc:
         st.error(exc.bilingual)
         return
-    st.metric(t("reinspect.due"), len(due))
+    st.metric(t("reinspect.due"), num(len(due)))
     if due.empty:
         st.info(t("reinspect.none_due"))
         return

@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages._auth import current_user
-from app_pages._common import file_uploader, lang, store, t, wards
+from app_pages._common import file_uploader, lang, num, store, t, wards
 from app_pages._safe import md_plain
 from app_pages._upload_bundle import show_bundle
 from app_pages._upload_recheck import show_results
@@ -230,10 +230,10 @@ def _show_summary(p: IngestPreview) -> None:
     st.subheader(t("upload.summary"))
     counts = p.counts()
     cols = st.columns(4)
-    cols[0].metric(t("upload.accepted"), counts["accepted"])
-    cols[1].metric(t("upload.duplicate"), counts["duplicate"])
-    cols[2].metric(t("upload.rejected"), counts["rejected"])
-    cols[3].metric(t("upload.updates"), p.n_status_updates)
+    cols[0].metric(t("upload.accepted"), num(counts["accepted"]))
+    cols[1].metric(t("upload.duplicate"), num(counts["duplicate"]))
+    cols[2].metric(t("upload.rejected"), num(counts["rejected"]))
+    cols[3].metric(t("upload.updates"), num(p.n_status_updates))
 
     col_flags, col_reasons = st.columns(2)
     with col_flags:

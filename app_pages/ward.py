@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
 from app_pages._auth import current_user
-from app_pages._common import lang, store, t
+from app_pages._common import chart, lang, num, numbers, store, t
 from geo import services
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
@@ -42,7 +42,7 @@ def _kpis(row, f: dict) -> None:
     st.subheader(t("wardpage.kpis"))
     cols = st.columns(4)
     for i, code in enumerate(KPIS):
-        cols[i % 4].metric(t(f"metric.{code}"), format_value(row[code], code))
+        cols[i % 4].metric(t(f"metric.{code}"), format_value(row[code], code, lang()))
     shares = L.verified_share(L.reader(), f["date_from"], f["date_to"])
     mine = shares[shares["ward_code"] == row["code"]]
     verified, cleared = (int(mine["verified"].sum()), int(mine["cleared"].sum()))
@@ -70,7 +70,7 @@ def _streets(code: str, f: dict) -> None:
     shown = streets.sort_values(["open", "overdue", "street"], ascending=[False, False, True])
     shown = shown[["street", "open", "overdue", "cleared", "new", "median_days_to_clear"]]
     st.dataframe(
-        shown,
+        numbers(shown, {"open": 0, "overdue": 0, "cleared": 0, "new": 0, "median_days_to_clear": 1}),
         hide_index=True,
         key="ward_streets",
         column_config={
@@ -79,7 +79,7 @@ def _streets(code: str, f: dict) -> None:
             "overdue": st.column_config.NumberColumn(t("metric.overdue")),
             "cleared": st.column_config.NumberColumn(t("metric.cleared")),
             "new": st.column_config.NumberColumn(t("progress.new")),
-            "median_days_to_clear": st.column_config.NumberColumn(t("metric.median_days"), format="%.1f"),
+            "median_days_to_clear": st.column_config.NumberColumn(t("metric.median_days")),
         },
     )
 
@@ -94,10 +94,10 @@ def _survival(code: str, f: dict) -> None:
     if not int(spells.get("ward", 0)):
         st.info(t("sustain.no_spells"))
         return
-    st.caption(t("sustain.survival_spells", ward=int(spells.get("ward", 0)), city=int(spells.get("city", 0))))
+    st.caption(t("sustain.survival_spells", ward=num(int(spells.get("ward", 0))), city=num(int(spells.get("city", 0)))))
     scopes = {s: t(f"sustain.scope.{s}") for s in ("ward", "city")}
     shown = curves.assign(scope=curves["scope"].map(scopes))
-    chart = (
+    survival = (
         alt.Chart(shown)
         .mark_line(interpolate="step-after", point=True)
         .encode(
@@ -112,7 +112,7 @@ def _survival(code: str, f: dict) -> None:
         )
         .properties(height=300)
     )
-    st.altair_chart(chart, width="stretch", key="ward_survival")
+    st.altair_chart(chart(survival), width="stretch", key="ward_survival")
 
 
 def _place_order(timelines: pd.DataFrame) -> list[str]:
@@ -155,7 +155,7 @@ def _chronic(code: str) -> None:
     if timelines.empty:
         st.info(t("sustain.no_chronic", n=TIMELINE_RECURRENCES))
         return
-    st.altair_chart(_timeline_chart(timelines, events), width="stretch", key="ward_timeline")
+    st.altair_chart(chart(_timeline_chart(timelines, events)), width="stretch", key="ward_timeline")
     table = timelines.copy()
     for column in ("reported_at", "cleared_at", "recurred_at"):
         table[column] = table[column].dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)

@@ -39,13 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo import _snapshot_file
-from geo._snapshot_read import CATEGORIES as _CATEGORIES
-from geo._snapshot_read import NAMED as _NAMED
-from geo._snapshot_read import SELECT as _SELECT
-from geo._snapshot_read import TIMES as _TIMES
-from geo._snapshot_read import one_state as _one_state
-from geo._snapshot_read import read_arrays as _arrays
-from geo._snapshot_read import with_metres
+from geo._snapshot_read import CATEGORIES, NAMED, SELECT, TIMES, one_state, read_arrays, with_metres
 from geo.snapshot import IncidentSnapshot, patch_columns, version_in
 
 if TYPE_CHECKING:
@@ -123,7 +117,7 @@ def _patched(store: Store, batch: CommittedBatch, start: _snapshot_file.FileColu
     the store is no longer the batch's, or the rows cannot be accounted for."""
     since = start.version[2]
     top = int(start.ids[-1]) if len(start) else 0
-    index = {column: {v: i for i, v in enumerate(start.labels[column])} for column in _CATEGORIES}
+    index = {column: {v: i for i, v in enumerate(start.labels[column])} for column in CATEGORIES}
     given = batch.ids
     if isinstance(given, range) and given.step == 1:  # one block (the usual batch): no list of ids
         ids = np.arange(given.start, given.stop, dtype=np.int64)
@@ -131,12 +125,12 @@ def _patched(store: Store, batch: CommittedBatch, start: _snapshot_file.FileColu
         ids = np.asarray(given, dtype=np.int64)
     if len(ids) > 1 and not bool(np.all(np.diff(ids) > 0)):
         return None  # the file's ids ascend; a batch's always do (one block, or drawn in order)
-    with _one_state(store) as conn:  # one state of the store: the version and the rows it stands for
+    with one_state(store) as conn:  # one state of the store: the version and the rows it stands for
         version = version_in(conn)
         if version[2] != batch.audit_after:
             return None  # written to since: the page patches the old file
-        changed = _arrays(
-            store, conn, f"{_SELECT} WHERE id IN ({_NAMED} AND id <= ?) ORDER BY id",
+        changed = read_arrays(
+            store, conn, f"{SELECT} WHERE id IN ({NAMED} AND id <= ?) ORDER BY id",
             (since, batch.audit_after), index,
         )  # fmt: skip
         others = version[0] - len(start) - len(ids)  # incidents other writes added since the file
@@ -146,8 +140,8 @@ def _patched(store: Store, batch: CommittedBatch, start: _snapshot_file.FileColu
                 return None  # another write's rows may sit between the batch's ids
             low = int(ids[0]) if len(ids) else version[1] + 1
             high = int(ids[-1]) if len(ids) else version[1]
-            parts.insert(0, _arrays(store, conn, f"{_SELECT} WHERE id > ? AND id < ? ORDER BY id", (top, low), index))
-            parts.append(_arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (high,), index))
+            parts.insert(0, read_arrays(store, conn, f"{SELECT} WHERE id > ? AND id < ? ORDER BY id", (top, low), index))
+            parts.append(read_arrays(store, conn, f"{SELECT} WHERE id > ? ORDER BY id", (high,), index))
     added = sum(len(part["id"]) for part in parts)
     if not added and not len(changed["id"]):
         return None  # no incident changed: the page moves the file's version on for nothing
@@ -159,13 +153,13 @@ def _batch_arrays(batch: CommittedBatch, ids: np.ndarray, index: dict[str, dict[
     the same columns, categories coded in ``index`` (extended in first-seen order), UTC
     instants in ns, metres by :func:`geo._snapshot_read.with_metres`; from the arrays the batch
     was written from."""
-    table = batch.rows.arrow_table(names=["lat", "lon", *_CATEGORIES, *_TIMES], instants=True)
+    table = batch.rows.arrow_table(names=["lat", "lon", *CATEGORIES, *TIMES], instants=True)
     out: dict[str, np.ndarray] = {"id": ids}
     for column in ("lat", "lon"):
         out[column] = table[column].to_numpy().astype(np.float64, copy=False)  # null → NaN
-    for column in _CATEGORIES:
+    for column in CATEGORIES:
         out[column] = _coded(table[column].combine_chunks(), index[column])
-    for column in _TIMES:
+    for column in TIMES:
         out[column] = table[column].to_numpy().astype("datetime64[ns]")  # UTC, NaT for null
     return with_metres(out)
 

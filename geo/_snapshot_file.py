@@ -273,9 +273,9 @@ class FileColumns:
 
     def consistent(self) -> bool:
         """The columns a snapshot holds, and ids that agree with the version."""
-        from geo.snapshot import _CATEGORIES, _TIMES
+        from geo._snapshot_read import CATEGORIES, TIMES
 
-        expected = {"id", "lat", "lon", "x", "y", *(f"code:{c}" for c in _CATEGORIES), *(f"time:{c}" for c in _TIMES)}
+        expected = {"id", "lat", "lon", "x", "y", *(f"code:{c}" for c in CATEGORIES), *(f"time:{c}" for c in TIMES)}
         return set(self.names) == expected and len(self.names) == len(expected) and _ids_agree(self.ids, self.version)
 
     def column(self, name: str) -> np.ndarray:

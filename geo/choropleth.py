@@ -26,7 +26,7 @@ from folium.raster_layers import ImageOverlay
 from geo.assets import SERVED_PREFIX
 from geo.crs import STORAGE_CRS
 from geo.density import HANOI_BBOX, HEATMAP_MAX_POINTS, density_grid, overlay_png, png_data_url
-from geo.i18n import t
+from geo.i18n import number, t
 from geo.map_assets import localize
 from geo.maps import Legend, base_map
 from geo.metrics import format_value, metric
@@ -125,10 +125,10 @@ def _legend_html(title: str, edges: list[float], code: str, higher_is_worse: boo
         for i, fill in enumerate(fills):
             rows.append(
                 swatch.format(fill)
-                + f"{_esc(format_value(edges[i], code))} – {_esc(format_value(edges[i + 1], code))}"
+                + f"{_esc(format_value(edges[i], code, lang))} – {_esc(format_value(edges[i + 1], code, lang))}"
             )
     elif len(edges) == 1:
-        rows.append(swatch.format(PALETTE[len(PALETTE) // 2]) + _esc(format_value(edges[0], code)))
+        rows.append(swatch.format(PALETTE[len(PALETTE) // 2]) + _esc(format_value(edges[0], code, lang)))
     rows.append(swatch.format(NO_DATA) + _esc(t("compare.no_data", lang)))
     return "<br>".join(rows)
 
@@ -192,8 +192,8 @@ def choropleth_map(
     fills = colours(values, higher_is_worse=spec.higher_is_worse)
     label = t(f"metric.{by}", lang)
     tips = [
-        f"<b>{_esc(name)}</b> ({_esc(code)})<br>{_esc(label)}: {_esc(format_value(v, by))}"
-        f"<br>{_esc(t(f'metric.{spec.volume}', lang))}: {int(vol)}"
+        f"<b>{_esc(name)}</b> ({_esc(code)})<br>{_esc(label)}: {_esc(format_value(v, by, lang))}"
+        f"<br>{_esc(t(f'metric.{spec.volume}', lang))}: {number(int(vol), lang)}"
         for name, code, v, vol in zip(metrics["name"], metrics["code"], values, metrics[spec.volume], strict=True)
     ]
     props = pd.DataFrame(

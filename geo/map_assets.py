@@ -44,13 +44,32 @@ _FOLIUM_DROP = frozenset(
 )
 
 
+def maps_folder() -> Path | None:
+    """The folder a served map's Leaflet files come from, or None when no folder can serve them.
+
+    The folder Streamlit serves (:data:`geo.assets.SERVED_DIR`) when it holds every file;
+    else ``GEO_VENDOR_DIR`` when that holds them all (a fresh clone or a worktree: the map
+    carries them as ``data:`` URLs, see :func:`localize`); else None, and a served map
+    would stay blank. :func:`require_served` and :func:`localize` both ask here, so the
+    page's notice and the links a map gets cannot disagree.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``SERVED_DIR``, the ``GEO_VENDOR_DIR`` folder, or None.
+    """
+    if not assets.missing_files(assets.SERVED_DIR):
+        return assets.SERVED_DIR
+    root = assets.vendor_dir()
+    return root if root != assets.SERVED_DIR and not assets.missing_files(root) else None
+
+
 def require_served() -> None:
     """Raise when the app's maps would be drawn blank, so the page says so instead.
 
-    A served map (:func:`localize`'s ``"served"``) reads Leaflet from the folder Streamlit
-    serves (:data:`SERVED_DIR`), or, when that folder is incomplete, from ``data:`` URLs of
-    the files in ``GEO_VENDOR_DIR``. Only when neither holds them all does the map stay
-    blank, with nothing in the page to say why (a checkout where ``assets fetch`` never ran).
+    A served map (:func:`localize`'s ``"served"``) reads Leaflet from the folder
+    :func:`maps_folder` names. Only when there is none does the map stay blank, with
+    nothing in the page to say why (a checkout where ``assets fetch`` never ran).
 
     Returns
     -------
@@ -60,10 +79,10 @@ def require_served() -> None:
     Raises
     ------
     geo.errors.AssetError
-        Neither folder holds every file; the message names one and says to run
-        ``python -m geo assets fetch``.
+        Neither folder holds every file; the message names one missing from
+        ``GEO_VENDOR_DIR`` (or ``static/vendor``) and says to run ``python -m geo assets fetch``.
     """
-    if assets.missing_files(assets.SERVED_DIR):
+    if maps_folder() is None:
         assets.require_assets()
 
 
@@ -121,14 +140,10 @@ def _inline_js(package: str, member: str, root: Path) -> str:
 
 
 def _served_elsewhere(prefix: str) -> bool:
-    """True when ``GEO_VENDOR_DIR`` holds the files and the folder Streamlit serves does not
-    (a fresh clone or a worktree run with GEO_VENDOR_DIR): every link under ``prefix``
-    would answer 404 and the map would stay blank without a word."""
-    root = assets.vendor_dir()
-    return (
-        prefix == assets.SERVED_PREFIX and root != assets.SERVED_DIR
-        and bool(assets.missing_files(assets.SERVED_DIR)) and not assets.missing_files(root)
-    )  # fmt: skip
+    """True when a map linking Streamlit's folder would get 404s while ``GEO_VENDOR_DIR``
+    holds the files (:func:`maps_folder`): the map then carries them as ``data:`` URLs."""
+    folder = maps_folder()
+    return prefix == assets.SERVED_PREFIX and folder is not None and folder != assets.SERVED_DIR
 
 
 @functools.lru_cache(maxsize=32)

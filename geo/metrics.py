@@ -406,8 +406,9 @@ def matrix_long(matrix: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index().melt(id_vars="ward", var_name="week", value_name="value")
 
 
-def format_value(value: Any, code: str) -> str:
-    """A metric value for a label or tooltip; "–" where undefined.
+def format_value(value: Any, code: str, lang: str | None = "vi") -> str:
+    """A metric value for a label or tooltip, as ``lang`` writes numbers (1.234,5 in
+    Vietnamese, 1,234.5 in English: :func:`geo.i18n.number`); "–" where undefined.
 
     Parameters
     ----------
@@ -415,6 +416,8 @@ def format_value(value: Any, code: str) -> str:
         The number (None, NaN or ``pd.NA`` when undefined).
     code : str
         The metric code, which sets decimals and unit (unknown codes: no decimals, no unit).
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
 
     Returns
     -------
@@ -424,7 +427,9 @@ def format_value(value: Any, code: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "–"
     spec = _BY_CODE.get(code, Metric(code, True, 0))
-    return f"{float(value):,.{spec.decimals}f}{spec.unit}"
+    from geo.i18n import number
+
+    return f"{number(float(value), lang, spec.decimals)}{spec.unit}"
 
 
 # --- downloads: spreadsheet formulas neutralised through geo.exports -------------------

@@ -24,7 +24,7 @@ import pandas as pd
 
 from geo.crs import METRIC_CRS, STORAGE_CRS
 from geo.errors import MetricError, NotFound
-from geo.i18n import status_label, t
+from geo.i18n import number, status_label, t
 from geo.maps import OTHER_COLOR, STATUS_COLORS
 from geo.metrics import format_value, load_ward_metrics
 from geo.photos import MediaStore
@@ -172,9 +172,9 @@ def _period(report: WardReport, lang: str) -> str:
     return f"{t('report.period', lang)}: {start} – {end}"
 
 
-def _kpi_text(report: WardReport, code: str) -> str:
+def _kpi_text(report: WardReport, code: str, lang: str) -> str:
     value = report.kpis.get(code)
-    return format_value(value, code)
+    return format_value(value, code, lang)
 
 
 def _draw_map(ax: Any, report: WardReport, lang: str) -> None:
@@ -242,12 +242,12 @@ def figure(report: WardReport, lang: str = "vi") -> Any:
     for i, code in enumerate(KPIS):
         col, row = i % 4, i // 4
         x, y = 0.06 + col * 0.225, 0.865 - row * 0.07
-        fig.text(x, y + 0.022, _kpi_text(report, code), fontsize=15, weight="bold", color="#08306b")
+        fig.text(x, y + 0.022, _kpi_text(report, code, lang), fontsize=15, weight="bold", color="#08306b")
         fig.text(x, y, t(f"metric.{code}", lang), fontsize=7.5, color="#444444", wrap=True)
     fig.text(
         0.06, 0.735,
-        f"{t('report.recurred', lang)}: {int(report.kpis.get('recurred', 0))} · "
-        f"{t('metric.volume', lang)}: {int(report.kpis.get('volume', 0))}",
+        f"{t('report.recurred', lang)}: {number(int(report.kpis.get('recurred', 0)), lang)} · "
+        f"{t('metric.volume', lang)}: {number(int(report.kpis.get('volume', 0)), lang)}",
         fontsize=9, color="#444444",
     )
     ax_map = fig.add_axes((0.06, 0.33, 0.88, 0.37))

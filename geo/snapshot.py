@@ -31,13 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geo import _snapshot_file
-from geo._snapshot_read import CATEGORIES as _CATEGORIES
-from geo._snapshot_read import HELD as _HELD
-from geo._snapshot_read import NAMED as _NAMED
-from geo._snapshot_read import SELECT as _SELECT
-from geo._snapshot_read import TIMES as _TIMES
-from geo._snapshot_read import one_state as _one_state
-from geo._snapshot_read import read_arrays as _arrays
+from geo._snapshot_read import CATEGORIES, HELD, NAMED, SELECT, TIMES, one_state, read_arrays
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -58,13 +52,13 @@ def store_version(store: Store) -> tuple[int, int, int]:
     tuple of int
         (incident count, largest incident id, largest audit-log id); 0 where empty.
     """
-    with _one_state(store) as conn:
+    with one_state(store) as conn:
         return version_in(conn)
 
 
 def version_in(conn: Connection) -> tuple[int, int, int]:
     """:func:`store_version` read in ``conn``'s transaction, so that what else is read
-    there is of the same store state (:func:`_one_state`; :mod:`geo._snapshot_batch`).
+    there is of the same store state (:func:`one_state`; :mod:`geo._snapshot_batch`).
 
     Parameters
     ----------
@@ -171,16 +165,16 @@ def _snapshot(
         lon=arrays["lon"],
         x=arrays["x"],
         y=arrays["y"],
-        codes={column: arrays[column] for column in _CATEGORIES},
-        labels={column: np.asarray(list(index[column]), dtype=object) for column in _CATEGORIES},
-        times={column: arrays[column] for column in _TIMES},
+        codes={column: arrays[column] for column in CATEGORIES},
+        labels={column: np.asarray(list(index[column]), dtype=object) for column in CATEGORIES},
+        times={column: arrays[column] for column in TIMES},
         rows_read=rows_read,
     )
 
 
 def load_snapshot(store: Store) -> IncidentSnapshot:
     """Read the whole snapshot in one query, with the version in the same state of the
-    store (:func:`_one_state`), :data:`geo._snapshot_read.CHUNK_ROWS` rows at a time.
+    store (:func:`one_state`), :data:`geo._snapshot_read.CHUNK_ROWS` rows at a time.
 
     Parameters
     ----------
@@ -193,10 +187,10 @@ def load_snapshot(store: Store) -> IncidentSnapshot:
         Every incident's id, EPSG:4326 lat/lon, category codes and UTC instants, as arrays
         ordered by id.
     """
-    index: dict[str, dict[Any, int]] = {column: {} for column in _CATEGORIES}
-    with _one_state(store) as conn:
+    index: dict[str, dict[Any, int]] = {column: {} for column in CATEGORIES}
+    with one_state(store) as conn:
         version = version_in(conn)
-        arrays = _arrays(store, conn, f"{_SELECT} ORDER BY id", (), index)
+        arrays = read_arrays(store, conn, f"{SELECT} ORDER BY id", (), index)
     return _snapshot(version, arrays, index, len(arrays["id"]))
 
 
@@ -205,7 +199,7 @@ def _changed_count(store: Store, conn: Connection, since_audit: int, top: int) -
     (an upper bound: the ids are not checked against the incidents)."""
     rows = store.backend.fetch_rows(  # the backend's driver cursor: `?` on either database
         conn,
-        f"SELECT count(DISTINCT n) FROM ({_NAMED}) AS named WHERE n BETWEEN 1 AND ?",  # noqa: S608
+        f"SELECT count(DISTINCT n) FROM ({NAMED}) AS named WHERE n BETWEEN 1 AND ?",  # noqa: S608
         (since_audit, top),
     )
     return int(rows[0][0] or 0) if rows else 0
@@ -267,14 +261,14 @@ def _refreshed(snapshot: IncidentSnapshot | None, store: Store) -> IncidentSnaps
     after later ones, below the snapshot's largest id and named only by its batch's entry.
     Such rows are not read by the patch, so its count falls short of the store's and it
     reads everything again (the count check at the end), as it did on every write before.
-    The version and the rows are read in one state of the store (:func:`_one_state`): a
+    The version and the rows are read in one state of the store (:func:`one_state`): a
     row committed in between would be read but not counted, and could make up for one
     the patch missed. The whole version is read only when the audit log moved on since
     the snapshot's: its largest id alone says whether anything was written (:func:`audit_in`).
     """
     if snapshot is None:  # one full load, which reads the version with the rows
         return load_snapshot(store)
-    with _one_state(store) as conn:
+    with one_state(store) as conn:
         if audit_in(conn) == snapshot.version[2]:  # no write since: no count of the incidents
             return snapshot
         version = version_in(conn)
@@ -292,12 +286,12 @@ def _patched(
     top = int(snapshot.ids[-1]) if len(snapshot) else 0
     if _changed_count(store, conn, snapshot.version[2], top) > PATCH_SHARE * len(snapshot):
         return None
-    index = {column: {v: i for i, v in enumerate(snapshot.labels[column])} for column in _CATEGORIES}
-    old = _arrays(  # the older incidents named since, then the new ones
-        store, conn, f"{_SELECT} WHERE id <= ? AND id IN ({_NAMED}) ORDER BY id",
+    index = {column: {v: i for i, v in enumerate(snapshot.labels[column])} for column in CATEGORIES}
+    old = read_arrays(  # the older incidents named since, then the new ones
+        store, conn, f"{SELECT} WHERE id <= ? AND id IN ({NAMED}) ORDER BY id",
         (top, snapshot.version[2]), index,
     )  # fmt: skip
-    new = _arrays(store, conn, f"{_SELECT} WHERE id > ? ORDER BY id", (top,), index)
+    new = read_arrays(store, conn, f"{SELECT} WHERE id > ? ORDER BY id", (top,), index)
     rows_read = len(old["id"]) + len(new["id"])
     if not rows_read and len(snapshot) == version[0]:  # only other things were audited
         return replace(snapshot, version=version, rows_read=0)  # no copy of the arrays
@@ -315,7 +309,7 @@ def patch(
     """``snapshot`` with the rows ``new`` appended and the rows ``changed`` overwritten,
     labelled ``version``; None when that cannot be the store at ``version``.
 
-    ``new`` and ``changed`` hold :data:`_HELD` (the read columns and their metres,
+    ``new`` and ``changed`` hold :data:`HELD` (the read columns and their metres,
     :func:`geo._snapshot_read.with_metres`) with categories coded in ``index`` (the
     snapshot's labels, extended). ``new`` must be ascending and above the snapshot's ids;
     ``changed`` may name any row of either. None: an id the result does not hold (the
@@ -331,7 +325,7 @@ def patch(
     version : tuple of int
         The store version the result stands for.
     new, changed : dict of numpy.ndarray
-        Rows appended and rows overwritten, one array per column of :data:`_HELD`.
+        Rows appended and rows overwritten, one array per column of :data:`HELD`.
     index : dict
         Per category column, value → code: the snapshot's labels with any new ones.
     rows_read : int
@@ -368,7 +362,7 @@ def patch_columns(
     Parameters
     ----------
     held : callable
-        Column name of :data:`_HELD` → that column of the snapshot patched.
+        Column name of :data:`HELD` → that column of the snapshot patched.
     version, changed, index, rows_read
         As for :func:`patch`.
     new : sequence of dict of numpy.ndarray
@@ -402,7 +396,7 @@ def patch_columns(
         out[pos] = changed[column]
         return out
 
-    return _snapshot(version, {column: patched(column) for column in _HELD}, index, rows_read)
+    return _snapshot(version, {column: patched(column) for column in HELD}, index, rows_read)
 
 
 def over_snapshot(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:

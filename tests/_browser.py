@@ -70,6 +70,8 @@ class AppServer:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    #: the script served (the app; a test may serve a page of its own made of app parts)
+    script: Path = REPO / "app.py"
 
     @property
     def url(self) -> str:
@@ -85,7 +87,7 @@ class AppServer:
             "-m",
             "streamlit",
             "run",
-            str(REPO / "app.py"),
+            str(self.script),
             "--server.headless=true",
             f"--server.port={self.port}",
             "--server.address=127.0.0.1",

@@ -220,3 +220,31 @@ def test_a_served_map_carries_its_files_when_only_geo_vendor_dir_holds_them(tmp_
     served_links = links()
     assert "/app/static/vendor/leaflet-1.9.3/leaflet.js" in served_links
     assert not any(url.startswith("data:") for url in served_links)
+
+
+@pytest.mark.parametrize(
+    ("served_full", "vendor", "expected"),
+    [(True, "elsewhere_full", "served"), (True, "same", "served"), (False, "elsewhere_full", "elsewhere"),
+     (False, "elsewhere_empty", None), (False, "same", None)],
+)  # fmt: skip
+def test_one_answer_says_which_folder_serves_the_maps(tmp_path, monkeypatch, served_full, vendor, expected):
+    """The page's notice (require_served) and a map's links (localize) follow the same
+    folder: Streamlit's when it holds every file, else GEO_VENDOR_DIR's when that does
+    (data: URLs), else none — a notice, and links nothing could answer."""
+    served = _filled(tmp_path / "served") if served_full else tmp_path / "served"
+    elsewhere = tmp_path / "elsewhere"
+    if vendor == "elsewhere_full":
+        _filled(elsewhere)
+    monkeypatch.setattr(assets, "SERVED_DIR", served)
+    monkeypatch.setenv("GEO_VENDOR_DIR", str(served if vendor == "same" else elsewhere))
+    folder = map_assets.maps_folder()
+    assert folder == {"served": served, "elsewhere": elsewhere, None: None}[expected]
+    if expected is None:
+        with pytest.raises(AssetError, match="assets fetch"):
+            map_assets.require_served()
+    else:
+        map_assets.require_served()
+    fmap = folium.Map(tiles=None)
+    map_assets.localize(fmap)
+    urls = [url for element in map_assets._jscss_elements(fmap) for _, url in element.default_js]
+    assert urls and all(url.startswith("data:") == (expected == "elsewhere") for url in urls)

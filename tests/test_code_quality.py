@@ -92,6 +92,36 @@ def test_library_never_imports_streamlit():
     assert offenders == []
 
 
+def _bound_names(tree: ast.Module) -> set[str]:
+    """Names a module defines itself (functions, classes, assignments at any level)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def test_project_names_are_imported_under_their_own_names():
+    """``from geo.x import NAME as _NAME`` (a private alias) makes a reader look up two names for one thing
+    (geo.snapshot read ``_arrays`` for ``read_arrays``); a project name is renamed on
+    import only when the module defines that name itself (a wrapper of the same name,
+    like geo.services.figures' ``incident_points``)."""
+    offenders = []
+    for path in sorted([*(REPO / "geo").rglob("*.py"), *(REPO / "app_pages").glob("*.py")]):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own = _bound_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("geo", "app_pages"):
+                offenders += [
+                    f"{path.relative_to(REPO)}:{node.lineno} {alias.name} as {alias.asname}"
+                    for alias in node.names
+                    if (alias.asname or "").startswith("_") and alias.name not in own
+                ]
+    assert offenders == []
+
+
 #: A numpy-style section header: a title line, then a line of dashes.
 _SECTION = re.compile(r"^(\w[\w ]*)\n-{3,}$", re.MULTILINE)
 

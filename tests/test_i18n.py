@@ -109,3 +109,20 @@ def test_lookup_falls_back_to_vietnamese_and_refuses_an_unknown_key():
     assert i18n.t("reports.waiting", "en", n=3) == "3 report(s) waiting"
     with pytest.raises(KeyError):
         i18n.t("app.no_such_label")
+
+
+def test_numbers_are_written_as_each_language_writes_them():
+    """Vietnamese groups thousands with "." and marks decimals with ","; English the
+    other way round; charts get the same marks (Vega-Lite's number locale)."""
+    from geo.i18n import number, number_locale
+    from geo.metrics import format_value
+
+    assert number(1234567.891, "vi", 2) == "1.234.567,89"
+    assert number(1234567.891, "en", 2) == "1,234,567.89"
+    assert number(-1000, "vi") == "-1.000" and number(999, "en") == "999"
+    assert number(0.5, None, 1) == "0,5"  # no language: Vietnamese
+    assert {k: number_locale("vi")[k] for k in ("decimal", "thousands")} == {"decimal": ",", "thousands": "."}
+    assert {k: number_locale("en")[k] for k in ("decimal", "thousands")} == {"decimal": ".", "thousands": ","}
+    assert format_value(1234.5, "median_days", "vi").startswith("1.234,5")
+    assert format_value(1234.5, "median_days", "en").startswith("1,234.5")
+    assert format_value(None, "median_days", "en") == "–"

@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
             f"--out {args.out}: đuôi tệp phải là .pdf hoặc .png.",
             f"--out {args.out}: the file must end in .pdf or .png.",
         )
-    store = open_checked_store(args, "export", object_type="report")
+    store = open_checked_store(args, "export", object_type="ward_report")
     try:
         wards = ward_layer(args, store)
         code = ward_code(args.ward, wards["code"])

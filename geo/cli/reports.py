@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace, work: Any, action: str = "moderate_reports") 
     """``work(store, user)`` as the acting account; ``action`` names the right in the audit
     entry of a refused --user."""
     store = open_store(args.database)
-    kind = "api_key" if action == "manage_api_keys" else "report"
+    kind = "api_key" if action == "manage_api_keys" else "resident_report"
     try:
         return work(store, acting_user(store, args, action, object_type=kind, object_id=getattr(args, "id", None)))
     finally:

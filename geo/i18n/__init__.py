@@ -168,6 +168,148 @@ def audit_label(kind: str, code: object, lang: str | None = DEFAULT_LANG) -> str
     return t(key, lang) if key in LABELS else code
 
 
+
+#: How numbers are written in each language: Vietnamese groups thousands with a dot and
+#: writes a decimal comma (1.234,5), English the other way round (1,234.5). Vega-Lite's
+#: ``config.locale.number`` takes this form as it stands (:func:`number_locale`).
+_NUMBER_MARKS: dict[str, tuple[str, str]] = {"vi": (".", ","), "en": (",", ".")}
+
+
+def number(value: float, lang: str | None = DEFAULT_LANG, decimals: int = 0) -> str:
+    """``value`` as the page's language writes a number: ``1.234,5`` (vi), ``1,234.5`` (en).
+
+    Parameters
+    ----------
+    value : float
+        The number.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+    decimals : int
+        Digits after the decimal mark.
+
+    Returns
+    -------
+    str
+        The number with thousands grouped and the language's decimal mark.
+    """
+    thousands, decimal = _NUMBER_MARKS[norm_lang(lang)]
+    marks: dict[str, str | int | None] = {",": thousands, ".": decimal}
+    return f"{value:,.{decimals}f}".translate(str.maketrans(marks))
+
+
+def number_locale(lang: str | None = DEFAULT_LANG) -> dict[str, Any]:
+    """The number locale of ``lang`` for a chart (Vega-Lite ``config.locale.number``, the
+    d3-format definition), so axes and tooltips write numbers as :func:`number` does.
+
+    Parameters
+    ----------
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    dict
+        ``decimal``, ``thousands``, ``grouping`` and ``currency``.
+    """
+    thousands, decimal = _NUMBER_MARKS[norm_lang(lang)]
+    currency = ["", "\u00a0₫"] if norm_lang(lang) == "vi" else ["", ""]
+    return {"decimal": decimal, "thousands": thousands, "grouping": [3], "currency": currency}
+
+
+def _detail_label(key: str, lang: str | None) -> str:
+    """The word for a details key; an ingest's ``flag_<flag>`` count names the flag as the
+    upload page does; a key with no label shows as itself."""
+    if f"admin.detail.{key}" in LABELS:
+        label = t(f"admin.detail.{key}", lang)
+        return label[:1].upper() + label[1:]
+    flag = f"upload.flag.{key.removeprefix('flag_')}"
+    if key.startswith("flag_") and flag in LABELS:
+        return _detail_label("flag", lang) + f" «{t(flag, lang)}»"
+    return key
+
+
+def _instant(text: str) -> str | None:
+    """An ISO instant with its offset as Hà Nội reads a clock, else None (dates, names)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from geo.crs import LOCAL_TZ
+
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        return None
+    return stamp.astimezone(ZoneInfo(LOCAL_TZ)).strftime("%d/%m/%Y %H:%M")
+
+
+def _detail_value(key: str, value: object, lang: str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return t("admin.detail_yes" if value else "admin.detail_no", lang)
+    if isinstance(value, int):
+        return number(value, lang)
+    if isinstance(value, float):
+        decimals = next((d for d in range(3) if round(value, d) == round(value, 3)), 3)
+        return number(value, lang, decimals)
+    if isinstance(value, dict):
+        return f"({audit_details(value, lang)})"
+    if isinstance(value, list | tuple):
+        return ", ".join(_detail_value(key, item, lang) for item in value)
+    text = str(value)
+    if not text:
+        return "—"
+    if key in ("from", "to", "statuses") and text in _state_codes():
+        return status_label(text, lang)
+    if key == "roles":  # stored as a list or as the account's "a,b" column
+        return ", ".join(t(f"role.{r}", lang) if f"role.{r}" in LABELS else r for r in text.split(","))
+    return (_instant(text) or text) if "T" in text else text
+
+
+def _state_codes() -> tuple[str, ...]:
+    from geo.vocab import STATE_CODES
+
+    return STATE_CODES
+
+
+def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
+    """An audit entry's details as the administration page shows them: each key as a word
+    in ``lang`` (``admin.detail.<key>``, declared in :data:`geo.audit_codes.DETAIL_KEYS`),
+    each value as that language writes it ("Tên tệp: a.csv; Vụ việc: 1.234").
+
+    Yes/no, numbers, workflow states, roles and instants (on the Hà Nội clock) are written
+    in ``lang``; nested details show in brackets; a key or value with no word (a row
+    written by an older version) shows as stored, so every old row still reads.
+
+    Parameters
+    ----------
+    details : object
+        The stored details: a dict, its JSON text, or None.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        ``"label: value; label: value"``; "" for no details.
+    """
+    if isinstance(details, str):
+        import json
+
+        try:
+            details = json.loads(details)
+        except ValueError:
+            return str(details)
+    if not isinstance(details, dict):
+        return "" if details is None else str(details)
+    return "; ".join(
+        f"{_detail_label(str(key), lang)}: {_detail_value(str(key), value, lang)}"
+        for key, value in details.items()
+    )
+
+
 def _term_label(terms: Any, code: str, lang: str | None) -> str:
     for term in terms:
         if term.code == code:

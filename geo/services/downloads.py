@@ -86,12 +86,12 @@ def ward_report_file(
     Returns
     -------
     bytes
-        The file; audited as ``export`` of a ``report``.
+        The file; audited as ``export`` of a ``ward_report``.
     """
-    user = _exporting(store, actor, "report", fmt)
+    user = _exporting(store, actor, "ward_report", fmt)
     data = ward_report_data(store, wards, code, date_from, date_to)
     out = render(data, fmt, lang)
-    store.audit(user.username, "export", "report", fmt,
+    store.audit(user.username, "export", "ward_report", fmt,
                 {"ward": code, "from": str(date_from), "to": str(date_to)})
     return out
 

@@ -41,19 +41,19 @@ def list_reports(
         :data:`geo.store.reports.REPORT_COLUMNS`, oldest first; no personal data.
     """
     if ward is not None:
-        check(store, actor, "moderate_reports", ward, object_type="report")
+        check(store, actor, "moderate_reports", ward, object_type="resident_report")
         return stored.reports(store, wards=[ward], status=status)
     if actor.is_admin:
         return stored.reports(store, status=status)
     allowed = [w for w in sorted(actor.wards) if can(actor, "moderate_reports", w)]
     if not allowed:  # refused, and the refusal audited
-        check(store, actor, "moderate_reports", None, object_type="report")
+        check(store, actor, "moderate_reports", None, object_type="resident_report")
     return stored.reports(store, wards=allowed, status=status)
 
 
 def _checked(store: Store, actor: User, report_id: int) -> None:
     ward = stored.ward_of_report(store, report_id)
-    check(store, actor, "moderate_reports", ward, object_type="report", object_id=report_id)
+    check(store, actor, "moderate_reports", ward, object_type="resident_report", object_id=report_id)
 
 
 def accept_report(store: Store, actor: User, report_id: int, public_note: str | None = None) -> int:
@@ -171,7 +171,7 @@ def erase_personal_data(store: Store, actor: User, report_id: int) -> None:
     None
         The personal data is blank, audited.
     """
-    check(store, actor, "erase_personal_data", object_type="report", object_id=report_id)
+    check(store, actor, "erase_personal_data", object_type="resident_report", object_id=report_id)
     stored.erase_contact(store, int(report_id), actor=actor.username)
 
 

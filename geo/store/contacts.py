@@ -75,7 +75,7 @@ def erase_contact(store: Store, report_id: int, *, actor: str) -> None:
         conn.execute(update(c).where(c.c.request_id == int(report_id)).values(
             **blank, erased_at=utcnow(), erased_by=actor))
         conn.execute(update(t).where(t.c.id == int(report_id)).values(submitter=None))
-        store.audit(actor, "report_erase_personal", "report", report_id, {}, conn=conn)
+        store.audit(actor, "report_erase_personal", "resident_report", report_id, {}, conn=conn)
 
     store.write(work)
 

@@ -183,7 +183,7 @@ def receive(store: Store, report: NewReport, *, actor: str) -> Received:
             )
         )
         contacts.record(store, conn, report_id, report.contact)
-        store.audit(actor, "report_received", "report", report_id,
+        store.audit(actor, "report_received", "resident_report", report_id,
                     {"ward_code": report.ward_code, "service_code": report.service_code}, conn=conn)
         return Received(token, int(report_id), False)
 
@@ -338,7 +338,7 @@ def _moderated(
     details: dict[str, Any] = {"incident_id": incident_id, "reason": reason}
     if public_note is not None:
         details["public_note"] = public_note
-    store.audit(actor, f"report_{status}", "report", report_id, details, conn=conn)
+    store.audit(actor, f"report_{status}", "resident_report", report_id, details, conn=conn)
 
 
 def accept(store: Store, report_id: int, *, actor: str, public_note: str | None = None) -> int:

@@ -422,6 +422,15 @@ def _issue_key(at: AppTest, name: str) -> None:
     assert not at.exception, at.exception
 
 
+def _stored_log(url: str) -> pd.DataFrame:
+    """The audit log as the store holds it (codes, details as written), by id."""
+    store = open_store(url)
+    try:
+        return queries.audit_log(store).set_index("id")
+    finally:
+        store.close()
+
+
 def test_audit_log_and_api_keys_speak_the_pages_language_on_the_ha_noi_clock(app_store_url):
     """The audit-log and API-key tables show labelled headers (not the store's column names)
     and Hà Nội times as dd/mm/yyyy HH:MM (not UTC), as the accounts table does."""
@@ -463,11 +472,7 @@ def test_the_audit_log_shows_actions_and_object_types_as_words_not_codes(app_sto
     at.button[[b.label for b in at.button].index("Thêm")].click()
     at.run()
     _issue_key(at, "Đối tác A")
-    store = open_store(app_store_url)
-    try:
-        log = queries.audit_log(store).set_index("id")
-    finally:
-        store.close()
+    log = _stored_log(app_store_url)
     assert {("user_add", "user"), ("apikey_add", "api_key")} <= set(
         zip(log["action"], log["object_type"], strict=True)
     )
@@ -486,3 +491,53 @@ def test_the_audit_log_shows_actions_and_object_types_as_words_not_codes(app_sto
     shown = set(zip(english["Action"], english["Object type"], strict=True))
     assert {("account added", "account"), ("API key issued", "API key")} <= shown
     assert {"user_add", "apikey_add", "api_key"}.isdisjoint(set(english["Action"]) | set(english["Object type"]))
+
+
+def test_the_audit_log_shows_details_as_words_in_the_pages_language(app_store_url):
+    """The details column reads "Tên: Đối tác A; Đầu khóa: …" on a Vietnamese page and
+    "Name: …; Key prefix: …" on an English one: each key a word of the page's language,
+    roles, yes/no and blanks in it too; never the stored JSON with English keys."""
+    at = _page(app_store_url)
+    _issue_key(at, "Đối tác A")
+    log = _stored_log(app_store_url)
+    key_row = log.index[log["action"] == "apikey_add"][0]
+    added_row = log.index[(log["action"] == "user_add") & (log["object_id"] == "test_admin")][0]
+    wards_row = log.index[log["action"] == "wards"][0]
+    prefix = log.loc[key_row, "details"]["prefix"]
+    assert log.loc[key_row, "details"] == {"name": "Đối tác A", "prefix": prefix}  # as stored
+    assert log.loc[added_row, "details"] == {"roles": "admin", "wards": "", "password": True}
+    added = log.loc[wards_row, "details"]["added"]
+    audit = _table(at, "Người thực hiện", "Chi tiết").set_index("Số")
+    assert audit.loc[key_row, "Chi tiết"] == f"Tên: Đối tác A; Đầu khóa: {prefix}"
+    assert audit.loc[added_row, "Chi tiết"] == "Vai trò: Quản trị; Phường, xã: —; Có mật khẩu: có"
+    assert audit.loc[wards_row, "Chi tiết"] == f"Thêm: {added}; Thay đổi: 0; Thôi dùng: 0"
+    assert not any("{" in text or '"' in text for text in audit["Chi tiết"])
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    english = _table(at, "By", "Details").set_index("No.")
+    assert english.loc[key_row, "Details"] == f"Name: Đối tác A; Key prefix: {prefix}"
+    assert english.loc[added_row, "Details"] == "Roles: Administrator; Wards: —; Has a password: yes"
+    assert english.loc[wards_row, "Details"] == f"Added: {added}; Changed: 0; Retired: 0"
+
+
+def test_old_report_rows_show_the_report_they_were_about(app_store_url, monkeypatch):
+    """Rows an older version wrote under the retired object type ``report`` show as the
+    ward report (an export) or the resident's report (its moderation) they were about."""
+    from geo import audit_codes
+
+    store = open_store(app_store_url)
+    try:
+        with monkeypatch.context() as older:  # the older version declared "report"
+            older.setattr(audit_codes, "OBJECT_TYPES", audit_codes.OBJECT_TYPES | {"report"})
+            store.audit("old_version", "export", "report", "pdf", {"ward": HOAN_KIEM})
+            store.audit("old_version", "report_accepted", "report", "3", {"incident_id": 9, "reason": None})
+        log = queries.audit_log(store).set_index("id")
+    finally:
+        store.close()
+    old = log[log["actor"] == "old_version"].sort_index()  # the export first
+    at = _page(app_store_url)
+    audit = _table(at, "Người thực hiện", "Loại đối tượng").set_index("Số")
+    assert audit.loc[old.index, "Loại đối tượng"].tolist() == ["báo cáo phường, xã", "phản ánh của người dân"]
+    at.sidebar.radio(key="lang").set_value("en").run()
+    english = _table(at, "By", "Object type").set_index("No.")
+    assert english.loc[old.index, "Object type"].tolist() == ["ward report", "resident's report"]

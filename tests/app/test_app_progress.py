@@ -60,11 +60,14 @@ def _expected(store_url: str, a: str, b: str, **scope: str) -> dict[str, str]:
         closed_by = closed & (cleared.isna() | (cleared <= day).fillna(False).astype(bool))
         return int(((reported <= day) & ~closed_by).sum())
 
+    def vi(n: int) -> str:  # as a Vietnamese page writes a count: "2.126"
+        return f"{n:,}".replace(",", ".")
+
     return {
-        "Chưa xử lý ngày trước": str(open_on(day_a)),
-        "Chưa xử lý ngày sau": str(open_on(day_b)),
-        "Mới giữa hai ngày": str(int(((reported > day_a) & (reported <= day_b)).sum())),
-        "Xử lý giữa hai ngày": str(int(((cleared > day_a) & (cleared <= day_b)).fillna(False).astype(bool).sum())),
+        "Chưa xử lý ngày trước": vi(open_on(day_a)),
+        "Chưa xử lý ngày sau": vi(open_on(day_b)),
+        "Mới giữa hai ngày": vi(int(((reported > day_a) & (reported <= day_b)).sum())),
+        "Xử lý giữa hai ngày": vi(int(((cleared > day_a) & (cleared <= day_b)).fillna(False).astype(bool).sum())),
     }
 
 

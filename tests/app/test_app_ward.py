@@ -45,7 +45,7 @@ def test_ward_link_opens_kpis_streets_and_reports(tmp_path, wards, monkeypatch):
     at = _run(store.url, monkeypatch, ward="00070")
     assert [t.value for t in at.title] == ["Phường Hoàn Kiếm"]
     kpis = _metrics(at)
-    assert kpis["Vụ chưa xử lý"] == "1" and kpis["Đã xử lý"] == "1" and kpis["% đã xử lý"] == "50.0%"
+    assert kpis["Vụ chưa xử lý"] == "1" and kpis["Đã xử lý"] == "1" and kpis["% đã xử lý"] == "50,0%"  # decimal comma
     streets = at.dataframe[0].value
     assert list(streets["street"]) == ["Hàng Mã"]
     assert int(streets["open"].iloc[0]) == 1
