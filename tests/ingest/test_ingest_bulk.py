@@ -191,11 +191,11 @@ def test_links_of_gapless_incidents_are_counted_in_sql_and_equal_the_tables_rows
             def work(conn):
                 conn.exec_driver_sql("DELETE FROM incident_places")
                 conn.exec_driver_sql("DELETE FROM places")
-                for p in sorted(set(places)):
-                    conn.exec_driver_sql(
-                        "INSERT INTO places (id, type, first_incident, created_at) "
-                        f"VALUES ({p}, 'x', {ids[0]}, '2026-01-01 00:00:00.000000')"
-                    )
+                conn.exec_driver_sql(
+                    "INSERT INTO places (id, type, first_incident, created_at) "
+                    "VALUES (?, 'x', ?, '2026-01-01 00:00:00.000000')",
+                    [(p, ids[0]) for p in sorted(set(places))],
+                )
                 _sqlite_bulk.insert_links(conn, pa.table({"incident_id": incident_ids, "place_id": places}))
                 return conn.exec_driver_sql("SELECT incident_id, place_id FROM incident_places ORDER BY incident_id").all()
 
