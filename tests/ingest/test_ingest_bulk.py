@@ -115,13 +115,15 @@ def test_a_large_batch_has_a_wide_page_cache_for_its_whole_transaction_then_the_
     def cache(conn) -> int:
         return int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
 
-    real_insert_rows = _sqlite_bulk.insert_rows
+    def spied(real):
+        def spy(conn, *args, **kwargs):
+            real(conn, *args, **kwargs)
+            seen.append(cache(conn))
 
-    def spy(conn, *args, **kwargs):
-        real_insert_rows(conn, *args, **kwargs)
-        seen.append(cache(conn))
+        return spy
 
-    monkeypatch.setattr(_sqlite_bulk, "insert_rows", spy)
+    for name in ("insert_rows", "insert_links"):  # the places; the links
+        monkeypatch.setattr(_sqlite_bulk, name, spied(getattr(_sqlite_bulk, name)))
     store = open_store(f"sqlite:///{tmp_path / 'cache.sqlite'}")
     try:
         with store.engine.connect() as conn:
