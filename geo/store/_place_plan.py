@@ -259,34 +259,6 @@ SELECT place_id, is_open, id, status, cleared_at FROM (
 ) s WHERE k = 1
 """
 
-#: :data:`_STATES_SQL` on SQLite without the window's sort: one group per place, in
-#: the order the join yields them. The latest clearance is the row of the one ``max()``
-#: (SQLite takes an aggregate query's bare columns from that row): its key orders by
-#: ``cleared_at`` then id as the window does (``char(1)`` sorts below every character of
-#: an instant, so a shorter text that is a prefix stays first; ids zero-padded); open
-#: incidents have no key and count in ``sum()``. A place with no clearance gives some
-#: open row, which is read as "no clearance". ``{source}``: the join's order
-#: (:data:`_STATES_PROBE`, :data:`_STATES_SCAN`).
-_STATES_SQLITE_SQL = """
-SELECT g.id, sum(i.cleared_at IS NULL) > 0, i.id, i.status, i.cleared_at,
-       max(CASE WHEN i.cleared_at IS NOT NULL
-                THEN i.cleared_at || char(1) || printf('%020d', i.id) END)
-FROM {source} WHERE ip.place_id = g.id AND i.id = ip.incident_id
-GROUP BY g.id
-"""
-#: Place by place through ``ix_incident_places_place_id``, each place's incidents looked
-#: up by id: what a batch touching few of the places reads.
-_STATES_PROBE = "geo_place_ids g CROSS JOIN incident_places ip CROSS JOIN incidents i"
-#: Every link in incident order, the incidents read in id order (neighbouring rows, pages
-#: read once): cheaper once a batch touches a large share of the places.
-_STATES_SCAN = "incident_places ip CROSS JOIN geo_place_ids g CROSS JOIN incidents i"
-#: The share of the stored places from which a batch's states are read by
-#: :data:`_STATES_SCAN`. Measured on the 1M store (RESULTS.md, "sqlite26, session 26"):
-#: 484,547 of 726,820 places read by the window in 4.6–4.8 CPU s, place by place without
-#: it in 3.1 s, by the scan in 1.9 s (which costs as much for any share).
-_STATES_SCAN_ABOVE = 0.4
-
-
 @contextmanager
 def scratch(store: Store, conn: Connection, name: str, columns: Sequence[str],
              rows: Sequence[tuple[Any, ...]], *, spec: str | None = None) -> Iterator[None]:  # fmt: skip
@@ -314,15 +286,9 @@ def stored_states(store: Store, conn: Connection, place_ids: Iterable[int], *, l
     wanted = sorted({int(p) for p in place_ids})
     if not wanted:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
-    sql = _STATES_SQL
-    if store.backend.name == "sqlite":
-        places = int(conn.exec_driver_sql("SELECT max(id) FROM places").scalar() or 0)
-        source = _STATES_SCAN if len(wanted) >= _STATES_SCAN_ABOVE * places else _STATES_PROBE
-        sql = _STATES_SQLITE_SQL.format(source=source)
     with scratch(store, conn, "geo_place_ids", ("id",), [(p,) for p in wanted]):
-        rows = store.backend.fetch_rows(conn, sql)
-    names = ["place_id", "is_open", "id", "status", "cleared_at"]
-    frame = pd.DataFrame(rows, columns=names if sql is _STATES_SQL else [*names, "key"])
+        rows = store.backend.fetch_rows(conn, _STATES_SQL)
+    frame = pd.DataFrame(rows, columns=["place_id", "is_open", "id", "status", "cleared_at"])
     closed = frame["cleared_at"].notna()
     return pd.DataFrame(
         {

@@ -126,48 +126,6 @@ def test_a_random_batch_near_the_radius_edge_is_placed_and_linked_by_the_rule(st
         monkeypatch.setattr(_pg_copy, "CSV_COPY_MIN_ROWS", 1)
     if bulk_from == -1:
         monkeypatch.setattr(_sqlite_bulk, "STAGE_MIN_ROWS", 1)
-    _placed_and_linked_by_the_rule(store)
-
-
-@pytest.mark.parametrize("states", ["scan", "probe"])
-def test_sqlite_reads_the_places_states_by_either_join_order_as_the_rule_says(store, states, monkeypatch):
-    """On SQLite the state of the places a batch joins (open or not, the latest clearance
-    and its status) is read without the window's sort, one group per place, by a scan of
-    every link when the batch touches a large share of the places or place by place
-    otherwise: either way the links, ``recurred`` moves, history and audit are the rule's
-    (equal clearance times included: the later incident is recurred from)."""
-    if store.backend.name != "sqlite":
-        pytest.skip("PostgreSQL reads the states with the window")
-    monkeypatch.setattr(_place_plan, "_STATES_SCAN_ABOVE", 0.0 if states == "scan" else 1e12)
-    _placed_and_linked_by_the_rule(store)
-    # stored before: a sidewalk place cleared twice at one instant (the later incident is
-    # the latest clearance), an awning place with an open incident
-    day = {"ward_code": EAST, "status": "cleared"}
-    first = [
-        {**day, "reported_at": ts("2025-03-01 09:00"), "cleared_at": ts("2025-03-02 10:00")},
-        {**day, "reported_at": ts("2025-03-01 10:00"), "cleared_at": ts("2025-03-05 10:00")},
-        {**day, "reported_at": ts("2025-03-01 11:00"), "cleared_at": ts("2025-03-05 10:00")},
-        {**day, "type": "awning", "reported_at": ts("2025-03-01 09:00"), "cleared_at": ts("2025-03-02 10:00")},
-        {"ward_code": EAST, "type": "awning", "reported_at": ts("2025-03-01 10:00")},
-    ]
-    later = [{"ward_code": EAST, "reported_at": ts("2025-03-10 09:00")},
-             {"ward_code": EAST, "type": "awning", "reported_at": ts("2025-03-10 09:00")}]  # fmt: skip
-    for name, rows in (("tieA.csv", first), ("tieB.csv", later)):
-        batches.commit_batch(store, batch(name), incidents(rows, source=name), NO_UPDATES, actor="tester")
-    with store.read() as conn:
-        got = dict(conn.execute(text(
-            "SELECT source || '#' || source_id, recurrence_of FROM incidents WHERE source LIKE 'tie%'"
-        )).all())  # fmt: skip
-        ids = dict(conn.execute(text("SELECT source_id, id FROM incidents WHERE source = 'tieA.csv'")).all())
-        recurred = conn.execute(text(
-            "SELECT id FROM incidents WHERE source = 'tieA.csv' AND status = 'recurred'"
-        )).scalars().all()  # fmt: skip
-    assert got["tieB.csv#1"] == ids["3"]
-    assert got["tieB.csv#2"] is None
-    assert recurred == [ids["3"]]
-
-
-def _placed_and_linked_by_the_rule(store) -> None:
     frame = edge_batch(seed=7)
     want_place, want_links = expected(frame.assign(own=False))
     assert len(set(want_place)) < len(want_place) - 50  # places are shared
