@@ -388,14 +388,16 @@ class SQLiteBackend:
         insert_first_events(conn, events)
 
     def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
-        """``executemany`` of plain tuples made a chunk at a time
-        (:func:`geo.store._sqlite_bulk.arrow_rows`, bound in C by sqlite3); a batch as
-        large as the table is written with its indexes rebuilt
-        (:func:`geo.store._sqlite_bulk.insert_rows`)."""
-        for table, data, key in (("places", places, "id"), ("incident_places", links, "incident_id")):
-            if data.num_rows:
-                _sqlite_bulk.insert_rows(conn, table, data.column_names, _sqlite_bulk.arrow_rows(data),
-                                         count=data.num_rows, key=key)  # fmt: skip
+        """The places by ``executemany`` of plain tuples made a chunk at a time
+        (:func:`geo.store._sqlite_bulk.arrow_rows`, bound in C by sqlite3), the links by
+        one statement (:func:`geo.store._sqlite_bulk.insert_links`); a batch as large as
+        the table is written with its indexes rebuilt
+        (:func:`geo.store._sqlite_bulk.indexes_for_insert`)."""
+        if places.num_rows:
+            _sqlite_bulk.insert_rows(conn, "places", places.column_names, _sqlite_bulk.arrow_rows(places),
+                                     count=places.num_rows)  # fmt: skip
+        if links.num_rows:
+            _sqlite_bulk.insert_links(conn, links)
 
     def change_marker(self, conn: Connection, about: str) -> tuple[int, ...]:
         """Ids grow in commit order here: the largest two say it all."""

@@ -115,13 +115,15 @@ def test_a_large_batch_has_a_wide_page_cache_for_its_whole_transaction_then_the_
     def cache(conn) -> int:
         return int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
 
-    real_insert_rows = _sqlite_bulk.insert_rows
+    def spied(real):
+        def spy(conn, *args, **kwargs):
+            real(conn, *args, **kwargs)
+            seen.append(cache(conn))
 
-    def spy(conn, *args, **kwargs):
-        real_insert_rows(conn, *args, **kwargs)
-        seen.append(cache(conn))
+        return spy
 
-    monkeypatch.setattr(_sqlite_bulk, "insert_rows", spy)
+    for name in ("insert_rows", "insert_links"):  # the places; the links
+        monkeypatch.setattr(_sqlite_bulk, name, spied(getattr(_sqlite_bulk, name)))
     store = open_store(f"sqlite:///{tmp_path / 'cache.sqlite'}")
     try:
         with store.engine.connect() as conn:
@@ -165,6 +167,60 @@ def test_arrow_rows_are_the_tables_rows_in_order_across_chunks():
     for chunk in (1, 2, 5, 100):
         assert list(_sqlite_bulk.arrow_rows(table, chunk_rows=chunk)) == expected
     assert list(_sqlite_bulk.arrow_rows(table.slice(0, 0))) == []
+
+
+def test_links_of_gapless_incidents_are_counted_in_sql_and_equal_the_tables_rows(tmp_path):
+    """``insert_links`` writes a batch's links (incident ids without a gap) from one text
+    of fixed-width place ids cut in SQL, and any other links row by row: either way the
+    stored links are the table's rows, place ids of every width and zero included, with
+    the foreign keys checked (a link to a missing place is refused)."""
+    import pyarrow as pa
+    from sqlalchemy.exc import IntegrityError
+
+    from geo.store import _sqlite_bulk
+
+    frame = synthetic(120, seed=8)
+    store = open_store(f"sqlite:///{tmp_path / 'links.sqlite'}")
+    try:
+        batches.commit_batch(store, batch("l.csv"), frame, NO_UPDATES, actor="tester")
+        with store.read() as conn:
+            ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM incidents ORDER BY id")]
+        place_ids = [0, 9, 10, 99, 100, 12_345_678]  # widths 1 to 8, and id 0
+
+        def written(incident_ids: list[int], places: list[int]) -> list[tuple[int, int]]:
+            wanted = sorted(zip(incident_ids, places, strict=True))
+
+            def work(conn):
+                conn.exec_driver_sql("DELETE FROM incident_places")
+                conn.exec_driver_sql("DELETE FROM places")
+                conn.exec_driver_sql(
+                    "INSERT INTO places (id, type, first_incident, created_at) "
+                    "VALUES (?, 'x', ?, '2026-01-01 00:00:00.000000')",
+                    [(p, ids[0]) for p in sorted(set(places))],
+                )
+                _sqlite_bulk.insert_links(conn, pa.table({"incident_id": incident_ids, "place_id": places}))
+                return conn.exec_driver_sql("SELECT incident_id, place_id FROM incident_places ORDER BY incident_id").all()
+
+            got = [tuple(r) for r in store.write(work)]
+            assert got == wanted
+            return got
+
+        rng = np.random.default_rng(9)
+        gapless = ids[10:110]  # a batch's block
+        places = [place_ids[k] for k in rng.integers(0, len(place_ids), len(gapless))]
+        written(gapless, places)
+        written(gapless[:1], [12_345_678])
+        written(gapless[::2], places[::2])  # gaps: row by row
+        written([gapless[0], gapless[2], gapless[1], gapless[3]], [0, 10, 99, 100])  # a block, out of order
+        with pytest.raises((IntegrityError, sqlite3.IntegrityError), match="FOREIGN KEY"):
+
+            def missing(conn):
+                conn.exec_driver_sql("DELETE FROM incident_places")
+                _sqlite_bulk.insert_links(conn, pa.table({"incident_id": gapless[:3], "place_id": [987_654_321] * 3}))
+
+            store.write(missing)
+    finally:
+        store.close()
 
 
 def test_fixed_width_dates_read_like_the_general_reader():
