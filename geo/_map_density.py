@@ -17,23 +17,52 @@ from geo.crs import METRIC_CRS, STORAGE_CRS, metric_xy
 DENSITY_CELL_M = 150.0
 MAX_CELLS = 30_000
 
-#: Up to this many possible cells, cells are counted with one ``np.bincount`` pass.
+#: Up to this many possible cells, cells are counted into one array of counts (``np.bincount``);
+#: beyond it (a grid far larger than a city), each chunk's cells are sorted (``np.unique``).
 _BINCOUNT_MAX_KEYS = 20_000_000
 
+#: Points turned into cell keys at a time. Buffers of this many (8 MB each) are reused and
+#: stay in the CPU's caches; whole-array temporaries were fresh memory that the kernel
+#: zeroes before use (three of 80 MB at 10M points, and the keys).
+CHUNK_POINTS = 1 << 20
 
-def _cell_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each distinct non-negative key once, ascending, with its count (``np.unique``'s answer).
 
-    A city at 150 m cells has a few hundred thousand possible cells: counting into that
-    many bins takes milliseconds at a million points, where sorting them took 0.13 s per
-    cell size tried (the first map of a large store tries several).
+def _counted_cells(x: np.ndarray, y: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(cx, cy, counts)``: each cell ``(floor(x / cell_m), floor(y / cell_m))`` holding
+    points, in ascending (cx, cy) order, with how many it holds.
+
+    The smallest and largest cell index come from the smallest and largest coordinate:
+    a correctly rounded division by a positive size and ``floor`` never reverse an order.
     """
-    top = int(keys.max()) + 1 if len(keys) else 0
-    if top > _BINCOUNT_MAX_KEYS:
-        return np.unique(keys, return_counts=True)
-    counts = np.bincount(keys, minlength=top)
-    found = np.flatnonzero(counts)
-    return found.astype(keys.dtype), counts[found]
+    ix0, iy0 = int(np.floor(x.min() / cell_m)), int(np.floor(y.min() / cell_m))
+    span = int(np.floor(y.max() / cell_m)) - iy0 + 1
+    top = (int(np.floor(x.max() / cell_m)) - ix0 + 1) * span
+    dense = np.zeros(top, dtype=np.int64) if top <= _BINCOUNT_MAX_KEYS else None
+    sparse: list[tuple[np.ndarray, np.ndarray]] = []
+    size = min(len(x), CHUNK_POINTS)
+    quotient, kx, ky = np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    for start in range(0, len(x), CHUNK_POINTS):
+        n = min(CHUNK_POINTS, len(x) - start)
+        for values, index, low in ((x, kx, ix0), (y, ky, iy0)):
+            q = np.divide(values[start : start + n], cell_m, out=quotient[:n])
+            np.floor(q, out=q)
+            np.copyto(index[:n], q, casting="unsafe")  # integral floats: exact, as astype
+            index[:n] -= low
+        keys = kx[:n]
+        keys *= span
+        keys += ky[:n]  # one int64 key per cell, (cx, cy) order
+        if dense is not None:
+            dense += np.bincount(keys, minlength=top)
+        else:
+            sparse.append(np.unique(keys, return_counts=True))
+    if dense is not None:
+        found = np.flatnonzero(dense)
+        found_counts = dense[found]
+    else:
+        found, inverse = np.unique(np.concatenate([k for k, _ in sparse]), return_inverse=True)
+        summed = np.bincount(inverse, weights=np.concatenate([c for _, c in sparse]), minlength=len(found))
+        found_counts = summed.astype(np.int64)
+    return found // span + ix0, found % span + iy0, found_counts
 
 
 def density_grid(
@@ -69,20 +98,30 @@ def density_grid(
         x, y = incidents["x"].to_numpy(float), incidents["y"].to_numpy(float)
     else:
         x, y = metric_xy(incidents["lon"], incidents["lat"])
-    while True:
-        ix = np.floor(x / cell_m).astype(np.int64)
-        iy = np.floor(y / cell_m).astype(np.int64)
-        # one int64 key per cell: np.unique is several times faster than a two-column
-        # value_counts at a million points (the page reruns this on every filter change)
-        ix0, iy0 = ix.min(), iy.min()
-        span = int(iy.max() - iy0) + 1
-        keys, counts = _cell_counts((ix - ix0) * span + (iy - iy0))
-        if len(keys) <= max_cells:
-            break
+    cx, cy, counts = _counted_cells(x, y, cell_m)
+    while len(cx) > max_cells:  # the cells, not the points, are merged into ones twice as wide
         cell_m *= 2
-    order = np.argsort(-counts, kind="stable")  # most incidents first, as value_counts did
-    keys, counts = keys[order], counts[order]
-    lon, lat = to_deg.transform(
-        (keys // span + ix0 + 0.5) * cell_m, (keys % span + iy0 + 0.5) * cell_m
-    )
+        cx, cy, counts = _merged(cx >> 1, cy >> 1, counts)
+    # the cells come in ascending key order, x then y; most incidents first (stable), as value_counts ordered them
+    order = np.argsort(-counts, kind="stable")
+    cx, cy, counts = cx[order], cy[order], counts[order]
+    lon, lat = to_deg.transform((cx + 0.5) * cell_m, (cy + 0.5) * cell_m)
     return pd.DataFrame({"lat": np.round(lat, 6), "lon": np.round(lon, 6), "count": counts})
+
+
+def _merged(cx: np.ndarray, cy: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct cells of ``cx``/``cy`` with the ``counts`` of each summed.
+
+    Why merging cells gives the grid of the points at twice the size: ``cell_m`` doubles
+    exactly, and dividing by two only moves a float's exponent, so ``x / (2 * cell_m)`` is
+    ``(x / cell_m) / 2`` as computed, and ``floor(a / 2) == floor(floor(a) / 2)`` for any
+    ``a``: a point's cell index at ``2 * cell_m`` is its index at ``cell_m`` shifted right
+    by one (floor division by two, negative indices too). Counting the cells instead of
+    the points again makes each doubling cost the few hundred thousand cells, not the
+    incidents (three passes over 10M points on the first page of a 10M store).
+    """
+    x0, y0 = int(cx.min()), int(cy.min())
+    span = int(cy.max()) - y0 + 1
+    keys, inverse = np.unique((cx - x0) * span + (cy - y0), return_inverse=True)
+    summed = np.bincount(inverse, weights=counts, minlength=len(keys)).astype(counts.dtype)
+    return keys // span + x0, keys % span + y0, summed

@@ -124,6 +124,62 @@ def test_density_grid_keeps_every_incident():
     assert len(coarse) <= 10 and coarse["count"].sum() == 500
 
 
+def _grid_by_the_rule(x: np.ndarray, y: np.ndarray, cell_m: float, max_cells: int) -> pd.DataFrame:
+    """The density grid as its rule states it: every point counted in cell
+    (floor(x / size), floor(y / size)), the size doubled from ``cell_m`` until at most
+    ``max_cells`` cells hold points; busiest first, ties in ascending (x, y) cell order;
+    cell centres in EPSG:4326 rounded to 6 decimals."""
+    from pyproj import Transformer
+
+    size = cell_m
+    while True:
+        cells = pd.DataFrame({"cx": np.floor(x / size).astype(np.int64), "cy": np.floor(y / size).astype(np.int64)})
+        counted = cells.groupby(["cx", "cy"]).size()  # sorted by (cx, cy)
+        if len(counted) <= max_cells:
+            break
+        size *= 2
+    counted = counted.sort_values(ascending=False, kind="stable")
+    cx, cy = counted.index.get_level_values("cx").to_numpy(), counted.index.get_level_values("cy").to_numpy()
+    lon, lat = Transformer.from_crs("EPSG:32648", "EPSG:4326", always_xy=True).transform(
+        (cx + 0.5) * size, (cy + 0.5) * size
+    )
+    return pd.DataFrame({"lat": np.round(lat, 6), "lon": np.round(lon, 6), "count": counted.to_numpy()})
+
+
+@pytest.mark.parametrize("counting", ["one-chunk", "many-chunks", "sorted"])
+@pytest.mark.parametrize("where", ["city", "around-zero"])
+@pytest.mark.parametrize("max_cells", [30_000, 2_000, 300, 40, 4])
+def test_density_grid_is_the_rules_grid_after_every_doubling(max_cells, where, counting, monkeypatch):
+    """Doubling the cell merges cells instead of counting the points again, and the points
+    are counted a chunk at a time, into one array of counts or (a grid too large for
+    one) by sorting each chunk's cells: every way, the result must be the grid counted
+    from the points at the final size, cell for cell, for points on and one ulp either
+    side of cell edges at every size, in the city's metres and around and below zero."""
+    from geo import _map_density
+
+    if counting != "one-chunk":
+        monkeypatch.setattr(_map_density, "CHUNK_POINTS", 999)
+    if counting == "sorted":
+        monkeypatch.setattr(_map_density, "_BINCOUNT_MAX_KEYS", 0)
+    rng = np.random.default_rng(26)
+    edges = 150.0 * 2.0 ** np.arange(8)  # 150 m doubled seven times
+    if where == "city":
+        x, y = rng.uniform(560_000, 640_000, 20_000), rng.uniform(2_280_000, 2_360_000, 20_000)
+        on_x = np.concatenate([k * edges for k in (3_745, 3_811, 4_001)])
+        on_y = np.concatenate([k * edges for k in (15_201, 15_333, 15_555)])
+    else:
+        x, y = rng.uniform(-20_000, 20_000, 20_000), rng.uniform(-20_000, 20_000, 20_000)
+        on_x = np.concatenate([k * edges for k in (-7, -1, 0, 5)] + [[-1.0, -150.5]])
+        on_y = np.concatenate([k * edges for k in (-3, -1, 1, 9)] + [[-449.9, -0.5]])
+    near_x = np.concatenate([on_x, np.nextafter(on_x, -np.inf), np.nextafter(on_x, np.inf)])
+    near_y = np.concatenate([on_y, np.nextafter(on_y, -np.inf), np.nextafter(on_y, np.inf)])
+    x, y = np.concatenate([x, near_x]), np.concatenate([y, near_y])
+    points = pd.DataFrame({"lat": np.zeros(len(x)), "lon": np.zeros(len(x)), "x": x, "y": y})
+    got = density_grid(points, max_cells=max_cells)
+    pd.testing.assert_frame_equal(got, _grid_by_the_rule(x, y, 150.0, max_cells))
+    assert len(got) <= max_cells and got["count"].sum() == len(x)
+
+
 def test_standalone_html_inlines_everything(wards):
     page = map_html(ward_map(wards, incident_frame().assign(id=[1, 2, 3]), assets="inline"), "x")
     assert _external_links(page) == []
@@ -224,23 +280,6 @@ def test_ward_names_are_written_on_the_map_as_text(wards):
     page = map_html(ward_map(hostile, tiles=False))
     assert "geo-ward-label" in page and "textContent" in page
     assert '<img src=x onerror="alert(1)">' not in page
-
-
-def test_cell_counts_give_what_np_unique_gives():
-    """The bincount shortcut of the density grid must not change a single cell or count."""
-    from geo._map_density import _BINCOUNT_MAX_KEYS, _cell_counts
-
-    rng = np.random.default_rng(15)
-    for keys in (
-        rng.integers(0, 450_000, 200_000),  # a city at 150 m cells
-        np.array([0, 0, 5, 5, 5, 7]),
-        np.array([_BINCOUNT_MAX_KEYS + 3, 1, 1]),  # too many possible cells: np.unique
-    ):
-        keys = keys.astype(np.int64)
-        got_keys, got_counts = _cell_counts(keys)
-        want_keys, want_counts = np.unique(keys, return_counts=True)
-        np.testing.assert_array_equal(got_keys, want_keys)
-        np.testing.assert_array_equal(got_counts, want_counts)
 
 
 def test_the_grid_heat_map_hands_folium_the_same_cells_as_folium_would():

@@ -134,6 +134,32 @@ def test_the_density_grid_from_the_snapshots_metres_is_the_grid_of_its_degrees(s
         assert grid["count"].sum() == view.matched
 
 
+def test_a_view_of_every_incident_shares_the_snapshots_columns_and_cannot_write_them(sample_store):
+    """The first map page (no filter) draws every incident from the snapshot's own arrays,
+    not from copies (640 MB at 10M), and a write through its frame raises instead of
+    changing the snapshot every session shares. A filtered view holds the chosen rows."""
+    snapshot = load_snapshot(sample_store)
+    before = {column: getattr(snapshot, column).copy() for column in ("lat", "lon", "x", "y")}
+    writable = {column: getattr(snapshot, column).flags.writeable for column in before}
+    view = load_view(sample_store, IncidentFilter(), marker_limit=10, snapshot=snapshot)
+    assert view.matched == len(snapshot) == len(view.incidents)
+    for column, values in before.items():
+        shown = view.incidents[column].to_numpy()
+        assert np.shares_memory(shown, getattr(snapshot, column)), column
+        np.testing.assert_array_equal(shown, values)
+        assert not shown.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            view.incidents.loc[0, column] = 0.0
+        np.testing.assert_array_equal(getattr(snapshot, column), values)
+        assert getattr(snapshot, column).flags.writeable == writable[column]  # the snapshot's own flag untouched
+    flt = IncidentFilter(statuses="reported")
+    some = load_view(sample_store, flt, marker_limit=10, snapshot=snapshot)
+    keep = flt.mask(snapshot)
+    assert 10 < some.matched < len(snapshot)
+    for column, values in before.items():
+        np.testing.assert_array_equal(some.incidents[column].to_numpy(), values[keep])
+
+
 def test_every_write_changes_the_version(sample_store):
     before = store_version(sample_store)
     snapshot = load_snapshot(sample_store)

@@ -321,6 +321,34 @@ def test_a_body_that_fails_midway_leaves_the_old_file_and_nothing_else(tmp_path)
         assert body is not None and body.read() == b"the old body"
 
 
+@pytest.mark.parametrize("chunk", [4096, 1 << 30], ids=["hashed-while-read", "one-piece"])
+def test_a_file_read_in_chunks_is_refused_for_any_damaged_byte_and_read_whole_when_sound(
+    sample_store, monkeypatch, chunk
+):
+    """The page's read hashes chunk i in a second thread while chunk i + 1 is read
+    (:func:`geo._sealed_file.read_sealed`); a flipped bit in the first, last, or any
+    chunk's first or last byte, a file one byte short or one byte long, must each read
+    as no file, and the sound file as the snapshot written."""
+    monkeypatch.setattr("geo._sealed_file.READ_CHUNK_BYTES", chunk)
+    written = up_to_date(None, sample_store)
+    path = _snapshot_file.path_for(sample_store)
+    good = path.read_bytes()
+    head = len(_snapshot_file.MAGIC) + 32
+    assert len(good) - head > 50 * 4096  # many chunks
+    body = read_sealed(path, _snapshot_file.MAGIC)
+    assert body is not None and bytes(body) == good[head:]
+    pd.testing.assert_frame_equal(decoded(_snapshot_file.read(sample_store)), decoded(written))
+    places = [head, head + 4095, head + 4096, head + 37 * 4096 - 1, head + 37 * 4096, len(good) - 1]
+    damaged = [good[:at] + bytes([good[at] ^ 0x01]) + good[at + 1 :] for at in places]
+    damaged += [good[:-1], good + b"\0", good[: head - 1]]
+    for data in damaged:
+        path.write_bytes(data)
+        assert read_sealed(path, _snapshot_file.MAGIC) is None
+        assert _snapshot_file.read(sample_store) is None
+    path.write_bytes(good)
+    assert bytes(read_sealed(path, _snapshot_file.MAGIC)) == good[head:]
+
+
 def test_a_file_read_a_column_at_a_time_is_the_file_read_whole(sample_store, monkeypatch):
     """What the ingest reads column by column (:func:`geo._snapshot_file.opened`) is what
     the page reads whole, and the digest is checked over every chunk of the file."""
