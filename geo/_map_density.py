@@ -98,6 +98,11 @@ def density_grid(
         x, y = incidents["x"].to_numpy(float), incidents["y"].to_numpy(float)
     else:
         x, y = metric_xy(incidents["lon"], incidents["lat"])
+    placed = np.isfinite(x) & np.isfinite(y)
+    if not placed.all():  # a point without a position has no cell (lat/lon may be NULL)
+        x, y = x[placed], y[placed]
+        if not len(x):
+            return pd.DataFrame({"lat": [], "lon": [], "count": []})
     cx, cy, counts = _counted_cells(x, y, cell_m)
     while len(cx) > max_cells:  # the cells, not the points, are merged into ones twice as wide
         cell_m *= 2

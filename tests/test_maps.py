@@ -115,6 +115,17 @@ def test_payload_stays_bounded_at_the_cap_and_at_a_million(wards):
     assert len(page) < TWO_MB
 
 
+def test_density_grid_counts_only_points_with_a_position():
+    """An incident stored without coordinates (lat/lon may be NULL) has no cell: the grid
+    is the grid of the other points, and a view of such points alone draws no cell."""
+    rows = random_incidents(300, seed=5)
+    holed = rows.copy()
+    holed.loc[holed.index[::7], ["lat", "lon"]] = np.nan
+    expected = density_grid(holed.dropna(subset=["lat", "lon"]))
+    pd.testing.assert_frame_equal(density_grid(holed).reset_index(drop=True), expected.reset_index(drop=True))
+    assert density_grid(holed.iloc[::7]).empty
+
+
 def test_density_grid_keeps_every_incident():
     rows = random_incidents(500, seed=4)
     grid = density_grid(rows)
