@@ -30,8 +30,11 @@ def lang() -> str:
 
 
 #: Placeholders that hold a count: an int given for one is written as the page's language
-#: writes numbers ("1.234 vụ việc"). Ids ({id}, {place}, {batch}) stay ungrouped.
-_COUNTS = frozenset({"n", "total", "cap"})
+#: writes numbers ("1.234 vụ việc"). Ids ({id}, {place}, {batch}, {new}) stay ungrouped.
+_COUNTS = frozenset(
+    {"n", "total", "cap", "shown", "of", "wards", "accepted", "refused", "updates", "rows", "photos",
+     "added", "changed", "retired", "link"}
+)  # fmt: skip
 
 
 def t(key: str, **fmt: Any) -> str:

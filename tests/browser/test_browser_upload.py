@@ -144,14 +144,15 @@ def test_first_start_asks_for_an_admin_then_shows_the_sample(browser, fresh_app)
         page.locator(".st-key-auth_first_pw2 input").fill(PASSWORD)
         page.locator("[data-testid='stFormSubmitButton'] button").first.click()
         page.mouse.move(0, 0)
-        caption = page.get_by_text(re.compile(r"126 phường, xã; \d+ vụ việc hiển thị trên \d+"))
+        # a Vietnamese page groups thousands with dots ("5.297")
+        caption = page.get_by_text(re.compile(r"126 phường, xã; [\d.]+ vụ việc hiển thị trên [\d.]+"))
         caption.first.wait_for(timeout=180_000)  # the first map after seeding both samples
-        shown = re.search(r"(\d+) vụ việc hiển thị trên (\d+)", caption.first.inner_text())
+        shown = re.search(r"(?<![\d.])(\d{1,3}(?:\.\d{3})*) vụ việc hiển thị trên (\d{1,3}(?:\.\d{3})*)", caption.first.inner_text())
         # the 5,000-row sample and the sustained-order sample (issue 12), and a recurrence
         # for each of its accepted "tái vi phạm" (violation) re-inspection results
         reopened = int((pd.read_csv(RECHECKS_CSV)["kết quả"] == "tái vi phạm").sum())
         seeded = str(5000 + len(pd.read_csv(SUSTAIN_CSV)) + reopened)
-        assert shown is not None and shown.group(1) == shown.group(2) == seeded
+        assert shown is not None and shown.group(1) == shown.group(2) == f"{int(seeded):,}".replace(",", ".")
         frame = rec.map_frame(min_paths=N_WARDS)
         if int(seeded) <= MAX_MARKERS:
             frame.locator(".marker-cluster").first.wait_for(state="visible", timeout=120_000)
