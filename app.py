@@ -62,8 +62,9 @@ def _to_first_page() -> None:
     """``/map`` (typed, bookmarked, or guessed from ``/compare`` and the rest) opens the
     map, which Streamlit serves at ``/`` only: without this page the address showed
     Streamlit's English "Page not found". The address becomes ``/`` with its query, and
-    the menu marks the map."""
-    st.switch_page(pages[0], query_params=st.query_params.to_dict())
+    the menu marks the map. Every value of a repeated key is kept (``to_dict`` keeps the
+    last only, so a shared link of two wards would open on one)."""
+    st.switch_page(pages[0], query_params={key: st.query_params.get_all(key) for key in st.query_params})
 
 
 # the first page's own name as a hidden page: a default page answers at "/" alone

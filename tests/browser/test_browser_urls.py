@@ -18,15 +18,23 @@ def _no_page_not_found(rec) -> None:
     assert "Page not found" not in body and "not found" not in body.lower(), body[:500]
 
 
-@pytest.mark.parametrize(("path", "lang"), [("/map", "vi"), ("/map?lang=en", "en"), ("/", "vi")])
-def test_the_map_opens_at_slash_map_as_well_as_at_the_root(recorded_page, path, lang):
+@pytest.mark.parametrize(
+    ("path", "lang", "search"),
+    [
+        ("/map", "vi", ""),
+        ("/map?lang=en", "en", "?lang=en"),
+        ("/", "vi", ""),
+        ("/map?ward=00070&ward=00004", "vi", "?ward=00070&ward=00004"),  # a shared link of two wards
+    ],
+)
+def test_the_map_opens_at_slash_map_as_well_as_at_the_root(recorded_page, path, lang, search):
     rec = recorded_page
     rec.goto(path)
     rec.page.get_by_text(t("map.title", lang)).first.wait_for(timeout=TIMEOUT_MS)
     rec.page.wait_for_function("() => location.pathname === '/'", timeout=TIMEOUT_MS)
     _no_page_not_found(rec)
     # the address is the map's own, query kept; the menu marks the map as the page shown
-    assert rec.page.evaluate("location.search") == ("?lang=en" if lang == "en" else "")
+    assert rec.page.evaluate("location.search") == search
     current = rec.page.locator("[data-testid='stSidebarNav'] a[aria-current='page']")
     assert current.inner_text().splitlines()[-1] == t("nav.map", lang)  # after its icon's name
 
