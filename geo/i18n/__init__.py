@@ -17,6 +17,11 @@ before the first dot) names its area, and each prefix lives in exactly one modul
 - ``_residents``: ``reports``, ``lookup``
 - ``_admin``: ``admin``
 
+Numbers given for a placeholder are written as the page's language writes numbers
+("{n} vụ việc" with 1234 reads "1.234 vụ việc"; "1,234 incidents" in English), whatever the
+placeholder is called: no list of count names to forget. An identifier that must stay as
+stored ("vụ việc #{id:id}", batch {batch:id}) is marked ``:id`` in both languages.
+
 Add a key to the module of its prefix, as ``key: (vietnamese, english)``; a new prefix
 gets a line here and a home in one module. :data:`LABELS` merges the modules and refuses a
 key two of them define (merging dicts would let the later one win without a word);
@@ -25,6 +30,8 @@ ruff (F601) refuses a key repeated inside one module.
 
 from __future__ import annotations
 
+import numbers
+import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -85,7 +92,8 @@ def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
     lang : str or None
         ``"vi"`` or ``"en"`` (anything else: Vietnamese).
     **fmt : Any
-        Values for the label's ``{placeholders}``.
+        Values for the label's ``{placeholders}``. A number is written as ``lang`` writes
+        numbers (1.234 / 1,234) unless its placeholder is marked ``{name:id}``.
 
     Returns
     -------
@@ -99,7 +107,37 @@ def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
     """
     vi, en = LABELS[key]
     text = en if norm_lang(lang) == "en" else vi
-    return text.format(**fmt) if fmt else text
+    return _Labels(norm_lang(lang)).format(text, **fmt) if fmt else text
+
+
+#: The format spec that marks a placeholder as an identifier: its value is written as given.
+ID_SPEC = "id"
+
+
+class _Labels(string.Formatter):
+    """``str.format`` for labels: a number with no spec of its own is written as ``lang``
+    writes numbers (:func:`number`), so a count cannot show as "12345" on a page that
+    writes "12.345" because its placeholder was new; ``{name:id}`` writes an identifier
+    (incident, batch, place) as given, since "#12.345" would misquote a stored id."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == ID_SPEC:
+            return str(value)
+        if not format_spec and not isinstance(value, bool):
+            if isinstance(value, numbers.Integral):
+                return number(int(value), self.lang)
+            if isinstance(value, numbers.Real):
+                return _real(float(value), self.lang)
+        return str(super().format_field(value, format_spec))
+
+
+def _real(value: float, lang: str | None) -> str:
+    """A measured number with as few decimals (at most 3) as show it to 3 places."""
+    decimals = next((d for d in range(3) if round(value, d) == round(value, 3)), 3)
+    return number(value, lang, decimals)
 
 
 def type_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
@@ -252,8 +290,7 @@ def _detail_value(key: str, value: object, lang: str | None) -> str:
     if isinstance(value, int):
         return number(value, lang)
     if isinstance(value, float):
-        decimals = next((d for d in range(3) if round(value, d) == round(value, 3)), 3)
-        return number(value, lang, decimals)
+        return _real(value, lang)
     if isinstance(value, dict):
         return f"({audit_details(value, lang)})"
     if isinstance(value, list | tuple):
