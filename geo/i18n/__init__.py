@@ -343,8 +343,26 @@ def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
         return "" if details is None else str(details)
     return "; ".join(
         f"{_detail_label(str(key), lang)}: {_detail_value(str(key), value, lang)}"
-        for key, value in details.items()
+        for key, value in _one_language(details, lang).items()
     )
+
+
+#: The suffix of a details key holding the Vietnamese text of the key without it (a
+#: refusal's ``reason`` is English, as older entries have it; ``reason_vi`` Vietnamese).
+VI_SUFFIX = "_vi"
+
+
+def _one_language(details: dict[Any, Any], lang: str | None) -> dict[Any, Any]:
+    """``details`` with each text stored in both languages once, in ``lang``: under the
+    English key's place and word, the Vietnamese text on a Vietnamese page. An entry with
+    only the English text (written before both were kept) shows it as stored."""
+    pairs = {k for k in details if isinstance(k, str) and k.endswith(VI_SUFFIX) and k[: -len(VI_SUFFIX)] in details}
+    shown = {k: v for k, v in details.items() if k not in pairs}
+    if norm_lang(lang) == "vi":
+        for key in pairs:
+            if details[key]:
+                shown[key[: -len(VI_SUFFIX)]] = details[key]
+    return shown
 
 
 def _term_label(terms: Any, code: str, lang: str | None) -> str:

@@ -103,3 +103,18 @@ def test_a_results_header_with_a_cell_on_two_lines_is_still_recognised(break_):
     assert looks_like_results_file("ket_qua.csv", head)
     assert not looks_like_results_file("ket_qua.csv", head.replace("kết quả".encode(), b"ghi chu"))
     assert not looks_like_results_file("ket_qua.csv", b"  \n")
+
+
+def test_the_text_summary_names_each_rejected_row_in_both_languages(world, capsys):
+    """At the terminal each reject reason reads in both languages beside its code, and each
+    rejected row is named by its number with why, Vietnamese then English."""
+    _store, path = world
+    assert main(["ingest", str(path), "--dry-run", "--user", "boss"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ket_qua.csv (thử / dry run) [tái kiểm tra / re-inspection]")
+    assert "no_place (2): " in out and "future_date (1): ngày kiểm tra ở tương lai / the check is dated in the future" in out
+    lines = [line.strip() for line in out.splitlines()]
+    assert "Dòng 6: ngày kiểm tra ở tương lai. / Row 6: the check is dated in the future." in lines
+    named = [line.split(":")[0] for line in lines if line.startswith("Dòng ")]
+    assert named == ["Dòng 3", "Dòng 4", "Dòng 5", "Dòng 6", "Dòng 7"]  # the five rejected rows
+    assert all(" / Row " in line for line in lines if line.startswith("Dòng "))
