@@ -282,7 +282,55 @@ def _instant(text: str) -> str | None:
     return stamp.astimezone(ZoneInfo(LOCAL_TZ)).strftime("%d/%m/%Y %H:%M")
 
 
-def _detail_value(key: str, value: object, lang: str | None) -> str:
+def right_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The words of a right (an action the services check, :data:`geo.auth.ACTIONS`), so
+    a refusal's "right needed" reads "đổi trạng thái vụ việc", not ``change_status``.
+
+    Parameters
+    ----------
+    code : str
+        The right's code.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The words, or ``code`` itself when it is not declared (a right since retired).
+    """
+    from geo.auth import ACTIONS
+
+    return _pair_label(ACTIONS, code, lang)
+
+
+def session_end_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The words of why a session ended (:data:`geo.sessions.END_REASONS`), not ``expired``.
+
+    Parameters
+    ----------
+    code : str
+        The stored ``end_reason``.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The words, or ``code`` itself when it is not declared.
+    """
+    from geo.sessions import END_REASONS
+
+    return _pair_label(END_REASONS, code, lang)
+
+
+def _pair_label(pairs: Mapping[str, tuple[str, str]], code: str, lang: str | None) -> str:
+    pair = pairs.get(code)
+    if pair is None:
+        return code
+    return pair[1] if norm_lang(lang) == "en" else pair[0]
+
+
+def _detail_value(key: str, value: object, lang: str | None, action: object = None) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -292,12 +340,16 @@ def _detail_value(key: str, value: object, lang: str | None) -> str:
     if isinstance(value, float):
         return _real(value, lang)
     if isinstance(value, dict):
-        return f"({audit_details(value, lang)})"
+        return f"({audit_details(value, lang, action=action)})"
     if isinstance(value, list | tuple):
-        return ", ".join(_detail_value(key, item, lang) for item in value)
+        return ", ".join(_detail_value(key, item, lang, action) for item in value)
     text = str(value)
     if not text:
         return "—"
+    if key == "action":  # the right a refusal needed
+        return right_label(text, lang)
+    if key == "reason" and action == "session_end":
+        return session_end_label(text, lang)
     if key in ("from", "to", "statuses") and text in _state_codes():
         return status_label(text, lang)
     if key == "roles":  # stored as a list or as the account's "a,b" column
@@ -311,7 +363,7 @@ def _state_codes() -> tuple[str, ...]:
     return STATE_CODES
 
 
-def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
+def audit_details(details: object, lang: str | None = DEFAULT_LANG, *, action: object = None) -> str:
     """An audit entry's details as the administration page shows them: each key as a word
     in ``lang`` (``admin.detail.<key>``, declared in :data:`geo.audit_codes.DETAIL_KEYS`),
     each value as that language writes it ("Tên tệp: a.csv; Vụ việc: 1.234").
@@ -326,6 +378,9 @@ def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
         The stored details: a dict, its JSON text, or None.
     lang : str or None
         ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+    action : object
+        The entry's action code: a ``session_end``'s ``reason`` is a code with words
+        (:func:`session_end_label`), other entries' reasons are text as written.
 
     Returns
     -------
@@ -342,7 +397,7 @@ def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
     if not isinstance(details, dict):
         return "" if details is None else str(details)
     return "; ".join(
-        f"{_detail_label(str(key), lang)}: {_detail_value(str(key), value, lang)}"
+        f"{_detail_label(str(key), lang)}: {_detail_value(str(key), value, lang, action)}"
         for key, value in _one_language(details, lang).items()
     )
 
