@@ -80,7 +80,7 @@ def _ingest_results(args: argparse.Namespace) -> int:
           f"duplicate {summary['duplicate']}, loại / rejected {summary['rejected']}")
     words = {code: (t(f"upload.recheck.{code}", "vi"), t(f"upload.recheck.{code}", "en")) for code in summary["reasons"]}
     _print_reasons(summary["reasons"], words)
-    _print_rows([(f"Dòng {n}: {words[c][0]}.", f"Row {n}: {words[c][1]}.") for n, c in result.rejected_rows()])
+    _print_rows(result.messages)
     return 0
 
 
