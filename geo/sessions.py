@@ -52,6 +52,11 @@ def require_end_reason(reason: str) -> None:
     reason : str
         The code about to be stored.
 
+    Returns
+    -------
+    None
+        When ``reason`` is declared.
+
     Raises
     ------
     ValueError
