@@ -1,4 +1,5 @@
-"""Rights and session-end reasons read as words in both languages, never as their codes.
+"""Rights, session-end reasons, re-inspection results and violation types read as words in
+both languages in the audit log, never as their codes.
 
 The administration page's audit log showed a refusal's right as ``change_status`` and a
 session's end as ``expired``. The codes stay codes in the store; their words are declared
@@ -93,3 +94,26 @@ def test_an_entrys_codes_read_as_words_in_each_language():
     assert i18n.audit_details({"reason": "expired"}, "vi", action="session_end") == "Lý do: hết thời hạn tối đa của phiên"
     assert i18n.audit_details({"reason": "idle"}, "en", action="session_end") == "Reason: idle too long"
     assert i18n.audit_details({"reason": "expired"}, "en", action="report_rejected") == "Reason: expired"
+
+
+def test_an_inspections_result_and_a_violation_type_read_as_words():
+    """A re-inspection's ``result`` (stored ``clear`` / ``violation``) and the violation
+    types an export's filters or a resident's report name are words too; the codes come
+    from their declarations (geo.reinspect.Result less the never-stored ``bad_result``,
+    geo.vocab.TYPE_CODES)."""
+    from typing import get_args
+
+    from geo import reinspect, vocab
+
+    results = set(get_args(reinspect.Result)) - {"bad_result"}
+    assert results == {"clear", "violation"}
+    for lang in i18n.LANGS:
+        for key, codes in (("result", results), ("types", vocab.TYPE_CODES), ("service_code", vocab.TYPE_CODES)):
+            for code in codes:
+                word = i18n.audit_details({key: code}, lang).split(": ", 1)[1]
+                assert word.strip() and word != code, (lang, key, code)
+    assert i18n.audit_details({"filters": {"types": ["parking", "sidewalk"]}}, "en") == (
+        "Filters: (Types: Illegal parking, Sidewalk / roadway encroachment)"
+    )
+    assert i18n.audit_details({"result": "clear"}, "vi") == "Kết quả: Còn thông thoáng"
+    assert i18n.audit_details({"result": "violation"}, "en") == "Result: Violation again"

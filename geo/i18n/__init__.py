@@ -350,6 +350,10 @@ def _detail_value(key: str, value: object, lang: str | None, action: object = No
         return right_label(text, lang)
     if key == "reason" and action == "session_end":
         return session_end_label(text, lang)
+    if key == "result" and f"reinspect.{text}" in LABELS:  # a re-inspection's clear / violation
+        return t(f"reinspect.{text}", lang)
+    if key in ("types", "service_code"):  # violation types, as the filters and reports name them
+        return type_label(text, lang)
     if key in ("from", "to", "statuses") and text in _state_codes():
         return status_label(text, lang)
     if key == "roles":  # stored as a list or as the account's "a,b" column
@@ -368,8 +372,8 @@ def audit_details(details: object, lang: str | None = DEFAULT_LANG, *, action: o
     in ``lang`` (``admin.detail.<key>``, declared in :data:`geo.audit_codes.DETAIL_KEYS`),
     each value as that language writes it ("Tên tệp: a.csv; Vụ việc: 1.234").
 
-    Yes/no, numbers, workflow states, roles and instants (on the Hà Nội clock) are written
-    in ``lang``; nested details show in brackets; a key or value with no word (a row
+    Yes/no, numbers, workflow states, roles, rights, session ends, re-inspection results,
+    violation types and instants (on the Hà Nội clock) are written in ``lang``; nested details show in brackets; a key or value with no word (a row
     written by an older version) shows as stored, so every old row still reads.
 
     Parameters
