@@ -227,7 +227,7 @@ def _sign_in_form(store: Store) -> None:
     st.subheader(t("auth.title"))
     if st.session_state.get(EXPIRED_KEY):
         minutes = auth.idle_timeout().total_seconds() / 60
-        st.info(t("auth.expired", minutes=f"{minutes:g}"))
+        st.info(t("auth.expired", minutes=minutes))
     auth.prepare_dummy_hash(background=True)  # while the name is typed, not after the click
     with st.form("auth_sign_in"):
         username = st.text_input(t("auth.username"), key="auth_name")

@@ -29,19 +29,10 @@ def lang() -> str:
     return norm_lang(st.session_state.get("lang", DEFAULT_LANG))
 
 
-#: Placeholders that hold a count: an int given for one is written as the page's language
-#: writes numbers ("1.234 vụ việc"). Ids ({id}, {place}, {batch}, {new}) stay ungrouped.
-_COUNTS = frozenset(
-    {"n", "total", "cap", "shown", "of", "wards", "accepted", "refused", "updates", "rows", "photos",
-     "added", "changed", "retired", "link"}
-)  # fmt: skip
-
-
 def t(key: str, **fmt: Any) -> str:
-    counts = {
-        k: num(v) for k, v in fmt.items() if k in _COUNTS and isinstance(v, int) and not isinstance(v, bool)
-    }
-    return _t(key, lang(), **(fmt | counts))
+    """The label ``key`` in the page's language; numbers in ``fmt`` are written as that
+    language writes them, ids marked ``{name:id}`` as given (:func:`geo.i18n.t`)."""
+    return _t(key, lang(), **fmt)
 
 
 def num(value: float, decimals: int = 0) -> str:

@@ -81,7 +81,7 @@ def describe(photo: pd.Series | dict[str, Any]) -> str:
         parts.append(t("photos.taken_at", when=when.tz_convert(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")))
     distance = photo.get("distance_m")
     if distance is not None and not pd.isna(distance):
-        parts.append(t("photos.distance", m=f"{float(distance):.0f}"))
+        parts.append(t("photos.distance", m=round(float(distance))))
     flags = [f for f in str(photo.get("flags") or "").split(",") if f]
     parts += [t("photos.flag." + f) for f in flags] or [t("photos.ok")]
     return " · ".join(parts)

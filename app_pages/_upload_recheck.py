@@ -3,7 +3,8 @@
 A results file is decided first as a dry run (:func:`geo.services.ingest_results`),
 which also checks the rights on every place a ``violation`` row reopens; the page shows
 the accepted, duplicate and rejected counts, each reject reason in plain words with
-its code, and the rejected rows by number. The store button stores the accepted rows
+its code, and the rejected rows by number, each with its message in the page's language
+(the column it is about and the value read there). The store button stores the accepted rows
 in one batch. File strings reach the page through ``st.dataframe``/``st.text`` only.
 """
 
@@ -69,7 +70,7 @@ def _show(result: RecheckResult) -> None:
                 {
                     t("upload.row"): [n for n, _ in rejected],
                     t("upload.reason"): [c for _, c in rejected],
-                    t("upload.message"): [_reason(c) for _, c in rejected],
+                    t("upload.message"): [en if lang() == "en" else vi for vi, en in result.messages],
                 }
             ),
             hide_index=True,

@@ -318,6 +318,7 @@ def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
     in that language (:func:`geo.i18n.audit_details`), not JSON with English keys, and no
     object id as blank."""
     shown = log.copy()
+    actions = log["action"] if "action" in log else pd.Series(None, index=log.index)
     if {"action", "object_type", "details"} <= set(shown.columns):  # an old row's retired type
         shown["object_type"] = [audit_codes.meant(*row) for row in zip(
             shown["action"], shown["object_type"], shown["details"], strict=True)]  # fmt: skip
@@ -327,7 +328,7 @@ def _audit_shown(log: pd.DataFrame) -> pd.DataFrame:
     if "object_id" in shown:  # an entry about no one object: blank, not the grid's "None"
         shown["object_id"] = shown["object_id"].astype(object).where(shown["object_id"].notna(), "")
     if "details" in shown:  # keys as words, values as the page's language writes them
-        shown["details"] = shown["details"].map(lambda v: audit_details(v, lang()))
+        shown["details"] = [audit_details(v, lang(), action=a) for v, a in zip(log["details"], actions, strict=True)]
     return shown
 
 

@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 
 from app_pages import _leaders as L
 from app_pages._auth import current_user
-from app_pages._common import chart, lang, num, numbers, store, t
+from app_pages._common import chart, lang, numbers, store, t
 from geo import services
 from geo.crs import LOCAL_TZ
 from geo.errors import GeoError
@@ -94,7 +94,7 @@ def _survival(code: str, f: dict) -> None:
     if not int(spells.get("ward", 0)):
         st.info(t("sustain.no_spells"))
         return
-    st.caption(t("sustain.survival_spells", ward=num(int(spells.get("ward", 0))), city=num(int(spells.get("city", 0)))))
+    st.caption(t("sustain.survival_spells", ward=int(spells.get("ward", 0)), city=int(spells.get("city", 0))))
     scopes = {s: t(f"sustain.scope.{s}") for s in ("ward", "city")}
     shown = curves.assign(scope=curves["scope"].map(scopes))
     survival = (

@@ -108,7 +108,7 @@ DETAIL_KEYS: frozenset[str] = frozenset(
         "incident", "checks",
         # rights, sign-in and accounts (services._rights, services.accounts, store.logins,
         # store.sessions, store.users)
-        "action", "ward_code", "reason", "count", "address", "until", "locked", "failures",
+        "action", "ward_code", "reason", "reason_vi", "count", "address", "until", "locked", "failures",
         "locks", "disabled", "oidc", "roles", "wards", "password", "before", "sessions_ended",
         # files out and the store (services.downloads, services.incidents, services.places)
         "out", "ward", "on", "format", "points", "cell_m", "filters",

@@ -32,6 +32,39 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{43}$")
 #: Last activity is written at most this often (a write per click is not needed).
 TOUCH_EVERY = timedelta(seconds=30)
 
+#: Why a session ended (``sessions.end_reason``, a ``session_end`` audit entry's ``reason``)
+#: → its words (Vietnamese, English), which the administration page shows instead of the
+#: code. The store refuses any other code (:func:`require_end_reason`), so a new way for a
+#: session to end cannot reach the page without words (tests/test_code_words.py).
+END_REASONS: dict[str, tuple[str, str]] = {
+    "sign_out": ("người dùng đăng xuất", "signed out"),
+    "idle": ("không thao tác quá lâu", "idle too long"),
+    "expired": ("hết thời hạn tối đa của phiên", "reached its maximum length"),
+    "disabled": ("tài khoản bị khoá", "the account was disabled"),
+}
+
+
+def require_end_reason(reason: str) -> None:
+    """Refuse a session-end code not declared in :data:`END_REASONS` (a bug, not input).
+
+    Parameters
+    ----------
+    reason : str
+        The code about to be stored.
+
+    Returns
+    -------
+    None
+        When ``reason`` is declared.
+
+    Raises
+    ------
+    ValueError
+        ``reason`` is not declared.
+    """
+    if reason not in END_REASONS:
+        raise ValueError(f"undeclared session end reason {reason!r}: add it to geo.sessions.END_REASONS")
+
 
 def new_secret() -> str:
     """A fresh session id or setup token (256 bits from the OS's random source).

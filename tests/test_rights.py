@@ -402,3 +402,26 @@ def test_the_three_named_rules_on_both_backends(store, wards):
     assert list(denied.loc[denied["action"] == "denied", "actor"])[::-1] == ["field", "lang", "viewer"]
     services.change_status(store, boss, hk, "cleared", "admin can")
     assert queries.incident(store, hk).incident["status"] == "cleared"
+
+
+def test_a_refusal_is_recorded_in_both_languages_and_read_in_the_pages(store, wards):
+    """The audit entry of a refused upload keeps the refusal as the user read it in both
+    languages (``reason`` English, as older entries have it; ``reason_vi`` Vietnamese), and
+    the administration page's details read it in the page's language; an entry written
+    before (English only) still reads, as stored. On SQLite and PostGIS."""
+    from geo import i18n
+
+    boss = services.create_first_admin(store, "boss", "a-long-admin-password")
+    viewer = services.add_user(store, boss, "viewer", "viewer-password-1", ["viewer"])
+    with pytest.raises(AccessDenied) as refused:
+        services.ingest_file(store, viewer, _csv(1), IngestOptions(file_name="v.csv", wards=wards))
+    entry = queries.audit_log(store, 1).iloc[0]
+    assert (entry["actor"], entry["action"], entry["object_type"]) == ("viewer", "denied", "upload")
+    details = entry["details"]
+    assert (details["reason"], details["reason_vi"]) == (refused.value.message_en, refused.value.message_vi)
+    assert details["reason_vi"] != details["reason"] and "viewer" in details["reason_vi"]
+    vi, en = i18n.audit_details(details, "vi"), i18n.audit_details(details, "en")
+    assert f"Lý do: {details['reason_vi']}" in vi and details["reason"] not in vi
+    assert f"Reason: {details['reason']}" in en and details["reason_vi"] not in en
+    old = {"action": "upload", "ward_code": None, "reason": "User 'x' may not upload."}
+    assert "Lý do: User 'x' may not upload." in i18n.audit_details(old, "vi")

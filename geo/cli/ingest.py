@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TextIO
 
 from geo import services
 from geo.cli._actor import acting_user, add_actor_argument
 from geo.field_bundles import is_bundle
-from geo.ingest import IngestOptions, IngestResult, parse_file_date
+from geo.i18n import t
+from geo.ingest import REASONS, IngestOptions, IngestPreview, IngestResult, parse_file_date
 from geo.ingest.recheck import looks_like_results_file
 from geo.services import photos as photo_services
 from geo.store import open_store
@@ -75,10 +78,34 @@ def _ingest_results(args: argparse.Namespace) -> int:
     print(f"  dòng / rows {summary['rows']}: nhận / accepted {summary['accepted']} (thông thoáng / "
           f"clear {summary['clear']}, tái vi phạm / violation {summary['violation']}), trùng / "
           f"duplicate {summary['duplicate']}, loại / rejected {summary['rejected']}")
-    if summary["reasons"]:
-        reasons = ", ".join(f"{k} {v}" for k, v in summary["reasons"].items())
-        print(f"  lý do loại / reject reasons: {reasons}")
+    words = {code: (t(f"upload.recheck.{code}", "vi"), t(f"upload.recheck.{code}", "en")) for code in summary["reasons"]}
+    _print_reasons(summary["reasons"], words)
+    _print_rows(result.messages)
     return 0
+
+
+#: Rejected rows the text output quotes one by one (``--rejects`` writes them all).
+SHOWN_ROWS = 20
+
+
+def _print_reasons(reasons: dict[str, int], words: Mapping[str, tuple[str, str]], out: TextIO | None = None) -> None:
+    """Each reject reason with its count, its code (for ``--json`` and scripts) and its
+    words in both languages: the codes alone told an officer nothing."""
+    for code, n in reasons.items():
+        vi, en = words.get(code, (code, code))
+        print(f"  lý do loại / reject reason {code} ({n}): {vi} / {en}", file=out or sys.stdout)
+
+
+def _print_rows(messages: list[tuple[str, str]], out: TextIO | None = None) -> None:
+    """The first rejected rows' messages, Vietnamese then English, each naming its row
+    (and field); how many more there are, and where to get them all."""
+    out = out or sys.stdout
+    for vi, en in messages[:SHOWN_ROWS]:
+        print(f"    {vi} / {en}", file=out)
+    if len(messages) > SHOWN_ROWS:
+        more = len(messages) - SHOWN_ROWS
+        print(f"    … và {more} dòng nữa (--rejects TỆP ghi tất cả) / … and {more} more rows "
+              "(--rejects FILE writes them all)", file=out)  # fmt: skip
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -115,6 +142,7 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     else:
         _print_text(summary)
+        _print_rejected(result.preview)
         if bundle is not None:
             _print_photos(summary)
     if file_date is None and summary["reasons"].get("missing_date"):
@@ -161,6 +189,11 @@ def _print_text(s: dict) -> None:
     )
     flags = ", ".join(f"{k} {v}" for k, v in s["flags"].items())
     print(f"  cờ / flags: {flags}", file=out)
-    if s["reasons"]:
-        reasons = ", ".join(f"{k} {v}" for k, v in s["reasons"].items())
-        print(f"  lý do loại / reject reasons: {reasons}", file=out)
+    _print_reasons(s["reasons"], REASONS, out)
+
+
+def _print_rejected(preview: IngestPreview) -> None:
+    """The rejected rows' own messages (row, column, the value read, why) in both languages."""
+    rows = preview.rows
+    rejected = rows[rows["outcome"] == "rejected"]
+    _print_rows(list(zip(rejected["message_vi"].astype(str), rejected["message_en"].astype(str), strict=True)))

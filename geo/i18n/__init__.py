@@ -17,6 +17,11 @@ before the first dot) names its area, and each prefix lives in exactly one modul
 - ``_residents``: ``reports``, ``lookup``
 - ``_admin``: ``admin``
 
+Numbers given for a placeholder are written as the page's language writes numbers
+("{n} vụ việc" with 1234 reads "1.234 vụ việc"; "1,234 incidents" in English), whatever the
+placeholder is called: no list of count names to forget. An identifier that must stay as
+stored ("vụ việc #{id:id}", batch {batch:id}) is marked ``:id`` in both languages.
+
 Add a key to the module of its prefix, as ``key: (vietnamese, english)``; a new prefix
 gets a line here and a home in one module. :data:`LABELS` merges the modules and refuses a
 key two of them define (merging dicts would let the later one win without a word);
@@ -25,6 +30,8 @@ ruff (F601) refuses a key repeated inside one module.
 
 from __future__ import annotations
 
+import numbers
+import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -85,7 +92,8 @@ def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
     lang : str or None
         ``"vi"`` or ``"en"`` (anything else: Vietnamese).
     **fmt : Any
-        Values for the label's ``{placeholders}``.
+        Values for the label's ``{placeholders}``. A number is written as ``lang`` writes
+        numbers (1.234 / 1,234) unless its placeholder is marked ``{name:id}``.
 
     Returns
     -------
@@ -99,7 +107,37 @@ def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: Any) -> str:
     """
     vi, en = LABELS[key]
     text = en if norm_lang(lang) == "en" else vi
-    return text.format(**fmt) if fmt else text
+    return _Labels(norm_lang(lang)).format(text, **fmt) if fmt else text
+
+
+#: The format spec that marks a placeholder as an identifier: its value is written as given.
+ID_SPEC = "id"
+
+
+class _Labels(string.Formatter):
+    """``str.format`` for labels: a number with no spec of its own is written as ``lang``
+    writes numbers (:func:`number`), so a count cannot show as "12345" on a page that
+    writes "12.345" because its placeholder was new; ``{name:id}`` writes an identifier
+    (incident, batch, place) as given, since "#12.345" would misquote a stored id."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == ID_SPEC:
+            return str(value)
+        if not format_spec and not isinstance(value, bool):
+            if isinstance(value, numbers.Integral):
+                return number(int(value), self.lang)
+            if isinstance(value, numbers.Real):
+                return _real(float(value), self.lang)
+        return str(super().format_field(value, format_spec))
+
+
+def _real(value: float, lang: str | None) -> str:
+    """A measured number with as few decimals (at most 3) as show it to 3 places."""
+    decimals = next((d for d in range(3) if round(value, d) == round(value, 3)), 3)
+    return number(value, lang, decimals)
 
 
 def type_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
@@ -244,7 +282,55 @@ def _instant(text: str) -> str | None:
     return stamp.astimezone(ZoneInfo(LOCAL_TZ)).strftime("%d/%m/%Y %H:%M")
 
 
-def _detail_value(key: str, value: object, lang: str | None) -> str:
+def right_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The words of a right (an action the services check, :data:`geo.auth.ACTIONS`), so
+    a refusal's "right needed" reads "đổi trạng thái vụ việc", not ``change_status``.
+
+    Parameters
+    ----------
+    code : str
+        The right's code.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The words, or ``code`` itself when it is not declared (a right since retired).
+    """
+    from geo.auth import ACTIONS
+
+    return _pair_label(ACTIONS, code, lang)
+
+
+def session_end_label(code: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The words of why a session ended (:data:`geo.sessions.END_REASONS`), not ``expired``.
+
+    Parameters
+    ----------
+    code : str
+        The stored ``end_reason``.
+    lang : str or None
+        ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+
+    Returns
+    -------
+    str
+        The words, or ``code`` itself when it is not declared.
+    """
+    from geo.sessions import END_REASONS
+
+    return _pair_label(END_REASONS, code, lang)
+
+
+def _pair_label(pairs: Mapping[str, tuple[str, str]], code: str, lang: str | None) -> str:
+    pair = pairs.get(code)
+    if pair is None:
+        return code
+    return pair[1] if norm_lang(lang) == "en" else pair[0]
+
+
+def _detail_value(key: str, value: object, lang: str | None, action: object = None) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -252,15 +338,22 @@ def _detail_value(key: str, value: object, lang: str | None) -> str:
     if isinstance(value, int):
         return number(value, lang)
     if isinstance(value, float):
-        decimals = next((d for d in range(3) if round(value, d) == round(value, 3)), 3)
-        return number(value, lang, decimals)
+        return _real(value, lang)
     if isinstance(value, dict):
-        return f"({audit_details(value, lang)})"
+        return f"({audit_details(value, lang, action=action)})"
     if isinstance(value, list | tuple):
-        return ", ".join(_detail_value(key, item, lang) for item in value)
+        return ", ".join(_detail_value(key, item, lang, action) for item in value)
     text = str(value)
     if not text:
         return "—"
+    if key == "action":  # the right a refusal needed
+        return right_label(text, lang)
+    if key == "reason" and action == "session_end":
+        return session_end_label(text, lang)
+    if key == "result" and f"reinspect.{text}" in LABELS:  # a re-inspection's clear / violation
+        return t(f"reinspect.{text}", lang)
+    if key in ("types", "service_code"):  # violation types, as the filters and reports name them
+        return type_label(text, lang)
     if key in ("from", "to", "statuses") and text in _state_codes():
         return status_label(text, lang)
     if key == "roles":  # stored as a list or as the account's "a,b" column
@@ -274,13 +367,13 @@ def _state_codes() -> tuple[str, ...]:
     return STATE_CODES
 
 
-def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
+def audit_details(details: object, lang: str | None = DEFAULT_LANG, *, action: object = None) -> str:
     """An audit entry's details as the administration page shows them: each key as a word
     in ``lang`` (``admin.detail.<key>``, declared in :data:`geo.audit_codes.DETAIL_KEYS`),
     each value as that language writes it ("Tên tệp: a.csv; Vụ việc: 1.234").
 
-    Yes/no, numbers, workflow states, roles and instants (on the Hà Nội clock) are written
-    in ``lang``; nested details show in brackets; a key or value with no word (a row
+    Yes/no, numbers, workflow states, roles, rights, session ends, re-inspection results,
+    violation types and instants (on the Hà Nội clock) are written in ``lang``; nested details show in brackets; a key or value with no word (a row
     written by an older version) shows as stored, so every old row still reads.
 
     Parameters
@@ -289,6 +382,9 @@ def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
         The stored details: a dict, its JSON text, or None.
     lang : str or None
         ``"vi"`` or ``"en"`` (anything else: Vietnamese).
+    action : object
+        The entry's action code: a ``session_end``'s ``reason`` is a code with words
+        (:func:`session_end_label`), other entries' reasons are text as written.
 
     Returns
     -------
@@ -305,9 +401,27 @@ def audit_details(details: object, lang: str | None = DEFAULT_LANG) -> str:
     if not isinstance(details, dict):
         return "" if details is None else str(details)
     return "; ".join(
-        f"{_detail_label(str(key), lang)}: {_detail_value(str(key), value, lang)}"
-        for key, value in details.items()
+        f"{_detail_label(str(key), lang)}: {_detail_value(str(key), value, lang, action)}"
+        for key, value in _one_language(details, lang).items()
     )
+
+
+#: The suffix of a details key holding the Vietnamese text of the key without it (a
+#: refusal's ``reason`` is English, as older entries have it; ``reason_vi`` Vietnamese).
+VI_SUFFIX = "_vi"
+
+
+def _one_language(details: dict[Any, Any], lang: str | None) -> dict[Any, Any]:
+    """``details`` with each text stored in both languages once, in ``lang``: under the
+    English key's place and word, the Vietnamese text on a Vietnamese page. An entry with
+    only the English text (written before both were kept) shows it as stored."""
+    pairs = {k for k in details if isinstance(k, str) and k.endswith(VI_SUFFIX) and k[: -len(VI_SUFFIX)] in details}
+    shown = {k: v for k, v in details.items() if k not in pairs}
+    if norm_lang(lang) == "vi":
+        for key in pairs:
+            if details[key]:
+                shown[key[: -len(VI_SUFFIX)]] = details[key]
+    return shown
 
 
 def _term_label(terms: Any, code: str, lang: str | None) -> str:

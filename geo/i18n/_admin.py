@@ -146,6 +146,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "admin.detail.action": ("quyền cần có", "right needed"),
     "admin.detail.ward_code": ("mã phường, xã", "ward code"),
     "admin.detail.reason": ("lý do", "reason"),
+    "admin.detail.reason_vi": ("lý do (tiếng Việt)", "reason (in Vietnamese)"),
     "admin.detail.count": ("số lượng", "count"),
     "admin.detail.address": ("địa chỉ mạng", "network address"),
     "admin.detail.until": ("khoá đến", "locked until"),

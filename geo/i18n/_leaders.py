@@ -132,6 +132,6 @@ LABELS: dict[str, tuple[str, str]] = {
         "Ảnh thu nhỏ từ kho ảnh (không kèm vị trí GPS); ưu tiên các cặp ảnh không có cảnh báo.",
         "Thumbnails from the photo store (no GPS position); pairs without warnings are shown first.",
     ),
-    "report.photo_incident": ("Vụ việc số {id}", "Incident {id}"),
+    "report.photo_incident": ("Vụ việc số {id:id}", "Incident {id:id}"),
     "report.photo_cleared": ("Xử lý ngày {day}", "Cleared on {day}"),
 }

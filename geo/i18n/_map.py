@@ -110,10 +110,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "current one stays.",
     ),
     "status.submit": ("Lưu trạng thái", "Save the status"),
-    "status.done": ("Đã chuyển vụ việc #{id} sang “{status}”.", "Incident #{id} moved to “{status}”."),
+    "status.done": ("Đã chuyển vụ việc #{id:id} sang “{status}”.", "Incident #{id:id} moved to “{status}”."),
     "status.recurred": (
-        "Đã ghi nhận tái phạm: vụ việc mới #{new} được mở.",
-        "Recurrence recorded: new incident #{new} opened.",
+        "Đã ghi nhận tái phạm: vụ việc mới #{new:id} được mở.",
+        "Recurrence recorded: new incident #{new:id} opened.",
     ),
     "status.final": (
         "Vụ việc ở trạng thái cuối; không còn bước tiếp theo.",

@@ -130,8 +130,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "upload.download_rejects": ("Tải các dòng bị loại (CSV)", "Download the rejected rows (CSV)"),
     "upload.commit": ("Lưu vào kho dữ liệu", "Store in the database"),
     "upload.committed": (
-        "Đã lưu đợt tải lên số {batch}: {accepted} vụ việc mới, {updates} cập nhật trạng thái.",
-        "Stored as batch {batch}: {accepted} new incidents, {updates} status updates.",
+        "Đã lưu đợt tải lên số {batch:id}: {accepted} vụ việc mới, {updates} cập nhật trạng thái.",
+        "Stored as batch {batch:id}: {accepted} new incidents, {updates} status updates.",
     ),
     "upload.empty": ("Tệp không có dòng dữ liệu nào.", "The file holds no data rows."),
     # upload page: ZIP bundles with photos, re-inspection results files (issues 12, 13)
@@ -160,17 +160,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "upload.photo.role": ("Vai trò", "Role"),
     "upload.photo.flags": ("Cảnh báo", "Warnings"),
     "upload.bundle_committed": (
-        "Đã lưu đợt tải lên số {batch}: {accepted} vụ việc mới, {updates} cập nhật trạng thái, "
+        "Đã lưu đợt tải lên số {batch:id}: {accepted} vụ việc mới, {updates} cập nhật trạng thái, "
         "{photos} ảnh.",
-        "Stored as batch {batch}: {accepted} new incidents, {updates} status updates, {photos} photos.",
+        "Stored as batch {batch:id}: {accepted} new incidents, {updates} status updates, {photos} photos.",
     ),
     "upload.recheck_title": ("Kết quả tái kiểm tra", "Re-inspection results"),
     "upload.recheck_clear": ("Còn thông thoáng", "Still clear"),
     "upload.recheck_violation": ("Tái vi phạm", "Violation again"),
     "upload.recheck_committed": (
-        "Đã lưu đợt tái kiểm tra số {batch}: {accepted} kết quả ({clear} còn thông thoáng, "
+        "Đã lưu đợt tái kiểm tra số {batch:id}: {accepted} kết quả ({clear} còn thông thoáng, "
         "{violation} tái vi phạm).",
-        "Stored as batch {batch}: {accepted} results ({clear} still clear, {violation} violations again).",
+        "Stored as batch {batch:id}: {accepted} results ({clear} still clear, {violation} violations again).",
     ),
     "upload.recheck.no_place": (
         "không có điểm với mã này, hoặc không có điểm nào trong bán kính của vị trí",

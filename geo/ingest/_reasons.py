@@ -145,6 +145,34 @@ class Verdicts:
         return self._standing.copy()
 
 
+def row_message(number: object, column: str, value: str, text_vi: str, text_en: str) -> tuple[str, str]:
+    """A rejected row's message in both languages, naming its row, its column (when the
+    reason is about one) and the value read there, cut to :data:`SHOWN_CHARS`.
+
+    Parameters
+    ----------
+    number : object
+        The row's data-row number in the file (1 = the first row under the header).
+    column : str
+        The file's column(s) the reason is about, "" for the row as a whole.
+    value : str
+        What the row holds there (quoted only with a column).
+    text_vi, text_en : str
+        Why, in each language.
+
+    Returns
+    -------
+    tuple of str
+        ``("Dòng 3, cột “ngày”: … ('x').", "Row 3, column 'ngày': … ('x').")``.
+    """
+    where_vi = f"Dòng {number}" + (f", cột “{column}”" if column else "")
+    where_en = f"Row {number}" + (f", column '{column}'" if column else "")
+    if len(value) > SHOWN_CHARS:  # a message quotes a value; it never repeats 10 MB
+        value = value[:SHOWN_CHARS] + "…"
+    shown = f" ({value!r})" if column else ""
+    return f"{where_vi}: {text_vi}{shown}.", f"{where_en}: {text_en}{shown}."
+
+
 def write_messages(rows: pd.DataFrame, frame: pd.DataFrame) -> None:
     """Bilingual messages for the rejected rows only (a loop over the few that need one).
 
@@ -162,18 +190,11 @@ def write_messages(rows: pd.DataFrame, frame: pd.DataFrame) -> None:
     fields = rows["field"].to_numpy(dtype=object)
     numbers = rows["row"].to_numpy()
     for i in idx:
-        text_vi, text_en = REASONS[reasons[i]]
         column = fields[i]
         value = ""
         if column:
             cells = [str(frame.iloc[i][c]) for c in str(column).split(", ") if c in frame.columns]
             value = " | ".join(cells)
-        where_vi = f"Dòng {numbers[i]}" + (f", cột “{column}”" if column else "")
-        where_en = f"Row {numbers[i]}" + (f", column '{column}'" if column else "")
-        if len(value) > SHOWN_CHARS:  # a message quotes a value; it never repeats 10 MB
-            value = value[:SHOWN_CHARS] + "…"
-        shown = f" ({value!r})" if column else ""
-        vi[i] = f"{where_vi}: {text_vi}{shown}."
-        en[i] = f"{where_en}: {text_en}{shown}."
+        vi[i], en[i] = row_message(numbers[i], str(column or ""), value, *REASONS[reasons[i]])
     rows["message_vi"] = vi
     rows["message_en"] = en

@@ -30,9 +30,11 @@ from scipy.spatial import cKDTree
 
 from geo import settings
 from geo.errors import IngestError
+from geo.i18n import t
 from geo.ingest._options import IngestOptions
 from geo.ingest._read import FileInput, read_file
 from geo.ingest._readers import header_fields, sniff_delimiter
+from geo.ingest._reasons import row_message
 from geo.names import ascii_key
 from geo.places import project_lonlat
 from geo.reinspect import LOCAL_TZ, parse_results
@@ -139,6 +141,9 @@ class RecheckResult:
     violation_places: list[int] = field(default_factory=list)
     #: Per row: its data-row number in the file (1 = the first row under the header).
     row_numbers: list[int] = field(default_factory=list)
+    #: Per rejected row, in file order: its message (Vietnamese, English) naming the row,
+    #: the file's column the reason is about and the value read there.
+    messages: list[tuple[str, str]] = field(default_factory=list)
 
     def rejected_rows(self) -> list[tuple[int, str]]:
         """(row number, reason code) of every rejected row, in file order."""
@@ -244,6 +249,35 @@ def _decide(
     return outcome, place, at, results
 
 
+def _cell(frame: pd.DataFrame, i: int, column: str) -> str:
+    value = frame.iloc[i][column]
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _reason_columns(frame: pd.DataFrame, roles: dict[str, str], i: int, reason: str) -> list[str]:
+    """The file's columns a rejection of row ``i`` is about: the place's (its id when the
+    row gives one, else its position), the result's, else the check date's."""
+    if reason == "no_place":
+        given = "place_id" in roles and _cell(frame, i, roles["place_id"]).strip()
+        return [roles["place_id"]] if given or "lat" not in roles else [roles["lat"], roles["lon"]]
+    return [roles["result" if reason == "bad_result" else "checked_at"]]
+
+
+def _messages(
+    frame: pd.DataFrame, roles: dict[str, str], outcome: list[str], numbers: list[int]
+) -> list[tuple[str, str]]:
+    """Each rejected row's message in both languages (:func:`row_message`), in file order."""
+    out = []
+    for i, reason in enumerate(outcome):
+        if reason in ("accepted", "duplicate"):
+            continue
+        columns = _reason_columns(frame, roles, i, reason)
+        value = " | ".join(_cell(frame, i, c) for c in columns)
+        words = (t(f"upload.recheck.{reason}", lang) for lang in ("vi", "en"))
+        out.append(row_message(numbers[i], ", ".join(columns), value, *words))
+    return out
+
+
 def ingest_results(
     store: Store, file: FileInput, *, actor: str, options: IngestOptions | None = None
 ) -> RecheckResult:
@@ -287,6 +321,7 @@ def ingest_results(
         row_numbers=[int(n) for n in read.table.row_numbers],
     )  # fmt: skip
     summary.reasons = {r: counts[r] for r in REASONS if counts.get(r)}
+    summary.messages = _messages(frame, roles, outcome, summary.row_numbers)
     summary.rejected = sum(summary.reasons.values())
     accepted = [i for i, o in enumerate(outcome) if o == "accepted"]
     summary.clear = sum(1 for i in accepted if results.iloc[i] == "clear")

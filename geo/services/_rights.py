@@ -71,13 +71,16 @@ def record_refusal(
     action
         The right that was needed.
     refusal
-        The error the caller raises; its English message is the entry's ``reason``.
+        The error the caller raises: its English message is the entry's ``reason`` (as
+        older entries have it) and its Vietnamese one ``reason_vi``, so the administration
+        page reads the refusal in its own language (:func:`geo.i18n.audit_details`).
     ward_code, object_type, object_id
         As for :func:`check`.
     """
     store.audit(
         name, "denied", object_type or action, object_id,
-        {"action": action, "ward_code": ward_code, "reason": refusal.message_en},
+        {"action": action, "ward_code": ward_code, "reason": refusal.message_en,
+         "reason_vi": refusal.message_vi},
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from geo.errors import AccessDenied
+from geo.sessions import require_end_reason
 
 if TYPE_CHECKING:
     from geo.store._core import Store
@@ -102,7 +103,8 @@ def end(store: Store, id_hash: str, *, reason: str, actor: str, now: datetime) -
     id_hash
         SHA-256 of the session id.
     reason
-        ``sign_out``, ``idle`` or ``expired`` (kept in ``end_reason``).
+        ``sign_out``, ``idle`` or ``expired`` (kept in ``end_reason``); a code of
+        :data:`geo.sessions.END_REASONS`, else ``ValueError``.
     actor
         The session's account, named in the audit entry.
     now
@@ -113,6 +115,7 @@ def end(store: Store, id_hash: str, *, reason: str, actor: str, now: datetime) -
     bool
         Whether a session was open and is now ended.
     """
+    require_end_reason(reason)
     t = store.tables["sessions"]
 
     def work(conn: Connection) -> bool:
@@ -137,7 +140,7 @@ def end_for_user(store: Store, username: str, *, reason: str, now: datetime, con
     username
         The account.
     reason
-        Kept in ``end_reason`` (``disabled``).
+        Kept in ``end_reason`` (``disabled``); a code of :data:`geo.sessions.END_REASONS`.
     now
         The end's instant.
     conn
@@ -148,6 +151,7 @@ def end_for_user(store: Store, username: str, *, reason: str, now: datetime, con
     int
         How many sessions were ended.
     """
+    require_end_reason(reason)
     t = store.tables["sessions"]
     return int(
         conn.execute(

@@ -541,3 +541,34 @@ def test_old_report_rows_show_the_report_they_were_about(app_store_url, monkeypa
     at.sidebar.radio(key="lang").set_value("en").run()
     english = _table(at, "By", "Object type").set_index("No.")
     assert english.loc[old.index, "Object type"].tolist() == ["ward report", "resident's report"]
+
+
+def test_refusals_and_session_ends_read_as_words_in_the_pages_language(app_store_url):
+    """A refused attempt shows the right it needed as words ("quản lý tài khoản", not
+    ``manage_users``) and its reason in the page's language (the Vietnamese text on a
+    Vietnamese page: it was stored in English only); a session's end shows why in words
+    ("người dùng đăng xuất", not ``sign_out``). In English: the English words."""
+    from geo import sessions
+    from tests._signin import start_session
+
+    _page(app_store_url, "viewer")  # refused: the viewer may not manage accounts
+    store = open_store(app_store_url)
+    try:
+        services.end_session(store, sessions.digest(start_session(app_store_url, "test_viewer")))
+    finally:
+        store.close()
+    log = _stored_log(app_store_url)
+    denied = log.index[(log["action"] == "denied") & (log["object_type"] == "admin_page")][0]
+    ended = log.index[log["action"] == "session_end"][0]
+    stored = log.loc[denied, "details"]
+    assert (stored["action"], log.loc[ended, "details"]) == ("manage_users", {"reason": "sign_out"})
+    assert "không có quyền" in stored["reason_vi"] and "is not allowed" in stored["reason"]  # both kept
+    at = _page(app_store_url)
+    audit = _table(at, "Người thực hiện", "Chi tiết").set_index("Số")
+    assert audit.loc[denied, "Chi tiết"] == f"Quyền cần có: quản lý tài khoản; Mã phường, xã: —; Lý do: {stored['reason_vi']}"
+    assert audit.loc[ended, "Chi tiết"] == "Lý do: người dùng đăng xuất"
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    english = _table(at, "By", "Details").set_index("No.")
+    assert english.loc[denied, "Details"] == f"Right needed: manage user accounts; Ward code: —; Reason: {stored['reason']}"
+    assert english.loc[ended, "Details"] == "Reason: signed out"

@@ -189,3 +189,25 @@ def test_the_kind_can_be_chosen_for_a_results_file(places_url, monkeypatch):
     assert not tables(at, "recheck_reasons")
     at.radio(key="upload_kind_vi").set_value("Kết quả tái kiểm tra").run()
     assert table(at, "recheck_reasons") is not None
+
+
+def test_a_results_files_rejected_rows_are_named_in_the_pages_language(places_url, monkeypatch):
+    """Each rejected row of a results file gets its own message in the page's language:
+    its row, the column its reason is about and the value read there (it gave only the
+    reason's words, the same for every row)."""
+    at = upload(open_upload(places_url, monkeypatch), "ket_qua.csv", RESULTS.encode(), "text/csv")
+    rows = table(at, "recheck_rows").set_index("Dòng")
+    assert rows.loc[2, "Chi tiết"] == (
+        "Dòng 2, cột “mã điểm”: không có điểm với mã này, hoặc không có điểm nào trong bán kính "
+        "của vị trí ('99')."
+    )
+    assert rows.loc[4, "Chi tiết"] == "Dòng 4, cột “kết quả”: kết quả không đọc được ('vi phạm?')."
+    assert rows.loc[5, "Chi tiết"] == "Dòng 5, cột “ngày tái kiểm tra”: ngày kiểm tra ở tương lai ('2099-01-01')."
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    english = next(df.value for df in at.dataframe if {"Row", "Reason", "Details"} <= set(df.value.columns)
+                   and "Rows" not in df.value.columns).set_index("Row")  # fmt: skip
+    assert english.loc[3, "Details"] == (
+        "Row 3, column 'ngày tái kiểm tra': the check is dated before the place was first cleared ('2025-02-01')."
+    )
+    assert english.loc[5, "Details"] == "Row 5, column 'ngày tái kiểm tra': the check is dated in the future ('2099-01-01')."

@@ -378,3 +378,41 @@ def test_commit_classifies_again_only_when_the_store_changed(db, tmp_path, wards
     result = commit(waiting, db, "late")  # the first commit stored one of its rows
     assert len(classified) == 3
     assert (result.summary()["accepted"], result.summary()["duplicate"]) == (2, 1)
+
+
+def test_cli_text_names_each_rejected_row_in_both_languages(tmp_path, monkeypatch, capsys):
+    """The text summary an officer reads at the terminal gives each reject reason in words
+    of both languages beside its code (the codes alone, ``bad_date 1``, told them nothing),
+    then each rejected row's message: Vietnamese, then English, naming row, column and value;
+    past 20 rows it says how many more and where they all go (``--rejects``)."""
+    from geo.cli import main as cli
+
+    monkeypatch.setenv("GEO_DATABASE_URL", f"sqlite:///{tmp_path / 'text.sqlite'}")
+    monkeypatch.setenv("GEO_USER", "boss")
+    from geo import services
+
+    store = open_store(f"sqlite:///{tmp_path / 'text.sqlite'}")
+    services.create_first_admin(store, "boss", "a-long-admin-password")
+    store.close()
+    rows = [list(r) for r in ROWS]
+    rows[1][5] = "hôm qua"  # row 2: the date cannot be read
+    rows[2][1] = "abc"  # row 3: the latitude cannot be read
+    path = write(tmp_path, "doi_3.csv", rows)
+    assert cli(["ingest", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("doi_3.csv (thử / dry run)")
+    assert "bad_date (1): không đọc được ngày" in out and "/ the date cannot be read" in out
+    assert "bad_coordinates (1): không đọc được toạ độ / the coordinates cannot be read" in out
+    lines = [line.strip() for line in out.splitlines()]
+    assert any(line.startswith("Dòng 2, cột “Ngày phát hiện”: không đọc được ngày") and
+               "/ Row 2, column 'Ngày phát hiện': the date cannot be read" in line and
+               "('hôm qua')" in line for line in lines), out  # fmt: skip
+    assert any(line.startswith("Dòng 3, cột “Vĩ độ, Kinh độ”: không đọc được toạ độ ('abc | 105.8487').")
+               and line.endswith("Row 3, column 'Vĩ độ, Kinh độ': the coordinates cannot be read ('abc | 105.8487').")
+               for line in lines), out  # fmt: skip
+    many = [[f"B-{i}", "", "105.8490", "Đỗ xe", "", "08/07/2025", "", "", ""] for i in range(25)]
+    assert cli(["ingest", str(write(tmp_path, "nhieu.csv", many)), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert sum(line.strip().startswith("Dòng ") for line in out.splitlines()) == 20
+    assert "Dòng 20, cột" in out and "Dòng 21, cột" not in out
+    assert "… và 5 dòng nữa" in out and "… and 5 more rows (--rejects FILE writes them all)" in out

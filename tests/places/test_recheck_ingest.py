@@ -103,3 +103,31 @@ def test_a_results_header_with_a_cell_on_two_lines_is_still_recognised(break_):
     assert looks_like_results_file("ket_qua.csv", head)
     assert not looks_like_results_file("ket_qua.csv", head.replace("kết quả".encode(), b"ghi chu"))
     assert not looks_like_results_file("ket_qua.csv", b"  \n")
+
+
+def test_the_text_summary_names_each_rejected_row_in_both_languages(world, capsys):
+    """At the terminal each reject reason reads in both languages beside its code, and each
+    rejected row is named by its number, the column its reason is about (the place id when
+    the row gives one, else the position; the result; the check date) and the value read
+    there, Vietnamese then English."""
+    _store, path = world
+    assert main(["ingest", str(path), "--dry-run", "--user", "boss"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ket_qua.csv (thử / dry run) [tái kiểm tra / re-inspection]")
+    assert "no_place (2): " in out and "future_date (1): ngày kiểm tra ở tương lai / the check is dated in the future" in out
+    lines = [line.strip() for line in out.splitlines() if line.strip().startswith("Dòng ")]
+    assert lines == [
+        "Dòng 3, cột “mã điểm”: không có điểm với mã này, hoặc không có điểm nào trong bán kính "
+        "của vị trí ('99'). / Row 3, column 'mã điểm': no place with that id, or none within the "
+        "radius of the position ('99').",
+        "Dòng 4, cột “ngày tái kiểm tra”: ngày kiểm tra trước ngày điểm được xử lý lần đầu "
+        "('2025-02-01'). / Row 4, column 'ngày tái kiểm tra': the check is dated before the place "
+        "was first cleared ('2025-02-01').",
+        "Dòng 5, cột “kết quả”: kết quả không đọc được ('vi phạm?'). / Row 5, column 'kết quả': "
+        "a result word it does not know ('vi phạm?').",
+        "Dòng 6, cột “ngày tái kiểm tra”: ngày kiểm tra ở tương lai ('2099-01-01'). / Row 6, "
+        "column 'ngày tái kiểm tra': the check is dated in the future ('2099-01-01').",
+        f"Dòng 7, cột “vĩ độ, kinh độ”: không có điểm với mã này, hoặc không có điểm nào trong "
+        f"bán kính của vị trí ('{LAT0 + 0.01} | {LON0}'). / Row 7, column 'vĩ độ, kinh độ': no "
+        f"place with that id, or none within the radius of the position ('{LAT0 + 0.01} | {LON0}').",
+    ]
