@@ -402,3 +402,37 @@ def test_a_patch_of_columns_given_one_at_a_time_lets_each_go_before_the_next(sam
            **patched.codes, **patched.times}  # fmt: skip
     for name in columns:
         np.testing.assert_array_equal(got[name], expected[name])
+
+
+def _vm_flags(address: int) -> list[str]:
+    """The ``VmFlags`` of this process's mapping that holds ``address`` (Linux)."""
+    lines = Path("/proc/self/smaps").read_text().splitlines()
+    inside = False
+    for line in lines:
+        first = line.split()[0]
+        if "-" in first and all(c in "0123456789abcdef-" for c in first):
+            start, end = (int(part, 16) for part in first.split("-"))
+            inside = start <= address < end
+        elif inside and first == "VmFlags:":
+            return line.split()[1:]
+    raise AssertionError("no mapping holds the address")
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc/self/smaps")
+def test_a_body_read_whole_is_memory_of_its_own_without_huge_pages(tmp_path):
+    """The page's read lands in fresh memory that does not ask for transparent huge pages
+    (``numpy.empty`` asks, and reading 800 MB into it took about twice as long here:
+    benchmarks/RESULTS.md, "page27, session 27"); the bytes are the process's own, so the
+    file changed in place afterwards leaves what was returned (and hashed) as it was."""
+    path = tmp_path / "sealed.bin"
+    body = bytes(range(256)) * (3 * 4096)  # several pages, read and hashed in chunks
+    write_sealed(path, b"TESTSEAL", body)
+    read = read_sealed(path, b"TESTSEAL")
+    assert read is not None and bytes(read) == body
+    address = np.frombuffer(read, dtype=np.uint8).ctypes.data
+    flags = _vm_flags(address)
+    assert "nh" in flags and "hg" not in flags  # MADV_NOHUGEPAGE, not MADV_HUGEPAGE
+    with path.open("r+b") as handle:  # the file changed under the reader, in place
+        handle.seek(100)
+        handle.write(b"\xff" * 4096)
+    assert bytes(read) == body
