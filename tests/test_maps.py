@@ -388,7 +388,7 @@ def test_the_ward_layer_s_bounds_are_those_of_every_coordinate_it_draws(wards, s
     layer = wards.to_crs(STORAGE_CRS)
     if shift:
         layer = gpd.GeoDataFrame(layer.drop(columns="geometry"), geometry=shapely.transform(
-            layer.geometry.values, lambda xy: xy + [shift, -shift]), crs=STORAGE_CRS)
+            layer.geometry.values, lambda xy: xy + np.array([shift, -shift])), crs=STORAGE_CRS)
     ward_map(wards)  # another layer's map first: nothing of it may carry over
     incidents = random_incidents(50, seed=3)
     incidents["id"] = range(len(incidents))

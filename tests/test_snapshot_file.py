@@ -7,6 +7,7 @@ and runs a second Python process where "a freshly started app" matters.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -461,11 +462,11 @@ def test_coded_and_instant_columns_read_from_a_file_are_their_values_with_nulls_
     np.testing.assert_array_equal(_snapshot_file._filled(instants, np.int64, nat).view("datetime64[ns]"), expected_times)
     for pieces in (1, 3):
         cut = np.linspace(0, len(coded), pieces + 1).astype(int)
-        column = pa.chunked_array([coded[a:b] for a, b in zip(cut[:-1], cut[1:], strict=True)])
+        column = pa.chunked_array([coded[a:b] for a, b in itertools.pairwise(cut)])
         got, got_labels = _snapshot_file._codes(column)
         np.testing.assert_array_equal(got, expected_codes)
         assert got.dtype == np.int32 and list(got_labels) == ["a", "b", "c", "d", "e"]
-        times = pa.chunked_array([instants[a:b] for a, b in zip(cut[:-1], cut[1:], strict=True)])
+        times = pa.chunked_array([instants[a:b] for a, b in itertools.pairwise(cut)])
         got_times = _snapshot_file._values(times, "time")
         assert got_times.dtype == np.dtype("datetime64[ns]")
         np.testing.assert_array_equal(got_times, expected_times)  # NaT equals NaT here
@@ -473,6 +474,12 @@ def test_coded_and_instant_columns_read_from_a_file_are_their_values_with_nulls_
     got, _ = _snapshot_file._codes(whole)
     np.testing.assert_array_equal(got, [c or 0 for c in codes[kept]])
     assert not got.flags.writeable
+    # the bytes read, not a copy (combine_chunks copies even a lone chunk: 240 MB at 10M)
+    assert np.shares_memory(got, np.frombuffer(whole.chunk(0).indices.buffers()[1], dtype=np.uint8))
+    no_null = pa.chunked_array([pa.array([t or 1 for t in ns], type=pa.timestamp("ns"))])
+    got_times = _snapshot_file._values(no_null, "time")
+    np.testing.assert_array_equal(got_times.astype(np.int64), [t or 1 for t in ns])
+    assert np.shares_memory(got_times, np.frombuffer(no_null.chunk(0).buffers()[1], dtype=np.uint8))
     with pytest.raises(pa.ArrowInvalid):  # a code past its labels
         _snapshot_file._codes(pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([0, 5], type=pa.int32()), labels, safe=False)]))
 
