@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import io
+import mmap
 import os
 import tempfile
 import time
@@ -139,8 +140,8 @@ def read_sealed(path: Path, magic: bytes) -> memoryview | None:
     pages) and then hashing it (SHA-256 here: about 1.3 GB/s, 0.6 s) one after the other
     was about a fifth of that page. Both let go of the GIL, so :func:`_read_hashed`
     hashes each chunk while the next is read and the wait is about the longer of the two.
-    The memory is taken with ``numpy.empty``: a ``bytearray`` is zero-filled first, one
-    more pass over the 800 MB.
+    The memory is :func:`_fresh_memory`'s (a ``bytearray`` is zero-filled in Python
+    first, one more pass over the 800 MB).
     """
     head = len(magic) + _DIGEST
     try:
@@ -149,13 +150,34 @@ def read_sealed(path: Path, magic: bytes) -> memoryview | None:
             stored = _read_exactly(handle, head)
             if size <= head or stored is None or not stored.startswith(magic):
                 return None
-            body = np.empty(size - head, dtype=np.uint8)
-            digest = _read_hashed(handle, body.data)
+            body = _fresh_memory(size - head)
+            digest = _read_hashed(handle, body)
     except OSError:
         return None
     if digest is None or digest != stored[len(magic) :]:
         return None
-    return body.data
+    return body
+
+
+def _fresh_memory(size: int) -> memoryview:
+    """``size`` writable bytes of this process's own (anonymous) memory, for a file's body.
+
+    One private anonymous mapping whose pages the kernel puts in place at once
+    (``MAP_POPULATE``), not one page fault at a time, and which does not ask for
+    transparent huge pages (``numpy.empty`` does, with ``madvise``, on a block this
+    large; ``MADV_NOHUGEPAGE`` also keeps ``khugepaged`` from merging it later). Why: the
+    fresh pages a read lands in are most of its cost. Here (THP and its ``defrag`` on
+    ``madvise``, a page cache filling most of the 24 GB) reading the 800 MB of a 10M
+    snapshot file into ``numpy.empty`` took 2.4-5.0 s, into this mapping 1.3-2.3 s
+    (benchmarks/RESULTS.md, "page27, session 27"). The bytes are the process's own, not
+    a view of the file: what is returned is what was hashed, whatever happens to the file.
+    """
+    if not hasattr(mmap, "MAP_ANONYMOUS"):  # no POSIX mappings (Windows): plain memory
+        return np.empty(size, dtype=np.uint8).data
+    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0))
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        memory.madvise(mmap.MADV_NOHUGEPAGE)
+    return memoryview(memory)
 
 
 def _read_exactly(handle: io.FileIO, size: int) -> bytes | None:

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import select
 
 from geo import settings
@@ -138,21 +137,52 @@ def write(snapshot: IncidentSnapshot, store: Store) -> Path | None:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    """``column`` as one array: its only chunk as it is (``combine_chunks`` copies even
+    that one: 240 MB more for the three instant columns at 10M), or its chunks joined."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    array = column.combine_chunks()
+    array = _one_array(column)
     if not isinstance(array, pa.DictionaryArray):
         raise pa.ArrowInvalid("not a dictionary column")
-    codes = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    codes = _filled(array.indices, np.int32, -1)
     labels = np.asarray(array.dictionary.to_pylist(), dtype=object)
     if len(codes) and (codes.max(initial=-1) >= len(labels) or codes.min(initial=0) < -1):
         raise pa.ArrowInvalid("a code outside its labels")
     return codes, labels
 
 
+def _filled(array: pa.Array, dtype: type[np.generic], null: int) -> np.ndarray:
+    """The fixed-width values of ``array`` as ``dtype``, ``null`` where a value is null.
+
+    Without nulls, a read-only view of the bytes read (no snapshot array is ever
+    written); with them, one new array, its nulls taken from the validity bitmap. Why not
+    ``pyarrow.compute.fill_null(...).to_numpy()``: at 10M that made a filled copy of
+    every coded column, null or not (0.98 s of the 10M first page's profile for the four,
+    benchmarks/RESULTS.md "page27, session 27"), and ``to_numpy`` of an instant column
+    with nulls another.
+    """
+    width = np.dtype(dtype).itemsize
+    if pa.types.is_dictionary(array.type) or array.type.byte_width != width:
+        raise pa.ArrowInvalid("not a column of that width")
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * width)
+    if not array.null_count:
+        values.flags.writeable = False  # the file's bytes, shared by every session
+        return values
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=array.offset + len(array), bitorder="little")
+    return np.where(bits[array.offset :].view(bool), values, np.asarray(null, dtype=dtype))
+
+
 def _values(column: pa.ChunkedArray, kind: str) -> np.ndarray:
     """A stored id, coordinate or (``kind`` "time") instant column as the snapshot holds it."""
     if kind == "time":
-        return column.to_numpy().astype("datetime64[ns]", copy=False)
+        array = _one_array(column)
+        if not pa.types.is_timestamp(array.type) or array.type.unit != "ns":
+            raise pa.ArrowInvalid("not an instant column")
+        return _filled(array, np.int64, np.iinfo(np.int64).min).view("datetime64[ns]")  # int64's least is NaT
     return column.to_numpy().astype(np.int64 if kind == "id" else np.float64, copy=False)
 
 
@@ -197,7 +227,7 @@ def _consistent(snapshot: IncidentSnapshot, expected: IncidentSnapshot | None) -
 def _ids_agree(ids: np.ndarray, version: tuple[int, int, int]) -> bool:
     """As many ids as ``version`` counts, strictly ascending, the last its largest."""
     n = len(ids)
-    if n != version[0] or (n > 1 and not bool(np.all(np.diff(ids) > 0))):
+    if n != version[0] or (n > 1 and not bool(np.all(ids[1:] > ids[:-1]))):  # np.diff: 80 MB more at 10M
         return False
     return not n or int(ids[-1]) == version[1]
 

@@ -147,6 +147,14 @@ def ward_features(
         A GeoJSON FeatureCollection in EPSG:4326 (coordinates rounded), properties
         ``code``, ``tip`` (HTML-escaped) and ``sel``.
     """
+    return _ward_layer(wards, lang=lang, selected=selected)[0]
+
+
+def _ward_layer(
+    wards: gpd.GeoDataFrame, *, lang: str, selected: Sequence[str]
+) -> tuple[dict[str, Any], list[list[float | None]]]:
+    """:func:`ward_features` and the bounds of its coordinates ([[lat_min, lon_min],
+    [lat_max, lon_max]]), taken from the same rounded geometries (see :class:`_WardOutlines`)."""
     wards = wards.to_crs(STORAGE_CRS)
     selected_set = set(selected)
     features = []
@@ -171,7 +179,28 @@ def ward_features(
                 "geometry": shapely.geometry.mapping(geom),
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    minx, miny, maxx, maxy = (None if np.isnan(v) else float(v) for v in shapely.total_bounds(geoms))
+    return {"type": "FeatureCollection", "features": features}, [[miny, minx], [maxy, maxx]]
+
+
+class _WardOutlines(folium.GeoJson):
+    """The ward layer's GeoJson, whose bounds are given with it.
+
+    streamlit-folium asks the map for its bounds on every run (``get_bounds``), and
+    folium's GeoJson finds its own by walking every coordinate of the 126 outlines in
+    Python: 0.23-0.42 s of each map run at any N (benchmarks/RESULTS.md, "page26, session
+    26" and "page27, session 27"). :func:`_ward_layer` takes the same bounds from the
+    geometries the coordinates were written from, in one vectorised call, so they are
+    made with the layer and change with it (nothing is kept between runs to go stale).
+    ``_get_self_bounds`` is the hook folium's own elements override for their bounds.
+    """
+
+    def __init__(self, data: dict[str, Any], *, bounds: list[list[float | None]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self._bounds = bounds
+
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        return [list(corner) for corner in self._bounds]
 
 
 def _ward_style(feature: dict[str, Any]) -> dict[str, Any]:
@@ -298,8 +327,10 @@ def ward_map(
     minx, miny, maxx, maxy = shown.to_crs(STORAGE_CRS).total_bounds
     fmap = base_map(((miny, minx), (maxy, maxx)), tiles=tiles, lang=lang)
 
-    folium.GeoJson(
-        ward_features(wards, lang=lang, selected=selected),
+    features, bounds = _ward_layer(wards, lang=lang, selected=selected)
+    _WardOutlines(
+        features,
+        bounds=bounds,
         name=t("map.ward_layer", lang),
         style_function=_ward_style,
         highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.25},

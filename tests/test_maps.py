@@ -357,3 +357,45 @@ def test_st_folium_sends_the_same_map_without_its_own_whole_page_render(wards, s
         lambda: density_map(wards, few["lon"].to_numpy(), few["lat"].to_numpy(), lang="vi"),
     ):
         assert sent(True, make) == sent(False, make)
+
+
+def _coordinates(geometry) -> list[tuple[float, float]]:
+    """Every (lon, lat) pair of a GeoJSON geometry dict, walked by its nesting."""
+    found: list[tuple[float, float]] = []
+
+    def walk(value) -> None:
+        if len(value) and isinstance(value[0], (int, float)):
+            found.append((float(value[0]), float(value[1])))
+        else:
+            for part in value:
+                walk(part)
+
+    walk(geometry["coordinates"])
+    return found
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.25], ids=["wards", "moved-wards"])
+def test_the_ward_layer_s_bounds_are_those_of_every_coordinate_it_draws(wards, shift):
+    """streamlit-folium reads the map's bounds on every run; the ward layer's must be the
+    least and greatest lat/lon of the coordinates the map draws for these wards (moved
+    wards: the bounds move with them, whichever map was drawn before), and the map's bounds
+    with a density layer or markers on top are still the outlines' (points have none)."""
+    import geopandas as gpd
+    import shapely
+
+    from geo.crs import STORAGE_CRS
+
+    layer = wards.to_crs(STORAGE_CRS)
+    if shift:
+        layer = gpd.GeoDataFrame(layer.drop(columns="geometry"), geometry=shapely.transform(
+            layer.geometry.values, lambda xy: xy + np.array([shift, -shift])), crs=STORAGE_CRS)
+    ward_map(wards)  # another layer's map first: nothing of it may carry over
+    incidents = random_incidents(50, seed=3)
+    incidents["id"] = range(len(incidents))
+    for drawn in (ward_map(layer), ward_map(layer, incidents, max_markers=10), ward_map(layer, incidents)):
+        data = json.loads(re.search(r"geo_json_\w+_add\((\{.*?\})\);", _html(drawn), re.S).group(1))
+        points = [xy for feature in data["features"] for xy in _coordinates(feature["geometry"])]
+        lons, lats = zip(*points, strict=True)
+        expected = [[min(lats), min(lons)], [max(lats), max(lons)]]
+        assert drawn.get_bounds() == expected
+    assert expected[0][1] == pytest.approx(float(wards.to_crs(STORAGE_CRS).total_bounds[0]) + shift, abs=1e-6)

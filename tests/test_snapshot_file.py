@@ -7,6 +7,7 @@ and runs a second Python process where "a freshly started app" matters.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -402,3 +403,100 @@ def test_a_patch_of_columns_given_one_at_a_time_lets_each_go_before_the_next(sam
            **patched.codes, **patched.times}  # fmt: skip
     for name in columns:
         np.testing.assert_array_equal(got[name], expected[name])
+
+
+def _vm_flags(address: int) -> list[str]:
+    """The ``VmFlags`` of this process's mapping that holds ``address`` (Linux)."""
+    lines = Path("/proc/self/smaps").read_text().splitlines()
+    inside = False
+    for line in lines:
+        first = line.split()[0]
+        if "-" in first and all(c in "0123456789abcdef-" for c in first):
+            start, end = (int(part, 16) for part in first.split("-"))
+            inside = start <= address < end
+        elif inside and first == "VmFlags:":
+            return line.split()[1:]
+    raise AssertionError("no mapping holds the address")
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc/self/smaps")
+def test_a_body_read_whole_is_memory_of_its_own_without_huge_pages(tmp_path):
+    """The page's read lands in fresh memory that does not ask for transparent huge pages
+    (``numpy.empty`` asks, and reading 800 MB into it took about twice as long here:
+    benchmarks/RESULTS.md, "page27, session 27"); the bytes are the process's own, so the
+    file changed in place afterwards leaves what was returned (and hashed) as it was."""
+    path = tmp_path / "sealed.bin"
+    body = bytes(range(256)) * (3 * 4096)  # several pages, read and hashed in chunks
+    write_sealed(path, b"TESTSEAL", body)
+    read = read_sealed(path, b"TESTSEAL")
+    assert read is not None and bytes(read) == body
+    address = np.frombuffer(read, dtype=np.uint8).ctypes.data
+    flags = _vm_flags(address)
+    assert "nh" in flags and "hg" not in flags  # MADV_NOHUGEPAGE, not MADV_HUGEPAGE
+    with path.open("r+b") as handle:  # the file changed under the reader, in place
+        handle.seek(100)
+        handle.write(b"\xff" * 4096)
+    assert bytes(read) == body
+
+
+@pytest.mark.parametrize("offset", [0, 1, 3, 8, 13])
+def test_coded_and_instant_columns_read_from_a_file_are_their_values_with_nulls_as_minus_one_and_nat(offset):
+    """A file's coded columns decode to each value's code and -1 for a null; its instant
+    columns to each instant and NaT for a null (:func:`geo._snapshot_file._codes`,
+    ``_values``), read from the validity bitmap, at any offset into it (a sliced array),
+    in several chunks or one; a column without nulls is the bytes read, never written."""
+    rng = np.random.default_rng(offset)
+    n = 200
+    nulls = {0, 7, 8, 9, 15, 16, 63, 64, 65, 127, 128, n - 2, n - 1} | set(rng.choice(n, 40).tolist())
+    codes = [None if i in nulls else int(rng.integers(0, 5)) for i in range(n)]
+    ns = [None if i in nulls else int(rng.integers(1_600_000_000, 1_800_000_000)) * 10**9 + i for i in range(n)]
+    labels = pa.array(["a", "b", "c", "d", "e"])
+    kept = slice(offset, None)
+    expected_codes = np.array([-1 if c is None else c for c in codes[kept]], dtype=np.int32)
+    expected_times = np.array(["NaT" if t is None else t for t in ns[kept]], dtype="datetime64[ns]")
+    coded = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), labels)[kept]
+    instants = pa.array(ns, type=pa.timestamp("ns"))[kept]
+    # the sliced arrays themselves (Arrow may hand a column over at an offset into its buffers)
+    np.testing.assert_array_equal(_snapshot_file._filled(coded.indices, np.int32, -1), expected_codes)
+    nat = np.iinfo(np.int64).min
+    np.testing.assert_array_equal(_snapshot_file._filled(instants, np.int64, nat).view("datetime64[ns]"), expected_times)
+    for pieces in (1, 3):
+        cut = np.linspace(0, len(coded), pieces + 1).astype(int)
+        column = pa.chunked_array([coded[a:b] for a, b in itertools.pairwise(cut)])
+        got, got_labels = _snapshot_file._codes(column)
+        np.testing.assert_array_equal(got, expected_codes)
+        assert got.dtype == np.int32 and list(got_labels) == ["a", "b", "c", "d", "e"]
+        times = pa.chunked_array([instants[a:b] for a, b in itertools.pairwise(cut)])
+        got_times = _snapshot_file._values(times, "time")
+        assert got_times.dtype == np.dtype("datetime64[ns]")
+        np.testing.assert_array_equal(got_times, expected_times)  # NaT equals NaT here
+    whole = pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([c or 0 for c in codes], type=pa.int32()), labels)[kept]])
+    got, _ = _snapshot_file._codes(whole)
+    np.testing.assert_array_equal(got, [c or 0 for c in codes[kept]])
+    assert not got.flags.writeable
+    # the bytes read, not a copy (combine_chunks copies even a lone chunk: 240 MB at 10M)
+    assert np.shares_memory(got, np.frombuffer(whole.chunk(0).indices.buffers()[1], dtype=np.uint8))
+    no_null = pa.chunked_array([pa.array([t or 1 for t in ns], type=pa.timestamp("ns"))])
+    got_times = _snapshot_file._values(no_null, "time")
+    np.testing.assert_array_equal(got_times.astype(np.int64), [t or 1 for t in ns])
+    assert np.shares_memory(got_times, np.frombuffer(no_null.chunk(0).buffers()[1], dtype=np.uint8))
+    with pytest.raises(pa.ArrowInvalid):  # a code past its labels
+        _snapshot_file._codes(pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([0, 5], type=pa.int32()), labels, safe=False)]))
+
+
+@pytest.mark.parametrize("fault", ["swapped", "repeated"])
+def test_a_file_whose_ids_do_not_strictly_ascend_is_ignored(sample_store, fault):
+    """Count and last id as the version says, but two ids out of order or one twice in
+    the middle: every patch finds rows by ``searchsorted``, so such a file is not used."""
+    good = up_to_date(None, sample_store)
+    ids = good.ids.copy()
+    if fault == "swapped":
+        ids[[1, 2]] = ids[[2, 1]]
+    else:
+        ids[2] = ids[1]
+    bad = IncidentSnapshot(
+        version=good.version, ids=ids, lat=good.lat, lon=good.lon, x=good.x, y=good.y,
+        codes=good.codes, labels=good.labels, times=good.times,
+    )
+    assert _snapshot_file.write(bad, sample_store) is not None
+    assert _snapshot_file.read(sample_store) is None
