@@ -36,6 +36,7 @@ from geo.map_assets import localize
 from geo.maps import base_map
 from geo.names import ascii_key
 from geo.reinspect import FORMATS, LOCAL_TZ
+from geo.safe_text import html_text
 from geo.store import Store
 
 MAP_HEIGHT = 300
@@ -80,7 +81,7 @@ def _map(found: pd.DataFrame, shown: pd.DataFrame) -> None:
         folium.CircleMarker(
             [row.lat, row.lon], radius=8 if here else 4, color="#c0392b" if here else "#7f8c8d",
             fill=True, fill_opacity=0.9 if here else 0.6,
-            tooltip=f"{row.stop}. {md_plain(str(row.address or row.street or ''))}",
+            tooltip=f"{row.stop}. {html_text(row.address or row.street or '')}",
         ).add_to(fmap)  # fmt: skip
     localize(fmap)
     st_folium(fmap, key="reinspect_map", height=MAP_HEIGHT, use_container_width=True, returned_objects=[])

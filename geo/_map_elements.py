@@ -16,7 +16,10 @@ from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap, MarkerCluster
 from folium.template import Template
 
+from geo import _map_text
 from geo.errors import MetricError
+
+_map_text.install()  # rendered map text is never read as a template again
 
 
 class TileStatus(MacroElement):

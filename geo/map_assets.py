@@ -202,7 +202,7 @@ def localize(
     geo.errors.AssetError
         An element links a file we do not vendor, or (``"inline"``) the files are missing.
     """
-    from branca.element import Element
+    from geo._map_text import TextElement
 
     elements = list(_jscss_elements(fmap))
     plan = [(e, _local_links(e, "default_js"), _local_links(e, "default_css")) for e in elements]
@@ -232,5 +232,5 @@ def localize(
         element.default_js = []  # type: ignore[attr-defined]
         element.default_css = []  # type: ignore[attr-defined]
     figure = fmap.get_root()  # type: ignore[attr-defined]
-    figure.header.add_child(Element("\n".join(parts)), name="geo_inline_assets", index=0)
+    figure.header.add_child(TextElement("\n".join(parts)), name="geo_inline_assets", index=0)
     return fmap

@@ -17,7 +17,6 @@ The Leaflet elements folium lacks live in :mod:`geo._map_elements` and the densi
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from typing import Any, Literal, cast
@@ -27,10 +26,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure
+from branca.element import Figure
 
 from geo._map_density import DENSITY_CELL_M, MAX_CELLS, density_grid
 from geo._map_elements import GridHeatMap, IncidentMarkers, Legend, TileStatus, WardLabels
+from geo._map_text import TextElement
 from geo.assets import SERVED_PREFIX
 from geo.crs import STORAGE_CRS
 from geo.i18n import status_label, t, type_label
@@ -375,7 +375,7 @@ def map_html(fmap: folium.Map, title: str = "") -> str:
     """
     root = cast(Figure, fmap.get_root())
     if title:
-        root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="geo_title")
+        root.header.add_child(TextElement(f"<title>{html_text(title)}</title>"), name="geo_title")
     return str(root.render())
 
 

@@ -68,7 +68,7 @@ class _PlaceMarkers(MacroElement):
                 var h = '<div class="geo-place-popup">' + p[4];
                 if (p[7]) { h += '<br><i>' + p[7] + '</i>'; }
                 h += '<br><b>' + d.t.title + '</b>';
-                if (p[6] > 0) { h += '<div class="geo-earlier">' + d.t.earlier.replace('{n}', p[6]) + '</div>'; }
+                if (p[6] > 0) { h += '<div class="geo-earlier">' + d.t.earlier[0] + p[6].toLocaleString(d.t.locale) + d.t.earlier[1] + '</div>'; }
                 h += '<ol class="geo-timeline" style="margin:2px 0;padding-left:18px">';
                 var notes = {};
                 for (var n = 0; n < p[8].length; n++) { notes[p[8][n][0]] = p[8][n][1]; }
@@ -146,6 +146,18 @@ def drawn_places(states: pd.DataFrame, max_places: int = MAX_PLACES) -> pd.DataF
 def _note(value: Any) -> str:
     text = display_text(value).strip()
     return html_text(text if len(text) <= NOTE_CHARS else text[: NOTE_CHARS - 1] + "…")
+
+
+#: Stands for the earlier events' count in their label until the popup writes the count
+#: (a private-use character: no label holds it, and escaping leaves it as it is).
+_COUNT = "\ue000"
+
+
+def _around_count(label: str) -> list[str]:
+    """The label's text before and after the count, escaped apart so no escaping can
+    touch a placeholder the script must find."""
+    before, _, after = label.partition(_COUNT)
+    return [html_text(before), html_text(after)]
 
 
 def popup_timelines(events: pd.DataFrame, *, last: int = POPUP_EVENTS) -> dict[int, tuple[list[list[Any]], int, str]]:
@@ -245,7 +257,8 @@ def place_payload(
             point.extend([flat, earlier, address, notes])
         payload["kinds"] = list(EVENT_KINDS)
         payload["t"] = {"title": html_text(t("sustain.timeline", lang)),
-                        "earlier": html_text(t("sustain.earlier_events", lang, n="{n}")),
+                        "earlier": _around_count(t("sustain.earlier_events", lang, n=_COUNT)),
+                        "locale": "en-US" if lang == "en" else "vi-VN",
                         "k": [html_text(t(f"sustain.event.{k}", lang)) for k in EVENT_KINDS]}  # fmt: skip
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 

@@ -57,6 +57,15 @@ def html_text(value: Any) -> str:
     Returns
     -------
     str
-        Safe to place in HTML content or a quoted attribute.
+        Safe to place in HTML content or a quoted attribute, and inside a JavaScript
+        template literal (folium's tooltips are one: `` ` ``, ``$`` and ``\\`` are
+        character references) or a template's text (braces too).
     """
-    return html.escape(display_text(value), quote=True)
+    return html.escape(display_text(value), quote=True).translate(_SCRIPT_MARKS)
+
+
+#: Characters that are plain in HTML but active where map tooltips are written: a
+#: JavaScript template literal (folium's ``bindTooltip(`…`)``: a backtick ends it, ``${``
+#: runs code, a backslash escapes the next character) and template text (braces). As
+#: character references they show as themselves and do nothing.
+_SCRIPT_MARKS = str.maketrans({c: f"&#{ord(c)};" for c in "`${}\\"})
