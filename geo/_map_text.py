@@ -16,6 +16,13 @@ draws the same page; only the second, accidental one is gone. It also saves comp
 rendered script as a template (0.3 s of a first page at 10M, most of it the ward layer).
 Elements built from text elsewhere in geo use :class:`TextElement` directly.
 
+One folium feature leans on the second pass: ``GeoJsonStyleMapper`` writes an element
+given as a style value (a fill pattern) as ``{{'name'}}`` for it to resolve. Our maps style
+with colours only; streamlit-folium, which renders each script once, resolves that case
+itself. The app's st_folium calls render the whole page first (its default) and then send
+each script rendered once, so what the browser got never held evaluated text, but the
+evaluation ran on the server all the same.
+
 ``tests/test_map_text.py`` draws every map with template syntax in each kind of user text
 and fails when the second pass returns (this module not installed, or branca changed).
 """

@@ -91,3 +91,22 @@ def test_the_earlier_events_label_is_split_around_its_count(lang):
     # the rule: the label with its count reads: the text before, the count, the text after
     assert html.unescape(before) + "12" + html.unescape(after) == t("sustain.earlier_events", lang, n="12")
     assert payload["p"][0][7] == html_text("{{ 'PWN' ~ 'ED' }}")
+
+
+@pytest.mark.parametrize("text", ["{{ 1/0 }}", "mái che {{", HOSTILE[0]])
+def test_what_st_folium_sends_holds_the_text_as_written(wards, text):
+    """The app's path: st_folium renders the whole page first (its default, which the
+    upload, ward, re-inspection and report pages use: the uploaded file's addresses and
+    residents' reports), then reads each element's script once. What it sends never held
+    the evaluated text, but the whole-page render evaluated it on the server all the
+    same: ``{{ 1/0 }}`` raised there, ``{{`` failed to compile, and an expression with
+    side effects would have run. Nothing may be evaluated, and the text arrives as written."""
+    from streamlit_folium import _get_header, _get_html, _get_map_string
+
+    fmap = ward_map(_hostile_wards(wards, text), _hostile_incidents(text), lang="vi")
+    fmap.get_root().render()  # what st_folium does with render=True
+    fmap.render()
+    sent = "".join([_get_html(fmap), _get_header(fmap), _get_map_string(fmap)])
+    for mark in MARKS:
+        assert mark not in sent
+    assert json.dumps(html_text(text), ensure_ascii=False)[1:-1] in sent
