@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from geo.ingest._result import OUTCOMES
 from geo.ingest._text import STR, coded_column, str_codes, str_column
 from geo.store import batches
 
@@ -31,9 +32,8 @@ if TYPE_CHECKING:
 Ints = NDArray[np.int64]
 Flags = NDArray[np.bool_]
 Texts = NDArray[np.object_]
-#: The outcomes a row can have; :class:`_Moves` keeps each row's as a code into this list.
-OUTCOMES = ["accepted", "rejected", "duplicate"]
-ACCEPTED, REJECTED, DUPLICATE = range(3)
+#: :class:`_Moves` keeps each row's outcome as its position in :data:`OUTCOMES`.
+ACCEPTED, DUPLICATE, REJECTED = range(3)
 
 
 def store_marker(store: Store | None) -> tuple[str, tuple[int, ...]] | None:
@@ -241,7 +241,7 @@ class _Moves:
     def write(self, rows: pd.DataFrame) -> None:
         """The decisions into ``rows``' columns."""
         index = rows.index
-        rows["outcome"] = coded_column(self.outcome, OUTCOMES, index)
+        rows["outcome"] = coded_column(self.outcome, list(OUTCOMES), index)
         rows["duplicate_of_incident"] = _nullable_int(self.dup_incident)
         rows["duplicate_of_row"] = _nullable_int(self.dup_row)
         rows["update_incident"] = _nullable_int(self.update_incident)
