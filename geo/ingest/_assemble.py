@@ -51,19 +51,20 @@ def assemble(
     frame, mapping = read.table.frame, read.mapping
     n = len(frame)
     ok = verdicts.standing()
+    reason, field = verdicts.columns()
     rows = pd.DataFrame(
         {
             "row": read.table.row_numbers.astype(np.int64),
             "outcome": str_codes((~ok).astype(np.int32), ["accepted", "rejected"]),
-            "reason": str_column(verdicts.reason),
-            "field": str_column(verdicts.field),
+            "reason": reason,
+            "field": field,
             "message_vi": constant("", n),
             "message_en": constant("", n),
             "flags": _flags(located, dates, ok),
             "source": constant(read.source, n),
             "source_id": ident.source_id,
             "fingerprint": ident.fingerprint,
-            "type": str_column(vocab.types),
+            "type": vocab.types,
             "type_text": vocab.type_text,
             "lat": np.where(ok, located.lat, np.nan),
             "lon": np.where(ok, located.lon, np.nan),
@@ -71,7 +72,7 @@ def assemble(
             "street": str_column(located.street),
             "address": text_or_none(frame, mapping.get("address")),
             "note": text_or_none(frame, mapping.get("note")),
-            "status": str_column(vocab.status),
+            "status": vocab.status,
             "status_given": vocab.status_given,
             "reported_at": dates.reported.reset_index(drop=True),
             "cleared_at": dates.cleared.reset_index(drop=True),

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from geo.ingest._text import str_column
+from geo.ingest._result import OUTCOMES
+from geo.ingest._text import STR, coded_column, str_codes, str_column
 from geo.store import batches
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 Ints = NDArray[np.int64]
 Flags = NDArray[np.bool_]
 Texts = NDArray[np.object_]
+#: :class:`_Moves` keeps each row's outcome as its position in :data:`OUTCOMES`.
+ACCEPTED, DUPLICATE, REJECTED = range(3)
 
 
 def store_marker(store: Store | None) -> tuple[str, tuple[int, ...]] | None:
@@ -139,7 +142,8 @@ def _stored(rows: pd.DataFrame, anchors: Flags, store: Store | None) -> tuple[In
 class _Moves:
     """The per-row decisions being made, as numpy arrays (written back by :meth:`write`)."""
 
-    outcome: Texts
+    #: Codes into :data:`OUTCOMES`.
+    outcome: NDArray[np.int8]
     dup_incident: Ints
     dup_row: Ints
     update_incident: Ints
@@ -163,7 +167,7 @@ class _Moves:
         n = len(rows)
         status = rows["status"].to_numpy(dtype=object, copy=True)
         return cls(
-            outcome=np.where(live, "accepted", "rejected").astype(object),
+            outcome=np.where(live, ACCEPTED, REJECTED).astype(np.int8),
             dup_incident=np.full(n, -1, dtype=np.int64),
             dup_row=np.full(n, -1, dtype=np.int64),
             update_incident=np.full(n, -1, dtype=np.int64),
@@ -199,7 +203,7 @@ class _Moves:
         """Anchors stored already: duplicates, maybe moving the stored incident on."""
         from geo.store.workflow import can_transition
 
-        self.outcome[matched] = "duplicate"
+        self.outcome[matched] = DUPLICATE
         self.dup_incident[matched] = stored_id[matched]
         self.state = np.where(matched, stored_status, self.status).astype(object)
         status = self.status
@@ -219,7 +223,7 @@ class _Moves:
         when = np.where(dated, self.cleared_at[rows], self.reported_at[rows])
         for i in rows[np.argsort(when, kind="stable")]:
             a = int(anchor_of[i])
-            self.outcome[i] = "duplicate"
+            self.outcome[i] = DUPLICATE
             if stored_id[a] >= 0:
                 self.dup_incident[i] = stored_id[a]
             else:
@@ -237,7 +241,7 @@ class _Moves:
     def write(self, rows: pd.DataFrame) -> None:
         """The decisions into ``rows``' columns."""
         index = rows.index
-        rows["outcome"] = str_column(self.outcome, index)
+        rows["outcome"] = coded_column(self.outcome, list(OUTCOMES), index)
         rows["duplicate_of_incident"] = _nullable_int(self.dup_incident)
         rows["duplicate_of_row"] = _nullable_int(self.dup_row)
         rows["update_incident"] = _nullable_int(self.update_incident)
@@ -245,13 +249,57 @@ class _Moves:
         rows["update_seq"] = _nullable_int(self.update_seq)
         rows["update_to"] = self.update_to
         rows["update_at"] = pd.Series(self.update_at, index=index).dt.tz_localize("UTC")
-        rows["status"] = str_column(self.status, index)
+        rows["status"] = _status_column(rows["status"], self.status, index)
         rows["cleared_at"] = pd.Series(self.cleared_at, index=index).dt.tz_localize("UTC")
         # Flags describe what will be stored: only accepted rows keep them.
-        not_accepted = self.outcome != "accepted"
+        not_accepted = self.outcome != ACCEPTED
+        if _flags_by_codes(rows, not_accepted):
+            return
         if not_accepted.any():
             rows.loc[not_accepted, "flags"] = ""
         _flag_unverified(rows, ~not_accepted)
+
+
+def _status_column(column: pd.Series, status: Texts, index: pd.Index) -> NDArray[Any] | pd.Series:
+    """``str_column(status)``: the statuses are never changed by the moves (a move is a
+    row's own status written to ``update_to``), so a column that is that text column
+    already is kept, not made again from a million objects."""
+    if column.dtype == STR and 0 < column.nunique() <= 4096 and column.index.equals(index):
+        return column
+    return str_column(status, index)
+
+
+def _flags_by_codes(rows: pd.DataFrame, not_accepted: Flags) -> bool:
+    """The flags' last two rules (none on a row not accepted; ``cleared_unverified``
+    added, once, to a new incident stored as cleared without the photo its type needs:
+    :func:`_flag_unverified`) decided per distinct flags text, not per row: the column
+    is a few dozen texts a million times, so the rows keep codes and the column is made
+    once (the string test, the copies and the setitem of every marked row cost about
+    0.15 s per million rows). False, and nothing done, when the column is not a text
+    column without missing values (the rules are then applied row by row).
+
+    Returns
+    -------
+    bool
+        Whether the flags were written.
+    """
+    from geo.store.workflow import CLEARED_UNVERIFIED, unverified_clearances
+
+    flags = rows["flags"]
+    if flags.dtype != STR or flags.hasnans:
+        return False
+    codes, uniques = pd.factorize(flags)
+    texts = [str(u) for u in uniques]
+    blank, marked = len(texts), len(texts) + 1
+    labels = [*texts, "", *(f"{t}," if t else "" for t in texts)]
+    # the marked text of code k is labels[marked + k] + CLEARED_UNVERIFIED
+    labels[marked:] = [f"{t}{CLEARED_UNVERIFIED}" for t in labels[marked:]]
+    has_flag = np.array([CLEARED_UNVERIFIED in t for t in texts] + [False], dtype=bool)
+    mark = ~not_accepted & unverified_clearances(rows["type"], rows["status"]).to_numpy(dtype=bool)
+    mark &= ~has_flag[codes]  # (a preview classified again keeps the one flag)
+    out = np.where(not_accepted, blank, np.where(mark, marked + codes, codes))
+    rows["flags"] = str_codes(out, labels, rows.index)
+    return True
 
 
 def _flag_unverified(rows: pd.DataFrame, accepted: Flags) -> None:

@@ -7,11 +7,14 @@ first reason it meets, so the reason shown is the earliest problem of the row.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from geo.ingest._table import RawTable
+from geo.ingest._text import coded_column, coded_values
 
 #: Reason codes → (Vietnamese, English) explanations.
 REASONS: dict[str, tuple[str, str]] = {
@@ -82,9 +85,41 @@ class Verdicts:
     """
 
     def __init__(self, n: int) -> None:
-        self.reason: NDArray[np.object_] = np.full(n, "", dtype=object)
-        self.field: NDArray[np.object_] = np.full(n, "", dtype=object)
+        # Codes into the texts seen so far (0: ""): the rows' reasons are few distinct
+        # texts, so the preview's columns are built from the codes (coded_column), not
+        # from a million Python objects factorized again.
+        self._reason: NDArray[np.int32] = np.zeros(n, dtype=np.int32)
+        self._field: NDArray[np.int32] = np.zeros(n, dtype=np.int32)
+        self._labels: list[str] = [""]
         self._standing: NDArray[np.bool_] = np.ones(n, dtype=bool)  # reason == ""
+
+    @property
+    def reason(self) -> NDArray[np.object_]:
+        """Each row's reason code, "" while it stands."""
+        return coded_values(self._reason, self._labels)
+
+    @property
+    def field(self) -> NDArray[np.object_]:
+        """The field each row's reason is about ("" for the row as a whole, or standing)."""
+        return coded_values(self._field, self._labels)
+
+    def columns(self) -> tuple[NDArray[Any] | pd.Series, NDArray[Any] | pd.Series]:
+        """The preview's ``reason`` and ``field`` columns, as :func:`str_column` makes
+        them of :attr:`reason` and :attr:`field`.
+
+        Returns
+        -------
+        tuple
+            (reason, field) text columns.
+        """
+        return coded_column(self._reason, self._labels), coded_column(self._field, self._labels)
+
+    def _code(self, text: str) -> int:
+        try:
+            return self._labels.index(text)
+        except ValueError:
+            self._labels.append(text)
+            return len(self._labels) - 1
 
     @classmethod
     def of_table(cls, table: RawTable) -> Verdicts:
@@ -130,8 +165,8 @@ class Verdicts:
             The column(s) the message names ("" for the row as a whole).
         """
         sel = mask & self._standing
-        self.reason[sel] = code
-        self.field[sel] = field_name
+        self._reason[sel] = self._code(code)
+        self._field[sel] = self._code(field_name)
         self._standing[sel] = False
 
     def standing(self) -> NDArray[np.bool_]:

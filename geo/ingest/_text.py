@@ -40,6 +40,59 @@ def str_column(values: NDArray[Any], index: pd.Index | None = None) -> NDArray[A
     return str_codes(codes, [str(u) for u in uniques], index)
 
 
+def coded_column(codes: NDArray[Any], labels: list[str], index: pd.Index | None = None) -> NDArray[Any] | pd.Series:
+    """The column :func:`str_column` makes of ``labels[code]`` per row (missing where the
+    code is negative), built from the codes a stage kept: its values were never a million
+    Python objects, so there is nothing to hash again (``str_column``'s factorize of an
+    object array is 60-190 ms per million rows, each call).
+
+    The same result as ``str_column`` in every case, its fall-backs included: no value
+    present (no rows, or all missing) or more than 4096 distinct texts give the object
+    array, as pandas would infer it.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Integer codes into ``labels``; negative: missing.
+    labels : list of str
+        The text of each code (repeats allowed).
+    index : pandas.Index, optional
+        The index of the result.
+
+    Returns
+    -------
+    numpy.ndarray or pandas.Series
+        A pyarrow-backed text column, or the object array ``str_column`` would return.
+    """
+    codes = np.asarray(codes)
+    counts = np.bincount(codes[codes >= 0].astype(np.intp), minlength=len(labels))
+    used = {labels[k] for k in np.flatnonzero(counts)}
+    if not used or len(used) > 4096:
+        return coded_values(codes, labels)
+    return str_codes(codes, labels, index)
+
+
+def coded_values(codes: NDArray[Any], labels: list[str]) -> NDArray[np.object_]:
+    """``labels[code]`` per row as an object array, None where the code is negative (for
+    the few callers that need the texts as Python objects).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Integer codes into ``labels``; negative: missing.
+    labels : list of str
+        The text of each code.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of str and None.
+    """
+    table = np.array([*labels, None], dtype=object)
+    codes = np.asarray(codes)
+    return table[np.where(codes >= 0, codes, len(labels))]
+
+
 def str_codes(codes: NDArray[Any], labels: list[str], index: pd.Index | None = None) -> pd.Series:
     """Text column ``labels[code]`` per row (missing where the code is negative).
 
