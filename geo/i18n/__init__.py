@@ -373,8 +373,9 @@ def audit_details(details: object, lang: str | None = DEFAULT_LANG, *, action: o
     each value as that language writes it ("Tên tệp: a.csv; Vụ việc: 1.234").
 
     Yes/no, numbers, workflow states, roles, rights, session ends, re-inspection results,
-    violation types and instants (on the Hà Nội clock) are written in ``lang``; nested details show in brackets; a key or value with no word (a row
-    written by an older version) shows as stored, so every old row still reads.
+    violation types and instants (on the Hà Nội clock) are written in ``lang``; nested
+    details show in brackets; a key or value with no word (a row written by an older
+    version) shows as stored, so every old row still reads.
 
     Parameters
     ----------
