@@ -40,18 +40,12 @@ REBUILT_TABLES = ("incidents", "status_events")
 #: Memory of each index build of a rebuild (sorts in memory instead of on disk).
 REBUILD_MAINTENANCE_MEM = "256MB"
 
-#: The indexes not behind a constraint (so not the primary key, which the foreign keys
-#: refer to) and the foreign keys of a table: what to drop, and the DDL that puts each
-#: back as it was. The identity indexes (unique, issue 16) are among them: built again
-#: after the batch they refuse a repeated key as inserting into them would, with the same
-#: error on the same index name (:func:`geo.store._postgis.is_identity_conflict`), and the
-#: batch fails whole; maintained row by row they cost the incidents' COPY 4.0-4.8 s of
-#: server time per million rows, built at the end 2-4 s (text keys compared by the
-#: database's collation; benchmarks/RESULTS.md, "pgc28, session 28").
+#: The secondary indexes (not unique, not behind a constraint) and foreign keys of a
+#: table: what to drop, and the DDL that puts each back as it was.
 _REBUILDABLE_SQL = """
 SELECT format('DROP INDEX %I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary
+WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisunique AND NOT i.indisprimary
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 UNION ALL
 SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', CAST(k.conrelid AS regclass), k.conname),
@@ -80,14 +74,9 @@ def _rebuilt(conn: Connection, tables: Sequence[str]) -> Iterator[None]:
             restore.append(create)
     conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_MEM}'")
     yield
-    for statement in sorted(restore, key=_rebuild_order):
+    # indexes first: the foreign keys' validation joins use them
+    for statement in sorted(restore, key=lambda sql: sql.startswith("ALTER")):
         conn.exec_driver_sql(statement)
-
-
-def _rebuild_order(statement: str) -> int:
-    """Unique indexes first (a repeated key fails the batch before the other builds are
-    paid for), then the other indexes, then the foreign keys."""
-    return 2 if statement.startswith("ALTER") else 0 if statement.startswith("CREATE UNIQUE") else 1
 
 
 @contextmanager
@@ -101,9 +90,8 @@ def large_batch(conn: Connection, rows: int) -> Iterator[None]:
     chains' append lock from its start (:meth:`geo.store.Store.write`), so no other writer
     holds these tables now; they are locked before anything is written to them, and only
     readers wait for the batch while it is written, the price of a batch that at least
-    doubles the table. Primary keys are never dropped; the identity indexes (unique, issue
-    16) are built again like the others, so a key stored twice still fails the whole batch
-    (:class:`~geo.errors.IdentityConflict`), at the rebuild instead of at its row.
+    doubles the table. Unique indexes (the identity rule, issue 16) and primary keys are
+    never dropped.
     """
     if not rebuild_for(conn, rows):
         yield

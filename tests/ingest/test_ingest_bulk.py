@@ -468,19 +468,14 @@ def test_postgis_large_batch_takes_its_ids_as_one_block_and_leaves_every_index_v
         store.close()
 
 
-_INCIDENT_INDEXES = "SELECT CAST(indexrelid AS regclass)::text FROM pg_index WHERE indrelid = CAST('incidents' AS regclass)"
-
-
 @pytest.mark.postgis
-def test_postgis_large_batch_builds_its_identity_indexes_again_and_they_still_refuse_a_repeated_key(
-    postgis_url, monkeypatch
-):
-    """The identity indexes (unique, issue 16) are dropped while a large batch writes its
-    rows and built again after them, like the other secondary indexes: the batch's own
-    statements run without them (only the primary key stands), and a key the batch holds
-    twice, by source id or by fingerprint, still fails the whole batch as an
-    IdentityConflict (the index build refuses it under the index's name) and leaves rows,
-    indexes and keys as they were."""
+def test_postgis_large_batch_holding_a_key_twice_fails_whole_as_an_identity_conflict(postgis_url, monkeypatch):
+    """A large batch (indexes and keys dropped and rebuilt) that holds one key twice, by
+    source id or by fingerprint, fails whole as an IdentityConflict, however its identity
+    indexes are kept up (session 28 measured them dropped and built again: the refusal
+    then comes from the build, under the same index name) and leaves rows, indexes and
+    keys as they were; the same batch without the repeat is stored with every index and
+    key valid."""
     from sqlalchemy import text
 
     from geo.errors import IdentityConflict
@@ -488,11 +483,6 @@ def test_postgis_large_batch_builds_its_identity_indexes_again_and_they_still_re
 
     monkeypatch.setattr(_pg_bulk, "REBUILD_MIN_ROWS", 1_000)
     frame = _varied(2_000)
-    seen: list[set[str]] = []
-
-    def indexes_meanwhile(conn, batch_id):
-        seen.append({r[0] for r in conn.execute(text(_INCIDENT_INDEXES))})
-
     store = open_store(postgis_url)
     try:
         before, schema = store.row_counts(), _postgis_schema_objects(store)
@@ -502,14 +492,11 @@ def test_postgis_large_batch_builds_its_identity_indexes_again_and_they_still_re
             last = len(twice) - 5 if column == "fingerprint" else len(twice) - 4  # same kind of row
             twice.loc[last, ["source", column]] = twice.loc[row, ["source", column]].to_numpy()
             with pytest.raises(IdentityConflict):
-                batches.commit_batch(store, batch("twice.csv"), twice, NO_UPDATES, actor="t", within=indexes_meanwhile)
+                batches.commit_batch(store, batch("twice.csv"), twice, NO_UPDATES, actor="t")
             assert store.row_counts() == before
             assert _postgis_schema_objects(store) == schema
-        batches.commit_batch(store, batch("big.csv"), frame, NO_UPDATES, actor="t", within=indexes_meanwhile)
-        assert seen == [{"incidents_pkey"}] * 3  # written without the identity indexes
+        batches.commit_batch(store, batch("big.csv"), frame, NO_UPDATES, actor="t")
         with store.read() as conn:
-            after = {r[0] for r in conn.execute(text(_INCIDENT_INDEXES))}
-            assert {"uq_incidents_source_id", "uq_incidents_fingerprint"} <= after
             assert conn.execute(text(_INVALID_OBJECTS), {"t": "{incidents,status_events}"}).all() == []
         assert _postgis_schema_objects(store) == schema
         assert store.row_counts()["incidents"] == before["incidents"] + 2_000
