@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from geo.store import _place_plan, _sqlite, batches
 from tests._store_data import EAST, NO_UPDATES, batch, incidents, ts
-from tests.places.test_places_setbased import edge_batch, expected, stored
+from tests.places.test_places_setbased import commit_parts, edge_batch, expected, placed_as, stored
 
 #: SQLite's two join orders (:func:`geo.store._sqlite.states_sql`), forced by the share
 #: of joined places from which it scans the links; PostgreSQL reads by the window either way.
@@ -68,13 +68,8 @@ def test_the_joined_places_states_are_the_rules_whichever_statement_reads_them(s
     frame = edge_batch(seed=29, n=300)
     want_place, want_links = expected(frame.assign(own=False))
     assert len(set(want_place)) < len(want_place) - 40 and want_links  # shared places, recurrences
-    for k, part in enumerate((frame.iloc[:140], frame.iloc[140:])):
-        batches.commit_batch(store, batch(f"st{k}.csv"), incidents(part.to_dict("records"), source=f"st{k}.csv"),
-                             NO_UPDATES, actor="tester")  # fmt: skip
-    place, link, status = stored(store)
-    ids = sorted(status)
-    assert [place[i] for i in ids] == want_place
-    assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+    commit_parts(store, (frame.iloc[:140], frame.iloc[140:]), "st")
+    placed_as(store, want_place, want_links)
     # a sidewalk place cleared twice at one instant, an awning place with an open incident
     day = {"ward_code": EAST, "status": "cleared"}
     first = [
