@@ -110,6 +110,14 @@ class Backend(Protocol):
         every place of their group and filtered the pairs (55 s for 84,000 ranges on 1.3
         million places, against under a second by probes). SQLite always loops this way."""
 
+    def place_states_sql(self, conn: Connection, places: int) -> str:
+        """The statement reading the state of the ``places`` stored places whose ids are in
+        the temporary table ``geo_place_ids``: ``place_id, is_open, id, status,
+        cleared_at`` first, one row per place with incidents (whether one is open; the
+        latest clearance, latest ``cleared_at`` then the larger id, or a NULL
+        ``cleared_at`` when there is none), as
+        :data:`geo.store._place_states.STATES_WINDOW_SQL` gives them."""
+
     # -- writing rows -----------------------------------------------------------------
 
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> Sequence[int]:

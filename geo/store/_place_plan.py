@@ -10,6 +10,7 @@ and carries the recurrence links in their rows. The matching rule itself is
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -242,22 +243,26 @@ def _places_of_wards(store: Store, conn: Connection, wards: Sequence[Any]) -> pd
     return pd.DataFrame([tuple(r) for r in rows], columns=["place_id", "type", "ward_code", "x", "y"])
 
 
-#: The state of some stored places before a batch (see :func:`geo.places.recurrence_links`):
-#: whether an incident is open, and the latest clearance (latest ``cleared_at``, then the
-#: larger id). ``(cleared_at IS NULL)`` sorts clearances first on both databases, whose
-#: NULL orders differ. One statement for every place of the batch.
-_STATES_SQL = """
-SELECT place_id, is_open, id, status, cleared_at FROM (
-  SELECT ip.place_id, i.id, i.status, i.cleared_at,
-         MAX(CASE WHEN i.cleared_at IS NULL THEN 1 ELSE 0 END)
-             OVER (PARTITION BY ip.place_id) AS is_open,
-         ROW_NUMBER() OVER (PARTITION BY ip.place_id
-                            ORDER BY (i.cleared_at IS NULL), i.cleared_at DESC, i.id DESC) AS k
-  FROM geo_place_ids g
-  JOIN incident_places ip ON ip.place_id = g.id
-  JOIN incidents i ON i.id = ip.incident_id
-) s WHERE k = 1
-"""
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector held off for the duration, as it was after.
+
+    The plan reads its places and states through the driver's rows: over a million
+    tuples of plain values, none in a cycle. Their allocations set off the collector's
+    generations again and again, and each full collection walks every tracked object
+    alive, the chunks being read included: 1.5 of the pass's 4.1 CPU s on the second
+    1M batch (RESULTS.md, "near28, session 28"). Whatever cycles the plan makes are
+    collected at the next collection after it. Process-wide: another thread's
+    collections wait for the plan too; one already off stays off.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 @contextmanager
 def scratch(store: Store, conn: Connection, name: str, columns: Sequence[str],
@@ -279,16 +284,20 @@ def scratch(store: Store, conn: Connection, name: str, columns: Sequence[str],
 
 def stored_states(store: Store, conn: Connection, place_ids: Iterable[int], *, linkable: Sequence[str]
             ) -> pd.DataFrame:  # fmt: skip
-    """:data:`geo.places.STATE_COLUMNS` of stored places (only those with incidents).
+    """:data:`geo.places.STATE_COLUMNS` of stored places (only those with incidents):
+    whether an incident is open, and the latest clearance (latest ``cleared_at``, then
+    the larger id), read by one statement of the backend's
+    (:meth:`~geo.store._backend.Backend.place_states_sql`).
 
     ``linkable``: the statuses a latest clearance may be linked from.
     """
     wanted = sorted({int(p) for p in place_ids})
     if not wanted:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
+    names = ["place_id", "is_open", "id", "status", "cleared_at"]
     with scratch(store, conn, "geo_place_ids", ("id",), [(p,) for p in wanted]):
-        rows = store.backend.fetch_rows(conn, _STATES_SQL)
-    frame = pd.DataFrame(rows, columns=["place_id", "is_open", "id", "status", "cleared_at"])
+        rows = store.backend.fetch_rows(conn, store.backend.place_states_sql(conn, len(wanted)))
+    frame = pd.DataFrame([r[: len(names)] for r in rows], columns=names)
     closed = frame["cleared_at"].notna()
     return pd.DataFrame(
         {
@@ -347,6 +356,13 @@ def plan_places(
     Placing
         What :func:`geo.store.places.write_places` writes, the links and the moves.
     """
+    with _no_cycle_collection():
+        return _plan(store, conn, incidents, ids, link=link, linkable=linkable)
+
+
+def _plan(store: Store, conn: Connection, incidents: pd.DataFrame, ids: Sequence[int], *, link: bool,
+          linkable: Sequence[str]) -> Placing:  # fmt: skip
+    """:func:`plan_places`, with the cycle collector held off by its caller."""
     ids_array = np.asarray(ids, dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
     store.backend.lock_places(conn)

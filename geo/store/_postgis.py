@@ -25,6 +25,7 @@ from geo.errors import StorageError
 from geo.store import _pg_bulk, _pg_copy
 from geo.store._backend import TEMP_KEY_COLUMNS
 from geo.store._batch_rows import INSERT_CHUNK_ROWS
+from geo.store._place_states import STATES_WINDOW_SQL
 from geo.store._postgis_guards import drop_guards, install_guards, repair_guards
 from geo.store._schema import APPEND_ONLY, IDENTITY_INDEXES, place_cell_sql
 
@@ -261,6 +262,9 @@ class PostGISBackend:
     def lock_places(self, conn: Connection) -> None:
         """Readers go on; a second writer of places waits for this transaction's end."""
         conn.exec_driver_sql("LOCK TABLE places IN SHARE ROW EXCLUSIVE MODE")
+
+    def place_states_sql(self, conn: Connection, places: int) -> str:
+        return STATES_WINDOW_SQL  # the planner chooses the join order from the table's size
 
     @contextmanager
     def index_probes(self, conn: Connection) -> Iterator[None]:

@@ -256,6 +256,41 @@ def backup(db_path: Path, out: Path) -> Path:
     return out
 
 
+#: :data:`geo.store._place_states.STATES_WINDOW_SQL` on SQLite without the window's sort: one group per place.
+#: The latest clearance is the row of the one ``max()`` (SQLite takes an aggregate
+#: query's bare columns from that row): its key orders by ``cleared_at`` then id as the
+#: window does (``char(1)`` sorts below every character of an instant, so a shorter text
+#: that is a prefix of a longer one stays first, as in the window's text order; ids
+#: zero-padded to 20 digits). Open incidents have no key and count in ``sum()``. A
+#: place without a clearance gives one of its open rows, whose ``cleared_at`` is NULL:
+#: "no clearance", as the window's first row says. ``{source}``: the join order.
+_SQLITE_STATES_SQL = """
+SELECT g.id, sum(i.cleared_at IS NULL) > 0, i.id, i.status, i.cleared_at,
+       max(CASE WHEN i.cleared_at IS NOT NULL
+                THEN i.cleared_at || char(1) || printf('%020d', i.id) END)
+FROM {source} WHERE ip.place_id = g.id AND i.id = ip.incident_id
+GROUP BY g.id
+"""
+#: Place by place through ``ix_incident_places_place_id``, each place's incidents looked
+#: up by id (random pages of ``incidents``): what a batch joining few places reads.
+_SQLITE_PROBE = "geo_place_ids g CROSS JOIN incident_places ip CROSS JOIN incidents i"
+#: Every link in incident order (``incident_places``' rowid), the joined ones' incidents
+#: read in id order (neighbouring rows, each page read once).
+_SQLITE_SCAN = "incident_places ip CROSS JOIN geo_place_ids g CROSS JOIN incidents i"
+#: Joined places per stored incident from which SQLite reads by :data:`_SQLITE_SCAN`.
+#: On the 1M store (RESULTS.md, "near28, session 28"; CPU s, probe against scan):
+#: 14,894 places 0.42 / 0.46, 29,787 0.65 / 0.61, 74,467 1.52 / 1.25, 148,934 (the
+#: second 1M batch) 3.0–3.5 / 2.0–2.3; the window read those 148,934 in 4.2–5.4 s.
+SQLITE_SCAN_PER_INCIDENT = 0.02
+
+
+def states_sql(places: int, incidents: int) -> str:
+    """SQLite's statement for ``places`` joined places in a store whose incident ids go
+    up to ``incidents`` (a bound of the links, one per incident at most)."""
+    scan = places >= SQLITE_SCAN_PER_INCIDENT * incidents
+    return _SQLITE_STATES_SQL.format(source=_SQLITE_SCAN if scan else _SQLITE_PROBE)
+
+
 class SQLiteBackend:
     """:class:`geo.store._backend.Backend` for one SQLite file (or ``:memory:``)."""
 
@@ -334,6 +369,12 @@ class SQLiteBackend:
 
     def index_probes(self, conn: Connection) -> AbstractContextManager[None]:
         return nullcontext()  # CROSS JOIN fixes SQLite's loop order: ranges outside, index inside
+
+    def place_states_sql(self, conn: Connection, places: int) -> str:
+        """Without the window's sort (:func:`states_sql`), by the join order the share of
+        joined places calls for (the incidents' largest id: one index look-up)."""
+        incidents = int(conn.exec_driver_sql("SELECT max(id) FROM incidents").scalar() or 0)
+        return states_sql(places, incidents)
 
     def reserve_ids(self, conn: Connection, table: str, n: int, *, locked: bool = False) -> range:
         first = first_free_id(conn, table)  # the write lock is held: the block is ours

@@ -103,6 +103,21 @@ def edge_batch(seed: int, n: int = 400) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def commit_parts(store, parts, name: str) -> None:
+    """Each part of a frame committed as a batch of its own, ``<name><k>.csv``."""
+    for k, part in enumerate(parts):
+        batches.commit_batch(store, batch(f"{name}{k}.csv"), incidents(part.to_dict("records"), source=f"{name}{k}.csv"),
+                             NO_UPDATES, actor="tester")  # fmt: skip
+
+
+def placed_as(store, want_place: list[int], want_links: dict[int, int]) -> None:
+    """The stored places and recurrence links are the rule's (:func:`expected`)."""
+    place, link, status = stored(store)
+    ids = sorted(status)
+    assert [place[i] for i in ids] == want_place
+    assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+
+
 def stored(store) -> tuple[dict[int, int], dict[int, int | None], dict[int, str]]:
     with store.read() as conn:
         place = dict(conn.execute(text("SELECT incident_id, place_id FROM incident_places")).all())
@@ -167,13 +182,8 @@ def test_points_beyond_the_cell_keys_reach_are_matched_against_their_wards_place
     frame.loc[60:, "ward_code"] = [(WEST, EAST)[k % 2] for k in range(60, len(frame))]  # batch two: named only
     want_place, want_links = expected(frame.assign(own=False))
     assert want_links  # recurrences across the two batches too
-    for k, part in enumerate((frame.iloc[:120], frame.iloc[120:])):
-        batches.commit_batch(store, batch(f"far{k}.csv"), incidents(part.to_dict("records"), source=f"far{k}.csv"),
-                             NO_UPDATES, actor="tester")  # fmt: skip
-    place, link, status = stored(store)
-    ids = sorted(status)
-    assert [place[i] for i in ids] == want_place
-    assert {ids[p]: ids[o] for p, o in want_links.items()} == {i: r for i, r in link.items() if r is not None}
+    commit_parts(store, (frame.iloc[:120], frame.iloc[120:]), "far")
+    placed_as(store, want_place, want_links)
     assert read == [1, 1]  # both batches took that way
 
 def _at(x: float, y: float, **row) -> dict:
