@@ -191,7 +191,7 @@ def test_a_large_batch_has_a_wide_page_cache_for_its_whole_transaction_then_the_
 
         return spy
 
-    for name in ("insert_rows", "insert_links"):  # the places; the links
+    for name in ("insert_places", "insert_links"):  # the places; the links
         monkeypatch.setattr(_sqlite_bulk, name, spied(getattr(_sqlite_bulk, name)))
     store = open_store(f"sqlite:///{tmp_path / 'cache.sqlite'}")
     try:
