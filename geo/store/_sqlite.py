@@ -429,14 +429,12 @@ class SQLiteBackend:
         insert_first_events(conn, events)
 
     def insert_places(self, conn: Connection, places: Any, links: Any) -> None:
-        """The places by ``executemany`` of plain tuples made a chunk at a time
-        (:func:`geo.store._sqlite_bulk.arrow_rows`, bound in C by sqlite3), the links by
-        one statement (:func:`geo.store._sqlite_bulk.insert_links`); a batch as large as
-        the table is written with its indexes rebuilt
-        (:func:`geo.store._sqlite_bulk.indexes_for_insert`)."""
+        """The places staged with the batch or bound row by row
+        (:func:`geo.store._sqlite_bulk.insert_places`), the links by one statement
+        (:func:`geo.store._sqlite_bulk.insert_links`); a batch as large as the table is
+        written with its indexes rebuilt (:func:`geo.store._sqlite_bulk.indexes_for_insert`)."""
         if places.num_rows:
-            _sqlite_bulk.insert_rows(conn, "places", places.column_names, _sqlite_bulk.arrow_rows(places),
-                                     count=places.num_rows)  # fmt: skip
+            _sqlite_bulk.insert_places(conn, places)
         if links.num_rows:
             _sqlite_bulk.insert_links(conn, links)
 

@@ -178,11 +178,22 @@ def attached(conn: Connection, files: Mapping[str, Path]) -> Iterator[None]:
             done.append(schema)
         yield
     finally:
-        for schema in done:
+        late = _attached_late(raw) if done else {}
+        for schema in [*done, *late]:
             try:
                 raw.execute(f'DETACH DATABASE "{schema}"')
             except sqlite3.Error:
                 pass  # the connection is closing anyway
+        for path in late.values():
+            discard(path)
+
+
+def _attached_late(raw: sqlite3.Connection) -> dict[str, Path]:
+    """Scratch files the transaction attached itself (:func:`insert_places`): schema → file."""
+    try:
+        return {name: Path(file) for _, name, file in raw.execute("PRAGMA database_list") if name == STAGED_PLACES}
+    except sqlite3.Error:
+        return {}  # the connection is closing: the file goes with the next sweep
 
 
 #: Temporary table of the recurrence links a staged batch's rows take at insert
@@ -296,6 +307,45 @@ def indexes_for_insert(conn: Connection, table: str, count: int, *, key: str = "
     with nullcontext() if rebuilt else wide_cache(conn, count):
         yield
         create_indexes(conn, rebuilt)
+
+
+#: Schema name of a batch's new places, staged inside its transaction (:func:`insert_places`).
+STAGED_PLACES = "geo_staged_places"
+#: New places from this many on are staged through the Arrow driver, in a batch whose
+#: incidents were (:data:`STAGED` attached: its :func:`attached` detaches and deletes
+#: this file too when the transaction has ended).
+STAGE_PLACES_MIN_ROWS = 50_000
+
+
+def insert_places(conn: Connection, places: Any) -> None:
+    """Write a batch's new places (an Arrow table of ``places`` columns) inside the open
+    transaction, indexes as :func:`indexes_for_insert` decides.
+
+    Many places in a staged batch go the incidents' way: the Arrow driver writes them to
+    a scratch file of their own (columns bound in C, :func:`stage`), which is attached now
+    (SQLite attaches inside a transaction; the batch's ``BEGIN IMMEDIATE`` has locked the
+    incidents' file, so a second connection cannot write there) and copied with one
+    ``INSERT … SELECT`` in file order. Fewer places, or no batch file, are bound row by
+    row. The same rows either way; the foreign keys are checked.
+    """
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    n = places.num_rows
+    staged = n >= STAGE_PLACES_MIN_ROWS and any(
+        name == STAGED for _, name, _ in raw.execute("PRAGMA database_list").fetchall())  # fmt: skip
+    with indexes_for_insert(conn, "places", n):
+        if (path := stage([places]) if staged else None) is None:
+            bulk_insert(conn, "places", places.column_names, arrow_rows(places))
+            return
+        try:
+            raw.execute(f'ATTACH DATABASE ? AS "{STAGED_PLACES}"', (str(path),))
+        except BaseException:
+            discard(path)
+            raise
+        columns = ", ".join(f'"{c}"' for c in places.column_names)
+        raw.execute(
+            f'INSERT INTO places ({columns}) SELECT {columns} FROM "{STAGED_PLACES}".batch ORDER BY rowid'  # noqa: S608
+        )
 
 
 #: A batch's links (:func:`insert_links`) in one statement: row ``n`` is incident

@@ -86,6 +86,75 @@ def test_staged_batch_stores_what_row_binding_stores(tmp_path, monkeypatch):
     assert all(" UNIQUE " in sql and " WHERE source_id IS " in sql for _, sql in incidents[-2:])
 
 
+def _places(path) -> tuple[list, list, list]:
+    """The places (every column but ``created_at``), the links and the places' indexes."""
+    con = sqlite3.connect(path)
+    try:
+        cols = [r[1] for r in con.execute("PRAGMA table_info(places)") if r[1] != "created_at"]
+        places = con.execute(f"SELECT {', '.join(cols)} FROM places ORDER BY id").fetchall()  # noqa: S608
+        links = con.execute("SELECT incident_id, place_id FROM incident_places ORDER BY incident_id").fetchall()
+        indexes = con.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('places', 'incident_places') "
+            "ORDER BY name"
+        ).fetchall()
+    finally:
+        con.close()
+    return places, links, indexes
+
+
+def test_staged_places_store_what_bound_places_store_and_leave_no_scratch_file(tmp_path, monkeypatch):
+    """A staged batch's new places go through a scratch file of their own, attached inside
+    the transaction: the stored places (each column, nulls included), links and indexes
+    are those of the places bound row by row; the file is detached and deleted when the
+    transaction ends, committed or rolled back, and a failure after the places went in
+    leaves the store as it was."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the scratch directory
+    staged_tables: list[list[str]] = []
+    stage = _sqlite_bulk.stage
+
+    def spy(tables):
+        tables = list(tables)
+        staged_tables.append(tables[0].column_names)
+        return stage(tables)
+
+    monkeypatch.setattr(_sqlite_bulk, "stage", spy)
+    frame = _varied(N)
+    frame.loc[frame.index % 3 == 0, "ward_code"] = "00070"  # ward codes and nulls
+    first = synthetic(10, seed=9, source="earlier")
+    again = _varied(N)  # other incidents at the same points
+    again["fingerprint"] = "again" + again["fingerprint"]
+    again["source_id"] = again["source_id"].map(lambda s: None if pd.isna(s) else f"again-{s}")
+    stored = {}
+    for name, stage_from in (("staged", 1), ("bound", 10**12)):
+        monkeypatch.setattr(_sqlite_bulk, "STAGE_PLACES_MIN_ROWS", stage_from)
+        staged_tables.clear()
+        path = tmp_path / f"{name}.sqlite"
+        store = open_store(f"sqlite:///{path}")
+        try:
+            batches.commit_batch(store, batch("earlier.csv"), first, NO_UPDATES, actor="t")
+            batches.commit_batch(store, batch("big.csv"), frame, NO_UPDATES, actor="t")
+            before = _places(path)
+            updates = pd.DataFrame({"incident_id": [10**9], "to_status": ["verified"]})
+            with pytest.raises(Exception, match=str(10**9)):  # fails after the places went in
+                batches.commit_batch(store, batch("again.csv"), again, updates, actor="t")
+            assert _places(path) == before
+            attached = store.write(lambda conn: [r[1] for r in conn.exec_driver_sql("PRAGMA database_list")])
+            assert set(attached) <= {"main", "temp"}  # the scratch files detached
+        finally:
+            store.close()
+        stored[name] = before
+        assert ("id" in staged_tables[-1]) == (name == "staged")  # the places took the path named
+    assert stored["staged"] == stored["bound"]
+    places, links, indexes = stored["staged"]
+    assert len(links) == N + 10 and len(places) > 1000
+    assert {p[2] for p in places} == {None, "00070"}  # ward_code
+    assert any(p[4] is None for p in places)  # a place without its latitude (row 7)
+    assert [name for name, _ in indexes] == ["ix_incident_places_place_id", "ix_places_cell", "ix_places_ward_type"]
+    assert sorted(p.name for p in tmp_path.glob(f"{_sqlite_bulk.STAGE_PREFIX}*")) == []
+
+
 def test_a_failed_large_batch_leaves_rows_and_indexes_as_they_were(tmp_path):
     path = tmp_path / "fail.sqlite"
     store = open_store(f"sqlite:///{path}")
@@ -122,7 +191,7 @@ def test_a_large_batch_has_a_wide_page_cache_for_its_whole_transaction_then_the_
 
         return spy
 
-    for name in ("insert_rows", "insert_links"):  # the places; the links
+    for name in ("insert_places", "insert_links"):  # the places; the links
         monkeypatch.setattr(_sqlite_bulk, name, spied(getattr(_sqlite_bulk, name)))
     store = open_store(f"sqlite:///{tmp_path / 'cache.sqlite'}")
     try:
