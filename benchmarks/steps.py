@@ -438,7 +438,7 @@ def rerun(url: str) -> dict[str, Any]:
 
     store = open_store(url)
     try:
-        first = queries.incidents(store, IncidentFilter(statuses="reported"), limit=1)
+        first = queries.incidents(store, IncidentFilter(statuses=("reported",)), limit=1)
         if len(first):
             workflow.change_status(store, int(first["id"].iloc[0]), "verified", actor=BENCH_USER)
     finally:
