@@ -76,10 +76,13 @@ def _count(con: sqlite3.Connection, schema: str, table: str, where: str = "") ->
 
 
 @contextmanager
-def _without(con: sqlite3.Connection, table: str, rebuild: bool) -> Iterator[None]:
+def _without(
+    con: sqlite3.Connection, table: str, rebuild: bool, plain_back: bool = True
+) -> Iterator[None]:
     """``table``'s insert guard suspended (the primary key refuses a repeated id all the
     same; the ingest suspends it for large batches too) and, with ``rebuild``, its
-    secondary indexes dropped; both put back from their saved DDL on exit."""
+    secondary indexes dropped; both put back from their saved DDL on exit (without
+    ``plain_back``, the unique indexes only: an analysis of the plain ones' cost)."""
     kinds = "('index', 'trigger')" if rebuild else "('trigger')"
     found = con.execute(
         f"SELECT type, name, sql FROM main.sqlite_master WHERE type IN {kinds} "  # noqa: S608
@@ -89,8 +92,9 @@ def _without(con: sqlite3.Connection, table: str, rebuild: bool) -> Iterator[Non
     for kind, name, _ in found:
         con.execute(f'DROP {kind.upper()} main."{name}"')
     yield
-    for _, _, sql in sorted(found, key=lambda r: r[0] != "index"):
-        con.execute(sql)
+    for kind, _, sql in sorted(found, key=lambda r: r[0] != "index"):
+        if plain_back or kind != "index" or sql.upper().startswith("CREATE UNIQUE"):
+            con.execute(sql)
 
 
 def _changed_rows(con: sqlite3.Connection, table: str, top: int) -> int:
@@ -115,7 +119,9 @@ def sqlite(
     given) into ``target`` in one transaction, and time it.
 
     ``rebuild``: ``"always"`` drops and rebuilds every filled table's secondary indexes,
-    ``"never"`` inserts into them, ``"auto"`` rebuilds where the table was empty.
+    ``"never"`` inserts into them, ``"auto"`` rebuilds where the table was empty;
+    ``"unique"`` rebuilds only the unique ones and leaves the plain indexes out, to show
+    what they cost (the result is not a complete store: its filters would scan).
     ``cache_mib``: the page cache of the copy (the ingest widens its own to 512 MiB at
     most for a batch's index inserts).
     """
@@ -176,9 +182,9 @@ def _copy_table(
     con: sqlite3.Connection, table: str, top: int, new: int, changed: int, rebuild: str
 ) -> float:
     cols = _columns(con, table)
-    drop = rebuild == "always" or (rebuild == "auto" and top == 0)
+    drop = rebuild in ("always", "unique") or (rebuild == "auto" and top == 0)
     started = time.perf_counter()
-    with _without(con, table, drop):
+    with _without(con, table, drop, plain_back=rebuild != "unique"):
         con.execute(
             f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM src."{table}" '  # noqa: S608
             f"WHERE rowid > {top} ORDER BY rowid"
