@@ -74,6 +74,28 @@ def test_sqlite_floor_copies_every_row_and_the_second_batch_only_its_change(tmp_
     assert whole["rows"]["incidents"]["new"] == 400
     assert _contents(f"sqlite:///{tmp_path / 'f1.sqlite'}") == _contents(f"sqlite:///{s1}")
 
+    # the analysis mode: same rows, the identity (unique) indexes back, the plain ones left out
+    f3 = tmp_path / "f3.sqlite"
+    copied = set(floor.sqlite(str(s1), str(f3), rebuild="unique")["rows"])
+    assert _contents(f"sqlite:///{f3}") == _contents(f"sqlite:///{s1}")
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    with sqlite3.connect(f3) as con:
+        unique_only = dict(con.execute(indexes).fetchall())
+    with sqlite3.connect(s1) as con:
+        every = dict(con.execute(indexes).fetchall())
+    plain = {n for n, sql in every.items() if not sql.startswith("CREATE UNIQUE")}
+    assert plain and "uq_incidents_fingerprint" in unique_only
+    assert {"incidents", "places", "status_events", "incident_places"} <= copied
+    with sqlite3.connect(s1) as con:
+        plain_copied = {
+            n
+            for n in plain
+            if con.execute("SELECT tbl_name FROM sqlite_master WHERE name = ?", (n,)).fetchone()[0]
+            in copied
+        }
+    assert plain_copied and not plain_copied & unique_only.keys()
+    assert {n: every[n] for n in every if n not in plain_copied} == unique_only
+
     f2 = tmp_path / "f2.sqlite"
     shutil.copy(s1, f2)
     delta = floor.sqlite(str(s2), str(f2), base=str(s1), rebuild="never")
