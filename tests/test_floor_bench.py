@@ -132,6 +132,16 @@ def test_postgis_floor_copies_every_row_and_puts_every_key_back(
         assert result["equal_counts"] and result["rows"]["incidents"] == 400
         assert _contents(normalise_url(target)) == _contents(normalise_url(source))
         assert _pg_keys(admin, schema) == _pg_keys(admin, source_schema)
+        # the analysis mode: every key back and checked, the plain indexes left out
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        floor.postgis(source, target, rebuild="keys")
+        assert _contents(normalise_url(target)) == _contents(normalise_url(source))
+        found, full = _pg_keys(admin, schema), _pg_keys(admin, source_schema)
+        assert {k for k in full if "FOREIGN KEY" in k[1]} <= set(found)
+        left_out = set(full) - set(found)
+        assert left_out and all(k[1].startswith("CREATE INDEX") for k in left_out)
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
