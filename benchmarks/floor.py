@@ -112,6 +112,10 @@ def _changed_rows(con: sqlite3.Connection, table: str, top: int) -> int:
     return _count(con, "temp", f"changed_{table}")
 
 
+#: The index orders :func:`sqlite` can copy with.
+SQLITE_REBUILDS = ("auto", "always", "never", "unique")
+
+
 def sqlite(
     source: str, target: str, base: str | None = None, rebuild: str = "auto", cache_mib: int = 512
 ) -> dict[str, Any]:
@@ -127,6 +131,8 @@ def sqlite(
     """
     from geo.store._sqlite import make_engine
 
+    if rebuild not in SQLITE_REBUILDS:
+        raise ValueError(f"rebuild: one of {SQLITE_REBUILDS}, not {rebuild!r}")
     if base is None:
         _fresh_schema(f"sqlite:///{target}")
     engine = make_engine(f"sqlite:///{target}")
@@ -138,8 +144,8 @@ def sqlite(
     stages: dict[str, float] = {}
     started = time.perf_counter()
     con.execute("BEGIN IMMEDIATE")
-    for table, (top, new, changed) in plan.items():
-        stages[table] = _copy_table(con, table, top, new, changed, rebuild)
+    for table, (top, _, changed) in plan.items():
+        stages[table] = _copy_table(con, table, top, changed, rebuild)
     t = time.perf_counter()
     con.execute("COMMIT")
     stages["commit"] = time.perf_counter() - t
@@ -170,7 +176,7 @@ def _sqlite_plan(con: sqlite3.Connection, delta: bool) -> dict[str, tuple[int, i
     for table in _sqlite_tables(con, "src"):
         top = int(con.execute(f'SELECT COALESCE(max(rowid), 0) FROM main."{table}"').fetchone()[0])  # noqa: S608
         if not delta and top:
-            continue  # filled by the fresh schema itself (wards, the migration marker)
+            continue  # filled by the fresh store itself (its schema version)
         new = _count(con, "src", table, f"WHERE rowid > {top}")
         changed = _changed_rows(con, table, top) if delta and top else 0
         if new or changed:
@@ -178,9 +184,7 @@ def _sqlite_plan(con: sqlite3.Connection, delta: bool) -> dict[str, tuple[int, i
     return plan
 
 
-def _copy_table(
-    con: sqlite3.Connection, table: str, top: int, new: int, changed: int, rebuild: str
-) -> float:
+def _copy_table(con: sqlite3.Connection, table: str, top: int, changed: int, rebuild: str) -> float:
     cols = _columns(con, table)
     drop = rebuild in ("always", "unique") or (rebuild == "auto" and top == 0)
     started = time.perf_counter()
@@ -272,6 +276,8 @@ def postgis(source: str, target: str, rebuild: str = "all") -> dict[str, Any]:
     (non-unique) indexes out, to show what they cost (not a complete store)."""
     import psycopg
 
+    if rebuild not in ("all", "keys"):
+        raise ValueError(f"rebuild: 'all' or 'keys', not {rebuild!r}")
     _fresh_schema(target)
     with tempfile.TemporaryDirectory(prefix="geo-floor-") as tmp:
         files = _export(source.replace("postgresql+psycopg://", "postgresql://"), Path(tmp))
