@@ -165,12 +165,19 @@ def sweep_stale_stages(directory: Path | None = None) -> list[Path]:
 @contextmanager
 def attached(conn: Connection, files: Mapping[str, Path]) -> Iterator[None]:
     """Attach database files for the duration (on the driver connection, so that no
-    transaction has begun yet: SQLite attaches only outside one)."""
+    transaction has begun yet: SQLite attaches only outside one).
+
+    On exit every schema attached since entry is detached, the ones the block attached
+    itself too (a transaction's own scratch file, :func:`insert_places`: SQLite detaches
+    only outside a transaction, so the block cannot); those of them that are scratch
+    files are deleted. The files given are the caller's to delete.
+    """
     if not files:
         yield
         return
     raw = conn.connection.driver_connection
     assert raw is not None
+    before = _schemas(raw)
     done: list[str] = []
     try:
         for schema, path in files.items():
@@ -178,22 +185,23 @@ def attached(conn: Connection, files: Mapping[str, Path]) -> Iterator[None]:
             done.append(schema)
         yield
     finally:
-        late = _attached_late(raw) if done else {}
-        for schema in [*done, *late]:
+        added = {s: p for s, p in _schemas(raw).items() if s not in before and s not in ("main", "temp")}
+        for schema in dict.fromkeys([*done, *added]):
             try:
                 raw.execute(f'DETACH DATABASE "{schema}"')
             except sqlite3.Error:
                 pass  # the connection is closing anyway
-        for path in late.values():
-            discard(path)
+        for schema, path in added.items():
+            if schema not in files and path.name.startswith(STAGE_PREFIX):
+                discard(path)
 
 
-def _attached_late(raw: sqlite3.Connection) -> dict[str, Path]:
-    """Scratch files the transaction attached itself (:func:`insert_places`): schema → file."""
+def _schemas(raw: sqlite3.Connection) -> dict[str, Path]:
+    """The connection's attached schemas: name → file."""
     try:
-        return {name: Path(file) for _, name, file in raw.execute("PRAGMA database_list") if name == STAGED_PLACES}
+        return {name: Path(file) for _, name, file in raw.execute("PRAGMA database_list")}
     except sqlite3.Error:
-        return {}  # the connection is closing: the file goes with the next sweep
+        return {}  # the connection is closing: a scratch file goes with the next sweep
 
 
 #: Temporary table of the recurrence links a staged batch's rows take at insert
