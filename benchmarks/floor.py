@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.steps import RESULT_PREFIX, peak_rss_mb
+from benchmarks.steps import RESULT_PREFIX, _timed, peak_rss_mb
 
 
 def _fresh_schema(url: str) -> None:
@@ -45,25 +45,25 @@ def _fresh_schema(url: str) -> None:
 # --------------------------------------------------------------------------- SQLite
 
 
+def _parents_first(names: list[str], *, postgis: bool) -> list[str]:
+    """``names`` in the project's schema order, parents before children (SQLAlchemy sorts
+    the schema's tables by their foreign keys); a table the schema does not name comes last."""
+    from geo.store._schema import build_metadata
+
+    order = {t.name: i for i, t in enumerate(build_metadata(postgis).sorted_tables)}
+    return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+
+
 def _sqlite_tables(con: sqlite3.Connection, schema: str) -> list[str]:
-    """The tables of ``schema``, parents before children (foreign keys)."""
+    """The tables of ``schema``, parents before children."""
     names = [
         r[0]
         for r in con.execute(
             f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' "  # noqa: S608
-            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            "AND name NOT LIKE 'sqlite_%'"
         )
     ]
-    parents = {
-        n: {r[2] for r in con.execute(f'PRAGMA {schema}.foreign_key_list("{n}")')} - {n}
-        for n in names
-    }
-    ordered: list[str] = []
-    while len(ordered) < len(names):
-        for n in names:
-            if n not in ordered and parents[n] <= set(ordered):
-                ordered.append(n)
-    return ordered
+    return _parents_first(names, postgis=False)
 
 
 def _columns(con: sqlite3.Connection, table: str) -> str:
@@ -208,32 +208,21 @@ def _copy_table(con: sqlite3.Connection, table: str, top: int, changed: int, reb
 # --------------------------------------------------------------------------- PostGIS
 
 
-#: The secondary indexes and foreign keys of a table, as (drop, create) DDL pairs: the
-#: statement the ingest's large batch uses (:mod:`geo.store._pg_bulk`).
 def _pg_rebuildable() -> str:
+    """The secondary indexes and foreign keys of a table, as (drop, create) DDL pairs: the
+    statement the ingest's large batch uses (:mod:`geo.store._pg_bulk`), not a copy."""
     from geo.store._pg_bulk import _REBUILDABLE_SQL
 
     return _REBUILDABLE_SQL
 
 
 def _pg_tables(conn: Any) -> list[str]:
-    """The public tables, parents before children (foreign keys)."""
+    """The tables of the current schema, parents before children."""
     names = [r[0] for r in conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-        "AND tablename <> 'spatial_ref_sys' ORDER BY tablename"
+        "AND tablename <> 'spatial_ref_sys'"
     )]  # fmt: skip
-    edges = conn.execute(
-        "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
-        "WHERE contype = 'f' AND conrelid <> confrelid AND connamespace = "
-        "CAST(current_schema() AS regnamespace)"
-    ).fetchall()
-    parents = {n: {p for c, p in edges if c == n} for n in names}
-    ordered: list[str] = []
-    while len(ordered) < len(names):
-        for n in names:
-            if n not in ordered and parents[n] & set(names) <= set(ordered):
-                ordered.append(n)
-    return ordered
+    return _parents_first(names, postgis=True)
 
 
 def _export(source: str, workdir: Path) -> dict[str, tuple[Path, int, str]]:
@@ -316,7 +305,7 @@ def _pg_copy_all(
             started = time.perf_counter()
             _pg_copy_in(conn, table, cols, path)
             stages[table] = time.perf_counter() - started
-        stages["rebuild"] = _timed_s(lambda: [conn.execute(s) for s in restore])
+        _, stages["rebuild"] = _timed(lambda: [conn.execute(s) for s in restore])
         committing = time.perf_counter()
     stages["commit"] = time.perf_counter() - committing
     return stages
@@ -341,12 +330,6 @@ def _pg_copy_in(conn: Any, table: str, cols: str, path: Path) -> None:
     ):
         while chunk := f.read(1 << 20):
             copy.write(chunk)
-
-
-def _timed_s(fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
 
 
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {"sqlite": sqlite, "postgis": postgis}

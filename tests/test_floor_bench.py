@@ -47,13 +47,13 @@ def _move_one(url: str) -> int:
 
 
 def _contents(url: str) -> dict[str, list[tuple[object, ...]]]:
-    """Every table's rows in primary-key order (what the floor must reproduce)."""
+    """Every table's rows, sorted (what the floor must reproduce, in any order)."""
     engine = create_engine(url)
     found = {}
     with engine.connect() as conn:
         names = inspect(conn).get_table_names()
         for table in names:
-            if table in ("spatial_ref_sys", "wards", "schema_version"):  # made by each store itself
+            if table in ("spatial_ref_sys", "schema_version"):  # PostGIS's own; each store's own
                 continue
             rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()  # noqa: S608
             found[table] = sorted((tuple(r) for r in rows), key=repr)
